@@ -1,0 +1,194 @@
+//! A client of the hub that never gives up and never loses its place.
+//!
+//! It connects, says hello with the last sequence number it has seen, forwards every event to
+//! its owner and, when the connection drops, waits (0.5 s doubling to 30 s) and resumes with
+//! `since` = that number: the hub replays the gap, so nothing is missed and nothing repeats.
+//! Messages the owner sends while the hub is away wait in a queue and go out on reconnect.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::message::{Body, Envelope, ErrorCode, Role};
+use crate::{Waker, backoff};
+
+/// The state of the link to the hub, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connection {
+    Connecting,
+    Connected { client: String },
+    Lost { reason: String, retry_in: Duration },
+}
+
+/// What the client tells its owner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedUpdate {
+    Connection(Connection),
+    /// A logged event (its `seq` is its place in the hub's log).
+    Event(Envelope),
+    /// The hub refused something we sent.
+    Refused { code: ErrorCode, reason: String },
+}
+
+/// Where to connect and as whom.
+#[derive(Debug, Clone)]
+pub struct FeedClient {
+    pub url: String,
+    pub token: String,
+    pub role: Role,
+    /// The last sequence number already seen; the hub replays everything after it.
+    pub since: u64,
+    /// A name for logs.
+    pub name: String,
+}
+
+/// The owner's end: send messages to the hub; dropping it stops the client.
+pub struct ClientHandle {
+    outgoing: mpsc::UnboundedSender<Body>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ClientHandle {
+    /// Queues a message for the hub; it goes out now, or after the next reconnect.
+    pub fn send(&self, body: Body) {
+        let _ = self.outgoing.send(body);
+    }
+}
+
+impl Drop for ClientHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FeedClient {
+    /// Starts the client on `runtime`. Updates go to `updates`; `waker` is called after each.
+    pub fn spawn(
+        self,
+        runtime: &tokio::runtime::Handle,
+        updates: mpsc::UnboundedSender<FeedUpdate>,
+        waker: Waker,
+    ) -> ClientHandle {
+        let (outgoing, queue) = mpsc::unbounded_channel();
+        let task = runtime.spawn(self.run(queue, updates, waker));
+        ClientHandle { outgoing, task }
+    }
+
+    async fn run(
+        mut self,
+        mut queue: mpsc::UnboundedReceiver<Body>,
+        updates: mpsc::UnboundedSender<FeedUpdate>,
+        waker: Waker,
+    ) {
+        let tell = |update: FeedUpdate| {
+            let _ = updates.send(update);
+            waker();
+        };
+        let mut attempt = 0u32;
+        // A message taken from the queue whose send failed: it goes first after reconnect.
+        let mut unsent: Option<Body> = None;
+        loop {
+            tell(FeedUpdate::Connection(Connection::Connecting));
+            let reason = match self.session(&mut queue, &mut unsent, &tell, &mut attempt).await {
+                Ok(()) => return, // the owner dropped the queue
+                Err(reason) => reason,
+            };
+            attempt += 1;
+            let retry_in = backoff(attempt);
+            tracing::warn!(client = %self.name, %reason, ?retry_in, "hub connection lost");
+            tell(FeedUpdate::Connection(Connection::Lost { reason, retry_in }));
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    /// One connection, from hello to its loss.
+    async fn session(
+        &mut self,
+        queue: &mut mpsc::UnboundedReceiver<Body>,
+        unsent: &mut Option<Body>,
+        tell: &impl Fn(FeedUpdate),
+        attempt: &mut u32,
+    ) -> Result<(), String> {
+        let (mut ws, _) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(self.url.as_str()),
+        )
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        let hello = Body::Hello { token: self.token.clone(), role: self.role, since: self.since };
+        let mut counter = 1u64;
+        ws.send(Message::text(Envelope::new(counter, hello).to_text()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(5));
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            if let Some(body) = unsent.take() {
+                counter += 1;
+                let frame = Message::text(Envelope::new(counter, body.clone()).to_text());
+                if let Err(e) = ws.send(frame).await {
+                    *unsent = Some(body);
+                    return Err(e.to_string());
+                }
+            }
+            tokio::select! {
+                body = queue.recv() => match body {
+                    Some(body) => *unsent = Some(body),
+                    None => {
+                        let _ = ws.close(None).await;
+                        return Ok(());
+                    }
+                },
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > Duration::from_secs(15) {
+                        return Err("hub silent for 15 s".into());
+                    }
+                    counter += 1;
+                    ws.send(Message::text(Envelope::new(counter, Body::Heartbeat).to_text()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                frame = ws.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    let text = match frame {
+                        None => return Err("hub closed the connection".into()),
+                        Some(Err(e)) => return Err(e.to_string()),
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(_))) => return Err("hub closed the connection".into()),
+                        Some(Ok(_)) => continue,
+                    };
+                    let env = match Envelope::parse(&text) {
+                        Ok(env) => env,
+                        Err(e) => {
+                            tracing::warn!(client = %self.name, error = %e, "bad frame from hub");
+                            continue;
+                        }
+                    };
+                    match &env.body {
+                        Body::Welcome { client, .. } => {
+                            *attempt = 0;
+                            tracing::info!(client = %self.name, as_ = %client, since = self.since, "hub connected");
+                            tell(FeedUpdate::Connection(Connection::Connected { client: client.clone() }));
+                        }
+                        Body::Error { code, reason, fatal } => {
+                            tell(FeedUpdate::Refused { code: *code, reason: reason.clone() });
+                            if *fatal {
+                                return Err(format!("refused: {reason}"));
+                            }
+                        }
+                        Body::Heartbeat | Body::Replayed { .. } => {}
+                        _ if env.seq > 0 => {
+                            self.since = self.since.max(env.seq);
+                            tell(FeedUpdate::Event(env));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+

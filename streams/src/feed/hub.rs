@@ -1,0 +1,401 @@
+//! The hub: a WebSocket server that logs every event and streams it to its clients.
+//!
+//! - One writer thread owns the [`EventLog`]; reports reach it through a channel, so sequence
+//!   numbers are handed out in one place and events are broadcast in log order.
+//! - Each connection: `hello` first (token and role checked), then the replay of the log after
+//!   the client's `since`, then live events from a broadcast channel it subscribed to *before*
+//!   the replay, skipping what the replay already sent — so there is no gap and no duplicate.
+//! - A client that falls behind the broadcast buffer, or whose socket does not take a frame in
+//!   time, is told why and cut off: it never slows the hub or the others. It can resume with
+//!   `since`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::event_log::EventLog;
+use super::message::{
+    Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, MAX_FRAME_BYTES, Role,
+};
+
+/// Events a replay reads from the log at a time.
+const REPLAY_BATCH: usize = 500;
+/// Live events buffered per client before it counts as too slow.
+const BROADCAST_BUFFER: usize = 8192;
+/// How long a socket may take to accept one frame.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// A client must say hello within this time.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// The hub sends a heartbeat this often; a client silent for three of them is closed.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// A token and what it lets its bearer be.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub role: Role,
+    /// A name for logs ("console-1", "grid worker 东湾-03").
+    pub name: String,
+}
+
+/// How to run a hub.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// token → grant.
+    pub tokens: HashMap<String, Grant>,
+}
+
+/// The hub, for starting one.
+pub struct Hub;
+
+/// A running hub; [`HubHandle::stop`] shuts it down.
+pub struct HubHandle {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    refused: Arc<AtomicU64>,
+}
+
+impl HubHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The WebSocket URL clients connect to.
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// How many frames were refused (malformed, invalid, unauthorized) since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting and closes every connection.
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl Drop for HubHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A request to the writer thread.
+struct Append {
+    report: IncidentReport,
+    reply: oneshot::Sender<Result<Envelope, String>>,
+}
+
+/// What every connection task shares.
+struct Shared {
+    tokens: HashMap<String, Grant>,
+    data_dir: PathBuf,
+    writer: std::sync::mpsc::Sender<Append>,
+    live: broadcast::Sender<Envelope>,
+    refused: Arc<AtomicU64>,
+}
+
+impl Hub {
+    /// Opens the log and starts listening. Must run inside a tokio runtime.
+    pub async fn start(config: HubConfig) -> Result<HubHandle, String> {
+        let log = EventLog::open(&config.data_dir)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (live, _) = broadcast::channel(BROADCAST_BUFFER);
+        let (writer, appends) = std::sync::mpsc::channel();
+        let writer_live = live.clone();
+        std::thread::Builder::new()
+            .name("hub event log".into())
+            .spawn(move || write_events(log, appends, writer_live))
+            .map_err(|e| e.to_string())?;
+        let (shutdown, stopped) = watch::channel(false);
+        let refused = Arc::new(AtomicU64::new(0));
+        let shared = Arc::new(Shared {
+            tokens: config.tokens,
+            data_dir: config.data_dir,
+            writer,
+            live,
+            refused: refused.clone(),
+        });
+        tracing::info!(%addr, "hub listening");
+        tokio::spawn(accept(listener, shared, stopped));
+        Ok(HubHandle { addr, shutdown, refused })
+    }
+}
+
+/// The writer thread: appends reports to the log and broadcasts what is new, in order.
+fn write_events(
+    mut log: EventLog,
+    appends: std::sync::mpsc::Receiver<Append>,
+    live: broadcast::Sender<Envelope>,
+) {
+    for Append { report, reply } in appends {
+        let dedup = format!("{}/{}", report.reporter, report.report_id);
+        let result = log.append(Some(&dedup), |seq| {
+            Body::IncidentReported(Incident {
+                id: format!("E{seq:06}"),
+                reported_at: chrono::Utc::now(),
+                status: IncidentStatus::New,
+                report,
+            })
+        });
+        let result = result.map(|(env, new)| {
+            if new {
+                // No receivers is fine: nobody is listening yet.
+                let _ = live.send(env.clone());
+            }
+            env
+        });
+        let _ = reply.send(result);
+    }
+}
+
+async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => {
+                tracing::info!("hub stopped");
+                return;
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let shared = shared.clone();
+                    let stopped = stopped.clone();
+                    tokio::spawn(async move {
+                        match serve(stream, peer, shared, stopped).await {
+                            Ok(name) => tracing::info!(%peer, client = %name, "hub client left"),
+                            Err(reason) => tracing::info!(%peer, %reason, "hub connection lost"),
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "hub accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Sends one frame, or gives up after [`SEND_TIMEOUT`].
+async fn send(ws: &mut WebSocketStream<TcpStream>, env: &Envelope) -> Result<(), String> {
+    match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::text(env.to_text()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("client did not take a frame within 5 s".into()),
+    }
+}
+
+async fn refuse(
+    ws: &mut WebSocketStream<TcpStream>,
+    shared: &Shared,
+    code: ErrorCode,
+    reason: String,
+    fatal: bool,
+) -> Result<(), String> {
+    shared.refused.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(?code, %reason, fatal, "hub refused a frame");
+    send(ws, &Envelope::new(0, Body::Error { code, reason: reason.clone(), fatal })).await?;
+    if fatal {
+        let _ = ws.close(None).await;
+        return Err(reason);
+    }
+    Ok(())
+}
+
+/// One client's whole life on the hub. Returns the client's name when it leaves cleanly.
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<String, String> {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    let mut ws = tokio_tungstenite::accept_async_with_config(stream, Some(config))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+
+    // 1. hello
+    let first = tokio::time::timeout(HELLO_TIMEOUT, ws.next()).await;
+    let text = match first {
+        Ok(Some(Ok(Message::Text(text)))) => text,
+        Ok(Some(Ok(_))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
+            let reason = "the first message must be a hello text frame".to_string();
+            refuse(&mut ws, &shared, ErrorCode::Protocol, reason, true).await?;
+            return Err("no hello".into());
+        }
+    };
+    let (token, role, since) = match Envelope::parse(&text) {
+        Ok(Envelope { body: Body::Hello { token, role, since }, .. }) => (token, role, since),
+        Ok(_) => {
+            let reason = "the first message must be hello".to_string();
+            refuse(&mut ws, &shared, ErrorCode::Protocol, reason, true).await?;
+            return Err("no hello".into());
+        }
+        Err(e) => {
+            refuse(&mut ws, &shared, e.code(), e.to_string(), true).await?;
+            return Err("bad hello".into());
+        }
+    };
+    let Some(grant) = shared.tokens.get(&token).filter(|g| g.role == role).cloned() else {
+        let reason = format!("token not valid for role {role:?}");
+        refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, true).await?;
+        return Err("unauthorized".into());
+    };
+    tracing::info!(%peer, client = %grant.name, ?role, since, "hub client connected");
+
+    // 2. subscribe first, then replay, then live — so nothing falls between the two.
+    let mut live = shared.live.subscribe();
+    let streams_events = matches!(role, Role::Console | Role::Bridge);
+    let reader = open_reader(&shared).await?;
+    let head = {
+        let r = reader.clone();
+        tokio::task::spawn_blocking(move || {
+            r.lock().map_err(|_| "event log lock poisoned".to_string())?.head()
+        })
+        .await
+        .map_err(|e| e.to_string())??
+    };
+    send(&mut ws, &Envelope::new(0, Body::Welcome { client: grant.name.clone(), role, head }))
+        .await?;
+    let mut last_sent = since;
+    if streams_events {
+        replay(&mut ws, reader, &mut last_sent).await?;
+        send(&mut ws, &Envelope::new(0, Body::Replayed { head: last_sent })).await?;
+    }
+
+    // 3. live
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut last_heard = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => {
+                let _ = ws.close(None).await;
+                return Ok(grant.name);
+            }
+            event = live.recv(), if streams_events => match event {
+                Ok(env) if env.seq > last_sent => {
+                    send(&mut ws, &env).await?;
+                    last_sent = env.seq;
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    let reason = format!("fell {n} events behind; resume with since={last_sent}");
+                    refuse(&mut ws, &shared, ErrorCode::TooSlow, reason, true).await?;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(grant.name),
+            },
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > HEARTBEAT * 3 {
+                    let _ = ws.close(None).await;
+                    return Err("client silent for 15 s".into());
+                }
+                send(&mut ws, &Envelope::new(0, Body::Heartbeat)).await?;
+            }
+            incoming = ws.next() => {
+                last_heard = tokio::time::Instant::now();
+                let text = match incoming {
+                    None | Some(Ok(Message::Close(_))) => return Ok(grant.name),
+                    Some(Err(e)) => {
+                        // Oversized frames end here too: tungstenite refuses them while reading.
+                        shared.refused.fetch_add(1, Ordering::Relaxed);
+                        return Err(e.to_string());
+                    }
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(_)) => continue,
+                };
+                match Envelope::parse(&text) {
+                    Ok(Envelope { body: Body::Report(report), .. }) if role.may_report() => {
+                        let logged = append(&shared, report).await;
+                        match logged {
+                            Ok(env) if !streams_events => send(&mut ws, &env).await?,
+                            Ok(_) => {}
+                            Err(reason) => {
+                                refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?;
+                            }
+                        }
+                    }
+                    Ok(Envelope { body: Body::Report(_), .. }) => {
+                        let reason = format!("role {role:?} may not report incidents");
+                        refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, false).await?;
+                    }
+                    Ok(Envelope { body: Body::Heartbeat, .. }) => {}
+                    Ok(other) => {
+                        let reason = format!("a client may not send {:?}", kind_of(&other.body));
+                        refuse(&mut ws, &shared, ErrorCode::Protocol, reason, false).await?;
+                    }
+                    Err(e) => refuse(&mut ws, &shared, e.code(), e.to_string(), false).await?,
+                }
+            }
+        }
+    }
+}
+
+/// The `kind` string of a body, for error messages.
+fn kind_of(body: &Body) -> String {
+    serde_json::to_value(body)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)))
+        .unwrap_or_default()
+}
+
+type Reader = Arc<std::sync::Mutex<EventLog>>;
+
+/// A read connection to the log for one client's replay (WAL: it does not block the writer).
+async fn open_reader(shared: &Shared) -> Result<Reader, String> {
+    let dir = shared.data_dir.clone();
+    let log = tokio::task::spawn_blocking(move || EventLog::open(&dir))
+        .await
+        .map_err(|e| e.to_string())??;
+    Ok(Arc::new(std::sync::Mutex::new(log)))
+}
+
+/// Sends the log after `*last_sent` in batches, moving `*last_sent` along.
+async fn replay(
+    ws: &mut WebSocketStream<TcpStream>,
+    reader: Reader,
+    last_sent: &mut u64,
+) -> Result<(), String> {
+    loop {
+        let r = reader.clone();
+        let from = *last_sent;
+        let batch = tokio::task::spawn_blocking(move || {
+            r.lock().map_err(|_| "event log lock poisoned".to_string())?.after(from, REPLAY_BATCH)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for env in &batch {
+            send(ws, env).await?;
+            *last_sent = env.seq;
+        }
+    }
+}
+
+async fn append(shared: &Shared, report: IncidentReport) -> Result<Envelope, String> {
+    let (reply, answer) = oneshot::channel();
+    shared
+        .writer
+        .send(Append { report, reply })
+        .map_err(|_| "the event log is closed".to_string())?;
+    answer.await.map_err(|_| "the event log is closed".to_string())?
+}

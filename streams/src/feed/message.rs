@@ -1,0 +1,299 @@
+//! The wire format: what travels in each WebSocket text frame.
+//!
+//! An [`Envelope`] wraps a [`Body`]; `kind` names the body's variant, so a frame reads
+//! `{"v":1,"seq":7,"time":"…","kind":"incident_reported","body":{…}}`. Parsing is strict and
+//! every failure says what was wrong ([`ParseError`]), because bad input is answered with a
+//! reason, never dropped in silence.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks. A hello with another version is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest frame the hub accepts, in bytes.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// One message on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Protocol version.
+    pub v: u32,
+    /// From the hub: the event's place in the log (0 for messages not logged, like heartbeats).
+    /// From a client: its own counter.
+    pub seq: u64,
+    pub time: DateTime<Utc>,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+impl Envelope {
+    pub fn new(seq: u64, body: Body) -> Envelope {
+        Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), body }
+    }
+
+    /// Parses one text frame.
+    pub fn parse(text: &str) -> Result<Envelope, ParseError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ParseError::TooLarge { bytes: text.len() });
+        }
+        let envelope: Envelope =
+            serde_json::from_str(text).map_err(|e| ParseError::Malformed(e.to_string()))?;
+        if envelope.v != PROTOCOL_VERSION {
+            return Err(ParseError::Version(envelope.v));
+        }
+        if let Body::Report(report) = &envelope.body {
+            report.validate()?;
+        }
+        Ok(envelope)
+    }
+
+    pub fn to_text(&self) -> String {
+        // Serialising our own types to JSON cannot fail: no maps with non-string keys.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What a message says. The variant name is the envelope's `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum Body {
+    /// Client → hub, first message: who I am and the last sequence number I have.
+    Hello { token: String, role: Role, since: u64 },
+    /// Hub → client: accepted; `head` is the newest sequence number in the log.
+    Welcome { client: String, role: Role, head: u64 },
+    /// Hub → client: the replay of events after `since` is complete; live events follow.
+    Replayed { head: u64 },
+    /// Field terminal / bridge → hub: a new incident.
+    Report(IncidentReport),
+    /// Hub → clients (logged): an incident was accepted into the log.
+    IncidentReported(Incident),
+    /// Either way, every few seconds: I am alive.
+    Heartbeat,
+    /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
+    Error { code: ErrorCode, reason: String, fatal: bool },
+}
+
+/// Who a client is; the hub checks it against the client's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A duty officer's console: reads every event.
+    Console,
+    /// A linked unit's terminal: receives orders, acknowledges them.
+    UnitTerminal,
+    /// A grid worker's handheld: reports incidents.
+    FieldTerminal,
+    /// A bridge from another system (110 center, hotlines): reports incidents.
+    Bridge,
+}
+
+impl Role {
+    /// Whether this role may report incidents.
+    pub fn may_report(self) -> bool {
+        matches!(self, Role::FieldTerminal | Role::Bridge | Role::Console)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not valid JSON or not a known message.
+    Malformed,
+    /// The frame was larger than the limit.
+    TooLarge,
+    /// Unknown token, or a role the token does not allow.
+    Unauthorized,
+    /// The first message was not `hello`, or a second `hello` came.
+    Protocol,
+    /// The message was well-formed but its content is refused (e.g. coordinates out of range).
+    Invalid,
+    /// The client did not keep up with the live stream and is cut off.
+    TooSlow,
+    /// The hub could not store the event.
+    Internal,
+}
+
+/// How urgent an incident is; `Critical` is what on-call staff must never miss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Where a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportSource {
+    /// A grid worker's terminal.
+    Field,
+    /// The public-security 110 command center.
+    Hotline110,
+    /// The 12345 government service hotline.
+    Hotline12345,
+    /// A camera alarm.
+    Camera,
+    /// Entered at the duty desk.
+    DutyDesk,
+}
+
+/// Coordinate reference of a location. GCJ-02 is what most Chinese map SDKs produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinateSystem {
+    #[default]
+    Wgs84,
+    Gcj02,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub lon: f64,
+    pub lat: f64,
+    #[serde(default)]
+    pub crs: CoordinateSystem,
+}
+
+/// A report as a terminal sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentReport {
+    /// Chosen by the sender, unique per sender: a report sent twice is logged once.
+    pub report_id: String,
+    /// A kind code from the incident-kind list (assets/demo/incident_kinds.toml).
+    pub kind: String,
+    pub severity: Severity,
+    pub location: Location,
+    /// The grid the reporter believes it is in; the console checks it against the map.
+    #[serde(default)]
+    pub grid: Option<String>,
+    pub reporter: String,
+    pub source: ReportSource,
+    pub text: String,
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+impl IncidentReport {
+    /// Checks what JSON types cannot: ranges, lengths, required text.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        let invalid = |what: &str| Err(ParseError::Invalid(what.to_owned()));
+        if self.report_id.trim().is_empty() || self.report_id.len() > 128 {
+            return invalid("report_id must be 1–128 characters");
+        }
+        if self.kind.trim().is_empty() {
+            return invalid("kind is empty");
+        }
+        let Location { lon, lat, .. } = self.location;
+        if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            return invalid("location out of range (lon −180…180, lat −90…90)");
+        }
+        if self.text.chars().count() > 4000 {
+            return invalid("text longer than 4000 characters");
+        }
+        if self.attachments.len() > 20 {
+            return invalid("more than 20 attachments");
+        }
+        Ok(())
+    }
+}
+
+/// Where an incident is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    New,
+    Dispatched,
+    Handling,
+    Closed,
+}
+
+/// An incident as the hub logged it: the report, an id and the time it was accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    pub reported_at: DateTime<Utc>,
+    pub status: IncidentStatus,
+    #[serde(flatten)]
+    pub report: IncidentReport,
+}
+
+/// Why a frame was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParseError {
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("frame of {bytes} bytes is over the limit of {MAX_FRAME_BYTES}")]
+    TooLarge { bytes: usize },
+    #[error("protocol version {0} is not supported (this build speaks {PROTOCOL_VERSION})")]
+    Version(u32),
+    #[error("invalid content: {0}")]
+    Invalid(String),
+}
+
+impl ParseError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ParseError::Malformed(_) | ParseError::Version(_) => ErrorCode::Malformed,
+            ParseError::TooLarge { .. } => ErrorCode::TooLarge,
+            ParseError::Invalid(_) => ErrorCode::Invalid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> IncidentReport {
+        IncidentReport {
+            report_id: "w1-1".into(),
+            kind: "dispute".into(),
+            severity: Severity::Medium,
+            location: Location { lon: 120.1, lat: 30.2, crs: CoordinateSystem::Wgs84 },
+            grid: Some("DW-01".into()),
+            reporter: "王芳".into(),
+            source: ReportSource::Field,
+            text: "邻里噪音纠纷".into(),
+            attachments: vec![],
+        }
+    }
+
+    #[test]
+    fn an_envelope_survives_a_round_trip_with_kind_and_body() {
+        let env = Envelope::new(3, Body::Report(report()));
+        let text = env.to_text();
+        assert!(text.contains(r#""kind":"report""#), "{text}");
+        assert_eq!(Envelope::parse(&text).unwrap(), env);
+    }
+
+    #[test]
+    fn garbage_and_unknown_kinds_are_malformed_with_a_reason() {
+        assert!(matches!(Envelope::parse("{"), Err(ParseError::Malformed(_))));
+        let unknown = r#"{"v":1,"seq":1,"time":"2026-11-28T08:00:00Z","kind":"nope","body":{}}"#;
+        let err = Envelope::parse(unknown).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn coordinates_out_of_range_are_refused() {
+        let mut bad = report();
+        bad.location.lat = 91.0;
+        let text = Envelope::new(1, Body::Report(bad)).to_text();
+        assert_eq!(Envelope::parse(&text).unwrap_err().code(), ErrorCode::Invalid);
+    }
+
+    #[test]
+    fn another_protocol_version_is_refused() {
+        let text = Envelope { v: 9, ..Envelope::new(1, Body::Heartbeat) }.to_text();
+        assert_eq!(Envelope::parse(&text).unwrap_err(), ParseError::Version(9));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_parsing() {
+        let text = "x".repeat(MAX_FRAME_BYTES + 1);
+        assert!(matches!(Envelope::parse(&text), Err(ParseError::TooLarge { .. })));
+    }
+}

@@ -1,0 +1,107 @@
+//! Simulated cameras served over real RTSP by an in-process gst-rtsp-server.
+//!
+//! Each camera is a mount `/cam/<id>` whose media is a live test picture with the camera's
+//! name and a running wall clock drawn in, encoded as H.264 (one keyframe a second) and
+//! packetised as RTP. Media are shared: many viewers of one camera cost one encoder, and a
+//! camera nobody watches costs nothing.
+//!
+//! gst-rtsp-server serves only while a GLib main loop runs on the context it is attached to,
+//! so the server owns a context and a thread that runs the loop until the server is dropped.
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer_rtsp_server as rtsp;
+use gstreamer_rtsp_server::prelude::*;
+
+/// One simulated camera: an id for its mount and the name drawn into its picture.
+#[derive(Debug, Clone)]
+pub struct SimCamera {
+    pub id: String,
+    pub name: String,
+}
+
+/// A running RTSP server on 127.0.0.1 with one mount per camera.
+pub struct CameraServer {
+    port: u16,
+    main_loop: glib::MainLoop,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The test pictures the cameras cycle through, so neighbouring tiles look different.
+const PATTERNS: [&str; 4] = ["ball", "smpte75", "pinwheel", "spokes"];
+
+impl CameraServer {
+    /// Starts serving `cameras` on a free loopback port (or `port`, when not 0).
+    pub fn start(cameras: &[SimCamera], port: u16) -> Result<CameraServer, String> {
+        gst::init().map_err(|e| format!("GStreamer: {e}"))?;
+        for needed in ["x264enc", "rtph264pay", "textoverlay", "clockoverlay", "videotestsrc"] {
+            if gst::ElementFactory::find(needed).is_none() {
+                return Err(format!(
+                    "GStreamer element {needed} is missing (run `make deps`)"
+                ));
+            }
+        }
+        let server = rtsp::RTSPServer::new();
+        server.set_address("127.0.0.1");
+        server.set_service(&port.to_string());
+        let mounts = server.mount_points().ok_or("the RTSP server has no mount points")?;
+        for (i, camera) in cameras.iter().enumerate() {
+            let factory = rtsp::RTSPMediaFactory::new();
+            factory.set_launch(&launch_line(camera, PATTERNS[i % PATTERNS.len()]));
+            factory.set_shared(true);
+            mounts.add_factory(&format!("/cam/{}", camera.id), factory);
+        }
+        let context = glib::MainContext::new();
+        let main_loop = glib::MainLoop::new(Some(&context), false);
+        server
+            .attach(Some(&context))
+            .map_err(|e| format!("cannot attach the RTSP server: {e}"))?;
+        let port = u16::try_from(server.bound_port())
+            .map_err(|_| "the RTSP server has no port".to_string())?;
+        let looped = main_loop.clone();
+        let thread = std::thread::Builder::new()
+            .name("rtsp server".into())
+            .spawn(move || {
+                // The server lives as long as its loop runs.
+                let _server = server;
+                looped.run();
+            })
+            .map_err(|e| e.to_string())?;
+        tracing::info!(port, cameras = cameras.len(), "simulated camera RTSP server listening");
+        Ok(CameraServer { port, main_loop, thread: Some(thread) })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The RTSP URI of a camera served here.
+    pub fn uri(&self, camera_id: &str) -> String {
+        format!("rtsp://127.0.0.1:{}/cam/{camera_id}", self.port)
+    }
+}
+
+impl Drop for CameraServer {
+    fn drop(&mut self) {
+        self.main_loop.quit();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The media pipeline of one camera, as gst-launch syntax for the factory.
+fn launch_line(camera: &SimCamera, pattern: &str) -> String {
+    // Quotes inside a name would end the property value early; drop them.
+    let name: String = camera.name.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    format!(
+        "( videotestsrc is-live=true pattern={pattern} \
+           ! video/x-raw,width=640,height=360,framerate=25/1 \
+           ! textoverlay text=\"{name}\" valignment=bottom halignment=left \
+             font-desc=\"Noto Sans CJK SC, 18\" shaded-background=true \
+           ! clockoverlay time-format=\"%Y-%m-%d %H:%M:%S\" valignment=top halignment=right \
+             font-desc=\"Monospace, 16\" shaded-background=true \
+           ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=800 \
+           ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+    )
+}

@@ -1,0 +1,184 @@
+//! Simulated grid workers: one field terminal per grid, each a real hub client, reporting
+//! incidents at random points inside its own grid at a realistic, irregular rate.
+//!
+//! Reports arrive as a Poisson process (exponential gaps around `mean_gap`): bursts and lulls,
+//! like a real township's day, compressed for the demo.
+
+use std::time::Duration;
+
+use geo::{BoundingRect, Contains, Point, Polygon};
+
+use crate::feed::{
+    Body, ClientHandle, CoordinateSystem, FeedClient, IncidentReport, Location, ReportSource,
+    Role, Severity,
+};
+
+/// One grid as the simulator needs it.
+#[derive(Debug, Clone)]
+pub struct SimGrid {
+    pub code: String,
+    pub worker: String,
+    pub area: Polygon<f64>,
+}
+
+/// One incident kind as the simulator draws it.
+#[derive(Debug, Clone)]
+pub struct SimKind {
+    pub code: String,
+    /// Relative frequency among all reports.
+    pub weight: u32,
+    /// Relative frequency of low, medium, high, critical for this kind.
+    pub severity_weights: [u32; 4],
+    /// Texts a worker might write (Chinese, as in the field).
+    pub texts: Vec<String>,
+}
+
+/// The simulation's settings.
+#[derive(Debug, Clone)]
+pub struct GridWorkerSim {
+    pub hub_url: String,
+    pub token: String,
+    pub grids: Vec<SimGrid>,
+    pub kinds: Vec<SimKind>,
+    /// Mean time between two reports from the whole township.
+    pub mean_gap: Duration,
+    /// Seed for the random draws, so a run can be repeated.
+    pub seed: u64,
+}
+
+/// A running simulation; dropping it stops every worker.
+pub struct GridWorkers {
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl GridWorkerSim {
+    /// Connects one terminal per grid and starts reporting.
+    pub fn start(self, runtime: &tokio::runtime::Handle) -> GridWorkers {
+        let handle = runtime.clone();
+        GridWorkers { _task: runtime.spawn(async move { self.run(handle).await }) }
+    }
+
+    async fn run(self, runtime: tokio::runtime::Handle) {
+        let mut rng = fastrand::Rng::with_seed(self.seed);
+        let (updates, mut sink) = tokio::sync::mpsc::unbounded_channel();
+        // The terminals' updates (acks, refusals) are only logged.
+        runtime.spawn(async move {
+            while let Some(update) = sink.recv().await {
+                if let crate::feed::FeedUpdate::Refused { reason, .. } = update {
+                    tracing::warn!(%reason, "hub refused a simulated report");
+                }
+            }
+        });
+        let terminals: Vec<ClientHandle> = self
+            .grids
+            .iter()
+            .map(|grid| {
+                FeedClient {
+                    url: self.hub_url.clone(),
+                    token: self.token.clone(),
+                    role: Role::FieldTerminal,
+                    since: 0,
+                    name: format!("grid worker {}", grid.code),
+                }
+                .spawn(&runtime, updates.clone(), crate::no_waker())
+            })
+            .collect();
+        if terminals.is_empty() || self.kinds.is_empty() {
+            return;
+        }
+        let run_id = rng.u32(..);
+        for n in 1u64.. {
+            let gap = -self.mean_gap.as_secs_f64() * (1.0 - rng.f64()).ln();
+            tokio::time::sleep(Duration::from_secs_f64(gap.min(self.mean_gap.as_secs_f64() * 6.0)))
+                .await;
+            let i = rng.usize(..self.grids.len());
+            let report = self.draw(&mut rng, &self.grids[i], format!("sim-{run_id:08x}-{n}"));
+            terminals[i].send(Body::Report(report));
+        }
+    }
+
+    fn draw(&self, rng: &mut fastrand::Rng, grid: &SimGrid, report_id: String) -> IncidentReport {
+        let kind = pick(rng, &self.kinds, |k| k.weight).unwrap_or(&self.kinds[0]);
+        let severities = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+        let severity = pick(rng, &severities, |s| kind.severity_weights[*s as usize])
+            .copied()
+            .unwrap_or(Severity::Low);
+        let point = random_point_in(rng, &grid.area);
+        let text = if kind.texts.is_empty() {
+            String::new()
+        } else {
+            kind.texts[rng.usize(..kind.texts.len())].clone()
+        };
+        IncidentReport {
+            report_id,
+            kind: kind.code.clone(),
+            severity,
+            location: Location { lon: point.x(), lat: point.y(), crs: CoordinateSystem::Wgs84 },
+            grid: Some(grid.code.clone()),
+            reporter: grid.worker.clone(),
+            source: ReportSource::Field,
+            text,
+            attachments: vec![],
+        }
+    }
+}
+
+/// Draws one item with probability proportional to its weight.
+fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T], weight: impl Fn(&T) -> u32) -> Option<&'a T> {
+    let total: u32 = items.iter().map(&weight).sum();
+    if total == 0 {
+        return items.first();
+    }
+    let mut r = rng.u32(..total);
+    items.iter().find(|item| {
+        let w = weight(item);
+        if r < w {
+            true
+        } else {
+            r -= w;
+            false
+        }
+    })
+}
+
+/// A uniformly random point inside a polygon (rejection sampling in its bounding box).
+pub fn random_point_in(rng: &mut fastrand::Rng, area: &Polygon<f64>) -> Point<f64> {
+    let Some(rect) = area.bounding_rect() else {
+        return Point::new(0.0, 0.0);
+    };
+    for _ in 0..1000 {
+        let p = Point::new(
+            rect.min().x + rng.f64() * rect.width(),
+            rect.min().y + rng.f64() * rect.height(),
+        );
+        if area.contains(&p) {
+            return p;
+        }
+    }
+    rect.center().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn random_points_fall_inside_a_concave_grid() {
+        // An L shape: its bounding box has a corner outside the polygon.
+        let l = polygon![(x: 0., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.), (x: 1., y: 2.), (x: 0., y: 2.)];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..500 {
+            assert!(l.contains(&random_point_in(&mut rng, &l)));
+        }
+    }
+
+    #[test]
+    fn weighted_pick_never_picks_a_zero_weight() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let items = [("a", 0), ("b", 5), ("c", 0)];
+        for _ in 0..200 {
+            assert_eq!(pick(&mut rng, &items, |i| i.1).unwrap().0, "b");
+        }
+    }
+}

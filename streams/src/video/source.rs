@@ -1,0 +1,324 @@
+//! One camera feed: a URI, a pipeline that decodes it into a [`FrameSlot`], and a supervisor
+//! thread that keeps the pipeline alive.
+//!
+//! The pipeline is `uridecodebin uri=… ! videoconvertscale ! RGBA at the tile's size ! appsink`.
+//! `uridecodebin` picks the source (rtspsrc, rtmp2src, souphttpsrc + hlsdemux, filesrc) and the
+//! decoder; we set the RTSP jitter buffer low in `source-setup` and keep each software decoder to
+//! one thread, so that many feeds share the cores fairly. The appsink holds at most one buffer
+//! and drops the rest: a frame the screen did not take in time is never shown late.
+//!
+//! The supervisor pops bus messages with a short timeout and watches the slot's counter: an
+//! error, an end of stream or no new frame for `stall_after` tears the pipeline down and builds
+//! it again after a back-off (0.5 s doubling to 30 s), forever, until the feed is dropped.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+
+use super::frame::{Frame, FrameSlot};
+use super::health::FeedState;
+use crate::{Waker, backoff};
+
+/// How a feed decodes and when it counts as stalled.
+#[derive(Debug, Clone)]
+pub struct VideoFeedOptions {
+    /// The picture size delivered to the slot (the tile's pixel size).
+    pub width: u32,
+    pub height: u32,
+    /// rtspsrc jitter buffer; its default of 2000 ms is far too long for a live wall.
+    pub rtsp_latency_ms: u32,
+    /// No new frame for this long: the tile says "stalled".
+    pub stalled_after: Duration,
+    /// No new frame for this long: the pipeline is rebuilt.
+    pub reconnect_after: Duration,
+}
+
+impl Default for VideoFeedOptions {
+    fn default() -> Self {
+        VideoFeedOptions {
+            width: 640,
+            height: 360,
+            rtsp_latency_ms: 100,
+            stalled_after: Duration::from_secs(2),
+            reconnect_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A running feed. Dropping it stops the pipeline and joins its supervisor.
+pub struct VideoFeed {
+    name: String,
+    slot: Arc<FrameSlot>,
+    state: Arc<Mutex<FeedState>>,
+    stop: Arc<AtomicBool>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+impl VideoFeed {
+    /// Starts decoding `uri` on a thread of its own. `name` is for logs and must not hold
+    /// credentials; the URI is never logged.
+    pub fn start(name: &str, uri: &str, options: VideoFeedOptions, waker: Waker) -> VideoFeed {
+        let slot = Arc::new(FrameSlot::default());
+        let state = Arc::new(Mutex::new(FeedState::Connecting));
+        let stop = Arc::new(AtomicBool::new(false));
+        let supervisor = Supervisor {
+            name: name.to_owned(),
+            uri: uri.to_owned(),
+            options,
+            waker,
+            slot: slot.clone(),
+            state: state.clone(),
+            stop: stop.clone(),
+            frames: Arc::new(AtomicU64::new(0)),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("feed {name}"))
+            .spawn(move || supervisor.run())
+            .ok();
+        if handle.is_none() {
+            set(&state, FeedState::Failed { reason: "cannot start a thread".into() });
+        }
+        VideoFeed { name: name.to_owned(), slot, state, stop, supervisor: handle }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn slot(&self) -> &Arc<FrameSlot> {
+        &self.slot
+    }
+
+    pub fn state(&self) -> FeedState {
+        self.state.lock().map(|s| s.clone()).unwrap_or(FeedState::Connecting)
+    }
+}
+
+impl Drop for VideoFeed {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(handle) = self.supervisor.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn set(state: &Mutex<FeedState>, new: FeedState) {
+    if let Ok(mut s) = state.lock() {
+        *s = new;
+    }
+}
+
+struct Supervisor {
+    name: String,
+    uri: String,
+    options: VideoFeedOptions,
+    waker: Waker,
+    slot: Arc<FrameSlot>,
+    state: Arc<Mutex<FeedState>>,
+    stop: Arc<AtomicBool>,
+    /// Frames counted across pipeline rebuilds, so the slot's sequence keeps growing.
+    frames: Arc<AtomicU64>,
+}
+
+/// Why one life of a pipeline ended.
+enum Ended {
+    Stopped,
+    Failed(String),
+}
+
+impl Supervisor {
+    fn run(self) {
+        let mut attempt = 0u32;
+        while !self.stop.load(Ordering::Acquire) {
+            let (reason, played) = match self.build() {
+                Ok(pipeline) => {
+                    let (ended, played) = self.watch(&pipeline);
+                    let _ = pipeline.set_state(gst::State::Null);
+                    match ended {
+                        Ended::Stopped => return,
+                        Ended::Failed(reason) => (reason, played),
+                    }
+                }
+                Err(reason) => (reason, false),
+            };
+            attempt = if played { 1 } else { attempt + 1 };
+            let next_in = backoff(attempt);
+            tracing::warn!(feed = %self.name, %reason, attempt, ?next_in, "video feed lost");
+            set(&self.state, FeedState::Reconnecting { attempt, next_in, reason });
+            (self.waker)();
+            let until = Instant::now() + next_in;
+            while Instant::now() < until {
+                if self.stop.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Builds the pipeline; an element that cannot be made is an error, not a panic.
+    fn build(&self) -> Result<gst::Pipeline, String> {
+        let make = |factory: &str| {
+            gst::ElementFactory::make(factory)
+                .build()
+                .map_err(|_| format!("GStreamer element {factory} is missing"))
+        };
+        let pipeline = gst::Pipeline::new();
+        let decode = make("uridecodebin")?;
+        decode.set_property("uri", &self.uri);
+        let scale = make("videoconvertscale")?;
+        let caps = gst_video::VideoCapsBuilder::new()
+            .format(gst_video::VideoFormat::Rgba)
+            .width(self.options.width as i32)
+            .height(self.options.height as i32)
+            .pixel_aspect_ratio(gst::Fraction::new(1, 1))
+            .build();
+        let is_file = self.uri.starts_with("file://");
+        let sink = gst_app::AppSink::builder()
+            .caps(&caps)
+            .max_buffers(1)
+            .drop(true)
+            // Live sources are shown as they come; a file is paced by its own timestamps.
+            .sync(is_file)
+            .wait_on_eos(false)
+            .enable_last_sample(false)
+            .build();
+        pipeline
+            .add_many([&decode, &scale, sink.upcast_ref()])
+            .map_err(|e| e.to_string())?;
+        scale.link(&sink).map_err(|e| e.to_string())?;
+
+        let latency = self.options.rtsp_latency_ms;
+        decode.connect("source-setup", false, move |args| {
+            if let Some(source) = args.get(1).and_then(|a| a.get::<gst::Element>().ok())
+                && source.find_property("latency").is_some()
+                && source.find_property("drop-on-latency").is_some()
+            {
+                source.set_property("latency", latency);
+                source.set_property("drop-on-latency", true);
+            }
+            None
+        });
+        pipeline.connect_deep_element_added(|_, _, element| {
+            let software_decoder = element
+                .factory()
+                .is_some_and(|f| f.name().starts_with("avdec_"));
+            if software_decoder && element.find_property("max-threads").is_some() {
+                element.set_property("max-threads", 1i32);
+            }
+        });
+        let scale_sink = scale.static_pad("sink").ok_or("videoconvertscale has no sink pad")?;
+        decode.connect_pad_added(move |_, pad| {
+            let is_video = pad
+                .current_caps()
+                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
+                .unwrap_or(false);
+            if is_video && !scale_sink.is_linked() {
+                let _ = pad.link(&scale_sink);
+            }
+        });
+
+        let slot = self.slot.clone();
+        let frames = self.frames.clone();
+        let waker = self.waker.clone();
+        let mut info: Option<(gst::Caps, gst_video::VideoInfo)> = None;
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    let caps = sample.caps().ok_or(gst::FlowError::NotNegotiated)?;
+                    if info.as_ref().is_none_or(|(c, _)| c != caps) {
+                        let parsed = gst_video::VideoInfo::from_caps(caps)
+                            .map_err(|_| gst::FlowError::NotNegotiated)?;
+                        info = Some((caps.to_owned(), parsed));
+                    }
+                    let Some((_, vi)) = info.as_ref() else {
+                        return Err(gst::FlowError::NotNegotiated);
+                    };
+                    let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
+                    let data = buffer
+                        .into_mapped_buffer_readable()
+                        .map_err(|_| gst::FlowError::Error)?;
+                    let seq = frames.fetch_add(1, Ordering::AcqRel) + 1;
+                    let stride = vi.stride()[0] as usize;
+                    slot.put(Frame::new(vi.width(), vi.height(), stride, seq, data));
+                    waker();
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| "the source refused to start".to_string())?;
+        tracing::info!(feed = %self.name, "video feed connecting");
+        Ok(pipeline)
+    }
+
+    /// Watches one life of a pipeline. Returns how it ended and whether it played.
+    fn watch(&self, pipeline: &gst::Pipeline) -> (Ended, bool) {
+        let Some(bus) = pipeline.bus() else {
+            return (Ended::Failed("pipeline without a bus".into()), false);
+        };
+        let started = Instant::now();
+        let mut last_seq = self.slot.seq();
+        let mut last_frame_at = started;
+        let mut played = false;
+        let mut window = (Instant::now(), 0u32);
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return (Ended::Stopped, played);
+            }
+            if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) {
+                use gst::MessageView;
+                match msg.view() {
+                    MessageView::Error(err) => {
+                        return (Ended::Failed(err.error().to_string()), played);
+                    }
+                    MessageView::Eos(_) => return (Ended::Failed("end of stream".into()), played),
+                    _ => {}
+                }
+            }
+            let now = Instant::now();
+            let seq = self.slot.seq();
+            if seq != last_seq {
+                window.1 += (seq - last_seq) as u32;
+                last_seq = seq;
+                last_frame_at = now;
+                if !played {
+                    tracing::info!(feed = %self.name, first_frame_ms = started.elapsed().as_millis() as u64, "video feed playing");
+                    played = true;
+                }
+            }
+            let silent = now - last_frame_at;
+            if silent >= self.options.reconnect_after {
+                return (Ended::Failed(format!("no frames for {} s", silent.as_secs())), played);
+            }
+            let elapsed = now - window.0;
+            if elapsed >= Duration::from_secs(1) {
+                let new_state = if played && silent >= self.options.stalled_after {
+                    FeedState::Stalled { for_secs: silent.as_secs() }
+                } else if played {
+                    let (width, height) = self
+                        .slot
+                        .newest()
+                        .map(|f| (f.width, f.height))
+                        .unwrap_or_default();
+                    FeedState::Playing { fps: window.1 as f32 / elapsed.as_secs_f32(), width, height }
+                } else {
+                    FeedState::Connecting
+                };
+                set(&self.state, new_state);
+                (self.waker)();
+                window = (now, 0);
+            }
+        }
+    }
+}
