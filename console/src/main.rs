@@ -1,1 +1,31 @@
-fn main(){}
+//! `linkage`: the console, the standalone hub, and a tail of the hub's events.
+//!
+//! ```text
+//! linkage [--config FILE] [--lang zh|en] [--renderer glow|wgpu] [--data DIR]
+//!         [--screenshot FILE [--after SECONDS]] [--size WxH]
+//! linkage hub --listen ADDR --data DIR --tokens FILE
+//! linkage tail --hub URL --token TOKEN [--since N]
+//! ```
+//! With no `--config` the console runs the demo township on an embedded hub with simulated
+//! cameras, grid workers and linked units.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wgpu_core=warn,wgpu_hal=warn,naga=warn,eframe=warn,egui_glow=warn".into()),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("linkage: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The eframe application: owns Core, the views, the video feeds and the link to the hub.
+//!
+//! Each frame, [`App::logic`] drains the hub client's updates into Core under a time budget
+//! (the UI thread never waits on I/O), and [`App::ui`] draws the views and applies what they
+//! return. Background threads wake the UI: a feed update asks for a repaint at once, a video
+//! frame asks for one within 40 ms, so video repaints at most about 25 times a second and an
+//! idle console repaints once a second (for the clock).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
+use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::core::Core;
+use crate::i18n::{I18n, Lang};
+use crate::screenshot::{Screenshot, ScreenshotPlan};
+use crate::ui::{self, Action, Views, wall};
+use crate::world::World;
+
+/// How long `logic` may spend applying feed updates in one frame.
+const DRAIN_BUDGET: Duration = Duration::from_millis(10);
+/// A video frame asks for a repaint within this time: the wall's frame-rate cap.
+const VIDEO_REPAINT: Duration = Duration::from_millis(40);
+
+const STORAGE_VIEWS: &str = "linkage.views";
+const STORAGE_LANG: &str = "linkage.lang";
+
+/// How the app was asked to start.
+pub struct StartOptions {
+    pub config: Config,
+    /// `--lang` wins over the config and over the language saved from the last run.
+    pub lang: Option<Lang>,
+    pub data_dir: Option<PathBuf>,
+    pub screenshot: Option<ScreenshotPlan>,
+}
+
+pub struct LinkageApp {
+    core: Core,
+    tr: I18n,
+    views: Views,
+    updates: mpsc::UnboundedReceiver<FeedUpdate>,
+    /// One feed per wall tile that has a camera; `None` tiles are empty.
+    tiles: Vec<Option<(usize, VideoFeed)>>,
+    screenshot: Option<Screenshot>,
+    _client: ClientHandle,
+    _world: World,
+    // Dropped last: the client and the world's tasks run on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl LinkageApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> Result<LinkageApp, String> {
+        let ctx = cc.egui_ctx.clone();
+        if let Err(e) = ui::fonts::install(&ctx) {
+            tracing::error!("{e}");
+        }
+        ctx.set_visuals(ui::theme::visuals());
+        let restore = options.screenshot.is_none();
+        let saved_lang = cc.storage.filter(|_| restore).and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG));
+        let views = cc
+            .storage
+            .filter(|_| restore)
+            .and_then(|s| eframe::get_value::<Views>(s, STORAGE_VIEWS))
+            .unwrap_or_default();
+        let lang = options.lang.or(options.config.lang).or(saved_lang).unwrap_or_default();
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("linkage io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let config = options.config;
+        let world = World::start(&config, options.data_dir, &runtime)?;
+
+        let (tx, updates) = mpsc::unbounded_channel();
+        let feed_ctx = ctx.clone();
+        let client = FeedClient {
+            url: world.hub_url.clone(),
+            token: world.token.clone(),
+            role: Role::Console,
+            since: 0,
+            name: "console".into(),
+        }
+        .spawn(runtime.handle(), tx, std::sync::Arc::new(move || feed_ctx.request_repaint()));
+
+        let tiles = (0..wall::COLUMNS * wall::ROWS)
+            .map(|i| {
+                let camera = config.cameras.get(i)?;
+                let uri = world.camera_uris.get(&camera.id)?;
+                let video_ctx = ctx.clone();
+                let waker = std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT));
+                Some((i, VideoFeed::start(&camera.id, uri, VideoFeedOptions::default(), waker)))
+            })
+            .collect();
+
+        let core = Core {
+            grids: config.grids,
+            kinds: config.kinds,
+            cameras: config.cameras,
+            units: config.units,
+            ..Core::default()
+        };
+        Ok(LinkageApp {
+            core,
+            tr: I18n::new(lang),
+            views,
+            updates,
+            tiles,
+            screenshot: options.screenshot.map(Screenshot::new),
+            _client: client,
+            _world: world,
+            _runtime: runtime,
+        })
+    }
+
+    /// Where a failed screenshot leaves its reason, for `main`'s exit code.
+    pub fn screenshot_error(&self) -> Option<std::sync::Arc<std::sync::Mutex<Option<String>>>> {
+        self.screenshot.as_ref().map(|s| s.error.clone())
+    }
+
+    fn all_tiles_playing(&self) -> bool {
+        self.tiles.iter().flatten().all(|(_, feed)| feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. }))
+    }
+}
+
+impl eframe::App for LinkageApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let started = Instant::now();
+        while started.elapsed() < DRAIN_BUDGET {
+            match self.updates.try_recv() {
+                Ok(update) => self.core.on_feed(update),
+                Err(_) => break,
+            }
+        }
+        if !self.updates.is_empty() {
+            ctx.request_repaint();
+        }
+        let playing = self.all_tiles_playing();
+        if let Some(shot) = &mut self.screenshot {
+            shot.step(ctx, playing);
+        }
+        // Tick the status-bar clock at the next whole second.
+        let now = chrono::Utc::now();
+        let to_next_second = 1000 - now.timestamp_subsec_millis().min(999) as u64;
+        ctx.request_repaint_after(Duration::from_millis(to_next_second));
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let tiles: Vec<Option<wall::TileFeed<'_>>> = self
+            .tiles
+            .iter()
+            .map(|t| {
+                t.as_ref().map(|(camera, feed)| wall::TileFeed {
+                    camera: &self.core.cameras[*camera],
+                    state: feed.state(),
+                    frame: feed.slot().newest(),
+                })
+            })
+            .collect();
+        let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
+        let actions = ui::console(ui, &mut self.views, &self.core, &self.tr, &frame);
+        drop(tiles);
+        for action in actions {
+            match action {
+                Action::Core(command) => self.core.apply(command),
+                Action::SetLanguage(lang) => self.tr.set_lang(lang),
+            }
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.screenshot.is_none() {
+            eframe::set_value(storage, STORAGE_VIEWS, &self.views);
+            eframe::set_value(storage, STORAGE_LANG, &self.tr.lang());
+        }
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        self.screenshot.is_none()
+    }
+}

@@ -1,0 +1,158 @@
+//! The command line: which program to run and with what.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use linkage::app::{LinkageApp, StartOptions};
+use linkage::config::{Config, RendererChoice, line_of};
+use linkage::i18n::Lang;
+use linkage::screenshot::ScreenshotPlan;
+use serde::Deserialize;
+use streams::feed::{FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
+
+/// Runs what the arguments ask for.
+pub fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("hub") => hub(&args[1..]),
+        Some("tail") => tail(&args[1..]),
+        Some("--help" | "-h" | "help") => {
+            println!("{}", include_str!("usage.txt"));
+            Ok(())
+        }
+        _ => console(args),
+    }
+}
+
+/// Splits `--flag value` pairs; every flag here takes a value.
+fn flags(args: &[String], known: &[&str]) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if !known.contains(&flag.as_str()) {
+            return Err(format!("unknown argument {flag:?} (see linkage --help)"));
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        out.insert(flag.trim_start_matches('-').to_owned(), value.clone());
+    }
+    Ok(out)
+}
+
+fn console(args: &[String]) -> Result<(), String> {
+    let f = flags(args, &["--config", "--lang", "--renderer", "--data", "--screenshot", "--after", "--size"])?;
+    let config = match f.get("config") {
+        Some(path) => Config::load(&PathBuf::from(path)),
+        None => Config::demo(),
+    }
+    .map_err(|e| e.to_string())?;
+    let lang = f
+        .get("lang")
+        .map(|l| Lang::parse(l).ok_or_else(|| format!("--lang {l:?}: use zh or en")))
+        .transpose()?;
+    let renderer = match f.get("renderer") {
+        Some(r) => RendererChoice::parse(r).ok_or_else(|| format!("--renderer {r:?}: use glow or wgpu"))?,
+        None => config.renderer,
+    };
+    let wait = f
+        .get("after")
+        .map(|s| s.parse::<f64>().map_err(|_| format!("--after {s:?}: not a number of seconds")))
+        .transpose()?
+        .unwrap_or(20.0);
+    let screenshot = f.get("screenshot").map(|p| ScreenshotPlan { path: p.into(), wait: Duration::from_secs_f64(wait.max(0.0)) });
+    let size = match f.get("size") {
+        Some(s) => {
+            let (w, h) = s.split_once('x').ok_or_else(|| format!("--size {s:?}: use WIDTHxHEIGHT"))?;
+            let n = |v: &str| v.parse::<f32>().map_err(|_| format!("--size {s:?}: use WIDTHxHEIGHT"));
+            [n(w)?, n(h)?]
+        }
+        None => [1600.0, 900.0],
+    };
+    streams::video::init().map_err(|e| format!("GStreamer: {e}"))?;
+
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("联动指挥台 linkage")
+            .with_app_id("linkage")
+            .with_inner_size(size)
+            .with_min_inner_size([1024.0, 640.0]),
+        renderer: match renderer {
+            RendererChoice::Glow => eframe::Renderer::Glow,
+            RendererChoice::Wgpu => eframe::Renderer::Wgpu,
+        },
+        persist_window: screenshot.is_none(),
+        ..Default::default()
+    };
+    let options = StartOptions { config, lang, data_dir: f.get("data").map(PathBuf::from), screenshot };
+    let screenshot_error: Arc<Mutex<Option<Arc<Mutex<Option<String>>>>>> = Arc::default();
+    let slot = screenshot_error.clone();
+    eframe::run_native(
+        "linkage",
+        native,
+        Box::new(move |cc| {
+            let app = LinkageApp::new(cc, options)?;
+            if let Ok(mut s) = slot.lock() {
+                *s = app.screenshot_error();
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| format!("the window could not run: {e}"))?;
+    let failed = screenshot_error.lock().ok().and_then(|s| s.as_ref().and_then(|e| e.lock().ok().and_then(|e| e.clone())));
+    failed.map_or(Ok(()), Err)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFile {
+    token: Vec<TokenEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenEntry {
+    token: String,
+    role: Role,
+    name: String,
+}
+
+fn hub(args: &[String]) -> Result<(), String> {
+    let f = flags(args, &["--listen", "--data", "--tokens"])?;
+    let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
+    let listen = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
+    let data_dir = PathBuf::from(f.get("data").ok_or("hub needs --data DIR")?);
+    let tokens_path = f.get("tokens").ok_or("hub needs --tokens FILE")?;
+    let text = std::fs::read_to_string(tokens_path).map_err(|e| format!("{tokens_path}: {e}"))?;
+    let file: TokenFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
+        format!("{tokens_path}:{line}: {}", e.message())
+    })?;
+    let tokens = file.token.into_iter().map(|t| (t.token, Grant { role: t.role, name: t.name })).collect();
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let hub = Hub::start(HubConfig { listen, data_dir, tokens }).await?;
+        println!("{}", hub.url());
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+        hub.stop();
+        Ok(())
+    })
+}
+
+fn tail(args: &[String]) -> Result<(), String> {
+    let f = flags(args, &["--hub", "--token", "--since"])?;
+    let url = f.get("hub").ok_or("tail needs --hub URL")?.clone();
+    let token = f.get("token").ok_or("tail needs --token TOKEN")?.clone();
+    let since = f.get("since").map(|s| s.parse::<u64>().map_err(|_| format!("--since {s:?}: not a number"))).transpose()?.unwrap_or(0);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _client = FeedClient { url, token, role: Role::Console, since, name: "tail".into() }.spawn(runtime.handle(), tx, streams::no_waker());
+    runtime.block_on(async move {
+        while let Some(update) = rx.recv().await {
+            match update {
+                FeedUpdate::Event(env) => println!("{}", env.to_text()),
+                other => eprintln!("{other:?}"),
+            }
+        }
+    });
+    Ok(())
+}

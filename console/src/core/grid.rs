@@ -1,0 +1,241 @@
+//! The township's grids (网格): polygons with a code, a name, a village and a grid worker,
+//! read from GeoJSON (WGS-84), plus the rivers and roads drawn under them.
+//!
+//! Locating a point is a query on an R-tree of the grids' bounding boxes followed by an exact
+//! point-in-polygon test on the few candidates. Each grid is also cut into triangles once at
+//! load (earcut), so the map can fill concave grids with one mesh.
+
+use geo::{BoundingRect, Centroid, Contains, Coord, LineString, Point, Polygon, TriangulateEarcut};
+use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
+use serde_json::Value;
+
+/// One grid.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    pub code: String,
+    pub name: String,
+    pub village: String,
+    pub worker: String,
+    pub area: Polygon<f64>,
+    /// Triangles covering `area`, as lon/lat corners.
+    pub triangles: Vec<[Coord<f64>; 3]>,
+    pub centroid: Point<f64>,
+}
+
+/// A line feature drawn on the map under the grids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    River,
+    Road,
+}
+
+#[derive(Debug, Clone)]
+pub struct MapLine {
+    pub kind: LineKind,
+    pub name: String,
+    pub path: LineString<f64>,
+}
+
+/// A village: its name and the point where its label goes.
+#[derive(Debug, Clone)]
+pub struct Village {
+    pub name: String,
+    pub label_at: Point<f64>,
+}
+
+/// All grids of the township, indexed for point lookups.
+#[derive(Debug, Default)]
+pub struct GridMap {
+    pub name: String,
+    pub grids: Vec<Grid>,
+    pub lines: Vec<MapLine>,
+    pub villages: Vec<Village>,
+    index: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+impl GridMap {
+    /// Parses a GeoJSON FeatureCollection. Features with `"kind": "grid"` (or no kind) and a
+    /// Polygon geometry are grids; `"river"`/`"road"` LineStrings are drawn under them.
+    pub fn from_geojson(text: &str) -> Result<GridMap, String> {
+        let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let features = doc
+            .get("features")
+            .and_then(Value::as_array)
+            .ok_or("not a GeoJSON FeatureCollection (no \"features\" array)")?;
+        let mut map = GridMap {
+            name: doc.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            ..GridMap::default()
+        };
+        for (i, feature) in features.iter().enumerate() {
+            let at = |reason: String| format!("feature {i}: {reason}");
+            let props = feature.get("properties").cloned().unwrap_or(Value::Null);
+            let prop = |k: &str| props.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let geometry = feature.get("geometry").ok_or_else(|| at("no geometry".into()))?;
+            match prop("kind").as_str() {
+                "" | "grid" => map.grids.push(read_grid(&prop, geometry).map_err(at)?),
+                "river" | "road" => map.lines.push(MapLine {
+                    kind: if prop("kind") == "river" { LineKind::River } else { LineKind::Road },
+                    name: prop("name"),
+                    path: LineString::new(read_line(geometry).map_err(at)?),
+                }),
+                other => return Err(at(format!("unknown kind {other:?}"))),
+            }
+        }
+        if map.grids.is_empty() {
+            return Err("no grid polygons in the file".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = map.grids.iter().find(|g| !seen.insert(g.code.as_str())) {
+            return Err(format!("grid code {} appears twice", dup.code));
+        }
+        map.villages = villages_of(&map.grids);
+        map.index = RTree::bulk_load(
+            map.grids
+                .iter()
+                .enumerate()
+                .filter_map(|(i, g)| {
+                    let r = g.area.bounding_rect()?;
+                    let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                    Some(GeomWithData::new(rect, i))
+                })
+                .collect(),
+        );
+        Ok(map)
+    }
+
+    /// The grid that contains the point, if any.
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<&Grid> {
+        let p = Point::new(lon, lat);
+        self.index
+            .locate_all_at_point(&[lon, lat])
+            .map(|hit| &self.grids[hit.data])
+            .find(|g| g.area.contains(&p))
+    }
+
+    pub fn by_code(&self, code: &str) -> Option<&Grid> {
+        self.grids.iter().find(|g| g.code == code)
+    }
+
+    /// The lon/lat box around every grid.
+    pub fn bounds(&self) -> Option<([f64; 2], [f64; 2])> {
+        let env: AABB<[f64; 2]> = self.index.root().envelope();
+        (!self.grids.is_empty()).then(|| (env.lower(), env.upper()))
+    }
+}
+
+fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, String> {
+    let code = prop("code");
+    if code.is_empty() {
+        return Err("grid without a \"code\" property".into());
+    }
+    if geometry.get("type").and_then(Value::as_str) != Some("Polygon") {
+        return Err(format!("grid {code}: geometry must be a Polygon"));
+    }
+    let rings = geometry
+        .get("coordinates")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("grid {code}: no coordinates"))?;
+    let mut rings = rings.iter().map(|r| read_coords(r).map(LineString::new));
+    let exterior = rings.next().ok_or_else(|| format!("grid {code}: empty polygon"))??;
+    if exterior.0.len() < 4 {
+        return Err(format!("grid {code}: a ring needs at least 4 positions"));
+    }
+    let holes = rings.collect::<Result<Vec<_>, _>>()?;
+    let area = Polygon::new(exterior, holes);
+    let triangles = area.earcut_triangles().into_iter().map(|t| [t.v1(), t.v2(), t.v3()]).collect();
+    let centroid = area.centroid().ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
+    Ok(Grid {
+        name: prop("name"),
+        village: prop("village"),
+        worker: prop("worker"),
+        code,
+        area,
+        triangles,
+        centroid,
+    })
+}
+
+fn read_line(geometry: &Value) -> Result<Vec<Coord<f64>>, String> {
+    if geometry.get("type").and_then(Value::as_str) != Some("LineString") {
+        return Err("a river or road must be a LineString".into());
+    }
+    read_coords(geometry.get("coordinates").unwrap_or(&Value::Null))
+}
+
+/// Reads `[[lon, lat], …]`, checking ranges.
+fn read_coords(v: &Value) -> Result<Vec<Coord<f64>>, String> {
+    let positions = v.as_array().ok_or("coordinates must be an array of positions")?;
+    positions
+        .iter()
+        .map(|p| {
+            let lon = p.get(0).and_then(Value::as_f64);
+            let lat = p.get(1).and_then(Value::as_f64);
+            match (lon, lat) {
+                (Some(x), Some(y)) if (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y) => {
+                    Ok(Coord { x, y })
+                }
+                _ => Err(format!("bad position {p}: need [lon, lat] in WGS-84 degrees")),
+            }
+        })
+        .collect()
+}
+
+/// Villages in order of first appearance, labelled at the mean of their grids' centroids.
+fn villages_of(grids: &[Grid]) -> Vec<Village> {
+    let mut villages: Vec<(String, f64, f64, usize)> = vec![];
+    for g in grids.iter().filter(|g| !g.village.is_empty()) {
+        match villages.iter_mut().find(|v| v.0 == g.village) {
+            Some(v) => {
+                v.1 += g.centroid.x();
+                v.2 += g.centroid.y();
+                v.3 += 1;
+            }
+            None => villages.push((g.village.clone(), g.centroid.x(), g.centroid.y(), 1)),
+        }
+    }
+    villages
+        .into_iter()
+        .map(|(name, x, y, n)| Village { name, label_at: Point::new(x / n as f64, y / n as f64) })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../../assets/demo/grids.geojson");
+
+    #[test]
+    fn the_demo_township_has_five_villages_and_forty_odd_grids() {
+        let map = GridMap::from_geojson(DEMO).unwrap();
+        assert!((30..=60).contains(&map.grids.len()), "{}", map.grids.len());
+        assert_eq!(map.villages.len(), 5);
+        assert!(map.lines.iter().any(|l| l.kind == LineKind::River));
+    }
+
+    #[test]
+    fn every_grid_contains_its_own_centroid_region_and_is_found_there() {
+        let map = GridMap::from_geojson(DEMO).unwrap();
+        let mut found = 0;
+        for g in &map.grids {
+            // A point inside the grid: the centroid of its first triangle.
+            let [a, b, c] = g.triangles[0];
+            let (x, y) = ((a.x + b.x + c.x) / 3.0, (a.y + b.y + c.y) / 3.0);
+            if map.locate(x, y).map(|hit| hit.code.as_str()) == Some(g.code.as_str()) {
+                found += 1;
+            }
+        }
+        assert_eq!(found, map.grids.len());
+        assert!(map.locate(0.0, 0.0).is_none());
+    }
+
+    #[test]
+    fn bad_geojson_says_which_feature_and_why() {
+        let bad = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"code":"A"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}},
+            {"type":"Feature","properties":{"code":"B"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[200,1],[0,0]]]}}]}"#;
+        let err = GridMap::from_geojson(bad).unwrap_err();
+        assert!(err.starts_with("feature 1:") && err.contains("[200,1]"), "{err}");
+        assert!(GridMap::from_geojson("{}").unwrap_err().contains("FeatureCollection"));
+    }
+}

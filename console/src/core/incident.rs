@@ -1,0 +1,91 @@
+//! The incidents the console has seen, kept in the order a duty officer works them.
+//!
+//! The queue is sorted by urgency — open before closed, then most severe first, then newest
+//! first — and kept sorted on insert (a binary search), so drawing it costs nothing extra.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+use streams::feed::{Incident, IncidentStatus, Severity};
+
+/// An incident with what the console worked out about it.
+#[derive(Debug, Clone)]
+pub struct TrackedIncident {
+    pub incident: Incident,
+    /// Index into the grid map of the grid that contains the location, if any.
+    pub grid: Option<usize>,
+    /// The hub's sequence number of the event that brought it.
+    pub seq: u64,
+}
+
+impl TrackedIncident {
+    pub fn is_open(&self) -> bool {
+        self.incident.status != IncidentStatus::Closed
+    }
+
+    fn urgency(&self) -> (bool, Reverse<Severity>, Reverse<chrono::DateTime<chrono::Utc>>, u64) {
+        (
+            !self.is_open(),
+            Reverse(self.incident.report.severity),
+            Reverse(self.incident.reported_at),
+            self.seq,
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Incidents {
+    list: Vec<TrackedIncident>,
+    by_id: HashMap<String, usize>,
+    /// Indices into `list`, most urgent first.
+    queue: Vec<usize>,
+}
+
+impl Incidents {
+    /// Adds an incident; an id already known is ignored (returns false).
+    pub fn insert(&mut self, tracked: TrackedIncident) -> bool {
+        if self.by_id.contains_key(&tracked.incident.id) {
+            return false;
+        }
+        let key = tracked.urgency();
+        let at = self.queue.partition_point(|&i| self.list[i].urgency() < key);
+        let index = self.list.len();
+        self.by_id.insert(tracked.incident.id.clone(), index);
+        self.list.push(tracked);
+        self.queue.insert(at, index);
+        true
+    }
+
+    pub fn get(&self, id: &str) -> Option<&TrackedIncident> {
+        self.by_id.get(id).map(|&i| &self.list[i])
+    }
+
+    /// Most urgent first.
+    pub fn queue(&self) -> impl ExactSizeIterator<Item = &TrackedIncident> {
+        self.queue.iter().map(|&i| &self.list[i])
+    }
+
+    /// In arrival order.
+    pub fn all(&self) -> &[TrackedIncident] {
+        &self.list
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn open(&self) -> usize {
+        self.list.iter().filter(|t| t.is_open()).count()
+    }
+
+    pub fn open_critical(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|t| t.is_open() && t.incident.report.severity == Severity::Critical)
+            .count()
+    }
+}

@@ -1,0 +1,14 @@
+//! linkage (联动指挥台): the command-room console of a township governance center.
+//!
+//! The binary (`main.rs`) parses the command line and starts [`app::LinkageApp`]; everything
+//! else is a library so that tests can build any part alone:
+//! [`core`] (the rules), [`ui`] (the views), [`config`], [`i18n`], [`world`] (the hub and the
+//! simulated peers the console connects to).
+
+pub mod app;
+pub mod config;
+pub mod core;
+pub mod i18n;
+pub mod screenshot;
+pub mod ui;
+pub mod world;

@@ -1,0 +1,206 @@
+//! The live grid map: the township's grids filled by village, rivers and roads under them,
+//! cameras with their field of view, and every incident as a marker coloured by severity.
+//!
+//! Offline and vector-only: no tile server is needed. The projection is a local
+//! equirectangular one around the township (metres east/north of a centre point), exact
+//! enough at township scale. Grids are drawn as one mesh from triangles cut at load time.
+//! Drag to pan, scroll to zoom, click a marker to select its incident.
+
+use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, vec2};
+use serde::{Deserialize, Serialize};
+
+use crate::core::grid::LineKind;
+use crate::core::{Command, Core};
+use crate::i18n::I18n;
+use crate::ui::{names, theme};
+
+/// Metres per degree of latitude; of longitude it is this times cos(latitude).
+const METRES_PER_DEGREE: f64 = 111_320.0;
+
+/// Where the map looks: a centre in lon/lat and a scale. Kept between runs.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct MapView {
+    /// `None` until the first frame fits the township into the panel.
+    centre: Option<[f64; 2]>,
+    metres_per_point: f64,
+}
+
+/// Converts between lon/lat and screen points for one frame.
+struct Projection {
+    rect: Rect,
+    centre: [f64; 2],
+    metres_per_point: f64,
+    cos_lat: f64,
+}
+
+impl Projection {
+    fn to_screen(&self, lon: f64, lat: f64) -> Pos2 {
+        let x = (lon - self.centre[0]) * METRES_PER_DEGREE * self.cos_lat / self.metres_per_point;
+        let y = (lat - self.centre[1]) * METRES_PER_DEGREE / self.metres_per_point;
+        self.rect.center() + vec2(x as f32, -y as f32)
+    }
+
+    fn to_lonlat(&self, p: Pos2) -> [f64; 2] {
+        let d = p - self.rect.center();
+        [
+            self.centre[0] + d.x as f64 * self.metres_per_point / (METRES_PER_DEGREE * self.cos_lat),
+            self.centre[1] - d.y as f64 * self.metres_per_point / METRES_PER_DEGREE,
+        ]
+    }
+}
+
+impl MapView {
+    /// Forgets pan and zoom; the next frame fits the township again.
+    pub fn reset(&mut self) {
+        self.centre = None;
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
+        let mut commands = vec![];
+        let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+        let rect = response.rect;
+        painter.rect_filled(rect, 0.0, theme::MAP_BACKGROUND);
+        let Some((lo, hi)) = core.grids.bounds() else {
+            return commands;
+        };
+        let cos_lat = ((lo[1] + hi[1]) / 2.0).to_radians().cos();
+        if self.centre.is_none() || self.metres_per_point <= 0.0 {
+            let w = (hi[0] - lo[0]) * METRES_PER_DEGREE * cos_lat;
+            let h = (hi[1] - lo[1]) * METRES_PER_DEGREE;
+            self.centre = Some([(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0]);
+            self.metres_per_point = (w / rect.width() as f64).max(h / rect.height() as f64) * 1.08;
+        }
+        let mut proj = Projection {
+            rect,
+            centre: self.centre.unwrap_or_default(),
+            metres_per_point: self.metres_per_point,
+            cos_lat,
+        };
+
+        // Pan and zoom (around the pointer).
+        if response.dragged() {
+            let d = response.drag_delta();
+            let moved = proj.to_lonlat(rect.center() - d);
+            proj.centre = moved;
+        }
+        if let Some(pointer) = response.hover_pos() {
+            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            if scroll != 0.0 {
+                let before = proj.to_lonlat(pointer);
+                proj.metres_per_point = (proj.metres_per_point * (-scroll as f64 / 200.0).exp()).clamp(0.2, 200.0);
+                let after = proj.to_lonlat(pointer);
+                proj.centre = [proj.centre[0] + before[0] - after[0], proj.centre[1] + before[1] - after[1]];
+            }
+        }
+        self.centre = Some(proj.centre);
+        self.metres_per_point = proj.metres_per_point;
+
+        self.draw_grids(&painter, core, &proj);
+        self.draw_cameras(&painter, core, &proj);
+        let hovered = self.draw_incidents(&painter, core, &proj, response.hover_pos());
+
+        if let Some(id) = &hovered {
+            if let Some(t) = core.incidents.get(id) {
+                let report = &t.incident.report;
+                let kind = names::kind(tr, core, &report.kind);
+                let tip = format!("{kind} · {}\n{}", names::severity(tr, report.severity), report.text);
+                response.clone().on_hover_text_at_pointer(tip);
+            }
+            if response.clicked() {
+                commands.push(Command::SelectIncident(id.clone()));
+            }
+        }
+        commands
+    }
+
+    fn draw_grids(&self, painter: &egui::Painter, core: &Core, proj: &Projection) {
+        let grids = &core.grids;
+        let mut mesh = Mesh::default();
+        for grid in &grids.grids {
+            let village = grids.villages.iter().position(|v| v.name == grid.village).unwrap_or(0);
+            let fill = theme::village_fill(village);
+            for tri in &grid.triangles {
+                let base = mesh.vertices.len() as u32;
+                for c in tri {
+                    mesh.colored_vertex(proj.to_screen(c.x, c.y), fill);
+                }
+                mesh.add_triangle(base, base + 1, base + 2);
+            }
+        }
+        painter.add(Shape::mesh(mesh));
+        for line in &grids.lines {
+            let (color, width) = match line.kind {
+                LineKind::River => (theme::RIVER, 4.0),
+                LineKind::Road => (theme::ROAD, 2.0),
+            };
+            let points = line.path.coords().map(|c| proj.to_screen(c.x, c.y)).collect();
+            painter.add(Shape::line(points, Stroke::new(width, color)));
+        }
+        for grid in &grids.grids {
+            let ring: Vec<Pos2> = grid.area.exterior().coords().map(|c| proj.to_screen(c.x, c.y)).collect();
+            painter.add(Shape::closed_line(ring, Stroke::new(1.0, theme::GRID_OUTLINE)));
+        }
+        let zoomed_in = proj.metres_per_point < 12.0;
+        if zoomed_in {
+            for grid in &grids.grids {
+                let at = proj.to_screen(grid.centroid.x(), grid.centroid.y());
+                painter.text(at, Align2::CENTER_CENTER, &grid.code, FontId::proportional(11.0), theme::GRID_LABEL);
+            }
+        }
+        for village in &grids.villages {
+            let at = proj.to_screen(village.label_at.x(), village.label_at.y());
+            painter.text(at, Align2::CENTER_CENTER, &village.name, FontId::proportional(17.0), theme::VILLAGE_LABEL);
+        }
+    }
+
+    fn draw_cameras(&self, painter: &egui::Painter, core: &Core, proj: &Projection) {
+        let reach = (250.0 / proj.metres_per_point).clamp(10.0, 60.0) as f32;
+        for cam in &core.cameras {
+            let at = proj.to_screen(cam.lon, cam.lat);
+            // Field-of-view wedge: heading is clockwise from north, screen y grows downwards.
+            let steps = 8;
+            let mut wedge = vec![at];
+            for s in 0..=steps {
+                let deg = cam.heading - cam.fov / 2.0 + cam.fov * s as f32 / steps as f32;
+                let rad = deg.to_radians();
+                wedge.push(at + vec2(rad.sin(), -rad.cos()) * reach);
+            }
+            painter.add(Shape::convex_polygon(wedge, theme::CAMERA.gamma_multiply(0.18), Stroke::NONE));
+            painter.rect_filled(Rect::from_center_size(at, vec2(8.0, 8.0)), 1.5, theme::CAMERA);
+        }
+    }
+
+    /// Draws the markers, most severe on top; returns the incident under the pointer.
+    fn draw_incidents(&self, painter: &egui::Painter, core: &Core, proj: &Projection, pointer: Option<Pos2>) -> Option<String> {
+        let mut nearest: Option<(f32, &str)> = None;
+        let visible = proj.rect.expand(10.0);
+        // The queue is most urgent first; draw it backwards so the urgent end up on top.
+        let queue: Vec<_> = core.incidents.queue().collect();
+        for t in queue.iter().rev() {
+            let loc = t.incident.report.location;
+            let at = proj.to_screen(loc.lon, loc.lat);
+            if !visible.contains(at) {
+                continue;
+            }
+            let severity = t.incident.report.severity;
+            let radius = theme::marker_radius(severity);
+            let fill = if t.is_open() { theme::severity(severity) } else { theme::MUTED };
+            painter.circle_filled(at, radius, fill);
+            painter.circle_stroke(at, radius, Stroke::new(1.0, Color32::BLACK));
+            if severity == streams::feed::Severity::Critical && t.is_open() {
+                painter.circle_stroke(at, radius + 4.0, Stroke::new(2.0, fill));
+            }
+            if core.selected.as_deref() == Some(t.incident.id.as_str()) {
+                painter.circle_stroke(at, radius + 7.0, Stroke::new(2.0, theme::SELECTION));
+            }
+            if let Some(p) = pointer {
+                let d = p.distance(at);
+                if d <= radius + 4.0 && nearest.is_none_or(|(best, _)| d < best) {
+                    nearest = Some((d, &t.incident.id));
+                }
+            }
+        }
+        nearest.map(|(_, id)| id.to_owned())
+    }
+}
+

@@ -1,0 +1,108 @@
+//! The views. Each is a function of a read-only [`Core`] plus its own view state, and returns
+//! what it wants done; [`console`] lays them out for a command-room screen:
+//!
+//! ```text
+//! ┌ title · menu ───────────────────────────────────────────────┐
+//! │ video wall (2×2)        │                        │ incident │
+//! │                         │     live grid map      │ detail   │
+//! │ incident queue          │                        │          │
+//! └ status bar: hub · counts · cameras · clock ─────────────────┘
+//! ```
+//! Each region is a named node in the accessibility tree (role `Region`), which is how tests
+//! and screen readers find it.
+
+pub mod detail;
+pub mod fonts;
+pub mod map;
+pub mod names;
+pub mod queue;
+pub mod status_bar;
+pub mod theme;
+pub mod wall;
+
+use egui::accesskit::Role;
+use egui::{Panel, UiBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::core::{Command, Core};
+use crate::i18n::{I18n, Lang};
+
+/// What the views ask for: a change to Core, or a change of presentation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Core(Command),
+    SetLanguage(Lang),
+}
+
+/// The state of every view, kept between frames (and, for what is serialisable, between runs).
+#[derive(Default, Serialize, Deserialize)]
+pub struct Views {
+    #[serde(skip)]
+    pub wall: wall::WallView,
+    pub map: map::MapView,
+    #[serde(skip)]
+    pub queue: queue::QueueView,
+    #[serde(skip)]
+    pub detail: detail::DetailView,
+}
+
+/// What the console shows this frame besides Core.
+pub struct Frame<'a> {
+    pub tiles: &'a [Option<wall::TileFeed<'a>>],
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Runs `content` inside a region named `label` in the accessibility tree.
+fn region<R>(ui: &mut egui::Ui, label: &str, content: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    ui.scope_builder(UiBuilder::new().accessibility_label(label).accessibility_role(Role::Region), content)
+        .inner
+}
+
+/// Draws the whole console and returns what the user asked for.
+pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, frame: &Frame<'_>) -> Vec<Action> {
+    let mut actions = vec![];
+    Panel::top("title").show(ui, |ui| {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.label(egui::RichText::new(tr.t("app.title")).strong().size(16.0));
+            ui.separator();
+            ui.menu_button(tr.t("menu.language"), |ui| {
+                for (lang, key) in [(Lang::Zh, "lang.zh"), (Lang::En, "lang.en")] {
+                    if ui.radio(tr.lang() == lang, tr.t(key)).clicked() {
+                        actions.push(Action::SetLanguage(lang));
+                        ui.close();
+                    }
+                }
+            });
+            ui.menu_button(tr.t("menu.view"), |ui| {
+                if ui.button(tr.t("menu.reset_map")).clicked() {
+                    views.map.reset();
+                    ui.close();
+                }
+            });
+        });
+    });
+    let playing = frame.tiles.iter().flatten().filter(|t| matches!(t.state, streams::video::FeedState::Playing { .. })).count();
+    let on_wall = frame.tiles.iter().flatten().count();
+    Panel::bottom("status bar").show(ui, |ui| {
+        region(ui, tr.t("region.status"), |ui| status_bar::ui(ui, core, tr, (playing, on_wall), frame.now));
+    });
+    let mut commands = vec![];
+    Panel::right("detail").resizable(true).default_size(theme::DETAIL_WIDTH).show(ui, |ui| {
+        commands.extend(region(ui, tr.t("region.detail"), |ui| views.detail.ui(ui, core, tr)));
+    });
+    Panel::left("wall and queue").resizable(true).default_size(theme::LEFT_COLUMN_WIDTH).show(ui, |ui| {
+        // The wall takes the height that makes its 2×2 tiles 16:9, at most 70 % of the column.
+        let wall_height = (ui.available_width() * 9.0 / 16.0).min(ui.available_height() * 0.7);
+        Panel::top("wall").exact_size(wall_height).show(ui, |ui| {
+            commands.extend(region(ui, tr.t("region.wall"), |ui| views.wall.ui(ui, tr, frame.tiles)));
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            commands.extend(region(ui, tr.t("region.queue"), |ui| views.queue.ui(ui, core, tr)));
+        });
+    });
+    egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
+        commands.extend(region(ui, tr.t("region.map"), |ui| views.map.ui(ui, core, tr)));
+    });
+    actions.extend(commands.into_iter().map(Action::Core));
+    actions
+}

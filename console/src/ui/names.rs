@@ -1,0 +1,53 @@
+//! Names of domain values in the language in force, in one place for every view.
+
+use chrono::{DateTime, Utc};
+use streams::feed::{IncidentStatus, ReportSource, Severity};
+
+use crate::core::Core;
+use crate::i18n::I18n;
+
+/// The time zone the room works in. Times on screen are local to it.
+pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
+pub fn severity(tr: &I18n, s: Severity) -> &str {
+    tr.t(match s {
+        Severity::Low => "severity.low",
+        Severity::Medium => "severity.medium",
+        Severity::High => "severity.high",
+        Severity::Critical => "severity.critical",
+    })
+}
+
+pub fn status(tr: &I18n, s: IncidentStatus) -> &str {
+    tr.t(match s {
+        IncidentStatus::New => "status.new",
+        IncidentStatus::Dispatched => "status.dispatched",
+        IncidentStatus::Handling => "status.handling",
+        IncidentStatus::Closed => "status.closed",
+    })
+}
+
+pub fn source(tr: &I18n, s: ReportSource) -> &str {
+    tr.t(match s {
+        ReportSource::Field => "source.field",
+        ReportSource::Hotline110 => "source.hotline_110",
+        ReportSource::Hotline12345 => "source.hotline_12345",
+        ReportSource::Camera => "source.camera",
+        ReportSource::DutyDesk => "source.duty_desk",
+    })
+}
+
+/// A kind code's name from the kind list, or the code itself when the list lacks it.
+pub fn kind<'a>(tr: &I18n, core: &'a Core, code: &'a str) -> &'a str {
+    core.kinds.get(code).map_or(code, |k| tr.pick(&k.zh, &k.en))
+}
+
+/// `HH:MM:SS` in the room's zone.
+pub fn clock(t: DateTime<Utc>) -> String {
+    t.with_timezone(&ZONE).format("%H:%M:%S").to_string()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in the room's zone.
+pub fn date_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&ZONE).format("%Y-%m-%d %H:%M:%S").to_string()
+}

@@ -1,0 +1,41 @@
+//! The status bar: the hub link, the counts that matter, the cameras playing, the clock.
+
+use egui::RichText;
+use streams::feed::Connection;
+
+use crate::core::Core;
+use crate::i18n::I18n;
+use crate::ui::{names, theme};
+
+/// Draws the bar. `cameras` is (playing, on the wall); `now` is the wall-clock time.
+pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, cameras: (usize, usize), now: chrono::DateTime<chrono::Utc>) {
+    ui.horizontal(|ui| {
+        let (state, color) = match &core.hub.connection {
+            Some(Connection::Connected { .. }) => (tr.t("status_bar.connected").to_owned(), theme::OK),
+            Some(Connection::Lost { retry_in, .. }) => {
+                (tr.f("status_bar.lost", &[("s", &format!("{:.1}", retry_in.as_secs_f32()))]), theme::BAD)
+            }
+            Some(Connection::Connecting) | None => (tr.t("status_bar.connecting").to_owned(), theme::WARN),
+        };
+        ui.label(format!("{}:", tr.t("status_bar.hub")));
+        ui.label(RichText::new(format!("● {state}")).color(color));
+        ui.separator();
+        let n = |v: usize| v.to_string();
+        ui.label(tr.f("status_bar.incidents", &[("n", &n(core.incidents.len()))]));
+        ui.label(tr.f("status_bar.open", &[("n", &n(core.incidents.open()))]));
+        let critical = core.incidents.open_critical();
+        let critical_color = if critical > 0 { theme::BAD } else { theme::MUTED };
+        ui.label(RichText::new(tr.f("status_bar.critical", &[("n", &n(critical))])).color(critical_color));
+        ui.separator();
+        ui.label(tr.f("status_bar.cameras", &[("n", &n(cameras.0)), ("m", &n(cameras.1))]));
+        if core.hub.refused > 0 {
+            ui.separator();
+            let text = tr.f("status_bar.refused", &[("n", &core.hub.refused.to_string())]);
+            ui.label(RichText::new(text).color(theme::WARN))
+                .on_hover_text(core.hub.last_refusal.clone().unwrap_or_default());
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(RichText::new(names::date_time(now)).monospace());
+        });
+    });
+}

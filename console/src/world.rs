@@ -1,0 +1,145 @@
+//! The world the console connects to: a remote hub, or — in the embedded default — a hub
+//! started in-process on loopback, with the demo's simulated cameras (real RTSP), grid workers
+//! and linked units (real hub clients) around it.
+//!
+//! The console itself does not know the difference: it always talks to a hub URL with a token
+//! and opens camera URIs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role};
+use streams::sim::cameras::{CameraServer, SimCamera};
+use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
+use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
+
+use crate::config::{Config, HubSetting};
+use crate::core::camera::CameraStreams;
+
+/// What the console needs to connect, and the in-process peers kept alive while it runs.
+pub struct World {
+    pub hub_url: String,
+    pub token: String,
+    /// Camera id → the URI the wall opens (its sub stream when there is one).
+    pub camera_uris: HashMap<String, String>,
+    _hub: Option<HubHandle>,
+    _cameras: Option<CameraServer>,
+    _grid_workers: Option<GridWorkers>,
+    _units: Option<LinkedUnits>,
+}
+
+/// A random token, fresh for each run of the embedded hub.
+fn token(rng: &mut fastrand::Rng) -> String {
+    (0..4).map(|_| format!("{:08x}", rng.u32(..))).collect()
+}
+
+/// Where the embedded hub keeps its log when the config does not say.
+pub fn default_data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("linkage").join("hub")
+}
+
+impl World {
+    /// Starts what the config asks for on `runtime`.
+    pub fn start(config: &Config, data_dir: Option<PathBuf>, runtime: &tokio::runtime::Runtime) -> Result<World, String> {
+        let mut camera_uris: HashMap<String, String> = config
+            .cameras
+            .iter()
+            .filter_map(|c| match &c.streams {
+                CameraStreams::Uri { main, sub } => Some((c.id.clone(), sub.clone().unwrap_or(main.clone()))),
+                CameraStreams::Simulated => None,
+            })
+            .collect();
+        let (listen, config_dir) = match &config.hub {
+            HubSetting::Remote { url, token } => {
+                return Ok(World {
+                    hub_url: url.clone(),
+                    token: token.clone(),
+                    camera_uris,
+                    _hub: None,
+                    _cameras: None,
+                    _grid_workers: None,
+                    _units: None,
+                });
+            }
+            HubSetting::Embedded { listen, data_dir } => (listen.clone(), data_dir.clone()),
+        };
+        let mut rng = fastrand::Rng::new();
+        let console = token(&mut rng);
+        let field = token(&mut rng);
+        let mut tokens = HashMap::from([
+            (console.clone(), Grant { role: Role::Console, name: "console".into() }),
+            (field.clone(), Grant { role: Role::FieldTerminal, name: "simulated grid workers".into() }),
+        ]);
+        let units: Vec<SimUnit> = config
+            .units
+            .iter()
+            .map(|u| SimUnit { id: u.id.clone(), token: token(&mut rng) })
+            .collect();
+        for u in &units {
+            tokens.insert(u.token.clone(), Grant { role: Role::UnitTerminal, name: format!("unit {}", u.id) });
+        }
+        let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
+        let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
+        let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens }))?;
+        let hub_url = hub.url();
+
+        let mut world = World {
+            hub_url: hub_url.clone(),
+            token: console,
+            camera_uris: HashMap::new(),
+            _hub: Some(hub),
+            _cameras: None,
+            _grid_workers: None,
+            _units: None,
+        };
+        if let Some(sim) = &config.simulation {
+            let simulated: Vec<SimCamera> = config
+                .cameras
+                .iter()
+                .filter(|c| c.streams == CameraStreams::Simulated)
+                .map(|c| SimCamera { id: c.id.clone(), name: c.name.clone() })
+                .collect();
+            if !simulated.is_empty() {
+                let server = CameraServer::start(&simulated, 0)?;
+                for c in &simulated {
+                    camera_uris.insert(c.id.clone(), server.uri(&c.id));
+                }
+                world._cameras = Some(server);
+            }
+            let grids = config
+                .grids
+                .grids
+                .iter()
+                .map(|g| SimGrid { code: g.code.clone(), worker: g.worker.clone(), area: g.area.clone() })
+                .collect();
+            let kinds = config
+                .kinds
+                .kinds
+                .iter()
+                .map(|k| SimKind {
+                    code: k.code.clone(),
+                    weight: k.weight,
+                    severity_weights: k.severity_weights,
+                    texts: k.texts.clone(),
+                })
+                .collect();
+            let workers = GridWorkerSim {
+                hub_url: hub_url.clone(),
+                token: field,
+                grids,
+                kinds,
+                mean_gap: Duration::from_secs_f64(sim.mean_report_gap_secs),
+                seed: rng.u64(..),
+            };
+            world._grid_workers = Some(workers.start(runtime.handle()));
+            world._units = Some(linked_units::start(&hub_url, &units, runtime.handle()));
+        }
+        world.camera_uris = camera_uris;
+        Ok(world)
+    }
+}
