@@ -59,7 +59,10 @@ impl LinkageApp {
         }
         ctx.set_visuals(ui::theme::visuals());
         let restore = options.screenshot.is_none();
-        let saved_lang = cc.storage.filter(|_| restore).and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG));
+        let saved_lang = cc
+            .storage
+            .filter(|_| restore)
+            .and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG));
         let views = cc
             .storage
             .filter(|_| restore)
@@ -85,7 +88,11 @@ impl LinkageApp {
             since: 0,
             name: "console".into(),
         }
-        .spawn(runtime.handle(), tx, std::sync::Arc::new(move || feed_ctx.request_repaint()));
+        .spawn(
+            runtime.handle(),
+            tx,
+            std::sync::Arc::new(move || feed_ctx.request_repaint()),
+        );
 
         let tiles = (0..wall::COLUMNS * wall::ROWS)
             .map(|i| {
@@ -123,7 +130,10 @@ impl LinkageApp {
     }
 
     fn all_tiles_playing(&self) -> bool {
-        self.tiles.iter().flatten().all(|(_, feed)| feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. }))
+        self.tiles
+            .iter()
+            .flatten()
+            .all(|(_, feed)| feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. }))
     }
 }
 
@@ -161,7 +171,10 @@ impl eframe::App for LinkageApp {
                 })
             })
             .collect();
-        let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
+        let frame = ui::Frame {
+            tiles: &tiles,
+            now: chrono::Utc::now(),
+        };
         let actions = ui::console(ui, &mut self.views, &self.core, &self.tr, &frame);
         drop(tiles);
         for action in actions {

@@ -40,7 +40,18 @@ fn flags(args: &[String], known: &[&str]) -> Result<HashMap<String, String>, Str
 }
 
 fn console(args: &[String]) -> Result<(), String> {
-    let f = flags(args, &["--config", "--lang", "--renderer", "--data", "--screenshot", "--after", "--size"])?;
+    let f = flags(
+        args,
+        &[
+            "--config",
+            "--lang",
+            "--renderer",
+            "--data",
+            "--screenshot",
+            "--after",
+            "--size",
+        ],
+    )?;
     let config = match f.get("config") {
         Some(path) => Config::load(&PathBuf::from(path)),
         None => Config::demo(),
@@ -56,13 +67,21 @@ fn console(args: &[String]) -> Result<(), String> {
     };
     let wait = f
         .get("after")
-        .map(|s| s.parse::<f64>().map_err(|_| format!("--after {s:?}: not a number of seconds")))
+        .map(|s| {
+            s.parse::<f64>()
+                .map_err(|_| format!("--after {s:?}: not a number of seconds"))
+        })
         .transpose()?
         .unwrap_or(20.0);
-    let screenshot = f.get("screenshot").map(|p| ScreenshotPlan { path: p.into(), wait: Duration::from_secs_f64(wait.max(0.0)) });
+    let screenshot = f.get("screenshot").map(|p| ScreenshotPlan {
+        path: p.into(),
+        wait: Duration::from_secs_f64(wait.max(0.0)),
+    });
     let size = match f.get("size") {
         Some(s) => {
-            let (w, h) = s.split_once('x').ok_or_else(|| format!("--size {s:?}: use WIDTHxHEIGHT"))?;
+            let (w, h) = s
+                .split_once('x')
+                .ok_or_else(|| format!("--size {s:?}: use WIDTHxHEIGHT"))?;
             let n = |v: &str| v.parse::<f32>().map_err(|_| format!("--size {s:?}: use WIDTHxHEIGHT"));
             [n(w)?, n(h)?]
         }
@@ -83,7 +102,12 @@ fn console(args: &[String]) -> Result<(), String> {
         persist_window: screenshot.is_none(),
         ..Default::default()
     };
-    let options = StartOptions { config, lang, data_dir: f.get("data").map(PathBuf::from), screenshot };
+    let options = StartOptions {
+        config,
+        lang,
+        data_dir: f.get("data").map(PathBuf::from),
+        screenshot,
+    };
     let screenshot_error: Arc<Mutex<Option<Arc<Mutex<Option<String>>>>>> = Arc::default();
     let slot = screenshot_error.clone();
     eframe::run_native(
@@ -98,7 +122,10 @@ fn console(args: &[String]) -> Result<(), String> {
         }),
     )
     .map_err(|e| format!("the window could not run: {e}"))?;
-    let failed = screenshot_error.lock().ok().and_then(|s| s.as_ref().and_then(|e| e.lock().ok().and_then(|e| e.clone())));
+    let failed = screenshot_error
+        .lock()
+        .ok()
+        .and_then(|s| s.as_ref().and_then(|e| e.lock().ok().and_then(|e| e.clone())));
     failed.map_or(Ok(()), Err)
 }
 
@@ -119,7 +146,9 @@ struct TokenEntry {
 fn hub(args: &[String]) -> Result<(), String> {
     let f = flags(args, &["--listen", "--data", "--tokens"])?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
-    let listen = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
+    let listen = listen
+        .parse()
+        .map_err(|_| format!("--listen {listen:?}: use host:port"))?;
     let data_dir = PathBuf::from(f.get("data").ok_or("hub needs --data DIR")?);
     let tokens_path = f.get("tokens").ok_or("hub needs --tokens FILE")?;
     let text = std::fs::read_to_string(tokens_path).map_err(|e| format!("{tokens_path}: {e}"))?;
@@ -127,10 +156,27 @@ fn hub(args: &[String]) -> Result<(), String> {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
         format!("{tokens_path}:{line}: {}", e.message())
     })?;
-    let tokens = file.token.into_iter().map(|t| (t.token, Grant { role: t.role, name: t.name })).collect();
+    let tokens = file
+        .token
+        .into_iter()
+        .map(|t| {
+            (
+                t.token,
+                Grant {
+                    role: t.role,
+                    name: t.name,
+                },
+            )
+        })
+        .collect();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let hub = Hub::start(HubConfig { listen, data_dir, tokens }).await?;
+        let hub = Hub::start(HubConfig {
+            listen,
+            data_dir,
+            tokens,
+        })
+        .await?;
         println!("{}", hub.url());
         tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
         hub.stop();
@@ -142,10 +188,21 @@ fn tail(args: &[String]) -> Result<(), String> {
     let f = flags(args, &["--hub", "--token", "--since"])?;
     let url = f.get("hub").ok_or("tail needs --hub URL")?.clone();
     let token = f.get("token").ok_or("tail needs --token TOKEN")?.clone();
-    let since = f.get("since").map(|s| s.parse::<u64>().map_err(|_| format!("--since {s:?}: not a number"))).transpose()?.unwrap_or(0);
+    let since = f
+        .get("since")
+        .map(|s| s.parse::<u64>().map_err(|_| format!("--since {s:?}: not a number")))
+        .transpose()?
+        .unwrap_or(0);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let _client = FeedClient { url, token, role: Role::Console, since, name: "tail".into() }.spawn(runtime.handle(), tx, streams::no_waker());
+    let _client = FeedClient {
+        url,
+        token,
+        role: Role::Console,
+        since,
+        name: "tail".into(),
+    }
+    .spawn(runtime.handle(), tx, streams::no_waker());
     runtime.block_on(async move {
         while let Some(update) = rx.recv().await {
             match update {

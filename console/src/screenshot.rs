@@ -56,7 +56,11 @@ impl Screenshot {
             return;
         }
         let now = Instant::now();
-        self.all_playing_since = if all_tiles_playing { self.all_playing_since.or(Some(now)) } else { None };
+        self.all_playing_since = if all_tiles_playing {
+            self.all_playing_since.or(Some(now))
+        } else {
+            None
+        };
         let settled = self.all_playing_since.is_some_and(|t| now - t >= SETTLE);
         let timed_out = now - self.started >= self.plan.wait;
         if settled || timed_out {

@@ -74,7 +74,11 @@ impl GridMap {
             match prop("kind").as_str() {
                 "" | "grid" => map.grids.push(read_grid(&prop, geometry).map_err(at)?),
                 "river" | "road" => map.lines.push(MapLine {
-                    kind: if prop("kind") == "river" { LineKind::River } else { LineKind::Road },
+                    kind: if prop("kind") == "river" {
+                        LineKind::River
+                    } else {
+                        LineKind::Road
+                    },
                     name: prop("name"),
                     path: LineString::new(read_line(geometry).map_err(at)?),
                 }),
@@ -142,8 +146,14 @@ fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, S
     }
     let holes = rings.collect::<Result<Vec<_>, _>>()?;
     let area = Polygon::new(exterior, holes);
-    let triangles = area.earcut_triangles().into_iter().map(|t| [t.v1(), t.v2(), t.v3()]).collect();
-    let centroid = area.centroid().ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
+    let triangles = area
+        .earcut_triangles()
+        .into_iter()
+        .map(|t| [t.v1(), t.v2(), t.v3()])
+        .collect();
+    let centroid = area
+        .centroid()
+        .ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
     Ok(Grid {
         name: prop("name"),
         village: prop("village"),
@@ -195,7 +205,10 @@ fn villages_of(grids: &[Grid]) -> Vec<Village> {
     }
     villages
         .into_iter()
-        .map(|(name, x, y, n)| Village { name, label_at: Point::new(x / n as f64, y / n as f64) })
+        .map(|(name, x, y, n)| Village {
+            name,
+            label_at: Point::new(x / n as f64, y / n as f64),
+        })
         .collect()
 }
 

@@ -71,7 +71,11 @@ impl Core {
                 .grids
                 .locate(loc.lon, loc.lat)
                 .and_then(|g| self.grids.grids.iter().position(|x| x.code == g.code));
-            self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq });
+            self.incidents.insert(TrackedIncident {
+                incident,
+                grid,
+                seq: env.seq,
+            });
         }
     }
 
@@ -95,9 +99,7 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streams::feed::{
-        CoordinateSystem, Incident, IncidentReport, IncidentStatus, Location, ReportSource, Severity,
-    };
+    use streams::feed::{CoordinateSystem, Incident, IncidentReport, IncidentStatus, Location, ReportSource, Severity};
 
     pub(crate) fn incident(id: &str, severity: Severity, minute: u32) -> Incident {
         Incident {
@@ -110,7 +112,11 @@ mod tests {
                 report_id: id.into(),
                 kind: "dispute".into(),
                 severity,
-                location: Location { lon: 120.00262, lat: 30.13669, crs: CoordinateSystem::Wgs84 },
+                location: Location {
+                    lon: 120.00262,
+                    lat: 30.13669,
+                    crs: CoordinateSystem::Wgs84,
+                },
                 grid: None,
                 reporter: "王芳".into(),
                 source: ReportSource::Field,
@@ -128,7 +134,10 @@ mod tests {
     }
 
     fn event(seq: u64, i: Incident) -> FeedUpdate {
-        FeedUpdate::Event(Envelope { seq, ..Envelope::new(seq, Body::IncidentReported(i)) })
+        FeedUpdate::Event(Envelope {
+            seq,
+            ..Envelope::new(seq, Body::IncidentReported(i))
+        })
     }
 
     #[test]

@@ -39,7 +39,9 @@ fn cjk_font() -> Result<(egui::epaint::text::Blob, u32), String> {
 pub fn install(ctx: &egui::Context) -> Result<(), String> {
     let (blob, index) = cjk_font()?;
     let mut fonts = FontDefinitions::default();
-    fonts.font_data.insert("cjk".into(), Arc::new(FontData::from_blob(blob, index)));
+    fonts
+        .font_data
+        .insert("cjk".into(), Arc::new(FontData::from_blob(blob, index)));
     for family in [FontFamily::Proportional, FontFamily::Monospace] {
         fonts.families.entry(family).or_default().push("cjk".into());
     }

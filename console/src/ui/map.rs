@@ -89,7 +89,10 @@ impl MapView {
                 let before = proj.to_lonlat(pointer);
                 proj.metres_per_point = (proj.metres_per_point * (-scroll as f64 / 200.0).exp()).clamp(0.2, 200.0);
                 let after = proj.to_lonlat(pointer);
-                proj.centre = [proj.centre[0] + before[0] - after[0], proj.centre[1] + before[1] - after[1]];
+                proj.centre = [
+                    proj.centre[0] + before[0] - after[0],
+                    proj.centre[1] + before[1] - after[1],
+                ];
             }
         }
         self.centre = Some(proj.centre);
@@ -137,19 +140,36 @@ impl MapView {
             painter.add(Shape::line(points, Stroke::new(width, color)));
         }
         for grid in &grids.grids {
-            let ring: Vec<Pos2> = grid.area.exterior().coords().map(|c| proj.to_screen(c.x, c.y)).collect();
+            let ring: Vec<Pos2> = grid
+                .area
+                .exterior()
+                .coords()
+                .map(|c| proj.to_screen(c.x, c.y))
+                .collect();
             painter.add(Shape::closed_line(ring, Stroke::new(1.0, theme::GRID_OUTLINE)));
         }
         let zoomed_in = proj.metres_per_point < 12.0;
         if zoomed_in {
             for grid in &grids.grids {
                 let at = proj.to_screen(grid.centroid.x(), grid.centroid.y());
-                painter.text(at, Align2::CENTER_CENTER, &grid.code, FontId::proportional(11.0), theme::GRID_LABEL);
+                painter.text(
+                    at,
+                    Align2::CENTER_CENTER,
+                    &grid.code,
+                    FontId::proportional(11.0),
+                    theme::GRID_LABEL,
+                );
             }
         }
         for village in &grids.villages {
             let at = proj.to_screen(village.label_at.x(), village.label_at.y());
-            painter.text(at, Align2::CENTER_CENTER, &village.name, FontId::proportional(17.0), theme::VILLAGE_LABEL);
+            painter.text(
+                at,
+                Align2::CENTER_CENTER,
+                &village.name,
+                FontId::proportional(17.0),
+                theme::VILLAGE_LABEL,
+            );
         }
     }
 
@@ -165,13 +185,23 @@ impl MapView {
                 let rad = deg.to_radians();
                 wedge.push(at + vec2(rad.sin(), -rad.cos()) * reach);
             }
-            painter.add(Shape::convex_polygon(wedge, theme::CAMERA.gamma_multiply(0.18), Stroke::NONE));
+            painter.add(Shape::convex_polygon(
+                wedge,
+                theme::CAMERA.gamma_multiply(0.18),
+                Stroke::NONE,
+            ));
             painter.rect_filled(Rect::from_center_size(at, vec2(8.0, 8.0)), 1.5, theme::CAMERA);
         }
     }
 
     /// Draws the markers, most severe on top; returns the incident under the pointer.
-    fn draw_incidents(&self, painter: &egui::Painter, core: &Core, proj: &Projection, pointer: Option<Pos2>) -> Option<String> {
+    fn draw_incidents(
+        &self,
+        painter: &egui::Painter,
+        core: &Core,
+        proj: &Projection,
+        pointer: Option<Pos2>,
+    ) -> Option<String> {
         let mut nearest: Option<(f32, &str)> = None;
         let visible = proj.rect.expand(10.0);
         // The queue is most urgent first; draw it backwards so the urgent end up on top.
@@ -184,7 +214,11 @@ impl MapView {
             }
             let severity = t.incident.report.severity;
             let radius = theme::marker_radius(severity);
-            let fill = if t.is_open() { theme::severity(severity) } else { theme::MUTED };
+            let fill = if t.is_open() {
+                theme::severity(severity)
+            } else {
+                theme::MUTED
+            };
             painter.circle_filled(at, radius, fill);
             painter.circle_stroke(at, radius, Stroke::new(1.0, Color32::BLACK));
             if severity == streams::feed::Severity::Critical && t.is_open() {
@@ -203,4 +237,3 @@ impl MapView {
         nearest.map(|(_, id)| id.to_owned())
     }
 }
-

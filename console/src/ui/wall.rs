@@ -65,7 +65,13 @@ impl WallView {
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 2.0, theme::TILE_BACKGROUND);
         let Some(tile) = tile else {
-            painter.text(rect.center(), Align2::CENTER_CENTER, tr.t("wall.empty_tile"), FontId::proportional(16.0), theme::MUTED);
+            painter.text(
+                rect.center(),
+                Align2::CENTER_CENTER,
+                tr.t("wall.empty_tile"),
+                FontId::proportional(16.0),
+                theme::MUTED,
+            );
             return;
         };
         if let Some(frame) = &tile.frame {
@@ -84,7 +90,11 @@ impl WallView {
         let (text, color) = health_line(tr, &tile.state);
         let status = painter.layout_no_wrap(text, FontId::proportional(13.0), color);
         let at = pos2(rect.min.x, rect.max.y - status.size().y - 6.0);
-        painter.rect_filled(Rect::from_min_size(at, status.size() + vec2(12.0, 6.0)), 0.0, theme::TILE_SHADE);
+        painter.rect_filled(
+            Rect::from_min_size(at, status.size() + vec2(12.0, 6.0)),
+            0.0,
+            theme::TILE_SHADE,
+        );
         painter.galley(at + vec2(6.0, 3.0), status, color);
     }
 
@@ -99,10 +109,12 @@ impl WallView {
                 egui::ColorImage::from_rgba_unmultiplied(size, &packed)
             }
         };
-        let entry = self
-            .textures
-            .entry(camera.to_owned())
-            .or_insert_with(|| (ctx.load_texture(format!("camera {camera}"), image(), TextureOptions::LINEAR), frame.seq));
+        let entry = self.textures.entry(camera.to_owned()).or_insert_with(|| {
+            (
+                ctx.load_texture(format!("camera {camera}"), image(), TextureOptions::LINEAR),
+                frame.seq,
+            )
+        });
         if entry.1 != frame.seq {
             entry.0.set(image(), TextureOptions::LINEAR);
             entry.1 = frame.seq;
@@ -126,9 +138,10 @@ fn fit(outer: Rect, aspect: f32) -> Rect {
 pub fn health_line(tr: &I18n, state: &FeedState) -> (String, Color32) {
     match state {
         FeedState::Connecting => (tr.t("wall.connecting").to_owned(), theme::WARN),
-        FeedState::Playing { fps, width, height } => {
-            (format!("● {} {fps:.0} fps {width}×{height}", tr.t("wall.playing")), theme::OK)
-        }
+        FeedState::Playing { fps, width, height } => (
+            format!("● {} {fps:.0} fps {width}×{height}", tr.t("wall.playing")),
+            theme::OK,
+        ),
         FeedState::Stalled { for_secs } => (format!("{} · {for_secs} s", tr.t("wall.stalled")), theme::BAD),
         FeedState::Reconnecting { attempt, next_in, .. } => (
             format!(

@@ -29,7 +29,10 @@ pub enum FeedUpdate {
     /// A logged event (its `seq` is its place in the hub's log).
     Event(Envelope),
     /// The hub refused something we sent.
-    Refused { code: ErrorCode, reason: String },
+    Refused {
+        code: ErrorCode,
+        reason: String,
+    },
 }
 
 /// Where to connect and as whom.
@@ -118,7 +121,11 @@ impl FeedClient {
         .await
         .map_err(|_| "connect timed out".to_string())?
         .map_err(|e| e.to_string())?;
-        let hello = Body::Hello { token: self.token.clone(), role: self.role, since: self.since };
+        let hello = Body::Hello {
+            token: self.token.clone(),
+            role: self.role,
+            since: self.since,
+        };
         let mut counter = 1u64;
         ws.send(Message::text(Envelope::new(counter, hello).to_text()))
             .await
@@ -191,4 +198,3 @@ impl FeedClient {
         }
     }
 }
-

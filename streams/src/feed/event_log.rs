@@ -15,11 +15,9 @@ pub struct EventLog {
 impl EventLog {
     /// Opens (creating if needed) the log in `dir/events.sqlite`.
     pub fn open(dir: &Path) -> Result<EventLog, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
         let path = dir.join("events.sqlite");
-        let db = Connection::open(&path)
-            .map_err(|e| format!("cannot open event log {}: {e}", path.display()))?;
+        let db = Connection::open(&path).map_err(|e| format!("cannot open event log {}: {e}", path.display()))?;
         db.pragma_update(None, "journal_mode", "WAL")
             .and_then(|_| db.pragma_update(None, "synchronous", "NORMAL"))
             .and_then(|_| db.busy_timeout(std::time::Duration::from_secs(5)))
@@ -49,11 +47,7 @@ impl EventLog {
     /// Appends an event built by `make` from its new sequence number. `dedup` is a key that may
     /// appear once in the whole log (a sender's report id): a repeat returns the event already
     /// logged and `false`.
-    pub fn append(
-        &mut self,
-        dedup: Option<&str>,
-        make: impl FnOnce(u64) -> Body,
-    ) -> Result<(Envelope, bool), String> {
+    pub fn append(&mut self, dedup: Option<&str>, make: impl FnOnce(u64) -> Body) -> Result<(Envelope, bool), String> {
         if let Some(key) = dedup {
             let existing: Option<String> = self
                 .db

@@ -24,9 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::event_log::EventLog;
-use super::message::{
-    Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, MAX_FRAME_BYTES, Role,
-};
+use super::message::{Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, MAX_FRAME_BYTES, Role};
 
 /// Events a replay reads from the log at a time.
 const REPLAY_BATCH: usize = 500;
@@ -134,16 +132,16 @@ impl Hub {
         });
         tracing::info!(%addr, "hub listening");
         tokio::spawn(accept(listener, shared, stopped));
-        Ok(HubHandle { addr, shutdown, refused })
+        Ok(HubHandle {
+            addr,
+            shutdown,
+            refused,
+        })
     }
 }
 
 /// The writer thread: appends reports to the log and broadcasts what is new, in order.
-fn write_events(
-    mut log: EventLog,
-    appends: std::sync::mpsc::Receiver<Append>,
-    live: broadcast::Sender<Envelope>,
-) {
+fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, live: broadcast::Sender<Envelope>) {
     for Append { report, reply } in appends {
         let dedup = format!("{}/{}", report.reporter, report.report_id);
         let result = log.append(Some(&dedup), |seq| {
@@ -210,7 +208,18 @@ async fn refuse(
 ) -> Result<(), String> {
     shared.refused.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(?code, %reason, fatal, "hub refused a frame");
-    send(ws, &Envelope::new(0, Body::Error { code, reason: reason.clone(), fatal })).await?;
+    send(
+        ws,
+        &Envelope::new(
+            0,
+            Body::Error {
+                code,
+                reason: reason.clone(),
+                fatal,
+            },
+        ),
+    )
+    .await?;
     if fatal {
         let _ = ws.close(None).await;
         return Err(reason);
@@ -243,7 +252,10 @@ async fn serve(
         }
     };
     let (token, role, since) = match Envelope::parse(&text) {
-        Ok(Envelope { body: Body::Hello { token, role, since }, .. }) => (token, role, since),
+        Ok(Envelope {
+            body: Body::Hello { token, role, since },
+            ..
+        }) => (token, role, since),
         Ok(_) => {
             let reason = "the first message must be hello".to_string();
             refuse(&mut ws, &shared, ErrorCode::Protocol, reason, true).await?;
@@ -267,14 +279,22 @@ async fn serve(
     let reader = open_reader(&shared).await?;
     let head = {
         let r = reader.clone();
-        tokio::task::spawn_blocking(move || {
-            r.lock().map_err(|_| "event log lock poisoned".to_string())?.head()
-        })
-        .await
-        .map_err(|e| e.to_string())??
+        tokio::task::spawn_blocking(move || r.lock().map_err(|_| "event log lock poisoned".to_string())?.head())
+            .await
+            .map_err(|e| e.to_string())??
     };
-    send(&mut ws, &Envelope::new(0, Body::Welcome { client: grant.name.clone(), role, head }))
-        .await?;
+    send(
+        &mut ws,
+        &Envelope::new(
+            0,
+            Body::Welcome {
+                client: grant.name.clone(),
+                role,
+                head,
+            },
+        ),
+    )
+    .await?;
     let mut last_sent = since;
     if streams_events {
         replay(&mut ws, reader, &mut last_sent).await?;
@@ -368,16 +388,14 @@ async fn open_reader(shared: &Shared) -> Result<Reader, String> {
 }
 
 /// Sends the log after `*last_sent` in batches, moving `*last_sent` along.
-async fn replay(
-    ws: &mut WebSocketStream<TcpStream>,
-    reader: Reader,
-    last_sent: &mut u64,
-) -> Result<(), String> {
+async fn replay(ws: &mut WebSocketStream<TcpStream>, reader: Reader, last_sent: &mut u64) -> Result<(), String> {
     loop {
         let r = reader.clone();
         let from = *last_sent;
         let batch = tokio::task::spawn_blocking(move || {
-            r.lock().map_err(|_| "event log lock poisoned".to_string())?.after(from, REPLAY_BATCH)
+            r.lock()
+                .map_err(|_| "event log lock poisoned".to_string())?
+                .after(from, REPLAY_BATCH)
         })
         .await
         .map_err(|e| e.to_string())??;

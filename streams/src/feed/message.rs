@@ -29,7 +29,12 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn new(seq: u64, body: Body) -> Envelope {
-        Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), body }
+        Envelope {
+            v: PROTOCOL_VERSION,
+            seq,
+            time: Utc::now(),
+            body,
+        }
     }
 
     /// Parses one text frame.
@@ -37,8 +42,7 @@ impl Envelope {
         if text.len() > MAX_FRAME_BYTES {
             return Err(ParseError::TooLarge { bytes: text.len() });
         }
-        let envelope: Envelope =
-            serde_json::from_str(text).map_err(|e| ParseError::Malformed(e.to_string()))?;
+        let envelope: Envelope = serde_json::from_str(text).map_err(|e| ParseError::Malformed(e.to_string()))?;
         if envelope.v != PROTOCOL_VERSION {
             return Err(ParseError::Version(envelope.v));
         }
@@ -71,7 +75,11 @@ pub enum Body {
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
-    Error { code: ErrorCode, reason: String, fatal: bool },
+    Error {
+        code: ErrorCode,
+        reason: String,
+        fatal: bool,
+    },
 }
 
 /// Who a client is; the hub checks it against the client's token.
@@ -252,7 +260,11 @@ mod tests {
             report_id: "w1-1".into(),
             kind: "dispute".into(),
             severity: Severity::Medium,
-            location: Location { lon: 120.1, lat: 30.2, crs: CoordinateSystem::Wgs84 },
+            location: Location {
+                lon: 120.1,
+                lat: 30.2,
+                crs: CoordinateSystem::Wgs84,
+            },
             grid: Some("DW-01".into()),
             reporter: "王芳".into(),
             source: ReportSource::Field,
@@ -287,7 +299,11 @@ mod tests {
 
     #[test]
     fn another_protocol_version_is_refused() {
-        let text = Envelope { v: 9, ..Envelope::new(1, Body::Heartbeat) }.to_text();
+        let text = Envelope {
+            v: 9,
+            ..Envelope::new(1, Body::Heartbeat)
+        }
+        .to_text();
         assert_eq!(Envelope::parse(&text).unwrap_err(), ParseError::Version(9));
     }
 
@@ -295,5 +311,29 @@ mod tests {
     fn oversized_frames_are_refused_before_parsing() {
         let text = "x".repeat(MAX_FRAME_BYTES + 1);
         assert!(matches!(Envelope::parse(&text), Err(ParseError::TooLarge { .. })));
+    }
+}
+
+#[cfg(test)]
+mod docs {
+    use super::*;
+
+    /// Every ```json block in docs/protocol.md is a frame this code parses.
+    #[test]
+    fn docs_examples_parse() {
+        let doc = include_str!("../../../docs/protocol.md");
+        let blocks: Vec<&str> = doc
+            .split("```json")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert!(blocks.len() >= 7, "only {} examples", blocks.len());
+        for block in blocks {
+            let env = Envelope::parse(block.trim()).unwrap_or_else(|e| panic!("{e}\n{block}"));
+            // And it serialises back to the same JSON value.
+            let again: serde_json::Value = serde_json::from_str(&env.to_text()).unwrap();
+            let original: serde_json::Value = serde_json::from_str(block.trim()).unwrap();
+            assert_eq!(again["kind"], original["kind"]);
+        }
     }
 }

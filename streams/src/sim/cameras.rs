@@ -36,9 +36,7 @@ impl CameraServer {
         gst::init().map_err(|e| format!("GStreamer: {e}"))?;
         for needed in ["x264enc", "rtph264pay", "textoverlay", "clockoverlay", "videotestsrc"] {
             if gst::ElementFactory::find(needed).is_none() {
-                return Err(format!(
-                    "GStreamer element {needed} is missing (run `make deps`)"
-                ));
+                return Err(format!("GStreamer element {needed} is missing (run `make deps`)"));
             }
         }
         let server = rtsp::RTSPServer::new();
@@ -56,8 +54,7 @@ impl CameraServer {
         server
             .attach(Some(&context))
             .map_err(|e| format!("cannot attach the RTSP server: {e}"))?;
-        let port = u16::try_from(server.bound_port())
-            .map_err(|_| "the RTSP server has no port".to_string())?;
+        let port = u16::try_from(server.bound_port()).map_err(|_| "the RTSP server has no port".to_string())?;
         let looped = main_loop.clone();
         let thread = std::thread::Builder::new()
             .name("rtsp server".into())
@@ -68,7 +65,11 @@ impl CameraServer {
             })
             .map_err(|e| e.to_string())?;
         tracing::info!(port, cameras = cameras.len(), "simulated camera RTSP server listening");
-        Ok(CameraServer { port, main_loop, thread: Some(thread) })
+        Ok(CameraServer {
+            port,
+            main_loop,
+            thread: Some(thread),
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -9,8 +9,7 @@ use std::time::Duration;
 use geo::{BoundingRect, Contains, Point, Polygon};
 
 use crate::feed::{
-    Body, ClientHandle, CoordinateSystem, FeedClient, IncidentReport, Location, ReportSource,
-    Role, Severity,
+    Body, ClientHandle, CoordinateSystem, FeedClient, IncidentReport, Location, ReportSource, Role, Severity,
 };
 
 /// One grid as the simulator needs it.
@@ -55,7 +54,9 @@ impl GridWorkerSim {
     /// Connects one terminal per grid and starts reporting.
     pub fn start(self, runtime: &tokio::runtime::Handle) -> GridWorkers {
         let handle = runtime.clone();
-        GridWorkers { _task: runtime.spawn(async move { self.run(handle).await }) }
+        GridWorkers {
+            _task: runtime.spawn(async move { self.run(handle).await }),
+        }
     }
 
     async fn run(self, runtime: tokio::runtime::Handle) {
@@ -89,8 +90,7 @@ impl GridWorkerSim {
         let run_id = rng.u32(..);
         for n in 1u64.. {
             let gap = -self.mean_gap.as_secs_f64() * (1.0 - rng.f64()).ln();
-            tokio::time::sleep(Duration::from_secs_f64(gap.min(self.mean_gap.as_secs_f64() * 6.0)))
-                .await;
+            tokio::time::sleep(Duration::from_secs_f64(gap.min(self.mean_gap.as_secs_f64() * 6.0))).await;
             let i = rng.usize(..self.grids.len());
             let report = self.draw(&mut rng, &self.grids[i], format!("sim-{run_id:08x}-{n}"));
             terminals[i].send(Body::Report(report));
@@ -113,7 +113,11 @@ impl GridWorkerSim {
             report_id,
             kind: kind.code.clone(),
             severity,
-            location: Location { lon: point.x(), lat: point.y(), crs: CoordinateSystem::Wgs84 },
+            location: Location {
+                lon: point.x(),
+                lat: point.y(),
+                crs: CoordinateSystem::Wgs84,
+            },
             grid: Some(grid.code.clone()),
             reporter: grid.worker.clone(),
             source: ReportSource::Field,
@@ -166,7 +170,8 @@ mod tests {
     #[test]
     fn random_points_fall_inside_a_concave_grid() {
         // An L shape: its bounding box has a corner outside the polygon.
-        let l = polygon![(x: 0., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.), (x: 1., y: 2.), (x: 0., y: 2.)];
+        let l =
+            polygon![(x: 0., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.), (x: 1., y: 2.), (x: 0., y: 2.)];
         let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..500 {
             assert!(l.contains(&random_point_in(&mut rng, &l)));

@@ -82,9 +82,20 @@ impl VideoFeed {
             .spawn(move || supervisor.run())
             .ok();
         if handle.is_none() {
-            set(&state, FeedState::Failed { reason: "cannot start a thread".into() });
+            set(
+                &state,
+                FeedState::Failed {
+                    reason: "cannot start a thread".into(),
+                },
+            );
         }
-        VideoFeed { name: name.to_owned(), slot, state, stop, supervisor: handle }
+        VideoFeed {
+            name: name.to_owned(),
+            slot,
+            state,
+            stop,
+            supervisor: handle,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -151,7 +162,14 @@ impl Supervisor {
             attempt = if played { 1 } else { attempt + 1 };
             let next_in = backoff(attempt);
             tracing::warn!(feed = %self.name, %reason, attempt, ?next_in, "video feed lost");
-            set(&self.state, FeedState::Reconnecting { attempt, next_in, reason });
+            set(
+                &self.state,
+                FeedState::Reconnecting {
+                    attempt,
+                    next_in,
+                    reason,
+                },
+            );
             (self.waker)();
             let until = Instant::now() + next_in;
             while Instant::now() < until {
@@ -207,9 +225,7 @@ impl Supervisor {
             None
         });
         pipeline.connect_deep_element_added(|_, _, element| {
-            let software_decoder = element
-                .factory()
-                .is_some_and(|f| f.name().starts_with("avdec_"));
+            let software_decoder = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
             if software_decoder && element.find_property("max-threads").is_some() {
                 element.set_property("max-threads", 1i32);
             }
@@ -235,8 +251,8 @@ impl Supervisor {
                     let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                     let caps = sample.caps().ok_or(gst::FlowError::NotNegotiated)?;
                     if info.as_ref().is_none_or(|(c, _)| c != caps) {
-                        let parsed = gst_video::VideoInfo::from_caps(caps)
-                            .map_err(|_| gst::FlowError::NotNegotiated)?;
+                        let parsed =
+                            gst_video::VideoInfo::from_caps(caps).map_err(|_| gst::FlowError::NotNegotiated)?;
                         info = Some((caps.to_owned(), parsed));
                     }
                     let Some((_, vi)) = info.as_ref() else {
@@ -304,14 +320,16 @@ impl Supervisor {
             let elapsed = now - window.0;
             if elapsed >= Duration::from_secs(1) {
                 let new_state = if played && silent >= self.options.stalled_after {
-                    FeedState::Stalled { for_secs: silent.as_secs() }
+                    FeedState::Stalled {
+                        for_secs: silent.as_secs(),
+                    }
                 } else if played {
-                    let (width, height) = self
-                        .slot
-                        .newest()
-                        .map(|f| (f.width, f.height))
-                        .unwrap_or_default();
-                    FeedState::Playing { fps: window.1 as f32 / elapsed.as_secs_f32(), width, height }
+                    let (width, height) = self.slot.newest().map(|f| (f.width, f.height)).unwrap_or_default();
+                    FeedState::Playing {
+                        fps: window.1 as f32 / elapsed.as_secs_f32(),
+                        width,
+                        height,
+                    }
                 } else {
                     FeedState::Connecting
                 };

@@ -1,0 +1,46 @@
+# linkage — the two commands a new machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Exactly what building, testing and running the demo need on Debian 12.
+BUILD_PACKAGES := build-essential pkg-config libglib2.0-dev libgstreamer1.0-dev \
+  libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev libgstrtspserver-1.0-dev
+RUN_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-tools \
+  libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1 libglx-mesa0 libgl1-mesa-dri \
+  libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libwayland-client0 \
+  fonts-noto-cjk
+HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
+PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES)
+
+.PHONY: deps demo test bench build lint
+
+## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+## demo: build in release and open the console on the demo township
+demo: deps
+	$(CARGO) build --release --workspace
+	./target/release/linkage
+
+## test: formatting, lints (warnings fail), and every test
+test: deps lint
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## bench: benchmarks (the wall, hub, map and dispatch benchmarks arrive with their issues)
+bench: deps
+	@echo "bench: no benchmarks yet"

@@ -1,0 +1,152 @@
+//! The console's views in an egui_kittest harness, with made-up state: no hub, no video.
+//! Widgets are found by their accessible labels, as a screen reader would find them.
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use linkage::core::grid::GridMap;
+use linkage::core::kind::IncidentKinds;
+use linkage::core::{Command, Core};
+use linkage::i18n::{I18n, Lang};
+use linkage::ui::{self, Action, Views};
+use streams::feed::{
+    Body, CoordinateSystem, Envelope, FeedUpdate, Incident, IncidentReport, IncidentStatus, Location, ReportSource,
+    Severity,
+};
+
+struct State {
+    core: Core,
+    tr: I18n,
+    views: Views,
+}
+
+fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
+    let incident = Incident {
+        id: format!("E{n:06}"),
+        reported_at: chrono::Utc::now(),
+        status: IncidentStatus::New,
+        report: IncidentReport {
+            report_id: format!("r{n}"),
+            kind: kind.into(),
+            severity,
+            location: Location {
+                lon: 120.00262,
+                lat: 30.13669,
+                crs: CoordinateSystem::Wgs84,
+            },
+            grid: Some("XL-01".into()),
+            reporter: "王芳".into(),
+            source: ReportSource::Field,
+            text: text.into(),
+            attachments: vec![],
+        },
+    };
+    FeedUpdate::Event(Envelope {
+        seq: n,
+        ..Envelope::new(n, Body::IncidentReported(incident))
+    })
+}
+
+fn state() -> State {
+    let mut core = Core {
+        grids: GridMap::from_geojson(include_str!("../../assets/demo/grids.geojson")).unwrap(),
+        kinds: IncidentKinds::from_toml(include_str!("../../assets/demo/incident_kinds.toml")).unwrap(),
+        ..Core::default()
+    };
+    core.on_feed(incident(1, "dispute", Severity::Low, "邻里因噪音发生争执"));
+    core.on_feed(incident(2, "fire", Severity::Critical, "垃圾堆放点着火"));
+    State {
+        core,
+        tr: I18n::new(Lang::Zh),
+        views: Views::default(),
+    }
+}
+
+fn harness(state: State) -> Harness<'static, State> {
+    Harness::builder()
+        .with_size([1600.0, 900.0])
+        .with_context_setup(|ctx| ui::fonts::install(ctx).expect("the CJK font (make deps installs fonts-noto-cjk)"))
+        .build_ui_state(
+            |ui, s: &mut State| {
+                let tiles = [None, None, None, None];
+                let frame = ui::Frame {
+                    tiles: &tiles,
+                    now: chrono::Utc::now(),
+                };
+                for action in ui::console(ui, &mut s.views, &s.core, &s.tr, &frame) {
+                    match action {
+                        Action::Core(c) => s.core.apply(c),
+                        Action::SetLanguage(l) => s.tr.set_lang(l),
+                    }
+                }
+            },
+            state,
+        )
+}
+
+#[test]
+fn the_four_regions_are_present_by_their_accessible_labels() {
+    let h = harness(state());
+    for label in ["视频墙", "网格地图", "事件队列", "事件详情", "状态栏"] {
+        h.get_by_role_and_label(Role::Region, label);
+    }
+}
+
+#[test]
+fn switching_the_language_to_english_changes_the_labels() {
+    let mut h = harness(state());
+    h.get_by_label("语言").click();
+    h.run();
+    h.get_by_label("English（英文）").click();
+    h.run();
+    assert_eq!(h.state().tr.lang(), Lang::En);
+    for label in [
+        "Video wall",
+        "Grid map",
+        "Incident queue",
+        "Incident detail",
+        "Status bar",
+    ] {
+        h.get_by_role_and_label(Role::Region, label);
+    }
+    assert!(h.query_by_role_and_label(Role::Region, "视频墙").is_none());
+}
+
+#[test]
+fn selecting_an_incident_in_the_queue_shows_it_in_the_detail_panel() {
+    let mut h = harness(state());
+    h.get_by_label("事件详情")
+        .query_by_label("垃圾堆放点着火")
+        .is_none()
+        .then_some(())
+        .expect("nothing selected yet");
+    // The critical fire is first in the queue; select it.
+    h.get_by_label_contains("E000002 [特别严重] 火情").click();
+    h.run();
+    assert_eq!(h.state().core.selected.as_deref(), Some("E000002"));
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    detail.get_by_label("垃圾堆放点着火");
+    detail.get_by_label("特别严重");
+    detail.get_by_label("王芳");
+}
+
+#[test]
+fn the_queue_lists_the_critical_incident_first() {
+    let h = harness(state());
+    let queue = h.get_by_role_and_label(Role::Region, "事件队列");
+    let rows: Vec<String> = queue
+        .query_all_by_label_contains(" · ")
+        .filter_map(|n| n.label())
+        .collect();
+    assert!(rows.len() >= 2, "{rows:?}");
+    assert!(rows[0].starts_with("E000002"), "{rows:?}");
+}
+
+#[test]
+fn a_command_for_an_unknown_incident_leaves_the_detail_empty() {
+    let mut s = state();
+    s.core.apply(Command::SelectIncident("E999999".into()));
+    let h = harness(s);
+    h.get_by_role_and_label(Role::Region, "事件详情")
+        .get_by_label("在队列或地图上选择一个事件");
+}

@@ -1,0 +1,207 @@
+//! The hub against real WebSocket clients on loopback.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use geo::{Contains, Point, polygon};
+use streams::feed::{Body, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, Role};
+use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+const CONSOLE: &str = "console-token";
+const FIELD: &str = "field-token";
+
+async fn hub(dir: &tempfile::TempDir) -> HubHandle {
+    let tokens = HashMap::from([
+        (
+            CONSOLE.to_string(),
+            Grant {
+                role: Role::Console,
+                name: "console".into(),
+            },
+        ),
+        (
+            FIELD.to_string(),
+            Grant {
+                role: Role::FieldTerminal,
+                name: "field".into(),
+            },
+        ),
+    ]);
+    Hub::start(HubConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        tokens,
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits for the next logged event from a client's updates.
+async fn next_event(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>) -> Envelope {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            if let Some(FeedUpdate::Event(env)) = rx.recv().await {
+                return env;
+            }
+        }
+    })
+    .await
+    .expect("an event within 15 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_receives_the_incident_a_simulated_grid_worker_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let area = polygon![(x: 120.0, y: 30.0), (x: 120.01, y: 30.0), (x: 120.01, y: 30.01), (x: 120.0, y: 30.01)];
+    let _workers = GridWorkerSim {
+        hub_url: hub.url(),
+        token: FIELD.into(),
+        grids: vec![SimGrid {
+            code: "XL-01".into(),
+            worker: "王芳".into(),
+            area: area.clone(),
+        }],
+        kinds: vec![SimKind {
+            code: "fire".into(),
+            weight: 1,
+            severity_weights: [0, 0, 0, 1],
+            texts: vec!["垃圾堆放点着火".into()],
+        }],
+        mean_gap: Duration::from_millis(100),
+        seed: 1,
+    }
+    .start(&tokio::runtime::Handle::current());
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _console = FeedClient {
+        url: hub.url(),
+        token: CONSOLE.into(),
+        role: Role::Console,
+        since: 0,
+        name: "test console".into(),
+    }
+    .spawn(&tokio::runtime::Handle::current(), tx, streams::no_waker());
+    let env = next_event(&mut rx).await;
+    let Body::IncidentReported(incident) = env.body else {
+        panic!("not an incident: {env:?}")
+    };
+    assert!(env.seq >= 1);
+    assert_eq!(incident.report.kind, "fire");
+    assert_eq!(incident.report.reporter, "王芳");
+    assert_eq!(incident.report.text, "垃圾堆放点着火");
+    let at = Point::new(incident.report.location.lon, incident.report.location.lat);
+    assert!(area.contains(&at), "reported outside its grid: {at:?}");
+}
+
+/// A raw WebSocket peer, to say exactly what a client says.
+async fn raw(
+    hub: &HubHandle,
+    token: &str,
+    role: Role,
+    since: u64,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(hub.url()).await.unwrap();
+    let hello = Envelope::new(
+        1,
+        Body::Hello {
+            token: token.into(),
+            role,
+            since,
+        },
+    );
+    ws.send(Message::text(hello.to_text())).await.unwrap();
+    ws
+}
+
+async fn read(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Envelope {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame")
+            .expect("open")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let env = Envelope::parse(&t).unwrap();
+            if env.body != Body::Heartbeat {
+                return env;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    // A field token used to claim the console role.
+    let mut ws = raw(&hub, FIELD, Role::Console, 0).await;
+    match read(&mut ws).await.body {
+        Body::Error { code, fatal, reason } => {
+            assert_eq!(code, ErrorCode::Unauthorized);
+            assert!(fatal && reason.contains("Console"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(hub.refused(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_report_is_answered_with_a_reason_and_the_link_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut ws = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
+    ws.send(Message::text("{\"v\":1,\"seq\":2,")).await.unwrap();
+    match read(&mut ws).await.body {
+        Body::Error { code, fatal, .. } => assert_eq!((code, fatal), (ErrorCode::Malformed, false)),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Still connected: a heartbeat goes through and a valid report is logged.
+    ws.send(Message::text(Envelope::new(3, Body::Heartbeat).to_text()))
+        .await
+        .unwrap();
+    let report = r#"{"v":1,"seq":4,"time":"2026-11-28T08:00:00Z","kind":"report","body":{"report_id":"r1","kind":"dispute","severity":"low","location":{"lon":120.0,"lat":30.0},"reporter":"李娜","source":"field","text":"纠纷"}}"#;
+    ws.send(Message::text(report)).await.unwrap();
+    match read(&mut ws).await.body {
+        Body::IncidentReported(i) => assert_eq!(i.report.report_id, "r1"),
+        other => panic!("expected the logged incident, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_that_says_since_gets_exactly_the_events_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    read(&mut field).await; // welcome
+    for n in 1..=5 {
+        let report = format!(
+            r#"{{"v":1,"seq":{n},"time":"2026-11-28T08:00:00Z","kind":"report","body":{{"report_id":"r{n}","kind":"dispute","severity":"low","location":{{"lon":120.0,"lat":30.0}},"reporter":"李娜","source":"field","text":"纠纷"}}}}"#
+        );
+        field.send(Message::text(report)).await.unwrap();
+        read(&mut field).await; // the logged event
+    }
+    // The same report again is not logged twice.
+    let again = r#"{"v":1,"seq":9,"time":"2026-11-28T08:00:00Z","kind":"report","body":{"report_id":"r5","kind":"dispute","severity":"low","location":{"lon":120.0,"lat":30.0},"reporter":"李娜","source":"field","text":"纠纷"}}"#;
+    field.send(Message::text(again)).await.unwrap();
+    assert_eq!(read(&mut field).await.seq, 5);
+
+    let mut console = raw(&hub, CONSOLE, Role::Console, 2).await;
+    assert!(matches!(read(&mut console).await.body, Body::Welcome { head: 5, .. }));
+    let seqs: Vec<u64> = [
+        read(&mut console).await,
+        read(&mut console).await,
+        read(&mut console).await,
+    ]
+    .iter()
+    .map(|e| e.seq)
+    .collect();
+    assert_eq!(seqs, [3, 4, 5]);
+    assert!(matches!(read(&mut console).await.body, Body::Replayed { head: 5 }));
+}

@@ -1,0 +1,84 @@
+//! A camera feed against a real RTSP server on loopback: frames arrive at the slot, and a
+//! feed whose server goes away says so and plays again when the server is back.
+
+use std::time::{Duration, Instant};
+
+use streams::sim::cameras::{CameraServer, SimCamera};
+use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
+
+fn camera() -> Vec<SimCamera> {
+    vec![SimCamera {
+        id: "gate".into(),
+        name: "测试大门".into(),
+    }]
+}
+
+fn options() -> VideoFeedOptions {
+    VideoFeedOptions {
+        width: 320,
+        height: 180,
+        ..VideoFeedOptions::default()
+    }
+}
+
+/// Polls `done` every 50 ms until it holds or `limit` passes; returns whether it held.
+fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+#[test]
+fn frames_from_a_test_rtsp_server_arrive_at_the_frame_slot() {
+    streams::video::init().unwrap();
+    let server = CameraServer::start(&camera(), 0).unwrap();
+    let feed = VideoFeed::start("gate", &server.uri("gate"), options(), streams::no_waker());
+    assert!(
+        wait_for(Duration::from_secs(20), || feed.slot().seq() >= 10),
+        "fewer than 10 frames: {:?}",
+        feed.state()
+    );
+    let frame = feed.slot().newest().unwrap();
+    assert_eq!((frame.width, frame.height), (320, 180));
+    assert!(frame.rgba().len() >= frame.stride * 180);
+    // A real picture, not a flat fill: the test pattern and the overlays have many colours.
+    let mut colours: Vec<&[u8]> = frame.rgba().chunks(4).step_by(37).collect();
+    colours.sort();
+    colours.dedup();
+    assert!(colours.len() > 20, "only {} colours in the frame", colours.len());
+    assert!(
+        wait_for(Duration::from_secs(3), || matches!(
+            feed.state(),
+            FeedState::Playing { .. }
+        )),
+        "{:?}",
+        feed.state()
+    );
+}
+
+#[test]
+fn a_feed_whose_server_goes_away_reports_it_and_plays_again_when_it_returns() {
+    streams::video::init().unwrap();
+    let server = CameraServer::start(&camera(), 0).unwrap();
+    let port = server.port();
+    let uri = server.uri("gate");
+    let feed = VideoFeed::start("gate", &uri, options(), streams::no_waker());
+    assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 5));
+
+    drop(server);
+    let lost = wait_for(Duration::from_secs(10), || {
+        matches!(feed.state(), FeedState::Stalled { .. } | FeedState::Reconnecting { .. })
+    });
+    assert!(lost, "the feed did not notice the server left: {:?}", feed.state());
+    // The last good frame stays in the slot while the feed is down.
+    let frozen = feed.slot().newest().expect("the last frame is kept");
+
+    let _back = CameraServer::start(&camera(), port).unwrap();
+    let again = wait_for(Duration::from_secs(40), || feed.slot().seq() > frozen.seq + 5);
+    assert!(again, "no frames after the server returned: {:?}", feed.state());
+}
