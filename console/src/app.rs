@@ -124,11 +124,6 @@ impl LinkageApp {
         })
     }
 
-    /// Where a failed screenshot leaves its reason, for `main`'s exit code.
-    pub fn screenshot_error(&self) -> Option<std::sync::Arc<std::sync::Mutex<Option<String>>>> {
-        self.screenshot.as_ref().map(|s| s.error.clone())
-    }
-
     fn all_tiles_playing(&self) -> bool {
         self.tiles
             .iter()

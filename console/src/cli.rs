@@ -2,13 +2,12 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use linkage::app::{LinkageApp, StartOptions};
 use linkage::config::{Config, RendererChoice, line_of};
 use linkage::i18n::Lang;
-use linkage::screenshot::ScreenshotPlan;
+use linkage::screenshot::{Failure, ScreenshotPlan};
 use serde::Deserialize;
 use streams::feed::{FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
 
@@ -73,9 +72,11 @@ fn console(args: &[String]) -> Result<(), String> {
         })
         .transpose()?
         .unwrap_or(20.0);
+    let failure = Failure::default();
     let screenshot = f.get("screenshot").map(|p| ScreenshotPlan {
         path: p.into(),
         wait: Duration::from_secs_f64(wait.max(0.0)),
+        failure: failure.clone(),
     });
     let size = match f.get("size") {
         Some(s) => {
@@ -108,24 +109,13 @@ fn console(args: &[String]) -> Result<(), String> {
         data_dir: f.get("data").map(PathBuf::from),
         screenshot,
     };
-    let screenshot_error: Arc<Mutex<Option<Arc<Mutex<Option<String>>>>>> = Arc::default();
-    let slot = screenshot_error.clone();
     eframe::run_native(
         "linkage",
         native,
-        Box::new(move |cc| {
-            let app = LinkageApp::new(cc, options)?;
-            if let Ok(mut s) = slot.lock() {
-                *s = app.screenshot_error();
-            }
-            Ok(Box::new(app))
-        }),
+        Box::new(move |cc| Ok(Box::new(LinkageApp::new(cc, options)?))),
     )
     .map_err(|e| format!("the window could not run: {e}"))?;
-    let failed = screenshot_error
-        .lock()
-        .ok()
-        .and_then(|s| s.as_ref().and_then(|e| e.lock().ok().and_then(|e| e.clone())));
+    let failed = failure.lock().ok().and_then(|f| f.clone());
     failed.map_or(Ok(()), Err)
 }
 

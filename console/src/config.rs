@@ -73,6 +73,8 @@ impl RendererChoice {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Simulation {
     pub mean_report_gap_secs: f64,
+    /// Reports the grid workers hand in at start, before the regular rate.
+    pub backlog: usize,
 }
 
 /// A loaded, checked configuration.
@@ -153,6 +155,8 @@ struct SimulationSection {
     enabled: bool,
     #[serde(default = "eight")]
     mean_report_gap_secs: f64,
+    #[serde(default)]
+    backlog: usize,
 }
 
 fn eight() -> f64 {
@@ -376,6 +380,7 @@ impl Config {
         };
         let simulation = raw.simulation.enabled.then_some(Simulation {
             mean_report_gap_secs: raw.simulation.mean_report_gap_secs.max(0.05),
+            backlog: raw.simulation.backlog,
         });
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));

@@ -6,11 +6,15 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Why a screenshot failed, if it did; shared with `main`, which turns it into the exit code.
+pub type Failure = Arc<std::sync::Mutex<Option<String>>>;
+
 /// What to capture and how long to wait for video at most.
 #[derive(Debug, Clone)]
 pub struct ScreenshotPlan {
     pub path: PathBuf,
     pub wait: Duration,
+    pub failure: Failure,
 }
 
 /// A screenshot in progress.
@@ -19,8 +23,6 @@ pub struct Screenshot {
     started: Instant,
     all_playing_since: Option<Instant>,
     pending: Option<mpsc::Receiver<Arc<egui::ColorImage>>>,
-    /// Set when saving failed; `main` turns it into a non-zero exit.
-    pub error: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Video must have played on every tile this long, so the picture is not a first frame.
@@ -33,7 +35,6 @@ impl Screenshot {
             started: Instant::now(),
             all_playing_since: None,
             pending: None,
-            error: Arc::default(),
         }
     }
 
@@ -44,7 +45,7 @@ impl Screenshot {
             if let Ok(image) = rx.try_recv() {
                 if let Err(e) = save(&self.plan.path, &image) {
                     tracing::error!(error = %e, "screenshot not saved");
-                    if let Ok(mut slot) = self.error.lock() {
+                    if let Ok(mut slot) = self.plan.failure.lock() {
                         *slot = Some(e);
                     }
                 } else {

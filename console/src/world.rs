@@ -173,6 +173,7 @@ impl World {
                 kinds,
                 mean_gap: Duration::from_secs_f64(sim.mean_report_gap_secs),
                 seed: rng.u64(..),
+                backlog: sim.backlog,
             };
             world._grid_workers = Some(workers.start(runtime.handle()));
             world._units = Some(linked_units::start(&hub_url, &units, runtime.handle()));

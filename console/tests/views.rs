@@ -3,7 +3,7 @@
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use linkage::core::grid::GridMap;
 use linkage::core::kind::IncidentKinds;
 use linkage::core::{Command, Core};
@@ -115,11 +115,11 @@ fn switching_the_language_to_english_changes_the_labels() {
 #[test]
 fn selecting_an_incident_in_the_queue_shows_it_in_the_detail_panel() {
     let mut h = harness(state());
-    h.get_by_label("事件详情")
-        .query_by_label("垃圾堆放点着火")
-        .is_none()
-        .then_some(())
-        .expect("nothing selected yet");
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    assert!(
+        detail.query_by_label("垃圾堆放点着火").is_none(),
+        "nothing is selected yet"
+    );
     // The critical fire is first in the queue; select it.
     h.get_by_label_contains("E000002 [特别严重] 火情").click();
     h.run();
@@ -136,7 +136,7 @@ fn the_queue_lists_the_critical_incident_first() {
     let queue = h.get_by_role_and_label(Role::Region, "事件队列");
     let rows: Vec<String> = queue
         .query_all_by_label_contains(" · ")
-        .filter_map(|n| n.label())
+        .filter_map(|n| n.accesskit_node().label())
         .collect();
     assert!(rows.len() >= 2, "{rows:?}");
     assert!(rows[0].starts_with("E000002"), "{rows:?}");

@@ -73,6 +73,7 @@ async fn a_console_receives_the_incident_a_simulated_grid_worker_reported() {
         }],
         mean_gap: Duration::from_millis(100),
         seed: 1,
+        backlog: 0,
     }
     .start(&tokio::runtime::Handle::current());
 

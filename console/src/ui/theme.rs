@@ -74,4 +74,4 @@ pub fn marker_radius(s: Severity) -> f32 {
 /// Default panel sizes for a 1920×1080 command-room screen.
 pub const DETAIL_WIDTH: f32 = 340.0;
 /// The wall-and-queue column takes this share of the window at first (then the user's size).
-pub const LEFT_COLUMN_SHARE: f32 = 0.45;
+pub const LEFT_COLUMN_SHARE: f32 = 0.55;

@@ -20,15 +20,24 @@ pub struct SimCamera {
     pub name: String,
 }
 
-/// A running RTSP server on 127.0.0.1 with one mount per camera.
+/// A running RTSP server on 127.0.0.1 with one mount per camera. Dropping it closes every
+/// client session and the listening socket, like a camera that loses power.
 pub struct CameraServer {
     port: u16,
+    server: rtsp::RTSPServer,
+    listening: Option<glib::SourceId>,
     main_loop: glib::MainLoop,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The test pictures the cameras cycle through, so neighbouring tiles look different.
-const PATTERNS: [&str; 4] = ["ball", "smpte75", "pinwheel", "spokes"];
+/// The test pictures the cameras cycle through, so neighbouring tiles look different. Each
+/// moves (a bouncing ball, or a pattern scrolling sideways), as a live camera's picture does.
+const PATTERNS: [&str; 4] = [
+    "pattern=ball motion=wavy background-color=0xff203040",
+    "pattern=smpte75 horizontal-speed=3",
+    "pattern=pinwheel horizontal-speed=2",
+    "pattern=spokes horizontal-speed=-2",
+];
 
 impl CameraServer {
     /// Starts serving `cameras` on a free loopback port (or `port`, when not 0).
@@ -51,22 +60,20 @@ impl CameraServer {
         }
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
-        server
+        let listening = server
             .attach(Some(&context))
             .map_err(|e| format!("cannot attach the RTSP server: {e}"))?;
         let port = u16::try_from(server.bound_port()).map_err(|_| "the RTSP server has no port".to_string())?;
         let looped = main_loop.clone();
         let thread = std::thread::Builder::new()
             .name("rtsp server".into())
-            .spawn(move || {
-                // The server lives as long as its loop runs.
-                let _server = server;
-                looped.run();
-            })
+            .spawn(move || looped.run())
             .map_err(|e| e.to_string())?;
         tracing::info!(port, cameras = cameras.len(), "simulated camera RTSP server listening");
         Ok(CameraServer {
             port,
+            server,
+            listening: Some(listening),
             main_loop,
             thread: Some(thread),
         })
@@ -84,6 +91,17 @@ impl CameraServer {
 
 impl Drop for CameraServer {
     fn drop(&mut self) {
+        // Close every client (and with it its session and media), then stop listening.
+        self.server
+            .client_filter(Some(&mut |_, _| rtsp::RTSPFilterResult::Remove));
+        // The source lives on our own context, not the default one `SourceId::remove` uses.
+        if let Some(source) = self
+            .listening
+            .take()
+            .and_then(|id| self.main_loop.context().find_source_by_id(&id))
+        {
+            source.destroy();
+        }
         self.main_loop.quit();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -96,9 +114,9 @@ fn launch_line(camera: &SimCamera, pattern: &str) -> String {
     // Quotes inside a name would end the property value early; drop them.
     let name: String = camera.name.chars().filter(|c| *c != '"' && *c != '\\').collect();
     format!(
-        "( videotestsrc is-live=true pattern={pattern} \
+        "( videotestsrc is-live=true {pattern} \
            ! video/x-raw,width=640,height=360,framerate=25/1 \
-           ! textoverlay text=\"{name}\" valignment=bottom halignment=left \
+           ! textoverlay text=\"{name}\" valignment=bottom halignment=right \
              font-desc=\"Noto Sans CJK SC, 18\" shaded-background=true \
            ! clockoverlay time-format=\"%Y-%m-%d %H:%M:%S\" valignment=top halignment=right \
              font-desc=\"Monospace, 16\" shaded-background=true \

@@ -43,6 +43,9 @@ pub struct GridWorkerSim {
     pub mean_gap: Duration,
     /// Seed for the random draws, so a run can be repeated.
     pub seed: u64,
+    /// Reports handed in right after the workers connect: what they collected while the
+    /// console was away. After these, reports follow the Poisson rate.
+    pub backlog: usize,
 }
 
 /// A running simulation; dropping it stops every worker.
