@@ -92,10 +92,16 @@ impl GridWorkerSim {
         }
         let run_id = rng.u32(..);
         for n in 1u64.. {
-            let gap = -self.mean_gap.as_secs_f64() * (1.0 - rng.f64()).ln();
-            tokio::time::sleep(Duration::from_secs_f64(gap.min(self.mean_gap.as_secs_f64() * 6.0))).await;
+            let gap = if n as usize <= self.backlog {
+                0.15
+            } else {
+                let mean = self.mean_gap.as_secs_f64();
+                (-mean * (1.0 - rng.f64()).ln()).min(mean * 6.0)
+            };
+            tokio::time::sleep(Duration::from_secs_f64(gap)).await;
             let i = rng.usize(..self.grids.len());
             let report = self.draw(&mut rng, &self.grids[i], format!("sim-{run_id:08x}-{n}"));
+            tracing::debug!(grid = %self.grids[i].code, kind = %report.kind, "simulated report");
             terminals[i].send(Body::Report(report));
         }
     }
