@@ -14,7 +14,7 @@ RUN_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES)
 
-.PHONY: deps demo test bench build lint
+.PHONY: deps demo test bench bench-hub lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -41,6 +41,9 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## bench: benchmarks (the wall, hub, map and dispatch benchmarks arrive with their issues)
-bench: deps
-	@echo "bench: no benchmarks yet"
+## bench: every benchmark (release build; numbers, not pass/fail)
+bench: bench-hub
+
+## bench-hub: sustained ingest with 10 subscribed consoles; last line `hub-bench clients=10 …`
+bench-hub: deps
+	$(CARGO) bench -p linkage-tests --bench hub

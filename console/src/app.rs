@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use streams::alarm::AlarmSound;
 use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 use tokio::sync::mpsc;
@@ -45,6 +46,7 @@ pub struct LinkageApp {
     /// One feed per wall tile that has a camera; `None` tiles are empty.
     tiles: Vec<Option<(usize, VideoFeed)>>,
     screenshot: Option<Screenshot>,
+    alarm_sound: AlarmSound,
     _client: ClientHandle,
     _world: World,
     // Dropped last: the client and the world's tasks run on it.
@@ -118,6 +120,7 @@ impl LinkageApp {
             updates,
             tiles,
             screenshot: options.screenshot.map(Screenshot::new),
+            alarm_sound: AlarmSound::start(),
             _client: client,
             _world: world,
             _runtime: runtime,
@@ -144,6 +147,7 @@ impl eframe::App for LinkageApp {
         if !self.updates.is_empty() {
             ctx.request_repaint();
         }
+        self.alarm_sound.set_ringing(!self.core.alarms.is_empty());
         let playing = self.all_tiles_playing();
         if let Some(shot) = &mut self.screenshot {
             shot.step(ctx, playing);

@@ -121,7 +121,9 @@ fn selecting_an_incident_in_the_queue_shows_it_in_the_detail_panel() {
         "nothing is selected yet"
     );
     // The critical fire is first in the queue; select it.
-    h.get_by_label_contains("E000002 [特别严重] 火情").click();
+    h.get_by_role_and_label(Role::Region, "事件队列")
+        .get_by_label_contains("E000002 [特别严重] 火情")
+        .click();
     h.run();
     assert_eq!(h.state().core.selected.as_deref(), Some("E000002"));
     let detail = h.get_by_role_and_label(Role::Region, "事件详情");
@@ -149,4 +151,18 @@ fn a_command_for_an_unknown_incident_leaves_the_detail_empty() {
     let h = harness(s);
     h.get_by_role_and_label(Role::Region, "事件详情")
         .get_by_label("在队列或地图上选择一个事件");
+}
+
+#[test]
+fn a_critical_incident_keeps_its_banner_until_acknowledged() {
+    let mut h = harness(state());
+    let banner = h.get_by_role_and_label(Role::Region, "报警");
+    banner.get_by_label_contains("E000002 [特别严重] 火情");
+    // Frames pass; the banner does not go away by itself.
+    h.run_steps(20);
+    h.get_by_role_and_label(Role::Region, "报警");
+    h.get_by_label("确认报警").click();
+    h.run();
+    assert!(h.state().core.alarms.is_empty());
+    assert!(h.query_by_role_and_label(Role::Region, "报警").is_none());
 }

@@ -7,6 +7,7 @@
 //! - [`sim`]: the demo's simulated world — cameras served over real RTSP, grid workers and
 //!   linked units that speak the real protocol to the hub.
 
+pub mod alarm;
 pub mod feed;
 pub mod sim;
 pub mod video;

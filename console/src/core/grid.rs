@@ -107,17 +107,13 @@ impl GridMap {
         Ok(map)
     }
 
-    /// The grid that contains the point, if any.
-    pub fn locate(&self, lon: f64, lat: f64) -> Option<&Grid> {
+    /// The index in `grids` of the grid that contains the point, if any.
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<usize> {
         let p = Point::new(lon, lat);
         self.index
             .locate_all_at_point(&[lon, lat])
-            .map(|hit| &self.grids[hit.data])
-            .find(|g| g.area.contains(&p))
-    }
-
-    pub fn by_code(&self, code: &str) -> Option<&Grid> {
-        self.grids.iter().find(|g| g.code == code)
+            .map(|hit| hit.data)
+            .find(|&i| self.grids[i].area.contains(&p))
     }
 
     /// The lon/lat box around every grid.
@@ -234,7 +230,7 @@ mod tests {
             // A point inside the grid: the centroid of its first triangle.
             let [a, b, c] = g.triangles[0];
             let (x, y) = ((a.x + b.x + c.x) / 3.0, (a.y + b.y + c.y) / 3.0);
-            if map.locate(x, y).map(|hit| hit.code.as_str()) == Some(g.code.as_str()) {
+            if map.locate(x, y).map(|hit| map.grids[hit].code.as_str()) == Some(g.code.as_str()) {
                 found += 1;
             }
         }

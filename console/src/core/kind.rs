@@ -8,6 +8,9 @@ pub struct IncidentKind {
     pub code: String,
     pub zh: String,
     pub en: String,
+    /// An emergency kind (rescue, fire): a high-severity report of it raises the alarm too.
+    #[serde(default)]
+    pub emergency: bool,
     /// For the simulator: how often this kind is reported.
     #[serde(default = "one")]
     pub weight: u32,

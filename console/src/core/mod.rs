@@ -6,12 +6,13 @@
 //! frame and never change it directly, so each view can be tested alone with made-up state.
 
 pub mod camera;
+pub mod coords;
 pub mod grid;
 pub mod incident;
 pub mod kind;
 pub mod unit;
 
-use streams::feed::{Body, Connection, Envelope, FeedUpdate};
+use streams::feed::{Body, Connection, CoordinateSystem, Envelope, FeedUpdate, Severity};
 
 use camera::Camera;
 use grid::GridMap;
@@ -25,6 +26,8 @@ pub enum Command {
     /// Show this incident in the detail panel and highlight it on the map and in the queue.
     SelectIncident(String),
     ClearSelection,
+    /// The duty officer has seen this alarm: stop ringing for it.
+    AcknowledgeAlarm(String),
 }
 
 /// Everything the console knows.
@@ -39,6 +42,8 @@ pub struct Core {
     pub hub: HubLink,
     /// The last hub sequence number applied; the client resumes after it.
     pub cursor: u64,
+    /// Incidents that raised the alarm and nobody acknowledged yet, oldest first.
+    pub alarms: Vec<String>,
 }
 
 /// The link to the hub as the status bar shows it.
@@ -65,18 +70,34 @@ impl Core {
 
     fn on_event(&mut self, env: Envelope) {
         self.cursor = self.cursor.max(env.seq);
-        if let Body::IncidentReported(incident) = env.body {
-            let loc = incident.report.location;
-            let grid = self
-                .grids
-                .locate(loc.lon, loc.lat)
-                .and_then(|g| self.grids.grids.iter().position(|x| x.code == g.code));
-            self.incidents.insert(TrackedIncident {
+        if let Body::IncidentReported(mut incident) = env.body {
+            // Everything the console keeps is WGS-84; a GCJ-02 source is converted here, once.
+            let loc = &mut incident.report.location;
+            if loc.crs == CoordinateSystem::Gcj02 {
+                (loc.lon, loc.lat) = coords::gcj02_to_wgs84(loc.lon, loc.lat);
+                loc.crs = CoordinateSystem::Wgs84;
+            }
+            let grid = self.grids.locate(loc.lon, loc.lat);
+            let id = incident.id.clone();
+            let alarming = self.raises_alarm(&incident);
+            if self.incidents.insert(TrackedIncident {
                 incident,
                 grid,
                 seq: env.seq,
-            });
+            }) && alarming
+            {
+                tracing::warn!(incident = %id, "alarm raised");
+                self.alarms.push(id);
+            }
         }
+    }
+
+    /// Critical incidents, and high ones of an emergency kind, must not slip by unseen.
+    fn raises_alarm(&self, incident: &streams::feed::Incident) -> bool {
+        let severity = incident.report.severity;
+        let emergency = self.kinds.get(&incident.report.kind).is_some_and(|k| k.emergency);
+        incident.status != streams::feed::IncidentStatus::Closed
+            && (severity == Severity::Critical || (emergency && severity >= Severity::High))
     }
 
     /// Applies a command from a view.
@@ -88,6 +109,12 @@ impl Core {
                 }
             }
             Command::ClearSelection => self.selected = None,
+            Command::AcknowledgeAlarm(id) => {
+                if let Some(at) = self.alarms.iter().position(|a| *a == id) {
+                    tracing::info!(incident = %id, "alarm acknowledged");
+                    self.alarms.remove(at);
+                }
+            }
         }
     }
 
@@ -99,7 +126,7 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streams::feed::{CoordinateSystem, Incident, IncidentReport, IncidentStatus, Location, ReportSource, Severity};
+    use streams::feed::{Incident, IncidentReport, IncidentStatus, Location, ReportSource};
 
     pub(crate) fn incident(id: &str, severity: Severity, minute: u32) -> Incident {
         Incident {
@@ -129,6 +156,7 @@ mod tests {
     fn core() -> Core {
         Core {
             grids: GridMap::from_geojson(include_str!("../../../assets/demo/grids.geojson")).unwrap(),
+            kinds: IncidentKinds::from_toml(include_str!("../../../assets/demo/incident_kinds.toml")).unwrap(),
             ..Core::default()
         }
     }
@@ -168,6 +196,48 @@ mod tests {
         let t = core.incidents.get("a").unwrap();
         let grid = &core.grids.grids[t.grid.expect("inside the township")];
         assert!(grid.code.starts_with("XL-"), "{}", grid.code);
+    }
+
+    #[test]
+    fn a_gcj02_location_is_converted_to_wgs84_before_it_is_placed() {
+        let mut core = core();
+        let mut i = incident("g", Severity::Low, 1);
+        let (lon, lat) = coords::wgs84_to_gcj02(120.00262, 30.13669);
+        i.report.location = Location {
+            lon,
+            lat,
+            crs: CoordinateSystem::Gcj02,
+        };
+        core.on_feed(event(1, i));
+        let loc = core.incidents.get("g").unwrap().incident.report.location;
+        assert_eq!(loc.crs, CoordinateSystem::Wgs84);
+        assert!(
+            (loc.lon - 120.00262).abs() < 1e-7 && (loc.lat - 30.13669).abs() < 1e-7,
+            "{loc:?}"
+        );
+    }
+
+    #[test]
+    fn a_critical_incident_rings_until_acknowledged_and_a_low_one_never_does() {
+        let mut core = core();
+        core.on_feed(event(1, incident("low", Severity::Low, 1)));
+        core.on_feed(event(2, incident("crit", Severity::Critical, 2)));
+        core.on_feed(event(2, incident("crit", Severity::Critical, 2))); // replayed twice
+        assert_eq!(core.alarms, ["crit"]);
+        core.apply(Command::AcknowledgeAlarm("low".into()));
+        assert_eq!(core.alarms, ["crit"]);
+        core.apply(Command::AcknowledgeAlarm("crit".into()));
+        assert!(core.alarms.is_empty());
+    }
+
+    #[test]
+    fn a_high_fire_raises_the_alarm_but_a_high_dispute_does_not() {
+        let mut core = core();
+        let mut fire = incident("fire", Severity::High, 1);
+        fire.report.kind = "fire".into();
+        core.on_feed(event(1, fire));
+        core.on_feed(event(2, incident("dispute", Severity::High, 2)));
+        assert_eq!(core.alarms, ["fire"]);
     }
 
     #[test]

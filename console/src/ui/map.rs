@@ -23,6 +23,9 @@ pub struct MapView {
     /// `None` until the first frame fits the township into the panel.
     centre: Option<[f64; 2]>,
     metres_per_point: f64,
+    /// The alarm the map last centred on; a newer one moves the map to it.
+    #[serde(skip)]
+    followed_alarm: Option<String>,
 }
 
 /// Converts between lon/lat and screen points for one frame.
@@ -69,6 +72,13 @@ impl MapView {
             let h = (hi[1] - lo[1]) * METRES_PER_DEGREE;
             self.centre = Some([(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0]);
             self.metres_per_point = (w / rect.width() as f64).max(h / rect.height() as f64) * 1.08;
+        }
+        if let Some(id) = core.alarms.last()
+            && self.followed_alarm.as_ref() != Some(id)
+            && let Some(t) = core.incidents.get(id)
+        {
+            self.centre = Some([t.incident.report.location.lon, t.incident.report.location.lat]);
+            self.followed_alarm = Some(id.clone());
         }
         let mut proj = Projection {
             rect,

@@ -11,6 +11,7 @@
 //! Each region is a named node in the accessibility tree (role `Region`), which is how tests
 //! and screen readers find it.
 
+pub mod alarm;
 pub mod detail;
 pub mod fonts;
 pub mod map;
@@ -86,6 +87,13 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             });
         });
     });
+    let mut commands = vec![];
+    if !core.alarms.is_empty() {
+        let banner = egui::Frame::default().fill(theme::ALARM).inner_margin(8.0);
+        Panel::top("alarm").frame(banner).show(ui, |ui| {
+            commands.extend(region(ui, tr.t("region.alarm"), |ui| alarm::ui(ui, core, tr)));
+        });
+    }
     let playing = frame
         .tiles
         .iter()
@@ -98,7 +106,6 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             status_bar::ui(ui, core, tr, (playing, on_wall), frame.now)
         });
     });
-    let mut commands = vec![];
     Panel::right("detail")
         .resizable(true)
         .default_size(theme::DETAIL_WIDTH)

@@ -28,6 +28,8 @@ pub const TILE_SHADE: Color32 = Color32::from_rgba_premultiplied(0, 0, 0, 0xa0);
 pub const OK: Color32 = Color32::from_rgb(0x4c, 0xc3, 0x6a);
 pub const WARN: Color32 = Color32::from_rgb(0xf0, 0xb0, 0x30);
 pub const BAD: Color32 = Color32::from_rgb(0xe5, 0x48, 0x48);
+/// The alarm banner: unmistakable, and the same red as a critical incident's marker.
+pub const ALARM: Color32 = Color32::from_rgb(0xb0, 0x12, 0x1e);
 pub const MUTED: Color32 = Color32::from_rgb(0x90, 0x98, 0xa4);
 
 /// Village fills, soft and distinct, in the order villages appear in the grid file.

@@ -1,0 +1,54 @@
+//! The alarm banner: the newest unacknowledged alarm across the top of the window, in red,
+//! until the duty officer acknowledges it. It never dismisses itself.
+
+use egui::{Color32, RichText};
+
+use crate::core::{Command, Core};
+use crate::i18n::I18n;
+use crate::ui::{names, theme};
+
+pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
+    let mut commands = vec![];
+    let Some(t) = core.alarms.last().and_then(|id| core.incidents.get(id)) else {
+        return commands;
+    };
+    let r = &t.incident.report;
+    let place = t.grid.map_or_else(
+        || tr.t("detail.outside_grids").to_owned(),
+        |g| {
+            let g = &core.grids.grids[g];
+            format!("{} {}", g.village, g.code)
+        },
+    );
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!("⚠ {}", tr.t("alarm.title")))
+                .strong()
+                .size(18.0)
+                .color(Color32::WHITE),
+        );
+        let line = format!(
+            "{} [{}] {} · {} · {} — {}",
+            t.incident.id,
+            names::severity(tr, r.severity),
+            names::kind(tr, core, &r.kind),
+            place,
+            names::clock(t.incident.reported_at),
+            r.text
+        );
+        ui.label(RichText::new(line).size(16.0).color(Color32::WHITE));
+        if core.alarms.len() > 1 {
+            let more = tr.f("alarm.more", &[("n", &(core.alarms.len() - 1).to_string())]);
+            ui.label(RichText::new(more).color(theme::WARN));
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button(RichText::new(tr.t("alarm.acknowledge")).strong()).clicked() {
+                commands.push(Command::AcknowledgeAlarm(t.incident.id.clone()));
+            }
+            if ui.button(tr.t("alarm.show")).clicked() {
+                commands.push(Command::SelectIncident(t.incident.id.clone()));
+            }
+        });
+    });
+    commands
+}
