@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::core::Core;
+use crate::core::wall::Wall;
 use crate::i18n::{I18n, Lang};
 use crate::screenshot::{Screenshot, ScreenshotPlan};
 use crate::ui::{self, Action, Views, wall};
@@ -43,12 +44,12 @@ pub struct LinkageApp {
     tr: I18n,
     views: Views,
     updates: mpsc::UnboundedReceiver<FeedUpdate>,
-    /// One feed per wall tile that has a camera; `None` tiles are empty.
-    tiles: Vec<Option<(usize, VideoFeed)>>,
+    /// The feed playing on each wall tile, with its camera id; follows `core.wall`.
+    feeds: Vec<Option<(String, VideoFeed)>>,
     screenshot: Option<Screenshot>,
     alarm_sound: AlarmSound,
     _client: ClientHandle,
-    _world: World,
+    world: World,
     // Dropped last: the client and the world's tasks run on it.
     _runtime: tokio::runtime::Runtime,
 }
@@ -96,42 +97,66 @@ impl LinkageApp {
             std::sync::Arc::new(move || feed_ctx.request_repaint()),
         );
 
-        let tiles = (0..wall::COLUMNS * wall::ROWS)
-            .map(|i| {
-                let camera = config.cameras.get(i)?;
-                let uri = world.camera_uris.get(&camera.id)?;
-                let video_ctx = ctx.clone();
-                let waker = std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT));
-                Some((i, VideoFeed::start(&camera.id, uri, VideoFeedOptions::default(), waker)))
-            })
-            .collect();
-
-        let core = Core {
+        let mut core = Core {
             grids: config.grids,
             kinds: config.kinds,
             cameras: config.cameras,
             units: config.units,
             ..Core::default()
         };
+        core.wall = Wall::filled(wall::COLUMNS * wall::ROWS, core.cameras.iter().map(|c| c.id.clone()));
         Ok(LinkageApp {
             core,
             tr: I18n::new(lang),
             views,
             updates,
-            tiles,
+            feeds: (0..wall::COLUMNS * wall::ROWS).map(|_| None).collect(),
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
             _client: client,
-            _world: world,
+            world,
             _runtime: runtime,
         })
     }
 
+    /// Starts a feed for each camera put on the wall and stops the feeds of cameras taken off.
+    fn sync_wall(&mut self, ctx: &egui::Context) {
+        for (tile, want) in self.feeds.iter_mut().zip(&self.core.wall.tiles) {
+            if tile.as_ref().map(|(id, _)| id) == want.as_ref() {
+                continue;
+            }
+            if let Some((_, old)) = tile.take() {
+                // Stopping a pipeline can take a moment: never on the UI thread.
+                std::thread::spawn(move || drop(old));
+            }
+            let Some(id) = want else { continue };
+            let Some(uri) = self.world.camera_uris.get(id) else {
+                tracing::warn!(camera = %id, "camera has no stream address");
+                continue;
+            };
+            let video_ctx = ctx.clone();
+            let waker = std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT));
+            *tile = Some((
+                id.clone(),
+                VideoFeed::start(id, uri, VideoFeedOptions::default(), waker),
+            ));
+        }
+    }
+
+    /// Every tile that should show a camera shows it playing.
     fn all_tiles_playing(&self) -> bool {
-        self.tiles
+        self.core
+            .wall
+            .tiles
             .iter()
-            .flatten()
-            .all(|(_, feed)| feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. }))
+            .zip(&self.feeds)
+            .all(|(want, have)| match (want, have) {
+                (None, _) => true,
+                (Some(want), Some((id, feed))) => {
+                    want == id && feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. })
+                }
+                (Some(_), None) => false,
+            })
     }
 }
 
@@ -148,6 +173,7 @@ impl eframe::App for LinkageApp {
             ctx.request_repaint();
         }
         self.alarm_sound.set_ringing(!self.core.alarms.is_empty());
+        self.sync_wall(ctx);
         let playing = self.all_tiles_playing();
         if let Some(shot) = &mut self.screenshot {
             shot.step(ctx, playing);
@@ -160,11 +186,12 @@ impl eframe::App for LinkageApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let tiles: Vec<Option<wall::TileFeed<'_>>> = self
-            .tiles
+            .feeds
             .iter()
             .map(|t| {
-                t.as_ref().map(|(camera, feed)| wall::TileFeed {
-                    camera: &self.core.cameras[*camera],
+                let (id, feed) = t.as_ref()?;
+                Some(wall::TileFeed {
+                    camera: self.core.camera(id)?,
                     state: feed.state(),
                     frame: feed.slot().newest(),
                 })

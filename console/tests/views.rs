@@ -6,6 +6,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use linkage::core::grid::GridMap;
 use linkage::core::kind::IncidentKinds;
+use linkage::core::wall::Wall;
 use linkage::core::{Command, Core};
 use linkage::i18n::{I18n, Lang};
 use linkage::ui::{self, Action, Views};
@@ -21,6 +22,10 @@ struct State {
 }
 
 fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
+    incident_at(n, kind, severity, text, (120.00262, 30.13669))
+}
+
+fn incident_at(n: u64, kind: &str, severity: Severity, text: &str, (lon, lat): (f64, f64)) -> FeedUpdate {
     let incident = Incident {
         id: format!("E{n:06}"),
         reported_at: chrono::Utc::now(),
@@ -30,8 +35,8 @@ fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
             kind: kind.into(),
             severity,
             location: Location {
-                lon: 120.00262,
-                lat: 30.13669,
+                lon,
+                lat,
                 crs: CoordinateSystem::Wgs84,
             },
             grid: Some("XL-01".into()),
@@ -55,6 +60,16 @@ fn state() -> State {
     };
     core.on_feed(incident(1, "dispute", Severity::Low, "邻里因噪音发生争执"));
     core.on_feed(incident(2, "fire", Severity::Critical, "垃圾堆放点着火"));
+    // 100 m north of the forest camera 南山林场防火点, which looks south-south-west, away from it.
+    core.on_feed(incident_at(
+        3,
+        "traffic",
+        Severity::Medium,
+        "两车追尾",
+        (120.01907, 30.11350),
+    ));
+    core.cameras = linkage::config::Config::demo().unwrap().cameras;
+    core.wall = Wall::filled(4, core.cameras.iter().map(|c| c.id.clone()));
     State {
         core,
         tr: I18n::new(Lang::Zh),
@@ -165,4 +180,19 @@ fn a_critical_incident_keeps_its_banner_until_acknowledged() {
     h.run();
     assert!(h.state().core.alarms.is_empty());
     assert!(h.query_by_role_and_label(Role::Region, "报警").is_none());
+}
+
+#[test]
+fn the_cameras_near_an_incident_go_onto_the_wall_in_one_click() {
+    let mut h = harness(state());
+    assert!(!h.state().core.wall.tiles.contains(&Some("ns-hill".into())));
+    h.get_by_role_and_label(Role::Region, "事件队列")
+        .get_by_label_contains("E000003")
+        .click();
+    h.run();
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    detail.get_by_label_contains("南山林场防火点 · 101 m · 未朝向事发点");
+    detail.get_by_label("全部上墙").click();
+    h.run();
+    assert_eq!(h.state().core.wall.tiles[0].as_deref(), Some("ns-hill"));
 }

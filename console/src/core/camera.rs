@@ -23,3 +23,88 @@ pub enum CameraStreams {
     /// A real camera: a main (full) stream and an optional sub (small) stream.
     Uri { main: String, sub: Option<String> },
 }
+
+/// How far a camera sees, for deciding whether its field of view covers a point.
+pub const VIEW_RANGE_M: f64 = 300.0;
+
+/// A camera near a point: how far, and whether it looks at the point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearbyCamera {
+    /// Index into the camera list.
+    pub camera: usize,
+    pub distance_m: f64,
+    /// The point lies inside the camera's field-of-view wedge and within its view range.
+    pub covers: bool,
+}
+
+/// Distance (m) and bearing (degrees clockwise from north) from one point to another, on a
+/// local flat approximation — exact to well under a metre at township scale.
+pub fn distance_and_bearing(from: (f64, f64), to: (f64, f64)) -> (f64, f64) {
+    let cos_lat = ((from.1 + to.1) / 2.0).to_radians().cos();
+    let east = (to.0 - from.0) * 111_320.0 * cos_lat;
+    let north = (to.1 - from.1) * 110_540.0;
+    let bearing = east.atan2(north).to_degrees().rem_euclid(360.0);
+    (east.hypot(north), bearing)
+}
+
+/// The cameras within `radius_m` of a point, those that look at it first, then by distance.
+pub fn nearest(cameras: &[Camera], lon: f64, lat: f64, radius_m: f64) -> Vec<NearbyCamera> {
+    let mut near: Vec<NearbyCamera> = cameras
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let (distance_m, bearing) = distance_and_bearing((c.lon, c.lat), (lon, lat));
+            if distance_m > radius_m {
+                return None;
+            }
+            // Angle between where the camera looks and where the point is, in −180…180.
+            let off_axis = ((bearing - c.heading as f64 + 540.0).rem_euclid(360.0) - 180.0).abs();
+            let covers = distance_m <= VIEW_RANGE_M && (off_axis <= c.fov as f64 / 2.0 || distance_m < 5.0);
+            Some(NearbyCamera {
+                camera: i,
+                distance_m,
+                covers,
+            })
+        })
+        .collect();
+    near.sort_by(|a, b| b.covers.cmp(&a.covers).then(a.distance_m.total_cmp(&b.distance_m)));
+    near
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn camera(id: &str, lon: f64, lat: f64, heading: f32) -> Camera {
+        Camera {
+            id: id.into(),
+            name: id.into(),
+            lon,
+            lat,
+            heading,
+            fov: 60.0,
+            streams: CameraStreams::Simulated,
+        }
+    }
+
+    #[test]
+    fn bearing_is_clockwise_from_north() {
+        let (_, east) = distance_and_bearing((120.0, 30.0), (120.001, 30.0));
+        let (d, south) = distance_and_bearing((120.0, 30.0), (120.0, 29.999));
+        assert!((east - 90.0).abs() < 0.01 && (south - 180.0).abs() < 0.01);
+        assert!((d - 110.54).abs() < 0.1, "{d}");
+    }
+
+    #[test]
+    fn a_camera_looking_at_the_point_ranks_before_a_nearer_one_looking_away() {
+        // The point is 100 m north of both; "away" is closer but looks south.
+        let cams = [
+            camera("looking", 120.0, 30.0, 0.0),
+            camera("away", 120.0, 30.0003, 180.0),
+            camera("far", 120.05, 30.0, 0.0),
+        ];
+        let near = nearest(&cams, 120.0, 30.0009, 1000.0);
+        let order: Vec<(&str, bool)> = near.iter().map(|n| (cams[n.camera].id.as_str(), n.covers)).collect();
+        assert_eq!(order, [("looking", true), ("away", false)]);
+    }
+}

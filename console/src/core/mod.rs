@@ -11,6 +11,7 @@ pub mod grid;
 pub mod incident;
 pub mod kind;
 pub mod unit;
+pub mod wall;
 
 use streams::feed::{Body, Connection, CoordinateSystem, Envelope, FeedUpdate, Severity};
 
@@ -19,6 +20,7 @@ use grid::GridMap;
 use incident::{Incidents, TrackedIncident};
 use kind::IncidentKinds;
 use unit::LinkedUnit;
+use wall::Wall;
 
 /// What a view asks Core to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +30,12 @@ pub enum Command {
     ClearSelection,
     /// The duty officer has seen this alarm: stop ringing for it.
     AcknowledgeAlarm(String),
+    /// Put these cameras on the video wall (the first ones, as many as there are tiles).
+    ShowOnWall(Vec<String>),
 }
+
+/// How far from an incident the console looks for cameras, in metres.
+pub const NEAREST_CAMERA_RADIUS_M: f64 = 1500.0;
 
 /// Everything the console knows.
 #[derive(Debug, Default)]
@@ -44,6 +51,8 @@ pub struct Core {
     pub cursor: u64,
     /// Incidents that raised the alarm and nobody acknowledged yet, oldest first.
     pub alarms: Vec<String>,
+    /// The cameras on the video wall.
+    pub wall: Wall,
 }
 
 /// The link to the hub as the status bar shows it.
@@ -109,6 +118,10 @@ impl Core {
                 }
             }
             Command::ClearSelection => self.selected = None,
+            Command::ShowOnWall(cameras) => {
+                let known: Vec<String> = cameras.into_iter().filter(|c| self.camera(c).is_some()).collect();
+                self.wall.show(&known);
+            }
             Command::AcknowledgeAlarm(id) => {
                 if let Some(at) = self.alarms.iter().position(|a| *a == id) {
                     tracing::info!(incident = %id, "alarm acknowledged");
@@ -116,6 +129,16 @@ impl Core {
                 }
             }
         }
+    }
+
+    pub fn camera(&self, id: &str) -> Option<&Camera> {
+        self.cameras.iter().find(|c| c.id == id)
+    }
+
+    /// The cameras near an incident, those that look at it first.
+    pub fn cameras_near(&self, incident: &TrackedIncident) -> Vec<camera::NearbyCamera> {
+        let loc = incident.incident.report.location;
+        camera::nearest(&self.cameras, loc.lon, loc.lat, NEAREST_CAMERA_RADIUS_M)
     }
 
     pub fn selected_incident(&self) -> Option<&TrackedIncident> {
@@ -238,6 +261,16 @@ mod tests {
         core.on_feed(event(1, fire));
         core.on_feed(event(2, incident("dispute", Severity::High, 2)));
         assert_eq!(core.alarms, ["fire"]);
+    }
+
+    #[test]
+    fn showing_cameras_on_the_wall_ignores_unknown_ones() {
+        let mut core = core();
+        core.cameras = crate::config::Config::demo().unwrap().cameras;
+        core.wall = Wall::filled(4, core.cameras.iter().map(|c| c.id.clone()));
+        core.apply(Command::ShowOnWall(vec!["nowhere".into(), "ns-hill".into()]));
+        assert_eq!(core.wall.tiles[0].as_deref(), Some("ns-hill"));
+        assert_eq!(core.wall.tiles.iter().flatten().count(), 4);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use egui::RichText;
 
+use crate::core::incident::TrackedIncident;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::{names, theme};
@@ -73,6 +74,36 @@ impl DetailView {
         ui.add_space(8.0);
         ui.label(RichText::new(tr.t("detail.text")).color(theme::MUTED));
         ui.label(RichText::new(&r.text).size(16.0));
-        vec![]
+        ui.add_space(12.0);
+        nearest_cameras(ui, core, tr, t)
     }
+}
+
+/// The cameras near the incident, those looking at it first; one click puts them on the wall.
+fn nearest_cameras(ui: &mut egui::Ui, core: &Core, tr: &I18n, t: &TrackedIncident) -> Vec<Command> {
+    let mut commands = vec![];
+    let near = core.cameras_near(t);
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(tr.t("detail.nearest_cameras")).color(theme::MUTED));
+        if !near.is_empty() && ui.button(tr.t("detail.all_on_wall")).clicked() {
+            let ids = near.iter().map(|n| core.cameras[n.camera].id.clone()).collect();
+            commands.push(Command::ShowOnWall(ids));
+        }
+    });
+    if near.is_empty() {
+        ui.label(RichText::new(tr.t("detail.no_cameras_near")).color(theme::MUTED));
+    }
+    for n in &near {
+        let camera = &core.cameras[n.camera];
+        let covers = if n.covers {
+            tr.t("detail.covers")
+        } else {
+            tr.t("detail.not_facing")
+        };
+        let label = format!("{} · {:.0} m · {covers}", camera.name, n.distance_m);
+        if ui.button(label).on_hover_text(tr.t("detail.one_on_wall")).clicked() {
+            commands.push(Command::ShowOnWall(vec![camera.id.clone()]));
+        }
+    }
+    commands
 }

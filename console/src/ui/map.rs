@@ -9,6 +9,7 @@
 use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, vec2};
 use serde::{Deserialize, Serialize};
 
+use crate::core::camera::{Camera, VIEW_RANGE_M};
 use crate::core::grid::LineKind;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
@@ -109,9 +110,18 @@ impl MapView {
         self.metres_per_point = proj.metres_per_point;
 
         self.draw_grids(&painter, core, &proj);
-        self.draw_cameras(&painter, core, &proj);
-        let hovered = self.draw_incidents(&painter, core, &proj, response.hover_pos());
+        let pointer = response.hover_pos();
+        let camera = self.draw_cameras(&painter, core, &proj, pointer);
+        let hovered = self.draw_incidents(&painter, core, &proj, pointer);
 
+        if let (None, Some(cam)) = (&hovered, camera) {
+            response
+                .clone()
+                .on_hover_text_at_pointer(tr.f("map.camera_hint", &[("name", &cam.name)]));
+            if response.clicked() {
+                commands.push(Command::ShowOnWall(vec![cam.id.clone()]));
+            }
+        }
         if let Some(id) = &hovered {
             if let Some(t) = core.incidents.get(id) {
                 let report = &t.incident.report;
@@ -183,8 +193,17 @@ impl MapView {
         }
     }
 
-    fn draw_cameras(&self, painter: &egui::Painter, core: &Core, proj: &Projection) {
-        let reach = (250.0 / proj.metres_per_point).clamp(10.0, 60.0) as f32;
+    /// Draws each camera with its field of view (to its view range); returns the camera under
+    /// the pointer.
+    fn draw_cameras<'c>(
+        &self,
+        painter: &egui::Painter,
+        core: &'c Core,
+        proj: &Projection,
+        pointer: Option<Pos2>,
+    ) -> Option<&'c Camera> {
+        let reach = (VIEW_RANGE_M / proj.metres_per_point).clamp(8.0, 240.0) as f32;
+        let mut hovered = None;
         for cam in &core.cameras {
             let at = proj.to_screen(cam.lon, cam.lat);
             // Field-of-view wedge: heading is clockwise from north, screen y grows downwards.
@@ -201,7 +220,11 @@ impl MapView {
                 Stroke::NONE,
             ));
             painter.rect_filled(Rect::from_center_size(at, vec2(8.0, 8.0)), 1.5, theme::CAMERA);
+            if pointer.is_some_and(|p| p.distance(at) <= 7.0) {
+                hovered = Some(cam);
+            }
         }
+        hovered
     }
 
     /// Draws the markers, most severe on top; returns the incident under the pointer.

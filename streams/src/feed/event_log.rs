@@ -1,11 +1,30 @@
 //! The hub's append-only event log: SQLite in WAL mode, one row per event, the row id is the
 //! event's sequence number. Readers (replays) and the single writer do not block each other.
+//!
+//! The writer appends in batches (one transaction for every report waiting), which is what
+//! lets the hub ingest thousands of events a second: a commit costs the same for one row or
+//! a hundred. Frames are stored as the exact text sent to clients, so a replay sends them as
+//! they are, without parsing or serialising again.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::message::{Body, Envelope};
+
+/// An event as it is logged and sent: its sequence number and its frame text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub seq: u64,
+    pub frame: String,
+}
+
+/// One event to append: a dedup key (a sender's report id) that may appear once in the whole
+/// log, and the body, built from the sequence number it gets.
+pub struct Pending {
+    pub dedup: Option<String>,
+    pub make: Box<dyn FnOnce(u64) -> Body + Send>,
+}
 
 /// The log, opened for appending (one writer) or reading (any number of replays).
 pub struct EventLog {
@@ -24,7 +43,7 @@ impl EventLog {
             .and_then(|_| {
                 db.execute_batch(
                     "CREATE TABLE IF NOT EXISTS events (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        seq INTEGER PRIMARY KEY,
                         time TEXT NOT NULL,
                         kind TEXT NOT NULL,
                         dedup TEXT UNIQUE,
@@ -44,52 +63,98 @@ impl EventLog {
             .map_err(|e| e.to_string())
     }
 
-    /// Appends an event built by `make` from its new sequence number. `dedup` is a key that may
-    /// appear once in the whole log (a sender's report id): a repeat returns the event already
-    /// logged and `false`.
-    pub fn append(&mut self, dedup: Option<&str>, make: impl FnOnce(u64) -> Body) -> Result<(Envelope, bool), String> {
-        if let Some(key) = dedup {
-            let existing: Option<String> = self
-                .db
-                .query_row("SELECT frame FROM events WHERE dedup = ?1", [key], |r| r.get(0))
-                .optional()
+    /// Appends a batch in one transaction. For each item: the logged event and whether it is
+    /// new (`false`: its dedup key was already in the log, and this is the event logged then).
+    pub fn append_all(&mut self, batch: Vec<Pending>) -> Result<Vec<(Logged, bool)>, String> {
+        let tx = self.db.transaction().map_err(|e| e.to_string())?;
+        let mut next: u64 = tx
+            .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| e.to_string())? as u64;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut existing = tx
+                .prepare_cached("SELECT seq, frame FROM events WHERE dedup = ?1")
                 .map_err(|e| e.to_string())?;
-            if let Some(frame) = existing {
-                let env = Envelope::parse(&frame).map_err(|e| e.to_string())?;
-                return Ok((env, false));
+            let mut insert = tx
+                .prepare_cached("INSERT INTO events (seq, time, kind, dedup, frame) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(|e| e.to_string())?;
+            for Pending { dedup, make } in batch {
+                if let Some(key) = &dedup {
+                    let found = existing
+                        .query_row([key], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
+                        .optional()
+                        .map_err(|e| e.to_string())?;
+                    if let Some((seq, frame)) = found {
+                        out.push((Logged { seq, frame }, false));
+                        continue;
+                    }
+                }
+                let env = Envelope::new(next, make(next));
+                let frame = env.to_text();
+                insert
+                    .execute(params![
+                        next as i64,
+                        env.time.to_rfc3339(),
+                        env.body.kind(),
+                        dedup,
+                        frame
+                    ])
+                    .map_err(|e| e.to_string())?;
+                out.push((Logged { seq: next, frame }, true));
+                next += 1;
             }
         }
-        let tx = self.db.transaction().map_err(|e| e.to_string())?;
-        let seq: i64 = tx
-            .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get(0))
-            .map_err(|e| e.to_string())?;
-        let env = Envelope::new(seq as u64, make(seq as u64));
-        let kind = serde_json::to_value(&env)
-            .ok()
-            .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)))
-            .unwrap_or_default();
-        tx.execute(
-            "INSERT INTO events (seq, time, kind, dedup, frame) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq, env.time.to_rfc3339(), kind, dedup, env.to_text()],
-        )
-        .map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
-        Ok((env, true))
+        Ok(out)
     }
 
-    /// Events after `since`, oldest first, at most `limit` of them.
-    pub fn after(&self, since: u64, limit: usize) -> Result<Vec<Envelope>, String> {
+    /// Events after `since`, oldest first, at most `limit` of them, as their frames.
+    pub fn after(&self, since: u64, limit: usize) -> Result<Vec<Logged>, String> {
         let mut stmt = self
             .db
-            .prepare_cached("SELECT frame FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .prepare_cached("SELECT seq, frame FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
             .map_err(|e| e.to_string())?;
         let rows = stmt
-            .query_map(params![since as i64, limit as i64], |r| r.get::<_, String>(0))
+            .query_map(params![since as i64, limit as i64], |r| {
+                Ok(Logged {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    frame: r.get(1)?,
+                })
+            })
             .map_err(|e| e.to_string())?;
-        rows.map(|frame| {
-            let frame = frame.map_err(|e| e.to_string())?;
-            Envelope::parse(&frame).map_err(|e| format!("corrupt event in log: {e}"))
-        })
-        .collect()
+        rows.map(|r| r.map_err(|e| e.to_string())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heartbeat(dedup: Option<&str>) -> Pending {
+        Pending {
+            dedup: dedup.map(str::to_owned),
+            make: Box::new(|_| Body::Heartbeat),
+        }
+    }
+
+    #[test]
+    fn a_batch_gets_consecutive_numbers_and_a_repeat_gets_the_first_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = EventLog::open(dir.path()).unwrap();
+        let out = log
+            .append_all(vec![heartbeat(Some("a")), heartbeat(None), heartbeat(Some("a"))])
+            .unwrap();
+        let seqs: Vec<(u64, bool)> = out.iter().map(|(l, new)| (l.seq, *new)).collect();
+        assert_eq!(seqs, [(1, true), (2, true), (1, false)]);
+        assert_eq!(out[2].0.frame, out[0].0.frame);
+        drop(log);
+        // Reopened, the log continues where it was.
+        let mut log = EventLog::open(dir.path()).unwrap();
+        assert_eq!(log.head().unwrap(), 2);
+        assert_eq!(log.append_all(vec![heartbeat(None)]).unwrap()[0].0.seq, 3);
+        let after: Vec<u64> = log.after(1, 10).unwrap().iter().map(|l| l.seq).collect();
+        assert_eq!(after, [2, 3]);
     }
 }

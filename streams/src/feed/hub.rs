@@ -1,10 +1,15 @@
 //! The hub: a WebSocket server that logs every event and streams it to its clients.
 //!
-//! - One writer thread owns the [`EventLog`]; reports reach it through a channel, so sequence
-//!   numbers are handed out in one place and events are broadcast in log order.
+//! - One writer thread owns the [`EventLog`]; reports reach it through a channel and are
+//!   appended in batches (everything waiting goes into one transaction), so sequence numbers
+//!   are handed out in one place and events are broadcast in log order.
+//! - Each event is serialised once, when it is logged; the same frame bytes go to every client.
 //! - Each connection: `hello` first (token and role checked), then the replay of the log after
 //!   the client's `since`, then live events from a broadcast channel it subscribed to *before*
 //!   the replay, skipping what the replay already sent — so there is no gap and no duplicate.
+//!   Live frames are written in runs and flushed once per run.
+//! - A reporter's reports are pipelined: the connection keeps reading while earlier reports
+//!   are being logged, and answers each in order when its turn comes.
 //! - A client that falls behind the broadcast buffer, or whose socket does not take a frame in
 //!   time, is told why and cut off: it never slows the hub or the others. It can resume with
 //!   `since`.
@@ -16,14 +21,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::event_log::EventLog;
+use super::event_log::{EventLog, Logged, Pending};
 use super::message::{Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, MAX_FRAME_BYTES, Role};
 
 /// Events a replay reads from the log at a time.
@@ -36,6 +42,19 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// The hub sends a heartbeat this often; a client silent for three of them is closed.
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// Reports the writer puts in one transaction at most.
+const WRITE_BATCH: usize = 512;
+/// Reports one connection may have waiting for the log before the hub stops reading from it.
+const REPORTS_IN_FLIGHT: usize = 256;
+/// Live frames written to a socket before one flush.
+const SEND_RUN: usize = 256;
+
+/// An event on its way to every client: its place in the log and its frame, serialised once.
+#[derive(Clone)]
+struct Live {
+    seq: u64,
+    frame: Utf8Bytes,
+}
 
 /// A token and what it lets its bearer be.
 #[derive(Debug, Clone)]
@@ -94,7 +113,7 @@ impl Drop for HubHandle {
 /// A request to the writer thread.
 struct Append {
     report: IncidentReport,
-    reply: oneshot::Sender<Result<Envelope, String>>,
+    reply: oneshot::Sender<Result<Live, String>>,
 }
 
 /// What every connection task shares.
@@ -102,7 +121,7 @@ struct Shared {
     tokens: HashMap<String, Grant>,
     data_dir: PathBuf,
     writer: std::sync::mpsc::Sender<Append>,
-    live: broadcast::Sender<Envelope>,
+    live: broadcast::Sender<Live>,
     refused: Arc<AtomicU64>,
 }
 
@@ -140,26 +159,52 @@ impl Hub {
     }
 }
 
-/// The writer thread: appends reports to the log and broadcasts what is new, in order.
-fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, live: broadcast::Sender<Envelope>) {
-    for Append { report, reply } in appends {
-        let dedup = format!("{}/{}", report.reporter, report.report_id);
-        let result = log.append(Some(&dedup), |seq| {
-            Body::IncidentReported(Incident {
-                id: format!("E{seq:06}"),
-                reported_at: chrono::Utc::now(),
-                status: IncidentStatus::New,
-                report,
+/// The writer thread: appends what is waiting in one transaction, then broadcasts what is new,
+/// in order, and answers each reporter.
+fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, live: broadcast::Sender<Live>) {
+    while let Ok(first) = appends.recv() {
+        let mut batch = vec![first];
+        while batch.len() < WRITE_BATCH
+            && let Ok(more) = appends.try_recv()
+        {
+            batch.push(more);
+        }
+        let (pending, replies): (Vec<Pending>, Vec<_>) = batch
+            .into_iter()
+            .map(|Append { report, reply }| {
+                let dedup = Some(format!("{}/{}", report.reporter, report.report_id));
+                let make = Box::new(move |seq| {
+                    Body::IncidentReported(Incident {
+                        id: format!("E{seq:06}"),
+                        reported_at: chrono::Utc::now(),
+                        status: IncidentStatus::New,
+                        report,
+                    })
+                });
+                (Pending { dedup, make }, reply)
             })
-        });
-        let result = result.map(|(env, new)| {
-            if new {
-                // No receivers is fine: nobody is listening yet.
-                let _ = live.send(env.clone());
+            .unzip();
+        match log.append_all(pending) {
+            Ok(logged) => {
+                for ((Logged { seq, frame }, new), reply) in logged.into_iter().zip(replies) {
+                    let event = Live {
+                        seq,
+                        frame: frame.into(),
+                    };
+                    if new {
+                        // No receivers is fine: nobody is listening yet.
+                        let _ = live.send(event.clone());
+                    }
+                    let _ = reply.send(Ok(event));
+                }
             }
-            env
-        });
-        let _ = reply.send(result);
+            Err(e) => {
+                tracing::error!(error = %e, "event log append failed");
+                for reply in replies {
+                    let _ = reply.send(Err(format!("the hub could not store the event: {e}")));
+                }
+            }
+        }
     }
 }
 
@@ -190,13 +235,28 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::
     }
 }
 
-/// Sends one frame, or gives up after [`SEND_TIMEOUT`].
-async fn send(ws: &mut WebSocketStream<TcpStream>, env: &Envelope) -> Result<(), String> {
-    match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::text(env.to_text()))).await {
+/// Writes (without flushing) one frame, or gives up after [`SEND_TIMEOUT`].
+async fn feed(ws: &mut WebSocketStream<TcpStream>, frame: Utf8Bytes) -> Result<(), String> {
+    match tokio::time::timeout(SEND_TIMEOUT, ws.feed(Message::Text(frame))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("client did not take a frame within 5 s".into()),
     }
+}
+
+/// Flushes what was fed, or gives up after [`SEND_TIMEOUT`].
+async fn flush(ws: &mut WebSocketStream<TcpStream>) -> Result<(), String> {
+    match tokio::time::timeout(SEND_TIMEOUT, ws.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("client did not take its frames within 5 s".into()),
+    }
+}
+
+/// Sends one message now.
+async fn send(ws: &mut WebSocketStream<TcpStream>, env: &Envelope) -> Result<(), String> {
+    feed(ws, env.to_text().into()).await?;
+    flush(ws).await
 }
 
 async fn refuse(
@@ -304,24 +364,51 @@ async fn serve(
     // 3. live
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut last_heard = tokio::time::Instant::now();
+    // This connection's reports on their way into the log, answered in order.
+    let mut logging = FuturesOrdered::new();
     loop {
         tokio::select! {
             _ = stopped.changed() => {
                 let _ = ws.close(None).await;
                 return Ok(grant.name);
             }
-            event = live.recv(), if streams_events => match event {
-                Ok(env) if env.seq > last_sent => {
-                    send(&mut ws, &env).await?;
-                    last_sent = env.seq;
+            event = live.recv(), if streams_events => {
+                let mut event = event;
+                // Write a run of frames, then flush once.
+                for _ in 0..SEND_RUN {
+                    match event {
+                        Ok(Live { seq, frame }) if seq > last_sent => {
+                            feed(&mut ws, frame).await?;
+                            last_sent = seq;
+                        }
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            let reason = format!("fell {n} events behind; resume with since={last_sent}");
+                            refuse(&mut ws, &shared, ErrorCode::TooSlow, reason, true).await?;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return Ok(grant.name),
+                    }
+                    event = match live.try_recv() {
+                        Ok(next) => Ok(next),
+                        Err(broadcast::error::TryRecvError::Lagged(n)) => Err(broadcast::error::RecvError::Lagged(n)),
+                        Err(_) => break,
+                    };
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    let reason = format!("fell {n} events behind; resume with since={last_sent}");
-                    refuse(&mut ws, &shared, ErrorCode::TooSlow, reason, true).await?;
+                flush(&mut ws).await?;
+            }
+            Some(logged) = logging.next(), if !logging.is_empty() => {
+                let logged: Result<Result<Live, String>, oneshot::error::RecvError> = logged;
+                match logged {
+                    // A console sees its own report in the live stream; others get it here.
+                    Ok(Ok(Live { frame, .. })) if !streams_events => {
+                        feed(&mut ws, frame).await?;
+                        flush(&mut ws).await?;
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(reason)) => refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?,
+                    Err(_) => return Err("the event log is closed".into()),
                 }
-                Err(broadcast::error::RecvError::Closed) => return Ok(grant.name),
-            },
+            }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > HEARTBEAT * 3 {
                     let _ = ws.close(None).await;
@@ -329,7 +416,7 @@ async fn serve(
                 }
                 send(&mut ws, &Envelope::new(0, Body::Heartbeat)).await?;
             }
-            incoming = ws.next() => {
+            incoming = ws.next(), if logging.len() < REPORTS_IN_FLIGHT => {
                 last_heard = tokio::time::Instant::now();
                 let text = match incoming {
                     None | Some(Ok(Message::Close(_))) => return Ok(grant.name),
@@ -343,14 +430,11 @@ async fn serve(
                 };
                 match Envelope::parse(&text) {
                     Ok(Envelope { body: Body::Report(report), .. }) if role.may_report() => {
-                        let logged = append(&shared, report).await;
-                        match logged {
-                            Ok(env) if !streams_events => send(&mut ws, &env).await?,
-                            Ok(_) => {}
-                            Err(reason) => {
-                                refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?;
-                            }
+                        let (reply, answer) = oneshot::channel();
+                        if shared.writer.send(Append { report, reply }).is_err() {
+                            return Err("the event log is closed".into());
                         }
+                        logging.push_back(answer);
                     }
                     Ok(Envelope { body: Body::Report(_), .. }) => {
                         let reason = format!("role {role:?} may not report incidents");
@@ -358,7 +442,7 @@ async fn serve(
                     }
                     Ok(Envelope { body: Body::Heartbeat, .. }) => {}
                     Ok(other) => {
-                        let reason = format!("a client may not send {:?}", kind_of(&other.body));
+                        let reason = format!("a client may not send {}", other.body.kind());
                         refuse(&mut ws, &shared, ErrorCode::Protocol, reason, false).await?;
                     }
                     Err(e) => refuse(&mut ws, &shared, e.code(), e.to_string(), false).await?,
@@ -366,14 +450,6 @@ async fn serve(
             }
         }
     }
-}
-
-/// The `kind` string of a body, for error messages.
-fn kind_of(body: &Body) -> String {
-    serde_json::to_value(body)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)))
-        .unwrap_or_default()
 }
 
 type Reader = Arc<std::sync::Mutex<EventLog>>;
@@ -402,18 +478,10 @@ async fn replay(ws: &mut WebSocketStream<TcpStream>, reader: Reader, last_sent: 
         if batch.is_empty() {
             return Ok(());
         }
-        for env in &batch {
-            send(ws, env).await?;
-            *last_sent = env.seq;
+        for Logged { seq, frame } in batch {
+            feed(ws, frame.into()).await?;
+            *last_sent = seq;
         }
+        flush(ws).await?;
     }
-}
-
-async fn append(shared: &Shared, report: IncidentReport) -> Result<Envelope, String> {
-    let (reply, answer) = oneshot::channel();
-    shared
-        .writer
-        .send(Append { report, reply })
-        .map_err(|_| "the event log is closed".to_string())?;
-    answer.await.map_err(|_| "the event log is closed".to_string())?
 }

@@ -82,6 +82,21 @@ pub enum Body {
     },
 }
 
+impl Body {
+    /// The envelope's `kind` for this body, as on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Hello { .. } => "hello",
+            Body::Welcome { .. } => "welcome",
+            Body::Replayed { .. } => "replayed",
+            Body::Report(_) => "report",
+            Body::IncidentReported(_) => "incident_reported",
+            Body::Heartbeat => "heartbeat",
+            Body::Error { .. } => "error",
+        }
+    }
+}
+
 /// Who a client is; the hub checks it against the client's token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -297,6 +312,16 @@ mod tests {
         assert_eq!(Envelope::parse(&text).unwrap_err().code(), ErrorCode::Invalid);
     }
 
+    /// Found by the parser fuzz (streams/tests/parser_fuzz.rs): without serde_json's
+    /// `float_roundtrip`, this longitude came back one unit in the last place off.
+    #[test]
+    fn coordinates_survive_a_round_trip_to_the_last_bit() {
+        let mut r = report();
+        r.location.lon = -117.38071196286425;
+        let env = Envelope::new(1, Body::Report(r));
+        assert_eq!(Envelope::parse(&env.to_text()).unwrap(), env);
+    }
+
     #[test]
     fn another_protocol_version_is_refused() {
         let text = Envelope {
@@ -334,6 +359,7 @@ mod docs {
             let again: serde_json::Value = serde_json::from_str(&env.to_text()).unwrap();
             let original: serde_json::Value = serde_json::from_str(block.trim()).unwrap();
             assert_eq!(again["kind"], original["kind"]);
+            assert_eq!(again["kind"], env.body.kind());
         }
     }
 }

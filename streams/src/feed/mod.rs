@@ -11,7 +11,7 @@ mod hub;
 mod message;
 
 pub use client::{ClientHandle, Connection, FeedClient, FeedUpdate};
-pub use event_log::EventLog;
+pub use event_log::{EventLog, Logged, Pending};
 pub use hub::{Grant, Hub, HubConfig, HubHandle};
 pub use message::{
     Body, CoordinateSystem, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, Location, PROTOCOL_VERSION,
