@@ -62,10 +62,7 @@ impl LinkageApp {
         }
         ctx.set_visuals(ui::theme::visuals());
         let restore = options.screenshot.is_none();
-        let saved_lang = cc
-            .storage
-            .filter(|_| restore)
-            .and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG));
+        let saved_lang = cc.storage.filter(|_| restore).and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG));
         let views = cc
             .storage
             .filter(|_| restore)
@@ -91,11 +88,7 @@ impl LinkageApp {
             since: 0,
             name: "console".into(),
         }
-        .spawn(
-            runtime.handle(),
-            tx,
-            std::sync::Arc::new(move || feed_ctx.request_repaint()),
-        );
+        .spawn(runtime.handle(), tx, std::sync::Arc::new(move || feed_ctx.request_repaint()));
 
         let mut core = Core {
             grids: config.grids,
@@ -136,27 +129,19 @@ impl LinkageApp {
             };
             let video_ctx = ctx.clone();
             let waker = std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT));
-            *tile = Some((
-                id.clone(),
-                VideoFeed::start(id, uri, VideoFeedOptions::default(), waker),
-            ));
+            *tile = Some((id.clone(), VideoFeed::start(id, uri, VideoFeedOptions::default(), waker)));
         }
     }
 
     /// Every tile that should show a camera shows it playing.
     fn all_tiles_playing(&self) -> bool {
-        self.core
-            .wall
-            .tiles
-            .iter()
-            .zip(&self.feeds)
-            .all(|(want, have)| match (want, have) {
-                (None, _) => true,
-                (Some(want), Some((id, feed))) => {
-                    want == id && feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. })
-                }
-                (Some(_), None) => false,
-            })
+        self.core.wall.tiles.iter().zip(&self.feeds).all(|(want, have)| match (want, have) {
+            (None, _) => true,
+            (Some(want), Some((id, feed))) => {
+                want == id && feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. })
+            }
+            (Some(_), None) => false,
+        })
     }
 }
 
@@ -190,17 +175,10 @@ impl eframe::App for LinkageApp {
             .iter()
             .map(|t| {
                 let (id, feed) = t.as_ref()?;
-                Some(wall::TileFeed {
-                    camera: self.core.camera(id)?,
-                    state: feed.state(),
-                    frame: feed.slot().newest(),
-                })
+                Some(wall::TileFeed { camera: self.core.camera(id)?, state: feed.state(), frame: feed.slot().newest() })
             })
             .collect();
-        let frame = ui::Frame {
-            tiles: &tiles,
-            now: chrono::Utc::now(),
-        };
+        let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
         let actions = ui::console(ui, &mut self.views, &self.core, &self.tr, &frame);
         drop(tiles);
         for action in actions {

@@ -39,37 +39,21 @@ fn flags(args: &[String], known: &[&str]) -> Result<HashMap<String, String>, Str
 }
 
 fn console(args: &[String]) -> Result<(), String> {
-    let f = flags(
-        args,
-        &[
-            "--config",
-            "--lang",
-            "--renderer",
-            "--data",
-            "--screenshot",
-            "--after",
-            "--size",
-        ],
-    )?;
+    let f = flags(args, &["--config", "--lang", "--renderer", "--data", "--screenshot", "--after", "--size"])?;
     let config = match f.get("config") {
         Some(path) => Config::load(&PathBuf::from(path)),
         None => Config::demo(),
     }
     .map_err(|e| e.to_string())?;
-    let lang = f
-        .get("lang")
-        .map(|l| Lang::parse(l).ok_or_else(|| format!("--lang {l:?}: use zh or en")))
-        .transpose()?;
+    let lang =
+        f.get("lang").map(|l| Lang::parse(l).ok_or_else(|| format!("--lang {l:?}: use zh or en"))).transpose()?;
     let renderer = match f.get("renderer") {
         Some(r) => RendererChoice::parse(r).ok_or_else(|| format!("--renderer {r:?}: use glow or wgpu"))?,
         None => config.renderer,
     };
     let wait = f
         .get("after")
-        .map(|s| {
-            s.parse::<f64>()
-                .map_err(|_| format!("--after {s:?}: not a number of seconds"))
-        })
+        .map(|s| s.parse::<f64>().map_err(|_| format!("--after {s:?}: not a number of seconds")))
         .transpose()?
         .unwrap_or(20.0);
     let failure = Failure::default();
@@ -80,9 +64,7 @@ fn console(args: &[String]) -> Result<(), String> {
     });
     let size = match f.get("size") {
         Some(s) => {
-            let (w, h) = s
-                .split_once('x')
-                .ok_or_else(|| format!("--size {s:?}: use WIDTHxHEIGHT"))?;
+            let (w, h) = s.split_once('x').ok_or_else(|| format!("--size {s:?}: use WIDTHxHEIGHT"))?;
             let n = |v: &str| v.parse::<f32>().map_err(|_| format!("--size {s:?}: use WIDTHxHEIGHT"));
             [n(w)?, n(h)?]
         }
@@ -103,18 +85,9 @@ fn console(args: &[String]) -> Result<(), String> {
         persist_window: screenshot.is_none(),
         ..Default::default()
     };
-    let options = StartOptions {
-        config,
-        lang,
-        data_dir: f.get("data").map(PathBuf::from),
-        screenshot,
-    };
-    eframe::run_native(
-        "linkage",
-        native,
-        Box::new(move |cc| Ok(Box::new(LinkageApp::new(cc, options)?))),
-    )
-    .map_err(|e| format!("the window could not run: {e}"))?;
+    let options = StartOptions { config, lang, data_dir: f.get("data").map(PathBuf::from), screenshot };
+    eframe::run_native("linkage", native, Box::new(move |cc| Ok(Box::new(LinkageApp::new(cc, options)?))))
+        .map_err(|e| format!("the window could not run: {e}"))?;
     let failed = failure.lock().ok().and_then(|f| f.clone());
     failed.map_or(Ok(()), Err)
 }
@@ -136,9 +109,7 @@ struct TokenEntry {
 fn hub(args: &[String]) -> Result<(), String> {
     let f = flags(args, &["--listen", "--data", "--tokens"])?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
-    let listen = listen
-        .parse()
-        .map_err(|_| format!("--listen {listen:?}: use host:port"))?;
+    let listen = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
     let data_dir = PathBuf::from(f.get("data").ok_or("hub needs --data DIR")?);
     let tokens_path = f.get("tokens").ok_or("hub needs --tokens FILE")?;
     let text = std::fs::read_to_string(tokens_path).map_err(|e| format!("{tokens_path}: {e}"))?;
@@ -146,27 +117,10 @@ fn hub(args: &[String]) -> Result<(), String> {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
         format!("{tokens_path}:{line}: {}", e.message())
     })?;
-    let tokens = file
-        .token
-        .into_iter()
-        .map(|t| {
-            (
-                t.token,
-                Grant {
-                    role: t.role,
-                    name: t.name,
-                },
-            )
-        })
-        .collect();
+    let tokens = file.token.into_iter().map(|t| (t.token, Grant { role: t.role, name: t.name })).collect();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let hub = Hub::start(HubConfig {
-            listen,
-            data_dir,
-            tokens,
-        })
-        .await?;
+        let hub = Hub::start(HubConfig { listen, data_dir, tokens }).await?;
         println!("{}", hub.url());
         tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
         hub.stop();
@@ -185,14 +139,11 @@ fn tail(args: &[String]) -> Result<(), String> {
         .unwrap_or(0);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let _client = FeedClient {
-        url,
-        token,
-        role: Role::Console,
-        since,
-        name: "tail".into(),
-    }
-    .spawn(runtime.handle(), tx, streams::no_waker());
+    let _client = FeedClient { url, token, role: Role::Console, since, name: "tail".into() }.spawn(
+        runtime.handle(),
+        tx,
+        streams::no_waker(),
+    );
     runtime.block_on(async move {
         while let Some(update) = rx.recv().await {
             match update {

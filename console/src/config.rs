@@ -123,13 +123,7 @@ struct HubSection {
 
 impl Default for HubSection {
     fn default() -> Self {
-        HubSection {
-            mode: embedded(),
-            listen: loopback_any_port(),
-            data_dir: None,
-            url: None,
-            token: None,
-        }
+        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None }
     }
 }
 
@@ -219,15 +213,14 @@ const DEMO_KINDS: &str = include_str!("../../assets/demo/incident_kinds.toml");
 impl Config {
     /// The demo township, compiled in: runs with no files around it.
     pub fn demo() -> Result<Config, ConfigError> {
-        Config::parse(
-            Path::new("assets/demo/linkage.toml"),
-            DEMO_CONFIG,
-            &|path: &Path| match path.file_name().and_then(|n| n.to_str()) {
-                Some("grids.geojson") => Ok(DEMO_GRIDS.to_owned()),
-                Some("incident_kinds.toml") => Ok(DEMO_KINDS.to_owned()),
-                _ => Err(format!("the demo has no file {}", path.display())),
-            },
-        )
+        Config::parse(Path::new("assets/demo/linkage.toml"), DEMO_CONFIG, &|path: &Path| match path
+            .file_name()
+            .and_then(|n| n.to_str())
+        {
+            Some("grids.geojson") => Ok(DEMO_GRIDS.to_owned()),
+            Some("incident_kinds.toml") => Ok(DEMO_KINDS.to_owned()),
+            _ => Err(format!("the demo has no file {}", path.display())),
+        })
     }
 
     /// Reads a config file and the files it names.
@@ -257,25 +250,16 @@ impl Config {
         let base = file.parent().unwrap_or(Path::new("."));
 
         let hub = match raw.hub.mode.get_ref().as_str() {
-            "embedded" => HubSetting::Embedded {
-                listen: raw.hub.listen,
-                data_dir: raw.hub.data_dir,
-            },
+            "embedded" => HubSetting::Embedded { listen: raw.hub.listen, data_dir: raw.hub.data_dir },
             "remote" => match (raw.hub.url, raw.hub.token) {
                 (Some(url), Some(token)) if url.starts_with("ws://") || url.starts_with("wss://") => {
                     HubSetting::Remote { url, token }
                 }
                 (Some(_), Some(_)) => {
-                    return Err(err(
-                        Some(raw.hub.mode.span()),
-                        "hub url must start with ws:// or wss://".into(),
-                    ));
+                    return Err(err(Some(raw.hub.mode.span()), "hub url must start with ws:// or wss://".into()));
                 }
                 _ => {
-                    return Err(err(
-                        Some(raw.hub.mode.span()),
-                        "a remote hub needs url and token".into(),
-                    ));
+                    return Err(err(Some(raw.hub.mode.span()), "a remote hub needs url and token".into()));
                 }
             },
             other => {
@@ -288,9 +272,7 @@ impl Config {
 
         let referenced = |spanned: &Spanned<PathBuf>| -> Result<(PathBuf, String), ConfigError> {
             let path = base.join(spanned.get_ref());
-            read(&path)
-                .map(|t| (path, t))
-                .map_err(|reason| err(Some(spanned.span()), reason))
+            read(&path).map(|t| (path, t)).map_err(|reason| err(Some(spanned.span()), reason))
         };
         let (grids_path, grids_text) = referenced(&raw.map.grids)?;
         let grids = GridMap::from_geojson(&grids_text).map_err(|reason| ConfigError {
@@ -321,10 +303,7 @@ impl Config {
                     for uri in std::iter::once(main).chain(sub) {
                         check_uri(uri).map_err(|reason| err(span.clone(), format!("camera {}: {reason}", c.id)))?;
                     }
-                    CameraStreams::Uri {
-                        main: main.clone(),
-                        sub: sub.clone(),
-                    }
+                    CameraStreams::Uri { main: main.clone(), sub: sub.clone() }
                 }
                 (true, _, _) => return Err(err(span, format!("camera {}: sim = true takes no main/sub", c.id))),
                 (false, None, _) => return Err(err(span, format!("camera {}: needs main (or sim = true)", c.id))),
@@ -362,10 +341,7 @@ impl Config {
         if let Some(layout) = &raw.wall.layout
             && layout.get_ref() != "2x2"
         {
-            return Err(err(
-                Some(layout.span()),
-                "wall layout: only \"2x2\" is supported yet".into(),
-            ));
+            return Err(err(Some(layout.span()), "wall layout: only \"2x2\" is supported yet".into()));
         }
         let renderer = match &raw.ui.renderer {
             None => RendererChoice::default(),
@@ -385,17 +361,7 @@ impl Config {
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));
         }
-        Ok(Config {
-            file: file.to_owned(),
-            hub,
-            grids,
-            kinds,
-            cameras,
-            units,
-            simulation,
-            renderer,
-            lang,
-        })
+        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang })
     }
 }
 
@@ -415,15 +381,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(
-            Path::new("/etc/linkage.toml"),
-            text,
-            &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
-                Some("grids.geojson") => Ok(DEMO_GRIDS.into()),
-                Some("kinds.toml") => Ok(DEMO_KINDS.into()),
-                _ => Err(format!("cannot read {}: no such file", p.display())),
-            },
-        )
+        Config::parse(Path::new("/etc/linkage.toml"), text, &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
+            Some("grids.geojson") => Ok(DEMO_GRIDS.into()),
+            Some("kinds.toml") => Ok(DEMO_KINDS.into()),
+            _ => Err(format!("cannot read {}: no such file", p.display())),
+        })
     }
 
     const MINIMAL: &str = "[map]\ngrids = \"grids.geojson\"\nkinds = \"kinds.toml\"\n";
@@ -434,13 +396,7 @@ mod tests {
         assert_eq!(c.cameras.len(), 8);
         assert!(c.units.iter().any(|u| u.tier == Tier::One));
         assert!(c.simulation.is_some());
-        assert_eq!(
-            c.hub,
-            HubSetting::Embedded {
-                listen: "127.0.0.1:0".into(),
-                data_dir: None
-            }
-        );
+        assert_eq!(c.hub, HubSetting::Embedded { listen: "127.0.0.1:0".into(), data_dir: None });
     }
 
     #[test]

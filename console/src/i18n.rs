@@ -101,10 +101,7 @@ mod tests {
         let table: HashMap<String, Entry> = toml::from_str(TABLE).expect("i18n.toml parses");
         assert!(table.len() > 40);
         for (key, e) in &table {
-            assert!(
-                !e.zh.trim().is_empty() && !e.en.trim().is_empty(),
-                "{key} lacks a language"
-            );
+            assert!(!e.zh.trim().is_empty() && !e.en.trim().is_empty(), "{key} lacks a language");
         }
     }
 
@@ -138,10 +135,7 @@ mod tests {
                 }
             }
         }
-        assert!(
-            seen > 30,
-            "the scan found only {seen} keys: is it still looking in the right place?"
-        );
+        assert!(seen > 30, "the scan found only {seen} keys: is it still looking in the right place?");
         assert!(missing.is_empty(), "keys missing from assets/i18n.toml: {missing:#?}");
     }
 

@@ -30,12 +30,7 @@ const SETTLE: Duration = Duration::from_millis(1500);
 
 impl Screenshot {
     pub fn new(plan: ScreenshotPlan) -> Screenshot {
-        Screenshot {
-            plan,
-            started: Instant::now(),
-            all_playing_since: None,
-            pending: None,
-        }
+        Screenshot { plan, started: Instant::now(), all_playing_since: None, pending: None }
     }
 
     /// Called every frame with whether every tile shows video. Asks for the picture when it is
@@ -57,11 +52,7 @@ impl Screenshot {
             return;
         }
         let now = Instant::now();
-        self.all_playing_since = if all_tiles_playing {
-            self.all_playing_since.or(Some(now))
-        } else {
-            None
-        };
+        self.all_playing_since = if all_tiles_playing { self.all_playing_since.or(Some(now)) } else { None };
         let settled = self.all_playing_since.is_some_and(|t| now - t >= SETTLE);
         let timed_out = now - self.started >= self.plan.wait;
         if settled || timed_out {

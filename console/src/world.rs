@@ -76,47 +76,17 @@ impl World {
         let console = token(&mut rng);
         let field = token(&mut rng);
         let mut tokens = HashMap::from([
-            (
-                console.clone(),
-                Grant {
-                    role: Role::Console,
-                    name: "console".into(),
-                },
-            ),
-            (
-                field.clone(),
-                Grant {
-                    role: Role::FieldTerminal,
-                    name: "simulated grid workers".into(),
-                },
-            ),
+            (console.clone(), Grant { role: Role::Console, name: "console".into() }),
+            (field.clone(), Grant { role: Role::FieldTerminal, name: "simulated grid workers".into() }),
         ]);
-        let units: Vec<SimUnit> = config
-            .units
-            .iter()
-            .map(|u| SimUnit {
-                id: u.id.clone(),
-                token: token(&mut rng),
-            })
-            .collect();
+        let units: Vec<SimUnit> =
+            config.units.iter().map(|u| SimUnit { id: u.id.clone(), token: token(&mut rng) }).collect();
         for u in &units {
-            tokens.insert(
-                u.token.clone(),
-                Grant {
-                    role: Role::UnitTerminal,
-                    name: format!("unit {}", u.id),
-                },
-            );
+            tokens.insert(u.token.clone(), Grant { role: Role::UnitTerminal, name: format!("unit {}", u.id) });
         }
-        let listen = listen
-            .parse()
-            .map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
+        let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
         let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
-        let hub = runtime.block_on(Hub::start(HubConfig {
-            listen,
-            data_dir,
-            tokens,
-        }))?;
+        let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens }))?;
         let hub_url = hub.url();
 
         let mut world = World {
@@ -133,10 +103,7 @@ impl World {
                 .cameras
                 .iter()
                 .filter(|c| c.streams == CameraStreams::Simulated)
-                .map(|c| SimCamera {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                })
+                .map(|c| SimCamera { id: c.id.clone(), name: c.name.clone() })
                 .collect();
             if !simulated.is_empty() {
                 let server = CameraServer::start(&simulated, 0)?;
@@ -149,11 +116,7 @@ impl World {
                 .grids
                 .grids
                 .iter()
-                .map(|g| SimGrid {
-                    code: g.code.clone(),
-                    worker: g.worker.clone(),
-                    area: g.area.clone(),
-                })
+                .map(|g| SimGrid { code: g.code.clone(), worker: g.worker.clone(), area: g.area.clone() })
                 .collect();
             let kinds = config
                 .kinds

@@ -46,11 +46,7 @@ fn report(n: usize) -> Body {
         report_id: format!("r{n}"),
         kind: "dispute".into(),
         severity: Severity::Low,
-        location: Location {
-            lon: 120.0,
-            lat: 30.13,
-            crs: CoordinateSystem::Wgs84,
-        },
+        location: Location { lon: 120.0, lat: 30.13, crs: CoordinateSystem::Wgs84 },
         grid: None,
         reporter: "张伟".into(),
         source: ReportSource::Field,
@@ -74,22 +70,13 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, into: &mut Vec<(u64, Stri
 fn a_killed_hub_restarted_on_its_data_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tokens.toml"), TOKENS).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("ws://127.0.0.1:{port}");
     let mut hub = start_hub(dir.path(), port);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = |token: &str, role| FeedClient {
-        url: url.clone(),
-        token: token.into(),
-        role,
-        since: 0,
-        name: token.into(),
-    };
+    let client =
+        |token: &str, role| FeedClient { url: url.clone(), token: token.into(), role, since: 0, name: token.into() };
     let (console_tx, mut console_rx) = mpsc::unbounded_channel();
     let _console = client("console", Role::Console).spawn(runtime.handle(), console_tx, streams::no_waker());
     let (field_tx, mut field_rx) = mpsc::unbounded_channel();
@@ -116,18 +103,11 @@ fn a_killed_hub_restarted_on_its_data_loses_and_doubles_nothing() {
         drain(&mut field_rx, &mut acked);
         drain(&mut console_rx, &mut seen);
         let acked_ids: HashSet<&str> = acked.iter().map(|(_, id)| id.as_str()).collect();
-        let missing: Vec<usize> = (1..=REPORTS)
-            .filter(|n| !acked_ids.contains(format!("r{n}").as_str()))
-            .collect();
+        let missing: Vec<usize> = (1..=REPORTS).filter(|n| !acked_ids.contains(format!("r{n}").as_str())).collect();
         if missing.is_empty() && seen.len() >= REPORTS {
             break;
         }
-        assert!(
-            Instant::now() < until,
-            "after 30 s: {} unacknowledged, console has {}",
-            missing.len(),
-            seen.len()
-        );
+        assert!(Instant::now() < until, "after 30 s: {} unacknowledged, console has {}", missing.len(), seen.len());
         for n in missing {
             terminal.send(report(n));
         }
@@ -137,22 +117,9 @@ fn a_killed_hub_restarted_on_its_data_loses_and_doubles_nothing() {
 
     // Exactly once, in log order, every report.
     let seqs: Vec<u64> = seen.iter().map(|(s, _)| *s).collect();
-    assert!(
-        seqs.windows(2).all(|w| w[0] < w[1]),
-        "console events out of order or doubled: {seqs:?}"
-    );
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "console events out of order or doubled: {seqs:?}");
     let ids: HashSet<&str> = seen.iter().map(|(_, id)| id.as_str()).collect();
-    assert_eq!(
-        ids.len(),
-        REPORTS,
-        "the console holds {} distinct of {} reports",
-        ids.len(),
-        REPORTS
-    );
+    assert_eq!(ids.len(), REPORTS, "the console holds {} distinct of {} reports", ids.len(), REPORTS);
     assert_eq!(seen.len(), REPORTS, "the console holds a report twice");
-    assert_eq!(
-        *seqs.last().unwrap(),
-        REPORTS as u64,
-        "the log holds more events than reports"
-    );
+    assert_eq!(*seqs.last().unwrap(), REPORTS as u64, "the log holds more events than reports");
 }

@@ -27,11 +27,7 @@ fn shoot(dir: &Path, name: &str) -> image::RgbaImage {
         .output()
         .expect("xvfb-run must be installed (make deps)");
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "linkage --screenshot failed: {}\n{log}",
-        out.status
-    );
+    assert!(out.status.success(), "linkage --screenshot failed: {}\n{log}", out.status);
     assert!(!log.contains("taking it anyway"), "not every tile showed video:\n{log}");
     image::open(&png).expect("a PNG was written").to_rgba8()
 }
@@ -63,8 +59,5 @@ fn screenshots_are_not_blank_and_the_wall_moves() {
         }
     }
     let sampled = ((y1 - 60) / 3) * ((x1 - 10) / 3);
-    assert!(
-        differing * 100 > sampled,
-        "only {differing} of {sampled} wall pixels changed: the video does not move"
-    );
+    assert!(differing * 100 > sampled, "only {differing} of {sampled} wall pixels changed: the video does not move");
 }

@@ -34,11 +34,7 @@ fn incident_at(n: u64, kind: &str, severity: Severity, text: &str, (lon, lat): (
             report_id: format!("r{n}"),
             kind: kind.into(),
             severity,
-            location: Location {
-                lon,
-                lat,
-                crs: CoordinateSystem::Wgs84,
-            },
+            location: Location { lon, lat, crs: CoordinateSystem::Wgs84 },
             grid: Some("XL-01".into()),
             reporter: "王芳".into(),
             source: ReportSource::Field,
@@ -46,10 +42,7 @@ fn incident_at(n: u64, kind: &str, severity: Severity, text: &str, (lon, lat): (
             attachments: vec![],
         },
     };
-    FeedUpdate::Event(Envelope {
-        seq: n,
-        ..Envelope::new(n, Body::IncidentReported(incident))
-    })
+    FeedUpdate::Event(Envelope { seq: n, ..Envelope::new(n, Body::IncidentReported(incident)) })
 }
 
 fn state() -> State {
@@ -61,20 +54,10 @@ fn state() -> State {
     core.on_feed(incident(1, "dispute", Severity::Low, "邻里因噪音发生争执"));
     core.on_feed(incident(2, "fire", Severity::Critical, "垃圾堆放点着火"));
     // 100 m north of the forest camera 南山林场防火点, which looks south-south-west, away from it.
-    core.on_feed(incident_at(
-        3,
-        "traffic",
-        Severity::Medium,
-        "两车追尾",
-        (120.01907, 30.11350),
-    ));
+    core.on_feed(incident_at(3, "traffic", Severity::Medium, "两车追尾", (120.01907, 30.11350)));
     core.cameras = linkage::config::Config::demo().unwrap().cameras;
     core.wall = Wall::filled(4, core.cameras.iter().map(|c| c.id.clone()));
-    State {
-        core,
-        tr: I18n::new(Lang::Zh),
-        views: Views::default(),
-    }
+    State { core, tr: I18n::new(Lang::Zh), views: Views::default() }
 }
 
 fn harness(state: State) -> Harness<'static, State> {
@@ -84,10 +67,7 @@ fn harness(state: State) -> Harness<'static, State> {
         .build_ui_state(
             |ui, s: &mut State| {
                 let tiles = [None, None, None, None];
-                let frame = ui::Frame {
-                    tiles: &tiles,
-                    now: chrono::Utc::now(),
-                };
+                let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
                 for action in ui::console(ui, &mut s.views, &s.core, &s.tr, &frame) {
                     match action {
                         Action::Core(c) => s.core.apply(c),
@@ -115,13 +95,7 @@ fn switching_the_language_to_english_changes_the_labels() {
     h.get_by_label("English（英文）").click();
     h.run();
     assert_eq!(h.state().tr.lang(), Lang::En);
-    for label in [
-        "Video wall",
-        "Grid map",
-        "Incident queue",
-        "Incident detail",
-        "Status bar",
-    ] {
+    for label in ["Video wall", "Grid map", "Incident queue", "Incident detail", "Status bar"] {
         h.get_by_role_and_label(Role::Region, label);
     }
     assert!(h.query_by_role_and_label(Role::Region, "视频墙").is_none());
@@ -131,14 +105,9 @@ fn switching_the_language_to_english_changes_the_labels() {
 fn selecting_an_incident_in_the_queue_shows_it_in_the_detail_panel() {
     let mut h = harness(state());
     let detail = h.get_by_role_and_label(Role::Region, "事件详情");
-    assert!(
-        detail.query_by_label("垃圾堆放点着火").is_none(),
-        "nothing is selected yet"
-    );
+    assert!(detail.query_by_label("垃圾堆放点着火").is_none(), "nothing is selected yet");
     // The critical fire is first in the queue; select it.
-    h.get_by_role_and_label(Role::Region, "事件队列")
-        .get_by_label_contains("E000002 [特别严重] 火情")
-        .click();
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000002 [特别严重] 火情").click();
     h.run();
     assert_eq!(h.state().core.selected.as_deref(), Some("E000002"));
     let detail = h.get_by_role_and_label(Role::Region, "事件详情");
@@ -151,10 +120,8 @@ fn selecting_an_incident_in_the_queue_shows_it_in_the_detail_panel() {
 fn the_queue_lists_the_critical_incident_first() {
     let h = harness(state());
     let queue = h.get_by_role_and_label(Role::Region, "事件队列");
-    let rows: Vec<String> = queue
-        .query_all_by_label_contains(" · ")
-        .filter_map(|n| n.accesskit_node().label())
-        .collect();
+    let rows: Vec<String> =
+        queue.query_all_by_label_contains(" · ").filter_map(|n| n.accesskit_node().label()).collect();
     assert!(rows.len() >= 2, "{rows:?}");
     assert!(rows[0].starts_with("E000002"), "{rows:?}");
 }
@@ -164,8 +131,7 @@ fn a_command_for_an_unknown_incident_leaves_the_detail_empty() {
     let mut s = state();
     s.core.apply(Command::SelectIncident("E999999".into()));
     let h = harness(s);
-    h.get_by_role_and_label(Role::Region, "事件详情")
-        .get_by_label("在队列或地图上选择一个事件");
+    h.get_by_role_and_label(Role::Region, "事件详情").get_by_label("在队列或地图上选择一个事件");
 }
 
 #[test]
@@ -186,9 +152,7 @@ fn a_critical_incident_keeps_its_banner_until_acknowledged() {
 fn the_cameras_near_an_incident_go_onto_the_wall_in_one_click() {
     let mut h = harness(state());
     assert!(!h.state().core.wall.tiles.contains(&Some("ns-hill".into())));
-    h.get_by_role_and_label(Role::Region, "事件队列")
-        .get_by_label_contains("E000003")
-        .click();
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000003").click();
     h.run();
     let detail = h.get_by_role_and_label(Role::Region, "事件详情");
     detail.get_by_label_contains("南山林场防火点 · 101 m · 未朝向事发点");

@@ -29,10 +29,7 @@ impl AlarmSound {
         let ringing = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let (r, s) = (ringing.clone(), stop.clone());
-        let thread = std::thread::Builder::new()
-            .name("alarm sound".into())
-            .spawn(move || ring(&r, &s))
-            .ok();
+        let thread = std::thread::Builder::new().name("alarm sound".into()).spawn(move || ring(&r, &s)).ok();
         AlarmSound { ringing, stop, thread }
     }
 
@@ -60,9 +57,7 @@ fn build() -> Result<(gst::Pipeline, gst::Element), String> {
     .downcast::<gst::Pipeline>()
     .map_err(|_| "not a pipeline".to_string())?;
     let gate = pipeline.by_name("gate").ok_or("no volume element")?;
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|_| "no audio output".to_string())?;
+    pipeline.set_state(gst::State::Playing).map_err(|_| "no audio output".to_string())?;
     Ok((pipeline, gate))
 }
 
@@ -89,10 +84,7 @@ fn ring(ringing: &AtomicBool, stop: &AtomicBool) {
             let _ = p.set_state(gst::State::Null);
         }
         if let Some((p, gate)) = &pipeline {
-            let errored = p
-                .bus()
-                .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
-                .is_some();
+            let errored = p.bus().and_then(|b| b.pop_filtered(&[gst::MessageType::Error])).is_some();
             if errored {
                 tracing::warn!("alarm sound output failed");
                 let _ = p.set_state(gst::State::Null);

@@ -8,12 +8,7 @@ use streams::feed::{Body, CoordinateSystem, Envelope, IncidentReport, Location, 
 const VALID: &str = r#"{"v":1,"seq":7,"time":"2026-11-28T08:01:00Z","kind":"report","body":{"report_id":"w-1","kind":"dispute","severity":"medium","location":{"lon":120.0,"lat":30.1,"crs":"wgs84"},"grid":"XL-01","reporter":"张伟","source":"field","text":"纠纷","attachments":[]}}"#;
 
 fn severity() -> impl Strategy<Value = Severity> {
-    prop_oneof![
-        Just(Severity::Low),
-        Just(Severity::Medium),
-        Just(Severity::High),
-        Just(Severity::Critical)
-    ]
+    prop_oneof![Just(Severity::Low), Just(Severity::Medium), Just(Severity::High), Just(Severity::Critical)]
 }
 
 proptest! {

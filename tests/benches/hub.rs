@@ -27,19 +27,9 @@ async fn hello(
     role: Role,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
-    ws.send(Message::text(
-        Envelope::new(
-            1,
-            Body::Hello {
-                token: token.into(),
-                role,
-                since: 0,
-            },
-        )
-        .to_text(),
-    ))
-    .await
-    .expect("hello");
+    ws.send(Message::text(Envelope::new(1, Body::Hello { token: token.into(), role, since: 0 }).to_text()))
+        .await
+        .expect("hello");
     ws
 }
 
@@ -53,37 +43,18 @@ fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this as a quick smoke test.
     let smoke = !std::env::args().any(|a| a == "--bench");
     let events = if smoke { 400 } else { env_usize("EVENTS", 40_000) };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let tokens = HashMap::from([
-        (
-            "console".to_string(),
-            Grant {
-                role: Role::Console,
-                name: "bench console".into(),
-            },
-        ),
-        (
-            "field".to_string(),
-            Grant {
-                role: Role::FieldTerminal,
-                name: "bench field".into(),
-            },
-        ),
+        ("console".to_string(), Grant { role: Role::Console, name: "bench console".into() }),
+        ("field".to_string(), Grant { role: Role::FieldTerminal, name: "bench field".into() }),
     ]);
     let base = Instant::now();
     let (rate, p50, p99) = runtime.block_on(async move {
-        let hub = Hub::start(HubConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            tokens,
-        })
-        .await
-        .unwrap();
+        let hub =
+            Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens })
+                .await
+                .unwrap();
         let url = hub.url();
         let mut consoles = vec![];
         for _ in 0..CONSOLES {
@@ -94,10 +65,7 @@ fn main() {
                     let Some(Ok(Message::Text(t))) = ws.next().await else {
                         break;
                     };
-                    if let Ok(Envelope {
-                        body: Body::IncidentReported(i),
-                        ..
-                    }) = Envelope::parse(&t)
+                    if let Ok(Envelope { body: Body::IncidentReported(i), .. }) = Envelope::parse(&t)
                         && let Ok(sent) = i.report.text.parse::<u128>()
                     {
                         latencies.push((base.elapsed().as_nanos() - sent) as f64 / 1e6);
@@ -117,9 +85,7 @@ fn main() {
                 while acked < share {
                     while sent < share && sent - acked < IN_FLIGHT {
                         sent += 1;
-                        ws.feed(Message::text(report(sent, p, base.elapsed().as_nanos())))
-                            .await
-                            .unwrap();
+                        ws.feed(Message::text(report(sent, p, base.elapsed().as_nanos()))).await.unwrap();
                     }
                     ws.flush().await.unwrap();
                     match ws.next().await {

@@ -15,28 +15,12 @@ const FIELD: &str = "field-token";
 
 async fn hub(dir: &tempfile::TempDir) -> HubHandle {
     let tokens = HashMap::from([
-        (
-            CONSOLE.to_string(),
-            Grant {
-                role: Role::Console,
-                name: "console".into(),
-            },
-        ),
-        (
-            FIELD.to_string(),
-            Grant {
-                role: Role::FieldTerminal,
-                name: "field".into(),
-            },
-        ),
+        (CONSOLE.to_string(), Grant { role: Role::Console, name: "console".into() }),
+        (FIELD.to_string(), Grant { role: Role::FieldTerminal, name: "field".into() }),
     ]);
-    Hub::start(HubConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        tokens,
-    })
-    .await
-    .unwrap()
+    Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens })
+        .await
+        .unwrap()
 }
 
 /// Waits for the next logged event from a client's updates.
@@ -60,11 +44,7 @@ async fn a_console_receives_the_incident_a_simulated_grid_worker_reported() {
     let _workers = GridWorkerSim {
         hub_url: hub.url(),
         token: FIELD.into(),
-        grids: vec![SimGrid {
-            code: "XL-01".into(),
-            worker: "王芳".into(),
-            area: area.clone(),
-        }],
+        grids: vec![SimGrid { code: "XL-01".into(), worker: "王芳".into(), area: area.clone() }],
         kinds: vec![SimKind {
             code: "fire".into(),
             weight: 1,
@@ -87,9 +67,7 @@ async fn a_console_receives_the_incident_a_simulated_grid_worker_reported() {
     }
     .spawn(&tokio::runtime::Handle::current(), tx, streams::no_waker());
     let env = next_event(&mut rx).await;
-    let Body::IncidentReported(incident) = env.body else {
-        panic!("not an incident: {env:?}")
-    };
+    let Body::IncidentReported(incident) = env.body else { panic!("not an incident: {env:?}") };
     assert!(env.seq >= 1);
     assert_eq!(incident.report.kind, "fire");
     assert_eq!(incident.report.reporter, "王芳");
@@ -106,14 +84,7 @@ async fn raw(
     since: u64,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let (mut ws, _) = tokio_tungstenite::connect_async(hub.url()).await.unwrap();
-    let hello = Envelope::new(
-        1,
-        Body::Hello {
-            token: token.into(),
-            role,
-            since,
-        },
-    );
+    let hello = Envelope::new(1, Body::Hello { token: token.into(), role, since });
     ws.send(Message::text(hello.to_text())).await.unwrap();
     ws
 }
@@ -122,11 +93,8 @@ async fn read(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> Envelope {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a frame")
-            .expect("open")
-            .unwrap();
+        let msg =
+            tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a frame").expect("open").unwrap();
         if let Message::Text(t) = msg {
             let env = Envelope::parse(&t).unwrap();
             if env.body != Body::Heartbeat {
@@ -164,9 +132,7 @@ async fn a_malformed_report_is_answered_with_a_reason_and_the_link_stays_up() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     // Still connected: a heartbeat goes through and a valid report is logged.
-    ws.send(Message::text(Envelope::new(3, Body::Heartbeat).to_text()))
-        .await
-        .unwrap();
+    ws.send(Message::text(Envelope::new(3, Body::Heartbeat).to_text())).await.unwrap();
     let report = r#"{"v":1,"seq":4,"time":"2026-11-28T08:00:00Z","kind":"report","body":{"report_id":"r1","kind":"dispute","severity":"low","location":{"lon":120.0,"lat":30.0},"reporter":"李娜","source":"field","text":"纠纷"}}"#;
     ws.send(Message::text(report)).await.unwrap();
     match read(&mut ws).await.body {
@@ -195,14 +161,8 @@ async fn a_console_that_says_since_gets_exactly_the_events_after_it() {
 
     let mut console = raw(&hub, CONSOLE, Role::Console, 2).await;
     assert!(matches!(read(&mut console).await.body, Body::Welcome { head: 5, .. }));
-    let seqs: Vec<u64> = [
-        read(&mut console).await,
-        read(&mut console).await,
-        read(&mut console).await,
-    ]
-    .iter()
-    .map(|e| e.seq)
-    .collect();
+    let seqs: Vec<u64> =
+        [read(&mut console).await, read(&mut console).await, read(&mut console).await].iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [3, 4, 5]);
     assert!(matches!(read(&mut console).await.body, Body::Replayed { head: 5 }));
 }

@@ -7,18 +7,11 @@ use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 
 fn camera() -> Vec<SimCamera> {
-    vec![SimCamera {
-        id: "gate".into(),
-        name: "测试大门".into(),
-    }]
+    vec![SimCamera { id: "gate".into(), name: "测试大门".into() }]
 }
 
 fn options() -> VideoFeedOptions {
-    VideoFeedOptions {
-        width: 320,
-        height: 180,
-        ..VideoFeedOptions::default()
-    }
+    VideoFeedOptions { width: 320, height: 180, ..VideoFeedOptions::default() }
 }
 
 /// Polls `done` every 50 ms until it holds or `limit` passes; returns whether it held.
@@ -38,11 +31,7 @@ fn frames_from_a_test_rtsp_server_arrive_at_the_frame_slot() {
     streams::video::init().unwrap();
     let server = CameraServer::start(&camera(), 0).unwrap();
     let feed = VideoFeed::start("gate", &server.uri("gate"), options(), streams::no_waker());
-    assert!(
-        wait_for(Duration::from_secs(20), || feed.slot().seq() >= 10),
-        "fewer than 10 frames: {:?}",
-        feed.state()
-    );
+    assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 10), "fewer than 10 frames: {:?}", feed.state());
     let frame = feed.slot().newest().unwrap();
     assert_eq!((frame.width, frame.height), (320, 180));
     assert!(frame.rgba().len() >= frame.stride * 180);
@@ -52,10 +41,7 @@ fn frames_from_a_test_rtsp_server_arrive_at_the_frame_slot() {
     colours.dedup();
     assert!(colours.len() > 20, "only {} colours in the frame", colours.len());
     assert!(
-        wait_for(Duration::from_secs(3), || matches!(
-            feed.state(),
-            FeedState::Playing { .. }
-        )),
+        wait_for(Duration::from_secs(3), || matches!(feed.state(), FeedState::Playing { .. })),
         "{:?}",
         feed.state()
     );

@@ -60,11 +60,7 @@ pub fn nearest(cameras: &[Camera], lon: f64, lat: f64, radius_m: f64) -> Vec<Nea
             // Angle between where the camera looks and where the point is, in −180…180.
             let off_axis = ((bearing - c.heading as f64 + 540.0).rem_euclid(360.0) - 180.0).abs();
             let covers = distance_m <= VIEW_RANGE_M && (off_axis <= c.fov as f64 / 2.0 || distance_m < 5.0);
-            Some(NearbyCamera {
-                camera: i,
-                distance_m,
-                covers,
-            })
+            Some(NearbyCamera { camera: i, distance_m, covers })
         })
         .collect();
     near.sort_by(|a, b| b.covers.cmp(&a.covers).then(a.distance_m.total_cmp(&b.distance_m)));
@@ -76,15 +72,7 @@ mod tests {
     use super::*;
 
     fn camera(id: &str, lon: f64, lat: f64, heading: f32) -> Camera {
-        Camera {
-            id: id.into(),
-            name: id.into(),
-            lon,
-            lat,
-            heading,
-            fov: 60.0,
-            streams: CameraStreams::Simulated,
-        }
+        Camera { id: id.into(), name: id.into(), lon, lat, heading, fov: 60.0, streams: CameraStreams::Simulated }
     }
 
     #[test]

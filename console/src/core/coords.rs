@@ -76,18 +76,10 @@ mod tests {
 
     #[test]
     fn the_inverse_undoes_the_forward_transform_to_a_millimetre() {
-        for (lon, lat) in [
-            (120.00262, 30.13669),
-            (116.3912, 39.9073),
-            (87.6, 43.8),
-            (113.26, 23.13),
-        ] {
+        for (lon, lat) in [(120.00262, 30.13669), (116.3912, 39.9073), (87.6, 43.8), (113.26, 23.13)] {
             let (g_lon, g_lat) = wgs84_to_gcj02(lon, lat);
             let (w_lon, w_lat) = gcj02_to_wgs84(g_lon, g_lat);
-            assert!(
-                (w_lon - lon).abs() < 1e-8 && (w_lat - lat).abs() < 1e-8,
-                "{lon},{lat} → {w_lon},{w_lat}"
-            );
+            assert!((w_lon - lon).abs() < 1e-8 && (w_lat - lat).abs() < 1e-8, "{lon},{lat} → {w_lon},{w_lat}");
         }
     }
 

@@ -20,6 +20,10 @@ pub struct Grid {
     /// Triangles covering `area`, as lon/lat corners.
     pub triangles: Vec<[Coord<f64>; 3]>,
     pub centroid: Point<f64>,
+    /// The lon/lat box around the grid, for culling.
+    pub bounds: geo::Rect<f64>,
+    /// Index into [`GridMap::villages`] of the grid's village.
+    pub village_index: usize,
 }
 
 /// A line feature drawn on the map under the grids.
@@ -74,11 +78,7 @@ impl GridMap {
             match prop("kind").as_str() {
                 "" | "grid" => map.grids.push(read_grid(&prop, geometry).map_err(at)?),
                 "river" | "road" => map.lines.push(MapLine {
-                    kind: if prop("kind") == "river" {
-                        LineKind::River
-                    } else {
-                        LineKind::Road
-                    },
+                    kind: if prop("kind") == "river" { LineKind::River } else { LineKind::Road },
                     name: prop("name"),
                     path: LineString::new(read_line(geometry).map_err(at)?),
                 }),
@@ -93,6 +93,9 @@ impl GridMap {
             return Err(format!("grid code {} appears twice", dup.code));
         }
         map.villages = villages_of(&map.grids);
+        for grid in &mut map.grids {
+            grid.village_index = map.villages.iter().position(|v| v.name == grid.village).unwrap_or(0);
+        }
         map.index = RTree::bulk_load(
             map.grids
                 .iter()
@@ -110,10 +113,7 @@ impl GridMap {
     /// The index in `grids` of the grid that contains the point, if any.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<usize> {
         let p = Point::new(lon, lat);
-        self.index
-            .locate_all_at_point(&[lon, lat])
-            .map(|hit| hit.data)
-            .find(|&i| self.grids[i].area.contains(&p))
+        self.index.locate_all_at_point(&[lon, lat]).map(|hit| hit.data).find(|&i| self.grids[i].area.contains(&p))
     }
 
     /// The lon/lat box around every grid.
@@ -131,10 +131,8 @@ fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, S
     if geometry.get("type").and_then(Value::as_str) != Some("Polygon") {
         return Err(format!("grid {code}: geometry must be a Polygon"));
     }
-    let rings = geometry
-        .get("coordinates")
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("grid {code}: no coordinates"))?;
+    let rings =
+        geometry.get("coordinates").and_then(Value::as_array).ok_or_else(|| format!("grid {code}: no coordinates"))?;
     let mut rings = rings.iter().map(|r| read_coords(r).map(LineString::new));
     let exterior = rings.next().ok_or_else(|| format!("grid {code}: empty polygon"))??;
     if exterior.0.len() < 4 {
@@ -142,14 +140,9 @@ fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, S
     }
     let holes = rings.collect::<Result<Vec<_>, _>>()?;
     let area = Polygon::new(exterior, holes);
-    let triangles = area
-        .earcut_triangles()
-        .into_iter()
-        .map(|t| [t.v1(), t.v2(), t.v3()])
-        .collect();
-    let centroid = area
-        .centroid()
-        .ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
+    let triangles = area.earcut_triangles().into_iter().map(|t| [t.v1(), t.v2(), t.v3()]).collect();
+    let centroid = area.centroid().ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
+    let bounds = area.bounding_rect().ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
     Ok(Grid {
         name: prop("name"),
         village: prop("village"),
@@ -158,6 +151,8 @@ fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, S
         area,
         triangles,
         centroid,
+        bounds,
+        village_index: 0,
     })
 }
 
@@ -201,10 +196,7 @@ fn villages_of(grids: &[Grid]) -> Vec<Village> {
     }
     villages
         .into_iter()
-        .map(|(name, x, y, n)| Village {
-            name,
-            label_at: Point::new(x / n as f64, y / n as f64),
-        })
+        .map(|(name, x, y, n)| Village { name, label_at: Point::new(x / n as f64, y / n as f64) })
         .collect()
 }
 

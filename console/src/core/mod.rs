@@ -89,12 +89,7 @@ impl Core {
             let grid = self.grids.locate(loc.lon, loc.lat);
             let id = incident.id.clone();
             let alarming = self.raises_alarm(&incident);
-            if self.incidents.insert(TrackedIncident {
-                incident,
-                grid,
-                seq: env.seq,
-            }) && alarming
-            {
+            if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq }) && alarming {
                 tracing::warn!(incident = %id, "alarm raised");
                 self.alarms.push(id);
             }
@@ -162,11 +157,7 @@ mod tests {
                 report_id: id.into(),
                 kind: "dispute".into(),
                 severity,
-                location: Location {
-                    lon: 120.00262,
-                    lat: 30.13669,
-                    crs: CoordinateSystem::Wgs84,
-                },
+                location: Location { lon: 120.00262, lat: 30.13669, crs: CoordinateSystem::Wgs84 },
                 grid: None,
                 reporter: "王芳".into(),
                 source: ReportSource::Field,
@@ -185,10 +176,7 @@ mod tests {
     }
 
     fn event(seq: u64, i: Incident) -> FeedUpdate {
-        FeedUpdate::Event(Envelope {
-            seq,
-            ..Envelope::new(seq, Body::IncidentReported(i))
-        })
+        FeedUpdate::Event(Envelope { seq, ..Envelope::new(seq, Body::IncidentReported(i)) })
     }
 
     #[test]
@@ -226,18 +214,11 @@ mod tests {
         let mut core = core();
         let mut i = incident("g", Severity::Low, 1);
         let (lon, lat) = coords::wgs84_to_gcj02(120.00262, 30.13669);
-        i.report.location = Location {
-            lon,
-            lat,
-            crs: CoordinateSystem::Gcj02,
-        };
+        i.report.location = Location { lon, lat, crs: CoordinateSystem::Gcj02 };
         core.on_feed(event(1, i));
         let loc = core.incidents.get("g").unwrap().incident.report.location;
         assert_eq!(loc.crs, CoordinateSystem::Wgs84);
-        assert!(
-            (loc.lon - 120.00262).abs() < 1e-7 && (loc.lat - 30.13669).abs() < 1e-7,
-            "{loc:?}"
-        );
+        assert!((loc.lon - 120.00262).abs() < 1e-7 && (loc.lat - 30.13669).abs() < 1e-7, "{loc:?}");
     }
 
     #[test]

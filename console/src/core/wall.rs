@@ -21,9 +21,8 @@ impl Wall {
     /// where they are, the rest replace what is there.
     pub fn show(&mut self, cameras: &[String]) {
         let wanted: Vec<&String> = cameras.iter().take(self.tiles.len()).collect();
-        let mut free: Vec<usize> = (0..self.tiles.len())
-            .filter(|&i| self.tiles[i].as_ref().is_none_or(|c| !wanted.contains(&c)))
-            .collect();
+        let mut free: Vec<usize> =
+            (0..self.tiles.len()).filter(|&i| self.tiles[i].as_ref().is_none_or(|c| !wanted.contains(&c))).collect();
         free.reverse();
         for camera in wanted {
             if !self.tiles.iter().any(|t| t.as_ref() == Some(camera))
@@ -47,10 +46,7 @@ mod tests {
     fn cameras_already_up_keep_their_tiles_and_the_rest_fill_in_order() {
         let mut wall = Wall::filled(4, ids(&["a", "b", "c", "d"]).into_iter());
         wall.show(&ids(&["c", "x", "y"]));
-        assert_eq!(
-            wall.tiles,
-            [Some("x".into()), Some("y".into()), Some("c".into()), Some("d".into())]
-        );
+        assert_eq!(wall.tiles, [Some("x".into()), Some("y".into()), Some("c".into()), Some("d".into())]);
     }
 
     #[test]

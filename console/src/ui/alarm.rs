@@ -21,12 +21,7 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
         },
     );
     ui.horizontal(|ui| {
-        ui.label(
-            RichText::new(format!("⚠ {}", tr.t("alarm.title")))
-                .strong()
-                .size(18.0)
-                .color(Color32::WHITE),
-        );
+        ui.label(RichText::new(format!("⚠ {}", tr.t("alarm.title"))).strong().size(18.0).color(Color32::WHITE));
         let line = format!(
             "{} [{}] {} · {} · {} — {}",
             t.incident.id,

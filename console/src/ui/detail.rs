@@ -20,52 +20,34 @@ impl DetailView {
         };
         let r = &t.incident.report;
         let grid = t.grid.map(|g| &core.grids.grids[g]);
-        ui.label(
-            RichText::new(format!("{} · {}", t.incident.id, names::kind(tr, core, &r.kind)))
-                .size(20.0)
-                .strong(),
-        );
+        ui.label(RichText::new(format!("{} · {}", t.incident.id, names::kind(tr, core, &r.kind))).size(20.0).strong());
         ui.add_space(6.0);
-        egui::Grid::new("incident detail")
-            .num_columns(2)
-            .spacing([12.0, 6.0])
-            .show(ui, |ui| {
-                let mut row = |key: &str, value: RichText| {
-                    ui.label(RichText::new(tr.t(key)).color(theme::MUTED));
-                    ui.label(value);
-                    ui.end_row();
-                };
-                row(
-                    "detail.severity",
-                    RichText::new(names::severity(tr, r.severity))
-                        .color(theme::severity(r.severity))
-                        .strong(),
-                );
-                row(
-                    "detail.status",
-                    RichText::new(names::status(tr, t.incident.status)).color(theme::status(t.incident.status)),
-                );
-                row("detail.time", RichText::new(names::date_time(t.incident.reported_at)));
-                let place = match grid {
-                    Some(g) => format!("{} {}", g.code, g.name),
-                    None => tr.t("detail.outside_grids").to_owned(),
-                };
-                row("detail.grid", RichText::new(place));
-                row(
-                    "detail.village",
-                    RichText::new(grid.map_or("—", |g| g.village.as_str())),
-                );
-                row(
-                    "detail.grid_worker",
-                    RichText::new(grid.map_or("—", |g| g.worker.as_str())),
-                );
-                row("detail.reporter", RichText::new(&r.reporter));
-                row("detail.source", RichText::new(names::source(tr, r.source)));
-                row(
-                    "detail.location",
-                    RichText::new(format!("{:.5}, {:.5}", r.location.lon, r.location.lat)),
-                );
-            });
+        egui::Grid::new("incident detail").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+            let mut row = |key: &str, value: RichText| {
+                ui.label(RichText::new(tr.t(key)).color(theme::MUTED));
+                ui.label(value);
+                ui.end_row();
+            };
+            row(
+                "detail.severity",
+                RichText::new(names::severity(tr, r.severity)).color(theme::severity(r.severity)).strong(),
+            );
+            row(
+                "detail.status",
+                RichText::new(names::status(tr, t.incident.status)).color(theme::status(t.incident.status)),
+            );
+            row("detail.time", RichText::new(names::date_time(t.incident.reported_at)));
+            let place = match grid {
+                Some(g) => format!("{} {}", g.code, g.name),
+                None => tr.t("detail.outside_grids").to_owned(),
+            };
+            row("detail.grid", RichText::new(place));
+            row("detail.village", RichText::new(grid.map_or("—", |g| g.village.as_str())));
+            row("detail.grid_worker", RichText::new(grid.map_or("—", |g| g.worker.as_str())));
+            row("detail.reporter", RichText::new(&r.reporter));
+            row("detail.source", RichText::new(names::source(tr, r.source)));
+            row("detail.location", RichText::new(format!("{:.5}, {:.5}", r.location.lon, r.location.lat)));
+        });
         if let (Some(claimed), Some(g)) = (&r.grid, grid)
             && claimed != &g.code
         {
@@ -95,11 +77,7 @@ fn nearest_cameras(ui: &mut egui::Ui, core: &Core, tr: &I18n, t: &TrackedInciden
     }
     for n in &near {
         let camera = &core.cameras[n.camera];
-        let covers = if n.covers {
-            tr.t("detail.covers")
-        } else {
-            tr.t("detail.not_facing")
-        };
+        let covers = if n.covers { tr.t("detail.covers") } else { tr.t("detail.not_facing") };
         let label = format!("{} · {:.0} m · {covers}", camera.name, n.distance_m);
         if ui.button(label).on_hover_text(tr.t("detail.one_on_wall")).clicked() {
             commands.push(Command::ShowOnWall(vec![camera.id.clone()]));

@@ -21,9 +21,7 @@ fn cjk_font() -> Result<(egui::epaint::text::Blob, u32), String> {
     static FONT: OnceLock<Result<(egui::epaint::text::Blob, u32), String>> = OnceLock::new();
     FONT.get_or_init(|| {
         let from_env = std::env::var("LINKAGE_CJK_FONT").ok().map(|p| (p, 0));
-        let candidates = from_env
-            .into_iter()
-            .chain(CANDIDATES.iter().map(|(p, i)| (p.to_string(), *i)));
+        let candidates = from_env.into_iter().chain(CANDIDATES.iter().map(|(p, i)| (p.to_string(), *i)));
         for (path, index) in candidates {
             if let Ok(bytes) = std::fs::read(&path) {
                 tracing::info!(%path, "CJK font loaded");
@@ -39,9 +37,7 @@ fn cjk_font() -> Result<(egui::epaint::text::Blob, u32), String> {
 pub fn install(ctx: &egui::Context) -> Result<(), String> {
     let (blob, index) = cjk_font()?;
     let mut fonts = FontDefinitions::default();
-    fonts
-        .font_data
-        .insert("cjk".into(), Arc::new(FontData::from_blob(blob, index)));
+    fonts.font_data.insert("cjk".into(), Arc::new(FontData::from_blob(blob, index)));
     for family in [FontFamily::Proportional, FontFamily::Monospace] {
         fonts.families.entry(family).or_default().push("cjk".into());
     }

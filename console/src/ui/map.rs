@@ -13,6 +13,7 @@ use crate::core::camera::{Camera, VIEW_RANGE_M};
 use crate::core::grid::LineKind;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
+use crate::ui::markers::{CELL, Marker, cluster};
 use crate::ui::{names, theme};
 
 /// Metres per degree of latitude; of longitude it is this times cos(latitude).
@@ -27,6 +28,10 @@ pub struct MapView {
     /// The alarm the map last centred on; a newer one moves the map to it.
     #[serde(skip)]
     followed_alarm: Option<String>,
+    /// Laid-out cluster counts, kept between frames: laying text out is the dearest part of
+    /// drawing thousands of clusters. Cleared when the scale changes or it grows large.
+    #[serde(skip)]
+    counts: CountLabels,
 }
 
 /// Converts between lon/lat and screen points for one frame.
@@ -100,10 +105,7 @@ impl MapView {
                 let before = proj.to_lonlat(pointer);
                 proj.metres_per_point = (proj.metres_per_point * (-scroll as f64 / 200.0).exp()).clamp(0.2, 200.0);
                 let after = proj.to_lonlat(pointer);
-                proj.centre = [
-                    proj.centre[0] + before[0] - after[0],
-                    proj.centre[1] + before[1] - after[1],
-                ];
+                proj.centre = [proj.centre[0] + before[0] - after[0], proj.centre[1] + before[1] - after[1]];
             }
         }
         self.centre = Some(proj.centre);
@@ -115,33 +117,47 @@ impl MapView {
         let hovered = self.draw_incidents(&painter, core, &proj, pointer);
 
         if let (None, Some(cam)) = (&hovered, camera) {
-            response
-                .clone()
-                .on_hover_text_at_pointer(tr.f("map.camera_hint", &[("name", &cam.name)]));
+            response.clone().on_hover_text_at_pointer(tr.f("map.camera_hint", &[("name", &cam.name)]));
             if response.clicked() {
                 commands.push(Command::ShowOnWall(vec![cam.id.clone()]));
             }
         }
-        if let Some(id) = &hovered {
-            if let Some(t) = core.incidents.get(id) {
-                let report = &t.incident.report;
+        match hovered {
+            Some(m) if m.count == 1 => {
+                let first = &core.incidents.all()[m.first as usize];
+                let report = &first.incident.report;
                 let kind = names::kind(tr, core, &report.kind);
                 let tip = format!("{kind} · {}\n{}", names::severity(tr, report.severity), report.text);
                 response.clone().on_hover_text_at_pointer(tip);
+                if response.clicked() {
+                    commands.push(Command::SelectIncident(first.incident.id.clone()));
+                }
             }
-            if response.clicked() {
-                commands.push(Command::SelectIncident(id.clone()));
+            Some(m) => {
+                response.clone().on_hover_text_at_pointer(tr.f("map.cluster_hint", &[("n", &m.count.to_string())]));
+                if response.clicked() {
+                    // A cluster opens by zooming in around it.
+                    self.centre = Some(proj.to_lonlat(m.at));
+                    self.metres_per_point = (proj.metres_per_point / 2.5).max(0.2);
+                }
             }
+            None => {}
         }
         commands
     }
 
+    /// Grids (one mesh for all fills), rivers and roads, outlines, and grid codes where a grid
+    /// is large enough on screen to carry one. Grids outside the view are skipped.
     fn draw_grids(&self, painter: &egui::Painter, core: &Core, proj: &Projection) {
         let grids = &core.grids;
+        let on_screen = |g: &crate::core::grid::Grid| {
+            let (min, max) = (g.bounds.min(), g.bounds.max());
+            Rect::from_two_pos(proj.to_screen(min.x, min.y), proj.to_screen(max.x, max.y)).intersects(proj.rect)
+        };
+        let visible: Vec<&crate::core::grid::Grid> = grids.grids.iter().filter(|g| on_screen(g)).collect();
         let mut mesh = Mesh::default();
-        for grid in &grids.grids {
-            let village = grids.villages.iter().position(|v| v.name == grid.village).unwrap_or(0);
-            let fill = theme::village_fill(village);
+        for grid in &visible {
+            let fill = theme::village_fill(grid.village_index);
             for tri in &grid.triangles {
                 let base = mesh.vertices.len() as u32;
                 for c in tri {
@@ -159,37 +175,21 @@ impl MapView {
             let points = line.path.coords().map(|c| proj.to_screen(c.x, c.y)).collect();
             painter.add(Shape::line(points, Stroke::new(width, color)));
         }
-        for grid in &grids.grids {
-            let ring: Vec<Pos2> = grid
-                .area
-                .exterior()
-                .coords()
-                .map(|c| proj.to_screen(c.x, c.y))
-                .collect();
+        for grid in &visible {
+            let ring: Vec<Pos2> = grid.area.exterior().coords().map(|c| proj.to_screen(c.x, c.y)).collect();
             painter.add(Shape::closed_line(ring, Stroke::new(1.0, theme::GRID_OUTLINE)));
         }
-        let zoomed_in = proj.metres_per_point < 12.0;
-        if zoomed_in {
-            for grid in &grids.grids {
+        for grid in &visible {
+            let (min, max) = (grid.bounds.min(), grid.bounds.max());
+            let width = (proj.to_screen(max.x, min.y).x - proj.to_screen(min.x, min.y).x).abs();
+            if width >= theme::GRID_LABEL_MIN_WIDTH {
                 let at = proj.to_screen(grid.centroid.x(), grid.centroid.y());
-                painter.text(
-                    at,
-                    Align2::CENTER_CENTER,
-                    &grid.code,
-                    FontId::proportional(11.0),
-                    theme::GRID_LABEL,
-                );
+                painter.text(at, Align2::CENTER_CENTER, &grid.code, FontId::proportional(11.0), theme::GRID_LABEL);
             }
         }
         for village in &grids.villages {
             let at = proj.to_screen(village.label_at.x(), village.label_at.y());
-            painter.text(
-                at,
-                Align2::CENTER_CENTER,
-                &village.name,
-                FontId::proportional(17.0),
-                theme::VILLAGE_LABEL,
-            );
+            painter.text(at, Align2::CENTER_CENTER, &village.name, FontId::proportional(17.0), theme::VILLAGE_LABEL);
         }
     }
 
@@ -214,11 +214,7 @@ impl MapView {
                 let rad = deg.to_radians();
                 wedge.push(at + vec2(rad.sin(), -rad.cos()) * reach);
             }
-            painter.add(Shape::convex_polygon(
-                wedge,
-                theme::CAMERA.gamma_multiply(0.18),
-                Stroke::NONE,
-            ));
+            painter.add(Shape::convex_polygon(wedge, theme::CAMERA.gamma_multiply(0.18), Stroke::NONE));
             painter.rect_filled(Rect::from_center_size(at, vec2(8.0, 8.0)), 1.5, theme::CAMERA);
             if pointer.is_some_and(|p| p.distance(at) <= 7.0) {
                 hovered = Some(cam);
@@ -227,46 +223,70 @@ impl MapView {
         hovered
     }
 
-    /// Draws the markers, most severe on top; returns the incident under the pointer.
+    /// Draws the incidents, clustered, most urgent on top; returns the marker under the pointer.
     fn draw_incidents(
-        &self,
+        &mut self,
         painter: &egui::Painter,
         core: &Core,
         proj: &Projection,
         pointer: Option<Pos2>,
-    ) -> Option<String> {
-        let mut nearest: Option<(f32, &str)> = None;
-        let visible = proj.rect.expand(10.0);
-        // The queue is most urgent first; draw it backwards so the urgent end up on top.
-        let queue: Vec<_> = core.incidents.queue().collect();
-        for t in queue.iter().rev() {
-            let loc = t.incident.report.location;
-            let at = proj.to_screen(loc.lon, loc.lat);
-            if !visible.contains(at) {
-                continue;
-            }
-            let severity = t.incident.report.severity;
-            let radius = theme::marker_radius(severity);
-            let fill = if t.is_open() {
-                theme::severity(severity)
+    ) -> Option<Marker> {
+        let markers = cluster(core.incidents.points(), |lon, lat| proj.to_screen(lon, lat), proj.rect);
+        let mut hovered: Option<(f32, &Marker)> = None;
+        for m in &markers {
+            let first = &core.incidents.all()[m.first as usize];
+            let severity = first.incident.report.severity;
+            let fill = if first.is_open() { theme::severity(severity) } else { theme::MUTED };
+            let radius = if m.count == 1 {
+                theme::marker_radius(severity)
             } else {
-                theme::MUTED
+                (theme::marker_radius(severity) + 3.0 + 2.0 * (m.count as f32).log2()).min(CELL / 2.0 + 3.0)
             };
-            painter.circle_filled(at, radius, fill);
-            painter.circle_stroke(at, radius, Stroke::new(1.0, Color32::BLACK));
-            if severity == streams::feed::Severity::Critical && t.is_open() {
-                painter.circle_stroke(at, radius + 4.0, Stroke::new(2.0, fill));
+            painter.circle_filled(m.at, radius, fill);
+            painter.circle_stroke(m.at, radius, Stroke::new(1.0, Color32::BLACK));
+            if severity == streams::feed::Severity::Critical && first.is_open() {
+                painter.circle_stroke(m.at, radius + 4.0, Stroke::new(2.0, fill));
             }
-            if core.selected.as_deref() == Some(t.incident.id.as_str()) {
-                painter.circle_stroke(at, radius + 7.0, Stroke::new(2.0, theme::SELECTION));
+            if m.count > 1 {
+                let galley = self.counts.get(painter, m.count);
+                painter.galley(m.at - galley.size() / 2.0, galley, Color32::BLACK);
             }
             if let Some(p) = pointer {
-                let d = p.distance(at);
-                if d <= radius + 4.0 && nearest.is_none_or(|(best, _)| d < best) {
-                    nearest = Some((d, &t.incident.id));
+                let d = p.distance(m.at);
+                if d <= radius + 4.0 && hovered.is_none_or(|(best, _)| d < best) {
+                    hovered = Some((d, m));
                 }
             }
         }
-        nearest.map(|(_, id)| id.to_owned())
+        if let Some(t) = core.selected_incident() {
+            let at = proj.to_screen(t.incident.report.location.lon, t.incident.report.location.lat);
+            painter.circle_stroke(
+                at,
+                theme::marker_radius(t.incident.report.severity) + 7.0,
+                Stroke::new(2.0, theme::SELECTION),
+            );
+        }
+        hovered.map(|(_, m)| m.clone())
+    }
+}
+
+/// Cluster counts laid out once and drawn many times.
+#[derive(Debug, Clone, Default)]
+struct CountLabels {
+    pixels_per_point: f32,
+    galleys: std::collections::HashMap<u32, std::sync::Arc<egui::Galley>>,
+}
+
+impl CountLabels {
+    fn get(&mut self, painter: &egui::Painter, count: u32) -> std::sync::Arc<egui::Galley> {
+        let ppp = painter.pixels_per_point();
+        if ppp != self.pixels_per_point || self.galleys.len() > 4096 {
+            self.galleys.clear();
+            self.pixels_per_point = ppp;
+        }
+        self.galleys
+            .entry(count)
+            .or_insert_with(|| painter.layout_no_wrap(count.to_string(), FontId::proportional(11.0), Color32::BLACK))
+            .clone()
     }
 }

@@ -15,6 +15,7 @@ pub mod alarm;
 pub mod detail;
 pub mod fonts;
 pub mod map;
+pub mod markers;
 pub mod names;
 pub mod queue;
 pub mod status_bar;
@@ -55,13 +56,7 @@ pub struct Frame<'a> {
 
 /// Runs `content` inside a region named `label` in the accessibility tree.
 fn region<R>(ui: &mut egui::Ui, label: &str, content: impl FnOnce(&mut egui::Ui) -> R) -> R {
-    ui.scope_builder(
-        UiBuilder::new()
-            .accessibility_label(label)
-            .accessibility_role(Role::Region),
-        content,
-    )
-    .inner
+    ui.scope_builder(UiBuilder::new().accessibility_label(label).accessibility_role(Role::Region), content).inner
 }
 
 /// Draws the whole console and returns what the user asked for.
@@ -94,28 +89,18 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             commands.extend(region(ui, tr.t("region.alarm"), |ui| alarm::ui(ui, core, tr)));
         });
     }
-    let playing = frame
-        .tiles
-        .iter()
-        .flatten()
-        .filter(|t| matches!(t.state, streams::video::FeedState::Playing { .. }))
-        .count();
+    let playing =
+        frame.tiles.iter().flatten().filter(|t| matches!(t.state, streams::video::FeedState::Playing { .. })).count();
     let on_wall = frame.tiles.iter().flatten().count();
     Panel::bottom("status bar").show(ui, |ui| {
-        region(ui, tr.t("region.status"), |ui| {
-            status_bar::ui(ui, core, tr, (playing, on_wall), frame.now)
-        });
+        region(ui, tr.t("region.status"), |ui| status_bar::ui(ui, core, tr, (playing, on_wall), frame.now));
     });
-    Panel::right("detail")
-        .resizable(true)
-        .default_size(theme::DETAIL_WIDTH)
-        .show(ui, |ui| {
-            commands.extend(region(ui, tr.t("region.detail"), |ui| views.detail.ui(ui, core, tr)));
-        });
-    Panel::left("wall and queue")
-        .resizable(true)
-        .default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE)
-        .show(ui, |ui| {
+    Panel::right("detail").resizable(true).default_size(theme::DETAIL_WIDTH).show(ui, |ui| {
+        commands.extend(region(ui, tr.t("region.detail"), |ui| views.detail.ui(ui, core, tr)));
+    });
+    Panel::left("wall and queue").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(
+        ui,
+        |ui| {
             // The wall takes the height that makes its 2×2 tiles 16:9, at most 70 % of the column.
             let wall_height = (ui.available_width() * 9.0 / 16.0).min(ui.available_height() * 0.7);
             Panel::top("wall").exact_size(wall_height).show(ui, |ui| {
@@ -124,7 +109,8 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(region(ui, tr.t("region.queue"), |ui| views.queue.ui(ui, core, tr)));
             });
-        });
+        },
+    );
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
         commands.extend(region(ui, tr.t("region.map"), |ui| views.map.ui(ui, core, tr)));
     });

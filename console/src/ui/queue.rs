@@ -25,24 +25,22 @@ impl QueueView {
         }
         let row_height = 22.0;
         let queue: Vec<&TrackedIncident> = core.incidents.queue().collect();
-        egui::ScrollArea::vertical()
-            .auto_shrink([false, false])
-            .show_rows(ui, row_height, queue.len(), |ui, range| {
-                for t in &queue[range] {
-                    ui.horizontal(|ui| {
-                        let (chip, _) = ui.allocate_exact_size(vec2(6.0, row_height - 6.0), Sense::hover());
-                        ui.painter().rect_filled(
-                            Rect::from_center_size(chip.center(), chip.size()),
-                            1.0,
-                            theme::severity(t.incident.report.severity),
-                        );
-                        let selected = core.selected.as_deref() == Some(t.incident.id.as_str());
-                        if ui.selectable_label(selected, row_label(core, tr, t)).clicked() {
-                            commands.push(Command::SelectIncident(t.incident.id.clone()));
-                        }
-                    });
-                }
-            });
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, queue.len(), |ui, range| {
+            for t in &queue[range] {
+                ui.horizontal(|ui| {
+                    let (chip, _) = ui.allocate_exact_size(vec2(6.0, row_height - 6.0), Sense::hover());
+                    ui.painter().rect_filled(
+                        Rect::from_center_size(chip.center(), chip.size()),
+                        1.0,
+                        theme::severity(t.incident.report.severity),
+                    );
+                    let selected = core.selected.as_deref() == Some(t.incident.id.as_str());
+                    if ui.selectable_label(selected, row_label(core, tr, t)).clicked() {
+                        commands.push(Command::SelectIncident(t.incident.id.clone()));
+                    }
+                });
+            }
+        });
         commands
     }
 }
@@ -50,10 +48,7 @@ impl QueueView {
 /// One row: id, severity, kind, where, when, status — all a duty officer scans for.
 pub fn row_label(core: &Core, tr: &I18n, t: &TrackedIncident) -> String {
     let r = &t.incident.report;
-    let place = t
-        .grid
-        .map(|g| core.grids.grids[g].village.as_str())
-        .unwrap_or_else(|| tr.t("detail.outside_grids"));
+    let place = t.grid.map(|g| core.grids.grids[g].village.as_str()).unwrap_or_else(|| tr.t("detail.outside_grids"));
     format!(
         "{} [{}] {} · {} · {} · {}",
         t.incident.id,

@@ -12,10 +12,9 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, cameras: (usize, usize), no
     ui.horizontal(|ui| {
         let (state, color) = match &core.hub.connection {
             Some(Connection::Connected { .. }) => (tr.t("status_bar.connected").to_owned(), theme::OK),
-            Some(Connection::Lost { retry_in, .. }) => (
-                tr.f("status_bar.lost", &[("s", &format!("{:.1}", retry_in.as_secs_f32()))]),
-                theme::BAD,
-            ),
+            Some(Connection::Lost { retry_in, .. }) => {
+                (tr.f("status_bar.lost", &[("s", &format!("{:.1}", retry_in.as_secs_f32()))]), theme::BAD)
+            }
             Some(Connection::Connecting) | None => (tr.t("status_bar.connecting").to_owned(), theme::WARN),
         };
         ui.label(format!("{}:", tr.t("status_bar.hub")));

@@ -73,6 +73,9 @@ pub fn marker_radius(s: Severity) -> f32 {
     }
 }
 
+/// A grid carries its code on the map once it is this wide on screen, in points.
+pub const GRID_LABEL_MIN_WIDTH: f32 = 90.0;
+
 /// Default panel sizes for a 1920×1080 command-room screen.
 pub const DETAIL_WIDTH: f32 = 340.0;
 /// The wall-and-queue column takes this share of the window at first (then the user's size).

@@ -90,11 +90,7 @@ impl WallView {
         let (text, color) = health_line(tr, &tile.state);
         let status = painter.layout_no_wrap(text, FontId::proportional(13.0), color);
         let at = pos2(rect.min.x, rect.max.y - status.size().y - 6.0);
-        painter.rect_filled(
-            Rect::from_min_size(at, status.size() + vec2(12.0, 6.0)),
-            0.0,
-            theme::TILE_SHADE,
-        );
+        painter.rect_filled(Rect::from_min_size(at, status.size() + vec2(12.0, 6.0)), 0.0, theme::TILE_SHADE);
         painter.galley(at + vec2(6.0, 3.0), status, color);
     }
 
@@ -110,10 +106,7 @@ impl WallView {
             }
         };
         let entry = self.textures.entry(camera.to_owned()).or_insert_with(|| {
-            (
-                ctx.load_texture(format!("camera {camera}"), image(), TextureOptions::LINEAR),
-                frame.seq,
-            )
+            (ctx.load_texture(format!("camera {camera}"), image(), TextureOptions::LINEAR), frame.seq)
         });
         if entry.1 != frame.seq {
             entry.0.set(image(), TextureOptions::LINEAR);
@@ -138,10 +131,9 @@ fn fit(outer: Rect, aspect: f32) -> Rect {
 pub fn health_line(tr: &I18n, state: &FeedState) -> (String, Color32) {
     match state {
         FeedState::Connecting => (tr.t("wall.connecting").to_owned(), theme::WARN),
-        FeedState::Playing { fps, width, height } => (
-            format!("● {} {fps:.0} fps {width}×{height}", tr.t("wall.playing")),
-            theme::OK,
-        ),
+        FeedState::Playing { fps, width, height } => {
+            (format!("● {} {fps:.0} fps {width}×{height}", tr.t("wall.playing")), theme::OK)
+        }
         FeedState::Stalled { for_secs } => (format!("{} · {for_secs} s", tr.t("wall.stalled")), theme::BAD),
         FeedState::Reconnecting { attempt, next_in, .. } => (
             format!(

@@ -114,22 +114,14 @@ impl FeedClient {
         tell: &impl Fn(FeedUpdate),
         attempt: &mut u32,
     ) -> Result<(), String> {
-        let (mut ws, _) = tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio_tungstenite::connect_async(self.url.as_str()),
-        )
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| e.to_string())?;
-        let hello = Body::Hello {
-            token: self.token.clone(),
-            role: self.role,
-            since: self.since,
-        };
+        let (mut ws, _) =
+            tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(self.url.as_str()))
+                .await
+                .map_err(|_| "connect timed out".to_string())?
+                .map_err(|e| e.to_string())?;
+        let hello = Body::Hello { token: self.token.clone(), role: self.role, since: self.since };
         let mut counter = 1u64;
-        ws.send(Message::text(Envelope::new(counter, hello).to_text()))
-            .await
-            .map_err(|e| e.to_string())?;
+        ws.send(Message::text(Envelope::new(counter, hello).to_text())).await.map_err(|e| e.to_string())?;
         let mut heartbeat = tokio::time::interval(Duration::from_secs(5));
         let mut last_heard = tokio::time::Instant::now();
         loop {

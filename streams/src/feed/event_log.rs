@@ -68,15 +68,12 @@ impl EventLog {
     pub fn append_all(&mut self, batch: Vec<Pending>) -> Result<Vec<(Logged, bool)>, String> {
         let tx = self.db.transaction().map_err(|e| e.to_string())?;
         let mut next: u64 = tx
-            .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get::<_, i64>(0))
             .map_err(|e| e.to_string())? as u64;
         let mut out = Vec::with_capacity(batch.len());
         {
-            let mut existing = tx
-                .prepare_cached("SELECT seq, frame FROM events WHERE dedup = ?1")
-                .map_err(|e| e.to_string())?;
+            let mut existing =
+                tx.prepare_cached("SELECT seq, frame FROM events WHERE dedup = ?1").map_err(|e| e.to_string())?;
             let mut insert = tx
                 .prepare_cached("INSERT INTO events (seq, time, kind, dedup, frame) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(|e| e.to_string())?;
@@ -94,13 +91,7 @@ impl EventLog {
                 let env = Envelope::new(next, make(next));
                 let frame = env.to_text();
                 insert
-                    .execute(params![
-                        next as i64,
-                        env.time.to_rfc3339(),
-                        env.body.kind(),
-                        dedup,
-                        frame
-                    ])
+                    .execute(params![next as i64, env.time.to_rfc3339(), env.body.kind(), dedup, frame])
                     .map_err(|e| e.to_string())?;
                 out.push((Logged { seq: next, frame }, true));
                 next += 1;
@@ -118,10 +109,7 @@ impl EventLog {
             .map_err(|e| e.to_string())?;
         let rows = stmt
             .query_map(params![since as i64, limit as i64], |r| {
-                Ok(Logged {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    frame: r.get(1)?,
-                })
+                Ok(Logged { seq: r.get::<_, i64>(0)? as u64, frame: r.get(1)? })
             })
             .map_err(|e| e.to_string())?;
         rows.map(|r| r.map_err(|e| e.to_string())).collect()
@@ -133,19 +121,14 @@ mod tests {
     use super::*;
 
     fn heartbeat(dedup: Option<&str>) -> Pending {
-        Pending {
-            dedup: dedup.map(str::to_owned),
-            make: Box::new(|_| Body::Heartbeat),
-        }
+        Pending { dedup: dedup.map(str::to_owned), make: Box::new(|_| Body::Heartbeat) }
     }
 
     #[test]
     fn a_batch_gets_consecutive_numbers_and_a_repeat_gets_the_first_event() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = EventLog::open(dir.path()).unwrap();
-        let out = log
-            .append_all(vec![heartbeat(Some("a")), heartbeat(None), heartbeat(Some("a"))])
-            .unwrap();
+        let out = log.append_all(vec![heartbeat(Some("a")), heartbeat(None), heartbeat(Some("a"))]).unwrap();
         let seqs: Vec<(u64, bool)> = out.iter().map(|(l, new)| (l.seq, *new)).collect();
         assert_eq!(seqs, [(1, true), (2, true), (1, false)]);
         assert_eq!(out[2].0.frame, out[0].0.frame);

@@ -129,9 +129,8 @@ impl Hub {
     /// Opens the log and starts listening. Must run inside a tokio runtime.
     pub async fn start(config: HubConfig) -> Result<HubHandle, String> {
         let log = EventLog::open(&config.data_dir)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (live, _) = broadcast::channel(BROADCAST_BUFFER);
         let (writer, appends) = std::sync::mpsc::channel();
@@ -151,11 +150,7 @@ impl Hub {
         });
         tracing::info!(%addr, "hub listening");
         tokio::spawn(accept(listener, shared, stopped));
-        Ok(HubHandle {
-            addr,
-            shutdown,
-            refused,
-        })
+        Ok(HubHandle { addr, shutdown, refused })
     }
 }
 
@@ -187,10 +182,7 @@ fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, l
         match log.append_all(pending) {
             Ok(logged) => {
                 for ((Logged { seq, frame }, new), reply) in logged.into_iter().zip(replies) {
-                    let event = Live {
-                        seq,
-                        frame: frame.into(),
-                    };
+                    let event = Live { seq, frame: frame.into() };
                     if new {
                         // No receivers is fine: nobody is listening yet.
                         let _ = live.send(event.clone());
@@ -268,18 +260,7 @@ async fn refuse(
 ) -> Result<(), String> {
     shared.refused.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(?code, %reason, fatal, "hub refused a frame");
-    send(
-        ws,
-        &Envelope::new(
-            0,
-            Body::Error {
-                code,
-                reason: reason.clone(),
-                fatal,
-            },
-        ),
-    )
-    .await?;
+    send(ws, &Envelope::new(0, Body::Error { code, reason: reason.clone(), fatal })).await?;
     if fatal {
         let _ = ws.close(None).await;
         return Err(reason);
@@ -294,9 +275,8 @@ async fn serve(
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<String, String> {
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_FRAME_BYTES))
-        .max_frame_size(Some(MAX_FRAME_BYTES));
+    let config =
+        WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
     let mut ws = tokio_tungstenite::accept_async_with_config(stream, Some(config))
         .await
         .map_err(|e| format!("handshake: {e}"))?;
@@ -312,10 +292,7 @@ async fn serve(
         }
     };
     let (token, role, since) = match Envelope::parse(&text) {
-        Ok(Envelope {
-            body: Body::Hello { token, role, since },
-            ..
-        }) => (token, role, since),
+        Ok(Envelope { body: Body::Hello { token, role, since }, .. }) => (token, role, since),
         Ok(_) => {
             let reason = "the first message must be hello".to_string();
             refuse(&mut ws, &shared, ErrorCode::Protocol, reason, true).await?;
@@ -343,18 +320,7 @@ async fn serve(
             .await
             .map_err(|e| e.to_string())??
     };
-    send(
-        &mut ws,
-        &Envelope::new(
-            0,
-            Body::Welcome {
-                client: grant.name.clone(),
-                role,
-                head,
-            },
-        ),
-    )
-    .await?;
+    send(&mut ws, &Envelope::new(0, Body::Welcome { client: grant.name.clone(), role, head })).await?;
     let mut last_sent = since;
     if streams_events {
         replay(&mut ws, reader, &mut last_sent).await?;
@@ -457,9 +423,7 @@ type Reader = Arc<std::sync::Mutex<EventLog>>;
 /// A read connection to the log for one client's replay (WAL: it does not block the writer).
 async fn open_reader(shared: &Shared) -> Result<Reader, String> {
     let dir = shared.data_dir.clone();
-    let log = tokio::task::spawn_blocking(move || EventLog::open(&dir))
-        .await
-        .map_err(|e| e.to_string())??;
+    let log = tokio::task::spawn_blocking(move || EventLog::open(&dir)).await.map_err(|e| e.to_string())??;
     Ok(Arc::new(std::sync::Mutex::new(log)))
 }
 
@@ -469,9 +433,7 @@ async fn replay(ws: &mut WebSocketStream<TcpStream>, reader: Reader, last_sent: 
         let r = reader.clone();
         let from = *last_sent;
         let batch = tokio::task::spawn_blocking(move || {
-            r.lock()
-                .map_err(|_| "event log lock poisoned".to_string())?
-                .after(from, REPLAY_BATCH)
+            r.lock().map_err(|_| "event log lock poisoned".to_string())?.after(from, REPLAY_BATCH)
         })
         .await
         .map_err(|e| e.to_string())??;

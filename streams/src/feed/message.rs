@@ -29,12 +29,7 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn new(seq: u64, body: Body) -> Envelope {
-        Envelope {
-            v: PROTOCOL_VERSION,
-            seq,
-            time: Utc::now(),
-            body,
-        }
+        Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), body }
     }
 
     /// Parses one text frame.
@@ -75,11 +70,7 @@ pub enum Body {
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
-    Error {
-        code: ErrorCode,
-        reason: String,
-        fatal: bool,
-    },
+    Error { code: ErrorCode, reason: String, fatal: bool },
 }
 
 impl Body {
@@ -275,11 +266,7 @@ mod tests {
             report_id: "w1-1".into(),
             kind: "dispute".into(),
             severity: Severity::Medium,
-            location: Location {
-                lon: 120.1,
-                lat: 30.2,
-                crs: CoordinateSystem::Wgs84,
-            },
+            location: Location { lon: 120.1, lat: 30.2, crs: CoordinateSystem::Wgs84 },
             grid: Some("DW-01".into()),
             reporter: "王芳".into(),
             source: ReportSource::Field,
@@ -324,11 +311,7 @@ mod tests {
 
     #[test]
     fn another_protocol_version_is_refused() {
-        let text = Envelope {
-            v: 9,
-            ..Envelope::new(1, Body::Heartbeat)
-        }
-        .to_text();
+        let text = Envelope { v: 9, ..Envelope::new(1, Body::Heartbeat) }.to_text();
         assert_eq!(Envelope::parse(&text).unwrap_err(), ParseError::Version(9));
     }
 
@@ -347,11 +330,7 @@ mod docs {
     #[test]
     fn docs_examples_parse() {
         let doc = include_str!("../../../docs/protocol.md");
-        let blocks: Vec<&str> = doc
-            .split("```json")
-            .skip(1)
-            .filter_map(|b| b.split("```").next())
-            .collect();
+        let blocks: Vec<&str> = doc.split("```json").skip(1).filter_map(|b| b.split("```").next()).collect();
         assert!(blocks.len() >= 7, "only {} examples", blocks.len());
         for block in blocks {
             let env = Envelope::parse(block.trim()).unwrap_or_else(|e| panic!("{e}\n{block}"));

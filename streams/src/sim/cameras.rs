@@ -60,9 +60,7 @@ impl CameraServer {
         }
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
-        let listening = server
-            .attach(Some(&context))
-            .map_err(|e| format!("cannot attach the RTSP server: {e}"))?;
+        let listening = server.attach(Some(&context)).map_err(|e| format!("cannot attach the RTSP server: {e}"))?;
         let port = u16::try_from(server.bound_port()).map_err(|_| "the RTSP server has no port".to_string())?;
         let looped = main_loop.clone();
         let thread = std::thread::Builder::new()
@@ -70,13 +68,7 @@ impl CameraServer {
             .spawn(move || looped.run())
             .map_err(|e| e.to_string())?;
         tracing::info!(port, cameras = cameras.len(), "simulated camera RTSP server listening");
-        Ok(CameraServer {
-            port,
-            server,
-            listening: Some(listening),
-            main_loop,
-            thread: Some(thread),
-        })
+        Ok(CameraServer { port, server, listening: Some(listening), main_loop, thread: Some(thread) })
     }
 
     pub fn port(&self) -> u16 {
@@ -92,14 +84,9 @@ impl CameraServer {
 impl Drop for CameraServer {
     fn drop(&mut self) {
         // Close every client (and with it its session and media), then stop listening.
-        self.server
-            .client_filter(Some(&mut |_, _| rtsp::RTSPFilterResult::Remove));
+        self.server.client_filter(Some(&mut |_, _| rtsp::RTSPFilterResult::Remove));
         // The source lives on our own context, not the default one `SourceId::remove` uses.
-        if let Some(source) = self
-            .listening
-            .take()
-            .and_then(|id| self.main_loop.context().find_source_by_id(&id))
-        {
+        if let Some(source) = self.listening.take().and_then(|id| self.main_loop.context().find_source_by_id(&id)) {
             source.destroy();
         }
         self.main_loop.quit();

@@ -57,9 +57,7 @@ impl GridWorkerSim {
     /// Connects one terminal per grid and starts reporting.
     pub fn start(self, runtime: &tokio::runtime::Handle) -> GridWorkers {
         let handle = runtime.clone();
-        GridWorkers {
-            _task: runtime.spawn(async move { self.run(handle).await }),
-        }
+        GridWorkers { _task: runtime.spawn(async move { self.run(handle).await }) }
     }
 
     async fn run(self, runtime: tokio::runtime::Handle) {
@@ -109,24 +107,15 @@ impl GridWorkerSim {
     fn draw(&self, rng: &mut fastrand::Rng, grid: &SimGrid, report_id: String) -> IncidentReport {
         let kind = pick(rng, &self.kinds, |k| k.weight).unwrap_or(&self.kinds[0]);
         let severities = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-        let severity = pick(rng, &severities, |s| kind.severity_weights[*s as usize])
-            .copied()
-            .unwrap_or(Severity::Low);
+        let severity = pick(rng, &severities, |s| kind.severity_weights[*s as usize]).copied().unwrap_or(Severity::Low);
         let point = random_point_in(rng, &grid.area);
-        let text = if kind.texts.is_empty() {
-            String::new()
-        } else {
-            kind.texts[rng.usize(..kind.texts.len())].clone()
-        };
+        let text =
+            if kind.texts.is_empty() { String::new() } else { kind.texts[rng.usize(..kind.texts.len())].clone() };
         IncidentReport {
             report_id,
             kind: kind.code.clone(),
             severity,
-            location: Location {
-                lon: point.x(),
-                lat: point.y(),
-                crs: CoordinateSystem::Wgs84,
-            },
+            location: Location { lon: point.x(), lat: point.y(), crs: CoordinateSystem::Wgs84 },
             grid: Some(grid.code.clone()),
             reporter: grid.worker.clone(),
             source: ReportSource::Field,
@@ -160,10 +149,7 @@ pub fn random_point_in(rng: &mut fastrand::Rng, area: &Polygon<f64>) -> Point<f6
         return Point::new(0.0, 0.0);
     };
     for _ in 0..1000 {
-        let p = Point::new(
-            rect.min().x + rng.f64() * rect.width(),
-            rect.min().y + rng.f64() * rect.height(),
-        );
+        let p = Point::new(rect.min().x + rng.f64() * rect.width(), rect.min().y + rng.f64() * rect.height());
         if area.contains(&p) {
             return p;
         }

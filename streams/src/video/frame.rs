@@ -30,14 +30,7 @@ impl Frame {
         seq: u64,
         data: gst::MappedBuffer<gst::buffer::Readable>,
     ) -> Self {
-        Frame {
-            width,
-            height,
-            stride,
-            seq,
-            arrived: Instant::now(),
-            data,
-        }
+        Frame { width, height, stride, seq, arrived: Instant::now(), data }
     }
 
     /// The pixels, `stride * height` bytes of RGBA.
@@ -48,10 +41,7 @@ impl Frame {
     /// The rows without padding, for consumers that want `width * 4` bytes a row.
     pub fn rows(&self) -> impl Iterator<Item = &[u8]> {
         let row = self.width as usize * 4;
-        self.rgba()
-            .chunks(self.stride)
-            .take(self.height as usize)
-            .map(move |r| &r[..row])
+        self.rgba().chunks(self.stride).take(self.height as usize).map(move |r| &r[..row])
     }
 }
 

@@ -12,11 +12,7 @@ pub enum FeedState {
     /// No new frame for a while; the tile keeps the last one.
     Stalled { for_secs: u64 },
     /// The pipeline failed or stalled and is rebuilt after `next_in`.
-    Reconnecting {
-        attempt: u32,
-        next_in: Duration,
-        reason: String,
-    },
+    Reconnecting { attempt: u32, next_in: Duration, reason: String },
     /// The feed cannot be built at all (a bad URI, a missing element).
     Failed { reason: String },
 }

@@ -77,25 +77,11 @@ impl VideoFeed {
             stop: stop.clone(),
             frames: Arc::new(AtomicU64::new(0)),
         };
-        let handle = std::thread::Builder::new()
-            .name(format!("feed {name}"))
-            .spawn(move || supervisor.run())
-            .ok();
+        let handle = std::thread::Builder::new().name(format!("feed {name}")).spawn(move || supervisor.run()).ok();
         if handle.is_none() {
-            set(
-                &state,
-                FeedState::Failed {
-                    reason: "cannot start a thread".into(),
-                },
-            );
+            set(&state, FeedState::Failed { reason: "cannot start a thread".into() });
         }
-        VideoFeed {
-            name: name.to_owned(),
-            slot,
-            state,
-            stop,
-            supervisor: handle,
-        }
+        VideoFeed { name: name.to_owned(), slot, state, stop, supervisor: handle }
     }
 
     pub fn name(&self) -> &str {
@@ -162,14 +148,7 @@ impl Supervisor {
             attempt = if played { 1 } else { attempt + 1 };
             let next_in = backoff(attempt);
             tracing::warn!(feed = %self.name, %reason, attempt, ?next_in, "video feed lost");
-            set(
-                &self.state,
-                FeedState::Reconnecting {
-                    attempt,
-                    next_in,
-                    reason,
-                },
-            );
+            set(&self.state, FeedState::Reconnecting { attempt, next_in, reason });
             (self.waker)();
             let until = Instant::now() + next_in;
             while Instant::now() < until {
@@ -184,9 +163,7 @@ impl Supervisor {
     /// Builds the pipeline; an element that cannot be made is an error, not a panic.
     fn build(&self) -> Result<gst::Pipeline, String> {
         let make = |factory: &str| {
-            gst::ElementFactory::make(factory)
-                .build()
-                .map_err(|_| format!("GStreamer element {factory} is missing"))
+            gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
         };
         let pipeline = gst::Pipeline::new();
         let decode = make("uridecodebin")?;
@@ -208,9 +185,7 @@ impl Supervisor {
             .wait_on_eos(false)
             .enable_last_sample(false)
             .build();
-        pipeline
-            .add_many([&decode, &scale, sink.upcast_ref()])
-            .map_err(|e| e.to_string())?;
+        pipeline.add_many([&decode, &scale, sink.upcast_ref()]).map_err(|e| e.to_string())?;
         scale.link(&sink).map_err(|e| e.to_string())?;
 
         let latency = self.options.rtsp_latency_ms;
@@ -259,9 +234,7 @@ impl Supervisor {
                         return Err(gst::FlowError::NotNegotiated);
                     };
                     let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
-                    let data = buffer
-                        .into_mapped_buffer_readable()
-                        .map_err(|_| gst::FlowError::Error)?;
+                    let data = buffer.into_mapped_buffer_readable().map_err(|_| gst::FlowError::Error)?;
                     let seq = frames.fetch_add(1, Ordering::AcqRel) + 1;
                     let stride = vi.stride()[0] as usize;
                     slot.put(Frame::new(vi.width(), vi.height(), stride, seq, data));
@@ -271,9 +244,7 @@ impl Supervisor {
                 .build(),
         );
 
-        pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|_| "the source refused to start".to_string())?;
+        pipeline.set_state(gst::State::Playing).map_err(|_| "the source refused to start".to_string())?;
         tracing::info!(feed = %self.name, "video feed connecting");
         Ok(pipeline)
     }
@@ -320,16 +291,10 @@ impl Supervisor {
             let elapsed = now - window.0;
             if elapsed >= Duration::from_secs(1) {
                 let new_state = if played && silent >= self.options.stalled_after {
-                    FeedState::Stalled {
-                        for_secs: silent.as_secs(),
-                    }
+                    FeedState::Stalled { for_secs: silent.as_secs() }
                 } else if played {
                     let (width, height) = self.slot.newest().map(|f| (f.width, f.height)).unwrap_or_default();
-                    FeedState::Playing {
-                        fps: window.1 as f32 / elapsed.as_secs_f32(),
-                        width,
-                        height,
-                    }
+                    FeedState::Playing { fps: window.1 as f32 / elapsed.as_secs_f32(), width, height }
                 } else {
                     FeedState::Connecting
                 };
