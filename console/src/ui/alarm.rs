@@ -12,25 +12,9 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
     let Some(t) = core.alarms.last().and_then(|id| core.incidents.get(id)) else {
         return commands;
     };
-    let r = &t.incident.report;
-    let place = t.grid.map_or_else(
-        || tr.t("detail.outside_grids").to_owned(),
-        |g| {
-            let g = &core.grids.grids[g];
-            format!("{} {}", g.village, g.code)
-        },
-    );
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("⚠ {}", tr.t("alarm.title"))).strong().size(18.0).color(Color32::WHITE));
-        let line = format!(
-            "{} [{}] {} · {} · {} — {}",
-            t.incident.id,
-            names::severity(tr, r.severity),
-            names::kind(tr, core, &r.kind),
-            place,
-            names::clock(t.incident.reported_at),
-            r.text
-        );
+        let line = format!("{} — {}", names::incident_line(tr, core, t), t.incident.report.text);
         ui.label(RichText::new(line).size(16.0).color(Color32::WHITE));
         if core.alarms.len() > 1 {
             let more = tr.f("alarm.more", &[("n", &(core.alarms.len() - 1).to_string())]);

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use streams::feed::{IncidentStatus, ReportSource, Severity};
 
 use crate::core::Core;
+use crate::core::incident::TrackedIncident;
 use crate::i18n::I18n;
 
 /// The time zone the room works in. Times on screen are local to it.
@@ -40,6 +41,19 @@ pub fn source(tr: &I18n, s: ReportSource) -> &str {
 /// A kind code's name from the kind list, or the code itself when the list lacks it.
 pub fn kind<'a>(tr: &I18n, core: &'a Core, code: &'a str) -> &'a str {
     core.kinds.get(code).map_or(code, |k| tr.pick(&k.zh, &k.en))
+}
+
+/// An incident in one line: `E000042 [特别严重] 火情 · 南山村 · 08:03:11`.
+pub fn incident_line(tr: &I18n, core: &Core, t: &TrackedIncident) -> String {
+    let r = &t.incident.report;
+    let place = t.grid.map_or_else(|| tr.t("detail.outside_grids"), |g| core.grids.grids[g].village.as_str());
+    format!(
+        "{} [{}] {} · {place} · {}",
+        t.incident.id,
+        severity(tr, r.severity),
+        kind(tr, core, &r.kind),
+        clock(t.incident.reported_at)
+    )
 }
 
 /// `HH:MM:SS` in the room's zone.

@@ -45,17 +45,7 @@ impl QueueView {
     }
 }
 
-/// One row: id, severity, kind, where, when, status — all a duty officer scans for.
+/// One row: the incident's line and its status — all a duty officer scans for.
 pub fn row_label(core: &Core, tr: &I18n, t: &TrackedIncident) -> String {
-    let r = &t.incident.report;
-    let place = t.grid.map(|g| core.grids.grids[g].village.as_str()).unwrap_or_else(|| tr.t("detail.outside_grids"));
-    format!(
-        "{} [{}] {} · {} · {} · {}",
-        t.incident.id,
-        names::severity(tr, r.severity),
-        names::kind(tr, core, &r.kind),
-        place,
-        names::clock(t.incident.reported_at),
-        names::status(tr, t.incident.status),
-    )
+    format!("{} · {}", names::incident_line(tr, core, t), names::status(tr, t.incident.status))
 }
