@@ -73,7 +73,7 @@ impl I18n {
     /// ```
     /// # use linkage::i18n::{I18n, Lang};
     /// let tr = I18n::new(Lang::En);
-    /// assert_eq!(tr.f("queue.count", &[("n", "3")]), "3 in all");
+    /// assert_eq!(tr.f("queue.shown", &[("shown", "2"), ("n", "3")]), "2 of 3 shown");
     /// ```
     pub fn f(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut s = self.t(key).to_owned();

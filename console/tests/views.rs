@@ -160,3 +160,20 @@ fn the_cameras_near_an_incident_go_onto_the_wall_in_one_click() {
     h.run();
     assert_eq!(h.state().core.wall.tiles[0].as_deref(), Some("ns-hill"));
 }
+
+#[test]
+fn searching_narrows_the_queue_and_clearing_brings_everything_back() {
+    let mut h = harness(state());
+    let search = h.get_by_label("搜索");
+    search.click();
+    h.run();
+    h.get_by_label("搜索").type_text("追尾");
+    h.run();
+    let queue = h.get_by_role_and_label(Role::Region, "事件队列");
+    assert!(queue.query_by_label_contains("E000003").is_some());
+    assert!(queue.query_by_label_contains("E000001").is_none());
+    queue.get_by_label("显示 1 / 共 3 件");
+    h.get_by_label("清除筛选").click();
+    h.run();
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label("显示 3 / 共 3 件");
+}

@@ -7,6 +7,7 @@
 
 pub mod camera;
 pub mod coords;
+pub mod filter;
 pub mod grid;
 pub mod incident;
 pub mod kind;
@@ -142,7 +143,7 @@ impl Core {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use streams::feed::{Incident, IncidentReport, IncidentStatus, Location, ReportSource};
 

@@ -26,7 +26,11 @@ pub struct Marker {
 
 /// Clusters the points that `project` puts inside `rect`; the result is least urgent first, so
 /// drawing it in order leaves the most urgent on top.
-pub fn cluster(points: &[MarkerPoint], project: impl Fn(f64, f64) -> Pos2, rect: Rect) -> Vec<Marker> {
+pub fn cluster<'a>(
+    points: impl IntoIterator<Item = &'a MarkerPoint>,
+    project: impl Fn(f64, f64) -> Pos2,
+    rect: Rect,
+) -> Vec<Marker> {
     let columns = (rect.width() / CELL).ceil().max(1.0) as usize;
     let rows = (rect.height() / CELL).ceil().max(1.0) as usize;
     // Per cell: index into `markers` + 1 (0 = empty), and the sum of positions.

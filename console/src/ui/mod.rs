@@ -26,6 +26,7 @@ use egui::accesskit::Role;
 use egui::{Panel, UiBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::core::filter::IncidentFilter;
 use crate::core::{Command, Core};
 use crate::i18n::{I18n, Lang};
 
@@ -44,6 +45,8 @@ pub struct Views {
     pub map: map::MapView,
     #[serde(skip)]
     pub queue: queue::QueueView,
+    /// What the queue and the map show.
+    pub filter: IncidentFilter,
     #[serde(skip)]
     pub detail: detail::DetailView,
 }
@@ -107,12 +110,14 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
                 commands.extend(region(ui, tr.t("region.wall"), |ui| views.wall.ui(ui, tr, frame.tiles)));
             });
             egui::CentralPanel::default().show(ui, |ui| {
-                commands.extend(region(ui, tr.t("region.queue"), |ui| views.queue.ui(ui, core, tr)));
+                commands.extend(region(ui, tr.t("region.queue"), |ui| {
+                    views.queue.ui(ui, core, tr, &mut views.filter, frame.now)
+                }));
             });
         },
     );
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
-        commands.extend(region(ui, tr.t("region.map"), |ui| views.map.ui(ui, core, tr)));
+        commands.extend(region(ui, tr.t("region.map"), |ui| views.map.ui(ui, core, tr, &views.filter, frame.now)));
     });
     actions.extend(commands.into_iter().map(Action::Core));
     actions

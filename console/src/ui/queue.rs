@@ -1,32 +1,50 @@
-//! The incident queue: every incident, most urgent first; a click selects it.
+//! The incident queue: the incidents the filter lets through, most urgent first; a click
+//! selects one. The filter bar on top (search, kind, severity, status, village, time window) is
+//! shared with the map.
 
-use egui::{Rect, Sense, vec2};
+use chrono::{DateTime, Utc};
+use egui::{ComboBox, Rect, Sense, vec2};
+use streams::feed::Severity;
 
+use crate::core::filter::{IncidentFilter, StatusFilter, TimeWindow};
 use crate::core::incident::TrackedIncident;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::{names, theme};
 
-/// The queue keeps no state of its own yet (search and filters arrive with the queue work).
+/// The queue's own state lives in the shared filter; the list itself is drawn from Core.
 #[derive(Default)]
 pub struct QueueView;
 
 impl QueueView {
-    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        core: &Core,
+        tr: &I18n,
+        filter: &mut IncidentFilter,
+        now: DateTime<Utc>,
+    ) -> Vec<Command> {
         let mut commands = vec![];
+        let rows: Vec<&TrackedIncident> = if filter.is_open() {
+            core.incidents.queue().collect()
+        } else {
+            core.incidents.queue().filter(|t| filter.matches(t, &core.grids, &core.kinds, now)).collect()
+        };
         ui.horizontal(|ui| {
             ui.heading(tr.t("region.queue"));
-            ui.label(tr.f("queue.count", &[("n", &core.incidents.len().to_string())]));
+            let (shown, all) = (rows.len().to_string(), core.incidents.len().to_string());
+            ui.label(tr.f("queue.shown", &[("shown", &shown), ("n", &all)]));
         });
+        filter_bar(ui, core, tr, filter);
         ui.separator();
-        if core.incidents.is_empty() {
-            ui.label(tr.t("queue.empty"));
+        if rows.is_empty() {
+            ui.label(tr.t(if core.incidents.is_empty() { "queue.empty" } else { "queue.none_match" }));
             return commands;
         }
         let row_height = 22.0;
-        let queue: Vec<&TrackedIncident> = core.incidents.queue().collect();
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, queue.len(), |ui, range| {
-            for t in &queue[range] {
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, rows.len(), |ui, range| {
+            for t in &rows[range] {
                 ui.horizontal(|ui| {
                     let (chip, _) = ui.allocate_exact_size(vec2(6.0, row_height - 6.0), Sense::hover());
                     ui.painter().rect_filled(
@@ -43,6 +61,67 @@ impl QueueView {
         });
         commands
     }
+}
+
+/// Search and the five narrowing choices, and a reset when anything is set.
+fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter) {
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label(tr.t("filter.search"));
+        ui.add(egui::TextEdit::singleline(&mut f.search).desired_width(140.0)).labelled_by(label.id);
+        let any = tr.t("filter.any");
+        let kind_name = f.kind.as_deref().map_or(any, |k| names::kind(tr, core, k));
+        ComboBox::from_label(tr.t("detail.kind")).selected_text(kind_name).show_ui(ui, |ui| {
+            ui.selectable_value(&mut f.kind, None, any);
+            for k in &core.kinds.kinds {
+                ui.selectable_value(&mut f.kind, Some(k.code.clone()), tr.pick(&k.zh, &k.en));
+            }
+        });
+        let severity_name =
+            f.min_severity.map_or(any.to_owned(), |s| tr.f("filter.at_least", &[("s", names::severity(tr, s))]));
+        ComboBox::from_label(tr.t("detail.severity")).selected_text(severity_name).show_ui(ui, |ui| {
+            ui.selectable_value(&mut f.min_severity, None, any);
+            for s in [Severity::Medium, Severity::High, Severity::Critical] {
+                ui.selectable_value(
+                    &mut f.min_severity,
+                    Some(s),
+                    tr.f("filter.at_least", &[("s", names::severity(tr, s))]),
+                );
+            }
+        });
+        let status_key = |s: StatusFilter| match s {
+            StatusFilter::Any => "filter.any",
+            StatusFilter::Open => "filter.open",
+            StatusFilter::Closed => "status.closed",
+        };
+        ComboBox::from_label(tr.t("detail.status")).selected_text(tr.t(status_key(f.status))).show_ui(ui, |ui| {
+            for s in [StatusFilter::Any, StatusFilter::Open, StatusFilter::Closed] {
+                ui.selectable_value(&mut f.status, s, tr.t(status_key(s)));
+            }
+        });
+        ComboBox::from_label(tr.t("detail.village")).selected_text(f.village.as_deref().unwrap_or(any)).show_ui(
+            ui,
+            |ui| {
+                ui.selectable_value(&mut f.village, None, any);
+                for v in &core.grids.villages {
+                    ui.selectable_value(&mut f.village, Some(v.name.clone()), &v.name);
+                }
+            },
+        );
+        let window_key = |w: TimeWindow| match w {
+            TimeWindow::All => "filter.any",
+            TimeWindow::LastHour => "filter.last_hour",
+            TimeWindow::Last24Hours => "filter.last_24h",
+            TimeWindow::Last7Days => "filter.last_7d",
+        };
+        ComboBox::from_label(tr.t("filter.window")).selected_text(tr.t(window_key(f.window))).show_ui(ui, |ui| {
+            for w in TimeWindow::ALL {
+                ui.selectable_value(&mut f.window, w, tr.t(window_key(w)));
+            }
+        });
+        if !f.is_open() && ui.button(tr.t("filter.clear")).clicked() {
+            *f = IncidentFilter::default();
+        }
+    });
 }
 
 /// One row: the incident's line and its status — all a duty officer scans for.
