@@ -65,12 +65,13 @@ impl QueueView {
 
 /// Search and the five narrowing choices, and a reset when anything is set.
 fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter) {
-    ui.horizontal_wrapped(|ui| {
+    // Two fixed rows: a wrapped row would split a label from its box.
+    ui.horizontal(|ui| {
         let label = ui.label(tr.t("filter.search"));
         ui.add(egui::TextEdit::singleline(&mut f.search).desired_width(140.0)).labelled_by(label.id);
         let any = tr.t("filter.any");
-        let kind_name = f.kind.as_deref().map_or(any, |k| names::kind(tr, core, k));
-        ComboBox::from_label(tr.t("detail.kind")).selected_text(kind_name).show_ui(ui, |ui| {
+        let kind_name = f.kind.as_deref().map_or(any, |k| names::kind(tr, core, k)).to_owned();
+        combo(ui, tr.t("detail.kind"), kind_name, |ui| {
             ui.selectable_value(&mut f.kind, None, any);
             for k in &core.kinds.kinds {
                 ui.selectable_value(&mut f.kind, Some(k.code.clone()), tr.pick(&k.zh, &k.en));
@@ -78,7 +79,7 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
         });
         let severity_name =
             f.min_severity.map_or(any.to_owned(), |s| tr.f("filter.at_least", &[("s", names::severity(tr, s))]));
-        ComboBox::from_label(tr.t("detail.severity")).selected_text(severity_name).show_ui(ui, |ui| {
+        combo(ui, tr.t("detail.severity"), severity_name, |ui| {
             ui.selectable_value(&mut f.min_severity, None, any);
             for s in [Severity::Medium, Severity::High, Severity::Critical] {
                 ui.selectable_value(
@@ -88,32 +89,32 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
                 );
             }
         });
+    });
+    ui.horizontal(|ui| {
+        let any = tr.t("filter.any");
         let status_key = |s: StatusFilter| match s {
             StatusFilter::Any => "filter.any",
             StatusFilter::Open => "filter.open",
             StatusFilter::Closed => "status.closed",
         };
-        ComboBox::from_label(tr.t("detail.status")).selected_text(tr.t(status_key(f.status))).show_ui(ui, |ui| {
+        combo(ui, tr.t("detail.status"), tr.t(status_key(f.status)), |ui| {
             for s in [StatusFilter::Any, StatusFilter::Open, StatusFilter::Closed] {
                 ui.selectable_value(&mut f.status, s, tr.t(status_key(s)));
             }
         });
-        ComboBox::from_label(tr.t("detail.village")).selected_text(f.village.as_deref().unwrap_or(any)).show_ui(
-            ui,
-            |ui| {
-                ui.selectable_value(&mut f.village, None, any);
-                for v in &core.grids.villages {
-                    ui.selectable_value(&mut f.village, Some(v.name.clone()), &v.name);
-                }
-            },
-        );
+        combo(ui, tr.t("detail.village"), f.village.clone().unwrap_or(any.to_owned()), |ui| {
+            ui.selectable_value(&mut f.village, None, any);
+            for v in &core.grids.villages {
+                ui.selectable_value(&mut f.village, Some(v.name.clone()), &v.name);
+            }
+        });
         let window_key = |w: TimeWindow| match w {
             TimeWindow::All => "filter.any",
             TimeWindow::LastHour => "filter.last_hour",
             TimeWindow::Last24Hours => "filter.last_24h",
             TimeWindow::Last7Days => "filter.last_7d",
         };
-        ComboBox::from_label(tr.t("filter.window")).selected_text(tr.t(window_key(f.window))).show_ui(ui, |ui| {
+        combo(ui, tr.t("filter.window"), tr.t(window_key(f.window)), |ui| {
             for w in TimeWindow::ALL {
                 ui.selectable_value(&mut f.window, w, tr.t(window_key(w)));
             }
@@ -127,4 +128,15 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
 /// One row: the incident's line and its status — all a duty officer scans for.
 pub fn row_label(core: &Core, tr: &I18n, t: &TrackedIncident) -> String {
     format!("{} · {}", names::incident_line(tr, core, t), names::status(tr, t.incident.status))
+}
+
+/// A label, then a combo box that the label names (for screen readers and tests).
+fn combo(ui: &mut egui::Ui, label: &str, selected: impl Into<egui::WidgetText>, content: impl FnOnce(&mut egui::Ui)) {
+    let label = ui.label(label);
+    ComboBox::from_id_salt(label.id)
+        .width(96.0)
+        .selected_text(selected)
+        .show_ui(ui, content)
+        .response
+        .labelled_by(label.id);
 }
