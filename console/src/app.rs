@@ -77,6 +77,7 @@ impl LinkageApp {
             .build()
             .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let config = options.config;
+        let wall_layout = config.wall_layout;
         let world = World::start(&config, options.data_dir, &runtime)?;
 
         let (tx, updates) = mpsc::unbounded_channel();
@@ -97,13 +98,13 @@ impl LinkageApp {
             units: config.units,
             ..Core::default()
         };
-        core.wall = Wall::filled(wall::COLUMNS * wall::ROWS, core.cameras.iter().map(|c| c.id.clone()));
+        core.wall = Wall::filled(wall_layout, core.cameras.iter().map(|c| c.id.clone()));
         Ok(LinkageApp {
             core,
             tr: I18n::new(lang),
             views,
             updates,
-            feeds: (0..wall::COLUMNS * wall::ROWS).map(|_| None).collect(),
+            feeds: vec![],
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
             _client: client,
@@ -114,6 +115,11 @@ impl LinkageApp {
 
     /// Starts a feed for each camera put on the wall and stops the feeds of cameras taken off.
     fn sync_wall(&mut self, ctx: &egui::Context) {
+        // A smaller layout drops the feeds of the tiles it no longer has.
+        for (_, old) in self.feeds.drain(self.core.wall.tiles.len().min(self.feeds.len())..).flatten() {
+            std::thread::spawn(move || drop(old));
+        }
+        self.feeds.resize_with(self.core.wall.tiles.len(), || None);
         for (tile, want) in self.feeds.iter_mut().zip(&self.core.wall.tiles) {
             if tile.as_ref().map(|(id, _)| id) == want.as_ref() {
                 continue;

@@ -14,6 +14,7 @@ use crate::core::camera::{Camera, CameraStreams};
 use crate::core::grid::GridMap;
 use crate::core::kind::IncidentKinds;
 use crate::core::unit::{LinkedUnit, Tier};
+use crate::core::wall::Layout;
 use crate::i18n::Lang;
 
 /// A config file that cannot be used: where and why.
@@ -89,6 +90,7 @@ pub struct Config {
     pub simulation: Option<Simulation>,
     pub renderer: RendererChoice,
     pub lang: Option<Lang>,
+    pub wall_layout: Layout,
 }
 
 #[derive(Deserialize)]
@@ -160,7 +162,7 @@ fn eight() -> f64 {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct WallSection {
-    /// The foundation wall is 2×2; more layouts come with the video-wall work.
+    /// One of 1, 2x2, 3x3, 4x4, 1+5, 1+7.
     #[serde(default)]
     layout: Option<Spanned<String>>,
 }
@@ -338,11 +340,11 @@ impl Config {
             });
         }
 
-        if let Some(layout) = &raw.wall.layout
-            && layout.get_ref() != "2x2"
-        {
-            return Err(err(Some(layout.span()), "wall layout: only \"2x2\" is supported yet".into()));
-        }
+        let wall_layout = match &raw.wall.layout {
+            None => Layout::default(),
+            Some(l) => Layout::parse(l.get_ref())
+                .ok_or_else(|| err(Some(l.span()), "wall layout must be one of 1, 2x2, 3x3, 4x4, 1+5, 1+7".into()))?,
+        };
         let renderer = match &raw.ui.renderer {
             None => RendererChoice::default(),
             Some(r) => RendererChoice::parse(r.get_ref())
@@ -361,7 +363,7 @@ impl Config {
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));
         }
-        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang })
+        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang, wall_layout })
     }
 }
 

@@ -6,7 +6,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use linkage::core::grid::GridMap;
 use linkage::core::kind::IncidentKinds;
-use linkage::core::wall::Wall;
+use linkage::core::wall::{Layout, Wall};
 use linkage::core::{Command, Core};
 use linkage::i18n::{I18n, Lang};
 use linkage::ui::{self, Action, Views};
@@ -56,7 +56,7 @@ fn state() -> State {
     // 100 m north of the forest camera 南山林场防火点, which looks south-south-west, away from it.
     core.on_feed(incident_at(3, "traffic", Severity::Medium, "两车追尾", (120.01907, 30.11350)));
     core.cameras = linkage::config::Config::demo().unwrap().cameras;
-    core.wall = Wall::filled(4, core.cameras.iter().map(|c| c.id.clone()));
+    core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
     State { core, tr: I18n::new(Lang::Zh), views: Views::default() }
 }
 
@@ -176,4 +176,18 @@ fn searching_narrows_the_queue_and_clearing_brings_everything_back() {
     h.get_by_label("清除筛选").click();
     h.run();
     h.get_by_role_and_label(Role::Region, "事件队列").get_by_label("显示 3 / 共 3 件");
+}
+
+#[test]
+fn the_layout_buttons_change_the_wall() {
+    let mut h = harness(state());
+    h.get_by_label("3×3").click();
+    h.run();
+    assert_eq!(h.state().core.wall.layout, Layout::ThreeByThree);
+    assert_eq!(h.state().core.wall.tiles.iter().flatten().count(), 8, "all eight demo cameras are up");
+    h.get_by_label("1").click();
+    h.run();
+    assert_eq!(h.state().core.wall.tiles.len(), 1);
+    h.get_by_label("视频墙 1: 空闲窗口");
+    assert!(h.query_by_label("视频墙 2: 空闲窗口").is_none(), "a one-tile layout draws one tile");
 }

@@ -21,7 +21,7 @@ use grid::GridMap;
 use incident::{Incidents, TrackedIncident};
 use kind::IncidentKinds;
 use unit::LinkedUnit;
-use wall::Wall;
+use wall::{Layout, Wall};
 
 /// What a view asks Core to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +33,8 @@ pub enum Command {
     AcknowledgeAlarm(String),
     /// Put these cameras on the video wall (the first ones, as many as there are tiles).
     ShowOnWall(Vec<String>),
+    /// Change the wall's layout; new tiles take cameras not yet up.
+    SetLayout(Layout),
 }
 
 /// How far from an incident the console looks for cameras, in metres.
@@ -114,6 +116,10 @@ impl Core {
                 }
             }
             Command::ClearSelection => self.selected = None,
+            Command::SetLayout(layout) => {
+                let ids = self.cameras.iter().map(|c| c.id.clone());
+                self.wall.set_layout(layout, ids);
+            }
             Command::ShowOnWall(cameras) => {
                 let known: Vec<String> = cameras.into_iter().filter(|c| self.camera(c).is_some()).collect();
                 self.wall.show(&known);
@@ -249,7 +255,7 @@ pub(crate) mod tests {
     fn showing_cameras_on_the_wall_ignores_unknown_ones() {
         let mut core = core();
         core.cameras = crate::config::Config::demo().unwrap().cameras;
-        core.wall = Wall::filled(4, core.cameras.iter().map(|c| c.id.clone()));
+        core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
         core.apply(Command::ShowOnWall(vec!["nowhere".into(), "ns-hill".into()]));
         assert_eq!(core.wall.tiles[0].as_deref(), Some("ns-hill"));
         assert_eq!(core.wall.tiles.iter().flatten().count(), 4);

@@ -105,9 +105,11 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
         ui,
         |ui| {
             // The wall takes the height that makes its 2×2 tiles 16:9, at most 70 % of the column.
-            let wall_height = (ui.available_width() * 9.0 / 16.0).min(ui.available_height() * 0.7);
+            // 16:9 tiles in every layout, plus the row of layout buttons.
+            let wall_height = (ui.available_width() * 9.0 / 16.0 + 28.0).min(ui.available_height() * 0.7);
             Panel::top("wall").exact_size(wall_height).show(ui, |ui| {
-                commands.extend(region(ui, tr.t("region.wall"), |ui| views.wall.ui(ui, tr, frame.tiles)));
+                commands
+                    .extend(region(ui, tr.t("region.wall"), |ui| views.wall.ui(ui, tr, core.wall.layout, frame.tiles)));
             });
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(region(ui, tr.t("region.queue"), |ui| {

@@ -12,6 +12,7 @@ use streams::video::{FeedState, Frame};
 
 use crate::core::Command;
 use crate::core::camera::Camera;
+use crate::core::wall::Layout;
 use crate::i18n::I18n;
 use crate::ui::theme;
 
@@ -22,43 +23,58 @@ pub struct TileFeed<'a> {
     pub frame: Option<Arc<Frame>>,
 }
 
-/// The wall's own state: one texture per camera on screen and the frame number it holds.
+/// The wall's own state: one texture per camera on screen and the frame number it holds, and
+/// the tile focused full-wall (by a double-click), if any.
 #[derive(Default)]
 pub struct WallView {
     textures: HashMap<String, (TextureHandle, u64)>,
+    focused: Option<usize>,
 }
 
-/// Rows and columns of the foundation's 2×2 layout.
-pub const COLUMNS: usize = 2;
-pub const ROWS: usize = 2;
-
 impl WallView {
-    /// Draws the tiles (`None` is an empty tile). Returns commands (none yet: tile actions
-    /// arrive with the full wall).
-    pub fn ui(&mut self, ui: &mut egui::Ui, tr: &I18n, tiles: &[Option<TileFeed<'_>>]) -> Vec<Command> {
+    /// Draws the layout buttons and the tiles (`None` is an empty tile). A double-click on a
+    /// tile shows it alone across the wall; another brings the layout back.
+    pub fn ui(&mut self, ui: &mut egui::Ui, tr: &I18n, layout: Layout, tiles: &[Option<TileFeed<'_>>]) -> Vec<Command> {
+        let mut commands = vec![];
+        ui.horizontal(|ui| {
+            ui.label(tr.t("wall.layout"));
+            for l in Layout::ALL {
+                if ui.selectable_label(l == layout, l.name().replace('x', "×")).clicked() && l != layout {
+                    self.focused = None;
+                    commands.push(Command::SetLayout(l));
+                }
+            }
+        });
         let area = ui.available_rect_before_wrap();
         ui.allocate_rect(area, egui::Sense::hover());
         let gap = 4.0;
-        let tile_size = vec2(
-            (area.width() - gap * (COLUMNS - 1) as f32) / COLUMNS as f32,
-            (area.height() - gap * (ROWS - 1) as f32) / ROWS as f32,
-        );
-        for (i, tile) in tiles.iter().enumerate().take(COLUMNS * ROWS) {
-            let (row, col) = (i / COLUMNS, i % COLUMNS);
-            let min = area.min + vec2(col as f32 * (tile_size.x + gap), row as f32 * (tile_size.y + gap));
-            let rect = Rect::from_min_size(min, tile_size);
+        let cells: Vec<(usize, [f32; 4])> = match self.focused.filter(|&i| i < tiles.len()) {
+            Some(i) => vec![(i, [0.0, 0.0, 1.0, 1.0])],
+            None => layout.cells().into_iter().enumerate().collect(),
+        };
+        for (i, [x, y, w, h]) in cells {
+            let Some(tile) = tiles.get(i) else { continue };
+            let min = area.min + vec2(x * area.width(), y * area.height());
+            let rect = Rect::from_min_size(min, vec2(w * area.width(), h * area.height())).shrink(gap / 2.0);
             let label = match tile {
                 Some(t) => format!("{} {}: {}", tr.t("region.wall"), i + 1, t.camera.name),
                 None => format!("{} {}: {}", tr.t("region.wall"), i + 1, tr.t("wall.empty_tile")),
             };
-            ui.scope_builder(UiBuilder::new().max_rect(rect).accessibility_label(label), |ui| {
+            ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
                 self.tile(ui, tr, rect, tile.as_ref());
+                // The tile is one widget named after its camera: a test or a screen reader
+                // finds it by that name, and a double-click on it toggles the focus.
+                let response = ui.interact(rect, egui::Id::unique(("wall tile", i)), egui::Sense::click());
+                response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Video, true, &label));
+                if response.double_clicked() {
+                    self.focused = if self.focused.is_some() { None } else { Some(i) };
+                }
             });
         }
         // Forget textures of cameras no longer on the wall.
         let on_wall: Vec<&str> = tiles.iter().flatten().map(|t| t.camera.id.as_str()).collect();
         self.textures.retain(|id, _| on_wall.contains(&id.as_str()));
-        vec![]
+        commands
     }
 
     fn tile(&mut self, ui: &mut egui::Ui, tr: &I18n, rect: Rect, tile: Option<&TileFeed<'_>>) {
