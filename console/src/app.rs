@@ -15,8 +15,8 @@ use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::core::Core;
 use crate::core::wall::Wall;
+use crate::core::{Core, Effect};
 use crate::i18n::{I18n, Lang};
 use crate::screenshot::{Screenshot, ScreenshotPlan};
 use crate::ui::{self, Action, Views, wall};
@@ -48,7 +48,7 @@ pub struct LinkageApp {
     feeds: Vec<Option<(String, VideoFeed)>>,
     screenshot: Option<Screenshot>,
     alarm_sound: AlarmSound,
-    _client: ClientHandle,
+    client: ClientHandle,
     world: World,
     // Dropped last: the client and the world's tasks run on it.
     _runtime: tokio::runtime::Runtime,
@@ -107,7 +107,7 @@ impl LinkageApp {
             feeds: vec![],
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
-            _client: client,
+            client,
             world,
             _runtime: runtime,
         })
@@ -189,7 +189,13 @@ impl eframe::App for LinkageApp {
         drop(tiles);
         for action in actions {
             match action {
-                Action::Core(command) => self.core.apply(command),
+                Action::Core(command) => {
+                    for effect in self.core.apply(command) {
+                        match effect {
+                            Effect::Send(body) => self.client.send(body),
+                        }
+                    }
+                }
                 Action::SetLanguage(lang) => self.tr.set_lang(lang),
             }
         }

@@ -70,7 +70,9 @@ fn harness(state: State) -> Harness<'static, State> {
                 let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
                 for action in ui::console(ui, &mut s.views, &s.core, &s.tr, &frame) {
                     match action {
-                        Action::Core(c) => s.core.apply(c),
+                        Action::Core(c) => {
+                            s.core.apply(c);
+                        }
                         Action::SetLanguage(l) => s.tr.set_lang(l),
                     }
                 }
@@ -129,7 +131,7 @@ fn the_queue_lists_the_critical_incident_first() {
 #[test]
 fn a_command_for_an_unknown_incident_leaves_the_detail_empty() {
     let mut s = state();
-    s.core.apply(Command::SelectIncident("E999999".into()));
+    let _ = s.core.apply(Command::SelectIncident("E999999".into()));
     let h = harness(s);
     h.get_by_role_and_label(Role::Region, "事件详情").get_by_label("在队列或地图上选择一个事件");
 }

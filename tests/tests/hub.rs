@@ -166,3 +166,35 @@ async fn a_console_that_says_since_gets_exactly_the_events_after_it() {
     assert_eq!(seqs, [3, 4, 5]);
     assert!(matches!(read(&mut console).await.body, Body::Replayed { head: 5 }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_is_logged_once_and_reaches_every_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let (mut a, mut b) = (raw(&hub, CONSOLE, Role::Console, 0).await, raw(&hub, CONSOLE, Role::Console, 0).await);
+    for ws in [&mut a, &mut b] {
+        assert!(matches!(read(ws).await.body, Body::Welcome { .. }));
+        assert!(matches!(read(ws).await.body, Body::Replayed { .. }));
+    }
+    let ack = Envelope::new(2, Body::Acknowledge { incident: "E000007".into() }).to_text();
+    a.send(Message::text(ack.clone())).await.unwrap();
+    a.send(Message::text(ack)).await.unwrap(); // a second press: logged once
+    for ws in [&mut a, &mut b] {
+        let env = read(ws).await;
+        assert_eq!(env.body, Body::AlarmAcknowledged { incident: "E000007".into(), by: "console".into() });
+        assert_eq!(env.seq, 1);
+    }
+    // A field terminal may not acknowledge.
+    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    read(&mut field).await; // welcome
+    field
+        .send(Message::text(Envelope::new(2, Body::Acknowledge { incident: "E000007".into() }).to_text()))
+        .await
+        .unwrap();
+    assert!(matches!(read(&mut field).await.body, Body::Error { code: ErrorCode::Protocol, .. }));
+    // The next event a console sees is a new one, not the acknowledgement again.
+    let report = r#"{"v":1,"seq":4,"time":"2026-11-28T08:00:00Z","kind":"report","body":{"report_id":"r1","kind":"dispute","severity":"low","location":{"lon":120.0,"lat":30.0},"reporter":"李娜","source":"field","text":"纠纷"}}"#;
+    field.send(Message::text(report)).await.unwrap();
+    let next = read(&mut b).await;
+    assert_eq!((next.seq, next.body.kind()), (2, "incident_reported"));
+}

@@ -37,6 +37,13 @@ pub enum Command {
     SetLayout(Layout),
 }
 
+/// What Core asks the world to do after a command: the app carries it out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send this message to the hub.
+    Send(Body),
+}
+
 /// How far from an incident the console looks for cameras, in metres.
 pub const NEAREST_CAMERA_RADIUS_M: f64 = 1500.0;
 
@@ -82,6 +89,13 @@ impl Core {
 
     fn on_event(&mut self, env: Envelope) {
         self.cursor = self.cursor.max(env.seq);
+        if let Body::AlarmAcknowledged { incident, by } = &env.body {
+            if let Some(at) = self.alarms.iter().position(|a| a == incident) {
+                tracing::info!(%incident, %by, "alarm acknowledged");
+                self.alarms.remove(at);
+            }
+            return;
+        }
         if let Body::IncidentReported(mut incident) = env.body {
             // Everything the console keeps is WGS-84; a GCJ-02 source is converted here, once.
             let loc = &mut incident.report.location;
@@ -107,8 +121,8 @@ impl Core {
             && (severity == Severity::Critical || (emergency && severity >= Severity::High))
     }
 
-    /// Applies a command from a view.
-    pub fn apply(&mut self, command: Command) {
+    /// Applies a command from a view; returns what the app must do for it.
+    pub fn apply(&mut self, command: Command) -> Vec<Effect> {
         match command {
             Command::SelectIncident(id) => {
                 if self.incidents.get(&id).is_some() {
@@ -125,12 +139,14 @@ impl Core {
                 self.wall.show(&known);
             }
             Command::AcknowledgeAlarm(id) => {
+                // Silence it here at once; the hub's log tells every console (this one too).
                 if let Some(at) = self.alarms.iter().position(|a| *a == id) {
-                    tracing::info!(incident = %id, "alarm acknowledged");
                     self.alarms.remove(at);
+                    return vec![Effect::Send(Body::Acknowledge { incident: id })];
                 }
             }
         }
+        vec![]
     }
 
     pub fn camera(&self, id: &str) -> Option<&Camera> {
@@ -235,9 +251,19 @@ pub(crate) mod tests {
         core.on_feed(event(2, incident("crit", Severity::Critical, 2)));
         core.on_feed(event(2, incident("crit", Severity::Critical, 2))); // replayed twice
         assert_eq!(core.alarms, ["crit"]);
-        core.apply(Command::AcknowledgeAlarm("low".into()));
+        assert!(core.apply(Command::AcknowledgeAlarm("low".into())).is_empty());
         assert_eq!(core.alarms, ["crit"]);
-        core.apply(Command::AcknowledgeAlarm("crit".into()));
+        let effects = core.apply(Command::AcknowledgeAlarm("crit".into()));
+        assert!(core.alarms.is_empty());
+        assert_eq!(effects, [Effect::Send(Body::Acknowledge { incident: "crit".into() })]);
+    }
+
+    #[test]
+    fn an_acknowledgement_from_the_hub_silences_a_replayed_alarm() {
+        let mut core = core();
+        core.on_feed(event(1, incident("crit", Severity::Critical, 1)));
+        let ack = Body::AlarmAcknowledged { incident: "crit".into(), by: "console-2".into() };
+        core.on_feed(FeedUpdate::Event(Envelope::new(2, ack)));
         assert!(core.alarms.is_empty());
     }
 
@@ -256,7 +282,7 @@ pub(crate) mod tests {
         let mut core = core();
         core.cameras = crate::config::Config::demo().unwrap().cameras;
         core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
-        core.apply(Command::ShowOnWall(vec!["nowhere".into(), "ns-hill".into()]));
+        let _ = core.apply(Command::ShowOnWall(vec!["nowhere".into(), "ns-hill".into()]));
         assert_eq!(core.wall.tiles[0].as_deref(), Some("ns-hill"));
         assert_eq!(core.wall.tiles.iter().flatten().count(), 4);
     }
@@ -265,9 +291,9 @@ pub(crate) mod tests {
     fn selecting_an_unknown_incident_changes_nothing() {
         let mut core = core();
         core.on_feed(event(1, incident("a", Severity::Low, 1)));
-        core.apply(Command::SelectIncident("zzz".into()));
+        let _ = core.apply(Command::SelectIncident("zzz".into()));
         assert_eq!(core.selected, None);
-        core.apply(Command::SelectIncident("a".into()));
+        let _ = core.apply(Command::SelectIncident("a".into()));
         assert_eq!(core.selected_incident().unwrap().incident.id, "a");
     }
 }

@@ -112,8 +112,30 @@ impl Drop for HubHandle {
 
 /// A request to the writer thread.
 struct Append {
-    report: IncidentReport,
+    event: Pending,
     reply: oneshot::Sender<Result<Live, String>>,
+}
+
+/// A report, logged once per reporter and report id.
+fn report_event(report: IncidentReport) -> Pending {
+    let dedup = Some(format!("{}/{}", report.reporter, report.report_id));
+    let make = Box::new(move |seq| {
+        Body::IncidentReported(Incident {
+            id: format!("E{seq:06}"),
+            reported_at: chrono::Utc::now(),
+            status: IncidentStatus::New,
+            report,
+        })
+    });
+    Pending { dedup, make }
+}
+
+/// An acknowledgement, logged once per incident: the first console to acknowledge is recorded.
+fn acknowledgement_event(incident: String, by: String) -> Pending {
+    Pending {
+        dedup: Some(format!("ack/{incident}")),
+        make: Box::new(move |_| Body::AlarmAcknowledged { incident, by }),
+    }
 }
 
 /// What every connection task shares.
@@ -164,21 +186,7 @@ fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, l
         {
             batch.push(more);
         }
-        let (pending, replies): (Vec<Pending>, Vec<_>) = batch
-            .into_iter()
-            .map(|Append { report, reply }| {
-                let dedup = Some(format!("{}/{}", report.reporter, report.report_id));
-                let make = Box::new(move |seq| {
-                    Body::IncidentReported(Incident {
-                        id: format!("E{seq:06}"),
-                        reported_at: chrono::Utc::now(),
-                        status: IncidentStatus::New,
-                        report,
-                    })
-                });
-                (Pending { dedup, make }, reply)
-            })
-            .unzip();
+        let (pending, replies): (Vec<Pending>, Vec<_>) = batch.into_iter().map(|a| (a.event, a.reply)).unzip();
         match log.append_all(pending) {
             Ok(logged) => {
                 for ((Logged { seq, frame }, new), reply) in logged.into_iter().zip(replies) {
@@ -396,11 +404,10 @@ async fn serve(
                 };
                 match Envelope::parse(&text) {
                     Ok(Envelope { body: Body::Report(report), .. }) if role.may_report() => {
-                        let (reply, answer) = oneshot::channel();
-                        if shared.writer.send(Append { report, reply }).is_err() {
-                            return Err("the event log is closed".into());
-                        }
-                        logging.push_back(answer);
+                        logging.push_back(log(&shared, report_event(report))?);
+                    }
+                    Ok(Envelope { body: Body::Acknowledge { incident }, .. }) if role == Role::Console => {
+                        logging.push_back(log(&shared, acknowledgement_event(incident, grant.name.clone()))?);
                     }
                     Ok(Envelope { body: Body::Report(_), .. }) => {
                         let reason = format!("role {role:?} may not report incidents");
@@ -446,4 +453,11 @@ async fn replay(ws: &mut WebSocketStream<TcpStream>, reader: Reader, last_sent: 
         }
         flush(ws).await?;
     }
+}
+
+/// Hands an event to the writer thread; the answer comes when it is in the log.
+fn log(shared: &Shared, event: Pending) -> Result<oneshot::Receiver<Result<Live, String>>, String> {
+    let (reply, answer) = oneshot::channel();
+    shared.writer.send(Append { event, reply }).map_err(|_| "the event log is closed".to_string())?;
+    Ok(answer)
 }

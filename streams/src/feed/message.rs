@@ -67,6 +67,11 @@ pub enum Body {
     Report(IncidentReport),
     /// Hub → clients (logged): an incident was accepted into the log.
     IncidentReported(Incident),
+    /// Console → hub: the duty officer has seen this incident's alarm.
+    Acknowledge { incident: String },
+    /// Hub → clients (logged): an alarm was acknowledged, by whom. Every console stops ringing
+    /// for it, and a console that restarts does not ring for it again.
+    AlarmAcknowledged { incident: String, by: String },
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
@@ -82,6 +87,8 @@ impl Body {
             Body::Replayed { .. } => "replayed",
             Body::Report(_) => "report",
             Body::IncidentReported(_) => "incident_reported",
+            Body::Acknowledge { .. } => "acknowledge",
+            Body::AlarmAcknowledged { .. } => "alarm_acknowledged",
             Body::Heartbeat => "heartbeat",
             Body::Error { .. } => "error",
         }
@@ -331,7 +338,7 @@ mod docs {
     fn docs_examples_parse() {
         let doc = include_str!("../../../docs/protocol.md");
         let blocks: Vec<&str> = doc.split("```json").skip(1).filter_map(|b| b.split("```").next()).collect();
-        assert!(blocks.len() >= 7, "only {} examples", blocks.len());
+        assert!(blocks.len() >= 9, "only {} examples", blocks.len());
         for block in blocks {
             let env = Envelope::parse(block.trim()).unwrap_or_else(|e| panic!("{e}\n{block}"));
             // And it serialises back to the same JSON value.
