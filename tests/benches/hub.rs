@@ -26,7 +26,7 @@ async fn hello(
     token: &str,
     role: Role,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("connect");
     ws.send(Message::text(Envelope::new(1, Body::Hello { token: token.into(), role, since: 0 }).to_text()))
         .await
         .expect("hello");

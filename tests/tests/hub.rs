@@ -198,3 +198,27 @@ async fn an_acknowledgement_is_logged_once_and_reaches_every_console() {
     let next = read(&mut b).await;
     assert_eq!((next.seq, next.body.kind()), (2, "incident_reported"));
 }
+
+/// A burst far longer than one send run (256 frames) reaches a console whole: the hub once
+/// dropped the event that followed a full run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_reports_reaches_a_console_without_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut console = raw(&hub, CONSOLE, Role::Console, 0).await;
+    read(&mut console).await; // welcome
+    read(&mut console).await; // replayed
+    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    read(&mut field).await; // welcome
+    const BURST: u64 = 2000;
+    for n in 1..=BURST {
+        let report = format!(
+            r#"{{"v":1,"seq":{n},"time":"2026-11-28T08:00:00Z","kind":"report","body":{{"report_id":"b{n}","kind":"dispute","severity":"low","location":{{"lon":120.0,"lat":30.0}},"reporter":"李娜","source":"field","text":"纠纷"}}}}"#
+        );
+        field.feed(Message::text(report)).await.unwrap();
+    }
+    field.flush().await.unwrap();
+    for expected in 1..=BURST {
+        assert_eq!(read(&mut console).await.seq, expected);
+    }
+}

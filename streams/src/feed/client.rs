@@ -114,11 +114,13 @@ impl FeedClient {
         tell: &impl Fn(FeedUpdate),
         attempt: &mut u32,
     ) -> Result<(), String> {
-        let (mut ws, _) =
-            tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(self.url.as_str()))
-                .await
-                .map_err(|_| "connect timed out".to_string())?
-                .map_err(|e| e.to_string())?;
+        let (mut ws, _) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async_with_config(self.url.as_str(), None, true),
+        )
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
         let hello = Body::Hello { token: self.token.clone(), role: self.role, since: self.since };
         let mut counter = 1u64;
         ws.send(Message::text(Envelope::new(counter, hello).to_text())).await.map_err(|e| e.to_string())?;

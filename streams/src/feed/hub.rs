@@ -283,6 +283,8 @@ async fn serve(
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<String, String> {
+    // Frames are small and latency matters: no Nagle delay on the hub's sockets.
+    let _ = stream.set_nodelay(true);
     let config =
         WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
     let mut ws = tokio_tungstenite::accept_async_with_config(stream, Some(config))
@@ -347,9 +349,11 @@ async fn serve(
                 return Ok(grant.name);
             }
             event = live.recv(), if streams_events => {
-                let mut event = event;
-                // Write a run of frames, then flush once.
-                for _ in 0..SEND_RUN {
+                // Write a run of frames, then flush once. The run ends when nothing more is
+                // waiting or it is long enough; an event is taken only when it will be sent.
+                let mut next = Some(event);
+                let mut run = 0;
+                while let Some(event) = next.take() {
                     match event {
                         Ok(Live { seq, frame }) if seq > last_sent => {
                             feed(&mut ws, frame).await?;
@@ -362,11 +366,16 @@ async fn serve(
                         }
                         Err(broadcast::error::RecvError::Closed) => return Ok(grant.name),
                     }
-                    event = match live.try_recv() {
-                        Ok(next) => Ok(next),
-                        Err(broadcast::error::TryRecvError::Lagged(n)) => Err(broadcast::error::RecvError::Lagged(n)),
-                        Err(_) => break,
-                    };
+                    run += 1;
+                    if run < SEND_RUN {
+                        next = match live.try_recv() {
+                            Ok(event) => Some(Ok(event)),
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                                Some(Err(broadcast::error::RecvError::Lagged(n)))
+                            }
+                            Err(_) => None,
+                        };
+                    }
                 }
                 flush(&mut ws).await?;
             }
