@@ -9,11 +9,13 @@ use linkage::core::kind::IncidentKinds;
 use linkage::core::wall::{Layout, Wall};
 use linkage::core::{Command, Core};
 use linkage::i18n::{I18n, Lang};
+use linkage::ui::wall::TileFeed;
 use linkage::ui::{self, Action, Views};
 use streams::feed::{
     Body, CoordinateSystem, Envelope, FeedUpdate, Incident, IncidentReport, IncidentStatus, Location, ReportSource,
     Severity,
 };
+use streams::video::FeedState;
 
 struct State {
     core: Core,
@@ -66,9 +68,22 @@ fn harness(state: State) -> Harness<'static, State> {
         .with_context_setup(|ctx| ui::fonts::install(ctx).expect("the CJK font (make deps installs fonts-noto-cjk)"))
         .build_ui_state(
             |ui, s: &mut State| {
-                let tiles = [None, None, None, None];
-                let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
-                for action in ui::console(ui, &mut s.views, &s.core, &s.tr, &frame) {
+                // The wall's cameras, connecting: no video in these tests.
+                let actions = {
+                    let tiles: Vec<Option<TileFeed<'_>>> = s
+                        .core
+                        .wall
+                        .tiles
+                        .iter()
+                        .map(|t| {
+                            let camera = s.core.camera(t.as_deref()?)?;
+                            Some(TileFeed { camera, state: FeedState::Connecting, frame: None })
+                        })
+                        .collect();
+                    let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
+                    ui::console(ui, &mut s.views, &s.core, &s.tr, &frame)
+                };
+                for action in actions {
                     match action {
                         Action::Core(c) => {
                             s.core.apply(c);
@@ -190,6 +205,17 @@ fn the_layout_buttons_change_the_wall() {
     h.get_by_label("1").click();
     h.run();
     assert_eq!(h.state().core.wall.tiles.len(), 1);
-    h.get_by_label("视频墙 1: 空闲窗口");
-    assert!(h.query_by_label("视频墙 2: 空闲窗口").is_none(), "a one-tile layout draws one tile");
+    h.get_by_label("视频墙 1: 杏林农贸市场");
+    assert!(h.query_by_label_contains("视频墙 2").is_none(), "a one-tile layout draws one tile");
+}
+
+#[test]
+fn a_tile_context_menu_closes_the_tile() {
+    let mut h = harness(state());
+    h.get_by_label("视频墙 2: 青溪大桥").click_secondary();
+    h.run();
+    h.get_by_label("关闭窗口").click();
+    h.run();
+    assert_eq!(h.state().core.wall.tiles[1], None);
+    h.get_by_label("视频墙 2: 空闲窗口");
 }

@@ -35,6 +35,8 @@ pub enum Command {
     ShowOnWall(Vec<String>),
     /// Change the wall's layout; new tiles take cameras not yet up.
     SetLayout(Layout),
+    /// Take the camera off this tile.
+    ClearTile(usize),
 }
 
 /// What Core asks the world to do after a command: the app carries it out.
@@ -130,6 +132,11 @@ impl Core {
                 }
             }
             Command::ClearSelection => self.selected = None,
+            Command::ClearTile(i) => {
+                if let Some(tile) = self.wall.tiles.get_mut(i) {
+                    *tile = None;
+                }
+            }
             Command::SetLayout(layout) => {
                 let ids = self.cameras.iter().map(|c| c.id.clone());
                 self.wall.set_layout(layout, ids);

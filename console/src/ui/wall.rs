@@ -14,7 +14,7 @@ use crate::core::Command;
 use crate::core::camera::Camera;
 use crate::core::wall::Layout;
 use crate::i18n::I18n;
-use crate::ui::theme;
+use crate::ui::{names, theme};
 
 /// What one tile shows this frame.
 pub struct TileFeed<'a> {
@@ -29,6 +29,8 @@ pub struct TileFeed<'a> {
 pub struct WallView {
     textures: HashMap<String, (TextureHandle, u64)>,
     focused: Option<usize>,
+    /// The tile showing its stream details (from its context menu).
+    info: Option<usize>,
 }
 
 impl WallView {
@@ -69,6 +71,21 @@ impl WallView {
                 if response.double_clicked() {
                     self.focused = if self.focused.is_some() { None } else { Some(i) };
                 }
+                if let Some(t) = tile {
+                    if self.info == Some(i) {
+                        info_overlay(ui, tr, rect, t);
+                    }
+                    response.context_menu(|ui| {
+                        if ui.button(tr.t("wall.stream_info")).clicked() {
+                            self.info = if self.info == Some(i) { None } else { Some(i) };
+                            ui.close();
+                        }
+                        if ui.button(tr.t("wall.close_tile")).clicked() {
+                            commands.push(Command::ClearTile(i));
+                            ui.close();
+                        }
+                    });
+                }
             });
         }
         // Forget textures of cameras no longer on the wall.
@@ -102,8 +119,12 @@ impl WallView {
         let name_rect = Rect::from_min_size(rect.min, name.size() + vec2(12.0, 6.0));
         painter.rect_filled(name_rect, 0.0, theme::TILE_SHADE);
         painter.galley(rect.min + vec2(6.0, 3.0), name, theme::TILE_TEXT);
-        // Health at bottom left.
-        let (text, color) = health_line(tr, &tile.state);
+        // Health at bottom left; a tile without signal says since when, over its last frame.
+        let (mut text, color) = health_line(tr, &tile.state);
+        if let Some(frame) = tile.frame.as_ref().filter(|_| !matches!(tile.state, FeedState::Playing { .. })) {
+            let lost = names::clock(chrono::DateTime::<chrono::Utc>::from(frame.received));
+            text = format!("{} {lost} · {text}", tr.t("wall.signal_lost"));
+        }
         let status = painter.layout_no_wrap(text, FontId::proportional(13.0), color);
         let at = pos2(rect.min.x, rect.max.y - status.size().y - 6.0);
         painter.rect_filled(Rect::from_min_size(at, status.size() + vec2(12.0, 6.0)), 0.0, theme::TILE_SHADE);
@@ -162,4 +183,27 @@ pub fn health_line(tr: &I18n, state: &FeedState) -> (String, Color32) {
         ),
         FeedState::Failed { reason } => (format!("{} · {reason}", tr.t("wall.failed")), theme::BAD),
     }
+}
+
+/// A tile's stream details over its picture. The stream address is never shown: it may hold a
+/// password.
+fn info_overlay(ui: &egui::Ui, tr: &I18n, rect: Rect, tile: &TileFeed<'_>) {
+    let (state, _) = health_line(tr, &tile.state);
+    let frames = tile.frame.as_ref().map_or(0, |f| f.seq);
+    let text = format!(
+        "{}: {} ({})\n{state}\n{}: {frames}",
+        tr.t("wall.info_camera"),
+        tile.camera.name,
+        tile.camera.id,
+        tr.t("wall.info_frames")
+    );
+    let painter = ui.painter_at(rect);
+    let galley = painter.layout_no_wrap(text, FontId::monospace(12.0), theme::TILE_TEXT);
+    let at = rect.center() - galley.size() / 2.0;
+    painter.rect_filled(
+        Rect::from_min_size(at - vec2(8.0, 6.0), galley.size() + vec2(16.0, 12.0)),
+        4.0,
+        theme::TILE_SHADE,
+    );
+    painter.galley(at, galley, theme::TILE_TEXT);
 }
