@@ -76,6 +76,13 @@ async fn a_console_receives_the_incident_a_simulated_grid_worker_reported() {
     assert!(area.contains(&at), "reported outside its grid: {at:?}");
 }
 
+/// A report frame as a terminal would write it by hand: JSON text, not our own serialiser.
+fn report_frame(seq: u64, report_id: &str) -> Message {
+    Message::text(format!(
+        r#"{{"v":1,"seq":{seq},"time":"2026-11-28T08:00:00Z","kind":"report","body":{{"report_id":"{report_id}","kind":"dispute","severity":"low","location":{{"lon":120.0,"lat":30.0}},"reporter":"李娜","source":"field","text":"纠纷"}}}}"#
+    ))
+}
+
 /// A raw WebSocket peer, to say exactly what a client says.
 async fn raw(
     hub: &HubHandle,
@@ -133,8 +140,7 @@ async fn a_malformed_report_is_answered_with_a_reason_and_the_link_stays_up() {
     }
     // Still connected: a heartbeat goes through and a valid report is logged.
     ws.send(Message::text(Envelope::new(3, Body::Heartbeat).to_text())).await.unwrap();
-    let report = r#"{"v":1,"seq":4,"time":"2026-11-28T08:00:00Z","kind":"report","body":{"report_id":"r1","kind":"dispute","severity":"low","location":{"lon":120.0,"lat":30.0},"reporter":"李娜","source":"field","text":"纠纷"}}"#;
-    ws.send(Message::text(report)).await.unwrap();
+    ws.send(report_frame(4, "r1")).await.unwrap();
     match read(&mut ws).await.body {
         Body::IncidentReported(i) => assert_eq!(i.report.report_id, "r1"),
         other => panic!("expected the logged incident, got {other:?}"),
@@ -148,15 +154,11 @@ async fn a_console_that_says_since_gets_exactly_the_events_after_it() {
     let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
     read(&mut field).await; // welcome
     for n in 1..=5 {
-        let report = format!(
-            r#"{{"v":1,"seq":{n},"time":"2026-11-28T08:00:00Z","kind":"report","body":{{"report_id":"r{n}","kind":"dispute","severity":"low","location":{{"lon":120.0,"lat":30.0}},"reporter":"李娜","source":"field","text":"纠纷"}}}}"#
-        );
-        field.send(Message::text(report)).await.unwrap();
+        field.send(report_frame(n, &format!("r{n}"))).await.unwrap();
         read(&mut field).await; // the logged event
     }
     // The same report again is not logged twice.
-    let again = r#"{"v":1,"seq":9,"time":"2026-11-28T08:00:00Z","kind":"report","body":{"report_id":"r5","kind":"dispute","severity":"low","location":{"lon":120.0,"lat":30.0},"reporter":"李娜","source":"field","text":"纠纷"}}"#;
-    field.send(Message::text(again)).await.unwrap();
+    field.send(report_frame(9, "r5")).await.unwrap();
     assert_eq!(read(&mut field).await.seq, 5);
 
     let mut console = raw(&hub, CONSOLE, Role::Console, 2).await;
@@ -193,8 +195,7 @@ async fn an_acknowledgement_is_logged_once_and_reaches_every_console() {
         .unwrap();
     assert!(matches!(read(&mut field).await.body, Body::Error { code: ErrorCode::Protocol, .. }));
     // The next event a console sees is a new one, not the acknowledgement again.
-    let report = r#"{"v":1,"seq":4,"time":"2026-11-28T08:00:00Z","kind":"report","body":{"report_id":"r1","kind":"dispute","severity":"low","location":{"lon":120.0,"lat":30.0},"reporter":"李娜","source":"field","text":"纠纷"}}"#;
-    field.send(Message::text(report)).await.unwrap();
+    field.send(report_frame(4, "r1")).await.unwrap();
     let next = read(&mut b).await;
     assert_eq!((next.seq, next.body.kind()), (2, "incident_reported"));
 }
@@ -212,10 +213,7 @@ async fn a_burst_of_reports_reaches_a_console_without_a_gap() {
     read(&mut field).await; // welcome
     const BURST: u64 = 2000;
     for n in 1..=BURST {
-        let report = format!(
-            r#"{{"v":1,"seq":{n},"time":"2026-11-28T08:00:00Z","kind":"report","body":{{"report_id":"b{n}","kind":"dispute","severity":"low","location":{{"lon":120.0,"lat":30.0}},"reporter":"李娜","source":"field","text":"纠纷"}}}}"#
-        );
-        field.feed(Message::text(report)).await.unwrap();
+        field.feed(report_frame(n, &format!("b{n}"))).await.unwrap();
     }
     field.flush().await.unwrap();
     for expected in 1..=BURST {
