@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use egui::{Event, PointerButton, Pos2, RawInput, Rect, vec2};
 use linkage::core::Core;
-use linkage::core::filter::IncidentFilter;
 use linkage::core::grid::GridMap;
 use linkage::i18n::{I18n, Lang};
 use linkage::ui::map::MapView;
@@ -84,7 +83,6 @@ fn main() {
     let tr = I18n::new(Lang::En);
     let ctx = egui::Context::default();
     let mut map = MapView::default();
-    let (filter, now) = (IncidentFilter::default(), chrono::Utc::now());
     let screen = Rect::from_min_size(Pos2::ZERO, vec2(1100.0, 900.0));
     let mut times = vec![];
     for frame in 0..frames {
@@ -102,7 +100,7 @@ fn main() {
         let input = RawInput { screen_rect: Some(screen), events, ..Default::default() };
         let started = Instant::now();
         let output = ctx.run_ui(input, |ui| {
-            let _ = map.ui(ui, &core, &tr, &filter, now);
+            let _ = map.ui(ui, &core, &tr, None);
         });
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         output.drop_without_applying_deltas();

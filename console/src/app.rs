@@ -117,7 +117,7 @@ impl LinkageApp {
     fn sync_wall(&mut self, ctx: &egui::Context) {
         // A smaller layout drops the feeds of the tiles it no longer has.
         for (_, old) in self.feeds.drain(self.core.wall.tiles.len().min(self.feeds.len())..).flatten() {
-            std::thread::spawn(move || drop(old));
+            stop_in_background(old);
         }
         self.feeds.resize_with(self.core.wall.tiles.len(), || None);
         for (tile, want) in self.feeds.iter_mut().zip(&self.core.wall.tiles) {
@@ -125,8 +125,7 @@ impl LinkageApp {
                 continue;
             }
             if let Some((_, old)) = tile.take() {
-                // Stopping a pipeline can take a moment: never on the UI thread.
-                std::thread::spawn(move || drop(old));
+                stop_in_background(old);
             }
             let Some(id) = want else { continue };
             let Some(uri) = self.world.camera_uris.get(id) else {
@@ -149,6 +148,11 @@ impl LinkageApp {
             (Some(_), None) => false,
         })
     }
+}
+
+/// Stopping a pipeline can take a moment (its supervisor joins): never on the UI thread.
+fn stop_in_background(feed: VideoFeed) {
+    std::thread::spawn(move || drop(feed));
 }
 
 impl eframe::App for LinkageApp {

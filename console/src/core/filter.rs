@@ -96,6 +96,38 @@ impl IncidentFilter {
     }
 }
 
+/// Which incidents a filter lets through, one flag per incident in arrival order, computed once
+/// and shared by the queue and the map. It is worked out again only when the filter, the number
+/// of incidents or the minute changes — not every frame.
+#[derive(Debug, Default)]
+pub struct Matches {
+    key: Option<(IncidentFilter, usize, i64)>,
+    flags: Vec<bool>,
+}
+
+impl Matches {
+    /// Brings the flags up to date; `None` means the filter is open and everything matches.
+    pub fn refresh(
+        &mut self,
+        filter: &IncidentFilter,
+        incidents: &super::incident::Incidents,
+        grids: &GridMap,
+        kinds: &IncidentKinds,
+        now: DateTime<Utc>,
+    ) -> Option<&[bool]> {
+        if filter.is_open() {
+            self.key = None;
+            return None;
+        }
+        let key = (filter.clone(), incidents.len(), now.timestamp() / 60);
+        if self.key.as_ref() != Some(&key) {
+            self.flags = incidents.all().iter().map(|t| filter.matches(t, grids, kinds, now)).collect();
+            self.key = Some(key);
+        }
+        Some(&self.flags)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +144,20 @@ mod tests {
         let incident = incident("E000001", severity, minute);
         let loc = incident.report.location;
         TrackedIncident { grid: grids.locate(loc.lon, loc.lat), incident, seq: 1 }
+    }
+
+    #[test]
+    fn matches_flag_each_incident_and_an_open_filter_needs_none() {
+        let (grids, kinds) = setup();
+        let mut core = crate::core::Core { grids, kinds, ..Default::default() };
+        core.on_feed(crate::core::tests::event(1, incident("a", Severity::Low, 1)));
+        core.on_feed(crate::core::tests::event(2, incident("b", Severity::Critical, 2)));
+        let mut matches = Matches::default();
+        let now = Utc::now();
+        let (i, g, k) = (&core.incidents, &core.grids, &core.kinds);
+        assert!(matches.refresh(&IncidentFilter::default(), i, g, k, now).is_none());
+        let severe = IncidentFilter { min_severity: Some(Severity::High), ..Default::default() };
+        assert_eq!(matches.refresh(&severe, i, g, k, now), Some(&[false, true][..]));
     }
 
     #[test]

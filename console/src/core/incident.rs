@@ -88,6 +88,11 @@ impl Incidents {
         self.queue.iter().map(|&i| &self.list[i])
     }
 
+    /// Indices into [`Incidents::all`], most urgent first.
+    pub fn queue_indices(&self) -> impl ExactSizeIterator<Item = usize> + '_ {
+        self.queue.iter().copied()
+    }
+
     /// In arrival order.
     pub fn all(&self) -> &[TrackedIncident] {
         &self.list

@@ -28,7 +28,6 @@ use wall::{Layout, Wall};
 pub enum Command {
     /// Show this incident in the detail panel and highlight it on the map and in the queue.
     SelectIncident(String),
-    ClearSelection,
     /// The duty officer has seen this alarm: stop ringing for it.
     AcknowledgeAlarm(String),
     /// Put these cameras on the video wall (the first ones, as many as there are tiles).
@@ -59,7 +58,8 @@ pub struct Core {
     pub incidents: Incidents,
     pub selected: Option<String>,
     pub hub: HubLink,
-    /// The last hub sequence number applied; the client resumes after it.
+    /// The last hub sequence number applied (the hub client keeps its own for resuming; this
+    /// one is what a console store will persist).
     pub cursor: u64,
     /// Incidents that raised the alarm and nobody acknowledged yet, oldest first.
     pub alarms: Vec<String>,
@@ -131,7 +131,6 @@ impl Core {
                     self.selected = Some(id);
                 }
             }
-            Command::ClearSelection => self.selected = None,
             Command::ClearTile(i) => {
                 if let Some(tile) = self.wall.tiles.get_mut(i) {
                     *tile = None;
@@ -205,7 +204,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn event(seq: u64, i: Incident) -> FeedUpdate {
+    pub(crate) fn event(seq: u64, i: Incident) -> FeedUpdate {
         FeedUpdate::Event(Envelope { seq, ..Envelope::new(seq, Body::IncidentReported(i)) })
     }
 

@@ -6,14 +6,11 @@
 //! enough at township scale. Grids are drawn as one mesh from triangles cut at load time.
 //! Drag to pan, scroll to zoom, click a marker to select its incident.
 
-use chrono::{DateTime, Utc};
 use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, vec2};
 use serde::{Deserialize, Serialize};
 
 use crate::core::camera::{Camera, VIEW_RANGE_M};
-use crate::core::filter::IncidentFilter;
 use crate::core::grid::LineKind;
-use crate::core::incident::MarkerPoint;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::markers::{CELL, Marker, cluster};
@@ -35,9 +32,6 @@ pub struct MapView {
     /// drawing thousands of clusters. Cleared when the scale changes or it grows large.
     #[serde(skip)]
     counts: CountLabels,
-    /// The points the filter lets through, and what they were computed for.
-    #[serde(skip)]
-    filtered: Option<(FilterKey, Vec<MarkerPoint>)>,
 }
 
 /// Converts between lon/lat and screen points for one frame.
@@ -70,14 +64,8 @@ impl MapView {
         self.centre = None;
     }
 
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        core: &Core,
-        tr: &I18n,
-        filter: &IncidentFilter,
-        now: DateTime<Utc>,
-    ) -> Vec<Command> {
+    /// `matches` flags the incidents the shared filter lets through (`None`: all of them).
+    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, matches: Option<&[bool]>) -> Vec<Command> {
         let mut commands = vec![];
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let rect = response.rect;
@@ -127,8 +115,7 @@ impl MapView {
         self.draw_grids(&painter, core, &proj);
         let pointer = response.hover_pos();
         let camera = self.draw_cameras(&painter, core, &proj, pointer);
-        self.refilter(core, filter, now);
-        let hovered = self.draw_incidents(&painter, core, &proj, pointer);
+        let hovered = self.draw_incidents(&painter, core, &proj, pointer, matches);
 
         if let (None, Some(cam)) = (&hovered, camera) {
             response.clone().on_hover_text_at_pointer(tr.f("map.camera_hint", &[("name", &cam.name)]));
@@ -244,11 +231,9 @@ impl MapView {
         core: &Core,
         proj: &Projection,
         pointer: Option<Pos2>,
+        matches: Option<&[bool]>,
     ) -> Option<Marker> {
-        let points = match &self.filtered {
-            Some((_, points)) => points.as_slice(),
-            None => core.incidents.points(),
-        };
+        let points = core.incidents.points().iter().filter(|p| matches.is_none_or(|m| m[p.index as usize]));
         let markers = cluster(points, |lon, lat| proj.to_screen(lon, lat), proj.rect);
         let mut hovered: Option<(f32, &Marker)> = None;
         for m in &markers {
@@ -306,32 +291,5 @@ impl CountLabels {
             .entry(count)
             .or_insert_with(|| painter.layout_no_wrap(count.to_string(), FontId::proportional(11.0), Color32::BLACK))
             .clone()
-    }
-}
-
-/// What a filtered point list was computed for: the filter, how many incidents there were,
-/// and the minute (for time windows).
-type FilterKey = (IncidentFilter, usize, i64);
-
-impl MapView {
-    /// Keeps `filtered` in step with the filter; with an open filter every point is drawn.
-    fn refilter(&mut self, core: &Core, filter: &IncidentFilter, now: DateTime<Utc>) {
-        if filter.is_open() {
-            self.filtered = None;
-            return;
-        }
-        let key = (filter.clone(), core.incidents.len(), now.timestamp() / 60);
-        if self.filtered.as_ref().is_some_and(|(k, _)| *k == key) {
-            return;
-        }
-        let all = core.incidents.all();
-        let points = core
-            .incidents
-            .points()
-            .iter()
-            .filter(|p| filter.matches(&all[p.index as usize], &core.grids, &core.kinds, now))
-            .copied()
-            .collect();
-        self.filtered = Some((key, points));
     }
 }

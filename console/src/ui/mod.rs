@@ -26,7 +26,7 @@ use egui::accesskit::Role;
 use egui::{Panel, UiBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::core::filter::IncidentFilter;
+use crate::core::filter::{IncidentFilter, Matches};
 use crate::core::{Command, Core};
 use crate::i18n::{I18n, Lang};
 
@@ -47,6 +47,9 @@ pub struct Views {
     pub queue: queue::QueueView,
     /// What the queue and the map show.
     pub filter: IncidentFilter,
+    /// The incidents the filter lets through, shared by the queue and the map.
+    #[serde(skip)]
+    pub matches: Matches,
     #[serde(skip)]
     pub detail: detail::DetailView,
 }
@@ -104,8 +107,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     Panel::left("wall and queue").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(
         ui,
         |ui| {
-            // The wall takes the height that makes its 2×2 tiles 16:9, at most 70 % of the column.
-            // 16:9 tiles in every layout, plus the row of layout buttons.
+            // 16:9 tiles in every layout, plus the row of layout buttons; at most 70 % of the column.
             let wall_height = (ui.available_width() * 9.0 / 16.0 + 28.0).min(ui.available_height() * 0.7);
             Panel::top("wall").exact_size(wall_height).show(ui, |ui| {
                 commands
@@ -113,13 +115,16 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             });
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(region(ui, tr.t("region.queue"), |ui| {
-                    views.queue.ui(ui, core, tr, &mut views.filter, frame.now)
+                    views.queue.ui(ui, core, tr, &mut views.filter, &mut views.matches, frame.now)
                 }));
             });
         },
     );
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
-        commands.extend(region(ui, tr.t("region.map"), |ui| views.map.ui(ui, core, tr, &views.filter, frame.now)));
+        commands.extend(region(ui, tr.t("region.map"), |ui| {
+            let matches = views.matches.refresh(&views.filter, &core.incidents, &core.grids, &core.kinds, frame.now);
+            views.map.ui(ui, core, tr, matches)
+        }));
     });
     actions.extend(commands.into_iter().map(Action::Core));
     actions

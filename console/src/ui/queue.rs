@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use egui::{ComboBox, Rect, Sense, vec2};
 use streams::feed::Severity;
 
-use crate::core::filter::{IncidentFilter, StatusFilter, TimeWindow};
+use crate::core::filter::{IncidentFilter, Matches, StatusFilter, TimeWindow};
 use crate::core::incident::TrackedIncident;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
@@ -23,13 +23,18 @@ impl QueueView {
         core: &Core,
         tr: &I18n,
         filter: &mut IncidentFilter,
+        matches: &mut Matches,
         now: DateTime<Utc>,
     ) -> Vec<Command> {
         let mut commands = vec![];
-        let rows: Vec<&TrackedIncident> = if filter.is_open() {
-            core.incidents.queue().collect()
-        } else {
-            core.incidents.queue().filter(|t| filter.matches(t, &core.grids, &core.kinds, now)).collect()
+        // Rows follow the filter as it was when this frame began; a change in the bar below
+        // repaints at once, so the lag is one frame the eye never sees.
+        let rows: Vec<&TrackedIncident> = match matches.refresh(filter, &core.incidents, &core.grids, &core.kinds, now)
+        {
+            None => core.incidents.queue().collect(),
+            Some(flags) => {
+                core.incidents.queue_indices().filter(|&i| flags[i]).map(|i| &core.incidents.all()[i]).collect()
+            }
         };
         ui.horizontal(|ui| {
             ui.heading(tr.t("region.queue"));

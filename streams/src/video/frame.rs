@@ -6,7 +6,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use gstreamer as gst;
 
@@ -18,7 +17,6 @@ pub struct Frame {
     pub stride: usize,
     /// Counts frames of this feed from 1; a new number means a new picture.
     pub seq: u64,
-    pub arrived: Instant,
     /// Wall-clock time of arrival: a stalled tile says since when its signal is lost.
     pub received: std::time::SystemTime,
     data: gst::MappedBuffer<gst::buffer::Readable>,
@@ -32,7 +30,7 @@ impl Frame {
         seq: u64,
         data: gst::MappedBuffer<gst::buffer::Readable>,
     ) -> Self {
-        Frame { width, height, stride, seq, arrived: Instant::now(), received: std::time::SystemTime::now(), data }
+        Frame { width, height, stride, seq, received: std::time::SystemTime::now(), data }
     }
 
     /// The pixels, `stride * height` bytes of RGBA.
