@@ -76,13 +76,13 @@ impl World {
         let console = token(&mut rng);
         let field = token(&mut rng);
         let mut tokens = HashMap::from([
-            (console.clone(), Grant { role: Role::Console, name: "console".into() }),
-            (field.clone(), Grant { role: Role::FieldTerminal, name: "simulated grid workers".into() }),
+            (console.clone(), Grant::new(Role::Console, "console")),
+            (field.clone(), Grant::new(Role::FieldTerminal, "simulated grid workers")),
         ]);
         let units: Vec<SimUnit> =
             config.units.iter().map(|u| SimUnit { id: u.id.clone(), token: token(&mut rng) }).collect();
         for u in &units {
-            tokens.insert(u.token.clone(), Grant { role: Role::UnitTerminal, name: format!("unit {}", u.id) });
+            tokens.insert(u.token.clone(), Grant::unit_terminal(&u.id));
         }
         let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
         let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);

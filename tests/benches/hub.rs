@@ -46,8 +46,8 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let tokens = HashMap::from([
-        ("console".to_string(), Grant { role: Role::Console, name: "bench console".into() }),
-        ("field".to_string(), Grant { role: Role::FieldTerminal, name: "bench field".into() }),
+        ("console".to_string(), Grant::new(Role::Console, "bench console")),
+        ("field".to_string(), Grant::new(Role::FieldTerminal, "bench field")),
     ]);
     let base = Instant::now();
     let (rate, p50, p99) = runtime.block_on(async move {

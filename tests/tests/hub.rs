@@ -15,8 +15,8 @@ const FIELD: &str = "field-token";
 
 async fn hub(dir: &tempfile::TempDir) -> HubHandle {
     let tokens = HashMap::from([
-        (CONSOLE.to_string(), Grant { role: Role::Console, name: "console".into() }),
-        (FIELD.to_string(), Grant { role: Role::FieldTerminal, name: "field".into() }),
+        (CONSOLE.to_string(), Grant::new(Role::Console, "console")),
+        (FIELD.to_string(), Grant::new(Role::FieldTerminal, "field")),
     ]);
     Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens })
         .await

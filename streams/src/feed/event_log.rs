@@ -20,9 +20,11 @@ pub struct Logged {
 }
 
 /// One event to append: a dedup key (a sender's report id) that may appear once in the whole
-/// log, and the body, built from the sequence number it gets.
+/// log, the unit it is addressed to (a work order; `None` for events only consoles read), and
+/// the body, built from the sequence number it gets.
 pub struct Pending {
     pub dedup: Option<String>,
+    pub route: Option<String>,
     pub make: Box<dyn FnOnce(u64) -> Body + Send>,
 }
 
@@ -51,8 +53,24 @@ impl EventLog {
                     );",
                 )
             })
+            .and_then(|_| Self::upgrade(&db))
+            .and_then(|_| {
+                db.execute_batch(
+                    "CREATE INDEX IF NOT EXISTS events_route ON events (route, seq) WHERE route IS NOT NULL;",
+                )
+            })
             .map_err(|e| format!("cannot prepare event log {}: {e}", path.display()))?;
         Ok(EventLog { db })
+    }
+
+    /// Adds the `route` column (the unit a work order is for); logs written before work orders
+    /// existed lack it.
+    fn upgrade(db: &Connection) -> rusqlite::Result<()> {
+        let has_route = db.prepare("SELECT route FROM events LIMIT 0").is_ok();
+        if !has_route {
+            db.execute_batch("ALTER TABLE events ADD COLUMN route TEXT;")?;
+        }
+        Ok(())
     }
 
     /// The newest sequence number (0 for an empty log).
@@ -75,9 +93,11 @@ impl EventLog {
             let mut existing =
                 tx.prepare_cached("SELECT seq, frame FROM events WHERE dedup = ?1").map_err(|e| e.to_string())?;
             let mut insert = tx
-                .prepare_cached("INSERT INTO events (seq, time, kind, dedup, frame) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare_cached(
+                    "INSERT INTO events (seq, time, kind, dedup, frame, route) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
                 .map_err(|e| e.to_string())?;
-            for Pending { dedup, make } in batch {
+            for Pending { dedup, route, make } in batch {
                 if let Some(key) = &dedup {
                     let found = existing
                         .query_row([key], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
@@ -91,7 +111,7 @@ impl EventLog {
                 let env = Envelope::new(next, make(next));
                 let frame = env.to_text();
                 insert
-                    .execute(params![next as i64, env.time.to_rfc3339(), env.body.kind(), dedup, frame])
+                    .execute(params![next as i64, env.time.to_rfc3339(), env.body.kind(), dedup, frame, route])
                     .map_err(|e| e.to_string())?;
                 out.push((Logged { seq: next, frame }, true));
                 next += 1;
@@ -101,14 +121,17 @@ impl EventLog {
         Ok(out)
     }
 
-    /// Events after `since`, oldest first, at most `limit` of them, as their frames.
-    pub fn after(&self, since: u64, limit: usize) -> Result<Vec<Logged>, String> {
+    /// Events after `since`, oldest first, at most `limit` of them, as their frames: all of them,
+    /// or (`route: Some(unit)`) only those addressed to one unit.
+    pub fn after(&self, since: u64, route: Option<&str>, limit: usize) -> Result<Vec<Logged>, String> {
         let mut stmt = self
             .db
-            .prepare_cached("SELECT seq, frame FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .prepare_cached(
+                "SELECT seq, frame FROM events WHERE seq > ?1 AND (?3 IS NULL OR route = ?3) ORDER BY seq LIMIT ?2",
+            )
             .map_err(|e| e.to_string())?;
         let rows = stmt
-            .query_map(params![since as i64, limit as i64], |r| {
+            .query_map(params![since as i64, limit as i64, route], |r| {
                 Ok(Logged { seq: r.get::<_, i64>(0)? as u64, frame: r.get(1)? })
             })
             .map_err(|e| e.to_string())?;
@@ -121,7 +144,7 @@ mod tests {
     use super::*;
 
     fn heartbeat(dedup: Option<&str>) -> Pending {
-        Pending { dedup: dedup.map(str::to_owned), make: Box::new(|_| Body::Heartbeat) }
+        Pending { dedup: dedup.map(str::to_owned), route: None, make: Box::new(|_| Body::Heartbeat) }
     }
 
     #[test]
@@ -137,7 +160,29 @@ mod tests {
         let mut log = EventLog::open(dir.path()).unwrap();
         assert_eq!(log.head().unwrap(), 2);
         assert_eq!(log.append_all(vec![heartbeat(None)]).unwrap()[0].0.seq, 3);
-        let after: Vec<u64> = log.after(1, 10).unwrap().iter().map(|l| l.seq).collect();
+        let after: Vec<u64> = log.after(1, None, 10).unwrap().iter().map(|l| l.seq).collect();
         assert_eq!(after, [2, 3]);
+    }
+
+    #[test]
+    fn a_unit_replays_only_what_is_addressed_to_it_also_in_a_log_from_before_routes() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A log as the first release wrote it: no route column.
+            let db = Connection::open(dir.path().join("events.sqlite")).unwrap();
+            db.execute_batch(
+                "CREATE TABLE events (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL,
+                 dedup TEXT UNIQUE, frame TEXT NOT NULL);
+                 INSERT INTO events VALUES (1, 't', 'heartbeat', NULL, '{}');",
+            )
+            .unwrap();
+        }
+        let mut log = EventLog::open(dir.path()).unwrap();
+        let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), make: Box::new(|_| Body::Heartbeat) };
+        log.append_all(vec![to("police"), heartbeat(None), to("fire"), to("police")]).unwrap();
+        let seqs = |route| log.after(0, route, 10).unwrap().iter().map(|l| l.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(Some("police")), [2, 5]);
+        assert_eq!(seqs(Some("fire")), [4]);
+        assert_eq!(seqs(None), [1, 2, 3, 4, 5]);
     }
 }

@@ -30,7 +30,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::event_log::{EventLog, Logged, Pending};
-use super::message::{Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, MAX_FRAME_BYTES, Role};
+use super::message::{
+    Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, MAX_FRAME_BYTES, OrderProgress, Role,
+    WorkOrder,
+};
 
 /// Events a replay reads from the log at a time.
 const REPLAY_BATCH: usize = 500;
@@ -54,6 +57,8 @@ const SEND_RUN: usize = 256;
 struct Live {
     seq: u64,
     frame: Utf8Bytes,
+    /// The unit a work order is addressed to; its terminals receive it.
+    route: Option<Arc<str>>,
 }
 
 /// A token and what it lets its bearer be.
@@ -62,6 +67,19 @@ pub struct Grant {
     pub role: Role,
     /// A name for logs ("console-1", "grid worker 东湾-03").
     pub name: String,
+    /// For a unit terminal: the unit whose orders it receives and reports on.
+    pub unit: Option<String>,
+}
+
+impl Grant {
+    pub fn new(role: Role, name: impl Into<String>) -> Grant {
+        Grant { role, name: name.into(), unit: None }
+    }
+
+    /// The grant of a terminal of `unit`: it receives that unit's work orders.
+    pub fn unit_terminal(unit: &str) -> Grant {
+        Grant { role: Role::UnitTerminal, name: format!("unit {unit}"), unit: Some(unit.to_owned()) }
+    }
 }
 
 /// How to run a hub.
@@ -127,13 +145,32 @@ fn report_event(report: IncidentReport) -> Pending {
             report,
         })
     });
-    Pending { dedup, make }
+    Pending { dedup, route: None, make }
+}
+
+/// A work order, logged once per idempotency key and routed to its unit's terminals.
+fn order_event(order: WorkOrder) -> Pending {
+    Pending {
+        dedup: Some(format!("order/{}", order.key)),
+        route: Some(order.unit.clone()),
+        make: Box::new(move |_| Body::OrderIssued(order)),
+    }
+}
+
+/// A unit's step on an order, logged once per order, unit and step.
+fn progress_event(progress: OrderProgress) -> Pending {
+    Pending {
+        dedup: Some(format!("progress/{}/{}/{:?}", progress.order, progress.unit, progress.step)),
+        route: None,
+        make: Box::new(move |_| Body::OrderProgressed(progress)),
+    }
 }
 
 /// An acknowledgement, logged once per incident: the first console to acknowledge is recorded.
 fn acknowledgement_event(incident: String, by: String) -> Pending {
     Pending {
         dedup: Some(format!("ack/{incident}")),
+        route: None,
         make: Box::new(move |_| Body::AlarmAcknowledged { incident, by }),
     }
 }
@@ -187,10 +224,11 @@ fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, l
             batch.push(more);
         }
         let (pending, replies): (Vec<Pending>, Vec<_>) = batch.into_iter().map(|a| (a.event, a.reply)).unzip();
+        let routes: Vec<Option<Arc<str>>> = pending.iter().map(|p| p.route.as_deref().map(Arc::from)).collect();
         match log.append_all(pending) {
             Ok(logged) => {
-                for ((Logged { seq, frame }, new), reply) in logged.into_iter().zip(replies) {
-                    let event = Live { seq, frame: frame.into() };
+                for (((Logged { seq, frame }, new), reply), route) in logged.into_iter().zip(replies).zip(routes) {
+                    let event = Live { seq, frame: frame.into(), route };
                     if new {
                         // No receivers is fine: nobody is listening yet.
                         let _ = live.send(event.clone());
@@ -323,6 +361,9 @@ async fn serve(
     // 2. subscribe first, then replay, then live — so nothing falls between the two.
     let mut live = shared.live.subscribe();
     let streams_events = matches!(role, Role::Console | Role::Bridge);
+    // A unit terminal streams the work orders addressed to its unit, and nothing else.
+    let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
+    let wanted = |route: &Option<Arc<str>>| streams_events || (unit.is_some() && route == &unit);
     let reader = open_reader(&shared).await?;
     let head = {
         let r = reader.clone();
@@ -332,8 +373,8 @@ async fn serve(
     };
     send(&mut ws, &Envelope::new(0, Body::Welcome { client: grant.name.clone(), role, head })).await?;
     let mut last_sent = since;
-    if streams_events {
-        replay(&mut ws, reader, &mut last_sent).await?;
+    if streams_events || unit.is_some() {
+        replay(&mut ws, reader, unit.as_deref(), &mut last_sent).await?;
         send(&mut ws, &Envelope::new(0, Body::Replayed { head: last_sent })).await?;
     }
 
@@ -348,14 +389,14 @@ async fn serve(
                 let _ = ws.close(None).await;
                 return Ok(grant.name);
             }
-            event = live.recv(), if streams_events => {
+            event = live.recv(), if streams_events || unit.is_some() => {
                 // Write a run of frames, then flush once. The run ends when nothing more is
                 // waiting or it is long enough; an event is taken only when it will be sent.
                 let mut next = Some(event);
                 let mut run = 0;
                 while let Some(event) = next.take() {
                     match event {
-                        Ok(Live { seq, frame }) if seq > last_sent => {
+                        Ok(Live { seq, frame, route }) if seq > last_sent && wanted(&route) => {
                             feed(&mut ws, frame).await?;
                             last_sent = seq;
                         }
@@ -418,8 +459,18 @@ async fn serve(
                     Ok(Envelope { body: Body::Acknowledge { incident }, .. }) if role == Role::Console => {
                         logging.push_back(log(&shared, acknowledgement_event(incident, grant.name.clone()))?);
                     }
-                    Ok(Envelope { body: Body::Report(_), .. }) => {
-                        let reason = format!("role {role:?} may not report incidents");
+                    Ok(Envelope { body: Body::IssueOrder(order), .. })
+                        if matches!(role, Role::Dispatcher | Role::Console) =>
+                    {
+                        logging.push_back(log(&shared, order_event(order))?);
+                    }
+                    Ok(Envelope { body: Body::Progress(progress), .. })
+                        if role == Role::UnitTerminal && unit.as_deref() == Some(progress.unit.as_str()) =>
+                    {
+                        logging.push_back(log(&shared, progress_event(progress))?);
+                    }
+                    Ok(Envelope { body: body @ (Body::Report(_) | Body::IssueOrder(_) | Body::Progress(_)), .. }) => {
+                        let reason = format!("role {role:?} may not send {}", body.kind());
                         refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, false).await?;
                     }
                     Ok(Envelope { body: Body::Heartbeat, .. }) => {}
@@ -444,12 +495,18 @@ async fn open_reader(shared: &Shared) -> Result<Reader, String> {
 }
 
 /// Sends the log after `*last_sent` in batches, moving `*last_sent` along.
-async fn replay(ws: &mut WebSocketStream<TcpStream>, reader: Reader, last_sent: &mut u64) -> Result<(), String> {
+async fn replay(
+    ws: &mut WebSocketStream<TcpStream>,
+    reader: Reader,
+    route: Option<&str>,
+    last_sent: &mut u64,
+) -> Result<(), String> {
     loop {
         let r = reader.clone();
         let from = *last_sent;
+        let route = route.map(str::to_owned);
         let batch = tokio::task::spawn_blocking(move || {
-            r.lock().map_err(|_| "event log lock poisoned".to_string())?.after(from, REPLAY_BATCH)
+            r.lock().map_err(|_| "event log lock poisoned".to_string())?.after(from, route.as_deref(), REPLAY_BATCH)
         })
         .await
         .map_err(|e| e.to_string())??;

@@ -41,8 +41,11 @@ impl Envelope {
         if envelope.v != PROTOCOL_VERSION {
             return Err(ParseError::Version(envelope.v));
         }
-        if let Body::Report(report) = &envelope.body {
-            report.validate()?;
+        match &envelope.body {
+            Body::Report(report) => report.validate()?,
+            Body::IssueOrder(order) | Body::OrderIssued(order) => order.validate()?,
+            Body::Progress(progress) | Body::OrderProgressed(progress) => progress.validate()?,
+            _ => {}
         }
         Ok(envelope)
     }
@@ -72,6 +75,15 @@ pub enum Body {
     /// Hub → clients (logged): an alarm was acknowledged, by whom. Every console stops ringing
     /// for it, and a console that restarts does not ring for it again.
     AlarmAcknowledged { incident: String, by: String },
+    /// A console's dispatcher → hub: a work order for one linked unit. Logged once per `key`;
+    /// the sender gets the logged `order_issued` back, also for a repeat.
+    IssueOrder(WorkOrder),
+    /// Hub → every console and the addressed unit's terminals (logged).
+    OrderIssued(WorkOrder),
+    /// Unit terminal → hub: a step on an order (received, acknowledged, on scene…).
+    Progress(OrderProgress),
+    /// Hub → every console (logged, once per order, unit and step).
+    OrderProgressed(OrderProgress),
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
@@ -89,6 +101,10 @@ impl Body {
             Body::IncidentReported(_) => "incident_reported",
             Body::Acknowledge { .. } => "acknowledge",
             Body::AlarmAcknowledged { .. } => "alarm_acknowledged",
+            Body::IssueOrder(_) => "issue_order",
+            Body::OrderIssued(_) => "order_issued",
+            Body::Progress(_) => "progress",
+            Body::OrderProgressed(_) => "order_progressed",
             Body::Heartbeat => "heartbeat",
             Body::Error { .. } => "error",
         }
@@ -107,6 +123,8 @@ pub enum Role {
     FieldTerminal,
     /// A bridge from another system (110 center, hotlines): reports incidents.
     Bridge,
+    /// A console's outbox sender: issues work orders, streams nothing.
+    Dispatcher,
 }
 
 impl Role {
@@ -239,6 +257,75 @@ pub struct Incident {
     pub status: IncidentStatus,
     #[serde(flatten)]
     pub report: IncidentReport,
+}
+
+/// A work order as it travels to one unit's terminals: one unit, one order, one key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkOrder {
+    /// The idempotency key the console chose: the same key is logged once, ever.
+    pub key: String,
+    /// The order (派单) this is part of; one order goes to several units.
+    pub order: String,
+    pub incident: String,
+    pub unit: String,
+    pub text: String,
+    /// When the unit must acknowledge, by its tier's clock.
+    pub acknowledge_by: DateTime<Utc>,
+}
+
+impl WorkOrder {
+    fn validate(&self) -> Result<(), ParseError> {
+        for (name, value) in [("key", &self.key), ("order", &self.order), ("unit", &self.unit)] {
+            if value.trim().is_empty() || value.len() > 128 {
+                return Err(ParseError::Invalid(format!("{name} must be 1–128 characters")));
+            }
+        }
+        if self.text.chars().count() > 2000 {
+            return Err(ParseError::Invalid("order text longer than 2000 characters".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The steps of an order at a unit, in the order they happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The terminal has the order on screen (delivered).
+    Received,
+    /// 签收: the unit takes the order.
+    Acknowledged,
+    /// 到场: the unit is at the scene.
+    OnScene,
+    /// 处置: handling it.
+    Handling,
+    /// 反馈: the unit reports back, with text and evidence.
+    ReportedBack,
+}
+
+/// A unit's step on an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderProgress {
+    pub order: String,
+    pub unit: String,
+    pub step: Step,
+    #[serde(default)]
+    pub note: String,
+    /// Photo or video URLs (for a report back).
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+impl OrderProgress {
+    fn validate(&self) -> Result<(), ParseError> {
+        if self.order.trim().is_empty() || self.unit.trim().is_empty() {
+            return Err(ParseError::Invalid("order and unit are required".into()));
+        }
+        if self.note.chars().count() > 4000 || self.attachments.len() > 20 {
+            return Err(ParseError::Invalid("note over 4000 characters or more than 20 attachments".into()));
+        }
+        Ok(())
+    }
 }
 
 /// Why a frame was refused.

@@ -1,9 +1,15 @@
 //! Simulated linked units: each unit's terminal is a real hub client with the unit-terminal
-//! role, so the hub sees the township's units come on duty. Orders to them (and their
-//! acknowledgements) arrive with the three-in-one dispatch; until then they keep their link
-//! alive and log what the hub tells them.
+//! role. It receives the work orders addressed to its unit and walks them through their steps
+//! with human delays: most units answer in time, some late, some never — so the console's
+//! clocks, escalations and scores have something real to work on.
 
-use crate::feed::{ClientHandle, FeedClient, Role};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use crate::feed::{Body, ClientHandle, Envelope, FeedClient, FeedUpdate, OrderProgress, Role, Step, WorkOrder};
 
 /// A unit's terminal to connect.
 #[derive(Debug, Clone)]
@@ -12,31 +18,99 @@ pub struct SimUnit {
     pub token: String,
 }
 
-/// Connected terminals; dropping this disconnects them.
-pub struct LinkedUnits {
-    _terminals: Vec<ClientHandle>,
+/// How a simulated unit answers one order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// Delay before each step after the order arrived; the walk stops at the first `None`.
+    pub steps: Vec<(Step, Option<Duration>)>,
 }
 
-/// Connects one terminal per unit to the hub at `hub_url`.
+impl Answer {
+    /// Draws an answer: 70 % in time, 20 % acknowledged late (after the 5-minute tier-1
+    /// clock), 10 % never acknowledged. `Received` always comes at once: the terminal is on.
+    pub fn draw(rng: &mut fastrand::Rng) -> Answer {
+        let secs = |rng: &mut fastrand::Rng, lo: u64, hi: u64| Some(Duration::from_secs(rng.u64(lo..=hi)));
+        let roll = rng.u8(0..100);
+        let acknowledge = match roll {
+            0..70 => secs(rng, 3, 40),
+            70..90 => secs(rng, 330, 480),
+            _ => None,
+        };
+        let steps = vec![
+            (Step::Received, Some(Duration::from_millis(rng.u64(50..400)))),
+            (Step::Acknowledged, acknowledge),
+            (Step::OnScene, secs(rng, 20, 90)),
+            (Step::Handling, secs(rng, 5, 20)),
+            (Step::ReportedBack, secs(rng, 30, 120)),
+        ];
+        Answer { steps }
+    }
+}
+
+/// What a unit reports back when it is done.
+const REPORT_NOTES: [&str; 4] =
+    ["已到场处置完毕，现场秩序恢复。", "已处置，无人员伤亡，已拍照留存。", "已联系当事人调解，双方达成一致。", "隐患已排除，已设置警示标志。"];
+
+/// Connected terminals; dropping this disconnects them.
+pub struct LinkedUnits {
+    _terminals: Vec<Arc<ClientHandle>>,
+}
+
+/// Connects one terminal per unit to the hub at `hub_url`; each walks its orders.
 pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle) -> LinkedUnits {
-    let (updates, mut sink) = tokio::sync::mpsc::unbounded_channel();
-    runtime.spawn(async move {
-        while let Some(update) = sink.recv().await {
-            tracing::debug!(?update, "simulated unit terminal");
-        }
-    });
     let terminals = units
         .iter()
         .map(|unit| {
-            FeedClient {
-                url: hub_url.to_owned(),
-                token: unit.token.clone(),
-                role: Role::UnitTerminal,
-                since: 0,
-                name: format!("unit {}", unit.id),
-            }
-            .spawn(runtime, updates.clone(), crate::no_waker())
+            let (updates, mut incoming) = mpsc::unbounded_channel();
+            let terminal = Arc::new(
+                FeedClient {
+                    url: hub_url.to_owned(),
+                    token: unit.token.clone(),
+                    role: Role::UnitTerminal,
+                    since: 0,
+                    name: format!("unit {}", unit.id),
+                }
+                .spawn(runtime, updates, crate::no_waker()),
+            );
+            let weak = Arc::downgrade(&terminal);
+            let mut rng = fastrand::Rng::new();
+            runtime.spawn(async move {
+                while let Some(update) = incoming.recv().await {
+                    let FeedUpdate::Event(Envelope { body: Body::OrderIssued(order), .. }) = update else {
+                        tracing::debug!(?update, "simulated unit terminal");
+                        continue;
+                    };
+                    // After a restart the hub replays every order: old ones are history.
+                    if order.acknowledge_by < Utc::now() - chrono::Duration::hours(1) {
+                        continue;
+                    }
+                    tokio::spawn(walk(weak.clone(), order, Answer::draw(&mut rng), rng.usize(..REPORT_NOTES.len())));
+                }
+            });
+            terminal
         })
         .collect();
     LinkedUnits { _terminals: terminals }
+}
+
+/// Sends the steps of one order as the answer says, while the terminal exists.
+async fn walk(terminal: std::sync::Weak<ClientHandle>, order: WorkOrder, answer: Answer, note: usize) {
+    for (step, delay) in answer.steps {
+        let Some(delay) = delay else { return };
+        tokio::time::sleep(delay).await;
+        let Some(terminal) = terminal.upgrade() else { return };
+        let (note, attachments) = match step {
+            Step::ReportedBack => {
+                (REPORT_NOTES[note].to_owned(), vec![format!("https://files.qingxi.example/{}/1.jpg", order.order)])
+            }
+            _ => (String::new(), vec![]),
+        };
+        terminal.send(Body::Progress(OrderProgress {
+            order: order.order.clone(),
+            unit: order.unit.clone(),
+            step,
+            note,
+            attachments,
+        }));
+    }
 }
