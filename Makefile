@@ -10,7 +10,7 @@ RUN_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-tools \
   libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1 libglx-mesa0 libgl1-mesa-dri \
   libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libwayland-client0 \
-  fonts-noto-cjk
+  fonts-noto-cjk espeak-ng
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES)
 
@@ -26,6 +26,11 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@# The test peers that are not ours (an SMSC on the npm smpp package): Node from Debian if
+	@# the machine has none, then the locked packages.
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm
+	@[ -d tests/peers/node_modules/smpp ] || npm ci --prefix tests/peers --no-audit --no-fund
 
 ## demo: build in release and open the console on the demo township
 demo: deps

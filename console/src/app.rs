@@ -14,7 +14,11 @@ use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 use tokio::sync::mpsc;
 
+use crate::channels::outbox::{Job, Outbox};
+use crate::channels::{Channel, order::OrderChannel, radio::RadioChannel, sms::SmsChannel};
 use crate::config::Config;
+use crate::core::dispatch::DeliveryReport;
+use crate::core::plan::PlanLibrary;
 use crate::core::wall::Wall;
 use crate::core::{Core, Effect};
 use crate::i18n::{I18n, Lang};
@@ -49,6 +53,11 @@ pub struct LinkageApp {
     screenshot: Option<Screenshot>,
     alarm_sound: AlarmSound,
     client: ClientHandle,
+    outbox: Outbox,
+    deliveries: mpsc::UnboundedReceiver<DeliveryReport>,
+    plan_reloads: mpsc::UnboundedReceiver<Result<PlanLibrary, String>>,
+    /// When the clocks last ran.
+    last_tick: Instant,
     world: World,
     // Dropped last: the client and the world's tasks run on it.
     _runtime: tokio::runtime::Runtime,
@@ -91,11 +100,35 @@ impl LinkageApp {
         }
         .spawn(runtime.handle(), tx, std::sync::Arc::new(move || feed_ctx.request_repaint()));
 
+        let (late_tx, late) = mpsc::unbounded_channel();
+        let mut channels: Vec<std::sync::Arc<dyn Channel>> =
+            vec![std::sync::Arc::new(RadioChannel::new(&config.dispatch.radio_voice))];
+        if let Some(token) = &world.dispatcher_token {
+            channels.push(std::sync::Arc::new(OrderChannel::connect(&world.hub_url, token, runtime.handle())));
+        }
+        if let Some(sms) = config.dispatch.sms.clone() {
+            channels.push(std::sync::Arc::new(SmsChannel::connect(sms, late_tx, runtime.handle())));
+        }
+        let (reports, deliveries) = mpsc::unbounded_channel();
+        let outbox_ctx = ctx.clone();
+        let outbox = Outbox::start(
+            runtime.handle(),
+            world.store_dir.clone(),
+            channels,
+            late,
+            reports,
+            std::sync::Arc::new(move || outbox_ctx.request_repaint()),
+        );
+        let plan_reloads = crate::channels::watch_plans(&config, runtime.handle());
+
         let mut core = Core {
             grids: config.grids,
             kinds: config.kinds,
             cameras: config.cameras,
             units: config.units,
+            center: config.dispatch.center,
+            plans: config.dispatch.plans,
+            leader_sms: config.dispatch.leader_sms,
             ..Core::default()
         };
         core.wall = Wall::filled(wall_layout, core.cameras.iter().map(|c| c.id.clone()));
@@ -108,6 +141,10 @@ impl LinkageApp {
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
             client,
+            outbox,
+            deliveries,
+            plan_reloads,
+            last_tick: Instant::now(),
             world,
             _runtime: runtime,
         })
@@ -138,6 +175,19 @@ impl LinkageApp {
         }
     }
 
+    /// Hands an effect of a command or a clock to whoever carries it out.
+    fn carry_out(&mut self, effect: Effect) {
+        match effect {
+            Effect::Send(body) => self.client.send(body),
+            Effect::Dispatch { order, outgoing } => self.outbox.submit(Job::Dispatch { order, outgoing }),
+            Effect::Notify(msg) => self.outbox.submit(Job::Notify(msg)),
+            Effect::Record(order) => {
+                let what = format!("{:?}", order.stage());
+                self.outbox.submit(Job::Record(order, what));
+            }
+        }
+    }
+
     /// Every tile that should show a camera shows it playing.
     fn all_tiles_playing(&self) -> bool {
         self.core.wall.tiles.iter().zip(&self.feeds).all(|(want, have)| match (want, have) {
@@ -164,10 +214,32 @@ impl eframe::App for LinkageApp {
                 Err(_) => break,
             }
         }
+        while let Ok(report) = self.deliveries.try_recv() {
+            self.core.on_delivery(report);
+        }
+        while let Ok(reload) = self.plan_reloads.try_recv() {
+            match reload {
+                Ok(plans) => {
+                    tracing::info!(plans = plans.plans.len(), "plan library reloaded");
+                    self.core.plans = plans;
+                    self.core.plans_trouble = None;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "plan library refused; the last good one stays");
+                    self.core.plans_trouble = Some(e);
+                }
+            }
+        }
+        if self.last_tick.elapsed() >= Duration::from_secs(1) {
+            self.last_tick = Instant::now();
+            for effect in self.core.tick(chrono::Utc::now()) {
+                self.carry_out(effect);
+            }
+        }
         if !self.updates.is_empty() {
             ctx.request_repaint();
         }
-        self.alarm_sound.set_ringing(!self.core.alarms.is_empty());
+        self.alarm_sound.set_ringing(!self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty());
         self.sync_wall(ctx);
         let playing = self.all_tiles_playing();
         if let Some(shot) = &mut self.screenshot {
@@ -195,9 +267,7 @@ impl eframe::App for LinkageApp {
             match action {
                 Action::Core(command) => {
                     for effect in self.core.apply(command) {
-                        match effect {
-                            Effect::Send(body) => self.client.send(body),
-                        }
+                        self.carry_out(effect);
                     }
                 }
                 Action::SetLanguage(lang) => self.tr.set_lang(lang),

@@ -13,6 +13,7 @@ use toml::Spanned;
 use crate::core::camera::{Camera, CameraStreams};
 use crate::core::grid::GridMap;
 use crate::core::kind::IncidentKinds;
+use crate::core::plan::PlanLibrary;
 use crate::core::unit::{LinkedUnit, Tier};
 use crate::core::wall::Layout;
 use crate::i18n::Lang;
@@ -47,7 +48,9 @@ pub enum HubSetting {
     /// Start a hub in-process, listening on `listen`, keeping its log in `data_dir`.
     Embedded { listen: String, data_dir: Option<PathBuf> },
     /// Connect to a hub elsewhere.
-    Remote { url: String, token: String },
+    /// `dispatcher_token` lets the console's outbox issue work orders; without it online
+    /// orders are not configured.
+    Remote { url: String, token: String, dispatcher_token: Option<String> },
 }
 
 /// Which renderer draws the window.
@@ -91,6 +94,44 @@ pub struct Config {
     pub renderer: RendererChoice,
     pub lang: Option<Lang>,
     pub wall_layout: Layout,
+    pub dispatch: DispatchSettings,
+}
+
+/// The three-in-one dispatch: the plan library and the channels' peers.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// The center's name, as messages sign it.
+    pub center: String,
+    /// The plan file (watched: a change reloads it).
+    pub plans_path: PathBuf,
+    pub plans: PlanLibrary,
+    pub leader_sms: Vec<String>,
+    /// The SMSC; `None`: SMS is not configured and the panel says so.
+    pub sms: Option<SmsSettings>,
+    /// The text-to-speech voice for radio calls (an espeak-ng voice).
+    pub radio_voice: String,
+}
+
+/// How to reach the SMSC (SMPP 3.4).
+#[derive(Clone)]
+pub struct SmsSettings {
+    /// `host:port`.
+    pub address: String,
+    pub system_id: String,
+    pub password: String,
+    /// The sender number (source_addr).
+    pub source: String,
+}
+
+impl std::fmt::Debug for SmsSettings {
+    /// Never prints the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSettings")
+            .field("address", &self.address)
+            .field("system_id", &self.system_id)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -109,6 +150,46 @@ struct File {
     cameras: Vec<Spanned<CameraEntry>>,
     #[serde(default, rename = "unit")]
     units: Vec<Spanned<UnitEntry>>,
+    dispatch: DispatchSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DispatchSection {
+    center: String,
+    plans: Spanned<PathBuf>,
+    #[serde(default)]
+    leader_sms: Vec<String>,
+    sms: Option<SmsSection>,
+    #[serde(default)]
+    radio: RadioSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsSection {
+    address: Spanned<String>,
+    system_id: String,
+    /// The password, or the name of an environment variable holding it (`env:NAME`).
+    password: Spanned<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RadioSection {
+    #[serde(default = "mandarin")]
+    voice: String,
+}
+
+impl Default for RadioSection {
+    fn default() -> Self {
+        RadioSection { voice: mandarin() }
+    }
+}
+
+fn mandarin() -> String {
+    "cmn".into()
 }
 
 #[derive(Deserialize)]
@@ -121,11 +202,19 @@ struct HubSection {
     data_dir: Option<PathBuf>,
     url: Option<String>,
     token: Option<String>,
+    dispatcher_token: Option<String>,
 }
 
 impl Default for HubSection {
     fn default() -> Self {
-        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None }
+        HubSection {
+            mode: embedded(),
+            listen: loopback_any_port(),
+            data_dir: None,
+            url: None,
+            token: None,
+            dispatcher_token: None,
+        }
     }
 }
 
@@ -202,15 +291,21 @@ struct UnitEntry {
     name: String,
     tier: i64,
     #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
     area: Vec<String>,
     #[serde(default)]
+    contact: String,
+    #[serde(default)]
     sms: Vec<String>,
+    /// The radio gateway of its talk-group, `host:port`.
     radio: Option<String>,
 }
 
 const DEMO_CONFIG: &str = include_str!("../../assets/demo/linkage.toml");
 const DEMO_GRIDS: &str = include_str!("../../assets/demo/grids.geojson");
 const DEMO_KINDS: &str = include_str!("../../assets/demo/incident_kinds.toml");
+const DEMO_PLANS: &str = include_str!("../../assets/demo/plans.toml");
 
 impl Config {
     /// The demo township, compiled in: runs with no files around it.
@@ -221,6 +316,7 @@ impl Config {
         {
             Some("grids.geojson") => Ok(DEMO_GRIDS.to_owned()),
             Some("incident_kinds.toml") => Ok(DEMO_KINDS.to_owned()),
+            Some("plans.toml") => Ok(DEMO_PLANS.to_owned()),
             _ => Err(format!("the demo has no file {}", path.display())),
         })
     }
@@ -255,7 +351,7 @@ impl Config {
             "embedded" => HubSetting::Embedded { listen: raw.hub.listen, data_dir: raw.hub.data_dir },
             "remote" => match (raw.hub.url, raw.hub.token) {
                 (Some(url), Some(token)) if url.starts_with("ws://") || url.starts_with("wss://") => {
-                    HubSetting::Remote { url, token }
+                    HubSetting::Remote { url, token, dispatcher_token: raw.hub.dispatcher_token }
                 }
                 (Some(_), Some(_)) => {
                     return Err(err(Some(raw.hub.mode.span()), "hub url must start with ws:// or wss://".into()));
@@ -330,15 +426,56 @@ impl Config {
             if units.iter().any(|x| x.id == u.id) {
                 return Err(err(span, format!("unit id {:?} appears twice", u.id)));
             }
+            let radio = match &u.radio {
+                None => None,
+                Some(r) => Some(r.parse::<std::net::SocketAddr>().map_err(|_| {
+                    err(span.clone(), format!("unit {}: radio must be host:port of its gateway, not {r:?}", u.id))
+                })?),
+            };
+            if let Some(bad) = u.sms.iter().find(|m| m.is_empty() || !m.chars().all(|c| c.is_ascii_digit() || c == '+')) {
+                return Err(err(span, format!("unit {}: {bad:?} is not a mobile number", u.id)));
+            }
             units.push(LinkedUnit {
                 id: u.id.clone(),
                 name: u.name.clone(),
                 tier,
+                roles: u.roles.clone(),
                 area: u.area.clone(),
+                contact: u.contact.clone(),
                 sms: u.sms.clone(),
-                radio: u.radio.clone(),
+                radio,
             });
         }
+
+        let (plans_path, plans_text) = referenced(&raw.dispatch.plans)?;
+        let plans = PlanLibrary::from_toml(&plans_text, &kinds, &units).map_err(|(at, reason)| ConfigError {
+            line: at.map(|at| line_of(&plans_text, at)),
+            file: plans_path.clone(),
+            reason,
+        })?;
+        let sms = match raw.dispatch.sms {
+            None => None,
+            Some(s) => {
+                if !s.address.get_ref().contains(':') {
+                    return Err(err(Some(s.address.span()), "sms address must be host:port of the SMSC".into()));
+                }
+                let password = match s.password.get_ref().strip_prefix("env:") {
+                    Some(var) => std::env::var(var).map_err(|_| {
+                        err(Some(s.password.span()), format!("environment variable {var} (the SMSC password) is not set"))
+                    })?,
+                    None => s.password.get_ref().clone(),
+                };
+                Some(SmsSettings { address: s.address.into_inner(), system_id: s.system_id, password, source: s.source })
+            }
+        };
+        let dispatch = DispatchSettings {
+            center: raw.dispatch.center,
+            plans_path,
+            plans,
+            leader_sms: raw.dispatch.leader_sms,
+            sms,
+            radio_voice: raw.dispatch.radio.voice,
+        };
 
         let wall_layout = match &raw.wall.layout {
             None => Layout::default(),
@@ -363,7 +500,7 @@ impl Config {
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));
         }
-        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang, wall_layout })
+        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang, wall_layout, dispatch })
     }
 }
 

@@ -6,9 +6,11 @@
 //! simulated peers the console connects to).
 
 pub mod app;
+pub mod channels;
 pub mod config;
 pub mod core;
 pub mod i18n;
 pub mod screenshot;
+pub mod store;
 pub mod ui;
 pub mod world;

@@ -13,6 +13,7 @@ use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role};
 use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
 use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
+use streams::sim::radio_gateways::RadioGateways;
 
 use crate::config::{Config, HubSetting};
 use crate::core::camera::CameraStreams;
@@ -21,12 +22,17 @@ use crate::core::camera::CameraStreams;
 pub struct World {
     pub hub_url: String,
     pub token: String,
+    /// The token of the console's dispatcher (its outbox issues work orders with it).
+    pub dispatcher_token: Option<String>,
+    /// Where the console keeps its own store (orders, outbox, audit).
+    pub store_dir: PathBuf,
     /// Camera id → the URI the wall opens (its sub stream when there is one).
     pub camera_uris: HashMap<String, String>,
     _hub: Option<HubHandle>,
     _cameras: Option<CameraServer>,
     _grid_workers: Option<GridWorkers>,
     _units: Option<LinkedUnits>,
+    _radio: Option<RadioGateways>,
 }
 
 /// A random token, fresh for each run of the embedded hub.
@@ -59,11 +65,14 @@ impl World {
             })
             .collect();
         let (listen, config_dir) = match &config.hub {
-            HubSetting::Remote { url, token } => {
+            HubSetting::Remote { url, token, dispatcher_token } => {
                 return Ok(World {
                     hub_url: url.clone(),
                     token: token.clone(),
+                    dispatcher_token: dispatcher_token.clone(),
+                    store_dir: data_dir.unwrap_or_else(default_data_dir).join("console"),
                     camera_uris,
+                    _radio: None,
                     _hub: None,
                     _cameras: None,
                     _grid_workers: None,
@@ -75,8 +84,10 @@ impl World {
         let mut rng = fastrand::Rng::new();
         let console = token(&mut rng);
         let field = token(&mut rng);
+        let dispatcher = token(&mut rng);
         let mut tokens = HashMap::from([
             (console.clone(), Grant::new(Role::Console, "console")),
+            (dispatcher.clone(), Grant::new(Role::Dispatcher, "console dispatcher")),
             (field.clone(), Grant::new(Role::FieldTerminal, "simulated grid workers")),
         ]);
         let units: Vec<SimUnit> =
@@ -86,13 +97,17 @@ impl World {
         }
         let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
         let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
+        let store_dir = data_dir.join("console");
         let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens }))?;
         let hub_url = hub.url();
 
         let mut world = World {
             hub_url: hub_url.clone(),
             token: console,
+            dispatcher_token: Some(dispatcher),
+            store_dir,
             camera_uris: HashMap::new(),
+            _radio: None,
             _hub: Some(hub),
             _cameras: None,
             _grid_workers: None,
@@ -140,6 +155,10 @@ impl World {
             };
             world._grid_workers = Some(workers.start(runtime.handle()));
             world._units = Some(linked_units::start(&hub_url, &units, runtime.handle()));
+            // The units' radio gateways, where they are on this machine.
+            let gateways: Vec<_> =
+                config.units.iter().filter_map(|u| u.radio).filter(|a| a.ip().is_loopback()).collect();
+            world._radio = Some(RadioGateways::start(&gateways, runtime.handle())?);
         }
         world.camera_uris = camera_uris;
         Ok(world)

@@ -4,11 +4,13 @@
 //!   newest decoded frame (a slot, not a queue: a late frame is dropped, never shown late).
 //! - [`feed`]: the event protocol between the hub and its clients (consoles, grid workers'
 //!   terminals, linked units), the hub itself and a resuming client.
+//! - [`radio`]: radio calls — an order read aloud and sent as RTP G.711 to a gateway.
 //! - [`sim`]: the demo's simulated world — cameras served over real RTSP, grid workers and
 //!   linked units that speak the real protocol to the hub.
 
 pub mod alarm;
 pub mod feed;
+pub mod radio;
 pub mod sim;
 pub mod video;
 

@@ -30,7 +30,7 @@ fn even() -> [u32; 4] {
     [1, 1, 1, 1]
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct IncidentKinds {
     pub kinds: Vec<IncidentKind>,
 }

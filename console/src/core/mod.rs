@@ -6,11 +6,15 @@
 //! frame and never change it directly, so each view can be tested alone with made-up state.
 
 pub mod camera;
+pub mod clock;
 pub mod coords;
+pub mod dispatch;
 pub mod filter;
 pub mod grid;
 pub mod incident;
 pub mod kind;
+pub mod order;
+pub mod plan;
 pub mod unit;
 pub mod wall;
 
@@ -36,6 +40,14 @@ pub enum Command {
     SetLayout(Layout),
     /// Take the camera off this tile.
     ClearTile(usize),
+    /// Send a three-in-one dispatch.
+    Dispatch(dispatch::DispatchDraft),
+    /// Close an order with the reporter's satisfaction (1–5).
+    CloseOrder { order: String, satisfaction: u8 },
+    /// Archive a closed order.
+    ArchiveOrder(String),
+    /// The officer has seen a missed-clock alert.
+    DismissClockAlert(usize),
 }
 
 /// What Core asks the world to do after a command: the app carries it out.
@@ -43,6 +55,12 @@ pub enum Command {
 pub enum Effect {
     /// Send this message to the hub.
     Send(Body),
+    /// Write the order and its messages to the outbox, then send them.
+    Dispatch { order: order::Order, outgoing: Vec<dispatch::Outgoing> },
+    /// A notice outside any unit's order (the leader's SMS): outbox, then send.
+    Notify(dispatch::Outgoing),
+    /// Store the order's new state (closed, archived).
+    Record(order::Order),
 }
 
 /// How far from an incident the console looks for cameras, in metres.
@@ -65,6 +83,14 @@ pub struct Core {
     pub alarms: Vec<String>,
     /// The cameras on the video wall.
     pub wall: Wall,
+    /// The center's name, as messages sign it.
+    pub center: String,
+    pub plans: plan::PlanLibrary,
+    /// Where the plan library came from and whether its last reload was refused (and why).
+    pub plans_trouble: Option<String>,
+    pub orders: dispatch::Orders,
+    /// Mobiles of the leader on duty: missed clocks are raised to them.
+    pub leader_sms: Vec<String>,
 }
 
 /// The link to the hub as the status bar shows it.
@@ -98,6 +124,10 @@ impl Core {
             }
             return;
         }
+        if let Body::OrderProgressed(progress) = env.body {
+            self.on_progress(progress, env.time);
+            return;
+        }
         if let Body::IncidentReported(mut incident) = env.body {
             // Everything the console keeps is WGS-84; a GCJ-02 source is converted here, once.
             let loc = &mut incident.report.location;
@@ -125,7 +155,33 @@ impl Core {
 
     /// Applies a command from a view; returns what the app must do for it.
     pub fn apply(&mut self, command: Command) -> Vec<Effect> {
+        self.apply_at(command, chrono::Utc::now())
+    }
+
+    /// [`Core::apply`] at a given time.
+    pub fn apply_at(&mut self, command: Command, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
         match command {
+            Command::Dispatch(draft) => return self.dispatch(draft, now),
+            Command::CloseOrder { order, satisfaction } => {
+                if let Some(o) = self.orders.list.get_mut(&order) {
+                    match o.close(satisfaction, now) {
+                        Ok(()) => return vec![Effect::Record(o.clone())],
+                        Err(why) => tracing::warn!(%order, why, "order not closed"),
+                    }
+                }
+            }
+            Command::ArchiveOrder(order) => {
+                if let Some(o) = self.orders.list.get_mut(&order)
+                    && o.archive(now).is_ok()
+                {
+                    return vec![Effect::Record(o.clone())];
+                }
+            }
+            Command::DismissClockAlert(i) => {
+                if i < self.orders.alerts.len() {
+                    self.orders.alerts.remove(i);
+                }
+            }
             Command::SelectIncident(id) => {
                 if self.incidents.get(&id).is_some() {
                     self.selected = Some(id);

@@ -30,8 +30,22 @@ pub struct LinkedUnit {
     pub id: String,
     pub name: String,
     pub tier: Tier,
+    /// What the plan library asks for ("police", "fire", "medical", …).
+    pub roles: Vec<String>,
     /// Villages or grid codes it covers; `*` is the whole township.
     pub area: Vec<String>,
+    /// Who answers: the duty desk of a tier-1 unit, the assigned person of tier 2, the daily
+    /// contact of tier 3.
+    pub contact: String,
+    /// Mobile numbers for SMS.
     pub sms: Vec<String>,
-    pub radio: Option<String>,
+    /// The radio-over-IP gateway of its talk-group, `host:port` (unicast or multicast).
+    pub radio: Option<std::net::SocketAddr>,
+}
+
+impl LinkedUnit {
+    /// Whether the unit's area covers a place given as (grid code, village).
+    pub fn covers(&self, place: Option<(&str, &str)>) -> bool {
+        self.area.iter().any(|a| a == "*" || place.is_some_and(|(grid, village)| a == grid || a == village))
+    }
 }

@@ -5,3 +5,4 @@
 pub mod cameras;
 pub mod grid_workers;
 pub mod linked_units;
+pub mod radio_gateways;

@@ -1,0 +1,84 @@
+//! The channels of the three-in-one dispatch, one file each, behind one trait.
+//!
+//! A [`Channel`] sends one [`Outgoing`] message and answers with the peer's [`Receipt`]. Sends
+//! are idempotent by the message's key: the outbox resends after a failure or a crash with the
+//! same key, and each peer keeps a key once (the hub logs a key once; the SMSC sees it in the
+//! 0x1401 TLV; a radio call's SSRC is derived from it). Receipts that come later (an SMS
+//! delivery receipt) go to the outbox through [`Late`].
+//!
+//! Adding a channel (CMPP, a vendor HTTP SMS API, SIP) is one file here implementing
+//! [`Channel`], and one line in [`outbox::channels_for`].
+
+pub mod order;
+pub mod outbox;
+pub mod radio;
+pub mod sms;
+
+use futures_util::future::BoxFuture;
+
+use crate::core::dispatch::Outgoing;
+use crate::core::order::ChannelKind;
+
+/// What a peer said when it took a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// The peer's id for it (hub sequence number, SMSC message ids, RTP SSRC).
+    pub id: String,
+    /// The peer already confirms it reached the unit.
+    pub delivered: bool,
+}
+
+/// Why a send failed. Every failure is retried by the outbox; the text is what the officer sees.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ChannelError(pub String);
+
+/// A receipt that arrives after the send: the peer's id and whether it reached the unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Late {
+    pub channel: ChannelKind,
+    pub receipt: String,
+    pub delivered: bool,
+}
+
+/// One way of reaching a unit.
+pub trait Channel: Send + Sync {
+    fn kind(&self) -> ChannelKind;
+    /// Sends `msg`; idempotent by `msg.key`.
+    fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Receipt, ChannelError>>;
+}
+
+/// Watches the plan file: when it changes, it is read and checked again; a good library comes
+/// back as `Ok`, a refused one as `Err` with file, line and reason (the last good one stays).
+pub fn watch_plans(
+    config: &crate::config::Config,
+    runtime: &tokio::runtime::Handle,
+) -> tokio::sync::mpsc::UnboundedReceiver<Result<crate::core::plan::PlanLibrary, String>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let path = config.dispatch.plans_path.clone();
+    let (kinds, units) = (config.kinds.clone(), config.units.clone());
+    runtime.spawn(async move {
+        let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let mut last = modified(&path);
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let now = modified(&path);
+            if now == last || now.is_none() {
+                continue;
+            }
+            last = now;
+            let result = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))
+                .and_then(|text| {
+                    crate::core::plan::PlanLibrary::from_toml(&text, &kinds, &units).map_err(|(at, reason)| {
+                        let line = at.map(|at| crate::config::line_of(&text, at)).unwrap_or(0);
+                        format!("{}:{line}: {reason}", path.display())
+                    })
+                });
+            if tx.send(result).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}

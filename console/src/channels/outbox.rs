@@ -1,0 +1,197 @@
+//! The outbox task: it writes every dispatch to the store before anything leaves, sends each
+//! message on its channel, records each receipt, retries failures with back-off, and tells
+//! Core what happened. A channel that is down holds nobody else: each message has its own task,
+//! so the order goes out on the others and is shown partial while the retries continue.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use streams::Waker;
+use tokio::sync::mpsc;
+
+use super::{Channel, ChannelError, Late};
+use crate::core::dispatch::{DeliveryReport, Outgoing};
+use crate::core::order::{ChannelKind, DeliveryState, Order};
+use crate::store::Store;
+
+/// Work for the outbox.
+#[derive(Debug)]
+pub enum Job {
+    /// Store the order and its messages, then send them.
+    Dispatch { order: Order, outgoing: Vec<Outgoing> },
+    /// Store and send one message outside a unit's order (the leader's notice).
+    Notify(Outgoing),
+    /// Store an order's new state with an audit line.
+    Record(Order, String),
+}
+
+/// The owner's end of the outbox task.
+#[derive(Clone)]
+pub struct Outbox {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+type Shared = Arc<Mutex<Store>>;
+
+/// Everything one send needs.
+#[derive(Clone)]
+struct Link {
+    store: Shared,
+    channels: Arc<HashMap<ChannelKind, Arc<dyn Channel>>>,
+    reports: mpsc::UnboundedSender<DeliveryReport>,
+    waker: Waker,
+}
+
+impl Link {
+    fn tell(&self, report: DeliveryReport) {
+        let _ = self.reports.send(report);
+        (self.waker)();
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions), so a
+        // poisoned lock is still a usable store.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Outbox {
+    /// Opens the store in `dir`, restores the orders, resends what has no receipt, and serves
+    /// jobs. `late` brings receipts that arrive after a send.
+    pub fn start(
+        runtime: &tokio::runtime::Handle,
+        dir: PathBuf,
+        channels: Vec<Arc<dyn Channel>>,
+        late: mpsc::UnboundedReceiver<Late>,
+        reports: mpsc::UnboundedSender<DeliveryReport>,
+        waker: Waker,
+    ) -> Outbox {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        runtime.spawn(run(dir, channels, queue, late, reports, waker));
+        Outbox { jobs }
+    }
+
+    pub fn submit(&self, job: Job) {
+        if self.jobs.send(job).is_err() {
+            tracing::error!("the outbox has stopped; the job is lost");
+        }
+    }
+}
+
+async fn run(
+    dir: PathBuf,
+    channels: Vec<Arc<dyn Channel>>,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    mut late: mpsc::UnboundedReceiver<Late>,
+    reports: mpsc::UnboundedSender<DeliveryReport>,
+    waker: Waker,
+) {
+    let store = match tokio::task::spawn_blocking(move || Store::open(&dir)).await {
+        Ok(Ok(store)) => store,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "console store cannot open; dispatch is off");
+            let _ = reports.send(DeliveryReport::Trouble(e));
+            waker();
+            return;
+        }
+        Err(e) => {
+            let _ = reports.send(DeliveryReport::Trouble(e.to_string()));
+            return;
+        }
+    };
+    let link = Link {
+        store: Arc::new(Mutex::new(store)),
+        channels: Arc::new(channels.into_iter().map(|c| (c.kind(), c)).collect()),
+        reports,
+        waker,
+    };
+    let restored = link.store().orders().and_then(|orders| Ok((orders, link.store().unsent()?)));
+    match restored {
+        Ok((orders, unsent)) => {
+            tracing::info!(orders = orders.len(), unsent = unsent.len(), "outbox restored");
+            link.tell(DeliveryReport::Restored(orders));
+            for (msg, attempts) in unsent {
+                tokio::spawn(deliver(link.clone(), msg, attempts));
+            }
+        }
+        Err(e) => link.tell(DeliveryReport::Trouble(e)),
+    }
+    loop {
+        tokio::select! {
+            job = queue.recv() => {
+                let Some(job) = job else { return };
+                let now = Utc::now();
+                match job {
+                    Job::Dispatch { order, outgoing } => {
+                        if let Err(e) = link.store().put_dispatch(&order, &outgoing, now) {
+                            // Not written, not sent: the officer must know the dispatch failed.
+                            link.tell(DeliveryReport::Trouble(format!("dispatch {} not stored: {e}", order.id)));
+                            continue;
+                        }
+                        for msg in outgoing {
+                            tokio::spawn(deliver(link.clone(), msg, 0));
+                        }
+                    }
+                    Job::Notify(msg) => {
+                        match link.store().put_message(&msg, now) {
+                            Ok(()) => { tokio::spawn(deliver(link.clone(), msg, 0)); }
+                            Err(e) => link.tell(DeliveryReport::Trouble(format!("notice {} not stored: {e}", msg.key))),
+                        }
+                    }
+                    Job::Record(order, what) => {
+                        if let Err(e) = link.store().put_order(&order, &what, now) {
+                            link.tell(DeliveryReport::Trouble(format!("order {} not stored: {e}", order.id)));
+                        }
+                    }
+                }
+            }
+            Some(receipt) = late.recv() => {
+                let found = link.store().key_of_receipt(&receipt.receipt);
+                match found {
+                    Ok(Some((key, order))) if receipt.delivered => {
+                        let state = DeliveryState::Delivered { receipt: receipt.receipt };
+                        record(&link, &order, &key, state);
+                    }
+                    Ok(_) => tracing::debug!(?receipt, "receipt for no message of ours"),
+                    Err(e) => link.tell(DeliveryReport::Trouble(e)),
+                }
+            }
+        }
+    }
+}
+
+/// Sends one message until a peer takes it, recording every attempt.
+async fn deliver(link: Link, msg: Outgoing, mut attempts: u32) {
+    loop {
+        let result = match link.channels.get(&msg.channel) {
+            Some(channel) => channel.send(&msg).await,
+            None => Err(ChannelError(format!("the {} channel is not configured", msg.channel.code()))),
+        };
+        let state = match result {
+            Ok(receipt) if receipt.delivered => DeliveryState::Delivered { receipt: receipt.id },
+            Ok(receipt) => DeliveryState::Sent { receipt: receipt.id },
+            Err(ChannelError(error)) => {
+                attempts += 1;
+                tracing::warn!(key = %msg.key, %error, attempts, "send failed; retrying");
+                DeliveryState::Failed { error, attempts }
+            }
+        };
+        let failed = matches!(state, DeliveryState::Failed { .. });
+        record(&link, &msg.order, &msg.key, state);
+        if !failed {
+            return;
+        }
+        tokio::time::sleep(streams::backoff(attempts)).await;
+    }
+}
+
+/// Stores a message's new state, then tells Core.
+fn record(link: &Link, order: &str, key: &str, state: DeliveryState) {
+    let now = Utc::now();
+    if let Err(e) = link.store().mark(key, &state, now) {
+        link.tell(DeliveryReport::Trouble(format!("receipt of {key} not stored: {e}")));
+    }
+    link.tell(DeliveryReport::State { order: order.to_owned(), key: key.to_owned(), state, at: now });
+}
