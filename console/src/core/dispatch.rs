@@ -83,7 +83,7 @@ impl Orders {
 
 impl Core {
     /// What the plan library proposes for an incident.
-    pub fn proposal(&self, incident: &str, severity_name: &str) -> Option<plan::Proposal> {
+    pub fn proposal(&self, incident: &str) -> Option<plan::Proposal> {
         let tracked = self.incidents.get(incident)?;
         let facts = plan::Facts::gather(
             &self.center,
@@ -92,7 +92,6 @@ impl Core {
             &self.grids,
             &self.kinds,
             &self.units,
-            severity_name,
         );
         self.plans.propose(&facts)
     }

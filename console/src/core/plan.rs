@@ -284,8 +284,14 @@ impl Facts<'_> {
         map: &'a GridMap,
         kinds: &'a IncidentKinds,
         units: &'a [LinkedUnit],
-        severity_name: &'a str,
     ) -> Facts<'a> {
+        // Messages go out in Chinese whatever language the console shows.
+        let severity_name = match incident.report.severity {
+            Severity::Low => "一般",
+            Severity::Medium => "较重",
+            Severity::High => "严重",
+            Severity::Critical => "特别严重",
+        };
         let kind_name = kinds.get(&incident.report.kind).map(|k| k.zh.as_str()).unwrap_or(&incident.report.kind);
         let grid = grid.and_then(|i| map.grids.get(i)).map(|g| (g.code.as_str(), g.village.as_str()));
         let time = incident.reported_at.with_timezone(&chrono_tz::Asia::Shanghai).format("%H:%M").to_string();

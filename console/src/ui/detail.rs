@@ -5,13 +5,14 @@ use egui::RichText;
 use crate::core::incident::TrackedIncident;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
+use crate::ui::dispatch::{self, DispatchView};
 use crate::ui::{names, theme};
 
 #[derive(Default)]
 pub struct DetailView;
 
 impl DetailView {
-    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
+    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, dispatch: &mut DispatchView) -> Vec<Command> {
         ui.heading(tr.t("region.detail"));
         ui.separator();
         let Some(t) = core.selected_incident() else {
@@ -56,8 +57,17 @@ impl DetailView {
         ui.add_space(8.0);
         ui.label(RichText::new(tr.t("detail.text")).color(theme::MUTED));
         ui.label(RichText::new(&r.text).size(16.0));
+        ui.add_space(8.0);
+        if ui.button(RichText::new(tr.t("dispatch.open")).strong()).clicked() {
+            dispatch.open(core, &t.incident.id);
+        }
+        let mut commands = egui::ScrollArea::vertical()
+            .max_height(ui.available_height() * 0.5)
+            .show(ui, |ui| dispatch::orders(ui, core, tr, &t.incident.id))
+            .inner;
         ui.add_space(12.0);
-        nearest_cameras(ui, core, tr, t)
+        commands.extend(nearest_cameras(ui, core, tr, t));
+        commands
     }
 }
 

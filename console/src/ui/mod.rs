@@ -12,7 +12,9 @@
 //! and screen readers find it.
 
 pub mod alarm;
+pub mod at_risk;
 pub mod detail;
+pub mod dispatch;
 pub mod fonts;
 pub mod map;
 pub mod markers;
@@ -52,6 +54,8 @@ pub struct Views {
     pub matches: Matches,
     #[serde(skip)]
     pub detail: detail::DetailView,
+    #[serde(skip)]
+    pub dispatch: dispatch::DispatchView,
 }
 
 /// What the console shows this frame besides Core.
@@ -95,6 +99,12 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             commands.extend(region(ui, tr.t("region.alarm"), |ui| alarm::ui(ui, core, tr)));
         });
     }
+    if at_risk::needed(core, frame.now) {
+        let strip = egui::Frame::default().fill(theme::TILE_BACKGROUND).inner_margin(6.0);
+        Panel::top("orders at risk").frame(strip).show(ui, |ui| {
+            commands.extend(region(ui, tr.t("region.at_risk"), |ui| at_risk::ui(ui, core, tr, frame.now)));
+        });
+    }
     let playing =
         frame.tiles.iter().flatten().filter(|t| matches!(t.state, streams::video::FeedState::Playing { .. })).count();
     let on_wall = frame.tiles.iter().flatten().count();
@@ -102,7 +112,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
         region(ui, tr.t("region.status"), |ui| status_bar::ui(ui, core, tr, (playing, on_wall), frame.now));
     });
     Panel::right("detail").resizable(true).default_size(theme::DETAIL_WIDTH).show(ui, |ui| {
-        commands.extend(region(ui, tr.t("region.detail"), |ui| views.detail.ui(ui, core, tr)));
+        commands.extend(region(ui, tr.t("region.detail"), |ui| views.detail.ui(ui, core, tr, &mut views.dispatch)));
     });
     Panel::left("wall and queue").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(
         ui,
@@ -126,6 +136,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             views.map.ui(ui, core, tr, matches)
         }));
     });
+    commands.extend(views.dispatch.ui(ui.ctx(), core, tr));
     actions.extend(commands.into_iter().map(Action::Core));
     actions
 }

@@ -1,0 +1,279 @@
+//! The dispatch panel (三合一派单): the plan's proposal filled in, every unit and channel and
+//! text open to change, a preview of exactly what goes to whom ("simulate"), and one button that
+//! sends all of it. Below the incident's detail, each order it has with every unit's steps and
+//! every channel's state, each with its time; a reported-back order is closed here with the
+//! reporter's satisfaction.
+
+use egui::{Color32, RichText};
+
+use crate::core::dispatch::DispatchDraft;
+use crate::core::order::{ChannelKind, DeliveryState, Order, Stage};
+use crate::core::plan::{PlanClocks, Texts};
+use crate::core::{Command, Core};
+use crate::i18n::I18n;
+use crate::ui::{names, theme};
+
+/// The draft being edited, while the panel is open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub incident: String,
+    pub plan: Option<String>,
+    pub plan_name: String,
+    /// Unit id and whether each channel (order, SMS, radio) is ticked.
+    pub units: Vec<(String, [bool; 3])>,
+    pub texts: Texts,
+    pub clocks: PlanClocks,
+    pub preview: bool,
+}
+
+#[derive(Default)]
+pub struct DispatchView {
+    pub draft: Option<Draft>,
+}
+
+impl DispatchView {
+    /// Opens the panel on the plan's proposal for `incident` (an empty draft when no plan fits).
+    pub fn open(&mut self, core: &Core, incident: &str) {
+        let proposal = core.proposal(incident);
+        let (plan, plan_name, units, texts, clocks) = match proposal {
+            Some(p) => {
+                let units = p.units.into_iter().map(|(u, chans)| (u, ChannelKind::ALL.map(|c| chans.contains(&c)))).collect();
+                (Some(p.plan), p.plan_name, units, p.texts, p.clocks)
+            }
+            None => (None, String::new(), vec![], Texts::default(), PlanClocks::default()),
+        };
+        self.draft = Some(Draft { incident: incident.to_owned(), plan, plan_name, units, texts, clocks, preview: false });
+    }
+
+    /// Draws the panel window if open; returns the dispatch when sent.
+    pub fn ui(&mut self, ctx: &egui::Context, core: &Core, tr: &I18n) -> Vec<Command> {
+        let Some(draft) = &mut self.draft else { return vec![] };
+        let mut open = true;
+        let mut send = false;
+        egui::Window::new(tr.t("dispatch.title"))
+            .open(&mut open)
+            .default_width(560.0)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                send = edit(ui, core, tr, draft);
+            });
+        if send && let Some(d) = self.draft.take() {
+            let units = d
+                .units
+                .into_iter()
+                .map(|(u, ticks)| (u, ChannelKind::ALL.into_iter().zip(ticks).filter(|(_, t)| *t).map(|(c, _)| c).collect::<Vec<_>>()))
+                .filter(|(_, chans)| !chans.is_empty())
+                .collect();
+            let draft = DispatchDraft { incident: d.incident, plan: d.plan, units, texts: d.texts, clocks: d.clocks };
+            return vec![Command::Dispatch(draft)];
+        }
+        if !open {
+            self.draft = None;
+        }
+        vec![]
+    }
+}
+
+fn channel_name(tr: &I18n, c: ChannelKind) -> &str {
+    match c {
+        ChannelKind::Order => tr.t("channel.order"),
+        ChannelKind::Sms => tr.t("channel.sms"),
+        ChannelKind::Radio => tr.t("channel.radio"),
+    }
+}
+
+fn unit_name<'a>(core: &'a Core, id: &'a str) -> &'a str {
+    core.units.iter().find(|u| u.id == id).map_or(id, |u| u.name.as_str())
+}
+
+/// The editing form; true when the officer pressed send.
+fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
+    let plan = if d.plan.is_some() { d.plan_name.clone() } else { tr.t("dispatch.no_plan").to_owned() };
+    ui.label(RichText::new(tr.f("dispatch.plan", &[("plan", &plan)])).strong());
+    if let Some(trouble) = &core.plans_trouble {
+        ui.label(RichText::new(tr.f("dispatch.plans_refused", &[("reason", trouble)])).color(theme::WARN));
+    }
+    ui.separator();
+    egui::Grid::new("dispatch units").num_columns(5).striped(true).show(ui, |ui| {
+        ui.label(RichText::new(tr.t("dispatch.unit")).color(theme::MUTED));
+        for c in ChannelKind::ALL {
+            ui.label(RichText::new(channel_name(tr, c)).color(theme::MUTED));
+        }
+        ui.label("");
+        ui.end_row();
+        let mut remove = None;
+        for (i, (id, ticks)) in d.units.iter_mut().enumerate() {
+            let unit = core.units.iter().find(|u| &u.id == id);
+            let tier = unit.map_or(0, |u| u.tier as u8);
+            ui.label(format!("{} · {}", unit_name(core, id), tr.f("dispatch.tier", &[("tier", &tier.to_string())])));
+            for (c, tick) in ChannelKind::ALL.into_iter().zip(ticks.iter_mut()) {
+                let reachable = unit.is_some_and(|u| match c {
+                    ChannelKind::Order => true,
+                    ChannelKind::Sms => !u.sms.is_empty(),
+                    ChannelKind::Radio => u.radio.is_some(),
+                });
+                if !reachable {
+                    *tick = false;
+                }
+                let label = format!("{} {}", channel_name(tr, c), unit_name(core, id));
+                ui.add_enabled(reachable, egui::Checkbox::without_text(tick)).widget_info(|| {
+                    egui::WidgetInfo::selected(egui::Role::CheckBox, reachable, *tick, &label)
+                });
+            }
+            if ui.small_button(tr.t("dispatch.remove")).clicked() {
+                remove = Some(i);
+            }
+            ui.end_row();
+        }
+        if let Some(i) = remove {
+            d.units.remove(i);
+        }
+    });
+    let mut add = None;
+    egui::ComboBox::from_id_salt("dispatch add unit").selected_text(tr.t("dispatch.add_unit")).show_ui(ui, |ui| {
+        for u in core.units.iter().filter(|u| !d.units.iter().any(|(id, _)| id == &u.id)) {
+            if ui.selectable_label(false, &u.name).clicked() {
+                add = Some(u.id.clone());
+            }
+        }
+    });
+    if let Some(id) = add {
+        d.units.push((id, [true, false, false]));
+    }
+    ui.separator();
+    for (c, text) in [
+        (ChannelKind::Order, &mut d.texts.order),
+        (ChannelKind::Sms, &mut d.texts.sms),
+        (ChannelKind::Radio, &mut d.texts.radio),
+    ] {
+        let label = tr.f("dispatch.text_of", &[("channel", channel_name(tr, c))]);
+        let id = ui.label(RichText::new(&label).color(theme::MUTED)).id;
+        ui.add(egui::TextEdit::multiline(text).desired_rows(2).desired_width(f32::INFINITY)).labelled_by(id);
+    }
+    ui.separator();
+    let sendable = d.units.iter().any(|(_, t)| t.iter().any(|x| *x));
+    let mut send = false;
+    ui.horizontal(|ui| {
+        ui.toggle_value(&mut d.preview, tr.t("dispatch.simulate"));
+        if ui.add_enabled(sendable, egui::Button::new(RichText::new(tr.t("dispatch.send")).strong())).clicked() {
+            send = true;
+        }
+    });
+    if d.preview {
+        // Exactly what would go out, to whom, by which channel — nothing is sent.
+        for (id, ticks) in &d.units {
+            let Some(u) = core.units.iter().find(|u| &u.id == id) else { continue };
+            for (c, _) in ChannelKind::ALL.into_iter().zip(ticks).filter(|(_, t)| **t) {
+                let to = match c {
+                    ChannelKind::Order => tr.t("dispatch.to_terminal").to_owned(),
+                    ChannelKind::Sms => u.sms.join(", "),
+                    ChannelKind::Radio => u.radio.map(|a| a.to_string()).unwrap_or_default(),
+                };
+                let text = d.texts.get(c).replace("{unit}", &u.name);
+                ui.label(RichText::new(format!("{} · {} → {to}", channel_name(tr, c), u.name)).strong());
+                ui.label(RichText::new(text).color(theme::MUTED));
+            }
+        }
+    }
+    send
+}
+
+fn state_color(state: &DeliveryState) -> Color32 {
+    match state {
+        DeliveryState::Queued => theme::MUTED,
+        DeliveryState::Sent { .. } => theme::CAMERA,
+        DeliveryState::Delivered { .. } => theme::OK,
+        DeliveryState::Failed { .. } => theme::WARN,
+    }
+}
+
+fn stage_name(tr: &I18n, stage: Stage) -> &str {
+    tr.t(match stage {
+        Stage::Dispatched => "stage.dispatched",
+        Stage::Acknowledged => "stage.acknowledged",
+        Stage::OnScene => "stage.on_scene",
+        Stage::Handling => "stage.handling",
+        Stage::ReportedBack => "stage.reported_back",
+        Stage::Closed => "stage.closed",
+        Stage::Archived => "stage.archived",
+    })
+}
+
+fn step_name(tr: &I18n, step: streams::feed::Step) -> &str {
+    use streams::feed::Step;
+    tr.t(match step {
+        Step::Received => "step.received",
+        Step::Acknowledged => "step.acknowledged",
+        Step::OnScene => "step.on_scene",
+        Step::Handling => "step.handling",
+        Step::ReportedBack => "step.reported_back",
+    })
+}
+
+/// The orders of an incident, each unit's steps and each channel's state with times.
+pub fn orders(ui: &mut egui::Ui, core: &Core, tr: &I18n, incident: &str) -> Vec<Command> {
+    let mut commands = vec![];
+    for order in core.orders.of_incident(incident) {
+        commands.extend(order_card(ui, core, tr, order));
+    }
+    commands
+}
+
+fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<Command> {
+    let mut commands = vec![];
+    let stage = order.stage();
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(&order.id).strong());
+            ui.label(RichText::new(stage_name(tr, stage)).color(theme::CAMERA));
+            if order.units.iter().any(|u| u.partial()) {
+                ui.label(RichText::new(tr.t("dispatch.partial")).color(theme::WARN));
+            }
+        });
+        for u in &order.units {
+            let step = u.step().map_or(tr.t("step.none"), |s| step_name(tr, s));
+            let since = u.step().and_then(|s| u.steps.get(&s)).map(|t| names::clock(*t)).unwrap_or_default();
+            ui.label(format!("{} · {step} {since}", unit_name(core, &u.unit)));
+            ui.horizontal_wrapped(|ui| {
+                for d in &u.deliveries {
+                    let state = tr.t(match d.state {
+                        DeliveryState::Queued => "delivery.queued",
+                        DeliveryState::Sent { .. } => "delivery.sent",
+                        DeliveryState::Delivered { .. } => "delivery.delivered",
+                        DeliveryState::Failed { .. } => "delivery.failed",
+                    });
+                    let at = d.times.values().max().map(|t| names::clock(*t)).unwrap_or_default();
+                    let chip = ui.label(RichText::new(format!("{} {state} {at}", channel_name(tr, d.channel))).color(state_color(&d.state)));
+                    if let DeliveryState::Failed { error, attempts } = &d.state {
+                        chip.on_hover_text(tr.f("delivery.retrying", &[("error", error), ("attempts", &attempts.to_string())]));
+                    }
+                }
+            });
+            if let Some((text, evidence)) = &u.report {
+                ui.label(RichText::new(format!("{} {}", tr.t("dispatch.report"), text)).color(theme::MUTED));
+                for url in evidence {
+                    ui.hyperlink(url);
+                }
+            }
+        }
+        if stage == Stage::ReportedBack {
+            ui.horizontal(|ui| {
+                ui.label(tr.t("dispatch.satisfaction"));
+                for s in 1..=5u8 {
+                    if ui.button(s.to_string()).on_hover_text(tr.t("dispatch.close_with")).clicked() {
+                        commands.push(Command::CloseOrder { order: order.id.clone(), satisfaction: s });
+                    }
+                }
+            });
+        }
+        if stage == Stage::Closed {
+            if let Some((s, _)) = order.closed {
+                ui.label(tr.f("dispatch.closed_with", &[("satisfaction", &s.to_string())]));
+            }
+            if ui.button(tr.t("dispatch.archive")).clicked() {
+                commands.push(Command::ArchiveOrder(order.id.clone()));
+            }
+        }
+    });
+    commands
+}
