@@ -103,7 +103,7 @@ pub struct DispatchSettings {
     /// The center's name, as messages sign it.
     pub center: String,
     /// The plan file (watched: a change reloads it).
-    pub plans_path: PathBuf,
+    pub plans_path: Option<PathBuf>,
     pub plans: PlanLibrary,
     pub leader_sms: Vec<String>,
     /// The SMSC; `None`: SMS is not configured and the panel says so.
@@ -150,14 +150,17 @@ struct File {
     cameras: Vec<Spanned<CameraEntry>>,
     #[serde(default, rename = "unit")]
     units: Vec<Spanned<UnitEntry>>,
+    #[serde(default)]
     dispatch: DispatchSection,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct DispatchSection {
+    #[serde(default = "center")]
     center: String,
-    plans: Spanned<PathBuf>,
+    /// Without a plan file, every dispatch is put together by hand.
+    plans: Option<Spanned<PathBuf>>,
     #[serde(default)]
     leader_sms: Vec<String>,
     sms: Option<SmsSection>,
@@ -186,6 +189,10 @@ impl Default for RadioSection {
     fn default() -> Self {
         RadioSection { voice: mandarin() }
     }
+}
+
+fn center() -> String {
+    "综治中心".into()
 }
 
 fn mandarin() -> String {
@@ -447,12 +454,18 @@ impl Config {
             });
         }
 
-        let (plans_path, plans_text) = referenced(&raw.dispatch.plans)?;
-        let plans = PlanLibrary::from_toml(&plans_text, &kinds, &units).map_err(|(at, reason)| ConfigError {
-            line: at.map(|at| line_of(&plans_text, at)),
-            file: plans_path.clone(),
-            reason,
-        })?;
+        let (plans_path, plans) = match &raw.dispatch.plans {
+            None => (None, PlanLibrary::default()),
+            Some(spanned) => {
+                let (path, text) = referenced(spanned)?;
+                let plans = PlanLibrary::from_toml(&text, &kinds, &units).map_err(|(at, reason)| ConfigError {
+                    line: at.map(|at| line_of(&text, at)),
+                    file: path.clone(),
+                    reason,
+                })?;
+                (Some(path), plans)
+            }
+        };
         let sms = match raw.dispatch.sms {
             None => None,
             Some(s) => {

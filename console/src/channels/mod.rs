@@ -55,7 +55,7 @@ pub fn watch_plans(
     runtime: &tokio::runtime::Handle,
 ) -> tokio::sync::mpsc::UnboundedReceiver<Result<crate::core::plan::PlanLibrary, String>> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let path = config.dispatch.plans_path.clone();
+    let Some(path) = config.dispatch.plans_path.clone() else { return rx };
     let (kinds, units) = (config.kinds.clone(), config.units.clone());
     runtime.spawn(async move {
         let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();

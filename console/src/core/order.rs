@@ -297,7 +297,7 @@ pub(crate) mod tests {
         o.record_step("fire", Step::OnScene, at(9), None);
         assert_eq!(o.stage(), Stage::OnScene);
         o.record_step("fire", Step::ReportedBack, at(40), Some(("done".into(), vec![])));
-        assert_eq!(o.stage(), Stage::OnScene, "police has not reported back");
+        assert_eq!(o.stage(), Stage::Handling, "police has not reported back");
         assert_eq!(o.close(5, at(41)), Err("not every unit has reported back"));
         o.record_step("police", Step::ReportedBack, at(50), None);
         assert_eq!(o.stage(), Stage::ReportedBack);
