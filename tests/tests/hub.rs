@@ -12,11 +12,15 @@ use tokio_tungstenite::tungstenite::Message;
 
 const CONSOLE: &str = "console-token";
 const FIELD: &str = "field-token";
+const DISPATCHER: &str = "dispatcher-token";
 
 async fn hub(dir: &tempfile::TempDir) -> HubHandle {
     let tokens = HashMap::from([
         (CONSOLE.to_string(), Grant::new(Role::Console, "console")),
         (FIELD.to_string(), Grant::new(Role::FieldTerminal, "field")),
+        (DISPATCHER.to_string(), Grant::new(Role::Dispatcher, "dispatcher")),
+        ("police-terminal".to_string(), Grant::unit_terminal("police")),
+        ("fire-terminal".to_string(), Grant::unit_terminal("fire")),
     ]);
     Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens })
         .await
@@ -218,5 +222,76 @@ async fn a_burst_of_reports_reaches_a_console_without_a_gap() {
     field.flush().await.unwrap();
     for expected in 1..=BURST {
         assert_eq!(read(&mut console).await.seq, expected);
+    }
+}
+
+fn client(hub: &HubHandle, token: &str, role: Role) -> (streams::feed::ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = FeedClient { url: hub.url(), token: token.into(), role, since: 0, name: token.into() }
+        .spawn(&tokio::runtime::Handle::current(), tx, streams::no_waker());
+    (handle, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_work_order_goes_once_to_its_unit_only_and_each_step_is_logged_once() {
+    use streams::feed::{OrderProgress, Step, WorkOrder};
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let (dispatcher, mut receipts) = client(&hub, DISPATCHER, Role::Dispatcher);
+    let (police, mut police_rx) = client(&hub, "police-terminal", Role::UnitTerminal);
+    let (_fire, mut fire_rx) = client(&hub, "fire-terminal", Role::UnitTerminal);
+    let (_console, mut console_rx) = client(&hub, CONSOLE, Role::Console);
+    let order = WorkOrder {
+        key: "D1/police/order".into(),
+        order: "D1".into(),
+        incident: "E000001".into(),
+        unit: "police".into(),
+        text: "东湾村火情，请立即前往。".into(),
+        acknowledge_by: chrono::Utc::now(),
+    };
+    // Sent twice (a resend after a crash): logged once, both answered with the same event.
+    dispatcher.send(Body::IssueOrder(order.clone()));
+    dispatcher.send(Body::IssueOrder(order.clone()));
+    let first = next_event(&mut receipts).await;
+    let second = next_event(&mut receipts).await;
+    assert_eq!(first.seq, second.seq);
+    assert_eq!(first.body, Body::OrderIssued(order.clone()));
+    let got = next_event(&mut police_rx).await;
+    assert_eq!(got.body, Body::OrderIssued(order.clone()));
+    // The terminal acknowledges twice; the console sees one step, with the hub's time.
+    for _ in 0..2 {
+        police.send(Body::Progress(OrderProgress {
+            order: "D1".into(),
+            unit: "police".into(),
+            step: Step::Acknowledged,
+            note: String::new(),
+            attachments: vec![],
+        }));
+    }
+    let mut kinds = vec![];
+    while kinds.len() < 2 {
+        kinds.push(next_event(&mut console_rx).await.body.kind());
+    }
+    assert_eq!(kinds, ["order_issued", "order_progressed"]);
+    // A terminal may not report for another unit.
+    police.send(Body::Progress(OrderProgress {
+        order: "D1".into(),
+        unit: "fire".into(),
+        step: Step::Acknowledged,
+        note: String::new(),
+        attachments: vec![],
+    }));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut refused = false;
+    while let Ok(update) = police_rx.try_recv() {
+        refused |= matches!(update, FeedUpdate::Refused { .. });
+    }
+    assert!(refused, "a progress for another unit is refused");
+    // Nothing reached the fire brigade, and the console saw no second step.
+    while let Ok(update) = fire_rx.try_recv() {
+        assert!(!matches!(update, FeedUpdate::Event(_)), "fire got {update:?}");
+    }
+    while let Ok(update) = console_rx.try_recv() {
+        assert!(!matches!(update, FeedUpdate::Event(_)), "console got a second event: {update:?}");
     }
 }

@@ -16,6 +16,9 @@ use crate::core::dispatch::{DeliveryReport, Outgoing};
 use crate::core::order::{ChannelKind, DeliveryState, Order};
 use crate::store::Store;
 
+/// How often a receipt that matches no message yet is looked up again (over about a minute).
+const LATE_RETRIES: u32 = 6;
+
 /// Work for the outbox.
 #[derive(Debug)]
 pub enum Job {
@@ -107,7 +110,10 @@ async fn run(
         reports,
         waker,
     };
-    let restored = link.store().orders().and_then(|orders| Ok((orders, link.store().unsent()?)));
+    let restored = {
+        let store = link.store();
+        store.orders().and_then(|orders| Ok((orders, store.unsent()?)))
+    };
     match restored {
         Ok((orders, unsent)) => {
             tracing::info!(orders = orders.len(), unsent = unsent.len(), "outbox restored");
@@ -118,10 +124,18 @@ async fn run(
         }
         Err(e) => link.tell(DeliveryReport::Trouble(e)),
     }
+    // A receipt can overtake the send's own record (an SMSC answers in milliseconds): one that
+    // matches no message yet is looked up again a few times before it is given up.
+    let (again, mut retries) = mpsc::unbounded_channel::<(Late, u32)>();
+    // Without an owner no new jobs come, but receipts for what was sent still do.
+    let mut owned = true;
     loop {
         tokio::select! {
-            job = queue.recv() => {
-                let Some(job) = job else { return };
+            job = queue.recv(), if owned => {
+                let Some(job) = job else {
+                    owned = false;
+                    continue;
+                };
                 let now = Utc::now();
                 match job {
                     Job::Dispatch { order, outgoing } => {
@@ -147,14 +161,30 @@ async fn run(
                     }
                 }
             }
-            Some(receipt) = late.recv() => {
+            Some((receipt, tries)) = async {
+                tokio::select! {
+                    Some(r) = late.recv() => Some((r, 0)),
+                    Some(r) = retries.recv() => Some(r),
+                    else => None,
+                }
+            } => {
                 let found = link.store().key_of_receipt(&receipt.receipt);
                 match found {
-                    Ok(Some((key, order))) if receipt.delivered => {
-                        let state = DeliveryState::Delivered { receipt: receipt.receipt };
-                        record(&link, &order, &key, state);
+                    Ok(Some((key, order))) => {
+                        if receipt.delivered {
+                            record(&link, &order, &key, DeliveryState::Delivered { receipt: receipt.receipt });
+                        } else {
+                            tracing::warn!(%key, receipt = %receipt.receipt, "the peer reports the message undelivered");
+                        }
                     }
-                    Ok(_) => tracing::debug!(?receipt, "receipt for no message of ours"),
+                    Ok(None) if tries < LATE_RETRIES => {
+                        let again = again.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(streams::backoff(tries + 1)).await;
+                            let _ = again.send((receipt, tries + 1));
+                        });
+                    }
+                    Ok(None) => tracing::debug!(?receipt, "receipt for no message of ours"),
                     Err(e) => link.tell(DeliveryReport::Trouble(e)),
                 }
             }

@@ -19,7 +19,10 @@ use rusmpp::extra::encoding::ucs2::Ucs2;
 use rusmpp::pdus::{BindTransceiver, DeliverSmResp, SubmitSm};
 use rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvTag};
 use rusmpp::types::{AnyOctetString, COctetString, OctetString};
-use rusmpp::values::{DataCoding, EsmClass, InterfaceVersion, MessageType, Npi, RegisteredDelivery, Ton};
+use rusmpp::values::{
+    DataCoding, EsmClass, InterfaceVersion, IntermediateNotification, MCDeliveryReceipt, MessageType, Npi,
+    RegisteredDelivery, SmeOriginatedAcknowledgement, Ton,
+};
 use rusmpp::{CommandId, Pdu};
 use rusmppc::{Client, ConnectionBuilder, Event};
 use tokio::sync::{RwLock, mpsc};
@@ -91,6 +94,8 @@ async fn bind(
     s: &SmsSettings,
 ) -> Result<(Client, impl futures_util::Stream<Item = Event> + Unpin + 'static), String> {
     let (client, events) = ConnectionBuilder::new()
+        // rusmppc speaks v5 by default; we bind as 3.4, which every SMSC in China takes.
+        .disable_interface_version_check()
         .enquire_link_interval(Duration::from_secs(30))
         .enquire_link_response_timeout(Duration::from_secs(10))
         .response_timeout(Duration::from_secs(10))
@@ -157,7 +162,9 @@ impl Channel for SmsChannel {
             for mobile in mobiles {
                 for part in parts(&self.source, mobile, &msg.text, &format!("{}#{mobile}", msg.key))? {
                     let resp = client.submit_sm(part).await.map_err(|e| ChannelError(format!("submit_sm: {e}")))?;
-                    ids.push(String::from_utf8_lossy(resp.message_id().as_ref()).into_owned());
+                    // A C-octet string: its bytes end with the NUL terminator.
+                    let id = String::from_utf8_lossy(resp.message_id().as_ref()).trim_end_matches('\0').to_owned();
+                    ids.push(id);
                 }
             }
             Ok(Receipt { id: ids.join(","), delivered: false })
@@ -177,7 +184,13 @@ fn parts(source: &str, mobile: &str, text: &str, key: &str) -> Result<Vec<Submit
         .source_addr(COctetString::from_str(source).map_err(|e| bad(&e))?)
         .destination_addr(COctetString::from_str(mobile).map_err(|e| bad(&e))?)
         .esm_class(EsmClass::default())
-        .registered_delivery(RegisteredDelivery::request_all())
+        // A final delivery receipt, nothing else.
+        .registered_delivery(RegisteredDelivery::new(
+            MCDeliveryReceipt::McDeliveryReceiptRequestedWhereFinalDeliveryOutcomeIsSuccessOrFailure,
+            SmeOriginatedAcknowledgement::NoReceiptSmeAcknowledgementRequested,
+            IntermediateNotification::NoIntermediaryNotificationRequested,
+            0,
+        ))
         .data_coding(DataCoding::default())
         .short_message(OctetString::empty())
         .push_tlv(MessageSubmissionRequestTlvValue::Other {

@@ -1,0 +1,281 @@
+//! The three-in-one dispatch against real peers on loopback: the hub with a unit terminal, an
+//! SMSC that is not ours (the npm `smpp` package under node, tests/peers/smsc.js), and a
+//! GStreamer RTP receiver standing in for the radio gateway.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use linkage::channels::outbox::{Job, Outbox};
+use linkage::channels::{Channel, order::OrderChannel, radio::RadioChannel, sms::SmsChannel};
+use linkage::config::{Config, SmsSettings};
+use linkage::core::dispatch::{DeliveryReport, DispatchDraft};
+use linkage::core::order::{ChannelKind, DeliveryState};
+use linkage::core::{Command, Core, Effect};
+use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
+use tokio::sync::mpsc;
+
+/// The SMSC simulator, killed when dropped.
+struct Smsc {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Drop for Smsc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_smsc(dir: &Path, port: u16) -> Smsc {
+    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers");
+    let log = dir.join("smsc.log");
+    let mut child = Process::new("node")
+        .arg(peers.join("smsc.js"))
+        .args(["--port", &port.to_string(), "--log"])
+        .arg(&log)
+        .args(["--system-id", "linkage", "--password", "secret"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs the SMSC peer (make deps installs it)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("SMSC said {line:?}")).parse().unwrap();
+    Smsc { child, port, log }
+}
+
+/// A GStreamer RTP G.711 receiver: the samples of every call to `port`, decoded.
+struct RadioReceiver {
+    pipeline: gst::Pipeline,
+    sink: gstreamer_app::AppSink,
+}
+
+impl RadioReceiver {
+    fn start(port: u16) -> RadioReceiver {
+        gst::init().unwrap();
+        let pipeline = gst::parse::launch(&format!(
+            "udpsrc port={port} caps=\"application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMU,payload=0\" \
+             ! rtpjitterbuffer ! rtppcmudepay ! mulawdec ! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 \
+             ! appsink name=out sync=false"
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let sink = pipeline.by_name("out").unwrap().downcast::<gstreamer_app::AppSink>().unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        RadioReceiver { pipeline, sink }
+    }
+
+    /// Every sample received until `quiet` passes without one.
+    fn samples(&self, quiet: Duration) -> Vec<i16> {
+        let mut out = vec![];
+        while let Some(sample) = self.sink.try_pull_sample(gst::ClockTime::from_nseconds(quiet.as_nanos() as u64)) {
+            let map = sample.buffer().unwrap().map_readable().unwrap();
+            out.extend(map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+        }
+        out
+    }
+}
+
+impl Drop for RadioReceiver {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The demo's units and plans, with police reachable on this test's peers.
+fn core_with(radio: SocketAddr) -> Core {
+    let config = Config::demo().unwrap();
+    let mut core = Core { units: config.units, center: config.dispatch.center, ..Core::default() };
+    let police = core.units.iter_mut().find(|u| u.id == "police").unwrap();
+    police.radio = Some(radio);
+    core
+}
+
+fn draft(channels: Vec<ChannelKind>) -> DispatchDraft {
+    DispatchDraft {
+        incident: "E000001".into(),
+        plan: None,
+        units: vec![("police".into(), channels)],
+        texts: linkage::core::plan::Texts {
+            order: "【青溪镇综治中心】东湾村 DW-03 火情，请{unit}立即前往处置并反馈。".into(),
+            sms: "【青溪镇综治中心】东湾村火情，请立即前往处置。".into(),
+            radio: "青溪镇综治中心呼叫青溪派出所，东湾村火情，请立即出动。".into(),
+        },
+        clocks: Default::default(),
+    }
+}
+
+struct Rig {
+    runtime: tokio::runtime::Runtime,
+    _hub: streams::feed::HubHandle,
+    hub_url: String,
+    terminal_orders: mpsc::UnboundedReceiver<FeedUpdate>,
+    _terminal: streams::feed::ClientHandle,
+}
+
+fn rig(dir: &Path) -> Rig {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tokens = HashMap::from([
+        ("disp".to_string(), Grant::new(Role::Dispatcher, "dispatcher")),
+        ("police".to_string(), Grant::unit_terminal("police")),
+    ]);
+    let hub = runtime
+        .block_on(Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.join("hub"), tokens }))
+        .unwrap();
+    let (tx, terminal_orders) = mpsc::unbounded_channel();
+    let terminal = FeedClient {
+        url: hub.url(),
+        token: "police".into(),
+        role: Role::UnitTerminal,
+        since: 0,
+        name: "police terminal".into(),
+    }
+    .spawn(runtime.handle(), tx, streams::no_waker());
+    Rig { hub_url: hub.url(), runtime, _hub: hub, terminal_orders, _terminal: terminal }
+}
+
+/// Sends the draft through Core and a fresh outbox; returns the report stream.
+fn dispatch(
+    rig: &Rig,
+    core: &mut Core,
+    dir: &Path,
+    channels: Vec<std::sync::Arc<dyn Channel>>,
+    late: mpsc::UnboundedReceiver<linkage::channels::Late>,
+    draft: DispatchDraft,
+) -> mpsc::UnboundedReceiver<DeliveryReport> {
+    let (reports, rx) = mpsc::unbounded_channel();
+    let outbox = Outbox::start(rig.runtime.handle(), dir.join("store"), channels, late, reports, streams::no_waker());
+    for effect in core.apply(Command::Dispatch(draft)) {
+        let Effect::Dispatch { order, outgoing } = effect else { panic!("{effect:?}") };
+        outbox.submit(Job::Dispatch { order, outgoing });
+    }
+    // The outbox task lives as long as the runtime; the handle may go.
+    drop(outbox);
+    rx
+}
+
+/// Waits until `done` holds for the reports so far (feeding them to Core), or panics.
+fn until(core: &mut Core, reports: &mut mpsc::UnboundedReceiver<DeliveryReport>, what: &str, done: impl Fn(&Core) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while !done(core) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {:#?}", core.orders.list);
+        match reports.try_recv() {
+            Ok(report) => core.on_delivery(report),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+fn state(core: &Core, channel: ChannelKind) -> Option<DeliveryState> {
+    let order = core.orders.list.values().next()?;
+    order.units[0].deliveries.iter().find(|d| d.channel == channel && !d.key.ends_with("acknowledge")).map(|d| d.state.clone())
+}
+
+#[test]
+fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = rig(dir.path());
+    let smsc = start_smsc(dir.path(), 0);
+    let radio_port = free_udp_port();
+    let radio = RadioReceiver::start(radio_port);
+    let (late_tx, late) = mpsc::unbounded_channel();
+    let sms = SmsSettings {
+        address: format!("127.0.0.1:{}", smsc.port),
+        system_id: "linkage".into(),
+        password: "secret".into(),
+        source: "10690001".into(),
+    };
+    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
+        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
+        std::sync::Arc::new(SmsChannel::connect(sms, late_tx, rig.runtime.handle())),
+        std::sync::Arc::new(RadioChannel::new("cmn")),
+    ];
+    let mut core = core_with(format!("127.0.0.1:{radio_port}").parse().unwrap());
+    let mut reports = dispatch(&rig, &mut core, dir.path(), channels, late, draft(ChannelKind::ALL.to_vec()));
+
+    until(&mut core, &mut reports, "every channel sent, the SMS delivered", |core| {
+        matches!(state(core, ChannelKind::Order), Some(DeliveryState::Sent { .. }))
+            && matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Delivered { .. }))
+            && matches!(state(core, ChannelKind::Radio), Some(DeliveryState::Sent { .. }))
+    });
+
+    // The unit's terminal got the order once, with its text and the unit's name filled in.
+    let order = loop {
+        match rig.terminal_orders.try_recv() {
+            Ok(FeedUpdate::Event(Envelope { body: Body::OrderIssued(order), .. })) => break order,
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    assert_eq!(order.unit, "police");
+    assert!(order.text.contains("请青溪派出所立即前往"), "{}", order.text);
+
+    // The SMSC got one UCS-2 submit_sm carrying the key, with the text intact.
+    let log = std::fs::read_to_string(&smsc.log).unwrap();
+    let submits: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "submit")
+        .collect();
+    assert_eq!(submits.len(), 1, "{log}");
+    assert_eq!(submits[0]["data_coding"], 8);
+    assert_eq!(submits[0]["dest"], "13800000001");
+    assert_eq!(submits[0]["text"], "【青溪镇综治中心】东湾村火情，请立即前往处置。");
+    assert!(submits[0]["key"].as_str().unwrap().ends_with("/police/sms#13800000001"), "{}", submits[0]);
+
+    // The radio gateway heard speech: seconds of it, and not silence.
+    let samples = radio.samples(Duration::from_millis(1500));
+    let seconds = samples.len() as f64 / 8000.0;
+    let rms = (samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / samples.len().max(1) as f64).sqrt();
+    assert!(seconds > 2.0, "only {seconds:.2} s of audio arrived");
+    assert!(rms > 300.0, "the call is silence (rms {rms:.0})");
+}
+
+#[test]
+fn a_down_smsc_holds_nobody_else_and_its_message_goes_once_it_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = rig(dir.path());
+    let smsc_port = free_tcp_port();
+    let (late_tx, late) = mpsc::unbounded_channel();
+    let sms = SmsSettings {
+        address: format!("127.0.0.1:{smsc_port}"),
+        system_id: "linkage".into(),
+        password: "secret".into(),
+        source: "10690001".into(),
+    };
+    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
+        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
+        std::sync::Arc::new(SmsChannel::connect(sms, late_tx, rig.runtime.handle())),
+    ];
+    let mut core = core_with("127.0.0.1:9".parse().unwrap());
+    let mut reports =
+        dispatch(&rig, &mut core, dir.path(), channels, late, draft(vec![ChannelKind::Order, ChannelKind::Sms]));
+    until(&mut core, &mut reports, "the order out while SMS fails", |core| {
+        matches!(state(core, ChannelKind::Order), Some(DeliveryState::Sent { .. }))
+            && matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Failed { .. }))
+    });
+    assert!(core.orders.list.values().next().unwrap().units[0].partial(), "the officer sees it partial");
+    // The SMSC comes up; the retry finds it.
+    let _smsc = start_smsc(dir.path(), smsc_port);
+    until(&mut core, &mut reports, "the SMS sent after the SMSC came up", |core| {
+        matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
+    });
+}
