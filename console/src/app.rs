@@ -15,7 +15,6 @@ use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 use tokio::sync::mpsc;
 
 use crate::channels::outbox::{Job, Outbox};
-use crate::channels::{Channel, order::OrderChannel, radio::RadioChannel, sms::SmsChannel};
 use crate::config::Config;
 use crate::core::dispatch::DeliveryReport;
 use crate::core::plan::PlanLibrary;
@@ -100,15 +99,8 @@ impl LinkageApp {
         }
         .spawn(runtime.handle(), tx, std::sync::Arc::new(move || feed_ctx.request_repaint()));
 
-        let (late_tx, late) = mpsc::unbounded_channel();
-        let mut channels: Vec<std::sync::Arc<dyn Channel>> =
-            vec![std::sync::Arc::new(RadioChannel::new(&config.dispatch.radio_voice))];
-        if let Some(token) = &world.dispatcher_token {
-            channels.push(std::sync::Arc::new(OrderChannel::connect(&world.hub_url, token, runtime.handle())));
-        }
-        if let Some(sms) = config.dispatch.sms.clone() {
-            channels.push(std::sync::Arc::new(SmsChannel::connect(sms, late_tx, runtime.handle())));
-        }
+        let hub = world.dispatcher_token.as_deref().map(|token| (world.hub_url.as_str(), token));
+        let (channels, late) = crate::channels::open(&config.dispatch, hub, runtime.handle());
         let (reports, deliveries) = mpsc::unbounded_channel();
         let outbox_ctx = ctx.clone();
         let outbox = Outbox::start(

@@ -16,6 +16,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("hub") => hub(&args[1..]),
         Some("tail") => tail(&args[1..]),
+        Some("outbox") => outbox(&args[1..]),
         Some("--help" | "-h" | "help") => {
             println!("{}", include_str!("usage.txt"));
             Ok(())
@@ -156,4 +157,38 @@ fn tail(args: &[String]) -> Result<(), String> {
         }
     });
     Ok(())
+}
+
+/// Sends what the console's outbox still holds (after a crash, or from a machine without a
+/// screen), then exits. The hub must be remote with a dispatcher token.
+fn outbox(args: &[String]) -> Result<(), String> {
+    use linkage::channels::outbox::Outbox;
+    use linkage::config::HubSetting;
+    use linkage::store::Store;
+    let f = flags(args, &["--config", "--data"])?;
+    let config = Config::load(&PathBuf::from(f.get("config").ok_or("outbox needs --config FILE")?))
+        .map_err(|e| e.to_string())?;
+    let dir = PathBuf::from(f.get("data").ok_or("outbox needs --data DIR (the console's store)")?);
+    let hub = match &config.hub {
+        HubSetting::Remote { url, dispatcher_token: Some(token), .. } => Some((url.as_str(), token.as_str())),
+        _ => None,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let (channels, late) = linkage::channels::open(&config.dispatch, hub, runtime.handle());
+    let (reports, mut told) = tokio::sync::mpsc::unbounded_channel();
+    let _outbox = Outbox::start(runtime.handle(), dir.clone(), channels, late, reports, streams::no_waker());
+    let store = Store::open(&dir)?;
+    loop {
+        while let Ok(report) = told.try_recv() {
+            if let linkage::core::dispatch::DeliveryReport::Trouble(e) = report {
+                eprintln!("outbox: {e}");
+            }
+        }
+        let left = store.unsent()?.len();
+        if left == 0 {
+            println!("outbox: every message has its receipt");
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

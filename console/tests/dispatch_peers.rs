@@ -2,15 +2,14 @@
 //! SMSC that is not ours (the npm `smpp` package under node, tests/peers/smsc.js), and a
 //! GStreamer RTP receiver standing in for the radio gateway.
 
+mod peers;
+
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gstreamer as gst;
-use gstreamer::prelude::*;
+use peers::{RadioReceiver, free_tcp_port, free_udp_port, start_smsc};
 use linkage::channels::outbox::{Job, Outbox};
 use linkage::channels::{Channel, order::OrderChannel, radio::RadioChannel, sms::SmsChannel};
 use linkage::config::{Config, SmsSettings};
@@ -19,85 +18,6 @@ use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::{Command, Core, Effect};
 use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
 use tokio::sync::mpsc;
-
-/// The SMSC simulator, killed when dropped.
-struct Smsc {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Smsc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_smsc(dir: &Path, port: u16) -> Smsc {
-    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers");
-    let log = dir.join("smsc.log");
-    let mut child = Process::new("node")
-        .arg(peers.join("smsc.js"))
-        .args(["--port", &port.to_string(), "--log"])
-        .arg(&log)
-        .args(["--system-id", "linkage", "--password", "secret"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs the SMSC peer (make deps installs it)");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("SMSC said {line:?}")).parse().unwrap();
-    Smsc { child, port, log }
-}
-
-/// A GStreamer RTP G.711 receiver: the samples of every call to `port`, decoded.
-struct RadioReceiver {
-    pipeline: gst::Pipeline,
-    sink: gstreamer_app::AppSink,
-}
-
-impl RadioReceiver {
-    fn start(port: u16) -> RadioReceiver {
-        gst::init().unwrap();
-        let pipeline = gst::parse::launch(&format!(
-            "udpsrc port={port} caps=\"application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMU,payload=0\" \
-             ! rtpjitterbuffer ! rtppcmudepay ! mulawdec ! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 \
-             ! appsink name=out sync=false"
-        ))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let sink = pipeline.by_name("out").unwrap().downcast::<gstreamer_app::AppSink>().unwrap();
-        pipeline.set_state(gst::State::Playing).unwrap();
-        RadioReceiver { pipeline, sink }
-    }
-
-    /// Every sample received until `quiet` passes without one.
-    fn samples(&self, quiet: Duration) -> Vec<i16> {
-        let mut out = vec![];
-        while let Some(sample) = self.sink.try_pull_sample(gst::ClockTime::from_nseconds(quiet.as_nanos() as u64)) {
-            let map = sample.buffer().unwrap().map_readable().unwrap();
-            out.extend(map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
-        }
-        out
-    }
-}
-
-impl Drop for RadioReceiver {
-    fn drop(&mut self) {
-        let _ = self.pipeline.set_state(gst::State::Null);
-    }
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// The demo's units and plans, with police reachable on this test's peers.
 fn core_with(radio: SocketAddr) -> Core {

@@ -7,7 +7,7 @@
 //! delivery receipt) go to the outbox through [`Late`].
 //!
 //! Adding a channel (CMPP, a vendor HTTP SMS API, SIP) is one file here implementing
-//! [`Channel`], and one line in [`outbox::channels_for`].
+//! [`Channel`], and one line in [`open`].
 
 pub mod order;
 pub mod outbox;
@@ -81,4 +81,24 @@ pub fn watch_plans(
         }
     });
     rx
+}
+
+/// The channels a configuration asks for: the online order when there is a hub and a
+/// dispatcher token, SMS when an SMSC is configured, and radio. The receiver takes the late
+/// receipts (SMS delivery receipts) for the outbox.
+pub fn open(
+    settings: &crate::config::DispatchSettings,
+    hub: Option<(&str, &str)>,
+    runtime: &tokio::runtime::Handle,
+) -> (Vec<std::sync::Arc<dyn Channel>>, tokio::sync::mpsc::UnboundedReceiver<Late>) {
+    let (late_tx, late) = tokio::sync::mpsc::unbounded_channel();
+    let mut channels: Vec<std::sync::Arc<dyn Channel>> =
+        vec![std::sync::Arc::new(radio::RadioChannel::new(&settings.radio_voice))];
+    if let Some((url, token)) = hub {
+        channels.push(std::sync::Arc::new(order::OrderChannel::connect(url, token, runtime)));
+    }
+    if let Some(sms) = settings.sms.clone() {
+        channels.push(std::sync::Arc::new(sms::SmsChannel::connect(sms, late_tx, runtime)));
+    }
+    (channels, late)
 }

@@ -1,0 +1,101 @@
+//! Peers for the dispatch tests that are not ours: the SMSC simulator on the npm `smpp`
+//! package (run under node) and a GStreamer RTP receiver in the place of a radio gateway.
+#![allow(dead_code)] // Each test file uses its own part of these.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+/// The SMSC simulator, killed when dropped.
+pub struct Smsc {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Drop for Smsc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_smsc(dir: &Path, port: u16) -> Smsc {
+    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers");
+    let log = dir.join("smsc.log");
+    let mut child = Process::new("node")
+        .arg(peers.join("smsc.js"))
+        .args(["--port", &port.to_string(), "--log"])
+        .arg(&log)
+        .args(["--system-id", "linkage", "--password", "secret"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs the SMSC peer (make deps installs it)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("SMSC said {line:?}")).parse().unwrap();
+    Smsc { child, port, log }
+}
+
+/// A GStreamer RTP G.711 receiver: the samples of every call to `port`, decoded.
+pub struct RadioReceiver {
+    pipeline: gst::Pipeline,
+    sink: gstreamer_app::AppSink,
+}
+
+impl RadioReceiver {
+    pub fn start(port: u16) -> RadioReceiver {
+        gst::init().unwrap();
+        let pipeline = gst::parse::launch(&format!(
+            "udpsrc port={port} caps=\"application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMU,payload=0\" \
+             ! rtpjitterbuffer ! rtppcmudepay ! mulawdec ! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 \
+             ! appsink name=out sync=false"
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let sink = pipeline.by_name("out").unwrap().downcast::<gstreamer_app::AppSink>().unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        RadioReceiver { pipeline, sink }
+    }
+
+    /// Every sample received until `quiet` passes without one.
+    pub fn samples(&self, quiet: Duration) -> Vec<i16> {
+        let mut out = vec![];
+        while let Some(sample) = self.sink.try_pull_sample(gst::ClockTime::from_nseconds(quiet.as_nanos() as u64)) {
+            let map = sample.buffer().unwrap().map_readable().unwrap();
+            out.extend(map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+        }
+        out
+    }
+}
+
+impl Drop for RadioReceiver {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+
+/// The submit_sm lines of the SMSC's log.
+pub fn submits(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "submit")
+        .collect()
+}
