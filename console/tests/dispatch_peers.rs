@@ -125,16 +125,16 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
     };
     let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
         std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
-        std::sync::Arc::new(SmsChannel::connect(sms, late_tx, rig.runtime.handle())),
-        std::sync::Arc::new(RadioChannel::new("cmn")),
+        std::sync::Arc::new(SmsChannel::connect(sms, late_tx.clone(), rig.runtime.handle())),
+        std::sync::Arc::new(RadioChannel::new("cmn", late_tx)),
     ];
     let mut core = core_with(format!("127.0.0.1:{radio_port}").parse().unwrap());
     let mut reports = dispatch(&rig, &mut core, dir.path(), channels, late, draft(ChannelKind::ALL.to_vec()));
 
-    until(&mut core, &mut reports, "every channel sent, the SMS delivered", |core| {
+    until(&mut core, &mut reports, "every channel sent, the SMS and the radio call delivered", |core| {
         matches!(state(core, ChannelKind::Order), Some(DeliveryState::Sent { .. }))
             && matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Delivered { .. }))
-            && matches!(state(core, ChannelKind::Radio), Some(DeliveryState::Sent { .. }))
+            && matches!(state(core, ChannelKind::Radio), Some(DeliveryState::Delivered { .. }))
     });
 
     // The unit's terminal got the order once, with its text and the unit's name filled in.

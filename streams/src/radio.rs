@@ -54,16 +54,57 @@ pub struct Call {
     pub took: Duration,
 }
 
-/// Reads `text` out with `voice` and transmits it to `to` as one RTP call. Blocks until the
-/// last packet left (about the length of the speech). `key` names the call (its SSRC).
-pub fn call(text: &str, voice: &str, to: SocketAddr, key: &str) -> Result<Call, String> {
-    let wav = TempWav::new(key);
-    speak(text, voice, &wav.0)?;
-    transmit(&wav.0, to, ssrc_for(key))
+/// A call on the air: the first packet has left; [`OnAir::finish`] waits for the last.
+pub struct OnAir {
+    pipeline: gst::Pipeline,
+    ssrc: u32,
+    to: SocketAddr,
+    started: Instant,
+    _wav: Option<TempWav>,
 }
 
-/// Transmits a WAV file as RTP G.711 µ-law, 20 ms packets, with half a second of silence first.
-pub fn transmit(wav: &Path, to: SocketAddr, ssrc: u32) -> Result<Call, String> {
+/// Reads `text` out with `voice` and starts transmitting it to `to` as one RTP call; returns
+/// once the first packet is on the air. `key` names the call (its SSRC).
+pub fn call(text: &str, voice: &str, to: SocketAddr, key: &str) -> Result<OnAir, String> {
+    let wav = TempWav::new(key);
+    speak(text, voice, &wav.0)?;
+    let mut on_air = transmit(&wav.0, to, ssrc_for(key))?;
+    on_air._wav = Some(wav);
+    Ok(on_air)
+}
+
+impl OnAir {
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// Blocks until the last packet left (about the length of the speech).
+    pub fn finish(self) -> Result<Call, String> {
+        let bus = self.pipeline.bus().ok_or("radio pipeline has no bus")?;
+        let result = loop {
+            let Some(message) = bus.timed_pop(gst::ClockTime::from_seconds(300)) else {
+                break Err("radio call did not finish within 300 s".to_string());
+            };
+            match message.view() {
+                gst::MessageView::Eos(_) => break Ok(Call { ssrc: self.ssrc, took: self.started.elapsed() }),
+                gst::MessageView::Error(e) => break Err(format!("radio call to {}: {}", self.to, e.error())),
+                _ => {}
+            }
+        };
+        let _ = self.pipeline.set_state(gst::State::Null);
+        result
+    }
+}
+
+impl Drop for OnAir {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Starts transmitting a WAV file as RTP G.711 µ-law, 20 ms packets, with half a second of
+/// silence first; returns when the first packet has left.
+pub fn transmit(wav: &Path, to: SocketAddr, ssrc: u32) -> Result<OnAir, String> {
     crate::video::init().map_err(|e| format!("GStreamer: {e}"))?;
     let description = format!(
         "audiotestsrc wave=silence num-buffers=25 samplesperbuffer=160 ! audio/x-raw,rate={RATE},channels=1,format=S16LE ! c.sink_0 \
@@ -82,21 +123,31 @@ pub fn transmit(wav: &Path, to: SocketAddr, ssrc: u32) -> Result<Call, String> {
     let sink = by_name("sink")?;
     sink.set_property("host", to.ip().to_string());
     sink.set_property("port", to.port() as i32);
+    // The first buffer reaching the sink is the call going on the air.
+    let (first, on_air) = std::sync::mpsc::sync_channel::<()>(1);
+    let pad = sink.static_pad("sink").ok_or("udpsink has no sink pad")?;
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        let _ = first.try_send(());
+        gst::PadProbeReturn::Remove
+    });
     let started = Instant::now();
-    pipeline.set_state(gst::State::Playing).map_err(|e| format!("radio pipeline cannot start: {e}"))?;
-    let bus = pipeline.bus().ok_or("radio pipeline has no bus")?;
-    let result = loop {
-        let Some(message) = bus.timed_pop(gst::ClockTime::from_seconds(120)) else {
-            break Err("radio call did not finish within 120 s".to_string());
-        };
-        match message.view() {
-            gst::MessageView::Eos(_) => break Ok(Call { ssrc, took: started.elapsed() }),
-            gst::MessageView::Error(e) => break Err(format!("radio call to {to}: {}", e.error())),
-            _ => {}
+    let call = OnAir { pipeline, ssrc, to, started, _wav: None };
+    call.pipeline.set_state(gst::State::Playing).map_err(|e| format!("radio pipeline cannot start: {e}"))?;
+    let bus = call.pipeline.bus().ok_or("radio pipeline has no bus")?;
+    let deadline = started + Duration::from_secs(10);
+    loop {
+        if on_air.try_recv().is_ok() {
+            return Ok(call);
         }
-    };
-    let _ = pipeline.set_state(gst::State::Null);
-    result
+        if Instant::now() > deadline {
+            return Err(format!("radio call to {to} did not start within 10 s"));
+        }
+        if let Some(message) = bus.timed_pop_filtered(gst::ClockTime::from_mseconds(5), &[gst::MessageType::Error])
+            && let gst::MessageView::Error(e) = message.view()
+        {
+            return Err(format!("radio call to {to}: {}", e.error()));
+        }
+    }
 }
 
 /// A temporary WAV path, removed when dropped.

@@ -93,7 +93,7 @@ pub fn open(
 ) -> (Vec<std::sync::Arc<dyn Channel>>, tokio::sync::mpsc::UnboundedReceiver<Late>) {
     let (late_tx, late) = tokio::sync::mpsc::unbounded_channel();
     let mut channels: Vec<std::sync::Arc<dyn Channel>> =
-        vec![std::sync::Arc::new(radio::RadioChannel::new(&settings.radio_voice))];
+        vec![std::sync::Arc::new(radio::RadioChannel::new(&settings.radio_voice, late_tx.clone()))];
     if let Some((url, token)) = hub {
         channels.push(std::sync::Arc::new(order::OrderChannel::connect(url, token, runtime)));
     }

@@ -9,19 +9,21 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 
-use super::{Channel, ChannelError, Receipt};
+use super::{Channel, ChannelError, Late, Receipt};
 use crate::core::dispatch::{Address, Outgoing};
 use crate::core::order::ChannelKind;
 
 pub struct RadioChannel {
     voice: String,
+    /// The end of each call: its delivery receipt.
+    late: tokio::sync::mpsc::UnboundedSender<Late>,
     /// One lock per gateway: a talk-group is half-duplex.
     talkgroups: Mutex<HashMap<SocketAddr, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl RadioChannel {
-    pub fn new(voice: &str) -> RadioChannel {
-        RadioChannel { voice: voice.to_owned(), talkgroups: Mutex::default() }
+    pub fn new(voice: &str, late: tokio::sync::mpsc::UnboundedSender<Late>) -> RadioChannel {
+        RadioChannel { voice: voice.to_owned(), late, talkgroups: Mutex::default() }
     }
 }
 
@@ -36,13 +38,25 @@ impl Channel for RadioChannel {
                 return Err(ChannelError(format!("{}: a radio call needs a gateway address", msg.key)));
             };
             let floor = self.talkgroups.lock().unwrap_or_else(|p| p.into_inner()).entry(to).or_default().clone();
-            let _floor = floor.lock().await;
+            let floor = floor.lock_owned().await;
             let (text, voice, key) = (msg.text.clone(), self.voice.clone(), msg.key.clone());
-            let call = tokio::task::spawn_blocking(move || streams::radio::call(&text, &voice, to, &key))
+            let on_air = tokio::task::spawn_blocking(move || streams::radio::call(&text, &voice, to, &key))
                 .await
                 .map_err(|e| ChannelError(e.to_string()))?
                 .map_err(ChannelError)?;
-            Ok(Receipt { id: format!("ssrc:{:08x} {:.1}s", call.ssrc, call.took.as_secs_f32()), delivered: false })
+            // Sent: the call is on the air. Delivered: it was read out to the end. The
+            // talk-group stays taken until then.
+            let id = format!("ssrc:{:08x}", on_air.ssrc());
+            let (late, receipt) = (self.late.clone(), id.clone());
+            tokio::task::spawn_blocking(move || {
+                let done = on_air.finish();
+                if let Err(e) = &done {
+                    tracing::warn!(error = %e, "radio call broke off");
+                }
+                drop(floor);
+                let _ = late.send(Late { channel: ChannelKind::Radio, receipt, delivered: done.is_ok() });
+            });
+            Ok(Receipt { id, delivered: false })
         })
     }
 }
