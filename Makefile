@@ -14,7 +14,7 @@ RUN_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES)
 
-.PHONY: deps demo test bench bench-hub bench-map lint
+.PHONY: deps demo test bench bench-hub bench-map bench-dispatch lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -47,7 +47,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## bench: every benchmark (release build; numbers, not pass/fail)
-bench: bench-hub bench-map
+bench: bench-hub bench-map bench-dispatch
 
 ## bench-hub: sustained ingest with 10 subscribed consoles; last line `hub-bench clients=10 …`
 bench-hub: deps
@@ -56,3 +56,8 @@ bench-hub: deps
 ## bench-map: one map frame with 100k incidents and 2000 grids; last line `map-bench …`
 bench-map: deps
 	$(CARGO) bench -p linkage --bench map
+
+## bench-dispatch: click to every channel of every unit sent, 100 orders against loopback
+## peers (hub, SMSC, radio gateways); last line `dispatch-bench orders=100 channels=3 …`
+bench-dispatch: deps
+	$(CARGO) bench -p linkage --bench dispatch
