@@ -121,6 +121,7 @@ impl LinkageApp {
             center: config.dispatch.center,
             plans: config.dispatch.plans,
             leader_sms: config.dispatch.leader_sms,
+            scoring: config.scoring,
             ..Core::default()
         };
         core.wall = Wall::filled(wall_layout, core.cameras.iter().map(|c| c.id.clone()));
@@ -173,6 +174,16 @@ impl LinkageApp {
             Effect::Send(body) => self.client.send(body),
             Effect::Dispatch { order, outgoing } => self.outbox.submit(Job::Dispatch { order, outgoing }),
             Effect::Notify(msg) => self.outbox.submit(Job::Notify(msg)),
+            Effect::Export { name, content } => {
+                let dir = self.world.store_dir.join("exports");
+                std::thread::spawn(move || {
+                    let path = dir.join(&name);
+                    match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, content)) {
+                        Ok(()) => tracing::info!(path = %path.display(), "exported"),
+                        Err(e) => tracing::error!(path = %path.display(), error = %e, "export failed"),
+                    }
+                });
+            }
             Effect::Record(order) => {
                 let what = format!("{:?}", order.stage());
                 self.outbox.submit(Job::Record(order, what));

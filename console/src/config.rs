@@ -14,6 +14,7 @@ use crate::core::camera::{Camera, CameraStreams};
 use crate::core::grid::GridMap;
 use crate::core::kind::IncidentKinds;
 use crate::core::plan::PlanLibrary;
+use crate::core::score::ScoringRules;
 use crate::core::unit::{LinkedUnit, Tier};
 use crate::core::wall::Layout;
 use crate::i18n::Lang;
@@ -95,6 +96,7 @@ pub struct Config {
     pub lang: Option<Lang>,
     pub wall_layout: Layout,
     pub dispatch: DispatchSettings,
+    pub scoring: ScoringRules,
 }
 
 /// The three-in-one dispatch: the plan library and the channels' peers.
@@ -152,6 +154,15 @@ struct File {
     units: Vec<Spanned<UnitEntry>>,
     #[serde(default)]
     dispatch: DispatchSection,
+    #[serde(default)]
+    evaluation: EvaluationSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EvaluationSection {
+    /// `scoring.toml`; without it the built-in rules (those of the demo) apply.
+    rules: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -313,6 +324,7 @@ const DEMO_CONFIG: &str = include_str!("../../assets/demo/linkage.toml");
 const DEMO_GRIDS: &str = include_str!("../../assets/demo/grids.geojson");
 const DEMO_KINDS: &str = include_str!("../../assets/demo/incident_kinds.toml");
 const DEMO_PLANS: &str = include_str!("../../assets/demo/plans.toml");
+const DEMO_SCORING: &str = include_str!("../../assets/demo/scoring.toml");
 
 impl Config {
     /// The demo township, compiled in: runs with no files around it.
@@ -324,6 +336,7 @@ impl Config {
             Some("grids.geojson") => Ok(DEMO_GRIDS.to_owned()),
             Some("incident_kinds.toml") => Ok(DEMO_KINDS.to_owned()),
             Some("plans.toml") => Ok(DEMO_PLANS.to_owned()),
+            Some("scoring.toml") => Ok(DEMO_SCORING.to_owned()),
             _ => Err(format!("the demo has no file {}", path.display())),
         })
     }
@@ -481,6 +494,17 @@ impl Config {
                 Some(SmsSettings { address: s.address.into_inner(), system_id: s.system_id, password, source: s.source })
             }
         };
+        let scoring = match &raw.evaluation.rules {
+            None => ScoringRules::default(),
+            Some(spanned) => {
+                let (path, text) = referenced(spanned)?;
+                ScoringRules::from_toml(&text).map_err(|(at, reason)| ConfigError {
+                    line: at.map(|at| line_of(&text, at)),
+                    file: path,
+                    reason,
+                })?
+            }
+        };
         let dispatch = DispatchSettings {
             center: raw.dispatch.center,
             plans_path,
@@ -513,7 +537,7 @@ impl Config {
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));
         }
-        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang, wall_layout, dispatch })
+        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang, wall_layout, dispatch, scoring })
     }
 }
 

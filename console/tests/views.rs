@@ -7,7 +7,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use linkage::core::grid::GridMap;
 use linkage::core::kind::IncidentKinds;
 use linkage::core::wall::{Layout, Wall};
-use linkage::core::{Command, Core};
+use linkage::core::{Command, Core, Effect};
 use linkage::i18n::{I18n, Lang};
 use linkage::ui::wall::TileFeed;
 use linkage::ui::{self, Action, Views};
@@ -21,6 +21,8 @@ struct State {
     core: Core,
     tr: I18n,
     views: Views,
+    /// What the commands asked the app to do.
+    effects: Vec<Effect>,
 }
 
 fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
@@ -57,9 +59,13 @@ fn state() -> State {
     core.on_feed(incident(2, "fire", Severity::Critical, "垃圾堆放点着火"));
     // 100 m north of the forest camera 南山林场防火点, which looks south-south-west, away from it.
     core.on_feed(incident_at(3, "traffic", Severity::Medium, "两车追尾", (120.01907, 30.11350)));
-    core.cameras = linkage::config::Config::demo().unwrap().cameras;
+    let demo = linkage::config::Config::demo().unwrap();
+    core.cameras = demo.cameras;
+    core.units = demo.units;
+    core.plans = demo.dispatch.plans;
+    core.center = demo.dispatch.center;
     core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
-    State { core, tr: I18n::new(Lang::Zh), views: Views::default() }
+    State { core, tr: I18n::new(Lang::Zh), views: Views::default(), effects: vec![] }
 }
 
 fn harness(state: State) -> Harness<'static, State> {
@@ -86,7 +92,8 @@ fn harness(state: State) -> Harness<'static, State> {
                 for action in actions {
                     match action {
                         Action::Core(c) => {
-                            s.core.apply(c);
+                            let effects = s.core.apply(c);
+                            s.effects.extend(effects);
                         }
                         Action::SetLanguage(l) => s.tr.set_lang(l),
                     }
@@ -218,4 +225,111 @@ fn a_tile_context_menu_closes_the_tile() {
     h.run();
     assert_eq!(h.state().core.wall.tiles[1], None);
     h.get_by_label("视频墙 2: 空闲窗口");
+}
+
+fn select_the_fire(h: &mut Harness<'static, State>) {
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000002 [特别严重] 火情").click();
+    h.run();
+}
+
+#[test]
+fn the_dispatch_panel_opens_on_the_plan_and_sends_what_the_officer_changed() {
+    use linkage::core::order::ChannelKind;
+    let mut h = harness(state());
+    select_the_fire(&mut h);
+    h.get_by_label("三合一派单…").click();
+    h.run();
+    h.get_by_label("预案：火灾处置预案");
+    // The plan proposes the fire station with all three channels; the officer drops the
+    // police radio call.
+    h.get_by_label("对讲 青溪派出所").click();
+    h.run();
+    // Simulate: exactly what would go out, and nothing is sent.
+    h.get_by_label("模拟（只预览不发送）").click();
+    h.run();
+    h.get_by_label("短信 · 青溪消防救援站 → 13800000002");
+    assert!(h.query_by_label_contains("对讲 · 青溪派出所").is_none(), "the unticked call is not previewed");
+    assert!(h.state().effects.is_empty(), "simulating sends nothing");
+    h.get_by_label("一键发送").click();
+    h.run();
+    let Some(Effect::Dispatch { order, outgoing }) = h.state().effects.first() else {
+        panic!("no dispatch: {:?}", h.state().effects)
+    };
+    assert_eq!(order.incident, "E000002");
+    let police: Vec<ChannelKind> = outgoing.iter().filter(|o| o.unit == "police").map(|o| o.channel).collect();
+    assert_eq!(police, [ChannelKind::Order, ChannelKind::Sms]);
+    let fire = outgoing.iter().find(|o| o.unit == "fire" && o.channel == ChannelKind::Order).unwrap();
+    assert!(fire.text.contains("请青溪消防救援站立即出警"), "{}", fire.text);
+    // The panel closed; the order is under the incident, every channel queued.
+    assert!(h.query_by_label("一键发送").is_none());
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    assert_eq!(detail.query_all_by_label_contains("在线派单 排队").count(), 4, "one per unit, all queued");
+}
+
+#[test]
+fn a_clock_running_out_shows_in_the_strip_and_a_missed_one_alerts_until_dismissed() {
+    use linkage::core::dispatch::DispatchDraft;
+    use linkage::core::order::ChannelKind;
+    let mut s = state();
+    let now = chrono::Utc::now();
+    // Sent 2 min 30 s ago on the fire plan: 30 s of the 3-minute acknowledge clock left.
+    let mut draft = s.core.proposal("E000002").map(|p| DispatchDraft {
+        incident: "E000002".into(),
+        plan: Some(p.plan),
+        units: vec![("fire".into(), vec![ChannelKind::Order])],
+        texts: p.texts,
+        clocks: p.clocks,
+    });
+    s.core.apply_at(Command::Dispatch(draft.take().unwrap()), now - chrono::Duration::seconds(150));
+    let mut h = harness(s);
+    h.run();
+    let strip = h.get_by_role_and_label(Role::Region, "超时预警");
+    strip.get_by_label_contains("青溪消防救援站 签收 剩 0:");
+    // A minute later the clock is missed: escalated once, and the officer is alerted.
+    let effects = h.state_mut().core.tick(now + chrono::Duration::seconds(60));
+    assert!(effects.iter().any(|e| matches!(e, Effect::Dispatch { .. })), "resent on SMS and radio: {effects:?}");
+    h.run();
+    h.get_by_label_contains("青溪消防救援站 未按时签收").click();
+    h.run();
+    assert!(h.state().core.orders.alerts.is_empty(), "dismissed");
+}
+
+#[test]
+fn the_board_ranks_units_and_explains_a_units_mark() {
+    use linkage::core::dispatch::DispatchDraft;
+    use linkage::core::order::ChannelKind;
+    use streams::feed::{OrderProgress, Step};
+    let mut s = state();
+    let now = chrono::Utc::now();
+    let draft = DispatchDraft {
+        incident: "E000002".into(),
+        plan: None,
+        units: vec![("fire".into(), vec![ChannelKind::Order]), ("police".into(), vec![ChannelKind::Order])],
+        texts: Default::default(),
+        clocks: Default::default(),
+    };
+    s.core.apply_at(Command::Dispatch(draft), now - chrono::Duration::minutes(10));
+    let order = s.core.orders.list.keys().next().unwrap().clone();
+    // The fire station acknowledges in time; the police never does (5 minutes have passed).
+    let step = OrderProgress { order, unit: "fire".into(), step: Step::Acknowledged, note: String::new(), attachments: vec![] };
+    s.core.on_feed(FeedUpdate::Event(Envelope {
+        time: now - chrono::Duration::minutes(9),
+        ..Envelope::new(9, Body::OrderProgressed(step))
+    }));
+    let mut h = harness(s);
+    h.get_by_label("视图").click();
+    h.run();
+    h.get_by_label("考核排名…").click();
+    h.run();
+    h.get_by_label("青溪消防救援站");
+    h.get_by_label("100.0%");
+    h.get_by_label("-25.0%");
+    h.get_by_label("青溪派出所").click();
+    h.run();
+    h.get_by_label_contains("按时签收 · 未达标");
+    h.get_by_label("导出 CSV").click();
+    h.run();
+    let Some(Effect::Export { name, content }) = h.state().effects.last() else { panic!("no export") };
+    assert!(name.starts_with("ranking-") && name.ends_with(".csv"), "{name}");
+    assert!(content.contains(",1,青溪消防救援站,1,1,20,20,100.0"), "{content}");
 }

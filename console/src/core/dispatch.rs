@@ -99,7 +99,7 @@ impl Core {
     /// Turns a draft into an order and its messages. Channels a unit has no contact for are
     /// left out (the panel does not offer them).
     pub(super) fn dispatch(&mut self, draft: DispatchDraft, now: DateTime<Utc>) -> Vec<Effect> {
-        let id = format!("D{}{:03X}", now.with_timezone(&chrono_tz::Asia::Shanghai).format("%y%m%d%H%M%S"), fastrand::u16(..4096));
+        let id = format!("D{}{:03X}", now.with_timezone(&super::ZONE).format("%y%m%d%H%M%S"), fastrand::u16(..4096));
         let mut units = vec![];
         let mut outgoing = vec![];
         for (unit_id, channels) in &draft.units {
@@ -153,6 +153,7 @@ impl Core {
             units,
             texts,
             closed: None,
+            reopened: 0,
             archived: None,
         };
         self.orders.list.insert(id.clone(), order.clone());

@@ -15,6 +15,8 @@ pub mod incident;
 pub mod kind;
 pub mod order;
 pub mod plan;
+pub mod notice;
+pub mod score;
 pub mod unit;
 pub mod wall;
 
@@ -44,10 +46,23 @@ pub enum Command {
     Dispatch(dispatch::DispatchDraft),
     /// Close an order with the reporter's satisfaction (1–5).
     CloseOrder { order: String, satisfaction: u8 },
+    /// Open a closed order again (the reporter is not satisfied).
+    ReopenOrder(String),
     /// Archive a closed order.
     ArchiveOrder(String),
     /// The officer has seen a missed-clock alert.
     DismissClockAlert(usize),
+    /// Export the ranking of a period.
+    Export { kind: ExportKind, period: score::Period },
+}
+
+/// What the board exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The ranking as CSV.
+    Csv,
+    /// The printable monthly notice (HTML).
+    Notice,
 }
 
 /// What Core asks the world to do after a command: the app carries it out.
@@ -61,7 +76,12 @@ pub enum Effect {
     Notify(dispatch::Outgoing),
     /// Store the order's new state (closed, archived).
     Record(order::Order),
+    /// Write an export file (`name` in the console's exports folder).
+    Export { name: String, content: String },
 }
+
+/// The township's time zone: days, months and years of the board are Beijing time.
+pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
 /// How far from an incident the console looks for cameras, in metres.
 pub const NEAREST_CAMERA_RADIUS_M: f64 = 1500.0;
@@ -89,6 +109,10 @@ pub struct Core {
     /// Where the plan library came from and whether its last reload was refused (and why).
     pub plans_trouble: Option<String>,
     pub orders: dispatch::Orders,
+    /// How orders are scored and units ranked.
+    pub scoring: score::ScoringRules,
+    /// The file name of the last export, for the board to show.
+    pub last_export: Option<String>,
     /// Mobiles of the leader on duty: missed clocks are raised to them.
     pub leader_sms: Vec<String>,
 }
@@ -170,12 +194,43 @@ impl Core {
                     }
                 }
             }
+            Command::ReopenOrder(order) => {
+                if let Some(o) = self.orders.list.get_mut(&order)
+                    && o.reopen().is_ok()
+                {
+                    return vec![Effect::Record(o.clone())];
+                }
+            }
             Command::ArchiveOrder(order) => {
                 if let Some(o) = self.orders.list.get_mut(&order)
                     && o.archive(now).is_ok()
                 {
                     return vec![Effect::Record(o.clone())];
                 }
+            }
+            Command::Export { kind, period } => {
+                let standings = score::rank(self.orders.list.values(), &self.scoring, period, ZONE, now);
+                let (label, title) = match period {
+                    score::Period::Day(d) => (d.format("%Y-%m-%d").to_string(), d.format("%Y年%-m月%-d日").to_string()),
+                    score::Period::Month { year, month } => (format!("{year}-{month:02}"), format!("{year}年{month}月")),
+                    score::Period::Year(y) => (y.to_string(), format!("{y}年")),
+                };
+                let (name, content) = match kind {
+                    ExportKind::Csv => (format!("ranking-{label}.csv"), notice::csv(&title, &standings, &self.units)),
+                    ExportKind::Notice => (
+                        format!("notice-{label}.html"),
+                        notice::monthly_notice(
+                            &self.center,
+                            &title,
+                            &standings,
+                            &self.units,
+                            self.scoring.amber_below,
+                            self.scoring.red_below,
+                        ),
+                    ),
+                };
+                self.last_export = Some(name.clone());
+                return vec![Effect::Export { name, content }];
             }
             Command::DismissClockAlert(i) => {
                 if i < self.orders.alerts.len() {

@@ -164,6 +164,9 @@ pub struct Order {
     pub texts: BTreeMap<ChannelKind, String>,
     /// Satisfaction 1–5 and when it was closed.
     pub closed: Option<(u8, DateTime<Utc>)>,
+    /// How often a closed order was opened again (the reporter was not satisfied).
+    #[serde(default)]
+    pub reopened: u32,
     pub archived: Option<DateTime<Utc>>,
 }
 
@@ -235,6 +238,16 @@ impl Order {
         }
     }
 
+    /// Opens a closed order again: the units' report did not settle it.
+    pub fn reopen(&mut self) -> Result<(), &'static str> {
+        if self.stage() != Stage::Closed {
+            return Err("only a closed order is reopened");
+        }
+        self.closed = None;
+        self.reopened += 1;
+        Ok(())
+    }
+
     pub fn archive(&mut self, at: DateTime<Utc>) -> Result<(), &'static str> {
         if self.stage() != Stage::Closed {
             return Err("only a closed order is archived");
@@ -283,6 +296,7 @@ pub(crate) mod tests {
             units,
             texts: BTreeMap::new(),
             closed: None,
+            reopened: 0,
             archived: None,
         }
     }

@@ -294,7 +294,7 @@ impl Facts<'_> {
         };
         let kind_name = kinds.get(&incident.report.kind).map(|k| k.zh.as_str()).unwrap_or(&incident.report.kind);
         let grid = grid.and_then(|i| map.grids.get(i)).map(|g| (g.code.as_str(), g.village.as_str()));
-        let time = incident.reported_at.with_timezone(&chrono_tz::Asia::Shanghai).format("%H:%M").to_string();
+        let time = incident.reported_at.with_timezone(&super::ZONE).format("%H:%M").to_string();
         Facts { center, incident, kind_name, severity_name, grid, units, time }
     }
 }

@@ -130,12 +130,14 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
         }
     });
     let mut add = None;
-    egui::ComboBox::from_id_salt("dispatch add unit").selected_text(tr.t("dispatch.add_unit")).show_ui(ui, |ui| {
-        for u in core.units.iter().filter(|u| !d.units.iter().any(|(id, _)| id == &u.id)) {
-            if ui.selectable_label(false, &u.name).clicked() {
-                add = Some(u.id.clone());
+    ui.horizontal(|ui| {
+        super::queue::combo(ui, tr.t("dispatch.add_unit"), "—", |ui| {
+            for u in core.units.iter().filter(|u| !d.units.iter().any(|(id, _)| id == &u.id)) {
+                if ui.selectable_label(false, &u.name).clicked() {
+                    add = Some(u.id.clone());
+                }
             }
-        }
+        });
     });
     if let Some(id) = add {
         d.units.push((id, [true, false, false]));
@@ -270,9 +272,14 @@ fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<C
             if let Some((s, _)) = order.closed {
                 ui.label(tr.f("dispatch.closed_with", &[("satisfaction", &s.to_string())]));
             }
-            if ui.button(tr.t("dispatch.archive")).clicked() {
-                commands.push(Command::ArchiveOrder(order.id.clone()));
-            }
+            ui.horizontal(|ui| {
+                if ui.button(tr.t("dispatch.archive")).clicked() {
+                    commands.push(Command::ArchiveOrder(order.id.clone()));
+                }
+                if ui.button(tr.t("dispatch.reopen")).clicked() {
+                    commands.push(Command::ReopenOrder(order.id.clone()));
+                }
+            });
         }
     });
     commands

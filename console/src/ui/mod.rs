@@ -13,6 +13,7 @@
 
 pub mod alarm;
 pub mod at_risk;
+pub mod board;
 pub mod detail;
 pub mod dispatch;
 pub mod fonts;
@@ -56,6 +57,8 @@ pub struct Views {
     pub detail: detail::DetailView,
     #[serde(skip)]
     pub dispatch: dispatch::DispatchView,
+    #[serde(skip)]
+    pub board: board::BoardView,
 }
 
 /// What the console shows this frame besides Core.
@@ -87,6 +90,10 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             ui.menu_button(tr.t("menu.view"), |ui| {
                 if ui.button(tr.t("menu.reset_map")).clicked() {
                     views.map.reset();
+                    ui.close();
+                }
+                if ui.button(tr.t("menu.board")).clicked() {
+                    views.board.open = true;
                     ui.close();
                 }
             });
@@ -137,6 +144,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
         }));
     });
     commands.extend(views.dispatch.ui(ui.ctx(), core, tr));
+    commands.extend(views.board.ui(ui.ctx(), core, tr, frame.now));
     actions.extend(commands.into_iter().map(Action::Core));
     actions
 }

@@ -8,7 +8,7 @@ use crate::core::incident::TrackedIncident;
 use crate::i18n::I18n;
 
 /// The time zone the room works in. Times on screen are local to it.
-pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+pub use crate::core::ZONE;
 
 pub fn severity(tr: &I18n, s: Severity) -> &str {
     tr.t(match s {

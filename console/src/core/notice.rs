@@ -1,0 +1,133 @@
+//! The board's exports: the ranking as CSV (for spreadsheets) and the monthly notice (月度通报)
+//! as a printable HTML page in Chinese. Pure text builders; the app writes the files.
+
+use super::score::{Outcome, Standing};
+use super::unit::LinkedUnit;
+
+fn name<'a>(units: &'a [LinkedUnit], id: &'a str) -> &'a str {
+    units.iter().find(|u| u.id == id).map_or(id, |u| u.name.as_str())
+}
+
+/// Escapes a CSV field: quoted when it holds a comma, a quote or a line break.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+}
+
+/// The ranking as CSV, UTF-8 with a BOM so that spreadsheet programs read the Chinese names.
+pub fn csv(period: &str, standings: &[Standing], units: &[LinkedUnit]) -> String {
+    let mut out = String::from("\u{feff}期间,名次,单位,联动等级,派单数,得分,满分,得分率%\n");
+    for s in standings {
+        let tier = units.iter().find(|u| u.id == s.unit).map_or(0, |u| u.tier as u8);
+        out += &format!(
+            "{},{},{},{},{},{},{},{:.1}\n",
+            field(period),
+            s.rank,
+            field(name(units, &s.unit)),
+            tier,
+            s.orders,
+            s.points,
+            s.max,
+            s.percent
+        );
+    }
+    out
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The monthly notice: the ranking, the units below the line, and what cost them points.
+pub fn monthly_notice(
+    center: &str,
+    period: &str,
+    standings: &[Standing],
+    units: &[LinkedUnit],
+    amber_below: f64,
+    red_below: f64,
+) -> String {
+    let mut rows = String::new();
+    for s in standings {
+        let class = if s.percent < red_below {
+            "red"
+        } else if s.percent < amber_below {
+            "amber"
+        } else {
+            ""
+        };
+        rows += &format!(
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{:.1}%</td></tr>\n",
+            s.rank,
+            html(name(units, &s.unit)),
+            s.orders,
+            s.points,
+            s.max,
+            s.percent
+        );
+    }
+    let mut faults = String::new();
+    for s in standings.iter().filter(|s| s.percent < amber_below) {
+        let missed: usize =
+            s.scores.iter().flat_map(|sc| &sc.lines).filter(|l| l.outcome == Outcome::Missed && l.points <= 0).count();
+        faults += &format!("<li>{}：得分率 {:.1}%，失分项 {missed} 项。请限期整改。</li>\n", html(name(units, &s.unit)), s.percent);
+    }
+    if faults.is_empty() {
+        faults = "<li>本期各联动单位均达到考核要求。</li>".into();
+    }
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{center} {period} 联动单位考核通报</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; margin: 2cm; }}
+h1 {{ text-align: center; font-size: 22pt; }} p.sub {{ text-align: center; }}
+table {{ border-collapse: collapse; width: 100%; margin: 1em 0; }}
+th, td {{ border: 1px solid #333; padding: 6px 10px; text-align: center; }}
+tr.amber td {{ background: #fff3cd; }} tr.red td {{ background: #f8d7da; }}
+@media print {{ body {{ margin: 1.5cm; }} }}
+</style></head><body>
+<h1>联动单位考核通报</h1>
+<p class="sub">{center} · {period}</p>
+<p>根据联动工作考核评分规则，对本期各联动单位签收、到场、处置、反馈及群众满意度进行自动评分，现将结果通报如下：</p>
+<table><tr><th>名次</th><th>单位</th><th>派单数</th><th>得分</th><th>得分率</th></tr>
+{rows}</table>
+<h2>需整改单位</h2>
+<ul>
+{faults}</ul>
+<p>黄色：得分率低于 {amber_below:.0}%；红色：低于 {red_below:.0}%。</p>
+<p style="text-align:right">{center}</p>
+</body></html>
+"#,
+        center = html(center),
+        period = html(period),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn standing(unit: &str, rank: usize, percent: f64) -> Standing {
+        Standing { unit: unit.into(), rank, orders: 2, points: percent as i32, max: 100, percent, scores: vec![] }
+    }
+
+    fn units() -> Vec<LinkedUnit> {
+        crate::config::Config::demo().unwrap().units
+    }
+
+    #[test]
+    fn the_csv_has_a_bom_a_header_and_a_row_per_unit_with_names_escaped() {
+        let text = csv("2026年11月", &[standing("police", 1, 95.0), standing("x,y", 2, 50.0)], &units());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with('\u{feff}'));
+        assert_eq!(lines[1], "2026年11月,1,青溪派出所,1,2,95,100,95.0");
+        assert_eq!(lines[2], "2026年11月,2,\"x,y\",0,2,50,100,50.0");
+    }
+
+    #[test]
+    fn the_monthly_notice_marks_units_below_the_line_and_escapes_names() {
+        let page = monthly_notice("青溪镇综治中心", "2026年11月", &[standing("police", 1, 95.0), standing("<b>", 2, 50.0)], &units(), 80.0, 60.0);
+        assert!(page.contains("<tr class=\"\"><td>1</td><td>青溪派出所</td>"));
+        assert!(page.contains("<tr class=\"red\"><td>2</td><td>&lt;b&gt;</td>"));
+        assert!(page.contains("&lt;b&gt;：得分率 50.0%"));
+    }
+}
