@@ -57,6 +57,9 @@ pub struct LinkageApp {
     plan_reloads: mpsc::UnboundedReceiver<Result<PlanLibrary, String>>,
     /// When the clocks last ran.
     last_tick: Instant,
+    /// Whether the demo's simulated duty officer acts.
+    duty_officer: bool,
+    rng: fastrand::Rng,
     world: World,
     // Dropped last: the client and the world's tasks run on it.
     _runtime: tokio::runtime::Runtime,
@@ -86,6 +89,7 @@ impl LinkageApp {
             .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let config = options.config;
         let wall_layout = config.wall_layout;
+        let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer);
         let world = World::start(&config, options.data_dir, &runtime)?;
 
         let (tx, updates) = mpsc::unbounded_channel();
@@ -138,6 +142,8 @@ impl LinkageApp {
             deliveries,
             plan_reloads,
             last_tick: Instant::now(),
+            duty_officer,
+            rng: fastrand::Rng::new(),
             world,
             _runtime: runtime,
         })
@@ -235,8 +241,16 @@ impl eframe::App for LinkageApp {
         }
         if self.last_tick.elapsed() >= Duration::from_secs(1) {
             self.last_tick = Instant::now();
-            for effect in self.core.tick(chrono::Utc::now()) {
+            let now = chrono::Utc::now();
+            for effect in self.core.tick(now) {
                 self.carry_out(effect);
+            }
+            if self.duty_officer {
+                for command in crate::duty_officer::act(&self.core, now, &mut self.rng) {
+                    for effect in self.core.apply_at(command, now) {
+                        self.carry_out(effect);
+                    }
+                }
             }
         }
         if !self.updates.is_empty() {

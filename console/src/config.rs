@@ -80,6 +80,9 @@ pub struct Simulation {
     pub mean_report_gap_secs: f64,
     /// Reports the grid workers hand in at start, before the regular rate.
     pub backlog: usize,
+    /// A simulated duty officer dispatches high and critical incidents by their plan and closes
+    /// reported-back orders with a satisfaction, so the demo's clocks and board come alive.
+    pub duty_officer: bool,
 }
 
 /// A loaded, checked configuration.
@@ -260,6 +263,8 @@ struct SimulationSection {
     mean_report_gap_secs: f64,
     #[serde(default)]
     backlog: usize,
+    #[serde(default)]
+    duty_officer: bool,
 }
 
 fn eight() -> f64 {
@@ -533,6 +538,7 @@ impl Config {
         let simulation = raw.simulation.enabled.then_some(Simulation {
             mean_report_gap_secs: raw.simulation.mean_report_gap_secs.max(0.05),
             backlog: raw.simulation.backlog,
+            duty_officer: raw.simulation.duty_officer,
         });
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));

@@ -9,6 +9,7 @@ pub mod app;
 pub mod channels;
 pub mod config;
 pub mod core;
+pub mod duty_officer;
 pub mod i18n;
 pub mod screenshot;
 pub mod store;

@@ -192,13 +192,16 @@ async fn run(
     }
 }
 
-/// Sends one message until a peer takes it, recording every attempt.
+/// Sends one message until a peer takes it, recording every attempt. A channel this console
+/// has not configured fails once and is not retried (until the next start, when it may be).
 async fn deliver(link: Link, msg: Outgoing, mut attempts: u32) {
+    let Some(channel) = link.channels.get(&msg.channel).cloned() else {
+        let error = format!("the {} channel is not configured", msg.channel.code());
+        record(&link, &msg.order, &msg.key, DeliveryState::Failed { error, attempts: attempts + 1 });
+        return;
+    };
     loop {
-        let result = match link.channels.get(&msg.channel) {
-            Some(channel) => channel.send(&msg).await,
-            None => Err(ChannelError(format!("the {} channel is not configured", msg.channel.code()))),
-        };
+        let result = channel.send(&msg).await;
         let state = match result {
             Ok(receipt) if receipt.delivered => DeliveryState::Delivered { receipt: receipt.id },
             Ok(receipt) => DeliveryState::Sent { receipt: receipt.id },

@@ -72,6 +72,8 @@ pub struct Orders {
     pub alerts: Vec<(String, String, ClockKind)>,
     /// The last trouble the outbox reported.
     pub trouble: Option<String>,
+    /// The store's orders are in (until then an incident's orders may be unknown).
+    pub restored: bool,
 }
 
 impl Orders {
@@ -175,6 +177,7 @@ impl Core {
     pub fn on_delivery(&mut self, report: DeliveryReport) {
         match report {
             DeliveryReport::Restored(orders) => {
+                self.orders.restored = true;
                 for order in orders {
                     let id = order.id.clone();
                     self.orders.list.entry(id.clone()).or_insert(order);
