@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use streams::feed::{OrderProgress, Step};
+use streams::feed::{IncidentStatus, OrderProgress, Step};
 
 use super::clock::{self, ClockKind, Escalation};
-use super::order::{ChannelKind, Delivery, DeliveryState, Order, UnitOrder};
+use super::order::{ChannelKind, Delivery, DeliveryState, Order, Stage, UnitOrder};
 use super::plan::{self, PlanClocks, Texts};
 use super::{Core, Effect};
 
@@ -158,6 +158,7 @@ impl Core {
             reopened: 0,
             archived: None,
         };
+        self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
         self.orders.list.insert(id.clone(), order.clone());
         self.apply_early_steps(&id);
         vec![Effect::Dispatch { order, outgoing }]
@@ -179,9 +180,10 @@ impl Core {
             DeliveryReport::Restored(orders) => {
                 self.orders.restored = true;
                 for order in orders {
-                    let id = order.id.clone();
+                    let (id, incident) = (order.id.clone(), order.incident.clone());
                     self.orders.list.entry(id.clone()).or_insert(order);
                     self.apply_early_steps(&id);
+                    self.follow_orders(&incident);
                 }
             }
             DeliveryReport::State { order, key, state, at } => {
@@ -199,9 +201,24 @@ impl Core {
             Some(order) => {
                 let report = (progress.step == Step::ReportedBack).then(|| (progress.note, progress.attachments));
                 order.record_step(&progress.unit, progress.step, at, report);
+                if progress.step >= Step::OnScene {
+                    let incident = order.incident.clone();
+                    self.incidents.set_status(&incident, IncidentStatus::Handling);
+                }
             }
             None => self.orders.early.entry(progress.order.clone()).or_default().push((progress, at)),
         }
+    }
+
+    /// Sets an incident's status from its newest order's stage.
+    pub(super) fn follow_orders(&mut self, incident: &str) {
+        let Some(stage) = self.orders.of_incident(incident).next().map(Order::stage) else { return };
+        let status = match stage {
+            Stage::Dispatched | Stage::Acknowledged => IncidentStatus::Dispatched,
+            Stage::OnScene | Stage::Handling | Stage::ReportedBack => IncidentStatus::Handling,
+            Stage::Closed | Stage::Archived => IncidentStatus::Closed,
+        };
+        self.incidents.set_status(incident, status);
     }
 
     fn apply_early_steps(&mut self, order: &str) {

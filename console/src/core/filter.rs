@@ -101,7 +101,7 @@ impl IncidentFilter {
 /// of incidents or the minute changes — not every frame.
 #[derive(Debug, Default)]
 pub struct Matches {
-    key: Option<(IncidentFilter, usize, i64)>,
+    key: Option<(IncidentFilter, u64, i64)>,
     flags: Vec<bool>,
 }
 
@@ -119,7 +119,7 @@ impl Matches {
             self.key = None;
             return None;
         }
-        let key = (filter.clone(), incidents.len(), now.timestamp() / 60);
+        let key = (filter.clone(), incidents.version(), now.timestamp() / 60);
         if self.key.as_ref() != Some(&key) {
             self.flags = incidents.all().iter().map(|t| filter.matches(t, grids, kinds, now)).collect();
             self.key = Some(key);

@@ -61,6 +61,8 @@ pub struct Incidents {
     by_id: HashMap<String, usize>,
     /// Indices into `list`, most urgent first.
     queue: Vec<usize>,
+    /// Counts every change, so views can tell when to look again.
+    version: u64,
 }
 
 impl Incidents {
@@ -76,7 +78,39 @@ impl Incidents {
         self.points.push(tracked.marker_point(index));
         self.list.push(tracked);
         self.queue.insert(at, index);
+        self.version += 1;
         true
+    }
+
+    /// Moves an incident to `status` (its orders say how far it got); a closed one goes down
+    /// the queue. Never moves a status back, except a reopened order taking it out of closed.
+    pub fn set_status(&mut self, id: &str, status: IncidentStatus) {
+        let Some(&index) = self.by_id.get(id) else { return };
+        let rank = |s: IncidentStatus| match s {
+            IncidentStatus::New => 0,
+            IncidentStatus::Dispatched => 1,
+            IncidentStatus::Handling => 2,
+            IncidentStatus::Closed => 3,
+        };
+        let old = self.list[index].incident.status;
+        let reopened = old == IncidentStatus::Closed && status == IncidentStatus::Handling;
+        if rank(status) <= rank(old) && !reopened {
+            return;
+        }
+        if let Some(pos) = self.queue.iter().position(|&i| i == index) {
+            self.queue.remove(pos);
+        }
+        self.list[index].incident.status = status;
+        self.points[index] = self.list[index].marker_point(index);
+        let key = self.list[index].urgency();
+        let at = self.queue.partition_point(|&i| self.list[i].urgency() < key);
+        self.queue.insert(at, index);
+        self.version += 1;
+    }
+
+    /// Changes so far (inserts and status changes).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn get(&self, id: &str) -> Option<&TrackedIncident> {

@@ -152,6 +152,11 @@ impl Core {
             self.on_progress(progress, env.time);
             return;
         }
+        // Another console's order (or ours, replayed): the incident is dispatched.
+        if let Body::OrderIssued(order) = &env.body {
+            self.incidents.set_status(&order.incident, streams::feed::IncidentStatus::Dispatched);
+            return;
+        }
         if let Body::IncidentReported(mut incident) = env.body {
             // Everything the console keeps is WGS-84; a GCJ-02 source is converted here, once.
             let loc = &mut incident.report.location;
@@ -162,9 +167,13 @@ impl Core {
             let grid = self.grids.locate(loc.lon, loc.lat);
             let id = incident.id.clone();
             let alarming = self.raises_alarm(&incident);
-            if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq }) && alarming {
-                tracing::warn!(incident = %id, "alarm raised");
-                self.alarms.push(id);
+            if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq }) {
+                // Restored orders may have come first (a closed order lives only in our store).
+                self.follow_orders(&id);
+                if alarming && self.incidents.get(&id).is_some_and(TrackedIncident::is_open) {
+                    tracing::warn!(incident = %id, "alarm raised");
+                    self.alarms.push(id);
+                }
             }
         }
     }
@@ -189,7 +198,12 @@ impl Core {
             Command::CloseOrder { order, satisfaction } => {
                 if let Some(o) = self.orders.list.get_mut(&order) {
                     match o.close(satisfaction, now) {
-                        Ok(()) => return vec![Effect::Record(o.clone())],
+                        Ok(()) => {
+                            let record = Effect::Record(o.clone());
+                            let incident = o.incident.clone();
+                            self.incidents.set_status(&incident, streams::feed::IncidentStatus::Closed);
+                            return vec![record];
+                        }
                         Err(why) => tracing::warn!(%order, why, "order not closed"),
                     }
                 }
@@ -198,7 +212,10 @@ impl Core {
                 if let Some(o) = self.orders.list.get_mut(&order)
                     && o.reopen().is_ok()
                 {
-                    return vec![Effect::Record(o.clone())];
+                    let record = Effect::Record(o.clone());
+                    let incident = o.incident.clone();
+                    self.incidents.set_status(&incident, streams::feed::IncidentStatus::Handling);
+                    return vec![record];
                 }
             }
             Command::ArchiveOrder(order) => {
