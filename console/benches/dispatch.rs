@@ -12,13 +12,13 @@ use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
+use linkage::channels::outbox::{Job, Outbox};
 use linkage::config::{DispatchSettings, SmsSettings};
 use linkage::core::dispatch::{DeliveryReport, DispatchDraft};
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::plan::{PlanLibrary, Texts};
 use linkage::core::unit::{LinkedUnit, Tier};
 use linkage::core::{Command, Core, Effect};
-use linkage::channels::outbox::{Job, Outbox};
 use streams::feed::{FeedClient, Grant, Hub, HubConfig, Role};
 use streams::sim::radio_gateways::RadioGateways;
 
@@ -52,15 +52,22 @@ fn main() {
         tokens.insert(format!("t-{}", u.id), Grant::unit_terminal(&u.id));
     }
     let hub = runtime
-        .block_on(Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().join("hub"), tokens }))
+        .block_on(Hub::start(HubConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("hub"),
+            tokens,
+        }))
         .unwrap();
     let (sink, _received) = tokio::sync::mpsc::unbounded_channel();
     let _terminals: Vec<_> = units
         .iter()
         .map(|u| {
             let token = format!("t-{}", u.id);
-            FeedClient { url: hub.url(), token, role: Role::UnitTerminal, since: 0, name: u.id.clone() }
-                .spawn(runtime.handle(), sink.clone(), streams::no_waker())
+            FeedClient { url: hub.url(), token, role: Role::UnitTerminal, since: 0, name: u.id.clone() }.spawn(
+                runtime.handle(),
+                sink.clone(),
+                streams::no_waker(),
+            )
         })
         .collect();
     let gateways: Vec<_> = units.iter().filter_map(|u| u.radio).collect();
@@ -93,7 +100,8 @@ fn main() {
     };
     let (channels, late) = linkage::channels::open(&settings, Some((&hub.url(), "disp")), runtime.handle());
     let (reports, mut told) = tokio::sync::mpsc::unbounded_channel();
-    let outbox = Outbox::start(runtime.handle(), dir.path().join("store"), channels, late, reports, streams::no_waker());
+    let outbox =
+        Outbox::start(runtime.handle(), dir.path().join("store"), channels, late, reports, streams::no_waker());
     let mut core = Core { units, center: settings.center.clone(), ..Core::default() };
     // Let the SMSC bind and the terminals connect before the first click.
     std::thread::sleep(Duration::from_secs(2));
@@ -121,9 +129,11 @@ fn main() {
             }
         }
         let all_sent = |core: &Core| {
-            core.orders.list[&id].units.iter().flat_map(|u| &u.deliveries).all(|d| {
-                matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. })
-            })
+            core.orders.list[&id]
+                .units
+                .iter()
+                .flat_map(|u| &u.deliveries)
+                .all(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
         };
         while !all_sent(&core) {
             match told.try_recv() {
@@ -131,13 +141,18 @@ fn main() {
                 Ok(report) => core.on_delivery(report),
                 Err(_) => std::thread::sleep(Duration::from_micros(200)),
             }
-            assert!(click.elapsed() < Duration::from_secs(60), "order {id} not sent in 60 s: {:#?}", core.orders.list[&id]);
+            assert!(
+                click.elapsed() < Duration::from_secs(60),
+                "order {id} not sent in 60 s: {:#?}",
+                core.orders.list[&id]
+            );
         }
         took.push(click.elapsed().as_secs_f64() * 1000.0);
         // The next officer's click comes a moment later.
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = smsc.kill();
+    let _ = smsc.wait();
     took.sort_by(f64::total_cmp);
     let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
     println!("dispatch-bench orders={orders} channels=3 p50_ms={:.1} p99_ms={:.1}", at(0.5), at(0.99));

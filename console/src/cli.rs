@@ -121,7 +121,8 @@ fn hub(args: &[String]) -> Result<(), String> {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
         format!("{tokens_path}:{line}: {}", e.message())
     })?;
-    let tokens = file.token.into_iter().map(|t| (t.token, Grant { role: t.role, name: t.name, unit: t.unit })).collect();
+    let tokens =
+        file.token.into_iter().map(|t| (t.token, Grant { role: t.role, name: t.name, unit: t.unit })).collect();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let hub = Hub::start(HubConfig { listen, data_dir, tokens }).await?;

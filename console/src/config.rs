@@ -457,7 +457,8 @@ impl Config {
                     err(span.clone(), format!("unit {}: radio must be host:port of its gateway, not {r:?}", u.id))
                 })?),
             };
-            if let Some(bad) = u.sms.iter().find(|m| m.is_empty() || !m.chars().all(|c| c.is_ascii_digit() || c == '+')) {
+            if let Some(bad) = u.sms.iter().find(|m| m.is_empty() || !m.chars().all(|c| c.is_ascii_digit() || c == '+'))
+            {
                 return Err(err(span, format!("unit {}: {bad:?} is not a mobile number", u.id)));
             }
             units.push(LinkedUnit {
@@ -492,11 +493,19 @@ impl Config {
                 }
                 let password = match s.password.get_ref().strip_prefix("env:") {
                     Some(var) => std::env::var(var).map_err(|_| {
-                        err(Some(s.password.span()), format!("environment variable {var} (the SMSC password) is not set"))
+                        err(
+                            Some(s.password.span()),
+                            format!("environment variable {var} (the SMSC password) is not set"),
+                        )
                     })?,
                     None => s.password.get_ref().clone(),
                 };
-                Some(SmsSettings { address: s.address.into_inner(), system_id: s.system_id, password, source: s.source })
+                Some(SmsSettings {
+                    address: s.address.into_inner(),
+                    system_id: s.system_id,
+                    password,
+                    source: s.source,
+                })
             }
         };
         let scoring = match &raw.evaluation.rules {
@@ -543,7 +552,20 @@ impl Config {
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));
         }
-        Ok(Config { file: file.to_owned(), hub, grids, kinds, cameras, units, simulation, renderer, lang, wall_layout, dispatch, scoring })
+        Ok(Config {
+            file: file.to_owned(),
+            hub,
+            grids,
+            kinds,
+            cameras,
+            units,
+            simulation,
+            renderer,
+            lang,
+            wall_layout,
+            dispatch,
+            scoring,
+        })
     }
 }
 

@@ -122,9 +122,8 @@ impl Store {
             .db
             .prepare("SELECT json, attempts FROM outbox WHERE state IN ('queued', 'failed') ORDER BY rowid")
             .map_err(|e| e.to_string())?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
-            .map_err(|e| e.to_string())?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))).map_err(|e| e.to_string())?;
         let mut out = vec![];
         for row in rows {
             let (json, attempts) = row.map_err(|e| e.to_string())?;
@@ -149,9 +148,15 @@ impl Store {
     /// Every order not archived, with each delivery's state as the outbox has it.
     pub fn orders(&self) -> Result<Vec<Order>, String> {
         let mut stmt = self.db.prepare("SELECT json FROM orders ORDER BY id").map_err(|e| e.to_string())?;
-        let mut states = self.db.prepare("SELECT key, state, receipt, error, attempts FROM outbox WHERE order_id = ?1").map_err(|e| e.to_string())?;
-        let jsons: Vec<String> =
-            stmt.query_map([], |r| r.get(0)).map_err(|e| e.to_string())?.collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+        let mut states = self
+            .db
+            .prepare("SELECT key, state, receipt, error, attempts FROM outbox WHERE order_id = ?1")
+            .map_err(|e| e.to_string())?;
+        let jsons: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| e.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
         let mut out = vec![];
         for json in jsons {
             let mut order: Order = serde_json::from_str(&json).map_err(|e| format!("stored order unreadable: {e}"))?;
@@ -189,8 +194,10 @@ impl Store {
 
     /// The audit lines of an order, oldest first: (time, what).
     pub fn audit_of(&self, order: &str) -> Result<Vec<(String, String)>, String> {
-        let mut stmt =
-            self.db.prepare("SELECT time, what FROM audit WHERE order_id = ?1 ORDER BY id").map_err(|e| e.to_string())?;
+        let mut stmt = self
+            .db
+            .prepare("SELECT time, what FROM audit WHERE order_id = ?1 ORDER BY id")
+            .map_err(|e| e.to_string())?;
         let rows = stmt.query_map([order], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| e.to_string())?;
         rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
     }

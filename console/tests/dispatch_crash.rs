@@ -51,7 +51,11 @@ fn seed(config: &Config, store_dir: &Path) -> Vec<String> {
             incident: format!("E{i:06}"),
             plan: None,
             units: UNITS.iter().map(|u| (u.to_string(), vec![ChannelKind::Order, ChannelKind::Sms])).collect(),
-            texts: Texts { order: format!("第{i}号派单，请{{unit}}处置。"), sms: format!("第{i}号短信通知。"), radio: String::new() },
+            texts: Texts {
+                order: format!("第{i}号派单，请{{unit}}处置。"),
+                sms: format!("第{i}号短信通知。"),
+                radio: String::new(),
+            },
             clocks: Default::default(),
         };
         for effect in core.apply(Command::Dispatch(draft)) {
@@ -72,15 +76,25 @@ fn a_dispatch_killed_at_random_points_reaches_every_peer_exactly_once() {
         tokens.insert(format!("t-{u}"), Grant::unit_terminal(u));
     }
     let hub = runtime
-        .block_on(Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().join("hub"), tokens }))
+        .block_on(Hub::start(HubConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("hub"),
+            tokens,
+        }))
         .unwrap();
     // Every unit's terminal counts what it receives.
     let (tx, mut received) = mpsc::unbounded_channel();
     let _terminals: Vec<_> = UNITS
         .iter()
         .map(|u| {
-            FeedClient { url: hub.url(), token: format!("t-{u}"), role: Role::UnitTerminal, since: 0, name: u.to_string() }
-                .spawn(runtime.handle(), tx.clone(), streams::no_waker())
+            FeedClient {
+                url: hub.url(),
+                token: format!("t-{u}"),
+                role: Role::UnitTerminal,
+                since: 0,
+                name: u.to_string(),
+            }
+            .spawn(runtime.handle(), tx.clone(), streams::no_waker())
         })
         .collect();
     let smsc = peers::start_smsc(dir.path(), 0);

@@ -9,13 +9,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use peers::{RadioReceiver, free_tcp_port, free_udp_port, start_smsc};
 use linkage::channels::outbox::{Job, Outbox};
 use linkage::channels::{Channel, order::OrderChannel, radio::RadioChannel, sms::SmsChannel};
 use linkage::config::{Config, SmsSettings};
 use linkage::core::dispatch::{DeliveryReport, DispatchDraft};
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::{Command, Core, Effect};
+use peers::{RadioReceiver, free_tcp_port, free_udp_port, start_smsc};
 use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
 use tokio::sync::mpsc;
 
@@ -93,7 +93,12 @@ fn dispatch(
 }
 
 /// Waits until `done` holds for the reports so far (feeding them to Core), or panics.
-fn until(core: &mut Core, reports: &mut mpsc::UnboundedReceiver<DeliveryReport>, what: &str, done: impl Fn(&Core) -> bool) {
+fn until(
+    core: &mut Core,
+    reports: &mut mpsc::UnboundedReceiver<DeliveryReport>,
+    what: &str,
+    done: impl Fn(&Core) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(45);
     while !done(core) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}: {:#?}", core.orders.list);
@@ -106,7 +111,11 @@ fn until(core: &mut Core, reports: &mut mpsc::UnboundedReceiver<DeliveryReport>,
 
 fn state(core: &Core, channel: ChannelKind) -> Option<DeliveryState> {
     let order = core.orders.list.values().next()?;
-    order.units[0].deliveries.iter().find(|d| d.channel == channel && !d.key.ends_with("acknowledge")).map(|d| d.state.clone())
+    order.units[0]
+        .deliveries
+        .iter()
+        .find(|d| d.channel == channel && !d.key.ends_with("acknowledge"))
+        .map(|d| d.state.clone())
 }
 
 #[test]

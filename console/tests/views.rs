@@ -311,7 +311,13 @@ fn the_board_ranks_units_and_explains_a_units_mark() {
     s.core.apply_at(Command::Dispatch(draft), now - chrono::Duration::minutes(10));
     let order = s.core.orders.list.keys().next().unwrap().clone();
     // The fire station acknowledges in time; the police never does (5 minutes have passed).
-    let step = OrderProgress { order, unit: "fire".into(), step: Step::Acknowledged, note: String::new(), attachments: vec![] };
+    let step = OrderProgress {
+        order,
+        unit: "fire".into(),
+        step: Step::Acknowledged,
+        note: String::new(),
+        attachments: vec![],
+    };
     s.core.on_feed(FeedUpdate::Event(Envelope {
         time: now - chrono::Duration::minutes(9),
         ..Envelope::new(9, Body::OrderProgressed(step))

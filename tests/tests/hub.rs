@@ -225,10 +225,17 @@ async fn a_burst_of_reports_reaches_a_console_without_a_gap() {
     }
 }
 
-fn client(hub: &HubHandle, token: &str, role: Role) -> (streams::feed::ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
+fn client(
+    hub: &HubHandle,
+    token: &str,
+    role: Role,
+) -> (streams::feed::ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = FeedClient { url: hub.url(), token: token.into(), role, since: 0, name: token.into() }
-        .spawn(&tokio::runtime::Handle::current(), tx, streams::no_waker());
+    let handle = FeedClient { url: hub.url(), token: token.into(), role, since: 0, name: token.into() }.spawn(
+        &tokio::runtime::Handle::current(),
+        tx,
+        streams::no_waker(),
+    );
     (handle, rx)
 }
 

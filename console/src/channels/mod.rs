@@ -67,9 +67,8 @@ pub fn watch_plans(
                 continue;
             }
             last = now;
-            let result = std::fs::read_to_string(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-                .and_then(|text| {
+            let result =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display())).and_then(|text| {
                     crate::core::plan::PlanLibrary::from_toml(&text, &kinds, &units).map_err(|(at, reason)| {
                         let line = at.map(|at| crate::config::line_of(&text, at)).unwrap_or(0);
                         format!("{}:{line}: {reason}", path.display())

@@ -48,7 +48,11 @@ pub struct SmsChannel {
 
 impl SmsChannel {
     /// Starts the session task; receipts go to `late`.
-    pub fn connect(settings: SmsSettings, late: mpsc::UnboundedSender<Late>, runtime: &tokio::runtime::Handle) -> SmsChannel {
+    pub fn connect(
+        settings: SmsSettings,
+        late: mpsc::UnboundedSender<Late>,
+        runtime: &tokio::runtime::Handle,
+    ) -> SmsChannel {
         let session = Arc::new(RwLock::new(Session::Down("connecting to the SMSC".into())));
         let source = settings.source.clone();
         runtime.spawn(keep_bound(settings, session.clone(), late));
@@ -90,9 +94,7 @@ async fn keep_bound(settings: SmsSettings, session: Arc<RwLock<Session>>, late: 
     }
 }
 
-async fn bind(
-    s: &SmsSettings,
-) -> Result<(Client, impl futures_util::Stream<Item = Event> + Unpin + 'static), String> {
+async fn bind(s: &SmsSettings) -> Result<(Client, impl futures_util::Stream<Item = Event> + Unpin + 'static), String> {
     let (client, events) = ConnectionBuilder::new()
         // rusmppc speaks v5 by default; we bind as 3.4, which every SMSC in China takes.
         .disable_interface_version_check()
@@ -107,7 +109,10 @@ async fn bind(
         .bind_transceiver(
             BindTransceiver::builder()
                 .system_id(COctetString::from_str(&s.system_id).map_err(bad)?)
-                .password(COctetString::from_str(&s.password).map_err(|_| "the SMSC password is longer than 8 characters".to_string())?)
+                .password(
+                    COctetString::from_str(&s.password)
+                        .map_err(|_| "the SMSC password is longer than 8 characters".to_string())?,
+                )
                 .system_type(COctetString::empty())
                 .interface_version(InterfaceVersion::Smpp3_4)
                 .addr_ton(Ton::Unknown)
@@ -207,7 +212,8 @@ mod tests {
 
     #[test]
     fn a_receipt_text_gives_its_id_and_state() {
-        let text = "id:a968000001 sub:001 dlvr:001 submit date:2611280803 done date:2611280803 stat:DELIVRD err:000 text:";
+        let text =
+            "id:a968000001 sub:001 dlvr:001 submit date:2611280803 done date:2611280803 stat:DELIVRD err:000 text:";
         assert_eq!(parse_receipt(text), Some(("a968000001".into(), "DELIVRD".into())));
         assert_eq!(parse_receipt("hello"), None);
     }

@@ -191,7 +191,9 @@ mod tests {
         // On scene by 30 min: missed too, and with every channel already used, the radio again.
         o.units[0].deliveries = order(&["police"]).units[0].deliveries.clone();
         let later = escalate(&mut o, at(31));
-        assert!(matches!(&later[0], Escalation::Resend { channels, clock: ClockKind::OnScene, .. } if channels == &[ChannelKind::Radio]));
+        assert!(
+            matches!(&later[0], Escalation::Resend { channels, clock: ClockKind::OnScene, .. } if channels == &[ChannelKind::Radio])
+        );
     }
 
     #[test]

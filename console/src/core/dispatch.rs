@@ -87,14 +87,8 @@ impl Core {
     /// What the plan library proposes for an incident.
     pub fn proposal(&self, incident: &str) -> Option<plan::Proposal> {
         let tracked = self.incidents.get(incident)?;
-        let facts = plan::Facts::gather(
-            &self.center,
-            &tracked.incident,
-            tracked.grid,
-            &self.grids,
-            &self.kinds,
-            &self.units,
-        );
+        let facts =
+            plan::Facts::gather(&self.center, &tracked.incident, tracked.grid, &self.grids, &self.kinds, &self.units);
         self.plans.propose(&facts)
     }
 
@@ -199,7 +193,7 @@ impl Core {
     pub(super) fn on_progress(&mut self, progress: OrderProgress, at: DateTime<Utc>) {
         match self.orders.list.get_mut(&progress.order) {
             Some(order) => {
-                let report = (progress.step == Step::ReportedBack).then(|| (progress.note, progress.attachments));
+                let report = (progress.step == Step::ReportedBack).then_some((progress.note, progress.attachments));
                 order.record_step(&progress.unit, progress.step, at, report);
                 if progress.step >= Step::OnScene {
                     let incident = order.incident.clone();
@@ -249,7 +243,14 @@ impl Core {
                     }
                     let Some(o) = self.orders.list.get(&order) else { continue };
                     let name = self.units.iter().find(|u| u.id == unit).map_or(unit.as_str(), |u| u.name.as_str());
-                    let text = format!("【{}】{} 未按时{}：派单 {}，事件 {}。", self.center, name, clock_zh(clock), order, o.incident);
+                    let text = format!(
+                        "【{}】{} 未按时{}：派单 {}，事件 {}。",
+                        self.center,
+                        name,
+                        clock_zh(clock),
+                        order,
+                        o.incident
+                    );
                     effects.push(Effect::Notify(Outgoing {
                         key: format!("{order}/{unit}/leader/{}", clock.code()),
                         order: order.clone(),
@@ -268,7 +269,14 @@ impl Core {
 
     /// The order again, on `channels`, with keys of their own (`…/radio/acknowledge`), as new
     /// deliveries of the unit.
-    fn resend(&mut self, order: &str, unit: &str, channels: &[ChannelKind], why: &str, now: DateTime<Utc>) -> Vec<Effect> {
+    fn resend(
+        &mut self,
+        order: &str,
+        unit: &str,
+        channels: &[ChannelKind],
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
         let addresses: Vec<(ChannelKind, Address)> =
             channels.iter().filter_map(|&c| self.address(unit, c).map(|a| (c, a))).collect();
         let Some(o) = self.orders.list.get_mut(order) else { return vec![] };

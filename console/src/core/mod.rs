@@ -13,9 +13,9 @@ pub mod filter;
 pub mod grid;
 pub mod incident;
 pub mod kind;
+pub mod notice;
 pub mod order;
 pub mod plan;
-pub mod notice;
 pub mod score;
 pub mod unit;
 pub mod wall;
@@ -229,7 +229,9 @@ impl Core {
                 let standings = score::rank(self.orders.list.values(), &self.scoring, period, ZONE, now);
                 let (label, title) = match period {
                     score::Period::Day(d) => (d.format("%Y-%m-%d").to_string(), d.format("%Y年%-m月%-d日").to_string()),
-                    score::Period::Month { year, month } => (format!("{year}-{month:02}"), format!("{year}年{month}月")),
+                    score::Period::Month { year, month } => {
+                        (format!("{year}-{month:02}"), format!("{year}年{month}月"))
+                    }
                     score::Period::Year(y) => (y.to_string(), format!("{y}年")),
                 };
                 let (name, content) = match kind {

@@ -69,7 +69,11 @@ pub fn monthly_notice(
     for s in standings.iter().filter(|s| s.percent < amber_below) {
         let missed: usize =
             s.scores.iter().flat_map(|sc| &sc.lines).filter(|l| l.outcome == Outcome::Missed && l.points <= 0).count();
-        faults += &format!("<li>{}：得分率 {:.1}%，失分项 {missed} 项。请限期整改。</li>\n", html(name(units, &s.unit)), s.percent);
+        faults += &format!(
+            "<li>{}：得分率 {:.1}%，失分项 {missed} 项。请限期整改。</li>\n",
+            html(name(units, &s.unit)),
+            s.percent
+        );
     }
     if faults.is_empty() {
         faults = "<li>本期各联动单位均达到考核要求。</li>".into();
@@ -125,7 +129,14 @@ mod tests {
 
     #[test]
     fn the_monthly_notice_marks_units_below_the_line_and_escapes_names() {
-        let page = monthly_notice("青溪镇综治中心", "2026年11月", &[standing("police", 1, 95.0), standing("<b>", 2, 50.0)], &units(), 80.0, 60.0);
+        let page = monthly_notice(
+            "青溪镇综治中心",
+            "2026年11月",
+            &[standing("police", 1, 95.0), standing("<b>", 2, 50.0)],
+            &units(),
+            80.0,
+            60.0,
+        );
         assert!(page.contains("<tr class=\"\"><td>1</td><td>青溪派出所</td>"));
         assert!(page.contains("<tr class=\"red\"><td>2</td><td>&lt;b&gt;</td>"));
         assert!(page.contains("&lt;b&gt;：得分率 50.0%"));

@@ -262,7 +262,8 @@ pub(crate) mod tests {
     use super::*;
 
     fn at(min: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc) + chrono::Duration::minutes(min)
+        DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc)
+            + chrono::Duration::minutes(min)
     }
 
     pub fn order(units: &[&str]) -> Order {

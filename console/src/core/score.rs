@@ -90,8 +90,13 @@ impl ScoringRules {
         for n in ["1", "2", "3"] {
             let rules = file.tier.get(n).ok_or((None, format!("[tier.{n}] is missing")))?;
             let r = rules.get_ref();
-            let positive = [r.acknowledged_on_time, r.on_scene_on_time, r.handled_on_time, r.report_complete, r.not_reopened];
-            if positive.iter().chain([&r.satisfaction_per_star, &r.missed_clock_penalty, &r.escalation_penalty]).any(|p| *p < 0) {
+            let positive =
+                [r.acknowledged_on_time, r.on_scene_on_time, r.handled_on_time, r.report_complete, r.not_reopened];
+            if positive
+                .iter()
+                .chain([&r.satisfaction_per_star, &r.missed_clock_penalty, &r.escalation_penalty])
+                .any(|p| *p < 0)
+            {
                 return Err((Some(rules.span().start), format!("[tier.{n}]: points are given as numbers ≥ 0")));
             }
             tiers.push(*r);
@@ -248,7 +253,15 @@ pub fn score(order: &Order, u: &UnitOrder, rules: &TierRules, now: DateTime<Utc>
         None => {
             for rule in [Rule::NotReopened, Rule::Satisfaction] {
                 let count = if rule == Rule::NotReopened { order.reopened as i32 } else { 0 };
-                lines.push(ScoreLine { rule, outcome: Outcome::Pending, at: None, due: None, count, points: 0, max: 0 });
+                lines.push(ScoreLine {
+                    rule,
+                    outcome: Outcome::Pending,
+                    at: None,
+                    due: None,
+                    count,
+                    points: 0,
+                    max: 0,
+                });
             }
         }
     }
@@ -275,7 +288,13 @@ pub fn score(order: &Order, u: &UnitOrder, rules: &TierRules, now: DateTime<Utc>
             max: 0,
         });
     }
-    Score { order: order.id.clone(), incident: order.incident.clone(), unit: u.unit.clone(), created: order.created, lines }
+    Score {
+        order: order.id.clone(),
+        incident: order.incident.clone(),
+        unit: u.unit.clone(),
+        created: order.created,
+        lines,
+    }
 }
 
 /// A span of local days the board ranks.
@@ -337,7 +356,8 @@ pub fn rank<'a>(
         .collect();
     standings.sort_by(|a, b| b.percent.total_cmp(&a.percent).then_with(|| a.unit.cmp(&b.unit)));
     for i in 0..standings.len() {
-        standings[i].rank = if i > 0 && standings[i].percent == standings[i - 1].percent { standings[i - 1].rank } else { i + 1 };
+        standings[i].rank =
+            if i > 0 && standings[i].percent == standings[i - 1].percent { standings[i - 1].rank } else { i + 1 };
     }
     standings
 }
@@ -355,7 +375,8 @@ mod tests {
 
     /// 2026-11-28 08:00 UTC (16:00 in Beijing) plus minutes.
     fn at(min: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc) + chrono::Duration::minutes(min)
+        DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc)
+            + chrono::Duration::minutes(min)
     }
 
     /// An order to `unit`: acknowledge by +5, on scene by +30, report back by +240 minutes.
@@ -399,7 +420,10 @@ mod tests {
         assert_eq!(total(&o, at(200)), (54, 100));
         let s = score(&o, &o.units[0], rules().for_tier(Tier::One), at(200));
         let ack = &s.lines[0];
-        assert_eq!((ack.rule, ack.outcome, ack.at, ack.due), (Rule::AcknowledgedOnTime, Outcome::Missed, Some(at(7)), Some(at(5))));
+        assert_eq!(
+            (ack.rule, ack.outcome, ack.at, ack.due),
+            (Rule::AcknowledgedOnTime, Outcome::Missed, Some(at(7)), Some(at(5)))
+        );
     }
 
     #[test]
@@ -430,7 +454,8 @@ mod tests {
         let mut late = dispatched("D6", "clinic");
         late.record_step("clinic", Step::Acknowledged, at(7), None);
         let orders = [perfect("D1", "police"), perfect("D2", "fire"), late];
-        let board = rank(&orders, &rules(), Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()), SHANGHAI, at(10));
+        let board =
+            rank(&orders, &rules(), Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()), SHANGHAI, at(10));
         let places: Vec<(&str, usize)> = board.iter().map(|s| (s.unit.as_str(), s.rank)).collect();
         assert_eq!(places, [("fire", 1), ("police", 1), ("clinic", 3)]);
         // clinic: ack missed (0 of 20) − 5 for the missed clock; on scene still pending.

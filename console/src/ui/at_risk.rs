@@ -28,7 +28,11 @@ fn unit_name<'a>(core: &'a Core, id: &'a str) -> &'a str {
 /// "m:ss" of a duration, or "h:mm:ss" when an hour or more.
 fn span(d: chrono::Duration) -> String {
     let s = d.num_seconds().abs();
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
 pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<chrono::Utc>) -> Vec<Command> {
@@ -36,14 +40,20 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<chron
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(tr.t("at_risk.title")).strong());
         for (i, (order, unit, kind)) in core.orders.alerts.iter().enumerate() {
-            let text = tr.f("at_risk.missed", &[("unit", unit_name(core, unit)), ("clock", clock_name(tr, *kind)), ("order", order)]);
+            let text = tr.f(
+                "at_risk.missed",
+                &[("unit", unit_name(core, unit)), ("clock", clock_name(tr, *kind)), ("order", order)],
+            );
             if ui.button(RichText::new(text).color(theme::BAD)).on_hover_text(tr.t("at_risk.dismiss")).clicked() {
                 commands.push(Command::DismissClockAlert(i));
             }
         }
         for r in core.running_clocks(now).into_iter().filter(|r| r.at_risk).take(8) {
             let key = if r.left < chrono::Duration::zero() { "at_risk.overdue" } else { "at_risk.left" };
-            let text = tr.f(key, &[("unit", unit_name(core, &r.unit)), ("clock", clock_name(tr, r.kind)), ("time", &span(r.left))]);
+            let text = tr.f(
+                key,
+                &[("unit", unit_name(core, &r.unit)), ("clock", clock_name(tr, r.kind)), ("time", &span(r.left))],
+            );
             if ui.button(RichText::new(text).color(theme::WARN)).clicked() {
                 commands.push(Command::SelectIncident(r.incident.clone()));
             }

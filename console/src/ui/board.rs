@@ -45,8 +45,20 @@ impl BoardView {
         let d = self.date.unwrap_or_else(|| now.with_timezone(&names::ZONE).date_naive());
         let moved = match self.span {
             Span::Day => d.checked_add_signed(Duration::days(by as i64)),
-            Span::Month => if by < 0 { d.checked_sub_months(chrono::Months::new(1)) } else { d.checked_add_months(chrono::Months::new(1)) },
-            Span::Year => if by < 0 { d.checked_sub_months(chrono::Months::new(12)) } else { d.checked_add_months(chrono::Months::new(12)) },
+            Span::Month => {
+                if by < 0 {
+                    d.checked_sub_months(chrono::Months::new(1))
+                } else {
+                    d.checked_add_months(chrono::Months::new(1))
+                }
+            }
+            Span::Year => {
+                if by < 0 {
+                    d.checked_sub_months(chrono::Months::new(12))
+                } else {
+                    d.checked_add_months(chrono::Months::new(12))
+                }
+            }
         };
         self.date = moved.or(Some(d));
     }
@@ -136,7 +148,11 @@ impl BoardView {
             .include_y(100.0)
             .x_axis_formatter(move |mark, _| {
                 let i = mark.value.round();
-                if (mark.value - i).abs() < 1e-6 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
             })
             .show(ui, |plot| plot.bar_chart(BarChart::new(tr.t("board.percent"), bars)));
         if let Some(unit) = self.selected.clone()
@@ -155,8 +171,13 @@ fn unit_name<'a>(core: &'a Core, id: &'a str) -> &'a str {
 
 pub fn period_name(tr: &I18n, period: Period) -> String {
     match period {
-        Period::Day(d) => tr.f("board.period_day", &[("y", &d.year().to_string()), ("m", &d.month().to_string()), ("d", &d.day().to_string())]),
-        Period::Month { year, month } => tr.f("board.period_month", &[("y", &year.to_string()), ("m", &month.to_string())]),
+        Period::Day(d) => tr.f(
+            "board.period_day",
+            &[("y", &d.year().to_string()), ("m", &d.month().to_string()), ("d", &d.day().to_string())],
+        ),
+        Period::Month { year, month } => {
+            tr.f("board.period_month", &[("y", &year.to_string()), ("m", &month.to_string())])
+        }
         Period::Year(y) => tr.f("board.period_year", &[("y", &y.to_string())]),
     }
 }
@@ -195,7 +216,9 @@ fn drill_down(ui: &mut egui::Ui, core: &Core, tr: &I18n, s: &Standing, now: Date
         .show(ui, |plot| plot.line(Line::new(tr.t("board.trend"), trend)));
     egui::ScrollArea::vertical().max_height(220.0).show(ui, |ui| {
         for sc in &s.scores {
-            ui.label(RichText::new(format!("{} · {} · {} / {}", sc.order, sc.incident, sc.points(), sc.max())).strong());
+            ui.label(
+                RichText::new(format!("{} · {} · {} / {}", sc.order, sc.incident, sc.points(), sc.max())).strong(),
+            );
             for line in &sc.lines {
                 let outcome = tr.t(match line.outcome {
                     Outcome::Met => "score.met",

@@ -37,12 +37,14 @@ impl DispatchView {
         let proposal = core.proposal(incident);
         let (plan, plan_name, units, texts, clocks) = match proposal {
             Some(p) => {
-                let units = p.units.into_iter().map(|(u, chans)| (u, ChannelKind::ALL.map(|c| chans.contains(&c)))).collect();
+                let units =
+                    p.units.into_iter().map(|(u, chans)| (u, ChannelKind::ALL.map(|c| chans.contains(&c)))).collect();
                 (Some(p.plan), p.plan_name, units, p.texts, p.clocks)
             }
             None => (None, String::new(), vec![], Texts::default(), PlanClocks::default()),
         };
-        self.draft = Some(Draft { incident: incident.to_owned(), plan, plan_name, units, texts, clocks, preview: false });
+        self.draft =
+            Some(Draft { incident: incident.to_owned(), plan, plan_name, units, texts, clocks, preview: false });
     }
 
     /// Draws the panel window if open; returns the dispatch when sent.
@@ -50,18 +52,19 @@ impl DispatchView {
         let Some(draft) = &mut self.draft else { return vec![] };
         let mut open = true;
         let mut send = false;
-        egui::Window::new(tr.t("dispatch.title"))
-            .open(&mut open)
-            .default_width(560.0)
-            .collapsible(false)
-            .show(ctx, |ui| {
+        egui::Window::new(tr.t("dispatch.title")).open(&mut open).default_width(560.0).collapsible(false).show(
+            ctx,
+            |ui| {
                 send = edit(ui, core, tr, draft);
-            });
+            },
+        );
         if send && let Some(d) = self.draft.take() {
             let units = d
                 .units
                 .into_iter()
-                .map(|(u, ticks)| (u, ChannelKind::ALL.into_iter().zip(ticks).filter(|(_, t)| *t).map(|(c, _)| c).collect::<Vec<_>>()))
+                .map(|(u, ticks)| {
+                    (u, ChannelKind::ALL.into_iter().zip(ticks).filter(|(_, t)| *t).map(|(c, _)| c).collect::<Vec<_>>())
+                })
                 .filter(|(_, chans)| !chans.is_empty())
                 .collect();
             let draft = DispatchDraft { incident: d.incident, plan: d.plan, units, texts: d.texts, clocks: d.clocks };
@@ -116,9 +119,8 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
                     *tick = false;
                 }
                 let label = format!("{} {}", channel_name(tr, c), unit_name(core, id));
-                ui.add_enabled(reachable, egui::Checkbox::without_text(tick)).widget_info(|| {
-                    egui::WidgetInfo::selected(egui::Role::CheckBox, reachable, *tick, &label)
-                });
+                ui.add_enabled(reachable, egui::Checkbox::without_text(tick))
+                    .widget_info(|| egui::WidgetInfo::selected(egui::Role::CheckBox, reachable, *tick, &label));
             }
             if ui.small_button(tr.t("dispatch.remove")).clicked() {
                 remove = Some(i);
@@ -245,9 +247,14 @@ fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<C
                         DeliveryState::Failed { .. } => "delivery.failed",
                     });
                     let at = d.times.values().max().map(|t| names::clock(*t)).unwrap_or_default();
-                    let chip = ui.label(RichText::new(format!("{} {state} {at}", channel_name(tr, d.channel))).color(state_color(&d.state)));
+                    let chip = ui.label(
+                        RichText::new(format!("{} {state} {at}", channel_name(tr, d.channel)))
+                            .color(state_color(&d.state)),
+                    );
                     if let DeliveryState::Failed { error, attempts } = &d.state {
-                        chip.on_hover_text(tr.f("delivery.retrying", &[("error", error), ("attempts", &attempts.to_string())]));
+                        chip.on_hover_text(
+                            tr.f("delivery.retrying", &[("error", error), ("attempts", &attempts.to_string())]),
+                        );
                     }
                 }
             });

@@ -136,7 +136,12 @@ pub fn row_label(core: &Core, tr: &I18n, t: &TrackedIncident) -> String {
 }
 
 /// A label, then a combo box that the label names (for screen readers and tests).
-pub(crate) fn combo(ui: &mut egui::Ui, label: &str, selected: impl Into<egui::WidgetText>, content: impl FnOnce(&mut egui::Ui)) {
+pub(crate) fn combo(
+    ui: &mut egui::Ui,
+    label: &str,
+    selected: impl Into<egui::WidgetText>,
+    content: impl FnOnce(&mut egui::Ui),
+) {
     let label = ui.label(label);
     ComboBox::from_id_salt(label.id)
         .width(96.0)

@@ -89,7 +89,6 @@ pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-
 /// The submit_sm lines of the SMSC's log.
 pub fn submits(log: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(log)

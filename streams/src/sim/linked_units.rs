@@ -48,8 +48,12 @@ impl Answer {
 }
 
 /// What a unit reports back when it is done.
-const REPORT_NOTES: [&str; 4] =
-    ["已到场处置完毕，现场秩序恢复。", "已处置，无人员伤亡，已拍照留存。", "已联系当事人调解，双方达成一致。", "隐患已排除，已设置警示标志。"];
+const REPORT_NOTES: [&str; 4] = [
+    "已到场处置完毕，现场秩序恢复。",
+    "已处置，无人员伤亡，已拍照留存。",
+    "已联系当事人调解，双方达成一致。",
+    "隐患已排除，已设置警示标志。",
+];
 
 /// Connected terminals; dropping this disconnects them.
 pub struct LinkedUnits {
