@@ -104,7 +104,9 @@ impl LinkageApp {
         .spawn(runtime.handle(), tx, std::sync::Arc::new(move || feed_ctx.request_repaint()));
 
         let hub = world.dispatcher_token.as_deref().map(|token| (world.hub_url.as_str(), token));
-        let (channels, late) = crate::channels::open(&config.dispatch, hub, runtime.handle());
+        let mut dispatch = config.dispatch.clone();
+        dispatch.sms = dispatch.sms.or(world.simulated_sms.clone());
+        let (channels, late) = crate::channels::open(&dispatch, hub, runtime.handle());
         let (reports, deliveries) = mpsc::unbounded_channel();
         let outbox_ctx = ctx.clone();
         let outbox = Outbox::start(

@@ -14,6 +14,7 @@ use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
 use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
 use streams::sim::radio_gateways::RadioGateways;
+use streams::sim::smsc::Smsc;
 
 use crate::config::{Config, HubSetting};
 use crate::core::camera::CameraStreams;
@@ -26,6 +27,8 @@ pub struct World {
     pub dispatcher_token: Option<String>,
     /// Where the console keeps its own store (orders, outbox, audit).
     pub store_dir: PathBuf,
+    /// The simulated SMSC's settings, when the simulation runs one (no `[dispatch.sms]`).
+    pub simulated_sms: Option<crate::config::SmsSettings>,
     /// Camera id → the URI the wall opens (its sub stream when there is one).
     pub camera_uris: HashMap<String, String>,
     _hub: Option<HubHandle>,
@@ -33,6 +36,7 @@ pub struct World {
     _grid_workers: Option<GridWorkers>,
     _units: Option<LinkedUnits>,
     _radio: Option<RadioGateways>,
+    _smsc: Option<Smsc>,
 }
 
 /// A random token, fresh for each run of the embedded hub.
@@ -71,8 +75,10 @@ impl World {
                     token: token.clone(),
                     dispatcher_token: dispatcher_token.clone(),
                     store_dir: data_dir.unwrap_or_else(default_data_dir).join("console"),
+                    simulated_sms: None,
                     camera_uris,
                     _radio: None,
+                    _smsc: None,
                     _hub: None,
                     _cameras: None,
                     _grid_workers: None,
@@ -106,8 +112,10 @@ impl World {
             token: console,
             dispatcher_token: Some(dispatcher),
             store_dir,
+            simulated_sms: None,
             camera_uris: HashMap::new(),
             _radio: None,
+            _smsc: None,
             _hub: Some(hub),
             _cameras: None,
             _grid_workers: None,
@@ -162,6 +170,16 @@ impl World {
             world._radio = RadioGateways::start(&gateways, runtime.handle())
                 .inspect_err(|e| tracing::warn!(error = %e, "simulated radio gateways not started"))
                 .ok();
+            if config.dispatch.sms.is_none() {
+                let smsc = Smsc::start(runtime.handle())?;
+                world.simulated_sms = Some(crate::config::SmsSettings {
+                    address: smsc.addr().to_string(),
+                    system_id: "qingxi".into(),
+                    password: "demo".into(),
+                    source: "10690001".into(),
+                });
+                world._smsc = Some(smsc);
+            }
         }
         world.camera_uris = camera_uris;
         Ok(world)

@@ -208,3 +208,24 @@ fn a_down_smsc_holds_nobody_else_and_its_message_goes_once_it_is_up() {
         matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
     });
 }
+
+#[test]
+fn the_demos_simulated_smsc_takes_an_sms_and_confirms_its_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = rig(dir.path());
+    let smsc = streams::sim::smsc::Smsc::start(rig.runtime.handle()).unwrap();
+    let (late_tx, late) = mpsc::unbounded_channel();
+    let sms = SmsSettings {
+        address: smsc.addr().to_string(),
+        system_id: "qingxi".into(),
+        password: "demo".into(),
+        source: "10690001".into(),
+    };
+    let channel = SmsChannel::connect(sms, late_tx, rig.runtime.handle());
+    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![std::sync::Arc::new(channel)];
+    let mut core = core_with("127.0.0.1:9".parse().unwrap());
+    let mut reports = dispatch(&rig, &mut core, dir.path(), channels, late, draft(vec![ChannelKind::Sms]));
+    until(&mut core, &mut reports, "the SMS delivered", |core| {
+        matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Delivered { .. }))
+    });
+}

@@ -6,3 +6,4 @@ pub mod cameras;
 pub mod grid_workers;
 pub mod linked_units;
 pub mod radio_gateways;
+pub mod smsc;
