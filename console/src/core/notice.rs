@@ -19,7 +19,7 @@ pub fn csv(period: &str, standings: &[Standing], units: &[LinkedUnit]) -> String
     for s in standings {
         let tier = units.iter().find(|u| u.id == s.unit).map_or(0, |u| u.tier as u8);
         out += &format!(
-            "{},{},{},{},{},{},{},{:.1}\n",
+            "{},{},{},{},{},{},{},{}\n",
             field(period),
             s.rank,
             field(name(units, &s.unit)),
@@ -27,7 +27,7 @@ pub fn csv(period: &str, standings: &[Standing], units: &[LinkedUnit]) -> String
             s.orders,
             s.points,
             s.max,
-            s.percent
+            if s.decided { format!("{:.1}", s.percent) } else { String::new() }
         );
     }
     out
@@ -48,7 +48,9 @@ pub fn monthly_notice(
 ) -> String {
     let mut rows = String::new();
     for s in standings {
-        let class = if s.percent < red_below {
+        let class = if !s.decided {
+            ""
+        } else if s.percent < red_below {
             "red"
         } else if s.percent < amber_below {
             "amber"
@@ -56,17 +58,17 @@ pub fn monthly_notice(
             ""
         };
         rows += &format!(
-            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{:.1}%</td></tr>\n",
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>\n",
             s.rank,
             html(name(units, &s.unit)),
             s.orders,
             s.points,
             s.max,
-            s.percent
+            if s.decided { format!("{:.1}%", s.percent) } else { "—".into() }
         );
     }
     let mut faults = String::new();
-    for s in standings.iter().filter(|s| s.percent < amber_below) {
+    for s in standings.iter().filter(|s| s.decided && s.percent < amber_below) {
         let missed: usize =
             s.scores.iter().flat_map(|sc| &sc.lines).filter(|l| l.outcome == Outcome::Missed && l.points <= 0).count();
         faults += &format!(
@@ -111,7 +113,16 @@ mod tests {
     use super::*;
 
     fn standing(unit: &str, rank: usize, percent: f64) -> Standing {
-        Standing { unit: unit.into(), rank, orders: 2, points: percent as i32, max: 100, percent, scores: vec![] }
+        Standing {
+            unit: unit.into(),
+            rank,
+            orders: 2,
+            points: percent as i32,
+            max: 100,
+            percent,
+            decided: true,
+            scores: vec![],
+        }
     }
 
     fn units() -> Vec<LinkedUnit> {

@@ -325,8 +325,11 @@ pub struct Standing {
     pub orders: usize,
     pub points: i32,
     pub max: i32,
-    /// Points as a percentage of the maximum (100 with nothing decided yet).
+    /// Points as a percentage of the maximum; 0 while nothing is decided (see `decided`).
     pub percent: f64,
+    /// Whether any line was decided: a unit whose orders are all still running has no mark yet
+    /// and comes after the ranked ones.
+    pub decided: bool,
     pub scores: Vec<Score>,
 }
 
@@ -350,14 +353,18 @@ pub fn rank<'a>(
             let points: i32 = scores.iter().map(Score::points).sum();
             let max: i32 = scores.iter().map(Score::max).sum();
             // Rounded to a tenth, so that equal work ranks equal despite float noise.
-            let percent = if max > 0 { (points as f64 * 1000.0 / max as f64).round() / 10.0 } else { 100.0 };
-            Standing { unit, rank: 0, orders: scores.len(), points, max, percent, scores }
+            let decided = max > 0;
+            let percent = if decided { (points as f64 * 1000.0 / max as f64).round() / 10.0 } else { 0.0 };
+            Standing { unit, rank: 0, orders: scores.len(), points, max, percent, decided, scores }
         })
         .collect();
-    standings.sort_by(|a, b| b.percent.total_cmp(&a.percent).then_with(|| a.unit.cmp(&b.unit)));
+    standings.sort_by(|a, b| {
+        b.decided.cmp(&a.decided).then(b.percent.total_cmp(&a.percent)).then_with(|| a.unit.cmp(&b.unit))
+    });
     for i in 0..standings.len() {
-        standings[i].rank =
-            if i > 0 && standings[i].percent == standings[i - 1].percent { standings[i - 1].rank } else { i + 1 };
+        let (this, before) = (&standings[i], i.checked_sub(1).map(|j| &standings[j]));
+        let tied = before.is_some_and(|b| b.decided == this.decided && b.percent == this.percent);
+        standings[i].rank = if tied { standings[i - 1].rank } else { i + 1 };
     }
     standings
 }
@@ -458,6 +465,14 @@ mod tests {
             rank(&orders, &rules(), Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()), SHANGHAI, at(10));
         let places: Vec<(&str, usize)> = board.iter().map(|s| (s.unit.as_str(), s.rank)).collect();
         assert_eq!(places, [("fire", 1), ("police", 1), ("clinic", 3)]);
+        // A unit whose only order is still running has no mark yet: after the ranked ones.
+        let running = dispatched("D8", "water");
+        let mut with_running = orders.to_vec();
+        with_running.push(running);
+        let board =
+            rank(&with_running, &rules(), Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()), SHANGHAI, at(2));
+        let last = board.last().unwrap();
+        assert_eq!((last.unit.as_str(), last.decided, last.rank), ("water", false, 4));
         // clinic: ack missed (0 of 20) − 5 for the missed clock; on scene still pending.
         assert_eq!((board[2].points, board[2].max, board[2].percent), (-5, 20, -25.0));
     }

@@ -109,7 +109,9 @@ impl BoardView {
             return commands;
         }
         let color = |s: &Standing| {
-            if s.percent < core.scoring.red_below {
+            if !s.decided {
+                theme::MUTED
+            } else if s.percent < core.scoring.red_below {
                 theme::BAD
             } else if s.percent < core.scoring.amber_below {
                 theme::WARN
@@ -130,7 +132,8 @@ impl BoardView {
                 }
                 ui.label(s.orders.to_string());
                 ui.label(format!("{} / {}", s.points, s.max));
-                ui.label(RichText::new(format!("{:.1}%", s.percent)).color(color(s)).strong());
+                let mark = if s.decided { format!("{:.1}%", s.percent) } else { tr.t("board.no_mark").to_owned() };
+                ui.label(RichText::new(mark).color(color(s)).strong());
                 ui.end_row();
             }
         });
