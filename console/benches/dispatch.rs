@@ -138,7 +138,9 @@ fn main() {
         while !all_sent(&core) {
             match told.try_recv() {
                 Ok(DeliveryReport::Trouble(e)) => panic!("{e}"),
-                Ok(report) => core.on_delivery(report),
+                Ok(report) => {
+                    core.on_delivery(report);
+                }
                 Err(_) => std::thread::sleep(Duration::from_micros(200)),
             }
             assert!(

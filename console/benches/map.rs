@@ -64,6 +64,7 @@ fn incident(n: u64, rng: &mut fastrand::Rng) -> FeedUpdate {
             },
             grid: None,
             reporter: "w".into(),
+            reporter_mobile: None,
             source: ReportSource::Field,
             text: String::new(),
             attachments: vec![],

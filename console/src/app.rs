@@ -226,7 +226,9 @@ impl eframe::App for LinkageApp {
             }
         }
         while let Ok(report) = self.deliveries.try_recv() {
-            self.core.on_delivery(report);
+            for effect in self.core.on_delivery(report) {
+                self.carry_out(effect);
+            }
         }
         while let Ok(reload) = self.plan_reloads.try_recv() {
             match reload {

@@ -1,7 +1,8 @@
 //! The demo's simulated duty officer: it does what an officer at the console would, through the
 //! same commands — dispatches each high or critical incident by its plan a little after it
 //! arrives (emergency items go out at once by the plan library, DOMAIN.md), and closes each
-//! reported-back order with the reporter's satisfaction. Only with `[simulation] duty_officer`.
+//! reported-back order whose reporter was not asked by SMS (or did not answer) with a
+//! satisfaction. Only with `[simulation] duty_officer`.
 
 use chrono::{DateTime, Duration, Utc};
 use streams::feed::Severity;
@@ -16,6 +17,8 @@ const DISPATCH_AFTER: Duration = Duration::seconds(15);
 const HISTORY: Duration = Duration::minutes(10);
 /// How long after the report back the reporter is called for satisfaction.
 const CLOSE_AFTER: Duration = Duration::seconds(30);
+/// How long a reporter asked by SMS has to answer before the officer calls instead.
+const NO_ANSWER: Duration = Duration::minutes(5);
 
 /// What the officer does at `now`.
 pub fn act(core: &Core, now: DateTime<Utc>, rng: &mut fastrand::Rng) -> Vec<Command> {
@@ -45,8 +48,11 @@ pub fn act(core: &Core, now: DateTime<Utc>, rng: &mut fastrand::Rng) -> Vec<Comm
         }
     }
     for order in core.orders.list.values().filter(|o| o.stage() == Stage::ReportedBack) {
+        // A reporter asked by SMS answers by SMS; the officer closes the rest, and those whose
+        // reporter has not answered in five minutes (a phone call, in real life).
+        let wait = if order.satisfaction_asked.is_some() { NO_ANSWER } else { CLOSE_AFTER };
         let reported = order.units.iter().filter_map(|u| u.steps.get(&streams::feed::Step::ReportedBack)).max();
-        if reported.is_some_and(|at| now - *at >= CLOSE_AFTER) {
+        if reported.is_some_and(|at| now - *at >= wait) {
             let satisfaction = match rng.u8(0..100) {
                 0..5 => 2,
                 5..20 => 3,

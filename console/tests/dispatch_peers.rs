@@ -103,7 +103,9 @@ fn until(
     while !done(core) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}: {:#?}", core.orders.list);
         match reports.try_recv() {
-            Ok(report) => core.on_delivery(report),
+            Ok(report) => {
+                core.on_delivery(report);
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
@@ -228,4 +230,86 @@ fn the_demos_simulated_smsc_takes_an_sms_and_confirms_its_delivery() {
     until(&mut core, &mut reports, "the SMS delivered", |core| {
         matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Delivered { .. }))
     });
+}
+
+#[test]
+fn a_reporters_sms_reply_closes_the_order_with_that_satisfaction() {
+    use streams::feed::{
+        CoordinateSystem, Incident, IncidentReport, IncidentStatus, Location, OrderProgress, ReportSource, Severity,
+        Step,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rig = rig(dir.path());
+    let mut smsc = start_smsc(dir.path(), 0);
+    let (late_tx, late) = mpsc::unbounded_channel();
+    let sms = SmsSettings {
+        address: format!("127.0.0.1:{}", smsc.port),
+        system_id: "linkage".into(),
+        password: "secret".into(),
+        source: "10690001".into(),
+    };
+    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
+        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
+        std::sync::Arc::new(SmsChannel::connect(sms, late_tx, rig.runtime.handle())),
+    ];
+    let mut core = core_with("127.0.0.1:9".parse().unwrap());
+    let incident = Incident {
+        id: "E000001".into(),
+        reported_at: chrono::Utc::now(),
+        status: IncidentStatus::New,
+        report: IncidentReport {
+            report_id: "r1".into(),
+            kind: "fire".into(),
+            severity: Severity::High,
+            location: Location { lon: 120.0, lat: 30.1, crs: CoordinateSystem::Wgs84 },
+            grid: None,
+            reporter: "王芳".into(),
+            reporter_mobile: Some("13912345678".into()),
+            source: ReportSource::Field,
+            text: "仓库冒烟".into(),
+            attachments: vec![],
+        },
+    };
+    core.on_feed(FeedUpdate::Event(Envelope::new(1, Body::IncidentReported(incident))));
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let outbox =
+        Outbox::start(rig.runtime.handle(), dir.path().join("store"), channels, late, reports_tx, streams::no_waker());
+    for effect in core.apply(Command::Dispatch(draft(vec![ChannelKind::Order]))) {
+        let Effect::Dispatch { order, outgoing } = effect else { panic!("{effect:?}") };
+        outbox.submit(Job::Dispatch { order, outgoing });
+    }
+    // The unit reports back (as the hub would tell the console).
+    let order = core.orders.list.keys().next().unwrap().clone();
+    let back = OrderProgress {
+        order: order.clone(),
+        unit: "police".into(),
+        step: Step::ReportedBack,
+        note: "已处置".into(),
+        attachments: vec!["https://p/1.jpg".into()],
+    };
+    core.on_feed(FeedUpdate::Event(Envelope::new(2, Body::OrderProgressed(back))));
+    // The clocks' tick asks the reporter by SMS, once.
+    for effect in core.tick(chrono::Utc::now()).into_iter().chain(core.tick(chrono::Utc::now())) {
+        let Effect::Notify(msg) = effect else { continue };
+        outbox.submit(Job::Notify(msg));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !peers::submits(&smsc.log).iter().any(|s| s["dest"] == "13912345678") {
+        assert!(Instant::now() < deadline, "no satisfaction request reached the SMSC");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(peers::submits(&smsc.log).len(), 1, "asked once");
+    // The reporter answers "4分，满意".
+    smsc.mobile_says("13912345678", "10690001", "4");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while core.orders.list[&order].closed.is_none() {
+        assert!(Instant::now() < deadline, "the reply did not close the order");
+        if let Ok(report) = reports.try_recv() {
+            let _ = core.on_delivery(report);
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert_eq!(core.orders.list[&order].closed.map(|(s, _)| s), Some(4));
+    assert_eq!(core.incidents.get("E000001").unwrap().incident.status, IncidentStatus::Closed);
 }

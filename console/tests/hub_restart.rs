@@ -49,6 +49,7 @@ fn report(n: usize) -> Body {
         location: Location { lon: 120.0, lat: 30.13, crs: CoordinateSystem::Wgs84 },
         grid: None,
         reporter: "张伟".into(),
+        reporter_mobile: None,
         source: ReportSource::Field,
         text: format!("第{n}条"),
         attachments: vec![],

@@ -41,6 +41,7 @@ fn incident_at(n: u64, kind: &str, severity: Severity, text: &str, (lon, lat): (
             location: Location { lon, lat, crs: CoordinateSystem::Wgs84 },
             grid: Some("XL-01".into()),
             reporter: "王芳".into(),
+            reporter_mobile: None,
             source: ReportSource::Field,
             text: text.into(),
             attachments: vec![],

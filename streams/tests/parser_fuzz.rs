@@ -38,7 +38,7 @@ proptest! {
         let report = IncidentReport {
             report_id: id, kind: "fire".into(), severity,
             location: Location { lon, lat, crs: CoordinateSystem::Gcj02 },
-            grid: None, reporter: "王芳".into(), source: ReportSource::Hotline110, text, attachments: vec![],
+            grid: None, reporter: "王芳".into(), reporter_mobile: None, source: ReportSource::Hotline110, text, attachments: vec![],
         };
         let env = Envelope::new(1, Body::Report(report));
         prop_assert_eq!(Envelope::parse(&env.to_text()).unwrap(), env);

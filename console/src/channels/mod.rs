@@ -33,12 +33,13 @@ pub struct Receipt {
 #[error("{0}")]
 pub struct ChannelError(pub String);
 
-/// A receipt that arrives after the send: the peer's id and whether it reached the unit.
+/// What a peer says after the send.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Late {
-    pub channel: ChannelKind,
-    pub receipt: String,
-    pub delivered: bool,
+pub enum Late {
+    /// A receipt: the peer's id and whether the message reached the unit.
+    Receipt { channel: ChannelKind, receipt: String, delivered: bool },
+    /// A message from a handset (a reporter answering the satisfaction request).
+    Reply { from: String, text: String },
 }
 
 /// One way of reaching a unit.

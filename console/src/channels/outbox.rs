@@ -161,30 +161,37 @@ async fn run(
                     }
                 }
             }
-            Some((receipt, tries)) = async {
+            Some((late, tries)) = async {
                 tokio::select! {
                     Some(r) = late.recv() => Some((r, 0)),
                     Some(r) = retries.recv() => Some(r),
                     else => None,
                 }
             } => {
-                let found = link.store().key_of_receipt(&receipt.receipt);
+                let receipt = match &late {
+                    Late::Receipt { receipt, .. } => receipt.clone(),
+                    Late::Reply { from, text } => {
+                        link.tell(DeliveryReport::Reply { from: from.clone(), text: text.clone(), at: Utc::now() });
+                        continue;
+                    }
+                };
+                let found = link.store().key_of_receipt(&receipt);
                 match found {
                     Ok(Some((key, order))) => {
-                        if receipt.delivered {
-                            record(&link, &order, &key, DeliveryState::Delivered { receipt: receipt.receipt });
+                        if matches!(late, Late::Receipt { delivered: true, .. }) {
+                            record(&link, &order, &key, DeliveryState::Delivered { receipt });
                         } else {
-                            tracing::warn!(%key, receipt = %receipt.receipt, "the peer reports the message undelivered");
+                            tracing::warn!(%key, %receipt, "the peer reports the message undelivered");
                         }
                     }
                     Ok(None) if tries < LATE_RETRIES => {
                         let again = again.clone();
                         tokio::spawn(async move {
                             tokio::time::sleep(streams::backoff(tries + 1)).await;
-                            let _ = again.send((receipt, tries + 1));
+                            let _ = again.send((late, tries + 1));
                         });
                     }
-                    Ok(None) => tracing::debug!(?receipt, "receipt for no message of ours"),
+                    Ok(None) => tracing::debug!(%receipt, "receipt for no message of ours"),
                     Err(e) => link.tell(DeliveryReport::Trouble(e)),
                 }
             }

@@ -54,7 +54,7 @@ impl Channel for RadioChannel {
                     tracing::warn!(error = %e, "radio call broke off");
                 }
                 drop(floor);
-                let _ = late.send(Late { channel: ChannelKind::Radio, receipt, delivered: done.is_ok() });
+                let _ = late.send(Late::Receipt { channel: ChannelKind::Radio, receipt, delivered: done.is_ok() });
             });
             Ok(Receipt { id, delivered: false })
         })

@@ -126,16 +126,25 @@ async fn bind(s: &SmsSettings) -> Result<(Client, impl futures_util::Stream<Item
 }
 
 /// A delivery receipt (`id:… stat:…`) becomes a late receipt; anything else is a message from
-/// a handset, logged.
+/// a handset (UCS-2 or plain text), passed on as a reply.
 fn on_deliver(deliver: &rusmpp::pdus::DeliverSm, late: &mpsc::UnboundedSender<Late>) {
-    let text = String::from_utf8_lossy(deliver.short_message().as_ref()).into_owned();
+    let bytes = deliver.short_message().as_ref();
     if deliver.esm_class.message_type != MessageType::ShortMessageContainsMCDeliveryReceipt {
-        tracing::info!(from = %String::from_utf8_lossy(deliver.source_addr.as_ref()), "SMS from a handset");
+        let from = String::from_utf8_lossy(deliver.source_addr.as_ref()).trim_end_matches('\0').to_owned();
+        let text = if deliver.data_coding == DataCoding::Ucs2 {
+            let units: Vec<u16> = bytes.chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect();
+            String::from_utf16_lossy(&units)
+        } else {
+            String::from_utf8_lossy(bytes).into_owned()
+        };
+        tracing::info!(%from, "SMS from a handset");
+        let _ = late.send(Late::Reply { from, text });
         return;
     }
+    let text = String::from_utf8_lossy(bytes).into_owned();
     match parse_receipt(&text) {
         Some((id, stat)) => {
-            let _ = late.send(Late { channel: ChannelKind::Sms, receipt: id, delivered: stat == "DELIVRD" });
+            let _ = late.send(Late::Receipt { channel: ChannelKind::Sms, receipt: id, delivered: stat == "DELIVRD" });
         }
         None => tracing::warn!(%text, "delivery receipt without id/stat"),
     }

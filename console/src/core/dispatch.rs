@@ -60,6 +60,8 @@ pub enum DeliveryReport {
     State { order: String, key: String, state: DeliveryState, at: DateTime<Utc> },
     /// The store or a channel could not be opened; the text says what and where.
     Trouble(String),
+    /// An SMS from a handset: a reporter answering the satisfaction request.
+    Reply { from: String, text: String, at: DateTime<Utc> },
 }
 
 /// The orders Core follows, and steps that arrived before their order was known (the hub's
@@ -150,6 +152,7 @@ impl Core {
             texts,
             closed: None,
             reopened: 0,
+            satisfaction_asked: None,
             archived: None,
         };
         self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
@@ -168,8 +171,8 @@ impl Core {
         }
     }
 
-    /// Applies a report from the outbox task.
-    pub fn on_delivery(&mut self, report: DeliveryReport) {
+    /// Applies a report from the outbox task; a reporter's answer closes its order.
+    pub fn on_delivery(&mut self, report: DeliveryReport) -> Vec<Effect> {
         match report {
             DeliveryReport::Restored(orders) => {
                 self.orders.restored = true;
@@ -186,7 +189,62 @@ impl Core {
                 }
             }
             DeliveryReport::Trouble(text) => self.orders.trouble = Some(text),
+            DeliveryReport::Reply { from, text, at } => return self.on_reply(&from, &text, at),
         }
+        vec![]
+    }
+
+    /// A reporter's SMS: the first digit 1–5 is the satisfaction with the order the center
+    /// asked them about (the newest such order still waiting for it).
+    fn on_reply(&mut self, from: &str, text: &str, at: DateTime<Utc>) -> Vec<Effect> {
+        let Some(stars) = text.chars().find_map(|c| c.to_digit(10)).filter(|d| (1..=5).contains(d)) else {
+            tracing::info!(%from, "an SMS that is not a satisfaction (1–5)");
+            return vec![];
+        };
+        let waiting = self
+            .orders
+            .list
+            .values_mut()
+            .rev()
+            .find(|o| o.satisfaction_asked.as_deref() == Some(from) && o.stage() == Stage::ReportedBack);
+        let Some(order) = waiting else {
+            tracing::info!(%from, "a satisfaction for no order waiting for one");
+            return vec![];
+        };
+        if order.close(stars as u8, at).is_err() {
+            return vec![];
+        }
+        let (record, incident) = (Effect::Record(order.clone()), order.incident.clone());
+        self.incidents.set_status(&incident, IncidentStatus::Closed);
+        vec![record]
+    }
+
+    /// Asks the reporter of each reported-back order for the satisfaction, once, by SMS.
+    fn ask_satisfaction(&mut self) -> Vec<Effect> {
+        let mut effects = vec![];
+        for order in self.orders.list.values_mut() {
+            if order.satisfaction_asked.is_some() || order.stage() != Stage::ReportedBack {
+                continue;
+            }
+            let Some(incident) = self.incidents.get(&order.incident) else { continue };
+            let Some(mobile) = incident.incident.report.reporter_mobile.clone() else { continue };
+            order.satisfaction_asked = Some(mobile.clone());
+            let text = format!(
+                "【{}】您反映的事件（{}）已处置完毕。请回复数字 1–5 评价满意度（5 为非常满意）。",
+                self.center, order.incident
+            );
+            effects.push(Effect::Notify(Outgoing {
+                key: format!("{}/reporter/satisfaction", order.id),
+                order: order.id.clone(),
+                incident: order.incident.clone(),
+                unit: "reporter".into(),
+                channel: ChannelKind::Sms,
+                address: Address::Mobiles(vec![mobile]),
+                text,
+                acknowledge_by: order.created,
+            }));
+        }
+        effects
     }
 
     /// A unit's step from the hub's log.
@@ -223,11 +281,11 @@ impl Core {
 
     /// Runs the clocks at `now`: escalations become resends, a leader notice and an alert.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut effects = self.ask_satisfaction();
         let mut escalations = vec![];
         for order in self.orders.list.values_mut() {
             escalations.extend(clock::escalate(order, now));
         }
-        let mut effects = vec![];
         for e in escalations {
             match e {
                 Escalation::Resend { order, unit, channels, clock } => {

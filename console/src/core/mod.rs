@@ -319,6 +319,7 @@ pub(crate) mod tests {
                 location: Location { lon: 120.00262, lat: 30.13669, crs: CoordinateSystem::Wgs84 },
                 grid: None,
                 reporter: "王芳".into(),
+                reporter_mobile: None,
                 source: ReportSource::Field,
                 text: "测试".into(),
                 attachments: vec![],

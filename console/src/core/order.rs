@@ -167,6 +167,9 @@ pub struct Order {
     /// How often a closed order was opened again (the reporter was not satisfied).
     #[serde(default)]
     pub reopened: u32,
+    /// The mobile the reporter was asked on for the satisfaction (an SMS reply closes it).
+    #[serde(default)]
+    pub satisfaction_asked: Option<String>,
     pub archived: Option<DateTime<Utc>>,
 }
 
@@ -298,6 +301,7 @@ pub(crate) mod tests {
             texts: BTreeMap::new(),
             closed: None,
             reopened: 0,
+            satisfaction_asked: None,
             archived: None,
         }
     }

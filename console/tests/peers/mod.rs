@@ -13,8 +13,19 @@ use gstreamer::prelude::*;
 /// The SMSC simulator, killed when dropped.
 pub struct Smsc {
     child: Child,
+    stdin: Option<std::process::ChildStdin>,
     pub port: u16,
     pub log: PathBuf,
+}
+
+impl Smsc {
+    /// A handset sends an SMS (mobile-originated) to every bound session.
+    pub fn mobile_says(&mut self, from: &str, to: &str, text: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "MO {from} {to} {text}").unwrap();
+        stdin.flush().unwrap();
+    }
 }
 
 impl Drop for Smsc {
@@ -32,14 +43,15 @@ pub fn start_smsc(dir: &Path, port: u16) -> Smsc {
         .args(["--port", &port.to_string(), "--log"])
         .arg(&log)
         .args(["--system-id", "linkage", "--password", "secret"])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("node runs the SMSC peer (make deps installs it)");
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let port = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("SMSC said {line:?}")).parse().unwrap();
-    Smsc { child, port, log }
+    let stdin = child.stdin.take();
+    Smsc { child, stdin, port, log }
 }
 
 /// A GStreamer RTP G.711 receiver: the samples of every call to `port`, decoded.

@@ -24,6 +24,8 @@ pub enum Connection {
 
 /// What the client tells its owner.
 #[derive(Debug, Clone, PartialEq)]
+// Nearly every update is an event: boxing it would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum FeedUpdate {
     Connection(Connection),
     /// A logged event (its `seq` is its place in the hub's log).

@@ -209,6 +209,9 @@ pub struct IncidentReport {
     #[serde(default)]
     pub grid: Option<String>,
     pub reporter: String,
+    /// The reporter's mobile: the center asks there for the satisfaction when the order is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter_mobile: Option<String>,
     pub source: ReportSource,
     pub text: String,
     #[serde(default)]
@@ -234,6 +237,11 @@ impl IncidentReport {
         }
         if self.attachments.len() > 20 {
             return invalid("more than 20 attachments");
+        }
+        if let Some(m) = &self.reporter_mobile
+            && (m.is_empty() || m.len() > 20 || !m.chars().all(|c| c.is_ascii_digit() || c == '+'))
+        {
+            return invalid("reporter_mobile must be digits (and +), at most 20");
         }
         Ok(())
     }
@@ -363,6 +371,7 @@ mod tests {
             location: Location { lon: 120.1, lat: 30.2, crs: CoordinateSystem::Wgs84 },
             grid: Some("DW-01".into()),
             reporter: "王芳".into(),
+            reporter_mobile: None,
             source: ReportSource::Field,
             text: "邻里噪音纠纷".into(),
             attachments: vec![],

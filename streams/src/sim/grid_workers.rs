@@ -118,6 +118,11 @@ impl GridWorkerSim {
             location: Location { lon: point.x(), lat: point.y(), crs: CoordinateSystem::Wgs84 },
             grid: Some(grid.code.clone()),
             reporter: grid.worker.clone(),
+            // Each grid worker's handset: a stable number made from the grid code.
+            reporter_mobile: Some(format!(
+                "139{:08}",
+                grid.code.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)) % 100_000_000
+            )),
             source: ReportSource::Field,
             text,
             attachments: vec![],

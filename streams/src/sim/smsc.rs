@@ -16,7 +16,7 @@ use rusmpp::pdus::{BindReceiverResp, BindTransceiverResp, BindTransmitterResp, D
 use rusmpp::tlvs::{TlvTag, TlvValue};
 use rusmpp::tokio_codec::CommandCodec;
 use rusmpp::types::{COctetString, OctetString};
-use rusmpp::values::{EsmClass, InterfaceVersion, MCDeliveryReceipt, MessageType};
+use rusmpp::values::{DataCoding, EsmClass, InterfaceVersion, MCDeliveryReceipt, MessageType};
 use rusmpp::{Command, CommandStatus, Pdu};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -135,9 +135,39 @@ fn answer(command: &Command, ids: &AtomicU32, seen: &Seen, later: &mpsc::Unbound
                     let _ = later.send(receipt.into());
                 });
             }
+            if asks_for_satisfaction(sm.short_message().as_ref(), sm.data_coding) {
+                // The simulated citizen answers, mostly content, in 5 to 40 seconds.
+                let stars = match fastrand::u8(0..100) {
+                    0..5 => "2",
+                    5..20 => "3",
+                    20..50 => "4",
+                    _ => "5",
+                };
+                let reply = DeliverSm::builder()
+                    .source_addr(sm.destination_addr.clone())
+                    .destination_addr(sm.source_addr.clone())
+                    .short_message(OctetString::from_str(stars).unwrap_or_else(|_| OctetString::empty()))
+                    .build();
+                let later = later.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(fastrand::u64(5..40))).await;
+                    let _ = later.send(reply.into());
+                });
+            }
             ok(SubmitSmResp::new(COctetString::from_str(&id).unwrap_or_else(|_| COctetString::empty()), vec![]).into())
         }
         Pdu::DeliverSmResp(_) => None,
         _ => Some(Command::new(CommandStatus::EsmeRinvcmdid, command.sequence_number(), Pdu::GenericNack)),
     }
+}
+
+/// Whether a submitted text asks its reader for a satisfaction reply (the console's wording).
+fn asks_for_satisfaction(bytes: &[u8], coding: DataCoding) -> bool {
+    let text = if coding == DataCoding::Ucs2 {
+        let units: Vec<u16> = bytes.chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    text.contains("评价满意度")
 }
