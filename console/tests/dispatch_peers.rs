@@ -19,6 +19,28 @@ use peers::{RadioReceiver, free_tcp_port, free_udp_port, start_smsc};
 use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
 use tokio::sync::mpsc;
 
+/// The account the SMSC peers take (the simulated one takes any).
+fn sms_settings(address: &str) -> SmsSettings {
+    SmsSettings {
+        address: address.to_owned(),
+        system_id: "linkage".into(),
+        password: "secret".into(),
+        source: "10690001".into(),
+    }
+}
+
+type Channels = (Vec<std::sync::Arc<dyn Channel>>, mpsc::UnboundedReceiver<linkage::channels::Late>);
+
+/// The online-order and SMS channels, the SMSC at `smsc`.
+fn order_and_sms(rig: &Rig, smsc: &str) -> Channels {
+    let (late_tx, late) = mpsc::unbounded_channel();
+    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
+        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
+        std::sync::Arc::new(SmsChannel::connect(sms_settings(smsc), late_tx, rig.runtime.handle())),
+    ];
+    (channels, late)
+}
+
 /// The demo's units and plans, with police reachable on this test's peers.
 fn core_with(radio: SocketAddr) -> Core {
     let config = Config::demo().unwrap();
@@ -128,12 +150,7 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
     let radio_port = free_udp_port();
     let radio = RadioReceiver::start(radio_port);
     let (late_tx, late) = mpsc::unbounded_channel();
-    let sms = SmsSettings {
-        address: format!("127.0.0.1:{}", smsc.port),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    };
+    let sms = sms_settings(&format!("127.0.0.1:{}", smsc.port));
     let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
         std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
         std::sync::Arc::new(SmsChannel::connect(sms, late_tx.clone(), rig.runtime.handle())),
@@ -185,17 +202,7 @@ fn a_down_smsc_holds_nobody_else_and_its_message_goes_once_it_is_up() {
     let dir = tempfile::tempdir().unwrap();
     let rig = rig(dir.path());
     let smsc_port = free_tcp_port();
-    let (late_tx, late) = mpsc::unbounded_channel();
-    let sms = SmsSettings {
-        address: format!("127.0.0.1:{smsc_port}"),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    };
-    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
-        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
-        std::sync::Arc::new(SmsChannel::connect(sms, late_tx, rig.runtime.handle())),
-    ];
+    let (channels, late) = order_and_sms(&rig, &format!("127.0.0.1:{smsc_port}"));
     let mut core = core_with("127.0.0.1:9".parse().unwrap());
     let mut reports =
         dispatch(&rig, &mut core, dir.path(), channels, late, draft(vec![ChannelKind::Order, ChannelKind::Sms]));
@@ -217,12 +224,7 @@ fn the_demos_simulated_smsc_takes_an_sms_and_confirms_its_delivery() {
     let rig = rig(dir.path());
     let smsc = streams::sim::smsc::Smsc::start(rig.runtime.handle()).unwrap();
     let (late_tx, late) = mpsc::unbounded_channel();
-    let sms = SmsSettings {
-        address: smsc.addr().to_string(),
-        system_id: "qingxi".into(),
-        password: "demo".into(),
-        source: "10690001".into(),
-    };
+    let sms = sms_settings(&smsc.addr().to_string());
     let channel = SmsChannel::connect(sms, late_tx, rig.runtime.handle());
     let channels: Vec<std::sync::Arc<dyn Channel>> = vec![std::sync::Arc::new(channel)];
     let mut core = core_with("127.0.0.1:9".parse().unwrap());
@@ -241,17 +243,7 @@ fn a_reporters_sms_reply_closes_the_order_with_that_satisfaction() {
     let dir = tempfile::tempdir().unwrap();
     let rig = rig(dir.path());
     let mut smsc = start_smsc(dir.path(), 0);
-    let (late_tx, late) = mpsc::unbounded_channel();
-    let sms = SmsSettings {
-        address: format!("127.0.0.1:{}", smsc.port),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    };
-    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
-        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
-        std::sync::Arc::new(SmsChannel::connect(sms, late_tx, rig.runtime.handle())),
-    ];
+    let (channels, late) = order_and_sms(&rig, &format!("127.0.0.1:{}", smsc.port));
     let mut core = core_with("127.0.0.1:9".parse().unwrap());
     let incident = Incident {
         id: "E000001".into(),
