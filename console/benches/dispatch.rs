@@ -6,10 +6,9 @@
 //! again before its next order. Prints, last:
 //! `dispatch-bench orders=100 channels=3 p50_ms=A p99_ms=B`
 
-use std::collections::HashMap;
-use std::io::BufRead;
-use std::path::Path;
-use std::process::{Command as Process, Stdio};
+#[path = "../tests/peers/mod.rs"]
+mod peers;
+
 use std::time::{Duration, Instant};
 
 use linkage::channels::outbox::{Job, Outbox};
@@ -19,7 +18,6 @@ use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::plan::{PlanLibrary, Texts};
 use linkage::core::unit::{LinkedUnit, Tier};
 use linkage::core::{Command, Core, Effect};
-use streams::feed::{FeedClient, Grant, Hub, HubConfig, Role};
 use streams::sim::radio_gateways::RadioGateways;
 
 /// Units in the rotation: every order takes three, so each unit's turn comes every 10 orders.
@@ -47,43 +45,11 @@ fn main() {
             radio: Some(format!("127.0.0.1:{}", free_udp_port()).parse().unwrap()),
         })
         .collect();
-    let mut tokens = HashMap::from([("disp".to_string(), Grant::new(Role::Dispatcher, "dispatcher"))]);
-    for u in &units {
-        tokens.insert(format!("t-{}", u.id), Grant::unit_terminal(&u.id));
-    }
-    let hub = runtime
-        .block_on(Hub::start(HubConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().join("hub"),
-            tokens,
-        }))
-        .unwrap();
-    let (sink, _received) = tokio::sync::mpsc::unbounded_channel();
-    let _terminals: Vec<_> = units
-        .iter()
-        .map(|u| {
-            let token = format!("t-{}", u.id);
-            FeedClient { url: hub.url(), token, role: Role::UnitTerminal, since: 0, name: u.id.clone() }.spawn(
-                runtime.handle(),
-                sink.clone(),
-                streams::no_waker(),
-            )
-        })
-        .collect();
+    let ids: Vec<&str> = units.iter().map(|u| u.id.as_str()).collect();
+    let terminals = peers::unit_hub(&runtime, dir.path(), &ids);
     let gateways: Vec<_> = units.iter().filter_map(|u| u.radio).collect();
     let _gateways = RadioGateways::start(&gateways, runtime.handle()).unwrap();
-    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers");
-    let mut smsc = Process::new("node")
-        .arg(peers.join("smsc.js"))
-        .args(["--port", "0", "--log"])
-        .arg(dir.path().join("smsc.log"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs the SMSC peer (make deps installs it)");
-    let mut line = String::new();
-    std::io::BufReader::new(smsc.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let smsc_port = line.trim().trim_start_matches("LISTENING ").to_owned();
+    let smsc = peers::start_smsc(dir.path(), 0);
 
     let settings = DispatchSettings {
         center: "青溪镇综治中心".into(),
@@ -91,14 +57,14 @@ fn main() {
         plans: PlanLibrary::default(),
         leader_sms: vec![],
         sms: Some(SmsSettings {
-            address: format!("127.0.0.1:{smsc_port}"),
-            system_id: "bench".into(),
-            password: "bench".into(),
+            address: format!("127.0.0.1:{}", smsc.port),
+            system_id: "linkage".into(),
+            password: "secret".into(),
             source: "10690001".into(),
         }),
         radio_voice: "cmn".into(),
     };
-    let (channels, late) = linkage::channels::open(&settings, Some((&hub.url(), "disp")), runtime.handle());
+    let (channels, late) = linkage::channels::open(&settings, Some((&terminals.hub.url(), "disp")), runtime.handle());
     let (reports, mut told) = tokio::sync::mpsc::unbounded_channel();
     let outbox =
         Outbox::start(runtime.handle(), dir.path().join("store"), channels, late, reports, streams::no_waker());
@@ -155,8 +121,6 @@ fn main() {
         // the console and not a busy talk-group (which waits, as a half-duplex channel must).
         std::thread::sleep(Duration::from_millis(600));
     }
-    let _ = smsc.kill();
-    let _ = smsc.wait();
     took.sort_by(f64::total_cmp);
     let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
     println!("dispatch-bench orders={orders} channels=3 p50_ms={:.1} p99_ms={:.1}", at(0.5), at(0.99));

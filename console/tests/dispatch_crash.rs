@@ -16,8 +16,7 @@ use linkage::core::order::ChannelKind;
 use linkage::core::plan::Texts;
 use linkage::core::{Command, Core, Effect};
 use linkage::store::Store;
-use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
-use tokio::sync::mpsc;
+use streams::feed::{Body, Envelope, FeedUpdate};
 
 const ORDERS: usize = 100;
 const UNITS: [&str; 3] = ["u1", "u2", "u3"];
@@ -71,34 +70,10 @@ fn seed(config: &Config, store_dir: &Path) -> Vec<String> {
 fn a_dispatch_killed_at_random_points_reaches_every_peer_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut tokens = HashMap::from([("disp".to_string(), Grant::new(Role::Dispatcher, "dispatcher"))]);
-    for u in UNITS {
-        tokens.insert(format!("t-{u}"), Grant::unit_terminal(u));
-    }
-    let hub = runtime
-        .block_on(Hub::start(HubConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().join("hub"),
-            tokens,
-        }))
-        .unwrap();
     // Every unit's terminal counts what it receives.
-    let (tx, mut received) = mpsc::unbounded_channel();
-    let _terminals: Vec<_> = UNITS
-        .iter()
-        .map(|u| {
-            FeedClient {
-                url: hub.url(),
-                token: format!("t-{u}"),
-                role: Role::UnitTerminal,
-                since: 0,
-                name: u.to_string(),
-            }
-            .spawn(runtime.handle(), tx.clone(), streams::no_waker())
-        })
-        .collect();
+    let mut units = peers::unit_hub(&runtime, dir.path(), &UNITS);
     let smsc = peers::start_smsc(dir.path(), 0);
-    let config_path = write_config(dir.path(), &hub.url(), smsc.port);
+    let config_path = write_config(dir.path(), &units.hub.url(), smsc.port);
     let config = Config::load(&config_path).unwrap();
     let store_dir = dir.path().join("store");
     let keys = seed(&config, &store_dir);
@@ -140,14 +115,14 @@ fn a_dispatch_killed_at_random_points_reaches_every_peer_exactly_once() {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while seen.len() < expected_orders.len() && Instant::now() < deadline {
-        match received.try_recv() {
+        match units.received.try_recv() {
             Ok(FeedUpdate::Event(Envelope { body: Body::OrderIssued(o), .. })) => *seen.entry(o.key).or_default() += 1,
             Ok(_) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    while let Ok(update) = received.try_recv() {
+    while let Ok(update) = units.received.try_recv() {
         if let FeedUpdate::Event(Envelope { body: Body::OrderIssued(o), .. }) = update {
             *seen.entry(o.key).or_default() += 1;
         }

@@ -4,7 +4,6 @@
 
 mod peers;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use linkage::core::dispatch::{DeliveryReport, DispatchDraft};
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::{Command, Core, Effect};
 use peers::{RadioReceiver, free_tcp_port, free_udp_port, start_smsc};
-use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
+use streams::feed::{Body, Envelope, FeedUpdate};
 use tokio::sync::mpsc;
 
 /// The account the SMSC peers take (the simulated one takes any).
@@ -35,7 +34,7 @@ type Channels = (Vec<std::sync::Arc<dyn Channel>>, mpsc::UnboundedReceiver<linka
 fn order_and_sms(rig: &Rig, smsc: &str) -> Channels {
     let (late_tx, late) = mpsc::unbounded_channel();
     let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
-        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
+        std::sync::Arc::new(OrderChannel::connect(&rig.police.hub.url(), "disp", rig.runtime.handle())),
         std::sync::Arc::new(SmsChannel::connect(sms_settings(smsc), late_tx, rig.runtime.handle())),
     ];
     (channels, late)
@@ -65,33 +64,16 @@ fn draft(channels: Vec<ChannelKind>) -> DispatchDraft {
 }
 
 struct Rig {
+    // Declared first, dropped first: the hub and terminals go before their runtime.
+    police: peers::UnitHub,
     runtime: tokio::runtime::Runtime,
-    _hub: streams::feed::HubHandle,
-    hub_url: String,
-    terminal_orders: mpsc::UnboundedReceiver<FeedUpdate>,
-    _terminal: streams::feed::ClientHandle,
 }
 
 fn rig(dir: &Path) -> Rig {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let tokens = HashMap::from([
-        ("disp".to_string(), Grant::new(Role::Dispatcher, "dispatcher")),
-        ("police".to_string(), Grant::unit_terminal("police")),
-    ]);
-    let hub = runtime
-        .block_on(Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.join("hub"), tokens }))
-        .unwrap();
-    let (tx, terminal_orders) = mpsc::unbounded_channel();
-    let terminal = FeedClient {
-        url: hub.url(),
-        token: "police".into(),
-        role: Role::UnitTerminal,
-        since: 0,
-        name: "police terminal".into(),
-    }
-    .spawn(runtime.handle(), tx, streams::no_waker());
-    Rig { hub_url: hub.url(), runtime, _hub: hub, terminal_orders, _terminal: terminal }
+    let police = peers::unit_hub(&runtime, dir, &["police"]);
+    Rig { police, runtime }
 }
 
 /// Sends the draft through Core and a fresh outbox; returns the report stream.
@@ -152,7 +134,7 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
     let (late_tx, late) = mpsc::unbounded_channel();
     let sms = sms_settings(&format!("127.0.0.1:{}", smsc.port));
     let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
-        std::sync::Arc::new(OrderChannel::connect(&rig.hub_url, "disp", rig.runtime.handle())),
+        std::sync::Arc::new(OrderChannel::connect(&rig.police.hub.url(), "disp", rig.runtime.handle())),
         std::sync::Arc::new(SmsChannel::connect(sms, late_tx.clone(), rig.runtime.handle())),
         std::sync::Arc::new(RadioChannel::new("cmn", late_tx)),
     ];
@@ -167,7 +149,7 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
 
     // The unit's terminal got the order once, with its text and the unit's name filled in.
     let order = loop {
-        match rig.terminal_orders.try_recv() {
+        match rig.police.received.try_recv() {
             Ok(FeedUpdate::Event(Envelope { body: Body::OrderIssued(order), .. })) => break order,
             Ok(_) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(20)),

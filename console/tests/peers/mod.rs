@@ -9,6 +9,39 @@ use std::time::Duration;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
+use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, Role};
+use tokio::sync::mpsc;
+
+/// A hub on loopback that takes the dispatcher token `disp`, with a terminal connected for
+/// each unit (token `t-UNIT`); what the terminals receive comes out of `received`.
+pub struct UnitHub {
+    pub hub: HubHandle,
+    pub received: mpsc::UnboundedReceiver<FeedUpdate>,
+    _terminals: Vec<ClientHandle>,
+}
+
+pub fn unit_hub(runtime: &tokio::runtime::Runtime, dir: &Path, units: &[&str]) -> UnitHub {
+    let mut tokens =
+        std::collections::HashMap::from([("disp".to_string(), Grant::new(Role::Dispatcher, "dispatcher"))]);
+    for u in units {
+        tokens.insert(format!("t-{u}"), Grant::unit_terminal(u));
+    }
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens })).unwrap();
+    let (tx, received) = mpsc::unbounded_channel();
+    let terminals = units
+        .iter()
+        .map(|u| {
+            let token = format!("t-{u}");
+            FeedClient { url: hub.url(), token, role: Role::UnitTerminal, since: 0, name: u.to_string() }.spawn(
+                runtime.handle(),
+                tx.clone(),
+                streams::no_waker(),
+            )
+        })
+        .collect();
+    UnitHub { hub, received, _terminals: terminals }
+}
 
 /// The SMSC simulator, killed when dropped.
 pub struct Smsc {
