@@ -131,12 +131,7 @@ fn on_deliver(deliver: &rusmpp::pdus::DeliverSm, late: &mpsc::UnboundedSender<La
     let bytes = deliver.short_message().as_ref();
     if deliver.esm_class.message_type != MessageType::ShortMessageContainsMCDeliveryReceipt {
         let from = String::from_utf8_lossy(deliver.source_addr.as_ref()).trim_end_matches('\0').to_owned();
-        let text = if deliver.data_coding == DataCoding::Ucs2 {
-            let units: Vec<u16> = bytes.chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect();
-            String::from_utf16_lossy(&units)
-        } else {
-            String::from_utf8_lossy(bytes).into_owned()
-        };
+        let text = streams::sms::decode_text(bytes, deliver.data_coding == DataCoding::Ucs2);
         tracing::info!(%from, "SMS from a handset");
         let _ = late.send(Late::Reply { from, text });
         return;

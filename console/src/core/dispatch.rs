@@ -300,7 +300,7 @@ impl Core {
                         continue;
                     }
                     let Some(o) = self.orders.list.get(&order) else { continue };
-                    let name = self.units.iter().find(|u| u.id == unit).map_or(unit.as_str(), |u| u.name.as_str());
+                    let name = super::unit::name_of(&self.units, &unit);
                     let text = format!(
                         "【{}】{} 未按时{}：派单 {}，事件 {}。",
                         self.center,

@@ -2,11 +2,7 @@
 //! as a printable HTML page in Chinese. Pure text builders; the app writes the files.
 
 use super::score::{Outcome, Standing};
-use super::unit::LinkedUnit;
-
-fn name<'a>(units: &'a [LinkedUnit], id: &'a str) -> &'a str {
-    units.iter().find(|u| u.id == id).map_or(id, |u| u.name.as_str())
-}
+use super::unit::{LinkedUnit, name_of};
 
 /// Escapes a CSV field: quoted when it holds a comma, a quote or a line break.
 fn field(s: &str) -> String {
@@ -22,7 +18,7 @@ pub fn csv(period: &str, standings: &[Standing], units: &[LinkedUnit]) -> String
             "{},{},{},{},{},{},{},{}\n",
             field(period),
             s.rank,
-            field(name(units, &s.unit)),
+            field(name_of(units, &s.unit)),
             tier,
             s.orders,
             s.points,
@@ -60,7 +56,7 @@ pub fn monthly_notice(
         rows += &format!(
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>\n",
             s.rank,
-            html(name(units, &s.unit)),
+            html(name_of(units, &s.unit)),
             s.orders,
             s.points,
             s.max,
@@ -73,7 +69,7 @@ pub fn monthly_notice(
             s.scores.iter().flat_map(|sc| &sc.lines).filter(|l| l.outcome == Outcome::Missed && l.points <= 0).count();
         faults += &format!(
             "<li>{}：得分率 {:.1}%，失分项 {missed} 项。请限期整改。</li>\n",
-            html(name(units, &s.unit)),
+            html(name_of(units, &s.unit)),
             s.percent
         );
     }

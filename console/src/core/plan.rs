@@ -233,7 +233,7 @@ impl PlanLibrary {
         for rule in &plan.units {
             let with_role = |u: &&LinkedUnit| u.roles.contains(&rule.role) && !units.iter().any(|(id, _)| id == &u.id);
             let local: Vec<&LinkedUnit> = match rule.area {
-                AreaRule::Grid => facts.units.iter().filter(with_role).filter(|u| u.covers(facts.place())).collect(),
+                AreaRule::Grid => facts.units.iter().filter(with_role).filter(|u| u.covers(facts.grid)).collect(),
                 AreaRule::Township => vec![],
             };
             let chosen: Vec<&LinkedUnit> = if local.is_empty() {
@@ -264,6 +264,7 @@ pub struct Facts<'a> {
     pub incident: &'a Incident,
     pub kind_name: &'a str,
     pub severity_name: &'a str,
+    /// The incident's (grid code, village), if it is inside a grid.
     pub grid: Option<(&'a str, &'a str)>,
     pub units: &'a [LinkedUnit],
     /// The incident's report time, already as local "HH:MM".
@@ -271,11 +272,6 @@ pub struct Facts<'a> {
 }
 
 impl Facts<'_> {
-    /// The incident's (grid code, village), if it is inside a grid.
-    fn place(&self) -> Option<(&str, &str)> {
-        self.grid
-    }
-
     /// Gathers the facts from the map and the kinds.
     pub fn gather<'a>(
         center: &'a str,

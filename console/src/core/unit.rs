@@ -43,6 +43,11 @@ pub struct LinkedUnit {
     pub radio: Option<std::net::SocketAddr>,
 }
 
+/// A unit's name by its id (the id itself for a unit no longer configured).
+pub fn name_of<'a>(units: &'a [LinkedUnit], id: &'a str) -> &'a str {
+    units.iter().find(|u| u.id == id).map_or(id, |u| u.name.as_str())
+}
+
 impl LinkedUnit {
     /// Whether the unit's area covers a place given as (grid code, village).
     pub fn covers(&self, place: Option<(&str, &str)>) -> bool {

@@ -7,6 +7,7 @@ use egui::RichText;
 use egui_plot::{Bar, BarChart, Line, Plot};
 
 use crate::core::score::{self, Outcome, Period, Rule, Standing};
+use crate::core::unit::name_of;
 use crate::core::{Command, Core, ExportKind};
 use crate::i18n::I18n;
 use crate::ui::{names, theme};
@@ -28,6 +29,18 @@ pub struct BoardView {
     pub date: Option<NaiveDate>,
     /// The unit drilled into.
     pub selected: Option<String>,
+    worked: Option<std::sync::Arc<Worked>>,
+}
+
+/// How often an open board works the ranking out again (it scores every order of the period).
+const REFRESH_SECS: i64 = 2;
+
+/// The ranking as last worked out, and the drilled-into unit's trend: drawn every frame,
+/// worked out again when the period or the unit changes, or after [`REFRESH_SECS`].
+struct Worked {
+    key: (Period, Option<String>, i64),
+    standings: Vec<Standing>,
+    trend: Vec<[f64; 2]>,
 }
 
 impl BoardView {
@@ -92,7 +105,18 @@ impl BoardView {
             }
         });
         let period = self.period(now);
-        let standings = score::rank(core.orders.list.values(), &core.scoring, period, names::ZONE, now);
+        let key = (period, self.selected.clone(), now.timestamp() / REFRESH_SECS);
+        let worked = match self.worked.clone().filter(|w| w.key == key) {
+            Some(w) => w,
+            None => {
+                let standings = score::rank(core.orders.list.values(), &core.scoring, period, names::ZONE, now);
+                let trend = self.selected.as_deref().map(|u| trend(core, u, now)).unwrap_or_default();
+                let w = std::sync::Arc::new(Worked { key, standings, trend });
+                self.worked = Some(w.clone());
+                w
+            }
+        };
+        let standings = &worked.standings;
         ui.horizontal(|ui| {
             if ui.button(tr.t("board.export_csv")).clicked() {
                 commands.push(Command::Export { kind: ExportKind::Csv, period });
@@ -124,10 +148,10 @@ impl BoardView {
                 ui.label(RichText::new(tr.t(key)).color(theme::MUTED));
             }
             ui.end_row();
-            for s in &standings {
+            for s in standings {
                 ui.label(s.rank.to_string());
                 let picked = self.selected.as_deref() == Some(s.unit.as_str());
-                if ui.selectable_label(picked, unit_name(core, &s.unit)).clicked() {
+                if ui.selectable_label(picked, name_of(&core.units, &s.unit)).clicked() {
                     self.selected = if picked { None } else { Some(s.unit.clone()) };
                 }
                 ui.label(s.orders.to_string());
@@ -140,9 +164,9 @@ impl BoardView {
         let bars: Vec<Bar> = standings
             .iter()
             .enumerate()
-            .map(|(i, s)| Bar::new(i as f64, s.percent).name(unit_name(core, &s.unit)).fill(color(s)).width(0.6))
+            .map(|(i, s)| Bar::new(i as f64, s.percent).name(name_of(&core.units, &s.unit)).fill(color(s)).width(0.6))
             .collect();
-        let labels: Vec<String> = standings.iter().map(|s| unit_name(core, &s.unit).to_owned()).collect();
+        let labels: Vec<String> = standings.iter().map(|s| name_of(&core.units, &s.unit).to_owned()).collect();
         Plot::new("board bars")
             .height(180.0)
             .allow_zoom(false)
@@ -162,14 +186,10 @@ impl BoardView {
             && let Some(s) = standings.iter().find(|s| s.unit == unit)
         {
             ui.separator();
-            drill_down(ui, core, tr, s, now);
+            drill_down(ui, core, tr, s, &worked.trend);
         }
         commands
     }
-}
-
-fn unit_name<'a>(core: &'a Core, id: &'a str) -> &'a str {
-    core.units.iter().find(|u| u.id == id).map_or(id, |u| u.name.as_str())
 }
 
 pub fn period_name(tr: &I18n, period: Period) -> String {
@@ -199,17 +219,22 @@ fn rule_name(tr: &I18n, rule: Rule) -> &str {
 }
 
 /// A unit's 30-day trend and every score line behind its mark.
-fn drill_down(ui: &mut egui::Ui, core: &Core, tr: &I18n, s: &Standing, now: DateTime<Utc>) {
-    ui.label(RichText::new(tr.f("board.behind", &[("unit", unit_name(core, &s.unit))])).strong());
+/// A unit's daily mark over the last 30 days, as (days back, percent) points.
+fn trend(core: &Core, unit: &str, now: DateTime<Utc>) -> Vec<[f64; 2]> {
     let today = now.with_timezone(&names::ZONE).date_naive();
-    let trend: Vec<[f64; 2]> = (0..30)
+    (0..30)
         .rev()
         .filter_map(|back| {
             let day = today - Duration::days(back);
             let board = score::rank(core.orders.list.values(), &core.scoring, Period::Day(day), names::ZONE, now);
-            board.iter().find(|x| x.unit == s.unit).map(|x| [-(back as f64), x.percent])
+            board.iter().find(|x| x.unit == unit && x.decided).map(|x| [-(back as f64), x.percent])
         })
-        .collect();
+        .collect()
+}
+
+fn drill_down(ui: &mut egui::Ui, core: &Core, tr: &I18n, s: &Standing, trend: &[[f64; 2]]) {
+    ui.label(RichText::new(tr.f("board.behind", &[("unit", name_of(&core.units, &s.unit))])).strong());
+    let trend = trend.to_vec();
     Plot::new(("board trend", s.unit.as_str()))
         .height(120.0)
         .allow_zoom(false)

@@ -9,6 +9,7 @@ use egui::{Color32, RichText};
 use crate::core::dispatch::DispatchDraft;
 use crate::core::order::{ChannelKind, DeliveryState, Order, Stage};
 use crate::core::plan::{PlanClocks, Texts};
+use crate::core::unit::name_of;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::{names, theme};
@@ -85,10 +86,6 @@ fn channel_name(tr: &I18n, c: ChannelKind) -> &str {
     }
 }
 
-fn unit_name<'a>(core: &'a Core, id: &'a str) -> &'a str {
-    core.units.iter().find(|u| u.id == id).map_or(id, |u| u.name.as_str())
-}
-
 /// The editing form; true when the officer pressed send.
 fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
     let plan = if d.plan.is_some() { d.plan_name.clone() } else { tr.t("dispatch.no_plan").to_owned() };
@@ -108,7 +105,11 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
         for (i, (id, ticks)) in d.units.iter_mut().enumerate() {
             let unit = core.units.iter().find(|u| &u.id == id);
             let tier = unit.map_or(0, |u| u.tier as u8);
-            ui.label(format!("{} · {}", unit_name(core, id), tr.f("dispatch.tier", &[("tier", &tier.to_string())])));
+            ui.label(format!(
+                "{} · {}",
+                name_of(&core.units, id),
+                tr.f("dispatch.tier", &[("tier", &tier.to_string())])
+            ));
             for (c, tick) in ChannelKind::ALL.into_iter().zip(ticks.iter_mut()) {
                 let reachable = unit.is_some_and(|u| match c {
                     ChannelKind::Order => true,
@@ -118,7 +119,7 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
                 if !reachable {
                     *tick = false;
                 }
-                let label = format!("{} {}", channel_name(tr, c), unit_name(core, id));
+                let label = format!("{} {}", channel_name(tr, c), name_of(&core.units, id));
                 ui.add_enabled(reachable, egui::Checkbox::without_text(tick))
                     .widget_info(|| egui::WidgetInfo::selected(egui::Role::CheckBox, reachable, *tick, &label));
             }
@@ -237,7 +238,7 @@ fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<C
         for u in &order.units {
             let step = u.step().map_or(tr.t("step.none"), |s| step_name(tr, s));
             let since = u.step().and_then(|s| u.steps.get(&s)).map(|t| names::clock(*t)).unwrap_or_default();
-            ui.label(format!("{} · {step} {since}", unit_name(core, &u.unit)));
+            ui.label(format!("{} · {step} {since}", name_of(&core.units, &u.unit)));
             ui.horizontal_wrapped(|ui| {
                 for d in &u.deliveries {
                     let state = tr.t(match d.state {

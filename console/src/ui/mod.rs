@@ -106,10 +106,11 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             commands.extend(region(ui, tr.t("region.alarm"), |ui| alarm::ui(ui, core, tr)));
         });
     }
-    if at_risk::needed(core, frame.now) {
+    let risky = at_risk::risky(core, frame.now);
+    if at_risk::needed(core, &risky) {
         let strip = egui::Frame::default().fill(theme::TILE_BACKGROUND).inner_margin(6.0);
         Panel::top("orders at risk").frame(strip).show(ui, |ui| {
-            commands.extend(region(ui, tr.t("region.at_risk"), |ui| at_risk::ui(ui, core, tr, frame.now)));
+            commands.extend(region(ui, tr.t("region.at_risk"), |ui| at_risk::ui(ui, core, tr, &risky)));
         });
     }
     let playing =

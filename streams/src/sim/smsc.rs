@@ -163,11 +163,5 @@ fn answer(command: &Command, ids: &AtomicU32, seen: &Seen, later: &mpsc::Unbound
 
 /// Whether a submitted text asks its reader for a satisfaction reply (the console's wording).
 fn asks_for_satisfaction(bytes: &[u8], coding: DataCoding) -> bool {
-    let text = if coding == DataCoding::Ucs2 {
-        let units: Vec<u16> = bytes.chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect();
-        String::from_utf16_lossy(&units)
-    } else {
-        String::from_utf8_lossy(bytes).into_owned()
-    };
-    text.contains("评价满意度")
+    crate::sms::decode_text(bytes, coding == DataCoding::Ucs2).contains("评价满意度")
 }
