@@ -53,10 +53,20 @@ impl Link {
         (self.waker)();
     }
 
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        // A panic while holding the lock cannot leave SQLite half-written (transactions), so a
-        // poisoned lock is still a usable store.
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `work` on the store on a blocking thread: a commit waits for the disk (an fsync),
+    /// and the runtime's workers carry the sockets.
+    async fn on_store<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> Result<R, String> + Send + 'static,
+    ) -> Result<R, String> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave SQLite half-written (transactions),
+            // so a poisoned lock is still a usable store.
+            work(&mut store.lock().unwrap_or_else(|p| p.into_inner()))
+        })
+        .await
+        .map_err(|e| format!("store task: {e}"))?
     }
 }
 
@@ -110,10 +120,7 @@ async fn run(
         reports,
         waker,
     };
-    let restored = {
-        let store = link.store();
-        store.orders().and_then(|orders| Ok((orders, store.unsent()?)))
-    };
+    let restored = link.on_store(|store| Ok((store.orders()?, store.unsent()?))).await;
     match restored {
         Ok((orders, unsent)) => {
             tracing::info!(orders = orders.len(), unsent = unsent.len(), "outbox restored");
@@ -139,7 +146,8 @@ async fn run(
                 let now = Utc::now();
                 match job {
                     Job::Dispatch { order, outgoing } => {
-                        if let Err(e) = link.store().put_dispatch(&order, &outgoing, now) {
+                        let (o, m) = (order.clone(), outgoing.clone());
+                        if let Err(e) = link.on_store(move |s| s.put_dispatch(&o, &m, now)).await {
                             // Not written, not sent: the officer must know the dispatch failed.
                             link.tell(DeliveryReport::Trouble(format!("dispatch {} not stored: {e}", order.id)));
                             continue;
@@ -149,13 +157,15 @@ async fn run(
                         }
                     }
                     Job::Notify(msg) => {
-                        match link.store().put_message(&msg, now) {
+                        let m = msg.clone();
+                        match link.on_store(move |s| s.put_message(&m, now)).await {
                             Ok(()) => { tokio::spawn(deliver(link.clone(), msg, 0)); }
                             Err(e) => link.tell(DeliveryReport::Trouble(format!("notice {} not stored: {e}", msg.key))),
                         }
                     }
                     Job::Record(order, what) => {
-                        if let Err(e) = link.store().put_order(&order, &what, now) {
+                        let o = order.clone();
+                        if let Err(e) = link.on_store(move |s| s.put_order(&o, &what, now)).await {
                             link.tell(DeliveryReport::Trouble(format!("order {} not stored: {e}", order.id)));
                         }
                     }
@@ -175,11 +185,12 @@ async fn run(
                         continue;
                     }
                 };
-                let found = link.store().key_of_receipt(&receipt);
+                let r = receipt.clone();
+                let found = link.on_store(move |s| s.key_of_receipt(&r)).await;
                 match found {
                     Ok(Some((key, order))) => {
                         if matches!(late, Late::Receipt { delivered: true, .. }) {
-                            record(&link, &order, &key, DeliveryState::Delivered { receipt });
+                            record(&link, &order, &key, DeliveryState::Delivered { receipt }).await;
                         } else {
                             tracing::warn!(%key, %receipt, "the peer reports the message undelivered");
                         }
@@ -204,7 +215,7 @@ async fn run(
 async fn deliver(link: Link, msg: Outgoing, mut attempts: u32) {
     let Some(channel) = link.channels.get(&msg.channel).cloned() else {
         let error = format!("the {} channel is not configured", msg.channel.code());
-        record(&link, &msg.order, &msg.key, DeliveryState::Failed { error, attempts: attempts + 1 });
+        record(&link, &msg.order, &msg.key, DeliveryState::Failed { error, attempts: attempts + 1 }).await;
         return;
     };
     loop {
@@ -219,7 +230,7 @@ async fn deliver(link: Link, msg: Outgoing, mut attempts: u32) {
             }
         };
         let failed = matches!(state, DeliveryState::Failed { .. });
-        record(&link, &msg.order, &msg.key, state);
+        record(&link, &msg.order, &msg.key, state).await;
         if !failed {
             return;
         }
@@ -228,9 +239,10 @@ async fn deliver(link: Link, msg: Outgoing, mut attempts: u32) {
 }
 
 /// Stores a message's new state, then tells Core.
-fn record(link: &Link, order: &str, key: &str, state: DeliveryState) {
+async fn record(link: &Link, order: &str, key: &str, state: DeliveryState) {
     let now = Utc::now();
-    if let Err(e) = link.store().mark(key, &state, now) {
+    let (k, s) = (key.to_owned(), state.clone());
+    if let Err(e) = link.on_store(move |store| store.mark(&k, &s, now)).await {
         link.tell(DeliveryReport::Trouble(format!("receipt of {key} not stored: {e}")));
     }
     link.tell(DeliveryReport::State { order: order.to_owned(), key: key.to_owned(), state, at: now });
