@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use streams::alarm::AlarmSound;
-use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
+use streams::feed::{ClientHandle, FeedUpdate};
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 use tokio::sync::mpsc;
 
@@ -92,16 +92,14 @@ impl LinkageApp {
         let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer);
         let world = World::start(&config, options.data_dir, &runtime)?;
 
-        let (tx, updates) = mpsc::unbounded_channel();
         let feed_ctx = ctx.clone();
-        let client = FeedClient {
-            url: world.hub_url.clone(),
-            token: world.token.clone(),
-            role: Role::Console,
-            since: 0,
-            name: "console".into(),
-        }
-        .spawn(runtime.handle(), tx, std::sync::Arc::new(move || feed_ctx.request_repaint()));
+        let feed = crate::journal::follow(
+            &world.store_dir,
+            &world.hub_url,
+            &world.token,
+            runtime.handle(),
+            std::sync::Arc::new(move || feed_ctx.request_repaint()),
+        )?;
 
         let hub = world.dispatcher_token.as_deref().map(|token| (world.hub_url.as_str(), token));
         let mut dispatch = config.dispatch.clone();
@@ -131,15 +129,18 @@ impl LinkageApp {
             ..Core::default()
         };
         core.wall = Wall::filled(wall_layout, core.cameras.iter().map(|c| c.id.clone()));
+        for event in feed.restored {
+            core.on_feed(FeedUpdate::Event(event));
+        }
         Ok(LinkageApp {
             core,
             tr: I18n::new(lang),
             views,
-            updates,
+            updates: feed.updates,
             feeds: vec![],
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
-            client,
+            client: feed.client,
             outbox,
             deliveries,
             plan_reloads,

@@ -1,7 +1,7 @@
 //! The command line: which program to run and with what.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use linkage::app::{LinkageApp, StartOptions};
@@ -134,7 +134,7 @@ fn hub(args: &[String]) -> Result<(), String> {
 }
 
 fn tail(args: &[String]) -> Result<(), String> {
-    let f = flags(args, &["--hub", "--token", "--since"])?;
+    let f = flags(args, &["--hub", "--token", "--since", "--journal"])?;
     let url = f.get("hub").ok_or("tail needs --hub URL")?.clone();
     let token = f.get("token").ok_or("tail needs --token TOKEN")?.clone();
     let since = f
@@ -143,12 +143,23 @@ fn tail(args: &[String]) -> Result<(), String> {
         .transpose()?
         .unwrap_or(0);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let _client = FeedClient { url, token, role: Role::Console, since, name: "tail".into() }.spawn(
-        runtime.handle(),
-        tx,
-        streams::no_waker(),
-    );
+    // With a journal, tail follows the hub the way the console does: it resumes after the
+    // journal's cursor and keeps every event in it (and prints only the new ones).
+    let (_link, mut rx): (Box<dyn std::any::Any>, _) = match f.get("journal") {
+        Some(_) if f.contains_key("since") => return Err("--since and --journal exclude each other".into()),
+        Some(dir) => {
+            let mut feed =
+                linkage::journal::follow(Path::new(dir), &url, &token, runtime.handle(), streams::no_waker())?;
+            let rx = std::mem::replace(&mut feed.updates, tokio::sync::mpsc::unbounded_channel().1);
+            feed.restored.clear();
+            (Box::new(feed), rx)
+        }
+        None => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let client = FeedClient { url, token, role: Role::Console, since, name: "tail".into() };
+            (Box::new(client.spawn(runtime.handle(), tx, streams::no_waker())), rx)
+        }
+    };
     runtime.block_on(async move {
         while let Some(update) = rx.recv().await {
             match update {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod core;
 pub mod duty_officer;
 pub mod i18n;
+pub mod journal;
 pub mod screenshot;
 pub mod store;
 pub mod ui;

@@ -10,9 +10,13 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use streams::sqlite::{Durability, open_wal};
 
 use crate::core::dispatch::Outgoing;
 use crate::core::order::{DeliveryState, Order};
+
+/// The file in the console's data folder that holds the store and the journal.
+pub const FILE: &str = "console.sqlite";
 
 /// The console's database.
 pub struct Store {
@@ -22,16 +26,12 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) `dir/console.sqlite`.
     pub fn open(dir: &Path) -> Result<Store, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let path = dir.join("console.sqlite");
-        let db = Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        db.pragma_update(None, "journal_mode", "WAL")
-            // FULL: a message marked sent is on disk before the next one goes.
-            .and_then(|_| db.pragma_update(None, "synchronous", "FULL"))
-            .and_then(|_| db.busy_timeout(std::time::Duration::from_secs(5)))
-            .and_then(|_| {
-                db.execute_batch(
-                    "CREATE TABLE IF NOT EXISTS orders (
+        // FULL: a message marked sent is on disk before the next one goes.
+        let db = open_wal(
+            dir,
+            FILE,
+            Durability::Full,
+            "CREATE TABLE IF NOT EXISTS orders (
                         id TEXT PRIMARY KEY,
                         json TEXT NOT NULL,
                         updated TEXT NOT NULL
@@ -53,9 +53,7 @@ impl Store {
                         order_id TEXT,
                         what TEXT NOT NULL
                     );",
-                )
-            })
-            .map_err(|e| format!("cannot prepare {}: {e}", path.display()))?;
+        )?;
         Ok(Store { db })
     }
 

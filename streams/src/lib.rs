@@ -13,6 +13,7 @@ pub mod feed;
 pub mod radio;
 pub mod sim;
 pub mod sms;
+pub mod sqlite;
 pub mod video;
 
 /// A callback that wakes whoever draws (the console asks egui for a repaint with it).

@@ -96,8 +96,8 @@ pub struct Core {
     pub incidents: Incidents,
     pub selected: Option<String>,
     pub hub: HubLink,
-    /// The last hub sequence number applied (the hub client keeps its own for resuming; this
-    /// one is what a console store will persist).
+    /// The last hub sequence number applied (the journal keeps the one the hub client resumes
+    /// from, see [`crate::journal`]).
     pub cursor: u64,
     /// Incidents that raised the alarm and nobody acknowledged yet, oldest first.
     pub alarms: Vec<String>,

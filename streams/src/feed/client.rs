@@ -171,8 +171,17 @@ impl FeedClient {
                         }
                     };
                     match &env.body {
-                        Body::Welcome { client, .. } => {
+                        Body::Welcome { client, head, .. } => {
                             *attempt = 0;
+                            if *head < self.since {
+                                // Its log is younger than what we have seen: a wiped data folder.
+                                let reason = format!(
+                                    "the hub's log ends at {head}, before this client's place {}: was its data reset?",
+                                    self.since
+                                );
+                                tracing::error!(client = %self.name, "{reason}");
+                                tell(FeedUpdate::Refused { code: ErrorCode::Protocol, reason });
+                            }
                             tracing::info!(client = %self.name, as_ = %client, since = self.since, "hub connected");
                             tell(FeedUpdate::Connection(Connection::Connected { client: client.clone() }));
                         }

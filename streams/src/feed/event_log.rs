@@ -11,6 +11,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::message::{Body, Envelope};
+use crate::sqlite::{Durability, open_wal};
 
 /// An event as it is logged and sent: its sequence number and its frame text.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,24 +37,20 @@ pub struct EventLog {
 impl EventLog {
     /// Opens (creating if needed) the log in `dir/events.sqlite`.
     pub fn open(dir: &Path) -> Result<EventLog, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+        let db = open_wal(
+            dir,
+            "events.sqlite",
+            Durability::Normal,
+            "CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY,
+                time TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                dedup TEXT UNIQUE,
+                frame TEXT NOT NULL
+            );",
+        )?;
         let path = dir.join("events.sqlite");
-        let db = Connection::open(&path).map_err(|e| format!("cannot open event log {}: {e}", path.display()))?;
-        db.pragma_update(None, "journal_mode", "WAL")
-            .and_then(|_| db.pragma_update(None, "synchronous", "NORMAL"))
-            .and_then(|_| db.busy_timeout(std::time::Duration::from_secs(5)))
-            .and_then(|_| {
-                db.execute_batch(
-                    "CREATE TABLE IF NOT EXISTS events (
-                        seq INTEGER PRIMARY KEY,
-                        time TEXT NOT NULL,
-                        kind TEXT NOT NULL,
-                        dedup TEXT UNIQUE,
-                        frame TEXT NOT NULL
-                    );",
-                )
-            })
-            .and_then(|_| Self::upgrade(&db))
+        Self::upgrade(&db)
             .and_then(|_| {
                 db.execute_batch(
                     "CREATE INDEX IF NOT EXISTS events_route ON events (route, seq) WHERE route IS NOT NULL;",
