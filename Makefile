@@ -14,7 +14,7 @@ RUN_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES)
 
-.PHONY: deps demo test bench bench-hub bench-map bench-dispatch lint
+.PHONY: deps demo test bench bench-hub bench-wall bench-map bench-dispatch lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -47,11 +47,16 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## bench: every benchmark (release build; numbers, not pass/fail)
-bench: bench-hub bench-map bench-dispatch
+bench: bench-hub bench-wall bench-map bench-dispatch
 
 ## bench-hub: sustained ingest with 10 subscribed consoles; last line `hub-bench clients=10 …`
 bench-hub: deps
 	$(CARGO) bench -p linkage-tests --bench hub
+
+## bench-wall: 9 sub streams and 1 main stream (FEEDS=16: 15 + 1) over loopback RTSP through
+## our decode path, then through the decoder alone; last line `wall-bench feeds=10 …`
+bench-wall: deps
+	$(CARGO) bench -p linkage-tests --bench wall
 
 ## bench-map: one map frame with 100k incidents and 2000 grids; last line `map-bench …`
 bench-map: deps

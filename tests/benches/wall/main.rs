@@ -1,0 +1,300 @@
+//! `make bench-wall`: a video wall's decode path against the decoder alone (issue #3).
+//!
+//! A loopback RTSP server (in a child process, see `server.rs`) serves pre-encoded clips
+//! (`clip.rs`): FEEDS − 1 sub streams at 640×360, 800 kbit/s, and one main stream at 1280×720,
+//! 2 Mbit/s, H.264 at 25 fps with an IDR frame a second (FEEDS defaults to 10). The bench then
+//! runs two phases of SECS (20) seconds each, one after the other, each after a 2 s warm-up:
+//!
+//! 1. Our path: a `streams::video::VideoFeed` per stream, the code the console runs, at the
+//!    tile's size (640×360 for a sub stream, 1280×720 for the main), up to the point where the
+//!    frame sits in its `FrameSlot`, ready for texture upload, and the waker is called.
+//! 2. The floor: `rtspsrc ! rtph264depay ! h264parse ! avdec_h264 max-threads=1 ! fakesink`
+//!    with the same jitter buffer, what decoding the same streams costs at the least.
+//!
+//! CPU is this process's user + system time over the window (from `/proc/self/stat`, in
+//! 10 ms ticks) per second of wall time, in cores; the server's CPU is its own process's and
+//! is printed apart, so `overhead = cpu_cores / decode_only_cores` compares the two clients
+//! alone (plus the thread that reads the server's send times, alike in both). fps_min is the slowest feed's rate of new frames in its slot. Latency runs from the
+//! server sending a frame to our waker seeing it decoded: each picture carries its frame
+//! number as a barcode, read back from the RGBA frame, and the server reports every frame's
+//! send time. The first frame is timed from `VideoFeed::start`, joining mid-GOP, to the first
+//! clean picture, decoded from the first IDR frame the feed got: avdec_h264 puts out garbled
+//! pictures of the P-frames before it (`output-corrupt` is on by default), counted as
+//! `garbled`, and their barcodes can read back before the rest of the picture heals.
+//!
+//! Goals: fps_min ≥ 24, overhead ≤ 1.25, latency p50 ≤ 150 ms and p99 ≤ 300 ms, first frame
+//! ≤ 1000 ms. Prints a line per feed, a summary, and last:
+//! `wall-bench feeds=10 fps_min=F cpu_cores=C decode_only_cores=D overhead=R latency_p50_ms=A latency_p99_ms=B first_frame_p50_ms=T`
+
+mod clip;
+mod server;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+use streams::video::{FrameSlot, VideoFeed, VideoFeedOptions};
+
+use server::Server;
+
+/// Sub and main stream: picture size and bit rate.
+const SUB: (u32, u32, u32) = (640, 360, 800);
+const MAIN: (u32, u32, u32) = (1280, 720, 2000);
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Feed 0 is the main stream, the others are sub streams.
+fn stream(feed: usize) -> (u32, u32, u32) {
+    if feed == 0 { MAIN } else { SUB }
+}
+
+/// CPU seconds (user + system) a process has used so far; `pid` is a number or "self".
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
+    // Fields after the command name, which may hold spaces: utime and stime are the 12th and
+    // 13th, in ticks of 1/100 s (USER_HZ).
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// What one phase measured over its window.
+struct Window {
+    /// The window, in µs of CLOCK_MONOTONIC.
+    from: i64,
+    to: i64,
+    cores: f64,
+    server_cores: f64,
+    /// New frames a second, per feed.
+    fps: Vec<f64>,
+}
+
+/// Waits out the warm-up, then counts frames (`frames` gives each feed's running count) and
+/// CPU over `secs`.
+fn measure(warmup: usize, secs: usize, server: &Server, frames: impl Fn() -> Vec<u64>) -> Window {
+    std::thread::sleep(Duration::from_secs(warmup as u64));
+    let server_pid = server.pid().to_string();
+    let (start, from, cpu, server_cpu, before) =
+        (Instant::now(), glib::monotonic_time(), cpu_seconds("self"), cpu_seconds(&server_pid), frames());
+    std::thread::sleep(Duration::from_secs(secs as u64));
+    let (wall, to, after) = (start.elapsed().as_secs_f64(), glib::monotonic_time(), frames());
+    Window {
+        from,
+        to,
+        cores: (cpu_seconds("self") - cpu) / wall,
+        server_cores: (cpu_seconds(&server_pid) - server_cpu) / wall,
+        fps: before.iter().zip(&after).map(|(b, a)| (a - b) as f64 / wall).collect(),
+    }
+}
+
+/// A frame of our path that reached its slot.
+struct Arrival {
+    /// Its frame number, if the barcode read back.
+    index: Option<u32>,
+    /// When the waker saw it, in µs of CLOCK_MONOTONIC.
+    at: i64,
+}
+
+/// One feed of our path as its waker sees it, on the decoder's thread.
+#[derive(Default)]
+struct Tap {
+    slot: OnceLock<Arc<FrameSlot>>,
+    last_seq: AtomicU64,
+    arrivals: Mutex<Vec<Arrival>>,
+}
+
+impl Tap {
+    /// The waker: called after each frame (and by the supervisor now and then).
+    fn woken(&self) {
+        let Some(frame) = self.slot.get().and_then(|slot| slot.newest()) else { return };
+        if self.last_seq.swap(frame.seq, Ordering::AcqRel) != frame.seq {
+            let at = glib::monotonic_time();
+            self.arrivals.lock().expect("arrivals lock").push(Arrival { index: clip::read(&frame), at });
+        }
+    }
+}
+
+/// What one feed of our path showed.
+struct FeedResult {
+    /// From `VideoFeed::start` to the first clean picture.
+    first_frame_ms: f64,
+    /// Garbled pictures shown before it.
+    garbled: usize,
+    /// Send-to-slot latencies in the window, sorted.
+    latency_ms: Vec<f64>,
+    /// Frames after the first clean one whose barcode did not read back.
+    unread: usize,
+}
+
+fn ours(server: &Server, feeds: usize, warmup: usize, secs: usize) -> (Window, Vec<FeedResult>) {
+    let taps: Vec<Arc<Tap>> = (0..feeds).map(|_| Arc::default()).collect();
+    let mut started = vec![];
+    let running: Vec<VideoFeed> = taps
+        .iter()
+        .enumerate()
+        .map(|(feed, tap)| {
+            let (width, height, _) = stream(feed);
+            let options = VideoFeedOptions { width, height, ..VideoFeedOptions::default() };
+            let waked = tap.clone();
+            started.push(glib::monotonic_time());
+            let video =
+                VideoFeed::start(&format!("feed{feed}"), &server.uri(feed), options, Arc::new(move || waked.woken()));
+            let _ = tap.slot.set(video.slot().clone());
+            video
+        })
+        .collect();
+    let window = measure(warmup, secs, server, || running.iter().map(|f| f.slot().seq()).collect());
+    drop(running);
+    let results = taps
+        .iter()
+        .enumerate()
+        .map(|(feed, tap)| {
+            let arrivals = tap.arrivals.lock().expect("arrivals lock");
+            // The first IDR frame the server sent this feed, and the first picture decoded from it.
+            let idr = server::skip(feed).div_ceil(clip::FPS as u32) * clip::FPS as u32;
+            let garbled = arrivals
+                .iter()
+                .position(|a| a.index.is_some_and(|i| i >= idr))
+                .unwrap_or_else(|| panic!("feed {feed} showed no clean picture"));
+            let mut latency_ms: Vec<f64> = arrivals
+                .iter()
+                .filter(|a| (window.from..window.to).contains(&a.at))
+                .filter_map(|a| Some((a.at - server.sent_at(feed, a.index?)?) as f64 / 1000.0))
+                .collect();
+            latency_ms.sort_by(f64::total_cmp);
+            FeedResult {
+                first_frame_ms: (arrivals[garbled].at - started[feed]) as f64 / 1000.0,
+                garbled,
+                latency_ms,
+                unread: arrivals[garbled..].iter().filter(|a| a.index.is_none()).count(),
+            }
+        })
+        .collect();
+    (window, results)
+}
+
+fn floor(server: &Server, feeds: usize, warmup: usize, secs: usize) -> Window {
+    let latency = VideoFeedOptions::default().rtsp_latency_ms;
+    let counts: Vec<Arc<AtomicU64>> = (0..feeds).map(|_| Arc::default()).collect();
+    let pipelines: Vec<gst::Element> = counts
+        .iter()
+        .enumerate()
+        .map(|(feed, count)| {
+            let pipeline = gst::parse::launch(&format!(
+                "rtspsrc location={} latency={latency} drop-on-latency=true ! rtph264depay ! h264parse \
+                 ! avdec_h264 max-threads=1 ! fakesink name=sink sync=false",
+                server.uri(feed)
+            ))
+            .expect("the floor pipeline");
+            let sink = pipeline.downcast_ref::<gst::Bin>().and_then(|b| b.by_name("sink")).expect("fakesink");
+            let count = count.clone();
+            sink.static_pad("sink").expect("sink pad").add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                count.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+            pipeline.set_state(gst::State::Playing).expect("the floor pipeline plays");
+            pipeline
+        })
+        .collect();
+    let window = measure(warmup, secs, server, || counts.iter().map(|c| c.load(Ordering::Relaxed)).collect());
+    for pipeline in pipelines {
+        if let Some(error) = pipeline.bus().and_then(|bus| bus.pop_filtered(&[gst::MessageType::Error])) {
+            panic!("floor pipeline failed: {error:?}");
+        }
+        let _ = pipeline.set_state(gst::State::Null);
+    }
+    window
+}
+
+/// The value at quantile `q` of sorted `values` (0 when empty).
+fn quantile(values: &[f64], q: f64) -> f64 {
+    values.get(((values.len() as f64 * q) as usize).min(values.len().saturating_sub(1))).copied().unwrap_or(0.0)
+}
+
+fn bitrate_kbps(path: &Path, frames: usize) -> f64 {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    bytes as f64 * 8.0 / (frames as f64 / clip::FPS as f64) / 1000.0
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, dir, feeds] = &args[..]
+        && flag == "--serve"
+    {
+        server::serve(Path::new(dir), feeds.parse().expect("feeds"));
+        return;
+    }
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this as a quick smoke test.
+    let smoke = !args.iter().any(|a| a == "--bench");
+    let feeds = if smoke { 2 } else { env_usize("FEEDS", 10).max(1) };
+    let (warmup, secs) = if smoke { (1, 3) } else { (2, env_usize("SECS", 20)) };
+    gst::init().expect("GStreamer");
+
+    // Each phase joins at most a GOP late and runs warm-up + window; five seconds of margin.
+    let frames = (warmup + secs + 5) * clip::FPS as usize;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    eprintln!("encoding {} s clips…", frames / clip::FPS as usize);
+    std::thread::scope(|s| {
+        for (feed, (width, height, kbps)) in [(0, MAIN), (1, SUB)] {
+            let path = dir.path().join(server::clip_name(feed));
+            s.spawn(move || clip::encode(&path, width, height, kbps, frames as u64).expect("encode a clip"));
+        }
+    });
+    let server = Server::spawn(dir.path(), feeds);
+
+    eprintln!("our path: {feeds} feeds, {warmup} s warm-up + {secs} s…");
+    let (window, results) = ours(&server, feeds, warmup, secs);
+    // Let the server tear the first phase's media down before the second phase starts.
+    std::thread::sleep(Duration::from_secs(1));
+    eprintln!("decoder alone: {feeds} feeds, {warmup} s warm-up + {secs} s…");
+    let floor = floor(&server, feeds, warmup, secs);
+    drop(server);
+
+    for (feed, result) in results.iter().enumerate() {
+        let (width, height, _) = stream(feed);
+        println!(
+            "feed {feed} {width}x{height}: fps={:.1} floor_fps={:.1} first_frame_ms={:.0} (after {} garbled) \
+             latency_p50_ms={:.1} latency_p99_ms={:.1} samples={} unread={}",
+            window.fps[feed],
+            floor.fps[feed],
+            result.first_frame_ms,
+            result.garbled,
+            quantile(&result.latency_ms, 0.5),
+            quantile(&result.latency_ms, 0.99),
+            result.latency_ms.len(),
+            result.unread,
+        );
+    }
+    let min = |fps: &[f64]| fps.iter().copied().fold(f64::INFINITY, f64::min);
+    let (fps_min, floor_fps_min) = (min(&window.fps), min(&floor.fps));
+    let mut all: Vec<f64> = results.iter().flat_map(|r| r.latency_ms.iter().copied()).collect();
+    all.sort_by(f64::total_cmp);
+    let mut first: Vec<f64> = results.iter().map(|r| r.first_frame_ms).collect();
+    first.sort_by(f64::total_cmp);
+    println!(
+        "clips: main {:.0} kbit/s, sub {:.0} kbit/s; server process: {:.2} cores with our path, {:.2} with the floor; \
+         floor fps_min={floor_fps_min:.1}; first_frame_max_ms={:.0}",
+        bitrate_kbps(&dir.path().join(server::clip_name(0)), frames),
+        bitrate_kbps(&dir.path().join(server::clip_name(1)), frames),
+        window.server_cores,
+        floor.server_cores,
+        first.last().copied().unwrap_or(0.0),
+    );
+    assert!(fps_min > 0.0 && floor_fps_min > 0.0 && !all.is_empty(), "a feed delivered nothing");
+    println!(
+        "wall-bench feeds={feeds} fps_min={fps_min:.1} cpu_cores={:.2} decode_only_cores={:.2} overhead={:.2} \
+         latency_p50_ms={:.1} latency_p99_ms={:.1} first_frame_p50_ms={:.0}",
+        window.cores,
+        floor.cores,
+        window.cores / floor.cores,
+        quantile(&all, 0.5),
+        quantile(&all, 0.99),
+        quantile(&first, 0.5),
+    );
+}
