@@ -340,3 +340,40 @@ fn the_board_ranks_units_and_explains_a_units_mark() {
     assert!(name.starts_with("ranking-") && name.ends_with(".csv"), "{name}");
     assert!(content.contains(",1,青溪消防救援站,1,1,20,20,100.0"), "{content}");
 }
+
+#[test]
+fn a_false_report_is_closed_by_hand_with_its_reason_and_the_trail_shows_who() {
+    let mut h = harness(state());
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000001").click();
+    h.run();
+    // Closing needs a reason first: without a note the button does nothing.
+    h.get_by_label("无需派单，办结").click();
+    h.run();
+    assert!(h.state().effects.is_empty(), "closed without a reason");
+    h.get_by_label("备注").click();
+    h.run();
+    h.get_by_label("备注").type_text("重复上报");
+    h.run();
+    h.get_by_label("无需派单，办结").click();
+    h.run();
+    let Some(Effect::Send(Body::UpdateIncident(update))) = h.state().effects.first().cloned() else {
+        panic!("no update sent: {:?}", h.state().effects)
+    };
+    assert_eq!(update.incident, "E000001");
+    assert_eq!(update.status, Some(IncidentStatus::Closed));
+    assert_eq!(update.note.as_deref(), Some("重复上报"));
+    // The console changes nothing until the hub logs it; then every view follows the log.
+    assert!(h.state().core.incidents.get("E000001").unwrap().is_open());
+    let logged = Body::IncidentUpdated(streams::feed::IncidentUpdate { by: "值班台1".into(), ..update });
+    h.state_mut().core.on_feed(FeedUpdate::Event(Envelope { seq: 9, ..Envelope::new(9, logged) }));
+    h.run();
+    assert!(!h.state().core.incidents.get("E000001").unwrap().is_open());
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    detail.get_by_label_contains("备注：重复上报 · 值班台1");
+    detail.get_by_label_contains("状态改为：已办结 · 值班台1");
+    detail.get_by_label_contains("网格员上报 · 王芳");
+    detail.get_by_label("重新打开");
+    let row =
+        h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000001").accesskit_node().label();
+    assert!(row.as_ref().is_some_and(|l| l.ends_with("已办结 · 备注1")), "{row:?}");
+}

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use geo::{Contains, Point, polygon};
-use streams::feed::{Body, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, Role};
+use streams::feed::{
+    Body, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, IncidentStatus,
+    IncidentUpdate, Role,
+};
 use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -174,6 +177,40 @@ async fn a_console_that_says_since_gets_exactly_the_events_after_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officers_note_is_logged_once_signed_by_the_hub_and_refused_to_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut console = raw(&hub, CONSOLE, Role::Console, 0).await;
+    assert!(matches!(read(&mut console).await.body, Body::Welcome { .. }));
+    assert!(matches!(read(&mut console).await.body, Body::Replayed { .. }));
+    let update = IncidentUpdate {
+        key: "c-1".into(),
+        incident: "E000007".into(),
+        status: Some(IncidentStatus::Closed),
+        note: Some("误报".into()),
+        by: "someone else".into(),
+    };
+    let frame = Envelope::new(2, Body::UpdateIncident(update.clone())).to_text();
+    console.send(Message::text(frame.clone())).await.unwrap();
+    console.send(Message::text(frame)).await.unwrap(); // resent after a reconnect: logged once
+    let logged = read(&mut console).await;
+    assert_eq!(logged.body, Body::IncidentUpdated(IncidentUpdate { by: "console".into(), ..update.clone() }));
+    assert_eq!(logged.seq, 1);
+    // An empty update is refused with a reason; the connection stays.
+    let empty = IncidentUpdate { key: "c-2".into(), status: None, note: None, ..update.clone() };
+    console.send(Message::text(Envelope::new(3, Body::UpdateIncident(empty)).to_text())).await.unwrap();
+    assert!(matches!(read(&mut console).await.body, Body::Error { code: ErrorCode::Invalid, fatal: false, .. }));
+    // A field terminal may not write on incidents.
+    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    read(&mut field).await; // welcome
+    let other = IncidentUpdate { key: "f-1".into(), ..update };
+    field.send(Message::text(Envelope::new(2, Body::UpdateIncident(other)).to_text())).await.unwrap();
+    assert!(matches!(read(&mut field).await.body, Body::Error { code: ErrorCode::Unauthorized, .. }));
+    field.send(report_frame(4, "r1")).await.unwrap();
+    assert_eq!(read(&mut console).await.seq, 2, "the refused update was not logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledgement_is_logged_once_and_reaches_every_console() {
     let dir = tempfile::tempdir().unwrap();
     let hub = hub(&dir).await;
@@ -197,7 +234,7 @@ async fn an_acknowledgement_is_logged_once_and_reaches_every_console() {
         .send(Message::text(Envelope::new(2, Body::Acknowledge { incident: "E000007".into() }).to_text()))
         .await
         .unwrap();
-    assert!(matches!(read(&mut field).await.body, Body::Error { code: ErrorCode::Protocol, .. }));
+    assert!(matches!(read(&mut field).await.body, Body::Error { code: ErrorCode::Unauthorized, .. }));
     // The next event a console sees is a new one, not the acknowledgement again.
     field.send(report_frame(4, "r1")).await.unwrap();
     let next = read(&mut b).await;

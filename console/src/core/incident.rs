@@ -97,6 +97,21 @@ impl Incidents {
         if rank(status) <= rank(old) && !reopened {
             return;
         }
+        self.move_to(index, status);
+    }
+
+    /// Sets the status the duty officer chose, whatever it was (a false report closed without
+    /// a dispatch, a closed incident opened again).
+    pub fn set_status_by_hand(&mut self, id: &str, status: IncidentStatus) {
+        if let Some(&index) = self.by_id.get(id)
+            && self.list[index].incident.status != status
+        {
+            self.move_to(index, status);
+        }
+    }
+
+    /// Changes the status and keeps the queue sorted and the marker current.
+    fn move_to(&mut self, index: usize, status: IncidentStatus) {
         if let Some(pos) = self.queue.iter().position(|&i| i == index) {
             self.queue.remove(pos);
         }

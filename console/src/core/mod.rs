@@ -11,6 +11,7 @@ pub mod coords;
 pub mod dispatch;
 pub mod filter;
 pub mod grid;
+pub mod history;
 pub mod incident;
 pub mod kind;
 pub mod notice;
@@ -20,7 +21,9 @@ pub mod score;
 pub mod unit;
 pub mod wall;
 
-use streams::feed::{Body, Connection, CoordinateSystem, Envelope, FeedUpdate, Severity};
+use streams::feed::{
+    Body, Connection, CoordinateSystem, Envelope, FeedUpdate, IncidentStatus, IncidentUpdate, Severity,
+};
 
 use camera::Camera;
 use grid::GridMap;
@@ -54,6 +57,8 @@ pub enum Command {
     DismissClockAlert(usize),
     /// Export the ranking of a period.
     Export { kind: ExportKind, period: score::Period },
+    /// Write a note on an incident and/or set its status by hand.
+    UpdateIncident { incident: String, status: Option<IncidentStatus>, note: Option<String> },
 }
 
 /// What the board exports.
@@ -115,6 +120,10 @@ pub struct Core {
     pub last_export: Option<String>,
     /// Mobiles of the leader on duty: missed clocks are raised to them.
     pub leader_sms: Vec<String>,
+    /// Every incident's audit trail.
+    pub history: history::History,
+    /// Updates this console sent, for their idempotency keys.
+    pub updates_sent: u64,
 }
 
 /// The link to the hub as the status bar shows it.
@@ -141,6 +150,16 @@ impl Core {
 
     fn on_event(&mut self, env: Envelope) {
         self.cursor = self.cursor.max(env.seq);
+        self.history.record(&env);
+        if let Body::IncidentUpdated(update) = &env.body {
+            if let Some(status) = update.status {
+                self.incidents.set_status_by_hand(&update.incident, status);
+                if status == IncidentStatus::Closed {
+                    self.alarms.retain(|a| *a != update.incident);
+                }
+            }
+            return;
+        }
         if let Body::AlarmAcknowledged { incident, by } = &env.body {
             if let Some(at) = self.alarms.iter().position(|a| a == incident) {
                 tracing::info!(%incident, %by, "alarm acknowledged");
@@ -154,7 +173,7 @@ impl Core {
         }
         // Another console's order (or ours, replayed): the incident is dispatched.
         if let Body::OrderIssued(order) = &env.body {
-            self.incidents.set_status(&order.incident, streams::feed::IncidentStatus::Dispatched);
+            self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
             return;
         }
         if let Body::IncidentReported(mut incident) = env.body {
@@ -182,7 +201,7 @@ impl Core {
     fn raises_alarm(&self, incident: &streams::feed::Incident) -> bool {
         let severity = incident.report.severity;
         let emergency = self.kinds.get(&incident.report.kind).is_some_and(|k| k.emergency);
-        incident.status != streams::feed::IncidentStatus::Closed
+        incident.status != IncidentStatus::Closed
             && (severity == Severity::Critical || (emergency && severity >= Severity::High))
     }
 
@@ -201,7 +220,7 @@ impl Core {
                         Ok(()) => {
                             let record = Effect::Record(o.clone());
                             let incident = o.incident.clone();
-                            self.incidents.set_status(&incident, streams::feed::IncidentStatus::Closed);
+                            self.incidents.set_status(&incident, IncidentStatus::Closed);
                             return vec![record];
                         }
                         Err(why) => tracing::warn!(%order, why, "order not closed"),
@@ -214,7 +233,7 @@ impl Core {
                 {
                     let record = Effect::Record(o.clone());
                     let incident = o.incident.clone();
-                    self.incidents.set_status(&incident, streams::feed::IncidentStatus::Handling);
+                    self.incidents.set_status(&incident, IncidentStatus::Handling);
                     return vec![record];
                 }
             }
@@ -250,6 +269,21 @@ impl Core {
                 };
                 self.last_export = Some(name.clone());
                 return vec![Effect::Export { name, content }];
+            }
+            Command::UpdateIncident { incident, status, note } => {
+                let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+                if self.incidents.get(&incident).is_some() && (status.is_some() || note.is_some()) {
+                    self.updates_sent += 1;
+                    // Unique to this console (its name at the hub) and this moment; a resend of
+                    // the same message keeps it, so the hub logs it once.
+                    let me = match &self.hub.connection {
+                        Some(Connection::Connected { client }) => client.chars().take(40).collect(),
+                        _ => "console".to_owned(),
+                    };
+                    let key = format!("{me}/{incident}/{}/{}", now.timestamp_millis(), self.updates_sent);
+                    let update = IncidentUpdate { key, incident, status, note, by: String::new() };
+                    return vec![Effect::Send(Body::UpdateIncident(update))];
+                }
             }
             Command::DismissClockAlert(i) => {
                 if i < self.orders.alerts.len() {

@@ -6,10 +6,13 @@ use crate::core::incident::TrackedIncident;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::dispatch::{self, DispatchView};
+use crate::ui::trail::TrailView;
 use crate::ui::{names, theme};
 
 #[derive(Default)]
-pub struct DetailView;
+pub struct DetailView {
+    trail: TrailView,
+}
 
 impl DetailView {
     pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, dispatch: &mut DispatchView) -> Vec<Command> {
@@ -62,11 +65,15 @@ impl DetailView {
             dispatch.open(core, &t.incident.id);
         }
         let mut commands = egui::ScrollArea::vertical()
-            .max_height(ui.available_height() * 0.5)
+            .id_salt("orders")
+            .max_height(ui.available_height() * 0.4)
             .show(ui, |ui| dispatch::orders(ui, core, tr, &t.incident.id))
             .inner;
         ui.add_space(12.0);
         commands.extend(nearest_cameras(ui, core, tr, t));
+        ui.add_space(12.0);
+        commands
+            .extend(egui::ScrollArea::vertical().id_salt("trail").show(ui, |ui| self.trail.ui(ui, core, tr, t)).inner);
         commands
     }
 }

@@ -204,17 +204,6 @@ fn stage_name(tr: &I18n, stage: Stage) -> &str {
     })
 }
 
-fn step_name(tr: &I18n, step: streams::feed::Step) -> &str {
-    use streams::feed::Step;
-    tr.t(match step {
-        Step::Received => "step.received",
-        Step::Acknowledged => "step.acknowledged",
-        Step::OnScene => "step.on_scene",
-        Step::Handling => "step.handling",
-        Step::ReportedBack => "step.reported_back",
-    })
-}
-
 /// The orders of an incident, each unit's steps and each channel's state with times.
 pub fn orders(ui: &mut egui::Ui, core: &Core, tr: &I18n, incident: &str) -> Vec<Command> {
     let mut commands = vec![];
@@ -236,7 +225,7 @@ fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<C
             }
         });
         for u in &order.units {
-            let step = u.step().map_or(tr.t("step.none"), |s| step_name(tr, s));
+            let step = u.step().map_or(tr.t("step.none"), |s| names::step(tr, s));
             let since = u.step().and_then(|s| u.steps.get(&s)).map(|t| names::clock(*t)).unwrap_or_default();
             ui.label(format!("{} · {step} {since}", name_of(&core.units, &u.unit)));
             ui.horizontal_wrapped(|ui| {

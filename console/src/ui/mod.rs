@@ -23,6 +23,7 @@ pub mod names;
 pub mod queue;
 pub mod status_bar;
 pub mod theme;
+pub mod trail;
 pub mod wall;
 
 use egui::accesskit::Role;

@@ -1,7 +1,7 @@
 //! Names of domain values in the language in force, in one place for every view.
 
 use chrono::{DateTime, Utc};
-use streams::feed::{IncidentStatus, ReportSource, Severity};
+use streams::feed::{IncidentStatus, ReportSource, Severity, Step};
 
 use crate::core::Core;
 use crate::core::incident::TrackedIncident;
@@ -25,6 +25,16 @@ pub fn status(tr: &I18n, s: IncidentStatus) -> &str {
         IncidentStatus::Dispatched => "status.dispatched",
         IncidentStatus::Handling => "status.handling",
         IncidentStatus::Closed => "status.closed",
+    })
+}
+
+pub fn step(tr: &I18n, step: Step) -> &str {
+    tr.t(match step {
+        Step::Received => "step.received",
+        Step::Acknowledged => "step.acknowledged",
+        Step::OnScene => "step.on_scene",
+        Step::Handling => "step.handling",
+        Step::ReportedBack => "step.reported_back",
     })
 }
 

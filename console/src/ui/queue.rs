@@ -132,7 +132,11 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
 
 /// One row: the incident's line and its status — all a duty officer scans for.
 pub fn row_label(core: &Core, tr: &I18n, t: &TrackedIncident) -> String {
-    format!("{} · {}", names::incident_line(tr, core, t), names::status(tr, t.incident.status))
+    let line = format!("{} · {}", names::incident_line(tr, core, t), names::status(tr, t.incident.status));
+    match core.history.notes(&t.incident.id) {
+        0 => line,
+        n => format!("{line} · {}", tr.f("queue.notes", &[("n", &n.to_string())])),
+    }
 }
 
 /// A label, then a combo box that the label names (for screen readers and tests).

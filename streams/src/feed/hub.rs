@@ -31,8 +31,8 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::event_log::{EventLog, Logged, Pending};
 use super::message::{
-    Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, MAX_FRAME_BYTES, OrderProgress, Role,
-    WorkOrder,
+    Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, IncidentUpdate, MAX_FRAME_BYTES,
+    OrderProgress, Role, WorkOrder,
 };
 
 /// Events a replay reads from the log at a time.
@@ -172,6 +172,16 @@ fn acknowledgement_event(incident: String, by: String) -> Pending {
         dedup: Some(format!("ack/{incident}")),
         route: None,
         make: Box::new(move |_| Body::AlarmAcknowledged { incident, by }),
+    }
+}
+
+/// An officer's update of an incident, logged once per key, signed with the sender's name.
+fn update_event(mut update: IncidentUpdate, by: String) -> Pending {
+    update.by = by;
+    Pending {
+        dedup: Some(format!("update/{}", update.key)),
+        route: None,
+        make: Box::new(move |_| Body::IncidentUpdated(update)),
     }
 }
 
@@ -459,6 +469,9 @@ async fn serve(
                     Ok(Envelope { body: Body::Acknowledge { incident }, .. }) if role == Role::Console => {
                         logging.push_back(log(&shared, acknowledgement_event(incident, grant.name.clone()))?);
                     }
+                    Ok(Envelope { body: Body::UpdateIncident(update), .. }) if role == Role::Console => {
+                        logging.push_back(log(&shared, update_event(update, grant.name.clone()))?);
+                    }
                     Ok(Envelope { body: Body::IssueOrder(order), .. })
                         if matches!(role, Role::Dispatcher | Role::Console) =>
                     {
@@ -469,7 +482,15 @@ async fn serve(
                     {
                         logging.push_back(log(&shared, progress_event(progress))?);
                     }
-                    Ok(Envelope { body: body @ (Body::Report(_) | Body::IssueOrder(_) | Body::Progress(_)), .. }) => {
+                    Ok(Envelope {
+                        body:
+                            body @ (Body::Report(_)
+                            | Body::IssueOrder(_)
+                            | Body::Progress(_)
+                            | Body::UpdateIncident(_)
+                            | Body::Acknowledge { .. }),
+                        ..
+                    }) => {
                         let reason = format!("role {role:?} may not send {}", body.kind());
                         refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, false).await?;
                     }

@@ -45,6 +45,7 @@ impl Envelope {
             Body::Report(report) => report.validate()?,
             Body::IssueOrder(order) | Body::OrderIssued(order) => order.validate()?,
             Body::Progress(progress) | Body::OrderProgressed(progress) => progress.validate()?,
+            Body::UpdateIncident(update) | Body::IncidentUpdated(update) => update.validate()?,
             _ => {}
         }
         Ok(envelope)
@@ -75,6 +76,11 @@ pub enum Body {
     /// Hub → clients (logged): an alarm was acknowledged, by whom. Every console stops ringing
     /// for it, and a console that restarts does not ring for it again.
     AlarmAcknowledged { incident: String, by: String },
+    /// Console → hub: the duty officer writes a note on an incident or sets its status by hand
+    /// (closes a false or duplicate report, opens it again). Logged once per `key`.
+    UpdateIncident(IncidentUpdate),
+    /// Hub → clients (logged): the update, with `by` filled in from the sender's token.
+    IncidentUpdated(IncidentUpdate),
     /// A console's dispatcher → hub: a work order for one linked unit. Logged once per `key`;
     /// the sender gets the logged `order_issued` back, also for a repeat.
     IssueOrder(WorkOrder),
@@ -101,6 +107,8 @@ impl Body {
             Body::IncidentReported(_) => "incident_reported",
             Body::Acknowledge { .. } => "acknowledge",
             Body::AlarmAcknowledged { .. } => "alarm_acknowledged",
+            Body::UpdateIncident(_) => "update_incident",
+            Body::IncidentUpdated(_) => "incident_updated",
             Body::IssueOrder(_) => "issue_order",
             Body::OrderIssued(_) => "order_issued",
             Body::Progress(_) => "progress",
@@ -333,6 +341,37 @@ impl OrderProgress {
             return Err(ParseError::Invalid("note over 4000 characters or more than 20 attachments".into()));
         }
         Ok(())
+    }
+}
+
+/// A duty officer's change to an incident: a note, a status, or both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentUpdate {
+    /// The console's idempotency key: a resend after a reconnect is logged once.
+    pub key: String,
+    pub incident: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<IncidentStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Who made it: set by the hub from the sender's token (whatever the sender put here).
+    #[serde(default)]
+    pub by: String,
+}
+
+impl IncidentUpdate {
+    fn validate(&self) -> Result<(), ParseError> {
+        let invalid = |what: &str| Err(ParseError::Invalid(what.to_owned()));
+        if self.key.trim().is_empty() || self.key.len() > 128 || self.incident.trim().is_empty() {
+            return invalid("key (1–128 characters) and incident are required");
+        }
+        match &self.note {
+            None if self.status.is_none() => invalid("an update needs a status or a note"),
+            Some(note) if note.trim().is_empty() || note.chars().count() > 2000 => {
+                invalid("a note must be 1–2000 characters")
+            }
+            _ => Ok(()),
+        }
     }
 }
 

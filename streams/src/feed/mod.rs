@@ -14,6 +14,6 @@ pub use client::{ClientHandle, Connection, FeedClient, FeedUpdate};
 pub use event_log::{EventLog, Logged, Pending};
 pub use hub::{Grant, Hub, HubConfig, HubHandle};
 pub use message::{
-    Body, CoordinateSystem, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, Location, OrderProgress,
-    PROTOCOL_VERSION, ParseError, ReportSource, Role, Severity, Step, WorkOrder,
+    Body, CoordinateSystem, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, IncidentUpdate, Location,
+    OrderProgress, PROTOCOL_VERSION, ParseError, ReportSource, Role, Severity, Step, WorkOrder,
 };

@@ -1,0 +1,78 @@
+//! The incident's audit trail in the detail panel, and the officer's own hand on it: write a
+//! note, close a report that needs no dispatch (a false or duplicate one — with the reason as
+//! its note), open a closed incident again.
+//!
+//! Nothing changes here directly: each button sends an update to the hub, and the trail shows
+//! it once the hub has logged it — so what every console shows is what the log holds.
+
+use egui::RichText;
+use streams::feed::IncidentStatus;
+
+use crate::core::history::Entry;
+use crate::core::incident::TrackedIncident;
+use crate::core::unit::name_of;
+use crate::core::{Command, Core};
+use crate::i18n::I18n;
+use crate::ui::{names, theme};
+
+/// The note being written, per panel.
+#[derive(Default)]
+pub struct TrailView {
+    note: String,
+}
+
+impl TrailView {
+    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, t: &TrackedIncident) -> Vec<Command> {
+        let mut commands = vec![];
+        let id = &t.incident.id;
+        ui.label(RichText::new(tr.t("trail.title")).color(theme::MUTED));
+        let label = ui.label(tr.t("trail.note"));
+        ui.add(egui::TextEdit::multiline(&mut self.note).desired_rows(2).desired_width(f32::INFINITY))
+            .labelled_by(label.id);
+        let written = !self.note.trim().is_empty();
+        let mut update = |status: Option<IncidentStatus>, note: &mut String| {
+            commands.push(Command::UpdateIncident {
+                incident: id.clone(),
+                status,
+                note: Some(std::mem::take(note)).filter(|n| !n.trim().is_empty()),
+            });
+        };
+        ui.horizontal(|ui| {
+            if ui.add_enabled(written, egui::Button::new(tr.t("trail.add_note"))).clicked() {
+                update(None, &mut self.note);
+            }
+            if t.is_open() {
+                // Closing by hand needs its reason, written as the note.
+                let close = ui
+                    .add_enabled(written, egui::Button::new(tr.t("trail.close")))
+                    .on_hover_text(tr.t("trail.close_hint"))
+                    .on_disabled_hover_text(tr.t("trail.close_hint"));
+                if close.clicked() {
+                    update(Some(IncidentStatus::Closed), &mut self.note);
+                }
+            } else if ui.button(tr.t("trail.reopen")).clicked() {
+                update(Some(IncidentStatus::New), &mut self.note);
+            }
+        });
+        for line in core.history.of(id).iter().rev() {
+            let what = match &line.entry {
+                Entry::Reported { source } => tr.f("trail.reported", &[("source", names::source(tr, *source))]),
+                Entry::AlarmAcknowledged => tr.t("trail.acknowledged").to_owned(),
+                Entry::Status(s) => tr.f("trail.status", &[("status", names::status(tr, *s))]),
+                Entry::Note(note) => tr.f("trail.noted", &[("note", note)]),
+                Entry::OrderIssued { order, unit } => {
+                    tr.f("trail.order", &[("order", order), ("unit", name_of(&core.units, unit))])
+                }
+                Entry::Step { unit, step } => {
+                    tr.f("trail.step", &[("unit", name_of(&core.units, unit)), ("step", names::step(tr, *step))])
+                }
+            };
+            let by = match &line.entry {
+                Entry::OrderIssued { .. } | Entry::Step { .. } => String::new(),
+                _ => format!(" · {}", line.by),
+            };
+            ui.label(RichText::new(format!("{} {what}{by}", names::date_time(line.time))).size(13.0));
+        }
+        commands
+    }
+}
