@@ -101,7 +101,7 @@ fn main() {
         let input = RawInput { screen_rect: Some(screen), events, ..Default::default() };
         let started = Instant::now();
         let output = ctx.run_ui(input, |ui| {
-            let _ = map.ui(ui, &core, &tr, None);
+            let _ = map.ui(ui, &core, &tr, None, None);
         });
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         output.drop_without_applying_deltas();

@@ -14,6 +14,7 @@ use streams::feed::{ClientHandle, FeedUpdate};
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 use tokio::sync::mpsc;
 
+use crate::basemap::Basemap;
 use crate::channels::outbox::{Job, Outbox};
 use crate::config::Config;
 use crate::core::dispatch::DeliveryReport;
@@ -55,6 +56,8 @@ pub struct LinkageApp {
     outbox: Outbox,
     deliveries: mpsc::UnboundedReceiver<DeliveryReport>,
     plan_reloads: mpsc::UnboundedReceiver<Result<PlanLibrary, String>>,
+    /// The raster tiles under the map, when configured.
+    basemap: Option<Basemap>,
     /// When the clocks last ran.
     last_tick: Instant,
     /// Whether the demo's simulated duty officer acts.
@@ -116,6 +119,12 @@ impl LinkageApp {
             std::sync::Arc::new(move || outbox_ctx.request_repaint()),
         );
         let plan_reloads = crate::channels::watch_plans(&config, runtime.handle());
+        let tiles_ctx = ctx.clone();
+        let basemap = config.basemap.as_ref().and_then(|setting| {
+            Basemap::start(setting, std::sync::Arc::new(move || tiles_ctx.request_repaint()))
+                .inspect_err(|e| tracing::error!(error = %e, "basemap not shown"))
+                .ok()
+        });
 
         let mut core = Core {
             grids: config.grids,
@@ -144,6 +153,7 @@ impl LinkageApp {
             outbox,
             deliveries,
             plan_reloads,
+            basemap,
             last_tick: Instant::now(),
             duty_officer,
             rng: fastrand::Rng::new(),
@@ -282,7 +292,7 @@ impl eframe::App for LinkageApp {
                 Some(wall::TileFeed { camera: self.core.camera(id)?, state: feed.state(), frame: feed.slot().newest() })
             })
             .collect();
-        let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
+        let frame = ui::Frame { tiles: &tiles, basemap: self.basemap.as_ref(), now: chrono::Utc::now() };
         let actions = ui::console(ui, &mut self.views, &self.core, &self.tr, &frame);
         drop(tiles);
         for action in actions {

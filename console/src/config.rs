@@ -8,8 +8,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use streams::feed::CoordinateSystem;
 use toml::Spanned;
 
+use crate::basemap::{BasemapSetting, TileArchive, TileSource};
 use crate::core::camera::{Camera, CameraStreams};
 use crate::core::grid::GridMap;
 use crate::core::kind::IncidentKinds;
@@ -91,6 +93,8 @@ pub struct Config {
     pub file: PathBuf,
     pub hub: HubSetting,
     pub grids: GridMap,
+    /// Raster tiles under the map, if configured.
+    pub basemap: Option<BasemapSetting>,
     pub kinds: IncidentKinds,
     pub cameras: Vec<Camera>,
     pub units: Vec<LinkedUnit>,
@@ -251,7 +255,14 @@ fn loopback_any_port() -> String {
 #[serde(deny_unknown_fields)]
 struct MapSection {
     grids: Spanned<PathBuf>,
+    /// The grid file's coordinates: wgs84 (default) or gcj02.
+    #[serde(default)]
+    grids_crs: Option<CoordinateSystem>,
     kinds: Spanned<PathBuf>,
+    /// Raster tiles under the vectors: a z/x/y folder, a .mbtiles or a .pmtiles file.
+    tiles: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    tiles_crs: Option<CoordinateSystem>,
 }
 
 #[derive(Deserialize, Default)]
@@ -330,20 +341,23 @@ const DEMO_GRIDS: &str = include_str!("../../assets/demo/grids.geojson");
 const DEMO_KINDS: &str = include_str!("../../assets/demo/incident_kinds.toml");
 const DEMO_PLANS: &str = include_str!("../../assets/demo/plans.toml");
 const DEMO_SCORING: &str = include_str!("../../assets/demo/scoring.toml");
+const DEMO_BASEMAP: &[u8] = include_bytes!("../../assets/demo/basemap.pmtiles");
 
 impl Config {
     /// The demo township, compiled in: runs with no files around it.
     pub fn demo() -> Result<Config, ConfigError> {
-        Config::parse(Path::new("assets/demo/linkage.toml"), DEMO_CONFIG, &|path: &Path| match path
-            .file_name()
-            .and_then(|n| n.to_str())
-        {
-            Some("grids.geojson") => Ok(DEMO_GRIDS.to_owned()),
-            Some("incident_kinds.toml") => Ok(DEMO_KINDS.to_owned()),
-            Some("plans.toml") => Ok(DEMO_PLANS.to_owned()),
-            Some("scoring.toml") => Ok(DEMO_SCORING.to_owned()),
-            _ => Err(format!("the demo has no file {}", path.display())),
-        })
+        Config::parse(
+            Path::new("assets/demo/linkage.toml"),
+            DEMO_CONFIG,
+            &|path: &Path| match path.file_name().and_then(|n| n.to_str()) {
+                Some("grids.geojson") => Ok(DEMO_GRIDS.to_owned()),
+                Some("incident_kinds.toml") => Ok(DEMO_KINDS.to_owned()),
+                Some("plans.toml") => Ok(DEMO_PLANS.to_owned()),
+                Some("scoring.toml") => Ok(DEMO_SCORING.to_owned()),
+                _ => Err(format!("the demo has no file {}", path.display())),
+            },
+            &|path| (path.file_name().and_then(|n| n.to_str()) == Some("basemap.pmtiles")).then_some(DEMO_BASEMAP),
+        )
     }
 
     /// Reads a config file and the files it names.
@@ -353,16 +367,22 @@ impl Config {
             line: None,
             reason: format!("cannot read: {e}"),
         })?;
-        Config::parse(file, &text, &|path: &Path| {
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-        })
+        Config::parse(
+            file,
+            &text,
+            &|path: &Path| std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display())),
+            &|_| None,
+        )
     }
 
     /// Parses `text` (the contents of `file`); `read` fetches referenced files.
+    /// `read` reads a file the config names; `embedded` gives the bytes of a binary file that is
+    /// compiled in (the demo's basemap) instead of on disk.
     pub fn parse(
         file: &Path,
         text: &str,
         read: &dyn Fn(&Path) -> Result<String, String>,
+        embedded: &dyn Fn(&Path) -> Option<&'static [u8]>,
     ) -> Result<Config, ConfigError> {
         let err = |span: Option<std::ops::Range<usize>>, reason: String| ConfigError {
             file: file.to_owned(),
@@ -398,11 +418,25 @@ impl Config {
             read(&path).map(|t| (path, t)).map_err(|reason| err(Some(spanned.span()), reason))
         };
         let (grids_path, grids_text) = referenced(&raw.map.grids)?;
-        let grids = GridMap::from_geojson(&grids_text).map_err(|reason| ConfigError {
+        let grids_crs = raw.map.grids_crs.unwrap_or(CoordinateSystem::Wgs84);
+        let grids = GridMap::from_geojson_in(&grids_text, grids_crs).map_err(|reason| ConfigError {
             file: grids_path,
             line: None,
             reason,
         })?;
+        let basemap = match &raw.map.tiles {
+            Some(tiles) => {
+                let path = base.join(tiles.get_ref());
+                let source = match embedded(&path) {
+                    Some(bytes) => TileSource::Embedded(bytes),
+                    None => TileSource::Path(path),
+                };
+                // Opened once here so a wrong path or a damaged file is refused at start.
+                TileArchive::open(&source).map_err(|reason| err(Some(tiles.span()), reason))?;
+                Some(BasemapSetting { source, crs: raw.map.tiles_crs.unwrap_or(CoordinateSystem::Wgs84) })
+            }
+            None => None,
+        };
         let (kinds_path, kinds_text) = referenced(&raw.map.kinds)?;
         let kinds = IncidentKinds::from_toml(&kinds_text).map_err(|(line, reason)| ConfigError {
             file: kinds_path,
@@ -556,6 +590,7 @@ impl Config {
             file: file.to_owned(),
             hub,
             grids,
+            basemap,
             kinds,
             cameras,
             units,
@@ -585,11 +620,16 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(Path::new("/etc/linkage.toml"), text, &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
-            Some("grids.geojson") => Ok(DEMO_GRIDS.into()),
-            Some("kinds.toml") => Ok(DEMO_KINDS.into()),
-            _ => Err(format!("cannot read {}: no such file", p.display())),
-        })
+        Config::parse(
+            Path::new("/etc/linkage.toml"),
+            text,
+            &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
+                Some("grids.geojson") => Ok(DEMO_GRIDS.into()),
+                Some("kinds.toml") => Ok(DEMO_KINDS.into()),
+                _ => Err(format!("cannot read {}: no such file", p.display())),
+            },
+            &|_| None,
+        )
     }
 
     const MINIMAL: &str = "[map]\ngrids = \"grids.geojson\"\nkinds = \"kinds.toml\"\n";
@@ -601,6 +641,20 @@ mod tests {
         assert!(c.units.iter().any(|u| u.tier == Tier::One));
         assert!(c.simulation.is_some());
         assert_eq!(c.hub, HubSetting::Embedded { listen: "127.0.0.1:0".into(), data_dir: None });
+    }
+
+    #[test]
+    fn a_basemap_that_is_not_there_is_refused_with_its_line_and_the_grids_may_be_gcj02() {
+        let e = parse(&format!("{MINIMAL}tiles = \"nowhere.mbtiles\"\n")).unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.reason.contains("nowhere.mbtiles"), "{e}");
+        let wgs = parse(MINIMAL).unwrap();
+        let gcj = parse(&format!("{MINIMAL}grids_crs = \"gcj02\"\n")).unwrap();
+        // Read as GCJ-02, the same numbers lie about 500 m south-west of where WGS-84 puts them.
+        let (a, b) = (wgs.grids.grids[0].centroid, gcj.grids.grids[0].centroid);
+        let (dx, dy) = ((a.x() - b.x()) * 96_000.0, (a.y() - b.y()) * 111_000.0);
+        assert!((200.0..800.0).contains(&dx.hypot(dy)), "moved {dx:.0} m east, {dy:.0} m north");
+        assert!(parse(&format!("{MINIMAL}grids_crs = \"bd09\"\n")).is_err(), "an unknown system is refused");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! simulated peers the console connects to).
 
 pub mod app;
+pub mod basemap;
 pub mod channels;
 pub mod config;
 pub mod core;

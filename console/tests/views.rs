@@ -87,7 +87,7 @@ fn harness(state: State) -> Harness<'static, State> {
                             Some(TileFeed { camera, state: FeedState::Connecting, frame: None })
                         })
                         .collect();
-                    let frame = ui::Frame { tiles: &tiles, now: chrono::Utc::now() };
+                    let frame = ui::Frame { tiles: &tiles, basemap: None, now: chrono::Utc::now() };
                     ui::console(ui, &mut s.views, &s.core, &s.tr, &frame)
                 };
                 for action in actions {

@@ -8,6 +8,7 @@
 use geo::{BoundingRect, Centroid, Contains, Coord, LineString, Point, Polygon, TriangulateEarcut};
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use serde_json::Value;
+use streams::feed::CoordinateSystem;
 
 /// One grid.
 #[derive(Debug, Clone)]
@@ -61,6 +62,12 @@ impl GridMap {
     /// Parses a GeoJSON FeatureCollection. Features with `"kind": "grid"` (or no kind) and a
     /// Polygon geometry are grids; `"river"`/`"road"` LineStrings are drawn under them.
     pub fn from_geojson(text: &str) -> Result<GridMap, String> {
+        GridMap::from_geojson_in(text, CoordinateSystem::Wgs84)
+    }
+
+    /// Reads a grid file whose positions are in `crs`; a GCJ-02 file (drawn on a Chinese web
+    /// map) is converted to WGS-84 as it is read, so everything after works in one system.
+    pub fn from_geojson_in(text: &str, crs: CoordinateSystem) -> Result<GridMap, String> {
         let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let features = doc
             .get("features")
@@ -76,11 +83,11 @@ impl GridMap {
             let prop = |k: &str| props.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
             let geometry = feature.get("geometry").ok_or_else(|| at("no geometry".into()))?;
             match prop("kind").as_str() {
-                "" | "grid" => map.grids.push(read_grid(&prop, geometry).map_err(at)?),
+                "" | "grid" => map.grids.push(read_grid(&prop, geometry, crs).map_err(at)?),
                 "river" | "road" => map.lines.push(MapLine {
                     kind: if prop("kind") == "river" { LineKind::River } else { LineKind::Road },
                     name: prop("name"),
-                    path: LineString::new(read_line(geometry).map_err(at)?),
+                    path: LineString::new(read_line(geometry, crs).map_err(at)?),
                 }),
                 other => return Err(at(format!("unknown kind {other:?}"))),
             }
@@ -123,7 +130,7 @@ impl GridMap {
     }
 }
 
-fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, String> {
+fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value, crs: CoordinateSystem) -> Result<Grid, String> {
     let code = prop("code");
     if code.is_empty() {
         return Err("grid without a \"code\" property".into());
@@ -133,7 +140,7 @@ fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, S
     }
     let rings =
         geometry.get("coordinates").and_then(Value::as_array).ok_or_else(|| format!("grid {code}: no coordinates"))?;
-    let mut rings = rings.iter().map(|r| read_coords(r).map(LineString::new));
+    let mut rings = rings.iter().map(|r| read_coords(r, crs).map(LineString::new));
     let exterior = rings.next().ok_or_else(|| format!("grid {code}: empty polygon"))??;
     if exterior.0.len() < 4 {
         return Err(format!("grid {code}: a ring needs at least 4 positions"));
@@ -156,15 +163,15 @@ fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value) -> Result<Grid, S
     })
 }
 
-fn read_line(geometry: &Value) -> Result<Vec<Coord<f64>>, String> {
+fn read_line(geometry: &Value, crs: CoordinateSystem) -> Result<Vec<Coord<f64>>, String> {
     if geometry.get("type").and_then(Value::as_str) != Some("LineString") {
         return Err("a river or road must be a LineString".into());
     }
-    read_coords(geometry.get("coordinates").unwrap_or(&Value::Null))
+    read_coords(geometry.get("coordinates").unwrap_or(&Value::Null), crs)
 }
 
-/// Reads `[[lon, lat], …]`, checking ranges.
-fn read_coords(v: &Value) -> Result<Vec<Coord<f64>>, String> {
+/// Reads `[[lon, lat], …]` in `crs`, checking ranges; returns WGS-84.
+fn read_coords(v: &Value, crs: CoordinateSystem) -> Result<Vec<Coord<f64>>, String> {
     let positions = v.as_array().ok_or("coordinates must be an array of positions")?;
     positions
         .iter()
@@ -173,9 +180,13 @@ fn read_coords(v: &Value) -> Result<Vec<Coord<f64>>, String> {
             let lat = p.get(1).and_then(Value::as_f64);
             match (lon, lat) {
                 (Some(x), Some(y)) if (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y) => {
+                    let (x, y) = match crs {
+                        CoordinateSystem::Wgs84 => (x, y),
+                        CoordinateSystem::Gcj02 => super::coords::gcj02_to_wgs84(x, y),
+                    };
                     Ok(Coord { x, y })
                 }
-                _ => Err(format!("bad position {p}: need [lon, lat] in WGS-84 degrees")),
+                _ => Err(format!("bad position {p}: need [lon, lat] in degrees")),
             }
         })
         .collect()

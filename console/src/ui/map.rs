@@ -9,10 +9,12 @@
 use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, vec2};
 use serde::{Deserialize, Serialize};
 
+use crate::basemap::Basemap;
 use crate::core::camera::{Camera, VIEW_RANGE_M};
 use crate::core::grid::LineKind;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
+use crate::ui::basemap::{TileLayer, View};
 use crate::ui::markers::{CELL, Marker, cluster};
 use crate::ui::{names, theme};
 
@@ -32,6 +34,9 @@ pub struct MapView {
     /// drawing thousands of clusters. Cleared when the scale changes or it grows large.
     #[serde(skip)]
     counts: CountLabels,
+    /// The raster tiles' textures, when a basemap is configured.
+    #[serde(skip)]
+    tiles: TileLayer,
 }
 
 /// Converts between lon/lat and screen points for one frame.
@@ -65,7 +70,14 @@ impl MapView {
     }
 
     /// `matches` flags the incidents the shared filter lets through (`None`: all of them).
-    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, matches: Option<&[bool]>) -> Vec<Command> {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        core: &Core,
+        tr: &I18n,
+        matches: Option<&[bool]>,
+        basemap: Option<&Basemap>,
+    ) -> Vec<Command> {
         let mut commands = vec![];
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let rect = response.rect;
@@ -112,7 +124,16 @@ impl MapView {
         self.centre = Some(proj.centre);
         self.metres_per_point = proj.metres_per_point;
 
-        self.draw_grids(&painter, core, &proj);
+        if let Some(basemap) = basemap {
+            let view = View {
+                rect,
+                to_screen: &|lon, lat| proj.to_screen(lon, lat),
+                to_lonlat: &|p| proj.to_lonlat(p),
+                metres_per_pixel: proj.metres_per_point / f64::from(ui.ctx().pixels_per_point()),
+            };
+            self.tiles.draw(ui.ctx(), &painter, basemap, &view);
+        }
+        self.draw_grids(&painter, core, &proj, basemap.is_some());
         let pointer = response.hover_pos();
         let camera = self.draw_cameras(&painter, core, &proj, pointer);
         let hovered = self.draw_incidents(&painter, core, &proj, pointer, matches);
@@ -149,7 +170,8 @@ impl MapView {
 
     /// Grids (one mesh for all fills), rivers and roads, outlines, and grid codes where a grid
     /// is large enough on screen to carry one. Grids outside the view are skipped.
-    fn draw_grids(&self, painter: &egui::Painter, core: &Core, proj: &Projection) {
+    /// Over raster tiles the grids are only tinted, so the tiles show through.
+    fn draw_grids(&self, painter: &egui::Painter, core: &Core, proj: &Projection, over_tiles: bool) {
         let grids = &core.grids;
         let on_screen = |g: &crate::core::grid::Grid| {
             let (min, max) = (g.bounds.min(), g.bounds.max());
@@ -159,6 +181,7 @@ impl MapView {
         let mut mesh = Mesh::default();
         for grid in &visible {
             let fill = theme::village_fill(grid.village_index);
+            let fill = if over_tiles { fill.gamma_multiply(0.3) } else { fill };
             for tri in &grid.triangles {
                 let base = mesh.vertices.len() as u32;
                 for c in tri {

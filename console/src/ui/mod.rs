@@ -13,6 +13,7 @@
 
 pub mod alarm;
 pub mod at_risk;
+pub mod basemap;
 pub mod board;
 pub mod detail;
 pub mod dispatch;
@@ -65,6 +66,8 @@ pub struct Views {
 /// What the console shows this frame besides Core.
 pub struct Frame<'a> {
     pub tiles: &'a [Option<wall::TileFeed<'a>>],
+    /// The raster tiles under the map, when configured.
+    pub basemap: Option<&'a crate::basemap::Basemap>,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -142,7 +145,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
         commands.extend(region(ui, tr.t("region.map"), |ui| {
             let matches = views.matches.refresh(&views.filter, &core.incidents, &core.grids, &core.kinds, frame.now);
-            views.map.ui(ui, core, tr, matches)
+            views.map.ui(ui, core, tr, matches, frame.basemap)
         }));
     });
     commands.extend(views.dispatch.ui(ui.ctx(), core, tr));
