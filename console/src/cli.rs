@@ -108,6 +108,9 @@ struct TokenEntry {
     /// For a unit terminal: the unit whose orders it receives.
     #[serde(default)]
     unit: Option<String>,
+    /// Messages a second this client may send (default by role).
+    #[serde(default)]
+    per_second: Option<u32>,
 }
 
 fn hub(args: &[String]) -> Result<(), String> {
@@ -121,8 +124,14 @@ fn hub(args: &[String]) -> Result<(), String> {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
         format!("{tokens_path}:{line}: {}", e.message())
     })?;
-    let tokens =
-        file.token.into_iter().map(|t| (t.token, Grant { role: t.role, name: t.name, unit: t.unit })).collect();
+    let tokens = file
+        .token
+        .into_iter()
+        .map(|t| {
+            let grant = Grant { unit: t.unit, ..Grant::new(t.role, t.name) };
+            (t.token, Grant { per_second: t.per_second.unwrap_or(grant.per_second), ..grant })
+        })
+        .collect();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let hub = Hub::start(HubConfig { listen, data_dir, tokens }).await?;

@@ -15,6 +15,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 const CONSOLE: &str = "console-token";
 const FIELD: &str = "field-token";
+const BRIDGE: &str = "bridge-token";
+/// A field terminal allowed 5 messages a second (bursts of 50).
+const SLOW_HANDHELD: &str = "slow-handheld-token";
+/// A bridge with no rate limit, to flood the hub.
+const FLOOD: &str = "flood-token";
 const DISPATCHER: &str = "dispatcher-token";
 
 async fn hub(dir: &tempfile::TempDir) -> HubHandle {
@@ -24,6 +29,9 @@ async fn hub(dir: &tempfile::TempDir) -> HubHandle {
         (DISPATCHER.to_string(), Grant::new(Role::Dispatcher, "dispatcher")),
         ("police-terminal".to_string(), Grant::unit_terminal("police")),
         ("fire-terminal".to_string(), Grant::unit_terminal("fire")),
+        (BRIDGE.to_string(), Grant::new(Role::Bridge, "110 bridge")),
+        (SLOW_HANDHELD.to_string(), Grant { per_second: 5, ..Grant::new(Role::FieldTerminal, "old handheld") }),
+        (FLOOD.to_string(), Grant { per_second: u32::MAX, ..Grant::new(Role::Bridge, "flood") }),
     ]);
     Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens })
         .await
@@ -250,7 +258,8 @@ async fn a_burst_of_reports_reaches_a_console_without_a_gap() {
     let mut console = raw(&hub, CONSOLE, Role::Console, 0).await;
     read(&mut console).await; // welcome
     read(&mut console).await; // replayed
-    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    // A bridge (the 110 center) may send this much at once; a handheld may not.
+    let mut field = raw(&hub, BRIDGE, Role::Bridge, 0).await;
     read(&mut field).await; // welcome
     const BURST: u64 = 2000;
     for n in 1..=BURST {
@@ -260,6 +269,91 @@ async fn a_burst_of_reports_reaches_a_console_without_a_gap() {
     for expected in 1..=BURST {
         assert_eq!(read(&mut console).await.seq, expected);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_is_refused_message_by_message_and_nothing_over_it_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut handheld = raw(&hub, SLOW_HANDHELD, Role::FieldTerminal, 0).await;
+    read(&mut handheld).await; // welcome
+    for n in 1..=60 {
+        handheld.feed(report_frame(n, &format!("h{n}"))).await.unwrap();
+    }
+    handheld.flush().await.unwrap();
+    let (mut logged, mut limited) = (0, 0);
+    for _ in 0..60 {
+        match read(&mut handheld).await.body {
+            Body::IncidentReported(_) => logged += 1,
+            Body::Error { code: ErrorCode::RateLimited, fatal: false, .. } => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Ten seconds' worth at once (50), give or take what trickled in while sending.
+    assert!((50..=52).contains(&logged), "{logged} logged");
+    assert_eq!(logged + limited, 60);
+    // The connection stays; after a pause the handheld may send again.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    handheld.send(report_frame(61, "h61")).await.unwrap();
+    assert!(matches!(read(&mut handheld).await.body, Body::IncidentReported(_)));
+    let mut console = raw(&hub, CONSOLE, Role::Console, 0).await;
+    assert!(matches!(read(&mut console).await.body, Body::Welcome { head, .. } if head == logged + 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_that_cannot_keep_up_is_warned_before_it_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    // A console with a small socket buffer: what it has not read waits at the hub.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(hub.url().trim_start_matches("ws://").parse().unwrap()).await.unwrap();
+    let (mut console, _) = tokio_tungstenite::client_async(hub.url(), stream).await.unwrap();
+    let hello = Envelope::new(1, Body::Hello { token: CONSOLE.into(), role: Role::Console, since: 0 });
+    console.send(Message::text(hello.to_text())).await.unwrap();
+    read(&mut console).await; // welcome
+    read(&mut console).await; // replayed
+    let mut flood = raw(&hub, FLOOD, Role::Bridge, 0).await;
+    read(&mut flood).await; // welcome
+    let (mut flood_out, mut flood_in) = flood.split();
+    // The bridge reads its answers, so only the console is slow.
+    let drain = tokio::spawn(async move { while let Some(Ok(_)) = flood_in.next().await {} });
+    // Far more than the socket buffers and the hub's buffer for this console hold together.
+    let sender = tokio::spawn(async move {
+        for n in 1..=40_000u64 {
+            flood_out.feed(report_frame(n, &format!("f{n}"))).await.unwrap();
+            if n % 500 == 0 {
+                flood_out.flush().await.unwrap();
+            }
+        }
+        flood_out.flush().await.unwrap();
+        flood_out
+    });
+    // The console reads slowly and notes the refusals it gets.
+    let mut refusals = vec![];
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < until {
+        match tokio::time::timeout(Duration::from_secs(10), console.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if let Body::Error { code, fatal, .. } = Envelope::parse(&t).unwrap().body {
+                    refusals.push((code, fatal));
+                    if fatal {
+                        break;
+                    }
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+        tokio::time::sleep(Duration::from_micros(300)).await;
+    }
+    assert_eq!(
+        refusals,
+        [(ErrorCode::TooSlow, false), (ErrorCode::TooSlow, true)],
+        "warned once, then cut off; the hub kept logging"
+    );
+    drop(sender.await.unwrap());
+    drain.abort();
 }
 
 fn client(

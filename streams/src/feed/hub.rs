@@ -69,18 +69,64 @@ pub struct Grant {
     pub name: String,
     /// For a unit terminal: the unit whose orders it receives and reports on.
     pub unit: Option<String>,
+    /// How many messages a second the client may send on average; it may send ten seconds'
+    /// worth at once (a handheld handing in what it collected offline). Beyond that each
+    /// message is refused with `rate_limited` and not logged.
+    pub per_second: u32,
 }
 
 impl Grant {
+    /// A grant with its role's rate: bridges (the 110 center, hotlines) carry a whole county's
+    /// calls and a dispatcher resends a crash's worth of orders at once; one person's terminal
+    /// or console needs far less.
     pub fn new(role: Role, name: impl Into<String>) -> Grant {
-        Grant { role, name: name.into(), unit: None }
+        let per_second = match role {
+            Role::Bridge | Role::Dispatcher => 1000,
+            Role::Console | Role::FieldTerminal | Role::UnitTerminal => 100,
+        };
+        Grant { role, name: name.into(), unit: None, per_second }
     }
 
     /// The grant of a terminal of `unit`: it receives that unit's work orders.
     pub fn unit_terminal(unit: &str) -> Grant {
-        Grant { role: Role::UnitTerminal, name: format!("unit {unit}"), unit: Some(unit.to_owned()) }
+        Grant { unit: Some(unit.to_owned()), ..Grant::new(Role::UnitTerminal, format!("unit {unit}")) }
     }
 }
+
+/// A token bucket: `per_second` tokens a second, holding at most ten seconds' worth.
+struct RateLimit {
+    per_second: f64,
+    tokens: f64,
+    at: tokio::time::Instant,
+    /// Messages refused in a row; a client that keeps going regardless is cut off.
+    refused_in_a_row: u32,
+}
+
+impl RateLimit {
+    fn new(per_second: u32) -> RateLimit {
+        let per_second = f64::from(per_second.max(1));
+        RateLimit { per_second, tokens: per_second * 10.0, at: tokio::time::Instant::now(), refused_in_a_row: 0 }
+    }
+
+    /// Takes a token if there is one.
+    fn take(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let full = self.per_second * 10.0;
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.per_second).min(full);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.refused_in_a_row = 0;
+            true
+        } else {
+            self.refused_in_a_row += 1;
+            false
+        }
+    }
+}
+
+/// Messages refused for rate in a row before the client is cut off.
+const RATE_REFUSALS_BEFORE_CUT: u32 = 100;
 
 /// How to run a hub.
 #[derive(Debug, Clone)]
@@ -389,6 +435,9 @@ async fn serve(
     }
 
     // 3. live
+    let mut rate = RateLimit::new(grant.per_second);
+    // Whether the client has been told it is falling behind (told again after it caught up).
+    let mut warned_slow = false;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut last_heard = tokio::time::Instant::now();
     // This connection's reports on their way into the log, answered in order.
@@ -400,6 +449,15 @@ async fn serve(
                 return Ok(grant.name);
             }
             event = live.recv(), if streams_events || unit.is_some() => {
+                // Half the buffer waiting for this client: tell it before it has to be cut.
+                let waiting = live.len();
+                if !warned_slow && waiting > BROADCAST_BUFFER / 2 {
+                    let reason = format!("{waiting} events waiting for you; at {BROADCAST_BUFFER} you are cut off");
+                    refuse(&mut ws, &shared, ErrorCode::TooSlow, reason, false).await?;
+                    warned_slow = true;
+                } else if waiting < BROADCAST_BUFFER / 8 {
+                    warned_slow = false;
+                }
                 // Write a run of frames, then flush once. The run ends when nothing more is
                 // waiting or it is long enough; an event is taken only when it will be sent.
                 let mut next = Some(event);
@@ -462,6 +520,16 @@ async fn serve(
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(_)) => continue,
                 };
+                if !rate.take() {
+                    let fatal = rate.refused_in_a_row >= RATE_REFUSALS_BEFORE_CUT;
+                    let reason = format!(
+                        "over {} messages a second (bursts of {}): not logged, send it again later",
+                        grant.per_second,
+                        u64::from(grant.per_second) * 10
+                    );
+                    refuse(&mut ws, &shared, ErrorCode::RateLimited, reason, fatal).await?;
+                    continue;
+                }
                 match Envelope::parse(&text) {
                     Ok(Envelope { body: Body::Report(report), .. }) if role.may_report() => {
                         logging.push_back(log(&shared, report_event(report))?);

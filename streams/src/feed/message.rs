@@ -155,8 +155,11 @@ pub enum ErrorCode {
     Protocol,
     /// The message was well-formed but its content is refused (e.g. coordinates out of range).
     Invalid,
-    /// The client did not keep up with the live stream and is cut off.
+    /// The client is falling behind the live stream (a warning), or fell too far and is cut off
+    /// (`fatal`).
     TooSlow,
+    /// The client sends more messages than its token allows; the message was not logged.
+    RateLimited,
     /// The hub could not store the event.
     Internal,
 }
