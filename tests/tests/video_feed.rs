@@ -68,3 +68,20 @@ fn a_feed_whose_server_goes_away_reports_it_and_plays_again_when_it_returns() {
     let again = wait_for(Duration::from_secs(40), || feed.slot().seq() > frozen.seq + 5);
     assert!(again, "no frames after the server returned: {:?}", feed.state());
 }
+
+#[test]
+fn a_source_that_refuses_at_start_is_retried_until_it_comes() {
+    streams::video::init().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Nobody listens on the port yet: connections are refused.
+    let feed = VideoFeed::start("gate", &format!("rtsp://127.0.0.1:{port}/cam/gate"), options(), streams::no_waker());
+    let retrying = wait_for(
+        Duration::from_secs(10),
+        || matches!(feed.state(), FeedState::Reconnecting { attempt, .. } if attempt >= 2),
+    );
+    assert!(retrying, "a refused source is not retried: {:?}", feed.state());
+    let _server = CameraServer::start(&camera(), port).unwrap();
+    // Back-off is at most a few seconds this early; then the first keyframe.
+    assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 5), "{:?}", feed.state());
+    assert!(wait_for(Duration::from_secs(3), || matches!(feed.state(), FeedState::Playing { .. })));
+}

@@ -169,6 +169,10 @@ impl Supervisor {
         let decode = make("uridecodebin")?;
         decode.set_property("uri", &self.uri);
         let scale = make("videoconvertscale")?;
+        // Colour at the tile's size needs no chroma resampling or dithering: measured by
+        // `make bench-wall`, they are a fifth of what conversion costs.
+        scale.set_property_from_str("chroma-mode", "none");
+        scale.set_property_from_str("dither", "none");
         let caps = gst_video::VideoCapsBuilder::new()
             .format(gst_video::VideoFormat::Rgba)
             .width(self.options.width as i32)
@@ -195,7 +199,10 @@ impl Supervisor {
                 && source.find_property("drop-on-latency").is_some()
             {
                 source.set_property("latency", latency);
-                source.set_property("drop-on-latency", true);
+                // Not dropping: at start the server sends a burst, and dropping from it lost
+                // first keyframes (a second more to the first picture, measured by
+                // `make bench-wall`). The appsink's one-buffer slot bounds the latency.
+                source.set_property("drop-on-latency", false);
             }
             None
         });
@@ -203,6 +210,11 @@ impl Supervisor {
             let software_decoder = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
             if software_decoder && element.find_property("max-threads").is_some() {
                 element.set_property("max-threads", 1i32);
+            }
+            // A picture decoded without its reference frames (joining mid-GOP, a lost packet)
+            // is smeared: better the last good frame than that.
+            if software_decoder && element.find_property("output-corrupt").is_some() {
+                element.set_property("output-corrupt", false);
             }
         });
         let scale_sink = scale.static_pad("sink").ok_or("videoconvertscale has no sink pad")?;

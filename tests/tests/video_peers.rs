@@ -1,0 +1,94 @@
+//! Camera sources served by peers that are not ours: ffmpeg from Debian as an HLS packager
+//! whose playlist and segments Python's http.server serves over loopback. The feed must decode
+//! it through the same path the wall uses.
+//!
+//! Not here yet: RTMP. Against `ffmpeg -listen 1`, rtmp2src connects and then waits forever,
+//! and with rtmpsrc the bytes arrive but nothing reaches the decoder inside our pipeline
+//! (gst-launch with `rtmpsrc ! decodebin ! fakesink` plays) — open in issue #3's note.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
+
+/// A child process killed when dropped.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// ffmpeg encoding a moving test picture (H.264, 25 fps, a keyframe a second) to `output`.
+fn ffmpeg(output: &[&str]) -> Peer {
+    let child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p"])
+        .args(output)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ffmpeg runs (make deps installs it)");
+    Peer(child)
+}
+
+fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+fn plays(name: &str, uri: &str, within: Duration) {
+    streams::video::init().unwrap();
+    let options = VideoFeedOptions { width: 320, height: 180, ..VideoFeedOptions::default() };
+    let feed = VideoFeed::start(name, uri, options, streams::no_waker());
+    assert!(wait_for(within, || feed.slot().seq() >= 25), "{name}: fewer than 25 frames: {:?}", feed.state());
+    let frame = feed.slot().newest().unwrap();
+    assert_eq!((frame.width, frame.height), (320, 180));
+    assert!(wait_for(Duration::from_secs(5), || matches!(feed.state(), FeedState::Playing { .. })), "{name}");
+}
+
+#[test]
+fn an_hls_playlist_served_over_http_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let playlist = dir.path().join("cam.m3u8");
+    let _packager = ffmpeg(&[
+        "-f",
+        "hls",
+        "-hls_time",
+        "1",
+        "-hls_list_size",
+        "6",
+        "-hls_flags",
+        "delete_segments",
+        playlist.to_str().unwrap(),
+    ]);
+    assert!(wait_for(Duration::from_secs(20), || segments(dir.path()) >= 2), "ffmpeg wrote no HLS segments");
+    let port = free_port();
+    let _http = Peer(
+        Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 serves the playlist"),
+    );
+    plays("hls", &format!("http://127.0.0.1:{port}/cam.m3u8"), Duration::from_secs(30));
+}
+
+fn segments(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map_or(0, |d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "ts"))).count())
+}
