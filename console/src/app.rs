@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::wall_feeds::WallFeeds;
 use streams::alarm::AlarmSound;
 use streams::feed::{ClientHandle, FeedUpdate};
-use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 use tokio::sync::mpsc;
 
 use crate::basemap::Basemap;
@@ -48,8 +48,8 @@ pub struct LinkageApp {
     tr: I18n,
     views: Views,
     updates: mpsc::UnboundedReceiver<FeedUpdate>,
-    /// The feed playing on each wall tile, with its camera id; follows `core.wall`.
-    feeds: Vec<Option<(String, VideoFeed)>>,
+    /// The feeds behind the wall's tiles; they follow `core.wall`.
+    feeds: WallFeeds,
     screenshot: Option<Screenshot>,
     alarm_sound: AlarmSound,
     client: ClientHandle,
@@ -120,6 +120,7 @@ impl LinkageApp {
         );
         let plan_reloads = crate::channels::watch_plans(&config, runtime.handle());
         let tiles_ctx = ctx.clone();
+        let video_ctx = ctx.clone();
         let basemap = config.basemap.as_ref().and_then(|setting| {
             Basemap::start(setting, std::sync::Arc::new(move || tiles_ctx.request_repaint()))
                 .inspect_err(|e| tracing::error!(error = %e, "basemap not shown"))
@@ -146,7 +147,10 @@ impl LinkageApp {
             tr: I18n::new(lang),
             views,
             updates: feed.updates,
-            feeds: vec![],
+            feeds: WallFeeds::new(
+                crate::wall_feeds::GRACE,
+                std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT)),
+            ),
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
             client: feed.client,
@@ -160,31 +164,6 @@ impl LinkageApp {
             world,
             _runtime: runtime,
         })
-    }
-
-    /// Starts a feed for each camera put on the wall and stops the feeds of cameras taken off.
-    fn sync_wall(&mut self, ctx: &egui::Context) {
-        // A smaller layout drops the feeds of the tiles it no longer has.
-        for (_, old) in self.feeds.drain(self.core.wall.tiles.len().min(self.feeds.len())..).flatten() {
-            stop_in_background(old);
-        }
-        self.feeds.resize_with(self.core.wall.tiles.len(), || None);
-        for (tile, want) in self.feeds.iter_mut().zip(&self.core.wall.tiles) {
-            if tile.as_ref().map(|(id, _)| id) == want.as_ref() {
-                continue;
-            }
-            if let Some((_, old)) = tile.take() {
-                stop_in_background(old);
-            }
-            let Some(id) = want else { continue };
-            let Some(uri) = self.world.camera_uris.get(id) else {
-                tracing::warn!(camera = %id, "camera has no stream address");
-                continue;
-            };
-            let video_ctx = ctx.clone();
-            let waker = std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT));
-            *tile = Some((id.clone(), VideoFeed::start(id, uri, VideoFeedOptions::default(), waker)));
-        }
     }
 
     /// Hands an effect of a command or a clock to whoever carries it out.
@@ -203,28 +182,27 @@ impl LinkageApp {
                     }
                 });
             }
+            Effect::Snapshot { tile, camera } => {
+                let Some(frame) = self.feeds.picture(tile).and_then(|p| p.frame) else {
+                    tracing::warn!(%camera, "no picture to save yet");
+                    return;
+                };
+                let dir = self.world.store_dir.join("snapshots");
+                let name = format!(
+                    "{camera}-{}.png",
+                    chrono::Utc::now().with_timezone(&crate::core::ZONE).format("%Y%m%d-%H%M%S")
+                );
+                std::thread::spawn(move || match crate::snapshot::save(&frame, &dir.join(&name)) {
+                    Ok(()) => tracing::info!(file = %name, "snapshot saved"),
+                    Err(e) => tracing::error!(file = %name, error = %e, "snapshot not saved"),
+                });
+            }
             Effect::Record(order) => {
                 let what = format!("{:?}", order.stage());
                 self.outbox.submit(Job::Record(order, what));
             }
         }
     }
-
-    /// Every tile that should show a camera shows it playing.
-    fn all_tiles_playing(&self) -> bool {
-        self.core.wall.tiles.iter().zip(&self.feeds).all(|(want, have)| match (want, have) {
-            (None, _) => true,
-            (Some(want), Some((id, feed))) => {
-                want == id && feed.slot().seq() > 0 && matches!(feed.state(), FeedState::Playing { .. })
-            }
-            (Some(_), None) => false,
-        })
-    }
-}
-
-/// Stopping a pipeline can take a moment (its supervisor joins): never on the UI thread.
-fn stop_in_background(feed: VideoFeed) {
-    std::thread::spawn(move || drop(feed));
 }
 
 impl eframe::App for LinkageApp {
@@ -257,6 +235,7 @@ impl eframe::App for LinkageApp {
         if self.last_tick.elapsed() >= Duration::from_secs(1) {
             self.last_tick = Instant::now();
             let now = chrono::Utc::now();
+            self.core.step_tour(now);
             for effect in self.core.tick(now) {
                 self.carry_out(effect);
             }
@@ -272,8 +251,8 @@ impl eframe::App for LinkageApp {
             ctx.request_repaint();
         }
         self.alarm_sound.set_ringing(!self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty());
-        self.sync_wall(ctx);
-        let playing = self.all_tiles_playing();
+        self.feeds.sync(&self.core.wall, &self.world.camera_uris, Instant::now());
+        let playing = self.feeds.all_playing(&self.core.wall);
         if let Some(shot) = &mut self.screenshot {
             shot.step(ctx, playing);
         }
@@ -284,12 +263,14 @@ impl eframe::App for LinkageApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let tiles: Vec<Option<wall::TileFeed<'_>>> = self
-            .feeds
-            .iter()
-            .map(|t| {
-                let (id, feed) = t.as_ref()?;
-                Some(wall::TileFeed { camera: self.core.camera(id)?, state: feed.state(), frame: feed.slot().newest() })
+        let tiles: Vec<Option<wall::TileFeed<'_>>> = (0..self.core.wall.tiles.len())
+            .map(|i| {
+                let picture = self.feeds.picture(i)?;
+                Some(wall::TileFeed {
+                    camera: self.core.camera(&picture.camera)?,
+                    state: picture.state,
+                    frame: picture.frame,
+                })
             })
             .collect();
         let frame = ui::Frame { tiles: &tiles, basemap: self.basemap.as_ref(), now: chrono::Utc::now() };

@@ -14,6 +14,8 @@ pub mod duty_officer;
 pub mod i18n;
 pub mod journal;
 pub mod screenshot;
+pub mod snapshot;
 pub mod store;
 pub mod ui;
+pub mod wall_feeds;
 pub mod world;

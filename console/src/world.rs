@@ -17,7 +17,7 @@ use streams::sim::radio_gateways::RadioGateways;
 use streams::sim::smsc::Smsc;
 
 use crate::config::{Config, HubSetting};
-use crate::core::camera::CameraStreams;
+use crate::core::camera::{CameraStreams, StreamUris};
 
 /// What the console needs to connect, and the in-process peers kept alive while it runs.
 pub struct World {
@@ -29,8 +29,8 @@ pub struct World {
     pub store_dir: PathBuf,
     /// The simulated SMSC's settings, when the simulation runs one (no `[dispatch.sms]`).
     pub simulated_sms: Option<crate::config::SmsSettings>,
-    /// Camera id → the URI the wall opens (its sub stream when there is one).
-    pub camera_uris: HashMap<String, String>,
+    /// Camera id → the addresses of its streams.
+    pub camera_uris: HashMap<String, StreamUris>,
     _hub: Option<HubHandle>,
     _cameras: Option<CameraServer>,
     _grid_workers: Option<GridWorkers>,
@@ -60,11 +60,13 @@ impl World {
         data_dir: Option<PathBuf>,
         runtime: &tokio::runtime::Runtime,
     ) -> Result<World, String> {
-        let mut camera_uris: HashMap<String, String> = config
+        let mut camera_uris: HashMap<String, StreamUris> = config
             .cameras
             .iter()
             .filter_map(|c| match &c.streams {
-                CameraStreams::Uri { main, sub } => Some((c.id.clone(), sub.clone().unwrap_or(main.clone()))),
+                CameraStreams::Uri { main, sub } => {
+                    Some((c.id.clone(), StreamUris { main: main.clone(), sub: sub.clone() }))
+                }
                 CameraStreams::Simulated => None,
             })
             .collect();
@@ -131,7 +133,8 @@ impl World {
             if !simulated.is_empty() {
                 let server = CameraServer::start(&simulated, 0)?;
                 for c in &simulated {
-                    camera_uris.insert(c.id.clone(), server.uri(&c.id));
+                    let uris = StreamUris { main: server.main_uri(&c.id), sub: Some(server.uri(&c.id)) };
+                    camera_uris.insert(c.id.clone(), uris);
                 }
                 world._cameras = Some(server);
             }

@@ -377,3 +377,90 @@ fn a_false_report_is_closed_by_hand_with_its_reason_and_the_trail_shows_who() {
         h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000001").accesskit_node().label();
     assert!(row.as_ref().is_some_and(|l| l.ends_with("已办结 · 备注1")), "{row:?}");
 }
+
+#[test]
+fn a_camera_dragged_from_the_list_onto_a_tile_plays_there() {
+    let mut h = harness(state());
+    h.get_by_label("摄像机列表").click();
+    h.run();
+    h.get_by_label("南山林场防火点").scroll_to_me();
+    h.run();
+    let from = h.get_by_label("南山林场防火点").rect().center();
+    let to = h.get_by_label("视频墙 1: 杏林农贸市场").rect().center();
+    h.hover_at(from);
+    h.run();
+    h.drag_at(from);
+    h.run();
+    // Move in steps, as a hand does: egui starts a drag after the pointer moved a little.
+    for k in 1..=10 {
+        h.hover_at(from + (to - from) * (k as f32 / 10.0));
+        h.run();
+    }
+    // Let go over the tile (the pointer stays there for this frame).
+    h.event(egui::Event::PointerButton {
+        pos: to,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run();
+    assert_eq!(h.state().core.wall.tiles[0].as_deref(), Some("ns-hill"));
+    h.get_by_label("视频墙 1: 南山林场防火点");
+}
+
+#[test]
+fn a_tile_menu_swaps_two_tiles_and_asks_for_a_snapshot() {
+    let mut h = harness(state());
+    h.get_by_label("视频墙 1: 杏林农贸市场").click_secondary();
+    h.run();
+    h.get_by_label("与…交换").click();
+    h.run();
+    h.get_by_label("画面 3").click();
+    h.run();
+    assert_eq!(h.state().core.wall.tiles[0].as_deref(), Some("xl-square"));
+    assert_eq!(h.state().core.wall.tiles[2].as_deref(), Some("xl-market"));
+    h.get_by_label("视频墙 2: 青溪大桥").click_secondary();
+    h.run();
+    h.get_by_label("截图保存").click();
+    h.run();
+    assert_eq!(h.state().effects, [Effect::Snapshot { tile: 1, camera: "qx-bridge".into() }]);
+}
+
+#[test]
+fn pages_step_through_every_camera_and_the_tour_is_set_from_the_wall() {
+    let mut h = harness(state());
+    h.get_by_label("第1/2页");
+    h.get_by_label("▶").click();
+    h.run();
+    h.get_by_label("第2/2页");
+    h.get_by_label("视频墙 1: 柳塘水库大坝");
+    h.get_by_label("视频墙 4: 客运站");
+    h.get_by_label("轮巡").click();
+    h.run();
+    h.get_by_label("每10秒").click();
+    h.run();
+    assert_eq!(h.state().core.wall.tour.map(|t| t.every_secs), Some(10));
+}
+
+#[test]
+fn a_saved_wall_comes_back_with_its_layout_and_cameras() {
+    let mut h = harness(state());
+    h.get_by_label("预存画面").click();
+    h.run();
+    h.get_by_label("名称").click();
+    h.run();
+    h.get_by_label("名称").type_text("防汛");
+    h.run();
+    h.get_by_label("保存当前画面").click();
+    h.run();
+    assert_eq!(h.state().views.saved_walls.len(), 1);
+    let saved = h.state().core.wall.tiles.clone();
+    // The window may cover the layout buttons; the layout changes all the same.
+    let _ = h.state_mut().core.apply(Command::SetLayout(Layout::ThreeByThree));
+    h.run();
+    assert_eq!(h.state().core.wall.tiles.len(), 9);
+    h.get_by_label("防汛").click();
+    h.run();
+    assert_eq!(h.state().core.wall.layout, Layout::TwoByTwo);
+    assert_eq!(h.state().core.wall.tiles, saved);
+}

@@ -96,3 +96,21 @@ mod tests {
         assert_eq!(order, [("looking", true), ("away", false)]);
     }
 }
+
+/// The addresses of a camera's streams, as the wall opens them. They may hold credentials:
+/// never shown, never logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamUris {
+    pub main: String,
+    pub sub: Option<String>,
+}
+
+impl StreamUris {
+    /// The address of a stream; a camera without a sub stream plays its main one everywhere.
+    pub fn of(&self, quality: super::wall::Quality) -> &str {
+        match quality {
+            super::wall::Quality::Main => &self.main,
+            super::wall::Quality::Sub => self.sub.as_deref().unwrap_or(&self.main),
+        }
+    }
+}

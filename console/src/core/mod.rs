@@ -45,6 +45,21 @@ pub enum Command {
     SetLayout(Layout),
     /// Take the camera off this tile.
     ClearTile(usize),
+    /// Show this tile alone across the wall, or (`None`) the whole layout again.
+    FocusTile(Option<usize>),
+    /// Put a camera on a tile (dragged from the camera list); if it is up elsewhere, the two
+    /// tiles trade.
+    PlaceCamera { tile: usize, camera: String },
+    /// Trade the cameras of two tiles.
+    SwapTiles(usize, usize),
+    /// Put page N of the camera list on the wall.
+    ShowPage(usize),
+    /// Start (every N seconds) or stop the tour through the pages.
+    SetTour(Option<u32>),
+    /// Bring back a saved wall: its layout and its cameras.
+    RestoreWall { layout: Layout, tiles: Vec<Option<String>> },
+    /// Save the picture a tile shows as a PNG.
+    Snapshot(usize),
     /// Send a three-in-one dispatch.
     Dispatch(dispatch::DispatchDraft),
     /// Close an order with the reporter's satisfaction (1–5).
@@ -83,6 +98,8 @@ pub enum Effect {
     Record(order::Order),
     /// Write an export file (`name` in the console's exports folder).
     Export { name: String, content: String },
+    /// Save the newest picture of the feed on this tile as a PNG (in the snapshots folder).
+    Snapshot { tile: usize, camera: String },
 }
 
 /// The township's time zone: days, months and years of the board are Beijing time.
@@ -300,6 +317,31 @@ impl Core {
                     *tile = None;
                 }
             }
+            Command::FocusTile(tile) => self.wall.focused = tile.filter(|&i| i < self.wall.tiles.len()),
+            Command::PlaceCamera { tile, camera } => {
+                if self.camera(&camera).is_some() {
+                    self.wall.place(tile, &camera);
+                }
+            }
+            Command::SwapTiles(a, b) => self.wall.swap(a, b),
+            Command::ShowPage(page) => {
+                let ids: Vec<String> = self.cameras.iter().map(|c| c.id.clone()).collect();
+                self.wall.show_page(page, &ids);
+            }
+            Command::SetTour(every) => {
+                self.wall.tour = every.filter(|s| *s > 0).map(|every_secs| wall::Tour { every_secs, last_step: now });
+            }
+            Command::RestoreWall { layout, tiles } => {
+                let known = |c: &Option<String>| c.as_ref().filter(|id| self.camera(id).is_some()).cloned();
+                let mut restored: Vec<Option<String>> = tiles.iter().map(known).collect();
+                restored.resize(layout.tile_count(), None);
+                self.wall = Wall { layout, tiles: restored, ..Wall::default() };
+            }
+            Command::Snapshot(tile) => {
+                if let Some(Some(camera)) = self.wall.tiles.get(tile) {
+                    return vec![Effect::Snapshot { tile, camera: camera.clone() }];
+                }
+            }
             Command::SetLayout(layout) => {
                 let ids = self.cameras.iter().map(|c| c.id.clone());
                 self.wall.set_layout(layout, ids);
@@ -317,6 +359,12 @@ impl Core {
             }
         }
         vec![]
+    }
+
+    /// Steps the wall's tour when its time has come (the app calls this every second).
+    pub fn step_tour(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        let ids: Vec<String> = self.cameras.iter().map(|c| c.id.clone()).collect();
+        self.wall.tour_step(now, &ids);
     }
 
     pub fn camera(&self, id: &str) -> Option<&Camera> {

@@ -47,6 +47,9 @@ pub enum Action {
 pub struct Views {
     #[serde(skip)]
     pub wall: wall::WallView,
+    /// Walls saved under a name.
+    #[serde(default)]
+    pub saved_walls: Vec<wall::SavedWall>,
     pub map: map::MapView,
     #[serde(skip)]
     pub queue: queue::QueueView,
@@ -129,11 +132,12 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     Panel::left("wall and queue").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(
         ui,
         |ui| {
-            // 16:9 tiles in every layout, plus the row of layout buttons; at most 70 % of the column.
-            let wall_height = (ui.available_width() * 9.0 / 16.0 + 28.0).min(ui.available_height() * 0.7);
+            // 16:9 tiles in every layout, plus the two rows of controls; at most 70 % of the column.
+            let wall_height = (ui.available_width() * 9.0 / 16.0 + 56.0).min(ui.available_height() * 0.7);
             Panel::top("wall").exact_size(wall_height).show(ui, |ui| {
-                commands
-                    .extend(region(ui, tr.t("region.wall"), |ui| views.wall.ui(ui, tr, core.wall.layout, frame.tiles)));
+                commands.extend(region(ui, tr.t("region.wall"), |ui| {
+                    views.wall.ui(ui, core, tr, &mut views.saved_walls, frame.tiles)
+                }));
             });
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(region(ui, tr.t("region.queue"), |ui| {

@@ -1,5 +1,8 @@
 //! The video wall: tiles in a grid, each the newest frame of one camera with its name and
-//! the feed's health drawn over it.
+//! the feed's health drawn over it; above them the layouts, the pages and the tour, saved
+//! walls; beside them (when opened) the camera list by village and grid, to drag a camera onto
+//! a tile. A tile's menu swaps it with another, saves its picture, shows its stream's details
+//! or closes it; a double-click shows it alone across the wall.
 //!
 //! A tile uploads a texture only when its feed's frame number moved, so a still or stalled
 //! feed costs nothing per frame; a stalled feed keeps showing its last good frame.
@@ -10,9 +13,11 @@ use std::sync::Arc;
 use egui::{Align2, Color32, FontId, Rect, TextureHandle, TextureOptions, UiBuilder, pos2, vec2};
 use streams::video::{FeedState, Frame};
 
-use crate::core::Command;
+use serde::{Deserialize, Serialize};
+
 use crate::core::camera::Camera;
-use crate::core::wall::Layout;
+use crate::core::wall::{Layout, Wall};
+use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::{names, theme};
 
@@ -23,36 +28,77 @@ pub struct TileFeed<'a> {
     pub frame: Option<Arc<Frame>>,
 }
 
-/// The wall's own state: one texture per camera on screen and the frame number it holds, and
-/// the tile focused full-wall (by a double-click), if any.
+/// A wall saved under a name: its layout and the camera on each tile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedWall {
+    pub name: String,
+    pub layout: Layout,
+    pub tiles: Vec<Option<String>>,
+}
+
+/// Tour intervals offered, in seconds.
+const TOUR_STEPS: [u32; 3] = [10, 30, 60];
+
+/// The wall's own state: one texture per camera on screen and the frame number it holds.
 #[derive(Default)]
 pub struct WallView {
     textures: HashMap<String, (TextureHandle, u64)>,
-    focused: Option<usize>,
     /// The tile showing its stream details (from its context menu).
     info: Option<usize>,
+    /// Whether the camera list is open beside the tiles.
+    camera_list: bool,
+    /// Whether the saved walls' window is open, and the name being typed for saving the wall.
+    saved_open: bool,
+    saving_as: String,
 }
 
 impl WallView {
-    /// Draws the layout buttons and the tiles (`None` is an empty tile). A double-click on a
-    /// tile shows it alone across the wall; another brings the layout back.
-    pub fn ui(&mut self, ui: &mut egui::Ui, tr: &I18n, layout: Layout, tiles: &[Option<TileFeed<'_>>]) -> Vec<Command> {
+    /// Draws the wall's controls and its tiles (`None` is an empty tile). `saved` are the walls
+    /// saved under a name (kept between runs by the app).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        core: &Core,
+        tr: &I18n,
+        saved: &mut Vec<SavedWall>,
+        tiles: &[Option<TileFeed<'_>>],
+    ) -> Vec<Command> {
         let mut commands = vec![];
+        let wall = &core.wall;
         ui.horizontal(|ui| {
             ui.label(tr.t("wall.layout"));
             for l in Layout::ALL {
-                if ui.selectable_label(l == layout, l.name().replace('x', "×")).clicked() && l != layout {
-                    self.focused = None;
+                if ui.selectable_label(l == wall.layout, l.name().replace('x', "×")).clicked() && l != wall.layout {
                     commands.push(Command::SetLayout(l));
                 }
             }
         });
-        let area = ui.available_rect_before_wrap();
+        // A second row: the pages and the tour, the camera list, saved walls.
+        ui.horizontal(|ui| {
+            commands.extend(pages(ui, core, tr));
+            ui.separator();
+            ui.toggle_value(&mut self.camera_list, tr.t("wall.cameras"));
+            ui.toggle_value(&mut self.saved_open, tr.t("wall.saved"));
+        });
+        if self.saved_open {
+            let mut open = true;
+            egui::Window::new(tr.t("wall.saved"))
+                .id(egui::Id::unique("saved walls"))
+                .open(&mut open)
+                .show(ui.ctx(), |ui| commands.extend(saved_walls(ui, wall, tr, saved, &mut self.saving_as)));
+            self.saved_open &= open;
+        }
+        let mut area = ui.available_rect_before_wrap();
         ui.allocate_rect(area, egui::Sense::hover());
+        if self.camera_list {
+            let list = Rect::from_min_size(area.min, vec2(CAMERA_LIST_WIDTH.min(area.width() / 3.0), area.height()));
+            ui.scope_builder(UiBuilder::new().max_rect(list), |ui| camera_tree(ui, core, tr));
+            area.min.x = list.max.x + 4.0;
+        }
         let gap = 4.0;
-        let cells: Vec<(usize, [f32; 4])> = match self.focused.filter(|&i| i < tiles.len()) {
+        let cells: Vec<(usize, [f32; 4])> = match wall.focused.filter(|&i| i < tiles.len()) {
             Some(i) => vec![(i, [0.0, 0.0, 1.0, 1.0])],
-            None => layout.cells().into_iter().enumerate().collect(),
+            None => wall.layout.cells().into_iter().enumerate().collect(),
         };
         for (i, [x, y, w, h]) in cells {
             let Some(tile) = tiles.get(i) else { continue };
@@ -69,28 +115,52 @@ impl WallView {
                 let response = ui.interact(rect, egui::Id::unique(("wall tile", i)), egui::Sense::click());
                 response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Video, true, &label));
                 if response.double_clicked() {
-                    self.focused = if self.focused.is_some() { None } else { Some(i) };
+                    commands.push(Command::FocusTile(if wall.focused.is_some() { None } else { Some(i) }));
+                }
+                // A camera dragged from the list and let go over this tile goes onto it.
+                if let Some(camera) = response.dnd_release_payload::<String>() {
+                    commands.push(Command::PlaceCamera { tile: i, camera: (*camera).clone() });
+                }
+                if response.dnd_hover_payload::<String>().is_some() {
+                    ui.painter().rect_stroke(rect, 2.0, egui::Stroke::new(3.0, theme::OK), egui::StrokeKind::Inside);
                 }
                 if let Some(t) = tile {
                     if self.info == Some(i) {
                         info_overlay(ui, tr, rect, t);
                     }
-                    response.context_menu(|ui| {
-                        if ui.button(tr.t("wall.stream_info")).clicked() {
-                            self.info = if self.info == Some(i) { None } else { Some(i) };
-                            ui.close();
-                        }
-                        if ui.button(tr.t("wall.close_tile")).clicked() {
-                            commands.push(Command::ClearTile(i));
-                            ui.close();
-                        }
-                    });
+                    response.context_menu(|ui| commands.extend(self.tile_menu(ui, wall, tr, i)));
                 }
             });
         }
         // Forget textures of cameras no longer on the wall.
         let on_wall: Vec<&str> = tiles.iter().flatten().map(|t| t.camera.id.as_str()).collect();
         self.textures.retain(|id, _| on_wall.contains(&id.as_str()));
+        commands
+    }
+
+    /// A tile's menu: swap it with another tile, save its picture, its stream's details, close.
+    fn tile_menu(&mut self, ui: &mut egui::Ui, wall: &Wall, tr: &I18n, i: usize) -> Vec<Command> {
+        let mut commands = vec![];
+        ui.menu_button(tr.t("wall.swap_with"), |ui| {
+            for other in (0..wall.tiles.len()).filter(|&o| o != i) {
+                if ui.button(tr.f("wall.tile_n", &[("n", &(other + 1).to_string())])).clicked() {
+                    commands.push(Command::SwapTiles(i, other));
+                    ui.close();
+                }
+            }
+        });
+        if ui.button(tr.t("wall.snapshot")).clicked() {
+            commands.push(Command::Snapshot(i));
+            ui.close();
+        }
+        if ui.button(tr.t("wall.stream_info")).clicked() {
+            self.info = if self.info == Some(i) { None } else { Some(i) };
+            ui.close();
+        }
+        if ui.button(tr.t("wall.close_tile")).clicked() {
+            commands.push(Command::ClearTile(i));
+            ui.close();
+        }
         commands
     }
 
@@ -151,6 +221,127 @@ impl WallView {
         }
         &entry.0
     }
+}
+
+/// Save the wall under a name; bring back or delete a saved one.
+fn saved_walls(
+    ui: &mut egui::Ui,
+    wall: &Wall,
+    tr: &I18n,
+    saved: &mut Vec<SavedWall>,
+    saving_as: &mut String,
+) -> Vec<Command> {
+    let mut commands = vec![];
+    ui.horizontal(|ui| {
+        let label = ui.label(tr.t("wall.saved_name"));
+        ui.add(egui::TextEdit::singleline(saving_as).desired_width(120.0)).labelled_by(label.id);
+        let name = saving_as.trim().to_owned();
+        if ui.add_enabled(!name.is_empty(), egui::Button::new(tr.t("wall.save"))).clicked() {
+            saved.retain(|s| s.name != name);
+            saved.push(SavedWall { name, layout: wall.layout, tiles: wall.tiles.clone() });
+            saving_as.clear();
+        }
+    });
+    let mut delete = None;
+    for (k, s) in saved.iter().enumerate() {
+        ui.horizontal(|ui| {
+            if ui.button(&s.name).clicked() {
+                commands.push(Command::RestoreWall { layout: s.layout, tiles: s.tiles.clone() });
+                ui.close();
+            }
+            if ui.small_button(tr.t("wall.delete_saved")).clicked() {
+                delete = Some(k);
+            }
+        });
+    }
+    if let Some(k) = delete {
+        saved.remove(k);
+    }
+    commands
+}
+
+/// The camera list's width beside the tiles.
+const CAMERA_LIST_WIDTH: f32 = 190.0;
+
+/// Page buttons when the cameras do not fit on the tiles, and the tour through the pages.
+fn pages(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
+    let mut commands = vec![];
+    let wall = &core.wall;
+    let pages = wall.pages(core.cameras.len());
+    if ui.add_enabled(pages > 1, egui::Button::new("◀").small()).on_hover_text(tr.t("wall.prev_page")).clicked() {
+        commands.push(Command::ShowPage(wall.page + pages - 1));
+    }
+    ui.label(tr.f("wall.page", &[("page", &(wall.page + 1).to_string()), ("pages", &pages.to_string())]));
+    if ui.add_enabled(pages > 1, egui::Button::new("▶").small()).on_hover_text(tr.t("wall.next_page")).clicked() {
+        commands.push(Command::ShowPage(wall.page + 1));
+    }
+    let every = wall.tour.map(|t| t.every_secs);
+    let name = every.map_or(tr.t("wall.tour_off").to_owned(), |s| tr.f("wall.tour_every", &[("s", &s.to_string())]));
+    crate::ui::queue::combo(ui, tr.t("wall.tour"), name, |ui| {
+        if ui.selectable_label(every.is_none(), tr.t("wall.tour_off")).clicked() {
+            commands.push(Command::SetTour(None));
+        }
+        for s in TOUR_STEPS {
+            if ui.selectable_label(every == Some(s), tr.f("wall.tour_every", &[("s", &s.to_string())])).clicked() {
+                commands.push(Command::SetTour(Some(s)));
+            }
+        }
+    });
+    commands
+}
+
+/// A grid's name and the cameras in it.
+type GridCameras<'a> = (String, Vec<&'a Camera>);
+
+/// The cameras by village and grid; each one can be dragged onto a tile.
+fn camera_tree(ui: &mut egui::Ui, core: &Core, tr: &I18n) {
+    // village → grid → cameras, in the order the grid file lists them.
+    let mut tree: Vec<(String, Vec<GridCameras<'_>>)> = vec![];
+    for camera in &core.cameras {
+        let (village, grid) = match core.grids.locate(camera.lon, camera.lat).map(|g| &core.grids.grids[g]) {
+            Some(g) => (g.village.clone(), format!("{} {}", g.code, g.name)),
+            None => (tr.t("detail.outside_grids").to_owned(), String::new()),
+        };
+        let v = match tree.iter().position(|(name, _)| *name == village) {
+            Some(v) => v,
+            None => {
+                tree.push((village, vec![]));
+                tree.len() - 1
+            }
+        };
+        let grids = &mut tree[v].1;
+        match grids.iter_mut().find(|(name, _)| *name == grid) {
+            Some((_, cameras)) => cameras.push(camera),
+            None => grids.push((grid, vec![camera])),
+        }
+    }
+    ui.label(egui::RichText::new(tr.t("wall.drag_hint")).color(theme::MUTED).size(12.0));
+    // Within the wall's height; dragging in it moves cameras, it does not scroll.
+    egui::ScrollArea::vertical()
+        .id_salt("camera list")
+        .max_height(ui.available_height())
+        .scroll_source(egui::scroll_area::ScrollSource {
+            drag: egui::scroll_area::DragScroll::Never,
+            ..Default::default()
+        })
+        .show(ui, |ui| {
+            for (village, grids) in &tree {
+                egui::CollapsingHeader::new(village).default_open(true).show(ui, |ui| {
+                    for (grid, cameras) in grids {
+                        if !grid.is_empty() {
+                            ui.label(egui::RichText::new(grid).color(theme::MUTED).size(12.0));
+                        }
+                        for camera in cameras {
+                            let id = egui::Id::unique(("camera in list", &camera.id));
+                            // Not selectable: selecting text would take the drag.
+                            ui.dnd_drag_source(id, camera.id.clone(), |ui| {
+                                ui.add(egui::Label::new(&camera.name).selectable(false))
+                            });
+                        }
+                    }
+                });
+            }
+        });
 }
 
 /// The largest rectangle of the given aspect ratio centred in `outer`.

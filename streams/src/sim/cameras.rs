@@ -1,6 +1,7 @@
 //! Simulated cameras served over real RTSP by an in-process gst-rtsp-server.
 //!
-//! Each camera is a mount `/cam/<id>` whose media is a live test picture with the camera's
+//! Each camera has two mounts, as a real camera has two streams: `/cam/<id>` (the sub stream,
+//! 640×360) and `/cam/<id>/main` (1280×720). Each is a live test picture with the camera's
 //! name and a running wall clock drawn in, encoded as H.264 (one keyframe a second) and
 //! packetised as RTP. Media are shared: many viewers of one camera cost one encoder, and a
 //! camera nobody watches costs nothing.
@@ -53,10 +54,12 @@ impl CameraServer {
         server.set_service(&port.to_string());
         let mounts = server.mount_points().ok_or("the RTSP server has no mount points")?;
         for (i, camera) in cameras.iter().enumerate() {
-            let factory = rtsp::RTSPMediaFactory::new();
-            factory.set_launch(&launch_line(camera, PATTERNS[i % PATTERNS.len()]));
-            factory.set_shared(true);
-            mounts.add_factory(&format!("/cam/{}", camera.id), factory);
+            for (path, size, kbits) in [("", (640, 360), 800), ("/main", (1280, 720), 2500)] {
+                let factory = rtsp::RTSPMediaFactory::new();
+                factory.set_launch(&launch_line(camera, PATTERNS[i % PATTERNS.len()], size, kbits));
+                factory.set_shared(true);
+                mounts.add_factory(&format!("/cam/{}{path}", camera.id), factory);
+            }
         }
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
@@ -75,9 +78,14 @@ impl CameraServer {
         self.port
     }
 
-    /// The RTSP URI of a camera served here.
+    /// The RTSP URI of a camera's sub stream (640×360).
     pub fn uri(&self, camera_id: &str) -> String {
         format!("rtsp://127.0.0.1:{}/cam/{camera_id}", self.port)
+    }
+
+    /// The RTSP URI of a camera's main stream (1280×720).
+    pub fn main_uri(&self, camera_id: &str) -> String {
+        format!("{}/main", self.uri(camera_id))
     }
 }
 
@@ -97,17 +105,17 @@ impl Drop for CameraServer {
 }
 
 /// The media pipeline of one camera, as gst-launch syntax for the factory.
-fn launch_line(camera: &SimCamera, pattern: &str) -> String {
+fn launch_line(camera: &SimCamera, pattern: &str, (width, height): (u32, u32), kbits: u32) -> String {
     // Quotes inside a name would end the property value early; drop them.
     let name: String = camera.name.chars().filter(|c| *c != '"' && *c != '\\').collect();
     format!(
         "( videotestsrc is-live=true {pattern} \
-           ! video/x-raw,width=640,height=360,framerate=25/1 \
+           ! video/x-raw,width={width},height={height},framerate=25/1 \
            ! textoverlay text=\"{name}\" valignment=bottom halignment=right \
              font-desc=\"Noto Sans CJK SC, 18\" shaded-background=true \
            ! clockoverlay time-format=\"%Y-%m-%d %H:%M:%S\" valignment=top halignment=right \
              font-desc=\"Monospace, 16\" shaded-background=true \
-           ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=800 \
+           ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate={kbits} \
            ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
 }

@@ -1,0 +1,92 @@
+//! The wall's feeds against the in-process RTSP server (each simulated camera serves a sub
+//! stream at 640×360 and a main stream at 1280×720): a focused tile switches to the main stream
+//! without ever showing no picture, tiles hidden or paged off stop decoding after the grace,
+//! and a tile whose camera goes away keeps its last picture.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use linkage::core::camera::StreamUris;
+use linkage::core::wall::{Layout, Quality, Wall};
+use linkage::wall_feeds::WallFeeds;
+use streams::sim::cameras::{CameraServer, SimCamera};
+use streams::video::FeedState;
+
+const GRACE: Duration = Duration::from_secs(1);
+
+struct Rig {
+    feeds: WallFeeds,
+    wall: Wall,
+    uris: HashMap<String, StreamUris>,
+}
+
+impl Rig {
+    /// Syncs every 50 ms until `done` holds (or `limit` passes), checking `always` on each pass.
+    fn until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&WallFeeds) -> bool,
+        always: impl Fn(&WallFeeds),
+    ) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            self.feeds.sync(&self.wall, &self.uris, Instant::now());
+            always(&self.feeds);
+            if done(&self.feeds) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+fn size(feeds: &WallFeeds, tile: usize) -> Option<(u32, u32)> {
+    feeds.picture(tile)?.frame.map(|f| (f.width, f.height))
+}
+
+fn sorted(mut v: Vec<(String, Quality)>) -> Vec<(String, Quality)> {
+    v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    v
+}
+
+#[test]
+fn focus_switches_to_main_without_a_gap_and_what_is_off_screen_stops_after_the_grace() {
+    streams::video::init().unwrap();
+    let cameras = ["a", "b"].map(|id| SimCamera { id: id.into(), name: id.into() });
+    let server = CameraServer::start(&cameras, 0).unwrap();
+    let uris = ["a", "b"]
+        .into_iter()
+        .map(|id| (id.to_string(), StreamUris { main: server.main_uri(id), sub: Some(server.uri(id)) }))
+        .collect();
+    let wall = Wall::filled(Layout::TwoByTwo, ["a", "b"].map(String::from).into_iter());
+    let mut rig = Rig { feeds: WallFeeds::new(GRACE, streams::no_waker()), wall, uris };
+
+    // Small tiles play the sub streams.
+    let both = |f: &WallFeeds| size(f, 0) == Some((640, 360)) && size(f, 1) == Some((640, 360));
+    assert!(rig.until(Duration::from_secs(20), both, |_| {}), "the sub streams do not play");
+    assert_eq!(sorted(rig.feeds.running()), [("a".into(), Quality::Sub), ("b".into(), Quality::Sub)]);
+
+    // Focus tile 0: its main stream comes; until then the sub stream's last picture stays.
+    rig.wall.focused = Some(0);
+    let never_empty = |f: &WallFeeds| assert!(size(f, 0).is_some(), "tile 0 showed no picture during the switch");
+    assert!(rig.until(Duration::from_secs(20), |f| size(f, 0) == Some((1280, 720)), never_empty), "no main stream");
+    // Hidden tile 1 and a's sub stream are parked, then stopped after the grace.
+    assert!(
+        rig.until(Duration::from_secs(5), |f| f.running() == [("a".into(), Quality::Main)], never_empty),
+        "still running: {:?}",
+        rig.feeds.running()
+    );
+
+    // Back to the layout: the sub stream starts again, the main stream's picture bridges.
+    rig.wall.focused = None;
+    let back = |f: &WallFeeds| size(f, 0) == Some((640, 360)) && size(f, 1) == Some((640, 360));
+    assert!(rig.until(Duration::from_secs(20), back, never_empty), "the layout did not come back");
+
+    // The camera server goes away: the tiles keep their last pictures and say so.
+    drop(server);
+    let lost = |f: &WallFeeds| f.picture(0).is_some_and(|p| !matches!(p.state, FeedState::Playing { .. }));
+    assert!(rig.until(Duration::from_secs(15), lost, never_empty), "the lost feed still says playing");
+    let frozen = rig.feeds.picture(0).unwrap();
+    assert!(frozen.frame.is_some(), "the last good frame is kept");
+}
