@@ -1,10 +1,10 @@
 //! Camera sources served by peers that are not ours: ffmpeg from Debian as an HLS packager
-//! whose playlist and segments Python's http.server serves over loopback. The feed must decode
-//! it through the same path the wall uses.
+//! whose playlist and segments Python's http.server serves over loopback, and ffmpeg as an RTMP
+//! server (`-listen 1`). The feed must decode both through the same path the wall uses.
 //!
-//! Not here yet: RTMP. Against `ffmpeg -listen 1`, rtmp2src connects and then waits forever,
-//! and with rtmpsrc the bytes arrive but nothing reaches the decoder inside our pipeline
-//! (gst-launch with `rtmpsrc ! decodebin ! fakesink` plays) — open in issue #3's note.
+//! The RTMP test guards two traps (see `streams/src/video/source.rs`): rtmp2src drops every
+//! media message ffmpeg's listen mode sends, and flvdemux holds back `no-more-pads` for 6 s of
+//! a video-only stream, longer than the supervisor waits for a first frame.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -86,6 +86,29 @@ fn an_hls_playlist_served_over_http_plays() {
             .expect("python3 serves the playlist"),
     );
     plays("hls", &format!("http://127.0.0.1:{port}/cam.m3u8"), Duration::from_secs(30));
+}
+
+#[test]
+fn an_rtmp_stream_from_ffmpeg_plays() {
+    let port = free_port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/cam");
+    let _server = ffmpeg(&["-f", "flv", "-listen", "1", &url]);
+    // `-listen 1` serves exactly one player and then exits: probing the port with a connection
+    // would use it up, so watch the kernel's socket table for the listening socket instead.
+    assert!(wait_for(Duration::from_secs(20), || listening(port)), "ffmpeg is not listening on {port}");
+    plays("rtmp", &url, Duration::from_secs(30));
+}
+
+/// Whether a TCP socket listens on 127.0.0.1:`port` (/proc/net/tcp: local address in hex,
+/// state 0A is LISTEN).
+fn listening(port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|table| {
+        table.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A")
+        })
+    })
 }
 
 fn segments(dir: &Path) -> usize {

@@ -2,9 +2,10 @@
 //! thread that keeps the pipeline alive.
 //!
 //! The pipeline is `uridecodebin uri=… ! videoconvertscale ! RGBA at the tile's size ! appsink`.
-//! `uridecodebin` picks the source (rtspsrc, rtmp2src, souphttpsrc + hlsdemux, filesrc) and the
+//! `uridecodebin` picks the source (rtspsrc, rtmpsrc, souphttpsrc + hlsdemux, filesrc) and the
 //! decoder; we set the RTSP jitter buffer low in `source-setup` and keep each software decoder to
-//! one thread, so that many feeds share the cores fairly. The appsink holds at most one buffer
+//! one thread, so that many feeds share the cores fairly. RTMP needs two nudges, explained at
+//! [`prefer_rtmpsrc`] and [`expose_flv_video_at_once`]. The appsink holds at most one buffer
 //! and drops the rest: a frame the screen did not take in time is never shown late.
 //!
 //! The supervisor pops bus messages with a short timeout and watches the slot's counter: an
@@ -12,7 +13,7 @@
 //! it again after a back-off (0.5 s doubling to 30 s), forever, until the feed is dropped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -165,6 +166,9 @@ impl Supervisor {
         let make = |factory: &str| {
             gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
         };
+        if self.uri.starts_with("rtmp") {
+            prefer_rtmpsrc();
+        }
         let pipeline = gst::Pipeline::new();
         let decode = make("uridecodebin")?;
         decode.set_property("uri", &self.uri);
@@ -215,6 +219,9 @@ impl Supervisor {
             // is smeared: better the last good frame than that.
             if software_decoder && element.find_property("output-corrupt").is_some() {
                 element.set_property("output-corrupt", false);
+            }
+            if element.factory().is_some_and(|f| f.name() == "flvdemux") {
+                expose_flv_video_at_once(element);
             }
         });
         let scale_sink = scale.static_pad("sink").ok_or("videoconvertscale has no sink pad")?;
@@ -316,4 +323,51 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// Makes `uridecodebin` open `rtmp://` with rtmpsrc (librtmp) rather than rtmp2src.
+///
+/// rtmp2src ranks higher, but it only accepts media sent on the message stream its
+/// `createStream` got back (1), and the minimal server in `ffmpeg -listen 1` sends audio and
+/// video on stream 0: rtmp2src connects, is told "NetStream.Play.Start", then logs "Ignoring
+/// video message with stream 0 != 1" for every frame and never outputs a byte. rtmpsrc takes
+/// both. Ranks live in the process-wide registry, so this is done once and holds for every
+/// `uridecodebin` in the process; with no rtmpsrc installed nothing changes.
+fn prefer_rtmpsrc() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let (Some(rtmpsrc), Some(rtmp2src)) =
+            (gst::ElementFactory::find("rtmpsrc"), gst::ElementFactory::find("rtmp2src"))
+            && rtmp2src.rank() >= rtmpsrc.rank()
+        {
+            rtmp2src.set_rank(rtmpsrc.rank() - 1);
+        }
+    });
+}
+
+/// Lets decodebin show flvdemux's video as soon as it flows, not 6 s later.
+///
+/// decodebin hides a demuxer's pads until the demuxer says `no-more-pads`, so that a player
+/// sees every stream at once; only then does `uridecodebin` add its pad and our `pad-added`
+/// link it. flvdemux does not trust the FLV header's audio/video flags: if video comes and no
+/// audio, it waits for 6 s of video timestamps before saying `no-more-pads`. A file gets there
+/// in milliseconds; a live stream (RTMP, HTTP FLV) needs 6 real seconds. Meanwhile the bytes
+/// flow, the decoder is plugged and the frames pile up unseen, and our supervisor gives up
+/// after `reconnect_after` (5 s) without a frame: one second too early, every time.
+///
+/// The wall shows video only, so the first video buffer is all we wait for: we say
+/// `no-more-pads` on flvdemux's behalf, from its streaming thread just before the buffer is
+/// pushed, exactly where flvdemux itself does it when its 6 s are up. An audio pad that comes
+/// later is still added by decodebin, and left unlinked by us like any other audio.
+fn expose_flv_video_at_once(flvdemux: &gst::Element) {
+    flvdemux.connect_pad_added(|_, pad| {
+        if pad.name() == "video" {
+            pad.add_probe(gst::PadProbeType::BUFFER, |pad, _| {
+                if let Some(flvdemux) = pad.parent_element() {
+                    flvdemux.no_more_pads();
+                }
+                gst::PadProbeReturn::Remove
+            });
+        }
+    });
 }
