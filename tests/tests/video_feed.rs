@@ -85,3 +85,48 @@ fn a_source_that_refuses_at_start_is_retried_until_it_comes() {
     assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 5), "{:?}", feed.state());
     assert!(wait_for(Duration::from_secs(3), || matches!(feed.state(), FeedState::Playing { .. })));
 }
+
+/// Encodes a clip with GStreamer (`elements` between the source and the file) and waits for it.
+fn clip(path: &std::path::Path, pipeline: &str) {
+    use gstreamer::prelude::*;
+    streams::video::init().unwrap();
+    let launch = format!("{pipeline} ! filesink location={}", path.display());
+    let p = gstreamer::parse::launch(&launch).unwrap();
+    p.set_state(gstreamer::State::Playing).unwrap();
+    let bus = p.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(
+            gstreamer::ClockTime::from_seconds(60),
+            &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
+        )
+        .expect("the clip is written");
+    assert_eq!(msg.type_(), gstreamer::MessageType::Eos, "{msg:?}");
+    p.set_state(gstreamer::State::Null).unwrap();
+}
+
+#[test]
+fn a_picture_that_never_changes_is_a_stall_and_a_stream_without_video_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // An encoder stuck on one picture: frames keep coming, the picture never changes.
+    let still = dir.path().join("still.mkv");
+    clip(
+        &still,
+        "videotestsrc num-buffers=500 pattern=solid-color foreground-color=0xff336699 \
+         ! video/x-raw,width=320,height=180,framerate=25/1 ! x264enc speed-preset=ultrafast key-int-max=25 \
+         ! matroskamux",
+    );
+    let feed = VideoFeed::start("still", &format!("file://{}", still.display()), options(), streams::no_waker());
+    let frozen = wait_for(Duration::from_secs(10), || matches!(feed.state(), FeedState::Stalled { frozen: true, .. }));
+    assert!(frozen, "a frozen picture is not seen: {:?}", feed.state());
+    assert!(feed.slot().seq() > 25, "frames kept coming all along");
+
+    // A camera that sends only sound.
+    let tone = dir.path().join("tone.ogg");
+    clip(&tone, "audiotestsrc num-buffers=200 ! audioconvert ! vorbisenc ! oggmux");
+    let feed = VideoFeed::start("tone", &format!("file://{}", tone.display()), options(), streams::no_waker());
+    let said = wait_for(
+        Duration::from_secs(10),
+        || matches!(feed.state(), FeedState::Reconnecting { ref reason, .. } if reason.contains("no video")),
+    );
+    assert!(said, "an audio-only stream is not named: {:?}", feed.state());
+}

@@ -359,10 +359,14 @@ fn fit(outer: Rect, aspect: f32) -> Rect {
 pub fn health_line(tr: &I18n, state: &FeedState) -> (String, Color32) {
     match state {
         FeedState::Connecting => (tr.t("wall.connecting").to_owned(), theme::WARN),
-        FeedState::Playing { fps, width, height } => {
-            (format!("● {} {fps:.0} fps {width}×{height}", tr.t("wall.playing")), theme::OK)
+        FeedState::Playing { fps, width, height, kbps, hardware, .. } => {
+            let decoding = if *hardware { tr.t("wall.hw_decoder") } else { tr.t("wall.sw_decoder") };
+            (format!("● {} {fps:.0} fps {width}×{height} · {kbps} kbps · {decoding}", tr.t("wall.playing")), theme::OK)
         }
-        FeedState::Stalled { for_secs } => (format!("{} · {for_secs} s", tr.t("wall.stalled")), theme::BAD),
+        FeedState::Stalled { for_secs, frozen } => {
+            let what = if *frozen { tr.t("wall.frozen") } else { tr.t("wall.stalled") };
+            (format!("{what} · {for_secs} s"), theme::BAD)
+        }
         FeedState::Reconnecting { attempt, next_in, .. } => (
             format!(
                 "{} · {} · {}",
@@ -381,11 +385,16 @@ pub fn health_line(tr: &I18n, state: &FeedState) -> (String, Color32) {
 fn info_overlay(ui: &egui::Ui, tr: &I18n, rect: Rect, tile: &TileFeed<'_>) {
     let (state, _) = health_line(tr, &tile.state);
     let frames = tile.frame.as_ref().map_or(0, |f| f.seq);
+    let decoder = match &tile.state {
+        FeedState::Playing { decoder, .. } => decoder.as_str(),
+        _ => "—",
+    };
     let text = format!(
-        "{}: {} ({})\n{state}\n{}: {frames}",
+        "{}: {} ({})\n{state}\n{}: {decoder}\n{}: {frames}",
         tr.t("wall.info_camera"),
         tile.camera.name,
         tile.camera.id,
+        tr.t("wall.info_decoder"),
         tr.t("wall.info_frames")
     );
     let painter = ui.painter_at(rect);

@@ -7,10 +7,13 @@ use std::time::Duration;
 pub enum FeedState {
     /// Building the pipeline and waiting for the first frame.
     Connecting,
-    /// Frames arrive; `fps` is measured over the last second.
-    Playing { fps: f32, width: u32, height: u32 },
-    /// No new frame for a while; the tile keeps the last one.
-    Stalled { for_secs: u64 },
+    /// Frames arrive; `fps` and `kbps` (the compressed stream into the decoder) are measured
+    /// over the last second. `decoder` is the decoding element, `hardware` whether it runs on a
+    /// GPU or a VPU (VA-API, NVDEC, V4L2) rather than on the CPU.
+    Playing { fps: f32, width: u32, height: u32, kbps: u32, decoder: String, hardware: bool },
+    /// No new picture for a while — no frames at all, or (`frozen`) the same picture over and
+    /// over; the tile keeps the last good one.
+    Stalled { for_secs: u64, frozen: bool },
     /// The pipeline failed or stalled and is rebuilt after `next_in`.
     Reconnecting { attempt: u32, next_in: Duration, reason: String },
     /// The feed cannot be built at all (a bad URI, a missing element).

@@ -125,6 +125,27 @@ struct Supervisor {
     frames: Arc<AtomicU64>,
 }
 
+/// What the pipeline's hooks see for the supervisor; a fresh one for each life of a pipeline.
+#[derive(Default)]
+struct Observed {
+    /// The video decoder's element name, and whether it is a hardware one.
+    decoder: Mutex<Option<(String, bool)>>,
+    /// Compressed bytes that went into the decoder.
+    bytes: AtomicU64,
+    /// The sequence number of the last frame whose picture differed from the one before.
+    changed_at_seq: AtomicU64,
+    /// The source finished exposing its streams and none was video (an audio-only stream).
+    no_video: AtomicBool,
+}
+
+/// A cheap fingerprint of a picture: FNV-1a over about 4000 bytes spread across it. Two
+/// decoded pictures of a live scene differ in far more places than that; an encoder that
+/// froze sends the very same one.
+fn fingerprint(data: &[u8]) -> u64 {
+    let step = (data.len() / 4096).max(1);
+    data.iter().step_by(step).fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// Why one life of a pipeline ended.
 enum Ended {
     Stopped,
@@ -135,9 +156,10 @@ impl Supervisor {
     fn run(self) {
         let mut attempt = 0u32;
         while !self.stop.load(Ordering::Acquire) {
-            let (reason, played) = match self.build() {
+            let observed = Arc::new(Observed::default());
+            let (reason, played) = match self.build(&observed) {
                 Ok(pipeline) => {
-                    let (ended, played) = self.watch(&pipeline);
+                    let (ended, played) = self.watch(&pipeline, &observed);
                     let _ = pipeline.set_state(gst::State::Null);
                     match ended {
                         Ended::Stopped => return,
@@ -162,7 +184,7 @@ impl Supervisor {
     }
 
     /// Builds the pipeline; an element that cannot be made is an error, not a panic.
-    fn build(&self) -> Result<gst::Pipeline, String> {
+    fn build(&self, observed: &Arc<Observed>) -> Result<gst::Pipeline, String> {
         let make = |factory: &str| {
             gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
         };
@@ -210,7 +232,26 @@ impl Supervisor {
             }
             None
         });
-        pipeline.connect_deep_element_added(|_, _, element| {
+        let seen = observed.clone();
+        pipeline.connect_deep_element_added(move |_, _, element| {
+            let klass =
+                element.factory().map(|f| f.metadata("klass").unwrap_or_default().to_owned()).unwrap_or_default();
+            if klass.contains("Decoder") && klass.contains("Video") {
+                let name = element.factory().map(|f| f.name().to_string()).unwrap_or_default();
+                if let Ok(mut d) = seen.decoder.lock() {
+                    *d = Some((name, klass.contains("Hardware")));
+                }
+                // The bit rate as the decoder gets it: every compressed buffer, counted.
+                if let Some(sink) = element.static_pad("sink") {
+                    let bytes = seen.clone();
+                    sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                        if let Some(buffer) = info.buffer() {
+                            bytes.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                        }
+                        gst::PadProbeReturn::Ok
+                    });
+                }
+            }
             let software_decoder = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
             if software_decoder && element.find_property("max-threads").is_some() {
                 element.set_property("max-threads", 1i32);
@@ -225,13 +266,21 @@ impl Supervisor {
             }
         });
         let scale_sink = scale.static_pad("sink").ok_or("videoconvertscale has no sink pad")?;
+        let video_sink = scale_sink.clone();
         decode.connect_pad_added(move |_, pad| {
             let is_video = pad
                 .current_caps()
                 .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
                 .unwrap_or(false);
-            if is_video && !scale_sink.is_linked() {
-                let _ = pad.link(&scale_sink);
+            if is_video && !video_sink.is_linked() {
+                let _ = pad.link(&video_sink);
+            }
+        });
+        // Every stream is out and none was video: a camera sending only sound.
+        let seen = observed.clone();
+        decode.connect_no_more_pads(move |_| {
+            if !scale_sink.is_linked() {
+                seen.no_video.store(true, Ordering::Release);
             }
         });
 
@@ -239,6 +288,8 @@ impl Supervisor {
         let frames = self.frames.clone();
         let waker = self.waker.clone();
         let mut info: Option<(gst::Caps, gst_video::VideoInfo)> = None;
+        let mut last_fingerprint = None;
+        let seen = observed.clone();
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
@@ -255,6 +306,10 @@ impl Supervisor {
                     let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
                     let data = buffer.into_mapped_buffer_readable().map_err(|_| gst::FlowError::Error)?;
                     let seq = frames.fetch_add(1, Ordering::AcqRel) + 1;
+                    let print = fingerprint(&data);
+                    if last_fingerprint.replace(print) != Some(print) {
+                        seen.changed_at_seq.store(seq, Ordering::Release);
+                    }
                     let stride = vi.stride()[0] as usize;
                     slot.put(Frame::new(vi.width(), vi.height(), stride, seq, data));
                     waker();
@@ -269,7 +324,7 @@ impl Supervisor {
     }
 
     /// Watches one life of a pipeline. Returns how it ended and whether it played.
-    fn watch(&self, pipeline: &gst::Pipeline) -> (Ended, bool) {
+    fn watch(&self, pipeline: &gst::Pipeline, observed: &Observed) -> (Ended, bool) {
         let Some(bus) = pipeline.bus() else {
             return (Ended::Failed("pipeline without a bus".into()), false);
         };
@@ -277,10 +332,15 @@ impl Supervisor {
         let mut last_seq = self.slot.seq();
         let mut last_frame_at = started;
         let mut played = false;
-        let mut window = (Instant::now(), 0u32);
+        let mut window = (Instant::now(), 0u32, 0u64);
+        // When the picture last changed (not just when a frame came).
+        let (mut changed_seq, mut changed_at) = (0, started);
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return (Ended::Stopped, played);
+            }
+            if observed.no_video.load(Ordering::Acquire) {
+                return (Ended::Failed("the stream has no video (sound only)".into()), played);
             }
             if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) {
                 use gst::MessageView;
@@ -303,23 +363,42 @@ impl Supervisor {
                     played = true;
                 }
             }
+            let changed = observed.changed_at_seq.load(Ordering::Acquire);
+            if changed != changed_seq {
+                (changed_seq, changed_at) = (changed, now);
+            }
             let silent = now - last_frame_at;
+            let frozen = now - changed_at;
             if silent >= self.options.reconnect_after {
                 return (Ended::Failed(format!("no frames for {} s", silent.as_secs())), played);
             }
+            if played && frozen >= self.options.reconnect_after {
+                return (Ended::Failed(format!("the same picture for {} s", frozen.as_secs())), played);
+            }
             let elapsed = now - window.0;
             if elapsed >= Duration::from_secs(1) {
+                let bytes = observed.bytes.load(Ordering::Relaxed);
                 let new_state = if played && silent >= self.options.stalled_after {
-                    FeedState::Stalled { for_secs: silent.as_secs() }
+                    FeedState::Stalled { for_secs: silent.as_secs(), frozen: false }
+                } else if played && frozen >= self.options.stalled_after {
+                    FeedState::Stalled { for_secs: frozen.as_secs(), frozen: true }
                 } else if played {
                     let (width, height) = self.slot.newest().map(|f| (f.width, f.height)).unwrap_or_default();
-                    FeedState::Playing { fps: window.1 as f32 / elapsed.as_secs_f32(), width, height }
+                    let (decoder, hardware) = observed.decoder.lock().ok().and_then(|d| d.clone()).unwrap_or_default();
+                    FeedState::Playing {
+                        fps: window.1 as f32 / elapsed.as_secs_f32(),
+                        width,
+                        height,
+                        kbps: ((bytes - window.2) as f64 * 8.0 / 1000.0 / elapsed.as_secs_f64()) as u32,
+                        decoder,
+                        hardware,
+                    }
                 } else {
                     FeedState::Connecting
                 };
                 set(&self.state, new_state);
                 (self.waker)();
-                window = (now, 0);
+                window = (now, 0, bytes);
             }
         }
     }
