@@ -28,9 +28,15 @@ fn free_port() -> u16 {
 
 /// ffmpeg encoding a moving test picture (H.264, 25 fps, a keyframe a second) to `output`.
 fn ffmpeg(output: &[&str]) -> Peer {
+    ffmpeg_encoding(&["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"], output)
+}
+
+/// ffmpeg encoding a moving test picture with `codec` (25 fps, a keyframe a second) to `output`.
+fn ffmpeg_encoding(codec: &[&str], output: &[&str]) -> Peer {
     let child = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p"])
+        .args(codec)
+        .args(["-g", "25", "-pix_fmt", "yuv420p"])
         .args(output)
         .stdin(Stdio::null())
         .spawn()
@@ -61,19 +67,32 @@ fn plays(name: &str, uri: &str, within: Duration) {
 
 #[test]
 fn an_hls_playlist_served_over_http_plays() {
+    hls_plays("hls", &["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"]);
+}
+
+#[test]
+fn an_h265_stream_plays() {
+    hls_plays("hls h265", &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]);
+}
+
+/// ffmpeg packages HLS with `codec` into a folder that Python's http.server serves.
+fn hls_plays(name: &str, codec: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let playlist = dir.path().join("cam.m3u8");
-    let _packager = ffmpeg(&[
-        "-f",
-        "hls",
-        "-hls_time",
-        "1",
-        "-hls_list_size",
-        "6",
-        "-hls_flags",
-        "delete_segments",
-        playlist.to_str().unwrap(),
-    ]);
+    let _packager = ffmpeg_encoding(
+        codec,
+        &[
+            "-f",
+            "hls",
+            "-hls_time",
+            "1",
+            "-hls_list_size",
+            "6",
+            "-hls_flags",
+            "delete_segments",
+            playlist.to_str().unwrap(),
+        ],
+    );
     assert!(wait_for(Duration::from_secs(20), || segments(dir.path()) >= 2), "ffmpeg wrote no HLS segments");
     let port = free_port();
     let _http = Peer(
@@ -85,7 +104,7 @@ fn an_hls_playlist_served_over_http_plays() {
             .spawn()
             .expect("python3 serves the playlist"),
     );
-    plays("hls", &format!("http://127.0.0.1:{port}/cam.m3u8"), Duration::from_secs(30));
+    plays(name, &format!("http://127.0.0.1:{port}/cam.m3u8"), Duration::from_secs(30));
 }
 
 #[test]
@@ -97,6 +116,16 @@ fn an_rtmp_stream_from_ffmpeg_plays() {
     // would use it up, so watch the kernel's socket table for the listening socket instead.
     assert!(wait_for(Duration::from_secs(20), || listening(port)), "ffmpeg is not listening on {port}");
     plays("rtmp", &url, Duration::from_secs(30));
+}
+
+#[test]
+fn an_http_flv_stream_from_ffmpeg_plays() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/live.flv");
+    // ffmpeg as a one-shot HTTP server streaming FLV, as many NVR gateways serve it.
+    let _server = ffmpeg(&["-f", "flv", "-listen", "1", &url]);
+    assert!(wait_for(Duration::from_secs(20), || listening(port)), "ffmpeg is not listening on {port}");
+    plays("http-flv", &url, Duration::from_secs(30));
 }
 
 /// Whether a TCP socket listens on 127.0.0.1:`port` (/proc/net/tcp: local address in hex,
