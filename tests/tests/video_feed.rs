@@ -130,3 +130,26 @@ fn a_picture_that_never_changes_is_a_stall_and_a_stream_without_video_says_so() 
     );
     assert!(said, "an audio-only stream is not named: {:?}", feed.state());
 }
+
+#[test]
+fn a_file_plays_in_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.mkv");
+    // Two seconds of a moving picture.
+    clip(
+        &short,
+        "videotestsrc num-buffers=50 pattern=ball ! video/x-raw,width=320,height=180,framerate=25/1 \
+         ! x264enc speed-preset=ultrafast key-int-max=25 ! matroskamux",
+    );
+    let feed = VideoFeed::start("short", &format!("file://{}", short.display()), options(), streams::no_waker());
+    let mut left_playing = vec![];
+    let looped = wait_for(Duration::from_secs(15), || {
+        let state = feed.state();
+        if matches!(state, FeedState::Reconnecting { .. } | FeedState::Failed { .. }) {
+            left_playing.push(state);
+        }
+        feed.slot().seq() >= 125
+    });
+    assert!(looped, "a 50-frame clip gave {} frames: {:?}", feed.slot().seq(), feed.state());
+    assert!(left_playing.is_empty(), "the loop tore the pipeline down: {left_playing:?}");
+}

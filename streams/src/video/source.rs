@@ -348,6 +348,13 @@ impl Supervisor {
                     MessageView::Error(err) => {
                         return (Ended::Failed(err.error().to_string()), played);
                     }
+                    // A file plays in a loop: back to its start, without tearing anything down.
+                    MessageView::Eos(_) if self.uri.starts_with("file://") => {
+                        let flags = gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT;
+                        if pipeline.seek_simple(flags, gst::ClockTime::ZERO).is_err() {
+                            return (Ended::Failed("the file cannot be played again".into()), played);
+                        }
+                    }
                     MessageView::Eos(_) => return (Ended::Failed("end of stream".into()), played),
                     _ => {}
                 }
