@@ -153,3 +153,24 @@ fn a_file_plays_in_a_loop() {
     assert!(looped, "a 50-frame clip gave {} frames: {:?}", feed.slot().seq(), feed.state());
     assert!(left_playing.is_empty(), "the loop tore the pipeline down: {left_playing:?}");
 }
+
+#[test]
+fn a_camera_with_a_login_plays_over_udp_and_tcp_and_its_password_shows_nowhere() {
+    streams::video::init().unwrap();
+    let server = CameraServer::start_with_login(&camera(), 0, "admin", "Qx-7731").unwrap();
+    let port = server.port();
+    // rtsp:// lets rtspsrc pick UDP on loopback; rtspt:// makes it interleave over TCP.
+    for scheme in ["rtsp", "rtspt"] {
+        let uri = format!("{scheme}://admin:Qx-7731@127.0.0.1:{port}/cam/gate");
+        let feed = VideoFeed::start("gate", &uri, options(), streams::no_waker());
+        assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 10), "{scheme}: {:?}", feed.state());
+    }
+    // A wrong password is refused, and what the tile says does not repeat it.
+    let uri = format!("rtsp://admin:wrong-Qx@127.0.0.1:{port}/cam/gate");
+    let feed = VideoFeed::start("gate", &uri, options(), streams::no_waker());
+    let refused = wait_for(Duration::from_secs(10), || matches!(feed.state(), FeedState::Reconnecting { .. }));
+    assert!(refused, "a wrong password plays? {:?}", feed.state());
+    assert_eq!(feed.slot().seq(), 0);
+    let said = format!("{:?}", feed.state());
+    assert!(!said.contains("wrong-Qx") && !said.contains("admin"), "the tile shows the login: {said}");
+}

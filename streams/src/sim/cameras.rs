@@ -43,6 +43,21 @@ const PATTERNS: [&str; 4] = [
 impl CameraServer {
     /// Starts serving `cameras` on a free loopback port (or `port`, when not 0).
     pub fn start(cameras: &[SimCamera], port: u16) -> Result<CameraServer, String> {
+        CameraServer::serve(cameras, port, None)
+    }
+
+    /// Like [`CameraServer::start`], but a client must log in (RTSP basic authentication) with
+    /// `user` and `password`, as real cameras ask.
+    pub fn start_with_login(
+        cameras: &[SimCamera],
+        port: u16,
+        user: &str,
+        password: &str,
+    ) -> Result<CameraServer, String> {
+        CameraServer::serve(cameras, port, Some((user, password)))
+    }
+
+    fn serve(cameras: &[SimCamera], port: u16, login: Option<(&str, &str)>) -> Result<CameraServer, String> {
         gst::init().map_err(|e| format!("GStreamer: {e}"))?;
         for needed in ["x264enc", "rtph264pay", "textoverlay", "clockoverlay", "videotestsrc"] {
             if gst::ElementFactory::find(needed).is_none() {
@@ -53,11 +68,25 @@ impl CameraServer {
         server.set_address("127.0.0.1");
         server.set_service(&port.to_string());
         let mounts = server.mount_points().ok_or("the RTSP server has no mount points")?;
+        // With a login, only the "viewer" role (what the login grants) may open the media.
+        let viewer = login.map(|(user, password)| {
+            let auth = rtsp::RTSPAuth::new();
+            let token = rtsp::RTSPToken::builder().field(rtsp::RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer").build();
+            auth.add_basic(rtsp::RTSPAuth::make_basic(user, password).as_str(), &token);
+            server.set_auth(Some(&auth));
+            gst::Structure::builder("viewer")
+                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+                .build()
+        });
         for (i, camera) in cameras.iter().enumerate() {
             for (path, size, kbits) in [("", (640, 360), 800), ("/main", (1280, 720), 2500)] {
                 let factory = rtsp::RTSPMediaFactory::new();
                 factory.set_launch(&launch_line(camera, PATTERNS[i % PATTERNS.len()], size, kbits));
                 factory.set_shared(true);
+                if let Some(viewer) = &viewer {
+                    factory.add_role_from_structure(viewer);
+                }
                 mounts.add_factory(&format!("/cam/{}{path}", camera.id), factory);
             }
         }
