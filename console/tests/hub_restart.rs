@@ -3,11 +3,14 @@
 //! reconnect on their own; in the end the console holds every report exactly once, in log
 //! order, and nothing the hub logged is missing.
 
+mod peers;
+
 use std::collections::HashSet;
 use std::net::TcpStream;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use peers::report;
 use streams::feed::{
     Body, CoordinateSystem, FeedClient, FeedUpdate, IncidentReport, Location, ReportSource, Role, Severity,
 };
@@ -39,21 +42,6 @@ fn start_hub(dir: &std::path::Path, port: u16) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
-}
-
-fn report(n: usize) -> Body {
-    Body::Report(IncidentReport {
-        report_id: format!("r{n}"),
-        kind: "dispute".into(),
-        severity: Severity::Low,
-        location: Location { lon: 120.0, lat: 30.13, crs: CoordinateSystem::Wgs84 },
-        grid: None,
-        reporter: "张伟".into(),
-        reporter_mobile: None,
-        source: ReportSource::Field,
-        text: format!("第{n}条"),
-        attachments: vec![],
-    })
 }
 
 /// Collects the report ids of the logged events a client received, with their sequence numbers.

@@ -4,30 +4,18 @@
 //! journal holds every event the hub logged exactly once: sequence numbers 1..=head, no gap, no
 //! duplicate, every report once.
 
+mod peers;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use peers::report;
 use streams::feed::{
     Body, CoordinateSystem, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, IncidentReport, Location,
     ReportSource, Role, Severity,
 };
-
-fn report(n: usize) -> Body {
-    Body::Report(IncidentReport {
-        report_id: format!("r{n}"),
-        kind: "dispute".into(),
-        severity: Severity::Low,
-        location: Location { lon: 120.0, lat: 30.13, crs: CoordinateSystem::Wgs84 },
-        grid: None,
-        reporter: "张伟".into(),
-        reporter_mobile: None,
-        source: ReportSource::Field,
-        text: format!("第{n}条"),
-        attachments: vec![],
-    })
-}
 
 /// A run of the follower: the journal's cursor when it started and where its output goes.
 struct Run {

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use linkage_tests::wait_for;
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 
 /// A child process killed when dropped.
@@ -42,17 +43,6 @@ fn ffmpeg_encoding(codec: &[&str], output: &[&str]) -> Peer {
         .spawn()
         .expect("ffmpeg runs (make deps installs it)");
     Peer(child)
-}
-
-fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    done()
 }
 
 fn plays(name: &str, uri: &str, within: Duration) {
@@ -109,23 +99,24 @@ fn hls_plays(name: &str, codec: &[&str]) {
 
 #[test]
 fn an_rtmp_stream_from_ffmpeg_plays() {
-    let port = free_port();
-    let url = format!("rtmp://127.0.0.1:{port}/live/cam");
-    let _server = ffmpeg(&["-f", "flv", "-listen", "1", &url]);
-    // `-listen 1` serves exactly one player and then exits: probing the port with a connection
-    // would use it up, so watch the kernel's socket table for the listening socket instead.
-    assert!(wait_for(Duration::from_secs(20), || listening(port)), "ffmpeg is not listening on {port}");
-    plays("rtmp", &url, Duration::from_secs(30));
+    flv_served_by_ffmpeg_plays("rtmp", |port| format!("rtmp://127.0.0.1:{port}/live/cam"));
 }
 
 #[test]
 fn an_http_flv_stream_from_ffmpeg_plays() {
+    // ffmpeg as an HTTP server streaming FLV, as many NVR gateways serve it.
+    flv_served_by_ffmpeg_plays("http-flv", |port| format!("http://127.0.0.1:{port}/live.flv"));
+}
+
+/// ffmpeg serves FLV at the URL (`-listen 1`: it waits for one player, then exits).
+fn flv_served_by_ffmpeg_plays(name: &str, url: impl Fn(u16) -> String) {
     let port = free_port();
-    let url = format!("http://127.0.0.1:{port}/live.flv");
-    // ffmpeg as a one-shot HTTP server streaming FLV, as many NVR gateways serve it.
+    let url = url(port);
     let _server = ffmpeg(&["-f", "flv", "-listen", "1", &url]);
+    // Probing the port with a connection would use ffmpeg's one player up, so watch the
+    // kernel's socket table for the listening socket instead.
     assert!(wait_for(Duration::from_secs(20), || listening(port)), "ffmpeg is not listening on {port}");
-    plays("http-flv", &url, Duration::from_secs(30));
+    plays(name, &url, Duration::from_secs(30));
 }
 
 /// Whether a TCP socket listens on 127.0.0.1:`port` (/proc/net/tcp: local address in hex,

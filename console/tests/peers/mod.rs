@@ -1,4 +1,4 @@
-//! Peers for the dispatch tests that are not ours: the SMSC simulator on the npm `smpp`
+//! Peers and helpers for the console tests: the SMSC simulator on the npm `smpp`
 //! package (run under node) and a GStreamer RTP receiver in the place of a radio gateway.
 #![allow(dead_code)] // Each test file uses its own part of these.
 
@@ -142,4 +142,21 @@ pub fn submits(log: &Path) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["event"] == "submit")
         .collect()
+}
+
+/// A grid worker's report `r{n}` (a low dispute in 青溪镇), for the tests that stream many.
+pub fn report(n: usize) -> streams::feed::Body {
+    use streams::feed::{Body, CoordinateSystem, IncidentReport, Location, ReportSource, Severity};
+    Body::Report(IncidentReport {
+        report_id: format!("r{n}"),
+        kind: "dispute".into(),
+        severity: Severity::Low,
+        location: Location { lon: 120.0, lat: 30.13, crs: CoordinateSystem::Wgs84 },
+        grid: None,
+        reporter: "张伟".into(),
+        reporter_mobile: None,
+        source: ReportSource::Field,
+        text: format!("第{n}条"),
+        attachments: vec![],
+    })
 }
