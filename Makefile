@@ -12,8 +12,9 @@ RUN_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0
   libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libwayland-client0 \
   fonts-noto-cjk espeak-ng
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
-# Independent peers for the video tests: an RTMP server and an HLS packager.
-TEST_PACKAGES := ffmpeg
+# Independent peers for the video tests: ffmpeg (RTMP and HTTP-FLV server, HLS packager) and
+# Python's http.server (serves the HLS playlist).
+TEST_PACKAGES := ffmpeg python3
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
 .PHONY: deps demo test bench bench-hub bench-wall bench-map bench-dispatch lint
