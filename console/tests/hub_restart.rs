@@ -11,9 +11,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use peers::report;
-use streams::feed::{
-    Body, CoordinateSystem, FeedClient, FeedUpdate, IncidentReport, Location, ReportSource, Role, Severity,
-};
+use streams::feed::{Body, FeedClient, FeedUpdate, Role};
 use tokio::sync::mpsc;
 
 const TOKENS: &str = r#"

@@ -12,10 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use peers::report;
-use streams::feed::{
-    Body, CoordinateSystem, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, IncidentReport, Location,
-    ReportSource, Role, Severity,
-};
+use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
 
 /// A run of the follower: the journal's cursor when it started and where its output goes.
 struct Run {
