@@ -5,12 +5,12 @@ use std::path::Path;
 
 use streams::video::Frame;
 
-/// Writes `frame` (RGBA, rows possibly padded) to `path`, creating its folder.
+/// Writes `frame` to `path` as an RGBA PNG, creating its folder. The frame is YUV (I420);
+/// it is converted to RGB on the CPU here, once, as the wall does on the GPU for every frame.
 pub fn save(frame: &Frame, path: &Path) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let packed: Vec<u8> = frame.rows().flatten().copied().collect();
-    image::save_buffer(path, &packed, frame.width, frame.height, image::ColorType::Rgba8)
+    image::save_buffer(path, &frame.to_rgba(), frame.width, frame.height, image::ColorType::Rgba8)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

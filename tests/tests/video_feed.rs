@@ -34,9 +34,14 @@ fn frames_from_a_test_rtsp_server_arrive_at_the_frame_slot() {
     assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 10), "fewer than 10 frames: {:?}", feed.state());
     let frame = feed.slot().newest().unwrap();
     assert_eq!((frame.width, frame.height), (320, 180));
-    assert!(frame.rgba().len() >= frame.stride * 180);
+    // I420: a full-size luma plane and two chroma planes of half the width and height.
+    assert_eq!(frame.chroma_size(), (160, 90));
+    assert!(frame.y().0.len() >= 320 && frame.y().1 >= 320);
+    assert!(frame.u().1 >= 160 && frame.v().1 >= 160);
     // A real picture, not a flat fill: the test pattern and the overlays have many colours.
-    let mut colours: Vec<&[u8]> = frame.rgba().chunks(4).step_by(37).collect();
+    let rgba = frame.to_rgba();
+    assert_eq!(rgba.len(), 320 * 180 * 4);
+    let mut colours: Vec<&[u8]> = rgba.chunks(4).step_by(37).collect();
     colours.sort();
     colours.dedup();
     assert!(colours.len() > 20, "only {} colours in the frame", colours.len());

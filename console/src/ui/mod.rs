@@ -26,6 +26,7 @@ pub mod status_bar;
 pub mod theme;
 pub mod trail;
 pub mod wall;
+pub mod yuv;
 
 use egui::accesskit::Role;
 use egui::{Panel, UiBuilder};

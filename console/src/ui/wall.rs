@@ -4,13 +4,14 @@
 //! a tile. A tile's menu swaps it with another, saves its picture, shows its stream's details
 //! or closes it; a double-click shows it alone across the wall.
 //!
-//! A tile uploads a texture only when its feed's frame number moved, so a still or stalled
-//! feed costs nothing per frame; a stalled feed keeps showing its last good frame.
+//! A tile uploads its picture only when its feed's frame number moved, so a still or stalled
+//! feed costs nothing per frame; a stalled feed keeps showing its last good frame. Pictures
+//! are YUV, converted to RGB on the GPU as they are drawn ([`yuv`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use egui::{Align2, Color32, FontId, Rect, TextureHandle, TextureOptions, UiBuilder, pos2, vec2};
+use egui::{Align2, Color32, FontId, Rect, UiBuilder, pos2, vec2};
 use streams::video::{FeedState, Frame};
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use crate::core::camera::Camera;
 use crate::core::wall::{Layout, Wall};
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
-use crate::ui::{names, theme};
+use crate::ui::{names, theme, yuv};
 
 /// What one tile shows this frame.
 pub struct TileFeed<'a> {
@@ -39,10 +40,12 @@ pub struct SavedWall {
 /// Tour intervals offered, in seconds.
 const TOUR_STEPS: [u32; 3] = [10, 30, 60];
 
-/// The wall's own state: one texture per camera on screen and the frame number it holds.
+/// The wall's own state: one picture (its textures and the frame number they hold) per camera
+/// on screen.
 #[derive(Default)]
 pub struct WallView {
-    textures: HashMap<String, (TextureHandle, u64)>,
+    pictures: HashMap<String, yuv::Picture>,
+    yuv: yuv::YuvPainter,
     /// The tile showing its stream details (from its context menu).
     info: Option<usize>,
     /// Whether the camera list is open beside the tiles.
@@ -132,9 +135,9 @@ impl WallView {
                 }
             });
         }
-        // Forget textures of cameras no longer on the wall.
+        // Forget the pictures (and textures) of cameras no longer on the wall.
         let on_wall: Vec<&str> = tiles.iter().flatten().map(|t| t.camera.id.as_str()).collect();
-        self.textures.retain(|id, _| on_wall.contains(&id.as_str()));
+        self.pictures.retain(|id, _| on_wall.contains(&id.as_str()));
         commands
     }
 
@@ -178,10 +181,9 @@ impl WallView {
             return;
         };
         if let Some(frame) = &tile.frame {
-            let texture = self.texture_for(ui.ctx(), &tile.camera.id, frame);
-            let picture = fit(rect, frame.width as f32 / frame.height.max(1) as f32);
-            let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
-            painter.image(texture.id(), picture, uv, Color32::WHITE);
+            let area = fit(rect, frame.width as f32 / frame.height.max(1) as f32);
+            let picture = self.pictures.entry(tile.camera.id.clone()).or_insert_with(|| self.yuv.picture());
+            self.yuv.paint(&painter, area, picture, frame);
         }
         // Name at top left.
         let name_font = FontId::proportional(15.0);
@@ -199,27 +201,6 @@ impl WallView {
         let at = pos2(rect.min.x, rect.max.y - status.size().y - 6.0);
         painter.rect_filled(Rect::from_min_size(at, status.size() + vec2(12.0, 6.0)), 0.0, theme::TILE_SHADE);
         painter.galley(at + vec2(6.0, 3.0), status, color);
-    }
-
-    /// The camera's texture, re-uploaded only when a new frame arrived.
-    fn texture_for(&mut self, ctx: &egui::Context, camera: &str, frame: &Frame) -> &TextureHandle {
-        let image = || {
-            let size = [frame.width as usize, frame.height as usize];
-            if frame.stride == frame.width as usize * 4 {
-                egui::ColorImage::from_rgba_unmultiplied(size, frame.rgba())
-            } else {
-                let packed: Vec<u8> = frame.rows().flatten().copied().collect();
-                egui::ColorImage::from_rgba_unmultiplied(size, &packed)
-            }
-        };
-        let entry = self.textures.entry(camera.to_owned()).or_insert_with(|| {
-            (ctx.load_texture(format!("camera {camera}"), image(), TextureOptions::LINEAR), frame.seq)
-        });
-        if entry.1 != frame.seq {
-            entry.0.set(image(), TextureOptions::LINEAR);
-            entry.1 = frame.seq;
-        }
-        &entry.0
     }
 }
 

@@ -1,7 +1,9 @@
 //! One camera feed: a URI, a pipeline that decodes it into a [`FrameSlot`], and a supervisor
 //! thread that keeps the pipeline alive.
 //!
-//! The pipeline is `uridecodebin uri=… ! videoconvertscale ! RGBA at the tile's size ! appsink`.
+//! The pipeline is `uridecodebin uri=… ! videoconvertscale ! I420 at the tile's size ! appsink`.
+//! I420 is what software decoders put out, so videoconvertscale only scales; the screen turns
+//! YUV into RGB on the GPU (see [`Frame`]).
 //! `uridecodebin` picks the source (rtspsrc, rtmpsrc, souphttpsrc + hlsdemux, filesrc) and the
 //! decoder; we set the RTSP jitter buffer low in `source-setup` and keep each software decoder to
 //! one thread, so that many feeds share the cores fairly. RTMP needs two nudges, explained at
@@ -22,7 +24,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use super::frame::{Frame, FrameSlot};
+use super::frame::{Frame, FrameSlot, PlaneLayout};
 use super::health::FeedState;
 use crate::{Waker, backoff};
 
@@ -238,7 +240,7 @@ impl Supervisor {
         scale.set_property_from_str("chroma-mode", "none");
         scale.set_property_from_str("dither", "none");
         let caps = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::Rgba)
+            .format(gst_video::VideoFormat::I420)
             .width(self.options.width as i32)
             .height(self.options.height as i32)
             .pixel_aspect_ratio(gst::Fraction::new(1, 1))
@@ -348,8 +350,12 @@ impl Supervisor {
                     if last_fingerprint.replace(print) != Some(print) {
                         seen.changed_at_seq.store(seq, Ordering::Release);
                     }
-                    let stride = vi.stride()[0] as usize;
-                    slot.put(Frame::new(vi.width(), vi.height(), stride, seq, data));
+                    // The planes as the caps lay them out (GStreamer pads rows, and an odd
+                    // width rounds chroma up); the mapped buffer itself goes into the frame.
+                    let plane = |p: usize| PlaneLayout { offset: vi.offset()[p], stride: vi.stride()[p] as usize };
+                    let frame = Frame::new(vi.width(), vi.height(), [plane(0), plane(1), plane(2)], seq, data)
+                        .ok_or(gst::FlowError::Error)?;
+                    slot.put(frame);
                     waker();
                     Ok(gst::FlowSuccess::Ok)
                 })

@@ -10,8 +10,8 @@
 //! Before encoding, a probe draws the frame's number into its top-left corner as two rows of
 //! 16 black or white blocks: the number's bits, then their complement. A block is 1/22.5 of
 //! the picture's height (16 px at 360 lines, aligned to H.264's macroblocks), so it survives
-//! compression and any scaling to a tile. [`read`] takes the block centres of a decoded RGBA
-//! frame and accepts the number only if the second row is the complement of the first: a
+//! compression and any scaling to a tile. [`read`] takes the block centres of a decoded frame's
+//! luma and accepts the number only if the second row is the complement of the first: a
 //! smeared picture gives no number rather than a wrong one.
 
 use std::path::Path;
@@ -94,13 +94,15 @@ fn draw(frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>, index: u32) {
 }
 
 /// The frame number drawn into a decoded picture, if both rows read back consistently.
+/// Blocks are black or white with neutral chroma, so luma alone tells them apart: the Y
+/// plane at each block's centre, bright above mid-way between limited-range black (16) and
+/// white (235).
 pub fn read(frame: &Frame) -> Option<u32> {
     let b = block(frame.height);
-    let pixels = frame.rgba();
+    let (luma, stride) = frame.y();
     let bright = |bit: usize, row: usize| {
-        let at = (row * b + b / 2) * frame.stride + (bit * b + b / 2) * 4;
-        let p = pixels.get(at..at + 3)?;
-        Some(u32::from(p[0]) + 2 * u32::from(p[1]) + u32::from(p[2]) > 4 * 128)
+        let at = (row * b + b / 2) * stride + bit * b + b / 2;
+        Some(*luma.get(at)? > 126)
     };
     let mut index = 0;
     for bit in 0..BITS {

@@ -16,7 +16,7 @@
 //! is printed apart, so `overhead = cpu_cores / decode_only_cores` compares the two clients
 //! alone (plus the thread that reads the server's send times, alike in both). fps_min is the slowest feed's rate of new frames in its slot. Latency runs from the
 //! server sending a frame to our waker seeing it decoded: each picture carries its frame
-//! number as a barcode, read back from the RGBA frame, and the server reports every frame's
+//! number as a barcode, read back from the frame's luma (Y plane), and the server reports every frame's
 //! send time. The first frame is timed from `VideoFeed::start`, joining mid-GOP, to the first
 //! clean picture, decoded from the first IDR frame the feed got: avdec_h264 puts out garbled
 //! pictures of the P-frames before it (`output-corrupt` is on by default), counted as
