@@ -1,8 +1,9 @@
 //! A camera feed against a real RTSP server on loopback: frames arrive at the slot, and a
 //! feed whose server goes away says so and plays again when the server is back.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use linkage_tests::wait_for;
 use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 
@@ -12,18 +13,6 @@ fn camera() -> Vec<SimCamera> {
 
 fn options() -> VideoFeedOptions {
     VideoFeedOptions { width: 320, height: 180, ..VideoFeedOptions::default() }
-}
-
-/// Polls `done` every 50 ms until it holds or `limit` passes; returns whether it held.
-fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
 }
 
 #[test]
@@ -115,18 +104,24 @@ fn clip(path: &std::path::Path, pipeline: &str) {
     p.set_state(gstreamer::State::Null).unwrap();
 }
 
+/// Encodes an H.264 clip of videotestsrc with `source` properties into `dir` and plays it.
+fn play_h264_clip(dir: &std::path::Path, name: &str, source: &str) -> VideoFeed {
+    let path = dir.join(format!("{name}.mkv"));
+    clip(
+        &path,
+        &format!(
+            "videotestsrc {source} ! video/x-raw,width=320,height=180,framerate=25/1 \
+             ! x264enc speed-preset=ultrafast key-int-max=25 ! matroskamux"
+        ),
+    );
+    VideoFeed::start(name, &format!("file://{}", path.display()), options(), streams::no_waker())
+}
+
 #[test]
 fn a_picture_that_never_changes_is_a_stall_and_a_stream_without_video_says_so() {
     let dir = tempfile::tempdir().unwrap();
     // An encoder stuck on one picture: frames keep coming, the picture never changes.
-    let still = dir.path().join("still.mkv");
-    clip(
-        &still,
-        "videotestsrc num-buffers=500 pattern=solid-color foreground-color=0xff336699 \
-         ! video/x-raw,width=320,height=180,framerate=25/1 ! x264enc speed-preset=ultrafast key-int-max=25 \
-         ! matroskamux",
-    );
-    let feed = VideoFeed::start("still", &format!("file://{}", still.display()), options(), streams::no_waker());
+    let feed = play_h264_clip(dir.path(), "still", "num-buffers=500 pattern=solid-color foreground-color=0xff336699");
     let frozen = wait_for(Duration::from_secs(10), || matches!(feed.state(), FeedState::Stalled { frozen: true, .. }));
     assert!(frozen, "a frozen picture is not seen: {:?}", feed.state());
     assert!(feed.slot().seq() > 25, "frames kept coming all along");
@@ -145,14 +140,8 @@ fn a_picture_that_never_changes_is_a_stall_and_a_stream_without_video_says_so() 
 #[test]
 fn a_file_plays_in_a_loop() {
     let dir = tempfile::tempdir().unwrap();
-    let short = dir.path().join("short.mkv");
     // Two seconds of a moving picture.
-    clip(
-        &short,
-        "videotestsrc num-buffers=50 pattern=ball ! video/x-raw,width=320,height=180,framerate=25/1 \
-         ! x264enc speed-preset=ultrafast key-int-max=25 ! matroskamux",
-    );
-    let feed = VideoFeed::start("short", &format!("file://{}", short.display()), options(), streams::no_waker());
+    let feed = play_h264_clip(dir.path(), "short", "num-buffers=50 pattern=ball");
     let mut left_playing = vec![];
     let looped = wait_for(Duration::from_secs(15), || {
         let state = feed.state();

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use linkage_tests::wait_for;
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
