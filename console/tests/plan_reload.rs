@@ -16,6 +16,7 @@ fn a_changed_plan_file_is_reloaded_and_a_bad_one_refused_with_its_line() {
         .unwrap()
         .replace("grids.geojson", &demo.join("grids.geojson").display().to_string())
         .replace("incident_kinds.toml", &demo.join("incident_kinds.toml").display().to_string())
+        .replace("basemap.pmtiles", &demo.join("basemap.pmtiles").display().to_string())
         .replace("\"scoring.toml\"", &format!("{:?}", demo.join("scoring.toml").display().to_string()));
     std::fs::write(dir.path().join("linkage.toml"), config_text).unwrap();
     let config = Config::load(&dir.path().join("linkage.toml")).unwrap();
