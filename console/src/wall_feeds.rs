@@ -21,7 +21,7 @@ use streams::Waker;
 use streams::video::{FeedState, Frame, VideoFeed, VideoFeedOptions};
 
 use crate::core::camera::StreamUris;
-use crate::core::wall::{Quality, Wall};
+use crate::core::wall::{Quality, Stream, Wall};
 
 /// How long a feed that left the screen keeps running in case it comes back.
 pub const GRACE: Duration = Duration::from_secs(10);
@@ -29,13 +29,13 @@ pub const GRACE: Duration = Duration::from_secs(10);
 /// One running pipeline: a camera's stream.
 struct Playing {
     camera: String,
-    quality: Quality,
+    stream: Stream,
     feed: VideoFeed,
 }
 
 impl Playing {
-    fn is(&self, camera: &str, quality: Quality) -> bool {
-        self.camera == camera && self.quality == quality
+    fn is(&self, camera: &str, stream: Stream) -> bool {
+        self.camera == camera && self.stream == stream
     }
 
     fn has_frame(&self) -> bool {
@@ -73,12 +73,12 @@ impl WallFeeds {
 
     /// Makes the running feeds follow the wall. Cheap when nothing changed; call it every frame.
     pub fn sync(&mut self, wall: &Wall, uris: &HashMap<String, StreamUris>, now: Instant) {
-        let wanted: HashMap<usize, (&str, Quality)> =
-            wall.on_screen().into_iter().map(|(i, camera, quality)| (i, (camera, quality))).collect();
+        let wanted: HashMap<usize, (&str, Stream)> =
+            wall.on_screen().into_iter().map(|(i, camera, stream)| (i, (camera, stream))).collect();
         let unchanged = self.tiles.len() == wall.tiles.len()
             && self.tiles.iter().enumerate().all(|(i, t)| match (t, wanted.get(&i)) {
                 (None, None) => true,
-                (Some(t), Some(&(camera, quality))) => t.now.is(camera, quality),
+                (Some(t), Some(&(camera, stream))) => t.now.is(camera, stream),
                 _ => false,
             });
         if !unchanged {
@@ -97,22 +97,22 @@ impl WallFeeds {
             std::mem::take(&mut self.parked).into_iter().partition(|(_, since)| now.duration_since(*since) >= grace);
         self.parked = kept;
         for (playing, _) in expired {
-            tracing::info!(camera = %playing.camera, quality = ?playing.quality, "feed stopped: off screen");
+            tracing::info!(camera = %playing.camera, stream = ?playing.stream, "feed stopped: off screen");
             stop_in_background(playing.feed);
         }
     }
 
     fn rearrange(
         &mut self,
-        wanted: &HashMap<usize, (&str, Quality)>,
+        wanted: &HashMap<usize, (&str, Stream)>,
         tiles: usize,
         uris: &HashMap<String, StreamUris>,
         now: Instant,
     ) {
         // What each tile showed, for the frozen picture during a stream switch …
         let old_tiles: Vec<Option<TileFeeds>> = std::mem::take(&mut self.tiles);
-        let previous: Vec<Option<(String, Quality)>> =
-            (0..tiles).map(|i| old_tiles.get(i)?.as_ref().map(|t| (t.now.camera.clone(), t.now.quality))).collect();
+        let previous: Vec<Option<(String, Stream)>> =
+            (0..tiles).map(|i| old_tiles.get(i)?.as_ref().map(|t| (t.now.camera.clone(), t.now.stream))).collect();
         // … every running feed into a pool (remembering when it was parked, if it was) …
         let mut pool: Vec<(Playing, Option<Instant>)> = std::mem::take(&mut self.parked)
             .into_iter()
@@ -124,14 +124,14 @@ impl WallFeeds {
         // … and each tile takes the feed it wants from the pool, or starts it.
         self.tiles = (0..tiles)
             .map(|i| {
-                let &(camera, quality) = wanted.get(&i)?;
-                let now_feed = match take(&mut pool, camera, quality) {
+                let &(camera, stream) = wanted.get(&i)?;
+                let now_feed = match take(&mut pool, camera, stream) {
                     Some(p) => p,
-                    None => self.start(camera, quality, uris)?,
+                    None => self.start(camera, stream, uris)?,
                 };
                 // The same camera in the other stream, still running: it holds the picture.
                 let before = match &previous[i] {
-                    Some((c, q)) if c == camera && *q != quality && !now_feed.has_frame() => take(&mut pool, c, *q),
+                    Some((c, s)) if c == camera && *s != stream && !now_feed.has_frame() => take(&mut pool, c, *s),
                     _ => None,
                 };
                 Some(TileFeeds { now: now_feed, before })
@@ -158,41 +158,39 @@ impl WallFeeds {
     /// Every pipeline running, on screen or parked: (camera, stream).
     pub fn running(&self) -> Vec<(String, Quality)> {
         let on_tiles = self.tiles.iter().flatten().flat_map(|t| std::iter::once(&t.now).chain(&t.before));
-        on_tiles.chain(self.parked.iter().map(|(p, _)| p)).map(|p| (p.camera.clone(), p.quality)).collect()
+        on_tiles.chain(self.parked.iter().map(|(p, _)| p)).map(|p| (p.camera.clone(), p.stream.quality)).collect()
     }
 
     /// Whether every tile on screen plays its own stream (for `--screenshot`).
     pub fn all_playing(&self, wall: &Wall) -> bool {
-        wall.on_screen().iter().all(|&(i, camera, quality)| {
+        wall.on_screen().iter().all(|&(i, camera, stream)| {
             self.tiles.get(i).and_then(Option::as_ref).is_some_and(|t| {
-                t.now.is(camera, quality)
-                    && t.now.has_frame()
-                    && matches!(t.now.feed.state(), FeedState::Playing { .. })
+                t.now.is(camera, stream) && t.now.has_frame() && matches!(t.now.feed.state(), FeedState::Playing { .. })
             })
         })
     }
 
-    fn start(&self, camera: &str, quality: Quality, uris: &HashMap<String, StreamUris>) -> Option<Playing> {
+    fn start(&self, camera: &str, stream: Stream, uris: &HashMap<String, StreamUris>) -> Option<Playing> {
         let Some(uri) = uris.get(camera) else {
             tracing::warn!(%camera, "camera has no stream address");
             return None;
         };
-        let (width, height) = match quality {
+        let (width, height) = match stream.quality {
             Quality::Sub => (640, 360),
             Quality::Main => (1280, 720),
         };
-        let options = VideoFeedOptions { width, height, ..VideoFeedOptions::default() };
-        let name = match quality {
+        let options = VideoFeedOptions { width, height, audio: stream.sound, ..VideoFeedOptions::default() };
+        let name = match stream.quality {
             Quality::Sub => camera.to_owned(),
             Quality::Main => format!("{camera} main"),
         };
-        let feed = VideoFeed::start(&name, uri.of(quality), options, self.waker.clone());
-        Some(Playing { camera: camera.to_owned(), quality, feed })
+        let feed = VideoFeed::start(&name, uri.of(stream.quality), options, self.waker.clone());
+        Some(Playing { camera: camera.to_owned(), stream, feed })
     }
 }
 
-fn take(pool: &mut Vec<(Playing, Option<Instant>)>, camera: &str, quality: Quality) -> Option<Playing> {
-    let at = pool.iter().position(|(p, _)| p.is(camera, quality))?;
+fn take(pool: &mut Vec<(Playing, Option<Instant>)>, camera: &str, stream: Stream) -> Option<Playing> {
+    let at = pool.iter().position(|(p, _)| p.is(camera, stream))?;
     Some(pool.swap_remove(at).0)
 }
 

@@ -464,3 +464,16 @@ fn a_saved_wall_comes_back_with_its_layout_and_cameras() {
     assert_eq!(h.state().core.wall.layout, Layout::TwoByTwo);
     assert_eq!(h.state().core.wall.tiles, saved);
 }
+
+#[test]
+fn sound_is_offered_only_for_the_tile_shown_across_the_wall() {
+    let mut h = harness(state());
+    assert!(h.query_by_label("声音").is_none(), "no sound switch for a wall of tiles");
+    let _ = h.state_mut().core.apply(Command::FocusTile(Some(1)));
+    h.run();
+    h.get_by_label("声音").click();
+    h.run();
+    assert!(h.state().core.wall.sound);
+    let on_screen = h.state().core.wall.on_screen().into_iter().map(|(i, _, s)| (i, s.sound)).collect::<Vec<_>>();
+    assert_eq!(on_screen, [(1, true)], "the focused tile plays its sound, nothing else plays");
+}

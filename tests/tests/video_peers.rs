@@ -29,7 +29,7 @@ fn free_port() -> u16 {
 
 /// ffmpeg encoding a moving test picture (H.264, 25 fps, a keyframe a second) to `output`.
 fn ffmpeg(output: &[&str]) -> Peer {
-    ffmpeg_encoding(&["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"], output)
+    ffmpeg_encoding(&H264, output)
 }
 
 /// ffmpeg encoding a moving test picture with `codec` (25 fps, a keyframe a second) to `output`.
@@ -55,46 +55,69 @@ fn plays(name: &str, uri: &str, within: Duration) {
     assert!(wait_for(Duration::from_secs(5), || matches!(feed.state(), FeedState::Playing { .. })), "{name}");
 }
 
+const H264: [&str; 6] = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"];
+
 #[test]
 fn an_hls_playlist_served_over_http_plays() {
-    hls_plays("hls", &["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"]);
+    let hls = Hls::serve(&H264);
+    plays("hls", &hls.uri, Duration::from_secs(30));
 }
 
 #[test]
 fn an_h265_stream_plays() {
-    hls_plays("hls h265", &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]);
+    let hls = Hls::serve(&["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]);
+    plays("hls h265", &hls.uri, Duration::from_secs(30));
 }
 
-/// ffmpeg packages HLS with `codec` into a folder that Python's http.server serves.
-fn hls_plays(name: &str, codec: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let playlist = dir.path().join("cam.m3u8");
-    let _packager = ffmpeg_encoding(
-        codec,
-        &[
-            "-f",
-            "hls",
-            "-hls_time",
-            "1",
-            "-hls_list_size",
-            "6",
-            "-hls_flags",
-            "delete_segments",
-            playlist.to_str().unwrap(),
-        ],
-    );
-    assert!(wait_for(Duration::from_secs(20), || segments(dir.path()) >= 2), "ffmpeg wrote no HLS segments");
-    let port = free_port();
-    let _http = Peer(
-        Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 serves the playlist"),
-    );
-    plays(name, &format!("http://127.0.0.1:{port}/cam.m3u8"), Duration::from_secs(30));
+#[test]
+fn a_stream_with_sound_plays_it_only_when_asked() {
+    // A second input: a 440 Hz tone, encoded as AAC beside the picture.
+    let with_tone =
+        [&["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"][..], &H264, &["-c:a", "aac"]].concat();
+    let hls = Hls::serve(&with_tone);
+    streams::video::init().unwrap();
+    for audio in [true, false] {
+        let options = VideoFeedOptions { width: 320, height: 180, audio, ..VideoFeedOptions::default() };
+        let feed = VideoFeed::start("tone", &hls.uri, options, streams::no_waker());
+        let playing = |sound: bool| matches!(feed.state(), FeedState::Playing { sound: s, .. } if s == sound);
+        assert!(wait_for(Duration::from_secs(30), || playing(audio)), "audio={audio}: {:?}", feed.state());
+        // The picture plays on either way.
+        let seq = feed.slot().seq();
+        assert!(
+            wait_for(Duration::from_secs(5), || feed.slot().seq() > seq + 10),
+            "audio={audio}: the picture stopped"
+        );
+    }
+}
+
+/// ffmpeg packaging HLS into a folder that Python's http.server serves; both stop when dropped.
+struct Hls {
+    uri: String,
+    _packager: Peer,
+    _http: Peer,
+    _dir: tempfile::TempDir,
+}
+
+impl Hls {
+    /// `codec`: the encoder arguments (and any further inputs) for ffmpeg.
+    fn serve(codec: &[&str]) -> Hls {
+        let dir = tempfile::tempdir().unwrap();
+        let playlist = dir.path().join("cam.m3u8");
+        let hls = ["-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments"];
+        let packager = ffmpeg_encoding(codec, &[&hls[..], &[playlist.to_str().unwrap()]].concat());
+        assert!(wait_for(Duration::from_secs(20), || segments(dir.path()) >= 2), "ffmpeg wrote no HLS segments");
+        let port = free_port();
+        let http = Peer(
+            Command::new("python3")
+                .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("python3 serves the playlist"),
+        );
+        Hls { uri: format!("http://127.0.0.1:{port}/cam.m3u8"), _packager: packager, _http: http, _dir: dir }
+    }
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub enum Command {
     ShowPage(usize),
     /// Start (every N seconds) or stop the tour through the pages.
     SetTour(Option<u32>),
+    /// Turn the focused tile's sound on or off (every other tile stays silent).
+    SetSound(bool),
     /// Bring back a saved wall: its layout and its cameras.
     RestoreWall { layout: Layout, tiles: Vec<Option<String>> },
     /// Save the picture a tile shows as a PNG.
@@ -324,6 +326,7 @@ impl Core {
                 }
             }
             Command::SwapTiles(a, b) => self.wall.swap(a, b),
+            Command::SetSound(on) => self.wall.sound = on,
             Command::ShowPage(page) => {
                 let ids: Vec<String> = self.cameras.iter().map(|c| c.id.clone()).collect();
                 self.wall.show_page(page, &ids);

@@ -84,6 +84,14 @@ pub enum Quality {
     Main,
 }
 
+/// What a tile plays of a camera: which stream, and whether its sound goes to the speakers
+/// (only ever the focused tile's, when the officer turns sound on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stream {
+    pub quality: Quality,
+    pub sound: bool,
+}
+
 /// A tile at least this share of the wall's width is large: it plays the main stream.
 const LARGE_TILE: f32 = 0.6;
 
@@ -98,6 +106,8 @@ pub struct Wall {
     pub page: usize,
     /// The tour: step to the next page every this many seconds, from when.
     pub tour: Option<Tour>,
+    /// Whether the focused tile's sound is on.
+    pub sound: bool,
 }
 
 /// A tour through the pages of cameras.
@@ -117,18 +127,18 @@ impl Wall {
 
     /// The tiles on screen now with the stream each plays: only the focused tile when one is
     /// focused (the others are hidden and stop decoding), else every tile with a camera.
-    pub fn on_screen(&self) -> Vec<(usize, &str, Quality)> {
+    pub fn on_screen(&self) -> Vec<(usize, &str, Stream)> {
         let cells = self.layout.cells();
-        let quality = |i: usize| match self.focused {
-            Some(_) => Quality::Main,
-            None if cells.get(i).is_some_and(|c| c[2] >= LARGE_TILE) => Quality::Main,
-            None => Quality::Sub,
+        let stream = |i: usize| match self.focused {
+            Some(_) => Stream { quality: Quality::Main, sound: self.sound },
+            None if cells.get(i).is_some_and(|c| c[2] >= LARGE_TILE) => Stream { quality: Quality::Main, sound: false },
+            None => Stream { quality: Quality::Sub, sound: false },
         };
         self.tiles
             .iter()
             .enumerate()
             .filter(|(i, _)| self.focused.is_none_or(|f| f == *i))
-            .filter_map(|(i, camera)| Some((i, camera.as_deref()?, quality(i))))
+            .filter_map(|(i, camera)| Some((i, camera.as_deref()?, stream(i))))
             .collect()
     }
 
@@ -236,13 +246,16 @@ mod tests {
     #[test]
     fn small_tiles_play_the_sub_stream_and_a_focused_or_large_one_the_main() {
         let mut wall = Wall::filled(Layout::OnePlusFive, ids(&["a", "b", "c", "d", "e"]).into_iter());
-        let on = |w: &Wall| w.on_screen().into_iter().map(|(i, c, q)| (i, c.to_owned(), q)).collect::<Vec<_>>();
+        let on = |w: &Wall| w.on_screen().into_iter().map(|(i, c, s)| (i, c.to_owned(), s.quality)).collect::<Vec<_>>();
         let shown = on(&wall);
         assert_eq!(shown.len(), 5, "the empty sixth tile plays nothing");
         assert_eq!(shown[0], (0, "a".into(), Quality::Main), "the large tile of 1+5");
         assert!(shown[1..].iter().all(|(.., q)| *q == Quality::Sub));
         wall.focused = Some(3);
         assert_eq!(on(&wall), [(3, "d".into(), Quality::Main)], "focused: one tile, main, the rest hidden");
+        assert!(!wall.on_screen()[0].2.sound, "sound only when turned on");
+        wall.sound = true;
+        assert!(wall.on_screen()[0].2.sound);
         wall.set_layout(Layout::TwoByTwo, std::iter::empty());
         assert!(on(&wall).iter().all(|(.., q)| *q == Quality::Sub), "a new layout ends the focus");
     }

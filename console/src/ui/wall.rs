@@ -80,6 +80,13 @@ impl WallView {
         ui.horizontal(|ui| {
             commands.extend(pages(ui, core, tr));
             ui.separator();
+            // Sound is for the one tile shown across the wall.
+            if wall.focused.is_some() {
+                let mut sound = wall.sound;
+                if ui.toggle_value(&mut sound, tr.t("wall.sound")).changed() {
+                    commands.push(Command::SetSound(sound));
+                }
+            }
             ui.toggle_value(&mut self.camera_list, tr.t("wall.cameras"));
             ui.toggle_value(&mut self.saved_open, tr.t("wall.saved"));
         });
@@ -340,9 +347,12 @@ fn fit(outer: Rect, aspect: f32) -> Rect {
 pub fn health_line(tr: &I18n, state: &FeedState) -> (String, Color32) {
     match state {
         FeedState::Connecting => (tr.t("wall.connecting").to_owned(), theme::WARN),
-        FeedState::Playing { fps, width, height, kbps, hardware, .. } => {
+        FeedState::Playing { fps, width, height, kbps, hardware, sound, .. } => {
             let decoding = if *hardware { tr.t("wall.hw_decoder") } else { tr.t("wall.sw_decoder") };
-            (format!("● {} {fps:.0} fps {width}×{height} · {kbps} kbps · {decoding}", tr.t("wall.playing")), theme::OK)
+            let sound = if *sound { format!(" · {}", tr.t("wall.sound_on")) } else { String::new() };
+            let line =
+                format!("● {} {fps:.0} fps {width}×{height} · {kbps} kbps · {decoding}{sound}", tr.t("wall.playing"));
+            (line, theme::OK)
         }
         FeedState::Stalled { for_secs, frozen } => {
             let what = if *frozen { tr.t("wall.frozen") } else { tr.t("wall.stalled") };

@@ -10,7 +10,8 @@ pub enum FeedState {
     /// Frames arrive; `fps` and `kbps` (the compressed stream into the decoder) are measured
     /// over the last second. `decoder` is the decoding element, `hardware` whether it runs on a
     /// GPU or a VPU (VA-API, NVDEC, V4L2) rather than on the CPU.
-    Playing { fps: f32, width: u32, height: u32, kbps: u32, decoder: String, hardware: bool },
+    /// `sound`: the stream's sound is playing (only asked for on the focused tile).
+    Playing { fps: f32, width: u32, height: u32, kbps: u32, decoder: String, hardware: bool, sound: bool },
     /// No new picture for a while — no frames at all, or (`frozen`) the same picture over and
     /// over; the tile keeps the last good one.
     Stalled { for_secs: u64, frozen: bool },

@@ -40,6 +40,9 @@ pub struct VideoFeedOptions {
     pub stalled_after: Duration,
     /// No new frame for this long: the pipeline is rebuilt.
     pub reconnect_after: Duration,
+    /// Play the stream's sound on this machine's default output (the focused tile's, when the
+    /// officer turns it on). Without it a stream's sound is not even decoded.
+    pub audio: bool,
 }
 
 impl Default for VideoFeedOptions {
@@ -50,6 +53,7 @@ impl Default for VideoFeedOptions {
             rtsp_latency_ms: 100,
             stalled_after: Duration::from_secs(2),
             reconnect_after: Duration::from_secs(5),
+            audio: false,
         }
     }
 }
@@ -138,6 +142,8 @@ struct Observed {
     changed_at_seq: AtomicU64,
     /// The source finished exposing its streams and none was video (an audio-only stream).
     no_video: AtomicBool,
+    /// Decoded sound that went to the speakers (only with [`VideoFeedOptions::audio`]).
+    sound_bytes: AtomicU64,
 }
 
 /// A cheap fingerprint of a picture: FNV-1a over about 4000 bytes spread across it. Two
@@ -146,6 +152,36 @@ struct Observed {
 fn fingerprint(data: &[u8]) -> u64 {
     let step = (data.len() / 4096).max(1);
     data.iter().step_by(step).fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Sends a decoded sound pad to the default output: `queue ! audioconvert ! audioresample !
+/// autoaudiosink`, added while the pipeline plays. The sink does not sync to the clock (the
+/// picture does not either: both play as they come). On a machine with no sound device
+/// autoaudiosink falls back to a silent sink, so the picture is never taken down for sound.
+fn play_sound(pipeline: &gst::Pipeline, pad: &gst::Pad, heard: &Arc<Observed>) -> Result<(), String> {
+    let make = |factory: &str| {
+        gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
+    };
+    let (queue, convert, resample, sink) =
+        (make("queue")?, make("audioconvert")?, make("audioresample")?, make("autoaudiosink")?);
+    sink.set_property("sync", false);
+    let chain = [&queue, &convert, &resample, &sink];
+    pipeline.add_many(chain).map_err(|e| e.to_string())?;
+    gst::Element::link_many(chain).map_err(|e| e.to_string())?;
+    let counted = heard.clone();
+    if let Some(input) = queue.static_pad("sink") {
+        input.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer() {
+                counted.sound_bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+        for element in chain {
+            element.sync_state_with_parent().map_err(|e| e.to_string())?;
+        }
+        pad.link(&input).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// How often a feed waiting to reconnect checks whether its camera answers again.
@@ -307,13 +343,25 @@ impl Supervisor {
         });
         let scale_sink = scale.static_pad("sink").ok_or("videoconvertscale has no sink pad")?;
         let video_sink = scale_sink.clone();
+        let audio = self.options.audio;
+        let bin = pipeline.downgrade();
+        let heard = observed.clone();
+        let name = self.name.clone();
         decode.connect_pad_added(move |_, pad| {
-            let is_video = pad
-                .current_caps()
-                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
-                .unwrap_or(false);
-            if is_video && !video_sink.is_linked() {
-                let _ = pad.link(&video_sink);
+            let media = pad.current_caps().and_then(|c| c.structure(0).map(|s| s.name().to_string()));
+            match media.as_deref() {
+                Some(m) if m.starts_with("video/") && !video_sink.is_linked() => {
+                    let _ = pad.link(&video_sink);
+                }
+                Some(m) if m.starts_with("audio/") && audio => {
+                    if let Some(bin) = bin.upgrade()
+                        && let Err(e) = play_sound(&bin, pad, &heard)
+                    {
+                        // The picture matters more: it plays on without sound.
+                        tracing::warn!(feed = %name, error = %e, "no sound");
+                    }
+                }
+                _ => {}
             }
         });
         // Every stream is out and none was video: a camera sending only sound.
@@ -376,7 +424,8 @@ impl Supervisor {
         let mut last_seq = self.slot.seq();
         let mut last_frame_at = started;
         let mut played = false;
-        let mut window = (Instant::now(), 0u32, 0u64);
+        // Since when: frames, compressed bytes, sound bytes.
+        let mut window = (Instant::now(), 0u32, 0u64, 0u64);
         // When the picture last changed (not just when a frame came).
         let (mut changed_seq, mut changed_at) = (0, started);
         loop {
@@ -429,6 +478,7 @@ impl Supervisor {
             let elapsed = now - window.0;
             if elapsed >= Duration::from_secs(1) {
                 let bytes = observed.bytes.load(Ordering::Relaxed);
+                let sound = observed.sound_bytes.load(Ordering::Relaxed);
                 let new_state = if played && silent >= self.options.stalled_after {
                     FeedState::Stalled { for_secs: silent.as_secs(), frozen: false }
                 } else if played && frozen >= self.options.stalled_after {
@@ -443,13 +493,14 @@ impl Supervisor {
                         kbps: ((bytes - window.2) as f64 * 8.0 / 1000.0 / elapsed.as_secs_f64()) as u32,
                         decoder,
                         hardware,
+                        sound: sound > window.3,
                     }
                 } else {
                     FeedState::Connecting
                 };
                 set(&self.state, new_state);
                 (self.waker)();
-                window = (now, 0, bytes);
+                window = (now, 0, bytes, sound);
             }
         }
     }
