@@ -39,6 +39,15 @@ fn frames_from_a_test_rtsp_server_arrive_at_the_frame_slot() {
         "{:?}",
         feed.state()
     );
+    // The tile's health line has what it needs: the decoder, the bit rate, the latency the
+    // console adds (the 100 ms jitter buffer and decoding; a sanity range, not a measurement).
+    let FeedState::Playing { decoder, hardware, kbps, latency_ms, sound, .. } = feed.state() else {
+        panic!("not playing")
+    };
+    assert!(decoder.starts_with("avdec_h264") && !hardware, "{decoder}");
+    assert!(kbps > 0, "no bit rate");
+    assert!((100..1100).contains(&latency_ms), "latency {latency_ms} ms");
+    assert!(!sound, "no sound asked for");
 }
 
 #[test]

@@ -347,11 +347,13 @@ fn fit(outer: Rect, aspect: f32) -> Rect {
 pub fn health_line(tr: &I18n, state: &FeedState) -> (String, Color32) {
     match state {
         FeedState::Connecting => (tr.t("wall.connecting").to_owned(), theme::WARN),
-        FeedState::Playing { fps, width, height, kbps, hardware, sound, .. } => {
+        FeedState::Playing { fps, width, height, kbps, hardware, sound, latency_ms, .. } => {
             let decoding = if *hardware { tr.t("wall.hw_decoder") } else { tr.t("wall.sw_decoder") };
             let sound = if *sound { format!(" · {}", tr.t("wall.sound_on")) } else { String::new() };
-            let line =
-                format!("● {} {fps:.0} fps {width}×{height} · {kbps} kbps · {decoding}{sound}", tr.t("wall.playing"));
+            let line = format!(
+                "● {} {fps:.0} fps {width}×{height} · {kbps} kbps · {decoding} · {latency_ms} ms{sound}",
+                tr.t("wall.playing")
+            );
             (line, theme::OK)
         }
         FeedState::Stalled { for_secs, frozen } => {

@@ -11,7 +11,18 @@ pub enum FeedState {
     /// over the last second. `decoder` is the decoding element, `hardware` whether it runs on a
     /// GPU or a VPU (VA-API, NVDEC, V4L2) rather than on the CPU.
     /// `sound`: the stream's sound is playing (only asked for on the focused tile).
-    Playing { fps: f32, width: u32, height: u32, kbps: u32, decoder: String, hardware: bool, sound: bool },
+    /// `latency_ms`: what the console adds — the RTSP jitter buffer, decoding, scaling — up to
+    /// the frame being ready to draw (what the camera and the network add is not visible here).
+    Playing {
+        fps: f32,
+        width: u32,
+        height: u32,
+        kbps: u32,
+        decoder: String,
+        hardware: bool,
+        sound: bool,
+        latency_ms: u32,
+    },
     /// No new picture for a while — no frames at all, or (`frozen`) the same picture over and
     /// over; the tile keeps the last good one.
     Stalled { for_secs: u64, frozen: bool },

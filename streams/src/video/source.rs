@@ -144,7 +144,14 @@ struct Observed {
     no_video: AtomicBool,
     /// Decoded sound that went to the speakers (only with [`VideoFeedOptions::audio`]).
     sound_bytes: AtomicU64,
+    /// When each recent compressed frame reached the decoder, by its timestamp.
+    into_decoder: Mutex<std::collections::VecDeque<(gst::ClockTime, Instant)>>,
+    /// Microseconds from the decoder's input to the frame in the slot, smoothed.
+    decode_latency_us: AtomicU64,
 }
+
+/// How many frames' arrival times are remembered for the latency (a second and more at 25 fps).
+const LATENCY_WINDOW: usize = 48;
 
 /// A cheap fingerprint of a picture: FNV-1a over about 4000 bytes spread across it. Two
 /// decoded pictures of a live scene differ in far more places than that; an encoder that
@@ -259,6 +266,14 @@ impl Supervisor {
         }
     }
 
+    /// The feed's own latency: decoder input to slot, plus the RTSP jitter buffer's delay for
+    /// an RTSP source. What the camera and the network add before that is not known here.
+    fn latency_ms(&self, observed: &Observed) -> u32 {
+        let decode_ms = (observed.decode_latency_us.load(Ordering::Relaxed) / 1000) as u32;
+        let jitter = if self.uri.starts_with("rtsp") { self.options.rtsp_latency_ms } else { 0 };
+        decode_ms + jitter
+    }
+
     /// Builds the pipeline; an element that cannot be made is an error, not a panic.
     fn build(&self, observed: &Arc<Observed>) -> Result<gst::Pipeline, String> {
         let make = |factory: &str| {
@@ -318,11 +333,18 @@ impl Supervisor {
                     *d = Some((name, klass.contains("Hardware")));
                 }
                 // The bit rate as the decoder gets it: every compressed buffer, counted.
+                // and when each frame went in, for the latency to the slot.
                 if let Some(sink) = element.static_pad("sink") {
                     let bytes = seen.clone();
                     sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
                         if let Some(buffer) = info.buffer() {
                             bytes.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                            if let (Some(pts), Ok(mut recent)) = (buffer.pts(), bytes.into_decoder.lock()) {
+                                if recent.len() == LATENCY_WINDOW {
+                                    recent.pop_front();
+                                }
+                                recent.push_back((pts, Instant::now()));
+                            }
                         }
                         gst::PadProbeReturn::Ok
                     });
@@ -392,6 +414,17 @@ impl Supervisor {
                         return Err(gst::FlowError::NotNegotiated);
                     };
                     let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
+                    let went_in = buffer.pts().and_then(|pts| {
+                        let recent = seen.into_decoder.lock().ok()?;
+                        recent.iter().find(|(p, _)| *p == pts).map(|(_, at)| *at)
+                    });
+                    if let Some(went_in) = went_in {
+                        // An exponential average over about eight frames.
+                        let now_us = went_in.elapsed().as_micros() as u64;
+                        let old = seen.decode_latency_us.load(Ordering::Relaxed);
+                        let smoothed = if old == 0 { now_us } else { (old * 7 + now_us) / 8 };
+                        seen.decode_latency_us.store(smoothed, Ordering::Relaxed);
+                    }
                     let data = buffer.into_mapped_buffer_readable().map_err(|_| gst::FlowError::Error)?;
                     let seq = frames.fetch_add(1, Ordering::AcqRel) + 1;
                     let print = fingerprint(&data);
@@ -494,6 +527,7 @@ impl Supervisor {
                         decoder,
                         hardware,
                         sound: sound > window.3,
+                        latency_ms: self.latency_ms(observed),
                     }
                 } else {
                     FeedState::Connecting
