@@ -77,11 +77,13 @@ impl LinkageApp {
         ctx.set_visuals(ui::theme::visuals());
         let restore = options.screenshot.is_none();
         let saved_lang = cc.storage.filter(|_| restore).and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG));
-        let views = cc
+        let mut views: Views = cc
             .storage
             .filter(|_| restore)
             .and_then(|s| eframe::get_value::<Views>(s, STORAGE_VIEWS))
             .unwrap_or_default();
+        // The wall draws video through GL when the window renders with glow.
+        views.wall.renderer_is_glow(cc.gl.is_some());
         let lang = options.lang.or(options.config.lang).or(saved_lang).unwrap_or_default();
 
         let runtime = tokio::runtime::Builder::new_multi_thread()

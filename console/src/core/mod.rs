@@ -328,7 +328,7 @@ impl Core {
             Command::SwapTiles(a, b) => self.wall.swap(a, b),
             Command::SetSound(on) => self.wall.sound = on,
             Command::ShowPage(page) => {
-                let ids: Vec<String> = self.cameras.iter().map(|c| c.id.clone()).collect();
+                let ids = self.camera_ids();
                 self.wall.show_page(page, &ids);
             }
             Command::SetTour(every) => {
@@ -346,8 +346,8 @@ impl Core {
                 }
             }
             Command::SetLayout(layout) => {
-                let ids = self.cameras.iter().map(|c| c.id.clone());
-                self.wall.set_layout(layout, ids);
+                let ids = self.camera_ids();
+                self.wall.set_layout(layout, ids.into_iter());
             }
             Command::ShowOnWall(cameras) => {
                 let known: Vec<String> = cameras.into_iter().filter(|c| self.camera(c).is_some()).collect();
@@ -366,8 +366,13 @@ impl Core {
 
     /// Steps the wall's tour when its time has come (the app calls this every second).
     pub fn step_tour(&mut self, now: chrono::DateTime<chrono::Utc>) {
-        let ids: Vec<String> = self.cameras.iter().map(|c| c.id.clone()).collect();
+        let ids = self.camera_ids();
         self.wall.tour_step(now, &ids);
+    }
+
+    /// Every camera's id, in the config's order (the order of the wall's pages).
+    fn camera_ids(&self) -> Vec<String> {
+        self.cameras.iter().map(|c| c.id.clone()).collect()
     }
 
     pub fn camera(&self, id: &str) -> Option<&Camera> {

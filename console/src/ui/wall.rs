@@ -56,6 +56,12 @@ pub struct WallView {
 }
 
 impl WallView {
+    /// Tells the wall how the window renders (see [`yuv`]): with glow the pictures are
+    /// converted on the GPU, otherwise on the CPU. Left untold, the wall finds out by itself.
+    pub fn renderer_is_glow(&mut self, glow: bool) {
+        self.yuv.renderer_is_glow(glow);
+    }
+
     /// Draws the wall's controls and its tiles (`None` is an empty tile). `saved` are the walls
     /// saved under a name (kept between runs by the app).
     pub fn ui(

@@ -23,12 +23,10 @@
 //! no callback is told. So there the picture is converted on the CPU with
 //! [`Frame::to_rgba`] and drawn as an ordinary egui texture, like before.
 //!
-//! Which renderer runs is not visible from the UI code either, so it is learnt: while unknown,
-//! a tile emits the glow callback; if no callback ran by two frames later, the renderer is not
-//! glow and the CPU path takes over (meanwhile wgpu warns, once a tile for those two frames,
-//! that it skipped a callback it does not know). A GL that cannot build the shaders falls back
-//! the same way. The app knows its renderer from the start (`CreationContext::gl`); telling
-//! this module would make the probe, and the wgpu pipeline's format question, go away.
+//! The app tells which renderer runs ([`YuvPainter::renderer_is_glow`], from
+//! `CreationContext::gl`). Left untold (a test harness), it is learnt: a tile emits the glow
+//! callback, and if no callback ran by two frames later the CPU path takes over. A GL that
+//! cannot build the shaders falls back to the CPU the same way.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -80,6 +78,12 @@ impl Drop for Picture {
 }
 
 impl YuvPainter {
+    /// What the app knows from the start: glow draws with the shader (falling back to the CPU
+    /// if GL fails), any other renderer converts on the CPU. No probing then.
+    pub fn renderer_is_glow(&mut self, glow: bool) {
+        lock(&self.gl).path = if glow { Path::Glow } else { Path::Cpu };
+    }
+
     /// A new camera's picture, empty until its first frame is painted.
     pub fn picture(&self) -> Picture {
         Picture { planes: Arc::default(), shared: self.gl.clone(), rgba: None }
