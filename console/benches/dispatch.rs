@@ -1,9 +1,11 @@
-//! `make bench-dispatch`: from the officer's click to every channel of every unit sent, against
-//! loopback peers — the hub with its unit terminals (online order), the SMSC simulator on the
-//! npm `smpp` package (SMS, "sent" = submit_sm_resp), and radio gateways (radio, "sent" = the
-//! call is on the air: text to speech done, first RTP packet out). Each order goes to three
-//! units on three channels, one order after another, 0.6 s apart; a unit's talk-group is free
-//! again before its next order. Prints, last:
+//! `make bench-dispatch`: from the officer's click to every channel of every unit sent, through
+//! the center's server, against loopback peers. The click is a seat's `dispatch` to the hub;
+//! the dispatch service builds the order and its outbox sends it to the hub's unit terminals
+//! (online order), the SMSC simulator on the npm `smpp` package (SMS, "sent" =
+//! submit_sm_resp) and radio gateways (radio, "sent" = the call is on the air: text to speech
+//! done, first RTP packet out); "sent" is when the seat sees every state in the log. Each order
+//! goes to three units on three channels, one order after another, 0.6 s apart; a unit's
+//! talk-group is free again before its next order. Prints, last:
 //! `dispatch-bench orders=100 channels=3 p50_ms=A p99_ms=B`
 
 #[path = "../tests/peers/mod.rs"]
@@ -11,13 +13,12 @@ mod peers;
 
 use std::time::{Duration, Instant};
 
-use linkage::channels::outbox::{Job, Outbox};
-use linkage::config::{DispatchSettings, SmsSettings};
-use linkage::core::dispatch::{DeliveryReport, DispatchDraft};
+use linkage::config::{Config, SmsSettings};
+use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
-use linkage::core::plan::{PlanLibrary, Texts};
+use linkage::core::plan::Texts;
 use linkage::core::unit::{LinkedUnit, Tier};
-use linkage::core::{Command, Core, Effect};
+use linkage::core::{Command, Core};
 use streams::sim::radio_gateways::RadioGateways;
 
 /// Units in the rotation: every order takes three, so each unit's turn comes every 10 orders.
@@ -45,30 +46,26 @@ fn main() {
             radio: Some(format!("127.0.0.1:{}", free_udp_port()).parse().unwrap()),
         })
         .collect();
-    let ids: Vec<&str> = units.iter().map(|u| u.id.as_str()).collect();
-    let terminals = peers::unit_hub(&runtime, dir.path(), &ids);
     let gateways: Vec<_> = units.iter().filter_map(|u| u.radio).collect();
     let _gateways = RadioGateways::start(&gateways, runtime.handle()).unwrap();
     let smsc = peers::start_smsc(dir.path(), 0);
-
-    let settings = DispatchSettings {
-        center: "青溪镇综治中心".into(),
-        plans_path: None,
-        plans: PlanLibrary::default(),
-        leader_sms: vec![],
-        sms: Some(SmsSettings {
-            address: format!("127.0.0.1:{}", smsc.port),
-            system_id: "linkage".into(),
-            password: "secret".into(),
-            source: "10690001".into(),
-        }),
-        radio_voice: "cmn".into(),
-    };
-    let (channels, late) = linkage::channels::open(&settings, Some((&terminals.hub.url(), "disp")), runtime.handle());
-    let (reports, mut told) = tokio::sync::mpsc::unbounded_channel();
-    let outbox =
-        Outbox::start(runtime.handle(), dir.path().join("store"), channels, late, reports, streams::no_waker());
-    let mut core = Core { units, center: settings.center.clone(), ..Core::default() };
+    let mut config = Config::demo().unwrap();
+    config.simulation = None;
+    config.units = units;
+    config.dispatch.center = "青溪镇综治中心".into();
+    config.dispatch.leader_sms = vec![];
+    config.dispatch.sms = Some(SmsSettings {
+        address: format!("127.0.0.1:{}", smsc.port),
+        system_id: "linkage".into(),
+        password: "secret".into(),
+        source: "10690001".into(),
+    });
+    let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
+    let mut seat = peers::Seat::open(&runtime, &dir.path().join("seat"), &center.hub.url(), "seat-1", &config);
+    for n in 0..orders {
+        seat.feed.send(peers::report(n));
+    }
+    seat.until(30, "the incidents", |core| core.incidents.len() == orders);
     // Let the SMSC bind and the terminals connect before the first click.
     std::thread::sleep(Duration::from_secs(2));
 
@@ -76,7 +73,7 @@ fn main() {
     for i in 0..orders {
         let group: Vec<String> = (0..3).map(|k| format!("u{}", (i * 3 + k) % UNITS)).collect();
         let draft = DispatchDraft {
-            incident: format!("E{i:06}"),
+            incident: format!("E{:06}", i + 1),
             plan: None,
             units: group.iter().map(|u| (u.clone(), ChannelKind::ALL.to_vec())).collect(),
             texts: Texts {
@@ -86,35 +83,17 @@ fn main() {
             },
             clocks: Default::default(),
         };
+        let incident = draft.incident.clone();
         let click = Instant::now();
-        let mut id = String::new();
-        for effect in core.apply(Command::Dispatch(draft)) {
-            if let Effect::Dispatch { order, outgoing } = effect {
-                id = order.id.clone();
-                outbox.submit(Job::Dispatch { order, outgoing });
-            }
-        }
+        seat.apply(Command::Dispatch(draft));
         let all_sent = |core: &Core| {
-            core.orders.list[&id]
-                .units
-                .iter()
-                .flat_map(|u| &u.deliveries)
-                .all(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
+            core.orders.of_incident(&incident).next().is_some_and(|o| {
+                o.units.iter().flat_map(|u| &u.deliveries).all(|d| {
+                    matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. })
+                })
+            })
         };
-        while !all_sent(&core) {
-            match told.try_recv() {
-                Ok(DeliveryReport::Trouble(e)) => panic!("{e}"),
-                Ok(report) => {
-                    core.on_delivery(report);
-                }
-                Err(_) => std::thread::sleep(Duration::from_micros(200)),
-            }
-            assert!(
-                click.elapsed() < Duration::from_secs(60),
-                "order {id} not sent in 60 s: {:#?}",
-                core.orders.list[&id]
-            );
-        }
+        seat.until(60, "the order sent", all_sent);
         took.push(click.elapsed().as_secs_f64() * 1000.0);
         // The next click comes 0.6 s later: with 10 groups of units, a unit's talk-group is
         // free again (a call here is about 5 s) before its next order, so the numbers measure

@@ -11,16 +11,14 @@ use std::time::{Duration, Instant};
 
 use crate::wall_feeds::WallFeeds;
 use streams::alarm::AlarmSound;
-use streams::feed::{ClientHandle, FeedUpdate};
+use streams::feed::FeedUpdate;
 use tokio::sync::mpsc;
 
 use crate::basemap::Basemap;
-use crate::channels::outbox::{Job, Outbox};
 use crate::config::Config;
-use crate::core::dispatch::DeliveryReport;
 use crate::core::plan::PlanLibrary;
-use crate::core::wall::Wall;
 use crate::core::{Core, Effect};
+use crate::journal::HubFeed;
 use crate::i18n::{I18n, Lang};
 use crate::screenshot::{Screenshot, ScreenshotPlan};
 use crate::ui::{self, Action, Views, wall};
@@ -47,14 +45,12 @@ pub struct LinkageApp {
     core: Core,
     tr: I18n,
     views: Views,
-    updates: mpsc::UnboundedReceiver<FeedUpdate>,
+    /// The link to the hub: updates in, commands out through the durable queue.
+    feed: HubFeed,
     /// The feeds behind the wall's tiles; they follow `core.wall`.
     feeds: WallFeeds,
     screenshot: Option<Screenshot>,
     alarm_sound: AlarmSound,
-    client: ClientHandle,
-    outbox: Outbox,
-    deliveries: mpsc::UnboundedReceiver<DeliveryReport>,
     plan_reloads: mpsc::UnboundedReceiver<Result<PlanLibrary, String>>,
     /// The raster tiles under the map, when configured.
     basemap: Option<Basemap>,
@@ -93,33 +89,16 @@ impl LinkageApp {
             .build()
             .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let config = options.config;
-        let wall_layout = config.wall_layout;
         let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer);
         let world = World::start(&config, options.data_dir, &runtime)?;
 
         let feed_ctx = ctx.clone();
-        let feed = crate::journal::follow(
+        let mut feed = crate::journal::follow(
             &world.store_dir,
-            &world.hub_url,
-            &world.token,
+            (&world.hub_url, &world.token, streams::feed::Role::Console),
             runtime.handle(),
             std::sync::Arc::new(move || feed_ctx.request_repaint()),
         )?;
-
-        let hub = world.dispatcher_token.as_deref().map(|token| (world.hub_url.as_str(), token));
-        let mut dispatch = config.dispatch.clone();
-        dispatch.sms = dispatch.sms.or(world.simulated_sms.clone());
-        let (channels, late) = crate::channels::open(&dispatch, hub, runtime.handle());
-        let (reports, deliveries) = mpsc::unbounded_channel();
-        let outbox_ctx = ctx.clone();
-        let outbox = Outbox::start(
-            runtime.handle(),
-            world.store_dir.clone(),
-            channels,
-            late,
-            reports,
-            std::sync::Arc::new(move || outbox_ctx.request_repaint()),
-        );
         let plan_reloads = crate::channels::watch_plans(&config, runtime.handle());
         let tiles_ctx = ctx.clone();
         let video_ctx = ctx.clone();
@@ -129,35 +108,26 @@ impl LinkageApp {
                 .ok()
         });
 
-        let mut core = Core {
-            grids: config.grids,
-            kinds: config.kinds,
-            cameras: config.cameras,
-            units: config.units,
-            center: config.dispatch.center,
-            plans: config.dispatch.plans,
-            leader_sms: config.dispatch.leader_sms,
-            scoring: config.scoring,
-            ..Core::default()
-        };
-        core.wall = Wall::filled(wall_layout, core.cameras.iter().map(|c| c.id.clone()));
-        for event in feed.restored {
+        let mut core = config.core();
+        for event in std::mem::take(&mut feed.restored) {
             core.on_feed(FeedUpdate::Event(event));
+        }
+        // Commands still queued (the seat stopped before the log had them) act here at once:
+        // an acknowledged alarm does not ring again.
+        for command in std::mem::take(&mut feed.queued) {
+            core.remember_sent(&command);
         }
         Ok(LinkageApp {
             core,
             tr: I18n::new(lang),
             views,
-            updates: feed.updates,
+            feed,
             feeds: WallFeeds::new(
                 crate::wall_feeds::GRACE,
                 std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT)),
             ),
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
-            client: feed.client,
-            outbox,
-            deliveries,
             plan_reloads,
             basemap,
             last_tick: Instant::now(),
@@ -171,9 +141,7 @@ impl LinkageApp {
     /// Hands an effect of a command or a clock to whoever carries it out.
     fn carry_out(&mut self, effect: Effect) {
         match effect {
-            Effect::Send(body) => self.client.send(body),
-            Effect::Dispatch { order, outgoing } => self.outbox.submit(Job::Dispatch { order, outgoing }),
-            Effect::Notify(msg) => self.outbox.submit(Job::Notify(msg)),
+            Effect::Send(body) => self.feed.send(body),
             Effect::Export { name, content } => {
                 let dir = self.world.store_dir.join("exports");
                 std::thread::spawn(move || {
@@ -199,10 +167,6 @@ impl LinkageApp {
                     Err(e) => tracing::error!(file = %name, error = %e, "snapshot not saved"),
                 });
             }
-            Effect::Record(order) => {
-                let what = format!("{:?}", order.stage());
-                self.outbox.submit(Job::Record(order, what));
-            }
         }
     }
 }
@@ -211,14 +175,9 @@ impl eframe::App for LinkageApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         let started = Instant::now();
         while started.elapsed() < DRAIN_BUDGET {
-            match self.updates.try_recv() {
+            match self.feed.updates.try_recv() {
                 Ok(update) => self.core.on_feed(update),
                 Err(_) => break,
-            }
-        }
-        while let Ok(report) = self.deliveries.try_recv() {
-            for effect in self.core.on_delivery(report) {
-                self.carry_out(effect);
             }
         }
         while let Ok(reload) = self.plan_reloads.try_recv() {
@@ -238,9 +197,6 @@ impl eframe::App for LinkageApp {
             self.last_tick = Instant::now();
             let now = chrono::Utc::now();
             self.core.step_tour(now);
-            for effect in self.core.tick(now) {
-                self.carry_out(effect);
-            }
             if self.duty_officer {
                 for command in crate::duty_officer::act(&self.core, now, &mut self.rng) {
                     for effect in self.core.apply_at(command, now) {
@@ -249,7 +205,7 @@ impl eframe::App for LinkageApp {
                 }
             }
         }
-        if !self.updates.is_empty() {
+        if !self.feed.updates.is_empty() {
             ctx.request_repaint();
         }
         self.alarm_sound.set_ringing(!self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty());

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use linkage::app::{LinkageApp, StartOptions};
+use linkage::center::{DispatchService, HubAccess};
 use linkage::config::{Config, RendererChoice, line_of};
 use linkage::i18n::Lang;
 use linkage::screenshot::{Failure, ScreenshotPlan};
@@ -16,7 +17,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("hub") => hub(&args[1..]),
         Some("tail") => tail(&args[1..]),
-        Some("outbox") => outbox(&args[1..]),
         Some("--help" | "-h" | "help") => {
             println!("{}", include_str!("usage.txt"));
             Ok(())
@@ -113,8 +113,9 @@ struct TokenEntry {
     per_second: Option<u32>,
 }
 
+/// The center's server: the hub, and with `--config` the dispatch service for that township.
 fn hub(args: &[String]) -> Result<(), String> {
-    let f = flags(args, &["--listen", "--data", "--tokens"])?;
+    let f = flags(args, &["--listen", "--data", "--tokens", "--config"])?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
     let listen = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
     let data_dir = PathBuf::from(f.get("data").ok_or("hub needs --data DIR")?);
@@ -124,7 +125,7 @@ fn hub(args: &[String]) -> Result<(), String> {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
         format!("{tokens_path}:{line}: {}", e.message())
     })?;
-    let tokens = file
+    let mut tokens: HashMap<String, Grant> = file
         .token
         .into_iter()
         .map(|t| {
@@ -132,14 +133,28 @@ fn hub(args: &[String]) -> Result<(), String> {
             (t.token, Grant { per_second: t.per_second.unwrap_or(grant.per_second), ..grant })
         })
         .collect();
+    let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
+    // The dispatch service's own two identities, fresh for each run and known only here.
+    let (center, dispatcher) = (linkage::world::secret(), linkage::world::secret());
+    if config.is_some() {
+        tokens.insert(center.clone(), Grant::new(Role::Center, "center"));
+        tokens.insert(dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher"));
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(async move {
-        let hub = Hub::start(HubConfig { listen, data_dir, tokens }).await?;
-        println!("{}", hub.url());
-        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
-        hub.stop();
-        Ok(())
-    })
+    let center_dir = data_dir.join("center");
+    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens }))?;
+    let url = hub.url();
+    let _service = match &config {
+        Some(config) => {
+            let access = HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher };
+            Some(DispatchService::start(config, None, access, &center_dir, runtime.handle())?)
+        }
+        None => None,
+    };
+    println!("{url}");
+    runtime.block_on(async { tokio::signal::ctrl_c().await.map_err(|e| e.to_string()) })?;
+    hub.stop();
+    Ok(())
 }
 
 fn tail(args: &[String]) -> Result<(), String> {
@@ -157,8 +172,12 @@ fn tail(args: &[String]) -> Result<(), String> {
     let (_link, mut rx): (Box<dyn std::any::Any>, _) = match f.get("journal") {
         Some(_) if f.contains_key("since") => return Err("--since and --journal exclude each other".into()),
         Some(dir) => {
-            let mut feed =
-                linkage::journal::follow(Path::new(dir), &url, &token, runtime.handle(), streams::no_waker())?;
+            let mut feed = linkage::journal::follow(
+                Path::new(dir),
+                (&url, &token, Role::Console),
+                runtime.handle(),
+                streams::no_waker(),
+            )?;
             let rx = std::mem::replace(&mut feed.updates, tokio::sync::mpsc::unbounded_channel().1);
             feed.restored.clear();
             (Box::new(feed), rx)
@@ -178,38 +197,4 @@ fn tail(args: &[String]) -> Result<(), String> {
         }
     });
     Ok(())
-}
-
-/// Sends what the console's outbox still holds (after a crash, or from a machine without a
-/// screen), then exits. The hub must be remote with a dispatcher token.
-fn outbox(args: &[String]) -> Result<(), String> {
-    use linkage::channels::outbox::Outbox;
-    use linkage::config::HubSetting;
-    use linkage::store::Store;
-    let f = flags(args, &["--config", "--data"])?;
-    let config = Config::load(&PathBuf::from(f.get("config").ok_or("outbox needs --config FILE")?))
-        .map_err(|e| e.to_string())?;
-    let dir = PathBuf::from(f.get("data").ok_or("outbox needs --data DIR (the console's store)")?);
-    let hub = match &config.hub {
-        HubSetting::Remote { url, dispatcher_token: Some(token), .. } => Some((url.as_str(), token.as_str())),
-        _ => None,
-    };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let (channels, late) = linkage::channels::open(&config.dispatch, hub, runtime.handle());
-    let (reports, mut told) = tokio::sync::mpsc::unbounded_channel();
-    let _outbox = Outbox::start(runtime.handle(), dir.clone(), channels, late, reports, streams::no_waker());
-    let store = Store::open(&dir)?;
-    loop {
-        while let Ok(report) = told.try_recv() {
-            if let linkage::core::dispatch::DeliveryReport::Trouble(e) = report {
-                eprintln!("outbox: {e}");
-            }
-        }
-        let left = store.unsent()?.len();
-        if left == 0 {
-            println!("outbox: every message has its receipt");
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }

@@ -50,10 +50,8 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 pub enum HubSetting {
     /// Start a hub in-process, listening on `listen`, keeping its log in `data_dir`.
     Embedded { listen: String, data_dir: Option<PathBuf> },
-    /// Connect to a hub elsewhere.
-    /// `dispatcher_token` lets the console's outbox issue work orders; without it online
-    /// orders are not configured.
-    Remote { url: String, token: String, dispatcher_token: Option<String> },
+    /// Connect to a hub elsewhere (the center's server, `linkage hub`).
+    Remote { url: String, token: String },
 }
 
 /// Which renderer draws the window.
@@ -227,7 +225,6 @@ struct HubSection {
     data_dir: Option<PathBuf>,
     url: Option<String>,
     token: Option<String>,
-    dispatcher_token: Option<String>,
 }
 
 impl Default for HubSection {
@@ -238,7 +235,6 @@ impl Default for HubSection {
             data_dir: None,
             url: None,
             token: None,
-            dispatcher_token: None,
         }
     }
 }
@@ -396,7 +392,7 @@ impl Config {
             "embedded" => HubSetting::Embedded { listen: raw.hub.listen, data_dir: raw.hub.data_dir },
             "remote" => match (raw.hub.url, raw.hub.token) {
                 (Some(url), Some(token)) if url.starts_with("ws://") || url.starts_with("wss://") => {
-                    HubSetting::Remote { url, token, dispatcher_token: raw.hub.dispatcher_token }
+                    HubSetting::Remote { url, token }
                 }
                 (Some(_), Some(_)) => {
                     return Err(err(Some(raw.hub.mode.span()), "hub url must start with ws:// or wss://".into()));
@@ -601,6 +597,25 @@ impl Config {
             dispatch,
             scoring,
         })
+    }
+}
+
+impl Config {
+    /// The rules' state for this township, empty of events: what a seat or the center's
+    /// dispatch service starts from before it reads the log.
+    pub fn core(&self) -> crate::core::Core {
+        crate::core::Core {
+            grids: self.grids.clone(),
+            kinds: self.kinds.clone(),
+            cameras: self.cameras.clone(),
+            units: self.units.clone(),
+            center: self.dispatch.center.clone(),
+            plans: self.dispatch.plans.clone(),
+            leader_sms: self.dispatch.leader_sms.clone(),
+            scoring: self.scoring.clone(),
+            wall: crate::core::wall::Wall::filled(self.wall_layout, self.cameras.iter().map(|c| c.id.clone())),
+            ..crate::core::Core::default()
+        }
     }
 }
 

@@ -22,7 +22,7 @@ const NO_ANSWER: Duration = Duration::minutes(5);
 
 /// What the officer does at `now`.
 pub fn act(core: &Core, now: DateTime<Utc>, rng: &mut fastrand::Rng) -> Vec<Command> {
-    if !core.orders.restored {
+    if !core.hub.caught_up {
         return vec![];
     }
     let mut commands = vec![];
@@ -32,7 +32,7 @@ pub fn act(core: &Core, now: DateTime<Utc>, rng: &mut fastrand::Rng) -> Vec<Comm
         if !t.is_open() || i.report.severity < Severity::High || age < DISPATCH_AFTER || age > HISTORY {
             continue;
         }
-        if core.orders.of_incident(&i.id).next().is_some() {
+        if core.orders.of_incident(&i.id).next().is_some() || core.orders.pending_for(&i.id) {
             continue;
         }
         if let Some(p) = core.proposal(&i.id)
@@ -47,7 +47,8 @@ pub fn act(core: &Core, now: DateTime<Utc>, rng: &mut fastrand::Rng) -> Vec<Comm
             }));
         }
     }
-    for order in core.orders.list.values().filter(|o| o.stage() == Stage::ReportedBack) {
+    let closable = |o: &&crate::core::order::Order| o.stage() == Stage::ReportedBack && !core.orders.changing.contains(&o.id);
+    for order in core.orders.list.values().filter(closable) {
         // A reporter asked by SMS answers by SMS; the officer closes the rest, and those whose
         // reporter has not answered in five minutes (a phone call, in real life).
         let wait = if order.satisfaction_asked.is_some() { NO_ANSWER } else { CLOSE_AFTER };

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod basemap;
+pub mod center;
 pub mod channels;
 pub mod config;
 pub mod core;

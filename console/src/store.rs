@@ -1,10 +1,11 @@
-//! The console's own durable state (SQLite, WAL): the orders, the outbox and the audit log.
+//! The center's outbox store (SQLite, WAL, every commit fsynced): each message of an order with
+//! its idempotency key, its state and the peer's receipt, and an audit line per change.
 //!
-//! The outbox is what makes a dispatch survive a crash: an order and every message of it are
-//! written in one transaction *before* anything is sent; each message row keeps its
-//! idempotency key, its state and the peer's receipt. After a restart, [`Store::unsent`] gives
-//! exactly the messages with no receipt, and they are sent again with the same keys — the peers
-//! (hub, SMSC, radio gateway) know a key they have seen, so nothing is doubled.
+//! The order itself lives in the hub's log; this is what makes its sending survive a crash: a
+//! message is written here *before* it is sent, and a message with a receipt is never sent
+//! again. After a restart the dispatch service hands every open order's messages over again;
+//! those with no receipt ([`Store::unsent`]) go out again with the same keys — the peers (hub,
+//! SMSC, radio gateway) know a key they have seen, so nothing is doubled.
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use streams::sqlite::{Durability, open_wal};
 
 use crate::core::dispatch::Outgoing;
-use crate::core::order::{DeliveryState, Order};
+use crate::core::order::DeliveryState;
 
 /// The file in the console's data folder that holds the store and the journal.
 pub const FILE: &str = "console.sqlite";
@@ -57,30 +58,28 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Writes an order and its messages in one transaction. A message key already in the
-    /// outbox is left as it is (a dispatch written twice is written once).
-    pub fn put_dispatch(&mut self, order: &Order, outgoing: &[Outgoing], now: DateTime<Utc>) -> Result<(), String> {
+    /// Writes the messages not stored yet, in one transaction, and gives each message's state
+    /// as stored now, with the time of its last change: `Queued` for a new one.
+    pub fn put_messages(
+        &mut self,
+        messages: &[Outgoing],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(DeliveryState, DateTime<Utc>)>, String> {
         let tx = self.db.transaction().map_err(|e| e.to_string())?;
-        put_order(&tx, order, now)?;
-        for msg in outgoing {
+        let mut states = Vec::with_capacity(messages.len());
+        for msg in messages {
             put_message(&tx, msg, now)?;
+            let row: (String, Option<String>, Option<String>, u32, String) = tx
+                .query_row("SELECT state, receipt, error, attempts, updated FROM outbox WHERE key = ?1", [&msg.key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .map_err(|e| e.to_string())?;
+            let (state, receipt, error, attempts, updated) = row;
+            let at = DateTime::parse_from_rfc3339(&updated).map(|t| t.with_timezone(&Utc)).unwrap_or(now);
+            states.push((state_of(&state, receipt, error, attempts), at));
         }
-        tx.commit().map_err(|e| e.to_string())
-    }
-
-    /// Writes one message outside a unit's order (the leader's notice).
-    pub fn put_message(&mut self, msg: &Outgoing, now: DateTime<Utc>) -> Result<(), String> {
-        let tx = self.db.transaction().map_err(|e| e.to_string())?;
-        put_message(&tx, msg, now)?;
-        tx.commit().map_err(|e| e.to_string())
-    }
-
-    /// Stores an order's new state (closed, archived) with an audit line.
-    pub fn put_order(&mut self, order: &Order, what: &str, now: DateTime<Utc>) -> Result<(), String> {
-        let tx = self.db.transaction().map_err(|e| e.to_string())?;
-        put_order(&tx, order, now)?;
-        audit(&tx, now, Some(&order.id), what)?;
-        tx.commit().map_err(|e| e.to_string())
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(states)
     }
 
     /// Records what a send attempt achieved.
@@ -143,53 +142,6 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
-    /// Every order not archived, with each delivery's state as the outbox has it.
-    pub fn orders(&self) -> Result<Vec<Order>, String> {
-        let mut stmt = self.db.prepare("SELECT json FROM orders ORDER BY id").map_err(|e| e.to_string())?;
-        let mut states = self
-            .db
-            .prepare("SELECT key, state, receipt, error, attempts FROM outbox WHERE order_id = ?1")
-            .map_err(|e| e.to_string())?;
-        let jsons: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| e.to_string())?
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
-        let mut out = vec![];
-        for json in jsons {
-            let mut order: Order = serde_json::from_str(&json).map_err(|e| format!("stored order unreadable: {e}"))?;
-            if order.archived.is_some() {
-                continue;
-            }
-            let rows = states
-                .query_map([&order.id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, u32>(4)?,
-                    ))
-                })
-                .map_err(|e| e.to_string())?;
-            for row in rows {
-                let (key, state, receipt, error, attempts) = row.map_err(|e| e.to_string())?;
-                let receipt = receipt.unwrap_or_default();
-                let state = match state.as_str() {
-                    "sent" => DeliveryState::Sent { receipt },
-                    "delivered" => DeliveryState::Delivered { receipt },
-                    "failed" => DeliveryState::Failed { error: error.unwrap_or_default(), attempts },
-                    _ => DeliveryState::Queued,
-                };
-                if let Some(d) = order.delivery_mut(&key) {
-                    d.state = state;
-                }
-            }
-            out.push(order);
-        }
-        Ok(out)
-    }
-
     /// The audit lines of an order, oldest first: (time, what).
     pub fn audit_of(&self, order: &str) -> Result<Vec<(String, String)>, String> {
         let mut stmt = self
@@ -201,24 +153,28 @@ impl Store {
     }
 }
 
-fn put_order(tx: &rusqlite::Transaction<'_>, order: &Order, now: DateTime<Utc>) -> Result<(), String> {
-    let json = serde_json::to_string(order).map_err(|e| e.to_string())?;
-    tx.execute(
-        "INSERT INTO orders (id, json, updated) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET json = ?2, updated = ?3",
-        params![order.id, json, now.to_rfc3339()],
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(())
+/// A stored state as the protocol names it.
+fn state_of(state: &str, receipt: Option<String>, error: Option<String>, attempts: u32) -> DeliveryState {
+    let receipt = receipt.unwrap_or_default();
+    match state {
+        "sent" => DeliveryState::Sent { receipt },
+        "delivered" => DeliveryState::Delivered { receipt },
+        "failed" => DeliveryState::Failed { error: error.unwrap_or_default(), attempts },
+        _ => DeliveryState::Queued,
+    }
 }
 
 fn put_message(tx: &rusqlite::Transaction<'_>, msg: &Outgoing, now: DateTime<Utc>) -> Result<(), String> {
     let json = serde_json::to_string(msg).map_err(|e| e.to_string())?;
-    tx.execute(
-        "INSERT OR IGNORE INTO outbox (key, order_id, json, state, updated) VALUES (?1, ?2, ?3, 'queued', ?4)",
-        params![msg.key, msg.order, json, now.to_rfc3339()],
-    )
-    .map_err(|e| e.to_string())?;
+    let new = tx
+        .execute(
+            "INSERT OR IGNORE INTO outbox (key, order_id, json, state, updated) VALUES (?1, ?2, ?3, 'queued', ?4)",
+            params![msg.key, msg.order, json, now.to_rfc3339()],
+        )
+        .map_err(|e| e.to_string())?;
+    if new == 0 {
+        return Ok(());
+    }
     audit(tx, now, Some(&msg.order), &format!("queued {} → {} by {}", msg.key, msg.unit, msg.channel.code()))
 }
 

@@ -1,9 +1,10 @@
-//! The world the console connects to: a remote hub, or — in the embedded default — a hub
-//! started in-process on loopback, with the demo's simulated cameras (real RTSP), grid workers
-//! and linked units (real hub clients) around it.
+//! The world the console connects to: a remote center's server, or — in the embedded default —
+//! the center's server started in-process on loopback (the hub and its dispatch service), with
+//! the demo's simulated cameras (real RTSP), grid workers, linked units (real hub clients) and
+//! SMSC around it.
 //!
 //! The console itself does not know the difference: it always talks to a hub URL with a token
-//! and opens camera URIs.
+//! and opens camera URIs; the orders it shows come from the log either way.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
 use streams::sim::radio_gateways::RadioGateways;
 use streams::sim::smsc::Smsc;
 
+use crate::center::{DispatchService, HubAccess};
 use crate::config::{Config, HubSetting};
 use crate::core::camera::{CameraStreams, StreamUris};
 
@@ -23,14 +25,12 @@ use crate::core::camera::{CameraStreams, StreamUris};
 pub struct World {
     pub hub_url: String,
     pub token: String,
-    /// The token of the console's dispatcher (its outbox issues work orders with it).
-    pub dispatcher_token: Option<String>,
-    /// Where the console keeps its own store (orders, outbox, audit).
+    /// Where the console keeps its own data (journal, queue, exports, snapshots).
     pub store_dir: PathBuf,
-    /// The simulated SMSC's settings, when the simulation runs one (no `[dispatch.sms]`).
-    pub simulated_sms: Option<crate::config::SmsSettings>,
     /// Camera id → the addresses of its streams.
     pub camera_uris: HashMap<String, StreamUris>,
+    // The dispatch service goes before the hub it works for.
+    _center: Option<DispatchService>,
     _hub: Option<HubHandle>,
     _cameras: Option<CameraServer>,
     _grid_workers: Option<GridWorkers>,
@@ -42,6 +42,11 @@ pub struct World {
 /// A random token, fresh for each run of the embedded hub.
 fn token(rng: &mut fastrand::Rng) -> String {
     (0..4).map(|_| format!("{:08x}", rng.u32(..))).collect()
+}
+
+/// A fresh secret for a token the server gives itself.
+pub fn secret() -> String {
+    token(&mut fastrand::Rng::new())
 }
 
 /// Where the embedded hub keeps its log when the config does not say.
@@ -71,14 +76,13 @@ impl World {
             })
             .collect();
         let (listen, config_dir) = match &config.hub {
-            HubSetting::Remote { url, token, dispatcher_token } => {
+            HubSetting::Remote { url, token } => {
                 return Ok(World {
                     hub_url: url.clone(),
                     token: token.clone(),
-                    dispatcher_token: dispatcher_token.clone(),
                     store_dir: data_dir.unwrap_or_else(default_data_dir).join("console"),
-                    simulated_sms: None,
                     camera_uris,
+                    _center: None,
                     _radio: None,
                     _smsc: None,
                     _hub: None,
@@ -93,9 +97,11 @@ impl World {
         let console = token(&mut rng);
         let field = token(&mut rng);
         let dispatcher = token(&mut rng);
+        let center = token(&mut rng);
         let mut tokens = HashMap::from([
             (console.clone(), Grant::new(Role::Console, "console")),
-            (dispatcher.clone(), Grant::new(Role::Dispatcher, "console dispatcher")),
+            (dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher")),
+            (center.clone(), Grant::new(Role::Center, "center")),
             (field.clone(), Grant::new(Role::FieldTerminal, "simulated grid workers")),
         ]);
         let units: Vec<SimUnit> =
@@ -106,16 +112,16 @@ impl World {
         let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
         let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
         let store_dir = data_dir.join("console");
+        let center_dir = data_dir.join("center");
         let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens }))?;
         let hub_url = hub.url();
 
         let mut world = World {
             hub_url: hub_url.clone(),
             token: console,
-            dispatcher_token: Some(dispatcher),
             store_dir,
-            simulated_sms: None,
             camera_uris: HashMap::new(),
+            _center: None,
             _radio: None,
             _smsc: None,
             _hub: Some(hub),
@@ -123,6 +129,8 @@ impl World {
             _grid_workers: None,
             _units: None,
         };
+        // The demo's SMSC, when the simulation runs one (no `[dispatch.sms]`).
+        let mut simulated_sms = None;
         if let Some(sim) = &config.simulation {
             let simulated: Vec<SimCamera> = config
                 .cameras
@@ -175,7 +183,7 @@ impl World {
                 .ok();
             if config.dispatch.sms.is_none() {
                 let smsc = Smsc::start(runtime.handle())?;
-                world.simulated_sms = Some(crate::config::SmsSettings {
+                simulated_sms = Some(crate::config::SmsSettings {
                     address: smsc.addr().to_string(),
                     system_id: "qingxi".into(),
                     password: "demo".into(),
@@ -184,6 +192,8 @@ impl World {
                 world._smsc = Some(smsc);
             }
         }
+        let hub = HubAccess { url: &hub_url, center_token: &center, dispatcher_token: &dispatcher };
+        world._center = Some(DispatchService::start(config, simulated_sms, hub, &center_dir, runtime.handle())?);
         world.camera_uris = camera_uris;
         Ok(world)
     }

@@ -1,136 +1,190 @@
-//! Nothing lost, nothing doubled: a dispatch is written to the outbox, then the process that
-//! sends it (`linkage outbox`) is killed with SIGKILL at random points, again and again, and
-//! started again until it finishes. Every unit terminal on the hub and the SMSC (not ours) must
-//! end up with every message exactly once.
+//! Nothing lost, nothing doubled, with the truth on the server: a seat sends 100 dispatches to
+//! the center's server (`linkage hub --config`, hub and dispatch service in one process), and
+//! the server is killed with SIGKILL at random points while it builds and sends them, again and
+//! again, and started again on the same data. The seat resends what the log does not have yet
+//! from its durable queue. Every unit terminal and the SMSC (not ours) must end up with every
+//! message exactly once, every request with exactly one order, and every order's clocks where
+//! the first start set them.
 
 mod peers;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command as Process;
+use std::process::{Child, Command as Process};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use linkage::config::Config;
+use linkage::core::Command;
 use linkage::core::dispatch::DispatchDraft;
-use linkage::core::order::ChannelKind;
+use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::plan::Texts;
-use linkage::core::{Command, Core, Effect};
-use linkage::store::Store;
-use streams::feed::{Body, Envelope, FeedUpdate};
+use peers::Seat;
+use streams::feed::{Body, Envelope, FeedClient, FeedUpdate, Role};
 
 const ORDERS: usize = 100;
 const UNITS: [&str; 3] = ["u1", "u2", "u3"];
-const KILLS: usize = 12;
+const KILLS: usize = 10;
 
-fn write_config(dir: &Path, hub_url: &str, smsc_port: u16) -> std::path::PathBuf {
+fn write_files(dir: &Path, port: u16, smsc_port: u16) -> std::path::PathBuf {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo");
     let mut text = format!(
-        "[hub]\nmode = \"remote\"\nurl = \"{hub_url}\"\ntoken = \"unused\"\ndispatcher_token = \"disp\"\n\n\
+        "[hub]\nmode = \"remote\"\nurl = \"ws://127.0.0.1:{port}\"\ntoken = \"seat\"\n\n\
          [map]\ngrids = \"{grids}\"\nkinds = \"{kinds}\"\n\n\
          [dispatch]\ncenter = \"测试中心\"\n\n\
          [dispatch.sms]\naddress = \"127.0.0.1:{smsc_port}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n",
         grids = demo.join("grids.geojson").display(),
         kinds = demo.join("incident_kinds.toml").display(),
     );
+    let mut tokens = String::from(
+        "[[token]]\ntoken = \"seat\"\nrole = \"console\"\nname = \"officer\"\n\n\
+         [[token]]\ntoken = \"field\"\nrole = \"field_terminal\"\nname = \"field\"\n",
+    );
     for (i, u) in UNITS.iter().enumerate() {
         text += &format!("\n[[unit]]\nid = \"{u}\"\nname = \"单位{i}\"\ntier = 1\nsms = [\"1380000000{i}\"]\n");
+        tokens += &format!("\n[[token]]\ntoken = \"t-{u}\"\nrole = \"unit_terminal\"\nname = \"{u}\"\nunit = \"{u}\"\n");
     }
+    std::fs::write(dir.join("tokens.toml"), tokens).unwrap();
     let path = dir.join("linkage.toml");
     std::fs::write(&path, text).unwrap();
     path
 }
 
-/// Writes the dispatches into the outbox as the console does when the officer clicks send.
-fn seed(config: &Config, store_dir: &Path) -> Vec<String> {
-    let mut core = Core { units: config.units.clone(), center: config.dispatch.center.clone(), ..Core::default() };
-    let mut store = Store::open(store_dir).unwrap();
-    let mut keys = vec![];
-    for i in 0..ORDERS {
-        let draft = DispatchDraft {
-            incident: format!("E{i:06}"),
-            plan: None,
-            units: UNITS.iter().map(|u| (u.to_string(), vec![ChannelKind::Order, ChannelKind::Sms])).collect(),
-            texts: Texts {
-                order: format!("第{i}号派单，请{{unit}}处置。"),
-                sms: format!("第{i}号短信通知。"),
-                radio: String::new(),
-            },
-            clocks: Default::default(),
-        };
-        for effect in core.apply(Command::Dispatch(draft)) {
-            let Effect::Dispatch { order, outgoing } = effect else { panic!("{effect:?}") };
-            store.put_dispatch(&order, &outgoing, chrono::Utc::now()).unwrap();
-            keys.extend(outgoing.into_iter().map(|o| o.key));
-        }
+/// `linkage hub --config` on `port`, once it listens.
+fn start_server(dir: &Path, port: u16) -> Child {
+    let child = Process::new(env!("CARGO_BIN_EXE_linkage"))
+        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.join("data"))
+        .arg("--tokens")
+        .arg(dir.join("tokens.toml"))
+        .arg("--config")
+        .arg(dir.join("linkage.toml"))
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("linkage hub starts");
+    let until = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the server did not listen within 20 s");
+        std::thread::sleep(Duration::from_millis(20));
     }
-    keys
+    child
+}
+
+fn draft(i: usize) -> DispatchDraft {
+    DispatchDraft {
+        incident: format!("E{:06}", i + 1),
+        plan: None,
+        units: UNITS.iter().map(|u| (u.to_string(), vec![ChannelKind::Order, ChannelKind::Sms])).collect(),
+        texts: Texts { order: format!("第{i}号派单，请{{unit}}处置。"), sms: format!("第{i}号短信通知。"), radio: String::new() },
+        clocks: Default::default(),
+    }
+}
+
+/// Each order's deadlines, as the seat sees them.
+fn clocks(seat: &Seat) -> BTreeMap<String, Vec<DateTime<Utc>>> {
+    let orders = &seat.core.orders.list;
+    orders.iter().map(|(id, o)| (id.clone(), o.units.iter().map(|u| u.acknowledge_by).collect())).collect()
 }
 
 #[test]
-fn a_dispatch_killed_at_random_points_reaches_every_peer_exactly_once() {
+fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    // Every unit's terminal counts what it receives.
-    let mut units = peers::unit_hub(&runtime, dir.path(), &UNITS);
     let smsc = peers::start_smsc(dir.path(), 0);
-    let config_path = write_config(dir.path(), &units.hub.url(), smsc.port);
+    let port = peers::free_tcp_port();
+    let config_path = write_files(dir.path(), port, smsc.port);
     let config = Config::load(&config_path).unwrap();
-    let store_dir = dir.path().join("store");
-    let keys = seed(&config, &store_dir);
-    assert_eq!(keys.len(), ORDERS * UNITS.len() * 2);
+    let mut server = start_server(dir.path(), port);
+    let url = format!("ws://127.0.0.1:{port}");
 
-    let outbox = || {
-        Process::new(env!("CARGO_BIN_EXE_linkage"))
-            .args(["outbox", "--config"])
-            .arg(&config_path)
-            .arg("--data")
-            .arg(&store_dir)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap()
-    };
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut kills = 0;
-    for _ in 0..KILLS {
-        let mut child = outbox();
-        let started = Instant::now();
-        let after = Duration::from_millis(rng.u64(5..250));
-        while started.elapsed() < after && child.try_wait().unwrap().is_none() {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            eprintln!("run finished in {:?}: {status}", started.elapsed());
-            break;
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        kills += 1;
+    // Unit terminals that reconnect on their own and count what they receive.
+    let (tx, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let _terminals: Vec<_> = UNITS
+        .iter()
+        .map(|u| {
+            let client =
+                FeedClient { url: url.clone(), token: format!("t-{u}"), role: Role::UnitTerminal, since: 0, name: u.to_string() };
+            client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
+        })
+        .collect();
+    // The incidents, then the dispatches of a seat that keeps what it sent until it is logged.
+    let field = FeedClient { url: url.clone(), token: "field".into(), role: Role::FieldTerminal, since: 0, name: "field".into() }
+        .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
+    for n in 0..ORDERS {
+        field.send(peers::report(n));
     }
-    let status = outbox().wait().unwrap();
-    assert!(status.success(), "the last run finishes");
-    assert!(kills >= 3, "only {kills} kills landed mid-dispatch: the test proves little");
+    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &url, "seat", &config);
+    seat.until(30, "every incident", |core| core.incidents.len() == ORDERS);
+    for i in 0..ORDERS {
+        seat.apply(Command::Dispatch(draft(i)));
+    }
+
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut first_clocks: BTreeMap<String, Vec<DateTime<Utc>>> = BTreeMap::new();
+    for _ in 0..KILLS {
+        let after = Instant::now() + Duration::from_millis(rng.u64(20..400));
+        while Instant::now() < after {
+            if let Ok(update) = seat.feed.updates.try_recv() {
+                seat.core.on_feed(update);
+            } else {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        for (id, c) in clocks(&seat) {
+            first_clocks.entry(id).or_insert(c);
+        }
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        server = start_server(dir.path(), port);
+    }
+    let sent = |core: &linkage::core::Core| {
+        core.orders.list.len() == ORDERS
+            && core.orders.list.values().flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries)).all(|d| {
+                matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. })
+            })
+    };
+    seat.until(120, "every order built and every message sent", sent);
+
+    // One order per request, and the clocks the first start set.
+    assert_eq!(seat.core.orders.list.len(), ORDERS);
+    let incidents: HashSet<&str> = seat.core.orders.list.values().map(|o| o.incident.as_str()).collect();
+    assert_eq!(incidents.len(), ORDERS, "an incident got two orders");
+    let now_clocks = clocks(&seat);
+    for (id, c) in &first_clocks {
+        assert_eq!(now_clocks.get(id), Some(c), "order {id}'s clocks moved across a restart");
+    }
 
     // The terminals: every order key exactly once.
-    let expected_orders: HashSet<&String> = keys.iter().filter(|k| k.ends_with("/order")).collect();
+    let expected: HashSet<String> = seat
+        .core
+        .orders
+        .list
+        .values()
+        .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
+        .filter(|d| d.channel == ChannelKind::Order)
+        .map(|d| d.key.clone())
+        .collect();
+    assert_eq!(expected.len(), ORDERS * UNITS.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while seen.len() < expected_orders.len() && Instant::now() < deadline {
-        match units.received.try_recv() {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.len() < expected.len() && Instant::now() < deadline {
+        match received.try_recv() {
             Ok(FeedUpdate::Event(Envelope { body: Body::OrderIssued(o), .. })) => *seen.entry(o.key).or_default() += 1,
             Ok(_) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    while let Ok(update) = units.received.try_recv() {
+    while let Ok(update) = received.try_recv() {
         if let FeedUpdate::Event(Envelope { body: Body::OrderIssued(o), .. }) = update {
             *seen.entry(o.key).or_default() += 1;
         }
     }
-    for key in &expected_orders {
-        assert_eq!(seen.get(*key), Some(&1), "terminal got {key} {:?} times", seen.get(*key));
+    for key in &expected {
+        assert_eq!(seen.get(key), Some(&1), "a terminal got {key} {:?} times", seen.get(key));
     }
-    assert_eq!(seen.len(), expected_orders.len());
+    assert_eq!(seen.len(), expected.len());
 
     // The SMSC: every SMS key accepted exactly once; resends it recognised are counted.
     let submits = peers::submits(&smsc.log);
@@ -144,10 +198,20 @@ fn a_dispatch_killed_at_random_points_reaches_every_peer_exactly_once() {
             *accepted.entry(key).or_default() += 1;
         }
     }
-    for key in keys.iter().filter(|k| k.ends_with("/sms")) {
+    let sms_keys: Vec<String> = seat
+        .core
+        .orders
+        .list
+        .values()
+        .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
+        .filter(|d| d.channel == ChannelKind::Sms)
+        .map(|d| d.key.clone())
+        .collect();
+    assert_eq!(sms_keys.len(), ORDERS * UNITS.len());
+    for key in &sms_keys {
         assert_eq!(accepted.get(key), Some(&1), "SMSC accepted {key} {:?} times", accepted.get(key));
     }
-    // The store agrees: nothing left without a receipt.
-    assert!(Store::open(&store_dir).unwrap().unsent().unwrap().is_empty());
-    eprintln!("{kills} kills; {} SMS resends recognised by key at the SMSC", resent);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    eprintln!("{KILLS} kills; {resent} SMS resends recognised by key at the SMSC");
 }

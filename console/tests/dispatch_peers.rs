@@ -1,22 +1,19 @@
-//! The three-in-one dispatch against real peers on loopback: the hub with a unit terminal, an
-//! SMSC that is not ours (the npm `smpp` package under node, tests/peers/smsc.js), and a
-//! GStreamer RTP receiver standing in for the radio gateway.
+//! The three-in-one dispatch against real peers on loopback, end to end through the center's
+//! server: a seat sends the dispatch to the hub, the dispatch service builds the order and its
+//! outbox sends it to a unit terminal on the hub, an SMSC that is not ours (the npm `smpp`
+//! package under node, tests/peers/smsc.js) and a GStreamer RTP receiver standing in for the
+//! radio gateway; the seat sees every state from the log.
 
 mod peers;
 
-use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use linkage::channels::outbox::{Job, Outbox};
-use linkage::channels::{Channel, order::OrderChannel, radio::RadioChannel, sms::SmsChannel};
 use linkage::config::{Config, SmsSettings};
-use linkage::core::dispatch::{DeliveryReport, DispatchDraft};
+use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
-use linkage::core::{Command, Core, Effect};
-use peers::{RadioReceiver, free_tcp_port, free_udp_port, start_smsc};
-use streams::feed::{Body, Envelope, FeedUpdate};
-use tokio::sync::mpsc;
+use linkage::core::{Command, Core};
+use peers::{CenterRig, RadioReceiver, Seat, free_tcp_port, free_udp_port, start_smsc};
+use streams::feed::{Body, Envelope, FeedUpdate, IncidentReport};
 
 /// The account the SMSC peers take (the simulated one takes any).
 fn sms_settings(address: &str) -> SmsSettings {
@@ -28,25 +25,12 @@ fn sms_settings(address: &str) -> SmsSettings {
     }
 }
 
-type Channels = (Vec<std::sync::Arc<dyn Channel>>, mpsc::UnboundedReceiver<linkage::channels::Late>);
-
-/// The online-order and SMS channels, the SMSC at `smsc`.
-fn order_and_sms(rig: &Rig, smsc: &str) -> Channels {
-    let (late_tx, late) = mpsc::unbounded_channel();
-    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
-        std::sync::Arc::new(OrderChannel::connect(&rig.police.hub.url(), "disp", rig.runtime.handle())),
-        std::sync::Arc::new(SmsChannel::connect(sms_settings(smsc), late_tx, rig.runtime.handle())),
-    ];
-    (channels, late)
-}
-
-/// The demo's units and plans, with police reachable on this test's peers.
-fn core_with(radio: SocketAddr) -> Core {
-    let config = Config::demo().unwrap();
-    let mut core = Core { units: config.units, center: config.dispatch.center, ..Core::default() };
-    let police = core.units.iter_mut().find(|u| u.id == "police").unwrap();
-    police.radio = Some(radio);
-    core
+/// The demo township with police's radio on `radio` and the SMSC at `smsc`.
+fn config(radio: &str, smsc: &str) -> Config {
+    let mut config = Config::demo().unwrap();
+    config.units.iter_mut().find(|u| u.id == "police").unwrap().radio = Some(radio.parse().unwrap());
+    config.dispatch.sms = Some(sms_settings(smsc));
+    config
 }
 
 fn draft(channels: Vec<ChannelKind>) -> DispatchDraft {
@@ -64,55 +48,24 @@ fn draft(channels: Vec<ChannelKind>) -> DispatchDraft {
 }
 
 struct Rig {
-    // Declared first, dropped first: the hub and terminals go before their runtime.
-    police: peers::UnitHub,
-    runtime: tokio::runtime::Runtime,
+    // Declared first, dropped first: the seat, the center, then their runtime.
+    seat: Seat,
+    center: CenterRig,
+    _runtime: tokio::runtime::Runtime,
 }
 
-fn rig(dir: &Path) -> Rig {
+/// The center for `config` and a seat on it, with the incident E000001 reported (a fire, its
+/// reporter reachable on 13912345678).
+fn rig(dir: &std::path::Path, config: &Config) -> Rig {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let police = peers::unit_hub(&runtime, dir, &["police"]);
-    Rig { police, runtime }
-}
-
-/// Sends the draft through Core and a fresh outbox; returns the report stream.
-fn dispatch(
-    rig: &Rig,
-    core: &mut Core,
-    dir: &Path,
-    channels: Vec<std::sync::Arc<dyn Channel>>,
-    late: mpsc::UnboundedReceiver<linkage::channels::Late>,
-    draft: DispatchDraft,
-) -> mpsc::UnboundedReceiver<DeliveryReport> {
-    let (reports, rx) = mpsc::unbounded_channel();
-    let outbox = Outbox::start(rig.runtime.handle(), dir.join("store"), channels, late, reports, streams::no_waker());
-    for effect in core.apply(Command::Dispatch(draft)) {
-        let Effect::Dispatch { order, outgoing } = effect else { panic!("{effect:?}") };
-        outbox.submit(Job::Dispatch { order, outgoing });
-    }
-    // The outbox task lives as long as the runtime; the handle may go.
-    drop(outbox);
-    rx
-}
-
-/// Waits until `done` holds for the reports so far (feeding them to Core), or panics.
-fn until(
-    core: &mut Core,
-    reports: &mut mpsc::UnboundedReceiver<DeliveryReport>,
-    what: &str,
-    done: impl Fn(&Core) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(45);
-    while !done(core) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {:#?}", core.orders.list);
-        match reports.try_recv() {
-            Ok(report) => {
-                core.on_delivery(report);
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
+    let center = peers::center(&runtime, dir, "127.0.0.1:0", config);
+    let mut seat = Seat::open(&runtime, &dir.join("seat"), &center.hub.url(), "seat-1", config);
+    let Body::Report(mut report) = peers::report(1) else { unreachable!() };
+    report = IncidentReport { kind: "fire".into(), reporter_mobile: Some("13912345678".into()), ..report };
+    seat.feed.send(Body::Report(report));
+    seat.until(20, "the incident", |core| core.incidents.get("E000001").is_some());
+    Rig { seat, center, _runtime: runtime }
 }
 
 fn state(core: &Core, channel: ChannelKind) -> Option<DeliveryState> {
@@ -127,21 +80,14 @@ fn state(core: &Core, channel: ChannelKind) -> Option<DeliveryState> {
 #[test]
 fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rig = rig(dir.path());
     let smsc = start_smsc(dir.path(), 0);
     let radio_port = free_udp_port();
     let radio = RadioReceiver::start(radio_port);
-    let (late_tx, late) = mpsc::unbounded_channel();
-    let sms = sms_settings(&format!("127.0.0.1:{}", smsc.port));
-    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![
-        std::sync::Arc::new(OrderChannel::connect(&rig.police.hub.url(), "disp", rig.runtime.handle())),
-        std::sync::Arc::new(SmsChannel::connect(sms, late_tx.clone(), rig.runtime.handle())),
-        std::sync::Arc::new(RadioChannel::new("cmn", late_tx)),
-    ];
-    let mut core = core_with(format!("127.0.0.1:{radio_port}").parse().unwrap());
-    let mut reports = dispatch(&rig, &mut core, dir.path(), channels, late, draft(ChannelKind::ALL.to_vec()));
+    let config = config(&format!("127.0.0.1:{radio_port}"), &format!("127.0.0.1:{}", smsc.port));
+    let mut rig = rig(dir.path(), &config);
+    rig.seat.apply(Command::Dispatch(draft(ChannelKind::ALL.to_vec())));
 
-    until(&mut core, &mut reports, "every channel sent, the SMS and the radio call delivered", |core| {
+    rig.seat.until(45, "every channel sent, the SMS and the radio call delivered", |core| {
         matches!(state(core, ChannelKind::Order), Some(DeliveryState::Sent { .. }))
             && matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Delivered { .. }))
             && matches!(state(core, ChannelKind::Radio), Some(DeliveryState::Delivered { .. }))
@@ -149,7 +95,7 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
 
     // The unit's terminal got the order once, with its text and the unit's name filled in.
     let order = loop {
-        match rig.police.received.try_recv() {
+        match rig.center.received.try_recv() {
             Ok(FeedUpdate::Event(Envelope { body: Body::OrderIssued(order), .. })) => break order,
             Ok(_) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
@@ -182,20 +128,17 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
 #[test]
 fn a_down_smsc_holds_nobody_else_and_its_message_goes_once_it_is_up() {
     let dir = tempfile::tempdir().unwrap();
-    let rig = rig(dir.path());
     let smsc_port = free_tcp_port();
-    let (channels, late) = order_and_sms(&rig, &format!("127.0.0.1:{smsc_port}"));
-    let mut core = core_with("127.0.0.1:9".parse().unwrap());
-    let mut reports =
-        dispatch(&rig, &mut core, dir.path(), channels, late, draft(vec![ChannelKind::Order, ChannelKind::Sms]));
-    until(&mut core, &mut reports, "the order out while SMS fails", |core| {
-        matches!(state(core, ChannelKind::Order), Some(DeliveryState::Sent { .. }))
+    let mut rig = rig(dir.path(), &config("127.0.0.1:9", &format!("127.0.0.1:{smsc_port}")));
+    rig.seat.apply(Command::Dispatch(draft(vec![ChannelKind::Order, ChannelKind::Sms])));
+    rig.seat.until(45, "the order out while SMS fails", |core| {
+        matches!(state(core, ChannelKind::Order), Some(DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
             && matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Failed { .. }))
     });
-    assert!(core.orders.list.values().next().unwrap().units[0].partial(), "the officer sees it partial");
+    assert!(rig.seat.core.orders.list.values().next().unwrap().units[0].partial(), "the officer sees it partial");
     // The SMSC comes up; the retry finds it.
     let _smsc = start_smsc(dir.path(), smsc_port);
-    until(&mut core, &mut reports, "the SMS sent after the SMSC came up", |core| {
+    rig.seat.until(45, "the SMS sent after the SMSC came up", |core| {
         matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
     });
 }
@@ -203,57 +146,25 @@ fn a_down_smsc_holds_nobody_else_and_its_message_goes_once_it_is_up() {
 #[test]
 fn the_demos_simulated_smsc_takes_an_sms_and_confirms_its_delivery() {
     let dir = tempfile::tempdir().unwrap();
-    let rig = rig(dir.path());
-    let smsc = streams::sim::smsc::Smsc::start(rig.runtime.handle()).unwrap();
-    let (late_tx, late) = mpsc::unbounded_channel();
-    let sms = sms_settings(&smsc.addr().to_string());
-    let channel = SmsChannel::connect(sms, late_tx, rig.runtime.handle());
-    let channels: Vec<std::sync::Arc<dyn Channel>> = vec![std::sync::Arc::new(channel)];
-    let mut core = core_with("127.0.0.1:9".parse().unwrap());
-    let mut reports = dispatch(&rig, &mut core, dir.path(), channels, late, draft(vec![ChannelKind::Sms]));
-    until(&mut core, &mut reports, "the SMS delivered", |core| {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let smsc = streams::sim::smsc::Smsc::start(runtime.handle()).unwrap();
+    let mut rig = rig(dir.path(), &config("127.0.0.1:9", &smsc.addr().to_string()));
+    rig.seat.apply(Command::Dispatch(draft(vec![ChannelKind::Sms])));
+    rig.seat.until(45, "the SMS delivered", |core| {
         matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Delivered { .. }))
     });
 }
 
 #[test]
 fn a_reporters_sms_reply_closes_the_order_with_that_satisfaction() {
-    use streams::feed::{
-        CoordinateSystem, Incident, IncidentReport, IncidentStatus, Location, OrderProgress, ReportSource, Severity,
-        Step,
-    };
+    use streams::feed::{IncidentStatus, OrderProgress, Step};
     let dir = tempfile::tempdir().unwrap();
-    let rig = rig(dir.path());
     let mut smsc = start_smsc(dir.path(), 0);
-    let (channels, late) = order_and_sms(&rig, &format!("127.0.0.1:{}", smsc.port));
-    let mut core = core_with("127.0.0.1:9".parse().unwrap());
-    let incident = Incident {
-        id: "E000001".into(),
-        reported_at: chrono::Utc::now(),
-        status: IncidentStatus::New,
-        report: IncidentReport {
-            report_id: "r1".into(),
-            kind: "fire".into(),
-            severity: Severity::High,
-            location: Location { lon: 120.0, lat: 30.1, crs: CoordinateSystem::Wgs84 },
-            grid: None,
-            reporter: "王芳".into(),
-            reporter_mobile: Some("13912345678".into()),
-            source: ReportSource::Field,
-            text: "仓库冒烟".into(),
-            attachments: vec![],
-        },
-    };
-    core.on_feed(FeedUpdate::Event(Envelope::new(1, Body::IncidentReported(incident))));
-    let (reports_tx, mut reports) = mpsc::unbounded_channel();
-    let outbox =
-        Outbox::start(rig.runtime.handle(), dir.path().join("store"), channels, late, reports_tx, streams::no_waker());
-    for effect in core.apply(Command::Dispatch(draft(vec![ChannelKind::Order]))) {
-        let Effect::Dispatch { order, outgoing } = effect else { panic!("{effect:?}") };
-        outbox.submit(Job::Dispatch { order, outgoing });
-    }
-    // The unit reports back (as the hub would tell the console).
-    let order = core.orders.list.keys().next().unwrap().clone();
+    let mut rig = rig(dir.path(), &config("127.0.0.1:9", &format!("127.0.0.1:{}", smsc.port)));
+    rig.seat.apply(Command::Dispatch(draft(vec![ChannelKind::Order])));
+    rig.seat.until(20, "the order", |core| !core.orders.list.is_empty());
+    // The unit reports back from its terminal.
+    let order = rig.seat.core.orders.list.keys().next().unwrap().clone();
     let back = OrderProgress {
         order: order.clone(),
         unit: "police".into(),
@@ -261,29 +172,19 @@ fn a_reporters_sms_reply_closes_the_order_with_that_satisfaction() {
         note: "已处置".into(),
         attachments: vec!["https://p/1.jpg".into()],
     };
-    core.on_feed(FeedUpdate::Event(Envelope::new(2, Body::OrderProgressed(back))));
-    // The clocks' tick asks the reporter by SMS, once.
-    for effect in core.tick(chrono::Utc::now()).into_iter().chain(core.tick(chrono::Utc::now())) {
-        let Effect::Notify(msg) = effect else { continue };
-        outbox.submit(Job::Notify(msg));
-    }
+    rig.center.terminals["police"].send(Body::Progress(back));
+    // The center's clocks ask the reporter by SMS, once, and every seat sees it asked.
+    rig.seat.until(20, "the satisfaction asked", |core| core.orders.list[&order].satisfaction_asked.is_some());
     let deadline = Instant::now() + Duration::from_secs(20);
     while !peers::submits(&smsc.log).iter().any(|s| s["dest"] == "13912345678") {
         assert!(Instant::now() < deadline, "no satisfaction request reached the SMSC");
         std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(peers::submits(&smsc.log).len(), 1, "asked once");
-    // The reporter answers "4分，满意".
+    // The reporter answers "4".
     smsc.mobile_says("13912345678", "10690001", "4");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while core.orders.list[&order].closed.is_none() {
-        assert!(Instant::now() < deadline, "the reply did not close the order");
-        if let Ok(report) = reports.try_recv() {
-            let _ = core.on_delivery(report);
-        } else {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    assert_eq!(core.orders.list[&order].closed.map(|(s, _)| s), Some(4));
-    assert_eq!(core.incidents.get("E000001").unwrap().incident.status, IncidentStatus::Closed);
+    rig.seat.until(20, "the reply closing the order", |core| core.orders.list[&order].closed.is_some());
+    assert_eq!(rig.seat.core.orders.list[&order].closed.map(|(s, _)| s), Some(4));
+    assert_eq!(rig.seat.core.incidents.get("E000001").unwrap().incident.status, IncidentStatus::Closed);
 }

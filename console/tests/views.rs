@@ -69,6 +69,24 @@ fn state() -> State {
     State { core, tr: I18n::new(Lang::Zh), views: Views::default(), effects: vec![] }
 }
 
+/// Plays the center's part in a dispatch given at `at`: the hub logs the seat's request at
+/// `seq`, the server builds the order with the same rules and logs it at `seq + 1`.
+fn log_dispatch(core: &mut Core, request: &streams::feed::DispatchRequest, seq: u64, at: chrono::DateTime<chrono::Utc>) -> String {
+    let requested = Envelope { time: at, ..Envelope::new(seq, Body::DispatchRequested(request.clone())) };
+    core.on_feed(FeedUpdate::Event(requested));
+    let order = core.build_order(seq, at, &request.draft).expect("a unit to reach");
+    let id = order.id.clone();
+    core.on_feed(FeedUpdate::Event(Envelope { time: at, ..Envelope::new(seq + 1, Body::OrderCreated(order)) }));
+    id
+}
+
+/// The seat dispatches `draft` at `at`, and the log answers as the center's server does.
+fn dispatched(core: &mut Core, draft: linkage::core::dispatch::DispatchDraft, at: chrono::DateTime<chrono::Utc>) -> String {
+    let effects = core.apply_at(Command::Dispatch(draft), at);
+    let [Effect::Send(Body::Dispatch(request))] = effects.as_slice() else { panic!("no dispatch: {effects:?}") };
+    log_dispatch(core, &request.clone(), 100, at)
+}
+
 fn harness(state: State) -> Harness<'static, State> {
     Harness::builder()
         .with_size([1600.0, 900.0])
@@ -253,14 +271,20 @@ fn the_dispatch_panel_opens_on_the_plan_and_sends_what_the_officer_changed() {
     assert!(h.state().effects.is_empty(), "simulating sends nothing");
     h.get_by_label("一键发送").click();
     h.run();
-    let Some(Effect::Dispatch { order, outgoing }) = h.state().effects.first() else {
+    let Some(Effect::Send(Body::Dispatch(request))) = h.state().effects.first().cloned() else {
         panic!("no dispatch: {:?}", h.state().effects)
     };
-    assert_eq!(order.incident, "E000002");
+    assert_eq!(request.draft.incident, "E000002");
+    // The center's server builds the order from the request and logs it.
+    let now = chrono::Utc::now();
+    let id = log_dispatch(&mut h.state_mut().core, &request, 10, now);
+    let core = &h.state().core;
+    let outgoing = core.messages_of(&core.orders.list[&id]);
     let police: Vec<ChannelKind> = outgoing.iter().filter(|o| o.unit == "police").map(|o| o.channel).collect();
     assert_eq!(police, [ChannelKind::Order, ChannelKind::Sms]);
     let fire = outgoing.iter().find(|o| o.unit == "fire" && o.channel == ChannelKind::Order).unwrap();
     assert!(fire.text.contains("请青溪消防救援站立即出警"), "{}", fire.text);
+    h.run();
     // The panel closed; the order is under the incident, every channel queued.
     assert!(h.query_by_label("一键发送").is_none());
     let detail = h.get_by_role_and_label(Role::Region, "事件详情");
@@ -281,14 +305,21 @@ fn a_clock_running_out_shows_in_the_strip_and_a_missed_one_alerts_until_dismisse
         texts: p.texts,
         clocks: p.clocks,
     });
-    s.core.apply_at(Command::Dispatch(draft.take().unwrap()), now - chrono::Duration::seconds(150));
+    dispatched(&mut s.core, draft.take().unwrap(), now - chrono::Duration::seconds(150));
     let mut h = harness(s);
     h.run();
     let strip = h.get_by_role_and_label(Role::Region, "超时预警");
     strip.get_by_label_contains("青溪消防救援站 签收 剩 0:");
-    // A minute later the clock is missed: escalated once, and the officer is alerted.
-    let effects = h.state_mut().core.tick(now + chrono::Duration::seconds(60));
-    assert!(effects.iter().any(|e| matches!(e, Effect::Dispatch { .. })), "resent on SMS and radio: {effects:?}");
+    // A minute later the clock is missed: the server escalates it once, resending on SMS and
+    // radio, and every seat is alerted when the log has it.
+    let later = now + chrono::Duration::seconds(60);
+    let escalations = h.state().core.escalations_due(later);
+    let [escalation] = escalations.as_slice() else { panic!("{escalations:?}") };
+    let resent: Vec<ChannelKind> = escalation.deliveries.iter().map(|d| d.channel).collect();
+    assert_eq!(resent, [ChannelKind::Sms, ChannelKind::Radio]);
+    let event = Envelope { time: later, ..Envelope::new(200, Body::OrderEscalated(escalation.clone())) };
+    h.state_mut().core.on_feed(FeedUpdate::Event(event));
+    assert!(h.state().core.escalations_due(later).is_empty(), "escalated once");
     h.run();
     h.get_by_label_contains("青溪消防救援站 未按时签收").click();
     h.run();
@@ -309,8 +340,7 @@ fn the_board_ranks_units_and_explains_a_units_mark() {
         texts: Default::default(),
         clocks: Default::default(),
     };
-    s.core.apply_at(Command::Dispatch(draft), now - chrono::Duration::minutes(10));
-    let order = s.core.orders.list.keys().next().unwrap().clone();
+    let order = dispatched(&mut s.core, draft, now - chrono::Duration::minutes(10));
     // The fire station acknowledges in time; the police never does (5 minutes have passed).
     let step = OrderProgress {
         order,

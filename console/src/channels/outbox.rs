@@ -1,39 +1,46 @@
-//! The outbox task: it writes every dispatch to the store before anything leaves, sends each
-//! message on its channel, records each receipt, retries failures with back-off, and tells
-//! Core what happened. A channel that is down holds nobody else: each message has its own task,
-//! so the order goes out on the others and is shown partial while the retries continue.
+//! The center's outbox: every message is written to the store before it leaves, sent on its
+//! channel, each receipt recorded, failures retried with back-off; what happens is reported to
+//! the dispatch service, which logs it. A channel that is down holds nobody else: each message
+//! has its own task, so the order goes out on the others and is shown partial while the
+//! retries continue.
+//!
+//! The service hands over the messages an order of the log stands for, as often as it likes
+//! (at every start, after every escalation): a message already in the store is not stored
+//! again, one with a receipt is not sent again — its stored state is reported instead, so a
+//! state recorded just before a crash still reaches the log — and one already being sent is
+//! left to its task.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use streams::Waker;
 use tokio::sync::mpsc;
 
 use super::{Channel, ChannelError, Late};
-use crate::core::dispatch::{DeliveryReport, Outgoing};
-use crate::core::order::{ChannelKind, DeliveryState, Order};
+use crate::core::dispatch::Outgoing;
+use crate::core::order::{ChannelKind, DeliveryState};
 use crate::store::Store;
 
 /// How often a receipt that matches no message yet is looked up again (over about a minute).
 const LATE_RETRIES: u32 = 6;
 
-/// Work for the outbox.
-#[derive(Debug)]
-pub enum Job {
-    /// Store the order and its messages, then send them.
-    Dispatch { order: Order, outgoing: Vec<Outgoing> },
-    /// Store and send one message outside a unit's order (the leader's notice).
-    Notify(Outgoing),
-    /// Store an order's new state with an audit line.
-    Record(Order, String),
+/// What the outbox tells the dispatch service.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryReport {
+    /// A message's state (new, or as stored when the message was handed over again).
+    State { order: String, key: String, state: DeliveryState, at: DateTime<Utc> },
+    /// The store or a channel could not be used; the text says what and where.
+    Trouble(String),
+    /// An SMS from a handset: a reporter answering the satisfaction request.
+    Reply { from: String, text: String, at: DateTime<Utc> },
 }
 
 /// The owner's end of the outbox task.
 #[derive(Clone)]
 pub struct Outbox {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::UnboundedSender<Vec<Outgoing>>,
 }
 
 type Shared = Arc<Mutex<Store>>;
@@ -45,6 +52,8 @@ struct Link {
     channels: Arc<HashMap<ChannelKind, Arc<dyn Channel>>>,
     reports: mpsc::UnboundedSender<DeliveryReport>,
     waker: Waker,
+    /// Keys of the messages a task is sending now.
+    sending: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Link {
@@ -68,11 +77,20 @@ impl Link {
         .await
         .map_err(|e| format!("store task: {e}"))?
     }
+
+    /// Marks `key` as being sent; false if a task already is.
+    fn claim(&self, key: &str) -> bool {
+        self.sending.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_owned())
+    }
+
+    fn release(&self, key: &str) {
+        self.sending.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
 }
 
 impl Outbox {
-    /// Opens the store in `dir`, restores the orders, resends what has no receipt, and serves
-    /// jobs. `late` brings receipts that arrive after a send.
+    /// Opens the store in `dir` and serves what it is handed. `late` brings receipts that
+    /// arrive after a send.
     pub fn start(
         runtime: &tokio::runtime::Handle,
         dir: PathBuf,
@@ -86,9 +104,13 @@ impl Outbox {
         Outbox { jobs }
     }
 
-    pub fn submit(&self, job: Job) {
-        if self.jobs.send(job).is_err() {
-            tracing::error!("the outbox has stopped; the job is lost");
+    /// Stores these messages (those not stored yet) and sends those without a receipt.
+    pub fn send(&self, messages: Vec<Outgoing>) {
+        if messages.is_empty() {
+            return;
+        }
+        if self.jobs.send(messages).is_err() {
+            tracing::error!("the outbox has stopped; the messages wait in the log for the next start");
         }
     }
 }
@@ -96,7 +118,7 @@ impl Outbox {
 async fn run(
     dir: PathBuf,
     channels: Vec<Arc<dyn Channel>>,
-    mut queue: mpsc::UnboundedReceiver<Job>,
+    mut queue: mpsc::UnboundedReceiver<Vec<Outgoing>>,
     mut late: mpsc::UnboundedReceiver<Late>,
     reports: mpsc::UnboundedSender<DeliveryReport>,
     waker: Waker,
@@ -104,7 +126,7 @@ async fn run(
     let store = match tokio::task::spawn_blocking(move || Store::open(&dir)).await {
         Ok(Ok(store)) => store,
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "console store cannot open; dispatch is off");
+            tracing::error!(error = %e, "outbox store cannot open; dispatch is off");
             let _ = reports.send(DeliveryReport::Trouble(e));
             waker();
             return;
@@ -119,56 +141,38 @@ async fn run(
         channels: Arc::new(channels.into_iter().map(|c| (c.kind(), c)).collect()),
         reports,
         waker,
+        sending: Arc::default(),
     };
-    let restored = link.on_store(|store| Ok((store.orders()?, store.unsent()?))).await;
-    match restored {
-        Ok((orders, unsent)) => {
-            tracing::info!(orders = orders.len(), unsent = unsent.len(), "outbox restored");
-            link.tell(DeliveryReport::Restored(orders));
-            for (msg, attempts) in unsent {
-                tokio::spawn(deliver(link.clone(), msg, attempts));
-            }
-        }
-        Err(e) => link.tell(DeliveryReport::Trouble(e)),
-    }
     // A receipt can overtake the send's own record (an SMSC answers in milliseconds): one that
     // matches no message yet is looked up again a few times before it is given up.
     let (again, mut retries) = mpsc::unbounded_channel::<(Late, u32)>();
-    // Without an owner no new jobs come, but receipts for what was sent still do.
+    // Without an owner no new messages come, but receipts for what was sent still do.
     let mut owned = true;
     loop {
         tokio::select! {
             job = queue.recv(), if owned => {
-                let Some(job) = job else {
+                let Some(messages) = job else {
                     owned = false;
                     continue;
                 };
                 let now = Utc::now();
-                match job {
-                    Job::Dispatch { order, outgoing } => {
-                        let (o, m) = (order.clone(), outgoing.clone());
-                        if let Err(e) = link.on_store(move |s| s.put_dispatch(&o, &m, now)).await {
-                            // Not written, not sent: the officer must know the dispatch failed.
-                            link.tell(DeliveryReport::Trouble(format!("dispatch {} not stored: {e}", order.id)));
-                            continue;
-                        }
-                        for msg in outgoing {
-                            tokio::spawn(deliver(link.clone(), msg, 0));
-                        }
-                    }
-                    Job::Notify(msg) => {
-                        let m = msg.clone();
-                        match link.on_store(move |s| s.put_message(&m, now)).await {
-                            Ok(()) => { tokio::spawn(deliver(link.clone(), msg, 0)); }
-                            Err(e) => link.tell(DeliveryReport::Trouble(format!("notice {} not stored: {e}", msg.key))),
+                let m = messages.clone();
+                match link.on_store(move |s| s.put_messages(&m, now)).await {
+                    Ok(stored) => {
+                        for (msg, (state, at)) in messages.into_iter().zip(stored) {
+                            match state {
+                                DeliveryState::Queued | DeliveryState::Failed { .. } => {
+                                    let attempts = match state { DeliveryState::Failed { attempts, .. } => attempts, _ => 0 };
+                                    if link.claim(&msg.key) {
+                                        tokio::spawn(deliver(link.clone(), msg, attempts));
+                                    }
+                                }
+                                state => link.tell(DeliveryReport::State { order: msg.order, key: msg.key, state, at }),
+                            }
                         }
                     }
-                    Job::Record(order, what) => {
-                        let o = order.clone();
-                        if let Err(e) = link.on_store(move |s| s.put_order(&o, &what, now)).await {
-                            link.tell(DeliveryReport::Trouble(format!("order {} not stored: {e}", order.id)));
-                        }
-                    }
+                    // Not written, not sent: the service hands them over again at its next start.
+                    Err(e) => link.tell(DeliveryReport::Trouble(format!("{} messages not stored: {e}", messages.len()))),
                 }
             }
             Some((late, tries)) = async {
@@ -210,12 +214,13 @@ async fn run(
     }
 }
 
-/// Sends one message until a peer takes it, recording every attempt. A channel this console
+/// Sends one message until a peer takes it, recording every attempt. A channel this center
 /// has not configured fails once and is not retried (until the next start, when it may be).
 async fn deliver(link: Link, msg: Outgoing, mut attempts: u32) {
     let Some(channel) = link.channels.get(&msg.channel).cloned() else {
         let error = format!("the {} channel is not configured", msg.channel.code());
         record(&link, &msg.order, &msg.key, DeliveryState::Failed { error, attempts: attempts + 1 }).await;
+        link.release(&msg.key);
         return;
     };
     loop {
@@ -232,13 +237,14 @@ async fn deliver(link: Link, msg: Outgoing, mut attempts: u32) {
         let failed = matches!(state, DeliveryState::Failed { .. });
         record(&link, &msg.order, &msg.key, state).await;
         if !failed {
+            link.release(&msg.key);
             return;
         }
         tokio::time::sleep(streams::backoff(attempts)).await;
     }
 }
 
-/// Stores a message's new state, then tells Core.
+/// Stores a message's new state, then reports it.
 async fn record(link: &Link, order: &str, key: &str, state: DeliveryState) {
     let now = Utc::now();
     let (k, s) = (key.to_owned(), state.clone());

@@ -9,37 +9,10 @@
 //! its acknowledge clock runs out.
 
 use chrono::{DateTime, Duration, Utc};
-use streams::feed::Step;
+pub use streams::feed::ClockKind;
 
 use super::order::{ChannelKind, Order, UnitOrder};
 use super::unit::Tier;
-
-/// Which deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ClockKind {
-    Acknowledge,
-    OnScene,
-    ReportBack,
-}
-
-impl ClockKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            ClockKind::Acknowledge => "acknowledge",
-            ClockKind::OnScene => "on_scene",
-            ClockKind::ReportBack => "report_back",
-        }
-    }
-
-    /// The step that stops this clock.
-    pub fn step(self) -> Step {
-        match self {
-            ClockKind::Acknowledge => Step::Acknowledged,
-            ClockKind::OnScene => Step::OnScene,
-            ClockKind::ReportBack => Step::ReportedBack,
-        }
-    }
-}
 
 /// A clock that is still running for one unit of one order.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +33,6 @@ pub struct Running {
 pub enum Escalation {
     /// Send the order again on these channels (the unit did not answer on the others).
     Resend { order: String, unit: String, channels: Vec<ChannelKind>, clock: ClockKind },
-    /// Tell the leader by SMS.
-    RaiseToLeader { order: String, unit: String, clock: ClockKind },
     /// A reminder before a tier-2/3 acknowledge clock runs out.
     Remind { order: String, unit: String },
 }
@@ -141,8 +112,8 @@ pub fn escalate(order: &mut Order, now: DateTime<Utc>) -> Vec<Escalation> {
             if channels.is_empty() {
                 channels.push(ChannelKind::Radio);
             }
+            // The leader's SMS follows from the resend (see `Core::messages_of`).
             out.push(Escalation::Resend { order: order.id.clone(), unit: u.unit.clone(), channels, clock: kind });
-            out.push(Escalation::RaiseToLeader { order: order.id.clone(), unit: u.unit.clone(), clock: kind });
         }
     }
     out
@@ -151,11 +122,8 @@ pub fn escalate(order: &mut Order, now: DateTime<Utc>) -> Vec<Escalation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::order::tests::order;
-
-    fn at(min: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc) + Duration::minutes(min)
-    }
+    use linkage_protocol::order::fixtures::{at, order};
+    use streams::feed::Step;
 
     #[test]
     fn a_tier_one_acknowledge_clock_is_at_risk_in_its_last_quarter_and_stops_when_acknowledged() {
@@ -170,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missed_clock_escalates_once_resending_and_raising_to_the_leader() {
+    fn a_missed_clock_escalates_once_resending_where_the_unit_was_not_reached() {
         let mut o = order(&["police"]);
         o.units[0].deliveries.retain(|d| d.channel == ChannelKind::Order);
         assert!(escalate(&mut o, at(4)).is_empty());
@@ -184,7 +152,6 @@ mod tests {
                     channels: vec![ChannelKind::Sms, ChannelKind::Radio],
                     clock: ClockKind::Acknowledge,
                 },
-                Escalation::RaiseToLeader { order: "D1".into(), unit: "police".into(), clock: ClockKind::Acknowledge },
             ]
         );
         assert!(escalate(&mut o, at(6)).is_empty(), "escalates once");

@@ -1,29 +1,34 @@
-//! The three-in-one dispatch in Core: from the officer's draft to an [`Order`] and the
-//! [`Outgoing`] messages the outbox must send, then the receipts and the units' steps coming
-//! back, and the clocks escalating. No I/O here: the app hands the effects to the outbox task
-//! and feeds its reports back through [`Core::on_delivery`].
+//! The three-in-one dispatch in Core, as every seat and the center's server share it.
+//!
+//! Orders live in the hub's log: a seat asks (`dispatch_requested`), the center's server
+//! builds the order and logs it (`order_created`), then logs what its outbox achieves
+//! (`delivery_updated`), the clocks it escalates (`order_escalated`), the satisfaction it asks
+//! for (`satisfaction_asked`); units log their steps (`order_progressed`) and seats their
+//! closes (`order_changed`). [`Core::on_order_event`] folds those events into [`Orders`], the
+//! same on every seat and on the server because they read the same log in the same order.
+//!
+//! What only the server does — build an order from a request, list an order's messages, find
+//! the clocks to escalate and the reporters to ask — are pure functions here too
+//! ([`Core::build_order`], [`Core::messages_of`], [`Core::escalations_due`],
+//! [`Core::satisfaction_due`]): given the log and the time, they say what to send; the server's
+//! dispatch service (`crate::center`) does the sending.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use streams::feed::{IncidentStatus, OrderProgress, Step};
+use streams::feed::{
+    Body, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step,
+};
 
 use super::clock::{self, ClockKind, Escalation};
 use super::order::{ChannelKind, Delivery, DeliveryState, Order, Stage, UnitOrder};
-use super::plan::{self, PlanClocks, Texts};
-use super::{Core, Effect};
+use super::plan::{self, PlanClocks};
+use super::unit::Tier;
+use super::Core;
 
-/// What the officer sends: the plan's proposal, possibly changed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DispatchDraft {
-    pub incident: String,
-    pub plan: Option<String>,
-    pub units: Vec<(String, Vec<ChannelKind>)>,
-    pub texts: Texts,
-    pub clocks: PlanClocks,
-}
+pub use streams::feed::DispatchDraft;
 
 /// Where a message goes, per channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,31 +56,22 @@ pub struct Outgoing {
     pub acknowledge_by: DateTime<Utc>,
 }
 
-/// What the outbox task tells Core.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DeliveryReport {
-    /// At start: the orders in the store.
-    Restored(Vec<Order>),
-    /// A message's new state.
-    State { order: String, key: String, state: DeliveryState, at: DateTime<Utc> },
-    /// The store or a channel could not be opened; the text says what and where.
-    Trouble(String),
-    /// An SMS from a handset: a reporter answering the satisfaction request.
-    Reply { from: String, text: String, at: DateTime<Utc> },
-}
-
-/// The orders Core follows, and steps that arrived before their order was known (the hub's
-/// replay can overtake the store's restore).
+/// The orders as the log tells them.
 #[derive(Debug, Default)]
 pub struct Orders {
     pub list: BTreeMap<String, Order>,
-    early: HashMap<String, Vec<(OrderProgress, DateTime<Utc>)>>,
-    /// Missed clocks the officer has not dismissed: (order, unit, clock).
+    /// Missed clocks this seat has not dismissed: (order, unit, clock). A clock leaves the list
+    /// when its step is done or its order is closed.
     pub alerts: Vec<(String, String, ClockKind)>,
-    /// The last trouble the outbox reported.
-    pub trouble: Option<String>,
-    /// The store's orders are in (until then an incident's orders may be unknown).
-    pub restored: bool,
+    /// Dispatches asked for and not yet answered by an order: request sequence number → the
+    /// request (the server builds these; a seat shows "with the center").
+    pub requested: BTreeMap<u64, (DispatchRequest, DateTime<Utc>)>,
+    /// Incidents a dispatch was sent for from this seat and not yet logged.
+    pub sending: BTreeSet<String>,
+    /// Orders a change was sent for from this seat and not yet logged.
+    pub changing: BTreeSet<String>,
+    /// The last change the log refused, and why (a close before every unit reported back).
+    pub refused: Option<String>,
 }
 
 impl Orders {
@@ -83,6 +79,16 @@ impl Orders {
     pub fn of_incident<'a>(&'a self, incident: &'a str) -> impl Iterator<Item = &'a Order> + 'a {
         self.list.values().rev().filter(move |o| o.incident == incident)
     }
+
+    /// Whether a dispatch of this incident is on its way (sent, or asked and not yet built).
+    pub fn pending_for(&self, incident: &str) -> bool {
+        self.sending.contains(incident) || self.requested.values().any(|(r, _)| r.draft.incident == incident)
+    }
+}
+
+/// The id the server gives the order it builds for the request logged at `seq`.
+pub fn order_id(seq: u64) -> String {
+    format!("D{seq:06}")
 }
 
 impl Core {
@@ -94,172 +100,75 @@ impl Core {
         self.plans.propose(&facts)
     }
 
-    /// Turns a draft into an order and its messages. Channels a unit has no contact for are
-    /// left out (the panel does not offer them).
-    pub(super) fn dispatch(&mut self, draft: DispatchDraft, now: DateTime<Utc>) -> Vec<Effect> {
-        let id = format!("D{}{:03X}", now.with_timezone(&super::ZONE).format("%y%m%d%H%M%S"), fastrand::u16(..4096));
-        let mut units = vec![];
-        let mut outgoing = vec![];
-        for (unit_id, channels) in &draft.units {
-            let Some(unit) = self.units.iter().find(|u| &u.id == unit_id) else { continue };
-            let tier = plan::tier_clocks(unit.tier);
-            // A plan's clocks are for its tier-1 units; tiers 2 and 3 keep their own.
-            let own = if unit.tier == super::unit::Tier::One { draft.clocks } else { PlanClocks::default() };
-            let acknowledge_by = plan::deadline(own.acknowledge, tier.acknowledge, now).unwrap_or(now);
-            let mut deliveries = vec![];
-            for &channel in channels {
-                let Some(address) = self.address(unit_id, channel) else { continue };
-                let key = Delivery::key_for(&id, unit_id, channel);
-                outgoing.push(Outgoing {
-                    key: key.clone(),
-                    order: id.clone(),
-                    incident: draft.incident.clone(),
-                    unit: unit_id.clone(),
-                    channel,
-                    address,
-                    text: draft.texts.get(channel).replace("{unit}", &unit.name),
-                    acknowledge_by,
-                });
-                deliveries.push(Delivery {
-                    channel,
-                    key,
-                    state: DeliveryState::Queued,
-                    times: BTreeMap::from([("queued".to_owned(), now)]),
-                });
+    /// Folds one order event of the log into the orders; returns whether it was one.
+    pub(super) fn on_order_event(&mut self, env: &Envelope) -> bool {
+        match &env.body {
+            Body::DispatchRequested(request) => {
+                self.orders.sending.remove(&request.draft.incident);
+                self.orders.requested.insert(env.seq, (request.clone(), env.time));
             }
-            units.push(UnitOrder {
-                unit: unit_id.clone(),
-                tier: unit.tier,
-                deliveries,
-                steps: BTreeMap::new(),
-                acknowledge_by,
-                on_scene_by: plan::deadline(own.on_scene, tier.on_scene, now),
-                report_back_by: plan::deadline(own.report_back, tier.report_back, now),
-                report: None,
-                escalated: vec![],
-            });
-        }
-        if outgoing.is_empty() {
-            return vec![];
-        }
-        let texts = ChannelKind::ALL.iter().map(|&c| (c, draft.texts.get(c).to_owned())).collect();
-        let order = Order {
-            id: id.clone(),
-            incident: draft.incident,
-            plan: draft.plan,
-            created: now,
-            units,
-            texts,
-            closed: None,
-            reopened: 0,
-            satisfaction_asked: None,
-            archived: None,
-        };
-        self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
-        self.orders.list.insert(id.clone(), order.clone());
-        self.apply_early_steps(&id);
-        vec![Effect::Dispatch { order, outgoing }]
-    }
-
-    /// A unit's contact for a channel.
-    fn address(&self, unit: &str, channel: ChannelKind) -> Option<Address> {
-        let u = self.units.iter().find(|u| u.id == unit)?;
-        match channel {
-            ChannelKind::Order => Some(Address::Terminal(u.id.clone())),
-            ChannelKind::Sms => (!u.sms.is_empty()).then(|| Address::Mobiles(u.sms.clone())),
-            ChannelKind::Radio => u.radio.map(Address::Radio),
-        }
-    }
-
-    /// Applies a report from the outbox task; a reporter's answer closes its order.
-    pub fn on_delivery(&mut self, report: DeliveryReport) -> Vec<Effect> {
-        match report {
-            DeliveryReport::Restored(orders) => {
-                self.orders.restored = true;
-                for order in orders {
-                    let (id, incident) = (order.id.clone(), order.incident.clone());
-                    self.orders.list.entry(id.clone()).or_insert(order);
-                    self.apply_early_steps(&id);
-                    self.follow_orders(&incident);
+            Body::OrderCreated(order) => {
+                if let Some(seq) = order.id.strip_prefix('D').and_then(|n| n.parse::<u64>().ok()) {
+                    self.orders.requested.remove(&seq);
+                }
+                self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
+                self.orders.list.entry(order.id.clone()).or_insert_with(|| order.clone());
+                self.follow_orders(&order.incident);
+            }
+            Body::DeliveryUpdated(u) => {
+                if let Some(d) = self.orders.list.get_mut(&u.order).and_then(|o| o.delivery_mut(&u.key)) {
+                    d.advance(u.state.clone(), u.at);
                 }
             }
-            DeliveryReport::State { order, key, state, at } => {
-                if let Some(d) = self.orders.list.get_mut(&order).and_then(|o| o.delivery_mut(&key)) {
-                    d.advance(state, at);
+            Body::OrderEscalated(e) => {
+                if let Some(o) = self.orders.list.get_mut(&e.order) {
+                    o.apply_escalation(e);
+                    if let Some(clock) = e.clock
+                        && !self.orders.alerts.iter().any(|a| (&a.0, &a.1, a.2) == (&e.order, &e.unit, clock))
+                    {
+                        self.orders.alerts.push((e.order.clone(), e.unit.clone(), clock));
+                    }
                 }
             }
-            DeliveryReport::Trouble(text) => self.orders.trouble = Some(text),
-            DeliveryReport::Reply { from, text, at } => return self.on_reply(&from, &text, at),
-        }
-        vec![]
-    }
-
-    /// A reporter's SMS: the first digit 1–5 is the satisfaction with the order the center
-    /// asked them about (the newest such order still waiting for it).
-    fn on_reply(&mut self, from: &str, text: &str, at: DateTime<Utc>) -> Vec<Effect> {
-        let Some(stars) = text.chars().find_map(|c| c.to_digit(10)).filter(|d| (1..=5).contains(d)) else {
-            tracing::info!(%from, "an SMS that is not a satisfaction (1–5)");
-            return vec![];
-        };
-        let waiting = self
-            .orders
-            .list
-            .values_mut()
-            .rev()
-            .find(|o| o.satisfaction_asked.as_deref() == Some(from) && o.stage() == Stage::ReportedBack);
-        let Some(order) = waiting else {
-            tracing::info!(%from, "a satisfaction for no order waiting for one");
-            return vec![];
-        };
-        if order.close(stars as u8, at).is_err() {
-            return vec![];
-        }
-        let (record, incident) = (Effect::Record(order.clone()), order.incident.clone());
-        self.incidents.set_status(&incident, IncidentStatus::Closed);
-        vec![record]
-    }
-
-    /// Asks the reporter of each reported-back order for the satisfaction, once, by SMS.
-    fn ask_satisfaction(&mut self) -> Vec<Effect> {
-        let mut effects = vec![];
-        for order in self.orders.list.values_mut() {
-            if order.satisfaction_asked.is_some() || order.stage() != Stage::ReportedBack {
-                continue;
+            Body::SatisfactionAsked(SatisfactionAsk { order, mobile }) => {
+                if let Some(o) = self.orders.list.get_mut(order) {
+                    o.satisfaction_asked = Some(mobile.clone());
+                }
             }
-            let Some(incident) = self.incidents.get(&order.incident) else { continue };
-            let Some(mobile) = incident.incident.report.reporter_mobile.clone() else { continue };
-            order.satisfaction_asked = Some(mobile.clone());
-            let text = format!(
-                "【{}】您反映的事件（{}）已处置完毕。请回复数字 1–5 评价满意度（5 为非常满意）。",
-                self.center, order.incident
-            );
-            effects.push(Effect::Notify(Outgoing {
-                key: format!("{}/reporter/satisfaction", order.id),
-                order: order.id.clone(),
-                incident: order.incident.clone(),
-                unit: "reporter".into(),
-                channel: ChannelKind::Sms,
-                address: Address::Mobiles(vec![mobile]),
-                text,
-                acknowledge_by: order.created,
-            }));
+            Body::OrderChanged(change) => {
+                self.orders.changing.remove(&change.order);
+                let Some(o) = self.orders.list.get_mut(&change.order) else { return true };
+                match o.apply_change(change.change, env.time) {
+                    Ok(()) => {
+                        let incident = o.incident.clone();
+                        self.orders.alerts.retain(|a| a.0 != change.order);
+                        self.follow_orders(&incident);
+                    }
+                    Err(why) => {
+                        tracing::info!(order = %change.order, by = %change.by, why, "order change refused");
+                        self.orders.refused = Some(format!("{}: {why}", change.order));
+                    }
+                }
+            }
+            Body::OrderProgressed(progress) => self.on_progress(progress, env.time),
+            _ => return false,
         }
-        effects
+        true
     }
 
     /// A unit's step from the hub's log.
-    pub(super) fn on_progress(&mut self, progress: OrderProgress, at: DateTime<Utc>) {
-        match self.orders.list.get_mut(&progress.order) {
-            Some(order) => {
-                let report = (progress.step == Step::ReportedBack).then_some((progress.note, progress.attachments));
-                order.record_step(&progress.unit, progress.step, at, report);
-                if progress.step >= Step::OnScene {
-                    let incident = order.incident.clone();
-                    self.incidents.set_status(&incident, IncidentStatus::Handling);
-                }
-            }
-            None => self.orders.early.entry(progress.order.clone()).or_default().push((progress, at)),
-        }
+    fn on_progress(&mut self, progress: &OrderProgress, at: DateTime<Utc>) {
+        let Some(order) = self.orders.list.get_mut(&progress.order) else {
+            tracing::debug!(order = %progress.order, "a step on an order this log never created");
+            return;
+        };
+        let report = (progress.step == Step::ReportedBack).then(|| (progress.note.clone(), progress.attachments.clone()));
+        order.record_step(&progress.unit, progress.step, at, report);
+        self.orders
+            .alerts
+            .retain(|(o, u, clock)| !(o == &progress.order && u == &progress.unit && clock.step() <= progress.step));
+        let incident = order.incident.clone();
+        self.follow_orders(&incident);
     }
 
     /// Sets an incident's status from its newest order's stage.
@@ -273,97 +182,203 @@ impl Core {
         self.incidents.set_status(incident, status);
     }
 
-    fn apply_early_steps(&mut self, order: &str) {
-        for (progress, at) in self.orders.early.remove(order).unwrap_or_default() {
-            self.on_progress(progress, at);
+    /// The order the server builds for a request: id `D` + the request's sequence number,
+    /// created at the request's log time — so the same request always gives the same order,
+    /// also when a restarted server builds it again. Units this center does not know and
+    /// channels a unit has no contact for are left out; `None` if nothing is left.
+    pub fn build_order(&self, seq: u64, at: DateTime<Utc>, draft: &DispatchDraft) -> Option<Order> {
+        let id = order_id(seq);
+        let mut units = vec![];
+        for (unit_id, channels) in &draft.units {
+            let Some(unit) = self.units.iter().find(|u| &u.id == unit_id) else { continue };
+            let tier = plan::tier_clocks(unit.tier);
+            // A plan's clocks are for its tier-1 units; tiers 2 and 3 keep their own.
+            let own = if unit.tier == Tier::One { draft.clocks } else { PlanClocks::default() };
+            let deliveries: Vec<Delivery> = channels
+                .iter()
+                .filter(|&&c| self.address(unit_id, c).is_some())
+                .map(|&channel| Delivery {
+                    channel,
+                    key: Delivery::key_for(&id, unit_id, channel),
+                    state: DeliveryState::Queued,
+                    times: BTreeMap::from([("queued".to_owned(), at)]),
+                })
+                .collect();
+            if deliveries.is_empty() {
+                continue;
+            }
+            units.push(UnitOrder {
+                unit: unit_id.clone(),
+                tier: unit.tier,
+                deliveries,
+                steps: BTreeMap::new(),
+                acknowledge_by: plan::deadline(own.acknowledge, tier.acknowledge, at).unwrap_or(at),
+                on_scene_by: plan::deadline(own.on_scene, tier.on_scene, at),
+                report_back_by: plan::deadline(own.report_back, tier.report_back, at),
+                report: None,
+                escalated: vec![],
+            });
+        }
+        if units.is_empty() {
+            return None;
+        }
+        Some(Order {
+            id,
+            incident: draft.incident.clone(),
+            plan: draft.plan.clone(),
+            created: at,
+            units,
+            texts: ChannelKind::ALL.iter().map(|&c| (c, draft.texts.get(c).to_owned())).collect(),
+            closed: None,
+            reopened: 0,
+            satisfaction_asked: None,
+            archived: None,
+        })
+    }
+
+    /// A unit's contact for a channel.
+    fn address(&self, unit: &str, channel: ChannelKind) -> Option<Address> {
+        let u = self.units.iter().find(|u| u.id == unit)?;
+        match channel {
+            ChannelKind::Order => Some(Address::Terminal(u.id.clone())),
+            ChannelKind::Sms => (!u.sms.is_empty()).then(|| Address::Mobiles(u.sms.clone())),
+            ChannelKind::Radio => u.radio.map(Address::Radio),
         }
     }
 
-    /// Runs the clocks at `now`: escalations become resends, a leader notice and an alert.
-    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
-        let mut effects = self.ask_satisfaction();
-        let mut escalations = vec![];
-        for order in self.orders.list.values_mut() {
-            escalations.extend(clock::escalate(order, now));
-        }
-        for e in escalations {
-            match e {
-                Escalation::Resend { order, unit, channels, clock } => {
-                    self.orders.alerts.push((order.clone(), unit.clone(), clock));
-                    effects.extend(self.resend(&order, &unit, &channels, clock.code(), now));
+    /// Every message an order of the log stands for: each unit's deliveries (the first sends
+    /// and the resends of its escalations), the leader's SMS for each missed clock, and the
+    /// reporter's satisfaction request once asked. Each has its key, so the outbox, handed
+    /// the same list twice, sends each once.
+    pub fn messages_of(&self, order: &Order) -> Vec<Outgoing> {
+        let mut out = vec![];
+        for u in &order.units {
+            let name = super::unit::name_of(&self.units, &u.unit);
+            for d in &u.deliveries {
+                let Some(address) = self.address(&u.unit, d.channel) else { continue };
+                let text = order.texts.get(&d.channel).map_or("", String::as_str).replace("{unit}", name);
+                // A resend's key has a fourth part: why it went again.
+                let resend = d.key.split('/').count() > 3;
+                out.push(Outgoing {
+                    key: d.key.clone(),
+                    order: order.id.clone(),
+                    incident: order.incident.clone(),
+                    unit: u.unit.clone(),
+                    channel: d.channel,
+                    address,
+                    text: if resend { format!("【催办】{text}") } else { text },
+                    acknowledge_by: u.acknowledge_by,
+                });
+            }
+            if self.leader_sms.is_empty() {
+                continue;
+            }
+            for clock in [ClockKind::Acknowledge, ClockKind::OnScene, ClockKind::ReportBack] {
+                if !u.escalated.iter().any(|e| e == clock.code()) {
+                    continue;
                 }
-                Escalation::Remind { order, unit } => {
-                    effects.extend(self.resend(&order, &unit, &[ChannelKind::Sms], "remind", now));
-                }
-                Escalation::RaiseToLeader { order, unit, clock } => {
-                    if self.leader_sms.is_empty() {
-                        continue;
-                    }
-                    let Some(o) = self.orders.list.get(&order) else { continue };
-                    let name = super::unit::name_of(&self.units, &unit);
-                    let text = format!(
-                        "【{}】{} 未按时{}：派单 {}，事件 {}。",
-                        self.center,
-                        name,
-                        clock_zh(clock),
-                        order,
-                        o.incident
-                    );
-                    effects.push(Effect::Notify(Outgoing {
-                        key: format!("{order}/{unit}/leader/{}", clock.code()),
-                        order: order.clone(),
-                        incident: o.incident.clone(),
-                        unit: "leader".into(),
-                        channel: ChannelKind::Sms,
-                        address: Address::Mobiles(self.leader_sms.clone()),
-                        text,
-                        acknowledge_by: now,
-                    }));
-                }
+                let text = format!(
+                    "【{}】{name} 未按时{}：派单 {}，事件 {}。",
+                    self.center,
+                    clock_zh(clock),
+                    order.id,
+                    order.incident
+                );
+                let key = format!("{}/{}/leader/{}", order.id, u.unit, clock.code());
+                out.push(self.sms(order, "leader", key, self.leader_sms.clone(), text));
             }
         }
-        effects
+        if let Some(mobile) = &order.satisfaction_asked {
+            let text = format!(
+                "【{}】您反映的事件（{}）已处置完毕。请回复数字 1–5 评价满意度（5 为非常满意）。",
+                self.center, order.incident
+            );
+            let key = format!("{}/reporter/satisfaction", order.id);
+            out.push(self.sms(order, "reporter", key, vec![mobile.clone()], text));
+        }
+        out
     }
 
-    /// The order again, on `channels`, with keys of their own (`…/radio/acknowledge`), as new
-    /// deliveries of the unit.
-    fn resend(
-        &mut self,
-        order: &str,
-        unit: &str,
-        channels: &[ChannelKind],
-        why: &str,
-        now: DateTime<Utc>,
-    ) -> Vec<Effect> {
-        let addresses: Vec<(ChannelKind, Address)> =
-            channels.iter().filter_map(|&c| self.address(unit, c).map(|a| (c, a))).collect();
-        let Some(o) = self.orders.list.get_mut(order) else { return vec![] };
-        let Some(u) = o.units.iter_mut().find(|u| u.unit == unit) else { return vec![] };
-        let mut outgoing = vec![];
-        for (channel, address) in addresses {
-            let key = format!("{}/{why}", Delivery::key_for(order, unit, channel));
-            let text = format!("【催办】{}", o.texts.get(&channel).cloned().unwrap_or_default());
-            u.deliveries.push(Delivery {
-                channel,
-                key: key.clone(),
-                state: DeliveryState::Queued,
-                times: BTreeMap::from([("queued".to_owned(), now)]),
-            });
-            outgoing.push(Outgoing {
-                key,
-                order: order.to_owned(),
-                incident: o.incident.clone(),
-                unit: unit.to_owned(),
-                channel,
-                address,
-                text,
-                acknowledge_by: u.acknowledge_by,
-            });
+    /// An SMS of an order to someone who is not one of its units.
+    fn sms(&self, order: &Order, to: &str, key: String, mobiles: Vec<String>, text: String) -> Outgoing {
+        Outgoing {
+            key,
+            order: order.id.clone(),
+            incident: order.incident.clone(),
+            unit: to.to_owned(),
+            channel: ChannelKind::Sms,
+            address: Address::Mobiles(mobiles),
+            text,
+            acknowledge_by: order.created,
         }
-        if outgoing.is_empty() {
-            return vec![];
+    }
+
+    /// The clocks that have run out (or whose reminder is due) at `now` and were not yet
+    /// escalated, as the events the server logs: each resends the order on the channels the
+    /// unit was not reached on.
+    pub fn escalations_due(&self, now: DateTime<Utc>) -> Vec<OrderEscalation> {
+        let mut out = vec![];
+        for order in self.orders.list.values() {
+            let mut probe = order.clone();
+            for e in clock::escalate(&mut probe, now) {
+                let (unit, channels, what, clock) = match e {
+                    Escalation::Resend { unit, channels, clock, .. } => {
+                        (unit, channels, clock.code().to_owned(), Some(clock))
+                    }
+                    Escalation::Remind { unit, .. } => {
+                        (unit, vec![ChannelKind::Sms], "remind/acknowledge".to_owned(), None)
+                    }
+                };
+                let why = what.replace('/', "-");
+                let deliveries = channels
+                    .into_iter()
+                    .filter(|&c| self.address(&unit, c).is_some())
+                    .map(|channel| Delivery {
+                        channel,
+                        key: format!("{}/{why}", Delivery::key_for(&order.id, &unit, channel)),
+                        state: DeliveryState::Queued,
+                        times: BTreeMap::from([("queued".to_owned(), now)]),
+                    })
+                    .collect();
+                out.push(OrderEscalation { order: order.id.clone(), unit, what, clock, deliveries });
+            }
         }
-        vec![Effect::Dispatch { order: o.clone(), outgoing }]
+        out
+    }
+
+    /// Reported-back orders whose reporter left a mobile and was not asked yet: (order, mobile).
+    pub fn satisfaction_due(&self) -> Vec<SatisfactionAsk> {
+        self.orders
+            .list
+            .values()
+            .filter(|o| o.satisfaction_asked.is_none() && o.stage() == Stage::ReportedBack)
+            .filter_map(|o| {
+                let mobile = self.incidents.get(&o.incident)?.incident.report.reporter_mobile.clone()?;
+                Some(SatisfactionAsk { order: o.id.clone(), mobile })
+            })
+            .collect()
+    }
+
+    /// A reporter's SMS: the first digit 1–5 is the satisfaction with the order the center
+    /// asked them about (the newest such order still waiting for it): (order, satisfaction).
+    pub fn satisfaction_reply(&self, from: &str, text: &str) -> Option<(String, u8)> {
+        let Some(stars) = text.chars().find_map(|c| c.to_digit(10)).filter(|d| (1..=5).contains(d)) else {
+            tracing::info!(%from, "an SMS that is not a satisfaction (1–5)");
+            return None;
+        };
+        let waiting = self
+            .orders
+            .list
+            .values()
+            .rev()
+            .find(|o| o.satisfaction_asked.as_deref() == Some(from) && o.stage() == Stage::ReportedBack);
+        match waiting {
+            Some(order) => Some((order.id.clone(), stars as u8)),
+            None => {
+                tracing::info!(%from, "a satisfaction for no order waiting for one");
+                None
+            }
+        }
     }
 
     /// Every clock still running, soonest first: the "orders at risk" strip shows the risky ones.

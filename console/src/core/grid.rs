@@ -49,7 +49,7 @@ pub struct Village {
 }
 
 /// All grids of the township, indexed for point lookups.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct GridMap {
     pub name: String,
     pub grids: Vec<Grid>,

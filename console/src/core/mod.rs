@@ -15,14 +15,17 @@ pub mod history;
 pub mod incident;
 pub mod kind;
 pub mod notice;
-pub mod order;
 pub mod plan;
 pub mod score;
 pub mod unit;
 pub mod wall;
 
+/// Orders are what the center's server logs and every seat rebuilds: their types are the protocol's.
+pub use streams::feed::order;
+
 use streams::feed::{
-    Body, Connection, CoordinateSystem, Envelope, FeedUpdate, IncidentStatus, IncidentUpdate, Severity,
+    Body, Change, Connection, CoordinateSystem, DispatchRequest, Envelope, FeedUpdate, IncidentStatus, IncidentUpdate,
+    OrderChange, Severity,
 };
 
 use camera::Camera;
@@ -90,18 +93,20 @@ pub enum ExportKind {
 /// What Core asks the world to do after a command: the app carries it out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Send this message to the hub.
+    /// Send this command to the hub through the seat's durable queue (it goes out once the hub
+    /// is there, also after a restart, and leaves the queue when the log has it).
     Send(Body),
-    /// Write the order and its messages to the outbox, then send them.
-    Dispatch { order: order::Order, outgoing: Vec<dispatch::Outgoing> },
-    /// A notice outside any unit's order (the leader's SMS): outbox, then send.
-    Notify(dispatch::Outgoing),
-    /// Store the order's new state (closed, archived).
-    Record(order::Order),
     /// Write an export file (`name` in the console's exports folder).
     Export { name: String, content: String },
     /// Save the newest picture of the feed on this tile as a PNG (in the snapshots folder).
     Snapshot { tile: usize, camera: String },
+}
+
+/// A key for one command of this seat: the hub logs a command once per sender and key, and a
+/// resend (after a reconnect or a restart) keeps its key. Time and 64 random bits: unique
+/// without a counter to keep.
+fn command_key(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{:x}-{:016x}", now.timestamp_millis(), fastrand::u64(..))
 }
 
 /// The township's time zone: days, months and years of the board are Beijing time.
@@ -141,8 +146,6 @@ pub struct Core {
     pub leader_sms: Vec<String>,
     /// Every incident's audit trail.
     pub history: history::History,
-    /// Updates this console sent, for their idempotency keys.
-    pub updates_sent: u64,
 }
 
 /// The link to the hub as the status bar shows it.
@@ -152,6 +155,8 @@ pub struct HubLink {
     /// How many of our messages the hub refused, and the last reason.
     pub refused: u64,
     pub last_refusal: Option<String>,
+    /// The hub's replay has reached the live stream once: what the seat shows is current.
+    pub caught_up: bool,
 }
 
 impl Core {
@@ -159,6 +164,7 @@ impl Core {
     pub fn on_feed(&mut self, update: FeedUpdate) {
         match update {
             FeedUpdate::Connection(c) => self.hub.connection = Some(c),
+            FeedUpdate::Replayed { .. } => self.hub.caught_up = true,
             FeedUpdate::Refused { reason, .. } => {
                 self.hub.refused += 1;
                 self.hub.last_refusal = Some(reason);
@@ -170,6 +176,9 @@ impl Core {
     fn on_event(&mut self, env: Envelope) {
         self.cursor = self.cursor.max(env.seq);
         self.history.record(&env);
+        if self.on_order_event(&env) {
+            return;
+        }
         if let Body::IncidentUpdated(update) = &env.body {
             if let Some(status) = update.status {
                 self.incidents.set_status_by_hand(&update.incident, status);
@@ -186,15 +195,6 @@ impl Core {
             }
             return;
         }
-        if let Body::OrderProgressed(progress) = env.body {
-            self.on_progress(progress, env.time);
-            return;
-        }
-        // Another console's order (or ours, replayed): the incident is dispatched.
-        if let Body::OrderIssued(order) = &env.body {
-            self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
-            return;
-        }
         if let Body::IncidentReported(mut incident) = env.body {
             // Everything the console keeps is WGS-84; a GCJ-02 source is converted here, once.
             let loc = &mut incident.report.location;
@@ -206,8 +206,6 @@ impl Core {
             let id = incident.id.clone();
             let alarming = self.raises_alarm(&incident);
             if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq }) {
-                // Restored orders may have come first (a closed order lives only in our store).
-                self.follow_orders(&id);
                 if alarming && self.incidents.get(&id).is_some_and(TrackedIncident::is_open) {
                     tracing::warn!(incident = %id, "alarm raised");
                     self.alarms.push(id);
@@ -232,37 +230,20 @@ impl Core {
     /// [`Core::apply`] at a given time.
     pub fn apply_at(&mut self, command: Command, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
         match command {
-            Command::Dispatch(draft) => return self.dispatch(draft, now),
+            Command::Dispatch(draft) => {
+                if draft.units.is_empty() || self.incidents.get(&draft.incident).is_none() {
+                    return vec![];
+                }
+                let key = command_key(now);
+                let command = Body::Dispatch(DispatchRequest { key, draft, by: String::new() });
+                self.remember_sent(&command);
+                return vec![Effect::Send(command)];
+            }
             Command::CloseOrder { order, satisfaction } => {
-                if let Some(o) = self.orders.list.get_mut(&order) {
-                    match o.close(satisfaction, now) {
-                        Ok(()) => {
-                            let record = Effect::Record(o.clone());
-                            let incident = o.incident.clone();
-                            self.incidents.set_status(&incident, IncidentStatus::Closed);
-                            return vec![record];
-                        }
-                        Err(why) => tracing::warn!(%order, why, "order not closed"),
-                    }
-                }
+                return self.change_order(order, Change::Close { satisfaction }, now);
             }
-            Command::ReopenOrder(order) => {
-                if let Some(o) = self.orders.list.get_mut(&order)
-                    && o.reopen().is_ok()
-                {
-                    let record = Effect::Record(o.clone());
-                    let incident = o.incident.clone();
-                    self.incidents.set_status(&incident, IncidentStatus::Handling);
-                    return vec![record];
-                }
-            }
-            Command::ArchiveOrder(order) => {
-                if let Some(o) = self.orders.list.get_mut(&order)
-                    && o.archive(now).is_ok()
-                {
-                    return vec![Effect::Record(o.clone())];
-                }
-            }
+            Command::ReopenOrder(order) => return self.change_order(order, Change::Reopen, now),
+            Command::ArchiveOrder(order) => return self.change_order(order, Change::Archive, now),
             Command::Export { kind, period } => {
                 let standings = score::rank(self.orders.list.values(), &self.scoring, period, ZONE, now);
                 let (label, title) = match period {
@@ -292,14 +273,7 @@ impl Core {
             Command::UpdateIncident { incident, status, note } => {
                 let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
                 if self.incidents.get(&incident).is_some() && (status.is_some() || note.is_some()) {
-                    self.updates_sent += 1;
-                    // Unique to this console (its name at the hub) and this moment; a resend of
-                    // the same message keeps it, so the hub logs it once.
-                    let me = match &self.hub.connection {
-                        Some(Connection::Connected { client }) => client.chars().take(40).collect(),
-                        _ => "console".to_owned(),
-                    };
-                    let key = format!("{me}/{incident}/{}/{}", now.timestamp_millis(), self.updates_sent);
+                    let key = command_key(now);
                     let update = IncidentUpdate { key, incident, status, note, by: String::new() };
                     return vec![Effect::Send(Body::UpdateIncident(update))];
                 }
@@ -355,13 +329,42 @@ impl Core {
             }
             Command::AcknowledgeAlarm(id) => {
                 // Silence it here at once; the hub's log tells every console (this one too).
-                if let Some(at) = self.alarms.iter().position(|a| *a == id) {
-                    self.alarms.remove(at);
-                    return vec![Effect::Send(Body::Acknowledge { incident: id })];
+                if self.alarms.contains(&id) {
+                    let command = Body::Acknowledge { incident: id };
+                    self.remember_sent(&command);
+                    return vec![Effect::Send(command)];
                 }
             }
         }
         vec![]
+    }
+
+    /// What a command this seat sent and the log does not have yet already means here: an
+    /// acknowledged alarm stays silent, a dispatch or a close is on its way. Core applies it
+    /// when the command is given; the app again for the commands still queued at a restart.
+    pub fn remember_sent(&mut self, command: &Body) {
+        match command {
+            Body::Acknowledge { incident } => self.alarms.retain(|a| a != incident),
+            Body::Dispatch(r) => {
+                self.orders.sending.insert(r.draft.incident.clone());
+            }
+            Body::ChangeOrder(c) => {
+                self.orders.changing.insert(c.order.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// A change of an order, sent where the log would take it (the server's fold decides).
+    fn change_order(&mut self, order: String, change: Change, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+        let Some(o) = self.orders.list.get(&order) else { return vec![] };
+        if let Err(why) = o.clone().apply_change(change, now) {
+            tracing::warn!(%order, why, "order not changed");
+            return vec![];
+        }
+        let command = Body::ChangeOrder(OrderChange { key: command_key(now), order, change, by: String::new() });
+        self.remember_sent(&command);
+        vec![Effect::Send(command)]
     }
 
     /// Steps the wall's tour when its time has come (the app calls this every second).

@@ -17,6 +17,7 @@ use toml::Spanned;
 use super::grid::GridMap;
 use super::kind::IncidentKinds;
 use super::order::ChannelKind;
+pub use super::order::{PlanClocks, Texts};
 use super::unit::{LinkedUnit, Tier};
 
 /// The placeholders a message template may use.
@@ -54,32 +55,6 @@ pub enum AreaRule {
     Grid,
     /// Any unit with the role.
     Township,
-}
-
-/// The message templates, one per channel.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Texts {
-    pub order: String,
-    pub sms: String,
-    pub radio: String,
-}
-
-impl Texts {
-    pub fn get(&self, channel: ChannelKind) -> &str {
-        match channel {
-            ChannelKind::Order => &self.order,
-            ChannelKind::Sms => &self.sms,
-            ChannelKind::Radio => &self.radio,
-        }
-    }
-}
-
-/// A plan's clocks; `None` keeps the tier's default.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct PlanClocks {
-    pub acknowledge: Option<Duration>,
-    pub on_scene: Option<Duration>,
-    pub report_back: Option<Duration>,
 }
 
 /// What the plan proposes for one incident: units with channels, and the filled-in texts.

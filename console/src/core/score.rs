@@ -372,7 +372,7 @@ pub fn rank<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::order::tests::order;
+    use linkage_protocol::order::fixtures::order;
 
     const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
 

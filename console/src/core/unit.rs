@@ -1,28 +1,6 @@
 //! Linked units (联动单位) and their linkage tiers (联动等级).
 
-use serde::{Deserialize, Serialize};
-
-/// How urgently a unit answers an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Tier {
-    /// On duty 24 hours; goes to the scene at once.
-    One = 1,
-    /// Replies to an order within 24 hours.
-    Two = 2,
-    /// A daily contact takes orders and reports back.
-    Three = 3,
-}
-
-impl Tier {
-    pub fn from_number(n: i64) -> Option<Tier> {
-        match n {
-            1 => Some(Tier::One),
-            2 => Some(Tier::Two),
-            3 => Some(Tier::Three),
-            _ => None,
-        }
-    }
-}
+pub use streams::feed::Tier;
 
 /// A unit the center can dispatch, with its contacts per channel.
 #[derive(Debug, Clone, PartialEq)]

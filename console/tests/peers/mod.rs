@@ -1,16 +1,124 @@
 //! Peers and helpers for the console tests: the SMSC simulator on the npm `smpp`
-//! package (run under node) and a GStreamer RTP receiver in the place of a radio gateway.
+//! package (run under node), a GStreamer RTP receiver in the place of a radio gateway, the
+//! center's server in-process (hub + dispatch service) and headless seats that follow it.
 #![allow(dead_code)] // Each test file uses its own part of these.
 
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, Role};
 use tokio::sync::mpsc;
+
+/// The center's server as `linkage hub --config` runs it, in this process: the hub on `listen`
+/// with seat tokens `seat-1` … `seat-3` (duty officers), a field terminal `field`, a terminal
+/// connected for each unit of `config` (token `t-UNIT`; what they receive comes out of
+/// `received`, and `terminals` send their steps), and the dispatch service for `config`.
+pub struct CenterRig {
+    // Dropped in this order: the service, the terminals, then the hub they talk to.
+    service: linkage::center::DispatchService,
+    pub terminals: HashMap<String, ClientHandle>,
+    pub received: mpsc::UnboundedReceiver<FeedUpdate>,
+    pub hub: HubHandle,
+}
+
+pub fn center(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    listen: &str,
+    config: &linkage::config::Config,
+) -> CenterRig {
+    let mut tokens = HashMap::from([
+        ("center".to_string(), Grant::new(Role::Center, "center")),
+        ("disp".to_string(), Grant::new(Role::Dispatcher, "center dispatcher")),
+        ("field".to_string(), Grant::new(Role::FieldTerminal, "field terminal")),
+    ]);
+    for n in 1..=3 {
+        tokens.insert(format!("seat-{n}"), Grant::new(Role::Console, format!("officer {n}")));
+    }
+    for u in &config.units {
+        tokens.insert(format!("t-{}", u.id), Grant::unit_terminal(&u.id));
+    }
+    let listen = listen.parse().unwrap();
+    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens })).unwrap();
+    let access = linkage::center::HubAccess { url: &hub.url(), center_token: "center", dispatcher_token: "disp" };
+    let service =
+        linkage::center::DispatchService::start(config, None, access, &dir.join("hub/center"), runtime.handle())
+            .unwrap();
+    let (tx, received) = mpsc::unbounded_channel();
+    let terminals = config
+        .units
+        .iter()
+        .map(|u| {
+            let client = FeedClient {
+                url: hub.url(),
+                token: format!("t-{}", u.id),
+                role: Role::UnitTerminal,
+                since: 0,
+                name: u.id.clone(),
+            }
+            .spawn(runtime.handle(), tx.clone(), streams::no_waker());
+            (u.id.clone(), client)
+        })
+        .collect();
+    CenterRig { service, terminals, received, hub }
+}
+
+/// A seat without a screen: the console's rules fed by its journal and the hub, commands
+/// through its durable queue — what `LinkageApp` does, minus the drawing.
+pub struct Seat {
+    pub core: linkage::core::Core,
+    pub feed: linkage::journal::HubFeed,
+}
+
+impl Seat {
+    /// Opens the seat's journal in `dir` and follows the hub at `url` with `token`.
+    pub fn open(
+        runtime: &tokio::runtime::Runtime,
+        dir: &Path,
+        url: &str,
+        token: &str,
+        config: &linkage::config::Config,
+    ) -> Seat {
+        let mut feed =
+            linkage::journal::follow(dir, (url, token, Role::Console), runtime.handle(), streams::no_waker()).unwrap();
+        let mut core = config.core();
+        for event in std::mem::take(&mut feed.restored) {
+            core.on_feed(FeedUpdate::Event(event));
+        }
+        for command in std::mem::take(&mut feed.queued) {
+            core.remember_sent(&command);
+        }
+        Seat { core, feed }
+    }
+
+    /// Applies a command as a view would give it, and carries out what it asks.
+    pub fn apply(&mut self, command: linkage::core::Command) {
+        for effect in self.core.apply(command) {
+            match effect {
+                linkage::core::Effect::Send(body) => self.feed.send(body),
+                other => panic!("a seat in a test does not {other:?}"),
+            }
+        }
+    }
+
+    /// Feeds what the hub sends until `done` holds, or panics after `secs` seconds.
+    pub fn until(&mut self, secs: u64, what: &str, done: impl Fn(&linkage::core::Core) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !done(&self.core) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:#?}", self.core.orders.list);
+            match self.feed.updates.try_recv() {
+                Ok(update) => self.core.on_feed(update),
+                // Fine-grained: the dispatch bench measures with this.
+                Err(_) => std::thread::sleep(Duration::from_micros(500)),
+            }
+        }
+    }
+}
 
 /// A hub on loopback that takes the dispatcher token `disp`, with a terminal connected for
 /// each unit (token `t-UNIT`); what the terminals receive comes out of `received`.

@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::message::{Body, Envelope, ErrorCode, Role};
+use linkage_protocol::{Body, Envelope, ErrorCode, Role};
 use crate::{Waker, backoff};
 
 /// The state of the link to the hub, as the status bar shows it.
@@ -30,6 +30,9 @@ pub enum FeedUpdate {
     Connection(Connection),
     /// A logged event (its `seq` is its place in the hub's log).
     Event(Envelope),
+    /// The replay after `since` is complete: what follows is live. A client that acts on
+    /// the log (the center's dispatch service) waits for this before it acts.
+    Replayed { head: u64 },
     /// The hub refused something we sent.
     Refused {
         code: ErrorCode,
@@ -191,7 +194,8 @@ impl FeedClient {
                                 return Err(format!("refused: {reason}"));
                             }
                         }
-                        Body::Heartbeat | Body::Replayed { .. } => {}
+                        Body::Replayed { head } => tell(FeedUpdate::Replayed { head: *head }),
+                        Body::Heartbeat => {}
                         _ if env.seq > 0 => {
                             self.since = self.since.max(env.seq);
                             tell(FeedUpdate::Event(env));

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::message::{Body, Envelope};
+use linkage_protocol::{Body, Envelope};
 use crate::sqlite::{Durability, open_wal};
 
 /// An event as it is logged and sent: its sequence number and its frame text.

@@ -29,11 +29,11 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use super::admission::{Admission, admit};
 use super::event_log::{EventLog, Logged, Pending};
-use super::message::{
-    Body, Envelope, ErrorCode, Incident, IncidentReport, IncidentStatus, IncidentUpdate, MAX_FRAME_BYTES,
-    OrderProgress, Role, WorkOrder,
-};
+pub use super::grant::Grant;
+use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
+use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role};
 
 /// Events a replay reads from the log at a time.
 const REPLAY_BATCH: usize = 500;
@@ -60,73 +60,6 @@ struct Live {
     /// The unit a work order is addressed to; its terminals receive it.
     route: Option<Arc<str>>,
 }
-
-/// A token and what it lets its bearer be.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    pub role: Role,
-    /// A name for logs ("console-1", "grid worker 东湾-03").
-    pub name: String,
-    /// For a unit terminal: the unit whose orders it receives and reports on.
-    pub unit: Option<String>,
-    /// How many messages a second the client may send on average; it may send ten seconds'
-    /// worth at once (a handheld handing in what it collected offline). Beyond that each
-    /// message is refused with `rate_limited` and not logged.
-    pub per_second: u32,
-}
-
-impl Grant {
-    /// A grant with its role's rate: bridges (the 110 center, hotlines) carry a whole county's
-    /// calls and a dispatcher resends a crash's worth of orders at once; one person's terminal
-    /// or console needs far less.
-    pub fn new(role: Role, name: impl Into<String>) -> Grant {
-        let per_second = match role {
-            Role::Bridge | Role::Dispatcher => 1000,
-            Role::Console | Role::FieldTerminal | Role::UnitTerminal => 100,
-        };
-        Grant { role, name: name.into(), unit: None, per_second }
-    }
-
-    /// The grant of a terminal of `unit`: it receives that unit's work orders.
-    pub fn unit_terminal(unit: &str) -> Grant {
-        Grant { unit: Some(unit.to_owned()), ..Grant::new(Role::UnitTerminal, format!("unit {unit}")) }
-    }
-}
-
-/// A token bucket: `per_second` tokens a second, holding at most ten seconds' worth.
-struct RateLimit {
-    per_second: f64,
-    tokens: f64,
-    at: tokio::time::Instant,
-    /// Messages refused in a row; a client that keeps going regardless is cut off.
-    refused_in_a_row: u32,
-}
-
-impl RateLimit {
-    fn new(per_second: u32) -> RateLimit {
-        let per_second = f64::from(per_second.max(1));
-        RateLimit { per_second, tokens: per_second * 10.0, at: tokio::time::Instant::now(), refused_in_a_row: 0 }
-    }
-
-    /// Takes a token if there is one.
-    fn take(&mut self) -> bool {
-        let now = tokio::time::Instant::now();
-        let full = self.per_second * 10.0;
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.per_second).min(full);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            self.refused_in_a_row = 0;
-            true
-        } else {
-            self.refused_in_a_row += 1;
-            false
-        }
-    }
-}
-
-/// Messages refused for rate in a row before the client is cut off.
-const RATE_REFUSALS_BEFORE_CUT: u32 = 100;
 
 /// How to run a hub.
 #[derive(Debug, Clone)]
@@ -178,57 +111,6 @@ impl Drop for HubHandle {
 struct Append {
     event: Pending,
     reply: oneshot::Sender<Result<Live, String>>,
-}
-
-/// A report, logged once per reporter and report id.
-fn report_event(report: IncidentReport) -> Pending {
-    let dedup = Some(format!("{}/{}", report.reporter, report.report_id));
-    let make = Box::new(move |seq| {
-        Body::IncidentReported(Incident {
-            id: format!("E{seq:06}"),
-            reported_at: chrono::Utc::now(),
-            status: IncidentStatus::New,
-            report,
-        })
-    });
-    Pending { dedup, route: None, make }
-}
-
-/// A work order, logged once per idempotency key and routed to its unit's terminals.
-fn order_event(order: WorkOrder) -> Pending {
-    Pending {
-        dedup: Some(format!("order/{}", order.key)),
-        route: Some(order.unit.clone()),
-        make: Box::new(move |_| Body::OrderIssued(order)),
-    }
-}
-
-/// A unit's step on an order, logged once per order, unit and step.
-fn progress_event(progress: OrderProgress) -> Pending {
-    Pending {
-        dedup: Some(format!("progress/{}/{}/{:?}", progress.order, progress.unit, progress.step)),
-        route: None,
-        make: Box::new(move |_| Body::OrderProgressed(progress)),
-    }
-}
-
-/// An acknowledgement, logged once per incident: the first console to acknowledge is recorded.
-fn acknowledgement_event(incident: String, by: String) -> Pending {
-    Pending {
-        dedup: Some(format!("ack/{incident}")),
-        route: None,
-        make: Box::new(move |_| Body::AlarmAcknowledged { incident, by }),
-    }
-}
-
-/// An officer's update of an incident, logged once per key, signed with the sender's name.
-fn update_event(mut update: IncidentUpdate, by: String) -> Pending {
-    update.by = by;
-    Pending {
-        dedup: Some(format!("update/{}", update.key)),
-        route: None,
-        make: Box::new(move |_| Body::IncidentUpdated(update)),
-    }
 }
 
 /// What every connection task shares.
@@ -416,7 +298,7 @@ async fn serve(
 
     // 2. subscribe first, then replay, then live — so nothing falls between the two.
     let mut live = shared.live.subscribe();
-    let streams_events = matches!(role, Role::Console | Role::Bridge);
+    let streams_events = role.streams_events();
     // A unit terminal streams the work orders addressed to its unit, and nothing else.
     let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
     let wanted = |route: &Option<Arc<str>>| streams_events || (unit.is_some() && route == &unit);
@@ -531,42 +413,11 @@ async fn serve(
                     continue;
                 }
                 match Envelope::parse(&text) {
-                    Ok(Envelope { body: Body::Report(report), .. }) if role.may_report() => {
-                        logging.push_back(log(&shared, report_event(report))?);
-                    }
-                    Ok(Envelope { body: Body::Acknowledge { incident }, .. }) if role == Role::Console => {
-                        logging.push_back(log(&shared, acknowledgement_event(incident, grant.name.clone()))?);
-                    }
-                    Ok(Envelope { body: Body::UpdateIncident(update), .. }) if role == Role::Console => {
-                        logging.push_back(log(&shared, update_event(update, grant.name.clone()))?);
-                    }
-                    Ok(Envelope { body: Body::IssueOrder(order), .. })
-                        if matches!(role, Role::Dispatcher | Role::Console) =>
-                    {
-                        logging.push_back(log(&shared, order_event(order))?);
-                    }
-                    Ok(Envelope { body: Body::Progress(progress), .. })
-                        if role == Role::UnitTerminal && unit.as_deref() == Some(progress.unit.as_str()) =>
-                    {
-                        logging.push_back(log(&shared, progress_event(progress))?);
-                    }
-                    Ok(Envelope {
-                        body:
-                            body @ (Body::Report(_)
-                            | Body::IssueOrder(_)
-                            | Body::Progress(_)
-                            | Body::UpdateIncident(_)
-                            | Body::Acknowledge { .. }),
-                        ..
-                    }) => {
-                        let reason = format!("role {role:?} may not send {}", body.kind());
-                        refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, false).await?;
-                    }
-                    Ok(Envelope { body: Body::Heartbeat, .. }) => {}
-                    Ok(other) => {
-                        let reason = format!("a client may not send {}", other.body.kind());
-                        refuse(&mut ws, &shared, ErrorCode::Protocol, reason, false).await?;
-                    }
+                    Ok(envelope) => match admit(&grant, envelope.body) {
+                        Admission::Log(event) => logging.push_back(log(&shared, event)?),
+                        Admission::Ignore => {}
+                        Admission::Refuse(code, reason) => refuse(&mut ws, &shared, code, reason, false).await?,
+                    },
                     Err(e) => refuse(&mut ws, &shared, e.code(), e.to_string(), false).await?,
                 }
             }

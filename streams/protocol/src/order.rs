@@ -1,5 +1,6 @@
 //! Orders (派单): one three-in-one dispatch of an incident to several linked units, and how
-//! each unit and each channel is doing with it.
+//! each unit and each channel is doing with it — as the center's server logs them and every
+//! seat rebuilds them from the log.
 //!
 //! An [`Order`] holds a [`UnitOrder`] per unit; each has a [`Delivery`] per channel (queued →
 //! sent → delivered, or failed and retrying) and the unit's steps (received, acknowledged, on
@@ -8,12 +9,123 @@
 //! tested without a network or a clock.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use streams::feed::Step;
 
-use super::unit::Tier;
+use crate::message::Step;
+
+/// How urgently a unit answers an order (联动等级).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Tier {
+    /// On duty 24 hours; goes to the scene at once.
+    One = 1,
+    /// Replies to an order within 24 hours.
+    Two = 2,
+    /// A daily contact takes orders and reports back.
+    Three = 3,
+}
+
+impl Tier {
+    pub fn from_number(n: i64) -> Option<Tier> {
+        match n {
+            1 => Some(Tier::One),
+            2 => Some(Tier::Two),
+            3 => Some(Tier::Three),
+            _ => None,
+        }
+    }
+}
+
+/// Which deadline of a unit's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    Acknowledge,
+    OnScene,
+    ReportBack,
+}
+
+impl ClockKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ClockKind::Acknowledge => "acknowledge",
+            ClockKind::OnScene => "on_scene",
+            ClockKind::ReportBack => "report_back",
+        }
+    }
+
+    /// The step that stops this clock.
+    pub fn step(self) -> Step {
+        match self {
+            ClockKind::Acknowledge => Step::Acknowledged,
+            ClockKind::OnScene => Step::OnScene,
+            ClockKind::ReportBack => Step::ReportedBack,
+        }
+    }
+}
+
+/// The message texts of a dispatch, one per channel (`{unit}` stands for the unit's name).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Texts {
+    pub order: String,
+    pub sms: String,
+    pub radio: String,
+}
+
+impl Texts {
+    pub fn get(&self, channel: ChannelKind) -> &str {
+        match channel {
+            ChannelKind::Order => &self.order,
+            ChannelKind::Sms => &self.sms,
+            ChannelKind::Radio => &self.radio,
+        }
+    }
+}
+
+/// A plan's clocks for its tier-1 units; `None` keeps the tier's default. On the wire in
+/// whole seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PlanClocks {
+    #[serde(default, with = "seconds", skip_serializing_if = "Option::is_none")]
+    pub acknowledge: Option<Duration>,
+    #[serde(default, with = "seconds", skip_serializing_if = "Option::is_none")]
+    pub on_scene: Option<Duration>,
+    #[serde(default, with = "seconds", skip_serializing_if = "Option::is_none")]
+    pub report_back: Option<Duration>,
+}
+
+/// `Option<Duration>` as a number of seconds.
+mod seconds {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_u64(d.as_secs()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_secs))
+    }
+}
+
+/// What a duty officer sends: the plan's proposal, possibly changed. The center's server
+/// turns it into an [`Order`] with an id of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchDraft {
+    pub incident: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// Each unit with the channels to reach it on.
+    pub units: Vec<(String, Vec<ChannelKind>)>,
+    pub texts: Texts,
+    #[serde(default)]
+    pub clocks: PlanClocks,
+}
 
 /// The channels of the three-in-one dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -57,6 +169,17 @@ pub enum DeliveryState {
     Failed { error: String, attempts: u32 },
 }
 
+impl DeliveryState {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent { .. } => "sent",
+            DeliveryState::Delivered { .. } => "delivered",
+            DeliveryState::Failed { .. } => "failed",
+        }
+    }
+}
+
 /// One channel's message to one unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -74,12 +197,7 @@ impl Delivery {
     }
 
     pub fn state_code(&self) -> &'static str {
-        match self.state {
-            DeliveryState::Queued => "queued",
-            DeliveryState::Sent { .. } => "sent",
-            DeliveryState::Delivered { .. } => "delivered",
-            DeliveryState::Failed { .. } => "failed",
-        }
+        self.state.code()
     }
 
     /// Moves to `state` at `at`. A delivery never goes back: a late "sent" after "delivered"
@@ -260,12 +378,107 @@ impl Order {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
+/// A seat's dispatch as it travels to the center's server: the draft, the seat's key (a
+/// resend is logged once per sender and key), and who sent it (filled in by the hub).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchRequest {
+    pub key: String,
+    #[serde(flatten)]
+    pub draft: DispatchDraft,
+    #[serde(default)]
+    pub by: String,
+}
+
+/// A message's new state, as the center's outbox recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryUpdate {
+    pub order: String,
+    /// The message's idempotency key (`order/unit/channel`).
+    pub key: String,
+    #[serde(flatten)]
+    pub state: DeliveryState,
+    pub at: DateTime<Utc>,
+}
+
+/// A clock the center escalated for one unit: the order sent again on `deliveries`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEscalation {
+    pub order: String,
+    pub unit: String,
+    /// What escalated, once per unit: a clock's code (`acknowledge`, `on_scene`,
+    /// `report_back`) or a reminder (`remind/acknowledge`).
+    pub what: String,
+    /// The missed clock (none for a reminder, which is not a miss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockKind>,
+    /// The resent messages, queued.
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}
+
+/// The reporter of an order was asked by SMS for the satisfaction; the answer closes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SatisfactionAsk {
+    pub order: String,
+    pub mobile: String,
+}
+
+/// What a seat (or the reporter's SMS) does to a whole order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Closed with the reporter's satisfaction (1–5).
+    Close { satisfaction: u8 },
+    /// Opened again: the reporter is not satisfied.
+    Reopen,
+    Archive,
+}
+
+/// A change of an order, with the sender's key and (filled in by the hub) who made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderChange {
+    pub key: String,
+    pub order: String,
+    pub change: Change,
+    #[serde(default)]
+    pub by: String,
+}
+
+impl Order {
+    /// Applies an escalation from the log: the unit's clock counts as escalated and the resent
+    /// messages join its deliveries (each key once).
+    pub fn apply_escalation(&mut self, e: &OrderEscalation) {
+        let Some(u) = self.unit_mut(&e.unit) else { return };
+        if !u.escalated.contains(&e.what) {
+            u.escalated.push(e.what.clone());
+        }
+        for d in &e.deliveries {
+            if !u.deliveries.iter().any(|have| have.key == d.key) {
+                u.deliveries.push(d.clone());
+            }
+        }
+    }
+
+    /// Applies a change from the log; refused (with the reason) where the order's stage does
+    /// not allow it — every seat and the server refuse the same, since they read the same log.
+    pub fn apply_change(&mut self, change: Change, at: DateTime<Utc>) -> Result<(), &'static str> {
+        match change {
+            Change::Close { satisfaction } => self.close(satisfaction, at),
+            Change::Reopen => self.reopen(),
+            Change::Archive => self.archive(at),
+        }
+    }
+}
+
+/// A sample order for the rules' tests: tier-1 units on every channel, created 2026-11-28
+/// 08:00 UTC, acknowledge by 08:05 and on scene by 08:30.
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures {
     use super::*;
 
-    fn at(min: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc)
+    /// 2026-11-28 08:00 UTC plus `min` minutes.
+    pub fn at(min: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
             + chrono::Duration::minutes(min)
     }
 
@@ -305,6 +518,12 @@ pub(crate) mod tests {
             archived: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{at, order};
+    use super::*;
 
     #[test]
     fn the_stage_follows_the_slowest_unit_for_acknowledge_and_report_back() {

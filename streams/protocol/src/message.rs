@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
+
 /// The protocol version this build speaks. A hello with another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -46,6 +48,9 @@ impl Envelope {
             Body::IssueOrder(order) | Body::OrderIssued(order) => order.validate()?,
             Body::Progress(progress) | Body::OrderProgressed(progress) => progress.validate()?,
             Body::UpdateIncident(update) | Body::IncidentUpdated(update) => update.validate()?,
+            Body::Dispatch(request) | Body::DispatchRequested(request) => request.validate()?,
+            Body::ChangeOrder(change) | Body::OrderChanged(change) => change.validate()?,
+            Body::OrderCreated(order) => order.validate()?,
             _ => {}
         }
         Ok(envelope)
@@ -90,6 +95,29 @@ pub enum Body {
     Progress(OrderProgress),
     /// Hub → every console (logged, once per order, unit and step).
     OrderProgressed(OrderProgress),
+    /// Seat → hub: a three-in-one dispatch for the center's server to carry out. Logged once per
+    /// sender and `key`.
+    Dispatch(DispatchRequest),
+    /// Hub → clients (logged): the dispatch as asked, with `by`. The center's server answers it
+    /// with `order_created`, the order's id being `D` and this event's sequence number.
+    DispatchRequested(DispatchRequest),
+    /// Center → hub → clients (logged once per order id): the order as the center built it —
+    /// every unit, channel, deadline and text.
+    OrderCreated(Order),
+    /// Center → hub → clients (logged once per message key and state): a message of an order
+    /// was sent, delivered, or failed (once per attempt).
+    DeliveryUpdated(DeliveryUpdate),
+    /// Center → hub → clients (logged once per order, unit and clock): a clock was missed (or
+    /// a reminder is due) and the order went out again.
+    OrderEscalated(OrderEscalation),
+    /// Center → hub → clients (logged once per order): the reporter was asked by SMS for the
+    /// satisfaction; the answer closes the order.
+    SatisfactionAsked(SatisfactionAsk),
+    /// Seat (or the center, for an SMS answer) → hub: close, reopen or archive an order.
+    ChangeOrder(OrderChange),
+    /// Hub → clients (logged once per sender and key): the change, with `by`. It takes effect
+    /// where the order's stage allows it, the same on every seat.
+    OrderChanged(OrderChange),
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
@@ -113,8 +141,43 @@ impl Body {
             Body::OrderIssued(_) => "order_issued",
             Body::Progress(_) => "progress",
             Body::OrderProgressed(_) => "order_progressed",
+            Body::Dispatch(_) => "dispatch",
+            Body::DispatchRequested(_) => "dispatch_requested",
+            Body::OrderCreated(_) => "order_created",
+            Body::DeliveryUpdated(_) => "delivery_updated",
+            Body::OrderEscalated(_) => "order_escalated",
+            Body::SatisfactionAsked(_) => "satisfaction_asked",
+            Body::ChangeOrder(_) => "change_order",
+            Body::OrderChanged(_) => "order_changed",
             Body::Heartbeat => "heartbeat",
             Body::Error { .. } => "error",
+        }
+    }
+}
+
+impl Body {
+    /// For a command a seat keeps in its durable queue until the log has it: the key that
+    /// names it there (`None` for every other message).
+    pub fn command_key(&self) -> Option<String> {
+        match self {
+            Body::Acknowledge { incident } => Some(format!("ack/{incident}")),
+            Body::UpdateIncident(u) => Some(format!("update/{}", u.key)),
+            Body::Dispatch(r) => Some(format!("dispatch/{}", r.key)),
+            Body::ChangeOrder(c) => Some(format!("change/{}", c.key)),
+            _ => None,
+        }
+    }
+
+    /// For a logged event: the key of the command it settles (see [`Body::command_key`]).
+    /// An acknowledgement settles every seat's acknowledgement of that incident: the first one
+    /// logged is the one that counts.
+    pub fn settles(&self) -> Option<String> {
+        match self {
+            Body::AlarmAcknowledged { incident, .. } => Some(format!("ack/{incident}")),
+            Body::IncidentUpdated(u) => Some(format!("update/{}", u.key)),
+            Body::DispatchRequested(r) => Some(format!("dispatch/{}", r.key)),
+            Body::OrderChanged(c) => Some(format!("change/{}", c.key)),
+            _ => None,
         }
     }
 }
@@ -131,14 +194,22 @@ pub enum Role {
     FieldTerminal,
     /// A bridge from another system (110 center, hotlines): reports incidents.
     Bridge,
-    /// A console's outbox sender: issues work orders, streams nothing.
+    /// The center's order channel: issues work orders to unit terminals, streams nothing.
     Dispatcher,
+    /// The center's dispatch service: follows the whole log and logs what it does with the
+    /// orders (created, delivered, escalated, closed by SMS).
+    Center,
 }
 
 impl Role {
     /// Whether this role may report incidents.
     pub fn may_report(self) -> bool {
         matches!(self, Role::FieldTerminal | Role::Bridge | Role::Console)
+    }
+
+    /// Whether this role reads the whole log (replay and live).
+    pub fn streams_events(self) -> bool {
+        matches!(self, Role::Console | Role::Bridge | Role::Center)
     }
 }
 
@@ -375,6 +446,59 @@ impl IncidentUpdate {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// A key or id field: 1–128 characters.
+fn check_key(name: &str, value: &str) -> Result<(), ParseError> {
+    if value.trim().is_empty() || value.len() > 128 {
+        return Err(ParseError::Invalid(format!("{name} must be 1–128 characters")));
+    }
+    Ok(())
+}
+
+impl DispatchRequest {
+    fn validate(&self) -> Result<(), ParseError> {
+        check_key("key", &self.key)?;
+        check_key("incident", &self.draft.incident)?;
+        if self.draft.units.is_empty() || self.draft.units.len() > 50 {
+            return Err(ParseError::Invalid("a dispatch names 1–50 units".into()));
+        }
+        for (unit, channels) in &self.draft.units {
+            check_key("unit", unit)?;
+            if channels.is_empty() {
+                return Err(ParseError::Invalid(format!("unit {unit}: no channel")));
+            }
+        }
+        let t = &self.draft.texts;
+        if [&t.order, &t.sms, &t.radio].iter().any(|text| text.chars().count() > 2000) {
+            return Err(ParseError::Invalid("a dispatch text is longer than 2000 characters".into()));
+        }
+        Ok(())
+    }
+}
+
+impl OrderChange {
+    fn validate(&self) -> Result<(), ParseError> {
+        check_key("key", &self.key)?;
+        check_key("order", &self.order)?;
+        match self.change {
+            crate::order::Change::Close { satisfaction } if !(1..=5).contains(&satisfaction) => {
+                Err(ParseError::Invalid("satisfaction must be 1–5".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Order {
+    fn validate(&self) -> Result<(), ParseError> {
+        check_key("order id", &self.id)?;
+        check_key("incident", &self.incident)?;
+        if self.units.len() > 50 {
+            return Err(ParseError::Invalid("an order has at most 50 units".into()));
+        }
+        Ok(())
     }
 }
 

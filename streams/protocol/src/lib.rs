@@ -1,0 +1,18 @@
+//! The wire format of linkage: JSON text frames over WebSocket, and the orders they carry.
+//!
+//! Every frame is an [`Envelope`]: protocol version, sequence number, time, kind and body.
+//! Clients say `hello` with a token, a role and the last sequence number they saw (`since`);
+//! the hub replays every event after `since` from its log, then streams live ones. See
+//! docs/protocol.md for every message with an example.
+//!
+//! This crate is plain data (serde, chrono): the center's server, every seat and the rules
+//! share it, and none of them drags a runtime into the others through it.
+
+mod message;
+pub mod order;
+
+pub use message::*;
+pub use order::{
+    Change, ChannelKind, ClockKind, Delivery, DeliveryState, DeliveryUpdate, DispatchDraft, DispatchRequest, Order,
+    OrderChange, OrderEscalation, PlanClocks, SatisfactionAsk, Stage, Texts, Tier, UnitOrder,
+};

@@ -1,0 +1,108 @@
+//! What a client may send, and what the log makes of it.
+//!
+//! Every message a client sends is checked here against its [`Grant`] — the role and the name
+//! the hub gave it at hello, never a field the client writes — and becomes one [`Pending`]
+//! event: its body as logged, signed with the sender's name where a person acted, and its dedup
+//! key. Dedup keys that a sender chooses (`report_id`, `key`) are scoped by the sender's name,
+//! so one client can never swallow another's message by reusing its key.
+
+use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role};
+
+use super::event_log::Pending;
+use super::grant::Grant;
+
+/// The hub's answer to one message.
+pub(super) enum Admission {
+    /// Log it (once per dedup key).
+    Log(Pending),
+    /// Nothing to log (a heartbeat).
+    Ignore,
+    /// Refuse it with a code and a reason; the connection stays.
+    Refuse(ErrorCode, String),
+}
+
+/// An event logged once per `dedup`, addressed to every reader (or a unit's terminals).
+fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
+    Admission::Log(Pending { dedup: Some(dedup), route, make: Box::new(move |_| body) })
+}
+
+/// What `grant`'s message `body` becomes.
+pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
+    let role = grant.role;
+    let me = &grant.name;
+    match body {
+        Body::Report(report) if role.may_report() => {
+            let dedup = Some(format!("report/{me}/{}", report.report_id));
+            Admission::Log(Pending {
+                dedup,
+                route: None,
+                make: Box::new(move |seq| {
+                    Body::IncidentReported(Incident {
+                        id: format!("E{seq:06}"),
+                        reported_at: chrono::Utc::now(),
+                        status: IncidentStatus::New,
+                        report,
+                    })
+                }),
+            })
+        }
+        // The first seat to acknowledge an alarm is the one recorded.
+        Body::Acknowledge { incident } if role == Role::Console => {
+            logged(format!("ack/{incident}"), None, Body::AlarmAcknowledged { incident, by: me.clone() })
+        }
+        Body::UpdateIncident(mut update) if role == Role::Console => {
+            update.by = me.clone();
+            logged(format!("update/{me}/{}", update.key), None, Body::IncidentUpdated(update))
+        }
+        Body::Dispatch(mut request) if role == Role::Console => {
+            request.by = me.clone();
+            logged(format!("dispatch/{me}/{}", request.key), None, Body::DispatchRequested(request))
+        }
+        Body::ChangeOrder(mut change) if matches!(role, Role::Console | Role::Center) => {
+            change.by = me.clone();
+            logged(format!("change/{me}/{}", change.key), None, Body::OrderChanged(change))
+        }
+        Body::IssueOrder(order) if matches!(role, Role::Dispatcher | Role::Center) => {
+            let route = Some(order.unit.clone());
+            logged(format!("order/{}", order.key), route, Body::OrderIssued(order))
+        }
+        Body::Progress(progress)
+            if role == Role::UnitTerminal && grant.unit.as_deref() == Some(progress.unit.as_str()) =>
+        {
+            let dedup = format!("progress/{}/{}/{:?}", progress.order, progress.unit, progress.step);
+            logged(dedup, None, Body::OrderProgressed(progress))
+        }
+        Body::OrderCreated(order) if role == Role::Center => {
+            logged(format!("created/{}", order.id), None, Body::OrderCreated(order))
+        }
+        Body::DeliveryUpdated(update) if role == Role::Center => {
+            // A failure is logged once per attempt, a receipt once.
+            let state = match &update.state {
+                DeliveryState::Failed { attempts, .. } => format!("failed/{attempts}"),
+                other => other.code().to_owned(),
+            };
+            logged(format!("delivery/{}/{state}", update.key), None, Body::DeliveryUpdated(update))
+        }
+        Body::OrderEscalated(e) if role == Role::Center => {
+            logged(format!("escalated/{}/{}/{}", e.order, e.unit, e.what), None, Body::OrderEscalated(e))
+        }
+        Body::SatisfactionAsked(ask) if role == Role::Center => {
+            logged(format!("asked/{}", ask.order), None, Body::SatisfactionAsked(ask))
+        }
+        Body::Heartbeat => Admission::Ignore,
+        body @ (Body::Report(_)
+        | Body::Acknowledge { .. }
+        | Body::UpdateIncident(_)
+        | Body::Dispatch(_)
+        | Body::ChangeOrder(_)
+        | Body::IssueOrder(_)
+        | Body::Progress(_)
+        | Body::OrderCreated(_)
+        | Body::DeliveryUpdated(_)
+        | Body::OrderEscalated(_)
+        | Body::SatisfactionAsked(_)) => {
+            Admission::Refuse(ErrorCode::Unauthorized, format!("role {role:?} may not send {}", body.kind()))
+        }
+        other => Admission::Refuse(ErrorCode::Protocol, format!("a client may not send {}", other.kind())),
+    }
+}
