@@ -37,10 +37,17 @@ pub enum DeliveryReport {
     Reply { from: String, text: String, at: DateTime<Utc> },
 }
 
-/// The owner's end of the outbox task.
-#[derive(Clone)]
+/// The owner's end of the outbox task; dropping it stops the task and every send in flight
+/// (what they had not recorded goes out again at the next start).
 pub struct Outbox {
     jobs: mpsc::UnboundedSender<Vec<Outgoing>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 type Shared = Arc<Mutex<Store>>;
@@ -100,8 +107,8 @@ impl Outbox {
         waker: Waker,
     ) -> Outbox {
         let (jobs, queue) = mpsc::unbounded_channel();
-        runtime.spawn(run(dir, channels, queue, late, reports, waker));
-        Outbox { jobs }
+        let task = runtime.spawn(run(dir, channels, queue, late, reports, waker));
+        Outbox { jobs, task }
     }
 
     /// Stores these messages (those not stored yet) and sends those without a receipt.
@@ -148,8 +155,11 @@ async fn run(
     let (again, mut retries) = mpsc::unbounded_channel::<(Late, u32)>();
     // Without an owner no new messages come, but receipts for what was sent still do.
     let mut owned = true;
+    // The sends in flight, each a task of its own, stopped with this one.
+    let mut sending = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
+            Some(_) = sending.join_next(), if !sending.is_empty() => {}
             job = queue.recv(), if owned => {
                 let Some(messages) = job else {
                     owned = false;
@@ -164,7 +174,7 @@ async fn run(
                                 DeliveryState::Queued | DeliveryState::Failed { .. } => {
                                     let attempts = match state { DeliveryState::Failed { attempts, .. } => attempts, _ => 0 };
                                     if link.claim(&msg.key) {
-                                        tokio::spawn(deliver(link.clone(), msg, attempts));
+                                        sending.spawn(deliver(link.clone(), msg, attempts));
                                     }
                                 }
                                 state => link.tell(DeliveryReport::State { order: msg.order, key: msg.key, state, at }),
