@@ -88,9 +88,10 @@ fn main() {
         seat.apply(Command::Dispatch(draft));
         let all_sent = |core: &Core| {
             core.orders.of_incident(&incident).next().is_some_and(|o| {
-                o.units.iter().flat_map(|u| &u.deliveries).all(|d| {
-                    matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. })
-                })
+                o.units
+                    .iter()
+                    .flat_map(|u| &u.deliveries)
+                    .all(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
             })
         };
         seat.until(60, "the order sent", all_sent);

@@ -142,7 +142,7 @@ fn hub(args: &[String]) -> Result<(), String> {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let center_dir = data_dir.join("center");
-    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens }))?;
+    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens, limits: Default::default() }))?;
     let url = hub.url();
     let _service = match &config {
         Some(config) => {

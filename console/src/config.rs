@@ -229,13 +229,7 @@ struct HubSection {
 
 impl Default for HubSection {
     fn default() -> Self {
-        HubSection {
-            mode: embedded(),
-            listen: loopback_any_port(),
-            data_dir: None,
-            url: None,
-            token: None,
-        }
+        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None }
     }
 }
 

@@ -112,7 +112,8 @@ fn read_all(db: &Connection) -> Result<Vec<Envelope>, String> {
 
 fn read_queue(db: &Connection) -> Result<BTreeMap<String, Body>, String> {
     let mut stmt = db.prepare("SELECT key, body FROM queued").map_err(|e| e.to_string())?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(|e| e.to_string())?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(|e| e.to_string())?;
     let mut queued = BTreeMap::new();
     for row in rows {
         let (key, body) = row.map_err(|e| format!("queue unreadable: {e}"))?;

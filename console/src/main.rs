@@ -14,7 +14,12 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Logs go to stderr (stdout carries `linkage tail`'s events and the hub's URL), in colour
+    // only when stderr is a terminal.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,wgpu_core=warn,wgpu_hal=warn,naga=warn,eframe=warn,egui_glow=warn".into()),

@@ -70,9 +70,11 @@ impl Store {
         for msg in messages {
             put_message(&tx, msg, now)?;
             let row: (String, Option<String>, Option<String>, u32, String) = tx
-                .query_row("SELECT state, receipt, error, attempts, updated FROM outbox WHERE key = ?1", [&msg.key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
+                .query_row(
+                    "SELECT state, receipt, error, attempts, updated FROM outbox WHERE key = ?1",
+                    [&msg.key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
                 .map_err(|e| e.to_string())?;
             let (state, receipt, error, attempts, updated) = row;
             let at = DateTime::parse_from_rfc3339(&updated).map(|t| t.with_timezone(&Utc)).unwrap_or(now);

@@ -113,7 +113,7 @@ impl World {
         let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
         let store_dir = data_dir.join("console");
         let center_dir = data_dir.join("center");
-        let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens }))?;
+        let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens, limits: Default::default() }))?;
         let hub_url = hub.url();
 
         let mut world = World {

@@ -43,7 +43,8 @@ fn write_files(dir: &Path, port: u16, smsc_port: u16) -> std::path::PathBuf {
     );
     for (i, u) in UNITS.iter().enumerate() {
         text += &format!("\n[[unit]]\nid = \"{u}\"\nname = \"单位{i}\"\ntier = 1\nsms = [\"1380000000{i}\"]\n");
-        tokens += &format!("\n[[token]]\ntoken = \"t-{u}\"\nrole = \"unit_terminal\"\nname = \"{u}\"\nunit = \"{u}\"\n");
+        tokens +=
+            &format!("\n[[token]]\ntoken = \"t-{u}\"\nrole = \"unit_terminal\"\nname = \"{u}\"\nunit = \"{u}\"\n");
     }
     std::fs::write(dir.join("tokens.toml"), tokens).unwrap();
     let path = dir.join("linkage.toml");
@@ -76,7 +77,11 @@ fn draft(i: usize) -> DispatchDraft {
         incident: format!("E{:06}", i + 1),
         plan: None,
         units: UNITS.iter().map(|u| (u.to_string(), vec![ChannelKind::Order, ChannelKind::Sms])).collect(),
-        texts: Texts { order: format!("第{i}号派单，请{{unit}}处置。"), sms: format!("第{i}号短信通知。"), radio: String::new() },
+        texts: Texts {
+            order: format!("第{i}号派单，请{{unit}}处置。"),
+            sms: format!("第{i}号短信通知。"),
+            radio: String::new(),
+        },
         clocks: Default::default(),
     }
 }
@@ -103,14 +108,25 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
     let _terminals: Vec<_> = UNITS
         .iter()
         .map(|u| {
-            let client =
-                FeedClient { url: url.clone(), token: format!("t-{u}"), role: Role::UnitTerminal, since: 0, name: u.to_string() };
+            let client = FeedClient {
+                url: url.clone(),
+                token: format!("t-{u}"),
+                role: Role::UnitTerminal,
+                since: 0,
+                name: u.to_string(),
+            };
             client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
         })
         .collect();
     // The incidents, then the dispatches of a seat that keeps what it sent until it is logged.
-    let field = FeedClient { url: url.clone(), token: "field".into(), role: Role::FieldTerminal, since: 0, name: "field".into() }
-        .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
+    let field = FeedClient {
+        url: url.clone(),
+        token: "field".into(),
+        role: Role::FieldTerminal,
+        since: 0,
+        name: "field".into(),
+    }
+    .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
     for n in 0..ORDERS {
         field.send(peers::report(n));
     }
@@ -122,9 +138,12 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
 
     let sent = |core: &linkage::core::Core| {
         core.orders.list.len() == ORDERS
-            && core.orders.list.values().flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries)).all(|d| {
-                matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. })
-            })
+            && core
+                .orders
+                .list
+                .values()
+                .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
+                .all(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
     };
     let mut rng = fastrand::Rng::with_seed(11);
     let mut first_clocks: BTreeMap<String, Vec<DateTime<Utc>>> = BTreeMap::new();

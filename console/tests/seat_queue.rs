@@ -81,8 +81,14 @@ fn a_seat_killed_while_the_hub_is_down_sends_its_queue_once_and_the_alarm_stays_
 
     // 1. The hub is up: a critical fire is reported and the seat rings.
     let center = peers::center(&runtime, dir.path(), &listen, &config);
-    let field = FeedClient { url: url.clone(), token: "field".into(), role: Role::FieldTerminal, since: 0, name: "field".into() }
-        .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
+    let field = FeedClient {
+        url: url.clone(),
+        token: "field".into(),
+        role: Role::FieldTerminal,
+        since: 0,
+        name: "field".into(),
+    }
+    .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
     field.send(fire());
     {
         let mut seat = Seat::open(&runtime, &seat_dir, &url, "seat-1", &config);

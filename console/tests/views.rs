@@ -71,7 +71,12 @@ fn state() -> State {
 
 /// Plays the center's part in a dispatch given at `at`: the hub logs the seat's request at
 /// `seq`, the server builds the order with the same rules and logs it at `seq + 1`.
-fn log_dispatch(core: &mut Core, request: &streams::feed::DispatchRequest, seq: u64, at: chrono::DateTime<chrono::Utc>) -> String {
+fn log_dispatch(
+    core: &mut Core,
+    request: &streams::feed::DispatchRequest,
+    seq: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> String {
     let requested = Envelope { time: at, ..Envelope::new(seq, Body::DispatchRequested(request.clone())) };
     core.on_feed(FeedUpdate::Event(requested));
     let order = core.build_order(seq, at, &request.draft).expect("a unit to reach");
@@ -81,7 +86,11 @@ fn log_dispatch(core: &mut Core, request: &streams::feed::DispatchRequest, seq: 
 }
 
 /// The seat dispatches `draft` at `at`, and the log answers as the center's server does.
-fn dispatched(core: &mut Core, draft: linkage::core::dispatch::DispatchDraft, at: chrono::DateTime<chrono::Utc>) -> String {
+fn dispatched(
+    core: &mut Core,
+    draft: linkage::core::dispatch::DispatchDraft,
+    at: chrono::DateTime<chrono::Utc>,
+) -> String {
     let effects = core.apply_at(Command::Dispatch(draft), at);
     let [Effect::Send(Body::Dispatch(request))] = effects.as_slice() else { panic!("no dispatch: {effects:?}") };
     log_dispatch(core, &request.clone(), 100, at)

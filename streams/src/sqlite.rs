@@ -2,10 +2,10 @@
 //! journal): create the folder, open in WAL mode (readers never block the writer), wait up to 5 s
 //! for a lock held by another connection, then create the tables.
 //!
-//! `synchronous` is the durability asked for: `FULL` fsyncs every commit (the console's outbox:
-//! a message marked sent must be on disk before the next one goes), `NORMAL` may lose the last
-//! commits on a power cut but never corrupts (the hub's log and the console's journal, which can
-//! be fetched again).
+//! `synchronous` is the durability asked for: `FULL` fsyncs every commit (the hub's log: an
+//! acknowledged event is on disk; the center's outbox: a message marked sent is on disk before
+//! the next one goes), `NORMAL` may lose the last commits on a power cut but never corrupts (a
+//! seat's journal, which the hub sends again).
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use geo::{Contains, Point, polygon};
 use streams::feed::{
     Body, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, IncidentStatus,
-    IncidentUpdate, Role,
+    IncidentUpdate, Limits, Role,
 };
 use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
 use tokio::sync::mpsc;
@@ -23,6 +23,10 @@ const FLOOD: &str = "flood-token";
 const DISPATCHER: &str = "dispatcher-token";
 
 async fn hub(dir: &tempfile::TempDir) -> HubHandle {
+    hub_with(dir, Limits::default()).await
+}
+
+async fn hub_with(dir: &tempfile::TempDir, limits: Limits) -> HubHandle {
     let tokens = HashMap::from([
         (CONSOLE.to_string(), Grant::new(Role::Console, "console")),
         (FIELD.to_string(), Grant::new(Role::FieldTerminal, "field")),
@@ -33,7 +37,7 @@ async fn hub(dir: &tempfile::TempDir) -> HubHandle {
         (SLOW_HANDHELD.to_string(), Grant { per_second: 5, ..Grant::new(Role::FieldTerminal, "old handheld") }),
         (FLOOD.to_string(), Grant { per_second: u32::MAX, ..Grant::new(Role::Bridge, "flood") }),
     ]);
-    Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens })
+    Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens, limits })
         .await
         .unwrap()
 }
@@ -431,5 +435,31 @@ async fn a_work_order_goes_once_to_its_unit_only_and_each_step_is_logged_once() 
     }
     while let Ok(update) = console_rx.try_recv() {
         assert!(!matches!(update, FeedUpdate::Event(_)), "console got a second event: {update:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_idle_connections_do_not_stop_a_console_and_a_silent_one_is_dropped() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub_with(&dir, Limits { handshake: Duration::from_secs(2), ..Limits::default() }).await;
+    let mut idle = vec![];
+    for _ in 0..1000 {
+        idle.push(tokio::net::TcpStream::connect(hub.addr()).await.unwrap());
+    }
+    // A console and a field terminal work while the thousand say nothing.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let handle = tokio::runtime::Handle::current();
+    let console = FeedClient { url: hub.url(), token: CONSOLE.into(), role: Role::Console, since: 0, name: "c".into() };
+    let _console = console.spawn(&handle, tx, streams::no_waker());
+    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    field.send(report_frame(2, "idle-1")).await.unwrap();
+    assert!(matches!(next_event(&mut rx).await.body, Body::IncidentReported(_)));
+    // Each silent connection is closed once the handshake time is up: reading gives the end.
+    let mut byte = [0u8; 1];
+    for i in [0, idle.len() - 1] {
+        let socket = &mut idle[i];
+        let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut byte)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "a silent client kept its connection: {read:?}");
     }
 }

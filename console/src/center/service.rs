@@ -22,9 +22,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use streams::feed::{
-    Body, Change, DeliveryUpdate, Envelope, FeedUpdate, OrderChange, Role, SatisfactionAsk,
-};
+use streams::feed::{Body, Change, DeliveryUpdate, Envelope, FeedUpdate, OrderChange, Role, SatisfactionAsk};
 use tokio::sync::mpsc;
 
 use crate::channels::outbox::{DeliveryReport, Outbox};
@@ -65,7 +63,8 @@ impl DispatchService {
         dir: &Path,
         runtime: &tokio::runtime::Handle,
     ) -> Result<DispatchService, String> {
-        let feed = crate::journal::follow(dir, (hub.url, hub.center_token, Role::Center), runtime, streams::no_waker())?;
+        let feed =
+            crate::journal::follow(dir, (hub.url, hub.center_token, Role::Center), runtime, streams::no_waker())?;
         let mut settings = config.dispatch.clone();
         settings.sms = settings.sms.or(sms);
         let (channels, late) = crate::channels::open(&settings, Some((hub.url, hub.dispatcher_token)), runtime);
@@ -149,14 +148,8 @@ impl Service {
     /// After the replay: what a crash may have left half done.
     fn catch_up(&mut self) {
         self.build_requested();
-        let open: Vec<String> = self
-            .core
-            .orders
-            .list
-            .values()
-            .filter(|o| o.stage() < Stage::Closed)
-            .map(|o| o.id.clone())
-            .collect();
+        let open: Vec<String> =
+            self.core.orders.list.values().filter(|o| o.stage() < Stage::Closed).map(|o| o.id.clone()).collect();
         for id in open {
             self.send_messages(&id);
         }

@@ -145,14 +145,12 @@ mod tests {
         let first = escalate(&mut o, at(5));
         assert_eq!(
             first,
-            [
-                Escalation::Resend {
-                    order: "D1".into(),
-                    unit: "police".into(),
-                    channels: vec![ChannelKind::Sms, ChannelKind::Radio],
-                    clock: ClockKind::Acknowledge,
-                },
-            ]
+            [Escalation::Resend {
+                order: "D1".into(),
+                unit: "police".into(),
+                channels: vec![ChannelKind::Sms, ChannelKind::Radio],
+                clock: ClockKind::Acknowledge,
+            },]
         );
         assert!(escalate(&mut o, at(6)).is_empty(), "escalates once");
         // On scene by 30 min: missed too, and with every channel already used, the radio again.

@@ -22,11 +22,11 @@ use streams::feed::{
     Body, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step,
 };
 
+use super::Core;
 use super::clock::{self, ClockKind, Escalation};
 use super::order::{ChannelKind, Delivery, DeliveryState, Order, Stage, UnitOrder};
 use super::plan::{self, PlanClocks};
 use super::unit::Tier;
-use super::Core;
 
 pub use streams::feed::DispatchDraft;
 
@@ -162,7 +162,8 @@ impl Core {
             tracing::debug!(order = %progress.order, "a step on an order this log never created");
             return;
         };
-        let report = (progress.step == Step::ReportedBack).then(|| (progress.note.clone(), progress.attachments.clone()));
+        let report =
+            (progress.step == Step::ReportedBack).then(|| (progress.note.clone(), progress.attachments.clone()));
         order.record_step(&progress.unit, progress.step, at, report);
         self.orders
             .alerts

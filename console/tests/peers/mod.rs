@@ -44,7 +44,9 @@ pub fn center(
         tokens.insert(format!("t-{}", u.id), Grant::unit_terminal(&u.id));
     }
     let listen = listen.parse().unwrap();
-    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens })).unwrap();
+    let hub = runtime
+        .block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens, limits: Default::default() }))
+        .unwrap();
     let access = linkage::center::HubAccess { url: &hub.url(), center_token: "center", dispatcher_token: "disp" };
     let service =
         linkage::center::DispatchService::start(config, None, access, &dir.join("hub/center"), runtime.handle())
@@ -135,7 +137,9 @@ pub fn unit_hub(runtime: &tokio::runtime::Runtime, dir: &Path, units: &[&str]) -
         tokens.insert(format!("t-{u}"), Grant::unit_terminal(u));
     }
     let listen = "127.0.0.1:0".parse().unwrap();
-    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens })).unwrap();
+    let hub = runtime
+        .block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens, limits: Default::default() }))
+        .unwrap();
     let (tx, received) = mpsc::unbounded_channel();
     let terminals = units
         .iter()

@@ -428,7 +428,9 @@ pub struct SatisfactionAsk {
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Closed with the reporter's satisfaction (1–5).
-    Close { satisfaction: u8 },
+    Close {
+        satisfaction: u8,
+    },
     /// Opened again: the reporter is not satisfied.
     Reopen,
     Archive,

@@ -11,8 +11,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use linkage_protocol::{Body, Envelope, ErrorCode, Role};
 use crate::{Waker, backoff};
+use linkage_protocol::{Body, Envelope, ErrorCode, Role};
 
 /// The state of the link to the hub, as the status bar shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,9 @@ pub enum FeedUpdate {
     Event(Envelope),
     /// The replay after `since` is complete: what follows is live. A client that acts on
     /// the log (the center's dispatch service) waits for this before it acts.
-    Replayed { head: u64 },
+    Replayed {
+        head: u64,
+    },
     /// The hub refused something we sent.
     Refused {
         code: ErrorCode,

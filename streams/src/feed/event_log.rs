@@ -10,8 +10,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use linkage_protocol::{Body, Envelope};
 use crate::sqlite::{Durability, open_wal};
+use linkage_protocol::{Body, Envelope};
 
 /// An event as it is logged and sent: its sequence number and its frame text.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,9 @@ impl EventLog {
         let db = open_wal(
             dir,
             "events.sqlite",
-            Durability::Normal,
+            // An event the hub acknowledged is on disk: every batch's commit waits for the
+            // fsync (one for the whole batch, so ingest stays fast).
+            Durability::Full,
             "CREATE TABLE IF NOT EXISTS events (
                 seq INTEGER PRIMARY KEY,
                 time TEXT NOT NULL,

@@ -69,4 +69,3 @@ impl RateLimit {
 
 /// Messages refused for rate in a row before the client is cut off.
 pub(super) const RATE_REFUSALS_BEFORE_CUT: u32 = 100;
-

@@ -41,8 +41,7 @@ const REPLAY_BATCH: usize = 500;
 const BROADCAST_BUFFER: usize = 8192;
 /// How long a socket may take to accept one frame.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// A client must say hello within this time.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The hub sends a heartbeat this often; a client silent for three of them is closed.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Reports the writer puts in one transaction at most.
@@ -68,6 +67,22 @@ pub struct HubConfig {
     pub data_dir: PathBuf,
     /// token → grant.
     pub tokens: HashMap<String, Grant>,
+    pub limits: Limits,
+}
+
+/// What the hub allows a connection before it is dropped.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections open at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// A client must finish the WebSocket handshake and say hello within this time.
+    pub handshake: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_connections: 4096, handshake: Duration::from_secs(10) }
+    }
 }
 
 /// The hub, for starting one.
@@ -120,6 +135,9 @@ struct Shared {
     writer: std::sync::mpsc::Sender<Append>,
     live: broadcast::Sender<Live>,
     refused: Arc<AtomicU64>,
+    limits: Limits,
+    /// One permit per open connection (mini-redis's bound).
+    connections: Arc<tokio::sync::Semaphore>,
 }
 
 impl Hub {
@@ -144,6 +162,8 @@ impl Hub {
             writer,
             live,
             refused: refused.clone(),
+            limits: config.limits,
+            connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
         tracing::info!(%addr, "hub listening");
         tokio::spawn(accept(listener, shared, stopped));
@@ -193,9 +213,14 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+                        tracing::warn!(%peer, limit = shared.limits.max_connections, "hub full: connection closed");
+                        continue;
+                    };
                     let shared = shared.clone();
                     let stopped = stopped.clone();
                     tokio::spawn(async move {
+                        let _permit = permit;
                         match serve(stream, peer, shared, stopped).await {
                             Ok(name) => tracing::info!(%peer, client = %name, "hub client left"),
                             Err(reason) => tracing::info!(%peer, %reason, "hub connection lost"),
@@ -263,12 +288,21 @@ async fn serve(
     let _ = stream.set_nodelay(true);
     let config =
         WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
-    let mut ws = tokio_tungstenite::accept_async_with_config(stream, Some(config))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
+    // The handshake and the hello share one deadline: a client that opens a socket and says
+    // nothing holds a connection for that long at most.
+    let deadline = tokio::time::Instant::now() + shared.limits.handshake;
+    let mut ws = match tokio::time::timeout_at(
+        deadline,
+        tokio_tungstenite::accept_async_with_config(stream, Some(config)),
+    )
+    .await
+    {
+        Ok(ws) => ws.map_err(|e| format!("handshake: {e}"))?,
+        Err(_) => return Err("handshake not finished in time".into()),
+    };
 
     // 1. hello
-    let first = tokio::time::timeout(HELLO_TIMEOUT, ws.next()).await;
+    let first = tokio::time::timeout_at(deadline, ws.next()).await;
     let text = match first {
         Ok(Some(Ok(Message::Text(text)))) => text,
         Ok(Some(Ok(_))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {

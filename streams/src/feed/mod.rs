@@ -9,5 +9,5 @@ mod hub;
 
 pub use client::{ClientHandle, Connection, FeedClient, FeedUpdate};
 pub use event_log::{EventLog, Logged, Pending};
-pub use hub::{Grant, Hub, HubConfig, HubHandle};
+pub use hub::{Grant, Hub, HubConfig, HubHandle, Limits};
 pub use linkage_protocol::*;
