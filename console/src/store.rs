@@ -17,7 +17,7 @@ use crate::core::dispatch::Outgoing;
 use crate::core::order::DeliveryState;
 
 /// The file in the console's data folder that holds the store and the journal.
-pub const FILE: &str = "console.sqlite";
+pub const FILE: &str = "outbox.sqlite";
 
 /// The console's database.
 pub struct Store {
