@@ -35,6 +35,9 @@ use tokio::sync::mpsc;
 /// The file in a seat's (or the center's) data folder that holds the journal and the queue.
 pub const FILE: &str = "console.sqlite";
 
+/// The commands queued and not yet logged, by their key.
+pub type Queue = BTreeMap<String, Body>;
+
 /// One write for the journal's thread.
 enum Write {
     Event(u64, String),
@@ -55,7 +58,7 @@ impl Journal {
     /// Opens the journal in `dir` and reads back every event in it, oldest first, and the
     /// queued commands. A row that no longer parses (a journal from an older protocol) is
     /// skipped with a warning.
-    pub fn open(dir: &Path) -> Result<(Journal, Vec<Envelope>, BTreeMap<String, Body>), String> {
+    pub fn open(dir: &Path) -> Result<(Journal, Vec<Envelope>, Queue), String> {
         let db = open_wal(
             dir,
             FILE,
@@ -110,7 +113,7 @@ fn read_all(db: &Connection) -> Result<Vec<Envelope>, String> {
     Ok(events)
 }
 
-fn read_queue(db: &Connection) -> Result<BTreeMap<String, Body>, String> {
+fn read_queue(db: &Connection) -> Result<Queue, String> {
     let mut stmt = db.prepare("SELECT key, body FROM queued").map_err(|e| e.to_string())?;
     let rows =
         stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(|e| e.to_string())?;
@@ -177,7 +180,7 @@ pub struct HubFeed {
 struct Sender {
     client: Arc<ClientHandle>,
     journal: Arc<Journal>,
-    queued: Arc<Mutex<BTreeMap<String, Body>>>,
+    queued: Arc<Mutex<Queue>>,
 }
 
 impl Sender {

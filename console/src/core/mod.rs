@@ -205,11 +205,12 @@ impl Core {
             let grid = self.grids.locate(loc.lon, loc.lat);
             let id = incident.id.clone();
             let alarming = self.raises_alarm(&incident);
-            if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq }) {
-                if alarming && self.incidents.get(&id).is_some_and(TrackedIncident::is_open) {
-                    tracing::warn!(incident = %id, "alarm raised");
-                    self.alarms.push(id);
-                }
+            if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq })
+                && alarming
+                && self.incidents.get(&id).is_some_and(TrackedIncident::is_open)
+            {
+                tracing::warn!(incident = %id, "alarm raised");
+                self.alarms.push(id);
             }
         }
     }
