@@ -17,6 +17,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("hub") => hub(&args[1..]),
         Some("tail") => tail(&args[1..]),
+        Some("users") => users(&args[1..]),
         Some("--help" | "-h" | "help") => {
             println!("{}", include_str!("usage.txt"));
             Ok(())
@@ -196,5 +197,65 @@ fn tail(args: &[String]) -> Result<(), String> {
             }
         }
     });
+    Ok(())
+}
+
+/// A password, never from the command line: asked for on a terminal (not echoed), else the
+/// first line of standard input.
+fn read_password(prompt: &str) -> Result<String, String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).map_err(|e| e.to_string());
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password from stdin: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// `linkage users add|passwd|disable|enable|list`: the people of the center's server.
+fn users(args: &[String]) -> Result<(), String> {
+    use streams::feed::{Person, SeatRole, Users};
+    let usage = "linkage users add NAME --role ROLE --township T [--display D] --data DIR | passwd NAME --data DIR | disable NAME --data DIR | enable NAME --data DIR | list --data DIR";
+    let (action, rest) = args.split_first().ok_or(usage)?;
+    let (name, rest) = match action.as_str() {
+        "list" => (None, rest),
+        _ => rest.split_first().map(|(n, r)| (Some(n.clone()), r)).ok_or(usage)?,
+    };
+    let f = flags(rest, &["--data", "--role", "--township", "--display"])?;
+    let dir = PathBuf::from(f.get("data").ok_or("users needs --data DIR (the server's data folder)")?);
+    let mut users = Users::open(&dir)?;
+    match (action.as_str(), name) {
+        ("add", Some(user)) => {
+            let role = f.get("role").ok_or("users add needs --role duty_officer|leader|on_call|admin")?;
+            let seat = SeatRole::from_code(role)
+                .ok_or_else(|| format!("--role {role:?}: use duty_officer, leader, on_call or admin"))?;
+            let township =
+                f.get("township").ok_or("users add needs --township (the township the user works for)")?.clone();
+            let display = f.get("display").cloned().unwrap_or_else(|| user.clone());
+            let password = read_password(&format!("password for {user}: "))?;
+            users.add(&Person { user: user.clone(), display, seat, township }, &password)?;
+            println!("added {user} ({})", seat.code());
+        }
+        ("passwd", Some(user)) => {
+            let password = read_password(&format!("new password for {user}: "))?;
+            users.set_password(&user, &password)?;
+            println!("password of {user} set; its sessions ended");
+        }
+        ("disable", Some(user)) => {
+            users.set_disabled(&user, true)?;
+            println!("{user} disabled; its sessions ended");
+        }
+        ("enable", Some(user)) => {
+            users.set_disabled(&user, false)?;
+            println!("{user} enabled");
+        }
+        ("list", None) => {
+            for (p, disabled) in users.list()? {
+                let state = if disabled { " (disabled)" } else { "" };
+                println!("{}\t{}\t{}\t{}{state}", p.user, p.seat.code(), p.township, p.display);
+            }
+        }
+        _ => return Err(usage.into()),
+    }
     Ok(())
 }

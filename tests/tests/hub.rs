@@ -463,3 +463,69 @@ async fn a_thousand_idle_connections_do_not_stop_a_console_and_a_silent_one_is_d
         assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "a silent client kept its connection: {read:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_log_in_and_the_hub_refuses_a_wrong_password_a_disabled_user_and_what_a_role_may_not_do() {
+    use streams::feed::{DispatchDraft, DispatchRequest, Person, SeatRole, Users, login};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut users = Users::open(dir.path()).unwrap();
+        let person = |user: &str, display: &str, seat| Person {
+            user: user.into(),
+            display: display.into(),
+            seat,
+            township: "青溪镇".into(),
+        };
+        users.add(&person("zhang", "值班员 张伟", SeatRole::DutyOfficer), "correct horse").unwrap();
+        users.add(&person("li", "镇长 李娜", SeatRole::Leader), "battery staple").unwrap();
+        users.add(&person("gone", "离职人员", SeatRole::DutyOfficer), "old password").unwrap();
+        users.set_disabled("gone", true).unwrap();
+    }
+    let hub = hub(&dir).await;
+    let url = hub.url();
+    assert_eq!(login(&url, "zhang", "wrong horse").await, Err("wrong user name or password".into()));
+    assert_eq!(login(&url, "nobody", "correct horse").await, Err("wrong user name or password".into()));
+    assert_eq!(login(&url, "gone", "old password").await, Err("the account gone is disabled".into()));
+    let officer = login(&url, "zhang", "correct horse").await.unwrap();
+    assert_eq!((officer.name.as_str(), officer.seat), ("值班员 张伟", Some(SeatRole::DutyOfficer)));
+    let leader = login(&url, "li", "battery staple").await.unwrap();
+
+    let draft = DispatchDraft {
+        incident: "E000001".into(),
+        plan: None,
+        units: vec![("police".into(), vec![streams::feed::ChannelKind::Order])],
+        texts: Default::default(),
+        clocks: Default::default(),
+    };
+    let dispatch =
+        |key: &str| Body::Dispatch(DispatchRequest { key: key.into(), draft: draft.clone(), by: "me".into() });
+    // The leader's seat: a note is fine, a dispatch is refused with the reason.
+    let mut ws = raw(&hub, &leader.token, Role::Console, 0).await;
+    assert!(matches!(read(&mut ws).await.body, Body::Welcome { seat: Some(SeatRole::Leader), .. }));
+    ws.send(Message::text(Envelope::new(2, dispatch("l-1")).to_text())).await.unwrap();
+    let refused = loop {
+        if let Body::Error { code, reason, fatal } = read(&mut ws).await.body {
+            break (code, reason, fatal);
+        }
+    };
+    assert_eq!(refused.0, ErrorCode::Unauthorized);
+    assert!(refused.1.contains("leader may not send dispatch"), "{}", refused.1);
+    assert!(!refused.2);
+    // The officer's seat, with the session token: the dispatch is logged, signed with the
+    // officer's name whatever the seat wrote.
+    let mut ws = raw(&hub, &officer.token, Role::Console, 0).await;
+    ws.send(Message::text(Envelope::new(2, dispatch("z-1")).to_text())).await.unwrap();
+    let logged = loop {
+        if let Body::DispatchRequested(r) = read(&mut ws).await.body {
+            break r;
+        }
+    };
+    assert_eq!(logged.by, "值班员 张伟");
+    // A made-up token is refused, fatally, with a reason.
+    let mut ws = raw(&hub, "not-a-session", Role::Console, 0).await;
+    assert!(matches!(read(&mut ws).await.body, Body::Error { code: ErrorCode::Unauthorized, fatal: true, .. }));
+    // Disabled now: the officer's session ends at once.
+    Users::open(dir.path()).unwrap().set_disabled("zhang", true).unwrap();
+    let mut ws = raw(&hub, &officer.token, Role::Console, 0).await;
+    assert!(matches!(read(&mut ws).await.body, Body::Error { code: ErrorCode::Unauthorized, fatal: true, .. }));
+}

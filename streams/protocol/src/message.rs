@@ -68,8 +68,21 @@ impl Envelope {
 pub enum Body {
     /// Client → hub, first message: who I am and the last sequence number I have.
     Hello { token: String, role: Role, since: u64 },
-    /// Hub → client: accepted; `head` is the newest sequence number in the log.
-    Welcome { client: String, role: Role, head: u64 },
+    /// Seat → hub, the first and only message of a login exchange: a person's name and
+    /// password. The hub answers `welcome` with a `session` token (then closes), or a fatal
+    /// `unauthorized` error; the seat then says `hello` with the session token as its token.
+    Login { user: String, password: String },
+    /// Hub → client: accepted; `head` is the newest sequence number in the log. For a person,
+    /// their role at the center; after a login, the session token.
+    Welcome {
+        client: String,
+        role: Role,
+        head: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seat: Option<SeatRole>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+    },
     /// Hub → client: the replay of events after `since` is complete; live events follow.
     Replayed { head: u64 },
     /// Field terminal / bridge → hub: a new incident.
@@ -129,6 +142,7 @@ impl Body {
     pub fn kind(&self) -> &'static str {
         match self {
             Body::Hello { .. } => "hello",
+            Body::Login { .. } => "login",
             Body::Welcome { .. } => "welcome",
             Body::Replayed { .. } => "replayed",
             Body::Report(_) => "report",
@@ -210,6 +224,42 @@ impl Role {
     /// Whether this role reads the whole log (replay and live).
     pub fn streams_events(self) -> bool {
         matches!(self, Role::Console | Role::Bridge | Role::Center)
+    }
+}
+
+/// What a person at a seat is at the center; the hub refuses what their role may not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatRole {
+    /// 值班员: watches, classifies, dispatches, follows up.
+    DutyOfficer,
+    /// 领导: reads the board, chairs meetings; acknowledges and writes notes, does not dispatch.
+    Leader,
+    /// 值守: watches tier-1 events round the clock; acknowledges and writes notes.
+    OnCall,
+    /// Everything a duty officer may, and the center's settings.
+    Admin,
+}
+
+impl SeatRole {
+    pub const ALL: [SeatRole; 4] = [SeatRole::DutyOfficer, SeatRole::Leader, SeatRole::OnCall, SeatRole::Admin];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SeatRole::DutyOfficer => "duty_officer",
+            SeatRole::Leader => "leader",
+            SeatRole::OnCall => "on_call",
+            SeatRole::Admin => "admin",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SeatRole> {
+        SeatRole::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// Dispatches, changes orders, closes incidents by hand, reports at the duty desk.
+    pub fn may_dispatch(self) -> bool {
+        matches!(self, SeatRole::DutyOfficer | SeatRole::Admin)
     }
 }
 

@@ -30,7 +30,18 @@ fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
 pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
     let role = grant.role;
     let me = &grant.name;
+    // A seat's person may do what their role at the center allows.
+    let dispatcher = role == Role::Console && grant.seat_role().may_dispatch();
     match body {
+        Body::Report(_) | Body::Dispatch(_) | Body::ChangeOrder(_) if role == Role::Console && !dispatcher => {
+            let reason =
+                format!("a {} may not send {}: that is for a duty officer", grant.seat_role().code(), body.kind());
+            Admission::Refuse(ErrorCode::Unauthorized, reason)
+        }
+        Body::UpdateIncident(ref u) if role == Role::Console && !dispatcher && u.status.is_some() => {
+            let reason = format!("a {} may write notes but not set an incident's status", grant.seat_role().code());
+            Admission::Refuse(ErrorCode::Unauthorized, reason)
+        }
         Body::Report(report) if role.may_report() => {
             let dedup = Some(format!("report/{me}/{}", report.report_id));
             Admission::Log(Pending {

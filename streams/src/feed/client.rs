@@ -73,6 +73,45 @@ impl Drop for ClientHandle {
     }
 }
 
+/// What a login gives a seat: the session token to say hello with, the name that signs what
+/// it sends, and the person's role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub token: String,
+    pub name: String,
+    pub seat: Option<super::SeatRole>,
+}
+
+/// Logs a person in at the hub (`login`, then the hub closes): their session, or the hub's
+/// reason for refusing.
+pub async fn login(url: &str, user: &str, password: &str) -> Result<Session, String> {
+    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url))
+        .await
+        .map_err(|_| "the hub did not answer in 10 s".to_string())?
+        .map_err(|e| e.to_string())?;
+    let login = Body::Login { user: user.to_owned(), password: password.to_owned() };
+    ws.send(Message::text(Envelope::new(1, login).to_text())).await.map_err(|e| e.to_string())?;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .map_err(|_| "the hub did not answer the login in 15 s".to_string())?;
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("the hub closed the connection".into()),
+        };
+        match Envelope::parse(&text).map_err(|e| e.to_string())?.body {
+            Body::Welcome { client, seat, session: Some(token), .. } => {
+                let _ = ws.close(None).await;
+                return Ok(Session { token, name: client, seat });
+            }
+            Body::Error { reason, .. } => return Err(reason),
+            _ => {}
+        }
+    }
+}
+
 impl FeedClient {
     /// Starts the client on `runtime`. Updates go to `updates`; `waker` is called after each.
     pub fn spawn(

@@ -1,7 +1,7 @@
 //! Who a client is: the [`Grant`] its token (or login) gives it — a role, a name that signs
 //! what it sends, the unit of a terminal — and the rate it may send at.
 
-use linkage_protocol::Role;
+use linkage_protocol::{Role, SeatRole};
 
 /// A token and what it lets its bearer be.
 #[derive(Debug, Clone)]
@@ -15,6 +15,10 @@ pub struct Grant {
     /// worth at once (a handheld handing in what it collected offline). Beyond that each
     /// message is refused with `rate_limited` and not logged.
     pub per_second: u32,
+    /// For a seat: the person's role (a console token without one counts as a duty officer).
+    pub seat: Option<SeatRole>,
+    /// The township the person works for (from the user store); `None` for machines.
+    pub township: Option<String>,
 }
 
 impl Grant {
@@ -26,12 +30,28 @@ impl Grant {
             Role::Bridge | Role::Dispatcher | Role::Center => 1000,
             Role::Console | Role::FieldTerminal | Role::UnitTerminal => 100,
         };
-        Grant { role, name: name.into(), unit: None, per_second }
+        Grant { role, name: name.into(), unit: None, per_second, seat: None, township: None }
     }
 
     /// The grant of a terminal of `unit`: it receives that unit's work orders.
     pub fn unit_terminal(unit: &str) -> Grant {
         Grant { unit: Some(unit.to_owned()), ..Grant::new(Role::UnitTerminal, format!("unit {unit}")) }
+    }
+}
+
+impl Grant {
+    /// What a seat may do: its person's role, a duty officer's for a plain console token.
+    pub fn seat_role(&self) -> SeatRole {
+        self.seat.unwrap_or(SeatRole::DutyOfficer)
+    }
+
+    /// The grant of a person who logged in.
+    pub fn person(person: &super::users::Person) -> Grant {
+        Grant {
+            seat: Some(person.seat),
+            township: Some(person.township.clone()),
+            ..Grant::new(Role::Console, person.display.clone())
+        }
     }
 }
 

@@ -33,6 +33,7 @@ use super::admission::{Admission, admit};
 use super::event_log::{EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
+use super::users::{LoginError, Users};
 use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role};
 
 /// Events a replay reads from the log at a time.
@@ -136,6 +137,8 @@ struct Shared {
     live: broadcast::Sender<Live>,
     refused: Arc<AtomicU64>,
     limits: Limits,
+    /// The people who may log in, and their sessions.
+    users: Arc<std::sync::Mutex<Users>>,
     /// One permit per open connection (mini-redis's bound).
     connections: Arc<tokio::sync::Semaphore>,
 }
@@ -144,6 +147,7 @@ impl Hub {
     /// Opens the log and starts listening. Must run inside a tokio runtime.
     pub async fn start(config: HubConfig) -> Result<HubHandle, String> {
         let log = EventLog::open(&config.data_dir)?;
+        let users = Users::open(&config.data_dir)?;
         let listener =
             TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -163,6 +167,7 @@ impl Hub {
             live,
             refused: refused.clone(),
             limits: config.limits,
+            users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
         tracing::info!(%addr, "hub listening");
@@ -313,6 +318,9 @@ async fn serve(
     };
     let (token, role, since) = match Envelope::parse(&text) {
         Ok(Envelope { body: Body::Hello { token, role, since }, .. }) => (token, role, since),
+        Ok(Envelope { body: Body::Login { user, password }, .. }) => {
+            return login(&mut ws, &shared, peer, user, password).await;
+        }
         Ok(_) => {
             let reason = "the first message must be hello".to_string();
             refuse(&mut ws, &shared, ErrorCode::Protocol, reason, true).await?;
@@ -323,8 +331,22 @@ async fn serve(
             return Err("bad hello".into());
         }
     };
-    let Some(grant) = shared.tokens.get(&token).filter(|g| g.role == role).cloned() else {
-        let reason = format!("token not valid for role {role:?}");
+    let grant = match shared.tokens.get(&token).filter(|g| g.role == role) {
+        Some(grant) => Some(grant.clone()),
+        // A seat that logged in says hello with its session.
+        None if role == Role::Console => {
+            let users = shared.users.clone();
+            tokio::task::spawn_blocking(move || {
+                users.lock().unwrap_or_else(|p| p.into_inner()).session(&token, chrono::Utc::now())
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|person| Grant::person(&person))
+        }
+        None => None,
+    };
+    let Some(grant) = grant else {
+        let reason = format!("token not valid for role {role:?} (or the session ended: log in again)");
         refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, true).await?;
         return Err("unauthorized".into());
     };
@@ -343,7 +365,8 @@ async fn serve(
             .await
             .map_err(|e| e.to_string())??
     };
-    send(&mut ws, &Envelope::new(0, Body::Welcome { client: grant.name.clone(), role, head })).await?;
+    let welcome = Body::Welcome { client: grant.name.clone(), role, head, seat: grant.seat, session: None };
+    send(&mut ws, &Envelope::new(0, welcome)).await?;
     let mut last_sent = since;
     if streams_events || unit.is_some() {
         replay(&mut ws, reader, unit.as_deref(), &mut last_sent).await?;
@@ -455,6 +478,48 @@ async fn serve(
                     Err(e) => refuse(&mut ws, &shared, e.code(), e.to_string(), false).await?,
                 }
             }
+        }
+    }
+}
+
+/// A login exchange: the password checked (off the sockets' threads), a session opened and
+/// handed back in `welcome`, the connection closed. A refusal is fatal and logged with the
+/// user's name (never the password).
+async fn login(
+    ws: &mut WebSocketStream<TcpStream>,
+    shared: &Shared,
+    peer: SocketAddr,
+    user: String,
+    password: String,
+) -> Result<String, String> {
+    let users = shared.users.clone();
+    let name = user.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut users = users.lock().unwrap_or_else(|p| p.into_inner());
+        let person = users.verify(&name, &password)?;
+        let session = users.start_session(&name, chrono::Utc::now()).map_err(LoginError::Store)?;
+        Ok::<_, LoginError>((person, session))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match checked {
+        Ok((person, session)) => {
+            tracing::info!(%peer, %user, seat = person.seat.code(), "login");
+            let welcome = Body::Welcome {
+                client: person.display.clone(),
+                role: Role::Console,
+                head: 0,
+                seat: Some(person.seat),
+                session: Some(session),
+            };
+            send(ws, &Envelope::new(0, welcome)).await?;
+            let _ = ws.close(None).await;
+            Ok(person.display)
+        }
+        Err(e) => {
+            tracing::warn!(%peer, %user, reason = %e, "login refused");
+            refuse(ws, shared, ErrorCode::Unauthorized, e.to_string(), true).await?;
+            Err(format!("login of {user} refused"))
         }
     }
 }

@@ -6,8 +6,10 @@ mod client;
 mod event_log;
 mod grant;
 mod hub;
+mod users;
 
-pub use client::{ClientHandle, Connection, FeedClient, FeedUpdate};
+pub use client::{ClientHandle, Connection, FeedClient, FeedUpdate, Session, login};
 pub use event_log::{EventLog, Logged, Pending};
 pub use hub::{Grant, Hub, HubConfig, HubHandle, Limits};
 pub use linkage_protocol::*;
+pub use users::{LoginError, Person, SESSION_HOURS, Users, secret_hex};

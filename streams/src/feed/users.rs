@@ -1,0 +1,264 @@
+//! The center's people: who may sit at a seat, as what, for which township — and the sessions
+//! their logins opened.
+//!
+//! Kept in `DATA/users.sqlite` beside the log. A password is stored only as an argon2id hash
+//! (a salt of 16 random bytes from the operating system's CSPRNG, the algorithm's default
+//! cost); a login checks it and opens a session: a random token the seat then says hello with,
+//! valid for [`SESSION_HOURS`] hours and across restarts of the hub, and ended at once when the
+//! user is disabled. `linkage users add|passwd|disable|list` manages the table.
+
+use std::path::Path;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Duration, Utc};
+use linkage_protocol::SeatRole;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::sqlite::{Durability, open_wal};
+
+/// How long a session lasts after its login.
+pub const SESSION_HOURS: i64 = 12;
+
+/// A person at the center, as a login finds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The login name.
+    pub user: String,
+    /// The name that signs what they do (the trail shows it).
+    pub display: String,
+    pub seat: SeatRole,
+    pub township: String,
+}
+
+/// Why a login was refused. The seat is told no more than the reason's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    /// No such user, or the password does not match: the same answer for both.
+    #[error("wrong user name or password")]
+    Wrong,
+    #[error("the account {0} is disabled")]
+    Disabled(String),
+    #[error("the user store failed: {0}")]
+    Store(String),
+}
+
+/// `n` random bytes from the operating system, as hex: tokens and session ids.
+pub fn secret_hex(n: usize) -> Result<String, String> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| format!("the system's random source failed: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn hash(password: &str) -> Result<String, String> {
+    if password.chars().count() < 8 {
+        return Err("a password needs at least 8 characters".into());
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| format!("the system's random source failed: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+pub struct Users {
+    db: Connection,
+}
+
+impl Users {
+    /// Opens (creating if needed) `dir/users.sqlite`.
+    pub fn open(dir: &Path) -> Result<Users, String> {
+        let db = open_wal(
+            dir,
+            "users.sqlite",
+            Durability::Full,
+            "CREATE TABLE IF NOT EXISTS users (
+                user TEXT PRIMARY KEY,
+                display TEXT NOT NULL,
+                seat TEXT NOT NULL,
+                township TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                disabled INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE IF NOT EXISTS sessions (
+                token TEXT PRIMARY KEY,
+                user TEXT NOT NULL,
+                expires TEXT NOT NULL
+            );",
+        )?;
+        Ok(Users { db })
+    }
+
+    /// Adds a user; refused if the name is taken or the password is shorter than 8.
+    pub fn add(&mut self, person: &Person, password: &str) -> Result<(), String> {
+        if person.user.trim().is_empty() || person.user.len() > 64 {
+            return Err("a user name has 1–64 characters".into());
+        }
+        let hash = hash(password)?;
+        self.db
+            .execute(
+                "INSERT INTO users (user, display, seat, township, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![person.user, person.display, person.seat.code(), person.township, hash],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    format!("the user {} exists already", person.user)
+                }
+                e => e.to_string(),
+            })?;
+        Ok(())
+    }
+
+    /// Sets a new password; every open session of the user ends.
+    pub fn set_password(&mut self, user: &str, password: &str) -> Result<(), String> {
+        let hash = hash(password)?;
+        self.change(user, "UPDATE users SET hash = ?2 WHERE user = ?1", &hash)
+    }
+
+    /// Disables (or enables again) a user; a disabled user's sessions end at once.
+    pub fn set_disabled(&mut self, user: &str, disabled: bool) -> Result<(), String> {
+        let flag = if disabled { "1" } else { "0" };
+        self.change(user, "UPDATE users SET disabled = ?2 WHERE user = ?1", flag)
+    }
+
+    fn change(&mut self, user: &str, sql: &str, value: &str) -> Result<(), String> {
+        let tx = self.db.transaction().map_err(|e| e.to_string())?;
+        if tx.execute(sql, params![user, value]).map_err(|e| e.to_string())? == 0 {
+            return Err(format!("no user {user}"));
+        }
+        tx.execute("DELETE FROM sessions WHERE user = ?1", [user]).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// Every user: (person, disabled).
+    pub fn list(&self) -> Result<Vec<(Person, bool)>, String> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT user, display, seat, township, disabled FROM users ORDER BY user")
+            .map_err(|e| e.to_string())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get::<_, bool>(4)?))
+            })
+            .map_err(|e| e.to_string())?;
+        let mut out = vec![];
+        for row in rows {
+            let (user, display, seat, township, disabled) = row.map_err(|e| e.to_string())?;
+            let seat = SeatRole::from_code(&seat).ok_or_else(|| format!("user {user}: unknown role {seat}"))?;
+            out.push((Person { user, display, seat, township }, disabled));
+        }
+        Ok(out)
+    }
+
+    fn person(&self, user: &str) -> Result<Option<(Person, String, bool)>, LoginError> {
+        let row = self
+            .db
+            .query_row("SELECT display, seat, township, hash, disabled FROM users WHERE user = ?1", [user], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
+            .map_err(|e| LoginError::Store(e.to_string()))?;
+        let Some((display, seat, township, hash, disabled)) = row else { return Ok(None) };
+        let seat = SeatRole::from_code(&seat).ok_or_else(|| LoginError::Store(format!("unknown role {seat}")))?;
+        Ok(Some((Person { user: user.to_owned(), display, seat, township }, hash, disabled)))
+    }
+
+    /// Checks a login. Slow on purpose (argon2id): run it off the sockets' threads.
+    pub fn verify(&self, user: &str, password: &str) -> Result<Person, LoginError> {
+        let Some((person, hash, disabled)) = self.person(user)? else {
+            // Hash anyway, so an unknown name takes as long as a wrong password.
+            let _ = hash_for_timing(password);
+            return Err(LoginError::Wrong);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| LoginError::Store(e.to_string()))?;
+        Argon2::default().verify_password(password.as_bytes(), &parsed).map_err(|_| LoginError::Wrong)?;
+        if disabled {
+            return Err(LoginError::Disabled(user.to_owned()));
+        }
+        Ok(person)
+    }
+
+    /// Opens a session for a verified user; its token is what the seat says hello with.
+    pub fn start_session(&mut self, user: &str, now: DateTime<Utc>) -> Result<String, String> {
+        let token = secret_hex(32)?;
+        let expires = now + Duration::hours(SESSION_HOURS);
+        self.db
+            .execute("DELETE FROM sessions WHERE expires < ?1", [now.to_rfc3339()])
+            .and_then(|_| {
+                self.db.execute(
+                    "INSERT INTO sessions (token, user, expires) VALUES (?1, ?2, ?3)",
+                    params![token, user, expires.to_rfc3339()],
+                )
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(token)
+    }
+
+    /// The person a session token belongs to, if it is open and the user not disabled.
+    pub fn session(&self, token: &str, now: DateTime<Utc>) -> Option<Person> {
+        let (user, expires): (String, String) = self
+            .db
+            .query_row("SELECT user, expires FROM sessions WHERE token = ?1", [token], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .ok()??;
+        let expires = DateTime::parse_from_rfc3339(&expires).ok()?;
+        if expires < now {
+            return None;
+        }
+        let (person, _, disabled) = self.person(&user).ok()??;
+        (!disabled).then_some(person)
+    }
+}
+
+/// A throwaway hash with a fixed salt, only to spend the time a real check spends.
+fn hash_for_timing(password: &str) -> Option<String> {
+    let salt = SaltString::encode_b64(&[0u8; 16]).ok()?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).ok().map(|h| h.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zhang() -> Person {
+        Person {
+            user: "zhang".into(),
+            display: "值班员 张伟".into(),
+            seat: SeatRole::DutyOfficer,
+            township: "青溪镇".into(),
+        }
+    }
+
+    #[test]
+    fn a_login_opens_a_session_and_a_wrong_password_or_a_disabled_user_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut users = Users::open(dir.path()).unwrap();
+        assert!(users.add(&zhang(), "short").unwrap_err().contains("8 characters"));
+        users.add(&zhang(), "correct horse").unwrap();
+        assert!(users.add(&zhang(), "another one").unwrap_err().contains("exists"));
+        let stored: String = users.db.query_row("SELECT hash FROM users", [], |r| r.get(0)).unwrap();
+        assert!(stored.starts_with("$argon2id$") && !stored.contains("correct"), "{stored}");
+
+        assert_eq!(users.verify("zhang", "wrong horse"), Err(LoginError::Wrong));
+        assert_eq!(users.verify("nobody", "correct horse"), Err(LoginError::Wrong));
+        assert_eq!(users.verify("zhang", "correct horse"), Ok(zhang()));
+
+        let now = Utc::now();
+        let token = users.start_session("zhang", now).unwrap();
+        assert_eq!(token.len(), 64);
+        assert_eq!(users.session(&token, now), Some(zhang()));
+        assert_eq!(users.session(&token, now + Duration::hours(SESSION_HOURS + 1)), None, "expired");
+        // Reopened (the hub restarted), the session still holds.
+        drop(users);
+        let mut users = Users::open(dir.path()).unwrap();
+        assert_eq!(users.session(&token, now), Some(zhang()));
+
+        users.set_disabled("zhang", true).unwrap();
+        assert_eq!(users.session(&token, now), None, "a disabled user's session ends");
+        assert_eq!(users.verify("zhang", "correct horse"), Err(LoginError::Disabled("zhang".into())));
+        users.set_disabled("zhang", false).unwrap();
+        users.set_password("zhang", "battery staple").unwrap();
+        assert_eq!(users.verify("zhang", "correct horse"), Err(LoginError::Wrong));
+        assert!(users.verify("zhang", "battery staple").is_ok());
+        assert!(users.set_password("nobody", "battery staple").unwrap_err().contains("no user"));
+    }
+}
