@@ -64,23 +64,49 @@ pub struct LinkageApp {
     _runtime: tokio::runtime::Runtime,
 }
 
-impl LinkageApp {
-    pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> Result<LinkageApp, String> {
-        let ctx = cc.egui_ctx.clone();
-        if let Err(e) = ui::fonts::install(&ctx) {
+/// What the window had saved from the last run, read when it was created.
+pub struct Saved {
+    pub views: Option<Views>,
+    pub lang: Option<Lang>,
+    /// The window renders with glow (the wall draws video through GL then).
+    pub glow: bool,
+}
+
+impl Saved {
+    /// Reads what the last run saved (nothing for a screenshot run, which must look the same
+    /// on every machine), and sets the fonts and colours up.
+    pub fn read(cc: &eframe::CreationContext<'_>, screenshot: bool) -> Saved {
+        if let Err(e) = ui::fonts::install(&cc.egui_ctx) {
             tracing::error!("{e}");
         }
-        ctx.set_visuals(ui::theme::visuals());
-        let restore = options.screenshot.is_none();
-        let saved_lang = cc.storage.filter(|_| restore).and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG));
-        let mut views: Views = cc
-            .storage
-            .filter(|_| restore)
-            .and_then(|s| eframe::get_value::<Views>(s, STORAGE_VIEWS))
-            .unwrap_or_default();
-        // The wall draws video through GL when the window renders with glow.
-        views.wall.renderer_is_glow(cc.gl.is_some());
-        let lang = options.lang.or(options.config.lang).or(saved_lang).unwrap_or_default();
+        cc.egui_ctx.set_visuals(ui::theme::visuals());
+        let storage = cc.storage.filter(|_| !screenshot);
+        Saved {
+            views: storage.and_then(|s| eframe::get_value::<Views>(s, STORAGE_VIEWS)),
+            lang: storage.and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG)),
+            glow: cc.gl.is_some(),
+        }
+    }
+
+    /// The language to show: `--lang`, then the config, then the last run's.
+    pub fn lang(&self, options: &StartOptions) -> Lang {
+        options.lang.or(options.config.lang).or(self.lang).unwrap_or_default()
+    }
+}
+
+impl LinkageApp {
+    /// Starts the console: the world it connects to, its journal and the hub link, the wall's
+    /// feeds. `session` is the token a login gave (for a remote server and a person).
+    pub fn start(
+        ctx: &egui::Context,
+        saved: Saved,
+        options: StartOptions,
+        session: Option<String>,
+    ) -> Result<LinkageApp, String> {
+        let ctx = ctx.clone();
+        let lang = saved.lang(&options);
+        let mut views = saved.views.unwrap_or_default();
+        views.wall.renderer_is_glow(saved.glow);
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -90,7 +116,7 @@ impl LinkageApp {
             .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let config = options.config;
         let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer);
-        let world = World::start(&config, options.data_dir, &runtime)?;
+        let world = World::start(&config, options.data_dir, session, &runtime)?;
 
         let feed_ctx = ctx.clone();
         let mut feed = crate::journal::follow(

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use linkage::app::{LinkageApp, StartOptions};
+use linkage::app::StartOptions;
 use linkage::center::{DispatchService, HubAccess};
 use linkage::config::{Config, RendererChoice, line_of};
 use linkage::i18n::Lang;
 use linkage::screenshot::{Failure, ScreenshotPlan};
+use linkage::shell::Shell;
 use serde::Deserialize;
 use streams::feed::{FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
 
@@ -88,7 +89,7 @@ fn console(args: &[String]) -> Result<(), String> {
         ..Default::default()
     };
     let options = StartOptions { config, lang, data_dir: f.get("data").map(PathBuf::from), screenshot };
-    eframe::run_native("linkage", native, Box::new(move |cc| Ok(Box::new(LinkageApp::new(cc, options)?))))
+    eframe::run_native("linkage", native, Box::new(move |cc| Ok(Box::new(Shell::new(cc, options)?))))
         .map_err(|e| format!("the window could not run: {e}"))?;
     let failed = failure.lock().ok().and_then(|f| f.clone());
     failed.map_or(Ok(()), Err)

@@ -50,8 +50,28 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 pub enum HubSetting {
     /// Start a hub in-process, listening on `listen`, keeping its log in `data_dir`.
     Embedded { listen: String, data_dir: Option<PathBuf> },
-    /// Connect to a hub elsewhere (the center's server, `linkage hub`).
-    Remote { url: String, token: String },
+    /// Connect to a hub elsewhere (the center's server, `linkage hub`), as a machine with a
+    /// token or as a person who logs in.
+    Remote { url: String, who: Credentials },
+}
+
+/// How a seat proves who it is to a remote server.
+#[derive(Clone, PartialEq)]
+pub enum Credentials {
+    /// A token from the server's tokens file (a wall display, a kiosk).
+    Token(String),
+    /// A person's login name: the console opens on the login screen, asking for the password.
+    User(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    /// Never prints a token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Token(_) => f.write_str("Token(…)"),
+            Credentials::User(user) => write!(f, "User({user})"),
+        }
+    }
 }
 
 /// Which renderer draws the window.
@@ -225,11 +245,12 @@ struct HubSection {
     data_dir: Option<PathBuf>,
     url: Option<String>,
     token: Option<String>,
+    user: Option<String>,
 }
 
 impl Default for HubSection {
     fn default() -> Self {
-        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None }
+        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None, user: None }
     }
 }
 
@@ -384,17 +405,27 @@ impl Config {
 
         let hub = match raw.hub.mode.get_ref().as_str() {
             "embedded" => HubSetting::Embedded { listen: raw.hub.listen, data_dir: raw.hub.data_dir },
-            "remote" => match (raw.hub.url, raw.hub.token) {
-                (Some(url), Some(token)) if url.starts_with("ws://") || url.starts_with("wss://") => {
-                    HubSetting::Remote { url, token }
+            "remote" => {
+                let who = match (raw.hub.token, raw.hub.user) {
+                    (Some(token), None) => {
+                        Credentials::Token(env_or(&token).map_err(|r| err(Some(raw.hub.mode.span()), r))?)
+                    }
+                    (None, Some(user)) => Credentials::User(user),
+                    _ => {
+                        let reason = "a remote hub needs either token (a machine) or user (a person who logs in)";
+                        return Err(err(Some(raw.hub.mode.span()), reason.into()));
+                    }
+                };
+                match raw.hub.url {
+                    Some(url) if url.starts_with("ws://") || url.starts_with("wss://") => {
+                        HubSetting::Remote { url, who }
+                    }
+                    Some(_) => {
+                        return Err(err(Some(raw.hub.mode.span()), "hub url must start with ws:// or wss://".into()));
+                    }
+                    None => return Err(err(Some(raw.hub.mode.span()), "a remote hub needs its url".into())),
                 }
-                (Some(_), Some(_)) => {
-                    return Err(err(Some(raw.hub.mode.span()), "hub url must start with ws:// or wss://".into()));
-                }
-                _ => {
-                    return Err(err(Some(raw.hub.mode.span()), "a remote hub needs url and token".into()));
-                }
-            },
+            }
             other => {
                 return Err(err(
                     Some(raw.hub.mode.span()),
@@ -515,15 +546,7 @@ impl Config {
                 if !s.address.get_ref().contains(':') {
                     return Err(err(Some(s.address.span()), "sms address must be host:port of the SMSC".into()));
                 }
-                let password = match s.password.get_ref().strip_prefix("env:") {
-                    Some(var) => std::env::var(var).map_err(|_| {
-                        err(
-                            Some(s.password.span()),
-                            format!("environment variable {var} (the SMSC password) is not set"),
-                        )
-                    })?,
-                    None => s.password.get_ref().clone(),
-                };
+                let password = env_or(s.password.get_ref()).map_err(|r| err(Some(s.password.span()), r))?;
                 Some(SmsSettings {
                     address: s.address.into_inner(),
                     system_id: s.system_id,
@@ -613,6 +636,15 @@ impl Config {
     }
 }
 
+/// A secret as the config gives it: `env:NAME` reads the environment variable NAME (so the
+/// secret is in neither the file nor the command line), anything else is the value itself.
+fn env_or(value: &str) -> Result<String, String> {
+    match value.strip_prefix("env:") {
+        Some(var) => std::env::var(var).map_err(|_| format!("environment variable {var} is not set")),
+        None => Ok(value.to_owned()),
+    }
+}
+
 /// Accepts the URI schemes the video path can open.
 fn check_uri(uri: &str) -> Result<(), String> {
     const SCHEMES: [&str; 6] = ["rtsp://", "rtsps://", "rtmp://", "http://", "https://", "file://"];
@@ -697,6 +729,21 @@ mod tests {
         let e = parse(&text).unwrap_err();
         assert!(!e.to_string().contains("s3cret"), "{e}");
         assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn a_remote_hub_takes_a_token_or_a_user_but_not_both() {
+        let remote =
+            |extra: &str| parse(&format!("[hub]\nmode = \"remote\"\nurl = \"ws://10.0.0.1:7700\"\n{extra}{MINIMAL}"));
+        let c = remote("user = \"zhang\"\n").unwrap();
+        assert_eq!(
+            c.hub,
+            HubSetting::Remote { url: "ws://10.0.0.1:7700".into(), who: Credentials::User("zhang".into()) }
+        );
+        assert!(remote("user = \"zhang\"\ntoken = \"t\"\n").unwrap_err().reason.contains("either token"));
+        assert!(remote("").unwrap_err().reason.contains("either token"));
+        let e = remote("token = \"env:LINKAGE_NO_SUCH_VARIABLE\"\n").unwrap_err();
+        assert!(e.reason.contains("LINKAGE_NO_SUCH_VARIABLE"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod duty_officer;
 pub mod i18n;
 pub mod journal;
 pub mod screenshot;
+pub mod shell;
 pub mod snapshot;
 pub mod store;
 pub mod ui;

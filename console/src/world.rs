@@ -18,7 +18,7 @@ use streams::sim::radio_gateways::RadioGateways;
 use streams::sim::smsc::Smsc;
 
 use crate::center::{DispatchService, HubAccess};
-use crate::config::{Config, HubSetting};
+use crate::config::{Config, Credentials, HubSetting};
 use crate::core::camera::{CameraStreams, StreamUris};
 
 /// What the console needs to connect, and the in-process peers kept alive while it runs.
@@ -59,10 +59,11 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 impl World {
-    /// Starts what the config asks for on `runtime`.
+    /// Starts what the config asks for on `runtime`; `session` is the token a login gave.
     pub fn start(
         config: &Config,
         data_dir: Option<PathBuf>,
+        session: Option<String>,
         runtime: &tokio::runtime::Runtime,
     ) -> Result<World, String> {
         let mut camera_uris: HashMap<String, StreamUris> = config
@@ -76,10 +77,15 @@ impl World {
             })
             .collect();
         let (listen, config_dir) = match &config.hub {
-            HubSetting::Remote { url, token } => {
+            HubSetting::Remote { url, who } => {
+                let token = match (who, session) {
+                    (_, Some(session)) => session,
+                    (Credentials::Token(token), None) => token.clone(),
+                    (Credentials::User(user), None) => return Err(format!("{user} has not logged in")),
+                };
                 return Ok(World {
                     hub_url: url.clone(),
-                    token: token.clone(),
+                    token,
                     store_dir: data_dir.unwrap_or_else(default_data_dir).join("console"),
                     camera_uris,
                     _center: None,

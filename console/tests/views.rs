@@ -516,3 +516,48 @@ fn sound_is_offered_only_for_the_tile_shown_across_the_wall() {
     let on_screen = h.state().core.wall.on_screen().into_iter().map(|(i, _, s)| (i, s.sound)).collect::<Vec<_>>();
     assert_eq!(on_screen, [(1, true)], "the focused tile plays its sound, nothing else plays");
 }
+
+#[test]
+fn the_login_screen_sends_the_user_and_password_once_and_shows_why_it_was_refused() {
+    use linkage::ui::login::{LoginView, login};
+    struct Login {
+        view: LoginView,
+        tr: I18n,
+        sent: Vec<(String, String)>,
+    }
+    let state = Login {
+        view: LoginView { user: "zhang".into(), ..LoginView::default() },
+        tr: I18n::new(Lang::Zh),
+        sent: vec![],
+    };
+    let mut h = Harness::builder()
+        .with_size([1200.0, 800.0])
+        .with_context_setup(|ctx| ui::fonts::install(ctx).expect("the CJK font"))
+        .build_ui_state(
+            |ui, s: &mut Login| {
+                if let Some(sent) = login(ui, &mut s.view, &s.tr) {
+                    s.sent.push(sent);
+                }
+            },
+            state,
+        );
+    h.run();
+    // No password yet: nothing to send.
+    h.get_by_label("登录").click();
+    h.run();
+    assert!(h.state().sent.is_empty());
+    h.get_by_label("密码").click();
+    h.run();
+    h.get_by_label("密码").type_text("correct horse");
+    h.run();
+    h.get_by_label("登录").click();
+    h.run();
+    assert_eq!(h.state().sent, [("zhang".to_owned(), "correct horse".to_owned())]);
+    assert!(h.state().view.password.is_empty(), "the password is not kept");
+    h.get_by_label("正在登录…");
+    // The server refuses: the reason shows and the officer may try again.
+    h.state_mut().view.waiting = false;
+    h.state_mut().view.refused = Some("wrong user name or password".into());
+    h.run();
+    h.get_by_label("wrong user name or password");
+}

@@ -18,6 +18,7 @@ pub mod board;
 pub mod detail;
 pub mod dispatch;
 pub mod fonts;
+pub mod login;
 pub mod map;
 pub mod markers;
 pub mod names;

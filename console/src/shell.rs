@@ -1,0 +1,115 @@
+//! The window: the login screen when the seat is a person's on a remote server, then the
+//! console. The embedded default (the demo) and a machine's token open the console at once.
+//!
+//! The login goes to the server on a thread of its own (the UI thread never waits on the
+//! network); a refusal shows the server's reason, a session starts the console with it.
+
+use std::sync::mpsc;
+
+use crate::app::{LinkageApp, Saved, StartOptions};
+use crate::config::{Credentials, HubSetting};
+use crate::i18n::I18n;
+use crate::ui::login::LoginView;
+
+enum Stage {
+    /// Waiting for the officer's login (and, once sent, the server's answer).
+    Login {
+        view: LoginView,
+        url: String,
+        tr: I18n,
+        // Taken when the console starts.
+        pending: Option<Box<(Saved, StartOptions)>>,
+        answer: Option<mpsc::Receiver<Result<String, String>>>,
+    },
+    Console(Box<LinkageApp>),
+}
+
+pub struct Shell {
+    stage: Stage,
+}
+
+impl Shell {
+    pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> Result<Shell, String> {
+        let saved = Saved::read(cc, options.screenshot.is_some());
+        let stage = match &options.config.hub {
+            HubSetting::Remote { url, who: Credentials::User(user) } => Stage::Login {
+                view: LoginView { user: user.clone(), ..LoginView::default() },
+                url: url.clone(),
+                tr: I18n::new(saved.lang(&options)),
+                pending: Some(Box::new((saved, options))),
+                answer: None,
+            },
+            _ => Stage::Console(Box::new(LinkageApp::start(&cc.egui_ctx, saved, options, None)?)),
+        };
+        Ok(Shell { stage })
+    }
+}
+
+/// Logs in on a thread of its own; the answer comes back on the channel, the UI is woken.
+fn log_in(ctx: &egui::Context, url: String, user: String, password: String) -> mpsc::Receiver<Result<String, String>> {
+    let (tx, rx) = mpsc::channel();
+    let ctx = ctx.clone();
+    std::thread::spawn(move || {
+        let answer = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(streams::feed::login(&url, &user, &password)))
+            .map(|session| session.token);
+        let _ = tx.send(answer);
+        ctx.request_repaint();
+    });
+    rx
+}
+
+impl eframe::App for Shell {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        let started = match &mut self.stage {
+            Stage::Console(app) => return app.logic(ctx, frame),
+            Stage::Login { view, answer, pending, .. } => match answer.as_ref().and_then(|rx| rx.try_recv().ok()) {
+                None => None,
+                Some(Err(reason)) => {
+                    tracing::warn!(%reason, "login refused");
+                    (view.waiting, view.refused, *answer) = (false, Some(reason), None);
+                    None
+                }
+                Some(Ok(session)) => pending.take().map(|pending| {
+                    let (saved, options) = *pending;
+                    LinkageApp::start(ctx, saved, options, Some(session)).map_err(|e| (e, view))
+                }),
+            },
+        };
+        match started {
+            Some(Ok(app)) => self.stage = Stage::Console(Box::new(app)),
+            Some(Err((e, view))) => {
+                tracing::error!(error = %e, "the console did not start");
+                (view.waiting, view.refused) = (false, Some(e));
+            }
+            None => {}
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        match &mut self.stage {
+            Stage::Console(app) => app.ui(ui, frame),
+            Stage::Login { view, url, tr, answer, .. } => {
+                if let Some((user, password)) = crate::ui::login::login(ui, view, tr) {
+                    *answer = Some(log_in(ui.ctx(), url.clone(), user, password));
+                }
+            }
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if let Stage::Console(app) = &mut self.stage {
+            app.save(storage);
+        }
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        match &self.stage {
+            Stage::Console(app) => app.persist_egui_memory(),
+            Stage::Login { .. } => false,
+        }
+    }
+}
