@@ -10,7 +10,10 @@
 //! - What the outbox achieves is logged as `delivery_updated`; an SMS answer from a reporter
 //!   closes the order (`change_order`).
 //! - Every second the clocks run: missed ones are logged as `order_escalated` (the resend and
-//!   the leader's SMS follow from it), reported-back orders get `satisfaction_asked`.
+//!   the leader's SMS follow from it), reported-back orders get `satisfaction_asked`, and an
+//!   alarm no seat acknowledged in time is logged as `alarm_paged` (the on-call officer on
+//!   duty, then the leader) and sent by SMS and radio; an SMS answer from a paged mobile
+//!   acknowledges the alarm (`page_answered`).
 //!
 //! It acts only once it has caught up with the log (the hub's `replayed`), and then first does
 //! what a crash may have left half done: requests without an order, orders whose messages were
@@ -141,6 +144,10 @@ impl Service {
                 self.published.remove(&format!("asked/{order}"));
                 self.send_messages(order);
             }
+            Body::AlarmPaged(page) => {
+                self.published.remove(&format!("paged/{}/{:?}", page.incident, page.level));
+                self.outbox.send(self.core.page_messages(page));
+            }
             _ => {}
         }
     }
@@ -152,6 +159,11 @@ impl Service {
             self.core.orders.list.values().filter(|o| o.stage() < Stage::Closed).map(|o| o.id.clone()).collect();
         for id in open {
             self.send_messages(&id);
+        }
+        let ringing: Vec<_> =
+            self.core.alarms.iter().filter_map(|i| self.core.pages.get(i)).flatten().cloned().collect();
+        for page in ringing {
+            self.outbox.send(self.core.page_messages(&page));
         }
         self.run_clocks(chrono::Utc::now());
     }
@@ -187,6 +199,10 @@ impl Service {
         for ask in self.core.satisfaction_due() {
             self.publish(format!("asked/{}", ask.order), Body::SatisfactionAsked(ask));
         }
+        for page in self.core.pages_due(now) {
+            tracing::warn!(incident = %page.incident, to = %page.to, "alarm unanswered: paging");
+            self.publish(format!("paged/{}/{:?}", page.incident, page.level), Body::AlarmPaged(page));
+        }
     }
 
     fn on_report(&mut self, report: DeliveryReport) {
@@ -202,7 +218,11 @@ impl Service {
             }
             DeliveryReport::Trouble(text) => tracing::error!(%text, "outbox trouble"),
             DeliveryReport::Reply { from, text, at } => {
-                if let Some((order, satisfaction)) = self.core.satisfaction_reply(&from, &text) {
+                // A paged person's answer acknowledges the alarm; a reporter's is a satisfaction.
+                if let Some((incident, by)) = self.core.page_answer(&from) {
+                    tracing::info!(%incident, %by, "page answered by SMS");
+                    self.feed.send(Body::PageAnswered { incident, by });
+                } else if let Some((order, satisfaction)) = self.core.satisfaction_reply(&from, &text) {
                     let key = format!("sms/{from}/{}", at.timestamp_millis());
                     let change = OrderChange { key, order, change: Change::Close { satisfaction }, by: String::new() };
                     self.feed.send(Body::ChangeOrder(change));

@@ -17,6 +17,10 @@ pub enum Entry {
         source: ReportSource,
     },
     AlarmAcknowledged,
+    /// No seat acknowledged in time: the person was paged by SMS (and radio).
+    Paged {
+        to: String,
+    },
     /// A status set by hand (the officer closed it, or opened it again).
     Status(IncidentStatus),
     Note(String),
@@ -55,6 +59,7 @@ impl History {
                 (i.id.clone(), i.report.reporter.clone(), Entry::Reported { source: i.report.source })
             }
             Body::AlarmAcknowledged { incident, by } => (incident.clone(), by.clone(), Entry::AlarmAcknowledged),
+            Body::AlarmPaged(p) => (p.incident.clone(), String::new(), Entry::Paged { to: p.to.clone() }),
             Body::IncidentUpdated(u) => {
                 if let Some(status) = u.status {
                     self.push(&u.incident, Line { time, by: u.by.clone(), entry: Entry::Status(status) });

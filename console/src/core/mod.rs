@@ -15,6 +15,7 @@ pub mod history;
 pub mod incident;
 pub mod kind;
 pub mod notice;
+pub mod paging;
 pub mod plan;
 pub mod score;
 pub mod unit;
@@ -146,6 +147,10 @@ pub struct Core {
     pub leader_sms: Vec<String>,
     /// Every incident's audit trail.
     pub history: history::History,
+    /// Who unanswered alarms page, and when.
+    pub paging: paging::Paging,
+    /// The pages logged for each incident.
+    pub pages: std::collections::BTreeMap<String, Vec<streams::feed::Page>>,
 }
 
 /// The link to the hub as the status bar shows it.
@@ -185,6 +190,13 @@ impl Core {
                 if status == IncidentStatus::Closed {
                     self.alarms.retain(|a| *a != update.incident);
                 }
+            }
+            return;
+        }
+        if let Body::AlarmPaged(page) = &env.body {
+            let pages = self.pages.entry(page.incident.clone()).or_default();
+            if !pages.iter().any(|p| p.level == page.level) {
+                pages.push(page.clone());
             }
             return;
         }

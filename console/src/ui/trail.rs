@@ -58,6 +58,7 @@ impl TrailView {
             let what = match &line.entry {
                 Entry::Reported { source } => tr.f("trail.reported", &[("source", names::source(tr, *source))]),
                 Entry::AlarmAcknowledged => tr.t("trail.acknowledged").to_owned(),
+                Entry::Paged { to } => tr.f("trail.paged", &[("to", to)]),
                 Entry::Status(s) => tr.f("trail.status", &[("status", names::status(tr, *s))]),
                 Entry::Note(note) => tr.f("trail.noted", &[("note", note)]),
                 Entry::OrderIssued { order, unit } => {
@@ -68,7 +69,7 @@ impl TrailView {
                 }
             };
             let by = match &line.entry {
-                Entry::OrderIssued { .. } | Entry::Step { .. } => String::new(),
+                Entry::OrderIssued { .. } | Entry::Step { .. } | Entry::Paged { .. } => String::new(),
                 _ => format!(" · {}", line.by),
             };
             ui.label(RichText::new(format!("{} {what}{by}", names::date_time(line.time))).size(13.0));

@@ -108,6 +108,13 @@ pub enum Body {
     Progress(OrderProgress),
     /// Hub → every console (logged, once per order, unit and step).
     OrderProgressed(OrderProgress),
+    /// Center → hub → clients (logged once per incident and level): no seat acknowledged an
+    /// alarm in time, so the center paged the on-call officer on duty (then the leader) by SMS
+    /// and radio.
+    AlarmPaged(Page),
+    /// Center → hub: a paged person answered the page's SMS. Logged as `alarm_acknowledged`
+    /// (once per incident, like a seat's acknowledgement), `by` naming them.
+    PageAnswered { incident: String, by: String },
     /// Seat → hub: a three-in-one dispatch for the center's server to carry out. Logged once per
     /// sender and `key`.
     Dispatch(DispatchRequest),
@@ -155,6 +162,8 @@ impl Body {
             Body::OrderIssued(_) => "order_issued",
             Body::Progress(_) => "progress",
             Body::OrderProgressed(_) => "order_progressed",
+            Body::AlarmPaged(_) => "alarm_paged",
+            Body::PageAnswered { .. } => "page_answered",
             Body::Dispatch(_) => "dispatch",
             Body::DispatchRequested(_) => "dispatch_requested",
             Body::OrderCreated(_) => "order_created",
@@ -225,6 +234,30 @@ impl Role {
     pub fn streams_events(self) -> bool {
         matches!(self, Role::Console | Role::Bridge | Role::Center)
     }
+}
+
+/// Who an unanswered alarm reaches, in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageLevel {
+    /// The on-call officer on duty at that hour.
+    OnCall,
+    /// The leader on duty.
+    Leader,
+}
+
+/// A page: an alarm no seat acknowledged, sent to a person by SMS (and radio where they have
+/// one); answering the SMS acknowledges the alarm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub incident: String,
+    pub level: PageLevel,
+    /// The person's name.
+    pub to: String,
+    pub mobiles: Vec<String>,
+    /// Their radio gateway (talk-group), `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radio: Option<String>,
 }
 
 /// What a person at a seat is at the center; the hub refuses what their role may not do.

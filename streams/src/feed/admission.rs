@@ -97,6 +97,12 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         Body::OrderEscalated(e) if role == Role::Center => {
             logged(format!("escalated/{}/{}/{}", e.order, e.unit, e.what), None, Body::OrderEscalated(e))
         }
+        Body::AlarmPaged(page) if role == Role::Center => {
+            logged(format!("paged/{}/{:?}", page.incident, page.level), None, Body::AlarmPaged(page))
+        }
+        Body::PageAnswered { incident, by } if role == Role::Center => {
+            logged(format!("ack/{incident}"), None, Body::AlarmAcknowledged { incident, by })
+        }
         Body::SatisfactionAsked(ask) if role == Role::Center => {
             logged(format!("asked/{}", ask.order), None, Body::SatisfactionAsked(ask))
         }
@@ -111,7 +117,9 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::OrderCreated(_)
         | Body::DeliveryUpdated(_)
         | Body::OrderEscalated(_)
-        | Body::SatisfactionAsked(_)) => {
+        | Body::SatisfactionAsked(_)
+        | Body::AlarmPaged(_)
+        | Body::PageAnswered { .. }) => {
             Admission::Refuse(ErrorCode::Unauthorized, format!("role {role:?} may not send {}", body.kind()))
         }
         other => Admission::Refuse(ErrorCode::Protocol, format!("a client may not send {}", other.kind())),

@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+mod file;
+
+use file::*;
 use streams::feed::CoordinateSystem;
 use toml::Spanned;
 
@@ -122,6 +124,8 @@ pub struct Config {
     pub wall_layout: Layout,
     pub dispatch: DispatchSettings,
     pub scoring: ScoringRules,
+    /// Who unanswered alarms page.
+    pub paging: crate::core::paging::Paging,
 }
 
 /// The three-in-one dispatch: the plan library and the channels' peers.
@@ -161,198 +165,12 @@ impl std::fmt::Debug for SmsSettings {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    hub: HubSection,
-    map: MapSection,
-    #[serde(default)]
-    simulation: SimulationSection,
-    #[serde(default)]
-    wall: WallSection,
-    #[serde(default)]
-    ui: UiSection,
-    #[serde(default, rename = "camera")]
-    cameras: Vec<Spanned<CameraEntry>>,
-    #[serde(default, rename = "unit")]
-    units: Vec<Spanned<UnitEntry>>,
-    #[serde(default)]
-    dispatch: DispatchSection,
-    #[serde(default)]
-    evaluation: EvaluationSection,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct EvaluationSection {
-    /// `scoring.toml`; without it the built-in rules (those of the demo) apply.
-    rules: Option<Spanned<PathBuf>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct DispatchSection {
-    #[serde(default = "center")]
-    center: String,
-    /// Without a plan file, every dispatch is put together by hand.
-    plans: Option<Spanned<PathBuf>>,
-    #[serde(default)]
-    leader_sms: Vec<String>,
-    sms: Option<SmsSection>,
-    #[serde(default)]
-    radio: RadioSection,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SmsSection {
-    address: Spanned<String>,
-    system_id: String,
-    /// The password, or the name of an environment variable holding it (`env:NAME`).
-    password: Spanned<String>,
-    source: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RadioSection {
-    #[serde(default = "mandarin")]
-    voice: String,
-}
-
-impl Default for RadioSection {
-    fn default() -> Self {
-        RadioSection { voice: mandarin() }
-    }
-}
-
-fn center() -> String {
-    "综治中心".into()
-}
-
-fn mandarin() -> String {
-    "cmn".into()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HubSection {
-    #[serde(default = "embedded")]
-    mode: Spanned<String>,
-    #[serde(default = "loopback_any_port")]
-    listen: String,
-    data_dir: Option<PathBuf>,
-    url: Option<String>,
-    token: Option<String>,
-    user: Option<String>,
-}
-
-impl Default for HubSection {
-    fn default() -> Self {
-        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None, user: None }
-    }
-}
-
-fn embedded() -> Spanned<String> {
-    Spanned::new(0..0, "embedded".into())
-}
-
-fn loopback_any_port() -> String {
-    "127.0.0.1:0".into()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MapSection {
-    grids: Spanned<PathBuf>,
-    /// The grid file's coordinates: wgs84 (default) or gcj02.
-    #[serde(default)]
-    grids_crs: Option<CoordinateSystem>,
-    kinds: Spanned<PathBuf>,
-    /// Raster tiles under the vectors: a z/x/y folder, a .mbtiles or a .pmtiles file.
-    tiles: Option<Spanned<PathBuf>>,
-    #[serde(default)]
-    tiles_crs: Option<CoordinateSystem>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SimulationSection {
-    #[serde(default)]
-    enabled: bool,
-    #[serde(default = "eight")]
-    mean_report_gap_secs: f64,
-    #[serde(default)]
-    backlog: usize,
-    #[serde(default)]
-    duty_officer: bool,
-}
-
-fn eight() -> f64 {
-    8.0
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct WallSection {
-    /// One of 1, 2x2, 3x3, 4x4, 1+5, 1+7.
-    #[serde(default)]
-    layout: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct UiSection {
-    renderer: Option<Spanned<String>>,
-    lang: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CameraEntry {
-    id: String,
-    name: String,
-    lon: f64,
-    lat: f64,
-    #[serde(default)]
-    heading: f32,
-    #[serde(default = "sixty")]
-    fov: f32,
-    #[serde(default)]
-    sim: bool,
-    main: Option<String>,
-    sub: Option<String>,
-}
-
-fn sixty() -> f32 {
-    60.0
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UnitEntry {
-    id: String,
-    name: String,
-    tier: i64,
-    #[serde(default)]
-    roles: Vec<String>,
-    #[serde(default)]
-    area: Vec<String>,
-    #[serde(default)]
-    contact: String,
-    #[serde(default)]
-    sms: Vec<String>,
-    /// The radio gateway of its talk-group, `host:port`.
-    radio: Option<String>,
-}
-
-const DEMO_CONFIG: &str = include_str!("../../assets/demo/linkage.toml");
-const DEMO_GRIDS: &str = include_str!("../../assets/demo/grids.geojson");
-const DEMO_KINDS: &str = include_str!("../../assets/demo/incident_kinds.toml");
-const DEMO_PLANS: &str = include_str!("../../assets/demo/plans.toml");
-const DEMO_SCORING: &str = include_str!("../../assets/demo/scoring.toml");
-const DEMO_BASEMAP: &[u8] = include_bytes!("../../assets/demo/basemap.pmtiles");
+const DEMO_CONFIG: &str = include_str!("../../../assets/demo/linkage.toml");
+const DEMO_GRIDS: &str = include_str!("../../../assets/demo/grids.geojson");
+const DEMO_KINDS: &str = include_str!("../../../assets/demo/incident_kinds.toml");
+const DEMO_PLANS: &str = include_str!("../../../assets/demo/plans.toml");
+const DEMO_SCORING: &str = include_str!("../../../assets/demo/scoring.toml");
+const DEMO_BASEMAP: &[u8] = include_bytes!("../../../assets/demo/basemap.pmtiles");
 
 impl Config {
     /// The demo township, compiled in: runs with no files around it.
@@ -599,8 +417,41 @@ impl Config {
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));
         }
+        let mut roster = vec![];
+        for entry in &raw.on_call {
+            let o = entry.get_ref();
+            let span = Some(entry.span());
+            let time = |t: &str| {
+                chrono::NaiveTime::parse_from_str(t, "%H:%M")
+                    .map_err(|_| err(span.clone(), format!("on_call {}: {t:?} is not a time HH:MM", o.name)))
+            };
+            if o.mobile.is_empty()
+                || o.mobile.iter().any(|m| m.is_empty() || !m.chars().all(|c| c.is_ascii_digit() || c == '+'))
+            {
+                return Err(err(span, format!("on_call {}: mobile must list their mobile numbers", o.name)));
+            }
+            let radio = match &o.radio {
+                None => None,
+                Some(r) => Some(r.parse::<std::net::SocketAddr>().map_err(|_| {
+                    err(span.clone(), format!("on_call {}: radio must be host:port of a gateway, not {r:?}", o.name))
+                })?),
+            };
+            roster.push(crate::core::paging::OnCall {
+                name: o.name.clone(),
+                mobiles: o.mobile.clone(),
+                radio,
+                from: time(&o.from)?,
+                to: time(&o.to)?,
+            });
+        }
+        let paging = crate::core::paging::Paging {
+            on_call_after: chrono::Duration::seconds(raw.alarm.page_on_call_after_secs.into()),
+            leader_after: chrono::Duration::seconds(raw.alarm.page_leader_after_secs.into()),
+            roster,
+        };
         Ok(Config {
             file: file.to_owned(),
+            paging,
             hub,
             grids,
             basemap,
@@ -630,6 +481,7 @@ impl Config {
             plans: self.dispatch.plans.clone(),
             leader_sms: self.dispatch.leader_sms.clone(),
             scoring: self.scoring.clone(),
+            paging: self.paging.clone(),
             wall: crate::core::wall::Wall::filled(self.wall_layout, self.cameras.iter().map(|c| c.id.clone())),
             ..crate::core::Core::default()
         }
@@ -657,98 +509,4 @@ fn check_uri(uri: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(
-            Path::new("/etc/linkage.toml"),
-            text,
-            &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
-                Some("grids.geojson") => Ok(DEMO_GRIDS.into()),
-                Some("kinds.toml") => Ok(DEMO_KINDS.into()),
-                _ => Err(format!("cannot read {}: no such file", p.display())),
-            },
-            &|_| None,
-        )
-    }
-
-    const MINIMAL: &str = "[map]\ngrids = \"grids.geojson\"\nkinds = \"kinds.toml\"\n";
-
-    #[test]
-    fn the_demo_config_loads() {
-        let c = Config::demo().unwrap();
-        assert_eq!(c.cameras.len(), 8);
-        assert!(c.units.iter().any(|u| u.tier == Tier::One));
-        assert!(c.simulation.is_some());
-        assert_eq!(c.hub, HubSetting::Embedded { listen: "127.0.0.1:0".into(), data_dir: None });
-    }
-
-    #[test]
-    fn a_basemap_that_is_not_there_is_refused_with_its_line_and_the_grids_may_be_gcj02() {
-        let e = parse(&format!("{MINIMAL}tiles = \"nowhere.mbtiles\"\n")).unwrap_err();
-        assert_eq!(e.line, Some(4), "{e}");
-        assert!(e.reason.contains("nowhere.mbtiles"), "{e}");
-        let wgs = parse(MINIMAL).unwrap();
-        let gcj = parse(&format!("{MINIMAL}grids_crs = \"gcj02\"\n")).unwrap();
-        // Read as GCJ-02, the same numbers lie about 500 m south-west of where WGS-84 puts them.
-        let (a, b) = (wgs.grids.grids[0].centroid, gcj.grids.grids[0].centroid);
-        let (dx, dy) = ((a.x() - b.x()) * 96_000.0, (a.y() - b.y()) * 111_000.0);
-        assert!((200.0..800.0).contains(&dx.hypot(dy)), "moved {dx:.0} m east, {dy:.0} m north");
-        assert!(parse(&format!("{MINIMAL}grids_crs = \"bd09\"\n")).is_err(), "an unknown system is refused");
-    }
-
-    #[test]
-    fn a_typo_is_refused_with_file_and_line() {
-        let e = parse(&format!("{MINIMAL}\n[simulation]\nenabeld = true\n")).unwrap_err();
-        assert_eq!(e.file, Path::new("/etc/linkage.toml"));
-        assert_eq!(e.line, Some(6));
-        assert!(e.reason.contains("enabeld"), "{e}");
-    }
-
-    #[test]
-    fn a_bad_tier_names_the_unit_and_its_line() {
-        let text = format!("{MINIMAL}\n[[unit]]\nid = \"x\"\nname = \"X\"\ntier = 4\n");
-        let e = parse(&text).unwrap_err();
-        assert_eq!(e.line, Some(5));
-        assert!(e.to_string().contains("tier must be 1, 2 or 3"), "{e}");
-    }
-
-    #[test]
-    fn a_missing_grid_file_is_reported_at_the_line_that_names_it() {
-        let e = parse("[map]\nkinds = \"kinds.toml\"\ngrids = \"nowhere.geojson\"\n").unwrap_err();
-        assert_eq!(e.line, Some(3));
-        assert!(e.reason.contains("nowhere.geojson"), "{e}");
-    }
-
-    #[test]
-    fn a_camera_password_never_appears_in_an_error() {
-        let text = format!(
-            "{MINIMAL}[[camera]]\nid = \"c\"\nname = \"C\"\nlon = 1\nlat = 1\nmain = \"ftp://admin:s3cret@10.0.0.1/\"\n"
-        );
-        let e = parse(&text).unwrap_err();
-        assert!(!e.to_string().contains("s3cret"), "{e}");
-        assert_eq!(e.line, Some(4));
-    }
-
-    #[test]
-    fn a_remote_hub_takes_a_token_or_a_user_but_not_both() {
-        let remote =
-            |extra: &str| parse(&format!("[hub]\nmode = \"remote\"\nurl = \"ws://10.0.0.1:7700\"\n{extra}{MINIMAL}"));
-        let c = remote("user = \"zhang\"\n").unwrap();
-        assert_eq!(
-            c.hub,
-            HubSetting::Remote { url: "ws://10.0.0.1:7700".into(), who: Credentials::User("zhang".into()) }
-        );
-        assert!(remote("user = \"zhang\"\ntoken = \"t\"\n").unwrap_err().reason.contains("either token"));
-        assert!(remote("").unwrap_err().reason.contains("either token"));
-        let e = remote("token = \"env:LINKAGE_NO_SUCH_VARIABLE\"\n").unwrap_err();
-        assert!(e.reason.contains("LINKAGE_NO_SUCH_VARIABLE"), "{e}");
-    }
-
-    #[test]
-    fn a_wrong_hub_mode_is_refused() {
-        let e = parse(&format!("[hub]\nmode = \"cloud\"\n{MINIMAL}")).unwrap_err();
-        assert_eq!(e.line, Some(2));
-    }
-}
+mod tests;

@@ -1,0 +1,242 @@
+//! The file as it is written: one serde struct per section, strict (unknown keys are refused),
+//! with spans where an error must name its line. [`super::Config::parse`] checks and turns
+//! them into the typed config.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use streams::feed::CoordinateSystem;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct File {
+    #[serde(default)]
+    pub(super) hub: HubSection,
+    pub(super) map: MapSection,
+    #[serde(default)]
+    pub(super) simulation: SimulationSection,
+    #[serde(default)]
+    pub(super) wall: WallSection,
+    #[serde(default)]
+    pub(super) ui: UiSection,
+    #[serde(default, rename = "camera")]
+    pub(super) cameras: Vec<Spanned<CameraEntry>>,
+    #[serde(default, rename = "unit")]
+    pub(super) units: Vec<Spanned<UnitEntry>>,
+    #[serde(default)]
+    pub(super) dispatch: DispatchSection,
+    #[serde(default)]
+    pub(super) evaluation: EvaluationSection,
+    #[serde(default)]
+    pub(super) alarm: AlarmSection,
+    #[serde(default, rename = "on_call")]
+    pub(super) on_call: Vec<Spanned<OnCallEntry>>,
+}
+
+/// When an alarm no seat acknowledged pages the on-call officer, then the leader.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AlarmSection {
+    #[serde(default = "two_minutes")]
+    pub(super) page_on_call_after_secs: u32,
+    #[serde(default = "five_minutes")]
+    pub(super) page_leader_after_secs: u32,
+}
+
+impl Default for AlarmSection {
+    fn default() -> Self {
+        AlarmSection { page_on_call_after_secs: two_minutes(), page_leader_after_secs: five_minutes() }
+    }
+}
+
+pub(super) fn two_minutes() -> u32 {
+    120
+}
+
+pub(super) fn five_minutes() -> u32 {
+    300
+}
+
+/// One on-call officer of the roster.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OnCallEntry {
+    pub(super) name: String,
+    pub(super) mobile: Vec<String>,
+    pub(super) radio: Option<String>,
+    /// Beijing time, `HH:MM`; the watch runs from `from` to `to` (over midnight if `to` is
+    /// earlier; round the clock if equal, the default).
+    #[serde(default = "midnight")]
+    pub(super) from: String,
+    #[serde(default = "midnight")]
+    pub(super) to: String,
+}
+
+pub(super) fn midnight() -> String {
+    "00:00".into()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EvaluationSection {
+    /// `scoring.toml`; without it the built-in rules (those of the demo) apply.
+    pub(super) rules: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DispatchSection {
+    #[serde(default = "center")]
+    pub(super) center: String,
+    /// Without a plan file, every dispatch is put together by hand.
+    pub(super) plans: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    pub(super) leader_sms: Vec<String>,
+    pub(super) sms: Option<SmsSection>,
+    #[serde(default)]
+    pub(super) radio: RadioSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SmsSection {
+    pub(super) address: Spanned<String>,
+    pub(super) system_id: String,
+    /// The password, or the name of an environment variable holding it (`env:NAME`).
+    pub(super) password: Spanned<String>,
+    pub(super) source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RadioSection {
+    #[serde(default = "mandarin")]
+    pub(super) voice: String,
+}
+
+impl Default for RadioSection {
+    fn default() -> Self {
+        RadioSection { voice: mandarin() }
+    }
+}
+
+pub(super) fn center() -> String {
+    "综治中心".into()
+}
+
+pub(super) fn mandarin() -> String {
+    "cmn".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HubSection {
+    #[serde(default = "embedded")]
+    pub(super) mode: Spanned<String>,
+    #[serde(default = "loopback_any_port")]
+    pub(super) listen: String,
+    pub(super) data_dir: Option<PathBuf>,
+    pub(super) url: Option<String>,
+    pub(super) token: Option<String>,
+    pub(super) user: Option<String>,
+}
+
+impl Default for HubSection {
+    fn default() -> Self {
+        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None, user: None }
+    }
+}
+
+pub(super) fn embedded() -> Spanned<String> {
+    Spanned::new(0..0, "embedded".into())
+}
+
+pub(super) fn loopback_any_port() -> String {
+    "127.0.0.1:0".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MapSection {
+    pub(super) grids: Spanned<PathBuf>,
+    /// The grid file's coordinates: wgs84 (default) or gcj02.
+    #[serde(default)]
+    pub(super) grids_crs: Option<CoordinateSystem>,
+    pub(super) kinds: Spanned<PathBuf>,
+    /// Raster tiles under the vectors: a z/x/y folder, a .mbtiles or a .pmtiles file.
+    pub(super) tiles: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    pub(super) tiles_crs: Option<CoordinateSystem>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SimulationSection {
+    #[serde(default)]
+    pub(super) enabled: bool,
+    #[serde(default = "eight")]
+    pub(super) mean_report_gap_secs: f64,
+    #[serde(default)]
+    pub(super) backlog: usize,
+    #[serde(default)]
+    pub(super) duty_officer: bool,
+}
+
+pub(super) fn eight() -> f64 {
+    8.0
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WallSection {
+    /// One of 1, 2x2, 3x3, 4x4, 1+5, 1+7.
+    #[serde(default)]
+    pub(super) layout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UiSection {
+    pub(super) renderer: Option<Spanned<String>>,
+    pub(super) lang: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CameraEntry {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) lon: f64,
+    pub(super) lat: f64,
+    #[serde(default)]
+    pub(super) heading: f32,
+    #[serde(default = "sixty")]
+    pub(super) fov: f32,
+    #[serde(default)]
+    pub(super) sim: bool,
+    pub(super) main: Option<String>,
+    pub(super) sub: Option<String>,
+}
+
+pub(super) fn sixty() -> f32 {
+    60.0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UnitEntry {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) tier: i64,
+    #[serde(default)]
+    pub(super) roles: Vec<String>,
+    #[serde(default)]
+    pub(super) area: Vec<String>,
+    #[serde(default)]
+    pub(super) contact: String,
+    #[serde(default)]
+    pub(super) sms: Vec<String>,
+    /// The radio gateway of its talk-group, `host:port`.
+    pub(super) radio: Option<String>,
+}

@@ -1,0 +1,92 @@
+//! The config's parsing, against made-up files.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(
+        Path::new("/etc/linkage.toml"),
+        text,
+        &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
+            Some("grids.geojson") => Ok(DEMO_GRIDS.into()),
+            Some("kinds.toml") => Ok(DEMO_KINDS.into()),
+            _ => Err(format!("cannot read {}: no such file", p.display())),
+        },
+        &|_| None,
+    )
+}
+
+const MINIMAL: &str = "[map]\ngrids = \"grids.geojson\"\nkinds = \"kinds.toml\"\n";
+
+#[test]
+fn the_demo_config_loads() {
+    let c = Config::demo().unwrap();
+    assert_eq!(c.cameras.len(), 8);
+    assert!(c.units.iter().any(|u| u.tier == Tier::One));
+    assert!(c.simulation.is_some());
+    assert_eq!(c.hub, HubSetting::Embedded { listen: "127.0.0.1:0".into(), data_dir: None });
+}
+
+#[test]
+fn a_basemap_that_is_not_there_is_refused_with_its_line_and_the_grids_may_be_gcj02() {
+    let e = parse(&format!("{MINIMAL}tiles = \"nowhere.mbtiles\"\n")).unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.reason.contains("nowhere.mbtiles"), "{e}");
+    let wgs = parse(MINIMAL).unwrap();
+    let gcj = parse(&format!("{MINIMAL}grids_crs = \"gcj02\"\n")).unwrap();
+    // Read as GCJ-02, the same numbers lie about 500 m south-west of where WGS-84 puts them.
+    let (a, b) = (wgs.grids.grids[0].centroid, gcj.grids.grids[0].centroid);
+    let (dx, dy) = ((a.x() - b.x()) * 96_000.0, (a.y() - b.y()) * 111_000.0);
+    assert!((200.0..800.0).contains(&dx.hypot(dy)), "moved {dx:.0} m east, {dy:.0} m north");
+    assert!(parse(&format!("{MINIMAL}grids_crs = \"bd09\"\n")).is_err(), "an unknown system is refused");
+}
+
+#[test]
+fn a_typo_is_refused_with_file_and_line() {
+    let e = parse(&format!("{MINIMAL}\n[simulation]\nenabeld = true\n")).unwrap_err();
+    assert_eq!(e.file, Path::new("/etc/linkage.toml"));
+    assert_eq!(e.line, Some(6));
+    assert!(e.reason.contains("enabeld"), "{e}");
+}
+
+#[test]
+fn a_bad_tier_names_the_unit_and_its_line() {
+    let text = format!("{MINIMAL}\n[[unit]]\nid = \"x\"\nname = \"X\"\ntier = 4\n");
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.line, Some(5));
+    assert!(e.to_string().contains("tier must be 1, 2 or 3"), "{e}");
+}
+
+#[test]
+fn a_missing_grid_file_is_reported_at_the_line_that_names_it() {
+    let e = parse("[map]\nkinds = \"kinds.toml\"\ngrids = \"nowhere.geojson\"\n").unwrap_err();
+    assert_eq!(e.line, Some(3));
+    assert!(e.reason.contains("nowhere.geojson"), "{e}");
+}
+
+#[test]
+fn a_camera_password_never_appears_in_an_error() {
+    let text = format!(
+        "{MINIMAL}[[camera]]\nid = \"c\"\nname = \"C\"\nlon = 1\nlat = 1\nmain = \"ftp://admin:s3cret@10.0.0.1/\"\n"
+    );
+    let e = parse(&text).unwrap_err();
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+    assert_eq!(e.line, Some(4));
+}
+
+#[test]
+fn a_remote_hub_takes_a_token_or_a_user_but_not_both() {
+    let remote =
+        |extra: &str| parse(&format!("[hub]\nmode = \"remote\"\nurl = \"ws://10.0.0.1:7700\"\n{extra}{MINIMAL}"));
+    let c = remote("user = \"zhang\"\n").unwrap();
+    assert_eq!(c.hub, HubSetting::Remote { url: "ws://10.0.0.1:7700".into(), who: Credentials::User("zhang".into()) });
+    assert!(remote("user = \"zhang\"\ntoken = \"t\"\n").unwrap_err().reason.contains("either token"));
+    assert!(remote("").unwrap_err().reason.contains("either token"));
+    let e = remote("token = \"env:LINKAGE_NO_SUCH_VARIABLE\"\n").unwrap_err();
+    assert!(e.reason.contains("LINKAGE_NO_SUCH_VARIABLE"), "{e}");
+}
+
+#[test]
+fn a_wrong_hub_mode_is_refused() {
+    let e = parse(&format!("[hub]\nmode = \"cloud\"\n{MINIMAL}")).unwrap_err();
+    assert_eq!(e.line, Some(2));
+}
