@@ -121,7 +121,7 @@ impl LinkageApp {
         let feed_ctx = ctx.clone();
         let mut feed = crate::journal::follow(
             &world.store_dir,
-            (&world.hub_url, &world.token, streams::feed::Role::Console),
+            (&world.hub_url, &world.token, streams::feed::Role::Console, world.trust.clone()),
             runtime.handle(),
             std::sync::Arc::new(move || feed_ctx.request_repaint()),
         )?;

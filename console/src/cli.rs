@@ -113,11 +113,47 @@ struct TokenEntry {
     /// Messages a second this client may send (default by role).
     #[serde(default)]
     per_second: Option<u32>,
+    /// For a console token: the role of the person at that seat (default duty officer).
+    #[serde(default)]
+    seat: Option<streams::feed::SeatRole>,
+}
+
+/// `linkage hub cert --data DIR --names HOST[,HOST…]`: the site CA and the hub's certificate.
+fn cert(args: &[String]) -> Result<(), String> {
+    let f = flags(args, &["--data", "--names"])?;
+    let dir = PathBuf::from(f.get("data").ok_or("hub cert needs --data DIR (the server's data folder)")?).join("tls");
+    let names: Vec<String> = f
+        .get("names")
+        .ok_or("hub cert needs --names HOST[,HOST…] (the names seats connect to)")?
+        .split(',')
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    streams::feed::tls::make_site_certs(&dir, &names)?;
+    println!(
+        "{}: ca.pem (give it to every seat: [hub] ca), ca.key (keep it safe), server.pem, server.key",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// A token, never from the command line: the file `--token-file` names, or `LINKAGE_TOKEN`.
+fn token(f: &HashMap<String, String>) -> Result<String, String> {
+    match f.get("token-file") {
+        Some(path) => std::fs::read_to_string(path).map(|t| t.trim().to_owned()).map_err(|e| format!("{path}: {e}")),
+        None => {
+            std::env::var("LINKAGE_TOKEN").map_err(|_| "give the token with --token-file FILE or LINKAGE_TOKEN".into())
+        }
+    }
 }
 
 /// The center's server: the hub, and with `--config` the dispatch service for that township.
+/// `--tls DIR` serves wss only, with the identity `linkage hub cert` made in DIR.
 fn hub(args: &[String]) -> Result<(), String> {
-    let f = flags(args, &["--listen", "--data", "--tokens", "--config"])?;
+    if args.first().map(String::as_str) == Some("cert") {
+        return cert(&args[1..]);
+    }
+    let f = flags(args, &["--listen", "--data", "--tokens", "--config", "--tls"])?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
     let listen = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
     let data_dir = PathBuf::from(f.get("data").ok_or("hub needs --data DIR")?);
@@ -131,10 +167,17 @@ fn hub(args: &[String]) -> Result<(), String> {
         .token
         .into_iter()
         .map(|t| {
-            let grant = Grant { unit: t.unit, ..Grant::new(t.role, t.name) };
+            let grant = Grant { unit: t.unit, seat: t.seat, ..Grant::new(t.role, t.name) };
             (t.token, Grant { per_second: t.per_second.unwrap_or(grant.per_second), ..grant })
         })
         .collect();
+    let (identity, trust) = match f.get("tls") {
+        Some(dir) => {
+            let dir = Path::new(dir);
+            (Some(streams::feed::tls::identity(dir)?), Some(streams::feed::tls::trust(&dir.join("ca.pem"))?))
+        }
+        None => (None, None),
+    };
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
     // The dispatch service's own two identities, fresh for each run and known only here.
     let (center, dispatcher) = (linkage::world::secret(), linkage::world::secret());
@@ -144,11 +187,19 @@ fn hub(args: &[String]) -> Result<(), String> {
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let center_dir = data_dir.join("center");
-    let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens, limits: Default::default() }))?;
+    let hub = runtime.block_on(Hub::start(HubConfig {
+        listen,
+        data_dir,
+        tokens,
+        limits: Default::default(),
+        tls: identity,
+    }))?;
     let url = hub.url();
+    // The service reaches its own hub on loopback; the certificate must name the address
+    // it listens on (`--names 127.0.0.1,…` when it listens on all).
     let _service = match &config {
         Some(config) => {
-            let access = HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher };
+            let access = HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher, trust };
             Some(DispatchService::start(config, None, access, &center_dir, runtime.handle())?)
         }
         None => None,
@@ -160,9 +211,10 @@ fn hub(args: &[String]) -> Result<(), String> {
 }
 
 fn tail(args: &[String]) -> Result<(), String> {
-    let f = flags(args, &["--hub", "--token", "--since", "--journal"])?;
+    let f = flags(args, &["--hub", "--token-file", "--since", "--journal", "--ca"])?;
     let url = f.get("hub").ok_or("tail needs --hub URL")?.clone();
-    let token = f.get("token").ok_or("tail needs --token TOKEN")?.clone();
+    let token = token(&f)?;
+    let trust = f.get("ca").map(|ca| streams::feed::tls::trust(Path::new(ca))).transpose()?;
     let since = f
         .get("since")
         .map(|s| s.parse::<u64>().map_err(|_| format!("--since {s:?}: not a number")))
@@ -176,7 +228,7 @@ fn tail(args: &[String]) -> Result<(), String> {
         Some(dir) => {
             let mut feed = linkage::journal::follow(
                 Path::new(dir),
-                (&url, &token, Role::Console),
+                (&url, &token, Role::Console, trust),
                 runtime.handle(),
                 streams::no_waker(),
             )?;
@@ -186,7 +238,7 @@ fn tail(args: &[String]) -> Result<(), String> {
         }
         None => {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            let client = FeedClient { url, token, role: Role::Console, since, name: "tail".into() };
+            let client = FeedClient { url, token, role: Role::Console, since, name: "tail".into(), trust };
             (Box::new(client.spawn(runtime.handle(), tx, streams::no_waker())), rx)
         }
     };

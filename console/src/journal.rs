@@ -225,7 +225,7 @@ impl HubFeed {
 /// cursor. Queued commands go out on every connect until the log settles them.
 pub fn follow(
     dir: &Path,
-    (url, token, role): (&str, &str, Role),
+    (url, token, role, trust): (&str, &str, Role, Option<streams::feed::tls::Trust>),
     runtime: &tokio::runtime::Handle,
     waker: Waker,
 ) -> Result<HubFeed, String> {
@@ -236,7 +236,7 @@ pub fn follow(
     let (raw_tx, mut raw) = mpsc::unbounded_channel();
     let (tx, updates) = mpsc::unbounded_channel();
     let name = format!("{role:?}").to_lowercase();
-    let client = FeedClient { url: url.into(), token: token.into(), role, since, name }.spawn(
+    let client = FeedClient { url: url.into(), token: token.into(), role, since, name, trust }.spawn(
         runtime,
         raw_tx,
         streams::no_waker(),

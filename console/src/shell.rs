@@ -16,6 +16,7 @@ enum Stage {
     Login {
         view: LoginView,
         url: String,
+        trust: Option<streams::feed::tls::Trust>,
         tr: I18n,
         // Taken when the console starts.
         pending: Option<Box<(Saved, StartOptions)>>,
@@ -32,9 +33,10 @@ impl Shell {
     pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> Result<Shell, String> {
         let saved = Saved::read(cc, options.screenshot.is_some());
         let stage = match &options.config.hub {
-            HubSetting::Remote { url, who: Credentials::User(user) } => Stage::Login {
+            HubSetting::Remote { url, who: Credentials::User(user), .. } => Stage::Login {
                 view: LoginView { user: user.clone(), ..LoginView::default() },
                 url: url.clone(),
+                trust: options.config.hub.trust()?,
                 tr: I18n::new(saved.lang(&options)),
                 pending: Some(Box::new((saved, options))),
                 answer: None,
@@ -46,7 +48,12 @@ impl Shell {
 }
 
 /// Logs in on a thread of its own; the answer comes back on the channel, the UI is woken.
-fn log_in(ctx: &egui::Context, url: String, user: String, password: String) -> mpsc::Receiver<Result<String, String>> {
+fn log_in(
+    ctx: &egui::Context,
+    (url, trust): (String, Option<streams::feed::tls::Trust>),
+    user: String,
+    password: String,
+) -> mpsc::Receiver<Result<String, String>> {
     let (tx, rx) = mpsc::channel();
     let ctx = ctx.clone();
     std::thread::spawn(move || {
@@ -54,7 +61,7 @@ fn log_in(ctx: &egui::Context, url: String, user: String, password: String) -> m
             .enable_all()
             .build()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(streams::feed::login(&url, &user, &password)))
+            .and_then(|rt| rt.block_on(streams::feed::login(&url, trust.as_ref(), &user, &password)))
             .map(|session| session.token);
         let _ = tx.send(answer);
         ctx.request_repaint();
@@ -92,9 +99,9 @@ impl eframe::App for Shell {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         match &mut self.stage {
             Stage::Console(app) => app.ui(ui, frame),
-            Stage::Login { view, url, tr, answer, .. } => {
+            Stage::Login { view, url, trust, tr, answer, .. } => {
                 if let Some((user, password)) = crate::ui::login::login(ui, view, tr) {
-                    *answer = Some(log_in(ui.ctx(), url.clone(), user, password));
+                    *answer = Some(log_in(ui.ctx(), (url.clone(), trust.clone()), user, password));
                 }
             }
         }

@@ -25,6 +25,8 @@ use crate::core::camera::{CameraStreams, StreamUris};
 pub struct World {
     pub hub_url: String,
     pub token: String,
+    /// The site CA, for a wss:// server.
+    pub trust: Option<streams::feed::tls::Trust>,
     /// Where the console keeps its own data (journal, queue, exports, snapshots).
     pub store_dir: PathBuf,
     /// Camera id → the addresses of its streams.
@@ -77,7 +79,7 @@ impl World {
             })
             .collect();
         let (listen, config_dir) = match &config.hub {
-            HubSetting::Remote { url, who } => {
+            HubSetting::Remote { url, who, .. } => {
                 let token = match (who, session) {
                     (_, Some(session)) => session,
                     (Credentials::Token(token), None) => token.clone(),
@@ -86,6 +88,7 @@ impl World {
                 return Ok(World {
                     hub_url: url.clone(),
                     token,
+                    trust: config.hub.trust()?,
                     store_dir: data_dir.unwrap_or_else(default_data_dir).join("console"),
                     camera_uris,
                     _center: None,
@@ -119,12 +122,19 @@ impl World {
         let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
         let store_dir = data_dir.join("console");
         let center_dir = data_dir.join("center");
-        let hub = runtime.block_on(Hub::start(HubConfig { listen, data_dir, tokens, limits: Default::default() }))?;
+        let hub = runtime.block_on(Hub::start(HubConfig {
+            listen,
+            data_dir,
+            tokens,
+            limits: Default::default(),
+            tls: None,
+        }))?;
         let hub_url = hub.url();
 
         let mut world = World {
             hub_url: hub_url.clone(),
             token: console,
+            trust: None,
             store_dir,
             camera_uris: HashMap::new(),
             _center: None,
@@ -198,7 +208,7 @@ impl World {
                 world._smsc = Some(smsc);
             }
         }
-        let hub = HubAccess { url: &hub_url, center_token: &center, dispatcher_token: &dispatcher };
+        let hub = HubAccess { url: &hub_url, center_token: &center, dispatcher_token: &dispatcher, trust: None };
         world._center = Some(DispatchService::start(config, simulated_sms, hub, &center_dir, runtime.handle())?);
         world.camera_uris = camera_uris;
         Ok(world)

@@ -114,6 +114,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
                 role: Role::UnitTerminal,
                 since: 0,
                 name: u.to_string(),
+                trust: None,
             };
             client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
         })
@@ -125,6 +126,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
         role: Role::FieldTerminal,
         since: 0,
         name: "field".into(),
+        trust: None,
     }
     .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
     for n in 0..ORDERS {

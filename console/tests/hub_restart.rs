@@ -62,8 +62,14 @@ fn a_killed_hub_restarted_on_its_data_loses_and_doubles_nothing() {
     let mut hub = start_hub(dir.path(), port);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client =
-        |token: &str, role| FeedClient { url: url.clone(), token: token.into(), role, since: 0, name: token.into() };
+    let client = |token: &str, role| FeedClient {
+        url: url.clone(),
+        token: token.into(),
+        role,
+        since: 0,
+        name: token.into(),
+        trust: None,
+    };
     let (console_tx, mut console_rx) = mpsc::unbounded_channel();
     let _console = client("console", Role::Console).spawn(runtime.handle(), console_tx, streams::no_waker());
     let (field_tx, mut field_rx) = mpsc::unbounded_channel();

@@ -25,7 +25,8 @@ fn follower(url: &str, journal: &Path, runs: &mut Vec<Run>) -> Child {
         if journal.join("console.sqlite").exists() { journal_rows(journal).last().map_or(0, |r| r.0) } else { 0 };
     let out = journal.with_file_name(format!("run-{}.jsonl", runs.len()));
     let child = Command::new(env!("CARGO_BIN_EXE_linkage"))
-        .args(["tail", "--hub", url, "--token", "console", "--journal"])
+        .args(["tail", "--hub", url, "--journal"])
+        .env("LINKAGE_TOKEN", "console")
         .arg(journal)
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(Stdio::null())
@@ -66,6 +67,7 @@ fn a_console_killed_again_and_again_ends_with_every_event_once() {
             data_dir: dir.path().join("hub"),
             tokens,
             limits: Default::default(),
+            tls: None,
         }))
         .unwrap();
     let url = hub.url();
@@ -78,6 +80,7 @@ fn a_console_killed_again_and_again_ends_with_every_event_once() {
         role: Role::FieldTerminal,
         since: 0,
         name: "field".into(),
+        trust: None,
     }
     .spawn(runtime.handle(), field_tx, streams::no_waker());
 

@@ -39,9 +39,9 @@ fn an_officer_added_on_the_server_logs_in_and_signs_the_dispatch_and_a_leader_ma
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
     let url = center.hub.url();
 
-    let refused = runtime.block_on(streams::feed::login(&url, "zhang", "wrong horse"));
+    let refused = runtime.block_on(streams::feed::login(&url, None, "zhang", "wrong horse"));
     assert_eq!(refused, Err("wrong user name or password".into()));
-    let session = runtime.block_on(streams::feed::login(&url, "zhang", "correct horse")).unwrap();
+    let session = runtime.block_on(streams::feed::login(&url, None, "zhang", "correct horse")).unwrap();
     let mut seat = Seat::open(&runtime, &dir.path().join("zhang"), &url, &session.token, &config);
     seat.feed.send(peers::report(1));
     seat.until(20, "the incident", |core| core.incidents.get("E000001").is_some());
@@ -60,7 +60,7 @@ fn an_officer_added_on_the_server_logs_in_and_signs_the_dispatch_and_a_leader_ma
         core.history.of("E000001").iter().any(|l| l.by == "值班员 张伟")
     });
 
-    let leader = runtime.block_on(streams::feed::login(&url, "li", "battery staple")).unwrap();
+    let leader = runtime.block_on(streams::feed::login(&url, None, "li", "battery staple")).unwrap();
     let mut seat = Seat::open(&runtime, &dir.path().join("li"), &url, &leader.token, &config);
     seat.until(20, "the order on the leader's seat", |core| !core.orders.list.is_empty());
     seat.feed.send(Body::Dispatch(streams::feed::DispatchRequest { key: "l-1".into(), draft, by: String::new() }));

@@ -87,6 +87,7 @@ fn a_seat_killed_while_the_hub_is_down_sends_its_queue_once_and_the_alarm_stays_
         role: Role::FieldTerminal,
         since: 0,
         name: "field".into(),
+        trust: None,
     }
     .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
     field.send(fire());

@@ -57,6 +57,7 @@ fn main() {
             data_dir: dir.path().to_owned(),
             tokens,
             limits: Default::default(),
+            tls: None,
         })
         .await
         .unwrap();

@@ -37,9 +37,15 @@ async fn hub_with(dir: &tempfile::TempDir, limits: Limits) -> HubHandle {
         (SLOW_HANDHELD.to_string(), Grant { per_second: 5, ..Grant::new(Role::FieldTerminal, "old handheld") }),
         (FLOOD.to_string(), Grant { per_second: u32::MAX, ..Grant::new(Role::Bridge, "flood") }),
     ]);
-    Hub::start(HubConfig { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().to_owned(), tokens, limits })
-        .await
-        .unwrap()
+    Hub::start(HubConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        tokens,
+        limits,
+        tls: None,
+    })
+    .await
+    .unwrap()
 }
 
 /// Waits for the next logged event from a client's updates.
@@ -83,6 +89,7 @@ async fn a_console_receives_the_incident_a_simulated_grid_worker_reported() {
         role: Role::Console,
         since: 0,
         name: "test console".into(),
+        trust: None,
     }
     .spawn(&tokio::runtime::Handle::current(), tx, streams::no_waker());
     let env = next_event(&mut rx).await;
@@ -366,11 +373,8 @@ fn client(
     role: Role,
 ) -> (streams::feed::ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = FeedClient { url: hub.url(), token: token.into(), role, since: 0, name: token.into() }.spawn(
-        &tokio::runtime::Handle::current(),
-        tx,
-        streams::no_waker(),
-    );
+    let handle = FeedClient { url: hub.url(), token: token.into(), role, since: 0, name: token.into(), trust: None }
+        .spawn(&tokio::runtime::Handle::current(), tx, streams::no_waker());
     (handle, rx)
 }
 
@@ -450,7 +454,14 @@ async fn a_thousand_idle_connections_do_not_stop_a_console_and_a_silent_one_is_d
     // A console and a field terminal work while the thousand say nothing.
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = tokio::runtime::Handle::current();
-    let console = FeedClient { url: hub.url(), token: CONSOLE.into(), role: Role::Console, since: 0, name: "c".into() };
+    let console = FeedClient {
+        url: hub.url(),
+        token: CONSOLE.into(),
+        role: Role::Console,
+        since: 0,
+        name: "c".into(),
+        trust: None,
+    };
     let _console = console.spawn(&handle, tx, streams::no_waker());
     let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
     field.send(report_frame(2, "idle-1")).await.unwrap();
@@ -483,12 +494,12 @@ async fn people_log_in_and_the_hub_refuses_a_wrong_password_a_disabled_user_and_
     }
     let hub = hub(&dir).await;
     let url = hub.url();
-    assert_eq!(login(&url, "zhang", "wrong horse").await, Err("wrong user name or password".into()));
-    assert_eq!(login(&url, "nobody", "correct horse").await, Err("wrong user name or password".into()));
-    assert_eq!(login(&url, "gone", "old password").await, Err("the account gone is disabled".into()));
-    let officer = login(&url, "zhang", "correct horse").await.unwrap();
+    assert_eq!(login(&url, None, "zhang", "wrong horse").await, Err("wrong user name or password".into()));
+    assert_eq!(login(&url, None, "nobody", "correct horse").await, Err("wrong user name or password".into()));
+    assert_eq!(login(&url, None, "gone", "old password").await, Err("the account gone is disabled".into()));
+    let officer = login(&url, None, "zhang", "correct horse").await.unwrap();
     assert_eq!((officer.name.as_str(), officer.seat), ("值班员 张伟", Some(SeatRole::DutyOfficer)));
-    let leader = login(&url, "li", "battery staple").await.unwrap();
+    let leader = login(&url, None, "li", "battery staple").await.unwrap();
 
     let draft = DispatchDraft {
         incident: "E000001".into(),

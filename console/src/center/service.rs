@@ -54,6 +54,8 @@ pub struct HubAccess<'a> {
     pub url: &'a str,
     pub center_token: &'a str,
     pub dispatcher_token: &'a str,
+    /// The site CA, when the hub serves wss.
+    pub trust: Option<streams::feed::tls::Trust>,
 }
 
 impl DispatchService {
@@ -66,11 +68,16 @@ impl DispatchService {
         dir: &Path,
         runtime: &tokio::runtime::Handle,
     ) -> Result<DispatchService, String> {
-        let feed =
-            crate::journal::follow(dir, (hub.url, hub.center_token, Role::Center), runtime, streams::no_waker())?;
+        let feed = crate::journal::follow(
+            dir,
+            (hub.url, hub.center_token, Role::Center, hub.trust.clone()),
+            runtime,
+            streams::no_waker(),
+        )?;
         let mut settings = config.dispatch.clone();
         settings.sms = settings.sms.or(sms);
-        let (channels, late) = crate::channels::open(&settings, Some((hub.url, hub.dispatcher_token)), runtime);
+        let (channels, late) =
+            crate::channels::open(&settings, Some((hub.url, hub.dispatcher_token, hub.trust)), runtime);
         let (reports, told) = mpsc::unbounded_channel();
         let outbox = Outbox::start(runtime, dir.to_owned(), channels, late, reports, streams::no_waker());
         let service = Service { core: config.core(), feed, outbox, published: HashSet::new() };

@@ -88,14 +88,14 @@ pub fn watch_plans(
 /// receipts (SMS delivery receipts) for the outbox.
 pub fn open(
     settings: &crate::config::DispatchSettings,
-    hub: Option<(&str, &str)>,
+    hub: Option<(&str, &str, Option<streams::feed::tls::Trust>)>,
     runtime: &tokio::runtime::Handle,
 ) -> (Vec<std::sync::Arc<dyn Channel>>, tokio::sync::mpsc::UnboundedReceiver<Late>) {
     let (late_tx, late) = tokio::sync::mpsc::unbounded_channel();
     let mut channels: Vec<std::sync::Arc<dyn Channel>> =
         vec![std::sync::Arc::new(radio::RadioChannel::new(&settings.radio_voice, late_tx.clone()))];
-    if let Some((url, token)) = hub {
-        channels.push(std::sync::Arc::new(order::OrderChannel::connect(url, token, runtime)));
+    if let Some((url, token, trust)) = hub {
+        channels.push(std::sync::Arc::new(order::OrderChannel::connect(url, token, trust, runtime)));
     }
     if let Some(sms) = settings.sms.clone() {
         channels.push(std::sync::Arc::new(sms::SmsChannel::connect(sms, late_tx, runtime)));

@@ -31,8 +31,13 @@ pub struct OrderChannel {
 }
 
 impl OrderChannel {
-    /// Connects to the hub at `url` with a dispatcher `token`.
-    pub fn connect(url: &str, token: &str, runtime: &tokio::runtime::Handle) -> OrderChannel {
+    /// Connects to the hub at `url` with a dispatcher `token` (trusting `trust` for wss).
+    pub fn connect(
+        url: &str,
+        token: &str,
+        trust: Option<streams::feed::tls::Trust>,
+        runtime: &tokio::runtime::Handle,
+    ) -> OrderChannel {
         let (updates, mut incoming) = mpsc::unbounded_channel();
         let hub = FeedClient {
             url: url.to_owned(),
@@ -40,6 +45,7 @@ impl OrderChannel {
             role: Role::Dispatcher,
             since: 0,
             name: "dispatcher".into(),
+            trust,
         }
         .spawn(runtime, updates, streams::no_waker());
         let waiting: Waiting = Arc::default();

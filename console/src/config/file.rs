@@ -140,11 +140,21 @@ pub(super) struct HubSection {
     pub(super) url: Option<String>,
     pub(super) token: Option<String>,
     pub(super) user: Option<String>,
+    /// The site CA (PEM) a wss:// server is trusted by.
+    pub(super) ca: Option<Spanned<PathBuf>>,
 }
 
 impl Default for HubSection {
     fn default() -> Self {
-        HubSection { mode: embedded(), listen: loopback_any_port(), data_dir: None, url: None, token: None, user: None }
+        HubSection {
+            mode: embedded(),
+            listen: loopback_any_port(),
+            data_dir: None,
+            url: None,
+            token: None,
+            user: None,
+            ca: None,
+        }
     }
 }
 

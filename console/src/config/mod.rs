@@ -54,7 +54,7 @@ pub enum HubSetting {
     Embedded { listen: String, data_dir: Option<PathBuf> },
     /// Connect to a hub elsewhere (the center's server, `linkage hub`), as a machine with a
     /// token or as a person who logs in.
-    Remote { url: String, who: Credentials },
+    Remote { url: String, who: Credentials, ca: Option<PathBuf> },
 }
 
 /// How a seat proves who it is to a remote server.
@@ -234,9 +234,23 @@ impl Config {
                         return Err(err(Some(raw.hub.mode.span()), reason.into()));
                     }
                 };
+                // The site CA a wss:// server is trusted by, read once here so a wrong file is
+                // refused at start with its line.
+                let ca = match &raw.hub.ca {
+                    Some(ca) => {
+                        let path = base.join(ca.get_ref());
+                        streams::feed::tls::trust(&path).map_err(|reason| err(Some(ca.span()), reason))?;
+                        Some(path)
+                    }
+                    None => None,
+                };
                 match raw.hub.url {
+                    Some(url) if url.starts_with("wss://") && ca.is_none() => {
+                        let reason = "a wss:// hub needs ca, the site CA file (linkage hub cert makes it)";
+                        return Err(err(Some(raw.hub.mode.span()), reason.into()));
+                    }
                     Some(url) if url.starts_with("ws://") || url.starts_with("wss://") => {
-                        HubSetting::Remote { url, who }
+                        HubSetting::Remote { url, who, ca }
                     }
                     Some(_) => {
                         return Err(err(Some(raw.hub.mode.span()), "hub url must start with ws:// or wss://".into()));
@@ -465,6 +479,16 @@ impl Config {
             dispatch,
             scoring,
         })
+    }
+}
+
+impl HubSetting {
+    /// The site CA to trust, for a remote wss:// server.
+    pub fn trust(&self) -> Result<Option<streams::feed::tls::Trust>, String> {
+        match self {
+            HubSetting::Remote { ca: Some(ca), .. } => streams::feed::tls::trust(ca).map(Some),
+            _ => Ok(None),
+        }
     }
 }
 

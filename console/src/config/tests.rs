@@ -78,7 +78,10 @@ fn a_remote_hub_takes_a_token_or_a_user_but_not_both() {
     let remote =
         |extra: &str| parse(&format!("[hub]\nmode = \"remote\"\nurl = \"ws://10.0.0.1:7700\"\n{extra}{MINIMAL}"));
     let c = remote("user = \"zhang\"\n").unwrap();
-    assert_eq!(c.hub, HubSetting::Remote { url: "ws://10.0.0.1:7700".into(), who: Credentials::User("zhang".into()) });
+    assert_eq!(
+        c.hub,
+        HubSetting::Remote { url: "ws://10.0.0.1:7700".into(), who: Credentials::User("zhang".into()), ca: None }
+    );
     assert!(remote("user = \"zhang\"\ntoken = \"t\"\n").unwrap_err().reason.contains("either token"));
     assert!(remote("").unwrap_err().reason.contains("either token"));
     let e = remote("token = \"env:LINKAGE_NO_SUCH_VARIABLE\"\n").unwrap_err();

@@ -32,6 +32,18 @@ pub fn center(
     listen: &str,
     config: &linkage::config::Config,
 ) -> CenterRig {
+    center_with_tls(runtime, dir, listen, config, None)
+}
+
+/// [`center`] serving wss with `tls` (the hub's identity, and the CA its own clients trust).
+pub fn center_with_tls(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    listen: &str,
+    config: &linkage::config::Config,
+    tls: Option<(streams::feed::tls::Identity, streams::feed::tls::Trust)>,
+) -> CenterRig {
+    let (identity, trust) = tls.unzip();
     let mut tokens = HashMap::from([
         ("center".to_string(), Grant::new(Role::Center, "center")),
         ("disp".to_string(), Grant::new(Role::Dispatcher, "center dispatcher")),
@@ -45,9 +57,20 @@ pub fn center(
     }
     let listen = listen.parse().unwrap();
     let hub = runtime
-        .block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens, limits: Default::default() }))
+        .block_on(Hub::start(HubConfig {
+            listen,
+            data_dir: dir.join("hub"),
+            tokens,
+            limits: Default::default(),
+            tls: identity,
+        }))
         .unwrap();
-    let access = linkage::center::HubAccess { url: &hub.url(), center_token: "center", dispatcher_token: "disp" };
+    let access = linkage::center::HubAccess {
+        url: &hub.url(),
+        center_token: "center",
+        dispatcher_token: "disp",
+        trust: trust.clone(),
+    };
     let service =
         linkage::center::DispatchService::start(config, None, access, &dir.join("hub/center"), runtime.handle())
             .unwrap();
@@ -62,6 +85,7 @@ pub fn center(
                 role: Role::UnitTerminal,
                 since: 0,
                 name: u.id.clone(),
+                trust: trust.clone(),
             }
             .spawn(runtime.handle(), tx.clone(), streams::no_waker());
             (u.id.clone(), client)
@@ -86,8 +110,19 @@ impl Seat {
         token: &str,
         config: &linkage::config::Config,
     ) -> Seat {
-        let mut feed =
-            linkage::journal::follow(dir, (url, token, Role::Console), runtime.handle(), streams::no_waker()).unwrap();
+        Seat::open_trusting(runtime, dir, (url, None), token, config)
+    }
+
+    /// [`Seat::open`] on a wss:// hub, trusting `trust`.
+    pub fn open_trusting(
+        runtime: &tokio::runtime::Runtime,
+        dir: &Path,
+        (url, trust): (&str, Option<streams::feed::tls::Trust>),
+        token: &str,
+        config: &linkage::config::Config,
+    ) -> Seat {
+        let link = (url, token, Role::Console, trust);
+        let mut feed = linkage::journal::follow(dir, link, runtime.handle(), streams::no_waker()).unwrap();
         let mut core = config.core();
         for event in std::mem::take(&mut feed.restored) {
             core.on_feed(FeedUpdate::Event(event));
@@ -138,18 +173,21 @@ pub fn unit_hub(runtime: &tokio::runtime::Runtime, dir: &Path, units: &[&str]) -
     }
     let listen = "127.0.0.1:0".parse().unwrap();
     let hub = runtime
-        .block_on(Hub::start(HubConfig { listen, data_dir: dir.join("hub"), tokens, limits: Default::default() }))
+        .block_on(Hub::start(HubConfig {
+            listen,
+            data_dir: dir.join("hub"),
+            tokens,
+            limits: Default::default(),
+            tls: None,
+        }))
         .unwrap();
     let (tx, received) = mpsc::unbounded_channel();
     let terminals = units
         .iter()
         .map(|u| {
             let token = format!("t-{u}");
-            FeedClient { url: hub.url(), token, role: Role::UnitTerminal, since: 0, name: u.to_string() }.spawn(
-                runtime.handle(),
-                tx.clone(),
-                streams::no_waker(),
-            )
+            FeedClient { url: hub.url(), token, role: Role::UnitTerminal, since: 0, name: u.to_string(), trust: None }
+                .spawn(runtime.handle(), tx.clone(), streams::no_waker())
         })
         .collect();
     UnitHub { hub, received, _terminals: terminals }

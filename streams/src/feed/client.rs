@@ -52,6 +52,8 @@ pub struct FeedClient {
     pub since: u64,
     /// A name for logs.
     pub name: String,
+    /// For a `wss://` hub: the site CA to trust.
+    pub trust: Option<super::tls::Trust>,
 }
 
 /// The owner's end: send messages to the hub; dropping it stops the client.
@@ -84,11 +86,15 @@ pub struct Session {
 
 /// Logs a person in at the hub (`login`, then the hub closes): their session, or the hub's
 /// reason for refusing.
-pub async fn login(url: &str, user: &str, password: &str) -> Result<Session, String> {
-    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url))
+pub async fn login(
+    url: &str,
+    trust: Option<&super::tls::Trust>,
+    user: &str,
+    password: &str,
+) -> Result<Session, String> {
+    let mut ws = tokio::time::timeout(Duration::from_secs(10), open(url, trust))
         .await
-        .map_err(|_| "the hub did not answer in 10 s".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| "the hub did not answer in 10 s".to_string())??;
     let login = Body::Login { user: user.to_owned(), password: password.to_owned() };
     ws.send(Message::text(Envelope::new(1, login).to_text())).await.map_err(|e| e.to_string())?;
     loop {
@@ -110,6 +116,16 @@ pub async fn login(url: &str, user: &str, password: &str) -> Result<Session, Str
             _ => {}
         }
     }
+}
+
+/// A WebSocket to the hub at `url`, over TLS for `wss://`.
+async fn open(
+    url: &str,
+    trust: Option<&super::tls::Trust>,
+) -> Result<tokio_tungstenite::WebSocketStream<super::tls::Socket>, String> {
+    let socket = super::tls::connect(url, trust).await?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, socket, None).await.map_err(|e| e.to_string())?;
+    Ok(ws)
 }
 
 impl FeedClient {
@@ -160,13 +176,9 @@ impl FeedClient {
         tell: &impl Fn(FeedUpdate),
         attempt: &mut u32,
     ) -> Result<(), String> {
-        let (mut ws, _) = tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio_tungstenite::connect_async_with_config(self.url.as_str(), None, true),
-        )
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        let mut ws = tokio::time::timeout(Duration::from_secs(10), open(&self.url, self.trust.as_ref()))
+            .await
+            .map_err(|_| "connect timed out".to_string())??;
         let hello = Body::Hello { token: self.token.clone(), role: self.role, since: self.since };
         let mut counter = 1u64;
         ws.send(Message::text(Envelope::new(counter, hello).to_text())).await.map_err(|e| e.to_string())?;

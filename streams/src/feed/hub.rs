@@ -33,6 +33,7 @@ use super::admission::{Admission, admit};
 use super::event_log::{EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
+use super::tls::Socket;
 use super::users::{LoginError, Users};
 use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role};
 
@@ -69,6 +70,8 @@ pub struct HubConfig {
     /// token → grant.
     pub tokens: HashMap<String, Grant>,
     pub limits: Limits,
+    /// Serve wss with this identity (and nothing else); `None`: plain ws (loopback, the demo).
+    pub tls: Option<super::tls::Identity>,
 }
 
 /// What the hub allows a connection before it is dropped.
@@ -92,6 +95,7 @@ pub struct Hub;
 /// A running hub; [`HubHandle::stop`] shuts it down.
 pub struct HubHandle {
     addr: SocketAddr,
+    secure: bool,
     shutdown: watch::Sender<bool>,
     refused: Arc<AtomicU64>,
 }
@@ -102,8 +106,10 @@ impl HubHandle {
     }
 
     /// The WebSocket URL clients connect to.
+    /// (`wss://` with TLS; the certificate names the hub's host, so a client on another
+    /// machine uses that name instead of the address.)
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        format!("{}://{}", if self.secure { "wss" } else { "ws" }, self.addr)
     }
 
     /// How many frames were refused (malformed, invalid, unauthorized) since start.
@@ -139,6 +145,7 @@ struct Shared {
     limits: Limits,
     /// The people who may log in, and their sessions.
     users: Arc<std::sync::Mutex<Users>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     /// One permit per open connection (mini-redis's bound).
     connections: Arc<tokio::sync::Semaphore>,
 }
@@ -159,6 +166,7 @@ impl Hub {
             .spawn(move || write_events(log, appends, writer_live))
             .map_err(|e| e.to_string())?;
         let (shutdown, stopped) = watch::channel(false);
+        let secure = config.tls.is_some();
         let refused = Arc::new(AtomicU64::new(0));
         let shared = Arc::new(Shared {
             tokens: config.tokens,
@@ -167,12 +175,13 @@ impl Hub {
             live,
             refused: refused.clone(),
             limits: config.limits,
+            tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
         tracing::info!(%addr, "hub listening");
         tokio::spawn(accept(listener, shared, stopped));
-        Ok(HubHandle { addr, shutdown, refused })
+        Ok(HubHandle { addr, secure, shutdown, refused })
     }
 }
 
@@ -242,7 +251,7 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::
 }
 
 /// Writes (without flushing) one frame, or gives up after [`SEND_TIMEOUT`].
-async fn feed(ws: &mut WebSocketStream<TcpStream>, frame: Utf8Bytes) -> Result<(), String> {
+async fn feed(ws: &mut WebSocketStream<Socket>, frame: Utf8Bytes) -> Result<(), String> {
     match tokio::time::timeout(SEND_TIMEOUT, ws.feed(Message::Text(frame))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
@@ -251,7 +260,7 @@ async fn feed(ws: &mut WebSocketStream<TcpStream>, frame: Utf8Bytes) -> Result<(
 }
 
 /// Flushes what was fed, or gives up after [`SEND_TIMEOUT`].
-async fn flush(ws: &mut WebSocketStream<TcpStream>) -> Result<(), String> {
+async fn flush(ws: &mut WebSocketStream<Socket>) -> Result<(), String> {
     match tokio::time::timeout(SEND_TIMEOUT, ws.flush()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
@@ -260,13 +269,13 @@ async fn flush(ws: &mut WebSocketStream<TcpStream>) -> Result<(), String> {
 }
 
 /// Sends one message now.
-async fn send(ws: &mut WebSocketStream<TcpStream>, env: &Envelope) -> Result<(), String> {
+async fn send(ws: &mut WebSocketStream<Socket>, env: &Envelope) -> Result<(), String> {
     feed(ws, env.to_text().into()).await?;
     flush(ws).await
 }
 
 async fn refuse(
-    ws: &mut WebSocketStream<TcpStream>,
+    ws: &mut WebSocketStream<Socket>,
     shared: &Shared,
     code: ErrorCode,
     reason: String,
@@ -296,6 +305,15 @@ async fn serve(
     // The handshake and the hello share one deadline: a client that opens a socket and says
     // nothing holds a connection for that long at most.
     let deadline = tokio::time::Instant::now() + shared.limits.handshake;
+    let stream: Socket = match &shared.tls {
+        None => Box::new(stream),
+        // With TLS on, a client that does not speak it fails here and is dropped.
+        Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(stream)).await {
+            Ok(Ok(tls)) => Box::new(tls),
+            Ok(Err(e)) => return Err(format!("TLS handshake: {e}")),
+            Err(_) => return Err("TLS handshake not finished in time".into()),
+        },
+    };
     let mut ws = match tokio::time::timeout_at(
         deadline,
         tokio_tungstenite::accept_async_with_config(stream, Some(config)),
@@ -486,7 +504,7 @@ async fn serve(
 /// handed back in `welcome`, the connection closed. A refusal is fatal and logged with the
 /// user's name (never the password).
 async fn login(
-    ws: &mut WebSocketStream<TcpStream>,
+    ws: &mut WebSocketStream<Socket>,
     shared: &Shared,
     peer: SocketAddr,
     user: String,
@@ -535,7 +553,7 @@ async fn open_reader(shared: &Shared) -> Result<Reader, String> {
 
 /// Sends the log after `*last_sent` in batches, moving `*last_sent` along.
 async fn replay(
-    ws: &mut WebSocketStream<TcpStream>,
+    ws: &mut WebSocketStream<Socket>,
     reader: Reader,
     route: Option<&str>,
     last_sent: &mut u64,

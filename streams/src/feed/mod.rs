@@ -6,6 +6,7 @@ mod client;
 mod event_log;
 mod grant;
 mod hub;
+pub mod tls;
 mod users;
 
 pub use client::{ClientHandle, Connection, FeedClient, FeedUpdate, Session, login};

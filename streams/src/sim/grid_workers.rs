@@ -81,6 +81,7 @@ impl GridWorkerSim {
                     role: Role::FieldTerminal,
                     since: 0,
                     name: format!("grid worker {}", grid.code),
+                    trust: None,
                 }
                 .spawn(&runtime, updates.clone(), crate::no_waker())
             })

@@ -73,6 +73,7 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
                     role: Role::UnitTerminal,
                     since: 0,
                     name: format!("unit {}", unit.id),
+                    trust: None,
                 }
                 .spawn(runtime, updates, crate::no_waker()),
             );
