@@ -180,7 +180,7 @@ fn hub(args: &[String]) -> Result<(), String> {
     };
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
     // The dispatch service's own two identities, fresh for each run and known only here.
-    let (center, dispatcher) = (linkage::world::secret(), linkage::world::secret());
+    let (center, dispatcher) = (linkage::world::secret()?, linkage::world::secret()?);
     if config.is_some() {
         tokens.insert(center.clone(), Grant::new(Role::Center, "center"));
         tokens.insert(dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher"));

@@ -41,14 +41,10 @@ pub struct World {
     _smsc: Option<Smsc>,
 }
 
-/// A random token, fresh for each run of the embedded hub.
-fn token(rng: &mut fastrand::Rng) -> String {
-    (0..4).map(|_| format!("{:08x}", rng.u32(..))).collect()
-}
-
-/// A fresh secret for a token the server gives itself.
-pub fn secret() -> String {
-    token(&mut fastrand::Rng::new())
+/// A fresh token, 128 bits from the operating system's CSPRNG: the embedded server's
+/// clients, and the identities the server gives itself.
+pub fn secret() -> Result<String, String> {
+    streams::feed::secret_hex(16)
 }
 
 /// Where the embedded hub keeps its log when the config does not say.
@@ -103,18 +99,18 @@ impl World {
             HubSetting::Embedded { listen, data_dir } => (listen.clone(), data_dir.clone()),
         };
         let mut rng = fastrand::Rng::new();
-        let console = token(&mut rng);
-        let field = token(&mut rng);
-        let dispatcher = token(&mut rng);
-        let center = token(&mut rng);
+        let (console, field, dispatcher, center) = (secret()?, secret()?, secret()?, secret()?);
         let mut tokens = HashMap::from([
             (console.clone(), Grant::new(Role::Console, "console")),
             (dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher")),
             (center.clone(), Grant::new(Role::Center, "center")),
             (field.clone(), Grant::new(Role::FieldTerminal, "simulated grid workers")),
         ]);
-        let units: Vec<SimUnit> =
-            config.units.iter().map(|u| SimUnit { id: u.id.clone(), token: token(&mut rng) }).collect();
+        let units: Vec<SimUnit> = config
+            .units
+            .iter()
+            .map(|u| Ok(SimUnit { id: u.id.clone(), token: secret()? }))
+            .collect::<Result<_, String>>()?;
         for u in &units {
             tokens.insert(u.token.clone(), Grant::unit_terminal(&u.id));
         }
