@@ -10,7 +10,7 @@ pub mod basemap;
 pub mod center;
 pub mod channels;
 pub mod config;
-pub mod core;
+pub use linkage_rules as core;
 pub mod duty_officer;
 pub mod i18n;
 pub mod journal;

@@ -42,10 +42,7 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The 1-based line of a byte offset in `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
+pub use crate::core::line_of;
 
 /// Where the console's events come from.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,9 +8,11 @@
 //! This crate is plain data (serde, chrono): the center's server, every seat and the rules
 //! share it, and none of them drags a runtime into the others through it.
 
+mod link;
 mod message;
 pub mod order;
 
+pub use link::{Connection, FeedUpdate};
 pub use message::*;
 pub use order::{
     Change, ChannelKind, ClockKind, Delivery, DeliveryState, DeliveryUpdate, DispatchDraft, DispatchRequest, Order,

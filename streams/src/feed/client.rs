@@ -12,35 +12,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{Waker, backoff};
-use linkage_protocol::{Body, Envelope, ErrorCode, Role};
-
-/// The state of the link to the hub, as the status bar shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Connection {
-    Connecting,
-    Connected { client: String },
-    Lost { reason: String, retry_in: Duration },
-}
-
-/// What the client tells its owner.
-#[derive(Debug, Clone, PartialEq)]
-// Nearly every update is an event: boxing it would cost an allocation each for nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum FeedUpdate {
-    Connection(Connection),
-    /// A logged event (its `seq` is its place in the hub's log).
-    Event(Envelope),
-    /// The replay after `since` is complete: what follows is live. A client that acts on
-    /// the log (the center's dispatch service) waits for this before it acts.
-    Replayed {
-        head: u64,
-    },
-    /// The hub refused something we sent.
-    Refused {
-        code: ErrorCode,
-        reason: String,
-    },
-}
+use linkage_protocol::{Body, Connection, Envelope, ErrorCode, FeedUpdate, Role};
 
 /// Where to connect and as whom.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ mod hub;
 pub mod tls;
 mod users;
 
-pub use client::{ClientHandle, Connection, FeedClient, FeedUpdate, Session, login};
+pub use client::{ClientHandle, FeedClient, Session, login};
 pub use event_log::{EventLog, Logged, Pending};
 pub use hub::{Grant, Hub, HubConfig, HubHandle, Limits};
 pub use linkage_protocol::*;

@@ -45,7 +45,7 @@ impl IncidentKinds {
     /// Parses the `[[kind]]` list; errors carry the line.
     pub fn from_toml(text: &str) -> Result<IncidentKinds, (Option<usize>, String)> {
         let file: KindFile = toml::from_str(text)
-            .map_err(|e| (e.span().map(|s| crate::config::line_of(text, s.start)), e.message().to_owned()))?;
+            .map_err(|e| (e.span().map(|s| crate::line_of(text, s.start)), e.message().to_owned()))?;
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = file.kind.iter().find(|k| !seen.insert(k.code.clone())) {
             return Err((None, format!("kind {} appears twice", dup.code)));

@@ -9,7 +9,7 @@
 //! its acknowledge clock runs out.
 
 use chrono::{DateTime, Duration, Utc};
-pub use streams::feed::ClockKind;
+pub use linkage_protocol::ClockKind;
 
 use super::order::{ChannelKind, Order, UnitOrder};
 use super::unit::Tier;
@@ -123,7 +123,7 @@ pub fn escalate(order: &mut Order, now: DateTime<Utc>) -> Vec<Escalation> {
 mod tests {
     use super::*;
     use linkage_protocol::order::fixtures::{at, order};
-    use streams::feed::Step;
+    use linkage_protocol::Step;
 
     #[test]
     fn a_tier_one_acknowledge_clock_is_at_risk_in_its_last_quarter_and_stops_when_acknowledged() {

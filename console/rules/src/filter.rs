@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use streams::feed::{IncidentStatus, Severity};
+use linkage_protocol::{IncidentStatus, Severity};
 
 use super::grid::GridMap;
 use super::incident::TrackedIncident;
@@ -131,7 +131,7 @@ impl Matches {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::tests::incident;
+    use crate::tests::incident;
 
     fn setup() -> (GridMap, IncidentKinds) {
         (
@@ -149,9 +149,9 @@ mod tests {
     #[test]
     fn matches_flag_each_incident_and_an_open_filter_needs_none() {
         let (grids, kinds) = setup();
-        let mut core = crate::core::Core { grids, kinds, ..Default::default() };
-        core.on_feed(crate::core::tests::event(1, incident("a", Severity::Low, 1)));
-        core.on_feed(crate::core::tests::event(2, incident("b", Severity::Critical, 2)));
+        let mut core = crate::Core { grids, kinds, ..Default::default() };
+        core.on_feed(crate::tests::event(1, incident("a", Severity::Low, 1)));
+        core.on_feed(crate::tests::event(2, incident("b", Severity::Critical, 2)));
         let mut matches = Matches::default();
         let now = Utc::now();
         let (i, g, k) = (&core.incidents, &core.grids, &core.kinds);

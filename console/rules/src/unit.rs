@@ -1,6 +1,6 @@
 //! Linked units (联动单位) and their linkage tiers (联动等级).
 
-pub use streams::feed::Tier;
+pub use linkage_protocol::Tier;
 
 /// A unit the center can dispatch, with its contacts per channel.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-use streams::feed::{Incident, IncidentStatus, Severity};
+use linkage_protocol::{Incident, IncidentStatus, Severity};
 
 /// An incident with what the console worked out about it.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use streams::feed::{Incident, Severity};
+use linkage_protocol::{Incident, Severity};
 use toml::Spanned;
 
 use super::grid::GridMap;
@@ -315,70 +315,4 @@ pub fn tier_clocks(tier: Tier) -> PlanClocks {
 /// The plan's clock where it sets one, else the tier's; as a deadline from `from`.
 pub fn deadline(plan: Option<Duration>, tier: Option<Duration>, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
     plan.or(tier).and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| from + d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Config;
-
-    fn demo() -> Config {
-        Config::demo().unwrap()
-    }
-
-    fn fire(severity: Severity) -> Incident {
-        let mut i = crate::core::tests::incident("E1", severity, 3);
-        i.report.kind = "fire".into();
-        i.report.text = "仓库冒烟".into();
-        i
-    }
-
-    #[test]
-    fn the_most_specific_plan_wins_and_a_catch_all_takes_the_rest() {
-        let c = demo();
-        let plans = &c.dispatch.plans;
-        assert_eq!(plans.find("fire", Severity::Low).unwrap().id, "fire", "kind beats severity-only");
-        assert_eq!(plans.find("traffic", Severity::Critical).unwrap().id, "rescue", "kind and severity");
-        assert_eq!(plans.find("traffic", Severity::Low).unwrap().id, "default");
-        assert_eq!(plans.find("help_request", Severity::Critical).unwrap().id, "any-critical");
-    }
-
-    #[test]
-    fn a_proposal_names_units_by_role_and_area_and_fills_the_texts() {
-        let c = demo();
-        let incident = fire(Severity::High);
-        // Inside 东湾村: its committee is the village unit; outside any grid, the township one.
-        let dw = c.grids.grids.iter().position(|g| g.village == "东湾村").unwrap();
-        let facts = Facts::gather("青溪镇综治中心", &incident, Some(dw), &c.grids, &c.kinds, &c.units);
-        let p = c.dispatch.plans.propose(&facts).unwrap();
-        let units: Vec<&str> = p.units.iter().map(|(u, _)| u.as_str()).collect();
-        assert_eq!(units, ["fire", "police", "clinic", "dw-committee"]);
-        assert_eq!(p.units[0].1, [ChannelKind::Order, ChannelKind::Sms, ChannelKind::Radio]);
-        assert!(p.texts.sms.contains("火灾") || p.texts.sms.contains("火"), "{}", p.texts.sms);
-        assert!(p.texts.sms.contains("东湾村") && p.texts.sms.contains("仓库冒烟"), "{}", p.texts.sms);
-        assert!(p.texts.order.contains("{unit}"), "the unit is filled in per unit when sent");
-        assert_eq!(p.clocks.acknowledge, Some(Duration::from_secs(180)));
-    }
-
-    #[test]
-    fn a_bad_plan_is_refused_with_its_place_and_reason() {
-        let c = demo();
-        let check = |text: &str| PlanLibrary::from_toml(text, &c.kinds, &c.units).unwrap_err();
-        let plan = |extra: &str| {
-            format!(
-                "[[plan]]\nid = \"p\"\nname = \"P\"\n{extra}\n[[plan.unit]]\nrole = \"police\"\nchannels = [\"order\"]\n\
-                 [plan.text]\norder = \"{{kind}}\"\nsms = \"s\"\nradio = \"r\"\n"
-            )
-        };
-        let (at, reason) = check(&plan("kinds = [\"volcano\"]"));
-        assert!(at.is_some() && reason.contains("volcano"), "{reason}");
-        let (_, reason) = check(&plan("").replace("police", "astronaut"));
-        assert!(reason.contains("astronaut"), "{reason}");
-        let (at, reason) = check(&plan("").replace("{kind}", "{colour}"));
-        assert!(reason.contains("{colour}"), "{reason}");
-        let text = plan("").replace("{kind}", "{colour}");
-        assert_eq!(crate::config::line_of(&text, at.unwrap()), 9, "the line of the template");
-        let (_, reason) = check(&plan("").replace("\"order\"]", "\"pigeon\"]"));
-        assert!(reason.contains("pigeon"), "{reason}");
-    }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use streams::feed::{Body, Envelope, IncidentStatus, ReportSource, Step};
+use linkage_protocol::{Body, Envelope, IncidentStatus, ReportSource, Step};
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +99,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streams::feed::{IncidentUpdate, OrderProgress, WorkOrder};
+    use linkage_protocol::{IncidentUpdate, OrderProgress, WorkOrder};
 
     fn event(seq: u64, body: Body) -> Envelope {
         Envelope { seq, ..Envelope::new(seq, body) }

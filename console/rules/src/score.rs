@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use streams::feed::Step;
+use linkage_protocol::Step;
 
 use super::order::{Order, UnitOrder};
 use super::unit::Tier;

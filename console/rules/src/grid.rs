@@ -8,7 +8,7 @@
 use geo::{BoundingRect, Centroid, Contains, Coord, LineString, Point, Polygon, TriangulateEarcut};
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use serde_json::Value;
-use streams::feed::CoordinateSystem;
+use linkage_protocol::CoordinateSystem;
 
 /// One grid.
 #[derive(Debug, Clone)]

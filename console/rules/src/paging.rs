@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
-use streams::feed::{Page, PageLevel};
+use linkage_protocol::{Page, PageLevel};
 
 use super::dispatch::{Address, Outgoing};
 use super::order::ChannelKind;
@@ -137,8 +137,8 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::tests::{event, incident};
-    use streams::feed::{Body, Envelope, FeedUpdate, Severity};
+    use crate::tests::{event, incident};
+    use linkage_protocol::{Body, Envelope, FeedUpdate, Severity};
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
         // Beijing time on 2026-11-28.

@@ -122,7 +122,16 @@ mod tests {
     }
 
     fn units() -> Vec<LinkedUnit> {
-        crate::config::Config::demo().unwrap().units
+        vec![LinkedUnit {
+            id: "police".into(),
+            name: "青溪派出所".into(),
+            tier: crate::unit::Tier::One,
+            roles: vec!["police".into()],
+            area: vec!["*".into()],
+            contact: String::new(),
+            sms: vec![],
+            radio: None,
+        }]
     }
 
     #[test]

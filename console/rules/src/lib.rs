@@ -1,4 +1,7 @@
-//! The command room's rules, with no user interface and no I/O in them.
+//! The command room's rules, with no user interface and no I/O in them: a crate of its own,
+//! so that the compiler holds it to that — it depends on the protocol's plain data, geo,
+//! chrono and serde, and on neither egui, tokio nor SQLite. Every seat and the center's server
+//! fold the log with it.
 //!
 //! [`Core`] holds what the console knows — the township's grids, cameras and units, every
 //! incident and the link to the hub — and changes only in two ways: a feed update arrives
@@ -22,9 +25,14 @@ pub mod unit;
 pub mod wall;
 
 /// Orders are what the center's server logs and every seat rebuilds: their types are the protocol's.
-pub use streams::feed::order;
+pub use linkage_protocol::order;
 
-use streams::feed::{
+/// The 1-based line of a byte offset in `text` (where a file's error is).
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+use linkage_protocol::{
     Body, Change, Connection, CoordinateSystem, DispatchRequest, Envelope, FeedUpdate, IncidentStatus, IncidentUpdate,
     OrderChange, Severity,
 };
@@ -150,7 +158,7 @@ pub struct Core {
     /// Who unanswered alarms page, and when.
     pub paging: paging::Paging,
     /// The pages logged for each incident.
-    pub pages: std::collections::BTreeMap<String, Vec<streams::feed::Page>>,
+    pub pages: std::collections::BTreeMap<String, Vec<linkage_protocol::Page>>,
 }
 
 /// The link to the hub as the status bar shows it.
@@ -228,7 +236,7 @@ impl Core {
     }
 
     /// Critical incidents, and high ones of an emergency kind, must not slip by unseen.
-    fn raises_alarm(&self, incident: &streams::feed::Incident) -> bool {
+    fn raises_alarm(&self, incident: &linkage_protocol::Incident) -> bool {
         let severity = incident.report.severity;
         let emergency = self.kinds.get(&incident.report.kind).is_some_and(|k| k.emergency);
         incident.status != IncidentStatus::Closed
@@ -409,7 +417,7 @@ impl Core {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use streams::feed::{Incident, IncidentReport, IncidentStatus, Location, ReportSource};
+    use linkage_protocol::{Incident, IncidentReport, IncidentStatus, Location, ReportSource};
 
     pub(crate) fn incident(id: &str, severity: Severity, minute: u32) -> Incident {
         Incident {
@@ -518,16 +526,6 @@ pub(crate) mod tests {
         core.on_feed(event(1, fire));
         core.on_feed(event(2, incident("dispute", Severity::High, 2)));
         assert_eq!(core.alarms, ["fire"]);
-    }
-
-    #[test]
-    fn showing_cameras_on_the_wall_ignores_unknown_ones() {
-        let mut core = core();
-        core.cameras = crate::config::Config::demo().unwrap().cameras;
-        core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
-        let _ = core.apply(Command::ShowOnWall(vec!["nowhere".into(), "ns-hill".into()]));
-        assert_eq!(core.wall.tiles[0].as_deref(), Some("ns-hill"));
-        assert_eq!(core.wall.tiles.iter().flatten().count(), 4);
     }
 
     #[test]

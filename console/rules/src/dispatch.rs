@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use streams::feed::{
+use linkage_protocol::{
     Body, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step,
 };
 
@@ -28,7 +28,7 @@ use super::order::{ChannelKind, Delivery, DeliveryState, Order, Stage, UnitOrder
 use super::plan::{self, PlanClocks};
 use super::unit::Tier;
 
-pub use streams::feed::DispatchDraft;
+pub use linkage_protocol::DispatchDraft;
 
 /// Where a message goes, per channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

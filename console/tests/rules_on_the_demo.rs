@@ -1,0 +1,100 @@
+//! The rules on the demo township's files (its plans, units and cameras, read by the config):
+//! what the rules crate's own tests cannot reach, since it knows no config.
+
+use std::time::Duration;
+
+use linkage::config::Config;
+use linkage::core::order::ChannelKind;
+use linkage::core::plan::{Facts, PlanLibrary};
+use linkage::core::wall::{Layout, Wall};
+use linkage::core::{Command, Core};
+use streams::feed::{CoordinateSystem, Incident, IncidentReport, IncidentStatus, Location, ReportSource, Severity};
+
+fn incident(id: &str, severity: Severity) -> Incident {
+    Incident {
+        id: id.into(),
+        reported_at: chrono::Utc::now(),
+        status: IncidentStatus::New,
+        report: IncidentReport {
+            report_id: id.into(),
+            kind: "dispute".into(),
+            severity,
+            location: Location { lon: 120.00262, lat: 30.13669, crs: CoordinateSystem::Wgs84 },
+            grid: None,
+            reporter: "王芳".into(),
+            reporter_mobile: None,
+            source: ReportSource::Field,
+            text: "测试".into(),
+            attachments: vec![],
+        },
+    }
+}
+fn demo() -> Config {
+    Config::demo().unwrap()
+}
+
+fn fire(severity: Severity) -> Incident {
+    let mut i = incident("E1", severity);
+    i.report.kind = "fire".into();
+    i.report.text = "仓库冒烟".into();
+    i
+}
+
+#[test]
+fn the_most_specific_plan_wins_and_a_catch_all_takes_the_rest() {
+    let c = demo();
+    let plans = &c.dispatch.plans;
+    assert_eq!(plans.find("fire", Severity::Low).unwrap().id, "fire", "kind beats severity-only");
+    assert_eq!(plans.find("traffic", Severity::Critical).unwrap().id, "rescue", "kind and severity");
+    assert_eq!(plans.find("traffic", Severity::Low).unwrap().id, "default");
+    assert_eq!(plans.find("help_request", Severity::Critical).unwrap().id, "any-critical");
+}
+
+#[test]
+fn a_proposal_names_units_by_role_and_area_and_fills_the_texts() {
+    let c = demo();
+    let incident = fire(Severity::High);
+    // Inside 东湾村: its committee is the village unit; outside any grid, the township one.
+    let dw = c.grids.grids.iter().position(|g| g.village == "东湾村").unwrap();
+    let facts = Facts::gather("青溪镇综治中心", &incident, Some(dw), &c.grids, &c.kinds, &c.units);
+    let p = c.dispatch.plans.propose(&facts).unwrap();
+    let units: Vec<&str> = p.units.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(units, ["fire", "police", "clinic", "dw-committee"]);
+    assert_eq!(p.units[0].1, [ChannelKind::Order, ChannelKind::Sms, ChannelKind::Radio]);
+    assert!(p.texts.sms.contains("火灾") || p.texts.sms.contains("火"), "{}", p.texts.sms);
+    assert!(p.texts.sms.contains("东湾村") && p.texts.sms.contains("仓库冒烟"), "{}", p.texts.sms);
+    assert!(p.texts.order.contains("{unit}"), "the unit is filled in per unit when sent");
+    assert_eq!(p.clocks.acknowledge, Some(Duration::from_secs(180)));
+}
+
+#[test]
+fn a_bad_plan_is_refused_with_its_place_and_reason() {
+    let c = demo();
+    let check = |text: &str| PlanLibrary::from_toml(text, &c.kinds, &c.units).unwrap_err();
+    let plan = |extra: &str| {
+        format!(
+            "[[plan]]\nid = \"p\"\nname = \"P\"\n{extra}\n[[plan.unit]]\nrole = \"police\"\nchannels = [\"order\"]\n\
+             [plan.text]\norder = \"{{kind}}\"\nsms = \"s\"\nradio = \"r\"\n"
+        )
+    };
+    let (at, reason) = check(&plan("kinds = [\"volcano\"]"));
+    assert!(at.is_some() && reason.contains("volcano"), "{reason}");
+    let (_, reason) = check(&plan("").replace("police", "astronaut"));
+    assert!(reason.contains("astronaut"), "{reason}");
+    let (at, reason) = check(&plan("").replace("{kind}", "{colour}"));
+    assert!(reason.contains("{colour}"), "{reason}");
+    let text = plan("").replace("{kind}", "{colour}");
+    assert_eq!(linkage::core::line_of(&text, at.unwrap()), 9, "the line of the template");
+    let (_, reason) = check(&plan("").replace("\"order\"]", "\"pigeon\"]"));
+    assert!(reason.contains("pigeon"), "{reason}");
+}
+
+#[test]
+fn showing_cameras_on_the_wall_ignores_unknown_ones() {
+    let mut core = Core::default();
+    core.cameras = Config::demo().unwrap().cameras;
+    core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
+    let _ = core.apply(Command::ShowOnWall(vec!["nowhere".into(), "ns-hill".into()]));
+    assert_eq!(core.wall.tiles[0].as_deref(), Some("ns-hill"));
+    assert_eq!(core.wall.tiles.iter().flatten().count(), 4);
+}
