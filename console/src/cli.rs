@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use linkage::app::StartOptions;
 use linkage::center::{DispatchService, HubAccess};
 use linkage::config::{Config, RendererChoice, line_of};
 use linkage::i18n::Lang;
-use linkage::screenshot::{Failure, ScreenshotPlan};
-use linkage::shell::Shell;
+use linkage::window::app::StartOptions;
+use linkage::window::screenshot::{Failure, ScreenshotPlan};
+use linkage::window::shell::Shell;
 use serde::Deserialize;
 use streams::feed::{FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
 

@@ -21,7 +21,7 @@ fn a_changed_plan_file_is_reloaded_and_a_bad_one_refused_with_its_line() {
     std::fs::write(dir.path().join("linkage.toml"), config_text).unwrap();
     let config = Config::load(&dir.path().join("linkage.toml")).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut reloads = linkage::channels::watch_plans(&config, runtime.handle());
+    let mut reloads = linkage::center::channels::watch_plans(&config, runtime.handle());
     let next = |reloads: &mut tokio::sync::mpsc::UnboundedReceiver<_>| {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {

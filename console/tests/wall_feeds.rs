@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use linkage::core::camera::StreamUris;
 use linkage::core::wall::{Layout, Quality, Wall};
-use linkage::wall_feeds::WallFeeds;
+use linkage::wall::feeds::WallFeeds;
 use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::video::FeedState;
 

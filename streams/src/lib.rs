@@ -8,7 +8,7 @@
 //! - [`sim`]: the demo's simulated world — cameras served over real RTSP, grid workers and
 //!   linked units that speak the real protocol to the hub.
 
-pub mod alarm;
+pub mod alarm_sound;
 pub mod feed;
 pub mod radio;
 pub mod sim;

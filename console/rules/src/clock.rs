@@ -122,8 +122,8 @@ pub fn escalate(order: &mut Order, now: DateTime<Utc>) -> Vec<Escalation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linkage_protocol::order::fixtures::{at, order};
     use linkage_protocol::Step;
+    use linkage_protocol::order::fixtures::{at, order};
 
     #[test]
     fn a_tier_one_acknowledge_clock_is_at_risk_in_its_last_quarter_and_stops_when_acknowledged() {

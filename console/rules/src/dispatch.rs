@@ -17,10 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use linkage_protocol::{
     Body, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step,
 };
+use serde::{Deserialize, Serialize};
 
 use super::Core;
 use super::clock::{self, ClockKind, Escalation};

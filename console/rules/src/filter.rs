@@ -4,8 +4,8 @@
 //! value), so each rule is tested without a clock.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use linkage_protocol::{IncidentStatus, Severity};
+use serde::{Deserialize, Serialize};
 
 use super::grid::GridMap;
 use super::incident::TrackedIncident;

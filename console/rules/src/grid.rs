@@ -6,9 +6,9 @@
 //! load (earcut), so the map can fill concave grids with one mesh.
 
 use geo::{BoundingRect, Centroid, Contains, Coord, LineString, Point, Polygon, TriangulateEarcut};
+use linkage_protocol::CoordinateSystem;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use serde_json::Value;
-use linkage_protocol::CoordinateSystem;
 
 /// One grid.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use linkage_protocol::{Incident, Severity};
+use serde::Deserialize;
 use toml::Spanned;
 
 use super::grid::GridMap;

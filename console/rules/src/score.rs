@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
 use linkage_protocol::Step;
+use serde::Deserialize;
 
 use super::order::{Order, UnitOrder};
 use super::unit::Tier;

@@ -7,6 +7,8 @@
 //! `linkage hub --config` runs both in one process; the embedded default runs them inside the
 //! console (see `crate::world`), so `make demo` is still one command.
 
+pub mod channels;
 mod service;
+pub mod store;
 
 pub use service::{DispatchService, HubAccess};

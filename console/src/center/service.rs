@@ -28,7 +28,7 @@ use std::time::Duration;
 use streams::feed::{Body, Change, DeliveryUpdate, Envelope, FeedUpdate, OrderChange, Role, SatisfactionAsk};
 use tokio::sync::mpsc;
 
-use crate::channels::outbox::{DeliveryReport, Outbox};
+use crate::center::channels::outbox::{DeliveryReport, Outbox};
 use crate::config::Config;
 use crate::core::Core;
 use crate::core::order::Stage;
@@ -77,7 +77,7 @@ impl DispatchService {
         let mut settings = config.dispatch.clone();
         settings.sms = settings.sms.or(sms);
         let (channels, late) =
-            crate::channels::open(&settings, Some((hub.url, hub.dispatcher_token, hub.trust)), runtime);
+            crate::center::channels::open(&settings, Some((hub.url, hub.dispatcher_token, hub.trust)), runtime);
         let (reports, told) = mpsc::unbounded_channel();
         let outbox = Outbox::start(runtime, dir.to_owned(), channels, late, reports, streams::no_waker());
         let service = Service { core: config.core(), feed, outbox, published: HashSet::new() };

@@ -32,4 +32,3 @@ pub enum FeedUpdate {
         reason: String,
     },
 }
-

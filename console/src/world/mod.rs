@@ -6,6 +6,8 @@
 //! The console itself does not know the difference: it always talks to a hub URL with a token
 //! and opens camera URIs; the orders it shows come from the log either way.
 
+pub mod duty_officer;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;

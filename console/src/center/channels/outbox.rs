@@ -19,9 +19,9 @@ use streams::Waker;
 use tokio::sync::mpsc;
 
 use super::{Channel, ChannelError, Late};
+use crate::center::store::Store;
 use crate::core::dispatch::Outgoing;
 use crate::core::order::{ChannelKind, DeliveryState};
-use crate::store::Store;
 
 /// How often a receipt that matches no message yet is looked up again (over about a minute).
 const LATE_RETRIES: u32 = 6;

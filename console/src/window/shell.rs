@@ -6,10 +6,10 @@
 
 use std::sync::mpsc;
 
-use crate::app::{LinkageApp, Saved, StartOptions};
 use crate::config::{Credentials, HubSetting};
 use crate::i18n::I18n;
 use crate::ui::login::LoginView;
+use crate::window::app::{LinkageApp, Saved, StartOptions};
 
 enum Stage {
     /// Waiting for the officer's login (and, once sent, the server's answer).

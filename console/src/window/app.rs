@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::wall_feeds::WallFeeds;
-use streams::alarm::AlarmSound;
+use crate::wall::feeds::WallFeeds;
+use streams::alarm_sound::AlarmSound;
 use streams::feed::FeedUpdate;
 use tokio::sync::mpsc;
 
@@ -20,8 +20,8 @@ use crate::core::plan::PlanLibrary;
 use crate::core::{Core, Effect};
 use crate::i18n::{I18n, Lang};
 use crate::journal::HubFeed;
-use crate::screenshot::{Screenshot, ScreenshotPlan};
 use crate::ui::{self, Action, Views, wall};
+use crate::window::screenshot::{Screenshot, ScreenshotPlan};
 use crate::world::World;
 
 /// How long `logic` may spend applying feed updates in one frame.
@@ -125,7 +125,7 @@ impl LinkageApp {
             runtime.handle(),
             std::sync::Arc::new(move || feed_ctx.request_repaint()),
         )?;
-        let plan_reloads = crate::channels::watch_plans(&config, runtime.handle());
+        let plan_reloads = crate::center::channels::watch_plans(&config, runtime.handle());
         let tiles_ctx = ctx.clone();
         let video_ctx = ctx.clone();
         let basemap = config.basemap.as_ref().and_then(|setting| {
@@ -149,7 +149,7 @@ impl LinkageApp {
             views,
             feed,
             feeds: WallFeeds::new(
-                crate::wall_feeds::GRACE,
+                crate::wall::feeds::GRACE,
                 std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT)),
             ),
             screenshot: options.screenshot.map(Screenshot::new),
@@ -188,7 +188,7 @@ impl LinkageApp {
                     "{camera}-{}.png",
                     chrono::Utc::now().with_timezone(&crate::core::ZONE).format("%Y%m%d-%H%M%S")
                 );
-                std::thread::spawn(move || match crate::snapshot::save(&frame, &dir.join(&name)) {
+                std::thread::spawn(move || match crate::wall::snapshot::save(&frame, &dir.join(&name)) {
                     Ok(()) => tracing::info!(file = %name, "snapshot saved"),
                     Err(e) => tracing::error!(file = %name, error = %e, "snapshot not saved"),
                 });
@@ -224,7 +224,7 @@ impl eframe::App for LinkageApp {
             let now = chrono::Utc::now();
             self.core.step_tour(now);
             if self.duty_officer {
-                for command in crate::duty_officer::act(&self.core, now, &mut self.rng) {
+                for command in crate::world::duty_officer::act(&self.core, now, &mut self.rng) {
                     for effect in self.core.apply_at(command, now) {
                         self.carry_out(effect);
                     }
