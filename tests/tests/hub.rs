@@ -540,3 +540,53 @@ async fn people_log_in_and_the_hub_refuses_a_wrong_password_a_disabled_user_and_
     let mut ws = raw(&hub, &officer.token, Role::Console, 0).await;
     assert!(matches!(read(&mut ws).await.body, Body::Error { code: ErrorCode::Unauthorized, fatal: true, .. }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_never_reads_a_reporters_mobile_and_a_console_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    read(&mut field).await; // welcome
+    let with_mobile = report_frame(2, "m1")
+        .into_text()
+        .unwrap()
+        .replace(r#""reporter":"李娜""#, r#""reporter":"李娜","reporter_mobile":"13912345678""#);
+    field.send(Message::text(with_mobile)).await.unwrap();
+    let logged = read(&mut field).await;
+    let Body::IncidentReported(i) = logged.body else { panic!("{logged:?}") };
+    assert_eq!(i.report.reporter_mobile.as_deref(), Some("13912345678"), "logged with the mobile");
+    // A bridge that connects later (replay) and one connected before (live) both read it without.
+    let mut live = raw(&hub, BRIDGE, Role::Bridge, 1).await;
+    read(&mut live).await; // welcome
+    read(&mut live).await; // replayed
+    field
+        .send(
+            report_frame(3, "m2")
+                .into_text()
+                .map(|t| {
+                    Message::text(
+                        t.replace(r#""reporter":"李娜""#, r#""reporter":"李娜","reporter_mobile":"13900000000""#),
+                    )
+                })
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut replayed = raw(&hub, BRIDGE, Role::Bridge, 0).await;
+    read(&mut replayed).await; // welcome
+    for (ws, what) in [(&mut replayed, "replay"), (&mut live, "live")] {
+        loop {
+            let env = read(ws).await;
+            if let Body::IncidentReported(i) = env.body {
+                assert_eq!(i.report.reporter_mobile, None, "a bridge read a mobile in the {what}");
+                if i.report.report_id == "m2" {
+                    break;
+                }
+            }
+        }
+    }
+    let mut console = raw(&hub, CONSOLE, Role::Console, 0).await;
+    read(&mut console).await; // welcome
+    let Body::IncidentReported(i) = read(&mut console).await.body else { panic!() };
+    assert_eq!(i.report.reporter_mobile.as_deref(), Some("13912345678"), "the center's console reads it");
+}

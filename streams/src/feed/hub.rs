@@ -35,6 +35,7 @@ pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::tls::Socket;
 use super::users::{LoginError, Users};
+use super::views::redacted;
 use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role};
 
 /// Events a replay reads from the log at a time.
@@ -387,7 +388,7 @@ async fn serve(
     send(&mut ws, &Envelope::new(0, welcome)).await?;
     let mut last_sent = since;
     if streams_events || unit.is_some() {
-        replay(&mut ws, reader, unit.as_deref(), &mut last_sent).await?;
+        replay(&mut ws, reader, (role, unit.as_deref()), &mut last_sent).await?;
         send(&mut ws, &Envelope::new(0, Body::Replayed { head: last_sent })).await?;
     }
 
@@ -422,6 +423,7 @@ async fn serve(
                 while let Some(event) = next.take() {
                     match event {
                         Ok(Live { seq, frame, route }) if seq > last_sent && wanted(&route) => {
+                            let frame = redacted(role, &frame).map_or(frame, Utf8Bytes::from);
                             feed(&mut ws, frame).await?;
                             last_sent = seq;
                         }
@@ -555,7 +557,7 @@ async fn open_reader(shared: &Shared) -> Result<Reader, String> {
 async fn replay(
     ws: &mut WebSocketStream<Socket>,
     reader: Reader,
-    route: Option<&str>,
+    (role, route): (Role, Option<&str>),
     last_sent: &mut u64,
 ) -> Result<(), String> {
     loop {
@@ -571,6 +573,7 @@ async fn replay(
             return Ok(());
         }
         for Logged { seq, frame } in batch {
+            let frame = redacted(role, &frame).unwrap_or(frame);
             feed(ws, frame.into()).await?;
             *last_sent = seq;
         }

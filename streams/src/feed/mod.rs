@@ -8,6 +8,7 @@ mod grant;
 mod hub;
 pub mod tls;
 mod users;
+mod views;
 
 pub use client::{ClientHandle, FeedClient, Session, login};
 pub use event_log::{EventLog, Logged, Pending};

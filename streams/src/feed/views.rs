@@ -1,0 +1,20 @@
+//! What each role reads of the log. Consoles and the center read every event as it was logged;
+//! a unit terminal reads only the work orders routed to its unit (the log's `route`); a bridge
+//! (the 110 center, a hotline platform) reads incidents and orders but never a reporter's
+//! mobile number, which stays inside the governance center.
+
+use linkage_protocol::{Body, Envelope, Role};
+
+/// The frame as `role` may read it, where that differs from the frame as logged.
+pub(super) fn redacted(role: Role, frame: &str) -> Option<String> {
+    if role != Role::Bridge || !frame.contains("mobile") {
+        return None;
+    }
+    let mut env = Envelope::parse(frame).ok()?;
+    match &mut env.body {
+        Body::IncidentReported(incident) => incident.report.reporter_mobile = None,
+        Body::SatisfactionAsked(ask) => ask.mobile = String::new(),
+        _ => return None,
+    }
+    Some(env.to_text())
+}
