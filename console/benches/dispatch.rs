@@ -61,7 +61,7 @@ fn main() {
         source: "10690001".into(),
     });
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
-    let mut seat = peers::Seat::open(&runtime, &dir.path().join("seat"), &center.hub.url(), "seat-1", &config);
+    let mut seat = peers::Seat::open(&runtime, &dir.path().join("seat"), &center.url(), "seat-1", &config);
     for n in 0..orders {
         seat.feed.send(peers::report(n));
     }

@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use linkage::center::{DispatchService, HubAccess};
+use linkage::center::{Server, Township};
 use linkage::config::{Config, RendererChoice, line_of};
 use linkage::i18n::Lang;
 use linkage::window::app::StartOptions;
 use linkage::window::screenshot::{Failure, ScreenshotPlan};
 use linkage::window::shell::Shell;
 use serde::Deserialize;
-use streams::feed::{FeedClient, FeedUpdate, Grant, Hub, HubConfig, Role};
+use streams::feed::{FeedClient, FeedUpdate, Grant, HubConfig, Role};
 
 /// Runs what the arguments ask for.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -163,7 +163,7 @@ fn hub(args: &[String]) -> Result<(), String> {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
         format!("{tokens_path}:{line}: {}", e.message())
     })?;
-    let mut tokens: HashMap<String, Grant> = file
+    let tokens: HashMap<String, Grant> = file
         .token
         .into_iter()
         .map(|t| {
@@ -179,34 +179,17 @@ fn hub(args: &[String]) -> Result<(), String> {
         None => (None, None),
     };
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
-    // The dispatch service's own two identities, fresh for each run and known only here.
-    let (center, dispatcher) = (linkage::world::secret()?, linkage::world::secret()?);
-    if config.is_some() {
-        tokens.insert(center.clone(), Grant::new(Role::Center, "center"));
-        tokens.insert(dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher"));
-    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let center_dir = data_dir.join("center");
-    let hub = runtime.block_on(Hub::start(HubConfig {
-        listen,
-        data_dir,
-        tokens,
-        limits: Default::default(),
-        tls: identity,
-    }))?;
-    let url = hub.url();
-    // The service reaches its own hub on loopback; the certificate must name the address
-    // it listens on (`--names 127.0.0.1,…` when it listens on all).
-    let _service = match &config {
-        Some(config) => {
-            let access = HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher, trust };
-            Some(DispatchService::start(config, None, access, &center_dir, runtime.handle())?)
-        }
-        None => None,
-    };
+    let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity };
+    let township = config.as_ref().map(|config| Township { config, sms: None });
+    let server = Server::start(hub, township, trust, &runtime)?;
+    if !server.dispatches() {
+        tracing::warn!("no --config: the hub runs alone and builds no orders");
+    }
+    let url = server.hub.url();
     println!("{url}");
     runtime.block_on(async { tokio::signal::ctrl_c().await.map_err(|e| e.to_string()) })?;
-    hub.stop();
+    server.hub.stop();
     Ok(())
 }
 

@@ -202,6 +202,14 @@ impl Sender {
         }
     }
 
+    /// A command the hub refused for good: it leaves the queue.
+    fn drop_refused(&self, key: &str) {
+        if self.queued.lock().unwrap_or_else(|p| p.into_inner()).remove(key).is_some() {
+            tracing::warn!(%key, "the hub refused a queued command for good; it is dropped");
+            self.journal.write(Write::Settle(key.to_owned()));
+        }
+    }
+
     /// Sends every queued command again (the hub keeps each once).
     fn resend(&self) {
         let queued: Vec<Body> = self.queued.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
@@ -255,6 +263,8 @@ pub fn follow(
                     keeper.settle(event);
                 }
                 FeedUpdate::Connection(Link::Connected { .. }) => keeper.resend(),
+                // A command the hub will never log leaves the queue (the seat is told why).
+                FeedUpdate::Refused { code, key: Some(key), .. } if code.is_final() => keeper.drop_refused(key),
                 _ => {}
             }
             if tx.send(update).is_err() {

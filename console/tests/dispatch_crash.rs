@@ -120,15 +120,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
         })
         .collect();
     // The incidents, then the dispatches of a seat that keeps what it sent until it is logged.
-    let field = FeedClient {
-        url: url.clone(),
-        token: "field".into(),
-        role: Role::FieldTerminal,
-        since: 0,
-        name: "field".into(),
-        trust: None,
-    }
-    .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
+    let field = peers::field_terminal(&runtime, &url);
     for n in 0..ORDERS {
         field.send(peers::report(n));
     }

@@ -60,7 +60,7 @@ fn rig(dir: &std::path::Path, config: &Config) -> Rig {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let center = peers::center(&runtime, dir, "127.0.0.1:0", config);
-    let mut seat = Seat::open(&runtime, &dir.join("seat"), &center.hub.url(), "seat-1", config);
+    let mut seat = Seat::open(&runtime, &dir.join("seat"), &center.url(), "seat-1", config);
     let Body::Report(mut report) = peers::report(1) else { unreachable!() };
     report = IncidentReport { kind: "fire".into(), reporter_mobile: Some("13912345678".into()), ..report };
     seat.feed.send(Body::Report(report));

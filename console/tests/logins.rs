@@ -37,7 +37,7 @@ fn an_officer_added_on_the_server_logs_in_and_signs_the_dispatch_and_a_leader_ma
     add_user(&dir.path().join("hub"), "zhang", "duty_officer", "值班员 张伟", "correct horse");
     add_user(&dir.path().join("hub"), "li", "leader", "镇长 李娜", "battery staple");
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
-    let url = center.hub.url();
+    let url = center.url();
 
     let refused = runtime.block_on(streams::feed::login(&url, None, "zhang", "wrong horse"));
     assert_eq!(refused, Err("wrong user name or password".into()));

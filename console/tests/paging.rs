@@ -40,7 +40,7 @@ fn an_alarm_nobody_acknowledges_pages_the_on_call_officer_whose_sms_answer_silen
         }],
     };
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
-    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &center.hub.url(), "seat-1", &config);
+    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &center.url(), "seat-1", &config);
     let Body::Report(report) = peers::report(1) else { unreachable!() };
     seat.feed.send(Body::Report(IncidentReport { kind: "fire".into(), severity: Severity::Critical, ..report }));
     seat.until(20, "the alarm", |core| core.alarms == ["E000001"]);

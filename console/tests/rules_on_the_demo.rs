@@ -8,26 +8,10 @@ use linkage::core::order::ChannelKind;
 use linkage::core::plan::{Facts, PlanLibrary};
 use linkage::core::wall::{Layout, Wall};
 use linkage::core::{Command, Core};
-use streams::feed::{CoordinateSystem, Incident, IncidentReport, IncidentStatus, Location, ReportSource, Severity};
+use streams::feed::{Incident, Severity};
 
 fn incident(id: &str, severity: Severity) -> Incident {
-    Incident {
-        id: id.into(),
-        reported_at: chrono::Utc::now(),
-        status: IncidentStatus::New,
-        report: IncidentReport {
-            report_id: id.into(),
-            kind: "dispute".into(),
-            severity,
-            location: Location { lon: 120.00262, lat: 30.13669, crs: CoordinateSystem::Wgs84 },
-            grid: None,
-            reporter: "王芳".into(),
-            reporter_mobile: None,
-            source: ReportSource::Field,
-            text: "测试".into(),
-            attachments: vec![],
-        },
-    }
+    linkage_protocol::order::fixtures::incident(id, severity, 3)
 }
 fn demo() -> Config {
     Config::demo().unwrap()

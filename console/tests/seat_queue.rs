@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use linkage::config::Config;
 use linkage::core::Command;
 use peers::Seat;
-use streams::feed::{Body, CoordinateSystem, FeedClient, IncidentReport, Location, ReportSource, Role, Severity};
+use streams::feed::{Body, CoordinateSystem, IncidentReport, Location, ReportSource, Severity};
 
 const NOTE: &str = "已电话联系村委会，消防车在路上";
 
@@ -81,15 +81,7 @@ fn a_seat_killed_while_the_hub_is_down_sends_its_queue_once_and_the_alarm_stays_
 
     // 1. The hub is up: a critical fire is reported and the seat rings.
     let center = peers::center(&runtime, dir.path(), &listen, &config);
-    let field = FeedClient {
-        url: url.clone(),
-        token: "field".into(),
-        role: Role::FieldTerminal,
-        since: 0,
-        name: "field".into(),
-        trust: None,
-    }
-    .spawn(runtime.handle(), tokio::sync::mpsc::unbounded_channel().0, streams::no_waker());
+    let field = peers::field_terminal(&runtime, &url);
     field.send(fire());
     {
         let mut seat = Seat::open(&runtime, &seat_dir, &url, "seat-1", &config);

@@ -33,7 +33,7 @@ fn three_seats_show_the_same_orders_clocks_and_ranking_and_a_closed_seat_stops_n
     let mut config = Config::demo().unwrap();
     config.simulation = None;
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
-    let url = center.hub.url();
+    let url = center.url();
     let seat_dir = |n: usize| dir.path().join(format!("seat-{n}"));
     let mut seats: Vec<Seat> =
         (1..=3).map(|n| Seat::open(&runtime, &seat_dir(n), &url, &format!("seat-{n}"), &config)).collect();

@@ -40,7 +40,7 @@ fn a_seat_trusting_the_site_ca_connects_over_wss_and_others_and_plain_ws_are_ref
     let trust = tls::trust(&site.join("ca.pem")).unwrap();
     let tls_pair = Some((tls::identity(&site).unwrap(), trust.clone()));
     let center = peers::center_with_tls(&runtime, dir.path(), "127.0.0.1:0", &config, tls_pair);
-    let url = center.hub.url();
+    let url = center.url();
     assert!(url.starts_with("wss://"), "{url}");
 
     // A seat that trusts the site CA works, and so does the server's own dispatch service.

@@ -284,6 +284,8 @@ fn the_dispatch_panel_opens_on_the_plan_and_sends_what_the_officer_changed() {
         panic!("no dispatch: {:?}", h.state().effects)
     };
     assert_eq!(request.draft.incident, "E000002");
+    h.run();
+    h.get_by_label("派单已提交，等待中心生成工单…");
     // The center's server builds the order from the request and logs it.
     let now = chrono::Utc::now();
     let id = log_dispatch(&mut h.state_mut().core, &request, 10, now);

@@ -144,7 +144,7 @@ async fn a_wrong_token_is_refused_with_a_reason() {
     // A field token used to claim the console role.
     let mut ws = raw(&hub, FIELD, Role::Console, 0).await;
     match read(&mut ws).await.body {
-        Body::Error { code, fatal, reason } => {
+        Body::Error { code, fatal, reason, .. } => {
             assert_eq!(code, ErrorCode::Unauthorized);
             assert!(fatal && reason.contains("Console"), "{reason}");
         }
@@ -515,7 +515,8 @@ async fn people_log_in_and_the_hub_refuses_a_wrong_password_a_disabled_user_and_
     assert!(matches!(read(&mut ws).await.body, Body::Welcome { seat: Some(SeatRole::Leader), .. }));
     ws.send(Message::text(Envelope::new(2, dispatch("l-1")).to_text())).await.unwrap();
     let refused = loop {
-        if let Body::Error { code, reason, fatal } = read(&mut ws).await.body {
+        if let Body::Error { code, reason, fatal, key } = read(&mut ws).await.body {
+            assert_eq!(key.as_deref(), Some("dispatch/l-1"), "the refusal names the command");
             break (code, reason, fatal);
         }
     };

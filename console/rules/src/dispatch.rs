@@ -66,12 +66,13 @@ pub struct Orders {
     /// Dispatches asked for and not yet answered by an order: request sequence number → the
     /// request (the server builds these; a seat shows "with the center").
     pub requested: BTreeMap<u64, (DispatchRequest, DateTime<Utc>)>,
-    /// Incidents a dispatch was sent for from this seat and not yet logged.
-    pub sending: BTreeSet<String>,
-    /// Orders a change was sent for from this seat and not yet logged.
-    pub changing: BTreeSet<String>,
-    /// The last change the log refused, and why (a close before every unit reported back).
-    pub refused: Option<String>,
+    /// Dispatches this seat sent that the log does not have yet: (command key, incident).
+    pub sending: BTreeSet<(String, String)>,
+    /// Order changes this seat sent that the log does not have yet: (command key, order).
+    pub changing: BTreeSet<(String, String)>,
+    /// The last change the log refused: the order, and why (a close before every unit
+    /// reported back).
+    pub refused: Option<(String, String)>,
 }
 
 impl Orders {
@@ -82,7 +83,19 @@ impl Orders {
 
     /// Whether a dispatch of this incident is on its way (sent, or asked and not yet built).
     pub fn pending_for(&self, incident: &str) -> bool {
-        self.sending.contains(incident) || self.requested.values().any(|(r, _)| r.draft.incident == incident)
+        self.sending.iter().any(|(_, i)| i == incident)
+            || self.requested.values().any(|(r, _)| r.draft.incident == incident)
+    }
+
+    /// Whether a change of this order is on its way from this seat.
+    pub fn changing(&self, order: &str) -> bool {
+        self.changing.iter().any(|(_, o)| o == order)
+    }
+
+    /// The log has the command `key`: it is no longer on its way.
+    pub(crate) fn settle(&mut self, key: &str) {
+        self.sending.retain(|(k, _)| k != key);
+        self.changing.retain(|(k, _)| k != key);
     }
 }
 
@@ -102,9 +115,11 @@ impl Core {
 
     /// Folds one order event of the log into the orders; returns whether it was one.
     pub(super) fn on_order_event(&mut self, env: &Envelope) -> bool {
+        if let Some(key) = env.body.settles() {
+            self.orders.settle(&key);
+        }
         match &env.body {
             Body::DispatchRequested(request) => {
-                self.orders.sending.remove(&request.draft.incident);
                 self.orders.requested.insert(env.seq, (request.clone(), env.time));
             }
             Body::OrderCreated(order) => {
@@ -136,7 +151,6 @@ impl Core {
                 }
             }
             Body::OrderChanged(change) => {
-                self.orders.changing.remove(&change.order);
                 let Some(o) = self.orders.list.get_mut(&change.order) else { return true };
                 match o.apply_change(change.change, env.time) {
                     Ok(()) => {
@@ -146,7 +160,7 @@ impl Core {
                     }
                     Err(why) => {
                         tracing::info!(order = %change.order, by = %change.by, why, "order change refused");
-                        self.orders.refused = Some(format!("{}: {why}", change.order));
+                        self.orders.refused = Some((change.order.clone(), why.to_owned()));
                     }
                 }
             }

@@ -178,7 +178,13 @@ impl Core {
         match update {
             FeedUpdate::Connection(c) => self.hub.connection = Some(c),
             FeedUpdate::Replayed { .. } => self.hub.caught_up = true,
-            FeedUpdate::Refused { reason, .. } => {
+            FeedUpdate::Refused { code, reason, key } => {
+                // A dispatch or change refused for good is no longer on its way.
+                if code.is_final()
+                    && let Some(key) = key
+                {
+                    self.orders.settle(&key);
+                }
                 self.hub.refused += 1;
                 self.hub.last_refusal = Some(reason);
             }
@@ -367,10 +373,10 @@ impl Core {
         match command {
             Body::Acknowledge { incident } => self.alarms.retain(|a| a != incident),
             Body::Dispatch(r) => {
-                self.orders.sending.insert(r.draft.incident.clone());
+                self.orders.sending.insert((command.command_key().unwrap_or_default(), r.draft.incident.clone()));
             }
             Body::ChangeOrder(c) => {
-                self.orders.changing.insert(c.order.clone());
+                self.orders.changing.insert((command.command_key().unwrap_or_default(), c.order.clone()));
             }
             _ => {}
         }
@@ -417,29 +423,9 @@ impl Core {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use linkage_protocol::{Incident, IncidentReport, IncidentStatus, Location, ReportSource};
+    use linkage_protocol::{Incident, Location};
 
-    pub(crate) fn incident(id: &str, severity: Severity, minute: u32) -> Incident {
-        Incident {
-            id: id.into(),
-            reported_at: chrono::DateTime::parse_from_rfc3339(&format!("2026-11-28T08:{minute:02}:00Z"))
-                .unwrap()
-                .into(),
-            status: IncidentStatus::New,
-            report: IncidentReport {
-                report_id: id.into(),
-                kind: "dispute".into(),
-                severity,
-                location: Location { lon: 120.00262, lat: 30.13669, crs: CoordinateSystem::Wgs84 },
-                grid: None,
-                reporter: "王芳".into(),
-                reporter_mobile: None,
-                source: ReportSource::Field,
-                text: "测试".into(),
-                attachments: vec![],
-            },
-        }
-    }
+    pub(crate) use linkage_protocol::order::fixtures::incident;
 
     fn core() -> Core {
         Core {

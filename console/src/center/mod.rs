@@ -8,7 +8,9 @@
 //! console (see `crate::world`), so `make demo` is still one command.
 
 pub mod channels;
+mod server;
 mod service;
 pub mod store;
 
+pub use server::{Server, Township};
 pub use service::{DispatchService, HubAccess};

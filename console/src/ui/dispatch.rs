@@ -207,6 +207,10 @@ fn stage_name(tr: &I18n, stage: Stage) -> &str {
 /// The orders of an incident, each unit's steps and each channel's state with times.
 pub fn orders(ui: &mut egui::Ui, core: &Core, tr: &I18n, incident: &str) -> Vec<Command> {
     let mut commands = vec![];
+    // Sent, and the center's server has not built the order yet (or the hub is away).
+    if core.orders.pending_for(incident) {
+        ui.label(RichText::new(tr.t("dispatch.pending")).color(theme::WARN));
+    }
     for order in core.orders.of_incident(incident) {
         commands.extend(order_card(ui, core, tr, order));
     }
@@ -224,6 +228,10 @@ fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<C
                 ui.label(RichText::new(tr.t("dispatch.partial")).color(theme::WARN));
             }
         });
+        // Another seat changed it first: the log kept the order as it was.
+        if core.orders.refused.as_ref().is_some_and(|(id, _)| *id == order.id) {
+            ui.label(RichText::new(tr.t("dispatch.change_refused")).color(theme::WARN));
+        }
         for u in &order.units {
             let step = u.step().map_or(tr.t("step.none"), |s| names::step(tr, s));
             let since = u.step().and_then(|s| u.steps.get(&s)).map(|t| names::clock(*t)).unwrap_or_default();

@@ -47,8 +47,7 @@ pub fn act(core: &Core, now: DateTime<Utc>, rng: &mut fastrand::Rng) -> Vec<Comm
             }));
         }
     }
-    let closable =
-        |o: &&crate::core::order::Order| o.stage() == Stage::ReportedBack && !core.orders.changing.contains(&o.id);
+    let closable = |o: &&crate::core::order::Order| o.stage() == Stage::ReportedBack && !core.orders.changing(&o.id);
     for order in core.orders.list.values().filter(closable) {
         // A reporter asked by SMS answers by SMS; the officer closes the rest, and those whose
         // reporter has not answered in five minutes (a phone call, in real life).

@@ -12,14 +12,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role};
+use streams::feed::{Grant, HubConfig, Role};
 use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
 use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
 use streams::sim::radio_gateways::RadioGateways;
 use streams::sim::smsc::Smsc;
 
-use crate::center::{DispatchService, HubAccess};
+use crate::center::{Server, Township};
 use crate::config::{Config, Credentials, HubSetting};
 use crate::core::camera::{CameraStreams, StreamUris};
 
@@ -33,9 +33,7 @@ pub struct World {
     pub store_dir: PathBuf,
     /// Camera id → the addresses of its streams.
     pub camera_uris: HashMap<String, StreamUris>,
-    // The dispatch service goes before the hub it works for.
-    _center: Option<DispatchService>,
-    _hub: Option<HubHandle>,
+    _server: Option<Server>,
     _cameras: Option<CameraServer>,
     _grid_workers: Option<GridWorkers>,
     _units: Option<LinkedUnits>,
@@ -45,7 +43,7 @@ pub struct World {
 
 /// A fresh token, 128 bits from the operating system's CSPRNG: the embedded server's
 /// clients, and the identities the server gives itself.
-pub fn secret() -> Result<String, String> {
+fn secret() -> Result<String, String> {
     streams::feed::secret_hex(16)
 }
 
@@ -87,12 +85,11 @@ impl World {
                     hub_url: url.clone(),
                     token,
                     trust: config.hub.trust()?,
+                    _server: None,
                     store_dir: data_dir.unwrap_or_else(default_data_dir).join("console"),
                     camera_uris,
-                    _center: None,
                     _radio: None,
                     _smsc: None,
-                    _hub: None,
                     _cameras: None,
                     _grid_workers: None,
                     _units: None,
@@ -101,11 +98,9 @@ impl World {
             HubSetting::Embedded { listen, data_dir } => (listen.clone(), data_dir.clone()),
         };
         let mut rng = fastrand::Rng::new();
-        let (console, field, dispatcher, center) = (secret()?, secret()?, secret()?, secret()?);
+        let (console, field) = (secret()?, secret()?);
         let mut tokens = HashMap::from([
             (console.clone(), Grant::new(Role::Console, "console")),
-            (dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher")),
-            (center.clone(), Grant::new(Role::Center, "center")),
             (field.clone(), Grant::new(Role::FieldTerminal, "simulated grid workers")),
         ]);
         let units: Vec<SimUnit> = config
@@ -119,15 +114,21 @@ impl World {
         let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
         let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
         let store_dir = data_dir.join("console");
-        let center_dir = data_dir.join("center");
-        let hub = runtime.block_on(Hub::start(HubConfig {
-            listen,
-            data_dir,
-            tokens,
-            limits: Default::default(),
-            tls: None,
-        }))?;
-        let hub_url = hub.url();
+        // The demo's SMSC, when the simulation runs one (no `[dispatch.sms]`): it must be up
+        // before the dispatch service binds to it.
+        let mut smsc = None;
+        if config.simulation.is_some() && config.dispatch.sms.is_none() {
+            smsc = Some(Smsc::start(runtime.handle())?);
+        }
+        let sms = smsc.as_ref().map(|smsc| crate::config::SmsSettings {
+            address: smsc.addr().to_string(),
+            system_id: "qingxi".into(),
+            password: "demo".into(),
+            source: "10690001".into(),
+        });
+        let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: None };
+        let server = Server::start(hub, Some(Township { config, sms }), None, runtime)?;
+        let hub_url = server.hub.url();
 
         let mut world = World {
             hub_url: hub_url.clone(),
@@ -135,16 +136,13 @@ impl World {
             trust: None,
             store_dir,
             camera_uris: HashMap::new(),
-            _center: None,
+            _server: Some(server),
             _radio: None,
-            _smsc: None,
-            _hub: Some(hub),
+            _smsc: smsc,
             _cameras: None,
             _grid_workers: None,
             _units: None,
         };
-        // The demo's SMSC, when the simulation runs one (no `[dispatch.sms]`).
-        let mut simulated_sms = None;
         if let Some(sim) = &config.simulation {
             let simulated: Vec<SimCamera> = config
                 .cameras
@@ -195,19 +193,7 @@ impl World {
             world._radio = RadioGateways::start(&gateways, runtime.handle())
                 .inspect_err(|e| tracing::warn!(error = %e, "simulated radio gateways not started"))
                 .ok();
-            if config.dispatch.sms.is_none() {
-                let smsc = Smsc::start(runtime.handle())?;
-                simulated_sms = Some(crate::config::SmsSettings {
-                    address: smsc.addr().to_string(),
-                    system_id: "qingxi".into(),
-                    password: "demo".into(),
-                    source: "10690001".into(),
-                });
-                world._smsc = Some(smsc);
-            }
         }
-        let hub = HubAccess { url: &hub_url, center_token: &center, dispatcher_token: &dispatcher, trust: None };
-        world._center = Some(DispatchService::start(config, simulated_sms, hub, &center_dir, runtime.handle())?);
         world.camera_uris = camera_uris;
         Ok(world)
     }

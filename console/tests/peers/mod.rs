@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, Role};
+use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Grant, HubConfig, Role};
 use tokio::sync::mpsc;
 
 /// The center's server as `linkage hub --config` runs it, in this process: the hub on `listen`
@@ -19,11 +19,16 @@ use tokio::sync::mpsc;
 /// connected for each unit of `config` (token `t-UNIT`; what they receive comes out of
 /// `received`, and `terminals` send their steps), and the dispatch service for `config`.
 pub struct CenterRig {
-    // Dropped in this order: the service, the terminals, then the hub they talk to.
-    service: linkage::center::DispatchService,
+    // Dropped in this order: the terminals, then the server they talk to.
     pub terminals: HashMap<String, ClientHandle>,
     pub received: mpsc::UnboundedReceiver<FeedUpdate>,
-    pub hub: HubHandle,
+    pub server: linkage::center::Server,
+}
+
+impl CenterRig {
+    pub fn url(&self) -> String {
+        self.server.hub.url()
+    }
 }
 
 pub fn center(
@@ -44,43 +49,30 @@ pub fn center_with_tls(
     tls: Option<(streams::feed::tls::Identity, streams::feed::tls::Trust)>,
 ) -> CenterRig {
     let (identity, trust) = tls.unzip();
-    let mut tokens = HashMap::from([
-        ("center".to_string(), Grant::new(Role::Center, "center")),
-        ("disp".to_string(), Grant::new(Role::Dispatcher, "center dispatcher")),
-        ("field".to_string(), Grant::new(Role::FieldTerminal, "field terminal")),
-    ]);
+    let mut tokens = HashMap::from([("field".to_string(), Grant::new(Role::FieldTerminal, "field terminal"))]);
     for n in 1..=3 {
         tokens.insert(format!("seat-{n}"), Grant::new(Role::Console, format!("officer {n}")));
     }
     for u in &config.units {
         tokens.insert(format!("t-{}", u.id), Grant::unit_terminal(&u.id));
     }
-    let listen = listen.parse().unwrap();
-    let hub = runtime
-        .block_on(Hub::start(HubConfig {
-            listen,
-            data_dir: dir.join("hub"),
-            tokens,
-            limits: Default::default(),
-            tls: identity,
-        }))
-        .unwrap();
-    let access = linkage::center::HubAccess {
-        url: &hub.url(),
-        center_token: "center",
-        dispatcher_token: "disp",
-        trust: trust.clone(),
+    let hub = HubConfig {
+        listen: listen.parse().unwrap(),
+        data_dir: dir.join("hub"),
+        tokens,
+        limits: Default::default(),
+        tls: identity,
     };
-    let service =
-        linkage::center::DispatchService::start(config, None, access, &dir.join("hub/center"), runtime.handle())
-            .unwrap();
+    let township = linkage::center::Township { config, sms: None };
+    let server = linkage::center::Server::start(hub, Some(township), trust.clone(), runtime).unwrap();
+    let url = server.hub.url();
     let (tx, received) = mpsc::unbounded_channel();
     let terminals = config
         .units
         .iter()
         .map(|u| {
             let client = FeedClient {
-                url: hub.url(),
+                url: url.clone(),
                 token: format!("t-{}", u.id),
                 role: Role::UnitTerminal,
                 since: 0,
@@ -91,7 +83,7 @@ pub fn center_with_tls(
             (u.id.clone(), client)
         })
         .collect();
-    CenterRig { service, terminals, received, hub }
+    CenterRig { terminals, received, server }
 }
 
 /// A seat without a screen: the console's rules fed by its journal and the hub, commands
@@ -157,40 +149,17 @@ impl Seat {
     }
 }
 
-/// A hub on loopback that takes the dispatcher token `disp`, with a terminal connected for
-/// each unit (token `t-UNIT`); what the terminals receive comes out of `received`.
-pub struct UnitHub {
-    pub hub: HubHandle,
-    pub received: mpsc::UnboundedReceiver<FeedUpdate>,
-    _terminals: Vec<ClientHandle>,
-}
-
-pub fn unit_hub(runtime: &tokio::runtime::Runtime, dir: &Path, units: &[&str]) -> UnitHub {
-    let mut tokens =
-        std::collections::HashMap::from([("disp".to_string(), Grant::new(Role::Dispatcher, "dispatcher"))]);
-    for u in units {
-        tokens.insert(format!("t-{u}"), Grant::unit_terminal(u));
-    }
-    let listen = "127.0.0.1:0".parse().unwrap();
-    let hub = runtime
-        .block_on(Hub::start(HubConfig {
-            listen,
-            data_dir: dir.join("hub"),
-            tokens,
-            limits: Default::default(),
-            tls: None,
-        }))
-        .unwrap();
-    let (tx, received) = mpsc::unbounded_channel();
-    let terminals = units
-        .iter()
-        .map(|u| {
-            let token = format!("t-{u}");
-            FeedClient { url: hub.url(), token, role: Role::UnitTerminal, since: 0, name: u.to_string(), trust: None }
-                .spawn(runtime.handle(), tx.clone(), streams::no_waker())
-        })
-        .collect();
-    UnitHub { hub, received, _terminals: terminals }
+/// A field terminal (token `field`) on the hub at `url`; what it is told is dropped.
+pub fn field_terminal(runtime: &tokio::runtime::Runtime, url: &str) -> ClientHandle {
+    let client = FeedClient {
+        url: url.to_owned(),
+        token: "field".into(),
+        role: Role::FieldTerminal,
+        since: 0,
+        name: "field".into(),
+        trust: None,
+    };
+    client.spawn(runtime.handle(), mpsc::unbounded_channel().0, streams::no_waker())
 }
 
 /// The SMSC simulator, killed when dropped.

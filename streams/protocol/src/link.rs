@@ -26,9 +26,10 @@ pub enum FeedUpdate {
     Replayed {
         head: u64,
     },
-    /// The hub refused something we sent.
+    /// The hub refused something we sent; `key` names the command, where the hub said.
     Refused {
         code: ErrorCode,
         reason: String,
+        key: Option<String>,
     },
 }

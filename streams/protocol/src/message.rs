@@ -141,7 +141,15 @@ pub enum Body {
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
-    Error { code: ErrorCode, reason: String, fatal: bool },
+    /// `key` names the command refused (its `Body::command_key`), so a seat can tell which of
+    /// its queued commands will never be logged.
+    Error {
+        code: ErrorCode,
+        reason: String,
+        fatal: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
 }
 
 impl Body {
@@ -529,6 +537,21 @@ impl IncidentUpdate {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl ErrorCode {
+    /// Whether the same message sent again can never be logged (a role that may not, content
+    /// out of range); a rate limit or a store failure passes, so the message is sent again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Malformed
+                | ErrorCode::TooLarge
+                | ErrorCode::Unauthorized
+                | ErrorCode::Protocol
+                | ErrorCode::Invalid
+        )
     }
 }
 

@@ -472,8 +472,8 @@ impl Order {
     }
 }
 
-/// A sample order for the rules' tests: tier-1 units on every channel, created 2026-11-28
-/// 08:00 UTC, acknowledge by 08:05 and on scene by 08:30.
+/// Samples for the rules' tests: an order of tier-1 units on every channel, created 2026-11-28
+/// 08:00 UTC, acknowledge by 08:05 and on scene by 08:30; an incident.
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures {
     use super::*;
@@ -518,6 +518,28 @@ pub mod fixtures {
             reopened: 0,
             satisfaction_asked: None,
             archived: None,
+        }
+    }
+
+    /// A low dispute in 青溪镇 reported at 08:`minute` UTC on 2026-11-28.
+    pub fn incident(id: &str, severity: crate::Severity, minute: u32) -> crate::Incident {
+        use crate::{CoordinateSystem, IncidentReport, IncidentStatus, Location, ReportSource};
+        crate::Incident {
+            id: id.into(),
+            reported_at: at(i64::from(minute)),
+            status: IncidentStatus::New,
+            report: IncidentReport {
+                report_id: id.into(),
+                kind: "dispute".into(),
+                severity,
+                location: Location { lon: 120.00262, lat: 30.13669, crs: CoordinateSystem::Wgs84 },
+                grid: None,
+                reporter: "王芳".into(),
+                reporter_mobile: None,
+                source: ReportSource::Field,
+                text: "测试".into(),
+                attachments: vec![],
+            },
         }
     }
 }

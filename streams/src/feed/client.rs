@@ -208,13 +208,13 @@ impl FeedClient {
                                     self.since
                                 );
                                 tracing::error!(client = %self.name, "{reason}");
-                                tell(FeedUpdate::Refused { code: ErrorCode::Protocol, reason });
+                                tell(FeedUpdate::Refused { code: ErrorCode::Protocol, reason, key: None });
                             }
                             tracing::info!(client = %self.name, as_ = %client, since = self.since, "hub connected");
                             tell(FeedUpdate::Connection(Connection::Connected { client: client.clone() }));
                         }
-                        Body::Error { code, reason, fatal } => {
-                            tell(FeedUpdate::Refused { code: *code, reason: reason.clone() });
+                        Body::Error { code, reason, fatal, key } => {
+                            tell(FeedUpdate::Refused { code: *code, reason: reason.clone(), key: key.clone() });
                             if *fatal {
                                 return Err(format!("refused: {reason}"));
                             }

@@ -282,9 +282,20 @@ async fn refuse(
     reason: String,
     fatal: bool,
 ) -> Result<(), String> {
+    refuse_command(ws, shared, (code, reason), fatal, None).await
+}
+
+/// A refusal that names the command refused (its key), when there is one.
+async fn refuse_command(
+    ws: &mut WebSocketStream<Socket>,
+    shared: &Shared,
+    (code, reason): (ErrorCode, String),
+    fatal: bool,
+    key: Option<String>,
+) -> Result<(), String> {
     shared.refused.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(?code, %reason, fatal, "hub refused a frame");
-    send(ws, &Envelope::new(0, Body::Error { code, reason: reason.clone(), fatal })).await?;
+    tracing::warn!(?code, %reason, fatal, ?key, "hub refused a frame");
+    send(ws, &Envelope::new(0, Body::Error { code, reason: reason.clone(), fatal, key })).await?;
     if fatal {
         let _ = ws.close(None).await;
         return Err(reason);
@@ -490,11 +501,16 @@ async fn serve(
                     continue;
                 }
                 match Envelope::parse(&text) {
-                    Ok(envelope) => match admit(&grant, envelope.body) {
-                        Admission::Log(event) => logging.push_back(log(&shared, event)?),
-                        Admission::Ignore => {}
-                        Admission::Refuse(code, reason) => refuse(&mut ws, &shared, code, reason, false).await?,
-                    },
+                    Ok(envelope) => {
+                        let key = envelope.body.command_key();
+                        match admit(&grant, envelope.body) {
+                            Admission::Log(event) => logging.push_back(log(&shared, event)?),
+                            Admission::Ignore => {}
+                            Admission::Refuse(code, reason) => {
+                                refuse_command(&mut ws, &shared, (code, reason), false, key).await?
+                            }
+                        }
+                    }
                     Err(e) => refuse(&mut ws, &shared, e.code(), e.to_string(), false).await?,
                 }
             }

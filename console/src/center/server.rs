@@ -1,0 +1,59 @@
+//! The center's server as one thing to start: the hub and, for a township's config, its
+//! dispatch service, with the two identities the service needs made fresh for this run (from
+//! the OS's CSPRNG) and known only here. `linkage hub`, the embedded default and the tests all
+//! start it this way.
+
+use streams::feed::tls::Trust;
+use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role, secret_hex};
+
+use super::service::{DispatchService, HubAccess};
+use crate::config::{Config, SmsSettings};
+
+/// A running server; dropping it stops the service, then the hub.
+pub struct Server {
+    // Dropped first: the service goes before the hub it works for.
+    service: Option<DispatchService>,
+    pub hub: HubHandle,
+}
+
+/// The township the dispatch service works for: its config, and an SMSC to use when the config
+/// names none (the demo's simulated one).
+pub struct Township<'a> {
+    pub config: &'a Config,
+    pub sms: Option<SmsSettings>,
+}
+
+impl Server {
+    /// Starts the hub of `hub`, then the dispatch service for `township` (if any), which keeps
+    /// its state in `DATA/center` and, for a hub serving wss, trusts `trust`.
+    pub fn start(
+        mut hub: HubConfig,
+        township: Option<Township<'_>>,
+        trust: Option<Trust>,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<Server, String> {
+        let (center, dispatcher) = (secret_hex(16)?, secret_hex(16)?);
+        if township.is_some() {
+            hub.tokens.insert(center.clone(), Grant::new(Role::Center, "center"));
+            hub.tokens.insert(dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher"));
+        }
+        let dir = hub.data_dir.join("center");
+        let hub = runtime.block_on(Hub::start(hub))?;
+        let url = hub.url();
+        let service = match township {
+            Some(Township { config, sms }) => {
+                // The service reaches its own hub on the address it listens on; with TLS the
+                // certificate must name it (`--names 127.0.0.1,…`).
+                let access = HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher, trust };
+                Some(DispatchService::start(config, sms, access, &dir, runtime.handle())?)
+            }
+            None => None,
+        };
+        Ok(Server { service, hub })
+    }
+
+    /// Whether a dispatch service runs (the hub alone builds no orders).
+    pub fn dispatches(&self) -> bool {
+        self.service.is_some()
+    }
+}
