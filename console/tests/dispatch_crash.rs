@@ -9,9 +9,9 @@
 mod peers;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::TcpStream;
+
 use std::path::Path;
-use std::process::{Child, Command as Process};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -54,22 +54,7 @@ fn write_files(dir: &Path, port: u16, smsc_port: u16) -> std::path::PathBuf {
 
 /// `linkage hub --config` on `port`, once it listens.
 fn start_server(dir: &Path, port: u16) -> Child {
-    let child = Process::new(env!("CARGO_BIN_EXE_linkage"))
-        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(dir.join("data"))
-        .arg("--tokens")
-        .arg(dir.join("tokens.toml"))
-        .arg("--config")
-        .arg(dir.join("linkage.toml"))
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("linkage hub starts");
-    let until = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "the server did not listen within 20 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    peers::linkage_hub(dir, port, &["--config".as_ref(), dir.join("linkage.toml").as_os_str()])
 }
 
 fn draft(i: usize) -> DispatchDraft {
@@ -84,6 +69,12 @@ fn draft(i: usize) -> DispatchDraft {
         },
         clocks: Default::default(),
     }
+}
+
+/// The keys of every message of every order on `channel`, as the seat sees them.
+fn keys(seat: &Seat, channel: ChannelKind) -> Vec<String> {
+    let deliveries = seat.core.orders.list.values().flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries));
+    deliveries.filter(|d| d.channel == channel).map(|d| d.key.clone()).collect()
 }
 
 /// Each order's deadlines, as the seat sees them.
@@ -174,15 +165,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
     }
 
     // The terminals: every order key exactly once.
-    let expected: HashSet<String> = seat
-        .core
-        .orders
-        .list
-        .values()
-        .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
-        .filter(|d| d.channel == ChannelKind::Order)
-        .map(|d| d.key.clone())
-        .collect();
+    let expected: HashSet<String> = keys(&seat, ChannelKind::Order).into_iter().collect();
     assert_eq!(expected.len(), ORDERS * UNITS.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -216,15 +199,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
             *accepted.entry(key).or_default() += 1;
         }
     }
-    let sms_keys: Vec<String> = seat
-        .core
-        .orders
-        .list
-        .values()
-        .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
-        .filter(|d| d.channel == ChannelKind::Sms)
-        .map(|d| d.key.clone())
-        .collect();
+    let sms_keys = keys(&seat, ChannelKind::Sms);
     assert_eq!(sms_keys.len(), ORDERS * UNITS.len());
     for key in &sms_keys {
         assert_eq!(accepted.get(key), Some(&1), "SMSC accepted {key} {:?} times", accepted.get(key));

@@ -6,8 +6,8 @@
 mod peers;
 
 use std::collections::HashSet;
-use std::net::TcpStream;
-use std::process::{Child, Command};
+
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use peers::report;
@@ -27,19 +27,7 @@ name = "test terminal"
 "#;
 
 fn start_hub(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_linkage"))
-        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(dir.join("data"))
-        .arg("--tokens")
-        .arg(dir.join("tokens.toml"))
-        .spawn()
-        .expect("linkage hub starts");
-    let until = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "the hub did not listen within 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    peers::linkage_hub(dir, port, &[])
 }
 
 /// Collects the report ids of the logged events a client received, with their sequence numbers.

@@ -149,6 +149,26 @@ impl Seat {
     }
 }
 
+/// `linkage hub` as its own process on `port`, with `DIR/data` and `DIR/tokens.toml` and
+/// `extra` arguments, once it listens.
+pub fn linkage_hub(dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> Child {
+    let child = Process::new(env!("CARGO_BIN_EXE_linkage"))
+        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.join("data"))
+        .arg("--tokens")
+        .arg(dir.join("tokens.toml"))
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("linkage hub starts");
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "linkage hub did not listen within 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 /// A field terminal (token `field`) on the hub at `url`; what it is told is dropped.
 pub fn field_terminal(runtime: &tokio::runtime::Runtime, url: &str) -> ClientHandle {
     let client = FeedClient {
