@@ -18,7 +18,7 @@ fn lost(seat: &mut Seat) -> String {
         assert!(Instant::now() < deadline, "the link never failed");
         match seat.feed.updates.try_recv() {
             Ok(FeedUpdate::Connection(Connection::Lost { reason, .. })) => return reason,
-            Ok(FeedUpdate::Connection(Connection::Connected { client })) => panic!("connected as {client}"),
+            Ok(FeedUpdate::Connection(Connection::Connected { client, .. })) => panic!("connected as {client}"),
             Ok(_) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }

@@ -563,3 +563,35 @@ fn the_login_screen_sends_the_user_and_password_once_and_shows_why_it_was_refuse
     h.run();
     h.get_by_label("wrong user name or password");
 }
+
+#[test]
+fn an_on_call_seat_shows_the_tier_one_watch_in_place_of_the_wall_and_a_leader_opens_on_the_board() {
+    use streams::feed::{Connection, SeatRole};
+    let connected =
+        |seat| FeedUpdate::Connection(Connection::Connected { client: "值守 王强".into(), seat: Some(seat) });
+    let mut s = state();
+    s.core.on_feed(connected(SeatRole::OnCall));
+    let mut h = harness(s);
+    h.run();
+    let watch = h.get_by_role_and_label(Role::Region, "一级值守");
+    assert!(watch.query_by_label_contains("E000001").is_none(), "a low dispute is not on the watch");
+    assert!(h.query_by_role_and_label(Role::Region, "事件队列").is_none(), "the watch takes the queue's place");
+    h.get_by_label("确认告警 E000002").click();
+    h.run();
+    assert!(
+        h.state()
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send(Body::Acknowledge { incident }) if incident == "E000002")),
+        "{:?}",
+        h.state().effects
+    );
+    h.get_by_label("当前无未确认的一级告警");
+
+    let mut s = state();
+    s.core.on_feed(connected(SeatRole::Leader));
+    let mut h = harness(s);
+    h.run();
+    assert!(h.state().views.board.open, "a leader's seat opens on the board");
+    h.get_by_role_and_label(Role::Region, "事件队列");
+}

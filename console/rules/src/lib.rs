@@ -161,6 +161,17 @@ pub struct Core {
     pub pages: std::collections::BTreeMap<String, Vec<linkage_protocol::Page>>,
 }
 
+impl HubLink {
+    /// The role of the person at this seat, as the hub said at the last welcome (`None` for a
+    /// machine's token, which counts as a duty officer's).
+    pub fn seat(&self) -> Option<linkage_protocol::SeatRole> {
+        match &self.connection {
+            Some(Connection::Connected { seat, .. }) => *seat,
+            _ => None,
+        }
+    }
+}
+
 /// The link to the hub as the status bar shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HubLink {

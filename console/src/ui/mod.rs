@@ -22,6 +22,7 @@ pub mod login;
 pub mod map;
 pub mod markers;
 pub mod names;
+pub mod on_call;
 pub mod queue;
 pub mod status_bar;
 pub mod theme;
@@ -36,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::filter::{IncidentFilter, Matches};
 use crate::core::{Command, Core};
 use crate::i18n::{I18n, Lang};
+use streams::feed::SeatRole;
 
 /// What the views ask for: a change to Core, or a change of presentation.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +68,9 @@ pub struct Views {
     pub dispatch: dispatch::DispatchView,
     #[serde(skip)]
     pub board: board::BoardView,
+    /// The board was opened for a leader's seat (it opens once, then it is theirs to close).
+    #[serde(skip)]
+    pub board_shown_to_leader: bool,
 }
 
 /// What the console shows this frame besides Core.
@@ -131,23 +136,41 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     Panel::right("detail").resizable(true).default_size(theme::DETAIL_WIDTH).show(ui, |ui| {
         commands.extend(region(ui, tr.t("region.detail"), |ui| views.detail.ui(ui, core, tr, &mut views.dispatch)));
     });
-    Panel::left("wall and queue").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(
-        ui,
-        |ui| {
-            // 16:9 tiles in every layout, plus the two rows of controls; at most 70 % of the column.
-            let wall_height = (ui.available_width() * 9.0 / 16.0 + 56.0).min(ui.available_height() * 0.7);
-            Panel::top("wall").exact_size(wall_height).show(ui, |ui| {
-                commands.extend(region(ui, tr.t("region.wall"), |ui| {
-                    views.wall.ui(ui, core, tr, &mut views.saved_walls, frame.tiles)
-                }));
+    let seat = core.hub.seat();
+    // A leader's seat opens on the board, once.
+    if seat == Some(SeatRole::Leader) && !views.board_shown_to_leader {
+        views.board.open = true;
+        views.board_shown_to_leader = true;
+    }
+    // The on-call seat: the tier-1 view in the place of the wall and the queue.
+    if seat == Some(SeatRole::OnCall) {
+        Panel::left("on call").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(
+            ui,
+            |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    commands.extend(region(ui, tr.t("region.on_call"), |ui| on_call::ui(ui, core, tr, frame.now)));
+                });
+            },
+        );
+    } else {
+        Panel::left("wall and queue")
+            .resizable(true)
+            .default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE)
+            .show(ui, |ui| {
+                // 16:9 tiles in every layout, plus the two rows of controls; at most 70 % of the column.
+                let wall_height = (ui.available_width() * 9.0 / 16.0 + 56.0).min(ui.available_height() * 0.7);
+                Panel::top("wall").exact_size(wall_height).show(ui, |ui| {
+                    commands.extend(region(ui, tr.t("region.wall"), |ui| {
+                        views.wall.ui(ui, core, tr, &mut views.saved_walls, frame.tiles)
+                    }));
+                });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    commands.extend(region(ui, tr.t("region.queue"), |ui| {
+                        views.queue.ui(ui, core, tr, &mut views.filter, &mut views.matches, frame.now)
+                    }));
+                });
             });
-            egui::CentralPanel::default().show(ui, |ui| {
-                commands.extend(region(ui, tr.t("region.queue"), |ui| {
-                    views.queue.ui(ui, core, tr, &mut views.filter, &mut views.matches, frame.now)
-                }));
-            });
-        },
-    );
+    }
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
         commands.extend(region(ui, tr.t("region.map"), |ui| {
             let matches = views.matches.refresh(&views.filter, &core.incidents, &core.grids, &core.kinds, frame.now);

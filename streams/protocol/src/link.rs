@@ -9,8 +9,15 @@ use crate::message::{Envelope, ErrorCode};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Connection {
     Connecting,
-    Connected { client: String },
-    Lost { reason: String, retry_in: Duration },
+    /// Connected; for a person's seat, their role at the center (from the hub's welcome).
+    Connected {
+        client: String,
+        seat: Option<crate::message::SeatRole>,
+    },
+    Lost {
+        reason: String,
+        retry_in: Duration,
+    },
 }
 
 /// What the client tells its owner.
