@@ -18,6 +18,10 @@ use std::sync::mpsc;
 use streams::Waker;
 use streams::feed::CoordinateSystem;
 
+/// The deepest zoom a basemap may hold: 24 is finer than a centimetre a pixel, and every
+/// tile sum below stays inside 64 bits.
+pub const MAX_ZOOM: u8 = 24;
+
 /// A tile's place in the pyramid (XYZ numbering: y grows southwards).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileId {
@@ -59,6 +63,14 @@ pub enum TileArchive {
 impl TileArchive {
     /// Opens a folder, a `.mbtiles` or a `.pmtiles` file, and finds its zoom range.
     pub fn open(source: &TileSource) -> Result<(TileArchive, (u8, u8)), String> {
+        let (archive, (lo, hi)) = TileArchive::open_any(source).map_err(|e| format!("{source}: {e}"))?;
+        if lo > hi || hi > MAX_ZOOM {
+            return Err(format!("{source}: zooms {lo} to {hi}: a basemap holds zooms 0 to {MAX_ZOOM}, lowest first"));
+        }
+        Ok((archive, (lo, hi)))
+    }
+
+    fn open_any(source: &TileSource) -> Result<(TileArchive, (u8, u8)), String> {
         let path = match source {
             TileSource::Path(path) => path.as_path(),
             TileSource::Embedded(bytes) => {
@@ -67,43 +79,47 @@ impl TileArchive {
                 return Ok((TileArchive::PmTiles(archive), zooms));
             }
         };
-        let fail = |e: String| format!("{}: {e}", path.display());
         if path.is_dir() {
             let zooms: Vec<u8> = std::fs::read_dir(path)
-                .map_err(|e| fail(e.to_string()))?
+                .map_err(|e| e.to_string())?
                 .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .filter(|z| *z <= 24)
+                .filter(|z| *z <= MAX_ZOOM)
                 .collect();
             let (Some(&lo), Some(&hi)) = (zooms.iter().min(), zooms.iter().max()) else {
-                return Err(fail("no zoom folders (0…24) in it: expected z/x/y.png".into()));
+                return Err(format!("no zoom folders (0…{MAX_ZOOM}) in it: expected z/x/y.png"));
             };
             return Ok((TileArchive::Folder { dir: path.to_owned() }, (lo, hi)));
         }
         match path.extension().and_then(|e| e.to_str()) {
             Some("mbtiles") => {
                 let db = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                    .map_err(|e| fail(e.to_string()))?;
-                let zooms: (Option<u8>, Option<u8>) = db
+                    .map_err(|e| e.to_string())?;
+                let zooms: (Option<i64>, Option<i64>) = db
                     .query_row("SELECT MIN(zoom_level), MAX(zoom_level) FROM tiles", [], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(|e| fail(format!("not an MBTiles file: {e}")))?;
+                    .map_err(|e| format!("not an MBTiles file: {e}"))?;
+                let zoom = |z: i64| u8::try_from(z).map_err(|_| format!("a zoom level of {z} in its tiles table"));
                 match zooms {
-                    (Some(lo), Some(hi)) => Ok((TileArchive::MbTiles(db), (lo, hi))),
-                    _ => Err(fail("the MBTiles file holds no tiles".into())),
+                    (Some(lo), Some(hi)) => Ok((TileArchive::MbTiles(db), (zoom(lo)?, zoom(hi)?))),
+                    _ => Err("the MBTiles file holds no tiles".into()),
                 }
             }
             Some("pmtiles") => {
-                let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-                let archive = pmtiles::PmTiles::new(Box::new(file)).map_err(fail)?;
+                let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+                let archive = pmtiles::PmTiles::new(Box::new(file))?;
                 let zooms = (archive.min_zoom, archive.max_zoom);
                 Ok((TileArchive::PmTiles(archive), zooms))
             }
-            _ => Err(fail("tiles must be a folder (z/x/y.png), a .mbtiles or a .pmtiles file".into())),
+            _ => Err("tiles must be a folder (z/x/y.png), a .mbtiles or a .pmtiles file".into()),
         }
     }
 
-    /// The encoded picture of a tile, or `None` when the source does not have it.
+    /// The encoded picture of a tile, or `None` when the source does not have it (nor can:
+    /// a tile outside the pyramid of zooms 0 to [`MAX_ZOOM`]).
     pub fn tile(&mut self, id: TileId) -> Result<Option<Vec<u8>>, String> {
         let TileId { z, x, y } = id;
+        if z > MAX_ZOOM || x >> z != 0 || y >> z != 0 {
+            return Ok(None);
+        }
         match self {
             TileArchive::Folder { dir } => {
                 for ext in ["png", "jpg", "jpeg"] {

@@ -59,11 +59,13 @@ impl PmTiles {
             max_zoom: h[101],
             file,
         };
-        archive.root = archive.directory(u64_at(8), u64_at(16))?;
+        let root = Entry { tile_id: 0, offset: u64_at(8), length: u64_at(16), run_length: 0 };
+        archive.root = archive.directory(0, root)?;
         Ok(archive)
     }
 
     /// The bytes of tile z/x/y (XYZ numbering, y down), or `None` when the archive lacks it.
+    /// The caller keeps `z` within [`super::MAX_ZOOM`] and x, y within the zoom's pyramid.
     pub fn tile(&mut self, z: u8, x: u32, y: u32) -> Result<Option<Vec<u8>>, String> {
         let id = tile_id(z, x, y);
         let mut dir = self.root.clone();
@@ -71,28 +73,31 @@ impl PmTiles {
         for _ in 0..4 {
             let Some(entry) = find(&dir, id) else { return Ok(None) };
             if entry.run_length > 0 {
-                let bytes = self.read(self.data_offset + entry.offset, entry.length)?;
+                let bytes = self.read(self.data_offset, entry)?;
                 return if self.gzip_tiles { gunzip(&bytes).map(Some) } else { Ok(Some(bytes)) };
             }
-            dir = self.directory(self.leaf_offset + entry.offset, entry.length)?;
+            dir = self.directory(self.leaf_offset, entry)?;
         }
         Err("directories nested deeper than 4 levels".into())
     }
 
-    fn read(&mut self, offset: u64, length: u64) -> Result<Vec<u8>, String> {
-        if length > 64 << 20 {
-            return Err(format!("an entry of {length} bytes: the file is damaged"));
+    /// The bytes an entry points to, `base` being the start of its section (tile data or
+    /// leaf directories). Offsets and lengths come from the file and are checked, not trusted.
+    fn read(&mut self, base: u64, entry: Entry) -> Result<Vec<u8>, String> {
+        if entry.length > 64 << 20 {
+            return Err(format!("an entry of {} bytes: the file is damaged", entry.length));
         }
-        let mut buf = vec![0; length as usize];
+        let offset = base.checked_add(entry.offset).ok_or("an entry's offset lies beyond any file")?;
+        let mut buf = vec![0; entry.length as usize];
         self.file
             .seek(SeekFrom::Start(offset))
             .and_then(|_| self.file.read_exact(&mut buf))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("an entry at byte {offset}, {} long: {e}", entry.length))?;
         Ok(buf)
     }
 
-    fn directory(&mut self, offset: u64, length: u64) -> Result<Vec<Entry>, String> {
-        let bytes = self.read(offset, length)?;
+    fn directory(&mut self, base: u64, entry: Entry) -> Result<Vec<Entry>, String> {
+        let bytes = self.read(base, entry)?;
         let bytes = if self.gzip_dirs { gunzip(&bytes)? } else { bytes };
         parse_directory(&bytes)
     }
@@ -109,7 +114,7 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
 fn find(dir: &[Entry], id: u64) -> Option<Entry> {
     let at = dir.partition_point(|e| e.tile_id <= id).checked_sub(1)?;
     let e = dir[at];
-    (e.run_length == 0 || id < e.tile_id + e.run_length).then_some(e)
+    (e.run_length == 0 || id - e.tile_id < e.run_length).then_some(e)
 }
 
 fn parse_directory(bytes: &[u8]) -> Result<Vec<Entry>, String> {
@@ -122,7 +127,7 @@ fn parse_directory(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     let mut entries = vec![Entry { tile_id: 0, offset: 0, length: 0, run_length: 0 }; n];
     let mut last = 0u64;
     for e in entries.iter_mut() {
-        last += next()?;
+        last = last.checked_add(next()?).ok_or("tile ids beyond 64 bits in a directory")?;
         e.tile_id = last;
     }
     for e in entries.iter_mut() {
@@ -134,7 +139,10 @@ fn parse_directory(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     for i in 0..n {
         let v = next()?;
         entries[i].offset = match (i, v) {
-            (1.., 0) => entries[i - 1].offset + entries[i - 1].length,
+            (1.., 0) => entries[i - 1]
+                .offset
+                .checked_add(entries[i - 1].length)
+                .ok_or("a directory's offsets run beyond 64 bits")?,
             _ => v.checked_sub(1).ok_or("a directory offset of 0 in the first entry")?,
         };
     }
