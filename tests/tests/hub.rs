@@ -69,7 +69,7 @@ async fn a_console_receives_the_incident_a_simulated_grid_worker_reported() {
     let _workers = GridWorkerSim {
         hub_url: hub.url(),
         token: FIELD.into(),
-        grids: vec![SimGrid { code: "XL-01".into(), worker: "王芳".into(), area: area.clone() }],
+        grids: vec![SimGrid { code: "XL-01".into(), worker: "王芳".into(), area: area.clone().into() }],
         kinds: vec![SimKind {
             code: "fire".into(),
             weight: 1,

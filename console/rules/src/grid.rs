@@ -5,7 +5,8 @@
 //! point-in-polygon test on the few candidates. Each grid is also cut into triangles once at
 //! load (earcut), so the map can fill concave grids with one mesh.
 
-use geo::{BoundingRect, Centroid, Contains, Coord, LineString, Point, Polygon, TriangulateEarcut};
+use geo::{BoundingRect, Centroid, Contains, Coord, LineString, MultiPolygon, Point, Polygon, TriangulateEarcut};
+use geojson::{FeatureCollection, GeometryValue, Position};
 use linkage_protocol::CoordinateSystem;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use serde_json::Value;
@@ -17,7 +18,8 @@ pub struct Grid {
     pub name: String,
     pub village: String,
     pub worker: String,
-    pub area: Polygon<f64>,
+    /// One polygon, or several parts (a grid cut by a river), each with its holes.
+    pub area: MultiPolygon<f64>,
     /// Triangles covering `area`, as lon/lat corners.
     pub triangles: Vec<[Coord<f64>; 3]>,
     pub centroid: Point<f64>,
@@ -60,28 +62,22 @@ pub struct GridMap {
 
 impl GridMap {
     /// Parses a GeoJSON FeatureCollection. Features with `"kind": "grid"` (or no kind) and a
-    /// Polygon geometry are grids; `"river"`/`"road"` LineStrings are drawn under them.
+    /// Polygon or MultiPolygon geometry are grids; `"river"`/`"road"` LineStrings are drawn under them.
     pub fn from_geojson(text: &str) -> Result<GridMap, String> {
         GridMap::from_geojson_in(text, CoordinateSystem::Wgs84)
     }
 
     /// Reads a grid file whose positions are in `crs`; a GCJ-02 file (drawn on a Chinese web
     /// map) is converted to WGS-84 as it is read, so everything after works in one system.
+    /// The file is parsed by georust's `geojson`; the checks of what a grid needs are ours.
     pub fn from_geojson_in(text: &str, crs: CoordinateSystem) -> Result<GridMap, String> {
-        let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        let features = doc
-            .get("features")
-            .and_then(Value::as_array)
-            .ok_or("not a GeoJSON FeatureCollection (no \"features\" array)")?;
-        let mut map = GridMap {
-            name: doc.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            ..GridMap::default()
-        };
-        for (i, feature) in features.iter().enumerate() {
+        let doc: FeatureCollection = text.parse().map_err(|e| format!("not a GeoJSON FeatureCollection: {e}"))?;
+        let name = doc.foreign_members.as_ref().and_then(|m| m.get("name")).and_then(Value::as_str);
+        let mut map = GridMap { name: name.unwrap_or_default().to_owned(), ..GridMap::default() };
+        for (i, feature) in doc.features.iter().enumerate() {
             let at = |reason: String| format!("feature {i}: {reason}");
-            let props = feature.get("properties").cloned().unwrap_or(Value::Null);
-            let prop = |k: &str| props.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-            let geometry = feature.get("geometry").ok_or_else(|| at("no geometry".into()))?;
+            let prop = |k: &str| feature.property(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let geometry = &feature.geometry.as_ref().ok_or_else(|| at("no geometry".into()))?.value;
             match prop("kind").as_str() {
                 "" | "grid" => map.grids.push(read_grid(&prop, geometry, crs).map_err(at)?),
                 "river" | "road" => map.lines.push(MapLine {
@@ -107,10 +103,9 @@ impl GridMap {
             map.grids
                 .iter()
                 .enumerate()
-                .filter_map(|(i, g)| {
-                    let r = g.area.bounding_rect()?;
-                    let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-                    Some(GeomWithData::new(rect, i))
+                .map(|(i, g)| {
+                    let (lo, hi) = (g.bounds.min(), g.bounds.max());
+                    GeomWithData::new(Rectangle::from_corners([lo.x, lo.y], [hi.x, hi.y]), i)
                 })
                 .collect(),
         );
@@ -130,24 +125,34 @@ impl GridMap {
     }
 }
 
-fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value, crs: CoordinateSystem) -> Result<Grid, String> {
+/// A grid is a Polygon, or a MultiPolygon (GIS exports write a grid cut by a river or a road
+/// as several parts of one feature).
+fn read_grid(prop: &impl Fn(&str) -> String, geometry: &GeometryValue, crs: CoordinateSystem) -> Result<Grid, String> {
     let code = prop("code");
     if code.is_empty() {
         return Err("grid without a \"code\" property".into());
     }
-    if geometry.get("type").and_then(Value::as_str) != Some("Polygon") {
-        return Err(format!("grid {code}: geometry must be a Polygon"));
+    let parts = match geometry {
+        GeometryValue::Polygon { coordinates } => std::slice::from_ref(coordinates),
+        GeometryValue::MultiPolygon { coordinates } => coordinates.as_slice(),
+        other => {
+            return Err(format!(
+                "grid {code}: geometry must be a Polygon or a MultiPolygon, not a {}",
+                other.type_name()
+            ));
+        }
+    };
+    let area = MultiPolygon::new(
+        parts
+            .iter()
+            .map(|rings| read_polygon(rings, crs))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("grid {code}: {e}"))?,
+    );
+    if area.0.is_empty() {
+        return Err(format!("grid {code}: a MultiPolygon without parts"));
     }
-    let rings =
-        geometry.get("coordinates").and_then(Value::as_array).ok_or_else(|| format!("grid {code}: no coordinates"))?;
-    let mut rings = rings.iter().map(|r| read_coords(r, crs).map(LineString::new));
-    let exterior = rings.next().ok_or_else(|| format!("grid {code}: empty polygon"))??;
-    if exterior.0.len() < 4 {
-        return Err(format!("grid {code}: a ring needs at least 4 positions"));
-    }
-    let holes = rings.collect::<Result<Vec<_>, _>>()?;
-    let area = Polygon::new(exterior, holes);
-    let triangles = area.earcut_triangles().into_iter().map(|t| [t.v1(), t.v2(), t.v3()]).collect();
+    let triangles = area.iter().flat_map(|p| p.earcut_triangles()).map(|t| [t.v1(), t.v2(), t.v3()]).collect();
     let centroid = area.centroid().ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
     let bounds = area.bounding_rect().ok_or_else(|| format!("grid {code}: degenerate polygon"))?;
     Ok(Grid {
@@ -163,30 +168,38 @@ fn read_grid(prop: &impl Fn(&str) -> String, geometry: &Value, crs: CoordinateSy
     })
 }
 
-fn read_line(geometry: &Value, crs: CoordinateSystem) -> Result<Vec<Coord<f64>>, String> {
-    if geometry.get("type").and_then(Value::as_str) != Some("LineString") {
-        return Err("a river or road must be a LineString".into());
+/// One polygon: its outer ring, then its holes.
+fn read_polygon(rings: &[Vec<Position>], crs: CoordinateSystem) -> Result<Polygon<f64>, String> {
+    let mut rings = rings.iter().map(|r| read_coords(r, crs).map(LineString::new));
+    let exterior = rings.next().ok_or("empty polygon")??;
+    if exterior.0.len() < 4 {
+        return Err("a ring needs at least 4 positions".into());
     }
-    read_coords(geometry.get("coordinates").unwrap_or(&Value::Null), crs)
+    Ok(Polygon::new(exterior, rings.collect::<Result<Vec<_>, _>>()?))
 }
 
-/// Reads `[[lon, lat], …]` in `crs`, checking ranges; returns WGS-84.
-fn read_coords(v: &Value, crs: CoordinateSystem) -> Result<Vec<Coord<f64>>, String> {
-    let positions = v.as_array().ok_or("coordinates must be an array of positions")?;
+fn read_line(geometry: &GeometryValue, crs: CoordinateSystem) -> Result<Vec<Coord<f64>>, String> {
+    match geometry {
+        GeometryValue::LineString { coordinates } => read_coords(coordinates, crs),
+        _ => Err("a river or road must be a LineString".into()),
+    }
+}
+
+/// Reads positions in `crs`, checking ranges; returns WGS-84.
+fn read_coords(positions: &[Position], crs: CoordinateSystem) -> Result<Vec<Coord<f64>>, String> {
     positions
         .iter()
-        .map(|p| {
-            let lon = p.get(0).and_then(Value::as_f64);
-            let lat = p.get(1).and_then(Value::as_f64);
-            match (lon, lat) {
-                (Some(x), Some(y)) if (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y) => {
-                    let (x, y) = match crs {
-                        CoordinateSystem::Wgs84 => (x, y),
-                        CoordinateSystem::Gcj02 => super::coords::gcj02_to_wgs84(x, y),
-                    };
-                    Ok(Coord { x, y })
-                }
-                _ => Err(format!("bad position {p}: need [lon, lat] in degrees")),
+        .map(|p| match *p.as_slice() {
+            [x, y, ..] if (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y) => {
+                let (x, y) = match crs {
+                    CoordinateSystem::Wgs84 => (x, y),
+                    CoordinateSystem::Gcj02 => super::coords::gcj02_to_wgs84(x, y),
+                };
+                Ok(Coord { x, y })
+            }
+            ref other => {
+                let shown: Vec<String> = other.iter().map(f64::to_string).collect();
+                Err(format!("bad position [{}]: need [lon, lat] in degrees", shown.join(",")))
             }
         })
         .collect()
@@ -249,5 +262,26 @@ mod tests {
         let err = GridMap::from_geojson(bad).unwrap_err();
         assert!(err.starts_with("feature 1:") && err.contains("[200,1]"), "{err}");
         assert!(GridMap::from_geojson("{}").unwrap_err().contains("FeatureCollection"));
+    }
+
+    #[test]
+    fn a_grid_in_two_parts_is_one_grid_found_in_either_part() {
+        // As a GIS export writes a grid cut by a river: one feature, a MultiPolygon.
+        let two = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"code":"HX-03","village":"河西村"},"geometry":{"type":"MultiPolygon","coordinates":[
+                [[[120.0,30.0],[120.01,30.0],[120.01,30.01],[120.0,30.01],[120.0,30.0]]],
+                [[[120.02,30.0],[120.03,30.0],[120.03,30.01],[120.02,30.01],[120.02,30.0]],
+                 [[120.024,30.004],[120.026,30.004],[120.026,30.006],[120.024,30.006],[120.024,30.004]]]]}}]}"#;
+        let map = GridMap::from_geojson(two).unwrap();
+        assert_eq!(map.grids.len(), 1);
+        assert_eq!(map.locate(120.005, 30.005), Some(0), "the first part");
+        assert_eq!(map.locate(120.021, 30.005), Some(0), "the second part");
+        assert_eq!(map.locate(120.025, 30.005), None, "the hole in the second part");
+        assert_eq!(map.locate(120.015, 30.005), None, "between the parts (the river)");
+        assert_eq!(map.grids[0].triangles.len(), 2 + 8, "both parts are filled");
+        let point = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"code":"HX-03"},"geometry":{"type":"MultiPoint","coordinates":[[120.0,30.0]]}}]}"#;
+        let e = GridMap::from_geojson(point).unwrap_err();
+        assert!(e.contains("HX-03") && e.contains("MultiPoint"), "{e}");
     }
 }

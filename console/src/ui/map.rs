@@ -199,8 +199,10 @@ impl MapView {
             let points = line.path.coords().map(|c| proj.to_screen(c.x, c.y)).collect();
             painter.add(Shape::line(points, Stroke::new(width, color)));
         }
-        for grid in &visible {
-            let ring: Vec<Pos2> = grid.area.exterior().coords().map(|c| proj.to_screen(c.x, c.y)).collect();
+        for ring in
+            visible.iter().flat_map(|g| &g.area).flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        {
+            let ring: Vec<Pos2> = ring.coords().map(|c| proj.to_screen(c.x, c.y)).collect();
             painter.add(Shape::closed_line(ring, Stroke::new(1.0, theme::GRID_OUTLINE)));
         }
         for grid in &visible {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use geo::{BoundingRect, Contains, Point, Polygon};
+use geo::{BoundingRect, Contains, MultiPolygon, Point};
 
 use crate::feed::{
     Body, ClientHandle, CoordinateSystem, FeedClient, IncidentReport, Location, ReportSource, Role, Severity,
@@ -17,7 +17,7 @@ use crate::feed::{
 pub struct SimGrid {
     pub code: String,
     pub worker: String,
-    pub area: Polygon<f64>,
+    pub area: MultiPolygon<f64>,
 }
 
 /// One incident kind as the simulator draws it.
@@ -149,8 +149,12 @@ fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T], weight: impl Fn(&T) -> u
     })
 }
 
-/// A uniformly random point inside a polygon (rejection sampling in its bounding box).
-pub fn random_point_in(rng: &mut fastrand::Rng, area: &Polygon<f64>) -> Point<f64> {
+/// A uniformly random point inside an area, a polygon or a grid of several parts (rejection
+/// sampling in its bounding box).
+pub fn random_point_in<A>(rng: &mut fastrand::Rng, area: &A) -> Point<f64>
+where
+    A: BoundingRect<f64, Output = Option<geo::Rect<f64>>> + Contains<Point<f64>>,
+{
     let Some(rect) = area.bounding_rect() else {
         return Point::new(0.0, 0.0);
     };
