@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use geo::{Contains, Point, polygon};
 use streams::feed::{
     Body, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, IncidentStatus,
-    IncidentUpdate, Limits, Role,
+    IncidentUpdate, Limits, MAX_FRAME_BYTES, Role, close,
 };
 use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
 use tokio::sync::mpsc;
@@ -150,7 +150,52 @@ async fn a_wrong_token_is_refused_with_a_reason() {
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
+    assert_eq!(closed_with(&mut ws).await, close::POLICY);
     assert_eq!(hub.refused(), 1);
+}
+
+/// The close code the hub ends the connection with (the next frame must be the close).
+async fn closed_with(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> u16 {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a frame") {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+            Some(Ok(Message::Text(t))) if Envelope::parse(&t).map(|e| e.body) == Ok(Body::Heartbeat) => {}
+            other => panic!("expected a close frame with a code, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_frame_is_answered_too_large_then_closed_with_1009_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut ws = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
+    ws.send(report_frame(2, "before")).await.unwrap();
+    assert!(matches!(read(&mut ws).await.body, Body::IncidentReported(_)));
+    // A report whose text alone is 100 KiB: over the 64 KiB a frame may hold.
+    let big = report_frame(3, "big").into_text().unwrap().replace("纠纷", &"纠".repeat(34_000));
+    assert!(big.len() > MAX_FRAME_BYTES);
+    ws.send(Message::text(big)).await.unwrap();
+    match read(&mut ws).await.body {
+        Body::Error { code, fatal, reason, .. } => {
+            assert_eq!((code, fatal), (ErrorCode::TooLarge, true));
+            assert!(reason.contains("65536"), "{reason}");
+        }
+        other => panic!("expected too_large, got {other:?}"),
+    }
+    assert_eq!(closed_with(&mut ws).await, close::TOO_BIG);
+    // The report before it stays logged; the big one is not; the hub goes on.
+    let mut again = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    assert!(matches!(read(&mut again).await.body, Body::Welcome { .. }));
+    again.send(report_frame(4, "after")).await.unwrap();
+    let logged = read(&mut again).await;
+    match logged.body {
+        Body::IncidentReported(i) => assert_eq!((i.report.report_id.as_str(), logged.seq), ("after", 2)),
+        other => panic!("expected the logged incident, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,6 +408,7 @@ async fn a_console_that_cannot_keep_up_is_warned_before_it_is_cut_off() {
         [(ErrorCode::TooSlow, false), (ErrorCode::TooSlow, true)],
         "warned once, then cut off; the hub kept logging"
     );
+    assert_eq!(closed_with(&mut console).await, close::TRY_AGAIN_LATER, "told to come back with since");
     drop(sender.await.unwrap());
     drain.abort();
 }

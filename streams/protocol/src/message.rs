@@ -540,7 +540,40 @@ impl IncidentUpdate {
     }
 }
 
+/// The WebSocket close codes the hub ends a connection with (RFC 6455 §7.4.1). Every fatal
+/// refusal is an `error` frame first, then a close with the code its [`ErrorCode::close_code`]
+/// gives; the close's reason repeats the error's, cut to the 123 bytes a close frame holds.
+pub mod close {
+    /// A login answered (`welcome` sent), or a client silent for three heartbeats.
+    pub const NORMAL: u16 = 1000;
+    /// The hub is stopping; connect again (to another hub, if configured).
+    pub const GOING_AWAY: u16 = 1001;
+    /// A fatal refusal of what the client sent: `malformed`, `unauthorized`, `protocol`,
+    /// `invalid`, `rate_limited`. Sending the same again will be refused again.
+    pub const POLICY: u16 = 1008;
+    /// `too_large`: a frame over the protocol's limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// `internal`: the hub could not go on with this connection.
+    pub const INTERNAL: u16 = 1011;
+    /// `too_slow`: cut off for falling behind; connect again with `since`.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
 impl ErrorCode {
+    /// The close code that follows this refusal when it is fatal.
+    pub fn close_code(self) -> u16 {
+        match self {
+            ErrorCode::TooLarge => close::TOO_BIG,
+            ErrorCode::TooSlow => close::TRY_AGAIN_LATER,
+            ErrorCode::Internal => close::INTERNAL,
+            ErrorCode::Malformed
+            | ErrorCode::Unauthorized
+            | ErrorCode::Protocol
+            | ErrorCode::Invalid
+            | ErrorCode::RateLimited => close::POLICY,
+        }
+    }
+
     /// Whether the same message sent again can never be logged (a role that may not, content
     /// out of range); a rate limit or a store failure passes, so the message is sent again.
     pub fn is_final(self) -> bool {

@@ -27,7 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, coding::CloseCode};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::admission::{Admission, admit};
 use super::event_log::{EventLog, Logged, Pending};
@@ -36,7 +37,7 @@ use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::tls::Socket;
 use super::users::{LoginError, Users};
 use super::views::redacted;
-use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role};
+use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role, close};
 
 /// Events a replay reads from the log at a time.
 const REPLAY_BATCH: usize = 500;
@@ -297,10 +298,21 @@ async fn refuse_command(
     tracing::warn!(?code, %reason, fatal, ?key, "hub refused a frame");
     send(ws, &Envelope::new(0, Body::Error { code, reason: reason.clone(), fatal, key })).await?;
     if fatal {
-        let _ = ws.close(None).await;
+        close_with(ws, code.close_code(), &reason).await;
         return Err(reason);
     }
     Ok(())
+}
+
+/// Ends the connection with a close code of [`linkage_protocol::close`] and a reason (cut at a
+/// character boundary to the 123 bytes a close frame carries).
+async fn close_with(ws: &mut WebSocketStream<Socket>, code: u16, reason: &str) {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let frame = CloseFrame { code: CloseCode::from(code), reason: reason[..end].to_owned().into() };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, ws.close(Some(frame))).await;
 }
 
 /// One client's whole life on the hub. Returns the client's name when it leaves cleanly.
@@ -312,8 +324,10 @@ async fn serve(
 ) -> Result<String, String> {
     // Frames are small and latency matters: no Nagle delay on the hub's sockets.
     let _ = stream.set_nodelay(true);
-    let config =
-        WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
+    // Frames up to four times the protocol's limit are read whole, so the hub can answer
+    // `too_large` and close cleanly; a larger one ends the connection while it is read.
+    let read_limit = Some(MAX_FRAME_BYTES * 4);
+    let config = WebSocketConfig::default().max_message_size(read_limit).max_frame_size(read_limit);
     // The handshake and the hello share one deadline: a client that opens a socket and says
     // nothing holds a connection for that long at most.
     let deadline = tokio::time::Instant::now() + shared.limits.handshake;
@@ -414,7 +428,7 @@ async fn serve(
     loop {
         tokio::select! {
             _ = stopped.changed() => {
-                let _ = ws.close(None).await;
+                close_with(&mut ws, close::GOING_AWAY, "the hub is stopping").await;
                 return Ok(grant.name);
             }
             event = live.recv(), if streams_events || unit.is_some() => {
@@ -473,7 +487,7 @@ async fn serve(
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > HEARTBEAT * 3 {
-                    let _ = ws.close(None).await;
+                    close_with(&mut ws, close::NORMAL, "silent for three heartbeats").await;
                     return Err("client silent for 15 s".into());
                 }
                 send(&mut ws, &Envelope::new(0, Body::Heartbeat)).await?;
@@ -482,8 +496,14 @@ async fn serve(
                 last_heard = tokio::time::Instant::now();
                 let text = match incoming {
                     None | Some(Ok(Message::Close(_))) => return Ok(grant.name),
+                    Some(Err(tungstenite::Error::Capacity(e))) => {
+                        // Beyond what the hub reads whole: answered and closed as best it can
+                        // (the rest of the frame is still on its way).
+                        let reason = format!("a frame over the limit of {MAX_FRAME_BYTES} bytes: {e}");
+                        refuse(&mut ws, &shared, ErrorCode::TooLarge, reason, true).await?;
+                        return Err("frame too large".into());
+                    }
                     Some(Err(e)) => {
-                        // Oversized frames end here too: tungstenite refuses them while reading.
                         shared.refused.fetch_add(1, Ordering::Relaxed);
                         return Err(e.to_string());
                     }
@@ -511,7 +531,11 @@ async fn serve(
                             }
                         }
                     }
-                    Err(e) => refuse(&mut ws, &shared, e.code(), e.to_string(), false).await?,
+                    // A frame over the limit is refused for good, and so is its sender.
+                    Err(e) => {
+                        let fatal = e.code() == ErrorCode::TooLarge;
+                        refuse(&mut ws, &shared, e.code(), e.to_string(), fatal).await?
+                    }
                 }
             }
         }
@@ -549,7 +573,7 @@ async fn login(
                 session: Some(session),
             };
             send(ws, &Envelope::new(0, welcome)).await?;
-            let _ = ws.close(None).await;
+            close_with(ws, close::NORMAL, "logged in").await;
             Ok(person.display)
         }
         Err(e) => {
