@@ -65,7 +65,7 @@ bench-wall: deps
 bench-map: deps
 	$(CARGO) bench -p linkage --bench map
 
-## bench-dispatch: click to every channel of every unit sent, 100 orders against loopback
+## bench-dispatch: click to every channel of every unit sent, 100 orders paced and 100 in a burst, against loopback
 ## peers (hub, SMSC, radio gateways); last line `dispatch-bench orders=100 channels=3 …`
 bench-dispatch: deps
 	$(CARGO) bench -p linkage --bench dispatch

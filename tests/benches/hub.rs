@@ -3,8 +3,10 @@
 //! Publishers (field terminals) send reports as fast as the hub acknowledges them, with a
 //! window of reports in flight each; every console receives every event. Each report carries
 //! its send time (nanoseconds since the bench started, in its text), so every console measures
-//! publish-to-receive latency itself. Prints, last:
-//! `hub-bench clients=10 events_per_s=E p99_ms=P`
+//! publish-to-receive latency itself. A console the hub cuts off for being slow (or that
+//! loses its link) before it has every event counts in `cut`: its missing events would
+//! otherwise leave the p99 unseen. Prints, last:
+//! `hub-bench clients=10 events_per_s=E p99_ms=P cut=K`
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -51,7 +53,7 @@ fn main() {
         ("field".to_string(), Grant { per_second: u32::MAX, ..Grant::new(Role::FieldTerminal, "bench field") }),
     ]);
     let base = Instant::now();
-    let (rate, p50, p99) = runtime.block_on(async move {
+    let (rate, p50, p99, cut) = runtime.block_on(async move {
         let hub = Hub::start(HubConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
@@ -71,13 +73,21 @@ fn main() {
                     let Some(Ok(Message::Text(t))) = ws.next().await else {
                         break;
                     };
-                    if let Ok(Envelope { body: Body::IncidentReported(i), .. }) = Envelope::parse(&t)
-                        && let Ok(sent) = i.report.text.parse::<u128>()
-                    {
-                        latencies.push((base.elapsed().as_nanos() - sent) as f64 / 1e6);
+                    match Envelope::parse(&t) {
+                        Ok(Envelope { body: Body::IncidentReported(i), .. }) => {
+                            if let Ok(sent) = i.report.text.parse::<u128>() {
+                                latencies.push((base.elapsed().as_nanos() - sent) as f64 / 1e6);
+                            }
+                        }
+                        Ok(Envelope { body: Body::Error { fatal: true, reason, .. }, .. }) => {
+                            eprintln!("a console was cut off: {reason}");
+                            break;
+                        }
+                        _ => {}
                     }
                 }
-                latencies
+                let cut = latencies.len() < events;
+                (latencies, cut)
             }));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -105,15 +115,19 @@ fn main() {
         for p in publishers {
             p.await.unwrap();
         }
-        let mut all = vec![];
+        let (mut all, mut cut) = (vec![], 0);
         for c in consoles {
-            all.extend(c.await.unwrap());
+            let (latencies, was_cut) = c.await.unwrap();
+            all.extend(latencies);
+            cut += usize::from(was_cut);
         }
         let elapsed = started.elapsed().as_secs_f64();
         all.sort_by(|a, b| a.total_cmp(b));
-        let q = |f: f64| all[((all.len() as f64 * f) as usize).min(all.len() - 1)];
-        (events as f64 / elapsed, q(0.5), q(0.99))
+        let q = |f: f64| {
+            all.get(((all.len() as f64 * f) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(f64::NAN)
+        };
+        (events as f64 / elapsed, q(0.5), q(0.99), cut)
     });
     println!("events={events} consoles={CONSOLES} publishers={PUBLISHERS} p50_ms={p50:.2}");
-    println!("hub-bench clients={CONSOLES} events_per_s={rate:.0} p99_ms={p99:.2}");
+    println!("hub-bench clients={CONSOLES} events_per_s={rate:.0} p99_ms={p99:.2} cut={cut}");
 }
