@@ -61,7 +61,8 @@ bench-hub: deps
 bench-wall: deps
 	$(CARGO) bench -p linkage-tests --bench wall
 
-## bench-map: one map frame with 100k incidents and 2000 grids; last line `map-bench …`
+## bench-map: one map frame (UI pass + tessellation) with 100k incidents, 2000 grids, 5000 cameras,
+## the filter on and the demo basemap; last line `map-bench …`
 bench-map: deps
 	$(CARGO) bench -p linkage --bench map
 
