@@ -23,8 +23,11 @@ doc = json.load(open("grids.geojson"))
 grids = [f for f in doc["features"] if f["properties"].get("kind", "grid") == "grid"]
 lines = [f for f in doc["features"] if f["properties"].get("kind") in ("river", "road")]
 pts = [c for g in grids for c in g["geometry"]["coordinates"][0]]
-W, E = min(p[0] for p in pts) - 0.01, max(p[0] for p in pts) + 0.01
-S, N = min(p[1] for p in pts) - 0.01, max(p[1] for p in pts) + 0.01
+# The township and its surroundings, about 5 km on every side: the console's map pans to a
+# margin around the grids, and a panel shaped unlike the township shows more on two sides.
+MARGIN = 0.05
+W, E = min(p[0] for p in pts) - MARGIN, max(p[0] for p in pts) + MARGIN
+S, N = min(p[1] for p in pts) - MARGIN, max(p[1] for p in pts) + MARGIN
 LAT0 = (S + N) / 2
 DLON = 160 / (111320 * math.cos(math.radians(LAT0)))
 DLAT = 160 / 110540

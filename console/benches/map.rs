@@ -21,6 +21,10 @@ use streams::feed::{
     Severity,
 };
 
+/// The allocator the console runs with (console/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A township of `columns × rows` jittered four-sided grids, as GeoJSON.
 fn grids(columns: usize, rows: usize) -> String {
     let mut rng = fastrand::Rng::with_seed(7);

@@ -69,22 +69,27 @@ fn console(args: &[String]) -> Result<(), String> {
         Some(s) => {
             let (w, h) = s.split_once('x').ok_or_else(|| format!("--size {s:?}: use WIDTHxHEIGHT"))?;
             let n = |v: &str| v.parse::<f32>().map_err(|_| format!("--size {s:?}: use WIDTHxHEIGHT"));
-            [n(w)?, n(h)?]
+            Some([n(w)?, n(h)?])
         }
-        None => [1600.0, 900.0],
+        None => None,
     };
     streams::video::init().map_err(|e| format!("GStreamer: {e}"))?;
 
+    let renderer = match renderer {
+        RendererChoice::Glow => eframe::Renderer::Glow,
+        #[cfg(feature = "wgpu")]
+        RendererChoice::Wgpu => eframe::Renderer::Wgpu,
+        // wgpu roughly doubles the first build; a site with a GPU builds it in.
+        #[cfg(not(feature = "wgpu"))]
+        RendererChoice::Wgpu => {
+            return Err("this linkage was built without the wgpu renderer: build it with \
+                        `cargo build --release --features linkage/wgpu`, or use --renderer glow"
+                .into());
+        }
+    };
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("联动指挥台 linkage")
-            .with_app_id("linkage")
-            .with_inner_size(size)
-            .with_min_inner_size([1024.0, 640.0]),
-        renderer: match renderer {
-            RendererChoice::Glow => eframe::Renderer::Glow,
-            RendererChoice::Wgpu => eframe::Renderer::Wgpu,
-        },
+        viewport: viewport(size),
+        renderer,
         persist_window: screenshot.is_none(),
         ..Default::default()
     };
@@ -93,6 +98,18 @@ fn console(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("the window could not run: {e}"))?;
     let failed = failure.lock().ok().and_then(|f| f.clone());
     failed.map_or(Ok(()), Err)
+}
+
+/// The console's window: maximized on its screen, as a command-room console runs, unless a
+/// `--size` was asked for. Where the window was last (its size, its screen, maximized or not)
+/// is saved on exit and wins over this on the next start.
+fn viewport(size: Option<[f32; 2]>) -> egui::ViewportBuilder {
+    egui::ViewportBuilder::default()
+        .with_title("联动指挥台 linkage")
+        .with_app_id("linkage")
+        .with_inner_size(size.unwrap_or([1600.0, 900.0]))
+        .with_min_inner_size([1024.0, 640.0])
+        .with_maximized(size.is_none())
 }
 
 #[derive(Deserialize)]
@@ -294,4 +311,15 @@ fn users(args: &[String]) -> Result<(), String> {
         _ => return Err(usage.into()),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_console_opens_maximized_unless_a_size_is_asked_for() {
+        let default = super::viewport(None);
+        assert_eq!(default.maximized, Some(true));
+        let sized = super::viewport(Some([1280.0, 720.0]));
+        assert_eq!((sized.maximized, sized.inner_size), (Some(false), Some(egui::vec2(1280.0, 720.0))));
+    }
 }

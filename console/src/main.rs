@@ -13,6 +13,10 @@ mod cli;
 
 use std::process::ExitCode;
 
+/// See the workspace's Cargo.toml: the map's frames would otherwise fault their meshes in anew.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Logs go to stderr (stdout carries `linkage tail`'s events and the hub's URL), in colour
     // only when stderr is a terminal.

@@ -160,8 +160,10 @@ impl Incidents {
         self.list.is_empty()
     }
 
-    pub fn open(&self) -> usize {
-        self.list.iter().filter(|t| t.is_open()).count()
+    /// Incidents still waiting for the duty officer (待处置): reported, neither dispatched, in
+    /// hand nor closed. The queue shows the others as 已派单 / 处置中.
+    pub fn waiting(&self) -> usize {
+        self.list.iter().filter(|t| t.incident.status == IncidentStatus::New).count()
     }
 
     pub fn open_critical(&self) -> usize {

@@ -464,6 +464,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn only_what_nobody_has_taken_up_is_waiting() {
+        let mut core = core();
+        for (seq, id) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+            core.on_feed(event(seq, incident(id, Severity::High, seq as u32)));
+        }
+        core.incidents.set_status("b", IncidentStatus::Dispatched);
+        core.incidents.set_status("c", IncidentStatus::Handling);
+        core.incidents.set_status_by_hand("d", IncidentStatus::Closed);
+        assert_eq!(core.incidents.waiting(), 1, "dispatched, in hand and closed incidents are not waiting");
+    }
+
+    #[test]
     fn a_replayed_event_does_not_double_an_incident() {
         let mut core = core();
         core.on_feed(event(1, incident("a", Severity::Low, 1)));

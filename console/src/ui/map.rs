@@ -21,6 +21,53 @@ use crate::ui::{names, theme};
 /// Metres per degree of latitude; of longitude it is this times cos(latitude).
 const METRES_PER_DEGREE: f64 = 111_320.0;
 
+/// The closest zoom: a fifth of a metre a point.
+const MIN_METRES_PER_POINT: f64 = 0.2;
+/// The margin kept around the township's grids, as a share of its size: the view pans and
+/// zooms out up to there and no further (the demo's basemap is painted that far and beyond).
+const MARGIN: f64 = 0.15;
+
+/// The part of the world the map may show: the township's grids and a margin around them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Area {
+    lo: [f64; 2],
+    hi: [f64; 2],
+    cos_lat: f64,
+}
+
+impl Area {
+    /// The box from `lo` to `hi` with `margin` (a share of its size) added on every side.
+    fn around(lo: [f64; 2], hi: [f64; 2], cos_lat: f64, margin: f64) -> Area {
+        let pad = [(hi[0] - lo[0]) * margin, (hi[1] - lo[1]) * margin];
+        Area { lo: [lo[0] - pad[0], lo[1] - pad[1]], hi: [hi[0] + pad[0], hi[1] + pad[1]], cos_lat }
+    }
+
+    fn middle(&self) -> [f64; 2] {
+        [(self.lo[0] + self.hi[0]) / 2.0, (self.lo[1] + self.hi[1]) / 2.0]
+    }
+
+    /// The scale (metres a point) at which the whole area just fits a panel of `size`.
+    fn fitting(&self, size: egui::Vec2) -> f64 {
+        let w = (self.hi[0] - self.lo[0]) * METRES_PER_DEGREE * self.cos_lat;
+        let h = (self.hi[1] - self.lo[1]) * METRES_PER_DEGREE;
+        (w / f64::from(size.x.max(1.0))).max(h / f64::from(size.y.max(1.0)))
+    }
+
+    /// The centre nearest `centre` whose view (at `metres_per_point`, on a panel of `size`)
+    /// stays inside the area; along a side where the view is wider than the area, its middle.
+    fn keep(&self, centre: [f64; 2], metres_per_point: f64, size: egui::Vec2) -> [f64; 2] {
+        let half = [
+            f64::from(size.x) / 2.0 * metres_per_point / (METRES_PER_DEGREE * self.cos_lat),
+            f64::from(size.y) / 2.0 * metres_per_point / METRES_PER_DEGREE,
+        ];
+        let mid = self.middle();
+        std::array::from_fn(|k| {
+            let (lo, hi) = (self.lo[k] + half[k], self.hi[k] - half[k]);
+            if lo >= hi || !centre[k].is_finite() { mid[k] } else { centre[k].clamp(lo, hi) }
+        })
+    }
+}
+
 /// Where the map looks: a centre in lon/lat and a scale. Kept between runs.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct MapView {
@@ -86,11 +133,14 @@ impl MapView {
             return commands;
         };
         let cos_lat = ((lo[1] + hi[1]) / 2.0).to_radians().cos();
+        let township = Area::around(lo, hi, cos_lat, 0.0);
+        let area = Area::around(lo, hi, cos_lat, MARGIN);
         if self.centre.is_none() || self.metres_per_point <= 0.0 {
-            let w = (hi[0] - lo[0]) * METRES_PER_DEGREE * cos_lat;
-            let h = (hi[1] - lo[1]) * METRES_PER_DEGREE;
-            self.centre = Some([(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0]);
-            self.metres_per_point = (w / rect.width() as f64).max(h / rect.height() as f64) * 1.08;
+            self.centre = Some(township.middle());
+            self.metres_per_point = township.fitting(rect.size()) * 1.08;
+            // Alarms that rang before the map was first drawn are on the strip; the map starts
+            // on the whole township and moves only for the next one.
+            self.followed_alarm = core.alarms.last().cloned();
         }
         if let Some(id) = core.alarms.last()
             && self.followed_alarm.as_ref() != Some(id)
@@ -116,11 +166,16 @@ impl MapView {
             let scroll = ui.input(|i| i.smooth_scroll_delta.y);
             if scroll != 0.0 {
                 let before = proj.to_lonlat(pointer);
-                proj.metres_per_point = (proj.metres_per_point * (-scroll as f64 / 200.0).exp()).clamp(0.2, 200.0);
+                proj.metres_per_point *= (-scroll as f64 / 200.0).exp();
                 let after = proj.to_lonlat(pointer);
                 proj.centre = [proj.centre[0] + before[0] - after[0], proj.centre[1] + before[1] - after[1]];
             }
         }
+        // However it got there (a drag, a zoom, an alarm, a view saved on another screen), the
+        // view stays on the township.
+        let widest = area.fitting(rect.size()).max(MIN_METRES_PER_POINT);
+        proj.metres_per_point = proj.metres_per_point.clamp(MIN_METRES_PER_POINT, widest);
+        proj.centre = area.keep(proj.centre, proj.metres_per_point, rect.size());
         self.centre = Some(proj.centre);
         self.metres_per_point = proj.metres_per_point;
 
@@ -229,23 +284,40 @@ impl MapView {
         pointer: Option<Pos2>,
     ) -> Option<&'c Camera> {
         let reach = (VIEW_RANGE_M / proj.metres_per_point).clamp(8.0, 240.0) as f32;
+        // Thousands of cameras: one mesh of plain triangles (the wedges, then the squares on
+        // top), built here, so tessellating the frame costs nothing for them. Cameras whose
+        // wedge cannot reach the panel are left out.
+        let reaches = proj.rect.expand(reach);
+        let wedge_colour = theme::CAMERA.gamma_multiply(0.18);
+        let mut mesh = Mesh::default();
+        let mut shown = vec![];
         let mut hovered = None;
         for cam in &core.cameras {
             let at = proj.to_screen(cam.lon, cam.lat);
-            // Field-of-view wedge: heading is clockwise from north, screen y grows downwards.
-            let steps = 8;
-            let mut wedge = vec![at];
-            for s in 0..=steps {
-                let deg = cam.heading - cam.fov / 2.0 + cam.fov * s as f32 / steps as f32;
-                let rad = deg.to_radians();
-                wedge.push(at + vec2(rad.sin(), -rad.cos()) * reach);
+            if !reaches.contains(at) {
+                continue;
             }
-            painter.add(Shape::convex_polygon(wedge, theme::CAMERA.gamma_multiply(0.18), Stroke::NONE));
-            painter.rect_filled(Rect::from_center_size(at, vec2(8.0, 8.0)), 1.5, theme::CAMERA);
+            // Field-of-view wedge: heading is clockwise from north, screen y grows downwards.
+            const STEPS: u32 = 8;
+            let apex = mesh.vertices.len() as u32;
+            mesh.colored_vertex(at, wedge_colour);
+            for s in 0..=STEPS {
+                let deg = cam.heading - cam.fov / 2.0 + cam.fov * s as f32 / STEPS as f32;
+                let rad = deg.to_radians();
+                mesh.colored_vertex(at + vec2(rad.sin(), -rad.cos()) * reach, wedge_colour);
+            }
+            for s in 0..STEPS {
+                mesh.add_triangle(apex, apex + 1 + s, apex + 2 + s);
+            }
+            shown.push(at);
             if pointer.is_some_and(|p| p.distance(at) <= 7.0) {
                 hovered = Some(cam);
             }
         }
+        for at in shown {
+            mesh.add_colored_rect(Rect::from_center_size(at, vec2(8.0, 8.0)), theme::CAMERA);
+        }
+        painter.add(mesh);
         hovered
     }
 
@@ -270,8 +342,8 @@ impl MapView {
             } else {
                 (theme::marker_radius(severity) + 3.0 + 2.0 * (m.count as f32).log2()).min(CELL / 2.0 + 3.0)
             };
-            painter.circle_filled(m.at, radius, fill);
-            painter.circle_stroke(m.at, radius, Stroke::new(1.0, Color32::BLACK));
+            // Fill and outline as one shape: one path for the tessellator, not two.
+            painter.circle(m.at, radius, fill, Stroke::new(1.0, Color32::BLACK));
             if severity == streams::feed::Severity::Critical && first.is_open() {
                 painter.circle_stroke(m.at, radius + 4.0, Stroke::new(2.0, fill));
             }
@@ -316,5 +388,110 @@ impl CountLabels {
             .entry(count)
             .or_insert_with(|| painter.layout_no_wrap(count.to_string(), FontId::proportional(11.0), Color32::BLACK))
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::grid::GridMap;
+    use linkage_protocol::order::fixtures::incident;
+    use linkage_protocol::{Body, Envelope, FeedUpdate, Severity};
+
+    const PANEL: egui::Vec2 = vec2(900.0, 800.0);
+
+    fn township() -> Core {
+        let grids = GridMap::from_geojson(include_str!("../../../assets/demo/grids.geojson")).unwrap();
+        Core { grids, ..Core::default() }
+    }
+
+    /// An alarm for an incident at lon/lat.
+    fn alarm(core: &mut Core, id: &str, seq: u64, lon: f64, lat: f64) {
+        let mut i = incident(id, Severity::Critical, 1);
+        i.report.location.lon = lon;
+        i.report.location.lat = lat;
+        core.on_feed(FeedUpdate::Event(Envelope { seq, ..Envelope::new(seq, Body::IncidentReported(i)) }));
+        core.alarms.push(id.into());
+    }
+
+    /// One frame of the map on a panel of [`PANEL`], with `events` (a drag, a scroll).
+    fn frame(ctx: &egui::Context, map: &mut MapView, core: &Core, events: Vec<egui::Event>) {
+        let tr = I18n::new(crate::i18n::Lang::Zh);
+        let input =
+            egui::RawInput { screen_rect: Some(Rect::from_min_size(Pos2::ZERO, PANEL)), events, ..Default::default() };
+        let output = ctx.run_ui(input, |ui| {
+            let _ = map.ui(ui, core, &tr, None, None);
+        });
+        output.drop_without_applying_deltas();
+    }
+
+    fn area(core: &Core) -> Area {
+        let (lo, hi) = core.grids.bounds().unwrap();
+        Area::around(lo, hi, ((lo[1] + hi[1]) / 2.0).to_radians().cos(), MARGIN)
+    }
+
+    /// Whether the whole view lies inside the area, along each side where it is narrower.
+    fn view_inside(map: &MapView, area: &Area) -> bool {
+        let [lon, lat] = map.centre.unwrap();
+        let half_lon = f64::from(PANEL.x) / 2.0 * map.metres_per_point / (METRES_PER_DEGREE * area.cos_lat);
+        let half_lat = f64::from(PANEL.y) / 2.0 * map.metres_per_point / METRES_PER_DEGREE;
+        let inside = |c: f64, half: f64, lo: f64, hi: f64| {
+            (hi - lo) <= 2.0 * half + 1e-9 || (c - half >= lo - 1e-9 && c + half <= hi + 1e-9)
+        };
+        inside(lon, half_lon, area.lo[0], area.hi[0]) && inside(lat, half_lat, area.lo[1], area.hi[1])
+    }
+
+    #[test]
+    fn the_map_starts_on_the_whole_township_and_moves_for_the_next_alarm() {
+        let mut core = township();
+        let (lo, hi) = core.grids.bounds().unwrap();
+        // An alarm at the township's north-east corner rang before the map was drawn.
+        alarm(&mut core, "E1", 1, hi[0], hi[1]);
+        let (ctx, mut map) = (egui::Context::default(), MapView::default());
+        frame(&ctx, &mut map, &core, vec![]);
+        let [lon, lat] = map.centre.unwrap();
+        assert!((lon - (lo[0] + hi[0]) / 2.0).abs() < 1e-9 && (lat - (lo[1] + hi[1]) / 2.0).abs() < 1e-9);
+        // The next alarm, in the middle of the western edge, moves the map toward it, but the
+        // view stays within the township's margin.
+        let west = [lo[0], (lo[1] + hi[1]) / 2.0];
+        alarm(&mut core, "E2", 2, west[0], west[1]);
+        frame(&ctx, &mut map, &core, vec![]);
+        assert!(map.centre.unwrap()[0] < lon, "moved west");
+        assert!(view_inside(&map, &area(&core)));
+    }
+
+    #[test]
+    fn drags_and_zooms_keep_the_view_on_the_township() {
+        let core = township();
+        let (ctx, mut map) = (egui::Context::default(), MapView::default());
+        frame(&ctx, &mut map, &core, vec![]);
+        // Zoomed in (as a view saved on another screen), dragged far to the south-east: the view
+        // stops at the margin.
+        let at = Pos2::new(450.0, 400.0);
+        map.metres_per_point /= 8.0;
+        let zoomed = map.metres_per_point;
+        let press = |pressed| egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Default::default(),
+        };
+        let before = map.centre.unwrap();
+        frame(&ctx, &mut map, &core, vec![press(true)]);
+        for step in 1..=40 {
+            let to = at + vec2(-200.0, -200.0) * step as f32;
+            frame(&ctx, &mut map, &core, vec![egui::Event::PointerMoved(to)]);
+        }
+        frame(&ctx, &mut map, &core, vec![press(false)]);
+        let after = map.centre.unwrap();
+        assert!(after[0] > before[0] && after[1] < before[1], "dragged south-east: {before:?} → {after:?}");
+        assert!(view_inside(&map, &area(&core)), "dragged beyond: {:?}", map.centre);
+        assert_eq!(map.metres_per_point, zoomed, "a drag does not zoom");
+        // Zoomed far out: no further than the township with its margin.
+        map.metres_per_point = 1e6;
+        frame(&ctx, &mut map, &core, vec![]);
+        assert!(map.metres_per_point > zoomed);
+        assert!(map.metres_per_point <= area(&core).fitting(PANEL) * 1.0001, "{}", map.metres_per_point);
+        assert!(view_inside(&map, &area(&core)));
     }
 }

@@ -22,7 +22,7 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, cameras: (usize, usize), no
         ui.separator();
         let n = |v: usize| v.to_string();
         ui.label(tr.f("status_bar.incidents", &[("n", &n(core.incidents.len()))]));
-        ui.label(tr.f("status_bar.open", &[("n", &n(core.incidents.open()))]));
+        ui.label(tr.f("status_bar.open", &[("n", &n(core.incidents.waiting()))]));
         let critical = core.incidents.open_critical();
         let critical_color = if critical > 0 { theme::BAD } else { theme::MUTED };
         ui.label(RichText::new(tr.f("status_bar.critical", &[("n", &n(critical))])).color(critical_color));

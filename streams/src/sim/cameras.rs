@@ -2,7 +2,8 @@
 //!
 //! Each camera has two mounts, as a real camera has two streams: `/cam/<id>` (the sub stream,
 //! 640×360) and `/cam/<id>/main` (1280×720). Each is a live test picture with the camera's
-//! name and a running wall clock drawn in, encoded as H.264 (one keyframe a second) and
+//! name and a running Beijing-time clock drawn in (as cameras in China are set, whatever this
+//! machine's time zone), encoded as H.264 (one keyframe a second) and
 //! packetised as RTP. Media are shared: many viewers of one camera cost one encoder, and a
 //! camera nobody watches costs nothing.
 //!
@@ -59,7 +60,7 @@ impl CameraServer {
 
     fn serve(cameras: &[SimCamera], port: u16, login: Option<(&str, &str)>) -> Result<CameraServer, String> {
         gst::init().map_err(|e| format!("GStreamer: {e}"))?;
-        for needed in ["x264enc", "rtph264pay", "textoverlay", "clockoverlay", "videotestsrc"] {
+        for needed in ["x264enc", "rtph264pay", "textoverlay", "videotestsrc"] {
             if gst::ElementFactory::find(needed).is_none() {
                 return Err(format!("GStreamer element {needed} is missing (run `make deps`)"));
             }
@@ -84,6 +85,11 @@ impl CameraServer {
                 let factory = rtsp::RTSPMediaFactory::new();
                 factory.set_launch(&launch_line(camera, PATTERNS[i % PATTERNS.len()], size, kbits));
                 factory.set_shared(true);
+                factory.connect_media_configure(|_, media| {
+                    if let Some(clock) = media.element().downcast_ref::<gst::Bin>().and_then(|b| b.by_name("clock")) {
+                        keep_beijing_time(&clock);
+                    }
+                });
                 if let Some(viewer) = &viewer {
                     factory.add_role_from_structure(viewer);
                 }
@@ -133,6 +139,31 @@ impl Drop for CameraServer {
     }
 }
 
+/// A camera's clock as it reads at `at`: Beijing time, to the second.
+fn beijing_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Keeps the text of the `clock` overlay on Beijing time: each frame, on its way into the
+/// overlay, brings the text up to the second. (GStreamer's clockoverlay draws the machine's
+/// local time, which on a server is often UTC.)
+fn keep_beijing_time(clock: &gst::Element) {
+    let Some(pad) = clock.static_pad("video_sink") else { return };
+    let overlay = clock.downgrade();
+    let shown = std::sync::Mutex::new(String::new());
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        let now = beijing_time(chrono::Utc::now());
+        let mut shown = shown.lock().unwrap_or_else(|p| p.into_inner());
+        if *shown != now
+            && let Some(overlay) = overlay.upgrade()
+        {
+            overlay.set_property("text", &now);
+            *shown = now;
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
 /// The media pipeline of one camera, as gst-launch syntax for the factory.
 fn launch_line(camera: &SimCamera, pattern: &str, (width, height): (u32, u32), kbits: u32) -> String {
     // Quotes inside a name would end the property value early; drop them.
@@ -142,9 +173,45 @@ fn launch_line(camera: &SimCamera, pattern: &str, (width, height): (u32, u32), k
            ! video/x-raw,width={width},height={height},framerate=25/1 \
            ! textoverlay text=\"{name}\" valignment=bottom halignment=right \
              font-desc=\"Noto Sans CJK SC, 18\" shaded-background=true \
-           ! clockoverlay time-format=\"%Y-%m-%d %H:%M:%S\" valignment=top halignment=right \
+           ! textoverlay name=clock valignment=top halignment=right \
              font-desc=\"Monospace, 16\" shaded-background=true \
            ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate={kbits} \
            ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_reads_beijing_time() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T23:30:05Z").unwrap().to_utc();
+        assert_eq!(beijing_time(at), "2026-12-02 07:30:05");
+    }
+
+    #[test]
+    fn a_running_camera_draws_beijing_time_whatever_the_machines_zone() {
+        gst::init().unwrap();
+        let camera = SimCamera { id: "c1".into(), name: "东湾村口".into() };
+        // The factory's pipeline, with a sink in the place of the RTSP payloader.
+        let line = launch_line(&camera, PATTERNS[0], (320, 180), 300);
+        let line = line
+            .trim_start_matches("( ")
+            .replace("! rtph264pay name=pay0 pt=96 config-interval=-1 )", "! fakesink sync=true");
+        let pipeline = gst::parse::launch(&line).unwrap().downcast::<gst::Bin>().unwrap();
+        let clock = pipeline.by_name("clock").unwrap();
+        keep_beijing_time(&clock);
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut text = String::new();
+        while text.is_empty() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            text = clock.property::<String>("text");
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        let now = chrono::Utc::now();
+        let near = [beijing_time(now), beijing_time(now - chrono::Duration::seconds(1))];
+        assert!(near.iter().any(|n| n[..16] == text[..16.min(text.len())]), "drawn {text:?}, Beijing time is {near:?}");
+    }
 }
