@@ -122,6 +122,15 @@ async fn raw(
     ws
 }
 
+/// A field terminal that said hello and was welcomed.
+async fn field(
+    hub: &HubHandle,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut ws = raw(hub, FIELD, Role::FieldTerminal, 0).await;
+    assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
+    ws
+}
+
 async fn read(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> Envelope {
@@ -171,8 +180,7 @@ async fn closed_with(
 async fn an_oversized_frame_is_answered_too_large_then_closed_with_1009_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let hub = hub(&dir).await;
-    let mut ws = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
-    assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
+    let mut ws = field(&hub).await;
     ws.send(report_frame(2, "before")).await.unwrap();
     assert!(matches!(read(&mut ws).await.body, Body::IncidentReported(_)));
     // A report whose text alone is 100 KiB: over the 64 KiB a frame may hold.
@@ -188,8 +196,7 @@ async fn an_oversized_frame_is_answered_too_large_then_closed_with_1009_and_noth
     }
     assert_eq!(closed_with(&mut ws).await, close::TOO_BIG);
     // The report before it stays logged; the big one is not; the hub goes on.
-    let mut again = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
-    assert!(matches!(read(&mut again).await.body, Body::Welcome { .. }));
+    let mut again = field(&hub).await;
     again.send(report_frame(4, "after")).await.unwrap();
     let logged = read(&mut again).await;
     match logged.body {
@@ -202,8 +209,7 @@ async fn an_oversized_frame_is_answered_too_large_then_closed_with_1009_and_noth
 async fn a_malformed_report_is_answered_with_a_reason_and_the_link_stays_up() {
     let dir = tempfile::tempdir().unwrap();
     let hub = hub(&dir).await;
-    let mut ws = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
-    assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
+    let mut ws = field(&hub).await;
     ws.send(Message::text("{\"v\":1,\"seq\":2,")).await.unwrap();
     match read(&mut ws).await.body {
         Body::Error { code, fatal, .. } => assert_eq!((code, fatal), (ErrorCode::Malformed, false)),
