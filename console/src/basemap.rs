@@ -228,7 +228,7 @@ pub mod mercator {
     pub fn zoom_for(metres_per_pixel: f64, lat: f64, tile_pixels: f64) -> u8 {
         let equator = 40_075_016.686 * lat.to_radians().cos();
         let z = (equator / (tile_pixels * metres_per_pixel.max(1e-3))).log2().round();
-        z.clamp(0.0, 24.0) as u8
+        z.clamp(0.0, f64::from(super::MAX_ZOOM)) as u8
     }
 
     /// The parent of a tile `up` zooms up, and which part of it (u0, v0, size in 0…1) the tile is.

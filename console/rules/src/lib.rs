@@ -118,8 +118,7 @@ fn command_key(now: chrono::DateTime<chrono::Utc>) -> String {
     format!("{:x}-{:016x}", now.timestamp_millis(), fastrand::u64(..))
 }
 
-/// The township's time zone: days, months and years of the board are Beijing time.
-pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+pub use linkage_protocol::ZONE;
 
 /// How far from an incident the console looks for cameras, in metres.
 pub const NEAREST_CAMERA_RADIUS_M: f64 = 1500.0;

@@ -12,6 +12,10 @@ mod link;
 mod message;
 pub mod order;
 
+/// The township's time zone: Beijing time, for the board's days and months and the clocks
+/// drawn into the simulated cameras. China keeps no daylight saving.
+pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
 pub use link::{Connection, FeedUpdate};
 pub use message::*;
 pub use order::{

@@ -304,6 +304,21 @@ async fn refuse_command(
     Ok(())
 }
 
+/// Answers a frame beyond what the hub reads whole (four times the protocol's limit) with a
+/// fatal `too_large`, as best it can: the rest of the frame is still on its way. Returns why the
+/// connection ended.
+async fn refuse_oversized(
+    ws: &mut WebSocketStream<Socket>,
+    shared: &Shared,
+    e: tungstenite::error::CapacityError,
+) -> String {
+    let reason = format!("a frame over the limit of {MAX_FRAME_BYTES} bytes: {e}");
+    match refuse(ws, shared, ErrorCode::TooLarge, reason, true).await {
+        Err(why) => why,
+        Ok(()) => "frame too large".into(),
+    }
+}
+
 /// Ends the connection with a close code of [`linkage_protocol::close`] and a reason (cut at a
 /// character boundary to the 123 bytes a close frame carries).
 async fn close_with(ws: &mut WebSocketStream<Socket>, code: u16, reason: &str) {
@@ -354,6 +369,7 @@ async fn serve(
     let first = tokio::time::timeout_at(deadline, ws.next()).await;
     let text = match first {
         Ok(Some(Ok(Message::Text(text)))) => text,
+        Ok(Some(Err(tungstenite::Error::Capacity(e)))) => return Err(refuse_oversized(&mut ws, &shared, e).await),
         Ok(Some(Ok(_))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
             let reason = "the first message must be a hello text frame".to_string();
             refuse(&mut ws, &shared, ErrorCode::Protocol, reason, true).await?;
@@ -496,13 +512,7 @@ async fn serve(
                 last_heard = tokio::time::Instant::now();
                 let text = match incoming {
                     None | Some(Ok(Message::Close(_))) => return Ok(grant.name),
-                    Some(Err(tungstenite::Error::Capacity(e))) => {
-                        // Beyond what the hub reads whole: answered and closed as best it can
-                        // (the rest of the frame is still on its way).
-                        let reason = format!("a frame over the limit of {MAX_FRAME_BYTES} bytes: {e}");
-                        refuse(&mut ws, &shared, ErrorCode::TooLarge, reason, true).await?;
-                        return Err("frame too large".into());
-                    }
+                    Some(Err(tungstenite::Error::Capacity(e))) => return Err(refuse_oversized(&mut ws, &shared, e).await),
                     Some(Err(e)) => {
                         shared.refused.fetch_add(1, Ordering::Relaxed);
                         return Err(e.to_string());

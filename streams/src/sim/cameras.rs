@@ -141,7 +141,7 @@ impl Drop for CameraServer {
 
 /// A camera's clock as it reads at `at`: Beijing time, to the second.
 fn beijing_time(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M:%S").to_string()
+    at.with_timezone(&linkage_protocol::ZONE).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// Keeps the text of the `clock` overlay on Beijing time: each frame, on its way into the
