@@ -41,14 +41,16 @@ demo: deps
 	$(CARGO) build --release --workspace
 	./target/release/linkage
 
-## test: formatting, lints (warnings fail), and every test
+## test: formatting, lints (warnings fail), and every test; with the wgpu renderer built in,
+## so that its picture path is tested too (kittest's snapshots build wgpu anyway)
 test: deps lint
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --all-targets --features linkage/wgpu
 	$(CARGO) test --workspace --doc
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features linkage/wgpu -- -D warnings
 
 ## bench: every benchmark (release build; numbers, not pass/fail)
 bench: bench-hub bench-wall bench-map bench-dispatch

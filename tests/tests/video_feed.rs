@@ -11,25 +11,22 @@ fn camera() -> Vec<SimCamera> {
     vec![SimCamera { id: "gate".into(), name: "测试大门".into() }]
 }
 
-fn options() -> VideoFeedOptions {
-    VideoFeedOptions { width: 320, height: 180, ..VideoFeedOptions::default() }
-}
-
 #[test]
 fn frames_from_a_test_rtsp_server_arrive_at_the_frame_slot() {
     streams::video::init().unwrap();
     let server = CameraServer::start(&camera(), 0).unwrap();
-    let feed = VideoFeed::start("gate", &server.uri("gate"), options(), streams::no_waker());
+    let feed = VideoFeed::start("gate", &server.uri("gate"), VideoFeedOptions::default(), streams::no_waker());
     assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 10), "fewer than 10 frames: {:?}", feed.state());
     let frame = feed.slot().newest().unwrap();
-    assert_eq!((frame.width, frame.height), (320, 180));
+    // The camera's own size (its sub stream): nothing is scaled on the CPU.
+    assert_eq!((frame.width, frame.height), (640, 360));
     // I420: a full-size luma plane and two chroma planes of half the width and height.
-    assert_eq!(frame.chroma_size(), (160, 90));
-    assert!(frame.y().0.len() >= 320 && frame.y().1 >= 320);
-    assert!(frame.u().1 >= 160 && frame.v().1 >= 160);
+    assert_eq!(frame.chroma_size(), (320, 180));
+    assert!(frame.y().0.len() >= 640 && frame.y().1 >= 640);
+    assert!(frame.u().1 >= 320 && frame.v().1 >= 320);
     // A real picture, not a flat fill: the test pattern and the overlays have many colours.
     let rgba = frame.to_rgba();
-    assert_eq!(rgba.len(), 320 * 180 * 4);
+    assert_eq!(rgba.len(), 640 * 360 * 4);
     let mut colours: Vec<&[u8]> = rgba.chunks(4).step_by(37).collect();
     colours.sort();
     colours.dedup();
@@ -56,7 +53,7 @@ fn a_feed_whose_server_goes_away_reports_it_and_plays_again_when_it_returns() {
     let server = CameraServer::start(&camera(), 0).unwrap();
     let port = server.port();
     let uri = server.uri("gate");
-    let feed = VideoFeed::start("gate", &uri, options(), streams::no_waker());
+    let feed = VideoFeed::start("gate", &uri, VideoFeedOptions::default(), streams::no_waker());
     assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 5));
 
     drop(server);
@@ -83,7 +80,12 @@ fn a_source_that_refuses_at_start_is_retried_until_it_comes() {
     streams::video::init().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // Nobody listens on the port yet: connections are refused.
-    let feed = VideoFeed::start("gate", &format!("rtsp://127.0.0.1:{port}/cam/gate"), options(), streams::no_waker());
+    let feed = VideoFeed::start(
+        "gate",
+        &format!("rtsp://127.0.0.1:{port}/cam/gate"),
+        VideoFeedOptions::default(),
+        streams::no_waker(),
+    );
     let retrying = wait_for(
         Duration::from_secs(10),
         || matches!(feed.state(), FeedState::Reconnecting { attempt, .. } if attempt >= 2),
@@ -115,15 +117,40 @@ fn clip(path: &std::path::Path, pipeline: &str) {
 
 /// Encodes an H.264 clip of videotestsrc with `source` properties into `dir` and plays it.
 fn play_h264_clip(dir: &std::path::Path, name: &str, source: &str) -> VideoFeed {
+    play_h264_clip_as(dir, name, source, "width=320,height=180")
+}
+
+/// The same, with the raw picture's `caps` (size, colorimetry, pixel aspect) given.
+fn play_h264_clip_as(dir: &std::path::Path, name: &str, source: &str, caps: &str) -> VideoFeed {
     let path = dir.join(format!("{name}.mkv"));
     clip(
         &path,
         &format!(
-            "videotestsrc {source} ! video/x-raw,width=320,height=180,framerate=25/1 \
+            "videotestsrc {source} ! video/x-raw,{caps},framerate=25/1 \
              ! x264enc speed-preset=ultrafast key-int-max=25 ! matroskamux"
         ),
     );
-    VideoFeed::start(name, &format!("file://{}", path.display()), options(), streams::no_waker())
+    VideoFeed::start(name, &format!("file://{}", path.display()), VideoFeedOptions::default(), streams::no_waker())
+}
+
+#[test]
+fn a_stream_brings_its_own_colour_matrix_range_and_pixel_shape() {
+    use streams::video::{Colour, Matrix};
+    let dir = tempfile::tempdir().unwrap();
+    // A D1 camera with 16:11 pixels (shown 16:9) coding BT.709, and a 1080p one coding BT.601
+    // (as some SD-heritage encoders do): the encoder writes both into the stream (H.264 VUI),
+    // the decoder reads them back, and the frame carries them to the screen.
+    let cases = [
+        ("d1", "width=704,height=576,colorimetry=bt709,pixel-aspect-ratio=16/11", Matrix::Bt709, 16.0 / 9.0),
+        ("hd", "width=1920,height=1080,colorimetry=bt601,pixel-aspect-ratio=1/1", Matrix::Bt601, 16.0 / 9.0),
+    ];
+    for (name, caps, matrix, aspect) in cases {
+        let feed = play_h264_clip_as(dir.path(), name, "num-buffers=50", caps);
+        assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 3), "{name}: {:?}", feed.state());
+        let frame = feed.slot().newest().unwrap();
+        assert_eq!(frame.colour, Colour { matrix, full_range: false }, "{name}");
+        assert!((frame.display_aspect() - aspect).abs() < 0.01, "{name}: shown at {}", frame.display_aspect());
+    }
 }
 
 #[test]
@@ -138,7 +165,12 @@ fn a_picture_that_never_changes_is_a_stall_and_a_stream_without_video_says_so() 
     // A camera that sends only sound.
     let tone = dir.path().join("tone.ogg");
     clip(&tone, "audiotestsrc num-buffers=200 ! audioconvert ! vorbisenc ! oggmux");
-    let feed = VideoFeed::start("tone", &format!("file://{}", tone.display()), options(), streams::no_waker());
+    let feed = VideoFeed::start(
+        "tone",
+        &format!("file://{}", tone.display()),
+        VideoFeedOptions::default(),
+        streams::no_waker(),
+    );
     let said = wait_for(
         Duration::from_secs(10),
         || matches!(feed.state(), FeedState::Reconnecting { ref reason, .. } if reason.contains("no video")),
@@ -171,12 +203,12 @@ fn a_camera_with_a_login_plays_over_udp_and_tcp_and_its_password_shows_nowhere()
     // rtsp:// lets rtspsrc pick UDP on loopback; rtspt:// makes it interleave over TCP.
     for scheme in ["rtsp", "rtspt"] {
         let uri = format!("{scheme}://admin:Qx-7731@127.0.0.1:{port}/cam/gate");
-        let feed = VideoFeed::start("gate", &uri, options(), streams::no_waker());
+        let feed = VideoFeed::start("gate", &uri, VideoFeedOptions::default(), streams::no_waker());
         assert!(wait_for(Duration::from_secs(20), || feed.slot().seq() >= 10), "{scheme}: {:?}", feed.state());
     }
     // A wrong password is refused, and what the tile says does not repeat it.
     let uri = format!("rtsp://admin:wrong-Qx@127.0.0.1:{port}/cam/gate");
-    let feed = VideoFeed::start("gate", &uri, options(), streams::no_waker());
+    let feed = VideoFeed::start("gate", &uri, VideoFeedOptions::default(), streams::no_waker());
     let refused = wait_for(Duration::from_secs(10), || matches!(feed.state(), FeedState::Reconnecting { .. }));
     assert!(refused, "a wrong password plays? {:?}", feed.state());
     assert_eq!(feed.slot().seq(), 0);

@@ -15,7 +15,7 @@ use crate::core::grid::LineKind;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::basemap::{TileLayer, View};
-use crate::ui::markers::{CELL, Marker, cluster};
+use crate::ui::markers::{CELL, Discs, Marker, cluster};
 use crate::ui::{names, theme};
 
 /// Metres per degree of latitude; of longitude it is this times cos(latitude).
@@ -81,6 +81,9 @@ pub struct MapView {
     /// drawing thousands of clusters. Cleared when the scale changes or it grows large.
     #[serde(skip)]
     counts: CountLabels,
+    /// The incidents' clusters, kept while only the view's position changes.
+    #[serde(skip)]
+    clusters: Clusters,
     /// The raster tiles' textures, when a basemap is configured.
     #[serde(skip)]
     tiles: TileLayer,
@@ -92,9 +95,25 @@ struct Projection {
     centre: [f64; 2],
     metres_per_point: f64,
     cos_lat: f64,
+    /// The north-west corner of the area the map may show: the origin of township points.
+    origin: [f64; 2],
 }
 
 impl Projection {
+    /// "Township points": points at this frame's scale from the area's north-west corner. They
+    /// do not move when the map pans; the screen is a window onto them (see
+    /// [`Projection::shift`]). Small numbers, so `f32` keeps them exact to far below a pixel.
+    fn to_township(&self, lon: f64, lat: f64) -> Pos2 {
+        let x = (lon - self.origin[0]) * METRES_PER_DEGREE * self.cos_lat / self.metres_per_point;
+        let y = (self.origin[1] - lat) * METRES_PER_DEGREE / self.metres_per_point;
+        Pos2::new(x as f32, y as f32)
+    }
+
+    /// Township points minus this is screen points.
+    fn shift(&self) -> egui::Vec2 {
+        self.to_township(self.centre[0], self.centre[1]) - self.rect.center()
+    }
+
     fn to_screen(&self, lon: f64, lat: f64) -> Pos2 {
         let x = (lon - self.centre[0]) * METRES_PER_DEGREE * self.cos_lat / self.metres_per_point;
         let y = (lat - self.centre[1]) * METRES_PER_DEGREE / self.metres_per_point;
@@ -154,6 +173,7 @@ impl MapView {
             centre: self.centre.unwrap_or_default(),
             metres_per_point: self.metres_per_point,
             cos_lat,
+            origin: [area.lo[0], area.hi[1]],
         };
 
         // Pan and zoom (around the pointer).
@@ -330,10 +350,17 @@ impl MapView {
         pointer: Option<Pos2>,
         matches: Option<&[bool]>,
     ) -> Option<Marker> {
-        let points = core.incidents.points().iter().filter(|p| matches.is_none_or(|m| m[p.index as usize]));
-        let markers = cluster(points, |lon, lat| proj.to_screen(lon, lat), proj.rect);
+        let shift = proj.shift();
+        let mut discs = Discs::new(painter.pixels_per_point());
+        let mut labels = vec![];
         let mut hovered: Option<(f32, &Marker)> = None;
-        for m in &markers {
+        // Clusters reach at most half a cell beyond their cell; farther ones are off the panel.
+        let shown = proj.rect.expand(CELL);
+        for m in self.clusters.of(core, proj, matches) {
+            let at = m.at - shift;
+            if !shown.contains(at) {
+                continue;
+            }
             let first = &core.incidents.all()[m.first as usize];
             let severity = first.incident.report.severity;
             let fill = if first.is_open() { theme::severity(severity) } else { theme::MUTED };
@@ -342,21 +369,24 @@ impl MapView {
             } else {
                 (theme::marker_radius(severity) + 3.0 + 2.0 * (m.count as f32).log2()).min(CELL / 2.0 + 3.0)
             };
-            // Fill and outline as one shape: one path for the tessellator, not two.
-            painter.circle(m.at, radius, fill, Stroke::new(1.0, Color32::BLACK));
+            discs.disc(at, radius, fill);
             if severity == streams::feed::Severity::Critical && first.is_open() {
-                painter.circle_stroke(m.at, radius + 4.0, Stroke::new(2.0, fill));
+                discs.ring(at, radius + 4.0, 2.0, fill);
             }
             if m.count > 1 {
-                let galley = self.counts.get(painter, m.count);
-                painter.galley(m.at - galley.size() / 2.0, galley, Color32::BLACK);
+                labels.push((at, m.count));
             }
             if let Some(p) = pointer {
-                let d = p.distance(m.at);
+                let d = p.distance(at);
                 if d <= radius + 4.0 && hovered.is_none_or(|(best, _)| d < best) {
                     hovered = Some((d, m));
                 }
             }
+        }
+        painter.add(discs.into_mesh());
+        for (at, count) in labels {
+            let galley = self.counts.get(painter, count);
+            painter.galley(at - galley.size() / 2.0, galley, Color32::BLACK);
         }
         if let Some(t) = core.selected_incident() {
             let at = proj.to_screen(t.incident.report.location.lon, t.incident.report.location.lat);
@@ -366,7 +396,56 @@ impl MapView {
                 Stroke::new(2.0, theme::SELECTION),
             );
         }
-        hovered.map(|(_, m)| m.clone())
+        hovered.map(|(_, m)| Marker { at: m.at - shift, ..m.clone() })
+    }
+}
+
+/// The incidents' clusters in township points, made for one scale, one version of the
+/// incidents and one answer of the filter, over the view and a panel's size around it. A drag
+/// inside that domain reuses them; a zoom, a new or changed incident, another filter or a drag
+/// beyond re-makes them.
+#[derive(Debug, Clone)]
+struct Clusters {
+    /// Incidents' version, scale, origin and the filter's answer they were made for.
+    made_for: Option<MadeFor>,
+    domain: Rect,
+    markers: Vec<Marker>,
+}
+
+/// What a set of clusters was made for: the incidents' version, the scale, the origin of
+/// township points, and the filter's answer (`None`: no filter).
+type MadeFor = (u64, f64, [f64; 2], Option<Vec<bool>>);
+
+impl Default for Clusters {
+    fn default() -> Self {
+        Clusters { made_for: None, domain: Rect::NOTHING, markers: vec![] }
+    }
+}
+
+impl Clusters {
+    fn of(&mut self, core: &Core, proj: &Projection, matches: Option<&[bool]>) -> &[Marker] {
+        let view = proj.rect.translate(proj.shift());
+        let same = self.made_for.as_ref().is_some_and(|(version, scale, origin, made_with)| {
+            *version == core.incidents.version()
+                && *scale == proj.metres_per_point
+                && *origin == proj.origin
+                && made_with.as_deref() == matches
+        });
+        if !same || !self.domain.contains_rect(view) {
+            // A panel's size on every side, its corners on the cell grid, so that cells stay
+            // where they were across re-makes.
+            let wide = view.expand2(view.size());
+            let snap = |v: f32, round: fn(f32) -> f32| round(v / CELL) * CELL;
+            self.domain = Rect::from_min_max(
+                Pos2::new(snap(wide.min.x, f32::floor), snap(wide.min.y, f32::floor)),
+                Pos2::new(snap(wide.max.x, f32::ceil), snap(wide.max.y, f32::ceil)),
+            );
+            let points = core.incidents.points().iter().filter(|p| matches.is_none_or(|m| m[p.index as usize]));
+            self.markers = cluster(points, |lon, lat| proj.to_township(lon, lat), self.domain);
+            self.made_for =
+                Some((core.incidents.version(), proj.metres_per_point, proj.origin, matches.map(<[bool]>::to_vec)));
+        }
+        &self.markers
     }
 }
 
@@ -458,6 +537,54 @@ mod tests {
         frame(&ctx, &mut map, &core, vec![]);
         assert!(map.centre.unwrap()[0] < lon, "moved west");
         assert!(view_inside(&map, &area(&core)));
+    }
+
+    #[test]
+    fn a_drag_moves_the_clusters_without_re_making_them_and_a_zoom_re_makes_them() {
+        let mut core = township();
+        let (lo, hi) = core.grids.bounds().unwrap();
+        let mut rng = fastrand::Rng::with_seed(3);
+        for seq in 1..=3000 {
+            let (lon, lat) = (lo[0] + rng.f64() * (hi[0] - lo[0]), lo[1] + rng.f64() * (hi[1] - lo[1]));
+            alarm(&mut core, &format!("E{seq}"), seq, lon, lat);
+        }
+        core.alarms.clear();
+        let (ctx, mut map) = (egui::Context::default(), MapView::default());
+        frame(&ctx, &mut map, &core, vec![]);
+        map.metres_per_point /= 3.0;
+        frame(&ctx, &mut map, &core, vec![]);
+        let before = (map.clusters.markers.clone(), map.clusters.domain);
+        let at = Pos2::new(450.0, 400.0);
+        let press = |pressed| egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Default::default(),
+        };
+        let centre = map.centre;
+        frame(&ctx, &mut map, &core, vec![press(true)]);
+        frame(&ctx, &mut map, &core, vec![egui::Event::PointerMoved(at + vec2(120.0, 80.0))]);
+        assert_ne!(map.centre, centre, "the map moved");
+        assert_eq!((map.clusters.markers.clone(), map.clusters.domain), before, "the same clusters, kept");
+        // What a drag shows is what clustering that view afresh shows: where both domains
+        // reach (cells sit on the same grid), the same clusters.
+        let (kept, kept_domain) = before;
+        map.clusters = Clusters::default();
+        frame(&ctx, &mut map, &core, vec![egui::Event::PointerMoved(at + vec2(120.0, 80.0))]);
+        let both = kept_domain.intersect(map.clusters.domain).shrink(CELL);
+        let within = |markers: &[Marker]| markers.iter().filter(|m| both.contains(m.at)).cloned().collect::<Vec<_>>();
+        assert!(within(&kept).len() > 50, "the check compares something: {}", within(&kept).len());
+        assert_eq!(within(&map.clusters.markers), within(&kept));
+        // A zoom makes them again, at the new scale: fewer, larger clusters.
+        frame(&ctx, &mut map, &core, vec![press(false)]);
+        map.metres_per_point *= 3.0;
+        frame(&ctx, &mut map, &core, vec![]);
+        assert!(map.clusters.markers.len() < kept.len(), "{} → {}", kept.len(), map.clusters.markers.len());
+        // So does a new incident.
+        let version = map.clusters.made_for.as_ref().map(|m| m.0);
+        alarm(&mut core, "E3001", 3001, lo[0], lo[1]);
+        frame(&ctx, &mut map, &core, vec![]);
+        assert_ne!(map.clusters.made_for.as_ref().map(|m| m.0), version);
     }
 
     #[test]

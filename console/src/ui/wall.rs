@@ -56,10 +56,11 @@ pub struct WallView {
 }
 
 impl WallView {
-    /// Tells the wall how the window renders (see [`yuv`]): with glow the pictures are
-    /// converted on the GPU, otherwise on the CPU. Left untold, the wall finds out by itself.
-    pub fn renderer_is_glow(&mut self, glow: bool) {
-        self.yuv.renderer_is_glow(glow);
+    /// Tells the wall how the window renders (see [`yuv`]): with glow or wgpu the pictures
+    /// are scaled and converted on the GPU, otherwise on the CPU. Left untold, the wall finds
+    /// out by itself.
+    pub fn renderer(&mut self, renderer: yuv::Renderer) {
+        self.yuv.renderer(renderer);
     }
 
     /// Draws the wall's controls and its tiles (`None` is an empty tile). `saved` are the walls
@@ -194,7 +195,7 @@ impl WallView {
             return;
         };
         if let Some(frame) = &tile.frame {
-            let area = fit(rect, frame.width as f32 / frame.height.max(1) as f32);
+            let area = fit(rect, frame.display_aspect());
             let picture = self.pictures.entry(tile.camera.id.clone()).or_insert_with(|| self.yuv.picture());
             self.yuv.paint(&painter, area, picture, frame);
         }

@@ -175,11 +175,7 @@ impl WallFeeds {
             tracing::warn!(%camera, "camera has no stream address");
             return None;
         };
-        let (width, height) = match stream.quality {
-            Quality::Sub => (640, 360),
-            Quality::Main => (1280, 720),
-        };
-        let options = VideoFeedOptions { width, height, audio: stream.sound, ..VideoFeedOptions::default() };
+        let options = VideoFeedOptions { audio: stream.sound, ..VideoFeedOptions::default() };
         let name = match stream.quality {
             Quality::Sub => camera.to_owned(),
             Quality::Main => format!("{camera} main"),

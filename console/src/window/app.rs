@@ -68,8 +68,8 @@ pub struct LinkageApp {
 pub struct Saved {
     pub views: Option<Views>,
     pub lang: Option<Lang>,
-    /// The window renders with glow (the wall draws video through GL then).
-    pub glow: bool,
+    /// What renders the window (the wall draws video with its shader, see [`ui::yuv`]).
+    pub renderer: ui::yuv::Renderer,
 }
 
 impl Saved {
@@ -84,7 +84,7 @@ impl Saved {
         Saved {
             views: storage.and_then(|s| eframe::get_value::<Views>(s, STORAGE_VIEWS)),
             lang: storage.and_then(|s| eframe::get_value::<Lang>(s, STORAGE_LANG)),
-            glow: cc.gl.is_some(),
+            renderer: renderer(cc),
         }
     }
 
@@ -92,6 +92,19 @@ impl Saved {
     pub fn lang(&self, options: &StartOptions) -> Lang {
         options.lang.or(options.config.lang).or(self.lang).unwrap_or_default()
     }
+}
+
+/// Which renderer eframe started; with wgpu, the wall's picture pipeline is installed into it.
+fn renderer(cc: &eframe::CreationContext<'_>) -> ui::yuv::Renderer {
+    if cc.gl.is_some() {
+        return ui::yuv::Renderer::Glow;
+    }
+    #[cfg(feature = "wgpu")]
+    if let Some(render_state) = &cc.wgpu_render_state {
+        ui::yuv::wgpu::install(render_state);
+        return ui::yuv::Renderer::Wgpu;
+    }
+    ui::yuv::Renderer::Other
 }
 
 impl LinkageApp {
@@ -106,7 +119,7 @@ impl LinkageApp {
         let ctx = ctx.clone();
         let lang = saved.lang(&options);
         let mut views = saved.views.unwrap_or_default();
-        views.wall.renderer_is_glow(saved.glow);
+        views.wall.renderer(saved.renderer);
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -4,15 +4,19 @@
 //! a look when it draws and uploads textures only when the sequence number moved. The frame
 //! keeps the decoder's own buffer (mapped read-only), so nothing is copied on the way in.
 //!
-//! Frames are planar YUV 4:2:0 (I420), not RGB: that is what decoders put out, so the
-//! pipeline only scales, and the screen turns YUV into RGB on the GPU as it draws (a few
-//! multiply-adds per pixel in a fragment shader, where the CPU would pay for every pixel of
-//! every frame). It is also 1.5 bytes a pixel to upload instead of 4.
+//! Frames are planar YUV 4:2:0 (I420) at the camera's own size, not RGB at the tile's: that is
+//! what decoders put out, so the pipeline touches no pixel, and the screen scales and turns
+//! YUV into RGB on the GPU as it draws (a few multiply-adds per pixel in a fragment shader,
+//! where the CPU would pay for every pixel of every frame). It is also 1.5 bytes a pixel to
+//! upload instead of 4.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gstreamer as gst;
+use gstreamer_video as gst_video;
+
+use super::colour::Colour;
 
 /// Where one plane lies in the frame's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +36,9 @@ pub(crate) struct PlaneLayout {
 /// - **U** (Cb, blue minus luma) and **V** (Cr, red minus luma): one byte per 2×2 block of
 ///   pixels, `⌈width/2⌉ × ⌈height/2⌉` each.
 ///
-/// Values are "limited range" (studio swing): luma from 16 (black) to 235 (white), chroma
-/// from 16 to 240 around 128 (no colour). [`Frame::to_rgba`] converts on the CPU, for the rare
+/// What the values mean is the stream's [`Colour`]: most often "limited range" (studio swing,
+/// luma from 16 (black) to 235 (white), chroma from 16 to 240 around 128, no colour) with the
+/// BT.601 (SD) or BT.709 (HD) matrix. [`Frame::to_rgba`] converts on the CPU, for the rare
 /// uses that need RGB (a PNG, a test); the wall converts on the GPU.
 pub struct Frame {
     pub width: u32,
@@ -42,6 +47,11 @@ pub struct Frame {
     pub seq: u64,
     /// Wall-clock time of arrival: a stalled tile says since when its signal is lost.
     pub received: std::time::SystemTime,
+    /// The stream's colour matrix and range (BT.601, limited, unless the stream says).
+    pub colour: Colour,
+    /// A pixel's width over its height: 1 for most cameras, 12/11 or 16/11 for some D1
+    /// (704×576) streams, which are meant to be shown 4:3 or 16:9.
+    pub pixel_aspect: f32,
     /// Y, U, V.
     planes: [PlaneLayout; 3],
     data: gst::MappedBuffer<gst::buffer::Readable>,
@@ -58,8 +68,36 @@ impl Frame {
         seq: u64,
         data: gst::MappedBuffer<gst::buffer::Readable>,
     ) -> Option<Self> {
-        let frame = Frame { width, height, seq, received: std::time::SystemTime::now(), planes, data };
+        let received = std::time::SystemTime::now();
+        let frame = Frame { width, height, seq, received, colour: Colour::default(), pixel_aspect: 1.0, planes, data };
         (0..3).all(|p| frame.plane(p).is_some()).then_some(frame)
+    }
+
+    /// A decoded I420 picture as its caps describe it: the planes where `info` lays them out
+    /// (GStreamer pads rows, and an odd width rounds chroma up), its colour and pixel shape.
+    /// The mapped buffer itself goes into the frame. `None` if `info` is not I420 or its
+    /// planes do not fit in `data`.
+    pub fn decoded(
+        info: &gst_video::VideoInfo,
+        seq: u64,
+        data: gst::MappedBuffer<gst::buffer::Readable>,
+    ) -> Option<Self> {
+        if info.format() != gst_video::VideoFormat::I420 {
+            return None;
+        }
+        let plane = |p: usize| PlaneLayout { offset: info.offset()[p], stride: info.stride()[p] as usize };
+        let mut frame = Frame::new(info.width(), info.height(), [plane(0), plane(1), plane(2)], seq, data)?;
+        frame.colour = Colour::of(info);
+        let par = info.par();
+        if par.numer() > 0 && par.denom() > 0 {
+            frame.pixel_aspect = par.numer() as f32 / par.denom() as f32;
+        }
+        Some(frame)
+    }
+
+    /// The width over the height the picture is meant to be shown at.
+    pub fn display_aspect(&self) -> f32 {
+        self.width as f32 * self.pixel_aspect / self.height.max(1) as f32
     }
 
     /// The chroma planes' size: half the picture's, rounded up (an odd last column or row
@@ -99,8 +137,9 @@ impl Frame {
     }
 
     /// The picture as tightly packed RGBA (`width * 4` bytes a row, alpha 255), converted on
-    /// the CPU with BT.601 in limited range, the integer formula of the standard (ITU-R
-    /// BT.601, as in Microsoft's "YUV to RGB" and most software decoders):
+    /// the CPU with the frame's [`Colour`] in fixed point (coefficients × 256, rounded). For
+    /// BT.601 in limited range that is the standard's integer formula (ITU-R BT.601, as in
+    /// Microsoft's "YUV to RGB" and most software decoders):
     ///
     /// ```text
     /// C = Y − 16, D = U − 128, E = V − 128
@@ -116,12 +155,13 @@ impl Frame {
     pub fn to_rgba(&self) -> Vec<u8> {
         let (w, h) = (self.width as usize, self.height as usize);
         let ((y, ys), (u, us), (v, vs)) = (self.y(), self.u(), self.v());
+        let fixed = Fixed::from(self.colour);
         let mut out = Vec::with_capacity(w * h * 4);
         for row in 0..h {
             let (yr, ur, vr) = (row * ys, (row / 2) * us, (row / 2) * vs);
             for col in 0..w {
                 let (l, cb, cr) = (y[yr + col], u[ur + col / 2], v[vr + col / 2]);
-                out.extend_from_slice(&yuv_to_rgb(l, cb, cr));
+                out.extend_from_slice(&fixed.rgb(l, cb, cr));
                 out.push(255);
             }
         }
@@ -129,12 +169,28 @@ impl Frame {
     }
 }
 
-/// One pixel, BT.601 limited range, with the integer formula of [`Frame::to_rgba`].
-fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
-    let c = 298 * (i32::from(y) - 16);
-    let (d, e) = (i32::from(u) - 128, i32::from(v) - 128);
-    let clamp = |x: i32| ((x + 128) >> 8).clamp(0, 255) as u8;
-    [clamp(c + 409 * e), clamp(c - 100 * d - 208 * e), clamp(c + 516 * d)]
+/// A [`Colour`]'s conversion in 8.8 fixed point, on 8-bit codes.
+struct Fixed {
+    rows: [[i32; 3]; 3],
+    black: i32,
+}
+
+impl From<Colour> for Fixed {
+    fn from(colour: Colour) -> Fixed {
+        let conversion = colour.conversion();
+        Fixed {
+            rows: conversion.rows.map(|row| row.map(|k| (k * 256.0).round() as i32)),
+            black: (conversion.offset[0] * 255.0).round() as i32,
+        }
+    }
+}
+
+impl Fixed {
+    /// One pixel.
+    fn rgb(&self, y: u8, u: u8, v: u8) -> [u8; 3] {
+        let x = [i32::from(y) - self.black, i32::from(u) - 128, i32::from(v) - 128];
+        self.rows.map(|[a, b, c]| ((a * x[0] + b * x[1] + c * x[2] + 128) >> 8).clamp(0, 255) as u8)
+    }
 }
 
 impl std::fmt::Debug for Frame {
@@ -174,7 +230,6 @@ impl FrameSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gstreamer_video as gst_video;
 
     /// A frame laid out by GStreamer's own `VideoInfo` for `width`×`height`, each plane filled
     /// with one value.
@@ -194,6 +249,47 @@ mod tests {
 
     fn first_pixel(f: &Frame) -> [u8; 4] {
         f.to_rgba()[..4].try_into().unwrap()
+    }
+
+    /// One pixel, BT.601 limited range.
+    fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+        Fixed::from(Colour::default()).rgb(y, u, v)
+    }
+
+    #[test]
+    fn bt601_limited_in_fixed_point_is_the_standards_integer_formula() {
+        let fixed = Fixed::from(Colour::default());
+        assert_eq!(fixed.rows, [[298, 0, 409], [298, -100, -208], [298, 516, 0]]);
+        assert_eq!(fixed.black, 16);
+    }
+
+    #[test]
+    fn a_frame_is_converted_with_its_own_matrix() {
+        use crate::video::Matrix;
+        // BT.709's 100 % red: through BT.709 it is red, through BT.601 a duller one.
+        let mut f = frame(2, 2, [63, 102, 240]);
+        let as_601 = first_pixel(&f);
+        f.colour = Colour { matrix: Matrix::Bt709, full_range: false };
+        let as_709 = first_pixel(&f);
+        assert!(as_709[0] >= 253 && as_709[1] <= 2 && as_709[2] <= 2, "{as_709:?}");
+        assert!(as_601[0] < 240, "{as_601:?}");
+        // Full range: code 0 is black, not below it.
+        let mut black = frame(2, 2, [0, 128, 128]);
+        black.colour = Colour { matrix: Matrix::Bt709, full_range: true };
+        assert_eq!(first_pixel(&black), [0, 0, 0, 255]);
+        black.colour.full_range = false;
+        assert_eq!(first_pixel(&black), [0, 0, 0, 255]);
+        let mut grey = frame(2, 2, [128, 128, 128]);
+        grey.colour = Colour { matrix: Matrix::Bt709, full_range: true };
+        assert_eq!(first_pixel(&grey), [128, 128, 128, 255]);
+    }
+
+    #[test]
+    fn a_d1_picture_with_wide_pixels_is_shown_wider() {
+        let mut f = frame(704, 576, [16, 128, 128]);
+        assert!((f.display_aspect() - 704.0 / 576.0).abs() < 1e-6);
+        f.pixel_aspect = 16.0 / 11.0;
+        assert!((f.display_aspect() - 16.0 / 9.0).abs() < 1e-3, "{}", f.display_aspect());
     }
 
     #[test]

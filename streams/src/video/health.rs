@@ -11,7 +11,7 @@ pub enum FeedState {
     /// over the last second. `decoder` is the decoding element, `hardware` whether it runs on a
     /// GPU or a VPU (VA-API, NVDEC, V4L2) rather than on the CPU.
     /// `sound`: the stream's sound is playing (only asked for on the focused tile).
-    /// `latency_ms`: what the console adds — the RTSP jitter buffer, decoding, scaling — up to
+    /// `latency_ms`: what the console adds — the RTSP jitter buffer and decoding — up to
     /// the frame being ready to draw (what the camera and the network add is not visible here).
     Playing {
         fps: f32,

@@ -2,10 +2,15 @@
 //! frame to a [`FrameSlot`]. A supervisor thread per feed watches the pipeline's bus and the
 //! flow of frames, and rebuilds the pipeline with back-off when the source fails or stalls.
 
+mod colour;
+mod decoder;
 mod frame;
 mod health;
 mod source;
+mod start_gate;
 
+pub use colour::{Colour, Matrix};
+pub use decoder::decoder;
 pub use frame::{Frame, FrameSlot};
 pub use health::FeedState;
 pub use source::{VideoFeed, VideoFeedOptions};

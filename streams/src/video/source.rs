@@ -1,21 +1,23 @@
 //! One camera feed: a URI, a pipeline that decodes it into a [`FrameSlot`], and a supervisor
 //! thread that keeps the pipeline alive.
 //!
-//! The pipeline is `uridecodebin uri=… ! videoconvertscale ! I420 at the tile's size ! appsink`.
-//! I420 is what software decoders put out, so videoconvertscale only scales; the screen turns
-//! YUV into RGB on the GPU (see [`Frame`]).
-//! `uridecodebin` picks the source (rtspsrc, rtmpsrc, souphttpsrc + hlsdemux, filesrc) and the
-//! decoder; we set the RTSP jitter buffer low in `source-setup` and keep each software decoder to
-//! one thread, so that many feeds share the cores fairly. RTMP needs two nudges, explained at
-//! [`prefer_rtmpsrc`] and [`expose_flv_video_at_once`]. The appsink holds at most one buffer
-//! and drops the rest: a frame the screen did not take in time is never shown late.
+//! The pipeline is `uridecodebin uri=… ! videoconvert ! I420 ! appsink`, the decoding half
+//! set up by [`decoder`](super::decoder::decoder). I420 is what software decoders put out, so
+//! videoconvert passes their pictures through untouched (it converts only what a hardware
+//! decoder gives as NV12). Nothing is scaled on the CPU: the frame keeps the camera's own size
+//! and the screen samples it at the tile's size on the GPU, where it also turns YUV into RGB
+//! (see [`Frame`]). The appsink holds at most one buffer and drops the rest: a frame the
+//! screen did not take in time is never shown late.
+//!
+//! Feeds that start together take turns to connect ([`start_gate`](super::start_gate)): a
+//! few at a time, each until its first compressed frame reaches the decoder.
 //!
 //! The supervisor pops bus messages with a short timeout and watches the slot's counter: an
 //! error, an end of stream or no new frame for `stall_after` tears the pipeline down and builds
 //! it again after a back-off (0.5 s doubling to 30 s), forever, until the feed is dropped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,16 +26,15 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use super::frame::{Frame, FrameSlot, PlaneLayout};
+use super::decoder::decoder;
+use super::frame::{Frame, FrameSlot};
 use super::health::FeedState;
+use super::start_gate::{StartGate, Turn};
 use crate::{Waker, backoff};
 
 /// How a feed decodes and when it counts as stalled.
 #[derive(Debug, Clone)]
 pub struct VideoFeedOptions {
-    /// The picture size delivered to the slot (the tile's pixel size).
-    pub width: u32,
-    pub height: u32,
     /// rtspsrc jitter buffer; its default of 2000 ms is far too long for a live wall.
     pub rtsp_latency_ms: u32,
     /// No new frame for this long: the tile says "stalled".
@@ -48,8 +49,6 @@ pub struct VideoFeedOptions {
 impl Default for VideoFeedOptions {
     fn default() -> Self {
         VideoFeedOptions {
-            width: 640,
-            height: 360,
             rtsp_latency_ms: 100,
             stalled_after: Duration::from_secs(2),
             reconnect_after: Duration::from_secs(5),
@@ -148,7 +147,15 @@ struct Observed {
     into_decoder: Mutex<std::collections::VecDeque<(gst::ClockTime, Instant)>>,
     /// Microseconds from the decoder's input to the frame in the slot, smoothed.
     decode_latency_us: AtomicU64,
+    /// This feed's turn to connect, given back when the first compressed frame reaches the
+    /// decoder (or when it has been held too long).
+    turn: Mutex<Option<Turn<'static>>>,
 }
+
+/// The process's feeds take turns to connect: two at a time per core.
+static GATE: std::sync::LazyLock<StartGate> = std::sync::LazyLock::new(|| {
+    StartGate::new(2 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+});
 
 /// How many frames' arrival times are remembered for the latency (a second and more at 25 fps).
 const LATENCY_WINDOW: usize = 48;
@@ -226,7 +233,8 @@ impl Supervisor {
     fn run(self) {
         let mut attempt = 0u32;
         while !self.stop.load(Ordering::Acquire) {
-            let observed = Arc::new(Observed::default());
+            let Some(turn) = GATE.enter(Duration::from_millis(100)) else { continue };
+            let observed = Arc::new(Observed { turn: Mutex::new(Some(turn)), ..Observed::default() });
             let (reason, played) = match self.build(&observed) {
                 Ok(pipeline) => {
                     let (ended, played) = self.watch(&pipeline, &observed);
@@ -279,23 +287,14 @@ impl Supervisor {
         let make = |factory: &str| {
             gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
         };
-        if self.uri.starts_with("rtmp") {
-            prefer_rtmpsrc();
-        }
         let pipeline = gst::Pipeline::new();
-        let decode = make("uridecodebin")?;
-        decode.set_property("uri", &self.uri);
-        let scale = make("videoconvertscale")?;
-        // Colour at the tile's size needs no chroma resampling or dithering: measured by
-        // `make bench-wall`, they are a fifth of what conversion costs.
-        scale.set_property_from_str("chroma-mode", "none");
-        scale.set_property_from_str("dither", "none");
-        let caps = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::I420)
-            .width(self.options.width as i32)
-            .height(self.options.height as i32)
-            .pixel_aspect_ratio(gst::Fraction::new(1, 1))
-            .build();
+        let decode = decoder(&self.uri, self.options.rtsp_latency_ms)?;
+        let convert = make("videoconvert")?;
+        // A conversion (NV12 from a hardware decoder) needs no chroma resampling or
+        // dithering on its way to the screen.
+        convert.set_property_from_str("chroma-mode", "none");
+        convert.set_property_from_str("dither", "none");
+        let caps = gst_video::VideoCapsBuilder::new().format(gst_video::VideoFormat::I420).build();
         let is_file = self.uri.starts_with("file://");
         let sink = gst_app::AppSink::builder()
             .caps(&caps)
@@ -306,23 +305,9 @@ impl Supervisor {
             .wait_on_eos(false)
             .enable_last_sample(false)
             .build();
-        pipeline.add_many([&decode, &scale, sink.upcast_ref()]).map_err(|e| e.to_string())?;
-        scale.link(&sink).map_err(|e| e.to_string())?;
+        pipeline.add_many([&decode, &convert, sink.upcast_ref()]).map_err(|e| e.to_string())?;
+        convert.link(&sink).map_err(|e| e.to_string())?;
 
-        let latency = self.options.rtsp_latency_ms;
-        decode.connect("source-setup", false, move |args| {
-            if let Some(source) = args.get(1).and_then(|a| a.get::<gst::Element>().ok())
-                && source.find_property("latency").is_some()
-                && source.find_property("drop-on-latency").is_some()
-            {
-                source.set_property("latency", latency);
-                // Not dropping: at start the server sends a burst, and dropping from it lost
-                // first keyframes (a second more to the first picture, measured by
-                // `make bench-wall`). The appsink's one-buffer slot bounds the latency.
-                source.set_property("drop-on-latency", false);
-            }
-            None
-        });
         let seen = observed.clone();
         pipeline.connect_deep_element_added(move |_, _, element| {
             let klass =
@@ -332,13 +317,16 @@ impl Supervisor {
                 if let Ok(mut d) = seen.decoder.lock() {
                     *d = Some((name, klass.contains("Hardware")));
                 }
-                // The bit rate as the decoder gets it: every compressed buffer, counted.
-                // and when each frame went in, for the latency to the slot.
+                // The bit rate as the decoder gets it (every compressed buffer, counted) and
+                // when each frame went in, for the latency to the slot.
                 if let Some(sink) = element.static_pad("sink") {
                     let bytes = seen.clone();
                     sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
                         if let Some(buffer) = info.buffer() {
-                            bytes.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                            if bytes.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed) == 0 {
+                                // Connected: the next feed may start connecting.
+                                drop(bytes.turn.lock().ok().and_then(|mut t| t.take()));
+                            }
                             if let (Some(pts), Ok(mut recent)) = (buffer.pts(), bytes.into_decoder.lock()) {
                                 if recent.len() == LATENCY_WINDOW {
                                     recent.pop_front();
@@ -350,21 +338,9 @@ impl Supervisor {
                     });
                 }
             }
-            let software_decoder = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
-            if software_decoder && element.find_property("max-threads").is_some() {
-                element.set_property("max-threads", 1i32);
-            }
-            // A picture decoded without its reference frames (joining mid-GOP, a lost packet)
-            // is smeared: better the last good frame than that.
-            if software_decoder && element.find_property("output-corrupt").is_some() {
-                element.set_property("output-corrupt", false);
-            }
-            if element.factory().is_some_and(|f| f.name() == "flvdemux") {
-                expose_flv_video_at_once(element);
-            }
         });
-        let scale_sink = scale.static_pad("sink").ok_or("videoconvertscale has no sink pad")?;
-        let video_sink = scale_sink.clone();
+        let convert_sink = convert.static_pad("sink").ok_or("videoconvert has no sink pad")?;
+        let video_sink = convert_sink.clone();
         let audio = self.options.audio;
         let bin = pipeline.downgrade();
         let heard = observed.clone();
@@ -389,7 +365,7 @@ impl Supervisor {
         // Every stream is out and none was video: a camera sending only sound.
         let seen = observed.clone();
         decode.connect_no_more_pads(move |_| {
-            if !scale_sink.is_linked() {
+            if !convert_sink.is_linked() {
                 seen.no_video.store(true, Ordering::Release);
             }
         });
@@ -431,12 +407,7 @@ impl Supervisor {
                     if last_fingerprint.replace(print) != Some(print) {
                         seen.changed_at_seq.store(seq, Ordering::Release);
                     }
-                    // The planes as the caps lay them out (GStreamer pads rows, and an odd
-                    // width rounds chroma up); the mapped buffer itself goes into the frame.
-                    let plane = |p: usize| PlaneLayout { offset: vi.offset()[p], stride: vi.stride()[p] as usize };
-                    let frame = Frame::new(vi.width(), vi.height(), [plane(0), plane(1), plane(2)], seq, data)
-                        .ok_or(gst::FlowError::Error)?;
-                    slot.put(frame);
+                    slot.put(Frame::decoded(vi, seq, data).ok_or(gst::FlowError::Error)?);
                     waker();
                     Ok(gst::FlowSuccess::Ok)
                 })
@@ -464,6 +435,11 @@ impl Supervisor {
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return (Ended::Stopped, played);
+            }
+            if let Ok(mut turn) = observed.turn.lock()
+                && turn.as_ref().is_some_and(Turn::expired)
+            {
+                *turn = None;
             }
             if observed.no_video.load(Ordering::Acquire) {
                 return (Ended::Failed("the stream has no video (sound only)".into()), played);
@@ -538,53 +514,6 @@ impl Supervisor {
             }
         }
     }
-}
-
-/// Makes `uridecodebin` open `rtmp://` with rtmpsrc (librtmp) rather than rtmp2src.
-///
-/// rtmp2src ranks higher, but it only accepts media sent on the message stream its
-/// `createStream` got back (1), and the minimal server in `ffmpeg -listen 1` sends audio and
-/// video on stream 0: rtmp2src connects, is told "NetStream.Play.Start", then logs "Ignoring
-/// video message with stream 0 != 1" for every frame and never outputs a byte. rtmpsrc takes
-/// both. Ranks live in the process-wide registry, so this is done once and holds for every
-/// `uridecodebin` in the process; with no rtmpsrc installed nothing changes.
-fn prefer_rtmpsrc() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        if let (Some(rtmpsrc), Some(rtmp2src)) =
-            (gst::ElementFactory::find("rtmpsrc"), gst::ElementFactory::find("rtmp2src"))
-            && rtmp2src.rank() >= rtmpsrc.rank()
-        {
-            rtmp2src.set_rank(rtmpsrc.rank() - 1);
-        }
-    });
-}
-
-/// Lets decodebin show flvdemux's video as soon as it flows, not 6 s later.
-///
-/// decodebin hides a demuxer's pads until the demuxer says `no-more-pads`, so that a player
-/// sees every stream at once; only then does `uridecodebin` add its pad and our `pad-added`
-/// link it. flvdemux does not trust the FLV header's audio/video flags: if video comes and no
-/// audio, it waits for 6 s of video timestamps before saying `no-more-pads`. A file gets there
-/// in milliseconds; a live stream (RTMP, HTTP FLV) needs 6 real seconds. Meanwhile the bytes
-/// flow, the decoder is plugged and the frames pile up unseen, and our supervisor gives up
-/// after `reconnect_after` (5 s) without a frame: one second too early, every time.
-///
-/// The wall shows video only, so the first video buffer is all we wait for: we say
-/// `no-more-pads` on flvdemux's behalf, from its streaming thread just before the buffer is
-/// pushed, exactly where flvdemux itself does it when its 6 s are up. An audio pad that comes
-/// later is still added by decodebin, and left unlinked by us like any other audio.
-fn expose_flv_video_at_once(flvdemux: &gst::Element) {
-    flvdemux.connect_pad_added(|_, pad| {
-        if pad.name() == "video" {
-            pad.add_probe(gst::PadProbeType::BUFFER, |pad, _| {
-                if let Some(flvdemux) = pad.parent_element() {
-                    flvdemux.no_more_pads();
-                }
-                gst::PadProbeReturn::Remove
-            });
-        }
-    });
 }
 
 #[cfg(test)]

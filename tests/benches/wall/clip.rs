@@ -9,8 +9,7 @@
 //!
 //! Before encoding, a probe draws the frame's number into its top-left corner as two rows of
 //! 16 black or white blocks: the number's bits, then their complement. A block is 1/22.5 of
-//! the picture's height (16 px at 360 lines, aligned to H.264's macroblocks), so it survives
-//! compression and any scaling to a tile. [`read`] takes the block centres of a decoded frame's
+//! the picture's height (25 px at 576 lines, 48 at 1080), so it survives compression. [`read`] takes the block centres of a decoded frame's
 //! luma and accepts the number only if the second row is the complement of the first: a
 //! smeared picture gives no number rather than a wrong one.
 
