@@ -104,9 +104,7 @@ impl Projection {
     /// do not move when the map pans; the screen is a window onto them (see
     /// [`Projection::shift`]). Small numbers, so `f32` keeps them exact to far below a pixel.
     fn to_township(&self, lon: f64, lat: f64) -> Pos2 {
-        let x = (lon - self.origin[0]) * METRES_PER_DEGREE * self.cos_lat / self.metres_per_point;
-        let y = (self.origin[1] - lat) * METRES_PER_DEGREE / self.metres_per_point;
-        Pos2::new(x as f32, y as f32)
+        Pos2::ZERO + self.points_from(self.origin, lon, lat)
     }
 
     /// Township points minus this is screen points.
@@ -115,9 +113,14 @@ impl Projection {
     }
 
     fn to_screen(&self, lon: f64, lat: f64) -> Pos2 {
-        let x = (lon - self.centre[0]) * METRES_PER_DEGREE * self.cos_lat / self.metres_per_point;
-        let y = (lat - self.centre[1]) * METRES_PER_DEGREE / self.metres_per_point;
-        self.rect.center() + vec2(x as f32, -y as f32)
+        self.rect.center() + self.points_from(self.centre, lon, lat)
+    }
+
+    /// From `from` to lon/lat in points at this frame's scale, east and south positive.
+    fn points_from(&self, from: [f64; 2], lon: f64, lat: f64) -> egui::Vec2 {
+        let x = (lon - from[0]) * METRES_PER_DEGREE * self.cos_lat / self.metres_per_point;
+        let y = (from[1] - lat) * METRES_PER_DEGREE / self.metres_per_point;
+        vec2(x as f32, y as f32)
     }
 
     fn to_lonlat(&self, p: Pos2) -> [f64; 2] {

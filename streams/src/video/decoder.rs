@@ -22,10 +22,8 @@ pub fn decoder(uri: &str, rtsp_latency_ms: u32) -> Result<gst::Element, String> 
     if uri.starts_with("rtmp") {
         prefer_rtmpsrc();
     }
-    let decode = gst::ElementFactory::make("uridecodebin")
-        .property("uri", uri)
-        .build()
-        .map_err(|_| "GStreamer element uridecodebin is missing".to_string())?;
+    let decode = element("uridecodebin")?;
+    decode.set_property("uri", uri);
     decode.connect("source-setup", false, move |args| {
         if let Some(source) = args.get(1).and_then(|a| a.get::<gst::Element>().ok())
             && source.find_property("latency").is_some()
@@ -56,6 +54,12 @@ pub fn decoder(uri: &str, rtsp_latency_ms: u32) -> Result<gst::Element, String> 
         });
     }
     Ok(decode)
+}
+
+/// A GStreamer element of `factory`; a missing one (a plugin not installed) is an error that
+/// says which, not a panic.
+pub(super) fn element(factory: &str) -> Result<gst::Element, String> {
+    gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
 }
 
 /// Makes `uridecodebin` open `rtmp://` with rtmpsrc (librtmp) rather than rtmp2src.

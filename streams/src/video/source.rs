@@ -26,7 +26,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use super::decoder::decoder;
+use super::decoder::{decoder, element};
 use super::frame::{Frame, FrameSlot};
 use super::health::FeedState;
 use super::start_gate::{StartGate, Turn};
@@ -173,11 +173,8 @@ fn fingerprint(data: &[u8]) -> u64 {
 /// picture does not either: both play as they come). On a machine with no sound device
 /// autoaudiosink falls back to a silent sink, so the picture is never taken down for sound.
 fn play_sound(pipeline: &gst::Pipeline, pad: &gst::Pad, heard: &Arc<Observed>) -> Result<(), String> {
-    let make = |factory: &str| {
-        gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
-    };
     let (queue, convert, resample, sink) =
-        (make("queue")?, make("audioconvert")?, make("audioresample")?, make("autoaudiosink")?);
+        (element("queue")?, element("audioconvert")?, element("audioresample")?, element("autoaudiosink")?);
     sink.set_property("sync", false);
     let chain = [&queue, &convert, &resample, &sink];
     pipeline.add_many(chain).map_err(|e| e.to_string())?;
@@ -284,12 +281,9 @@ impl Supervisor {
 
     /// Builds the pipeline; an element that cannot be made is an error, not a panic.
     fn build(&self, observed: &Arc<Observed>) -> Result<gst::Pipeline, String> {
-        let make = |factory: &str| {
-            gst::ElementFactory::make(factory).build().map_err(|_| format!("GStreamer element {factory} is missing"))
-        };
         let pipeline = gst::Pipeline::new();
         let decode = decoder(&self.uri, self.options.rtsp_latency_ms)?;
-        let convert = make("videoconvert")?;
+        let convert = element("videoconvert")?;
         // A conversion (NV12 from a hardware decoder) needs no chroma resampling or
         // dithering on its way to the screen.
         convert.set_property_from_str("chroma-mode", "none");
