@@ -126,7 +126,9 @@ fn main() {
     let ctx = egui::Context::default();
     let mut map = MapView::default();
     let screen = Rect::from_min_size(Pos2::ZERO, vec2(1100.0, 900.0));
-    let mut frame_ms = |events: Vec<Event>| {
+    // Vertices and indices of the last frame's meshes.
+    let mut size = (0, 0);
+    let mut frame_ms = |events: Vec<Event>, size: &mut (usize, usize)| {
         let input = RawInput { screen_rect: Some(screen), events, ..Default::default() };
         let now = chrono::Utc::now();
         let started = Instant::now();
@@ -136,6 +138,10 @@ fn main() {
         });
         let meshes = ctx.tessellate(std::mem::take(&mut output.shapes), output.pixels_per_point);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
+        *size = meshes.iter().fold((0, 0), |(v, i), p| match &p.primitive {
+            egui::epaint::Primitive::Mesh(m) => (v + m.vertices.len(), i + m.indices.len()),
+            egui::epaint::Primitive::Callback(_) => (v, i),
+        });
         std::hint::black_box(meshes);
         // The tiles' textures would go to the GPU here; the bench has none.
         output.drop_without_applying_deltas();
@@ -159,9 +165,10 @@ fn main() {
             // The basemap's tiles for this view have been read and decoded by now.
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
-        dragging.push(frame_ms(events));
+        dragging.push(frame_ms(events, &mut size));
     }
-    frame_ms(vec![press(500.0, false)]);
+    let dragged = size;
+    frame_ms(vec![press(500.0, false)], &mut size);
     // Wheel in for ten frames, out for ten, …: every frame's scale differs from the last.
     let mut zooming: Vec<f64> = (0..frames / 2)
         .map(|frame| {
@@ -173,7 +180,7 @@ fn main() {
                 source: egui::MouseWheelSource::Unknown,
                 modifiers: Default::default(),
             };
-            frame_ms(vec![Event::PointerMoved(Pos2::new(550.0, 450.0)), wheel])
+            frame_ms(vec![Event::PointerMoved(Pos2::new(550.0, 450.0)), wheel], &mut size)
         })
         .collect();
     // Warm-up: the font atlas, the first layout, the basemap's tiles arriving.
@@ -186,6 +193,7 @@ fn main() {
     let (zoom_p50, zoom_p99) = quantiles(&mut zooming);
     println!("zooming (every frame re-clusters): frame_ms_p50={zoom_p50:.2} frame_ms_p99={zoom_p99:.2}");
     let (p50, p99) = quantiles(&mut dragging);
+    println!("a dragged frame's meshes: vertices={} indices={}", dragged.0, dragged.1);
     println!(
         "map-bench incidents={incidents} grids={} cameras={} frame_ms_p50={:.2} frame_ms_p99={:.2}",
         core.grids.grids.len(),

@@ -15,7 +15,7 @@ use crate::core::grid::LineKind;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::basemap::{TileLayer, View};
-use crate::ui::markers::{CELL, Discs, Marker, cluster};
+use crate::ui::markers::{CELL, Marker, Sprites, Stamps, cluster};
 use crate::ui::{names, theme};
 
 /// Metres per degree of latitude; of longitude it is this times cos(latitude).
@@ -87,6 +87,9 @@ pub struct MapView {
     /// The raster tiles' textures, when a basemap is configured.
     #[serde(skip)]
     tiles: TileLayer,
+    /// The markers' pictures, drawn once for the screen's scale.
+    #[serde(skip)]
+    sprites: Option<Sprites>,
 }
 
 /// Converts between lon/lat and screen points for one frame.
@@ -312,7 +315,12 @@ impl MapView {
         // wedge cannot reach the panel are left out.
         let reaches = proj.rect.expand(reach);
         let wedge_colour = theme::CAMERA.gamma_multiply(0.18);
+        // The wedge's arc in as few chords as keep it within a quarter point of the circle:
+        // a small wedge (the township seen whole) needs two or three, a near one eight.
+        let chord_angle = 2.0 * (1.0 - 0.25 / reach).acos();
         let mut mesh = Mesh::default();
+        mesh.reserve_vertices(core.cameras.len() * 14);
+        mesh.reserve_triangles(core.cameras.len() * 10);
         let mut shown = vec![];
         let mut hovered = None;
         for cam in &core.cameras {
@@ -321,15 +329,15 @@ impl MapView {
                 continue;
             }
             // Field-of-view wedge: heading is clockwise from north, screen y grows downwards.
-            const STEPS: u32 = 8;
+            let steps = (cam.fov.to_radians() / chord_angle).ceil().clamp(2.0, 8.0) as u32;
             let apex = mesh.vertices.len() as u32;
             mesh.colored_vertex(at, wedge_colour);
-            for s in 0..=STEPS {
-                let deg = cam.heading - cam.fov / 2.0 + cam.fov * s as f32 / STEPS as f32;
+            for s in 0..=steps {
+                let deg = cam.heading - cam.fov / 2.0 + cam.fov * s as f32 / steps as f32;
                 let rad = deg.to_radians();
                 mesh.colored_vertex(at + vec2(rad.sin(), -rad.cos()) * reach, wedge_colour);
             }
-            for s in 0..STEPS {
+            for s in 0..steps {
                 mesh.add_triangle(apex, apex + 1 + s, apex + 2 + s);
             }
             shown.push(at);
@@ -354,12 +362,14 @@ impl MapView {
         matches: Option<&[bool]>,
     ) -> Option<Marker> {
         let shift = proj.shift();
-        let mut discs = Discs::new(painter.pixels_per_point());
+        let markers = self.clusters.of(core, proj, matches);
+        let sprites = Sprites::for_scale(&mut self.sprites, painter.ctx(), painter.pixels_per_point());
+        let mut stamps = Stamps::new(sprites, markers.len());
         let mut labels = vec![];
         let mut hovered: Option<(f32, &Marker)> = None;
         // Clusters reach at most half a cell beyond their cell; farther ones are off the panel.
         let shown = proj.rect.expand(CELL);
-        for m in self.clusters.of(core, proj, matches) {
+        for m in markers {
             let at = m.at - shift;
             if !shown.contains(at) {
                 continue;
@@ -372,9 +382,9 @@ impl MapView {
             } else {
                 (theme::marker_radius(severity) + 3.0 + 2.0 * (m.count as f32).log2()).min(CELL / 2.0 + 3.0)
             };
-            discs.disc(at, radius, fill);
+            stamps.disc(at, radius, fill);
             if severity == streams::feed::Severity::Critical && first.is_open() {
-                discs.ring(at, radius + 4.0, 2.0, fill);
+                stamps.ring(at, radius + 4.0, fill);
             }
             if m.count > 1 {
                 labels.push((at, m.count));
@@ -386,7 +396,7 @@ impl MapView {
                 }
             }
         }
-        painter.add(discs.into_mesh());
+        painter.add(stamps.into_mesh());
         for (at, count) in labels {
             let galley = self.counts.get(painter, count);
             painter.galley(at - galley.size() / 2.0, galley, Color32::BLACK);

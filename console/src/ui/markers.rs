@@ -8,11 +8,11 @@
 //! re-making them (see `ui::map`).
 //!
 //! A thousand clusters as egui circles cost more to tessellate than everything else on the map
-//! (egui builds each circle's path, its normals and its feathered edge every frame), so
-//! [`Discs`] lays them into one mesh directly: rings of a precomputed unit circle, each edge
-//! feathered by a pixel as egui would.
-
-use std::sync::LazyLock;
+//! (egui builds each circle's path, its normals and its feathered edge every frame), and even
+//! as rings of a precomputed circle laid into one mesh they were most of a frame's vertices
+//! (a disc, its outline and a halo: 170), which egui then copies into its output. So each
+//! marker is a square of a pre-drawn picture ([`Sprites`]) tinted by its colour: four
+//! vertices ([`Stamps`]).
 
 use egui::{Color32, Mesh, Pos2, Rect, Vec2};
 
@@ -75,80 +75,190 @@ pub fn cluster<'a>(
     markers
 }
 
-/// Corners of the markers' circles: enough that a 17-point circle's edge is off by less than
-/// a fifth of a point.
-const SEGMENTS: usize = 24;
+/// The largest radius a marker picture is drawn for, in points: a cluster's disc is capped at
+/// `CELL / 2 + 3`, its halo sits 4 points beyond, with room to spare.
+const WIDEST: f32 = CELL / 2.0 + 3.0 + 4.0 + HALO_WIDTH;
 
-/// The directions to those corners.
-static UNIT_CIRCLE: LazyLock<[Vec2; SEGMENTS]> =
-    LazyLock::new(|| std::array::from_fn(|i| Vec2::angled(i as f32 * std::f32::consts::TAU / SEGMENTS as f32)));
+/// The width of the ring around an open critical incident, in points.
+const HALO_WIDTH: f32 = 2.0;
 
-/// Filled and outlined circles, and rings, built into one mesh of plain triangles.
-pub struct Discs {
-    mesh: Mesh,
-    /// The width of the anti-aliased edge: one physical pixel, in points.
-    feather: f32,
+/// Radii are drawn to the nearest half pixel.
+const STEPS_PER_PIXEL: f32 = 2.0;
+
+/// The atlas of marker pictures, laid out in rows this wide (texels).
+const ATLAS_WIDTH: usize = 1024;
+
+/// Pre-drawn marker pictures: for every radius up to [`WIDEST`], in half-pixel steps, a disc
+/// (white inside, a black outline one point wide just outside the radius) and a ring
+/// ([`HALO_WIDTH`] wide, white, outside its radius), as egui strokes a circle, every edge
+/// anti-aliased over one pixel as egui draws. A marker
+/// is then one textured square tinted by its colour — white becomes the colour, black stays
+/// black — four vertices where a tessellated circle with its outline and halo took 170. Map
+/// engines draw their symbols the same way (sprites). Made for one `pixels_per_point`.
+#[derive(Clone)]
+pub struct Sprites {
+    texture: egui::TextureHandle,
+    pixels_per_point: f32,
+    places: Places,
 }
 
-impl Discs {
-    pub fn new(pixels_per_point: f32) -> Discs {
-        Discs { mesh: Mesh::default(), feather: 1.0 / pixels_per_point.max(0.1) }
+/// Per radius step: where the disc and the ring are in the atlas (normalised), and the
+/// half-width of their square in texels.
+#[derive(Clone, Debug)]
+struct Places {
+    discs: Vec<Rect>,
+    rings: Vec<Rect>,
+    half_texels: Vec<f32>,
+}
+
+impl std::fmt::Debug for Sprites {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sprites({} radii at {}×)", self.places.discs.len(), self.pixels_per_point)
+    }
+}
+
+/// What one texel at `distance` pixels from a picture's centre shows, premultiplied, going
+/// linearly between the `(radius, colour)` stops (the first's colour inside, nothing after
+/// the last).
+fn shade(stops: &[(f32, [f32; 4])], distance: f32) -> Color32 {
+    let [r, g, b, a] = match stops.iter().position(|&(radius, _)| distance < radius) {
+        Some(0) => stops[0].1,
+        Some(k) => {
+            let ((r0, c0), (r1, c1)) = (stops[k - 1], stops[k]);
+            let t = (distance - r0) / (r1 - r0).max(f32::EPSILON);
+            std::array::from_fn(|i| c0[i] + (c1[i] - c0[i]) * t)
+        }
+        None => [0.0; 4],
+    };
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    Color32::from_rgba_premultiplied(byte(r), byte(g), byte(b), byte(a))
+}
+
+/// The stops of a band of `colour` from `radius − half` to `radius + half` with `inside`
+/// within, each change spread over one pixel (radii in pixels). A band narrower than the
+/// feather is no wider than it.
+fn band(radius: f32, half: f32, inside: [f32; 4], colour: [f32; 4]) -> Vec<(f32, [f32; 4])> {
+    let (a, b) = (radius - half + 0.5, radius + half - 0.5);
+    let mut stops = vec![((radius - half - 0.5).max(0.0), inside), (a, colour)];
+    if b > a {
+        stops.push((b, colour));
+    }
+    stops.push((radius + half + 0.5, [0.0; 4]));
+    stops
+}
+
+const WHITE: [f32; 4] = [1.0; 4];
+const BLACK: [f32; 4] = [0.0, 0.0, 0.0, 1.0];
+
+impl Sprites {
+    /// Draws the atlas for `pixels_per_point` and hands it to the GPU.
+    pub fn new(ctx: &egui::Context, pixels_per_point: f32) -> Sprites {
+        let ppp = pixels_per_point.max(0.1);
+        let (image, places) = Sprites::draw(ppp);
+        let texture = ctx.load_texture("map markers", image, egui::TextureOptions::LINEAR);
+        Sprites { texture, pixels_per_point: ppp, places }
     }
 
-    /// A disc of `radius` filled with `fill`, outlined in black one point wide (the outline
-    /// centred on the radius, like egui's stroked circle).
+    /// The atlas's picture, and where each sprite is in it (the texture still to be made).
+    fn draw(ppp: f32) -> (egui::ColorImage, Places) {
+        let steps = (WIDEST * ppp * STEPS_PER_PIXEL).ceil() as usize;
+        let radius_of = |step: usize| (step + 1) as f32 / STEPS_PER_PIXEL;
+        // Shelves of squares, smallest first: each square is the radius, the halo's width
+        // and the feather on both sides of its centre, which is a texel's corner — a marker
+        // placed on a pixel's corner then lies texel on pixel, as sharp as it was drawn.
+        let side = |step: usize| 2 * (radius_of(step) + HALO_WIDTH * ppp + 0.5).ceil() as usize;
+        let mut places = Vec::with_capacity(2 * steps);
+        let (mut x, mut y, mut row) = (0, 0, 0);
+        for step in (0..steps).flat_map(|s| [s, s]) {
+            let w = side(step);
+            if x + w > ATLAS_WIDTH {
+                (x, y, row) = (0, y + row, 0);
+            }
+            places.push((x, y));
+            (x, row) = (x + w, row.max(w));
+        }
+        let mut image = egui::ColorImage::filled([ATLAS_WIDTH, y + row], Color32::TRANSPARENT);
+        let (width, height) = (image.width() as f32, image.height() as f32);
+        let uv = |(x, y): (usize, usize), w: usize| {
+            let texel = |x: usize, y: usize| Pos2::new(x as f32 / width, y as f32 / height);
+            Rect::from_min_max(texel(x, y), texel(x + w, y + w))
+        };
+        let (mut discs, mut rings, mut half_texels) = (vec![], vec![], vec![]);
+        for step in 0..steps {
+            let (radius, w) = (radius_of(step), side(step));
+            let (outline, halo) = (0.5 * ppp, HALO_WIDTH / 2.0 * ppp);
+            let disc = band(radius + outline, outline, WHITE, BLACK);
+            let ring = band(radius + halo, halo, [0.0; 4], WHITE);
+            for (stops, at) in [(&disc, places[2 * step]), (&ring, places[2 * step + 1])] {
+                let centre = w as f32 / 2.0;
+                for ty in 0..w {
+                    for tx in 0..w {
+                        let d = Vec2::new(tx as f32 + 0.5 - centre, ty as f32 + 0.5 - centre).length();
+                        image[(at.0 + tx, at.1 + ty)] = shade(stops, d);
+                    }
+                }
+            }
+            discs.push(uv(places[2 * step], w));
+            rings.push(uv(places[2 * step + 1], w));
+            half_texels.push(w as f32 / 2.0);
+        }
+        (image, Places { discs, rings, half_texels })
+    }
+
+    /// These sprites, or new ones when the screen's scale has changed.
+    pub fn for_scale<'k>(kept: &'k mut Option<Sprites>, ctx: &egui::Context, pixels_per_point: f32) -> &'k Sprites {
+        if kept.as_ref().is_none_or(|s| s.pixels_per_point != pixels_per_point.max(0.1)) {
+            *kept = Some(Sprites::new(ctx, pixels_per_point));
+        }
+        kept.as_ref().expect("just made")
+    }
+
+    /// The radius step nearest to `radius` points (the largest for anything wider).
+    fn step(&self, radius: f32) -> usize {
+        let step = (radius * self.pixels_per_point * STEPS_PER_PIXEL).round() as usize;
+        step.clamp(1, self.places.discs.len()) - 1
+    }
+}
+
+/// Markers laid into one textured mesh, a square per disc or ring.
+pub struct Stamps<'s> {
+    sprites: &'s Sprites,
+    mesh: Mesh,
+}
+
+impl<'s> Stamps<'s> {
+    /// Room for `squares` discs and rings.
+    pub fn new(sprites: &'s Sprites, squares: usize) -> Stamps<'s> {
+        let mut mesh = Mesh::with_texture(sprites.texture.id());
+        mesh.reserve_vertices(4 * squares);
+        mesh.reserve_triangles(2 * squares);
+        Stamps { sprites, mesh }
+    }
+
+    /// A disc of `radius` points filled with `fill`, outlined in black one point wide just
+    /// outside it, as egui strokes a circle.
     pub fn disc(&mut self, at: Pos2, radius: f32, fill: Color32) {
-        self.bands(at, Some(fill), &self.edges(radius, 0.5, fill, Color32::BLACK));
+        let step = self.sprites.step(radius);
+        self.square(at, step, self.sprites.places.discs[step], fill);
     }
 
-    /// A ring of `width` centred on `radius`.
-    pub fn ring(&mut self, at: Pos2, radius: f32, width: f32, colour: Color32) {
-        self.bands(at, None, &self.edges(radius, width / 2.0, Color32::TRANSPARENT, colour));
+    /// A ring [`HALO_WIDTH`] wide just outside `radius`.
+    pub fn ring(&mut self, at: Pos2, radius: f32, colour: Color32) {
+        let step = self.sprites.step(radius);
+        self.square(at, step, self.sprites.places.rings[step], colour);
+    }
+
+    /// The picture at `uv` centred on the pixel corner nearest to `at` (half a pixel at most
+    /// from it), so that its texels fall on pixels.
+    fn square(&mut self, at: Pos2, step: usize, uv: Rect, colour: Color32) {
+        let ppp = self.sprites.pixels_per_point;
+        let at = Pos2::new((at.x * ppp).round() / ppp, (at.y * ppp).round() / ppp);
+        let half = self.sprites.places.half_texels[step] / ppp;
+        self.mesh.add_rect_with_uv(Rect::from_center_size(at, Vec2::splat(2.0 * half)), uv, colour);
     }
 
     pub fn into_mesh(self) -> Mesh {
         self.mesh
-    }
-
-    /// The radii and colours from `inside` to a band of `colour` from `radius − half` to
-    /// `radius + half`, to nothing, each change of colour spread over the feather. A band
-    /// narrower than the feather is no wider than it.
-    fn edges(&self, radius: f32, half: f32, inside: Color32, colour: Color32) -> Vec<(f32, Color32)> {
-        let f = self.feather / 2.0;
-        let (a, b) = (radius - half + f, radius + half - f);
-        let mut rings = vec![((radius - half - f).max(0.0), inside), (a, colour)];
-        if b > a {
-            rings.push((b, colour));
-        }
-        rings.push((radius + half + f, Color32::TRANSPARENT));
-        rings
-    }
-
-    /// Concentric rings of vertices around `at` (with a `centre` vertex, a filled disc inside
-    /// the first ring), each joined to the next by a strip of triangles.
-    fn bands(&mut self, at: Pos2, centre: Option<Color32>, rings: &[(f32, Color32)]) {
-        let n = SEGMENTS as u32;
-        let base = self.mesh.vertices.len() as u32;
-        let first = base + u32::from(centre.is_some());
-        if let Some(colour) = centre {
-            self.mesh.colored_vertex(at, colour);
-            for s in 0..n {
-                self.mesh.add_triangle(base, first + s, first + (s + 1) % n);
-            }
-        }
-        for &(radius, colour) in rings {
-            for direction in UNIT_CIRCLE.iter() {
-                self.mesh.colored_vertex(at + *direction * radius, colour);
-            }
-        }
-        for k in 1..rings.len() as u32 {
-            let (inner, outer) = (first + (k - 1) * n, first + k * n);
-            for s in 0..n {
-                let t = (s + 1) % n;
-                self.mesh.add_triangle(inner + s, outer + s, outer + t);
-                self.mesh.add_triangle(inner + s, outer + t, inner + t);
-            }
-        }
     }
 }
 
@@ -172,34 +282,97 @@ mod tests {
         assert_eq!((markers[1].count, markers[1].first, markers[1].at), (2, 1, Pos2::new(7.0, 6.0)));
     }
 
+    fn rgba(c: Color32) -> [u8; 4] {
+        c.to_array()
+    }
+
     #[test]
-    fn a_disc_is_filled_inside_outlined_at_its_radius_and_fades_out_beyond() {
-        let mut discs = Discs::new(1.0);
-        let red = Color32::from_rgb(200, 0, 0);
-        discs.disc(Pos2::new(50.0, 50.0), 10.0, red);
-        let mesh = discs.into_mesh();
-        // Centre + rings at 9 (fill), 10 (black, the outline's middle) and 11 (nothing).
-        assert_eq!(mesh.vertices.len(), 1 + 3 * SEGMENTS);
-        assert_eq!(mesh.indices.len(), 3 * (SEGMENTS + 2 * 2 * SEGMENTS));
-        let ring = |k: usize| &mesh.vertices[1 + k * SEGMENTS..1 + (k + 1) * SEGMENTS];
-        for (k, (radius, colour)) in
-            [(9.0, red), (10.0, Color32::BLACK), (11.0, Color32::TRANSPARENT)].into_iter().enumerate()
-        {
-            for v in ring(k) {
-                assert!((v.pos.distance(Pos2::new(50.0, 50.0)) - radius).abs() < 1e-4);
-                assert_eq!(v.color, colour);
-            }
-        }
-        assert!(mesh.indices.iter().all(|&i| (i as usize) < mesh.vertices.len()));
+    fn a_disc_is_white_inside_black_at_its_radius_and_clear_beyond() {
+        let disc = band(10.0, 0.5, WHITE, BLACK);
+        assert_eq!(disc, [(9.0, WHITE), (10.0, BLACK), (11.0, [0.0; 4])]);
+        let at = |d: f32| rgba(shade(&disc, d));
+        assert_eq!(at(0.0), [255; 4]);
+        assert_eq!(at(8.9), [255; 4]);
+        assert_eq!(at(9.5), [128, 128, 128, 255]);
+        assert_eq!(at(10.0), [0, 0, 0, 255]);
+        assert_eq!(at(10.5), [0, 0, 0, 128]);
+        assert_eq!(at(11.0), [0; 4]);
+        assert_eq!(at(30.0), [0; 4]);
     }
 
     #[test]
     fn a_ring_wider_than_the_feather_keeps_its_colour_across_its_width() {
-        let mut discs = Discs::new(1.0);
-        discs.ring(Pos2::ZERO, 14.0, 2.0, Color32::WHITE);
-        let radii: Vec<(f32, Color32)> =
-            discs.into_mesh().vertices.chunks(SEGMENTS).map(|ring| (ring[0].pos.x, ring[0].color)).collect();
-        let white = Color32::WHITE;
-        assert_eq!(radii, [(12.5, Color32::TRANSPARENT), (13.5, white), (14.5, white), (15.5, Color32::TRANSPARENT)]);
+        let ring = band(14.0, 1.0, [0.0; 4], WHITE);
+        assert_eq!(ring, [(12.5, [0.0; 4]), (13.5, WHITE), (14.5, WHITE), (15.5, [0.0; 4])]);
+        let at = |d: f32| rgba(shade(&ring, d));
+        assert_eq!(at(5.0), [0; 4]);
+        assert_eq!(at(13.0), [128; 4]);
+        assert_eq!(at(14.0), [255; 4]);
+        assert_eq!(at(15.5), [0; 4]);
+    }
+
+    #[test]
+    fn every_radius_has_its_own_place_in_the_atlas_and_is_drawn_there() {
+        for ppp in [1.0, 1.5, 2.0] {
+            let (image, places) = Sprites::draw(ppp);
+            let size = egui::vec2(image.width() as f32, image.height() as f32);
+            let texels =
+                |uv: Rect| Rect::from_min_max((uv.min.to_vec2() * size).to_pos2(), (uv.max.to_vec2() * size).to_pos2());
+            let all: Vec<Rect> = places.discs.iter().chain(&places.rings).map(|&uv| texels(uv)).collect();
+            assert_eq!(all.len(), 2 * (WIDEST * ppp * STEPS_PER_PIXEL).ceil() as usize);
+            for (i, a) in all.iter().enumerate() {
+                assert!(Rect::from_min_size(Pos2::ZERO, size).contains_rect(*a), "{a:?} outside {size:?}");
+                // Shrunk a little: neighbours may touch, never overlap.
+                assert!(all[i + 1..].iter().all(|b| !a.shrink(0.1).intersects(*b)), "{a:?} overlaps at {ppp}×");
+            }
+            // A disc is white at its centre and clear in its corners; a ring the other way round.
+            let texel = |p: Pos2| rgba(image[(p.x as usize, p.y as usize)]);
+            for (step, (disc, ring)) in places.discs.iter().zip(&places.rings).enumerate().skip(4) {
+                let (disc, ring) = (texels(*disc), texels(*ring));
+                assert_eq!(texel(disc.center()), [255; 4], "disc {step} at {ppp}×");
+                assert_eq!(texel(disc.min), [0; 4]);
+                assert_eq!(texel(ring.center()), [0; 4], "ring {step} at {ppp}×");
+                assert_eq!(places.half_texels[step] * 2.0, disc.width());
+            }
+        }
+    }
+
+    #[test]
+    fn a_marker_is_one_square_of_its_picture_centred_on_it_and_tinted() {
+        let ctx = egui::Context::default();
+        let sprites = Sprites::new(&ctx, 1.0);
+        let red = Color32::from_rgb(200, 0, 0);
+        let mut stamps = Stamps::new(&sprites, 2);
+        stamps.disc(Pos2::new(50.0, 50.0), 10.0, red);
+        stamps.ring(Pos2::new(50.0, 50.0), 14.0, red);
+        // Wider than any picture: the widest.
+        stamps.disc(Pos2::new(0.0, 0.0), 400.0, red);
+        let mesh = stamps.into_mesh();
+        assert_eq!(mesh.texture_id, sprites.texture.id());
+        assert_eq!((mesh.vertices.len(), mesh.indices.len()), (12, 18));
+        let square =
+            |k: usize| Rect::from_points(&mesh.vertices[4 * k..4 * k + 4].iter().map(|v| v.pos).collect::<Vec<_>>());
+        // Radius 10, the halo's 2 points and the feather's half, to whole texels, both sides.
+        assert_eq!(square(0), Rect::from_center_size(Pos2::new(50.0, 50.0), egui::vec2(26.0, 26.0)));
+        assert_eq!(square(1).center(), Pos2::new(50.0, 50.0));
+        assert!(square(1).width() > square(0).width());
+        // Off the pixel grid, a marker moves to the nearest pixel corner.
+        let mut stamps = Stamps::new(&sprites, 1);
+        stamps.disc(Pos2::new(50.3, 49.6), 10.0, red);
+        let moved = stamps.into_mesh();
+        assert_eq!(
+            Rect::from_points(&moved.vertices.iter().map(|v| v.pos).collect::<Vec<_>>()).center(),
+            Pos2::new(50.0, 50.0)
+        );
+        assert_eq!(square(2).width(), 2.0 * sprites.places.half_texels.last().unwrap());
+        assert!(mesh.vertices.iter().all(|v| v.color == red));
+        let uv =
+            |k: usize| Rect::from_points(&mesh.vertices[4 * k..4 * k + 4].iter().map(|v| v.uv).collect::<Vec<_>>());
+        assert_eq!(uv(0), sprites.places.discs[sprites.step(10.0)]);
+        assert_eq!(uv(1), sprites.places.rings[sprites.step(14.0)]);
+        // The picture drawn for 10 points at 1×, 20 pixels at 2×.
+        let radius_px = |s: &Sprites| (s.step(10.0) + 1) as f32 / STEPS_PER_PIXEL;
+        assert_eq!(radius_px(&sprites), 10.0);
+        assert_eq!(radius_px(&Sprites::new(&ctx, 2.0)), 20.0);
     }
 }
