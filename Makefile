@@ -18,7 +18,7 @@ HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 TEST_PACKAGES := ffmpeg python3
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps demo test bench bench-hub bench-wall bench-map bench-dispatch lint
+.PHONY: deps demo test bench bench-hub bench-wall bench-upload bench-map bench-dispatch lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -53,7 +53,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --features linkage/wgpu -- -D warnings
 
 ## bench: every benchmark (release build; numbers, not pass/fail)
-bench: bench-hub bench-wall bench-map bench-dispatch
+bench: bench-hub bench-wall bench-upload bench-map bench-dispatch
 
 ## bench-hub: sustained ingest with 10 subscribed consoles; last line `hub-bench clients=10 …`
 bench-hub: deps
@@ -63,6 +63,11 @@ bench-hub: deps
 ## our decode path, then through the decoder alone; last line `wall-bench feeds=10 …`
 bench-wall: deps
 	$(CARGO) bench -p linkage-tests --bench wall
+
+## bench-upload: the wall's decoded pictures (9 × D1 + 1 × 1080p, all new each frame) uploaded and drawn
+## by the wgpu renderer, against the same frames unchanged; last line `upload-bench tiles=10 …`
+bench-upload: deps
+	$(CARGO) bench -p linkage --bench upload --features wgpu
 
 ## bench-map: one map frame (UI pass + tessellation) with 100k incidents, 2000 grids, 5000 cameras,
 ## the filter on and the demo basemap; last line `map-bench …`
