@@ -156,7 +156,39 @@ fn ours(server: &Server, feeds: usize, warmup: usize, secs: usize) -> (Window, V
             video
         })
         .collect();
-    let window = measure(warmup, secs, server, || running.iter().map(|f| f.slot().seq()).collect());
+    // Each feed's way to playing, as the tile would have shown it: a slow start says why.
+    let trails: Vec<Mutex<Vec<String>>> = (0..feeds).map(|_| Mutex::default()).collect();
+    let watching = std::sync::atomic::AtomicBool::new(true);
+    let window = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let since = Instant::now();
+            while watching.load(Ordering::Acquire) {
+                for (feed, trail) in running.iter().zip(&trails) {
+                    let state = match feed.state() {
+                        FeedState::Playing { .. } => "playing".to_string(),
+                        FeedState::Stalled { frozen, .. } => format!("stalled (frozen: {frozen})"),
+                        FeedState::Reconnecting { attempt, reason, .. } => format!("reconnecting #{attempt}: {reason}"),
+                        other => format!("{other:?}"),
+                    };
+                    let mut trail = trail.lock().expect("trail lock");
+                    if trail.last().is_none_or(|last| !last.ends_with(&format!(" {state}"))) {
+                        trail.push(format!("{} ms {state}", since.elapsed().as_millis()));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let window = measure(warmup, secs, server, || running.iter().map(|f| f.slot().seq()).collect());
+        watching.store(false, Ordering::Release);
+        window
+    });
+    for (feed, trail) in trails.iter().enumerate() {
+        let trail = trail.lock().expect("trail lock");
+        // Connecting, then playing for good: nothing to tell.
+        if trail.len() > 2 {
+            eprintln!("feed {feed} states: {}", trail.join(" → "));
+        }
+    }
     let decoders: Vec<String> = running
         .iter()
         .map(|f| match f.state() {
