@@ -215,3 +215,55 @@ fn a_camera_with_a_login_plays_over_udp_and_tcp_and_its_password_shows_nowhere()
     let said = format!("{:?}", feed.state());
     assert!(!said.contains("wrong-Qx") && !said.contains("admin"), "the tile shows the login: {said}");
 }
+
+#[test]
+fn a_viewer_joining_mid_gop_sees_no_picture_before_the_next_keyframe() {
+    use gstreamer as gst;
+    use gstreamer::prelude::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    streams::video::init().unwrap();
+    let run = |pipeline: &gst::Pipeline| {
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let types = [gst::MessageType::Eos, gst::MessageType::Error];
+        let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(60), &types).expect("the end");
+        assert_eq!(msg.type_(), gst::MessageType::Eos, "{msg:?}");
+        pipeline.set_state(gst::State::Null).unwrap();
+    };
+    // 50 frames with a keyframe every 25, the first 7 cut away: what a viewer joining at frame
+    // 7 gets — 18 frames that refer to pictures it never had, then a keyframe and 24 more.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mid-gop.mkv");
+    let launch = format!(
+        "videotestsrc num-buffers=50 pattern=ball ! video/x-raw,width=320,height=180,framerate=25/1 \
+         ! x264enc speed-preset=ultrafast key-int-max=25 bframes=0 ! h264parse name=parse ! matroskamux \
+         ! filesink location={}",
+        path.display()
+    );
+    let writer = gst::parse::launch(&launch).unwrap().downcast::<gst::Pipeline>().unwrap();
+    let cut = AtomicU32::new(0);
+    writer.by_name("parse").unwrap().static_pad("src").unwrap().add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        if cut.fetch_add(1, Ordering::Relaxed) < 7 { gst::PadProbeReturn::Handled } else { gst::PadProbeReturn::Ok }
+    });
+    run(&writer);
+
+    // The wall's decoder shows the keyframe and what follows it, nothing before (with
+    // avdec's `output-corrupt` left on, it shows all 43: 18 of them built on grey).
+    let pipeline = gst::Pipeline::new();
+    let decode = streams::video::decoder(&format!("file://{}", path.display()), 100).unwrap();
+    let sink = gst::ElementFactory::make("fakesink").build().unwrap();
+    pipeline.add_many([&decode, &sink]).unwrap();
+    let pictures = Arc::new(AtomicU32::new(0));
+    let counted = pictures.clone();
+    sink.static_pad("sink").unwrap().add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        gst::PadProbeReturn::Ok
+    });
+    let target = sink.static_pad("sink").unwrap();
+    decode.connect_pad_added(move |_, pad| {
+        let _ = pad.link(&target);
+    });
+    run(&pipeline);
+    assert_eq!(pictures.load(Ordering::Relaxed), 25, "pictures shown of the 43 frames received");
+}

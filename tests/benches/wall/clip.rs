@@ -36,11 +36,14 @@ fn block(height: u32) -> usize {
 }
 
 /// Encodes `frames` frames at `width`×`height` and `kbps` into `path`; returns when written.
+/// A keyframe every second and none between, as a camera sends: x264's scene-cut detection,
+/// left on, put one every 2–4 frames into this moving picture (ffprobe), and a viewer joining
+/// mid-GOP then hardly waited.
 pub fn encode(path: &Path, width: u32, height: u32, kbps: u32, frames: u64) -> Result<(), String> {
     let pipeline = gst::parse::launch(&format!(
         "videotestsrc num-buffers={frames} pattern=smpte horizontal-speed=3 \
          ! capsfilter name=raw caps=\"video/x-raw,format=I420,width={width},height={height},framerate={FPS}/1\" \
-         ! x264enc speed-preset=veryfast bframes=0 key-int-max={FPS} bitrate={kbps} \
+         ! x264enc speed-preset=veryfast bframes=0 key-int-max={FPS} bitrate={kbps} option-string=scenecut=0 \
          ! matroskamux ! filesink location=\"{}\"",
         path.display()
     ))
