@@ -99,20 +99,24 @@ fn a_source_that_refuses_at_start_is_retried_until_it_comes() {
 
 /// Encodes a clip with GStreamer (`elements` between the source and the file) and waits for it.
 fn clip(path: &std::path::Path, pipeline: &str) {
-    use gstreamer::prelude::*;
     streams::video::init().unwrap();
     let launch = format!("{pipeline} ! filesink location={}", path.display());
-    let p = gstreamer::parse::launch(&launch).unwrap();
-    p.set_state(gstreamer::State::Playing).unwrap();
-    let bus = p.bus().unwrap();
+    play_to_the_end(&gstreamer::parse::launch(&launch).unwrap());
+}
+
+/// Plays `pipeline` until its end of stream (an error fails the test), then stops it.
+fn play_to_the_end(pipeline: &gstreamer::Element) {
+    use gstreamer::prelude::*;
+    pipeline.set_state(gstreamer::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
     let msg = bus
         .timed_pop_filtered(
             gstreamer::ClockTime::from_seconds(60),
             &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
         )
-        .expect("the clip is written");
+        .expect("the end of the stream");
     assert_eq!(msg.type_(), gstreamer::MessageType::Eos, "{msg:?}");
-    p.set_state(gstreamer::State::Null).unwrap();
+    pipeline.set_state(gstreamer::State::Null).unwrap();
 }
 
 /// Encodes an H.264 clip of videotestsrc with `source` properties into `dir` and plays it.
@@ -223,14 +227,6 @@ fn a_viewer_joining_mid_gop_sees_no_picture_before_the_next_keyframe() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
     streams::video::init().unwrap();
-    let run = |pipeline: &gst::Pipeline| {
-        pipeline.set_state(gst::State::Playing).unwrap();
-        let bus = pipeline.bus().unwrap();
-        let types = [gst::MessageType::Eos, gst::MessageType::Error];
-        let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(60), &types).expect("the end");
-        assert_eq!(msg.type_(), gst::MessageType::Eos, "{msg:?}");
-        pipeline.set_state(gst::State::Null).unwrap();
-    };
     // 50 frames with a keyframe every 25, the first 7 cut away: what a viewer joining at frame
     // 7 gets — 18 frames that refer to pictures it never had, then a keyframe and 24 more.
     let dir = tempfile::tempdir().unwrap();
@@ -241,12 +237,12 @@ fn a_viewer_joining_mid_gop_sees_no_picture_before_the_next_keyframe() {
          ! filesink location={}",
         path.display()
     );
-    let writer = gst::parse::launch(&launch).unwrap().downcast::<gst::Pipeline>().unwrap();
+    let writer = gst::parse::launch(&launch).unwrap().downcast::<gst::Bin>().unwrap();
     let cut = AtomicU32::new(0);
     writer.by_name("parse").unwrap().static_pad("src").unwrap().add_probe(gst::PadProbeType::BUFFER, move |_, _| {
         if cut.fetch_add(1, Ordering::Relaxed) < 7 { gst::PadProbeReturn::Handled } else { gst::PadProbeReturn::Ok }
     });
-    run(&writer);
+    play_to_the_end(writer.upcast_ref());
 
     // The wall's decoder shows the keyframe and what follows it, nothing before (with
     // avdec's `output-corrupt` left on, it shows all 43: 18 of them built on grey).
@@ -264,6 +260,6 @@ fn a_viewer_joining_mid_gop_sees_no_picture_before_the_next_keyframe() {
     decode.connect_pad_added(move |_, pad| {
         let _ = pad.link(&target);
     });
-    run(&pipeline);
+    play_to_the_end(pipeline.upcast_ref());
     assert_eq!(pictures.load(Ordering::Relaxed), 25, "pictures shown of the 43 frames received");
 }
