@@ -42,12 +42,16 @@ fn flags(args: &[String], known: &[&str]) -> Result<HashMap<String, String>, Str
 }
 
 fn console(args: &[String]) -> Result<(), String> {
-    let f = flags(args, &["--config", "--lang", "--renderer", "--data", "--screenshot", "--after", "--size"])?;
-    let config = match f.get("config") {
+    let f =
+        flags(args, &["--config", "--lang", "--renderer", "--data", "--screenshot", "--after", "--size", "--unit"])?;
+    let mut config = match f.get("config") {
         Some(path) => Config::load(&PathBuf::from(path)),
         None => Config::demo(),
     }
     .map_err(|e| e.to_string())?;
+    if let Some(unit) = f.get("unit") {
+        config.seat_for_unit(unit)?;
+    }
     let lang =
         f.get("lang").map(|l| Lang::parse(l).ok_or_else(|| format!("--lang {l:?}: use zh or en"))).transpose()?;
     let renderer = match f.get("renderer") {

@@ -446,6 +446,7 @@ async fn a_work_order_goes_once_to_its_unit_only_and_each_step_is_logged_once() 
         unit: "police".into(),
         text: "东湾村火情，请立即前往。".into(),
         acknowledge_by: chrono::Utc::now(),
+        details: None,
     };
     // Sent twice (a resend after a crash): logged once, both answered with the same event.
     dispatcher.send(Body::IssueOrder(order.clone()));

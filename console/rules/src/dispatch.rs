@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use linkage_protocol::{
-    Body, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step,
+    Body, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step, WorkDetails,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,7 @@ pub enum Address {
 }
 
 /// One message for one channel to one recipient, as the outbox stores and sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outgoing {
     /// The idempotency key: every attempt of this message carries it.
     pub key: String,
@@ -54,6 +54,9 @@ pub struct Outgoing {
     pub address: Address,
     pub text: String,
     pub acknowledge_by: DateTime<Utc>,
+    /// For an online order: the incident and the unit's clocks, for the unit's seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<WorkDetails>,
 }
 
 /// The orders as the log tells them.
@@ -283,6 +286,7 @@ impl Core {
                     address,
                     text: if resend { format!("【催办】{text}") } else { text },
                     acknowledge_by: u.acknowledge_by,
+                    details: (d.channel == ChannelKind::Order).then(|| self.work_details(order, u)).flatten(),
                 });
             }
             if self.leader_sms.is_empty() {
@@ -325,7 +329,27 @@ impl Core {
             address: Address::Mobiles(mobiles),
             text,
             acknowledge_by: order.created,
+            details: None,
         }
+    }
+
+    /// What a unit's seat is told of the incident of `order` and of its own clocks.
+    fn work_details(&self, order: &Order, u: &UnitOrder) -> Option<WorkDetails> {
+        let tracked = self.incidents.get(&order.incident)?;
+        let report = &tracked.incident.report;
+        let place = tracked.grid.and_then(|g| self.grids.grids.get(g)).map(|g| format!("{} · {}", g.village, g.name));
+        Some(WorkDetails {
+            kind: report.kind.clone(),
+            kind_name: self.kinds.get(&report.kind).map_or_else(|| report.kind.clone(), |k| k.zh.clone()),
+            severity: report.severity,
+            location: report.location,
+            place: place.unwrap_or_default(),
+            reported_at: tracked.incident.reported_at,
+            report: report.text.clone(),
+            tier: u.tier,
+            on_scene_by: u.on_scene_by,
+            report_back_by: u.report_back_by,
+        })
     }
 
     /// The clocks that have run out (or whose reminder is due) at `now` and were not yet

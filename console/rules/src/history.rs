@@ -115,6 +115,7 @@ mod tests {
             unit: "fire".into(),
             text: "出警".into(),
             acknowledge_by: Utc::now(),
+            details: None,
         };
         h.record(&event(1, Body::OrderIssued(order)));
         let step = OrderProgress {

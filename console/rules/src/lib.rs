@@ -11,6 +11,7 @@
 pub mod camera;
 pub mod clock;
 pub mod coords;
+pub mod desk;
 pub mod dispatch;
 pub mod filter;
 pub mod grid;
@@ -88,6 +89,9 @@ pub enum Command {
     Export { kind: ExportKind, period: score::Period },
     /// Write a note on an incident and/or set its status by hand.
     UpdateIncident { incident: String, status: Option<IncidentStatus>, note: Option<String> },
+    /// At a unit's seat: take the next step on an order (sign for, on scene, handling, report
+    /// back with `note`).
+    Progress { order: String, step: linkage_protocol::Step, note: String },
 }
 
 /// What the board exports.
@@ -158,6 +162,8 @@ pub struct Core {
     pub paging: paging::Paging,
     /// The pages logged for each incident.
     pub pages: std::collections::BTreeMap<String, Vec<linkage_protocol::Page>>,
+    /// At a unit's seat: its orders (empty on the center's seats).
+    pub desk: desk::Desk,
 }
 
 impl HubLink {
@@ -205,6 +211,14 @@ impl Core {
     fn on_event(&mut self, env: Envelope) {
         self.cursor = self.cursor.max(env.seq);
         self.history.record(&env);
+        // A unit's seat reads no incident of the log: its orders bring what it shows on the map.
+        if let Some(work) = self.desk.on_event(&env).cloned()
+            && let Some(details) = work.details
+        {
+            let incident = desk::incident_of(&work.incident, details);
+            let grid = self.grids.locate(incident.report.location.lon, incident.report.location.lat);
+            self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq });
+        }
         if self.on_order_event(&env) {
             return;
         }
@@ -315,6 +329,12 @@ impl Core {
                     return vec![Effect::Send(Body::UpdateIncident(update))];
                 }
             }
+            Command::Progress { order, step, note } => {
+                if let Some(command) = self.desk.progress(&order, step, &note) {
+                    self.remember_sent(&command);
+                    return vec![Effect::Send(command)];
+                }
+            }
             Command::DismissClockAlert(i) => {
                 if i < self.orders.alerts.len() {
                     self.orders.alerts.remove(i);
@@ -388,6 +408,7 @@ impl Core {
             Body::ChangeOrder(c) => {
                 self.orders.changing.insert((command.command_key().unwrap_or_default(), c.order.clone()));
             }
+            Body::Progress(p) => self.desk.remember_sent(p),
             _ => {}
         }
     }

@@ -109,6 +109,7 @@ impl Core {
             address,
             text,
             acknowledge_by: t.incident.reported_at,
+            details: None,
         };
         let mut out = vec![message(
             ChannelKind::Sms,

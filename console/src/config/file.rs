@@ -142,6 +142,8 @@ pub(super) struct HubSection {
     pub(super) user: Option<String>,
     /// The site CA (PEM) a wss:// server is trusted by.
     pub(super) ca: Option<Spanned<PathBuf>>,
+    /// A linked unit's seat: the unit it works for (its token is a terminal's of that unit).
+    pub(super) unit: Option<Spanned<String>>,
 }
 
 impl Default for HubSection {
@@ -154,6 +156,7 @@ impl Default for HubSection {
             token: None,
             user: None,
             ca: None,
+            unit: None,
         }
     }
 }
@@ -191,6 +194,9 @@ pub(super) struct SimulationSection {
     pub(super) backlog: usize,
     #[serde(default)]
     pub(super) duty_officer: bool,
+    /// Units a person plays at a unit seat (`linkage --unit ID`): the simulation leaves them be.
+    #[serde(default)]
+    pub(super) staffed: Vec<Spanned<String>>,
 }
 
 pub(super) fn eight() -> f64 {

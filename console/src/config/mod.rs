@@ -102,6 +102,8 @@ pub struct Simulation {
     /// A simulated duty officer dispatches high and critical incidents by their plan and closes
     /// reported-back orders with a satisfaction, so the demo's clocks and board come alive.
     pub duty_officer: bool,
+    /// Units played by a person at a unit seat: no simulated terminal answers for them.
+    pub staffed: Vec<String>,
 }
 
 /// A loaded, checked configuration.
@@ -123,6 +125,9 @@ pub struct Config {
     pub scoring: ScoringRules,
     /// Who unanswered alarms page.
     pub paging: crate::core::paging::Paging,
+    /// A linked unit's seat works for this unit (`[hub] unit`, or `linkage --unit`); `None`: a
+    /// seat of the center.
+    pub seat_unit: Option<String>,
 }
 
 /// The three-in-one dispatch: the plan library and the channels' peers.
@@ -420,10 +425,24 @@ impl Config {
                 Lang::parse(l.get_ref()).ok_or_else(|| err(Some(l.span()), "lang must be \"zh\" or \"en\"".into()))?,
             ),
         };
+        let known = |unit: &Spanned<String>, what: &str| {
+            if units.iter().any(|u| &u.id == unit.get_ref()) {
+                Ok(unit.get_ref().clone())
+            } else {
+                Err(err(Some(unit.span()), format!("{what} {:?} is not a configured [[unit]]", unit.get_ref())))
+            }
+        };
+        let staffed = raw.simulation.staffed.iter().map(|u| known(u, "staffed unit")).collect::<Result<Vec<_>, _>>()?;
+        let seat_unit = raw.hub.unit.as_ref().map(|u| known(u, "hub unit")).transpose()?;
+        if seat_unit.is_some() && matches!(hub, HubSetting::Remote { who: Credentials::User(_), .. }) {
+            let reason = "a unit seat says hello with its unit terminal's token, not a user's login";
+            return Err(err(Some(raw.hub.mode.span()), reason.into()));
+        }
         let simulation = raw.simulation.enabled.then_some(Simulation {
             mean_report_gap_secs: raw.simulation.mean_report_gap_secs.max(0.05),
             backlog: raw.simulation.backlog,
             duty_officer: raw.simulation.duty_officer,
+            staffed,
         });
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));
@@ -475,7 +494,30 @@ impl Config {
             wall_layout,
             dispatch,
             scoring,
+            seat_unit,
         })
+    }
+
+    /// What the seat says it is at hello: one of its unit's terminals, or a console.
+    pub fn seat_role(&self) -> streams::feed::Role {
+        match self.seat_unit {
+            Some(_) => streams::feed::Role::UnitTerminal,
+            None => streams::feed::Role::Console,
+        }
+    }
+
+    /// Makes this a unit's seat (`linkage --unit ID`); refused for a unit the config lacks.
+    pub fn seat_for_unit(&mut self, unit: &str) -> Result<(), String> {
+        if !self.units.iter().any(|u| u.id == unit) {
+            let known: Vec<&str> = self.units.iter().map(|u| u.id.as_str()).collect();
+            return Err(format!(
+                "--unit {unit:?}: no such unit in {} (units: {})",
+                self.file.display(),
+                known.join(", ")
+            ));
+        }
+        self.seat_unit = Some(unit.to_owned());
+        Ok(())
     }
 }
 
@@ -493,7 +535,13 @@ impl Config {
     /// The rules' state for this township, empty of events: what a seat or the center's
     /// dispatch service starts from before it reads the log.
     pub fn core(&self) -> crate::core::Core {
+        // A unit's seat has no wall of the center's cameras; it works from its desk.
+        let wall = match &self.seat_unit {
+            None => crate::core::wall::Wall::filled(self.wall_layout, self.cameras.iter().map(|c| c.id.clone())),
+            Some(_) => crate::core::wall::Wall::default(),
+        };
         crate::core::Core {
+            desk: self.seat_unit.as_ref().map(crate::core::desk::Desk::for_unit).unwrap_or_default(),
             grids: self.grids.clone(),
             kinds: self.kinds.clone(),
             cameras: self.cameras.clone(),
@@ -503,7 +551,7 @@ impl Config {
             leader_sms: self.dispatch.leader_sms.clone(),
             scoring: self.scoring.clone(),
             paging: self.paging.clone(),
-            wall: crate::core::wall::Wall::filled(self.wall_layout, self.cameras.iter().map(|c| c.id.clone())),
+            wall,
             ..crate::core::Core::default()
         }
     }

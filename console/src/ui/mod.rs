@@ -15,6 +15,7 @@ pub mod alarm;
 pub mod at_risk;
 pub mod basemap;
 pub mod board;
+pub mod desk;
 pub mod detail;
 pub mod dispatch;
 pub mod fonts;
@@ -35,7 +36,7 @@ use egui::{Panel, UiBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::core::filter::{IncidentFilter, Matches};
-use crate::core::{Command, Core};
+use crate::core::{self, Command, Core};
 use crate::i18n::{I18n, Lang};
 use streams::feed::SeatRole;
 
@@ -68,6 +69,9 @@ pub struct Views {
     pub dispatch: dispatch::DispatchView,
     #[serde(skip)]
     pub board: board::BoardView,
+    /// A unit seat's desk.
+    #[serde(skip)]
+    pub desk: desk::DeskView,
     /// The board was opened for a leader's seat (it opens once, then it is theirs to close).
     #[serde(skip)]
     pub board_shown_to_leader: bool,
@@ -86,12 +90,13 @@ fn region<R>(ui: &mut egui::Ui, label: &str, content: impl FnOnce(&mut egui::Ui)
     ui.scope_builder(UiBuilder::new().accessibility_label(label).accessibility_role(Role::Region), content).inner
 }
 
-/// Draws the whole console and returns what the user asked for.
-pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, frame: &Frame<'_>) -> Vec<Action> {
+/// The title bar: the seat's name, the language and the view menu (with the board where the
+/// seat is the center's).
+fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, board: bool) -> Vec<Action> {
     let mut actions = vec![];
     Panel::top("title").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
-            ui.label(egui::RichText::new(tr.t("app.title")).strong().size(16.0));
+            ui.label(egui::RichText::new(title).strong().size(16.0));
             ui.separator();
             ui.menu_button(tr.t("menu.language"), |ui| {
                 for (lang, key) in [(Lang::Zh, "lang.zh"), (Lang::En, "lang.en")] {
@@ -106,13 +111,22 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
                     views.map.reset();
                     ui.close();
                 }
-                if ui.button(tr.t("menu.board")).clicked() {
+                if board && ui.button(tr.t("menu.board")).clicked() {
                     views.board.open = true;
                     ui.close();
                 }
             });
         });
     });
+    actions
+}
+
+/// Draws the whole console and returns what the user asked for.
+pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, frame: &Frame<'_>) -> Vec<Action> {
+    if let Some(unit) = &core.desk.unit {
+        return unit_seat(ui, views, core, tr, frame, unit);
+    }
+    let mut actions = title_bar(ui, views, tr, tr.t("app.title"), true);
     let mut commands = vec![];
     if !core.alarms.is_empty() {
         let banner = egui::Frame::default().fill(theme::ALARM).inner_margin(8.0);
@@ -179,6 +193,43 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     });
     commands.extend(views.dispatch.ui(ui.ctx(), core, tr));
     commands.extend(views.board.ui(ui.ctx(), core, tr, frame.now));
+    actions.extend(commands.into_iter().map(Action::Core));
+    actions
+}
+
+/// A linked unit's seat (联动分中心): the banner of orders not yet signed for, the unit's desk
+/// on the left, the map around its incidents in the middle.
+fn unit_seat(
+    ui: &mut egui::Ui,
+    views: &mut Views,
+    core: &Core,
+    tr: &I18n,
+    frame: &Frame<'_>,
+    unit: &str,
+) -> Vec<Action> {
+    let name = core::unit::name_of(&core.units, unit);
+    let mut actions = title_bar(ui, views, tr, &tr.f("desk.title", &[("unit", name)]), false);
+    let mut commands = vec![];
+    if !core.desk.ringing().is_empty() {
+        let banner = egui::Frame::default().fill(theme::ALARM).inner_margin(8.0);
+        Panel::top("new orders").frame(banner).show(ui, |ui| {
+            commands.extend(region(ui, tr.t("region.new_orders"), |ui| desk::banner(ui, core, tr)));
+        });
+    }
+    Panel::bottom("status bar").show(ui, |ui| {
+        region(ui, tr.t("region.status"), |ui| status_bar::ui(ui, core, tr, (0, 0), frame.now));
+    });
+    Panel::left("desk").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(ui, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            commands.extend(region(ui, tr.t("region.desk"), |ui| views.desk.ui(ui, core, tr, frame.now)));
+        });
+    });
+    egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
+        commands.extend(region(ui, tr.t("region.map"), |ui| {
+            let matches = views.matches.refresh(&views.filter, &core.incidents, &core.grids, &core.kinds, frame.now);
+            views.map.ui(ui, core, tr, matches, frame.basemap)
+        }));
+    });
     actions.extend(commands.into_iter().map(Action::Core));
     actions
 }

@@ -130,11 +130,13 @@ impl LinkageApp {
         let config = options.config;
         let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer);
         let world = World::start(&config, options.data_dir, session, &runtime)?;
+        // A unit's seat reads its unit's orders as one of its terminals.
+        let role = config.seat_role();
 
         let feed_ctx = ctx.clone();
         let mut feed = crate::journal::follow(
             &world.store_dir,
-            (&world.hub_url, &world.token, streams::feed::Role::Console, world.trust.clone()),
+            (&world.hub_url, &world.token, role, world.trust.clone()),
             runtime.handle(),
             std::sync::Arc::new(move || feed_ctx.request_repaint()),
         )?;
@@ -247,7 +249,9 @@ impl eframe::App for LinkageApp {
         if !self.feed.updates.is_empty() {
             ctx.request_repaint();
         }
-        self.alarm_sound.set_ringing(!self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty());
+        let ringing =
+            !self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty() || !self.core.desk.ringing().is_empty();
+        self.alarm_sound.set_ringing(ringing);
         self.feeds.sync(&self.core.wall, &self.world.camera_uris, Instant::now());
         let playing = self.feeds.all_playing(&self.core.wall);
         if let Some(shot) = &mut self.screenshot {

@@ -7,6 +7,7 @@
 //! and opens camera URIs; the orders it shows come from the log either way.
 
 pub mod duty_officer;
+pub mod seats;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ pub struct World {
     _units: Option<LinkedUnits>,
     _radio: Option<RadioGateways>,
     _smsc: Option<Smsc>,
+    _seats: Option<seats::Published>,
 }
 
 /// A fresh token, 128 bits from the operating system's CSPRNG: the embedded server's
@@ -93,10 +95,30 @@ impl World {
                     _cameras: None,
                     _grid_workers: None,
                     _units: None,
+                    _seats: None,
                 });
             }
             HubSetting::Embedded { listen, data_dir } => (listen.clone(), data_dir.clone()),
         };
+        let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
+        // A unit's seat beside the demo's center: it joins the center that runs, as that unit.
+        if let Some(unit) = &config.seat_unit {
+            let (hub_url, token) = seats::find(&data_dir, unit)?;
+            return Ok(World {
+                hub_url,
+                token,
+                trust: None,
+                store_dir: data_dir.join(format!("unit-{unit}")),
+                camera_uris,
+                _server: None,
+                _radio: None,
+                _smsc: None,
+                _cameras: None,
+                _grid_workers: None,
+                _units: None,
+                _seats: None,
+            });
+        }
         let mut rng = fastrand::Rng::new();
         let (console, field) = (secret()?, secret()?);
         let mut tokens = HashMap::from([
@@ -112,7 +134,6 @@ impl World {
             tokens.insert(u.token.clone(), Grant::unit_terminal(&u.id));
         }
         let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
-        let data_dir = data_dir.or(config_dir).unwrap_or_else(default_data_dir);
         let store_dir = data_dir.join("console");
         // The demo's SMSC, when the simulation runs one (no `[dispatch.sms]`): it must be up
         // before the dispatch service binds to it.
@@ -126,7 +147,7 @@ impl World {
             password: "demo".into(),
             source: "10690001".into(),
         });
-        let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: None };
+        let hub = HubConfig { listen, data_dir: data_dir.clone(), tokens, limits: Default::default(), tls: None };
         let server = Server::start(hub, Some(Township { config, sms }), None, runtime)?;
         let hub_url = server.hub.url();
 
@@ -142,6 +163,7 @@ impl World {
             _cameras: None,
             _grid_workers: None,
             _units: None,
+            _seats: None,
         };
         if let Some(sim) = &config.simulation {
             let simulated: Vec<SimCamera> = config
@@ -185,7 +207,15 @@ impl World {
                 backlog: sim.backlog,
             };
             world._grid_workers = Some(workers.start(runtime.handle()));
-            world._units = Some(linked_units::start(&hub_url, &units, runtime.handle()));
+            // Units a person plays at a unit seat get no simulated terminal: their tokens are
+            // published for `linkage --unit` instead.
+            let (staffed, simulated): (Vec<SimUnit>, Vec<SimUnit>) =
+                units.into_iter().partition(|u| sim.staffed.contains(&u.id));
+            if !staffed.is_empty() {
+                let tokens = staffed.into_iter().map(|u| (u.id, u.token)).collect();
+                world._seats = Some(seats::publish(&data_dir, &hub_url, tokens)?);
+            }
+            world._units = Some(linked_units::start(&hub_url, &simulated, runtime.handle()));
             // The units' radio gateways, where they are on this machine.
             let gateways: Vec<_> =
                 config.units.iter().filter_map(|u| u.radio).filter(|a| a.ip().is_loopback()).collect();

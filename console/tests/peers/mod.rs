@@ -94,7 +94,8 @@ pub struct Seat {
 }
 
 impl Seat {
-    /// Opens the seat's journal in `dir` and follows the hub at `url` with `token`.
+    /// Opens the seat's journal in `dir` and follows the hub at `url` with `token`, as a
+    /// console (or, for a config with a `seat_unit`, as that unit's seat).
     pub fn open(
         runtime: &tokio::runtime::Runtime,
         dir: &Path,
@@ -113,7 +114,7 @@ impl Seat {
         token: &str,
         config: &linkage::config::Config,
     ) -> Seat {
-        let link = (url, token, Role::Console, trust);
+        let link = (url, token, config.seat_role(), trust);
         let mut feed = linkage::journal::follow(dir, link, runtime.handle(), streams::no_waker()).unwrap();
         let mut core = config.core();
         for event in std::mem::take(&mut feed.restored) {

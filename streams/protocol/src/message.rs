@@ -195,6 +195,7 @@ impl Body {
             Body::UpdateIncident(u) => Some(format!("update/{}", u.key)),
             Body::Dispatch(r) => Some(format!("dispatch/{}", r.key)),
             Body::ChangeOrder(c) => Some(format!("change/{}", c.key)),
+            Body::Progress(p) => Some(p.command_key()),
             _ => None,
         }
     }
@@ -208,6 +209,7 @@ impl Body {
             Body::IncidentUpdated(u) => Some(format!("update/{}", u.key)),
             Body::DispatchRequested(r) => Some(format!("dispatch/{}", r.key)),
             Body::OrderChanged(c) => Some(format!("change/{}", c.key)),
+            Body::OrderProgressed(p) => Some(p.command_key()),
             _ => None,
         }
     }
@@ -452,6 +454,35 @@ pub struct WorkOrder {
     pub text: String,
     /// When the unit must acknowledge, by its tier's clock.
     pub acknowledge_by: DateTime<Utc>,
+    /// What the unit's seat shows of the incident and its other clocks (a unit's terminal
+    /// reads nothing of the log but its own orders). Absent from older senders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<WorkDetails>,
+}
+
+/// The incident an order is about and the unit's clocks, as the order carries them to the
+/// unit: where, what, how urgent, the reporter's words — never the reporter's name or mobile,
+/// which stay inside the governance center.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkDetails {
+    /// The incident kind's code and its name as the center's list has it.
+    pub kind: String,
+    pub kind_name: String,
+    pub severity: Severity,
+    /// Where, as the center keeps it (WGS-84).
+    pub location: Location,
+    /// The place in words: village and grid.
+    #[serde(default)]
+    pub place: String,
+    pub reported_at: DateTime<Utc>,
+    /// What the reporter said.
+    #[serde(default)]
+    pub report: String,
+    pub tier: crate::order::Tier,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_scene_by: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_back_by: Option<DateTime<Utc>>,
 }
 
 impl WorkOrder {
@@ -463,6 +494,17 @@ impl WorkOrder {
         }
         if self.text.chars().count() > 2000 {
             return Err(ParseError::Invalid("order text longer than 2000 characters".into()));
+        }
+        if let Some(d) = &self.details {
+            let Location { lon, lat, .. } = d.location;
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(ParseError::Invalid("details.location out of range".into()));
+            }
+            if d.report.chars().count() > 4000 || d.place.chars().count() > 200 || d.kind_name.chars().count() > 64 {
+                return Err(ParseError::Invalid(
+                    "details: report over 4000, place over 200 or kind name over 64 characters".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -498,6 +540,11 @@ pub struct OrderProgress {
 }
 
 impl OrderProgress {
+    /// A step is logged once per order, unit and step: the key a unit's seat queues it under.
+    pub fn command_key(&self) -> String {
+        format!("progress/{}/{}/{:?}", self.order, self.unit, self.step)
+    }
+
     fn validate(&self) -> Result<(), ParseError> {
         if self.order.trim().is_empty() || self.unit.trim().is_empty() {
             return Err(ParseError::Invalid("order and unit are required".into()));

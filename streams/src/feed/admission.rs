@@ -80,8 +80,10 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         Body::Progress(progress)
             if role == Role::UnitTerminal && grant.unit.as_deref() == Some(progress.unit.as_str()) =>
         {
-            let dedup = format!("progress/{}/{}/{:?}", progress.order, progress.unit, progress.step);
-            logged(dedup, None, Body::OrderProgressed(progress))
+            // Routed to the unit too: its seats see their own steps, also in a replay.
+            let dedup = progress.command_key();
+            let route = Some(progress.unit.clone());
+            logged(dedup, route, Body::OrderProgressed(progress))
         }
         Body::OrderCreated(order) if role == Role::Center => {
             logged(format!("created/{}", order.id), None, Body::OrderCreated(order))

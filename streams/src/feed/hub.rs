@@ -491,8 +491,9 @@ async fn serve(
             Some(logged) = logging.next(), if !logging.is_empty() => {
                 let logged: Result<Result<Live, String>, oneshot::error::RecvError> = logged;
                 match logged {
-                    // A console sees its own report in the live stream; others get it here.
-                    Ok(Ok(Live { frame, .. })) if !streams_events => {
+                    // A console sees its own report in the live stream, a unit terminal its
+                    // own steps (routed to its unit); others get it here.
+                    Ok(Ok(Live { frame, route, .. })) if !wanted(&route) => {
                         feed(&mut ws, frame).await?;
                         flush(&mut ws).await?;
                     }

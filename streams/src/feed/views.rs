@@ -1,5 +1,5 @@
 //! What each role reads of the log. Consoles and the center read every event as it was logged;
-//! a unit terminal reads only the work orders routed to its unit (the log's `route`); a bridge
+//! a unit terminal reads only the work orders and steps routed to its unit (the log's `route`); a bridge
 //! (the 110 center, a hotline platform) reads incidents and orders but never a reporter's
 //! mobile number, which stays inside the governance center.
 

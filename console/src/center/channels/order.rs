@@ -87,6 +87,7 @@ impl Channel for OrderChannel {
                 unit: unit.clone(),
                 text: msg.text.clone(),
                 acknowledge_by: msg.acknowledge_by,
+                details: msg.details.clone(),
             }));
             match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
                 Ok(Ok(seq)) => Ok(Receipt { id: format!("hub#{seq}"), delivered: false }),
