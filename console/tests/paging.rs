@@ -27,7 +27,6 @@ fn an_alarm_nobody_acknowledges_pages_the_on_call_officer_whose_sms_answer_silen
         password: "secret".into(),
         source: "10690001".into(),
     });
-    let midnight = chrono::NaiveTime::MIN;
     config.paging = Paging {
         on_call_after: chrono::Duration::seconds(1),
         leader_after: chrono::Duration::hours(1),
@@ -35,8 +34,7 @@ fn an_alarm_nobody_acknowledges_pages_the_on_call_officer_whose_sms_answer_silen
             name: "值守 王强".into(),
             mobiles: vec!["13900000001".into()],
             radio: None,
-            from: midnight,
-            to: midnight,
+            hours: linkage::core::roster::Hours::ROUND_THE_CLOCK,
         }],
     };
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);

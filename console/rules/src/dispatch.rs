@@ -26,7 +26,8 @@ use super::Core;
 use super::clock::{self, ClockKind, Escalation};
 use super::order::{ChannelKind, Delivery, DeliveryState, Order, Stage, UnitOrder};
 use super::plan::{self, PlanClocks};
-use super::unit::Tier;
+use super::roster::{HAND_OVER, HAND_OVER_AT, Post, PostKind};
+use super::unit::{LinkedUnit, Tier};
 
 pub use linkage_protocol::DispatchDraft;
 
@@ -214,7 +215,7 @@ impl Core {
             let own = if unit.tier == Tier::One { draft.clocks } else { PlanClocks::default() };
             let deliveries: Vec<Delivery> = channels
                 .iter()
-                .filter(|&&c| self.address(unit_id, c).is_some())
+                .filter(|&&c| self.contact(unit_id, c, at).is_some())
                 .map(|&channel| Delivery {
                     channel,
                     key: Delivery::key_for(&id, unit_id, channel),
@@ -254,14 +255,19 @@ impl Core {
         })
     }
 
-    /// A unit's contact for a channel.
-    fn address(&self, unit: &str, channel: ChannelKind) -> Option<Address> {
+    /// Where a dispatch at `at` reaches a unit on a channel: its A post on duty then (its
+    /// mobiles, its radio), else the unit's own contacts; `None` where the channel has none.
+    pub fn contact(&self, unit: &str, channel: ChannelKind, at: DateTime<Utc>) -> Option<Address> {
         let u = self.units.iter().find(|u| u.id == unit)?;
-        match channel {
-            ChannelKind::Order => Some(Address::Terminal(u.id.clone())),
-            ChannelKind::Sms => (!u.sms.is_empty()).then(|| Address::Mobiles(u.sms.clone())),
-            ChannelKind::Radio => u.radio.map(Address::Radio),
-        }
+        address(u, channel, u.on_duty(PostKind::A, at))
+    }
+
+    /// The post a message of `order` goes to: the B post for a hand-over's message, else the A
+    /// post — each as on duty when the order was made, so a message handed to the outbox again
+    /// after a restart goes where it went the first time.
+    fn post_of<'a>(&'a self, unit: &'a LinkedUnit, key: &str, order: &Order) -> Option<&'a Post> {
+        let kind = if key.ends_with(&format!("/{HAND_OVER}")) { PostKind::B } else { PostKind::A };
+        unit.on_duty(kind, order.created)
     }
 
     /// Every message an order of the log stands for: each unit's deliveries (the first sends
@@ -271,12 +277,16 @@ impl Core {
     pub fn messages_of(&self, order: &Order) -> Vec<Outgoing> {
         let mut out = vec![];
         for u in &order.units {
-            let name = super::unit::name_of(&self.units, &u.unit);
+            let Some(unit) = self.units.iter().find(|x| x.id == u.unit) else { continue };
             for d in &u.deliveries {
-                let Some(address) = self.address(&u.unit, d.channel) else { continue };
-                let text = order.texts.get(&d.channel).map_or("", String::as_str).replace("{unit}", name);
+                let Some(address) = address(unit, d.channel, self.post_of(unit, &d.key, order)) else { continue };
+                let text = order.texts.get(&d.channel).map_or("", String::as_str).replace("{unit}", &unit.name);
                 // A resend's key has a fourth part: why it went again.
-                let resend = d.key.split('/').count() > 3;
+                let text = match d.key.split('/').nth(3) {
+                    None => text,
+                    Some(HAND_OVER) => format!("【B岗】{text}"),
+                    Some(_) => format!("【催办】{text}"),
+                };
                 out.push(Outgoing {
                     key: d.key.clone(),
                     order: order.id.clone(),
@@ -284,7 +294,7 @@ impl Core {
                     unit: u.unit.clone(),
                     channel: d.channel,
                     address,
-                    text: if resend { format!("【催办】{text}") } else { text },
+                    text,
                     acknowledge_by: u.acknowledge_by,
                     details: (d.channel == ChannelKind::Order).then(|| self.work_details(order, u)).flatten(),
                 });
@@ -297,8 +307,9 @@ impl Core {
                     continue;
                 }
                 let text = format!(
-                    "【{}】{name} 未按时{}：派单 {}，事件 {}。",
+                    "【{}】{} 未按时{}：派单 {}，事件 {}。",
                     self.center,
+                    unit.name,
                     clock_zh(clock),
                     order.id,
                     order.incident
@@ -371,7 +382,7 @@ impl Core {
                 let why = what.replace('/', "-");
                 let deliveries = channels
                     .into_iter()
-                    .filter(|&c| self.address(&unit, c).is_some())
+                    .filter(|&c| self.contact(&unit, c, order.created).is_some())
                     .map(|channel| Delivery {
                         channel,
                         key: format!("{}/{why}", Delivery::key_for(&order.id, &unit, channel)),
@@ -379,10 +390,50 @@ impl Core {
                         times: BTreeMap::from([("queued".to_owned(), now)]),
                     })
                     .collect();
-                out.push(OrderEscalation { order: order.id.clone(), unit, what, clock, deliveries });
+                out.push(OrderEscalation { order: order.id.clone(), unit, what, clock, deliveries, to: None });
             }
+            out.extend(order.units.iter().filter_map(|u| self.hand_over_due(order, u, now)));
         }
         out
+    }
+
+    /// A/B posts: an order the A post has not signed for within the hand-over share of its
+    /// acknowledge clock goes, once, to the B post on duty, on every channel it went out on.
+    /// Only for a unit whose roster names both posts at the time of the dispatch.
+    fn hand_over_due(&self, order: &Order, u: &UnitOrder, now: DateTime<Utc>) -> Option<OrderEscalation> {
+        if order.closed.is_some()
+            || u.steps.contains_key(&Step::Acknowledged)
+            || u.escalated.iter().any(|e| e == HAND_OVER)
+        {
+            return None;
+        }
+        let unit = self.units.iter().find(|x| x.id == u.unit)?;
+        unit.on_duty(PostKind::A, order.created)?;
+        let b = unit.on_duty(PostKind::B, order.created)?;
+        let span = (u.acknowledge_by - order.created).num_milliseconds() as f64;
+        let share = self.hand_over_at.unwrap_or(HAND_OVER_AT).clamp(0.0, 1.0);
+        if now < order.created + chrono::Duration::milliseconds((span * share) as i64) {
+            return None;
+        }
+        let channels: BTreeSet<ChannelKind> = u.deliveries.iter().map(|d| d.channel).collect();
+        let deliveries = channels
+            .into_iter()
+            .filter(|&c| address(unit, c, Some(b)).is_some())
+            .map(|channel| Delivery {
+                channel,
+                key: format!("{}/{HAND_OVER}", Delivery::key_for(&order.id, &u.unit, channel)),
+                state: DeliveryState::Queued,
+                times: BTreeMap::from([("queued".to_owned(), now)]),
+            })
+            .collect();
+        Some(OrderEscalation {
+            order: order.id.clone(),
+            unit: u.unit.clone(),
+            what: HAND_OVER.to_owned(),
+            clock: None,
+            deliveries,
+            to: Some(b.name.clone()),
+        })
     }
 
     /// Reported-back orders whose reporter left a mobile and was not asked yet: (order, mobile).
@@ -425,6 +476,19 @@ impl Core {
         let mut all: Vec<clock::Running> = self.orders.list.values().flat_map(|o| clock::running(o, now)).collect();
         all.sort_by_key(|r| r.due);
         all
+    }
+}
+
+/// Where a message to `unit` on `channel` goes: the post's mobiles and radio where it has them,
+/// else the unit's own.
+fn address(unit: &LinkedUnit, channel: ChannelKind, post: Option<&Post>) -> Option<Address> {
+    match channel {
+        ChannelKind::Order => Some(Address::Terminal(unit.id.clone())),
+        ChannelKind::Sms => {
+            let mobiles = post.map(|p| &p.mobiles).filter(|m| !m.is_empty()).unwrap_or(&unit.sms);
+            (!mobiles.is_empty()).then(|| Address::Mobiles(mobiles.clone()))
+        }
+        ChannelKind::Radio => post.and_then(|p| p.radio).or(unit.radio).map(Address::Radio),
     }
 }
 

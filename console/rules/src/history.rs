@@ -32,6 +32,11 @@ pub enum Entry {
         unit: String,
         step: Step,
     },
+    /// The unit's A post did not sign for in time: the order went to its B post.
+    HandedOver {
+        unit: String,
+        to: String,
+    },
 }
 
 /// One line of the trail.
@@ -71,6 +76,11 @@ impl History {
                 self.incident_of_order.insert(o.order.clone(), o.incident.clone());
                 let entry = Entry::OrderIssued { order: o.order.clone(), unit: o.unit.clone() };
                 (o.incident.clone(), o.unit.clone(), entry)
+            }
+            Body::OrderEscalated(e) if e.what == super::roster::HAND_OVER => {
+                let Some(incident) = self.incident_of_order.get(&e.order) else { return };
+                let to = e.to.clone().unwrap_or_default();
+                (incident.clone(), e.unit.clone(), Entry::HandedOver { unit: e.unit.clone(), to })
             }
             Body::OrderProgressed(p) => {
                 let Some(incident) = self.incident_of_order.get(&p.order) else { return };

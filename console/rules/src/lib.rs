@@ -21,6 +21,7 @@ pub mod kind;
 pub mod notice;
 pub mod paging;
 pub mod plan;
+pub mod roster;
 pub mod score;
 pub mod unit;
 pub mod wall;
@@ -164,6 +165,9 @@ pub struct Core {
     pub pages: std::collections::BTreeMap<String, Vec<linkage_protocol::Page>>,
     /// At a unit's seat: its orders (empty on the center's seats).
     pub desk: desk::Desk,
+    /// The share of a unit's acknowledge clock after which an order its A post has not signed
+    /// for goes to its B post (`None`: [`roster::HAND_OVER_AT`]).
+    pub hand_over_at: Option<f64>,
 }
 
 impl HubLink {

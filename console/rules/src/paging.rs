@@ -9,11 +9,12 @@
 
 use std::net::SocketAddr;
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use linkage_protocol::{Page, PageLevel};
 
 use super::dispatch::{Address, Outgoing};
 use super::order::ChannelKind;
+use super::roster::Hours;
 use super::{Core, ZONE};
 
 /// One on-call officer of the roster and the hours (Beijing time) they hold the watch.
@@ -22,22 +23,7 @@ pub struct OnCall {
     pub name: String,
     pub mobiles: Vec<String>,
     pub radio: Option<SocketAddr>,
-    /// From `from` to `to`; a watch that ends before it starts runs over midnight, and
-    /// `from == to` is round the clock.
-    pub from: NaiveTime,
-    pub to: NaiveTime,
-}
-
-impl OnCall {
-    /// Whether the officer holds the watch at `now`.
-    pub fn on_duty(&self, now: DateTime<Utc>) -> bool {
-        let t = now.with_timezone(&ZONE).time();
-        match self.from.cmp(&self.to) {
-            std::cmp::Ordering::Equal => true,
-            std::cmp::Ordering::Less => self.from <= t && t < self.to,
-            std::cmp::Ordering::Greater => t >= self.from || t < self.to,
-        }
-    }
+    pub hours: Hours,
 }
 
 /// When unanswered alarms page whom.
@@ -66,7 +52,7 @@ impl Core {
             let paged = |level| self.pages.get(incident).is_some_and(|p| p.iter().any(|p| p.level == level));
             if ringing >= self.paging.on_call_after
                 && !paged(PageLevel::OnCall)
-                && let Some(officer) = self.paging.roster.iter().find(|o| o.on_duty(now))
+                && let Some(officer) = self.paging.roster.iter().find(|o| o.hours.contain(now))
             {
                 due.push(Page {
                     incident: incident.clone(),
@@ -139,6 +125,7 @@ impl Core {
 mod tests {
     use super::*;
     use crate::tests::{event, incident};
+    use chrono::NaiveTime;
     use linkage_protocol::{Body, Envelope, FeedUpdate, Severity};
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
@@ -155,8 +142,10 @@ mod tests {
             name: name.into(),
             mobiles: vec![format!("1390000{from:04}")],
             radio: None,
-            from: NaiveTime::from_hms_opt(from, 0, 0).unwrap(),
-            to: NaiveTime::from_hms_opt(to, 0, 0).unwrap(),
+            hours: Hours {
+                from: NaiveTime::from_hms_opt(from, 0, 0).unwrap(),
+                to: NaiveTime::from_hms_opt(to, 0, 0).unwrap(),
+            },
         }
     }
 
@@ -218,8 +207,8 @@ mod tests {
 
     #[test]
     fn a_watch_over_midnight_and_one_round_the_clock() {
-        assert!(officer("夜", 20, 8).on_duty(at(2, 0)));
-        assert!(!officer("夜", 20, 8).on_duty(at(12, 0)));
-        assert!(officer("全天", 0, 0).on_duty(at(12, 0)));
+        assert!(officer("夜", 20, 8).hours.contain(at(2, 0)));
+        assert!(!officer("夜", 20, 8).hours.contain(at(12, 0)));
+        assert!(officer("全天", 0, 0).hours.contain(at(12, 0)));
     }
 }

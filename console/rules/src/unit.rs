@@ -19,6 +19,9 @@ pub struct LinkedUnit {
     pub sms: Vec<String>,
     /// The radio-over-IP gateway of its talk-group, `host:port` (unicast or multicast).
     pub radio: Option<std::net::SocketAddr>,
+    /// Its duty roster: the A and B posts and their hours (see [`super::roster`]); empty: the
+    /// unit is reached at the contacts above.
+    pub posts: Vec<super::roster::Post>,
 }
 
 /// A unit's name by its id (the id itself for a unit no longer configured).

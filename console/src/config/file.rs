@@ -96,6 +96,9 @@ pub(super) struct DispatchSection {
     pub(super) sms: Option<SmsSection>,
     #[serde(default)]
     pub(super) radio: RadioSection,
+    /// A/B posts: the share of a unit's acknowledge clock after which an order its A post has
+    /// not signed for goes to its B post (default 0.5).
+    pub(super) hand_over_at: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -255,4 +258,21 @@ pub(super) struct UnitEntry {
     pub(super) sms: Vec<String>,
     /// The radio gateway of its talk-group, `host:port`.
     pub(super) radio: Option<String>,
+    /// Its duty roster: who holds the A and the B post, when.
+    #[serde(default, rename = "post")]
+    pub(super) posts: Vec<PostEntry>,
+}
+
+/// `[[unit.post]]`: one person holding the A or B post of a unit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PostEntry {
+    /// "A" or "B".
+    pub(super) post: String,
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) sms: Vec<String>,
+    pub(super) radio: Option<String>,
+    /// `HH:MM-HH:MM`, Beijing time; round the clock for tier 1, office hours else.
+    pub(super) hours: Option<String>,
 }

@@ -18,6 +18,7 @@ use crate::core::camera::{Camera, CameraStreams};
 use crate::core::grid::GridMap;
 use crate::core::kind::IncidentKinds;
 use crate::core::plan::PlanLibrary;
+use crate::core::roster::{Hours, Post, PostKind};
 use crate::core::score::ScoringRules;
 use crate::core::unit::{LinkedUnit, Tier};
 use crate::core::wall::Layout;
@@ -143,6 +144,8 @@ pub struct DispatchSettings {
     pub sms: Option<SmsSettings>,
     /// The text-to-speech voice for radio calls (an espeak-ng voice).
     pub radio_voice: String,
+    /// The share of the acknowledge clock after which an order goes from the A post to the B.
+    pub hand_over_at: f64,
 }
 
 /// How to reach the SMSC (SMPP 3.4).
@@ -346,11 +349,35 @@ impl Config {
                     err(span.clone(), format!("unit {}: radio must be host:port of its gateway, not {r:?}", u.id))
                 })?),
             };
-            if let Some(bad) = u.sms.iter().find(|m| m.is_empty() || !m.chars().all(|c| c.is_ascii_digit() || c == '+'))
-            {
+            let not_mobile = |m: &String| m.is_empty() || !m.chars().all(|c| c.is_ascii_digit() || c == '+');
+            if let Some(bad) = u.sms.iter().find(|m| not_mobile(m)) {
                 return Err(err(span, format!("unit {}: {bad:?} is not a mobile number", u.id)));
             }
+            let mut posts = vec![];
+            for p in &u.posts {
+                let what = format!("unit {} post {} {}", u.id, p.post, p.name);
+                let kind = match p.post.as_str() {
+                    "A" | "a" => PostKind::A,
+                    "B" | "b" => PostKind::B,
+                    other => return Err(err(span, format!("{what}: post must be \"A\" or \"B\", not {other:?}"))),
+                };
+                if let Some(bad) = p.sms.iter().find(|m| not_mobile(m)) {
+                    return Err(err(span, format!("{what}: {bad:?} is not a mobile number")));
+                }
+                let hours = match &p.hours {
+                    Some(h) => Hours::parse(h).map_err(|reason| err(span.clone(), format!("{what}: {reason}")))?,
+                    None => Hours::default_for(tier),
+                };
+                let radio = match &p.radio {
+                    None => None,
+                    Some(r) => Some(r.parse::<std::net::SocketAddr>().map_err(|_| {
+                        err(span.clone(), format!("{what}: radio must be host:port of a gateway, not {r:?}"))
+                    })?),
+                };
+                posts.push(Post { kind, name: p.name.clone(), mobiles: p.sms.clone(), radio, hours });
+            }
             units.push(LinkedUnit {
+                posts,
                 id: u.id.clone(),
                 name: u.name.clone(),
                 tier,
@@ -400,7 +427,16 @@ impl Config {
                 })?
             }
         };
+        let hand_over_at = match raw.dispatch.hand_over_at {
+            None => crate::core::roster::HAND_OVER_AT,
+            Some(share) if share > 0.0 && share < 1.0 => share,
+            Some(share) => {
+                let reason = format!("dispatch hand_over_at {share}: a share of the clock, between 0 and 1 (e.g. 0.5)");
+                return Err(err(None, reason));
+            }
+        };
         let dispatch = DispatchSettings {
+            hand_over_at,
             center: raw.dispatch.center,
             plans_path,
             plans,
@@ -470,8 +506,7 @@ impl Config {
                 name: o.name.clone(),
                 mobiles: o.mobile.clone(),
                 radio,
-                from: time(&o.from)?,
-                to: time(&o.to)?,
+                hours: Hours { from: time(&o.from)?, to: time(&o.to)? },
             });
         }
         let paging = crate::core::paging::Paging {
@@ -549,6 +584,7 @@ impl Config {
             center: self.dispatch.center.clone(),
             plans: self.dispatch.plans.clone(),
             leader_sms: self.dispatch.leader_sms.clone(),
+            hand_over_at: Some(self.dispatch.hand_over_at),
             scoring: self.scoring.clone(),
             paging: self.paging.clone(),
             wall,

@@ -93,3 +93,43 @@ fn a_wrong_hub_mode_is_refused() {
     let e = parse(&format!("[hub]\nmode = \"cloud\"\n{MINIMAL}")).unwrap_err();
     assert_eq!(e.line, Some(2));
 }
+
+#[test]
+fn a_units_a_and_b_posts_are_read_with_their_hours_and_a_wrong_post_is_refused_with_its_line() {
+    let unit = "\n[[unit]]\nid = \"justice\"\nname = \"司法所\"\ntier = 2\n";
+    let posts = "[[unit.post]]\npost = \"A\"\nname = \"陈立新\"\nsms = [\"13800000011\"]\n\
+                 [[unit.post]]\npost = \"B\"\nname = \"李所长\"\nsms = [\"13800000012\"]\nhours = \"17:30-08:30\"\n";
+    let c = parse(&format!("{MINIMAL}{unit}{posts}")).unwrap();
+    let p = &c.units[0].posts;
+    assert_eq!(
+        (p[0].kind, p[0].name.as_str(), p[0].hours),
+        (PostKind::A, "陈立新", Hours::office()),
+        "tier 2: office hours"
+    );
+    assert_eq!(p[1].hours, Hours::parse("17:30-08:30").unwrap());
+    assert_eq!(c.dispatch.hand_over_at, crate::core::roster::HAND_OVER_AT);
+
+    let e = parse(&format!("{MINIMAL}{unit}[[unit.post]]\npost = \"C\"\nname = \"x\"\n")).unwrap_err();
+    assert!(e.reason.contains("\"A\" or \"B\""), "{e}");
+    assert_eq!(e.line, Some(5), "the unit's line: {e}");
+    let e = parse(&format!("{MINIMAL}{unit}[[unit.post]]\npost = \"A\"\nname = \"x\"\nhours = \"9-5\"\n")).unwrap_err();
+    assert!(e.reason.contains("HH:MM-HH:MM"), "{e}");
+    let e = parse(&format!("{MINIMAL}[dispatch]\nhand_over_at = 1.5\n")).unwrap_err();
+    assert!(e.reason.contains("between 0 and 1"), "{e}");
+}
+
+#[test]
+fn a_unit_seat_names_a_configured_unit_and_says_hello_as_its_terminal() {
+    let unit = "\n[[unit]]\nid = \"justice\"\nname = \"司法所\"\ntier = 2\n";
+    let remote = "[hub]\nmode = \"remote\"\nurl = \"ws://10.0.0.1:7700\"\ntoken = \"t\"\nunit = \"justice\"\n";
+    let c = parse(&format!("{remote}{MINIMAL}{unit}")).unwrap();
+    assert_eq!(c.seat_unit.as_deref(), Some("justice"));
+    assert_eq!(c.seat_role(), streams::feed::Role::UnitTerminal);
+    assert!(c.core().desk.unit.is_some() && c.core().wall.tiles.is_empty(), "a desk, no wall");
+    let e = parse(&format!("{}{MINIMAL}{unit}", remote.replace("\"justice\"", "\"police\""))).unwrap_err();
+    assert_eq!(e.line, Some(5), "{e}");
+    assert!(e.reason.contains("police"), "{e}");
+    let mut demo = Config::demo().unwrap();
+    assert!(demo.seat_for_unit("nobody").unwrap_err().contains("justice"), "lists the units there are");
+    assert_eq!(demo.simulation.as_ref().map(|s| s.staffed.clone()), Some(vec!["justice".to_owned()]));
+}

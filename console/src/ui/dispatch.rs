@@ -4,11 +4,13 @@
 //! every channel's state, each with its time; a reported-back order is closed here with the
 //! reporter's satisfaction.
 
+use chrono::{DateTime, Utc};
 use egui::{Color32, RichText};
 
-use crate::core::dispatch::DispatchDraft;
+use crate::core::dispatch::{Address, DispatchDraft};
 use crate::core::order::{ChannelKind, DeliveryState, Order, Stage};
 use crate::core::plan::{PlanClocks, Texts};
+use crate::core::roster::PostKind;
 use crate::core::unit::name_of;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
@@ -49,14 +51,15 @@ impl DispatchView {
     }
 
     /// Draws the panel window if open; returns the dispatch when sent.
-    pub fn ui(&mut self, ctx: &egui::Context, core: &Core, tr: &I18n) -> Vec<Command> {
+    /// The dispatch window; `now` is when it would go out (whose posts are on duty).
+    pub fn ui(&mut self, ctx: &egui::Context, core: &Core, tr: &I18n, now: DateTime<Utc>) -> Vec<Command> {
         let Some(draft) = &mut self.draft else { return vec![] };
         let mut open = true;
         let mut send = false;
         egui::Window::new(tr.t("dispatch.title")).open(&mut open).default_width(560.0).collapsible(false).show(
             ctx,
             |ui| {
-                send = edit(ui, core, tr, draft);
+                send = edit(ui, core, tr, draft, now);
             },
         );
         if send && let Some(d) = self.draft.take() {
@@ -87,7 +90,7 @@ fn channel_name(tr: &I18n, c: ChannelKind) -> &str {
 }
 
 /// The editing form; true when the officer pressed send.
-fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
+fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft, now: DateTime<Utc>) -> bool {
     let plan = if d.plan.is_some() { d.plan_name.clone() } else { tr.t("dispatch.no_plan").to_owned() };
     ui.label(RichText::new(tr.f("dispatch.plan", &[("plan", &plan)])).strong());
     if let Some(trouble) = &core.plans_trouble {
@@ -111,11 +114,7 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
                 tr.f("dispatch.tier", &[("tier", &tier.to_string())])
             ));
             for (c, tick) in ChannelKind::ALL.into_iter().zip(ticks.iter_mut()) {
-                let reachable = unit.is_some_and(|u| match c {
-                    ChannelKind::Order => true,
-                    ChannelKind::Sms => !u.sms.is_empty(),
-                    ChannelKind::Radio => u.radio.is_some(),
-                });
+                let reachable = core.contact(id, c, now).is_some();
                 if !reachable {
                     *tick = false;
                 }
@@ -168,11 +167,17 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft) -> bool {
         // Exactly what would go out, to whom, by which channel — nothing is sent.
         for (id, ticks) in &d.units {
             let Some(u) = core.units.iter().find(|u| &u.id == id) else { continue };
+            // The A post on duty now, where the unit keeps a roster.
+            let post = u.on_duty(PostKind::A, now).map(|p| tr.f("dispatch.post_a", &[("name", &p.name)]));
             for (c, _) in ChannelKind::ALL.into_iter().zip(ticks).filter(|(_, t)| **t) {
-                let to = match c {
-                    ChannelKind::Order => tr.t("dispatch.to_terminal").to_owned(),
-                    ChannelKind::Sms => u.sms.join(", "),
-                    ChannelKind::Radio => u.radio.map(|a| a.to_string()).unwrap_or_default(),
+                let to = match core.contact(id, c, now) {
+                    Some(Address::Terminal(_)) | None => tr.t("dispatch.to_terminal").to_owned(),
+                    Some(Address::Mobiles(m)) => m.join(", "),
+                    Some(Address::Radio(a)) => a.to_string(),
+                };
+                let to = match (&post, c) {
+                    (Some(post), ChannelKind::Sms | ChannelKind::Radio) => format!("{post} {to}"),
+                    _ => to,
                 };
                 let text = d.texts.get(c).replace("{unit}", &u.name);
                 ui.label(RichText::new(format!("{} · {} → {to}", channel_name(tr, c), u.name)).strong());

@@ -191,7 +191,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             views.map.ui(ui, core, tr, matches, frame.basemap)
         }));
     });
-    commands.extend(views.dispatch.ui(ui.ctx(), core, tr));
+    commands.extend(views.dispatch.ui(ui.ctx(), core, tr, frame.now));
     commands.extend(views.board.ui(ui.ctx(), core, tr, frame.now));
     actions.extend(commands.into_iter().map(Action::Core));
     actions

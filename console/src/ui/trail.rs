@@ -67,9 +67,14 @@ impl TrailView {
                 Entry::Step { unit, step } => {
                     tr.f("trail.step", &[("unit", name_of(&core.units, unit)), ("step", names::step(tr, *step))])
                 }
+                Entry::HandedOver { unit, to } => {
+                    tr.f("trail.handed_over", &[("unit", name_of(&core.units, unit)), ("to", to)])
+                }
             };
             let by = match &line.entry {
-                Entry::OrderIssued { .. } | Entry::Step { .. } | Entry::Paged { .. } => String::new(),
+                Entry::OrderIssued { .. } | Entry::Step { .. } | Entry::Paged { .. } | Entry::HandedOver { .. } => {
+                    String::new()
+                }
                 _ => format!(" · {}", line.by),
             };
             ui.label(RichText::new(format!("{} {what}{by}", names::date_time(line.time))).size(13.0));

@@ -414,6 +414,9 @@ pub struct OrderEscalation {
     /// The resent messages, queued.
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
+    /// Whom they went to, where that is a person of the unit's roster (its B post).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// The reporter of an order was asked by SMS for the satisfaction; the answer closes it.
