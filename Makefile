@@ -14,11 +14,11 @@ RUN_PACKAGES := libsqlite3-0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   fonts-noto-cjk espeak-ng
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 # Independent peers for the video tests: ffmpeg (RTMP and HTTP-FLV server, HLS packager) and
-# Python's http.server (serves the HLS playlist).
-TEST_PACKAGES := ffmpeg python3
+# Python's http.server (serves the HLS playlist); curl, a client of the hub's files endpoint.
+TEST_PACKAGES := ffmpeg python3 curl
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps demo test bench bench-hub bench-wall bench-upload bench-map bench-dispatch lint
+.PHONY: deps demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -40,6 +40,10 @@ deps:
 demo: deps
 	$(CARGO) build --release --workspace
 	./target/release/linkage
+
+## demo-unit: a linked unit's seat (the justice office) beside a running `make demo`
+demo-unit:
+	./target/release/linkage --unit justice
 
 ## test: formatting, lints (warnings fail), and every test; with the wgpu renderer built in,
 ## so that its picture path is tested too (kittest's snapshots build wgpu anyway)

@@ -174,9 +174,14 @@ fn hub(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("cert") {
         return cert(&args[1..]);
     }
-    let f = flags(args, &["--listen", "--data", "--tokens", "--config", "--tls"])?;
+    let f = flags(args, &["--listen", "--data", "--tokens", "--config", "--tls", "--files"])?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
-    let listen = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
+    let listen: std::net::SocketAddr = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
+    // The files endpoint (attachments): --files, else the next port on the hub's address.
+    let files = match f.get("files") {
+        Some(files) => files.parse().map_err(|_| format!("--files {files:?}: use host:port"))?,
+        None => std::net::SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { listen.port() + 1 }),
+    };
     let data_dir = PathBuf::from(f.get("data").ok_or("hub needs --data DIR")?);
     let tokens_path = f.get("tokens").ok_or("hub needs --tokens FILE")?;
     let text = std::fs::read_to_string(tokens_path).map_err(|e| format!("{tokens_path}: {e}"))?;
@@ -201,7 +206,7 @@ fn hub(args: &[String]) -> Result<(), String> {
     };
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity };
+    let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files) };
     let township = config.as_ref().map(|config| Township { config, sms: None });
     let server = Server::start(hub, township, trust, &runtime)?;
     if !server.dispatches() {
@@ -209,6 +214,9 @@ fn hub(args: &[String]) -> Result<(), String> {
     }
     let url = server.hub.url();
     println!("{url}");
+    if let Some(files) = server.hub.files_url() {
+        tracing::info!(%files, "attachments served");
+    }
     runtime.block_on(async { tokio::signal::ctrl_c().await.map_err(|e| e.to_string()) })?;
     server.hub.stop();
     Ok(())

@@ -113,9 +113,10 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
         .collect();
     assert_eq!(submits.len(), 1, "{log}");
     assert_eq!(submits[0]["data_coding"], 8);
-    assert_eq!(submits[0]["dest"], "13800000001");
+    // To the police station's A post on duty (its roster in the demo config), not the station.
+    assert_eq!(submits[0]["dest"], "13800000021");
     assert_eq!(submits[0]["text"], "【青溪镇综治中心】东湾村火情，请立即前往处置。");
-    assert!(submits[0]["key"].as_str().unwrap().ends_with("/police/sms#13800000001"), "{}", submits[0]);
+    assert!(submits[0]["key"].as_str().unwrap().ends_with("/police/sms#13800000021"), "{}", submits[0]);
 
     // The radio gateway heard speech: seconds of it, and not silence.
     let samples = radio.samples(Duration::from_millis(1500));

@@ -68,6 +68,7 @@ fn a_console_killed_again_and_again_ends_with_every_event_once() {
             tokens,
             limits: Default::default(),
             tls: None,
+            files: None,
         }))
         .unwrap();
     let url = hub.url();

@@ -567,8 +567,9 @@ fn the_login_screen_sends_the_user_and_password_once_and_shows_why_it_was_refuse
 #[test]
 fn an_on_call_seat_shows_the_tier_one_watch_in_place_of_the_wall_and_a_leader_opens_on_the_board() {
     use streams::feed::{Connection, SeatRole};
-    let connected =
-        |seat| FeedUpdate::Connection(Connection::Connected { client: "值守 王强".into(), seat: Some(seat) });
+    let connected = |seat| {
+        FeedUpdate::Connection(Connection::Connected { client: "值守 王强".into(), seat: Some(seat), files: None })
+    };
     let mut s = state();
     s.core.on_feed(connected(SeatRole::OnCall));
     let mut h = harness(s);

@@ -60,6 +60,7 @@ fn main() {
             tokens,
             limits: Default::default(),
             tls: None,
+            files: None,
         })
         .await
         .unwrap();

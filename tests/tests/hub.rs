@@ -43,6 +43,7 @@ async fn hub_with(dir: &tempfile::TempDir, limits: Limits) -> HubHandle {
         tokens,
         limits,
         tls: None,
+        files: None,
     })
     .await
     .unwrap()

@@ -24,7 +24,7 @@ pub struct Task {
     pub incident: String,
     /// The order's text as first sent.
     pub text: String,
-    pub details: Option<WorkDetails>,
+    pub details: Option<Box<WorkDetails>>,
     /// When the log first had it.
     pub issued: DateTime<Utc>,
     pub acknowledge_by: DateTime<Utc>,
@@ -237,7 +237,7 @@ mod tests {
             unit: "police".into(),
             text: "东湾村有人打架，请立即前往。".into(),
             acknowledge_by: at(minute + acknowledge_in),
-            details: Some(WorkDetails {
+            details: Some(Box::new(WorkDetails {
                 kind: "public_order".into(),
                 kind_name: "治安".into(),
                 severity: Severity::High,
@@ -248,7 +248,7 @@ mod tests {
                 tier: Tier::One,
                 on_scene_by: Some(at(minute + 30)),
                 report_back_by: None,
-            }),
+            })),
         };
         Envelope { seq, time: at(minute), ..Envelope::new(seq, Body::OrderIssued(work)) }
     }

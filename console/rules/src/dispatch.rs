@@ -57,7 +57,7 @@ pub struct Outgoing {
     pub acknowledge_by: DateTime<Utc>,
     /// For an online order: the incident and the unit's clocks, for the unit's seat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<WorkDetails>,
+    pub details: Option<Box<WorkDetails>>,
 }
 
 /// The orders as the log tells them.
@@ -296,7 +296,10 @@ impl Core {
                     address,
                     text,
                     acknowledge_by: u.acknowledge_by,
-                    details: (d.channel == ChannelKind::Order).then(|| self.work_details(order, u)).flatten(),
+                    details: (d.channel == ChannelKind::Order)
+                        .then(|| self.work_details(order, u))
+                        .flatten()
+                        .map(Box::new),
                 });
             }
             if self.leader_sms.is_empty() {

@@ -219,7 +219,7 @@ impl Core {
         if let Some(work) = self.desk.on_event(&env).cloned()
             && let Some(details) = work.details
         {
-            let incident = desk::incident_of(&work.incident, details);
+            let incident = desk::incident_of(&work.incident, *details);
             let grid = self.grids.locate(incident.report.location.lon, incident.report.location.lat);
             self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq });
         }

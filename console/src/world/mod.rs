@@ -133,7 +133,8 @@ impl World {
         for u in &units {
             tokens.insert(u.token.clone(), Grant::unit_terminal(&u.id));
         }
-        let listen = listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
+        let listen: std::net::SocketAddr =
+            listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
         let store_dir = data_dir.join("console");
         // The demo's SMSC, when the simulation runs one (no `[dispatch.sms]`): it must be up
         // before the dispatch service binds to it.
@@ -147,7 +148,10 @@ impl World {
             password: "demo".into(),
             source: "10690001".into(),
         });
-        let hub = HubConfig { listen, data_dir: data_dir.clone(), tokens, limits: Default::default(), tls: None };
+        // The files endpoint on the hub's address, a port of its own choosing: seats learn it at hello.
+        let files = Some(std::net::SocketAddr::new(listen.ip(), 0));
+        let hub =
+            HubConfig { listen, data_dir: data_dir.clone(), tokens, limits: Default::default(), tls: None, files };
         let server = Server::start(hub, Some(Township { config, sms }), None, runtime)?;
         let hub_url = server.hub.url();
 

@@ -62,6 +62,7 @@ pub fn center_with_tls(
         tokens,
         limits: Default::default(),
         tls: identity,
+        files: Some("127.0.0.1:0".parse().unwrap()),
     };
     let township = linkage::center::Township { config, sms: None };
     let server = linkage::center::Server::start(hub, Some(township), trust.clone(), runtime).unwrap();

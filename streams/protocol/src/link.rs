@@ -13,6 +13,8 @@ pub enum Connection {
     Connected {
         client: String,
         seat: Option<crate::message::SeatRole>,
+        /// The hub's files endpoint, where attachments go up and come down.
+        files: Option<String>,
     },
     Lost {
         reason: String,

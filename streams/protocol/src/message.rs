@@ -82,6 +82,10 @@ pub enum Body {
         seat: Option<SeatRole>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<String>,
+        /// Where the hub's files endpoint is (`http(s)://host:port`): attachments go up and come
+        /// down there, with the same token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files: Option<String>,
     },
     /// Hub → client: the replay of events after `since` is complete; live events follow.
     Replayed { head: u64 },
@@ -457,7 +461,7 @@ pub struct WorkOrder {
     /// What the unit's seat shows of the incident and its other clocks (a unit's terminal
     /// reads nothing of the log but its own orders). Absent from older senders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<WorkDetails>,
+    pub details: Option<Box<WorkDetails>>,
 }
 
 /// The incident an order is about and the unit's clocks, as the order carries them to the

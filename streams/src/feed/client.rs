@@ -199,7 +199,7 @@ impl FeedClient {
                         }
                     };
                     match &env.body {
-                        Body::Welcome { client, head, seat, .. } => {
+                        Body::Welcome { client, head, seat, files, .. } => {
                             *attempt = 0;
                             if *head < self.since {
                                 // Its log is younger than what we have seen: a wiped data folder.
@@ -211,7 +211,8 @@ impl FeedClient {
                                 tell(FeedUpdate::Refused { code: ErrorCode::Protocol, reason, key: None });
                             }
                             tracing::info!(client = %self.name, as_ = %client, since = self.since, "hub connected");
-                            tell(FeedUpdate::Connection(Connection::Connected { client: client.clone(), seat: *seat }));
+                            let (client, seat, files) = (client.clone(), *seat, files.clone());
+                            tell(FeedUpdate::Connection(Connection::Connected { client, seat, files }));
                         }
                         Body::Error { code, reason, fatal, key } => {
                             tell(FeedUpdate::Refused { code: *code, reason: reason.clone(), key: key.clone() });

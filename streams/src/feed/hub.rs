@@ -31,6 +31,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, coding::CloseC
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::admission::{Admission, admit};
+use super::attachments::AttachmentStore;
 use super::event_log::{EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
@@ -74,6 +75,9 @@ pub struct HubConfig {
     pub limits: Limits,
     /// Serve wss with this identity (and nothing else); `None`: plain ws (loopback, the demo).
     pub tls: Option<super::tls::Identity>,
+    /// Where the files endpoint (attachments over HTTP, HTTPS with `tls`) listens; `None`: no
+    /// attachments.
+    pub files: Option<SocketAddr>,
 }
 
 /// What the hub allows a connection before it is dropped.
@@ -100,9 +104,15 @@ pub struct HubHandle {
     secure: bool,
     shutdown: watch::Sender<bool>,
     refused: Arc<AtomicU64>,
+    files: Option<String>,
 }
 
 impl HubHandle {
+    /// The files endpoint's URL (`http://…` or `https://…`), when the hub serves one.
+    pub fn files_url(&self) -> Option<&str> {
+        self.files.as_deref()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -138,7 +148,7 @@ struct Append {
 }
 
 /// What every connection task shares.
-struct Shared {
+pub(super) struct Shared {
     tokens: HashMap<String, Grant>,
     data_dir: PathBuf,
     writer: std::sync::mpsc::Sender<Append>,
@@ -147,9 +157,30 @@ struct Shared {
     limits: Limits,
     /// The people who may log in, and their sessions.
     users: Arc<std::sync::Mutex<Users>>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    pub(super) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Where the files endpoint beside the hub is (`http(s)://addr`), told to every client.
+    files: Option<String>,
     /// One permit per open connection (mini-redis's bound).
     connections: Arc<tokio::sync::Semaphore>,
+}
+
+impl Shared {
+    /// What `token` lets its bearer be: a token of the tokens file, or the session of a
+    /// person who logged in (a seat). Checking a session reads the user store off the
+    /// sockets' threads.
+    pub(super) async fn grant(&self, token: &str) -> Result<Option<Grant>, String> {
+        if let Some(grant) = self.tokens.get(token) {
+            return Ok(Some(grant.clone()));
+        }
+        let users = self.users.clone();
+        let token = token.to_owned();
+        let person = tokio::task::spawn_blocking(move || {
+            users.lock().unwrap_or_else(|p| p.into_inner()).session(&token, chrono::Utc::now())
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(person.map(|person| Grant::person(&person)))
+    }
 }
 
 impl Hub {
@@ -160,6 +191,20 @@ impl Hub {
         let listener =
             TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let files_listener = match config.files {
+            Some(files) => {
+                Some(TcpListener::bind(files).await.map_err(|e| format!("cannot listen for files on {files}: {e}"))?)
+            }
+            None => None,
+        };
+        let secure = config.tls.is_some();
+        let files = match &files_listener {
+            Some(l) => {
+                let at = l.local_addr().map_err(|e| e.to_string())?;
+                Some(format!("{}://{at}", if secure { "https" } else { "http" }))
+            }
+            None => None,
+        };
         let (live, _) = broadcast::channel(BROADCAST_BUFFER);
         let (writer, appends) = std::sync::mpsc::channel();
         let writer_live = live.clone();
@@ -168,7 +213,6 @@ impl Hub {
             .spawn(move || write_events(log, appends, writer_live))
             .map_err(|e| e.to_string())?;
         let (shutdown, stopped) = watch::channel(false);
-        let secure = config.tls.is_some();
         let refused = Arc::new(AtomicU64::new(0));
         let shared = Arc::new(Shared {
             tokens: config.tokens,
@@ -178,12 +222,18 @@ impl Hub {
             refused: refused.clone(),
             limits: config.limits,
             tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+            files: files.clone(),
             users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
         tracing::info!(%addr, "hub listening");
+        if let Some(files_listener) = files_listener {
+            tracing::info!(files = files.as_deref().unwrap_or_default(), "files endpoint listening");
+            let store = AttachmentStore::new(&shared.data_dir);
+            tokio::spawn(super::files::serve(files_listener, shared.clone(), store, stopped.clone()));
+        }
         tokio::spawn(accept(listener, shared, stopped));
-        Ok(HubHandle { addr, secure, shutdown, refused })
+        Ok(HubHandle { addr, secure, shutdown, refused, files })
     }
 }
 
@@ -391,20 +441,7 @@ async fn serve(
             return Err("bad hello".into());
         }
     };
-    let grant = match shared.tokens.get(&token).filter(|g| g.role == role) {
-        Some(grant) => Some(grant.clone()),
-        // A seat that logged in says hello with its session.
-        None if role == Role::Console => {
-            let users = shared.users.clone();
-            tokio::task::spawn_blocking(move || {
-                users.lock().unwrap_or_else(|p| p.into_inner()).session(&token, chrono::Utc::now())
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|person| Grant::person(&person))
-        }
-        None => None,
-    };
+    let grant = shared.grant(&token).await?.filter(|g| g.role == role);
     let Some(grant) = grant else {
         let reason = format!("token not valid for role {role:?} (or the session ended: log in again)");
         refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, true).await?;
@@ -425,7 +462,14 @@ async fn serve(
             .await
             .map_err(|e| e.to_string())??
     };
-    let welcome = Body::Welcome { client: grant.name.clone(), role, head, seat: grant.seat, session: None };
+    let welcome = Body::Welcome {
+        client: grant.name.clone(),
+        role,
+        head,
+        seat: grant.seat,
+        session: None,
+        files: shared.files.clone(),
+    };
     send(&mut ws, &Envelope::new(0, welcome)).await?;
     let mut last_sent = since;
     if streams_events || unit.is_some() {
@@ -582,6 +626,7 @@ async fn login(
                 head: 0,
                 seat: Some(person.seat),
                 session: Some(session),
+                files: None,
             };
             send(ws, &Envelope::new(0, welcome)).await?;
             close_with(ws, close::NORMAL, "logged in").await;

@@ -2,8 +2,10 @@
 //! The wire format itself is the `linkage-protocol` crate, re-exported here whole.
 
 mod admission;
+pub mod attachments;
 mod client;
 mod event_log;
+pub mod files;
 mod grant;
 mod hub;
 pub mod tls;

@@ -121,12 +121,12 @@ pub fn trust(ca_pem: &Path) -> Result<Trust, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Opens the stream a client's WebSocket runs over: TCP to the URL's host and port, with TLS
-/// for `wss://` (which needs `trust`).
+/// Opens the stream a client's WebSocket (or a request to the files endpoint) runs over: TCP to
+/// the URL's host and port, with TLS for `wss://` and `https://` (which need `trust`).
 pub async fn connect(url: &str, trust: Option<&Trust>) -> Result<Socket, String> {
     let (secure, rest) = match url.split_once("://") {
-        Some(("ws", rest)) => (false, rest),
-        Some(("wss", rest)) => (true, rest),
+        Some(("ws" | "http", rest)) => (false, rest),
+        Some(("wss" | "https", rest)) => (true, rest),
         _ => return Err(format!("{url}: the hub's URL starts with ws:// or wss://")),
     };
     let authority = rest.split('/').next().unwrap_or(rest);
