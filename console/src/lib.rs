@@ -12,6 +12,8 @@ pub mod config;
 pub use linkage_rules as core;
 pub mod i18n;
 pub mod journal;
+pub mod photos;
+pub mod reports;
 pub mod ui;
 pub mod wall;
 pub mod window;

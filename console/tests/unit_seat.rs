@@ -1,21 +1,24 @@
 //! The other end of the order: a linked unit's seat (联动分中心). In a harness, the order rings in
-//! the banner until it is signed for and each step is one click, the report back needing words;
-//! against a real center's server, an order a duty officer's seat sent reaches the unit's seat
-//! with its incident, is worked through to the report back there, the center sees every step,
-//! and the unit's seat reopened from its journal still has them.
+//! the banner until it is signed for and each step is one click, the report back needing words
+//! and taking photos; the center's detail shows the report's photos. Against a real center's
+//! server, an order a duty officer's seat sent reaches the unit's seat with its incident, is
+//! worked through to the report back with a photo there (bad files refused with reasons), the
+//! center sees every step and reads the photo back, and the unit's seat reopened from its
+//! journal still has them.
 
+mod harness;
 mod peers;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use harness::{State, harness};
 use linkage::config::Config;
 use linkage::core::dispatch::{Address, DispatchDraft};
 use linkage::core::order::ChannelKind;
 use linkage::core::plan::{PlanClocks, Texts};
-use linkage::core::{Command, Core, Effect};
+use linkage::core::{Command, Effect};
 use linkage::i18n::{I18n, Lang};
-use linkage::ui::{self, Action, Views};
 use peers::Seat;
 use streams::feed::{Body, Envelope, FeedUpdate, OrderProgress, Step, WorkOrder};
 
@@ -64,40 +67,17 @@ fn work_order_from_the_center() -> WorkOrder {
     }
 }
 
-struct State {
-    core: Core,
-    tr: I18n,
-    views: Views,
-    sent: Vec<Body>,
-}
-
-fn harness(core: Core) -> Harness<'static, State> {
-    let state = State { core, tr: I18n::new(Lang::Zh), views: Views::default(), sent: vec![] };
-    Harness::builder()
-        .with_size([1600.0, 900.0])
-        .with_context_setup(|ctx| ui::fonts::install(ctx).expect("the CJK font (make deps installs fonts-noto-cjk)"))
-        .build_ui_state(
-            |ui, s: &mut State| {
-                let frame = ui::Frame { tiles: &[], basemap: None, now: chrono::Utc::now() };
-                for action in ui::console(ui, &mut s.views, &s.core, &s.tr, &frame) {
-                    match action {
-                        Action::Core(c) => {
-                            for effect in s.core.apply(c) {
-                                let Effect::Send(body) = effect else { panic!("a unit seat asked for {effect:?}") };
-                                s.sent.push(body);
-                            }
-                        }
-                        Action::SetLanguage(l) => s.tr.set_lang(l),
-                    }
-                }
-            },
-            state,
-        )
-}
-
 /// The hub logs the seat's last step (the seat sees it routed back to its unit).
 fn log_last_step(h: &mut Harness<'static, State>, seq: u64) -> OrderProgress {
-    let Some(Body::Progress(p)) = h.state().sent.last().cloned() else { panic!("no step sent: {:?}", h.state().sent) };
+    let p = match h.state().effects.last().cloned() {
+        Some(Effect::Send(Body::Progress(p))) => p,
+        // The app uploads the photos first; here one is kept, as the files endpoint would.
+        Some(Effect::SendWithPhotos { command: Body::Progress(mut p), photos }) => {
+            p.attachments = photos.iter().map(|_| format!("sha256:{}", "ab".repeat(32))).collect();
+            p
+        }
+        other => panic!("no step sent: {other:?}"),
+    };
     h.state_mut().core.on_feed(FeedUpdate::Event(Envelope::new(seq, Body::OrderProgressed(p.clone()))));
     h.run();
     p
@@ -114,7 +94,9 @@ fn a_unit_seat_rings_for_a_new_order_until_signed_for_and_reports_back_with_its_
     let mut core = justice_seat_config().core();
     core.on_feed(FeedUpdate::Event(Envelope::new(7, Body::OrderIssued(work))));
     assert!(core.incidents.get("E000001").is_some(), "the order's incident is on the seat's map");
-    let mut h = harness(core);
+    let state =
+        State { core, tr: I18n::new(Lang::Zh), views: Default::default(), effects: vec![], photos: Default::default() };
+    let mut h = harness(state);
     h.run();
     h.get_by_label_contains("青溪司法所 · 联动分中心工作台");
     let banner = h.get_by_role_and_label(Role::Region, "新派单");
@@ -143,15 +125,28 @@ fn a_unit_seat_rings_for_a_new_order_until_signed_for_and_reports_back_with_its_
     // No words, no report back.
     h.get_by_label("反馈办理结果").click();
     h.run();
-    assert_eq!(h.state().sent.len(), 3);
+    assert_eq!(h.state().effects.len(), 3);
     h.get_by_label("办理结果").click();
     h.run();
     h.get_by_label("办理结果").type_text("双方已调解，签订协议。");
     h.run();
+    // A photo by its path; it is listed and can be taken out again.
+    h.get_by_label("照片文件").click();
+    h.run();
+    h.get_by_label("照片文件").type_text("/home/duty/现场.jpg");
+    h.run();
+    h.get_by_label("添加照片").click();
+    h.run();
+    h.get_by_label("移除 现场.jpg");
     h.get_by_label("反馈办理结果").click();
     h.run();
+    let Some(Effect::SendWithPhotos { photos, .. }) = h.state().effects.last() else {
+        panic!("the report waits for its photo: {:?}", h.state().effects)
+    };
+    assert_eq!(photos, &[std::path::PathBuf::from("/home/duty/现场.jpg")]);
     let report = log_last_step(&mut h, 11);
     assert_eq!((report.step, report.note.as_str()), (Step::ReportedBack, "双方已调解，签订协议。"));
+    assert_eq!(report.attachments.len(), 1);
     h.get_by_label("当前没有待办工单");
     h.get_by_label_contains("已反馈 1");
 }
@@ -187,23 +182,50 @@ fn an_order_sent_from_a_center_seat_is_worked_to_its_report_back_at_the_units_se
     assert!(unit.core.incidents.len() == 1 && unit.core.orders.list.is_empty(), "the unit reads nothing else");
 
     let order = task.order.clone();
-    for (step, note) in [
-        (Step::Acknowledged, ""),
-        (Step::OnScene, ""),
-        (Step::Handling, ""),
-        (Step::ReportedBack, "双方已调解，签订协议。"),
+    // The report back goes with a photo; a text file called .jpg and a 20 MB file are refused
+    // with their reasons, and the rest of the report still goes.
+    let photo = streams::feed::attachments::samples::jpeg(1024, 768, 5);
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let photos = vec![
+        file("现场.jpg", &photo),
+        file("说明.jpg", "这不是照片".as_bytes()),
+        file("大.jpg", &vec![0xFF; 20 << 20]),
+    ];
+    for (step, note, photos) in [
+        (Step::Acknowledged, "", vec![]),
+        (Step::OnScene, "", vec![]),
+        (Step::Handling, "", vec![]),
+        (Step::ReportedBack, "双方已调解，签订协议。", photos),
     ] {
-        unit.apply(Command::Progress { order: order.clone(), step, note: note.into() });
-        unit.until(20, "the step back from the log", |core| {
+        unit.apply(Command::Progress { order: order.clone(), step, note: note.into(), photos });
+        unit.until(30, "the step back from the log", |core| {
             core.desk.tasks[&order].steps.contains_key(&step) && core.desk.sending.is_empty()
         });
     }
+    assert_eq!(unit.refused_photos.len(), 2, "{:?}", unit.refused_photos);
+    assert!(unit.refused_photos[0].starts_with("说明.jpg: 415"), "{:?}", unit.refused_photos);
+    assert!(unit.refused_photos[1].contains("over the limit"), "{:?}", unit.refused_photos);
     officer.until(20, "the unit's report back at the center", |core| {
         let report = core.orders.list.get(&order).and_then(|o| o.units[0].report.as_ref());
         report.is_some_and(|(text, _)| text == "双方已调解，签订协议。")
     });
-    let steps = &officer.core.orders.list[&order].units[0].steps;
-    assert_eq!(steps.len(), 5, "received, signed for, on scene, handling, reported back: {steps:?}");
+    let unit_order = &officer.core.orders.list[&order].units[0];
+    assert_eq!(
+        unit_order.steps.len(),
+        5,
+        "received, signed for, on scene, handling, reported back: {:?}",
+        unit_order.steps
+    );
+    let (_, attachments) = unit_order.report.clone().unwrap();
+    assert_eq!(attachments.len(), 1);
+    // The center's seat reads the photo back, byte for byte.
+    let files = center.server.hub.files_url().unwrap().to_owned();
+    let back = runtime.block_on(streams::feed::files::fetch(&files, "seat-1", None, &attachments[0], false)).unwrap();
+    assert_eq!(back, photo);
 
     // Reopened from its journal, the unit's seat has the order and every step again.
     drop(unit);
@@ -211,4 +233,46 @@ fn an_order_sent_from_a_center_seat_is_worked_to_its_report_back_at_the_units_se
     let task = &unit.core.desk.tasks[&order];
     assert_eq!(task.steps.len(), 5, "the routed steps are in the unit's journal: {:?}", task.steps);
     assert!(unit.core.desk.open().is_empty());
+}
+
+#[test]
+fn the_centers_detail_shows_a_report_backs_photos_and_opens_one_large() {
+    use linkage::photos::Size;
+    let mut s = harness::state();
+    let draft = DispatchDraft {
+        incident: "E000002".into(),
+        plan: None,
+        units: vec![("fire".into(), vec![ChannelKind::Order])],
+        texts: Texts { order: "请{unit}前往".into(), ..Texts::default() },
+        clocks: PlanClocks::default(),
+    };
+    let order = harness::dispatched(&mut s.core, draft, chrono::Utc::now());
+    let photo = format!("sha256:{}", "cd".repeat(32));
+    let report = OrderProgress {
+        order,
+        unit: "fire".into(),
+        step: Step::ReportedBack,
+        note: "火已扑灭".into(),
+        attachments: vec![photo.clone(), "https://files.example/old.jpg".into()],
+    };
+    s.core.on_feed(FeedUpdate::Event(Envelope::new(200, Body::OrderProgressed(report))));
+    let _ = s.core.apply(Command::SelectIncident("E000002".into()));
+    let mut h = harness(s);
+    h.run();
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    detail.get_by_label_contains("照片1 加载中");
+    detail.get_by_label("https://files.example/old.jpg");
+
+    // The thumbnail arrives: a button that opens the photo large.
+    let ctx = h.ctx.clone();
+    h.state_mut().photos.insert(&ctx, &photo, Size::Thumbnail, egui::ColorImage::filled([64, 48], egui::Color32::RED));
+    h.run();
+    h.get_by_label("照片1").click();
+    // The large one is loading: its spinner keeps repainting.
+    h.run_steps(3);
+    assert_eq!(h.state().views.photo.open.as_deref(), Some(photo.as_str()));
+    h.get_by_label("现场照片");
+    h.state_mut().photos.insert(&ctx, &photo, Size::Full, egui::ColorImage::filled([640, 480], egui::Color32::RED));
+    h.run();
+    assert!(h.query_by_label("现场照片").is_some(), "the window stays until closed");
 }

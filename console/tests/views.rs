@@ -1,135 +1,17 @@
 //! The console's views in an egui_kittest harness, with made-up state: no hub, no video.
 //! Widgets are found by their accessible labels, as a screen reader would find them.
 
+mod harness;
+
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use linkage::core::grid::GridMap;
-use linkage::core::kind::IncidentKinds;
-use linkage::core::wall::{Layout, Wall};
-use linkage::core::{Command, Core, Effect};
+use harness::*;
+use linkage::core::wall::Layout;
+use linkage::core::{Command, Effect};
 use linkage::i18n::{I18n, Lang};
-use linkage::ui::wall::TileFeed;
-use linkage::ui::{self, Action, Views};
-use streams::feed::{
-    Body, CoordinateSystem, Envelope, FeedUpdate, Incident, IncidentReport, IncidentStatus, Location, ReportSource,
-    Severity,
-};
-use streams::video::FeedState;
-
-struct State {
-    core: Core,
-    tr: I18n,
-    views: Views,
-    /// What the commands asked the app to do.
-    effects: Vec<Effect>,
-}
-
-fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
-    incident_at(n, kind, severity, text, (120.00262, 30.13669))
-}
-
-fn incident_at(n: u64, kind: &str, severity: Severity, text: &str, (lon, lat): (f64, f64)) -> FeedUpdate {
-    let incident = Incident {
-        id: format!("E{n:06}"),
-        reported_at: chrono::Utc::now(),
-        status: IncidentStatus::New,
-        report: IncidentReport {
-            report_id: format!("r{n}"),
-            kind: kind.into(),
-            severity,
-            location: Location { lon, lat, crs: CoordinateSystem::Wgs84 },
-            grid: Some("XL-01".into()),
-            reporter: "王芳".into(),
-            reporter_mobile: None,
-            source: ReportSource::Field,
-            text: text.into(),
-            attachments: vec![],
-        },
-    };
-    FeedUpdate::Event(Envelope { seq: n, ..Envelope::new(n, Body::IncidentReported(incident)) })
-}
-
-fn state() -> State {
-    let mut core = Core {
-        grids: GridMap::from_geojson(include_str!("../../assets/demo/grids.geojson")).unwrap(),
-        kinds: IncidentKinds::from_toml(include_str!("../../assets/demo/incident_kinds.toml")).unwrap(),
-        ..Core::default()
-    };
-    core.on_feed(incident(1, "dispute", Severity::Low, "邻里因噪音发生争执"));
-    core.on_feed(incident(2, "fire", Severity::Critical, "垃圾堆放点着火"));
-    // 100 m north of the forest camera 南山林场防火点, which looks south-south-west, away from it.
-    core.on_feed(incident_at(3, "traffic", Severity::Medium, "两车追尾", (120.01907, 30.11350)));
-    let demo = linkage::config::Config::demo().unwrap();
-    core.cameras = demo.cameras;
-    core.units = demo.units;
-    core.plans = demo.dispatch.plans;
-    core.center = demo.dispatch.center;
-    core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
-    State { core, tr: I18n::new(Lang::Zh), views: Views::default(), effects: vec![] }
-}
-
-/// Plays the center's part in a dispatch given at `at`: the hub logs the seat's request at
-/// `seq`, the server builds the order with the same rules and logs it at `seq + 1`.
-fn log_dispatch(
-    core: &mut Core,
-    request: &streams::feed::DispatchRequest,
-    seq: u64,
-    at: chrono::DateTime<chrono::Utc>,
-) -> String {
-    let requested = Envelope { time: at, ..Envelope::new(seq, Body::DispatchRequested(request.clone())) };
-    core.on_feed(FeedUpdate::Event(requested));
-    let order = core.build_order(seq, at, &request.draft).expect("a unit to reach");
-    let id = order.id.clone();
-    core.on_feed(FeedUpdate::Event(Envelope { time: at, ..Envelope::new(seq + 1, Body::OrderCreated(order)) }));
-    id
-}
-
-/// The seat dispatches `draft` at `at`, and the log answers as the center's server does.
-fn dispatched(
-    core: &mut Core,
-    draft: linkage::core::dispatch::DispatchDraft,
-    at: chrono::DateTime<chrono::Utc>,
-) -> String {
-    let effects = core.apply_at(Command::Dispatch(draft), at);
-    let [Effect::Send(Body::Dispatch(request))] = effects.as_slice() else { panic!("no dispatch: {effects:?}") };
-    log_dispatch(core, &request.clone(), 100, at)
-}
-
-fn harness(state: State) -> Harness<'static, State> {
-    Harness::builder()
-        .with_size([1600.0, 900.0])
-        .with_context_setup(|ctx| ui::fonts::install(ctx).expect("the CJK font (make deps installs fonts-noto-cjk)"))
-        .build_ui_state(
-            |ui, s: &mut State| {
-                // The wall's cameras, connecting: no video in these tests.
-                let actions = {
-                    let tiles: Vec<Option<TileFeed<'_>>> = s
-                        .core
-                        .wall
-                        .tiles
-                        .iter()
-                        .map(|t| {
-                            let camera = s.core.camera(t.as_deref()?)?;
-                            Some(TileFeed { camera, state: FeedState::Connecting, frame: None })
-                        })
-                        .collect();
-                    let frame = ui::Frame { tiles: &tiles, basemap: None, now: chrono::Utc::now() };
-                    ui::console(ui, &mut s.views, &s.core, &s.tr, &frame)
-                };
-                for action in actions {
-                    match action {
-                        Action::Core(c) => {
-                            let effects = s.core.apply(c);
-                            s.effects.extend(effects);
-                        }
-                        Action::SetLanguage(l) => s.tr.set_lang(l),
-                    }
-                }
-            },
-            state,
-        )
-}
+use linkage::ui;
+use streams::feed::{Body, Envelope, FeedUpdate, IncidentStatus};
 
 #[test]
 fn the_four_regions_are_present_by_their_accessible_labels() {

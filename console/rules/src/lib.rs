@@ -91,8 +91,8 @@ pub enum Command {
     /// Write a note on an incident and/or set its status by hand.
     UpdateIncident { incident: String, status: Option<IncidentStatus>, note: Option<String> },
     /// At a unit's seat: take the next step on an order (sign for, on scene, handling, report
-    /// back with `note`).
-    Progress { order: String, step: linkage_protocol::Step, note: String },
+    /// back with `note` and the photo files `photos`).
+    Progress { order: String, step: linkage_protocol::Step, note: String, photos: Vec<std::path::PathBuf> },
 }
 
 /// What the board exports.
@@ -114,6 +114,9 @@ pub enum Effect {
     Export { name: String, content: String },
     /// Save the newest picture of the feed on this tile as a PNG (in the snapshots folder).
     Snapshot { tile: usize, camera: String },
+    /// Upload these photo files to the hub's files endpoint, put what was kept into the
+    /// command's attachments, then send it as [`Effect::Send`] does.
+    SendWithPhotos { command: Body, photos: Vec<std::path::PathBuf> },
 }
 
 /// A key for one command of this seat: the hub logs a command once per sender and key, and a
@@ -333,10 +336,13 @@ impl Core {
                     return vec![Effect::Send(Body::UpdateIncident(update))];
                 }
             }
-            Command::Progress { order, step, note } => {
+            Command::Progress { order, step, note, photos } => {
                 if let Some(command) = self.desk.progress(&order, step, &note) {
                     self.remember_sent(&command);
-                    return vec![Effect::Send(command)];
+                    if photos.is_empty() {
+                        return vec![Effect::Send(command)];
+                    }
+                    return vec![Effect::SendWithPhotos { command, photos }];
                 }
             }
             Command::DismissClockAlert(i) => {

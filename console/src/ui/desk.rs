@@ -6,6 +6,7 @@
 //! once.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use egui::{Color32, RichText};
@@ -17,10 +18,17 @@ use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::{names, theme};
 
-/// The words typed into each order's report, kept while the seat runs.
+/// What is being written for each order's report, kept while the seat runs.
 #[derive(Default)]
 pub struct DeskView {
+    /// The words, by order.
     pub reports: HashMap<String, String>,
+    /// The photo files chosen, by order.
+    pub photos: HashMap<String, Vec<PathBuf>>,
+    /// The path typed in for the next photo, by order.
+    typed: HashMap<String, String>,
+    /// Photos the files endpoint refused, with the reason (the report went without them).
+    pub refused_photos: Vec<String>,
 }
 
 /// The banner: the oldest order not yet signed for, with the button that signs for it.
@@ -43,6 +51,7 @@ pub fn banner(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
                     order: task.order.clone(),
                     step: Step::Acknowledged,
                     note: String::new(),
+                    photos: vec![],
                 });
             }
         });
@@ -54,7 +63,23 @@ impl DeskView {
     pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, now: DateTime<Utc>) -> Vec<Command> {
         let mut commands = vec![];
         let open = core.desk.open();
+        // Photo files dropped onto the window join the report of the most urgent order waiting
+        // for one.
+        let dropped: Vec<PathBuf> = ui.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_owned()).collect());
+        if let Some(task) = open.iter().find(|t| t.next_step() == Some(Step::ReportedBack))
+            && !dropped.is_empty()
+        {
+            self.photos.entry(task.order.clone()).or_default().extend(dropped);
+        }
         ui.label(RichText::new(tr.f("desk.open", &[("n", &open.len().to_string())])).size(18.0).strong());
+        if !self.refused_photos.is_empty() {
+            for refused in &self.refused_photos {
+                ui.label(RichText::new(tr.f("desk.photo_refused", &[("why", refused)])).color(theme::WARN));
+            }
+            if ui.small_button(tr.t("desk.dismiss")).clicked() {
+                self.refused_photos.clear();
+            }
+        }
         ui.separator();
         if open.is_empty() {
             ui.label(RichText::new(tr.t("desk.none_open")).size(16.0).color(theme::OK));
@@ -132,18 +157,53 @@ impl DeskView {
             )
             .labelled_by(label.id);
             let ready = !words.trim().is_empty();
+            let note = words.trim().to_owned();
+            self.photo_picker(ui, tr, &order);
             let button = ui.add_enabled(ready, egui::Button::new(RichText::new(tr.t("desk.report_back")).strong()));
             if button.clicked() {
-                commands.push(Command::Progress { order: order.clone(), step: next, note: words.trim().to_owned() });
+                let photos = self.photos.remove(&order).unwrap_or_default();
+                commands.push(Command::Progress { order: order.clone(), step: next, note, photos });
                 self.reports.remove(&order);
+                self.typed.remove(&order);
             }
         } else {
             let label = tr.f(step_button(next), &[("order", &order)]);
             if ui.button(RichText::new(label).size(16.0).strong()).clicked() {
-                commands.push(Command::Progress { order, step: next, note: String::new() });
+                commands.push(Command::Progress { order, step: next, note: String::new(), photos: vec![] });
             }
         }
         commands
+    }
+
+    /// The photos of a report: a path typed in (or files dropped onto the window), each
+    /// listed with its name to take it out again.
+    fn photo_picker(&mut self, ui: &mut egui::Ui, tr: &I18n, order: &str) {
+        let chosen = self.photos.entry(order.to_owned()).or_default();
+        let mut remove = None;
+        for (i, path) in chosen.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+                ui.label(RichText::new(&name).color(theme::TILE_TEXT));
+                if ui.small_button(tr.f("desk.photo_remove", &[("photo", &name)])).clicked() {
+                    remove = Some(i);
+                }
+            });
+        }
+        if let Some(i) = remove {
+            chosen.remove(i);
+        }
+        ui.horizontal(|ui| {
+            let typed = self.typed.entry(order.to_owned()).or_default();
+            let label = ui.label(tr.t("desk.photo_path"));
+            let field = ui
+                .add(egui::TextEdit::singleline(typed).hint_text(tr.t("desk.photo_hint")).desired_width(260.0))
+                .labelled_by(label.id);
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button(tr.t("desk.photo_add")).clicked() || enter) && !typed.trim().is_empty() {
+                chosen.push(PathBuf::from(typed.trim()));
+                typed.clear();
+            }
+        });
     }
 }
 

@@ -5,7 +5,9 @@ use egui::RichText;
 use crate::core::incident::TrackedIncident;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
+use crate::photos::Photos;
 use crate::ui::dispatch::{self, DispatchView};
+use crate::ui::photos::{PhotoViewer, thumbnails};
 use crate::ui::trail::TrailView;
 use crate::ui::{names, theme};
 
@@ -15,7 +17,14 @@ pub struct DetailView {
 }
 
 impl DetailView {
-    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, dispatch: &mut DispatchView) -> Vec<Command> {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        core: &Core,
+        tr: &I18n,
+        dispatch: &mut DispatchView,
+        (photos, viewer): (&Photos, &mut PhotoViewer),
+    ) -> Vec<Command> {
         ui.heading(tr.t("region.detail"));
         ui.separator();
         let Some(t) = core.selected_incident() else {
@@ -60,6 +69,9 @@ impl DetailView {
         ui.add_space(8.0);
         ui.label(RichText::new(tr.t("detail.text")).color(theme::MUTED));
         ui.label(RichText::new(&r.text).size(16.0));
+        if !r.attachments.is_empty() {
+            thumbnails(ui, photos, tr, &r.attachments, viewer);
+        }
         ui.add_space(8.0);
         if ui.button(RichText::new(tr.t("dispatch.open")).strong()).clicked() {
             dispatch.open(core, &t.incident.id);
@@ -67,7 +79,7 @@ impl DetailView {
         let mut commands = egui::ScrollArea::vertical()
             .id_salt("orders")
             .max_height(ui.available_height() * 0.4)
-            .show(ui, |ui| dispatch::orders(ui, core, tr, &t.incident.id))
+            .show(ui, |ui| dispatch::orders(ui, core, tr, &t.incident.id, (photos, viewer)))
             .inner;
         ui.add_space(12.0);
         commands.extend(nearest_cameras(ui, core, tr, t));

@@ -14,6 +14,8 @@ use crate::core::roster::PostKind;
 use crate::core::unit::name_of;
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
+use crate::photos::Photos;
+use crate::ui::photos::{PhotoViewer, thumbnails};
 use crate::ui::{names, theme};
 
 /// The draft being edited, while the panel is open.
@@ -210,19 +212,31 @@ fn stage_name(tr: &I18n, stage: Stage) -> &str {
 }
 
 /// The orders of an incident, each unit's steps and each channel's state with times.
-pub fn orders(ui: &mut egui::Ui, core: &Core, tr: &I18n, incident: &str) -> Vec<Command> {
+pub fn orders(
+    ui: &mut egui::Ui,
+    core: &Core,
+    tr: &I18n,
+    incident: &str,
+    (photos, viewer): (&Photos, &mut PhotoViewer),
+) -> Vec<Command> {
     let mut commands = vec![];
     // Sent, and the center's server has not built the order yet (or the hub is away).
     if core.orders.pending_for(incident) {
         ui.label(RichText::new(tr.t("dispatch.pending")).color(theme::WARN));
     }
     for order in core.orders.of_incident(incident) {
-        commands.extend(order_card(ui, core, tr, order));
+        commands.extend(order_card(ui, core, tr, order, (photos, viewer)));
     }
     commands
 }
 
-fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<Command> {
+fn order_card(
+    ui: &mut egui::Ui,
+    core: &Core,
+    tr: &I18n,
+    order: &Order,
+    (photos, viewer): (&Photos, &mut PhotoViewer),
+) -> Vec<Command> {
     let mut commands = vec![];
     let stage = order.stage();
     egui::Frame::group(ui.style()).show(ui, |ui| {
@@ -263,9 +277,7 @@ fn order_card(ui: &mut egui::Ui, core: &Core, tr: &I18n, order: &Order) -> Vec<C
             });
             if let Some((text, evidence)) = &u.report {
                 ui.label(RichText::new(format!("{} {}", tr.t("dispatch.report"), text)).color(theme::MUTED));
-                for url in evidence {
-                    ui.hyperlink(url);
-                }
+                thumbnails(ui, photos, tr, evidence, viewer);
             }
         }
         if stage == Stage::ReportedBack {

@@ -24,6 +24,7 @@ pub mod map;
 pub mod markers;
 pub mod names;
 pub mod on_call;
+pub mod photos;
 pub mod queue;
 pub mod status_bar;
 pub mod theme;
@@ -72,6 +73,9 @@ pub struct Views {
     /// A unit seat's desk.
     #[serde(skip)]
     pub desk: desk::DeskView,
+    /// The photo shown large.
+    #[serde(skip)]
+    pub photo: photos::PhotoViewer,
     /// The board was opened for a leader's seat (it opens once, then it is theirs to close).
     #[serde(skip)]
     pub board_shown_to_leader: bool,
@@ -82,6 +86,8 @@ pub struct Frame<'a> {
     pub tiles: &'a [Option<wall::TileFeed<'a>>],
     /// The raster tiles under the map, when configured.
     pub basemap: Option<&'a crate::basemap::Basemap>,
+    /// The photos of reports, as far as they have arrived.
+    pub photos: &'a crate::photos::Photos,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -148,7 +154,9 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
         region(ui, tr.t("region.status"), |ui| status_bar::ui(ui, core, tr, (playing, on_wall), frame.now));
     });
     Panel::right("detail").resizable(true).default_size(theme::DETAIL_WIDTH).show(ui, |ui| {
-        commands.extend(region(ui, tr.t("region.detail"), |ui| views.detail.ui(ui, core, tr, &mut views.dispatch)));
+        commands.extend(region(ui, tr.t("region.detail"), |ui| {
+            views.detail.ui(ui, core, tr, &mut views.dispatch, (frame.photos, &mut views.photo))
+        }));
     });
     let seat = core.hub.seat();
     // A leader's seat opens on the board, once.
@@ -193,6 +201,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     });
     commands.extend(views.dispatch.ui(ui.ctx(), core, tr, frame.now));
     commands.extend(views.board.ui(ui.ctx(), core, tr, frame.now));
+    views.photo.ui(ui.ctx(), frame.photos, tr);
     actions.extend(commands.into_iter().map(Action::Core));
     actions
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::wall::feeds::WallFeeds;
 use streams::alarm_sound::AlarmSound;
-use streams::feed::FeedUpdate;
+use streams::feed::{Connection, FeedUpdate};
 use tokio::sync::mpsc;
 
 use crate::basemap::Basemap;
@@ -20,6 +20,8 @@ use crate::core::plan::PlanLibrary;
 use crate::core::{Core, Effect};
 use crate::i18n::{I18n, Lang};
 use crate::journal::HubFeed;
+use crate::photos::Photos;
+use crate::reports::{Endpoint, Reports};
 use crate::ui::{self, Action, Views, wall};
 use crate::window::screenshot::{Screenshot, ScreenshotPlan};
 use crate::world::World;
@@ -54,6 +56,10 @@ pub struct LinkageApp {
     plan_reloads: mpsc::UnboundedReceiver<Result<PlanLibrary, String>>,
     /// The raster tiles under the map, when configured.
     basemap: Option<Basemap>,
+    /// The photos of reports, fetched from the hub's files endpoint.
+    photos: Photos,
+    /// A unit's reports back whose photos are on their way up.
+    reports: Reports,
     /// When the clocks last ran.
     last_tick: Instant,
     /// Whether the demo's simulated duty officer acts.
@@ -171,6 +177,8 @@ impl LinkageApp {
             alarm_sound: AlarmSound::start(),
             plan_reloads,
             basemap,
+            photos: Photos::default(),
+            reports: Reports::default(),
             last_tick: Instant::now(),
             duty_officer,
             rng: fastrand::Rng::new(),
@@ -183,6 +191,7 @@ impl LinkageApp {
     fn carry_out(&mut self, effect: Effect) {
         match effect {
             Effect::Send(body) => self.feed.send(body),
+            Effect::SendWithPhotos { command, photos } => self.reports.submit(command, photos),
             Effect::Export { name, content } => {
                 let dir = self.world.store_dir.join("exports");
                 std::thread::spawn(move || {
@@ -249,6 +258,32 @@ impl eframe::App for LinkageApp {
         if !self.feed.updates.is_empty() {
             ctx.request_repaint();
         }
+        if let Some(Connection::Connected { files: Some(files), .. }) = &self.core.hub.connection
+            && self.photos.files() != Some(files.as_str())
+        {
+            let photos_ctx = ctx.clone();
+            self.photos.connect(crate::photos::Source {
+                files: files.clone(),
+                token: self.world.token.clone(),
+                trust: self.world.trust.clone(),
+                runtime: self._runtime.handle().clone(),
+                waker: std::sync::Arc::new(move || photos_ctx.request_repaint()),
+            });
+        }
+        self.photos.pump(ctx);
+        if self.reports.busy() {
+            let endpoint = self.photos.files().map(|files| Endpoint {
+                files,
+                token: &self.world.token,
+                trust: self.world.trust.as_ref(),
+            });
+            let reports_ctx = ctx.clone();
+            let waker: streams::Waker = std::sync::Arc::new(move || reports_ctx.request_repaint());
+            for ready in self.reports.pump(endpoint, self._runtime.handle(), &waker) {
+                self.feed.send(ready.command);
+                self.views.desk.refused_photos.extend(ready.refused);
+            }
+        }
         let ringing =
             !self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty() || !self.core.desk.ringing().is_empty();
         self.alarm_sound.set_ringing(ringing);
@@ -274,7 +309,8 @@ impl eframe::App for LinkageApp {
                 })
             })
             .collect();
-        let frame = ui::Frame { tiles: &tiles, basemap: self.basemap.as_ref(), now: chrono::Utc::now() };
+        let frame =
+            ui::Frame { tiles: &tiles, basemap: self.basemap.as_ref(), photos: &self.photos, now: chrono::Utc::now() };
         let actions = ui::console(ui, &mut self.views, &self.core, &self.tr, &frame);
         drop(tiles);
         for action in actions {

@@ -92,6 +92,13 @@ pub fn center_with_tls(
 pub struct Seat {
     pub core: linkage::core::Core,
     pub feed: linkage::journal::HubFeed,
+    token: String,
+    trust: Option<streams::feed::tls::Trust>,
+    runtime: tokio::runtime::Handle,
+    /// Reports whose photos are on their way up, as the app keeps them.
+    reports: linkage::reports::Reports,
+    /// Why photos were left out of reports sent.
+    pub refused_photos: Vec<String>,
 }
 
 impl Seat {
@@ -115,7 +122,7 @@ impl Seat {
         token: &str,
         config: &linkage::config::Config,
     ) -> Seat {
-        let link = (url, token, config.seat_role(), trust);
+        let link = (url, token, config.seat_role(), trust.clone());
         let mut feed = linkage::journal::follow(dir, link, runtime.handle(), streams::no_waker()).unwrap();
         let mut core = config.core();
         for event in std::mem::take(&mut feed.restored) {
@@ -124,7 +131,15 @@ impl Seat {
         for command in std::mem::take(&mut feed.queued) {
             core.remember_sent(&command);
         }
-        Seat { core, feed }
+        Seat {
+            core,
+            feed,
+            token: token.to_owned(),
+            trust,
+            runtime: runtime.handle().clone(),
+            reports: Default::default(),
+            refused_photos: vec![],
+        }
     }
 
     /// Applies a command as a view would give it, and carries out what it asks.
@@ -132,6 +147,7 @@ impl Seat {
         for effect in self.core.apply(command) {
             match effect {
                 linkage::core::Effect::Send(body) => self.feed.send(body),
+                linkage::core::Effect::SendWithPhotos { command, photos } => self.reports.submit(command, photos),
                 other => panic!("a seat in a test does not {other:?}"),
             }
         }
@@ -142,6 +158,21 @@ impl Seat {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !done(&self.core) {
             assert!(Instant::now() < deadline, "timed out waiting for {what}: {:#?}", self.core.orders.list);
+            if self.reports.busy() {
+                let files = match &self.core.hub.connection {
+                    Some(streams::feed::Connection::Connected { files, .. }) => files.as_deref(),
+                    _ => None,
+                };
+                let endpoint = files.map(|files| linkage::reports::Endpoint {
+                    files,
+                    token: &self.token,
+                    trust: self.trust.as_ref(),
+                });
+                for ready in self.reports.pump(endpoint, &self.runtime, &streams::no_waker()) {
+                    self.feed.send(ready.command);
+                    self.refused_photos.extend(ready.refused);
+                }
+            }
             match self.feed.updates.try_recv() {
                 Ok(update) => self.core.on_feed(update),
                 // Fine-grained: the dispatch bench measures with this.

@@ -9,7 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use crate::feed::{Body, ClientHandle, Envelope, FeedClient, FeedUpdate, OrderProgress, Role, Step, WorkOrder};
+use crate::feed::{
+    Body, ClientHandle, Connection, Envelope, FeedClient, FeedUpdate, OrderProgress, Role, Step, WorkOrder,
+};
 
 /// A unit's terminal to connect.
 #[derive(Debug, Clone)]
@@ -79,8 +81,14 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
             );
             let weak = Arc::downgrade(&terminal);
             let mut rng = fastrand::Rng::new();
+            let token = unit.token.clone();
             runtime.spawn(async move {
+                // Where the hub keeps photos: a report back takes one there.
+                let mut files = None;
                 while let Some(update) = incoming.recv().await {
+                    if let FeedUpdate::Connection(Connection::Connected { files: at, .. }) = &update {
+                        files.clone_from(at);
+                    }
                     let FeedUpdate::Event(Envelope { body: Body::OrderIssued(order), .. }) = update else {
                         tracing::debug!(?update, "simulated unit terminal");
                         continue;
@@ -89,7 +97,9 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
                     if order.acknowledge_by < Utc::now() - chrono::Duration::hours(1) {
                         continue;
                     }
-                    tokio::spawn(walk(weak.clone(), order, Answer::draw(&mut rng), rng.usize(..REPORT_NOTES.len())));
+                    let photos = files.clone().map(|files| (files, token.clone()));
+                    let note = rng.usize(..REPORT_NOTES.len());
+                    tokio::spawn(walk(weak.clone(), order, Answer::draw(&mut rng), note, photos));
                 }
             });
             terminal
@@ -98,18 +108,23 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
     LinkedUnits { _terminals: terminals }
 }
 
-/// Sends the steps of one order as the answer says, while the terminal exists.
-async fn walk(terminal: std::sync::Weak<ClientHandle>, order: WorkOrder, answer: Answer, note: usize) {
+/// Sends the steps of one order as the answer says, while the terminal exists; the report back
+/// carries a photo taken to the hub's files endpoint (`photos`: its URL and the terminal's token).
+async fn walk(
+    terminal: std::sync::Weak<ClientHandle>,
+    order: WorkOrder,
+    answer: Answer,
+    note: usize,
+    photos: Option<(String, String)>,
+) {
     for (step, delay) in answer.steps {
         let Some(delay) = delay else { return };
         tokio::time::sleep(delay).await;
-        let Some(terminal) = terminal.upgrade() else { return };
         let (note, attachments) = match step {
-            Step::ReportedBack => {
-                (REPORT_NOTES[note].to_owned(), vec![format!("https://files.qingxi.example/{}/1.jpg", order.order)])
-            }
+            Step::ReportedBack => (REPORT_NOTES[note].to_owned(), photo(&order, photos.as_ref()).await),
             _ => (String::new(), vec![]),
         };
+        let Some(terminal) = terminal.upgrade() else { return };
         terminal.send(Body::Progress(OrderProgress {
             order: order.order.clone(),
             unit: order.unit.clone(),
@@ -117,5 +132,21 @@ async fn walk(terminal: std::sync::Weak<ClientHandle>, order: WorkOrder, answer:
             note,
             attachments,
         }));
+    }
+}
+
+/// A photo of the scene for a report back (a picture made here, its colour from the order),
+/// kept at the hub's files endpoint; none if the endpoint is unknown or refuses it.
+async fn photo(order: &WorkOrder, photos: Option<&(String, String)>) -> Vec<String> {
+    let Some((files, token)) = photos else { return vec![] };
+    let seed = order.order.bytes().fold(0u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
+    let picture = tokio::task::spawn_blocking(move || crate::feed::attachments::samples::jpeg(800, 600, seed)).await;
+    let Ok(picture) = picture else { return vec![] };
+    match crate::feed::files::upload(files, token, None, picture).await {
+        Ok(kept) => vec![kept.id],
+        Err(reason) => {
+            tracing::warn!(order = %order.order, %reason, "simulated unit: photo not kept");
+            vec![]
+        }
     }
 }
