@@ -36,25 +36,19 @@ pub fn banner(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
     let mut commands = vec![];
     let ringing = core.desk.ringing();
     let Some(task) = ringing.first() else { return commands };
+    // The button before the words: a long order is cut at the window's edge, the button never.
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("⚠ {}", tr.t("desk.new_order"))).strong().size(18.0).color(Color32::WHITE));
-        ui.label(
-            RichText::new(format!("{} — {}", headline(tr, core, task), task.text)).size(16.0).color(Color32::WHITE),
-        );
+        let label = tr.f("desk.sign_for_order", &[("order", &task.order)]);
+        if ui.button(RichText::new(label).strong()).clicked() {
+            let order = task.order.clone();
+            commands.push(Command::Progress { order, step: Step::Acknowledged, note: String::new(), photos: vec![] });
+        }
         if ringing.len() > 1 {
             ui.label(RichText::new(tr.f("alarm.more", &[("n", &(ringing.len() - 1).to_string())])).color(theme::WARN));
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let label = tr.f("desk.sign_for_order", &[("order", &task.order)]);
-            if ui.button(RichText::new(label).strong()).clicked() {
-                commands.push(Command::Progress {
-                    order: task.order.clone(),
-                    step: Step::Acknowledged,
-                    note: String::new(),
-                    photos: vec![],
-                });
-            }
-        });
+        let words = format!("{} — {}", headline(tr, core, task), task.text);
+        ui.add(egui::Label::new(RichText::new(words).size(16.0).color(Color32::WHITE)).truncate());
     });
     commands
 }
@@ -85,10 +79,14 @@ impl DeskView {
             ui.label(RichText::new(tr.t("desk.none_open")).size(16.0).color(theme::OK));
         }
         for task in open {
-            let selected = core.selected.as_deref() == Some(task.incident.as_str());
-            let fill = if core.desk.rings(task) { theme::ALARM } else { theme::TILE_BACKGROUND };
-            let frame = egui::Frame::default().fill(fill).inner_margin(8.0).corner_radius(4.0);
-            let frame = if selected { frame.stroke(egui::Stroke::new(2.0, theme::SELECTION)) } else { frame };
+            // Not signed for: a red frame (the words stay readable in their severity's colour).
+            let edge = match (core.selected.as_deref() == Some(task.incident.as_str()), core.desk.rings(task)) {
+                (true, _) => egui::Stroke::new(2.0, theme::SELECTION),
+                (false, true) => egui::Stroke::new(3.0, theme::ALARM),
+                (false, false) => egui::Stroke::NONE,
+            };
+            let frame =
+                egui::Frame::default().fill(theme::TILE_BACKGROUND).inner_margin(8.0).corner_radius(4.0).stroke(edge);
             frame.show(ui, |ui| {
                 ui.set_width(ui.available_width());
                 commands.extend(self.card(ui, core, tr, task, now));

@@ -134,7 +134,8 @@ impl LinkageApp {
             .build()
             .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let config = options.config;
-        let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer);
+        // The demo's simulated duty officer sits at the center, not at a unit's seat.
+        let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer) && config.seat_unit.is_none();
         let world = World::start(&config, options.data_dir, session, &runtime)?;
         // A unit's seat reads its unit's orders as one of its terminals.
         let role = config.seat_role();
@@ -288,9 +289,13 @@ impl eframe::App for LinkageApp {
             !self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty() || !self.core.desk.ringing().is_empty();
         self.alarm_sound.set_ringing(ringing);
         self.feeds.sync(&self.core.wall, &self.world.camera_uris, Instant::now());
-        let playing = self.feeds.all_playing(&self.core.wall);
+        // What the seat is for is on screen: the center's wall plays, a unit's seat has an order.
+        let ready = match self.core.desk.unit {
+            Some(_) => !self.core.desk.tasks.is_empty(),
+            None => self.feeds.all_playing(&self.core.wall),
+        };
         if let Some(shot) = &mut self.screenshot {
-            shot.step(ctx, playing);
+            shot.step(ctx, ready);
         }
         // Tick the status-bar clock at the next whole second.
         let now = chrono::Utc::now();
