@@ -148,7 +148,7 @@ fn a_unit_seat_rings_for_a_new_order_until_signed_for_and_reports_back_with_its_
     assert_eq!((report.step, report.note.as_str()), (Step::ReportedBack, "双方已调解，签订协议。"));
     assert_eq!(report.attachments.len(), 1);
     h.get_by_label("当前没有待办工单");
-    h.get_by_label_contains("已反馈 1");
+    h.get_by_label_contains("已办结 1");
 }
 
 #[test]
@@ -275,4 +275,55 @@ fn the_centers_detail_shows_a_report_backs_photos_and_opens_one_large() {
     h.state_mut().photos.insert(&ctx, &photo, Size::Full, egui::ColorImage::filled([640, 480], egui::Color32::RED));
     h.run();
     assert!(h.query_by_label("现场照片").is_some(), "the window stays until closed");
+}
+
+#[test]
+fn an_order_that_is_not_the_units_is_handed_back_with_its_reason_and_the_center_sees_why() {
+    let work = work_order_from_the_center();
+    let order = work.order.clone();
+    let mut core = justice_seat_config().core();
+    core.on_feed(FeedUpdate::Event(Envelope::new(7, Body::OrderIssued(work))));
+    let state =
+        State { core, tr: I18n::new(Lang::Zh), views: Default::default(), effects: vec![], photos: Default::default() };
+    let mut h = harness(state);
+    h.run();
+    h.get_by_label("不属于本单位？退回中心").click();
+    h.run();
+    // No reason, no hand-back.
+    h.get_by_label(&format!("退回 {order}")).click();
+    h.run();
+    assert!(h.state().effects.is_empty());
+    h.get_by_label("退回理由").click();
+    h.run();
+    h.get_by_label("退回理由").type_text("邻里纠纷应由村委会先行调解");
+    h.run();
+    h.get_by_label(&format!("退回 {order}")).click();
+    h.run();
+    let back = log_last_step(&mut h, 8);
+    assert_eq!((back.step, back.note.as_str()), (Step::Returned, "邻里纠纷应由村委会先行调解"));
+    assert!(h.query_by_role_and_label(Role::Region, "新派单").is_none(), "handed back: it rings no more");
+    h.get_by_label("当前没有待办工单");
+    h.get_by_label_contains("已办结 1").click();
+    h.run();
+    h.get_by_label_contains("已退回：邻里纠纷应由村委会先行调解");
+
+    // At the center, the order card says who handed it back and why, and the incident waits
+    // for a dispatch again.
+    let mut center = harness::state();
+    let draft = DispatchDraft {
+        incident: "E000001".into(),
+        plan: None,
+        units: vec![("justice".into(), vec![ChannelKind::Order])],
+        texts: Texts { order: "请{unit}调解".into(), ..Texts::default() },
+        clocks: PlanClocks::default(),
+    };
+    let id = harness::dispatched(&mut center.core, draft, chrono::Utc::now());
+    let back = OrderProgress { order: id, ..back };
+    center.core.on_feed(FeedUpdate::Event(Envelope::new(300, Body::OrderProgressed(back))));
+    assert_eq!(center.core.incidents.get("E000001").unwrap().incident.status, streams::feed::IncidentStatus::New);
+    let _ = center.core.apply(Command::SelectIncident("E000001".into()));
+    let mut h = harness(center);
+    h.run();
+    h.get_by_role_and_label(Role::Region, "事件详情")
+        .get_by_label_contains("青溪司法所 已退回：邻里纠纷应由村委会先行调解");
 }

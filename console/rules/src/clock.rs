@@ -54,7 +54,8 @@ pub fn running(order: &Order, now: DateTime<Utc>) -> Vec<Running> {
         return vec![];
     }
     let mut out = vec![];
-    for u in &order.units {
+    // A unit that handed the order back runs no clock.
+    for u in order.units.iter().filter(|u| u.is_active()) {
         for (kind, due) in deadlines(u) {
             let Some(due) = due else { continue };
             if u.steps.contains_key(&kind.step()) {
@@ -84,7 +85,7 @@ pub fn escalate(order: &mut Order, now: DateTime<Utc>) -> Vec<Escalation> {
     if order.closed.is_some() {
         return out;
     }
-    for u in &mut order.units {
+    for u in order.units.iter_mut().filter(|u| u.is_active()) {
         for (kind, due) in deadlines(u) {
             let Some(due) = due else { continue };
             if u.steps.contains_key(&kind.step()) {

@@ -34,6 +34,8 @@ pub struct Task {
     pub steps: BTreeMap<Step, DateTime<Utc>>,
     /// What the unit reported back.
     pub report: Option<String>,
+    /// The unit handed it back as not theirs: why.
+    pub returned: Option<String>,
 }
 
 /// The steps a person takes at the desk, in order.
@@ -47,11 +49,12 @@ impl Task {
 
     /// Not yet signed for: it rings.
     pub fn rings(&self) -> bool {
-        !self.steps.contains_key(&Step::Acknowledged)
+        !self.steps.contains_key(&Step::Acknowledged) && self.returned.is_none()
     }
 
+    /// Neither reported back nor handed back.
     pub fn is_open(&self) -> bool {
-        !self.steps.contains_key(&Step::ReportedBack)
+        !self.steps.contains_key(&Step::ReportedBack) && self.returned.is_none()
     }
 
     /// The clock now running: signed for by, on scene by, reported back by — the first whose
@@ -118,13 +121,20 @@ impl Desk {
                         resent: 0,
                         steps: BTreeMap::new(),
                         report: None,
+                        returned: None,
                     },
                 );
                 Some(work)
             }
             Body::OrderProgressed(p) if self.mine(&p.unit) => {
                 self.sending.retain(|(o, s)| !(o == &p.order && *s <= p.step));
-                if let Some(task) = self.tasks.get_mut(&p.order) {
+                if let Some(task) = self.tasks.get_mut(&p.order)
+                    && task.returned.is_none()
+                {
+                    if p.step == Step::Returned {
+                        task.returned = Some(p.note.clone());
+                        return None;
+                    }
                     // A step implies those before it (as the center's fold has it).
                     for s in [Step::Received, Step::Acknowledged, Step::OnScene, Step::Handling, Step::ReportedBack] {
                         if s > p.step {
@@ -153,10 +163,10 @@ impl Desk {
         open
     }
 
-    /// Orders reported back, newest first.
+    /// Orders reported back or handed back, newest first.
     pub fn done(&self) -> Vec<&Task> {
         let mut done: Vec<&Task> = self.tasks.values().filter(|t| !t.is_open()).collect();
-        done.sort_by_key(|t| std::cmp::Reverse(t.steps.get(&Step::ReportedBack).copied()));
+        done.sort_by_key(|t| std::cmp::Reverse((t.steps.get(&Step::ReportedBack).copied(), t.issued)));
         done
     }
 
@@ -186,7 +196,7 @@ impl Desk {
             return None;
         }
         let note = note.trim();
-        if step == Step::ReportedBack && note.is_empty() {
+        if (matches!(step, Step::ReportedBack | Step::Returned) && note.is_empty()) || !task.is_open() {
             return None;
         }
         let note = note.to_owned();
@@ -283,6 +293,24 @@ mod tests {
         assert!(desk.sending.is_empty(), "the log has it");
         assert_eq!(desk.tasks["D1"].next_step(), Some(Step::OnScene));
         assert_eq!(desk.tasks["D1"].running_clock(), Some((ClockKind::OnScene, at(30))));
+    }
+
+    #[test]
+    fn an_order_handed_back_with_its_reason_leaves_the_open_list_and_stops_ringing() {
+        let mut desk = Desk::for_unit("police");
+        desk.on_event(&issued(1, "D1", 0, 5));
+        assert_eq!(desk.progress("D1", Step::Returned, " "), None, "a return needs its reason");
+        assert!(desk.progress("D1", Step::Returned, "非本单位职责，应由司法所调解").is_some());
+        let mut back = progressed(2, "D1", "police", Step::Returned, 1);
+        if let Body::OrderProgressed(p) = &mut back.body {
+            p.note = "非本单位职责，应由司法所调解".into();
+        }
+        desk.on_event(&back);
+        assert!(desk.open().is_empty() && desk.ringing().is_empty());
+        assert_eq!(desk.tasks["D1"].returned.as_deref(), Some("非本单位职责，应由司法所调解"));
+        assert!(desk.tasks["D1"].steps.is_empty(), "handing back is no step forward");
+        assert_eq!(desk.progress("D1", Step::Acknowledged, ""), None, "nothing more on it");
+        assert_eq!(desk.done().len(), 1);
     }
 
     #[test]

@@ -180,9 +180,12 @@ impl Core {
             tracing::debug!(order = %progress.order, "a step on an order this log never created");
             return;
         };
-        let report =
-            (progress.step == Step::ReportedBack).then(|| (progress.note.clone(), progress.attachments.clone()));
+        // A report back's words and photos; a return's reason.
+        let report = matches!(progress.step, Step::ReportedBack | Step::Returned)
+            .then(|| (progress.note.clone(), progress.attachments.clone()));
         order.record_step(&progress.unit, progress.step, at, report);
+        // A step done ends the alerts of its clocks; handing the order back (the last step in
+        // the order of steps) ends them all.
         self.orders
             .alerts
             .retain(|(o, u, clock)| !(o == &progress.order && u == &progress.unit && clock.step() <= progress.step));
@@ -192,8 +195,13 @@ impl Core {
 
     /// Sets an incident's status from its newest order's stage.
     pub(super) fn follow_orders(&mut self, incident: &str) {
-        let Some(stage) = self.orders.of_incident(incident).next().map(Order::stage) else { return };
-        let status = match stage {
+        let Some(order) = self.orders.of_incident(incident).next() else { return };
+        // Every unit handed it back: it waits for a dispatch again.
+        if !order.units.is_empty() && order.units.iter().all(|u| !u.is_active()) {
+            self.incidents.handed_back(incident);
+            return;
+        }
+        let status = match order.stage() {
             Stage::Dispatched | Stage::Acknowledged => IncidentStatus::Dispatched,
             Stage::OnScene | Stage::Handling | Stage::ReportedBack => IncidentStatus::Handling,
             Stage::Closed | Stage::Archived => IncidentStatus::Closed,
@@ -236,6 +244,7 @@ impl Core {
                 report_back_by: plan::deadline(own.report_back, tier.report_back, at),
                 report: None,
                 escalated: vec![],
+                returned: None,
             });
         }
         if units.is_empty() {
@@ -405,6 +414,7 @@ impl Core {
     /// Only for a unit whose roster names both posts at the time of the dispatch.
     fn hand_over_due(&self, order: &Order, u: &UnitOrder, now: DateTime<Utc>) -> Option<OrderEscalation> {
         if order.closed.is_some()
+            || !u.is_active()
             || u.steps.contains_key(&Step::Acknowledged)
             || u.escalated.iter().any(|e| e == HAND_OVER)
         {

@@ -100,6 +100,16 @@ impl Incidents {
         self.move_to(index, status);
     }
 
+    /// Every unit handed the incident's order back: it waits for a dispatch again (unless it
+    /// was closed meanwhile).
+    pub fn handed_back(&mut self, id: &str) {
+        if let Some(&index) = self.by_id.get(id)
+            && matches!(self.list[index].incident.status, IncidentStatus::Dispatched | IncidentStatus::Handling)
+        {
+            self.move_to(index, IncidentStatus::New);
+        }
+    }
+
     /// Sets the status the duty officer chose, whatever it was (a false report closed without
     /// a dispatch, a closed incident opened again).
     pub fn set_status_by_hand(&mut self, id: &str, status: IncidentStatus) {

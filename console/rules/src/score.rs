@@ -343,7 +343,9 @@ pub fn rank<'a>(
 ) -> Vec<Standing> {
     let mut by_unit: BTreeMap<String, Vec<Score>> = BTreeMap::new();
     for order in orders.into_iter().filter(|o| period.contains(o.created, tz)) {
-        for u in &order.units {
+        // An order a unit handed back as not theirs is not held against it (the trail keeps
+        // the reason, for the center to judge).
+        for u in order.units.iter().filter(|u| u.is_active()) {
             by_unit.entry(u.unit.clone()).or_default().push(score(order, u, rules.for_tier(u.tier), now));
         }
     }

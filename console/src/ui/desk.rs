@@ -27,6 +27,8 @@ pub struct DeskView {
     pub photos: HashMap<String, Vec<PathBuf>>,
     /// The path typed in for the next photo, by order.
     typed: HashMap<String, String>,
+    /// Why an order is not the unit's, by order (to hand it back).
+    not_ours: HashMap<String, String>,
     /// Photos the files endpoint refused, with the reason (the report went without them).
     pub refused_photos: Vec<String>,
 }
@@ -103,6 +105,9 @@ impl DeskView {
                     if let Some(report) = &task.report {
                         ui.label(RichText::new(report).color(theme::MUTED));
                     }
+                    if let Some(why) = &task.returned {
+                        ui.label(RichText::new(tr.f("desk.returned", &[("why", why)])).color(theme::WARN));
+                    }
                 }
             });
         }
@@ -167,9 +172,37 @@ impl DeskView {
         } else {
             let label = tr.f(step_button(next), &[("order", &order)]);
             if ui.button(RichText::new(label).size(16.0).strong()).clicked() {
-                commands.push(Command::Progress { order, step: next, note: String::new(), photos: vec![] });
+                commands.push(Command::Progress {
+                    order: order.clone(),
+                    step: next,
+                    note: String::new(),
+                    photos: vec![],
+                });
             }
         }
+        commands.extend(self.hand_back(ui, tr, &order));
+        commands
+    }
+
+    /// Not the unit's order: handed back to the center with the reason (退回).
+    fn hand_back(&mut self, ui: &mut egui::Ui, tr: &I18n, order: &str) -> Vec<Command> {
+        let mut commands = vec![];
+        egui::CollapsingHeader::new(tr.t("desk.not_ours")).id_salt(("hand back", order)).show(ui, |ui| {
+            let why = self.not_ours.entry(order.to_owned()).or_default();
+            let label = ui.label(tr.t("desk.return_reason"));
+            ui.add(egui::TextEdit::singleline(why).desired_width(f32::INFINITY)).labelled_by(label.id);
+            let button = egui::Button::new(tr.f("desk.return", &[("order", order)]));
+            if ui.add_enabled(!why.trim().is_empty(), button).clicked() {
+                let note = why.trim().to_owned();
+                commands.push(Command::Progress {
+                    order: order.to_owned(),
+                    step: Step::Returned,
+                    note,
+                    photos: vec![],
+                });
+                self.not_ours.remove(order);
+            }
+        });
         commands
     }
 
@@ -249,5 +282,6 @@ fn step_button(step: Step) -> &'static str {
         Step::OnScene => "desk.on_scene",
         Step::Handling => "desk.handling",
         Step::ReportedBack => "desk.report_back",
+        Step::Returned => "desk.return",
     }
 }

@@ -255,6 +255,10 @@ fn order_card(
             let step = u.step().map_or(tr.t("step.none"), |s| names::step(tr, s));
             let since = u.step().and_then(|s| u.steps.get(&s)).map(|t| names::clock(*t)).unwrap_or_default();
             ui.label(format!("{} · {step} {since}", name_of(&core.units, &u.unit)));
+            if let Some((why, at)) = &u.returned {
+                let said = tr.f("dispatch.returned", &[("unit", name_of(&core.units, &u.unit)), ("why", why)]);
+                ui.label(RichText::new(format!("{said} {}", names::clock(*at))).color(theme::WARN).strong());
+            }
             ui.horizontal_wrapped(|ui| {
                 for d in &u.deliveries {
                     let state = tr.t(match d.state {

@@ -35,6 +35,7 @@ pub fn step(tr: &I18n, step: Step) -> &str {
         Step::OnScene => "step.on_scene",
         Step::Handling => "step.handling",
         Step::ReportedBack => "step.reported_back",
+        Step::Returned => "step.returned",
     })
 }
 

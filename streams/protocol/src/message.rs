@@ -528,6 +528,9 @@ pub enum Step {
     Handling,
     /// 反馈: the unit reports back, with text and evidence.
     ReportedBack,
+    /// 退回: the unit hands the order back as not theirs, `note` saying why. Not a step forward:
+    /// it implies none of the others, and the unit's clocks stop.
+    Returned,
 }
 
 /// A unit's step on an order.
@@ -555,6 +558,9 @@ impl OrderProgress {
         }
         if self.note.chars().count() > 4000 || self.attachments.len() > 20 {
             return Err(ParseError::Invalid("note over 4000 characters or more than 20 attachments".into()));
+        }
+        if self.step == Step::Returned && self.note.trim().is_empty() {
+            return Err(ParseError::Invalid("an order is returned with the reason in note".into()));
         }
         Ok(())
     }

@@ -238,9 +238,18 @@ pub struct UnitOrder {
     pub report: Option<(String, Vec<String>)>,
     /// Clocks already escalated, so each escalates once.
     pub escalated: Vec<String>,
+    /// The unit handed the order back as not theirs: why, and when. Its clocks stop, and the
+    /// order goes on with the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<(String, DateTime<Utc>)>,
 }
 
 impl UnitOrder {
+    /// Still on the order: not handed back.
+    pub fn is_active(&self) -> bool {
+        self.returned.is_none()
+    }
+
     /// The furthest step reached, if any.
     pub fn step(&self) -> Option<Step> {
         self.steps.keys().next_back().copied()
@@ -300,8 +309,10 @@ impl Order {
         if self.closed.is_some() {
             return Stage::Closed;
         }
-        let all = |step: Step| !self.units.is_empty() && self.units.iter().all(|u| u.steps.contains_key(&step));
-        let any = |step: Step| self.units.iter().any(|u| u.steps.contains_key(&step));
+        // A unit that handed the order back no longer holds it up.
+        let active = || self.units.iter().filter(|u| u.is_active());
+        let all = |step: Step| active().next().is_some() && active().all(|u| u.steps.contains_key(&step));
+        let any = |step: Step| active().any(|u| u.steps.contains_key(&step));
         if all(Step::ReportedBack) {
             Stage::ReportedBack
         } else if any(Step::Handling) {
@@ -326,8 +337,19 @@ impl Order {
     /// Records a unit's step at the hub's time. The first time of a step counts; a step implies
     /// the steps before it (a unit that reports "on scene" has acknowledged), so they are
     /// filled in with the same time if missing.
+    /// A unit hands the order back (`Returned`, `report` holding why) once, and before it
+    /// reported back; a unit that handed it back takes no further step.
     pub fn record_step(&mut self, unit: &str, step: Step, at: DateTime<Utc>, report: Option<(String, Vec<String>)>) {
         let Some(u) = self.unit_mut(unit) else { return };
+        if !u.is_active() {
+            return;
+        }
+        if step == Step::Returned {
+            if !u.steps.contains_key(&Step::ReportedBack) {
+                u.returned = Some((report.map(|(why, _)| why).unwrap_or_default(), at));
+            }
+            return;
+        }
         for earlier in [Step::Received, Step::Acknowledged, Step::OnScene, Step::Handling, Step::ReportedBack] {
             if earlier > step {
                 break;
@@ -508,6 +530,7 @@ pub mod fixtures {
                 report_back_by: None,
                 report: None,
                 escalated: vec![],
+                returned: None,
             })
             .collect();
         Order {
@@ -583,6 +606,22 @@ mod tests {
         assert_eq!(u.steps[&Step::Received], at(7));
         assert_eq!(u.step(), Some(Step::OnScene));
         assert!(matches!(u.deliveries[0].state, DeliveryState::Delivered { .. }));
+    }
+
+    #[test]
+    fn a_unit_that_hands_the_order_back_no_longer_holds_it_up_and_takes_no_further_step() {
+        let mut o = order(&["police", "justice"]);
+        o.record_step("justice", Step::Acknowledged, at(1), None);
+        o.record_step("justice", Step::Returned, at(2), Some(("非本单位职责".into(), vec![])));
+        assert_eq!(o.units[1].returned, Some(("非本单位职责".to_owned(), at(2))));
+        o.record_step("justice", Step::OnScene, at(3), None);
+        assert!(!o.units[1].steps.contains_key(&Step::OnScene), "returned: no further step");
+        o.record_step("police", Step::ReportedBack, at(40), None);
+        assert_eq!(o.stage(), Stage::ReportedBack, "the order goes on with the police alone");
+        let mut all_back = order(&["police"]);
+        all_back.record_step("police", Step::Returned, at(1), Some(("不归我们管".into(), vec![])));
+        assert_eq!(all_back.stage(), Stage::Dispatched, "nobody holds it: for the center to send again");
+        assert_eq!(all_back.close(5, at(2)), Err("not every unit has reported back"));
     }
 
     #[test]

@@ -29,10 +29,15 @@ pub struct Answer {
 
 impl Answer {
     /// Draws an answer: 70 % in time, 20 % acknowledged late (after the 5-minute tier-1
-    /// clock), 10 % never acknowledged. `Received` always comes at once: the terminal is on.
+    /// clock), 7 % never acknowledged, 3 % handed back as not the unit's after a look.
+    /// `Received` always comes at once: the terminal is on.
     pub fn draw(rng: &mut fastrand::Rng) -> Answer {
         let secs = |rng: &mut fastrand::Rng, lo: u64, hi: u64| Some(Duration::from_secs(rng.u64(lo..=hi)));
         let roll = rng.u8(0..100);
+        if roll >= 97 {
+            let received = Some(Duration::from_millis(rng.u64(50..400)));
+            return Answer { steps: vec![(Step::Received, received), (Step::Returned, secs(rng, 10, 60))] };
+        }
         let acknowledge = match roll {
             0..70 => secs(rng, 3, 40),
             70..90 => secs(rng, 330, 480),
@@ -122,6 +127,7 @@ async fn walk(
         tokio::time::sleep(delay).await;
         let (note, attachments) = match step {
             Step::ReportedBack => (REPORT_NOTES[note].to_owned(), photo(&order, photos.as_ref()).await),
+            Step::Returned => ("非本单位职责范围，请中心改派。".to_owned(), vec![]),
             _ => (String::new(), vec![]),
         };
         let Some(terminal) = terminal.upgrade() else { return };
