@@ -52,6 +52,7 @@ fn main() {
             contact: String::new(),
             sms: vec![format!("1380000{i:04}")],
             radio: Some(format!("127.0.0.1:{}", free_udp_port()).parse().unwrap()),
+            base: None,
             posts: vec![],
         })
         .collect();

@@ -4,7 +4,9 @@
 //! open only), the demo's basemap under it, while the user drags the map: every frame
 //! re-projects everything (clusters are anchored to the township, so a drag moves them without
 //! re-making them; see `ui::map`). Then, apart, while the user zooms with the wheel, when every
-//! frame re-clusters the 100 000 incidents. Prints the zoom's line, then, last, the drag's:
+//! frame re-clusters the 100 000 incidents. 500 linked units are on the map too, reporting their
+//! positions every 5 s (at 60 frames a second, two positions arrive between two frames; a few
+//! units are on orders). Prints the zoom's line, then, last, the drag's:
 //! `map-bench incidents=100000 grids=2000 cameras=5000 frame_ms_p50=A frame_ms_p99=B`
 
 use std::fmt::Write;
@@ -16,11 +18,12 @@ use linkage::core::Core;
 use linkage::core::camera::{Camera, CameraStreams};
 use linkage::core::filter::{IncidentFilter, Matches, StatusFilter};
 use linkage::core::grid::GridMap;
+use linkage::core::unit::{LinkedUnit, Tier};
 use linkage::i18n::{I18n, Lang};
 use linkage::ui::map::MapView;
 use streams::feed::{
     Body, CoordinateSystem, Envelope, FeedUpdate, Incident, IncidentReport, IncidentStatus, Location, ReportSource,
-    Severity,
+    Severity, UnitPosition,
 };
 
 /// The allocator the console runs with (console/src/main.rs).
@@ -100,6 +103,39 @@ fn cameras(n: usize, rng: &mut fastrand::Rng) -> Vec<Camera> {
         .collect()
 }
 
+/// Linked units spread over the township, each with a base and a tier.
+fn units(n: usize, rng: &mut fastrand::Rng) -> Vec<LinkedUnit> {
+    (0..n)
+        .map(|i| LinkedUnit {
+            id: format!("u{i}"),
+            name: format!("Unit {i}"),
+            tier: [Tier::One, Tier::Two, Tier::Three][i % 3],
+            roles: vec![],
+            area: vec!["*".into()],
+            contact: String::new(),
+            sms: vec![],
+            radio: None,
+            base: Some((119.95 + rng.f64() * 0.1, 30.10 + rng.f64() * 0.07)),
+            posts: vec![],
+        })
+        .collect()
+}
+
+/// Unit `n`'s terminal reports a position near its base.
+fn moved(units: &[LinkedUnit], n: usize, rng: &mut fastrand::Rng) -> FeedUpdate {
+    let u = &units[n % units.len()];
+    let (lon, lat) = u.base.unwrap_or_default();
+    let location = Location {
+        lon: lon + (rng.f64() - 0.5) * 0.002,
+        lat: lat + (rng.f64() - 0.5) * 0.002,
+        crs: CoordinateSystem::Wgs84,
+    };
+    FeedUpdate::Moved(UnitPosition { unit: u.id.clone(), location, at: Some(chrono::Utc::now()) })
+}
+
+/// Positions that arrive between two frames: 500 units every 5 s, at 60 frames a second.
+const MOVES_PER_FRAME: usize = 2;
+
 /// Frames before the ones measured.
 const WARM_UP: usize = 5;
 
@@ -107,12 +143,15 @@ fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
     let (incidents, (columns, rows), cameras_n, frames) =
         if smoke { (2_000, (10, 10), 100, 20) } else { (100_000, (50, 40), 5_000, 300) };
+    let units_n = if smoke { 50 } else { 500 };
     let mut rng = fastrand::Rng::with_seed(1);
     let mut core = Core {
         grids: GridMap::from_geojson(&grids(columns, rows)).expect("grids"),
         cameras: cameras(cameras_n, &mut rng),
+        units: units(units_n, &mut rng),
         ..Core::default()
     };
+    let mut next_move = 0;
     for n in 1..=incidents {
         core.on_feed(incident(n as u64, &mut rng));
     }
@@ -127,13 +166,13 @@ fn main() {
     let mut map = MapView::default();
     let screen = Rect::from_min_size(Pos2::ZERO, vec2(1100.0, 900.0));
     // A frame's time, and its meshes' vertices and indices.
-    let mut run_frame = |events: Vec<Event>| {
+    let mut run_frame = |core: &Core, events: Vec<Event>| {
         let input = RawInput { screen_rect: Some(screen), events, ..Default::default() };
         let now = chrono::Utc::now();
         let started = Instant::now();
         let mut output = ctx.run_ui(input, |ui| {
             let matches = matches.refresh(&filter, &core.incidents, &core.grids, &core.kinds, now);
-            let _ = map.ui(ui, &core, &tr, matches, Some(&basemap));
+            let _ = map.ui(ui, core, &tr, matches, (Some(&basemap), chrono::Utc::now()));
         });
         let meshes = ctx.tessellate(std::mem::take(&mut output.shapes), output.pixels_per_point);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -164,11 +203,15 @@ fn main() {
             // The basemap's tiles for this view have been read and decoded by now.
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
-        let (ms, size) = run_frame(events);
+        for _ in 0..MOVES_PER_FRAME {
+            core.on_feed(moved(&core.units, next_move, &mut rng));
+            next_move += 1;
+        }
+        let (ms, size) = run_frame(&core, events);
         dragging.push(ms);
         dragged = size;
     }
-    run_frame(vec![press(500.0, false)]);
+    run_frame(&core, vec![press(500.0, false)]);
     // Wheel in for ten frames, out for ten, …: every frame's scale differs from the last.
     let mut zooming: Vec<f64> = (0..frames / 2)
         .map(|frame| {
@@ -180,7 +223,11 @@ fn main() {
                 source: egui::MouseWheelSource::Unknown,
                 modifiers: Default::default(),
             };
-            run_frame(vec![Event::PointerMoved(Pos2::new(550.0, 450.0)), wheel]).0
+            for _ in 0..MOVES_PER_FRAME {
+                core.on_feed(moved(&core.units, next_move, &mut rng));
+                next_move += 1;
+            }
+            run_frame(&core, vec![Event::PointerMoved(Pos2::new(550.0, 450.0)), wheel]).0
         })
         .collect();
     // Warm-up: the font atlas, the first layout, the basemap's tiles arriving.
@@ -194,6 +241,7 @@ fn main() {
     println!("zooming (every frame re-clusters): frame_ms_p50={zoom_p50:.2} frame_ms_p99={zoom_p99:.2}");
     let (p50, p99) = quantiles(&mut dragging);
     println!("a dragged frame's meshes: vertices={} indices={}", dragged.0, dragged.1);
+    println!("units={} on the map, {MOVES_PER_FRAME} positions between two frames", core.units.len());
     println!(
         "map-bench incidents={incidents} grids={} cameras={} frame_ms_p50={:.2} frame_ms_p99={:.2}",
         core.grids.grids.len(),

@@ -40,7 +40,8 @@ fn a_proposal_names_units_by_role_and_area_and_fills_the_texts() {
     let incident = fire(Severity::High);
     // Inside 东湾村: its committee is the village unit; outside any grid, the township one.
     let dw = c.grids.grids.iter().position(|g| g.village == "东湾村").unwrap();
-    let facts = Facts::gather("青溪镇综治中心", &incident, Some(dw), &c.grids, &c.kinds, &c.units);
+    let facts =
+        Facts::gather("青溪镇综治中心", &incident, Some(dw), (&c.grids, &c.kinds), &c.units, &Default::default());
     let p = c.dispatch.plans.propose(&facts).unwrap();
     let units: Vec<&str> = p.units.iter().map(|(u, _)| u.as_str()).collect();
     assert_eq!(units, ["fire", "police", "clinic", "dw-committee"]);
@@ -81,4 +82,33 @@ fn showing_cameras_on_the_wall_ignores_unknown_ones() {
     let _ = core.apply(Command::ShowOnWall(vec!["nowhere".into(), "ns-hill".into()]));
     assert_eq!(core.wall.tiles[0].as_deref(), Some("ns-hill"));
     assert_eq!(core.wall.tiles.iter().flatten().count(), 4);
+}
+
+#[test]
+fn outside_the_grids_the_nearest_village_unit_goes_by_its_last_position_else_its_base() {
+    use linkage::core::whereabouts::Whereabouts;
+    use streams::feed::{CoordinateSystem, Location, UnitPosition};
+    let c = demo();
+    // A fire just beyond 柳塘村's committee's base, in no grid: the plan's village unit is the
+    // nearest one, not the first in the file.
+    let mut incident = fire(Severity::High);
+    let (lon, lat) = c.units.iter().find(|u| u.id == "lt-committee").unwrap().base.unwrap();
+    incident.report.location = Location { lon: lon - 0.001, lat, crs: CoordinateSystem::Wgs84 };
+    let village = |whereabouts: &Whereabouts| {
+        let facts = Facts::gather("青溪镇综治中心", &incident, None, (&c.grids, &c.kinds), &c.units, whereabouts);
+        let p = c.dispatch.plans.propose(&facts).unwrap();
+        let far = facts.distance_m.get(p.units[3].0.as_str()).copied();
+        (p.units[3].0.clone(), far)
+    };
+    let mut whereabouts = Whereabouts::default();
+    let (unit, far) = village(&whereabouts);
+    assert_eq!(unit, "lt-committee");
+    assert!(far.is_some_and(|m| m < 150.0), "{far:?}");
+    // 东湾村's committee reports a position right there: its last position beats its base.
+    whereabouts.moved(UnitPosition {
+        unit: "dw-committee".into(),
+        location: Location { lon: lon - 0.0011, lat, crs: CoordinateSystem::Wgs84 },
+        at: Some(chrono::Utc::now()),
+    });
+    assert_eq!(village(&whereabouts).0, "dw-committee");
 }

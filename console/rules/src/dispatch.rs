@@ -103,6 +103,19 @@ impl Orders {
     }
 }
 
+/// The order an event of the log changes, if it changes one.
+fn order_of(body: &Body) -> Option<&str> {
+    match body {
+        Body::OrderCreated(o) => Some(&o.id),
+        Body::DeliveryUpdated(u) => Some(&u.order),
+        Body::OrderEscalated(e) => Some(&e.order),
+        Body::SatisfactionAsked(a) => Some(&a.order),
+        Body::OrderChanged(c) => Some(&c.order),
+        Body::OrderProgressed(p) => Some(&p.order),
+        _ => None,
+    }
+}
+
 /// The id the server gives the order it builds for the request logged at `seq`.
 pub fn order_id(seq: u64) -> String {
     format!("D{seq:06}")
@@ -112,13 +125,28 @@ impl Core {
     /// What the plan library proposes for an incident.
     pub fn proposal(&self, incident: &str) -> Option<plan::Proposal> {
         let tracked = self.incidents.get(incident)?;
-        let facts =
-            plan::Facts::gather(&self.center, &tracked.incident, tracked.grid, &self.grids, &self.kinds, &self.units);
+        let facts = plan::Facts::gather(
+            &self.center,
+            &tracked.incident,
+            tracked.grid,
+            (&self.grids, &self.kinds),
+            &self.units,
+            &self.whereabouts,
+        );
         self.plans.propose(&facts)
     }
 
-    /// Folds one order event of the log into the orders; returns whether it was one.
+    /// Folds one order event of the log into the orders and what the units are doing; returns
+    /// whether it was one.
     pub(super) fn on_order_event(&mut self, env: &Envelope) -> bool {
+        let folded = self.fold_order_event(env);
+        if let Some(order) = order_of(&env.body).and_then(|id| self.orders.list.get(id)) {
+            self.whereabouts.follow(order);
+        }
+        folded
+    }
+
+    fn fold_order_event(&mut self, env: &Envelope) -> bool {
         if let Some(key) = env.body.settles() {
             self.orders.settle(&key);
         }

@@ -25,6 +25,7 @@ pub mod roster;
 pub mod score;
 pub mod unit;
 pub mod wall;
+pub mod whereabouts;
 
 /// Orders are what the center's server logs and every seat rebuilds: their types are the protocol's.
 pub use linkage_protocol::order;
@@ -171,6 +172,8 @@ pub struct Core {
     /// The share of a unit's acknowledge clock after which an order its A post has not signed
     /// for goes to its B post (`None`: [`roster::HAND_OVER_AT`]).
     pub hand_over_at: Option<f64>,
+    /// Where the units are and what they are doing.
+    pub whereabouts: whereabouts::Whereabouts,
 }
 
 impl HubLink {
@@ -211,6 +214,7 @@ impl Core {
                 self.hub.refused += 1;
                 self.hub.last_refusal = Some(reason);
             }
+            FeedUpdate::Moved(position) => self.whereabouts.moved(position),
             FeedUpdate::Event(env) => self.on_event(env),
         }
     }

@@ -131,6 +131,7 @@ mod tests {
             contact: String::new(),
             sms: vec![],
             radio: None,
+            base: None,
             posts: vec![],
         }]
     }

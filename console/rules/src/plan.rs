@@ -7,6 +7,7 @@
 //! and severity both given beats kinds only, which beats severity only, which beats a catch-all
 //! plan; among equals, the first in the file. The file format is in docs/plans.md.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +20,7 @@ use super::kind::IncidentKinds;
 use super::order::ChannelKind;
 pub use super::order::{PlanClocks, Texts};
 use super::unit::{LinkedUnit, Tier};
+use super::whereabouts::Whereabouts;
 
 /// The placeholders a message template may use.
 pub const PLACEHOLDERS: [&str; 9] =
@@ -205,14 +207,21 @@ impl PlanLibrary {
         let plan = self.find(&incident.report.kind, incident.report.severity)?;
         let mut units: Vec<(String, Vec<ChannelKind>)> = vec![];
         let mut missing_roles = vec![];
+        // The nearest first (by the unit's last position, else its base); units whose place is
+        // unknown after them, in the config's order.
+        let mut by_distance: Vec<&LinkedUnit> = facts.units.iter().collect();
+        let far = |u: &LinkedUnit| facts.distance_m.get(u.id.as_str()).copied().unwrap_or(f64::INFINITY);
+        by_distance.sort_by(|a, b| far(a).total_cmp(&far(b)));
         for rule in &plan.units {
-            let with_role = |u: &&LinkedUnit| u.roles.contains(&rule.role) && !units.iter().any(|(id, _)| id == &u.id);
+            let with_role = |u: &&&LinkedUnit| u.roles.contains(&rule.role) && !units.iter().any(|(id, _)| id == &u.id);
             let local: Vec<&LinkedUnit> = match rule.area {
-                AreaRule::Grid => facts.units.iter().filter(with_role).filter(|u| u.covers(facts.grid)).collect(),
+                AreaRule::Grid => {
+                    by_distance.iter().filter(with_role).filter(|u| u.covers(facts.grid)).copied().collect()
+                }
                 AreaRule::Township => vec![],
             };
             let chosen: Vec<&LinkedUnit> = if local.is_empty() {
-                facts.units.iter().filter(with_role).take(rule.count).collect()
+                by_distance.iter().filter(with_role).take(rule.count).copied().collect()
             } else {
                 local.into_iter().take(rule.count).collect()
             };
@@ -244,6 +253,8 @@ pub struct Facts<'a> {
     pub units: &'a [LinkedUnit],
     /// The incident's report time, already as local "HH:MM".
     pub time: String,
+    /// How far each unit whose place is known is from the incident, in metres.
+    pub distance_m: HashMap<&'a str, f64>,
 }
 
 impl Facts<'_> {
@@ -252,9 +263,9 @@ impl Facts<'_> {
         center: &'a str,
         incident: &'a Incident,
         grid: Option<usize>,
-        map: &'a GridMap,
-        kinds: &'a IncidentKinds,
+        (map, kinds): (&'a GridMap, &'a IncidentKinds),
         units: &'a [LinkedUnit],
+        whereabouts: &Whereabouts,
     ) -> Facts<'a> {
         // Messages go out in Chinese whatever language the console shows.
         let severity_name = match incident.report.severity {
@@ -266,7 +277,10 @@ impl Facts<'_> {
         let kind_name = kinds.get(&incident.report.kind).map(|k| k.zh.as_str()).unwrap_or(&incident.report.kind);
         let grid = grid.and_then(|i| map.grids.get(i)).map(|g| (g.code.as_str(), g.village.as_str()));
         let time = incident.reported_at.with_timezone(&super::ZONE).format("%H:%M").to_string();
-        Facts { center, incident, kind_name, severity_name, grid, units, time }
+        let at = incident.report.location;
+        let distance_m =
+            units.iter().filter_map(|u| Some((u.id.as_str(), whereabouts.distance_to(u, at.lon, at.lat)?))).collect();
+        Facts { center, incident, kind_name, severity_name, grid, units, time, distance_m }
     }
 }
 

@@ -122,6 +122,7 @@ mod tests {
             contact: String::new(),
             sms: vec![],
             radio: None,
+            base: None,
             posts,
         }
     }

@@ -19,6 +19,8 @@ pub struct LinkedUnit {
     pub sms: Vec<String>,
     /// The radio-over-IP gateway of its talk-group, `host:port` (unicast or multicast).
     pub radio: Option<std::net::SocketAddr>,
+    /// Where it is based (lon, lat, WGS-84): its place on the map until its terminal reports one.
+    pub base: Option<(f64, f64)>,
     /// Its duty roster: the A and B posts and their hours (see [`super::roster`]); empty: the
     /// unit is reached at the contacts above.
     pub posts: Vec<super::roster::Post>,

@@ -261,6 +261,9 @@ pub(super) struct UnitEntry {
     /// Its duty roster: who holds the A and the B post, when.
     #[serde(default, rename = "post")]
     pub(super) posts: Vec<PostEntry>,
+    /// Where it is based (WGS-84), until its terminal reports a position.
+    pub(super) lon: Option<f64>,
+    pub(super) lat: Option<f64>,
 }
 
 /// `[[unit.post]]`: one person holding the A or B post of a unit.

@@ -376,7 +376,18 @@ impl Config {
                 };
                 posts.push(Post { kind, name: p.name.clone(), mobiles: p.sms.clone(), radio, hours });
             }
+            let base = match (u.lon, u.lat) {
+                (None, None) => None,
+                (Some(lon), Some(lat)) if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => {
+                    Some((lon, lat))
+                }
+                _ => {
+                    let reason = format!("unit {}: its base needs both lon and lat, in range", u.id);
+                    return Err(err(span, reason));
+                }
+            };
             units.push(LinkedUnit {
+                base,
                 posts,
                 id: u.id.clone(),
                 name: u.name.clone(),

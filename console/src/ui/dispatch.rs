@@ -107,13 +107,19 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft, now: DateTime<
         ui.label("");
         ui.end_row();
         let mut remove = None;
+        let spot = core.incidents.get(&d.incident).map(|t| t.incident.report.location);
         for (i, (id, ticks)) in d.units.iter_mut().enumerate() {
             let unit = core.units.iter().find(|u| &u.id == id);
             let tier = unit.map_or(0, |u| u.tier as u8);
+            // How far it is: from its terminal's last position, else its base.
+            let far = unit.zip(spot).and_then(|(u, at)| core.whereabouts.distance_to(u, at.lon, at.lat));
+            let far =
+                far.map(|m| format!(" · {}", tr.f("dispatch.distance", &[("km", &format!("{:.1}", m / 1000.0))])));
             ui.label(format!(
-                "{} · {}",
+                "{} · {}{}",
                 name_of(&core.units, id),
-                tr.f("dispatch.tier", &[("tier", &tier.to_string())])
+                tr.f("dispatch.tier", &[("tier", &tier.to_string())]),
+                far.unwrap_or_default()
             ));
             for (c, tick) in ChannelKind::ALL.into_iter().zip(ticks.iter_mut()) {
                 let reachable = core.contact(id, c, now).is_some();

@@ -16,13 +16,15 @@ use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::basemap::{TileLayer, View};
 use crate::ui::markers::{CELL, Marker, Sprites, Stamps, cluster};
-use crate::ui::{names, theme};
+use crate::ui::{names, theme, unit_markers};
 
 /// Metres per degree of latitude; of longitude it is this times cos(latitude).
 const METRES_PER_DEGREE: f64 = 111_320.0;
 
 /// The closest zoom: a fifth of a metre a point.
 const MIN_METRES_PER_POINT: f64 = 0.2;
+/// Closer than this a unit's diamond carries its tier's number.
+const UNIT_NUMBERS_BELOW: f64 = 4.0;
 /// The margin kept around the township's grids, as a share of its size: the view pans and
 /// zooms out up to there and no further (the demo's basemap is painted that far and beyond).
 const MARGIN: f64 = 0.15;
@@ -148,7 +150,7 @@ impl MapView {
         core: &Core,
         tr: &I18n,
         matches: Option<&[bool]>,
-        basemap: Option<&Basemap>,
+        (basemap, now): (Option<&Basemap>, chrono::DateTime<chrono::Utc>),
     ) -> Vec<Command> {
         let mut commands = vec![];
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
@@ -217,9 +219,15 @@ impl MapView {
         self.draw_grids(&painter, core, &proj, basemap.is_some());
         let pointer = response.hover_pos();
         let camera = self.draw_cameras(&painter, core, &proj, pointer);
+        let close_up = proj.metres_per_point < UNIT_NUMBERS_BELOW;
+        let to_screen = |lon, lat| proj.to_screen(lon, lat);
+        let unit = unit_markers::draw(&painter, core, to_screen, (rect, pointer, close_up), now);
         let hovered = self.draw_incidents(&painter, core, &proj, pointer, matches);
+        if let (None, Some((unit, place))) = (&hovered, unit) {
+            response.clone().on_hover_text_at_pointer(unit_markers::tip(tr, core, unit, &place, now));
+        }
 
-        if let (None, Some(cam)) = (&hovered, camera) {
+        if let (None, None, Some(cam)) = (&hovered, unit, camera) {
             response.clone().on_hover_text_at_pointer(tr.f("map.camera_hint", &[("name", &cam.name)]));
             if response.clicked() {
                 commands.push(Command::ShowOnWall(vec![cam.id.clone()]));
@@ -512,7 +520,7 @@ mod tests {
         let input =
             egui::RawInput { screen_rect: Some(Rect::from_min_size(Pos2::ZERO, PANEL)), events, ..Default::default() };
         let output = ctx.run_ui(input, |ui| {
-            let _ = map.ui(ui, core, &tr, None, None);
+            let _ = map.ui(ui, core, &tr, None, (None, chrono::Utc::now()));
         });
         output.drop_without_applying_deltas();
     }

@@ -29,6 +29,7 @@ pub mod queue;
 pub mod status_bar;
 pub mod theme;
 pub mod trail;
+pub mod unit_markers;
 pub mod wall;
 pub mod yuv;
 
@@ -196,7 +197,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
         commands.extend(region(ui, tr.t("region.map"), |ui| {
             let matches = views.matches.refresh(&views.filter, &core.incidents, &core.grids, &core.kinds, frame.now);
-            views.map.ui(ui, core, tr, matches, frame.basemap)
+            views.map.ui(ui, core, tr, matches, (frame.basemap, frame.now))
         }));
     });
     commands.extend(views.dispatch.ui(ui.ctx(), core, tr, frame.now));
@@ -236,7 +237,7 @@ fn unit_seat(
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
         commands.extend(region(ui, tr.t("region.map"), |ui| {
             let matches = views.matches.refresh(&views.filter, &core.incidents, &core.grids, &core.kinds, frame.now);
-            views.map.ui(ui, core, tr, matches, frame.basemap)
+            views.map.ui(ui, core, tr, matches, (frame.basemap, frame.now))
         }));
     });
     actions.extend(commands.into_iter().map(Action::Core));

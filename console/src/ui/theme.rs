@@ -31,6 +31,10 @@ pub const BAD: Color32 = Color32::from_rgb(0xe5, 0x48, 0x48);
 /// The alarm banner: unmistakable, and the same red as a critical incident's marker.
 pub const ALARM: Color32 = Color32::from_rgb(0xb0, 0x12, 0x1e);
 pub const MUTED: Color32 = Color32::from_rgb(0x90, 0x98, 0xa4);
+/// Linked units on the map, by what they are doing.
+pub const UNIT_FREE: Color32 = Color32::from_rgb(0x4c, 0xc3, 0x6a);
+pub const UNIT_ON_ORDER: Color32 = Color32::from_rgb(0xf0, 0xb0, 0x30);
+pub const UNIT_ON_SCENE: Color32 = Color32::from_rgb(0x5a, 0x9c, 0xff);
 
 /// Village fills, soft and distinct, in the order villages appear in the grid file.
 const VILLAGE_FILLS: [Color32; 6] = [

@@ -128,7 +128,7 @@ impl World {
         let units: Vec<SimUnit> = config
             .units
             .iter()
-            .map(|u| Ok(SimUnit { id: u.id.clone(), token: secret()? }))
+            .map(|u| Ok(SimUnit { id: u.id.clone(), token: secret()?, base: u.base }))
             .collect::<Result<_, String>>()?;
         for u in &units {
             tokens.insert(u.token.clone(), Grant::unit_terminal(&u.id));

@@ -35,6 +35,8 @@ pub enum FeedUpdate {
     Replayed {
         head: u64,
     },
+    /// A unit's newest position (live, not logged: the journal does not keep it).
+    Moved(crate::message::UnitPosition),
     /// The hub refused something we sent; `key` names the command, where the hub said.
     Refused {
         code: ErrorCode,

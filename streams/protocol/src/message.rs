@@ -51,6 +51,7 @@ impl Envelope {
             Body::Dispatch(request) | Body::DispatchRequested(request) => request.validate()?,
             Body::ChangeOrder(change) | Body::OrderChanged(change) => change.validate()?,
             Body::OrderCreated(order) => order.validate()?,
+            Body::Position(p) | Body::UnitMoved(p) => p.validate()?,
             _ => {}
         }
         Ok(envelope)
@@ -142,6 +143,13 @@ pub enum Body {
     /// Hub → clients (logged once per sender and key): the change, with `by`. It takes effect
     /// where the order's stage allows it, the same on every seat.
     OrderChanged(OrderChange),
+    /// Unit terminal (or a unit's seat) → hub: where the unit (its vehicle) is now. Not logged:
+    /// the hub keeps the newest per unit, takes one every few seconds per connection and passes
+    /// it on as `unit_moved`.
+    Position(UnitPosition),
+    /// Hub → consoles and the center (not logged, `seq` 0): a unit's newest position, with the
+    /// hub's time; after the replay the hub sends the newest of every unit.
+    UnitMoved(UnitPosition),
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
@@ -184,6 +192,8 @@ impl Body {
             Body::SatisfactionAsked(_) => "satisfaction_asked",
             Body::ChangeOrder(_) => "change_order",
             Body::OrderChanged(_) => "order_changed",
+            Body::Position(_) => "position",
+            Body::UnitMoved(_) => "unit_moved",
             Body::Heartbeat => "heartbeat",
             Body::Error { .. } => "error",
         }
@@ -509,6 +519,27 @@ impl WorkOrder {
                     "details: report over 4000, place over 200 or kind name over 64 characters".into(),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+/// Where a unit is: its terminal's (or vehicle's) position, with the hub's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitPosition {
+    pub unit: String,
+    pub location: Location,
+    /// Set by the hub when it takes the position (whatever the sender put here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl UnitPosition {
+    fn validate(&self) -> Result<(), ParseError> {
+        check_key("unit", &self.unit)?;
+        let Location { lon, lat, .. } = self.location;
+        if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            return Err(ParseError::Invalid("location out of range (lon −180…180, lat −90…90)".into()));
         }
         Ok(())
     }

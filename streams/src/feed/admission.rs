@@ -6,7 +6,7 @@
 //! key. Dedup keys that a sender chooses (`report_id`, `key`) are scoped by the sender's name,
 //! so one client can never swallow another's message by reusing its key.
 
-use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role};
+use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, UnitPosition};
 
 use super::event_log::Pending;
 use super::grant::Grant;
@@ -17,6 +17,8 @@ pub(super) enum Admission {
     Log(Pending),
     /// Nothing to log (a heartbeat).
     Ignore,
+    /// A unit's position: kept as its newest and passed on live, not logged.
+    Move(UnitPosition),
     /// Refuse it with a code and a reason; the connection stays.
     Refuse(ErrorCode, String),
 }
@@ -108,6 +110,11 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         Body::SatisfactionAsked(ask) if role == Role::Center => {
             logged(format!("asked/{}", ask.order), None, Body::SatisfactionAsked(ask))
         }
+        Body::Position(position)
+            if role == Role::UnitTerminal && grant.unit.as_deref() == Some(position.unit.as_str()) =>
+        {
+            Admission::Move(position)
+        }
         Body::Heartbeat => Admission::Ignore,
         body @ (Body::Report(_)
         | Body::Acknowledge { .. }
@@ -116,6 +123,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::ChangeOrder(_)
         | Body::IssueOrder(_)
         | Body::Progress(_)
+        | Body::Position(_)
         | Body::OrderCreated(_)
         | Body::DeliveryUpdated(_)
         | Body::OrderEscalated(_)

@@ -221,6 +221,7 @@ impl FeedClient {
                             }
                         }
                         Body::Replayed { head } => tell(FeedUpdate::Replayed { head: *head }),
+                        Body::UnitMoved(position) => tell(FeedUpdate::Moved(position.clone())),
                         Body::Heartbeat => {}
                         _ if env.seq > 0 => {
                             self.since = self.since.max(env.seq);

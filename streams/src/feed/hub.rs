@@ -38,7 +38,7 @@ use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::tls::Socket;
 use super::users::{LoginError, Users};
 use super::views::redacted;
-use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role, close};
+use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role, UnitPosition, close};
 
 /// Events a replay reads from the log at a time.
 const REPLAY_BATCH: usize = 500;
@@ -55,6 +55,10 @@ const WRITE_BATCH: usize = 512;
 const REPORTS_IN_FLIGHT: usize = 256;
 /// Live frames written to a socket before one flush.
 const SEND_RUN: usize = 256;
+/// Positions buffered per client; a client that falls behind misses some (the next comes).
+const MOVES_BUFFER: usize = 1024;
+/// A terminal's positions are taken at most this often (one a few seconds is what a map needs).
+const POSITION_GAP: Duration = Duration::from_secs(5);
 
 /// An event on its way to every client: its place in the log and its frame, serialised once.
 #[derive(Clone)]
@@ -160,6 +164,11 @@ pub(super) struct Shared {
     pub(super) tls: Option<tokio_rustls::TlsAcceptor>,
     /// Where the files endpoint beside the hub is (`http(s)://addr`), told to every client.
     files: Option<String>,
+    /// Each unit's newest position (live state, not logged: after a restart the terminals
+    /// report again within seconds).
+    positions: std::sync::Mutex<HashMap<String, UnitPosition>>,
+    /// Positions on their way to the consoles, as frames.
+    moves: broadcast::Sender<Utf8Bytes>,
     /// One permit per open connection (mini-redis's bound).
     connections: Arc<tokio::sync::Semaphore>,
 }
@@ -223,6 +232,8 @@ impl Hub {
             limits: config.limits,
             tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             files: files.clone(),
+            positions: Default::default(),
+            moves: broadcast::channel(MOVES_BUFFER).0,
             users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
@@ -451,6 +462,7 @@ async fn serve(
 
     // 2. subscribe first, then replay, then live — so nothing falls between the two.
     let mut live = shared.live.subscribe();
+    let mut moves = shared.moves.subscribe();
     let streams_events = role.streams_events();
     // A unit terminal streams the work orders addressed to its unit, and nothing else.
     let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
@@ -476,6 +488,16 @@ async fn serve(
         replay(&mut ws, reader, (role, unit.as_deref()), &mut last_sent).await?;
         send(&mut ws, &Envelope::new(0, Body::Replayed { head: last_sent })).await?;
     }
+    // Where every unit is now (a position that also comes live meanwhile is sent twice: the
+    // newer wins).
+    if streams_events {
+        let now: Vec<UnitPosition> = shared.positions.lock().map(|p| p.values().cloned().collect()).unwrap_or_default();
+        for position in now {
+            feed(&mut ws, Envelope::new(0, Body::UnitMoved(position)).to_text().into()).await?;
+        }
+        flush(&mut ws).await?;
+    }
+    let mut last_position: Option<tokio::time::Instant> = None;
 
     // 3. live
     let mut rate = RateLimit::new(grant.per_second);
@@ -532,6 +554,15 @@ async fn serve(
                 }
                 flush(&mut ws).await?;
             }
+            moved = moves.recv(), if streams_events => match moved {
+                Ok(frame) => {
+                    feed(&mut ws, frame).await?;
+                    flush(&mut ws).await?;
+                }
+                // Positions are superseded by the next: missing some is no gap in the log.
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return Ok(grant.name),
+            },
             Some(logged) = logging.next(), if !logging.is_empty() => {
                 let logged: Result<Result<Live, String>, oneshot::error::RecvError> = logged;
                 match logged {
@@ -581,6 +612,18 @@ async fn serve(
                         match admit(&grant, envelope.body) {
                             Admission::Log(event) => logging.push_back(log(&shared, event)?),
                             Admission::Ignore => {}
+                            Admission::Move(mut position) => {
+                                let now = tokio::time::Instant::now();
+                                if last_position.is_none_or(|t| now - t >= POSITION_GAP) {
+                                    last_position = Some(now);
+                                    position.at = Some(chrono::Utc::now());
+                                    if let Ok(mut newest) = shared.positions.lock() {
+                                        newest.insert(position.unit.clone(), position.clone());
+                                    }
+                                    let frame = Envelope::new(0, Body::UnitMoved(position)).to_text();
+                                    let _ = shared.moves.send(frame.into());
+                                }
+                            }
                             Admission::Refuse(code, reason) => {
                                 refuse_command(&mut ws, &shared, (code, reason), false, key).await?
                             }

@@ -10,7 +10,8 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use crate::feed::{
-    Body, ClientHandle, Connection, Envelope, FeedClient, FeedUpdate, OrderProgress, Role, Step, WorkOrder,
+    Body, ClientHandle, Connection, CoordinateSystem, Envelope, FeedClient, FeedUpdate, Location, OrderProgress, Role,
+    Step, UnitPosition, WorkOrder,
 };
 
 /// A unit's terminal to connect.
@@ -18,6 +19,37 @@ use crate::feed::{
 pub struct SimUnit {
     pub id: String,
     pub token: String,
+    /// Where it is based (lon, lat): it reports its position from there, drives to the scene of
+    /// the orders it takes and back.
+    pub base: Option<(f64, f64)>,
+}
+
+/// How often a simulated terminal reports where it is.
+const POSITION_EVERY: Duration = Duration::from_secs(5);
+/// How fast a simulated unit drives, in metres a second (about 50 km/h).
+const SPEED_M_S: f64 = 14.0;
+
+/// Where a simulated unit is and where it is going.
+#[derive(Debug, Clone, Copy)]
+struct Motion {
+    at: (f64, f64),
+    to: (f64, f64),
+}
+
+impl Motion {
+    /// Moves `seconds` of driving toward the destination.
+    fn drive(&mut self, seconds: f64) {
+        let cos_lat = self.at.1.to_radians().cos();
+        let (east, north) = ((self.to.0 - self.at.0) * 111_320.0 * cos_lat, (self.to.1 - self.at.1) * 110_540.0);
+        let left = east.hypot(north);
+        let step = SPEED_M_S * seconds;
+        if left <= step {
+            self.at = self.to;
+        } else {
+            let share = step / left;
+            self.at = (self.at.0 + (self.to.0 - self.at.0) * share, self.at.1 + (self.to.1 - self.at.1) * share);
+        }
+    }
 }
 
 /// How a simulated unit answers one order.
@@ -87,9 +119,15 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
             let weak = Arc::downgrade(&terminal);
             let mut rng = fastrand::Rng::new();
             let token = unit.token.clone();
+            let motion = unit.base.map(|base| Arc::new(std::sync::Mutex::new(Motion { at: base, to: base })));
+            if let Some(motion) = &motion {
+                runtime.spawn(report_positions(weak.clone(), unit.id.clone(), motion.clone()));
+            }
             runtime.spawn(async move {
                 // Where the hub keeps photos: a report back takes one there.
                 let mut files = None;
+                // Each order is walked once, whatever the center resends.
+                let mut walked = std::collections::HashSet::new();
                 while let Some(update) = incoming.recv().await {
                     if let FeedUpdate::Connection(Connection::Connected { files: at, .. }) = &update {
                         files.clone_from(at);
@@ -99,12 +137,15 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
                         continue;
                     };
                     // After a restart the hub replays every order: old ones are history.
-                    if order.acknowledge_by < Utc::now() - chrono::Duration::hours(1) {
+                    if order.acknowledge_by < Utc::now() - chrono::Duration::hours(1)
+                        || !walked.insert(order.order.clone())
+                    {
                         continue;
                     }
                     let photos = files.clone().map(|files| (files, token.clone()));
                     let note = rng.usize(..REPORT_NOTES.len());
-                    tokio::spawn(walk(weak.clone(), order, Answer::draw(&mut rng), note, photos));
+                    let drive = motion.clone();
+                    tokio::spawn(walk(weak.clone(), order, Answer::draw(&mut rng), (note, photos), drive));
                 }
             });
             terminal
@@ -119,12 +160,35 @@ async fn walk(
     terminal: std::sync::Weak<ClientHandle>,
     order: WorkOrder,
     answer: Answer,
-    note: usize,
-    photos: Option<(String, String)>,
+    (note, photos): (usize, Option<(String, String)>),
+    motion: Option<Arc<std::sync::Mutex<Motion>>>,
 ) {
+    let scene = order.details.as_ref().map(|d| (d.location.lon, d.location.lat));
+    // Signed for: off to the scene; on scene: there; done or handed back: back to base.
+    let drive = |step: Step| {
+        let (Some(motion), Some(scene)) = (&motion, scene) else { return };
+        let Ok(mut m) = motion.lock() else { return };
+        match step {
+            Step::Acknowledged => m.to = scene,
+            Step::OnScene => (m.at, m.to) = (scene, scene),
+            _ => {}
+        }
+    };
+    let home = |base: Option<(f64, f64)>| {
+        if let (Some(motion), Some(base)) = (&motion, base)
+            && let Ok(mut m) = motion.lock()
+        {
+            m.to = base;
+        }
+    };
+    let base = motion.as_ref().and_then(|m| m.lock().ok().map(|m| m.to));
     for (step, delay) in answer.steps {
         let Some(delay) = delay else { return };
         tokio::time::sleep(delay).await;
+        drive(step);
+        if matches!(step, Step::ReportedBack | Step::Returned) {
+            home(base);
+        }
         let (note, attachments) = match step {
             Step::ReportedBack => (REPORT_NOTES[note].to_owned(), photo(&order, photos.as_ref()).await),
             Step::Returned => ("非本单位职责范围，请中心改派。".to_owned(), vec![]),
@@ -154,5 +218,27 @@ async fn photo(order: &WorkOrder, photos: Option<&(String, String)>) -> Vec<Stri
             tracing::warn!(order = %order.order, %reason, "simulated unit: photo not kept");
             vec![]
         }
+    }
+}
+
+/// Reports where the unit is every few seconds, driving it toward where it is going, while the
+/// terminal exists.
+async fn report_positions(
+    terminal: std::sync::Weak<ClientHandle>,
+    unit: String,
+    motion: Arc<std::sync::Mutex<Motion>>,
+) {
+    let mut tick = tokio::time::interval(POSITION_EVERY);
+    loop {
+        tick.tick().await;
+        let Some(terminal) = terminal.upgrade() else { return };
+        let Ok(at) = motion.lock().map(|mut m| {
+            m.drive(POSITION_EVERY.as_secs_f64());
+            m.at
+        }) else {
+            return;
+        };
+        let location = Location { lon: at.0, lat: at.1, crs: CoordinateSystem::Wgs84 };
+        terminal.send(Body::Position(UnitPosition { unit: unit.clone(), location, at: None }));
     }
 }
