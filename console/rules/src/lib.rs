@@ -91,6 +91,8 @@ pub enum Command {
     Export { kind: ExportKind, period: score::Period },
     /// Write a note on an incident and/or set its status by hand.
     UpdateIncident { incident: String, status: Option<IncidentStatus>, note: Option<String> },
+    /// An admin sets a unit's duty roster (its A and B posts).
+    SetRoster { unit: String, posts: Vec<linkage_protocol::RosterPost> },
     /// At a unit's seat: take the next step on an order (sign for, on scene, handling, report
     /// back with `note` and the photo files `photos`).
     Progress { order: String, step: linkage_protocol::Step, note: String, photos: Vec<std::path::PathBuf> },
@@ -174,6 +176,8 @@ pub struct Core {
     pub hand_over_at: Option<f64>,
     /// Where the units are and what they are doing.
     pub whereabouts: whereabouts::Whereabouts,
+    /// Rosters set from the log: unit → who set it last, and when.
+    pub rosters_set: std::collections::BTreeMap<String, (String, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl HubLink {
@@ -240,6 +244,10 @@ impl Core {
                     self.alarms.retain(|a| *a != update.incident);
                 }
             }
+            return;
+        }
+        if let Body::RosterSet(change) = &env.body {
+            self.set_roster(change, env.time);
             return;
         }
         if let Body::AlarmPaged(page) = &env.body {
@@ -338,6 +346,16 @@ impl Core {
                     let key = command_key(now);
                     let update = IncidentUpdate { key, incident, status, note, by: String::new() };
                     return vec![Effect::Send(Body::UpdateIncident(update))];
+                }
+            }
+            Command::SetRoster { unit, posts } => {
+                let change = linkage_protocol::RosterChange { key: command_key(now), unit, posts, by: String::new() };
+                match change.check() {
+                    Ok(()) if self.units.iter().any(|u| u.id == change.unit) => {
+                        return vec![Effect::Send(Body::SetRoster(change))];
+                    }
+                    Ok(()) => tracing::warn!(unit = %change.unit, "a roster for a unit this center does not have"),
+                    Err(e) => tracing::warn!(unit = %change.unit, error = %e, "roster not sent"),
                 }
             }
             Command::Progress { order, step, note, photos } => {

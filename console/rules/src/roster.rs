@@ -65,14 +65,7 @@ impl Hours {
     }
 }
 
-/// The two posts of the A/B system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PostKind {
-    /// A岗: takes the order.
-    A,
-    /// B岗: stands in when the A post does not answer.
-    B,
-}
+pub use linkage_protocol::{PostKind, RosterPost};
 
 /// One person holding a post of a unit for some hours.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +76,50 @@ pub struct Post {
     /// Their radio gateway (talk-group); the unit's when absent.
     pub radio: Option<SocketAddr>,
     pub hours: Hours,
+}
+
+impl Post {
+    /// A post as the wire (or a config file) gives it, checked, for a unit of `tier`.
+    pub fn from_wire(p: &RosterPost, tier: Tier) -> Result<Post, String> {
+        p.check()?;
+        let hours = match &p.hours {
+            Some(h) => Hours::parse(h)?,
+            None => Hours::default_for(tier),
+        };
+        let radio = p.radio.as_deref().map(str::parse).transpose().map_err(|e| format!("{}: radio: {e}", p.name))?;
+        Ok(Post { kind: p.post, name: p.name.clone(), mobiles: p.mobiles.clone(), radio, hours })
+    }
+
+    /// The post as the wire carries it (hours always written out).
+    pub fn to_wire(&self) -> RosterPost {
+        RosterPost {
+            post: self.kind,
+            name: self.name.clone(),
+            mobiles: self.mobiles.clone(),
+            radio: self.radio.map(|r| r.to_string()),
+            hours: Some(format!("{}-{}", self.hours.from.format("%H:%M"), self.hours.to.format("%H:%M"))),
+        }
+    }
+}
+
+impl crate::Core {
+    /// A roster from the log: the unit's posts from now on (a post that no longer reads is left
+    /// out, with a warning; the hub checked them all at the edge).
+    pub(crate) fn set_roster(&mut self, change: &linkage_protocol::RosterChange, at: chrono::DateTime<Utc>) {
+        let Some(unit) = self.units.iter_mut().find(|u| u.id == change.unit) else {
+            tracing::info!(unit = %change.unit, "a roster for a unit this center does not have");
+            return;
+        };
+        let tier = unit.tier;
+        unit.posts = change
+            .posts
+            .iter()
+            .filter_map(|p| {
+                Post::from_wire(p, tier).inspect_err(|e| tracing::warn!(unit = %change.unit, error = %e)).ok()
+            })
+            .collect();
+        self.rosters_set.insert(change.unit.clone(), (change.by.clone(), at));
+    }
 }
 
 impl LinkedUnit {
@@ -217,6 +254,33 @@ mod tests {
         core.orders.list.insert("D000001".into(), dispatch(&core));
         assert!(core.escalations_due(at(3)).is_empty(), "0.8 × 5 min = 4 min");
         assert_eq!(core.escalations_due(at(4)).len(), 1);
+    }
+
+    #[test]
+    fn a_roster_from_the_log_takes_over_from_the_config_and_orders_go_to_its_a_post() {
+        use linkage_protocol::{Body, Envelope, FeedUpdate, RosterChange};
+        let mut core = core_with_posts();
+        let change = RosterChange {
+            key: "k1".into(),
+            unit: "police".into(),
+            posts: vec![RosterPost {
+                post: PostKind::A,
+                name: "值班民警 李".into(),
+                mobiles: vec!["13900000031".into()],
+                radio: None,
+                hours: None,
+            }],
+            by: "管理员 周".into(),
+        };
+        core.on_feed(FeedUpdate::Event(Envelope { time: at(-1), ..Envelope::new(1, Body::RosterSet(change)) }));
+        let posts = &core.units[0].posts;
+        assert_eq!((posts.len(), posts[0].name.as_str(), posts[0].hours), (1, "值班民警 李", Hours::ROUND_THE_CLOCK));
+        assert_eq!(core.rosters_set["police"], ("管理员 周".to_owned(), at(-1)));
+        let order = dispatch(&core);
+        assert_eq!(sms_to(&core, &order)[0].0, ["13900000031"]);
+        // No B post any more: nobody to hand over to.
+        core.orders.list.insert(order.id.clone(), order);
+        assert!(core.escalations_due(at(3)).is_empty());
     }
 
     #[test]

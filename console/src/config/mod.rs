@@ -18,7 +18,7 @@ use crate::core::camera::{Camera, CameraStreams};
 use crate::core::grid::GridMap;
 use crate::core::kind::IncidentKinds;
 use crate::core::plan::PlanLibrary;
-use crate::core::roster::{Hours, Post, PostKind};
+use crate::core::roster::{Hours, Post, PostKind, RosterPost};
 use crate::core::score::ScoringRules;
 use crate::core::unit::{LinkedUnit, Tier};
 use crate::core::wall::Layout;
@@ -355,26 +355,25 @@ impl Config {
             }
             let mut posts = vec![];
             for p in &u.posts {
-                let what = format!("unit {} post {} {}", u.id, p.post, p.name);
                 let kind = match p.post.as_str() {
                     "A" | "a" => PostKind::A,
                     "B" | "b" => PostKind::B,
-                    other => return Err(err(span, format!("{what}: post must be \"A\" or \"B\", not {other:?}"))),
+                    other => {
+                        let reason =
+                            format!("unit {} post {}: post must be \"A\" or \"B\", not {other:?}", u.id, p.name);
+                        return Err(err(span, reason));
+                    }
                 };
-                if let Some(bad) = p.sms.iter().find(|m| not_mobile(m)) {
-                    return Err(err(span, format!("{what}: {bad:?} is not a mobile number")));
-                }
-                let hours = match &p.hours {
-                    Some(h) => Hours::parse(h).map_err(|reason| err(span.clone(), format!("{what}: {reason}")))?,
-                    None => Hours::default_for(tier),
+                let wire = RosterPost {
+                    post: kind,
+                    name: p.name.clone(),
+                    mobiles: p.sms.clone(),
+                    radio: p.radio.clone(),
+                    hours: p.hours.clone(),
                 };
-                let radio = match &p.radio {
-                    None => None,
-                    Some(r) => Some(r.parse::<std::net::SocketAddr>().map_err(|_| {
-                        err(span.clone(), format!("{what}: radio must be host:port of a gateway, not {r:?}"))
-                    })?),
-                };
-                posts.push(Post { kind, name: p.name.clone(), mobiles: p.sms.clone(), radio, hours });
+                let post = Post::from_wire(&wire, tier)
+                    .map_err(|reason| err(span.clone(), format!("unit {}: {reason}", u.id)))?;
+                posts.push(post);
             }
             let base = match (u.lon, u.lat) {
                 (None, None) => None,

@@ -26,6 +26,7 @@ pub mod names;
 pub mod on_call;
 pub mod photos;
 pub mod queue;
+pub mod roster;
 pub mod status_bar;
 pub mod theme;
 pub mod trail;
@@ -77,6 +78,9 @@ pub struct Views {
     /// The photo shown large.
     #[serde(skip)]
     pub photo: photos::PhotoViewer,
+    /// The duty rosters, for an admin.
+    #[serde(skip)]
+    pub roster: roster::RosterView,
     /// The board was opened for a leader's seat (it opens once, then it is theirs to close).
     #[serde(skip)]
     pub board_shown_to_leader: bool,
@@ -97,9 +101,17 @@ fn region<R>(ui: &mut egui::Ui, label: &str, content: impl FnOnce(&mut egui::Ui)
     ui.scope_builder(UiBuilder::new().accessibility_label(label).accessibility_role(Role::Region), content).inner
 }
 
-/// The title bar: the seat's name, the language and the view menu (with the board where the
-/// seat is the center's).
-fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, board: bool) -> Vec<Action> {
+/// What the view menu offers besides resetting the map.
+#[derive(Clone, Copy)]
+struct Menu {
+    /// The board (a seat of the center).
+    board: bool,
+    /// The duty rosters (an admin's seat).
+    rosters: bool,
+}
+
+/// The title bar: the seat's name, the language and the view menu.
+fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, menu: Menu) -> Vec<Action> {
     let mut actions = vec![];
     Panel::top("title").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
@@ -118,8 +130,12 @@ fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, board
                     views.map.reset();
                     ui.close();
                 }
-                if board && ui.button(tr.t("menu.board")).clicked() {
+                if menu.board && ui.button(tr.t("menu.board")).clicked() {
                     views.board.open = true;
+                    ui.close();
+                }
+                if menu.rosters && ui.button(tr.t("menu.rosters")).clicked() {
+                    views.roster.open = true;
                     ui.close();
                 }
             });
@@ -133,7 +149,8 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     if let Some(unit) = &core.desk.unit {
         return unit_seat(ui, views, core, tr, frame, unit);
     }
-    let mut actions = title_bar(ui, views, tr, tr.t("app.title"), true);
+    let rosters = core.hub.seat() == Some(SeatRole::Admin);
+    let mut actions = title_bar(ui, views, tr, tr.t("app.title"), Menu { board: true, rosters });
     let mut commands = vec![];
     if !core.alarms.is_empty() {
         let banner = egui::Frame::default().fill(theme::ALARM).inner_margin(8.0);
@@ -202,6 +219,9 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     });
     commands.extend(views.dispatch.ui(ui.ctx(), core, tr, frame.now));
     commands.extend(views.board.ui(ui.ctx(), core, tr, frame.now));
+    if rosters {
+        commands.extend(views.roster.ui(ui.ctx(), core, tr));
+    }
     views.photo.ui(ui.ctx(), frame.photos, tr);
     actions.extend(commands.into_iter().map(Action::Core));
     actions
@@ -218,7 +238,8 @@ fn unit_seat(
     unit: &str,
 ) -> Vec<Action> {
     let name = core::unit::name_of(&core.units, unit);
-    let mut actions = title_bar(ui, views, tr, &tr.f("desk.title", &[("unit", name)]), false);
+    let menu = Menu { board: false, rosters: false };
+    let mut actions = title_bar(ui, views, tr, &tr.f("desk.title", &[("unit", name)]), menu);
     let mut commands = vec![];
     if !core.desk.ringing().is_empty() {
         let banner = egui::Frame::default().fill(theme::ALARM).inner_margin(8.0);

@@ -122,7 +122,11 @@ impl World {
         let mut rng = fastrand::Rng::new();
         let (console, field) = (secret()?, secret()?);
         let mut tokens = HashMap::from([
-            (console.clone(), Grant::new(Role::Console, "console")),
+            // The embedded center is the operator's own: its seat is its admin (rosters).
+            (
+                console.clone(),
+                Grant { seat: Some(streams::feed::SeatRole::Admin), ..Grant::new(Role::Console, "console") },
+            ),
             (field.clone(), Grant::new(Role::FieldTerminal, "simulated grid workers")),
         ]);
         let units: Vec<SimUnit> = config

@@ -11,6 +11,7 @@
 mod link;
 mod message;
 pub mod order;
+pub mod roster;
 
 /// The township's time zone: Beijing time, for the board's days and months and the clocks
 /// drawn into the simulated cameras. China keeps no daylight saving.
@@ -22,3 +23,4 @@ pub use order::{
     Change, ChannelKind, ClockKind, Delivery, DeliveryState, DeliveryUpdate, DispatchDraft, DispatchRequest, Order,
     OrderChange, OrderEscalation, PlanClocks, SatisfactionAsk, Stage, Texts, Tier, UnitOrder,
 };
+pub use roster::{PostKind, RosterChange, RosterPost};

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
+use crate::roster::RosterChange;
 
 /// The protocol version this build speaks. A hello with another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -52,6 +53,7 @@ impl Envelope {
             Body::ChangeOrder(change) | Body::OrderChanged(change) => change.validate()?,
             Body::OrderCreated(order) => order.validate()?,
             Body::Position(p) | Body::UnitMoved(p) => p.validate()?,
+            Body::SetRoster(r) | Body::RosterSet(r) => r.check()?,
             _ => {}
         }
         Ok(envelope)
@@ -143,6 +145,12 @@ pub enum Body {
     /// Hub → clients (logged once per sender and key): the change, with `by`. It takes effect
     /// where the order's stage allows it, the same on every seat.
     OrderChanged(OrderChange),
+    /// An admin's seat → hub: a unit's duty roster (its A and B posts), replacing the one in
+    /// force. Logged once per sender and key.
+    SetRoster(RosterChange),
+    /// Hub → clients (logged): the roster, with `by`. Every seat and the center's server take it
+    /// over the config's from then on.
+    RosterSet(RosterChange),
     /// Unit terminal (or a unit's seat) → hub: where the unit (its vehicle) is now. Not logged:
     /// the hub keeps the newest per unit, takes one every few seconds per connection and passes
     /// it on as `unit_moved`.
@@ -192,6 +200,8 @@ impl Body {
             Body::SatisfactionAsked(_) => "satisfaction_asked",
             Body::ChangeOrder(_) => "change_order",
             Body::OrderChanged(_) => "order_changed",
+            Body::SetRoster(_) => "set_roster",
+            Body::RosterSet(_) => "roster_set",
             Body::Position(_) => "position",
             Body::UnitMoved(_) => "unit_moved",
             Body::Heartbeat => "heartbeat",
@@ -210,6 +220,7 @@ impl Body {
             Body::Dispatch(r) => Some(format!("dispatch/{}", r.key)),
             Body::ChangeOrder(c) => Some(format!("change/{}", c.key)),
             Body::Progress(p) => Some(p.command_key()),
+            Body::SetRoster(r) => Some(format!("roster/{}", r.key)),
             _ => None,
         }
     }
@@ -224,6 +235,7 @@ impl Body {
             Body::DispatchRequested(r) => Some(format!("dispatch/{}", r.key)),
             Body::OrderChanged(c) => Some(format!("change/{}", c.key)),
             Body::OrderProgressed(p) => Some(p.command_key()),
+            Body::RosterSet(r) => Some(format!("roster/{}", r.key)),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@
 //! key. Dedup keys that a sender chooses (`report_id`, `key`) are scoped by the sender's name,
 //! so one client can never swallow another's message by reusing its key.
 
-use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, UnitPosition};
+use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, SeatRole, UnitPosition};
 
 use super::event_log::Pending;
 use super::grant::Grant;
@@ -39,6 +39,14 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             let reason =
                 format!("a {} may not send {}: that is for a duty officer", grant.seat_role().code(), body.kind());
             Admission::Refuse(ErrorCode::Unauthorized, reason)
+        }
+        Body::SetRoster(_) if role == Role::Console && grant.seat_role() != SeatRole::Admin => {
+            let reason = format!("a {} may not set rosters: that is for an admin", grant.seat_role().code());
+            Admission::Refuse(ErrorCode::Unauthorized, reason)
+        }
+        Body::SetRoster(mut change) if role == Role::Console => {
+            change.by = me.clone();
+            logged(format!("roster/{me}/{}", change.key), None, Body::RosterSet(change))
         }
         Body::UpdateIncident(ref u) if role == Role::Console && !dispatcher && u.status.is_some() => {
             let reason = format!("a {} may write notes but not set an incident's status", grant.seat_role().code());
@@ -124,6 +132,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::IssueOrder(_)
         | Body::Progress(_)
         | Body::Position(_)
+        | Body::SetRoster(_)
         | Body::OrderCreated(_)
         | Body::DeliveryUpdated(_)
         | Body::OrderEscalated(_)
