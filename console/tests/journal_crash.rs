@@ -60,17 +60,7 @@ fn a_console_killed_again_and_again_ends_with_every_event_once() {
         ("console".to_string(), Grant::new(Role::Console, "console")),
         ("field".to_string(), Grant::new(Role::FieldTerminal, "field")),
     ]);
-    let listen = "127.0.0.1:0".parse().unwrap();
-    let hub = runtime
-        .block_on(Hub::start(HubConfig {
-            listen,
-            data_dir: dir.path().join("hub"),
-            tokens,
-            limits: Default::default(),
-            tls: None,
-            files: None,
-        }))
-        .unwrap();
+    let hub = runtime.block_on(Hub::start(HubConfig::on_loopback(&dir.path().join("hub"), tokens))).unwrap();
     let url = hub.url();
     let journal = dir.path().join("console");
 

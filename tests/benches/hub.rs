@@ -54,16 +54,7 @@ fn main() {
     ]);
     let base = Instant::now();
     let (rate, p50, p99, cut) = runtime.block_on(async move {
-        let hub = Hub::start(HubConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            tokens,
-            limits: Default::default(),
-            tls: None,
-            files: None,
-        })
-        .await
-        .unwrap();
+        let hub = Hub::start(HubConfig::on_loopback(dir.path(), tokens)).await.unwrap();
         let url = hub.url();
         let mut consoles = vec![];
         for _ in 0..CONSOLES {

@@ -19,16 +19,8 @@ async fn hub(dir: &Path) -> HubHandle {
         (FIELD.to_string(), Grant::new(Role::FieldTerminal, "field")),
         (DISPATCHER.to_string(), Grant::new(Role::Dispatcher, "dispatcher")),
     ]);
-    Hub::start(HubConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.to_owned(),
-        tokens,
-        limits: Default::default(),
-        tls: None,
-        files: Some("127.0.0.1:0".parse().unwrap()),
-    })
-    .await
-    .unwrap()
+    let files = Some("127.0.0.1:0".parse().unwrap());
+    Hub::start(HubConfig { files, ..HubConfig::on_loopback(dir, tokens) }).await.unwrap()
 }
 
 /// `curl` sends `file` (or nothing) with `token`; its status and body.

@@ -37,16 +37,7 @@ async fn hub_with(dir: &tempfile::TempDir, limits: Limits) -> HubHandle {
         (SLOW_HANDHELD.to_string(), Grant { per_second: 5, ..Grant::new(Role::FieldTerminal, "old handheld") }),
         (FLOOD.to_string(), Grant { per_second: u32::MAX, ..Grant::new(Role::Bridge, "flood") }),
     ]);
-    Hub::start(HubConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        tokens,
-        limits,
-        tls: None,
-        files: None,
-    })
-    .await
-    .unwrap()
+    Hub::start(HubConfig { limits, ..HubConfig::on_loopback(dir.path(), tokens) }).await.unwrap()
 }
 
 /// Waits for the next logged event from a client's updates.

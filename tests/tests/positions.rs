@@ -46,16 +46,7 @@ async fn a_units_position_reaches_the_consoles_thinned_and_a_late_console_learns
         ("police".to_string(), Grant::unit_terminal("police")),
         ("field".to_string(), Grant::new(Role::FieldTerminal, "field")),
     ]);
-    let hub = Hub::start(HubConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        tokens,
-        limits: Default::default(),
-        tls: None,
-        files: None,
-    })
-    .await
-    .unwrap();
+    let hub = Hub::start(HubConfig::on_loopback(dir.path(), tokens)).await.unwrap();
     let url = hub.url();
     let (_console, mut seen) = client(&url, "console", Role::Console);
     let (police, mut police_rx) = client(&url, "police", Role::UnitTerminal);

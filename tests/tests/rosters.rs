@@ -16,16 +16,7 @@ async fn an_admins_roster_is_logged_with_their_name_and_a_duty_officers_is_refus
         ("admin".to_string(), Grant { seat: Some(SeatRole::Admin), ..Grant::new(Role::Console, "管理员 周") }),
         ("officer".to_string(), Grant::new(Role::Console, "值班员 张")),
     ]);
-    let hub = Hub::start(HubConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        tokens,
-        limits: Default::default(),
-        tls: None,
-        files: None,
-    })
-    .await
-    .unwrap();
+    let hub = Hub::start(HubConfig::on_loopback(dir.path(), tokens)).await.unwrap();
     let roster = |key: &str| {
         Body::SetRoster(RosterChange {
             key: key.into(),

@@ -59,6 +59,29 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 impl World {
+    /// A seat of a center that runs elsewhere: its hub, the seat's token and trust, nothing
+    /// started here.
+    fn seat_of(
+        (hub_url, token, trust): (String, String, Option<streams::feed::tls::Trust>),
+        store_dir: PathBuf,
+        camera_uris: HashMap<String, StreamUris>,
+    ) -> World {
+        World {
+            hub_url,
+            token,
+            trust,
+            store_dir,
+            camera_uris,
+            _server: None,
+            _radio: None,
+            _smsc: None,
+            _cameras: None,
+            _grid_workers: None,
+            _units: None,
+            _seats: None,
+        }
+    }
+
     /// Starts what the config asks for on `runtime`; `session` is the token a login gave.
     pub fn start(
         config: &Config,
@@ -83,20 +106,8 @@ impl World {
                     (Credentials::Token(token), None) => token.clone(),
                     (Credentials::User(user), None) => return Err(format!("{user} has not logged in")),
                 };
-                return Ok(World {
-                    hub_url: url.clone(),
-                    token,
-                    trust: config.hub.trust()?,
-                    _server: None,
-                    store_dir: data_dir.unwrap_or_else(default_data_dir).join("console"),
-                    camera_uris,
-                    _radio: None,
-                    _smsc: None,
-                    _cameras: None,
-                    _grid_workers: None,
-                    _units: None,
-                    _seats: None,
-                });
+                let store_dir = data_dir.unwrap_or_else(default_data_dir).join("console");
+                return Ok(World::seat_of((url.clone(), token, config.hub.trust()?), store_dir, camera_uris));
             }
             HubSetting::Embedded { listen, data_dir } => (listen.clone(), data_dir.clone()),
         };
@@ -104,20 +115,7 @@ impl World {
         // A unit's seat beside the demo's center: it joins the center that runs, as that unit.
         if let Some(unit) = &config.seat_unit {
             let (hub_url, token) = seats::find(&data_dir, unit)?;
-            return Ok(World {
-                hub_url,
-                token,
-                trust: None,
-                store_dir: data_dir.join(format!("unit-{unit}")),
-                camera_uris,
-                _server: None,
-                _radio: None,
-                _smsc: None,
-                _cameras: None,
-                _grid_workers: None,
-                _units: None,
-                _seats: None,
-            });
+            return Ok(World::seat_of((hub_url, token, None), data_dir.join(format!("unit-{unit}")), camera_uris));
         }
         let mut rng = fastrand::Rng::new();
         let (console, field) = (secret()?, secret()?);

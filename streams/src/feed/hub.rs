@@ -84,6 +84,21 @@ pub struct HubConfig {
     pub files: Option<SocketAddr>,
 }
 
+impl HubConfig {
+    /// A hub on a free port of 127.0.0.1, plain ws, default limits, no files endpoint: what
+    /// tests and benchmarks start (change what they need with struct update syntax).
+    pub fn on_loopback(data_dir: &std::path::Path, tokens: HashMap<String, Grant>) -> HubConfig {
+        HubConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            tokens,
+            limits: Limits::default(),
+            tls: None,
+            files: None,
+        }
+    }
+}
+
 /// What the hub allows a connection before it is dropped.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -4,12 +4,14 @@
 //! Reports arrive as a Poisson process (exponential gaps around `mean_gap`): bursts and lulls,
 //! like a real township's day, compressed for the demo.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use geo::{BoundingRect, Contains, MultiPolygon, Point};
 
 use crate::feed::{
-    Body, ClientHandle, CoordinateSystem, FeedClient, IncidentReport, Location, ReportSource, Role, Severity,
+    Body, ClientHandle, Connection, CoordinateSystem, FeedClient, FeedUpdate, IncidentReport, Location, ReportSource,
+    Role, Severity,
 };
 
 /// One grid as the simulator needs it.
@@ -63,15 +65,24 @@ impl GridWorkerSim {
     async fn run(self, runtime: tokio::runtime::Handle) {
         let mut rng = fastrand::Rng::with_seed(self.seed);
         let (updates, mut sink) = tokio::sync::mpsc::unbounded_channel();
+        // Where the hub keeps photos, once a terminal is told.
+        let files: Arc<Mutex<Option<String>>> = Arc::default();
+        let told = files.clone();
         // The terminals' updates (acks, refusals) are only logged.
         runtime.spawn(async move {
             while let Some(update) = sink.recv().await {
-                if let crate::feed::FeedUpdate::Refused { reason, .. } = update {
-                    tracing::warn!(%reason, "hub refused a simulated report");
+                match update {
+                    FeedUpdate::Refused { reason, .. } => tracing::warn!(%reason, "hub refused a simulated report"),
+                    FeedUpdate::Connection(Connection::Connected { files: Some(at), .. }) => {
+                        if let Ok(mut files) = told.lock() {
+                            *files = Some(at);
+                        }
+                    }
+                    _ => {}
                 }
             }
         });
-        let terminals: Vec<ClientHandle> = self
+        let terminals: Vec<Arc<ClientHandle>> = self
             .grids
             .iter()
             .map(|grid| {
@@ -85,6 +96,7 @@ impl GridWorkerSim {
                 }
                 .spawn(&runtime, updates.clone(), crate::no_waker())
             })
+            .map(Arc::new)
             .collect();
         if terminals.is_empty() || self.kinds.is_empty() {
             return;
@@ -101,7 +113,19 @@ impl GridWorkerSim {
             let i = rng.usize(..self.grids.len());
             let report = self.draw(&mut rng, &self.grids[i], format!("sim-{run_id:08x}-{n}"));
             tracing::debug!(grid = %self.grids[i].code, kind = %report.kind, "simulated report");
-            terminals[i].send(Body::Report(report));
+            // One live report in four comes with a photo, taken to the hub's files endpoint first.
+            let with_photo = n as usize > self.backlog && rng.u8(..4) == 0;
+            match files.lock().ok().and_then(|f| f.clone()).filter(|_| with_photo) {
+                Some(files) => {
+                    let (terminal, token, seed) = (terminals[i].clone(), self.token.clone(), rng.u8(..));
+                    runtime.spawn(async move {
+                        let mut report = report;
+                        report.attachments = super::photo(&files, &token, seed).await;
+                        terminal.send(Body::Report(report));
+                    });
+                }
+                None => terminals[i].send(Body::Report(report)),
+            }
         }
     }
 

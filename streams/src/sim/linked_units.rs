@@ -205,20 +205,11 @@ async fn walk(
     }
 }
 
-/// A photo of the scene for a report back (a picture made here, its colour from the order),
-/// kept at the hub's files endpoint; none if the endpoint is unknown or refuses it.
+/// A photo of the scene for a report back, its colour from the order.
 async fn photo(order: &WorkOrder, photos: Option<&(String, String)>) -> Vec<String> {
     let Some((files, token)) = photos else { return vec![] };
     let seed = order.order.bytes().fold(0u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
-    let picture = tokio::task::spawn_blocking(move || crate::feed::attachments::samples::jpeg(800, 600, seed)).await;
-    let Ok(picture) = picture else { return vec![] };
-    match crate::feed::files::upload(files, token, None, picture).await {
-        Ok(kept) => vec![kept.id],
-        Err(reason) => {
-            tracing::warn!(order = %order.order, %reason, "simulated unit: photo not kept");
-            vec![]
-        }
-    }
+    super::photo(files, token, seed).await
 }
 
 /// Reports where the unit is every few seconds, driving it toward where it is going, while the
