@@ -12,6 +12,7 @@ mod link;
 mod message;
 pub mod order;
 pub mod roster;
+mod work;
 
 /// The township's time zone: Beijing time, for the board's days and months and the clocks
 /// drawn into the simulated cameras. China keeps no daylight saving.
@@ -24,3 +25,4 @@ pub use order::{
     OrderChange, OrderEscalation, PlanClocks, SatisfactionAsk, Stage, Texts, Tier, UnitOrder,
 };
 pub use roster::{PostKind, RosterChange, RosterPost};
+pub use work::{OrderProgress, Step, UnitPosition, WorkDetails, WorkOrder};

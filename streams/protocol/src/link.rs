@@ -36,7 +36,7 @@ pub enum FeedUpdate {
         head: u64,
     },
     /// A unit's newest position (live, not logged: the journal does not keep it).
-    Moved(crate::message::UnitPosition),
+    Moved(crate::work::UnitPosition),
     /// The hub refused something we sent; `key` names the command, where the hub said.
     Refused {
         code: ErrorCode,

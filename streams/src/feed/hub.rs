@@ -35,10 +35,11 @@ use super::attachments::AttachmentStore;
 use super::event_log::{EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
+use super::positions::{Allowance, Positions};
 use super::tls::Socket;
 use super::users::{LoginError, Users};
 use super::views::redacted;
-use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role, UnitPosition, close};
+use linkage_protocol::{Body, Envelope, ErrorCode, MAX_FRAME_BYTES, Role, close};
 
 /// Events a replay reads from the log at a time.
 const REPLAY_BATCH: usize = 500;
@@ -55,10 +56,6 @@ const WRITE_BATCH: usize = 512;
 const REPORTS_IN_FLIGHT: usize = 256;
 /// Live frames written to a socket before one flush.
 const SEND_RUN: usize = 256;
-/// Positions buffered per client; a client that falls behind misses some (the next comes).
-const MOVES_BUFFER: usize = 1024;
-/// A terminal's positions are taken at most this often (one a few seconds is what a map needs).
-const POSITION_GAP: Duration = Duration::from_secs(5);
 
 /// An event on its way to every client: its place in the log and its frame, serialised once.
 #[derive(Clone)]
@@ -179,11 +176,8 @@ pub(super) struct Shared {
     pub(super) tls: Option<tokio_rustls::TlsAcceptor>,
     /// Where the files endpoint beside the hub is (`http(s)://addr`), told to every client.
     files: Option<String>,
-    /// Each unit's newest position (live state, not logged: after a restart the terminals
-    /// report again within seconds).
-    positions: std::sync::Mutex<HashMap<String, UnitPosition>>,
-    /// Positions on their way to the consoles, as frames.
-    moves: broadcast::Sender<Utf8Bytes>,
+    /// Where the units are (live state beside the log).
+    positions: Positions,
     /// One permit per open connection (mini-redis's bound).
     connections: Arc<tokio::sync::Semaphore>,
 }
@@ -247,8 +241,7 @@ impl Hub {
             limits: config.limits,
             tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             files: files.clone(),
-            positions: Default::default(),
-            moves: broadcast::channel(MOVES_BUFFER).0,
+            positions: Positions::new(),
             users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
@@ -477,7 +470,7 @@ async fn serve(
 
     // 2. subscribe first, then replay, then live — so nothing falls between the two.
     let mut live = shared.live.subscribe();
-    let mut moves = shared.moves.subscribe();
+    let mut moves = shared.positions.subscribe();
     let streams_events = role.streams_events();
     // A unit terminal streams the work orders addressed to its unit, and nothing else.
     let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
@@ -506,13 +499,12 @@ async fn serve(
     // Where every unit is now (a position that also comes live meanwhile is sent twice: the
     // newer wins).
     if streams_events {
-        let now: Vec<UnitPosition> = shared.positions.lock().map(|p| p.values().cloned().collect()).unwrap_or_default();
-        for position in now {
-            feed(&mut ws, Envelope::new(0, Body::UnitMoved(position)).to_text().into()).await?;
+        for frame in shared.positions.now() {
+            feed(&mut ws, frame).await?;
         }
         flush(&mut ws).await?;
     }
-    let mut last_position: Option<tokio::time::Instant> = None;
+    let mut allowance = Allowance::default();
 
     // 3. live
     let mut rate = RateLimit::new(grant.per_second);
@@ -627,16 +619,9 @@ async fn serve(
                         match admit(&grant, envelope.body) {
                             Admission::Log(event) => logging.push_back(log(&shared, event)?),
                             Admission::Ignore => {}
-                            Admission::Move(mut position) => {
-                                let now = tokio::time::Instant::now();
-                                if last_position.is_none_or(|t| now - t >= POSITION_GAP) {
-                                    last_position = Some(now);
-                                    position.at = Some(chrono::Utc::now());
-                                    if let Ok(mut newest) = shared.positions.lock() {
-                                        newest.insert(position.unit.clone(), position.clone());
-                                    }
-                                    let frame = Envelope::new(0, Body::UnitMoved(position)).to_text();
-                                    let _ = shared.moves.send(frame.into());
+                            Admission::Move(position) => {
+                                if allowance.take() {
+                                    shared.positions.take(position);
                                 }
                             }
                             Admission::Refuse(code, reason) => {

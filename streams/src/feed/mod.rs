@@ -8,6 +8,7 @@ mod event_log;
 pub mod files;
 mod grant;
 mod hub;
+mod positions;
 pub mod tls;
 mod users;
 mod views;
