@@ -175,11 +175,10 @@ impl Desk {
         task.rings() && !self.sending.iter().any(|(o, _)| o == &task.order)
     }
 
-    /// The orders that ring, oldest first (the banner shows them).
+    /// The orders that ring, the soonest clock first (the banner shows the first), as the
+    /// desk lists them.
     pub fn ringing(&self) -> Vec<&Task> {
-        let mut ringing: Vec<&Task> = self.tasks.values().filter(|t| self.rings(t)).collect();
-        ringing.sort_by_key(|t| t.issued);
-        ringing
+        self.open().into_iter().filter(|t| self.rings(t)).collect()
     }
 
     /// Whether a step of this order is on its way from this seat.

@@ -221,7 +221,11 @@ impl MapView {
         let camera = self.draw_cameras(&painter, core, &proj, pointer);
         let close_up = proj.metres_per_point < UNIT_NUMBERS_BELOW;
         let to_screen = |lon, lat| proj.to_screen(lon, lat);
-        let unit = unit_markers::draw(&painter, core, to_screen, (rect, pointer, close_up), now);
+        // A unit's seat is not told where the units are: it draws none.
+        let unit = match core.desk.unit {
+            None => unit_markers::draw(&painter, core, to_screen, (rect, pointer, close_up), now),
+            Some(_) => None,
+        };
         let hovered = self.draw_incidents(&painter, core, &proj, pointer, matches);
         if let (None, Some((unit, place))) = (&hovered, unit) {
             response.clone().on_hover_text_at_pointer(unit_markers::tip(tr, core, unit, &place, now));
