@@ -180,7 +180,14 @@ fn hub(args: &[String]) -> Result<(), String> {
     // The files endpoint (attachments): --files, else the next port on the hub's address.
     let files = match f.get("files") {
         Some(files) => files.parse().map_err(|_| format!("--files {files:?}: use host:port"))?,
-        None => std::net::SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { listen.port() + 1 }),
+        None => {
+            let next = match listen.port() {
+                0 => Some(0),
+                port => port.checked_add(1),
+            };
+            let port = next.ok_or("--listen is on port 65535: give the files endpoint its own with --files ADDR")?;
+            std::net::SocketAddr::new(listen.ip(), port)
+        }
     };
     let data_dir = PathBuf::from(f.get("data").ok_or("hub needs --data DIR")?);
     let tokens_path = f.get("tokens").ok_or("hub needs --tokens FILE")?;

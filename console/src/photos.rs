@@ -12,6 +12,9 @@ use std::sync::mpsc;
 
 use egui::{ColorImage, TextureHandle, TextureOptions};
 
+/// A photo that could not be fetched is asked for again after this long.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The longest side a full-size photo is shown at (a larger one is scaled down once, when it is
 /// decoded).
 const LARGEST_SIDE: u32 = 2048;
@@ -51,6 +54,9 @@ type Arrival = (Key, Result<ColorImage, String>);
 pub struct Photos {
     source: Option<Source>,
     shown: HashMap<Key, Shown>,
+    /// When each failure came: after [`RETRY_AFTER`] the photo is asked for again (the link
+    /// was down, the session had ended).
+    failed: HashMap<Key, std::time::Instant>,
     /// Asked for by a view and not yet fetching.
     wished: RefCell<HashSet<Key>>,
     arrived: Option<(mpsc::Sender<Arrival>, mpsc::Receiver<Arrival>)>,
@@ -91,6 +97,12 @@ impl Photos {
 
     /// Starts the fetches wished for and makes textures of what arrived. UI thread, each frame.
     pub fn pump(&mut self, ctx: &egui::Context) {
+        let again: Vec<Key> =
+            self.failed.iter().filter(|(_, at)| at.elapsed() >= RETRY_AFTER).map(|(k, _)| k.clone()).collect();
+        for key in again {
+            self.failed.remove(&key);
+            self.shown.remove(&key);
+        }
         let (tx, rx) = self.arrived.get_or_insert_with(mpsc::channel);
         while let Ok((key, decoded)) = rx.try_recv() {
             let shown = match decoded {
@@ -100,6 +112,7 @@ impl Photos {
                 }
                 Err(reason) => {
                     tracing::warn!(id = %key.0, %reason, "photo not shown");
+                    self.failed.insert(key.clone(), std::time::Instant::now());
                     Shown::Failed(reason)
                 }
             };
@@ -131,7 +144,7 @@ impl Photos {
 
 /// A JPEG or PNG as a picture egui can show, scaled down to [`LARGEST_SIDE`] if larger.
 fn decode(bytes: &[u8]) -> Result<ColorImage, String> {
-    let picture = image::load_from_memory(bytes).map_err(|e| format!("not a picture: {e}"))?;
+    let picture = streams::feed::attachments::decode(bytes).map_err(|e| format!("not a picture: {e}"))?;
     let picture = if picture.width().max(picture.height()) > LARGEST_SIDE {
         picture.thumbnail(LARGEST_SIDE, LARGEST_SIDE)
     } else {

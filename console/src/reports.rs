@@ -10,7 +10,9 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
+use crate::core::desk::MAX_PHOTOS;
 use streams::feed::Body;
+use streams::feed::attachments::MAX_BYTES;
 
 /// A report whose photos were uploaded (or refused): the command to send, and why each refused
 /// photo was left out.
@@ -41,6 +43,18 @@ impl Default for Reports {
 }
 
 impl Reports {
+    /// The center keeps no photos (its hub has no files endpoint): the reports waiting go
+    /// without theirs, each photo left out with `why`.
+    pub fn without_photos(&mut self, why: &str) -> Vec<Ready> {
+        self.waiting
+            .drain(..)
+            .map(|(command, photos)| {
+                let refused = photos.iter().map(|p| format!("{}: {why}", p.display())).collect();
+                Ready { command, refused }
+            })
+            .collect()
+    }
+
     /// Whether a report waits or uploads: only then is there anything to pump.
     pub fn busy(&self) -> bool {
         !self.waiting.is_empty() || self.uploading > 0
@@ -78,6 +92,18 @@ impl Reports {
     }
 }
 
+/// A photo file's bytes: a plain file within the endpoint's limit (not a device, not gigabytes).
+fn read_photo(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a file".into());
+    }
+    if meta.len() > MAX_BYTES as u64 {
+        return Err(format!("{} bytes is over the limit of {MAX_BYTES} bytes (10 MiB)", meta.len()));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))
+}
+
 /// Uploads each photo in turn and puts the ids kept into the command's attachments.
 async fn upload(
     mut command: Body,
@@ -86,15 +112,19 @@ async fn upload(
 ) -> Ready {
     let mut kept = vec![];
     let mut refused = vec![];
-    for path in photos {
+    for (n, path) in photos.into_iter().enumerate() {
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        if n >= MAX_PHOTOS {
+            refused.push(format!("{name}: a report carries at most {MAX_PHOTOS} photos"));
+            continue;
+        }
         let read = {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || std::fs::read(path)).await
+            tokio::task::spawn_blocking(move || read_photo(&path)).await
         };
         let sent = match read {
             Ok(Ok(bytes)) => streams::feed::files::upload(files, token, trust, bytes).await,
-            Ok(Err(e)) => Err(format!("cannot read it: {e}")),
+            Ok(Err(e)) => Err(e),
             Err(e) => Err(e.to_string()),
         };
         match sent {

@@ -38,6 +38,11 @@ pub struct Task {
     pub returned: Option<String>,
 }
 
+/// The longest report or reason a step carries (the protocol's limit).
+pub const MAX_NOTE: usize = 4000;
+/// The most photos a report carries (the protocol's limit).
+pub const MAX_PHOTOS: usize = 20;
+
 /// The steps a person takes at the desk, in order.
 pub const STEPS: [Step; 4] = [Step::Acknowledged, Step::OnScene, Step::Handling, Step::ReportedBack];
 
@@ -132,7 +137,10 @@ impl Desk {
                     && task.returned.is_none()
                 {
                     if p.step == Step::Returned {
-                        task.returned = Some(p.note.clone());
+                        // As the center's fold: a hand-back after the report back changes nothing.
+                        if !task.steps.contains_key(&Step::ReportedBack) {
+                            task.returned = Some(p.note.clone());
+                        }
                         return None;
                     }
                     // A step implies those before it (as the center's fold has it).
@@ -163,7 +171,7 @@ impl Desk {
         open
     }
 
-    /// Orders reported back or handed back, newest first.
+    /// Orders reported back (newest report first), then those handed back (newest order first).
     pub fn done(&self) -> Vec<&Task> {
         let mut done: Vec<&Task> = self.tasks.values().filter(|t| !t.is_open()).collect();
         done.sort_by_key(|t| std::cmp::Reverse((t.steps.get(&Step::ReportedBack).copied(), t.issued)));
@@ -172,7 +180,7 @@ impl Desk {
 
     /// Whether `task` rings here: not signed for, and no signature of this seat on its way.
     pub fn rings(&self, task: &Task) -> bool {
-        task.rings() && !self.sending.iter().any(|(o, _)| o == &task.order)
+        task.rings() && !self.is_sending(&task.order)
     }
 
     /// The orders that ring, the soonest clock first (the banner shows the first), as the
@@ -181,9 +189,10 @@ impl Desk {
         self.open().into_iter().filter(|t| self.rings(t)).collect()
     }
 
-    /// Whether a step of this order is on its way from this seat.
+    /// Whether a step the person took on this order is on its way from this seat (the
+    /// receipt the seat sends by itself does not count).
     pub fn is_sending(&self, order: &str) -> bool {
-        self.sending.iter().any(|(o, _)| o == order)
+        self.sending.iter().any(|(o, step)| o == order && *step > Step::Received)
     }
 
     /// The command for the unit's next step on `order`: refused (`None`) for an order this
@@ -195,11 +204,38 @@ impl Desk {
             return None;
         }
         let note = note.trim();
-        if (matches!(step, Step::ReportedBack | Step::Returned) && note.is_empty()) || !task.is_open() {
+        let words_needed = matches!(step, Step::ReportedBack | Step::Returned) && note.is_empty();
+        if words_needed || note.chars().count() > MAX_NOTE || !task.is_open() {
             return None;
         }
         let note = note.to_owned();
         Some(Body::Progress(OrderProgress { order: order.to_owned(), unit, step, note, attachments: vec![] }))
+    }
+
+    /// A step the log will never have (the hub refused it for good): no longer on its way, so
+    /// the order shows its step to take again (and rings again if it was the signature).
+    pub fn settle(&mut self, key: &str) {
+        let Some(unit) = &self.unit else { return };
+        self.sending.retain(|(order, step)| {
+            let progress = OrderProgress {
+                order: order.clone(),
+                unit: unit.clone(),
+                step: *step,
+                note: String::new(),
+                attachments: vec![],
+            };
+            progress.command_key() != key
+        });
+    }
+
+    /// The `received` steps due: orders this seat has on screen whose receipt no seat or
+    /// terminal of the unit sent yet (the online channel's delivery receipt).
+    pub fn receipts_due(&self) -> Vec<Body> {
+        self.tasks
+            .values()
+            .filter(|t| t.is_open() && !t.steps.contains_key(&Step::Received))
+            .filter_map(|t| self.progress(&t.order, Step::Received, ""))
+            .collect()
     }
 
     /// A step this seat sent (now, or before a restart and still queued): on its way.
@@ -283,6 +319,14 @@ mod tests {
         assert_eq!(desk.tasks["D1"].resent, 1);
         assert_eq!(desk.ringing().len(), 1);
 
+        // On screen here: its receipt is due once, and does not silence it.
+        let due = desk.receipts_due();
+        let [Body::Progress(received)] = due.as_slice() else { panic!("one receipt: {due:?}") };
+        let received = received.clone();
+        assert_eq!(received.step, Step::Received);
+        desk.remember_sent(&received);
+        assert!(desk.receipts_due().is_empty());
+        assert_eq!(desk.ringing().len(), 1);
         let Some(Body::Progress(sign)) = desk.progress("D1", Step::Acknowledged, "") else { panic!("no command") };
         desk.remember_sent(&sign);
         assert!(desk.ringing().is_empty(), "silent at once once signed for here");
@@ -310,6 +354,19 @@ mod tests {
         assert!(desk.tasks["D1"].steps.is_empty(), "handing back is no step forward");
         assert_eq!(desk.progress("D1", Step::Acknowledged, ""), None, "nothing more on it");
         assert_eq!(desk.done().len(), 1);
+    }
+
+    #[test]
+    fn a_step_the_hub_refused_for_good_is_offered_again() {
+        let mut desk = Desk::for_unit("police");
+        desk.on_event(&issued(1, "D1", 0, 5));
+        let Some(Body::Progress(sign)) = desk.progress("D1", Step::Acknowledged, "") else { panic!("no command") };
+        desk.remember_sent(&sign);
+        assert!(desk.ringing().is_empty());
+        desk.settle(&sign.command_key());
+        assert_eq!(desk.ringing().len(), 1, "it rings again: nobody signed for it");
+        assert!(desk.progress("D1", Step::Acknowledged, "").is_some());
+        assert_eq!(desk.progress("D1", Step::Returned, &"字".repeat(MAX_NOTE + 1)), None, "over the protocol's limit");
     }
 
     #[test]

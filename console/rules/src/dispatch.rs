@@ -300,8 +300,8 @@ impl Core {
     }
 
     /// The post a message of `order` goes to: the B post for a hand-over's message, else the A
-    /// post — each as on duty when the order was made, so a message handed to the outbox again
-    /// after a restart goes where it went the first time.
+    /// post — each as on duty when the order was made (under the roster in force now: a
+    /// message handed to the outbox again after a roster change goes to the new posts).
     fn post_of<'a>(&'a self, unit: &'a LinkedUnit, key: &str, order: &Order) -> Option<&'a Post> {
         let kind = if key.ends_with(&format!("/{HAND_OVER}")) { PostKind::B } else { PostKind::A };
         unit.on_duty(kind, order.created)
@@ -314,10 +314,12 @@ impl Core {
     pub fn messages_of(&self, order: &Order) -> Vec<Outgoing> {
         let mut out = vec![];
         for u in &order.units {
-            let Some(unit) = self.units.iter().find(|x| x.id == u.unit) else { continue };
-            for d in &u.deliveries {
+            let name = super::unit::name_of(&self.units, &u.unit);
+            // A unit no longer configured is reached on no channel; its leader's SMS still goes.
+            let unit = self.units.iter().find(|x| x.id == u.unit);
+            for (unit, d) in unit.iter().flat_map(|unit| u.deliveries.iter().map(move |d| (*unit, d))) {
                 let Some(address) = address(unit, d.channel, self.post_of(unit, &d.key, order)) else { continue };
-                let text = order.texts.get(&d.channel).map_or("", String::as_str).replace("{unit}", &unit.name);
+                let text = order.texts.get(&d.channel).map_or("", String::as_str).replace("{unit}", name);
                 // A resend's key has a fourth part: why it went again.
                 let text = match d.key.split('/').nth(3) {
                     None => text,
@@ -349,7 +351,7 @@ impl Core {
                 let text = format!(
                     "【{}】{} 未按时{}：派单 {}，事件 {}。",
                     self.center,
-                    unit.name,
+                    name,
                     clock_zh(clock),
                     order.id,
                     order.incident
@@ -389,14 +391,18 @@ impl Core {
         let tracked = self.incidents.get(&order.incident)?;
         let report = &tracked.incident.report;
         let place = tracked.grid.and_then(|g| self.grids.grids.get(g)).map(|g| format!("{} · {}", g.village, g.name));
+        // Within the protocol's limits whatever the report said (a kind this center's list lacks
+        // is named by its code).
+        let cut = |text: &str, most: usize| text.chars().take(most).collect::<String>();
+        let kind_name = self.kinds.get(&report.kind).map_or(report.kind.as_str(), |k| k.zh.as_str());
         Some(WorkDetails {
             kind: report.kind.clone(),
-            kind_name: self.kinds.get(&report.kind).map_or_else(|| report.kind.clone(), |k| k.zh.clone()),
+            kind_name: cut(kind_name, 64),
             severity: report.severity,
             location: report.location,
-            place: place.unwrap_or_default(),
+            place: cut(&place.unwrap_or_default(), 200),
             reported_at: tracked.incident.reported_at,
-            report: report.text.clone(),
+            report: cut(&report.text, 4000),
             tier: u.tier,
             on_scene_by: u.on_scene_by,
             report_back_by: u.report_back_by,

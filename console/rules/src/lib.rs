@@ -214,6 +214,7 @@ impl Core {
                     && let Some(key) = key
                 {
                     self.orders.settle(&key);
+                    self.desk.settle(&key);
                 }
                 self.hub.refused += 1;
                 self.hub.last_refusal = Some(reason);
@@ -426,6 +427,18 @@ impl Core {
             }
         }
         vec![]
+    }
+
+    /// At a unit's seat, what it sends by itself: each order on its screen is received (the
+    /// online channel's delivery receipt for the center).
+    pub fn receipts(&mut self) -> Vec<Effect> {
+        let due = self.desk.receipts_due();
+        due.into_iter()
+            .map(|command| {
+                self.remember_sent(&command);
+                Effect::Send(command)
+            })
+            .collect()
     }
 
     /// What a command this seat sent and the log does not have yet already means here: an

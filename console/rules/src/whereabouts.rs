@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use linkage_protocol::{Step, UnitPosition};
+use linkage_protocol::{CoordinateSystem, Step, UnitPosition};
 
 use super::camera::distance_and_bearing;
 use super::order::Order;
@@ -47,17 +47,20 @@ pub struct Whereabouts {
     pub positions: BTreeMap<String, UnitPosition>,
     /// Each unit's open orders and what it is doing on each.
     work: HashMap<String, BTreeMap<String, Activity>>,
-    /// Counts every change, so the map knows when to look again.
-    version: u64,
 }
 
 impl Whereabouts {
-    /// A position from the hub; an older one than the newest kept is ignored.
-    pub fn moved(&mut self, position: UnitPosition) {
+    /// A position from the hub; an older one than the newest kept is ignored. Kept in WGS-84,
+    /// as everything on the map (a GCJ-02 one is converted here, once).
+    pub fn moved(&mut self, mut position: UnitPosition) {
+        let at = &mut position.location;
+        if at.crs == CoordinateSystem::Gcj02 {
+            (at.lon, at.lat) = super::coords::gcj02_to_wgs84(at.lon, at.lat);
+            at.crs = CoordinateSystem::Wgs84;
+        }
         let newer = self.positions.get(&position.unit).is_none_or(|kept| kept.at <= position.at);
         if newer {
             self.positions.insert(position.unit.clone(), position);
-            self.version += 1;
         }
     }
 
@@ -90,19 +93,11 @@ impl Whereabouts {
                 _ => Some(Activity::OnOrder),
             };
             let orders = self.work.entry(u.unit.clone()).or_default();
-            let changed = match doing {
-                Some(doing) => orders.insert(order.id.clone(), doing) != Some(doing),
-                None => orders.remove(&order.id).is_some(),
+            match doing {
+                Some(doing) => orders.insert(order.id.clone(), doing),
+                None => orders.remove(&order.id),
             };
-            if changed {
-                self.version += 1;
-            }
         }
-    }
-
-    /// Changes so far.
-    pub fn version(&self) -> u64 {
-        self.version
     }
 }
 

@@ -553,6 +553,9 @@ impl Config {
 
     /// Makes this a unit's seat (`linkage --unit ID`); refused for a unit the config lacks.
     pub fn seat_for_unit(&mut self, unit: &str) -> Result<(), String> {
+        if matches!(self.hub, HubSetting::Remote { who: Credentials::User(_), .. }) {
+            return Err("--unit: a unit seat says hello with its unit terminal's token, not a user's login".into());
+        }
         if !self.units.iter().any(|u| u.id == unit) {
             let known: Vec<&str> = self.units.iter().map(|u| u.id.as_str()).collect();
             return Err(format!(

@@ -13,7 +13,7 @@ use egui::{Color32, RichText};
 use streams::feed::{Severity, Step};
 
 use crate::core::clock::ClockKind;
-use crate::core::desk::Task;
+use crate::core::desk::{MAX_NOTE, MAX_PHOTOS, Task};
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::{names, theme};
@@ -65,7 +65,9 @@ impl DeskView {
         if let Some(task) = open.iter().find(|t| t.next_step() == Some(Step::ReportedBack))
             && !dropped.is_empty()
         {
-            self.photos.entry(task.order.clone()).or_default().extend(dropped);
+            let chosen = self.photos.entry(task.order.clone()).or_default();
+            chosen.extend(dropped);
+            chosen.truncate(MAX_PHOTOS);
         }
         ui.label(RichText::new(tr.f("desk.open", &[("n", &open.len().to_string())])).size(18.0).strong());
         if !self.refused_photos.is_empty() {
@@ -154,6 +156,7 @@ impl DeskView {
             let label = ui.label(tr.t("desk.report_label"));
             ui.add(
                 egui::TextEdit::multiline(words)
+                    .char_limit(MAX_NOTE)
                     .hint_text(tr.t("desk.report_hint"))
                     .desired_rows(2)
                     .desired_width(f32::INFINITY),
@@ -190,7 +193,8 @@ impl DeskView {
         egui::CollapsingHeader::new(tr.t("desk.not_ours")).id_salt(("hand back", order)).show(ui, |ui| {
             let why = self.not_ours.entry(order.to_owned()).or_default();
             let label = ui.label(tr.t("desk.return_reason"));
-            ui.add(egui::TextEdit::singleline(why).desired_width(f32::INFINITY)).labelled_by(label.id);
+            ui.add(egui::TextEdit::singleline(why).char_limit(MAX_NOTE).desired_width(f32::INFINITY))
+                .labelled_by(label.id);
             let button = egui::Button::new(tr.f("desk.return", &[("order", order)]));
             if ui.add_enabled(!why.trim().is_empty(), button).clicked() {
                 let note = why.trim().to_owned();
@@ -230,7 +234,10 @@ impl DeskView {
                 .add(egui::TextEdit::singleline(typed).hint_text(tr.t("desk.photo_hint")).desired_width(260.0))
                 .labelled_by(label.id);
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button(tr.t("desk.photo_add")).clicked() || enter) && !typed.trim().is_empty() {
+            let room = chosen.len() < MAX_PHOTOS;
+            if (ui.add_enabled(room, egui::Button::new(tr.t("desk.photo_add"))).clicked() || (enter && room))
+                && !typed.trim().is_empty()
+            {
                 chosen.push(PathBuf::from(typed.trim()));
                 typed.clear();
             }

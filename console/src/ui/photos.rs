@@ -59,7 +59,7 @@ impl PhotoViewer {
                     ui.spinner();
                 }
                 Shown::Failed(reason) => {
-                    ui.label(RichText::new(reason).color(theme::WARN));
+                    ui.label(RichText::new(tr.f("photo.failed_why", &[("why", &reason)])).color(theme::WARN));
                 }
             }
         });

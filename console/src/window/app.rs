@@ -248,6 +248,9 @@ impl eframe::App for LinkageApp {
             self.last_tick = Instant::now();
             let now = chrono::Utc::now();
             self.core.step_tour(now);
+            for effect in self.core.receipts() {
+                self.carry_out(effect);
+            }
             if self.duty_officer {
                 for command in crate::world::duty_officer::act(&self.core, now, &mut self.rng) {
                     for effect in self.core.apply_at(command, now) {
@@ -272,6 +275,13 @@ impl eframe::App for LinkageApp {
             });
         }
         self.photos.pump(ctx);
+        // Connected to a center that keeps no photos: the reports go without theirs.
+        if let Some(Connection::Connected { files: None, .. }) = &self.core.hub.connection {
+            for ready in self.reports.without_photos("the center keeps no photos (its hub has no files endpoint)") {
+                self.feed.send(ready.command);
+                self.views.desk.refused_photos.extend(ready.refused);
+            }
+        }
         if self.reports.busy() {
             let endpoint = self.photos.files().map(|files| Endpoint {
                 files,

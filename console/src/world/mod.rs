@@ -106,7 +106,10 @@ impl World {
                     (Credentials::Token(token), None) => token.clone(),
                     (Credentials::User(user), None) => return Err(format!("{user} has not logged in")),
                 };
-                let store_dir = data_dir.unwrap_or_else(default_data_dir).join("console");
+                // A unit's seat keeps its own journal: its log is its unit's, not the center's.
+                let seat =
+                    config.seat_unit.as_ref().map_or_else(|| "console".to_owned(), |unit| format!("unit-{unit}"));
+                let store_dir = data_dir.unwrap_or_else(default_data_dir).join(seat);
                 return Ok(World::seat_of((url.clone(), token, config.hub.trust()?), store_dir, camera_uris));
             }
             HubSetting::Embedded { listen, data_dir } => (listen.clone(), data_dir.clone()),

@@ -60,6 +60,16 @@ impl Envelope {
         Ok(envelope)
     }
 
+    /// The command key of a frame that is well-formed but fails the checks (a note too long, a
+    /// field out of range): the refusal names it, so the sender drops the command from its
+    /// durable queue instead of sending it again for ever.
+    pub fn command_key_of(text: &str) -> Option<String> {
+        if text.len() > MAX_FRAME_BYTES {
+            return None;
+        }
+        serde_json::from_str::<Envelope>(text).ok()?.body.command_key()
+    }
+
     pub fn to_text(&self) -> String {
         // Serialising our own types to JSON cannot fail: no maps with non-string keys.
         serde_json::to_string(self).unwrap_or_default()
@@ -427,8 +437,8 @@ impl IncidentReport {
         if self.report_id.trim().is_empty() || self.report_id.len() > 128 {
             return invalid("report_id must be 1–128 characters");
         }
-        if self.kind.trim().is_empty() {
-            return invalid("kind is empty");
+        if self.kind.trim().is_empty() || self.kind.len() > 64 {
+            return invalid("kind must be 1–64 characters");
         }
         let Location { lon, lat, .. } = self.location;
         if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {

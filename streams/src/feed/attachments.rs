@@ -69,6 +69,24 @@ pub enum Refusal {
     Store(String),
 }
 
+/// The largest picture decoded, a side; a photo is never larger (a phone's 12 MP is 4000 px).
+pub const MAX_SIDE: u32 = 8192;
+/// The most memory one decode may take: a picture small in bytes and huge in pixels (an
+/// "image bomb") is refused instead of filling the server's memory.
+const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Decodes a JPEG or PNG within [`MAX_SIDE`] and a bounded allocation.
+pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage, String> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let mut reader =
+        image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    reader.limits(limits);
+    reader.decode().map_err(|e| e.to_string())
+}
+
 /// The SHA-256 of `bytes` as 64 lowercase hex digits.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -95,12 +113,7 @@ pub fn check(bytes: &[u8]) -> Result<(ImageType, u32, u32), Refusal> {
     if kind == ImageType::Jpeg && !bytes[bytes.len().saturating_sub(64)..].windows(2).any(|w| w == [0xFF, 0xD9]) {
         return Err(Refusal::Damaged(name, "it does not end (no end-of-image marker): cut off in transfer?".into()));
     }
-    let format = match kind {
-        ImageType::Jpeg => image::ImageFormat::Jpeg,
-        ImageType::Png => image::ImageFormat::Png,
-    };
-    let picture =
-        image::load_from_memory_with_format(bytes, format).map_err(|e| Refusal::Damaged(name, e.to_string()))?;
+    let picture = decode(bytes).map_err(|e| Refusal::Damaged(name, e))?;
     Ok((kind, picture.width(), picture.height()))
 }
 
@@ -147,7 +160,7 @@ impl AttachmentStore {
             return Some(bytes);
         }
         let (bytes, _) = self.get(id)?;
-        let small = image::load_from_memory(&bytes).ok()?.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).into_rgb8();
+        let small = decode(&bytes).ok()?.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).into_rgb8();
         let mut jpeg = std::io::Cursor::new(Vec::new());
         small.write_to(&mut jpeg, image::ImageFormat::Jpeg).ok()?;
         let jpeg = jpeg.into_inner();
@@ -226,6 +239,11 @@ mod tests {
         assert!(matches!(cut, Refusal::Damaged("JPEG", _)), "{cut}");
         let png = samples::png(64, 64, 4);
         assert!(matches!(store.put(&png[..png.len() - 20]), Err(Refusal::Damaged("PNG", _))));
+        // A picture of few bytes and many pixels is refused before it is decoded.
+        let bomb = samples::png(MAX_SIDE + 1, 1, 5);
+        assert!(bomb.len() < 100_000, "{} bytes", bomb.len());
+        let refused = store.put(&bomb).unwrap_err();
+        assert!(matches!(refused, Refusal::Damaged("PNG", _)), "{refused}");
         assert!(std::fs::read_dir(dir.path().join("attachments")).is_err(), "nothing was kept");
     }
 

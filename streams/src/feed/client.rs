@@ -211,7 +211,8 @@ impl FeedClient {
                                 tell(FeedUpdate::Refused { code: ErrorCode::Protocol, reason, key: None });
                             }
                             tracing::info!(client = %self.name, as_ = %client, since = self.since, "hub connected");
-                            let (client, seat, files) = (client.clone(), *seat, files.clone());
+                            let files = files.as_deref().map(|f| super::files::beside(&self.url, f));
+                            let (client, seat) = (client.clone(), *seat);
                             tell(FeedUpdate::Connection(Connection::Connected { client, seat, files }));
                         }
                         Body::Error { code, reason, fatal, key } => {

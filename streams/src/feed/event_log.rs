@@ -34,6 +34,9 @@ pub struct EventLog {
     db: Connection,
 }
 
+/// The log's `user_version` from which the units' steps are routed to them.
+const STEPS_ROUTED: i64 = 2;
+
 impl EventLog {
     /// Opens (creating if needed) the log in `dir/events.sqlite`.
     pub fn open(dir: &Path) -> Result<EventLog, String> {
@@ -67,11 +70,20 @@ impl EventLog {
     }
 
     /// Adds the `route` column (the unit a work order is for); logs written before work orders
-    /// existed lack it.
+    /// existed lack it. Routes the units' steps to them too (logs written before a unit's seat
+    /// read its own steps have them unrouted), once (the log's `user_version` says it is done).
     fn upgrade(db: &Connection) -> rusqlite::Result<()> {
         let has_route = db.prepare("SELECT route FROM events LIMIT 0").is_ok();
         if !has_route {
             db.execute_batch("ALTER TABLE events ADD COLUMN route TEXT;")?;
+        }
+        let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < STEPS_ROUTED {
+            db.execute_batch(&format!(
+                "UPDATE events SET route = json_extract(frame, '$.body.unit')
+                   WHERE kind = 'order_progressed' AND route IS NULL;
+                 PRAGMA user_version = {STEPS_ROUTED};"
+            ))?;
         }
         Ok(())
     }
@@ -173,10 +185,13 @@ mod tests {
         {
             // A log as the first release wrote it: no route column.
             let db = Connection::open(dir.path().join("events.sqlite")).unwrap();
+            // Its steps were not routed to the unit either.
             db.execute_batch(
-                "CREATE TABLE events (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL,
+                r#"CREATE TABLE events (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL,
                  dedup TEXT UNIQUE, frame TEXT NOT NULL);
-                 INSERT INTO events VALUES (1, 't', 'heartbeat', NULL, '{}');",
+                 INSERT INTO events VALUES (1, 't', 'heartbeat', NULL, '{}');
+                 INSERT INTO events VALUES (2, 't', 'order_progressed', NULL,
+                   '{"kind":"order_progressed","body":{"order":"D1","unit":"police","step":"acknowledged"}}');"#,
             )
             .unwrap();
         }
@@ -184,8 +199,8 @@ mod tests {
         let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), make: Box::new(|_| Body::Heartbeat) };
         log.append_all(vec![to("police"), heartbeat(None), to("fire"), to("police")]).unwrap();
         let seqs = |route| log.after(0, route, 10).unwrap().iter().map(|l| l.seq).collect::<Vec<_>>();
-        assert_eq!(seqs(Some("police")), [2, 5]);
-        assert_eq!(seqs(Some("fire")), [4]);
-        assert_eq!(seqs(None), [1, 2, 3, 4, 5]);
+        assert_eq!(seqs(Some("police")), [2, 3, 6], "the old step is the police's now");
+        assert_eq!(seqs(Some("fire")), [5]);
+        assert_eq!(seqs(None), [1, 2, 3, 4, 5, 6]);
     }
 }

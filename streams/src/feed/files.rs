@@ -29,8 +29,12 @@ use super::tls::Trust;
 
 /// How long a client may take to send its request (a 10 MiB photo over a slow rural link).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
-/// Requests served at once; the next wait.
+/// How long one connection may stay, whatever it does (a client that never reads its answer).
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(180);
+/// Connections served at once; one more is closed as soon as it is accepted.
 const AT_ONCE: usize = 32;
+/// Photos decoded at once (a check or a thumbnail): decoding is what costs the CPU and memory.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Serves the endpoint on `listener` until the hub stops.
 pub(super) async fn serve(
@@ -52,9 +56,13 @@ pub(super) async fn serve(
                 }
             },
         };
-        let (shared, store, permits) = (shared.clone(), store.clone(), permits.clone());
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, limit = AT_ONCE, "files endpoint full: connection closed");
+            continue;
+        };
+        let (shared, store) = (shared.clone(), store.clone());
         tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else { return };
+            let _permit = permit;
             let socket: super::tls::Socket = match &shared.tls {
                 None => Box::new(stream),
                 Some(tls) => match tokio::time::timeout(Duration::from_secs(10), tls.accept(stream)).await {
@@ -70,8 +78,10 @@ pub(super) async fn serve(
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(socket), service);
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "files endpoint: connection ended");
+            match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "files endpoint: connection ended"),
+                Err(_) => tracing::info!(%peer, "files endpoint: connection open too long, closed"),
+                Ok(Ok(())) => {}
             }
         });
     }
@@ -130,6 +140,9 @@ async fn answer(request: Request<Incoming>, shared: &Shared, store: &AttachmentS
         }
         (&Method::GET, ["v1", "attachments", id, "thumbnail"]) => {
             let (store, id) = (store.clone(), (*id).to_owned());
+            let Ok(_decoding) = DECODING.acquire().await else {
+                return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the endpoint is stopping");
+            };
             match tokio::task::spawn_blocking(move || store.thumbnail(&id)).await {
                 Ok(Some(bytes)) => reply(StatusCode::OK, bytes, "image/jpeg"),
                 _ => refuse(StatusCode::NOT_FOUND, "no such attachment"),
@@ -157,6 +170,9 @@ async fn upload_answer(request: Request<Incoming>, store: &AttachmentStore, clie
         Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "the photo did not arrive in 120 s"),
     };
     let store = store.clone();
+    let Ok(_decoding) = DECODING.acquire().await else {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the endpoint is stopping");
+    };
     let kept = tokio::task::spawn_blocking(move || {
         let known = store.get(&super::attachments::sha256_hex(&bytes)).is_some();
         store.put(&bytes).map(|a| (a, known))
@@ -179,6 +195,25 @@ async fn upload_answer(request: Request<Incoming>, store: &AttachmentStore, clie
             refuse(status, &refusal.to_string())
         }
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// Where a client reaches the files endpoint the hub announced: the announced scheme and port,
+/// on the host the client reached the hub at (the hub knows only the address it listens on,
+/// `0.0.0.0` for a server, not the name its seats use — which its certificate carries).
+pub fn beside(hub_url: &str, announced: &str) -> String {
+    let authority =
+        |url: &str| url.split_once("://").map_or(url, |(_, rest)| rest).split('/').next().unwrap_or("").to_owned();
+    let host_of = |authority: &str| match authority.rfind(']') {
+        Some(end) => authority[..=end].to_owned(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host).to_owned(),
+    };
+    let scheme = announced.split_once("://").map_or("http", |(scheme, _)| scheme);
+    let at = authority(announced);
+    let port = at.rsplit_once(':').map(|(_, port)| port).filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    match port {
+        Some(port) => format!("{scheme}://{}:{port}", host_of(&authority(hub_url))),
+        None => announced.to_owned(),
     }
 }
 
@@ -251,4 +286,17 @@ pub async fn fetch(
         return Err(reason(status, &body));
     }
     Ok(body.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_files_endpoint_is_reached_on_the_hubs_host_at_the_announced_port() {
+        assert_eq!(beside("wss://center.qingxi:7700", "https://0.0.0.0:7701"), "https://center.qingxi:7701");
+        assert_eq!(beside("ws://127.0.0.1:41000/", "http://127.0.0.1:41001"), "http://127.0.0.1:41001");
+        assert_eq!(beside("ws://[::1]:7700", "http://[::]:7701"), "http://[::1]:7701");
+        assert_eq!(beside("ws://h:1", "nonsense"), "nonsense", "what cannot be read stays as announced");
+    }
 }

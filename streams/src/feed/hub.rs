@@ -64,6 +64,8 @@ struct Live {
     frame: Utf8Bytes,
     /// The unit a work order is addressed to; its terminals receive it.
     route: Option<Arc<str>>,
+    /// Logged now; `false`: the log had it already (a repeat, answered but not broadcast).
+    fresh: bool,
 }
 
 /// How to run a hub.
@@ -271,7 +273,7 @@ fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, l
         match log.append_all(pending) {
             Ok(logged) => {
                 for (((Logged { seq, frame }, new), reply), route) in logged.into_iter().zip(replies).zip(routes) {
-                    let event = Live { seq, frame: frame.into(), route };
+                    let event = Live { seq, frame: frame.into(), route, fresh: new };
                     if new {
                         // No receivers is fine: nobody is listening yet.
                         let _ = live.send(event.clone());
@@ -498,7 +500,9 @@ async fn serve(
     }
     // Where every unit is now (a position that also comes live meanwhile is sent twice: the
     // newer wins).
-    if streams_events {
+    // Where the units are is the center's business: bridges (110, hotlines) are not told.
+    let sees_units = streams_events && role != Role::Bridge;
+    if sees_units {
         for frame in shared.positions.now() {
             feed(&mut ws, frame).await?;
         }
@@ -536,7 +540,7 @@ async fn serve(
                 let mut run = 0;
                 while let Some(event) = next.take() {
                     match event {
-                        Ok(Live { seq, frame, route }) if seq > last_sent && wanted(&route) => {
+                        Ok(Live { seq, frame, route, .. }) if seq > last_sent && wanted(&route) => {
                             let frame = redacted(role, &frame).map_or(frame, Utf8Bytes::from);
                             feed(&mut ws, frame).await?;
                             last_sent = seq;
@@ -561,7 +565,7 @@ async fn serve(
                 }
                 flush(&mut ws).await?;
             }
-            moved = moves.recv(), if streams_events => match moved {
+            moved = moves.recv(), if sees_units => match moved {
                 Ok(frame) => {
                     feed(&mut ws, frame).await?;
                     flush(&mut ws).await?;
@@ -574,8 +578,10 @@ async fn serve(
                 let logged: Result<Result<Live, String>, oneshot::error::RecvError> = logged;
                 match logged {
                     // A console sees its own report in the live stream, a unit terminal its
-                    // own steps (routed to its unit); others get it here.
-                    Ok(Ok(Live { frame, route, .. })) if !wanted(&route) => {
+                    // own steps (routed to its unit); others get it here. A repeat is not
+                    // broadcast: a terminal whose step another of its unit's logged first gets
+                    // the logged one here, so its queue settles.
+                    Ok(Ok(Live { frame, route, fresh, .. })) if !wanted(&route) || (!fresh && !streams_events) => {
                         feed(&mut ws, frame).await?;
                         flush(&mut ws).await?;
                     }
@@ -629,10 +635,12 @@ async fn serve(
                             }
                         }
                     }
-                    // A frame over the limit is refused for good, and so is its sender.
+                    // A frame over the limit is refused for good, and so is its sender; a
+                    // command that fails the checks is named, so its sender stops resending it.
                     Err(e) => {
                         let fatal = e.code() == ErrorCode::TooLarge;
-                        refuse(&mut ws, &shared, e.code(), e.to_string(), fatal).await?
+                        let key = Envelope::command_key_of(&text);
+                        refuse_command(&mut ws, &shared, (e.code(), e.to_string()), fatal, key).await?
                     }
                 }
             }

@@ -1,7 +1,8 @@
 //! What each role reads of the log. Consoles and the center read every event as it was logged;
 //! a unit terminal reads only the work orders and steps routed to its unit (the log's `route`); a bridge
-//! (the 110 center, a hotline platform) reads incidents and orders but never a reporter's
-//! mobile number, which stays inside the governance center.
+//! (the 110 center, a hotline platform) reads incidents and orders but never a reporter's or a
+//! unit's staff's mobile number, which stay inside the governance center (nor, see the hub,
+//! where the units are).
 
 use linkage_protocol::{Body, Envelope, Role};
 
@@ -14,6 +15,8 @@ pub(super) fn redacted(role: Role, frame: &str) -> Option<String> {
     match &mut env.body {
         Body::IncidentReported(incident) => incident.report.reporter_mobile = None,
         Body::SatisfactionAsked(ask) => ask.mobile = String::new(),
+        // The units' staff and their mobiles stay inside the center too.
+        Body::RosterSet(roster) => roster.posts.iter_mut().for_each(|p| p.mobiles.clear()),
         _ => return None,
     }
     Some(env.to_text())

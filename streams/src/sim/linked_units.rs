@@ -24,8 +24,9 @@ pub struct SimUnit {
     pub base: Option<(f64, f64)>,
 }
 
-/// How often a simulated terminal reports where it is.
-const POSITION_EVERY: Duration = Duration::from_secs(5);
+/// How often a simulated terminal reports where it is (the hub takes one every 5 s at most;
+/// a second of slack keeps jitter from making it drop one).
+const POSITION_EVERY: Duration = Duration::from_secs(6);
 /// How fast a simulated unit drives, in metres a second (about 50 km/h).
 const SPEED_M_S: f64 = 14.0;
 
@@ -34,6 +35,8 @@ const SPEED_M_S: f64 = 14.0;
 struct Motion {
     at: (f64, f64),
     to: (f64, f64),
+    /// Where it goes back to after an order.
+    base: (f64, f64),
 }
 
 impl Motion {
@@ -119,7 +122,7 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
             let weak = Arc::downgrade(&terminal);
             let mut rng = fastrand::Rng::new();
             let token = unit.token.clone();
-            let motion = unit.base.map(|base| Arc::new(std::sync::Mutex::new(Motion { at: base, to: base })));
+            let motion = unit.base.map(|base| Arc::new(std::sync::Mutex::new(Motion { at: base, to: base, base })));
             if let Some(motion) = &motion {
                 runtime.spawn(report_positions(weak.clone(), unit.id.clone(), motion.clone()));
             }
@@ -171,24 +174,14 @@ async fn walk(
         match step {
             Step::Acknowledged => m.to = scene,
             Step::OnScene => (m.at, m.to) = (scene, scene),
-            _ => {}
+            Step::ReportedBack | Step::Returned => m.to = m.base,
+            Step::Received | Step::Handling => {}
         }
     };
-    let home = |base: Option<(f64, f64)>| {
-        if let (Some(motion), Some(base)) = (&motion, base)
-            && let Ok(mut m) = motion.lock()
-        {
-            m.to = base;
-        }
-    };
-    let base = motion.as_ref().and_then(|m| m.lock().ok().map(|m| m.to));
     for (step, delay) in answer.steps {
         let Some(delay) = delay else { return };
         tokio::time::sleep(delay).await;
         drive(step);
-        if matches!(step, Step::ReportedBack | Step::Returned) {
-            home(base);
-        }
         let (note, attachments) = match step {
             Step::ReportedBack => (REPORT_NOTES[note].to_owned(), photo(&order, photos.as_ref()).await),
             Step::Returned => ("非本单位职责范围，请中心改派。".to_owned(), vec![]),
