@@ -35,6 +35,8 @@ deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm
 	@[ -d tests/peers/node_modules/smpp ] || npm ci --prefix tests/peers --no-audit --no-fund
+	@# PyPI's cmppy: a CMPP client nobody on linkage wrote, to check the CMPP gateway simulator.
+	@python3 -c "import cmppy" 2>/dev/null || python3 -m pip install --quiet --root-user-action=ignore cmppy==0.3
 
 ## demo: build in release and open the console on the demo township
 demo: deps

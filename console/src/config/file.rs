@@ -94,11 +94,25 @@ pub(super) struct DispatchSection {
     #[serde(default)]
     pub(super) leader_sms: Vec<String>,
     pub(super) sms: Option<SmsSection>,
+    /// A China Mobile gateway (CMPP 2.0) instead of an SMPP SMSC.
+    pub(super) cmpp: Option<CmppSection>,
     #[serde(default)]
     pub(super) radio: RadioSection,
     /// A/B posts: the share of a unit's acknowledge clock after which an order its A post has
     /// not signed for goes to its B post (default 0.5).
     pub(super) hand_over_at: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CmppSection {
+    pub(super) address: Spanned<String>,
+    pub(super) sp_id: Spanned<String>,
+    /// The shared secret, or `env:NAME`.
+    pub(super) secret: Spanned<String>,
+    pub(super) src_id: String,
+    #[serde(default)]
+    pub(super) service_id: String,
 }
 
 #[derive(Deserialize)]

@@ -142,6 +142,8 @@ pub struct DispatchSettings {
     pub leader_sms: Vec<String>,
     /// The SMSC; `None`: SMS is not configured and the panel says so.
     pub sms: Option<SmsSettings>,
+    /// A CMPP 2.0 gateway, in the place of an SMSC.
+    pub cmpp: Option<crate::center::channels::cmpp::CmppSettings>,
     /// The text-to-speech voice for radio calls (an espeak-ng voice).
     pub radio_voice: String,
     /// The share of the acknowledge clock after which an order goes from the A post to the B.
@@ -426,6 +428,28 @@ impl Config {
                 })
             }
         };
+        let cmpp = match raw.dispatch.cmpp {
+            None => None,
+            Some(_) if sms.is_some() => {
+                return Err(err(None, "[dispatch.sms] and [dispatch.cmpp]: choose one SMS gateway".into()));
+            }
+            Some(c) => {
+                if c.address.get_ref().parse::<std::net::SocketAddr>().is_err() && !c.address.get_ref().contains(':') {
+                    return Err(err(Some(c.address.span()), "cmpp address must be host:port of the gateway".into()));
+                }
+                if c.sp_id.get_ref().len() != 6 || !c.sp_id.get_ref().chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                    return Err(err(Some(c.sp_id.span()), "cmpp sp_id is the 6-character enterprise code".into()));
+                }
+                let secret = env_or(c.secret.get_ref()).map_err(|r| err(Some(c.secret.span()), r))?;
+                Some(crate::center::channels::cmpp::CmppSettings {
+                    address: c.address.into_inner(),
+                    sp_id: c.sp_id.into_inner(),
+                    secret,
+                    src_id: c.src_id,
+                    service_id: c.service_id,
+                })
+            }
+        };
         let scoring = match &raw.evaluation.rules {
             None => ScoringRules::default(),
             Some(spanned) => {
@@ -452,6 +476,7 @@ impl Config {
             plans,
             leader_sms: raw.dispatch.leader_sms,
             sms,
+            cmpp,
             radio_voice: raw.dispatch.radio.voice,
         };
 

@@ -133,3 +133,20 @@ fn a_unit_seat_names_a_configured_unit_and_says_hello_as_its_terminal() {
     assert!(demo.seat_for_unit("nobody").unwrap_err().contains("justice"), "lists the units there are");
     assert_eq!(demo.simulation.as_ref().map(|s| s.staffed.clone()), Some(vec!["justice".to_owned()]));
 }
+
+#[test]
+fn a_cmpp_gateway_takes_the_place_of_the_smsc_and_its_fields_are_checked_with_their_lines() {
+    let cmpp =
+        "[dispatch.cmpp]\naddress = \"127.0.0.1:7890\"\nsp_id = \"901234\"\nsecret = \"s\"\nsrc_id = \"10690001\"\n";
+    let c = parse(&format!("{MINIMAL}{cmpp}")).unwrap();
+    let settings = c.dispatch.cmpp.as_ref().unwrap();
+    assert_eq!((settings.sp_id.as_str(), settings.src_id.as_str()), ("901234", "10690001"));
+    assert!(!format!("{settings:?}").contains("secret = "), "the secret is never printed");
+    let e = parse(&format!("{MINIMAL}{}", cmpp.replace("901234", "9012"))).unwrap_err();
+    assert_eq!(e.line, Some(6), "the sp_id's line: {e}");
+    assert!(e.reason.contains("6-character"), "{e}");
+    let both = format!(
+        "{MINIMAL}{cmpp}[dispatch.sms]\naddress = \"127.0.0.1:2775\"\nsystem_id = \"x\"\npassword = \"p\"\nsource = \"1\"\n"
+    );
+    assert!(parse(&both).unwrap_err().reason.contains("choose one SMS gateway"));
+}

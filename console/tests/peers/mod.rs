@@ -241,7 +241,7 @@ impl Drop for Smsc {
 }
 
 pub fn start_smsc(dir: &Path, port: u16) -> Smsc {
-    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers");
+    let peers = peers_dir();
     let log = dir.join("smsc.log");
     let mut child = Process::new("node")
         .arg(peers.join("smsc.js"))
@@ -331,4 +331,53 @@ pub fn report(n: usize) -> streams::feed::Body {
         text: format!("第{n}条"),
         attachments: vec![],
     })
+}
+
+/// The CMPP gateway simulator (Python, written from the spec), killed when dropped.
+pub struct CmppGateway {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Drop for CmppGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl CmppGateway {
+    /// The JSON lines the gateway logged of one kind of event.
+    pub fn events(&self, event: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == event)
+            .collect()
+    }
+}
+
+/// Starts tests/peers/cmpp_gateway.py with `args` (`--sp SP:SECRET`, `--undeliverable N`).
+pub fn start_cmpp_gateway(dir: &Path, args: &[&str]) -> CmppGateway {
+    let log = dir.join("cmpp.log");
+    let mut child = Process::new("python3")
+        .arg(peers_dir().join("cmpp_gateway.py"))
+        .args(["--port", "0", "--log"])
+        .arg(&log)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs the CMPP gateway peer");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port =
+        line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("gateway said {line:?}")).parse().unwrap();
+    CmppGateway { child, port, log }
+}
+
+/// tests/peers, where the peers that are not Rust live.
+pub fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers")
 }

@@ -9,6 +9,7 @@
 //! Adding a channel (CMPP, a vendor HTTP SMS API, SIP) is one file here implementing
 //! [`Channel`], and one line in [`open`].
 
+pub mod cmpp;
 pub mod order;
 pub mod outbox;
 pub mod radio;
@@ -84,7 +85,7 @@ pub fn watch_plans(
 }
 
 /// The channels a configuration asks for: the online order when there is a hub and a
-/// dispatcher token, SMS when an SMSC is configured, and radio. The receiver takes the late
+/// dispatcher token, SMS when an SMSC (SMPP) or a CMPP gateway is configured, and radio. The receiver takes the late
 /// receipts (SMS delivery receipts) for the outbox.
 pub fn open(
     settings: &crate::config::DispatchSettings,
@@ -99,6 +100,8 @@ pub fn open(
     }
     if let Some(sms) = settings.sms.clone() {
         channels.push(std::sync::Arc::new(sms::SmsChannel::connect(sms, late_tx, runtime)));
+    } else if let Some(cmpp) = settings.cmpp.clone() {
+        channels.push(std::sync::Arc::new(cmpp::CmppChannel::connect(cmpp, late_tx, runtime)));
     }
     (channels, late)
 }
