@@ -52,7 +52,11 @@ fn send(runtime: &tokio::runtime::Runtime, channel: &CmppChannel, msg: &Outgoing
 fn a_long_order_goes_in_parts_its_reports_come_back_and_a_wrong_secret_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let gateway = peers::start_cmpp_gateway(dir.path(), &["--sp", "901234:s3cret", "--undeliverable", "13800000099"]);
+    let gateway = peers::PythonPeer::start(
+        dir.path(),
+        "cmpp_gateway.py",
+        &["--sp", "901234:s3cret", "--undeliverable", "13800000099"],
+    );
     let (late_tx, mut late) = tokio::sync::mpsc::unbounded_channel();
     let channel = CmppChannel::connect(settings(gateway.port, "s3cret"), late_tx, runtime.handle());
     let text =
@@ -98,7 +102,7 @@ fn a_long_order_goes_in_parts_its_reports_come_back_and_a_wrong_secret_is_refuse
 #[test]
 fn the_gateway_simulator_takes_a_cmpp_3_submit_from_cmppy() {
     let dir = tempfile::tempdir().unwrap();
-    let gateway = peers::start_cmpp_gateway(dir.path(), &["--sp", "901234:s3cret"]);
+    let gateway = peers::PythonPeer::start(dir.path(), "cmpp_gateway.py", &["--sp", "901234:s3cret"]);
     let out = std::process::Command::new("python3")
         .arg(peers::peers_dir().join("cmppy_submit.py"))
         .args([&gateway.port.to_string(), "901234", "s3cret", "13800000001", "东湾村火情，请立即出警。"])

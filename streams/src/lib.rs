@@ -10,6 +10,7 @@
 
 pub mod alarm_sound;
 pub mod feed;
+pub mod http;
 pub mod radio;
 pub mod sim;
 pub mod sms;

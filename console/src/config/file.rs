@@ -96,11 +96,25 @@ pub(super) struct DispatchSection {
     pub(super) sms: Option<SmsSection>,
     /// A China Mobile gateway (CMPP 2.0) instead of an SMPP SMSC.
     pub(super) cmpp: Option<CmppSection>,
+    /// A vendor's HTTP SMS service instead of either.
+    pub(super) http_sms: Option<HttpSmsSection>,
     #[serde(default)]
     pub(super) radio: RadioSection,
     /// A/B posts: the share of a unit's acknowledge clock after which an order its A post has
     /// not signed for goes to its B post (default 0.5).
     pub(super) hand_over_at: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HttpSmsSection {
+    pub(super) url: Spanned<String>,
+    pub(super) key: String,
+    /// The key's secret, or `env:NAME`.
+    pub(super) secret: Spanned<String>,
+    pub(super) sign_name: String,
+    pub(super) template_code: String,
+    pub(super) callback_listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

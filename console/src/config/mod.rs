@@ -144,6 +144,8 @@ pub struct DispatchSettings {
     pub sms: Option<SmsSettings>,
     /// A CMPP 2.0 gateway, in the place of an SMSC.
     pub cmpp: Option<crate::center::channels::cmpp::CmppSettings>,
+    /// A vendor's HTTP SMS service, in the place of either.
+    pub http_sms: Option<crate::center::channels::http_sms::HttpSmsSettings>,
     /// The text-to-speech voice for radio calls (an espeak-ng voice).
     pub radio_voice: String,
     /// The share of the acknowledge clock after which an order goes from the A post to the B.
@@ -428,11 +430,36 @@ impl Config {
                 })
             }
         };
+        let gateways = [sms.is_some(), raw.dispatch.cmpp.is_some(), raw.dispatch.http_sms.is_some()];
+        if gateways.iter().filter(|g| **g).count() > 1 {
+            let reason = "[dispatch.sms], [dispatch.cmpp], [dispatch.http_sms]: choose one SMS gateway";
+            return Err(err(None, reason.into()));
+        }
+        let http_sms = match raw.dispatch.http_sms {
+            None => None,
+            Some(h) => {
+                if !(h.url.get_ref().starts_with("http://") || h.url.get_ref().starts_with("https://")) {
+                    return Err(err(Some(h.url.span()), "http_sms url must start with http:// or https://".into()));
+                }
+                let callback_listen = match &h.callback_listen {
+                    None => None,
+                    Some(at) => Some(at.get_ref().parse().map_err(|_| {
+                        err(Some(at.span()), format!("http_sms callback_listen {:?} is not host:port", at.get_ref()))
+                    })?),
+                };
+                let secret = env_or(h.secret.get_ref()).map_err(|r| err(Some(h.secret.span()), r))?;
+                Some(crate::center::channels::http_sms::HttpSmsSettings {
+                    url: h.url.into_inner().trim_end_matches('/').to_owned(),
+                    key: h.key,
+                    secret,
+                    sign_name: h.sign_name,
+                    template_code: h.template_code,
+                    callback_listen,
+                })
+            }
+        };
         let cmpp = match raw.dispatch.cmpp {
             None => None,
-            Some(_) if sms.is_some() => {
-                return Err(err(None, "[dispatch.sms] and [dispatch.cmpp]: choose one SMS gateway".into()));
-            }
             Some(c) => {
                 if c.address.get_ref().parse::<std::net::SocketAddr>().is_err() && !c.address.get_ref().contains(':') {
                     return Err(err(Some(c.address.span()), "cmpp address must be host:port of the gateway".into()));
@@ -477,6 +504,7 @@ impl Config {
             leader_sms: raw.dispatch.leader_sms,
             sms,
             cmpp,
+            http_sms,
             radio_voice: raw.dispatch.radio.voice,
         };
 

@@ -144,7 +144,11 @@ impl World {
         // The demo's SMSC, when the simulation runs one (no `[dispatch.sms]`): it must be up
         // before the dispatch service binds to it.
         let mut smsc = None;
-        if config.simulation.is_some() && config.dispatch.sms.is_none() && config.dispatch.cmpp.is_none() {
+        if config.simulation.is_some()
+            && config.dispatch.sms.is_none()
+            && config.dispatch.cmpp.is_none()
+            && config.dispatch.http_sms.is_none()
+        {
             smsc = Some(Smsc::start(runtime.handle())?);
         }
         let sms = smsc.as_ref().map(|smsc| crate::config::SmsSettings {

@@ -333,22 +333,42 @@ pub fn report(n: usize) -> streams::feed::Body {
     })
 }
 
-/// The CMPP gateway simulator (Python, written from the spec), killed when dropped.
-pub struct CmppGateway {
+/// A peer that is a Python program of tests/peers, killed when dropped: it said where it
+/// listens, and logs JSON lines.
+pub struct PythonPeer {
     child: Child,
     pub port: u16,
     pub log: PathBuf,
 }
 
-impl Drop for CmppGateway {
+impl Drop for PythonPeer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl CmppGateway {
-    /// The JSON lines the gateway logged of one kind of event.
+impl PythonPeer {
+    /// Starts `tests/peers/<script>` with `--port 0 --log DIR/<script>.log` and `args`, once it
+    /// says `LISTENING <port>`.
+    pub fn start(dir: &Path, script: &str, args: &[&str]) -> PythonPeer {
+        let log = dir.join(format!("{script}.log"));
+        let mut child = Process::new("python3")
+            .arg(peers_dir().join(script))
+            .args(["--port", "0", "--log"])
+            .arg(&log)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python3 runs {script}: {e}"));
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port =
+            line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("{script} said {line:?}")).parse().unwrap();
+        PythonPeer { child, port, log }
+    }
+
+    /// The JSON lines it logged of one kind of event.
     pub fn events(&self, event: &str) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
@@ -357,24 +377,6 @@ impl CmppGateway {
             .filter(|v| v["event"] == event)
             .collect()
     }
-}
-
-/// Starts tests/peers/cmpp_gateway.py with `args` (`--sp SP:SECRET`, `--undeliverable N`).
-pub fn start_cmpp_gateway(dir: &Path, args: &[&str]) -> CmppGateway {
-    let log = dir.join("cmpp.log");
-    let mut child = Process::new("python3")
-        .arg(peers_dir().join("cmpp_gateway.py"))
-        .args(["--port", "0", "--log"])
-        .arg(&log)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs the CMPP gateway peer");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port =
-        line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("gateway said {line:?}")).parse().unwrap();
-    CmppGateway { child, port, log }
 }
 
 /// tests/peers, where the peers that are not Rust live.

@@ -13,12 +13,10 @@
 //! PNG by its bytes), 422 (damaged or cut off), 500. The client side is [`upload`] and [`fetch`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
 use linkage_protocol::Role;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -27,12 +25,6 @@ use super::attachments::{Attachment, AttachmentStore, MAX_BYTES, Refusal};
 use super::hub::Shared;
 use super::tls::Trust;
 
-/// How long a client may take to send its request (a 10 MiB photo over a slow rural link).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long one connection may stay, whatever it does (a client that never reads its answer).
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(180);
-/// Connections served at once; one more is closed as soon as it is accepted.
-const AT_ONCE: usize = 32;
 /// Photos decoded at once (a check or a thumbnail): decoding is what costs the CPU and memory.
 static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
@@ -41,64 +33,19 @@ pub(super) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     store: AttachmentStore,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = stopped.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "files endpoint: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, limit = AT_ONCE, "files endpoint full: connection closed");
-            continue;
-        };
+    let tls = shared.tls.clone();
+    let answer = move |request| {
         let (shared, store) = (shared.clone(), store.clone());
-        tokio::spawn(async move {
-            let _permit = permit;
-            let socket: super::tls::Socket = match &shared.tls {
-                None => Box::new(stream),
-                Some(tls) => match tokio::time::timeout(Duration::from_secs(10), tls.accept(stream)).await {
-                    Ok(Ok(tls)) => Box::new(tls),
-                    _ => return,
-                },
-            };
-            let service = hyper::service::service_fn(move |request| {
-                let (shared, store) = (shared.clone(), store.clone());
-                async move { Ok::<_, std::convert::Infallible>(answer(request, &shared, &store).await) }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(socket), service);
-            match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "files endpoint: connection ended"),
-                Err(_) => tracing::info!(%peer, "files endpoint: connection open too long, closed"),
-                Ok(Ok(())) => {}
-            }
-        });
-    }
-}
-
-fn reply(status: StatusCode, body: Vec<u8>, mime: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    if let Ok(value) = header::HeaderValue::from_str(mime) {
-        response.headers_mut().insert(header::CONTENT_TYPE, value);
-    }
-    response
+        async move { answer(request, &shared, &store).await }
+    };
+    crate::http::serve(listener, tls, "files endpoint", answer, stopped).await;
 }
 
 fn refuse(status: StatusCode, reason: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "error": reason }).to_string().into_bytes();
-    reply(status, body, "application/json")
+    crate::http::reply(status, body, "application/json")
 }
 
 /// Who may add attachments: those who report (terminals, bridges) and the seats.
@@ -134,7 +81,7 @@ async fn answer(request: Request<Incoming>, shared: &Shared, store: &AttachmentS
         (&Method::GET, ["v1", "attachments", id]) => {
             let (store, id) = (store.clone(), (*id).to_owned());
             match tokio::task::spawn_blocking(move || store.get(&id)).await {
-                Ok(Some((bytes, kind))) => reply(StatusCode::OK, bytes, kind.mime()),
+                Ok(Some((bytes, kind))) => crate::http::reply(StatusCode::OK, bytes, kind.mime()),
                 _ => refuse(StatusCode::NOT_FOUND, "no such attachment"),
             }
         }
@@ -144,7 +91,7 @@ async fn answer(request: Request<Incoming>, shared: &Shared, store: &AttachmentS
                 return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the endpoint is stopping");
             };
             match tokio::task::spawn_blocking(move || store.thumbnail(&id)).await {
-                Ok(Some(bytes)) => reply(StatusCode::OK, bytes, "image/jpeg"),
+                Ok(Some(bytes)) => crate::http::reply(StatusCode::OK, bytes, "image/jpeg"),
                 _ => refuse(StatusCode::NOT_FOUND, "no such attachment"),
             }
         }
@@ -163,7 +110,9 @@ async fn upload_answer(request: Request<Incoming>, store: &AttachmentStore, clie
         }
         Some(_) => {}
     }
-    let body = tokio::time::timeout(REQUEST_TIMEOUT, Limited::new(request.into_body(), MAX_BYTES).collect()).await;
+    let body =
+        tokio::time::timeout(crate::http::REQUEST_TIMEOUT, Limited::new(request.into_body(), MAX_BYTES).collect())
+            .await;
     let bytes = match body {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body could not be read whole: {e}")),
@@ -182,7 +131,7 @@ async fn upload_answer(request: Request<Incoming>, store: &AttachmentStore, clie
         Ok(Ok((attachment, known))) => {
             tracing::info!(%client, id = %attachment.id, bytes = attachment.bytes, known, "attachment kept");
             let status = if known { StatusCode::OK } else { StatusCode::CREATED };
-            reply(status, serde_json::to_vec(&attachment).unwrap_or_default(), "application/json")
+            crate::http::reply(status, serde_json::to_vec(&attachment).unwrap_or_default(), "application/json")
         }
         Ok(Err(refusal)) => {
             tracing::warn!(%client, reason = %refusal, "attachment refused");
@@ -217,31 +166,8 @@ pub fn beside(hub_url: &str, announced: &str) -> String {
     }
 }
 
-/// One request to the endpoint at `files` (`http(s)://host:port`), answered with its status and
-/// body.
-async fn request(
-    files: &str,
-    trust: Option<&Trust>,
-    request: Request<Full<Bytes>>,
-) -> Result<(StatusCode, Bytes), String> {
-    let socket = super::tls::connect(files, trust).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(socket)).await.map_err(|e| format!("{files}: {e}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let exchange = async {
-        let response = sender.send_request(request).await.map_err(|e| format!("{files}: {e}"))?;
-        let status = response.status();
-        let body = response.into_body().collect().await.map_err(|e| format!("{files}: {e}"))?.to_bytes();
-        Ok::<_, String>((status, body))
-    };
-    tokio::time::timeout(REQUEST_TIMEOUT, exchange).await.map_err(|_| format!("{files}: no answer in 120 s"))?
-}
-
 fn authorised(builder: hyper::http::request::Builder, files: &str, token: &str) -> hyper::http::request::Builder {
-    let host = files.split_once("://").map_or(files, |(_, rest)| rest);
-    builder.header(header::HOST, host).header(header::AUTHORIZATION, format!("Bearer {token}"))
+    builder.header(header::HOST, crate::http::host_of(files)).header(header::AUTHORIZATION, format!("Bearer {token}"))
 }
 
 /// The reason of a refusal, from its JSON body.
@@ -261,7 +187,7 @@ pub async fn upload(files: &str, token: &str, trust: Option<&Trust>, bytes: Vec<
         .header(header::CONTENT_LENGTH, bytes.len())
         .body(Full::new(Bytes::from(bytes)))
         .map_err(|e| e.to_string())?;
-    let (status, body) = request(files, trust, built).await?;
+    let (status, body) = crate::http::exchange(files, trust, built).await?;
     if !status.is_success() {
         return Err(reason(status, &body));
     }
@@ -281,7 +207,7 @@ pub async fn fetch(
     let built = authorised(Request::get(format!("/v1/attachments/{path}")), files, token)
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
-    let (status, body) = request(files, trust, built).await?;
+    let (status, body) = crate::http::exchange(files, trust, built).await?;
     if !status.is_success() {
         return Err(reason(status, &body));
     }

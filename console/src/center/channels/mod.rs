@@ -10,6 +10,7 @@
 //! [`Channel`], and one line in [`open`].
 
 pub mod cmpp;
+pub mod http_sms;
 pub mod order;
 pub mod outbox;
 pub mod radio;
@@ -85,7 +86,8 @@ pub fn watch_plans(
 }
 
 /// The channels a configuration asks for: the online order when there is a hub and a
-/// dispatcher token, SMS when an SMSC (SMPP) or a CMPP gateway is configured, and radio. The receiver takes the late
+/// dispatcher token, SMS when an SMSC (SMPP), a CMPP gateway or an HTTP SMS service is
+/// configured, and radio. The receiver takes the late
 /// receipts (SMS delivery receipts) for the outbox.
 pub fn open(
     settings: &crate::config::DispatchSettings,
@@ -102,6 +104,8 @@ pub fn open(
         channels.push(std::sync::Arc::new(sms::SmsChannel::connect(sms, late_tx, runtime)));
     } else if let Some(cmpp) = settings.cmpp.clone() {
         channels.push(std::sync::Arc::new(cmpp::CmppChannel::connect(cmpp, late_tx, runtime)));
+    } else if let Some(http) = settings.http_sms.clone() {
+        channels.push(std::sync::Arc::new(http_sms::HttpSmsChannel::connect(http, late_tx, runtime)));
     }
     (channels, late)
 }

@@ -1,0 +1,123 @@
+//! HTTP/1.1 on both sides, with hyper, for what does not fit the hub's WebSocket: the files
+//! endpoint beside the hub, a vendor SMS service's API and its delivery-report callback.
+//!
+//! [`serve`] accepts connections (at most [`AT_ONCE`] at a time, one more closed at once),
+//! speaks TLS where an acceptor is given, and bounds every connection in time (headers within
+//! 10 s, the whole connection within [`CONNECTION_TIMEOUT`]), so that a slow or idle client
+//! never holds the server. [`exchange`] sends one request and reads the whole answer, within
+//! [`REQUEST_TIMEOUT`].
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::feed::tls::{Socket, Trust};
+
+/// How long a request may take to come (a 10 MiB photo over a slow rural link) or be answered.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long one connection may stay, whatever it does (a client that never reads its answer).
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(180);
+/// Connections served at once.
+pub const AT_ONCE: usize = 32;
+
+/// Serves `answer` on `listener` until `stopped` changes; `name` says whose server it is in the
+/// logs.
+pub async fn serve<A, F>(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    name: &'static str,
+    answer: A,
+    mut stopped: watch::Receiver<bool>,
+) where
+    A: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let permits = Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stopped.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(server = name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(server = name, %peer, limit = AT_ONCE, "full: connection closed");
+            continue;
+        };
+        let (tls, answer) = (tls.clone(), answer.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let socket: Socket = match tls {
+                None => Box::new(stream),
+                Some(tls) => match tokio::time::timeout(Duration::from_secs(10), tls.accept(stream)).await {
+                    Ok(Ok(tls)) => Box::new(tls),
+                    _ => return,
+                },
+            };
+            let service = hyper::service::service_fn(move |request| {
+                let answered = answer(request);
+                async move { Ok::<_, Infallible>(answered.await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(socket), service);
+            match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
+                Ok(Err(e)) => tracing::debug!(server = name, %peer, error = %e, "connection ended"),
+                Err(_) => tracing::info!(server = name, %peer, "connection open too long, closed"),
+                Ok(Ok(())) => {}
+            }
+        });
+    }
+}
+
+/// An answer with `status`, `body` and its content type.
+pub fn reply(status: StatusCode, body: Vec<u8>, mime: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = header::HeaderValue::from_str(mime) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+/// The `host:port` of a base URL (`http(s)://host:port[/…]`), for the Host header.
+pub fn host_of(base: &str) -> &str {
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// One request to the server at `base` (`http(s)://host:port`, HTTPS trusting `trust`),
+/// answered with its status and whole body.
+pub async fn exchange(
+    base: &str,
+    trust: Option<&Trust>,
+    request: Request<Full<Bytes>>,
+) -> Result<(StatusCode, Bytes), String> {
+    let socket = crate::feed::tls::connect(base, trust).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(socket)).await.map_err(|e| format!("{base}: {e}"))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let exchange = async {
+        let response = sender.send_request(request).await.map_err(|e| format!("{base}: {e}"))?;
+        let status = response.status();
+        let body = response.into_body().collect().await.map_err(|e| format!("{base}: {e}"))?.to_bytes();
+        Ok::<_, String>((status, body))
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange).await.map_err(|_| format!("{base}: no answer in 120 s"))?
+}
