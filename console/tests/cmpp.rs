@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use linkage::center::channels::cmpp::{CmppChannel, CmppSettings};
 use linkage::center::channels::{Channel, Late};
-use linkage::core::dispatch::{Address, Outgoing};
-use linkage::core::order::ChannelKind;
+use linkage::core::dispatch::Outgoing;
 
 fn settings(port: u16, secret: &str) -> CmppSettings {
     CmppSettings {
@@ -19,20 +18,6 @@ fn settings(port: u16, secret: &str) -> CmppSettings {
         secret: secret.into(),
         src_id: "10690001".into(),
         service_id: "LINKAGE".into(),
-    }
-}
-
-fn order(text: &str, mobiles: &[&str]) -> Outgoing {
-    Outgoing {
-        key: "D000042/police/sms".into(),
-        order: "D000042".into(),
-        incident: "E000042".into(),
-        unit: "police".into(),
-        channel: ChannelKind::Sms,
-        address: Address::Mobiles(mobiles.iter().map(|m| m.to_string()).collect()),
-        text: text.into(),
-        acknowledge_by: chrono::Utc::now(),
-        details: None,
     }
 }
 
@@ -61,7 +46,7 @@ fn a_long_order_goes_in_parts_its_reports_come_back_and_a_wrong_secret_is_refuse
     let channel = CmppChannel::connect(settings(gateway.port, "s3cret"), late_tx, runtime.handle());
     let text =
         "【青溪镇综治中心】火情（特别严重）：东湾村DW-03柴草堆起火，请青溪派出所立即出警，到场后签收反馈。".repeat(3);
-    let ids = send(&runtime, &channel, &order(&text, &["13800000001", "13800000099"])).unwrap();
+    let ids = send(&runtime, &channel, &peers::sms_order(&text, &["13800000001", "13800000099"])).unwrap();
     let ids: Vec<&str> = ids.split(',').collect();
     let per_mobile = text.chars().count().div_ceil(67);
     assert_eq!(ids.len(), 2 * per_mobile, "{ids:?}");
@@ -95,7 +80,7 @@ fn a_long_order_goes_in_parts_its_reports_come_back_and_a_wrong_secret_is_refuse
     let (late_tx, _late) = tokio::sync::mpsc::unbounded_channel();
     let wrong = CmppChannel::connect(settings(gateway.port, "wrong"), late_tx, runtime.handle());
     std::thread::sleep(Duration::from_millis(500));
-    let refused = runtime.block_on(wrong.send(&order("测试", &["13800000001"]))).unwrap_err();
+    let refused = runtime.block_on(wrong.send(&peers::sms_order("测试", &["13800000001"]))).unwrap_err();
     assert!(refused.0.contains("authentication failed"), "{refused}");
 }
 

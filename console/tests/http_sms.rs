@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 use linkage::center::channels::http_sms::{HttpSmsChannel, HttpSmsSettings};
 use linkage::center::channels::{Channel, Late};
-use linkage::core::dispatch::{Address, Outgoing};
-use linkage::core::order::ChannelKind;
 
 fn settings(port: u16, secret: &str, callback: Option<std::net::SocketAddr>) -> HttpSmsSettings {
     HttpSmsSettings {
@@ -24,19 +22,8 @@ fn settings(port: u16, secret: &str, callback: Option<std::net::SocketAddr>) -> 
     }
 }
 
-fn order(mobiles: &[&str]) -> Outgoing {
-    Outgoing {
-        key: "D000042/police/sms".into(),
-        order: "D000042".into(),
-        incident: "E000042".into(),
-        unit: "police".into(),
-        channel: ChannelKind::Sms,
-        address: Address::Mobiles(mobiles.iter().map(|m| m.to_string()).collect()),
-        text: "火情（特别严重）：东湾村DW-03柴草堆起火，请立即出警。".into(),
-        acknowledge_by: chrono::Utc::now(),
-        details: None,
-    }
-}
+/// The order's words.
+const TEXT: &str = "火情（特别严重）：东湾村DW-03柴草堆起火，请立即出警。";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -55,7 +42,7 @@ fn an_order_goes_signed_its_reports_come_back_through_the_callback_and_a_wrong_s
     );
     let (late_tx, mut late) = tokio::sync::mpsc::unbounded_channel();
     let channel = HttpSmsChannel::connect(settings(service.port, "s3cret", Some(callback)), late_tx, runtime.handle());
-    let msg = order(&["13800000001", "13800000099"]);
+    let msg = peers::sms_order(TEXT, &["13800000001", "13800000099"]);
     let receipt = runtime.block_on(channel.send(&msg)).unwrap();
     assert_eq!(receipt.id, "m000001,m000002");
 

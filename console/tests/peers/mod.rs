@@ -383,3 +383,18 @@ impl PythonPeer {
 pub fn peers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers")
 }
+
+/// An SMS of order D000042 to the police, to `mobiles`.
+pub fn sms_order(text: &str, mobiles: &[&str]) -> linkage::core::dispatch::Outgoing {
+    linkage::core::dispatch::Outgoing {
+        key: "D000042/police/sms".into(),
+        order: "D000042".into(),
+        incident: "E000042".into(),
+        unit: "police".into(),
+        channel: linkage::core::order::ChannelKind::Sms,
+        address: linkage::core::dispatch::Address::Mobiles(mobiles.iter().map(|m| m.to_string()).collect()),
+        text: text.into(),
+        acknowledge_by: chrono::Utc::now(),
+        details: None,
+    }
+}

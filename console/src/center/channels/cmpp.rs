@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{RwLock, Semaphore, mpsc, oneshot};
 
 use super::{Channel, ChannelError, Late, Receipt};
-use crate::core::dispatch::{Address, Outgoing};
+use crate::core::dispatch::Outgoing;
 use crate::core::order::ChannelKind;
 
 const CONNECT: u32 = 0x0000_0001;
@@ -407,9 +407,7 @@ impl Channel for CmppChannel {
 
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Receipt, ChannelError>> {
         Box::pin(async move {
-            let Address::Mobiles(mobiles) = &msg.address else {
-                return Err(ChannelError(format!("{}: an SMS needs mobile numbers", msg.key)));
-            };
+            let mobiles = super::mobiles(msg)?;
             let link = match &*self.session.read().await {
                 Session::Up(link) => link.clone(),
                 Session::Down(why) => return Err(ChannelError(why.clone())),

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
 use super::{Channel, ChannelError, Late, Receipt};
-use crate::core::dispatch::{Address, Outgoing};
+use crate::core::dispatch::Outgoing;
 use crate::core::order::ChannelKind;
 
 /// How to reach the service.
@@ -144,9 +144,7 @@ impl Channel for HttpSmsChannel {
 
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Receipt, ChannelError>> {
         Box::pin(async move {
-            let Address::Mobiles(mobiles) = &msg.address else {
-                return Err(ChannelError(format!("{}: an SMS needs mobile numbers", msg.key)));
-            };
+            let mobiles = super::mobiles(msg)?;
             let s = &self.settings;
             let body = serde_json::json!({
                 "phone_numbers": mobiles,

@@ -44,6 +44,14 @@ pub enum Late {
     Reply { from: String, text: String },
 }
 
+/// The mobile numbers an SMS goes to (every SMS channel's first check).
+fn mobiles(msg: &Outgoing) -> Result<&[String], ChannelError> {
+    match &msg.address {
+        crate::core::dispatch::Address::Mobiles(mobiles) => Ok(mobiles),
+        _ => Err(ChannelError(format!("{}: an SMS needs mobile numbers", msg.key))),
+    }
+}
+
 /// One way of reaching a unit.
 pub trait Channel: Send + Sync {
     fn kind(&self) -> ChannelKind;

@@ -29,7 +29,7 @@ use tokio::sync::{RwLock, mpsc};
 
 use super::{Channel, ChannelError, Late, Receipt};
 use crate::config::SmsSettings;
-use crate::core::dispatch::{Address, Outgoing};
+use crate::core::dispatch::Outgoing;
 use crate::core::order::ChannelKind;
 
 /// The vendor-specific TLV that carries the idempotency key.
@@ -160,9 +160,7 @@ impl Channel for SmsChannel {
 
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Receipt, ChannelError>> {
         Box::pin(async move {
-            let Address::Mobiles(mobiles) = &msg.address else {
-                return Err(ChannelError(format!("{}: an SMS needs mobile numbers", msg.key)));
-            };
+            let mobiles = super::mobiles(msg)?;
             let client = match &*self.session.read().await {
                 Session::Up(client) => client.clone(),
                 Session::Down(why) => return Err(ChannelError(why.clone())),
