@@ -25,15 +25,11 @@ fn settings(port: u16, secret: &str, callback: Option<std::net::SocketAddr>) -> 
 /// The order's words.
 const TEXT: &str = "火情（特别严重）：东湾村DW-03柴草堆起火，请立即出警。";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[test]
 fn an_order_goes_signed_its_reports_come_back_through_the_callback_and_a_wrong_secret_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let callback: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let callback: std::net::SocketAddr = format!("127.0.0.1:{}", peers::free_tcp_port()).parse().unwrap();
     let url = format!("http://{callback}/sms/reports");
     let service = peers::PythonPeer::start(
         dir.path(),

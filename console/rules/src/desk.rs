@@ -109,7 +109,8 @@ impl Desk {
     /// Folds one event of the log; returns the work order when it was a new order of this unit.
     pub fn on_event<'a>(&mut self, env: &'a Envelope) -> Option<&'a WorkOrder> {
         match &env.body {
-            Body::OrderIssued(work) if self.mine(&work.unit) => {
+            // A channel test (no incident) is no order to work.
+            Body::OrderIssued(work) if self.mine(&work.unit) && !work.incident.is_empty() => {
                 if let Some(task) = self.tasks.get_mut(&work.order) {
                     task.merge(work);
                     return None;

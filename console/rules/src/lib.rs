@@ -9,6 +9,7 @@
 //! frame and never change it directly, so each view can be tested alone with made-up state.
 
 pub mod camera;
+pub mod channel_health;
 pub mod clock;
 pub mod coords;
 pub mod desk;
@@ -91,6 +92,8 @@ pub enum Command {
     Export { kind: ExportKind, period: score::Period },
     /// Write a note on an incident and/or set its status by hand.
     UpdateIncident { incident: String, status: Option<IncidentStatus>, note: Option<String> },
+    /// Test the channels of one unit, or (`None`) of every unit, now.
+    TestChannels(Option<String>),
     /// An admin sets a unit's duty roster (its A and B posts).
     SetRoster { unit: String, posts: Vec<linkage_protocol::RosterPost> },
     /// At a unit's seat: take the next step on an order (sign for, on scene, handling, report
@@ -178,6 +181,8 @@ pub struct Core {
     pub whereabouts: whereabouts::Whereabouts,
     /// Rosters set from the log: unit → who set it last, and when.
     pub rosters_set: std::collections::BTreeMap<String, (String, chrono::DateTime<chrono::Utc>)>,
+    /// Which of the units' channels work, from the channel tests.
+    pub channel_health: channel_health::ChannelHealth,
 }
 
 impl HubLink {
@@ -247,8 +252,17 @@ impl Core {
             }
             return;
         }
+        self.channel_health.since.get_or_insert(env.time);
         if let Body::RosterSet(change) = &env.body {
             self.set_roster(change, env.time);
+            return;
+        }
+        if let Body::ChannelTestRequested(request) = &env.body {
+            self.channel_health.requested(env.seq, request, env.time);
+            return;
+        }
+        if let Body::ChannelTested(result) = &env.body {
+            self.channel_health.tested(result, env.time);
             return;
         }
         if let Body::AlarmPaged(page) = &env.body {
@@ -348,6 +362,10 @@ impl Core {
                     let update = IncidentUpdate { key, incident, status, note, by: String::new() };
                     return vec![Effect::Send(Body::UpdateIncident(update))];
                 }
+            }
+            Command::TestChannels(unit) => {
+                let request = linkage_protocol::ChannelTestRequest { key: command_key(now), unit, by: String::new() };
+                return vec![Effect::Send(Body::TestChannels(request))];
             }
             Command::SetRoster { unit, posts } => {
                 let change = linkage_protocol::RosterChange { key: command_key(now), unit, posts, by: String::new() };

@@ -25,12 +25,16 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use streams::feed::{Body, Change, DeliveryUpdate, Envelope, FeedUpdate, OrderChange, Role, SatisfactionAsk};
+use streams::feed::{
+    Body, Change, ChannelKind, ChannelTestResult, DeliveryState, DeliveryUpdate, Envelope, FeedUpdate, OrderChange,
+    Role, SatisfactionAsk,
+};
 use tokio::sync::mpsc;
 
 use crate::center::channels::outbox::{DeliveryReport, Outbox};
 use crate::config::Config;
 use crate::core::Core;
+use crate::core::channel_health;
 use crate::core::order::Stage;
 use crate::journal::HubFeed;
 
@@ -80,7 +84,8 @@ impl DispatchService {
             crate::center::channels::open(&settings, Some((hub.url, hub.dispatcher_token, hub.trust)), runtime);
         let (reports, told) = mpsc::unbounded_channel();
         let outbox = Outbox::start(runtime, dir.to_owned(), channels, late, reports, streams::no_waker());
-        let service = Service { core: config.core(), feed, outbox, published: HashSet::new() };
+        let channel_tests_every = chrono::Duration::days(config.dispatch.channel_tests_every_days.into());
+        let service = Service { core: config.core(), channel_tests_every, feed, outbox, published: HashSet::new() };
         let task = runtime.spawn(service.run(told));
         Ok(DispatchService { task })
     }
@@ -88,6 +93,8 @@ impl DispatchService {
 
 struct Service {
     core: Core,
+    /// How often the units' channels are tested on a schedule (zero: never).
+    channel_tests_every: chrono::Duration,
     feed: HubFeed,
     outbox: Outbox,
     /// What was sent to the hub and is not yet back in the log (by its dedup key), so it is not
@@ -155,6 +162,11 @@ impl Service {
                 self.published.remove(&format!("paged/{}/{:?}", page.incident, page.level));
                 self.outbox.send(self.core.page_messages(page));
             }
+            Body::ChannelTestRequested(request) => {
+                self.published.remove(&format!("test/{}", request.key));
+                tracing::info!(run = event.seq, unit = ?request.unit, by = %request.by, "channel test");
+                self.outbox.send(self.core.test_messages(event.seq));
+            }
             _ => {}
         }
     }
@@ -171,6 +183,14 @@ impl Service {
             self.core.alarms.iter().filter_map(|i| self.core.pages.get(i)).flatten().cloned().collect();
         for page in ringing {
             self.outbox.send(self.core.page_messages(&page));
+        }
+        // Test runs of the last day, in case a crash fell before their messages were stored
+        // (the outbox sends none of them twice).
+        let recent = chrono::Utc::now() - chrono::Duration::days(1);
+        let runs: Vec<u64> =
+            self.core.channel_health.runs.iter().filter(|(_, (_, at))| *at > recent).map(|(seq, _)| *seq).collect();
+        for run in runs {
+            self.outbox.send(self.core.test_messages(run));
         }
         self.run_clocks(chrono::Utc::now());
     }
@@ -206,6 +226,9 @@ impl Service {
         for ask in self.core.satisfaction_due() {
             self.publish(format!("asked/{}", ask.order), Body::SatisfactionAsked(ask));
         }
+        if let Some(request) = self.core.channel_tests_due(now, self.channel_tests_every) {
+            self.publish(format!("test/{}", request.key), Body::TestChannels(request));
+        }
         for page in self.core.pages_due(now) {
             tracing::warn!(incident = %page.incident, to = %page.to, "alarm unanswered: paging");
             self.publish(format!("paged/{}/{:?}", page.incident, page.level), Body::AlarmPaged(page));
@@ -214,6 +237,20 @@ impl Service {
 
     fn on_report(&mut self, report: DeliveryReport) {
         match report {
+            // A channel test's message: its outcome is the channel's health.
+            DeliveryReport::State { order, key, state, .. } if channel_health::run_of(&order).is_some() => {
+                let mut parts = key.split('/').skip(1);
+                let (Some(unit), Some(channel)) = (parts.next(), parts.next().and_then(ChannelKind::from_code)) else {
+                    return;
+                };
+                let (ok, detail) = match state {
+                    DeliveryState::Queued => return,
+                    DeliveryState::Sent { receipt } | DeliveryState::Delivered { receipt } => (true, receipt),
+                    DeliveryState::Failed { error, .. } => (false, error),
+                };
+                let result = ChannelTestResult { run: order, unit: unit.to_owned(), channel, ok, detail };
+                self.feed.send(Body::ChannelTested(result));
+            }
             DeliveryReport::State { order, key, state, at } => {
                 // Logged unless the log already has this state (a message handed over again).
                 let logged = self.core.orders.list.get(&order).and_then(|o| {

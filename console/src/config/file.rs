@@ -103,6 +103,8 @@ pub(super) struct DispatchSection {
     /// A/B posts: the share of a unit's acknowledge clock after which an order its A post has
     /// not signed for goes to its B post (default 0.5).
     pub(super) hand_over_at: Option<f64>,
+    /// Channel tests: every this many days (default 7; 0: only on demand).
+    pub(super) channel_tests_every_days: Option<u32>,
 }
 
 #[derive(Deserialize)]

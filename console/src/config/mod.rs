@@ -150,6 +150,8 @@ pub struct DispatchSettings {
     pub radio_voice: String,
     /// The share of the acknowledge clock after which an order goes from the A post to the B.
     pub hand_over_at: f64,
+    /// The units' channels are tested every this many days (0: only on demand).
+    pub channel_tests_every_days: u32,
 }
 
 /// How to reach the SMSC (SMPP 3.4).
@@ -498,6 +500,7 @@ impl Config {
         };
         let dispatch = DispatchSettings {
             hand_over_at,
+            channel_tests_every_days: raw.dispatch.channel_tests_every_days.unwrap_or(7),
             center: raw.dispatch.center,
             plans_path,
             plans,

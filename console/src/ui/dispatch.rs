@@ -115,12 +115,24 @@ fn edit(ui: &mut egui::Ui, core: &Core, tr: &I18n, d: &mut Draft, now: DateTime<
             let far = unit.zip(spot).and_then(|(u, at)| core.whereabouts.distance_to(u, at.lon, at.lat));
             let far =
                 far.map(|m| format!(" · {}", tr.f("dispatch.distance", &[("km", &format!("{:.1}", m / 1000.0))])));
-            ui.label(format!(
-                "{} · {}{}",
-                name_of(&core.units, id),
-                tr.f("dispatch.tier", &[("tier", &tier.to_string())]),
-                far.unwrap_or_default()
-            ));
+            // A channel whose last test failed is not to be relied on: said beside the unit.
+            let failing: Vec<&str> = ChannelKind::ALL
+                .into_iter()
+                .filter(|&c| core.channel_health.of(id, c).is_some_and(|t| !t.ok))
+                .map(|c| channel_name(tr, c))
+                .collect();
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "{} · {}{}",
+                    name_of(&core.units, id),
+                    tr.f("dispatch.tier", &[("tier", &tier.to_string())]),
+                    far.unwrap_or_default()
+                ));
+                if !failing.is_empty() {
+                    let warning = tr.f("dispatch.channel_failing", &[("channels", &failing.join("、"))]);
+                    ui.label(RichText::new(warning).color(theme::BAD));
+                }
+            });
             for (c, tick) in ChannelKind::ALL.into_iter().zip(ticks.iter_mut()) {
                 let reachable = core.contact(id, c, now).is_some();
                 if !reachable {

@@ -31,6 +31,7 @@ pub mod status_bar;
 pub mod theme;
 pub mod trail;
 pub mod unit_markers;
+pub mod units;
 pub mod wall;
 pub mod yuv;
 
@@ -81,6 +82,9 @@ pub struct Views {
     /// The duty rosters, for an admin.
     #[serde(skip)]
     pub roster: roster::RosterView,
+    /// The linked units and their channels' tests.
+    #[serde(skip)]
+    pub units: units::UnitsView,
     /// The board was opened for a leader's seat (it opens once, then it is theirs to close).
     #[serde(skip)]
     pub board_shown_to_leader: bool,
@@ -132,6 +136,10 @@ fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, menu:
                 }
                 if menu.board && ui.button(tr.t("menu.board")).clicked() {
                     views.board.open = true;
+                    ui.close();
+                }
+                if menu.board && ui.button(tr.t("menu.units")).clicked() {
+                    views.units.open = true;
                     ui.close();
                 }
                 if menu.rosters && ui.button(tr.t("menu.rosters")).clicked() {
@@ -222,6 +230,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     if rosters {
         commands.extend(views.roster.ui(ui.ctx(), core, tr));
     }
+    commands.extend(views.units.ui(ui.ctx(), core, tr, frame.now));
     views.photo.ui(ui.ctx(), frame.photos, tr);
     actions.extend(commands.into_iter().map(Action::Core));
     actions

@@ -8,6 +8,7 @@
 //! This crate is plain data (serde, chrono): the center's server, every seat and the rules
 //! share it, and none of them drags a runtime into the others through it.
 
+pub mod channel_test;
 mod link;
 mod message;
 pub mod order;
@@ -18,6 +19,7 @@ mod work;
 /// drawn into the simulated cameras. China keeps no daylight saving.
 pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
+pub use channel_test::{ChannelTestRequest, ChannelTestResult, test_run};
 pub use link::{Connection, FeedUpdate};
 pub use message::*;
 pub use order::{

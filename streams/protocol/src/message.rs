@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::channel_test::{ChannelTestRequest, ChannelTestResult};
 use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
 use crate::roster::RosterChange;
 use crate::work::{OrderProgress, UnitPosition, WorkOrder};
@@ -55,6 +56,7 @@ impl Envelope {
             Body::OrderCreated(order) => order.validate()?,
             Body::Position(p) | Body::UnitMoved(p) => p.validate()?,
             Body::SetRoster(r) | Body::RosterSet(r) => r.check()?,
+            Body::TestChannels(t) | Body::ChannelTestRequested(t) => t.check()?,
             _ => {}
         }
         Ok(envelope)
@@ -162,6 +164,14 @@ pub enum Body {
     /// Hub → clients (logged): the roster, with `by`. Every seat and the center's server take it
     /// over the config's from then on.
     RosterSet(RosterChange),
+    /// A duty officer's seat (or the center's schedule) → hub: test the units' channels now.
+    /// Logged once per sender and key.
+    TestChannels(ChannelTestRequest),
+    /// Hub → clients (logged): the test asked for, with `by`; the center's server sends each
+    /// channel of each unit a test message, run `T` + this event's sequence number.
+    ChannelTestRequested(ChannelTestRequest),
+    /// Center → hub → clients (logged once per message and outcome): what a test message did.
+    ChannelTested(ChannelTestResult),
     /// Unit terminal (or a unit's seat) → hub: where the unit (its vehicle) is now. Not logged:
     /// the hub keeps the newest per unit, takes one every few seconds per connection and passes
     /// it on as `unit_moved`.
@@ -211,6 +221,9 @@ impl Body {
             Body::SatisfactionAsked(_) => "satisfaction_asked",
             Body::ChangeOrder(_) => "change_order",
             Body::OrderChanged(_) => "order_changed",
+            Body::TestChannels(_) => "test_channels",
+            Body::ChannelTestRequested(_) => "channel_test_requested",
+            Body::ChannelTested(_) => "channel_tested",
             Body::SetRoster(_) => "set_roster",
             Body::RosterSet(_) => "roster_set",
             Body::Position(_) => "position",
@@ -232,6 +245,7 @@ impl Body {
             Body::ChangeOrder(c) => Some(format!("change/{}", c.key)),
             Body::Progress(p) => Some(p.command_key()),
             Body::SetRoster(r) => Some(format!("roster/{}", r.key)),
+            Body::TestChannels(t) => Some(format!("test/{}", t.key)),
             _ => None,
         }
     }
@@ -247,6 +261,7 @@ impl Body {
             Body::OrderChanged(c) => Some(format!("change/{}", c.key)),
             Body::OrderProgressed(p) => Some(p.command_key()),
             Body::RosterSet(r) => Some(format!("roster/{}", r.key)),
+            Body::ChannelTestRequested(t) => Some(format!("test/{}", t.key)),
             _ => None,
         }
     }

@@ -40,6 +40,18 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
                 format!("a {} may not send {}: that is for a duty officer", grant.seat_role().code(), body.kind());
             Admission::Refuse(ErrorCode::Unauthorized, reason)
         }
+        Body::TestChannels(_) if role == Role::Console && !dispatcher => {
+            let reason = format!("a {} may not test channels: that is for a duty officer", grant.seat_role().code());
+            Admission::Refuse(ErrorCode::Unauthorized, reason)
+        }
+        Body::TestChannels(mut request) if matches!(role, Role::Console | Role::Center) => {
+            request.by = me.clone();
+            logged(format!("test/{me}/{}", request.key), None, Body::ChannelTestRequested(request))
+        }
+        Body::ChannelTested(result) if role == Role::Center => {
+            let dedup = format!("tested/{}/{}/{}/{}", result.run, result.unit, result.channel.code(), result.ok);
+            logged(dedup, None, Body::ChannelTested(result))
+        }
         Body::SetRoster(_) if role == Role::Console && grant.seat_role() != SeatRole::Admin => {
             let reason = format!("a {} may not set rosters: that is for an admin", grant.seat_role().code());
             Admission::Refuse(ErrorCode::Unauthorized, reason)
@@ -133,6 +145,8 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::Progress(_)
         | Body::Position(_)
         | Body::SetRoster(_)
+        | Body::TestChannels(_)
+        | Body::ChannelTested(_)
         | Body::OrderCreated(_)
         | Body::DeliveryUpdated(_)
         | Body::OrderEscalated(_)

@@ -140,9 +140,9 @@ pub fn start(hub_url: &str, units: &[SimUnit], runtime: &tokio::runtime::Handle)
                         continue;
                     };
                     // After a restart the hub replays every order: old ones are history.
-                    if order.acknowledge_by < Utc::now() - chrono::Duration::hours(1)
-                        || !walked.insert(order.order.clone())
-                    {
+                    // A channel test (no incident) is no order to walk.
+                    let old = order.acknowledge_by < Utc::now() - chrono::Duration::hours(1);
+                    if old || order.incident.is_empty() || !walked.insert(order.order.clone()) {
                         continue;
                     }
                     let photos = files.clone().map(|files| (files, token.clone()));
