@@ -37,6 +37,8 @@ deps:
 	@[ -d tests/peers/node_modules/smpp ] || npm ci --prefix tests/peers --no-audit --no-fund
 	@# PyPI's cmppy: a CMPP client nobody on linkage wrote, to check the CMPP gateway simulator.
 	@python3 -c "import cmppy" 2>/dev/null || python3 -m pip install --quiet --root-user-action=ignore cmppy==0.3
+	@# PyPI's smpp34: a second SMSC (a Rust/tokio engine) beside the npm one.
+	@python3 -c "import smpp34" 2>/dev/null || python3 -m pip install --quiet --root-user-action=ignore smpp34==1.5.0
 
 ## demo: build in release and open the console on the demo township
 demo: deps
