@@ -79,8 +79,15 @@ fn a_long_order_goes_in_parts_its_reports_come_back_and_a_wrong_secret_is_refuse
     // A gateway that does not take the secret: the send fails with its reason.
     let (late_tx, _late) = tokio::sync::mpsc::unbounded_channel();
     let wrong = CmppChannel::connect(settings(gateway.port, "wrong"), late_tx, runtime.handle());
-    std::thread::sleep(Duration::from_millis(500));
-    let refused = runtime.block_on(wrong.send(&peers::sms_order("测试", &["13800000001"]))).unwrap_err();
+    // Until the first connect is answered the channel says it is connecting.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let refused = runtime.block_on(wrong.send(&peers::sms_order("测试", &["13800000001"]))).unwrap_err();
+        if refused.0.contains("authentication") || Instant::now() > deadline {
+            break refused;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(refused.0.contains("authentication failed"), "{refused}");
 }
 
