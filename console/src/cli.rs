@@ -287,25 +287,26 @@ fn read_password(prompt: &str) -> Result<String, String> {
 /// `linkage users add|passwd|disable|enable|list`: the people of the center's server.
 fn users(args: &[String]) -> Result<(), String> {
     use streams::feed::{Person, SeatRole, Users};
-    let usage = "linkage users add NAME --role ROLE --township T [--display D] --data DIR | passwd NAME --data DIR | disable NAME --data DIR | enable NAME --data DIR | list --data DIR";
+    let usage = "linkage users add NAME --role ROLE --township T [--display D] [--unit ID] --data DIR | passwd NAME --data DIR | disable NAME --data DIR | enable NAME --data DIR | list --data DIR";
     let (action, rest) = args.split_first().ok_or(usage)?;
     let (name, rest) = match action.as_str() {
         "list" => (None, rest),
         _ => rest.split_first().map(|(n, r)| (Some(n.clone()), r)).ok_or(usage)?,
     };
-    let f = flags(rest, &["--data", "--role", "--township", "--display"])?;
+    let f = flags(rest, &["--data", "--role", "--township", "--display", "--unit"])?;
     let dir = PathBuf::from(f.get("data").ok_or("users needs --data DIR (the server's data folder)")?);
     let mut users = Users::open(&dir)?;
     match (action.as_str(), name) {
         ("add", Some(user)) => {
-            let role = f.get("role").ok_or("users add needs --role duty_officer|leader|on_call|admin")?;
+            let role = f.get("role").ok_or("users add needs --role duty_officer|leader|on_call|admin|unit")?;
             let seat = SeatRole::from_code(role)
-                .ok_or_else(|| format!("--role {role:?}: use duty_officer, leader, on_call or admin"))?;
+                .ok_or_else(|| format!("--role {role:?}: use duty_officer, leader, on_call, admin or unit"))?;
             let township =
                 f.get("township").ok_or("users add needs --township (the township the user works for)")?.clone();
             let display = f.get("display").cloned().unwrap_or_else(|| user.clone());
             let password = read_password(&format!("password for {user}: "))?;
-            users.add(&Person { user: user.clone(), display, seat, township }, &password)?;
+            let unit = f.get("unit").cloned();
+            users.add(&Person { user: user.clone(), display, seat, township, unit }, &password)?;
             println!("added {user} ({})", seat.code());
         }
         ("passwd", Some(user)) => {
@@ -324,7 +325,8 @@ fn users(args: &[String]) -> Result<(), String> {
         ("list", None) => {
             for (p, disabled) in users.list()? {
                 let state = if disabled { " (disabled)" } else { "" };
-                println!("{}\t{}\t{}\t{}{state}", p.user, p.seat.code(), p.township, p.display);
+                let unit = p.unit.map(|u| format!("\t{u}")).unwrap_or_default();
+                println!("{}\t{}\t{}\t{}{unit}{state}", p.user, p.seat.code(), p.township, p.display);
             }
         }
         _ => return Err(usage.into()),

@@ -531,6 +531,7 @@ async fn people_log_in_and_the_hub_refuses_a_wrong_password_a_disabled_user_and_
             display: display.into(),
             seat,
             township: "青溪镇".into(),
+            unit: None,
         };
         users.add(&person("zhang", "值班员 张伟", SeatRole::DutyOfficer), "correct horse").unwrap();
         users.add(&person("li", "镇长 李娜", SeatRole::Leader), "battery staple").unwrap();

@@ -537,7 +537,7 @@ impl Config {
         let staffed = raw.simulation.staffed.iter().map(|u| known(u, "staffed unit")).collect::<Result<Vec<_>, _>>()?;
         let seat_unit = raw.hub.unit.as_ref().map(|u| known(u, "hub unit")).transpose()?;
         if seat_unit.is_some() && matches!(hub, HubSetting::Remote { who: Credentials::User(_), .. }) {
-            let reason = "a unit seat says hello with its unit terminal's token, not a user's login";
+            let reason = "a seat that logs a person in takes its unit from the login, not from [hub] unit";
             return Err(err(Some(raw.hub.mode.span()), reason.into()));
         }
         let simulation = raw.simulation.enabled.then_some(Simulation {
@@ -608,14 +608,26 @@ impl Config {
     }
 
     /// Makes this a unit's seat (`linkage --unit ID`); refused for a unit the config lacks.
+    /// A seat that logs a person in takes its unit from the login instead
+    /// ([`Config::seat_for_person`]), so the flag is refused there.
     pub fn seat_for_unit(&mut self, unit: &str) -> Result<(), String> {
         if matches!(self.hub, HubSetting::Remote { who: Credentials::User(_), .. }) {
-            return Err("--unit: a unit seat says hello with its unit terminal's token, not a user's login".into());
+            return Err("--unit: a seat that logs a person in takes its unit from the login".into());
         }
+        self.become_unit_seat("--unit", unit)
+    }
+
+    /// Makes this the seat of the unit a person who just logged in works for (the server
+    /// knows it, not the config); refused when this township's config lacks that unit.
+    pub fn seat_for_person(&mut self, unit: &str) -> Result<(), String> {
+        self.become_unit_seat("login", unit)
+    }
+
+    fn become_unit_seat(&mut self, what: &str, unit: &str) -> Result<(), String> {
         if !self.units.iter().any(|u| u.id == unit) {
             let known: Vec<&str> = self.units.iter().map(|u| u.id.as_str()).collect();
             return Err(format!(
-                "--unit {unit:?}: no such unit in {} (units: {})",
+                "{what}: unit {unit:?} is not in {} (units: {})",
                 self.file.display(),
                 known.join(", ")
             ));

@@ -2,7 +2,8 @@
 //! console. The embedded default (the demo) and a machine's token open the console at once.
 //!
 //! The login goes to the server on a thread of its own (the UI thread never waits on the
-//! network); a refusal shows the server's reason, a session starts the console with it.
+//! network); a refusal shows the server's reason, a session starts the console with it — a
+//! unit's person gets their unit's seat (the server says which unit).
 
 use std::sync::mpsc;
 
@@ -20,7 +21,7 @@ enum Stage {
         tr: I18n,
         // Taken when the console starts.
         pending: Option<Box<(Saved, StartOptions)>>,
-        answer: Option<mpsc::Receiver<Result<String, String>>>,
+        answer: Option<mpsc::Receiver<Result<streams::feed::Session, String>>>,
     },
     Console(Box<LinkageApp>),
 }
@@ -53,7 +54,7 @@ fn log_in(
     (url, trust): (String, Option<streams::feed::tls::Trust>),
     user: String,
     password: String,
-) -> mpsc::Receiver<Result<String, String>> {
+) -> mpsc::Receiver<Result<streams::feed::Session, String>> {
     let (tx, rx) = mpsc::channel();
     let ctx = ctx.clone();
     std::thread::spawn(move || {
@@ -61,8 +62,7 @@ fn log_in(
             .enable_all()
             .build()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(streams::feed::login(&url, trust.as_ref(), &user, &password)))
-            .map(|session| session.token);
+            .and_then(|rt| rt.block_on(streams::feed::login(&url, trust.as_ref(), &user, &password)));
         let _ = tx.send(answer);
         ctx.request_repaint();
     });
@@ -81,8 +81,14 @@ impl eframe::App for Shell {
                     None
                 }
                 Some(Ok(session)) => pending.take().map(|pending| {
-                    let (saved, options) = *pending;
-                    LinkageApp::start(ctx, saved, options, Some(session)).map_err(|e| (e, view))
+                    let (saved, mut options) = *pending;
+                    // A unit's person works at their unit's seat, whatever the config says.
+                    match &session.unit {
+                        Some(unit) => options.config.seat_for_person(unit),
+                        None => Ok(()),
+                    }
+                    .and_then(|()| LinkageApp::start(ctx, saved, options, Some(session.token)))
+                    .map_err(|e| (e, view))
                 }),
             },
         };

@@ -102,6 +102,9 @@ pub enum Body {
         /// down there, with the same token.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         files: Option<String>,
+        /// For a person of a linked unit: the unit their seat works for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
     },
     /// Hub → client: the replay of events after `since` is complete; live events follow.
     Replayed { head: u64 },
@@ -334,10 +337,14 @@ pub enum SeatRole {
     OnCall,
     /// Everything a duty officer may, and the center's settings.
     Admin,
+    /// 联动单位: a person at a linked unit's sub-center; their seat is their unit's (its
+    /// orders, to sign for and report back on), not the center's.
+    Unit,
 }
 
 impl SeatRole {
-    pub const ALL: [SeatRole; 4] = [SeatRole::DutyOfficer, SeatRole::Leader, SeatRole::OnCall, SeatRole::Admin];
+    pub const ALL: [SeatRole; 5] =
+        [SeatRole::DutyOfficer, SeatRole::Leader, SeatRole::OnCall, SeatRole::Admin, SeatRole::Unit];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -345,6 +352,7 @@ impl SeatRole {
             SeatRole::Leader => "leader",
             SeatRole::OnCall => "on_call",
             SeatRole::Admin => "admin",
+            SeatRole::Unit => "unit",
         }
     }
 

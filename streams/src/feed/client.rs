@@ -54,6 +54,8 @@ pub struct Session {
     pub token: String,
     pub name: String,
     pub seat: Option<super::SeatRole>,
+    /// For a person of a linked unit: the unit their seat works for.
+    pub unit: Option<String>,
 }
 
 /// Logs a person in at the hub (`login`, then the hub closes): their session, or the hub's
@@ -80,9 +82,9 @@ pub async fn login(
             None => return Err("the hub closed the connection".into()),
         };
         match Envelope::parse(&text).map_err(|e| e.to_string())?.body {
-            Body::Welcome { client, seat, session: Some(token), .. } => {
+            Body::Welcome { client, seat, session: Some(token), unit, .. } => {
                 let _ = ws.close(None).await;
-                return Ok(Session { token, name: client, seat });
+                return Ok(Session { token, name: client, seat, unit });
             }
             Body::Error { reason, .. } => return Err(reason),
             _ => {}

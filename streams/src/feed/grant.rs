@@ -45,12 +45,15 @@ impl Grant {
         self.seat.unwrap_or(SeatRole::DutyOfficer)
     }
 
-    /// The grant of a person who logged in.
+    /// The grant of a person who logged in: a seat of the center, or (a unit's person) one of
+    /// their unit's terminals.
     pub fn person(person: &super::users::Person) -> Grant {
+        let role = if person.unit.is_some() { Role::UnitTerminal } else { Role::Console };
         Grant {
             seat: Some(person.seat),
+            unit: person.unit.clone(),
             township: Some(person.township.clone()),
-            ..Grant::new(Role::Console, person.display.clone())
+            ..Grant::new(role, person.display.clone())
         }
     }
 }

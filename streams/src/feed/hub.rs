@@ -491,6 +491,7 @@ async fn serve(
         seat: grant.seat,
         session: None,
         files: shared.files.clone(),
+        unit: grant.unit.clone(),
     };
     send(&mut ws, &Envelope::new(0, welcome)).await?;
     let mut last_sent = since;
@@ -671,13 +672,15 @@ async fn login(
     match checked {
         Ok((person, session)) => {
             tracing::info!(%peer, %user, seat = person.seat.code(), "login");
+            let grant = Grant::person(&person);
             let welcome = Body::Welcome {
                 client: person.display.clone(),
-                role: Role::Console,
+                role: grant.role,
                 head: 0,
                 seat: Some(person.seat),
                 session: Some(session),
                 files: None,
+                unit: grant.unit,
             };
             send(ws, &Envelope::new(0, welcome)).await?;
             close_with(ws, close::NORMAL, "logged in").await;

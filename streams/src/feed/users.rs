@@ -29,6 +29,8 @@ pub struct Person {
     pub display: String,
     pub seat: SeatRole,
     pub township: String,
+    /// For a person of a linked unit (`SeatRole::Unit`): the unit they work for.
+    pub unit: Option<String>,
 }
 
 /// Why a login was refused. The seat is told no more than the reason's text.
@@ -85,6 +87,10 @@ impl Users {
                 expires TEXT NOT NULL
             );",
         )?;
+        // A user store from before units' people had logins lacks their unit.
+        if db.prepare("SELECT unit FROM users LIMIT 0").is_err() {
+            db.execute_batch("ALTER TABLE users ADD COLUMN unit TEXT;").map_err(|e| e.to_string())?;
+        }
         Ok(Users { db })
     }
 
@@ -93,11 +99,14 @@ impl Users {
         if person.user.trim().is_empty() || person.user.len() > 64 {
             return Err("a user name has 1–64 characters".into());
         }
+        if (person.seat == SeatRole::Unit) != person.unit.is_some() {
+            return Err("a unit's person names their unit (--unit ID), and only they do".into());
+        }
         let hash = hash(password)?;
         self.db
             .execute(
-                "INSERT INTO users (user, display, seat, township, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![person.user, person.display, person.seat.code(), person.township, hash],
+                "INSERT INTO users (user, display, seat, township, hash, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![person.user, person.display, person.seat.code(), person.township, hash, person.unit],
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -133,18 +142,19 @@ impl Users {
     pub fn list(&self) -> Result<Vec<(Person, bool)>, String> {
         let mut stmt = self
             .db
-            .prepare("SELECT user, display, seat, township, disabled FROM users ORDER BY user")
+            .prepare("SELECT user, display, seat, township, disabled, unit FROM users ORDER BY user")
             .map_err(|e| e.to_string())?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get::<_, bool>(4)?))
+                let person = (r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?);
+                Ok((person, r.get::<_, bool>(4)?, r.get::<_, Option<String>>(5)?))
             })
             .map_err(|e| e.to_string())?;
         let mut out = vec![];
         for row in rows {
-            let (user, display, seat, township, disabled) = row.map_err(|e| e.to_string())?;
+            let ((user, display, seat, township), disabled, unit) = row.map_err(|e| e.to_string())?;
             let seat = SeatRole::from_code(&seat).ok_or_else(|| format!("user {user}: unknown role {seat}"))?;
-            out.push((Person { user, display, seat, township }, disabled));
+            out.push((Person { user, display, seat, township, unit }, disabled));
         }
         Ok(out)
     }
@@ -152,14 +162,15 @@ impl Users {
     fn person(&self, user: &str) -> Result<Option<(Person, String, bool)>, LoginError> {
         let row = self
             .db
-            .query_row("SELECT display, seat, township, hash, disabled FROM users WHERE user = ?1", [user], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
+            .query_row("SELECT display, seat, township, hash, disabled, unit FROM users WHERE user = ?1", [user], |r| {
+                let person = (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?);
+                Ok((person, r.get::<_, String>(3)?, r.get::<_, bool>(4)?, r.get::<_, Option<String>>(5)?))
             })
             .optional()
             .map_err(|e| LoginError::Store(e.to_string()))?;
-        let Some((display, seat, township, hash, disabled)) = row else { return Ok(None) };
+        let Some(((display, seat, township), hash, disabled, unit)) = row else { return Ok(None) };
         let seat = SeatRole::from_code(&seat).ok_or_else(|| LoginError::Store(format!("unknown role {seat}")))?;
-        Ok(Some((Person { user: user.to_owned(), display, seat, township }, hash, disabled)))
+        Ok(Some((Person { user: user.to_owned(), display, seat, township, unit }, hash, disabled)))
     }
 
     /// Checks a login. Slow on purpose (argon2id): run it off the sockets' threads.
@@ -225,6 +236,7 @@ mod tests {
             display: "值班员 张伟".into(),
             seat: SeatRole::DutyOfficer,
             township: "青溪镇".into(),
+            unit: None,
         }
     }
 
