@@ -1,7 +1,8 @@
 //! SMS through a China Mobile gateway (CMPP 2.0), against a gateway simulator written from the
 //! spec in Python (tests/peers/cmpp_gateway.py), itself checked with PyPI's cmppy client: a long
 //! Chinese order goes in parts the gateway puts back together, every part's status report comes
-//! back, and a wrong secret is refused with the gateway's reason.
+//! back, and a wrong secret is refused with the gateway's reason. An idle session is kept with
+//! active tests; one whose tests go unanswered is given up and connected again.
 
 mod peers;
 
@@ -18,6 +19,7 @@ fn settings(port: u16, secret: &str) -> CmppSettings {
         secret: secret.into(),
         src_id: "10690001".into(),
         service_id: "LINKAGE".into(),
+        active_test_every: Duration::from_secs(30),
     }
 }
 
@@ -109,4 +111,37 @@ fn the_gateway_simulator_takes_a_cmpp_3_submit_from_cmppy() {
         (Some(0x30), Some("东湾村火情，请立即出警。"))
     );
     assert_eq!(submits[0]["dests"][0], "13800000001");
+}
+
+#[test]
+fn an_idle_session_is_kept_with_active_tests_and_a_hung_one_is_connected_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let every_second = |port| CmppSettings { active_test_every: Duration::from_secs(1), ..settings(port, "s3cret") };
+    let wait_for = |gateway: &peers::PythonPeer, what: &str, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while gateway.events(what).len() < n {
+            assert!(Instant::now() < deadline, "{what}: {:?}", gateway.events(what));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    // The gateway answers: one session, tested every second, still sending.
+    let gateway = peers::PythonPeer::start(dir.path(), "cmpp_gateway.py", &["--sp", "901234:s3cret"]);
+    let (late_tx, _late) = tokio::sync::mpsc::unbounded_channel();
+    let channel = CmppChannel::connect(every_second(gateway.port), late_tx, runtime.handle());
+    wait_for(&gateway, "active_test", 5);
+    assert_eq!(gateway.events("connect").len(), 1, "the answered session was kept");
+    send(&runtime, &channel, &peers::sms_order("测试", &["13800000001"])).unwrap();
+
+    // A gateway that takes the tests and never answers: after three unanswered the session is
+    // given up and connected anew, again and again.
+    let hung_dir = dir.path().join("hung");
+    std::fs::create_dir_all(&hung_dir).unwrap();
+    let hung = peers::PythonPeer::start(&hung_dir, "cmpp_gateway.py", &["--sp", "901234:s3cret", "--unresponsive"]);
+    let (late_tx, _late) = tokio::sync::mpsc::unbounded_channel();
+    let _channel = CmppChannel::connect(every_second(hung.port), late_tx, runtime.handle());
+    wait_for(&hung, "connect", 2);
+    let tests = hung.events("active_test").len();
+    assert!(tests >= 3, "three tests went unanswered before the session was given up: {tests}");
 }

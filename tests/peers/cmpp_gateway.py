@@ -7,7 +7,8 @@ bytes, the shared secret and the timestamp), takes CMPP_SUBMITs in the version t
 connected with (0x20: 2.0, 0x30: 3.0), answers each with a Msg_Id, logs it as a JSON line
 (the UCS-2 / GBK / ASCII text decoded, long-message parts with their UDH reference), and, when
 a delivery report was asked for, sends a CMPP_DELIVER status report (DELIVRD, or UNDELIV for a
-number given with --undeliverable). It answers CMPP_ACTIVE_TEST and CMPP_TERMINATE.
+number given with --undeliverable). It answers CMPP_ACTIVE_TEST (unless --unresponsive: a
+gateway whose session hangs) and CMPP_TERMINATE.
 
     cmpp_gateway.py --port 0 --log FILE --sp 901234:secret [--undeliverable 13800000099]
 
@@ -88,7 +89,8 @@ class Session(threading.Thread):
                     self.submit(seq, body)
                 elif command == ACTIVE_TEST:
                     self.log.write(event="active_test", sp=self.sp)
-                    self.send(ACTIVE_TEST_RESP, seq, b"\x00")
+                    if not self.args.unresponsive:
+                        self.send(ACTIVE_TEST_RESP, seq, b"\x00")
                 elif command == TERMINATE:
                     self.log.write(event="terminate", sp=self.sp)
                     self.send(TERMINATE_RESP, seq, b"")
@@ -195,6 +197,7 @@ def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--sp", action="append", default=[], help="SP_ID:SECRET")
     parser.add_argument("--undeliverable", action="append", default=[])
+    parser.add_argument("--unresponsive", action="store_true", help="take CMPP_ACTIVE_TEST, never answer it")
     args = parser.parse_args()
     args.secrets = dict(s.split(":", 1) for s in args.sp)
     log = Log(args.log)

@@ -129,6 +129,12 @@ pub(super) struct CmppSection {
     pub(super) src_id: String,
     #[serde(default)]
     pub(super) service_id: String,
+    #[serde(default = "thirty")]
+    pub(super) active_test_secs: Spanned<u64>,
+}
+
+fn thirty() -> Spanned<u64> {
+    Spanned::new(0..0, 30)
 }
 
 #[derive(Deserialize)]

@@ -470,12 +470,18 @@ impl Config {
                     return Err(err(Some(c.sp_id.span()), "cmpp sp_id is the 6-character enterprise code".into()));
                 }
                 let secret = env_or(c.secret.get_ref()).map_err(|r| err(Some(c.secret.span()), r))?;
+                let every = *c.active_test_secs.get_ref();
+                if !(1..=300).contains(&every) {
+                    let reason = format!("cmpp active_test_secs must be 1–300 seconds, not {every}");
+                    return Err(err(Some(c.active_test_secs.span()), reason));
+                }
                 Some(crate::center::channels::cmpp::CmppSettings {
                     address: c.address.into_inner(),
                     sp_id: c.sp_id.into_inner(),
                     secret,
                     src_id: c.src_id,
                     service_id: c.service_id,
+                    active_test_every: std::time::Duration::from_secs(every),
                 })
             }
         };

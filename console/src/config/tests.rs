@@ -145,6 +145,9 @@ fn a_cmpp_gateway_takes_the_place_of_the_smsc_and_its_fields_are_checked_with_th
     let e = parse(&format!("{MINIMAL}{}", cmpp.replace("901234", "9012"))).unwrap_err();
     assert_eq!(e.line, Some(6), "the sp_id's line: {e}");
     assert!(e.reason.contains("6-character"), "{e}");
+    assert_eq!(settings.active_test_every, std::time::Duration::from_secs(30), "the default");
+    let e = parse(&format!("{MINIMAL}{cmpp}active_test_secs = 0\n")).unwrap_err();
+    assert!(e.line.is_some() && e.reason.contains("1–300"), "{e}");
     let both = format!(
         "{MINIMAL}{cmpp}[dispatch.sms]\naddress = \"127.0.0.1:2775\"\nsystem_id = \"x\"\npassword = \"p\"\nsource = \"1\"\n"
     );

@@ -3,8 +3,8 @@
 //!
 //! One session is kept up by a task: `CMPP_CONNECT` with the authenticator (MD5 of the SP id,
 //! nine zero bytes, the shared secret and the time `MMDDHHMMSS`, Beijing time), version 0x20;
-//! `CMPP_ACTIVE_TEST` every 30 s (and the gateway's answered), the session given up after three
-//! unanswered; reconnect with back-off. A message is UCS-2 (`Msg_Fmt` 8); a long one goes in
+//! `CMPP_ACTIVE_TEST` every 30 s (`active_test_secs`; the gateway's are answered), the session
+//! given up when three went unanswered; reconnect with back-off. A message is UCS-2 (`Msg_Fmt` 8); a long one goes in
 //! parts of 67 characters, each with a UDH (`05 00 03 ref total n`, `TP_udhi` 1, `Pk_total`,
 //! `Pk_number`), the reference derived from the message's key. At most [`WINDOW`] submits wait
 //! for their answer at once (the sliding window). Each answer's `Msg_Id` is the receipt; status
@@ -47,8 +47,6 @@ const VERSION: u8 = 0x20;
 pub const WINDOW: usize = 16;
 /// How long the gateway may take to answer a connect or a submit.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the session is tested when nothing else goes over it.
-const ACTIVE_TEST_EVERY: Duration = Duration::from_secs(30);
 /// The longest frame read (a deliver is under 200 bytes; the spec's largest under 400).
 const MAX_FRAME: u32 = 4096;
 /// UCS-2 characters in one message, and in one part of a long one (after its 6-byte UDH).
@@ -68,6 +66,9 @@ pub struct CmppSettings {
     pub src_id: String,
     /// The business code (Service_Id), up to 10 characters.
     pub service_id: String,
+    /// How often the session asks the gateway whether it is alive (`CMPP_ACTIVE_TEST`; the
+    /// spec's idle check is minutes, most gateways cut a silent session sooner).
+    pub active_test_every: Duration,
 }
 
 impl std::fmt::Debug for CmppSettings {
@@ -320,7 +321,7 @@ async fn serve(
         sequence: Arc::new(AtomicU32::new(2)),
     };
     *session.write().await = Session::Up(link.clone());
-    let mut tick = tokio::time::interval(ACTIVE_TEST_EVERY);
+    let mut tick = tokio::time::interval(s.active_test_every);
     tick.tick().await;
     let mut unanswered = 0u32;
     let ended = loop {
