@@ -9,8 +9,7 @@ mod peers;
 use std::time::{Duration, Instant};
 
 use linkage::center::channels::cmpp::{CmppChannel, CmppSettings};
-use linkage::center::channels::{Channel, Late};
-use linkage::core::dispatch::Outgoing;
+use linkage::center::channels::Channel;
 
 fn settings(port: u16, secret: &str) -> CmppSettings {
     CmppSettings {
@@ -20,18 +19,6 @@ fn settings(port: u16, secret: &str) -> CmppSettings {
         src_id: "10690001".into(),
         service_id: "LINKAGE".into(),
         active_test_every: Duration::from_secs(30),
-    }
-}
-
-/// Sends until the session is up (or 20 s pass); the last answer.
-fn send(runtime: &tokio::runtime::Runtime, channel: &CmppChannel, msg: &Outgoing) -> Result<String, String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match runtime.block_on(channel.send(msg)) {
-            Ok(receipt) => return Ok(receipt.id),
-            Err(e) if Instant::now() > deadline => return Err(e.0),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
     }
 }
 
@@ -48,7 +35,8 @@ fn a_long_order_goes_in_parts_its_reports_come_back_and_a_wrong_secret_is_refuse
     let channel = CmppChannel::connect(settings(gateway.port, "s3cret"), late_tx, runtime.handle());
     let text =
         "【青溪镇综治中心】火情（特别严重）：东湾村DW-03柴草堆起火，请青溪派出所立即出警，到场后签收反馈。".repeat(3);
-    let ids = send(&runtime, &channel, &peers::sms_order(&text, &["13800000001", "13800000099"])).unwrap();
+    let sent = peers::send_when_up(&runtime, &channel, &peers::sms_order(&text, &["13800000001", "13800000099"]), 20);
+    let ids = sent.unwrap().id;
     let ids: Vec<&str> = ids.split(',').collect();
     let per_mobile = text.chars().count().div_ceil(67);
     assert_eq!(ids.len(), 2 * per_mobile, "{ids:?}");
@@ -64,16 +52,7 @@ fn a_long_order_goes_in_parts_its_reports_come_back_and_a_wrong_secret_is_refuse
         assert_eq!(whole, text);
     }
     // Every part's status report came back: delivered to one mobile, not to the other.
-    let mut reports = vec![];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reports.len() < ids.len() {
-        assert!(Instant::now() < deadline, "reports so far: {reports:?}");
-        match late.try_recv() {
-            Ok(Late::Receipt { receipt, delivered, .. }) => reports.push((receipt, delivered)),
-            Ok(other) => panic!("{other:?}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
+    let reports = peers::receipts(&mut late, ids.len(), 10);
     let delivered = reports.iter().filter(|(_, d)| *d).count();
     assert_eq!(delivered, per_mobile, "{reports:?}");
     assert!(reports.iter().all(|(id, _)| ids.contains(&id.as_str())), "reports name the submits' Msg_Ids");
@@ -118,21 +97,14 @@ fn an_idle_session_is_kept_with_active_tests_and_a_hung_one_is_connected_again()
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let every_second = |port| CmppSettings { active_test_every: Duration::from_secs(1), ..settings(port, "s3cret") };
-    let wait_for = |gateway: &peers::PythonPeer, what: &str, n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while gateway.events(what).len() < n {
-            assert!(Instant::now() < deadline, "{what}: {:?}", gateway.events(what));
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
 
     // The gateway answers: one session, tested every second, still sending.
     let gateway = peers::PythonPeer::start(dir.path(), "cmpp_gateway.py", &["--sp", "901234:s3cret"]);
     let (late_tx, _late) = tokio::sync::mpsc::unbounded_channel();
     let channel = CmppChannel::connect(every_second(gateway.port), late_tx, runtime.handle());
-    wait_for(&gateway, "active_test", 5);
+    gateway.until(20, "active_test", |tests| tests.len() >= 5);
     assert_eq!(gateway.events("connect").len(), 1, "the answered session was kept");
-    send(&runtime, &channel, &peers::sms_order("测试", &["13800000001"])).unwrap();
+    peers::send_when_up(&runtime, &channel, &peers::sms_order("测试", &["13800000001"]), 20).unwrap();
 
     // A gateway that takes the tests and never answers: after three unanswered the session is
     // given up and connected anew, again and again.
@@ -141,7 +113,7 @@ fn an_idle_session_is_kept_with_active_tests_and_a_hung_one_is_connected_again()
     let hung = peers::PythonPeer::start(&hung_dir, "cmpp_gateway.py", &["--sp", "901234:s3cret", "--unresponsive"]);
     let (late_tx, _late) = tokio::sync::mpsc::unbounded_channel();
     let _channel = CmppChannel::connect(every_second(hung.port), late_tx, runtime.handle());
-    wait_for(&hung, "connect", 2);
+    hung.until(20, "connect", |connects| connects.len() >= 2);
     let tests = hung.events("active_test").len();
     assert!(tests >= 3, "three tests went unanswered before the session was given up: {tests}");
 }

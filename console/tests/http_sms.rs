@@ -6,10 +6,8 @@
 
 mod peers;
 
-use std::time::{Duration, Instant};
-
+use linkage::center::channels::Channel;
 use linkage::center::channels::http_sms::{HttpSmsChannel, HttpSmsSettings};
-use linkage::center::channels::{Channel, Late};
 
 fn settings(port: u16, secret: &str, callback: Option<std::net::SocketAddr>) -> HttpSmsSettings {
     HttpSmsSettings {
@@ -52,23 +50,10 @@ fn an_order_goes_signed_its_reports_come_back_through_the_callback_and_a_wrong_s
     assert_eq!(sent[0]["out_id"].as_str(), Some("D000042/police/sms"));
 
     // The reports came back through our callback, which answered {"code":0}.
-    let mut reports = vec![];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reports.len() < 2 {
-        assert!(Instant::now() < deadline, "reports so far: {reports:?}");
-        match late.try_recv() {
-            Ok(Late::Receipt { receipt, delivered, .. }) => reports.push((receipt, delivered)),
-            Ok(other) => panic!("{other:?}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
+    let mut reports = peers::receipts(&mut late, 2, 10);
     reports.sort();
     assert_eq!(reports, [("m000001".to_owned(), true), ("m000002".to_owned(), false)]);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !service.events("report").iter().any(|r| r["acked"] == true) {
-        assert!(Instant::now() < deadline, "the service never saw our {{\"code\":0}}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    service.until(5, "report", |reports| reports.iter().any(|r| r["acked"] == true));
 
     // A wrong secret: refused with the service's reason, nothing sent.
     let (late_tx, _late) = tokio::sync::mpsc::unbounded_channel();

@@ -11,8 +11,6 @@ use std::process::{Command as Process, Stdio};
 
 use linkage::config::Config;
 use linkage::core::Command;
-use linkage::core::dispatch::DispatchDraft;
-use linkage::core::order::ChannelKind;
 use peers::Seat;
 use streams::feed::{Body, FeedUpdate, SeatRole, Step};
 
@@ -49,17 +47,6 @@ fn refusal(seat: &mut Seat) -> String {
     }
 }
 
-/// A dispatch of the first incident to `unit`, by order only.
-fn dispatch_to(unit: &str) -> DispatchDraft {
-    DispatchDraft {
-        incident: "E000001".into(),
-        plan: None,
-        units: vec![(unit.into(), vec![ChannelKind::Order])],
-        texts: Default::default(),
-        clocks: Default::default(),
-    }
-}
-
 #[test]
 fn an_officer_added_on_the_server_logs_in_and_signs_the_dispatch_and_a_leader_may_not_dispatch() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,7 +64,7 @@ fn an_officer_added_on_the_server_logs_in_and_signs_the_dispatch_and_a_leader_ma
     let mut seat = Seat::open(&runtime, &dir.path().join("zhang"), &url, &session.token, &config);
     seat.feed.send(peers::report(1));
     seat.until(20, "the incident", |core| core.incidents.get("E000001").is_some());
-    let draft = dispatch_to("police");
+    let draft = peers::order_only("E000001", "police", "");
     seat.apply(Command::Dispatch(draft.clone()));
     seat.until(20, "the order", |core| !core.orders.list.is_empty());
     seat.apply(Command::AcknowledgeAlarm("E000001".into()));
@@ -126,7 +113,7 @@ fn a_units_person_logs_in_to_their_units_seat_and_works_its_orders_and_nothing_e
     let mut officer = Seat::open(&runtime, &dir.path().join("zhang"), &url, &officer_session.token, &config);
     officer.feed.send(peers::report(1));
     officer.until(20, "the incident", |core| core.incidents.get("E000001").is_some());
-    officer.apply(Command::Dispatch(dispatch_to("justice")));
+    officer.apply(Command::Dispatch(peers::order_only("E000001", "justice", "")));
     unit.until(20, "the order ringing at the unit's seat", |core| !core.desk.ringing().is_empty());
     let order = unit.core.desk.open()[0].order.clone();
     unit.apply(Command::Progress {
@@ -142,7 +129,7 @@ fn a_units_person_logs_in_to_their_units_seat_and_works_its_orders_and_nothing_e
     // The person's session is a unit terminal's: it may not dispatch.
     unit.feed.send(Body::Dispatch(streams::feed::DispatchRequest {
         key: "w-1".into(),
-        draft: dispatch_to("police"),
+        draft: peers::order_only("E000001", "police", ""),
         by: String::new(),
     }));
     let reason = refusal(&mut unit);

@@ -5,10 +5,7 @@
 
 mod peers;
 
-use std::time::{Duration, Instant};
-
 use linkage::center::channels::sms::SmsChannel;
-use linkage::center::channels::{Channel, Late};
 use linkage::config::SmsSettings;
 
 fn settings(port: u16) -> SmsSettings {
@@ -47,25 +44,11 @@ fn a_long_chinese_order_reaches_two_independent_smscs_the_same_and_both_confirm_
     for smsc_port in [npm.port, port] {
         let (late_tx, mut late) = tokio::sync::mpsc::unbounded_channel();
         let channel = SmsChannel::connect(settings(smsc_port), late_tx, runtime.handle());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let receipt = loop {
-            match runtime.block_on(channel.send(&msg)) {
-                Ok(receipt) => break receipt,
-                Err(e) => assert!(Instant::now() < deadline, "SMSC on {smsc_port}: {e}"),
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let receipt = peers::send_when_up(&runtime, &channel, &msg, 20).unwrap_or_else(|e| panic!("{smsc_port}: {e}"));
         let ids: Vec<String> = receipt.id.split(',').map(str::to_owned).collect();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut confirmed = vec![];
-        while confirmed.len() < ids.len() {
-            assert!(Instant::now() < deadline, "receipts from {smsc_port}: {confirmed:?} of {ids:?}");
-            match late.try_recv() {
-                Ok(Late::Receipt { receipt, delivered: true, .. }) => confirmed.push(receipt),
-                Ok(other) => panic!("{other:?}"),
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
+        let confirmed = peers::receipts(&mut late, ids.len(), 10);
+        assert!(confirmed.iter().all(|(_, delivered)| *delivered), "{smsc_port}: {confirmed:?}");
+        let mut confirmed: Vec<String> = confirmed.into_iter().map(|(id, _)| id).collect();
         confirmed.sort();
         let mut ids = ids;
         ids.sort();

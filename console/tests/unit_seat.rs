@@ -166,13 +166,7 @@ fn an_order_sent_from_a_center_seat_is_worked_to_its_report_back_at_the_units_se
 
     officer.feed.send(dispute());
     officer.until(20, "the incident", |core| core.incidents.get("E000001").is_some());
-    let draft = DispatchDraft {
-        incident: "E000001".into(),
-        plan: None,
-        units: vec![("justice".into(), vec![ChannelKind::Order])],
-        texts: Texts { order: "请{unit}到场调解".into(), ..Texts::default() },
-        clocks: PlanClocks::default(),
-    };
+    let draft = peers::order_only("E000001", "justice", "请{unit}到场调解");
     officer.apply(Command::Dispatch(draft));
     unit.until(20, "the order at the unit's seat", |core| !core.desk.ringing().is_empty());
     let task = unit.core.desk.open()[0].clone();
@@ -239,13 +233,7 @@ fn an_order_sent_from_a_center_seat_is_worked_to_its_report_back_at_the_units_se
 fn the_centers_detail_shows_a_report_backs_photos_and_opens_one_large() {
     use linkage::photos::Size;
     let mut s = harness::state();
-    let draft = DispatchDraft {
-        incident: "E000002".into(),
-        plan: None,
-        units: vec![("fire".into(), vec![ChannelKind::Order])],
-        texts: Texts { order: "请{unit}前往".into(), ..Texts::default() },
-        clocks: PlanClocks::default(),
-    };
+    let draft = peers::order_only("E000002", "fire", "请{unit}前往");
     let order = harness::dispatched(&mut s.core, draft, chrono::Utc::now());
     let photo = format!("sha256:{}", "cd".repeat(32));
     let report = OrderProgress {
@@ -310,13 +298,7 @@ fn an_order_that_is_not_the_units_is_handed_back_with_its_reason_and_the_center_
     // At the center, the order card says who handed it back and why, and the incident waits
     // for a dispatch again.
     let mut center = harness::state();
-    let draft = DispatchDraft {
-        incident: "E000001".into(),
-        plan: None,
-        units: vec![("justice".into(), vec![ChannelKind::Order])],
-        texts: Texts { order: "请{unit}调解".into(), ..Texts::default() },
-        clocks: PlanClocks::default(),
-    };
+    let draft = peers::order_only("E000001", "justice", "请{unit}调解");
     let id = harness::dispatched(&mut center.core, draft, chrono::Utc::now());
     let back = OrderProgress { order: id, ..back };
     center.core.on_feed(FeedUpdate::Event(Envelope::new(300, Body::OrderProgressed(back))));

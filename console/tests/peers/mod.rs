@@ -377,6 +377,67 @@ impl PythonPeer {
             .filter(|v| v["event"] == event)
             .collect()
     }
+
+    /// Waits (at most `secs`) until its `event`s satisfy `done`.
+    pub fn until(&self, secs: u64, event: &str, done: impl Fn(&[serde_json::Value]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !done(&self.events(event)) {
+            assert!(Instant::now() < deadline, "{event}: {:?}", self.events(event));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Sends `msg` on an SMS `channel` until its session is up (at most `secs`): the receipt, or
+/// the channel's last reason.
+pub fn send_when_up(
+    runtime: &tokio::runtime::Runtime,
+    channel: &dyn linkage::center::channels::Channel,
+    msg: &linkage::core::dispatch::Outgoing,
+    secs: u64,
+) -> Result<linkage::center::channels::Receipt, String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match runtime.block_on(channel.send(msg)) {
+            Ok(receipt) => return Ok(receipt),
+            Err(e) if Instant::now() > deadline => return Err(e.0),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// The next `n` delivery receipts an SMS channel reports late (at most `secs`): each part's
+/// receipt and whether it was delivered. Anything else it reports fails the test.
+pub fn receipts(
+    late: &mut mpsc::UnboundedReceiver<linkage::center::channels::Late>,
+    n: usize,
+    secs: u64,
+) -> Vec<(String, bool)> {
+    let mut receipts = vec![];
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while receipts.len() < n {
+        assert!(Instant::now() < deadline, "receipts so far: {receipts:?}");
+        match late.try_recv() {
+            Ok(linkage::center::channels::Late::Receipt { receipt, delivered, .. }) => {
+                receipts.push((receipt, delivered))
+            }
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    receipts
+}
+
+/// A dispatch of `incident` to `unit` by online order only, in the words `order` (`{unit}` for
+/// the unit's name).
+pub fn order_only(incident: &str, unit: &str, order: &str) -> linkage::core::dispatch::DispatchDraft {
+    linkage::core::dispatch::DispatchDraft {
+        incident: incident.into(),
+        plan: None,
+        units: vec![(unit.into(), vec![linkage::core::order::ChannelKind::Order])],
+        texts: streams::feed::Texts { order: order.into(), ..Default::default() },
+        clocks: Default::default(),
+    }
 }
 
 /// tests/peers, where the peers that are not Rust live.
