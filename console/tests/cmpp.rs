@@ -8,8 +8,8 @@ mod peers;
 
 use std::time::{Duration, Instant};
 
-use linkage::center::channels::cmpp::{CmppChannel, CmppSettings};
 use linkage::center::channels::Channel;
+use linkage::center::channels::cmpp::{CmppChannel, CmppSettings};
 
 fn settings(port: u16, secret: &str) -> CmppSettings {
     CmppSettings {
