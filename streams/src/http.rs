@@ -84,6 +84,28 @@ pub async fn serve<A, F>(
     }
 }
 
+/// The hex HMAC-SHA256 of `"<timestamp>\n<body>"` with `secret`: how the HTTP peers of the
+/// center (a vendor's SMS service, the 110 / 12345 bridge) sign what they send each other.
+pub fn hmac_hex(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let mut signed = format!("{timestamp}\n").into_bytes();
+    signed.extend_from_slice(body);
+    ring::hmac::sign(&key, &signed).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `signature` (hex) is [`hmac_hex`] of these, compared in constant time.
+pub fn hmac_valid(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> bool {
+    let bytes: Option<Vec<u8>> = (0..signature.len())
+        .step_by(2)
+        .map(|i| signature.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect();
+    let Some(tag) = bytes else { return false };
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let mut signed = format!("{timestamp}\n").into_bytes();
+    signed.extend_from_slice(body);
+    ring::hmac::verify(&key, &signed, &tag).is_ok()
+}
+
 /// An answer with `status`, `body` and its content type.
 pub fn reply(status: StatusCode, body: Vec<u8>, mime: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
@@ -120,4 +142,22 @@ pub async fn exchange(
         Ok::<_, String>((status, body))
     };
     tokio::time::timeout(REQUEST_TIMEOUT, exchange).await.map_err(|_| format!("{base}: no answer in 120 s"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_the_hmac_sha256_of_the_time_and_the_body() {
+        // As Python's hmac computes it (the simulators' side).
+        let expected = "346a8f68fec04c9eee008b1bb9797f79920c7c67fdc75c2c67108852e95a3505";
+        assert_eq!(hmac_hex("secret", 1_700_000_000, b"{}"), expected);
+        assert_ne!(hmac_hex("secret", 1_700_000_001, b"{}"), expected, "the time is signed");
+        assert!(hmac_valid("secret", 1_700_000_000, b"{}", expected));
+        assert!(!hmac_valid("secret", 1_700_000_000, b"{ }", expected), "the body is signed");
+        assert!(!hmac_valid("other", 1_700_000_000, b"{}", expected), "the secret is used");
+        assert!(!hmac_valid("secret", 1_700_000_000, b"{}", "zz"), "not hex");
+        assert!(!hmac_valid("secret", 1_700_000_000, b"{}", &expected[..63]), "odd length");
+    }
 }

@@ -32,6 +32,17 @@ pub enum Entry {
         unit: String,
         step: Step,
     },
+    /// Handed over to another system (转办), or back to the one it came from (退回).
+    Transferred {
+        to: String,
+        reason: String,
+    },
+    /// What that system said of it.
+    TransferState {
+        to: String,
+        state: linkage_protocol::HandoverState,
+        text: String,
+    },
     /// The unit's A post did not sign for in time: the order went to its B post.
     HandedOver {
         unit: String,
@@ -53,6 +64,8 @@ pub struct History {
     lines: HashMap<String, Vec<Line>>,
     /// Order id → incident, from the orders issued (a unit's step names only its order).
     incident_of_order: HashMap<String, String>,
+    /// Hand-over id → the system it went to.
+    handed_to: HashMap<String, String>,
 }
 
 impl History {
@@ -81,6 +94,14 @@ impl History {
                 let Some(incident) = self.incident_of_order.get(&e.order) else { return };
                 let to = e.to.clone().unwrap_or_default();
                 (incident.clone(), e.unit.clone(), Entry::HandedOver { unit: e.unit.clone(), to })
+            }
+            Body::HandedOver(h) => {
+                self.handed_to.insert(linkage_protocol::handover_id(event.seq), h.to.clone());
+                (h.incident.clone(), h.by.clone(), Entry::Transferred { to: h.to.clone(), reason: h.reason.clone() })
+            }
+            Body::HandoverProgressed(p) => {
+                let to = self.handed_to.get(&p.handover).cloned().unwrap_or_default();
+                (p.incident.clone(), to.clone(), Entry::TransferState { to, state: p.state, text: p.text.clone() })
             }
             Body::OrderProgressed(p) => {
                 let Some(incident) = self.incident_of_order.get(&p.order) else { return };

@@ -16,6 +16,7 @@ pub mod desk;
 pub mod dispatch;
 pub mod filter;
 pub mod grid;
+pub mod handover;
 pub mod history;
 pub mod incident;
 pub mod kind;
@@ -96,6 +97,8 @@ pub enum Command {
     TestChannels(Option<String>),
     /// An admin sets a unit's duty roster (its A and B posts).
     SetRoster { unit: String, posts: Vec<linkage_protocol::RosterPost> },
+    /// Hand an incident over to a bridged system (转办), or back to the one it came from (退回).
+    HandOver { incident: String, to: String, reason: String },
     /// At a unit's seat: take the next step on an order (sign for, on scene, handling, report
     /// back with `note` and the photo files `photos`).
     Progress { order: String, step: linkage_protocol::Step, note: String, photos: Vec<std::path::PathBuf> },
@@ -183,6 +186,10 @@ pub struct Core {
     pub rosters_set: std::collections::BTreeMap<String, (String, chrono::DateTime<chrono::Utc>)>,
     /// Which of the units' channels work, from the channel tests.
     pub channel_health: channel_health::ChannelHealth,
+    /// Incidents handed over to other systems, and what those said.
+    pub handovers: handover::Handovers,
+    /// The systems the center's bridge reaches (`[[bridge.peer]]`): id → name.
+    pub peers: Vec<(String, String)>,
 }
 
 impl HubLink {
@@ -255,6 +262,14 @@ impl Core {
         self.channel_health.since.get_or_insert(env.time);
         if let Body::RosterSet(change) = &env.body {
             self.set_roster(change, env.time);
+            return;
+        }
+        if let Body::HandedOver(handover) = &env.body {
+            self.handed_over(env.seq, handover, env.time);
+            return;
+        }
+        if let Body::HandoverProgressed(progress) = &env.body {
+            self.handover_progressed(progress, env.time);
             return;
         }
         if let Body::ChannelTestRequested(request) = &env.body {
@@ -362,6 +377,18 @@ impl Core {
                     let update = IncidentUpdate { key, incident, status, note, by: String::new() };
                     return vec![Effect::Send(Body::UpdateIncident(update))];
                 }
+            }
+            Command::HandOver { incident, to, reason } => {
+                let handover =
+                    linkage_protocol::Handover { key: command_key(now), incident, to, reason, by: String::new() };
+                let known = self.peers.iter().any(|(id, _)| *id == handover.to);
+                if !known || self.incidents.get(&handover.incident).is_none() || handover.reason.trim().is_empty() {
+                    tracing::warn!(incident = %handover.incident, to = %handover.to, "hand-over not sent");
+                    return vec![];
+                }
+                let command = Body::HandOver(handover);
+                self.remember_sent(&command);
+                return vec![Effect::Send(command)];
             }
             Command::TestChannels(unit) => {
                 let request = linkage_protocol::ChannelTestRequest { key: command_key(now), unit, by: String::new() };
@@ -472,6 +499,9 @@ impl Core {
                 self.orders.changing.insert((command.command_key().unwrap_or_default(), c.order.clone()));
             }
             Body::Progress(p) => self.desk.remember_sent(p),
+            Body::HandOver(h) => {
+                self.handovers.sending.push((command.command_key().unwrap_or_default(), h.incident.clone()));
+            }
             _ => {}
         }
     }

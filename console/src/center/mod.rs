@@ -7,6 +7,7 @@
 //! `linkage hub --config` runs both in one process; the embedded default runs them inside the
 //! console (see `crate::world`), so `make demo` is still one command.
 
+pub mod bridge;
 pub mod channels;
 mod server;
 mod service;

@@ -6,12 +6,14 @@
 use streams::feed::tls::Trust;
 use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role, secret_hex};
 
+use super::bridge::Bridge;
 use super::service::{DispatchService, HubAccess};
 use crate::config::{Config, SmsSettings};
 
 /// A running server; dropping it stops the service, then the hub.
 pub struct Server {
-    // Dropped first: the service goes before the hub it works for.
+    // Dropped first: the bridge and the service go before the hub they work for.
+    bridge: Option<Bridge>,
     service: Option<DispatchService>,
     pub hub: HubHandle,
 }
@@ -32,24 +34,40 @@ impl Server {
         trust: Option<Trust>,
         runtime: &tokio::runtime::Runtime,
     ) -> Result<Server, String> {
-        let (center, dispatcher) = (secret_hex(16)?, secret_hex(16)?);
+        let (center, dispatcher, bridge) = (secret_hex(16)?, secret_hex(16)?, secret_hex(16)?);
         if township.is_some() {
             hub.tokens.insert(center.clone(), Grant::new(Role::Center, "center"));
             hub.tokens.insert(dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher"));
         }
+        let bridged = township.as_ref().is_some_and(|t| t.config.bridge.is_some());
+        if bridged {
+            // The name the bridge's notes are signed with in the incidents' trails.
+            hub.tokens.insert(bridge.clone(), Grant::new(Role::Bridge, "对接接口"));
+        }
         let dir = hub.data_dir.join("center");
         let hub = runtime.block_on(Hub::start(hub))?;
         let url = hub.url();
-        let service = match township {
+        let (service, bridge) = match township {
             Some(Township { config, sms }) => {
                 // The service reaches its own hub on the address it listens on; with TLS the
                 // certificate must name it (`--names 127.0.0.1,…`).
-                let access = HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher, trust };
-                Some(DispatchService::start(config, sms, access, &dir, runtime.handle())?)
+                let access =
+                    HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher, trust: trust.clone() };
+                let service = DispatchService::start(config, sms, access, &dir, runtime.handle())?;
+                let bridge = match bridged {
+                    true => Some(Bridge::start(config, (&url, &bridge, trust), &dir.join("bridge"), runtime.handle())?),
+                    false => None,
+                };
+                (Some(service), bridge)
             }
-            None => None,
+            None => (None, None),
         };
-        Ok(Server { service, hub })
+        Ok(Server { bridge, service, hub })
+    }
+
+    /// Where the 110 / 12345 bridge listens, when the township has one.
+    pub fn bridge_addr(&self) -> Option<std::net::SocketAddr> {
+        self.bridge.as_ref().map(Bridge::addr)
     }
 
     /// Whether a dispatch service runs (the hub alone builds no orders).

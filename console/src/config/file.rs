@@ -32,6 +32,7 @@ pub(super) struct File {
     pub(super) alarm: AlarmSection,
     #[serde(default, rename = "on_call")]
     pub(super) on_call: Vec<Spanned<OnCallEntry>>,
+    pub(super) bridge: Option<super::bridge::BridgeSection>,
 }
 
 /// When an alarm no seat acknowledged pages the on-call officer, then the leader.

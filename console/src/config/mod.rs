@@ -7,8 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+mod bridge;
 mod file;
 
+pub use bridge::{BridgePeer, BridgeSettings};
 use file::*;
 use streams::feed::CoordinateSystem;
 use toml::Spanned;
@@ -129,6 +131,8 @@ pub struct Config {
     /// A linked unit's seat works for this unit (`[hub] unit`, or `linkage --unit`); `None`: a
     /// seat of the center.
     pub seat_unit: Option<String>,
+    /// The 110 / 12345 bridge (`[bridge]`), when the center docks with them.
+    pub bridge: Option<BridgeSettings>,
 }
 
 /// The three-in-one dispatch: the plan library and the channels' peers.
@@ -586,8 +590,10 @@ impl Config {
             leader_after: chrono::Duration::seconds(raw.alarm.page_leader_after_secs.into()),
             roster,
         };
+        let bridge = raw.bridge.map(|b| bridge::settings(b, &kinds, err)).transpose()?;
         Ok(Config {
             file: file.to_owned(),
+            bridge,
             paging,
             hub,
             grids,
@@ -675,6 +681,7 @@ impl Config {
             scoring: self.scoring.clone(),
             paging: self.paging.clone(),
             wall,
+            peers: self.bridge.iter().flat_map(|b| &b.peers).map(|p| (p.id.clone(), p.name.clone())).collect(),
             ..crate::core::Core::default()
         }
     }

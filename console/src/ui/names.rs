@@ -39,6 +39,16 @@ pub fn step(tr: &I18n, step: Step) -> &str {
     })
 }
 
+pub fn handover_state(tr: &I18n, state: streams::feed::HandoverState) -> &str {
+    use streams::feed::HandoverState as S;
+    tr.t(match state {
+        S::Received => "handover.received",
+        S::Accepted => "handover.accepted",
+        S::Done => "handover.done",
+        S::Refused => "handover.refused",
+    })
+}
+
 pub fn source(tr: &I18n, s: ReportSource) -> &str {
     tr.t(match s {
         ReportSource::Field => "source.field",

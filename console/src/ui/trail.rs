@@ -54,6 +54,9 @@ impl TrailView {
                 update(Some(IncidentStatus::New), &mut self.note);
             }
         });
+        if t.is_open() && !core.handovers.sending.iter().any(|(_, i)| i == id) {
+            commands.extend(self.hand_over(ui, core, tr, id));
+        }
         for line in core.history.of(id).iter().rev() {
             let what = match &line.entry {
                 Entry::Reported { source } => tr.f("trail.reported", &[("source", names::source(tr, *source))]),
@@ -70,15 +73,59 @@ impl TrailView {
                 Entry::HandedOver { unit, to } => {
                     tr.f("trail.handed_over", &[("unit", name_of(&core.units, unit)), ("to", to)])
                 }
+                Entry::Transferred { to, reason } => {
+                    let key = if core.bridged_from(id).is_some_and(|(from, _)| from == to) {
+                        "trail.returned"
+                    } else {
+                        "trail.transferred"
+                    };
+                    tr.f(key, &[("to", peer_name(core, to)), ("reason", reason)])
+                }
+                Entry::TransferState { to, state, text } => tr.f(
+                    "trail.transfer_state",
+                    &[("to", peer_name(core, to)), ("state", names::handover_state(tr, *state)), ("text", text)],
+                ),
             };
             let by = match &line.entry {
-                Entry::OrderIssued { .. } | Entry::Step { .. } | Entry::Paged { .. } | Entry::HandedOver { .. } => {
-                    String::new()
-                }
+                Entry::OrderIssued { .. }
+                | Entry::Step { .. }
+                | Entry::Paged { .. }
+                | Entry::HandedOver { .. }
+                | Entry::TransferState { .. } => String::new(),
                 _ => format!(" · {}", line.by),
             };
             ui.label(RichText::new(format!("{} {what}{by}", names::date_time(line.time))).size(13.0));
         }
         commands
     }
+
+    /// 转办 / 退回: one button per docked system, the note being the reason it is told. The
+    /// incident came from one of them (a 110 incident): to that one it is a return.
+    fn hand_over(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, id: &str) -> Option<Command> {
+        if core.peers.is_empty() {
+            return None;
+        }
+        let from = core.bridged_from(id).map(|(peer, _)| peer);
+        let written = !self.note.trim().is_empty();
+        let mut chosen = None;
+        ui.horizontal_wrapped(|ui| {
+            for (peer, name) in &core.peers {
+                let key = if Some(peer.as_str()) == from { "trail.return_to" } else { "trail.transfer_to" };
+                let button = ui
+                    .add_enabled(written, egui::Button::new(tr.f(key, &[("to", name)])))
+                    .on_hover_text(tr.t("trail.transfer_hint"))
+                    .on_disabled_hover_text(tr.t("trail.transfer_hint"));
+                if button.clicked() {
+                    chosen = Some(peer.clone());
+                }
+            }
+        });
+        let to = chosen?;
+        Some(Command::HandOver { incident: id.to_owned(), to, reason: std::mem::take(&mut self.note) })
+    }
+}
+
+/// A docked system's name, from its id.
+fn peer_name<'a>(core: &'a Core, id: &'a str) -> &'a str {
+    core.peers.iter().find(|(p, _)| p == id).map_or(id, |(_, name)| name.as_str())
 }

@@ -306,6 +306,29 @@ pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// `N` free TCP ports, all different (each held until all are chosen).
+pub fn free_tcp_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<_> = (0..N).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}
+
+/// A child process killed (SIGKILL) when dropped, also when a test panics.
+pub struct Killed(pub Child);
+
+impl Killed {
+    /// SIGKILL now, and wait for it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// The submit_sm lines of the SMSC's log.
 pub fn submits(log: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(log)

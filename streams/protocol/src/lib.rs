@@ -9,6 +9,7 @@
 //! share it, and none of them drags a runtime into the others through it.
 
 pub mod channel_test;
+pub mod handover;
 mod link;
 mod message;
 pub mod order;
@@ -20,6 +21,7 @@ mod work;
 pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
 pub use channel_test::{ChannelTestRequest, ChannelTestResult, test_run};
+pub use handover::{Handover, HandoverProgress, HandoverState, handover_id};
 pub use link::{Connection, FeedUpdate};
 pub use message::*;
 pub use order::{

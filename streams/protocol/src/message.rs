@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel_test::{ChannelTestRequest, ChannelTestResult};
+use crate::handover::{Handover, HandoverProgress};
 use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
 use crate::roster::RosterChange;
 use crate::work::{OrderProgress, UnitPosition, WorkOrder};
@@ -57,6 +58,8 @@ impl Envelope {
             Body::Position(p) | Body::UnitMoved(p) => p.validate()?,
             Body::SetRoster(r) | Body::RosterSet(r) => r.check()?,
             Body::TestChannels(t) | Body::ChannelTestRequested(t) => t.check()?,
+            Body::HandOver(h) | Body::HandedOver(h) => h.check()?,
+            Body::HandoverProgressed(p) => p.check()?,
             _ => {}
         }
         Ok(envelope)
@@ -175,6 +178,14 @@ pub enum Body {
     ChannelTestRequested(ChannelTestRequest),
     /// Center → hub → clients (logged once per message and outcome): what a test message did.
     ChannelTested(ChannelTestResult),
+    /// A duty officer's seat → hub: hand an incident over to a bridged system (转办 to the
+    /// 12345 platform, 退回 to the 110 center it came from). Logged once per sender and key.
+    HandOver(Handover),
+    /// Hub → clients (logged): the hand-over, with `by`; its id is `H` + this sequence number.
+    /// The center's bridge carries it to the peer.
+    HandedOver(Handover),
+    /// Bridge → hub → clients (logged once per hand-over and state): what the peer said of it.
+    HandoverProgressed(HandoverProgress),
     /// Unit terminal (or a unit's seat) → hub: where the unit (its vehicle) is now. Not logged:
     /// the hub keeps the newest per unit, takes one every few seconds per connection and passes
     /// it on as `unit_moved`.
@@ -227,6 +238,9 @@ impl Body {
             Body::TestChannels(_) => "test_channels",
             Body::ChannelTestRequested(_) => "channel_test_requested",
             Body::ChannelTested(_) => "channel_tested",
+            Body::HandOver(_) => "hand_over",
+            Body::HandedOver(_) => "handed_over",
+            Body::HandoverProgressed(_) => "handover_progressed",
             Body::SetRoster(_) => "set_roster",
             Body::RosterSet(_) => "roster_set",
             Body::Position(_) => "position",
@@ -249,6 +263,8 @@ impl Body {
             Body::Progress(p) => Some(p.command_key()),
             Body::SetRoster(r) => Some(format!("roster/{}", r.key)),
             Body::TestChannels(t) => Some(format!("test/{}", t.key)),
+            Body::HandOver(h) => Some(format!("handover/{}", h.key)),
+            Body::HandoverProgressed(p) => Some(p.command_key()),
             _ => None,
         }
     }
@@ -265,6 +281,8 @@ impl Body {
             Body::OrderProgressed(p) => Some(p.command_key()),
             Body::RosterSet(r) => Some(format!("roster/{}", r.key)),
             Body::ChannelTestRequested(t) => Some(format!("test/{}", t.key)),
+            Body::HandedOver(h) => Some(format!("handover/{}", h.key)),
+            Body::HandoverProgressed(p) => Some(p.command_key()),
             _ => None,
         }
     }

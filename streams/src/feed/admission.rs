@@ -35,7 +35,9 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
     // A seat's person may do what their role at the center allows.
     let dispatcher = role == Role::Console && grant.seat_role().may_dispatch();
     match body {
-        Body::Report(_) | Body::Dispatch(_) | Body::ChangeOrder(_) if role == Role::Console && !dispatcher => {
+        Body::Report(_) | Body::Dispatch(_) | Body::ChangeOrder(_) | Body::HandOver(_)
+            if role == Role::Console && !dispatcher =>
+        {
             let reason =
                 format!("a {} may not send {}: that is for a duty officer", grant.seat_role().code(), body.kind());
             Admission::Refuse(ErrorCode::Unauthorized, reason)
@@ -83,7 +85,20 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         Body::Acknowledge { incident } if role == Role::Console => {
             logged(format!("ack/{incident}"), None, Body::AlarmAcknowledged { incident, by: me.clone() })
         }
-        Body::UpdateIncident(mut update) if role == Role::Console => {
+        Body::HandOver(mut handover) if role == Role::Console => {
+            handover.by = me.clone();
+            logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
+        }
+        Body::HandoverProgressed(p) if role == Role::Bridge => {
+            logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
+        }
+        // A bridge writes what its peer adds to an incident it pushed (a later revision) as a
+        // note; only a duty officer sets an incident's status.
+        Body::UpdateIncident(ref u) if role == Role::Bridge && u.status.is_some() => Admission::Refuse(
+            ErrorCode::Unauthorized,
+            "a bridge may write notes but not set an incident's status".into(),
+        ),
+        Body::UpdateIncident(mut update) if matches!(role, Role::Console | Role::Bridge) => {
             update.by = me.clone();
             logged(format!("update/{me}/{}", update.key), None, Body::IncidentUpdated(update))
         }
@@ -152,7 +167,9 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::OrderEscalated(_)
         | Body::SatisfactionAsked(_)
         | Body::AlarmPaged(_)
-        | Body::PageAnswered { .. }) => {
+        | Body::PageAnswered { .. }
+        | Body::HandOver(_)
+        | Body::HandoverProgressed(_)) => {
             Admission::Refuse(ErrorCode::Unauthorized, format!("role {role:?} may not send {}", body.kind()))
         }
         other => Admission::Refuse(ErrorCode::Protocol, format!("a client may not send {}", other.kind())),

@@ -1,0 +1,180 @@
+//! Hand-overs from the log (转办 to another platform, 退回 to the 110 center an incident came
+//! from), and what a bridged peer is told of an incident it pushed: the statuses it has
+//! reached, in the order docs/bridge.md fixes.
+//!
+//! A hand-over takes the incident off the center's queue at once (it is closed here: another
+//! system owns it now); a peer that refuses it gives it back (new again). Both are folded the
+//! same on every seat and on the center's bridge.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use linkage_protocol::{Handover, HandoverProgress, HandoverState, IncidentStatus, Stage, Step, handover_id};
+
+use crate::Core;
+
+/// One hand-over as the log tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedHandover {
+    /// `H` + the sequence number of its `handed_over`.
+    pub id: String,
+    pub handover: Handover,
+    pub at: DateTime<Utc>,
+    /// What the peer said, in the order it was logged.
+    pub progress: Vec<(HandoverState, String, DateTime<Utc>)>,
+}
+
+impl TrackedHandover {
+    /// The peer's last word on it (`None`: not yet received).
+    pub fn state(&self) -> Option<HandoverState> {
+        self.progress.last().map(|(s, _, _)| *s)
+    }
+}
+
+/// Every hand-over of the log.
+#[derive(Debug, Default)]
+pub struct Handovers {
+    /// By id.
+    pub list: BTreeMap<String, TrackedHandover>,
+    /// Asked for by this seat and not yet logged: (command key, incident).
+    pub sending: Vec<(String, String)>,
+}
+
+impl Handovers {
+    /// The hand-overs of one incident, oldest first.
+    pub fn of<'a>(&'a self, incident: &'a str) -> impl Iterator<Item = &'a TrackedHandover> + 'a {
+        self.list.values().filter(move |h| h.handover.incident == incident)
+    }
+}
+
+/// What a bridged peer is told of an incident it pushed, in this order (a later status never
+/// comes before an earlier one; one that does not apply is skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeerStatus {
+    /// The center's log has it.
+    Received,
+    /// A duty officer took it on: acknowledged its alarm, wrote on it, dispatched it or handed it
+    /// over.
+    SignedFor,
+    /// An order went out to the linked units.
+    Dispatched,
+    /// The first unit is on scene.
+    OnScene,
+    /// Every unit of the order reported back (or handed it back).
+    ReportedBack,
+    /// The order (or the incident) is closed.
+    Closed,
+    /// The reporter's follow-up visit (回访): the satisfaction, 1–5.
+    Visited,
+    /// The center returned it to the peer, with a reason. Nothing follows.
+    Returned,
+}
+
+impl PeerStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            PeerStatus::Received => "received",
+            PeerStatus::SignedFor => "signed_for",
+            PeerStatus::Dispatched => "dispatched",
+            PeerStatus::OnScene => "on_scene",
+            PeerStatus::ReportedBack => "reported_back",
+            PeerStatus::Closed => "closed",
+            PeerStatus::Visited => "visited",
+            PeerStatus::Returned => "returned",
+        }
+    }
+}
+
+/// A status reached, with what the peer is told beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reached {
+    pub status: PeerStatus,
+    /// The units (dispatched, on scene), the reason (returned), the satisfaction (visited), the
+    /// report back's words.
+    pub detail: String,
+}
+
+impl Core {
+    /// Folds a logged hand-over (at `seq`).
+    pub(crate) fn handed_over(&mut self, seq: u64, handover: &Handover, at: DateTime<Utc>) {
+        self.handovers.sending.retain(|(_, incident)| *incident != handover.incident);
+        let id = handover_id(seq);
+        let tracked = TrackedHandover { id: id.clone(), handover: handover.clone(), at, progress: vec![] };
+        self.handovers.list.insert(id, tracked);
+        self.incidents.set_status_by_hand(&handover.incident, IncidentStatus::Closed);
+        self.alarms.retain(|a| *a != handover.incident);
+    }
+
+    /// Folds what a peer said of a hand-over.
+    pub(crate) fn handover_progressed(&mut self, progress: &HandoverProgress, at: DateTime<Utc>) {
+        let Some(h) = self.handovers.list.get_mut(&progress.handover) else { return };
+        if h.progress.iter().any(|(s, _, _)| *s == progress.state) {
+            return;
+        }
+        h.progress.push((progress.state, progress.text.clone(), at));
+        if progress.state == HandoverState::Refused {
+            self.incidents.set_status_by_hand(&progress.incident, IncidentStatus::New);
+        }
+    }
+
+    /// The peer an incident came from, by its report id (`PEER:NUMBER`, as the bridge writes
+    /// it), with the number the peer knows it by.
+    pub fn bridged_from(&self, incident: &str) -> Option<(&str, &str)> {
+        let report = &self.incidents.get(incident)?.incident.report;
+        report.report_id.split_once(':')
+    }
+
+    /// What the peer an incident came from should have been told by now, in order.
+    pub fn peer_statuses(&self, incident: &str) -> Vec<Reached> {
+        let Some(tracked) = self.incidents.get(incident) else { return vec![] };
+        let reach = |status: PeerStatus, detail: String| Reached { status, detail };
+        let mut out = vec![reach(PeerStatus::Received, String::new())];
+        let from = self.bridged_from(incident).map(|(peer, _)| peer);
+        let returned = self.handovers.of(incident).find(|h| Some(h.handover.to.as_str()) == from);
+        let orders: Vec<_> = self.orders.list.values().filter(|o| o.incident == incident).collect();
+        let signed = self.history.of(incident).iter().any(|l| {
+            matches!(
+                l.entry,
+                crate::history::Entry::AlarmAcknowledged
+                    | crate::history::Entry::Note(_)
+                    | crate::history::Entry::Status(_)
+            )
+        });
+        let handed = self.handovers.of(incident).next().is_some();
+        if signed || handed || !orders.is_empty() {
+            out.push(reach(PeerStatus::SignedFor, String::new()));
+        }
+        if let Some(h) = returned {
+            out.push(reach(PeerStatus::Returned, h.handover.reason.clone()));
+            return out;
+        }
+        // The newest order speaks for the incident (a reopened incident's second dispatch).
+        let Some(order) = orders.iter().max_by_key(|o| o.created) else {
+            if tracked.incident.status == IncidentStatus::Closed {
+                out.push(reach(PeerStatus::Closed, String::new()));
+            }
+            return out;
+        };
+        let name = |unit: &str| self.units.iter().find(|u| u.id == unit).map_or(unit, |u| u.name.as_str()).to_owned();
+        let names = |units: Vec<String>| units.join("、");
+        out.push(reach(PeerStatus::Dispatched, names(order.units.iter().map(|u| name(&u.unit)).collect())));
+        let on_scene: Vec<String> =
+            order.units.iter().filter(|u| u.steps.contains_key(&Step::OnScene)).map(|u| name(&u.unit)).collect();
+        if !on_scene.is_empty() {
+            out.push(reach(PeerStatus::OnScene, names(on_scene)));
+        }
+        if order.stage() >= Stage::ReportedBack {
+            let words: Vec<String> = order
+                .units
+                .iter()
+                .filter_map(|u| u.report.as_ref().map(|(text, _)| format!("{}：{text}", name(&u.unit))))
+                .collect();
+            out.push(reach(PeerStatus::ReportedBack, words.join("；")));
+        }
+        if let Some((satisfaction, _)) = order.closed {
+            out.push(reach(PeerStatus::Closed, String::new()));
+            out.push(reach(PeerStatus::Visited, satisfaction.to_string()));
+        }
+        out
+    }
+}
