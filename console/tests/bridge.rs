@@ -305,8 +305,10 @@ fn nothing_the_110_center_was_told_is_accepted_is_lost_when_the_server_is_killed
         p110.events("status").iter().map(|e| e["incident_no"].as_str().unwrap().to_owned()).collect();
     assert_eq!(received.len(), PUSHED);
     assert!(p110.events("violation").is_empty());
+    let retried = p110.events("retry").len();
+    assert!(retried > 0, "no push met a kill: the drill proves little");
+    let again = p110.events("duplicate").len();
     eprintln!(
-        "bridge kill drill: {PUSHED} pushed, {KILLS} kills, {} callbacks sent again",
-        p110.events("duplicate").len()
+        "bridge kill drill: {PUSHED} pushed, {KILLS} kills, {retried} attempts retried, {again} callbacks sent again"
     );
 }

@@ -478,3 +478,54 @@ fn an_on_call_seat_shows_the_tier_one_watch_in_place_of_the_wall_and_a_leader_op
     assert!(h.state().views.board.open, "a leader's seat opens on the board");
     h.get_by_role_and_label(Role::Region, "事件队列");
 }
+
+#[test]
+fn a_110_incident_is_returned_with_its_reason_and_the_trail_follows_the_peer() {
+    let mut state = state();
+    state.core.peers = vec![("110".into(), "县110指挥中心".into()), ("12345".into(), "12345热线".into())];
+    let FeedUpdate::Event(mut event) = incident(4, "public_order", streams::feed::Severity::Medium, "有人聚集")
+    else {
+        unreachable!()
+    };
+    if let Body::IncidentReported(i) = &mut event.body {
+        i.report.report_id = "110:110-20261206-0009".into();
+        i.report.source = streams::feed::ReportSource::Hotline110;
+        i.report.reporter = "县110指挥中心".into();
+    }
+    state.core.on_feed(FeedUpdate::Event(event));
+    let mut h = harness(state);
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000004").click();
+    h.run();
+    // To the system it came from it is a return; to another, a transfer. Both need the reason.
+    h.get_by_label("转办 12345热线");
+    h.get_by_label("退回 县110指挥中心").click();
+    h.run();
+    assert!(h.state().effects.is_empty(), "returned without a reason");
+    h.get_by_label("备注").click();
+    h.run();
+    h.get_by_label("备注").type_text("属治安案件，由派出所办理");
+    h.run();
+    h.get_by_label("退回 县110指挥中心").click();
+    h.run();
+    let Some(Effect::Send(Body::HandOver(handover))) = h.state().effects.first().cloned() else {
+        panic!("no hand-over sent: {:?}", h.state().effects)
+    };
+    assert_eq!((handover.incident.as_str(), handover.to.as_str()), ("E000004", "110"));
+    assert_eq!(handover.reason, "属治安案件，由派出所办理");
+    let log = |h: &mut Harness<'static, State>, seq: u64, body: Body| {
+        h.state_mut().core.on_feed(FeedUpdate::Event(Envelope { seq, ..Envelope::new(seq, body) }));
+        h.run();
+    };
+    log(&mut h, 10, Body::HandedOver(streams::feed::Handover { by: "值班台1".into(), ..handover }));
+    assert!(!h.state().core.incidents.get("E000004").unwrap().is_open(), "off the center's queue");
+    let progress = streams::feed::HandoverProgress {
+        handover: streams::feed::handover_id(10),
+        incident: "E000004".into(),
+        state: streams::feed::HandoverState::Received,
+        text: String::new(),
+    };
+    log(&mut h, 11, Body::HandoverProgressed(progress));
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    detail.get_by_label_contains("已退回 县110指挥中心：属治安案件，由派出所办理 · 值班台1");
+    detail.get_by_label_contains("县110指挥中心：已接收");
+}

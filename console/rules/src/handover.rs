@@ -178,3 +178,71 @@ impl Core {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use linkage_protocol::{Body, Envelope, FeedUpdate, Severity};
+
+    use super::*;
+    use crate::tests::{event, incident};
+
+    fn log(core: &mut Core, seq: u64, body: Body) {
+        core.on_feed(FeedUpdate::Event(Envelope { seq, ..Envelope::new(seq, body) }));
+    }
+
+    fn bridged(core: &mut Core) {
+        let mut i = incident("E1", Severity::High, 1);
+        i.report.report_id = "110:N-7".into();
+        core.on_feed(event(1, i));
+    }
+
+    fn statuses(core: &Core) -> Vec<PeerStatus> {
+        core.peer_statuses("E1").into_iter().map(|r| r.status).collect()
+    }
+
+    fn handover(to: &str) -> Body {
+        let h = Handover {
+            key: "k".into(),
+            incident: "E1".into(),
+            to: to.into(),
+            reason: "不属本中心".into(),
+            by: "值班员".into(),
+        };
+        Body::HandedOver(h)
+    }
+
+    #[test]
+    fn a_transfer_the_peer_refuses_brings_the_incident_back() {
+        let mut core = Core::default();
+        bridged(&mut core);
+        assert_eq!(core.bridged_from("E1"), Some(("110", "N-7")));
+        assert_eq!(statuses(&core), [PeerStatus::Received]);
+        log(&mut core, 2, handover("12345"));
+        assert!(!core.incidents.get("E1").unwrap().is_open(), "handed over: off the queue");
+        assert_eq!(statuses(&core), [PeerStatus::Received, PeerStatus::SignedFor, PeerStatus::Closed]);
+        let refused = |state| HandoverProgress {
+            handover: handover_id(2),
+            incident: "E1".into(),
+            state,
+            text: "非本平台受理范围".into(),
+        };
+        log(&mut core, 3, Body::HandoverProgressed(refused(HandoverState::Received)));
+        log(&mut core, 4, Body::HandoverProgressed(refused(HandoverState::Refused)));
+        log(&mut core, 5, Body::HandoverProgressed(refused(HandoverState::Refused)));
+        let h = &core.handovers.list[&handover_id(2)];
+        assert_eq!(h.state(), Some(HandoverState::Refused));
+        assert_eq!(h.progress.len(), 2, "a state once");
+        assert!(core.incidents.get("E1").unwrap().is_open(), "refused: the center's again");
+    }
+
+    #[test]
+    fn a_return_to_the_peer_it_came_from_ends_what_the_peer_is_told() {
+        let mut core = Core::default();
+        bridged(&mut core);
+        log(&mut core, 2, handover("110"));
+        let reached = core.peer_statuses("E1");
+        let last = reached.last().unwrap();
+        assert_eq!((last.status, last.detail.as_str()), (PeerStatus::Returned, "不属本中心"));
+        assert_eq!(reached.len(), 3);
+    }
+}

@@ -153,3 +153,28 @@ fn a_cmpp_gateway_takes_the_place_of_the_smsc_and_its_fields_are_checked_with_th
     );
     assert!(parse(&both).unwrap_err().reason.contains("choose one SMS gateway"));
 }
+
+#[test]
+fn a_bridge_peer_is_checked_line_by_line_and_its_secret_never_printed() {
+    let peer = |extra: &str| {
+        format!(
+            "{MINIMAL}\n[bridge]\nlisten = \"127.0.0.1:8790\"\n\n[[bridge.peer]]\nid = \"110\"\nname = \"县110\"\n\
+             source = \"hotline110\"\nsecret = \"0123456789abcdef-secret\"\nurl = \"http://110.example:9000/\"\n\
+             default_kind = \"dispute\"\n{extra}"
+        )
+    };
+    let c = parse(&peer("")).unwrap();
+    let bridge = c.bridge.as_ref().unwrap();
+    assert_eq!(bridge.retry, [60, 300, 600].map(std::time::Duration::from_secs));
+    assert_eq!(bridge.peers[0].url, "http://110.example:9000", "the trailing slash dropped");
+    assert!(!format!("{bridge:?}").contains("secret"), "{bridge:?}");
+    assert_eq!(c.core().peers, [("110".to_string(), "县110".to_string())]);
+    let e = parse(&peer("categories = { \"纠纷\" = \"no_such_kind\" }\n")).unwrap_err();
+    assert!(e.reason.contains("no_such_kind"), "{e}");
+    let e = parse(&peer("").replace("hotline110", "hotline119")).unwrap_err();
+    assert_eq!(e.line, Some(11), "{e}");
+    let e = parse(&peer("").replace("0123456789abcdef-secret", "short")).unwrap_err();
+    assert!(e.reason.contains("16"), "{e}");
+    let e = parse(&peer("").replace("listen = \"127.0.0.1:8790\"", "listen = \"port 8790\"")).unwrap_err();
+    assert_eq!(e.line, Some(6), "{e}");
+}

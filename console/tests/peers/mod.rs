@@ -306,9 +306,16 @@ pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// `N` free TCP ports, all different (each held until all are chosen).
+/// `N` free TCP ports, all different, for servers that are killed and started again on the
+/// same port: taken below Linux's ephemeral range (32768–60999), so that no outgoing
+/// connection is given one as its source port while its server is down.
 pub fn free_tcp_ports<const N: usize>() -> [u16; N] {
-    let held: Vec<_> = (0..N).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let mut held = vec![];
+    while held.len() < N {
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", fastrand::u16(20_000..32_000))) {
+            held.push(listener);
+        }
+    }
     std::array::from_fn(|i| held[i].local_addr().unwrap().port())
 }
 
