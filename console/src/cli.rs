@@ -214,7 +214,7 @@ fn hub(args: &[String]) -> Result<(), String> {
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files) };
-    let township = config.as_ref().map(|config| Township { config, sms: None });
+    let township = config.as_ref().map(|config| Township { config, sms: None, bridge: None });
     let server = Server::start(hub, township, trust, &runtime)?;
     if !server.dispatches() {
         tracing::warn!("no --config: the hub runs alone and builds no orders");

@@ -312,3 +312,36 @@ fn nothing_the_110_center_was_told_is_accepted_is_lost_when_the_server_is_killed
         "bridge kill drill: {PUSHED} pushed, {KILLS} kills, {retried} attempts retried, {again} callbacks sent again"
     );
 }
+
+#[test]
+fn the_demo_has_a_110_center_and_a_12345_platform_behind_its_bridge() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::demo().unwrap();
+    if let Some(sim) = config.simulation.as_mut() {
+        // Only the 110 center's incidents, and no simulated officer to take them first.
+        sim.mean_report_gap_secs = 3600.0;
+        sim.backlog = 0;
+        sim.duty_officer = false;
+    }
+    let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
+    let names: Vec<&str> = world.peers.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(names, ["县公安局110指挥中心", "12345政务服务便民热线"]);
+    let mut config = config;
+    config.simulation = None;
+    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
+    seat.core.peers = world.peers.clone();
+    let from_110 = |core: &linkage::core::Core| {
+        core.incidents
+            .all()
+            .iter()
+            .find(|t| t.incident.report.source == ReportSource::Hotline110)
+            .map(|t| t.incident.id.clone())
+    };
+    seat.until(60, "a 110 incident", |core| from_110(core).is_some());
+    let id = from_110(&seat.core).unwrap();
+    seat.apply(Command::HandOver { incident: id.clone(), to: "12345".into(), reason: "属12345受理范围".into() });
+    seat.until(30, "the platform's receipt", |core| {
+        core.handovers.of(&id).next().and_then(|h| h.state()) == Some(HandoverState::Received)
+    });
+}

@@ -8,7 +8,7 @@ use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role, secret_hex};
 
 use super::bridge::Bridge;
 use super::service::{DispatchService, HubAccess};
-use crate::config::{Config, SmsSettings};
+use crate::config::{BridgeSettings, Config, SmsSettings};
 
 /// A running server; dropping it stops the service, then the hub.
 pub struct Server {
@@ -18,11 +18,12 @@ pub struct Server {
     pub hub: HubHandle,
 }
 
-/// The township the dispatch service works for: its config, and an SMSC to use when the config
-/// names none (the demo's simulated one).
+/// The township the dispatch service works for: its config, and an SMSC and a bridge to use
+/// when the config names none (the demo's simulated ones).
 pub struct Township<'a> {
     pub config: &'a Config,
     pub sms: Option<SmsSettings>,
+    pub bridge: Option<BridgeSettings>,
 }
 
 impl Server {
@@ -39,8 +40,8 @@ impl Server {
             hub.tokens.insert(center.clone(), Grant::new(Role::Center, "center"));
             hub.tokens.insert(dispatcher.clone(), Grant::new(Role::Dispatcher, "center dispatcher"));
         }
-        let bridged = township.as_ref().is_some_and(|t| t.config.bridge.is_some());
-        if bridged {
+        let bridged = township.as_ref().and_then(|t| t.bridge.clone().or_else(|| t.config.bridge.clone()));
+        if bridged.is_some() {
             // The name the bridge's notes are signed with in the incidents' trails.
             hub.tokens.insert(bridge.clone(), Grant::new(Role::Bridge, "对接接口"));
         }
@@ -48,15 +49,18 @@ impl Server {
         let hub = runtime.block_on(Hub::start(hub))?;
         let url = hub.url();
         let (service, bridge) = match township {
-            Some(Township { config, sms }) => {
+            Some(Township { config, sms, .. }) => {
                 // The service reaches its own hub on the address it listens on; with TLS the
                 // certificate must name it (`--names 127.0.0.1,…`).
                 let access =
                     HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher, trust: trust.clone() };
                 let service = DispatchService::start(config, sms, access, &dir, runtime.handle())?;
                 let bridge = match bridged {
-                    true => Some(Bridge::start(config, (&url, &bridge, trust), &dir.join("bridge"), runtime.handle())?),
-                    false => None,
+                    Some(settings) => {
+                        let hub = (url.as_str(), bridge.as_str(), trust);
+                        Some(Bridge::start(config, settings, hub, &dir.join("bridge"), runtime.handle())?)
+                    }
+                    None => None,
                 };
                 (Some(service), bridge)
             }

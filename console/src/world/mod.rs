@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use streams::feed::{Grant, HubConfig, Role};
 use streams::sim::cameras::{CameraServer, SimCamera};
+use streams::sim::command_center::{CommandCenter, SimPeer};
 use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
 use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
 use streams::sim::radio_gateways::RadioGateways;
@@ -41,6 +42,10 @@ pub struct World {
     _radio: Option<RadioGateways>,
     _smsc: Option<Smsc>,
     _seats: Option<seats::Published>,
+    _command_center: Option<CommandCenter>,
+    /// The systems the embedded center's bridge reaches when the config names none (the
+    /// demo's simulated 110 and 12345): id → name, for the seat's hand-over buttons.
+    pub peers: Vec<(String, String)>,
 }
 
 /// A fresh token, 128 bits from the operating system's CSPRNG: the embedded server's
@@ -79,6 +84,8 @@ impl World {
             _grid_workers: None,
             _units: None,
             _seats: None,
+            _command_center: None,
+            peers: vec![],
         }
     }
 
@@ -161,8 +168,21 @@ impl World {
         let files = Some(std::net::SocketAddr::new(listen.ip(), 0));
         let hub =
             HubConfig { listen, data_dir: data_dir.clone(), tokens, limits: Default::default(), tls: None, files };
-        let server = Server::start(hub, Some(Township { config, sms }), None, runtime)?;
+        // The demo's 110 center and 12345 platform, when the simulation runs and no [bridge] is
+        // configured: up before the bridge, which calls them back.
+        let mut command_center = None;
+        let mut bridge = None;
+        if config.simulation.is_some() && config.bridge.is_none() {
+            let peers =
+                [SimPeer { id: "110".into(), secret: secret()? }, SimPeer { id: "12345".into(), secret: secret()? }];
+            let center = runtime.block_on(CommandCenter::start(peers.clone()))?;
+            bridge = Some(demo_bridge(&peers, &center.url()));
+            command_center = Some(center);
+        }
+        let township = Township { config, sms, bridge: bridge.clone() };
+        let server = Server::start(hub, Some(township), None, runtime)?;
         let hub_url = server.hub.url();
+        let peers = bridge.iter().flat_map(|b| &b.peers).map(|p| (p.id.clone(), p.name.clone())).collect();
 
         let mut world = World {
             hub_url: hub_url.clone(),
@@ -177,6 +197,8 @@ impl World {
             _grid_workers: None,
             _units: None,
             _seats: None,
+            _command_center: None,
+            peers,
         };
         if let Some(sim) = &config.simulation {
             let simulated: Vec<SimCamera> = config
@@ -193,7 +215,7 @@ impl World {
                 }
                 world._cameras = Some(server);
             }
-            let grids = config
+            let grids: Vec<SimGrid> = config
                 .grids
                 .grids
                 .iter()
@@ -213,13 +235,21 @@ impl World {
             let workers = GridWorkerSim {
                 hub_url: hub_url.clone(),
                 token: field,
-                grids,
+                grids: grids.clone(),
                 kinds,
                 mean_gap: Duration::from_secs_f64(sim.mean_report_gap_secs),
                 seed: rng.u64(..),
                 backlog: sim.backlog,
             };
             world._grid_workers = Some(workers.start(runtime.handle()));
+            if let (Some(mut center), Some(bridge)) =
+                (command_center, world._server.as_ref().and_then(Server::bridge_addr))
+            {
+                // A 110 incident for about every ten of the grid workers' reports.
+                let _entered = runtime.enter();
+                center.push(bridge, grids, Duration::from_secs_f64(sim.mean_report_gap_secs * 10.0));
+                world._command_center = Some(center);
+            }
             // Units a person plays at a unit seat get no simulated terminal: their tokens are
             // published for `linkage --unit` instead.
             let (staffed, simulated): (Vec<SimUnit>, Vec<SimUnit>) =
@@ -239,5 +269,28 @@ impl World {
         }
         world.camera_uris = camera_uris;
         Ok(world)
+    }
+}
+
+/// The bridge of the demo: its simulated 110 center and 12345 platform at `url`.
+fn demo_bridge(peers: &[SimPeer; 2], url: &str) -> crate::config::BridgeSettings {
+    let peer = |p: &SimPeer, name: &str, source, categories: &[(&str, &str)]| crate::config::BridgePeer {
+        id: p.id.clone(),
+        name: name.into(),
+        source,
+        secret: p.secret.clone(),
+        url: url.into(),
+        default_kind: "public_order".into(),
+        categories: categories.iter().map(|(c, k)| (c.to_string(), k.to_string())).collect(),
+    };
+    let calls = [("纠纷", "dispute"), ("治安", "public_order"), ("求助", "help_request"), ("交通", "traffic")];
+    crate::config::BridgeSettings {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        retry: vec![Duration::from_secs(5), Duration::from_secs(30)],
+        replay_window: Duration::from_secs(300),
+        peers: vec![
+            peer(&peers[0], "县公安局110指挥中心", streams::feed::ReportSource::Hotline110, &calls),
+            peer(&peers[1], "12345政务服务便民热线", streams::feed::ReportSource::Hotline12345, &[]),
+        ],
     }
 }

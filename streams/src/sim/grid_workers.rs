@@ -103,12 +103,8 @@ impl GridWorkerSim {
         }
         let run_id = rng.u32(..);
         for n in 1u64.. {
-            let gap = if n as usize <= self.backlog {
-                0.15
-            } else {
-                let mean = self.mean_gap.as_secs_f64();
-                (-mean * (1.0 - rng.f64()).ln()).min(mean * 6.0)
-            };
+            let gap =
+                if n as usize <= self.backlog { 0.15 } else { poisson_gap(&mut rng, self.mean_gap.as_secs_f64()) };
             tokio::time::sleep(Duration::from_secs_f64(gap)).await;
             let i = rng.usize(..self.grids.len());
             let report = self.draw(&mut rng, &self.grids[i], format!("sim-{run_id:08x}-{n}"));
@@ -171,6 +167,12 @@ fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T], weight: impl Fn(&T) -> u
             false
         }
     })
+}
+
+/// The wait before the next of events that come at random about every `mean` seconds (an
+/// exponential draw, cut at six means so a demo never goes quiet for long).
+pub fn poisson_gap(rng: &mut fastrand::Rng, mean: f64) -> f64 {
+    (-mean * (1.0 - rng.f64()).ln()).min(mean * 6.0)
 }
 
 /// A uniformly random point inside an area, a polygon or a grid of several parts (rejection

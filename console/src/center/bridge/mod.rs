@@ -70,15 +70,15 @@ impl Bridge {
         self.addr
     }
 
-    /// Starts the bridge of `config` (its `[bridge]`), following the hub at `url` with the
-    /// bridge token `token`, keeping its journal and store in `dir`.
+    /// Starts the bridge `settings` for the township of `config`, following the hub at `url`
+    /// with the bridge token `token`, keeping its journal and store in `dir`.
     pub fn start(
         config: &Config,
+        settings: BridgeSettings,
         (url, token, trust): (&str, &str, Option<streams::feed::tls::Trust>),
         dir: &Path,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Bridge, String> {
-        let settings = config.bridge.clone().ok_or("no [bridge] in the config")?;
         let listener = std::net::TcpListener::bind(settings.listen)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| format!("bridge: cannot listen on {}: {e}", settings.listen))?;
