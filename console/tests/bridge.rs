@@ -327,7 +327,6 @@ fn the_demo_has_a_110_center_and_a_12345_platform_behind_its_bridge() {
     let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
     let names: Vec<&str> = world.peers.iter().map(|(_, name)| name.as_str()).collect();
     assert_eq!(names, ["县公安局110指挥中心", "12345政务服务便民热线"]);
-    let mut config = config;
     config.simulation = None;
     let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
     seat.core.peers = world.peers.clone();
