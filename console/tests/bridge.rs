@@ -93,7 +93,9 @@ fn the_110_center_hears_every_status_once_and_in_order_across_its_own_restart() 
         p110.events("pushed").iter().map(|e| e["answer"]["id"].as_str().expect("an id").to_owned()).collect();
     let numbers: Vec<String> = (1..=3).map(|n| format!("110-20261206-{n:04}")).collect();
     let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &rig.url(), "seat-1", &config);
-    seat.until(20, "the pushed incidents", |core| ids.iter().all(|id| core.incidents.get(id).is_some()));
+    seat.until(20, "the pushed incidents and the docked peers", |core| {
+        ids.iter().all(|id| core.incidents.get(id).is_some()) && core.peers.len() == 2
+    });
     let first = &seat.core.incidents.get(&ids[0]).unwrap().incident;
     assert_eq!(first.report.source, ReportSource::Hotline110);
     assert_eq!(first.report.kind, "dispute", "the 110's category mapped to a kind");
@@ -325,11 +327,11 @@ fn the_demo_has_a_110_center_and_a_12345_platform_behind_its_bridge() {
         sim.duty_officer = false;
     }
     let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
-    let names: Vec<&str> = world.peers.iter().map(|(_, name)| name.as_str()).collect();
-    assert_eq!(names, ["县公安局110指挥中心", "12345政务服务便民热线"]);
     config.simulation = None;
     let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
-    seat.core.peers = world.peers.clone();
+    seat.until(20, "the docked peers, from the log", |core| core.peers.len() == 2);
+    let names: Vec<&str> = seat.core.peers.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(names, ["县公安局110指挥中心", "12345政务服务便民热线"]);
     let from_110 = |core: &linkage::core::Core| {
         core.incidents
             .all()

@@ -188,7 +188,7 @@ pub struct Core {
     pub channel_health: channel_health::ChannelHealth,
     /// Incidents handed over to other systems, and what those said.
     pub handovers: handover::Handovers,
-    /// The systems the center's bridge reaches (`[[bridge.peer]]`): id → name.
+    /// The systems the center's bridge docks with, as it last logged them: id → name.
     pub peers: Vec<(String, String)>,
 }
 
@@ -270,6 +270,10 @@ impl Core {
         }
         if let Body::HandoverProgressed(progress) = &env.body {
             self.handover_progressed(progress, env.time);
+            return;
+        }
+        if let Body::PeersDocked { peers } = &env.body {
+            self.peers = peers.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
             return;
         }
         if let Body::ChannelTestRequested(request) = &env.body {

@@ -681,7 +681,6 @@ impl Config {
             scoring: self.scoring.clone(),
             paging: self.paging.clone(),
             wall,
-            peers: self.bridge.iter().flat_map(|b| &b.peers).map(|p| (p.id.clone(), p.name.clone())).collect(),
             ..crate::core::Core::default()
         }
     }

@@ -157,9 +157,6 @@ impl LinkageApp {
         });
 
         let mut core = config.core();
-        if !world.peers.is_empty() {
-            core.peers = world.peers.clone();
-        }
         for event in std::mem::take(&mut feed.restored) {
             core.on_feed(FeedUpdate::Event(event));
         }

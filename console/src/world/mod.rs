@@ -43,9 +43,6 @@ pub struct World {
     _smsc: Option<Smsc>,
     _seats: Option<seats::Published>,
     _command_center: Option<CommandCenter>,
-    /// The systems the embedded center's bridge reaches when the config names none (the
-    /// demo's simulated 110 and 12345): id → name, for the seat's hand-over buttons.
-    pub peers: Vec<(String, String)>,
 }
 
 /// A fresh token, 128 bits from the operating system's CSPRNG: the embedded server's
@@ -85,7 +82,6 @@ impl World {
             _units: None,
             _seats: None,
             _command_center: None,
-            peers: vec![],
         }
     }
 
@@ -179,10 +175,8 @@ impl World {
             bridge = Some(demo_bridge(&peers, &center.url()));
             command_center = Some(center);
         }
-        let township = Township { config, sms, bridge: bridge.clone() };
-        let server = Server::start(hub, Some(township), None, runtime)?;
+        let server = Server::start(hub, Some(Township { config, sms, bridge }), None, runtime)?;
         let hub_url = server.hub.url();
-        let peers = bridge.iter().flat_map(|b| &b.peers).map(|p| (p.id.clone(), p.name.clone())).collect();
 
         let mut world = World {
             hub_url: hub_url.clone(),
@@ -198,7 +192,6 @@ impl World {
             _units: None,
             _seats: None,
             _command_center: None,
-            peers,
         };
         if let Some(sim) = &config.simulation {
             let simulated: Vec<SimCamera> = config

@@ -69,6 +69,14 @@ pub struct HandoverProgress {
     pub text: String,
 }
 
+/// A system the center's bridge docks with, as the seats name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DockedPeer {
+    /// Its id at the center (`[[bridge.peer]] id`): a hand-over's `to`.
+    pub id: String,
+    pub name: String,
+}
+
 /// The id of the hand-over logged at `seq`.
 pub fn handover_id(seq: u64) -> String {
     format!("H{seq:06}")

@@ -21,7 +21,7 @@ mod work;
 pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
 pub use channel_test::{ChannelTestRequest, ChannelTestResult, test_run};
-pub use handover::{Handover, HandoverProgress, HandoverState, handover_id};
+pub use handover::{DockedPeer, Handover, HandoverProgress, HandoverState, handover_id};
 pub use link::{Connection, FeedUpdate};
 pub use message::*;
 pub use order::{

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::channel_test::{ChannelTestRequest, ChannelTestResult};
-use crate::handover::{Handover, HandoverProgress};
+use crate::handover::{DockedPeer, Handover, HandoverProgress};
 use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
 use crate::roster::RosterChange;
 use crate::work::{OrderProgress, UnitPosition, WorkOrder};
@@ -60,6 +60,15 @@ impl Envelope {
             Body::TestChannels(t) | Body::ChannelTestRequested(t) => t.check()?,
             Body::HandOver(h) | Body::HandedOver(h) => h.check()?,
             Body::HandoverProgressed(p) => p.check()?,
+            Body::PeersDocked { peers } => {
+                if peers.len() > 50 {
+                    return Err(ParseError::Invalid("at most 50 docked peers".into()));
+                }
+                for peer in peers {
+                    check_key("peer id", &peer.id)?;
+                    check_key("peer name", &peer.name)?;
+                }
+            }
             _ => {}
         }
         Ok(envelope)
@@ -186,6 +195,9 @@ pub enum Body {
     HandedOver(Handover),
     /// Bridge → hub → clients (logged once per hand-over and state): what the peer said of it.
     HandoverProgressed(HandoverProgress),
+    /// Bridge → hub → clients (logged when the list changes): the systems the center's bridge
+    /// docks with; seats offer hand-overs to these.
+    PeersDocked { peers: Vec<DockedPeer> },
     /// Unit terminal (or a unit's seat) → hub: where the unit (its vehicle) is now. Not logged:
     /// the hub keeps the newest per unit, takes one every few seconds per connection and passes
     /// it on as `unit_moved`.
@@ -241,6 +253,7 @@ impl Body {
             Body::HandOver(_) => "hand_over",
             Body::HandedOver(_) => "handed_over",
             Body::HandoverProgressed(_) => "handover_progressed",
+            Body::PeersDocked { .. } => "peers_docked",
             Body::SetRoster(_) => "set_roster",
             Body::RosterSet(_) => "roster_set",
             Body::Position(_) => "position",

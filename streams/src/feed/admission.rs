@@ -89,6 +89,9 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             handover.by = me.clone();
             logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
         }
+        Body::PeersDocked { peers } if role == Role::Bridge => {
+            Admission::Log(Pending { dedup: None, route: None, make: Box::new(move |_| Body::PeersDocked { peers }) })
+        }
         Body::HandoverProgressed(p) if role == Role::Bridge => {
             logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
         }
@@ -169,7 +172,8 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::AlarmPaged(_)
         | Body::PageAnswered { .. }
         | Body::HandOver(_)
-        | Body::HandoverProgressed(_)) => {
+        | Body::HandoverProgressed(_)
+        | Body::PeersDocked { .. }) => {
             Admission::Refuse(ErrorCode::Unauthorized, format!("role {role:?} may not send {}", body.kind()))
         }
         other => Admission::Refuse(ErrorCode::Protocol, format!("a client may not send {}", other.kind())),

@@ -30,7 +30,7 @@ use chrono::Utc;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
-use streams::feed::{Body, FeedUpdate, HandoverProgress, HandoverState, IncidentUpdate, Role};
+use streams::feed::{Body, DockedPeer, FeedUpdate, HandoverProgress, HandoverState, IncidentUpdate, Role};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use self::callbacks::{Callback, Store};
@@ -201,6 +201,13 @@ impl Keeper {
             FeedUpdate::Replayed { .. } => {
                 self.caught_up = true;
                 self.dirty = true;
+                // The seats learn from the log whom they may hand incidents to.
+                let peers: Vec<(String, String)> =
+                    self.settings.peers.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+                if self.core.peers != peers {
+                    let peers = peers.into_iter().map(|(id, name)| DockedPeer { id, name }).collect();
+                    self.feed.send(Body::PeersDocked { peers });
+                }
             }
             FeedUpdate::Event(event) => {
                 self.dirty = true;
