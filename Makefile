@@ -14,8 +14,10 @@ RUN_PACKAGES := libsqlite3-0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   fonts-noto-cjk espeak-ng
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 # Independent peers for the video tests: ffmpeg (RTMP and HTTP-FLV server, HLS packager) and
-# Python's http.server (serves the HLS playlist); curl, a client of the hub's files endpoint.
-TEST_PACKAGES := ffmpeg python3 curl
+# Python's http.server (serves the HLS playlist); curl, a client of the hub's files endpoint;
+# baresip (a SIP radio gateway that answers and records what it hears), SIPp (a gateway that
+# asks for digest credentials) and sox (measures the recording).
+TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
 .PHONY: deps demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch lint

@@ -56,7 +56,7 @@ fn main() {
             posts: vec![],
         })
         .collect();
-    let gateways: Vec<_> = units.iter().filter_map(|u| u.radio).collect();
+    let gateways: Vec<_> = units.iter().filter_map(|u| u.radio.as_ref()?.rtp()).collect();
     let _gateways = RadioGateways::start(&gateways, runtime.handle()).unwrap();
     let smsc = peers::start_smsc(dir.path(), 0);
     let mut config = Config::demo().unwrap();

@@ -26,6 +26,45 @@ pub const RATE: u32 = 8000;
 /// Milliseconds of audio per RTP packet.
 pub const PTIME_MS: u64 = 20;
 
+/// G.711 as both ends may speak it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// A-law, payload type 8: China's (and Europe's) telephone networks.
+    Pcma,
+    /// µ-law, payload type 0: what a plain RTP gateway is sent.
+    Pcmu,
+}
+
+impl Codec {
+    pub fn payload_type(self) -> u8 {
+        match self {
+            Codec::Pcma => 8,
+            Codec::Pcmu => 0,
+        }
+    }
+
+    /// The GStreamer encoder and payloader.
+    fn elements(self) -> (&'static str, &'static str) {
+        match self {
+            Codec::Pcma => ("alawenc", "rtppcmapay"),
+            Codec::Pcmu => ("mulawenc", "rtppcmupay"),
+        }
+    }
+}
+
+/// How a call's RTP goes: in which codec, and from which local port (the one a SIP offer named;
+/// `None`: any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Media {
+    pub codec: Codec,
+    pub from_port: Option<u16>,
+}
+
+impl Media {
+    /// Plain RTP: µ-law from any port.
+    pub const PLAIN: Media = Media { codec: Codec::Pcmu, from_port: None };
+}
+
 /// The SSRC of a call: a stable hash (FNV-1a) of its idempotency key.
 pub fn ssrc_for(key: &str) -> u32 {
     key.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
@@ -65,10 +104,10 @@ pub struct OnAir {
 
 /// Reads `text` out with `voice` and starts transmitting it to `to` as one RTP call; returns
 /// once the first packet is on the air. `key` names the call (its SSRC).
-pub fn call(text: &str, voice: &str, to: SocketAddr, key: &str) -> Result<OnAir, String> {
+pub fn call(text: &str, voice: &str, to: SocketAddr, key: &str, media: Media) -> Result<OnAir, String> {
     let wav = TempWav::new(key);
     speak(text, voice, &wav.0)?;
-    let mut on_air = transmit(&wav.0, to, ssrc_for(key))?;
+    let mut on_air = transmit(&wav.0, to, ssrc_for(key), media)?;
     on_air._wav = Some(wav);
     Ok(on_air)
 }
@@ -76,6 +115,12 @@ pub fn call(text: &str, voice: &str, to: SocketAddr, key: &str) -> Result<OnAir,
 impl OnAir {
     pub fn ssrc(&self) -> u32 {
         self.ssrc
+    }
+
+    /// A handle that ends the transmission early (the far end hung up): [`OnAir::finish`] then
+    /// returns as if the speech had ended.
+    pub fn cutter(&self) -> Cutter {
+        Cutter(self.pipeline.clone())
     }
 
     /// Blocks until the last packet left (about the length of the speech).
@@ -96,22 +141,33 @@ impl OnAir {
     }
 }
 
+/// Ends a call's transmission early.
+pub struct Cutter(gst::Pipeline);
+
+impl Cutter {
+    pub fn cut(&self) {
+        self.0.send_event(gst::event::Eos::new());
+    }
+}
+
 impl Drop for OnAir {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
 }
 
-/// Starts transmitting a WAV file as RTP G.711 µ-law, 20 ms packets, with half a second of
+/// Starts transmitting a WAV file as RTP G.711 (`media`), 20 ms packets, with half a second of
 /// silence first; returns when the first packet has left.
-pub fn transmit(wav: &Path, to: SocketAddr, ssrc: u32) -> Result<OnAir, String> {
+pub fn transmit(wav: &Path, to: SocketAddr, ssrc: u32, media: Media) -> Result<OnAir, String> {
     crate::video::init().map_err(|e| format!("GStreamer: {e}"))?;
+    let (encoder, payloader) = media.codec.elements();
     let description = format!(
         "audiotestsrc wave=silence num-buffers=25 samplesperbuffer=160 ! audio/x-raw,rate={RATE},channels=1,format=S16LE ! c.sink_0 \
          filesrc name=file ! wavparse ! audioconvert ! audioresample ! audio/x-raw,rate={RATE},channels=1,format=S16LE ! c.sink_1 \
-         concat name=c ! mulawenc ! rtppcmupay name=pay pt=0 min-ptime={p} max-ptime={p} ptime-multiple={p} \
+         concat name=c ! {encoder} ! {payloader} name=pay pt={pt} min-ptime={p} max-ptime={p} ptime-multiple={p} \
          ! udpsink name=sink sync=true async=false",
         p = PTIME_MS * 1_000_000,
+        pt = media.codec.payload_type(),
     );
     let pipeline = gst::parse::launch(&description)
         .map_err(|e| format!("radio pipeline: {e}"))?
@@ -123,6 +179,9 @@ pub fn transmit(wav: &Path, to: SocketAddr, ssrc: u32) -> Result<OnAir, String> 
     let sink = by_name("sink")?;
     sink.set_property("host", to.ip().to_string());
     sink.set_property("port", to.port() as i32);
+    if let Some(port) = media.from_port {
+        sink.set_property("bind-port", port as i32);
+    }
     // The first buffer reaching the sink is the call going on the air.
     let (first, on_air) = std::sync::mpsc::sync_channel::<()>(1);
     let pad = sink.static_pad("sink").ok_or("udpsink has no sink pad")?;

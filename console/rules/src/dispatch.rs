@@ -14,7 +14,6 @@
 //! dispatch service (`crate::center`) does the sending.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use linkage_protocol::{
@@ -39,8 +38,8 @@ pub enum Address {
     Terminal(String),
     /// Mobile numbers.
     Mobiles(Vec<String>),
-    /// A radio-over-IP gateway (its talk-group).
-    Radio(SocketAddr),
+    /// A radio talk-group: an RTP gateway or a SIP dispatch gateway.
+    Radio(crate::radio_target::RadioTarget),
 }
 
 /// One message for one channel to one recipient, as the outbox stores and sends it.
@@ -535,7 +534,7 @@ fn address(unit: &LinkedUnit, channel: ChannelKind, post: Option<&Post>) -> Opti
             let mobiles = post.map(|p| &p.mobiles).filter(|m| !m.is_empty()).unwrap_or(&unit.sms);
             (!mobiles.is_empty()).then(|| Address::Mobiles(mobiles.clone()))
         }
-        ChannelKind::Radio => post.and_then(|p| p.radio).or(unit.radio).map(Address::Radio),
+        ChannelKind::Radio => post.and_then(|p| p.radio.clone()).or(unit.radio.clone()).map(Address::Radio),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod kind;
 pub mod notice;
 pub mod paging;
 pub mod plan;
+pub mod radio_target;
 pub mod roster;
 pub mod score;
 pub mod unit;

@@ -7,8 +7,6 @@
 //! from the log (the alarm's time, the pages already logged); the center's dispatch service
 //! logs each page (`alarm_paged`) and its outbox sends it.
 
-use std::net::SocketAddr;
-
 use chrono::{DateTime, Duration, Utc};
 use linkage_protocol::{Page, PageLevel};
 
@@ -22,7 +20,7 @@ use super::{Core, ZONE};
 pub struct OnCall {
     pub name: String,
     pub mobiles: Vec<String>,
-    pub radio: Option<SocketAddr>,
+    pub radio: Option<crate::radio_target::RadioTarget>,
     pub hours: Hours,
 }
 
@@ -59,7 +57,7 @@ impl Core {
                     level: PageLevel::OnCall,
                     to: officer.name.clone(),
                     mobiles: officer.mobiles.clone(),
-                    radio: officer.radio.map(|a| a.to_string()),
+                    radio: officer.radio.as_ref().map(|a| a.to_string()),
                 });
             }
             if ringing >= self.paging.leader_after && !paged(PageLevel::Leader) && !self.leader_sms.is_empty() {

@@ -10,8 +10,6 @@
 //!
 //! Hours are a value, the time is passed in: who is on duty is tested without a clock.
 
-use std::net::SocketAddr;
-
 use chrono::{DateTime, NaiveTime, Utc};
 
 use super::ZONE;
@@ -74,7 +72,7 @@ pub struct Post {
     pub name: String,
     pub mobiles: Vec<String>,
     /// Their radio gateway (talk-group); the unit's when absent.
-    pub radio: Option<SocketAddr>,
+    pub radio: Option<crate::radio_target::RadioTarget>,
     pub hours: Hours,
 }
 
@@ -96,7 +94,7 @@ impl Post {
             post: self.kind,
             name: self.name.clone(),
             mobiles: self.mobiles.clone(),
-            radio: self.radio.map(|r| r.to_string()),
+            radio: self.radio.as_ref().map(|r| r.to_string()),
             hours: Some(format!("{}-{}", self.hours.from.format("%H:%M"), self.hours.to.format("%H:%M"))),
         }
     }

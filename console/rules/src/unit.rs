@@ -17,8 +17,9 @@ pub struct LinkedUnit {
     pub contact: String,
     /// Mobile numbers for SMS.
     pub sms: Vec<String>,
-    /// The radio-over-IP gateway of its talk-group, `host:port` (unicast or multicast).
-    pub radio: Option<std::net::SocketAddr>,
+    /// Its talk-group: an RTP gateway `host:port` (unicast or multicast), or
+    /// `sip:TALKGROUP@GATEWAY`.
+    pub radio: Option<crate::radio_target::RadioTarget>,
     /// Where it is based (lon, lat, WGS-84): its place on the map until its terminal reports one.
     pub base: Option<(f64, f64)>,
     /// Its duty roster: the A and B posts and their hours (see [`super::roster`]); empty: the

@@ -153,12 +153,22 @@ pub(super) struct SmsSection {
 pub(super) struct RadioSection {
     #[serde(default = "mandarin")]
     pub(super) voice: String,
+    /// The account for talk-groups behind a SIP dispatch gateway (`radio = "sip:…"`).
+    pub(super) sip: Option<SipSection>,
 }
 
 impl Default for RadioSection {
     fn default() -> Self {
-        RadioSection { voice: mandarin() }
+        RadioSection { voice: mandarin(), sip: None }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SipSection {
+    pub(super) user: String,
+    /// The password, or `env:NAME`.
+    pub(super) password: Spanned<String>,
 }
 
 pub(super) fn center() -> String {

@@ -152,6 +152,8 @@ pub struct DispatchSettings {
     pub http_sms: Option<crate::center::channels::http_sms::HttpSmsSettings>,
     /// The text-to-speech voice for radio calls (an espeak-ng voice).
     pub radio_voice: String,
+    /// The account for SIP talk-groups (`[dispatch.radio.sip]`).
+    pub radio_sip: Option<crate::center::channels::sip::SipSettings>,
     /// The share of the acknowledge clock after which an order goes from the A post to the B.
     pub hand_over_at: f64,
     /// The units' channels are tested every this many days (0: only on demand).
@@ -355,9 +357,10 @@ impl Config {
             }
             let radio = match &u.radio {
                 None => None,
-                Some(r) => Some(r.parse::<std::net::SocketAddr>().map_err(|_| {
-                    err(span.clone(), format!("unit {}: radio must be host:port of its gateway, not {r:?}", u.id))
-                })?),
+                Some(r) => Some(
+                    r.parse::<crate::core::radio_target::RadioTarget>()
+                        .map_err(|e| err(span.clone(), format!("unit {}: radio: {e}", u.id)))?,
+                ),
             };
             let not_mobile = |m: &String| m.is_empty() || !m.chars().all(|c| c.is_ascii_digit() || c == '+');
             if let Some(bad) = u.sms.iter().find(|m| not_mobile(m)) {
@@ -508,6 +511,13 @@ impl Config {
                 return Err(err(None, reason));
             }
         };
+        let radio_sip = match raw.dispatch.radio.sip {
+            None => None,
+            Some(sip) => {
+                let password = env_or(sip.password.get_ref()).map_err(|r| err(Some(sip.password.span()), r))?;
+                Some(crate::center::channels::sip::SipSettings { user: sip.user, password })
+            }
+        };
         let dispatch = DispatchSettings {
             hand_over_at,
             channel_tests_every_days: raw.dispatch.channel_tests_every_days.unwrap_or(7),
@@ -519,6 +529,7 @@ impl Config {
             cmpp,
             http_sms,
             radio_voice: raw.dispatch.radio.voice,
+            radio_sip,
         };
 
         let wall_layout = match &raw.wall.layout {
@@ -574,9 +585,10 @@ impl Config {
             }
             let radio = match &o.radio {
                 None => None,
-                Some(r) => Some(r.parse::<std::net::SocketAddr>().map_err(|_| {
-                    err(span.clone(), format!("on_call {}: radio must be host:port of a gateway, not {r:?}", o.name))
-                })?),
+                Some(r) => Some(
+                    r.parse::<crate::core::radio_target::RadioTarget>()
+                        .map_err(|e| err(span.clone(), format!("on_call {}: radio: {e}", o.name)))?,
+                ),
             };
             roster.push(crate::core::paging::OnCall {
                 name: o.name.clone(),

@@ -254,7 +254,7 @@ impl World {
             world._units = Some(linked_units::start(&hub_url, &simulated, runtime.handle()));
             // The units' radio gateways, where they are on this machine.
             let gateways: Vec<_> =
-                config.units.iter().filter_map(|u| u.radio).filter(|a| a.ip().is_loopback()).collect();
+                config.units.iter().filter_map(|u| u.radio.as_ref()?.rtp()).filter(|a| a.ip().is_loopback()).collect();
             // Another console on this machine may hold the ports: its gateways hear the calls.
             world._radio = RadioGateways::start(&gateways, runtime.handle())
                 .inspect_err(|e| tracing::warn!(error = %e, "simulated radio gateways not started"))

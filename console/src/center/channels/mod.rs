@@ -14,6 +14,7 @@ pub mod http_sms;
 pub mod order;
 pub mod outbox;
 pub mod radio;
+pub mod sip;
 pub mod sms;
 
 use futures_util::future::BoxFuture;
@@ -103,8 +104,11 @@ pub fn open(
     runtime: &tokio::runtime::Handle,
 ) -> (Vec<std::sync::Arc<dyn Channel>>, tokio::sync::mpsc::UnboundedReceiver<Late>) {
     let (late_tx, late) = tokio::sync::mpsc::unbounded_channel();
-    let mut channels: Vec<std::sync::Arc<dyn Channel>> =
-        vec![std::sync::Arc::new(radio::RadioChannel::new(&settings.radio_voice, late_tx.clone()))];
+    let mut channels: Vec<std::sync::Arc<dyn Channel>> = vec![std::sync::Arc::new(radio::RadioChannel::new(
+        &settings.radio_voice,
+        settings.radio_sip.clone(),
+        late_tx.clone(),
+    ))];
     if let Some((url, token, trust)) = hub {
         channels.push(std::sync::Arc::new(order::OrderChannel::connect(url, token, trust, runtime)));
     }
