@@ -14,7 +14,8 @@ function usage(msg) {
   process.stderr.write(
     (msg ? msg + '\n' : '') +
       'usage: node smsc.js --port P --log FILE [--host H] [--system-id ID --password PW]\n' +
-      '                    [--receipt-delay-ms N] [--no-receipts] [--exit-on-stdin-eof]\n'
+      '                    [--receipt-delay-ms N] [--no-receipts] [--exit-on-stdin-eof]\n' +
+      '                    [--refuse DEST:PART:TIMES ...]\n'
   );
   process.exit(2);
 }
@@ -29,6 +30,8 @@ function parseArgs(argv) {
     receiptDelayMs: 30,
     receipts: true,
     exitOnStdinEof: false,
+    // Submits to refuse (ESME_RSUBMITFAIL): part PART of a message to DEST, the first TIMES times.
+    refuse: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -45,6 +48,11 @@ function parseArgs(argv) {
       case '--receipt-delay-ms': o.receiptDelayMs = Number(val()); break;
       case '--no-receipts': o.receipts = false; break;
       case '--exit-on-stdin-eof': o.exitOnStdinEof = true; break;
+      case '--refuse': {
+        const [dest, part, times] = val().split(':');
+        o.refuse.push({ dest, part: Number(part), left: Number(times) });
+        break;
+      }
       default: usage('unknown argument ' + a);
     }
   }
@@ -344,6 +352,13 @@ function handleSubmit(st, pdu) {
   if (split.udhError) log({ event: 'error', session: st.id, error: 'bad UDH: ' + split.udhError });
   const key = readKey(pdu);
   const text = decodeText(split.body, dc);
+  const refusal = opts.refuse.find((r) => r.dest === pdu.destination_addr && r.part === split.part && r.left > 0);
+  if (refusal) {
+    refusal.left--;
+    st.session.send(pdu.response({ command_status: E.ESME_RSUBMITFAIL }));
+    log({ event: 'refused', key, dest: pdu.destination_addr, part: split.part, parts: split.parts, session: st.id });
+    return;
+  }
 
   let messageId = null;
   let duplicate = false;

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Core;
 use super::clock::{self, ClockKind, Escalation};
-use super::order::{ChannelKind, Delivery, DeliveryState, Order, Stage, UnitOrder};
+use super::order::{ChannelKind, Delivery, Order, Stage, UnitOrder};
 use super::plan::{self, PlanClocks};
 use super::roster::{HAND_OVER, HAND_OVER_AT, Post, PostKind};
 use super::unit::{LinkedUnit, Tier};
@@ -163,7 +163,7 @@ impl Core {
             }
             Body::DeliveryUpdated(u) => {
                 if let Some(d) = self.orders.list.get_mut(&u.order).and_then(|o| o.delivery_mut(&u.key)) {
-                    d.advance(u.state.clone(), u.at);
+                    d.record(&u.key, u.state.clone(), u.at);
                 }
             }
             Body::OrderEscalated(e) => {
@@ -248,14 +248,17 @@ impl Core {
             let tier = plan::tier_clocks(unit.tier);
             // A plan's clocks are for its tier-1 units; tiers 2 and 3 keep their own.
             let own = if unit.tier == Tier::One { draft.clocks } else { PlanClocks::default() };
+            let post = unit.on_duty(PostKind::A, at);
             let deliveries: Vec<Delivery> = channels
                 .iter()
                 .filter(|&&c| self.contact(unit_id, c, at).is_some())
-                .map(|&channel| Delivery {
-                    channel,
-                    key: Delivery::key_for(&id, unit_id, channel),
-                    state: DeliveryState::Queued,
-                    times: BTreeMap::from([("queued".to_owned(), at)]),
+                .map(|&channel| {
+                    Delivery::queued(
+                        channel,
+                        Delivery::key_for(&id, unit_id, channel),
+                        &mobiles(unit, channel, post),
+                        at,
+                    )
                 })
                 .collect();
             if deliveries.is_empty() {
@@ -318,6 +321,13 @@ impl Core {
             let unit = self.units.iter().find(|x| x.id == u.unit);
             for (unit, d) in unit.iter().flat_map(|unit| u.deliveries.iter().map(move |d| (*unit, d))) {
                 let Some(address) = address(unit, d.channel, self.post_of(unit, &d.key, order)) else { continue };
+                // An SMS to several numbers: one message each, to the numbers it was built for.
+                let to: Vec<(String, Address)> = match d.recipients.is_empty() {
+                    true => vec![(d.key.clone(), address)],
+                    false => {
+                        d.recipients.keys().map(|m| (d.recipient_key(m), Address::Mobiles(vec![m.clone()]))).collect()
+                    }
+                };
                 let text = order.texts.get(&d.channel).map_or("", String::as_str).replace("{unit}", name);
                 // A resend's key has a fourth part: why it went again.
                 let text = match d.key.split('/').nth(3) {
@@ -325,20 +335,20 @@ impl Core {
                     Some(HAND_OVER) => format!("【B岗】{text}"),
                     Some(_) => format!("【催办】{text}"),
                 };
-                out.push(Outgoing {
-                    key: d.key.clone(),
-                    order: order.id.clone(),
-                    incident: order.incident.clone(),
-                    unit: u.unit.clone(),
-                    channel: d.channel,
-                    address,
-                    text,
-                    acknowledge_by: u.acknowledge_by,
-                    details: (d.channel == ChannelKind::Order)
-                        .then(|| self.work_details(order, u))
-                        .flatten()
-                        .map(Box::new),
-                });
+                let details = (d.channel == ChannelKind::Order).then(|| self.work_details(order, u)).flatten();
+                for (key, address) in to {
+                    out.push(Outgoing {
+                        key,
+                        order: order.id.clone(),
+                        incident: order.incident.clone(),
+                        unit: u.unit.clone(),
+                        channel: d.channel,
+                        address,
+                        text: text.clone(),
+                        acknowledge_by: u.acknowledge_by,
+                        details: details.clone().map(Box::new),
+                    });
+                }
             }
             if self.leader_sms.is_empty() {
                 continue;
@@ -428,11 +438,14 @@ impl Core {
                 let deliveries = channels
                     .into_iter()
                     .filter(|&c| self.contact(&unit, c, order.created).is_some())
-                    .map(|channel| Delivery {
-                        channel,
-                        key: format!("{}/{why}", Delivery::key_for(&order.id, &unit, channel)),
-                        state: DeliveryState::Queued,
-                        times: BTreeMap::from([("queued".to_owned(), now)]),
+                    .map(|channel| {
+                        let key = format!("{}/{why}", Delivery::key_for(&order.id, &unit, channel));
+                        let to = self
+                            .units
+                            .iter()
+                            .find(|u| u.id == unit)
+                            .map(|u| mobiles(u, channel, self.post_of(u, &key, order)));
+                        Delivery::queued(channel, key, &to.unwrap_or_default(), now)
                     })
                     .collect();
                 out.push(OrderEscalation { order: order.id.clone(), unit, what, clock, deliveries, to: None });
@@ -465,11 +478,9 @@ impl Core {
         let deliveries = channels
             .into_iter()
             .filter(|&c| address(unit, c, Some(b)).is_some())
-            .map(|channel| Delivery {
-                channel,
-                key: format!("{}/{HAND_OVER}", Delivery::key_for(&order.id, &u.unit, channel)),
-                state: DeliveryState::Queued,
-                times: BTreeMap::from([("queued".to_owned(), now)]),
+            .map(|channel| {
+                let key = format!("{}/{HAND_OVER}", Delivery::key_for(&order.id, &u.unit, channel));
+                Delivery::queued(channel, key, &mobiles(unit, channel, Some(b)), now)
             })
             .collect();
         Some(OrderEscalation {
@@ -522,6 +533,15 @@ impl Core {
         let mut all: Vec<clock::Running> = self.orders.list.values().flat_map(|o| clock::running(o, now)).collect();
         all.sort_by_key(|r| r.due);
         all
+    }
+}
+
+/// The mobiles an SMS to `unit` goes to (the post's, else the unit's); none for the other
+/// channels.
+fn mobiles(unit: &LinkedUnit, channel: ChannelKind, post: Option<&Post>) -> Vec<String> {
+    match address(unit, channel, post) {
+        Some(Address::Mobiles(mobiles)) => mobiles,
+        _ => vec![],
     }
 }
 

@@ -240,7 +240,10 @@ impl Service {
             // A channel test's message: its outcome is the channel's health.
             DeliveryReport::State { order, key, state, .. } if channel_health::run_of(&order).is_some() => {
                 let mut parts = key.split('/').skip(1);
-                let (Some(unit), Some(channel)) = (parts.next(), parts.next().and_then(ChannelKind::from_code)) else {
+                // `T…/UNIT/CHANNEL`, `#MOBILE` after it for one number of an SMS.
+                let unit = parts.next();
+                let channel = parts.next().and_then(|c| ChannelKind::from_code(c.split('#').next().unwrap_or(c)));
+                let (Some(unit), Some(channel)) = (unit, channel) else {
                     return;
                 };
                 let (ok, detail) = match state {
@@ -253,9 +256,7 @@ impl Service {
             }
             DeliveryReport::State { order, key, state, at } => {
                 // Logged unless the log already has this state (a message handed over again).
-                let logged = self.core.orders.list.get(&order).and_then(|o| {
-                    o.units.iter().flat_map(|u| &u.deliveries).find(|d| d.key == key).map(|d| d.state.clone())
-                });
+                let logged = self.core.orders.list.get(&order).and_then(|o| o.message_state(&key).cloned());
                 if logged.as_ref() != Some(&state) {
                     self.feed.send(Body::DeliveryUpdated(DeliveryUpdate { order, key, state, at }));
                 }

@@ -279,12 +279,7 @@ fn order_card(
             }
             ui.horizontal_wrapped(|ui| {
                 for d in &u.deliveries {
-                    let state = tr.t(match d.state {
-                        DeliveryState::Queued => "delivery.queued",
-                        DeliveryState::Sent { .. } => "delivery.sent",
-                        DeliveryState::Delivered { .. } => "delivery.delivered",
-                        DeliveryState::Failed { .. } => "delivery.failed",
-                    });
+                    let state = state_name(tr, &d.state);
                     let at = d.times.values().max().map(|t| names::clock(*t)).unwrap_or_default();
                     let chip = ui.label(
                         RichText::new(format!("{} {state} {at}", channel_name(tr, d.channel)))
@@ -294,6 +289,13 @@ fn order_card(
                         chip.on_hover_text(
                             tr.f("delivery.retrying", &[("error", error), ("attempts", &attempts.to_string())]),
                         );
+                    }
+                    // An SMS to several numbers: which number got what.
+                    if d.recipients.len() > 1 {
+                        for (mobile, state) in &d.recipients {
+                            let text = format!("{mobile} {}", state_name(tr, state));
+                            ui.label(RichText::new(text).size(12.0).color(state_color(state)));
+                        }
                     }
                 }
             });
@@ -327,4 +329,14 @@ fn order_card(
         }
     });
     commands
+}
+
+/// A delivery state's name.
+fn state_name<'a>(tr: &'a I18n, state: &DeliveryState) -> &'a str {
+    tr.t(match state {
+        DeliveryState::Queued => "delivery.queued",
+        DeliveryState::Sent { .. } => "delivery.sent",
+        DeliveryState::Delivered { .. } => "delivery.delivered",
+        DeliveryState::Failed { .. } => "delivery.failed",
+    })
 }

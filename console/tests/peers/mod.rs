@@ -241,6 +241,11 @@ impl Drop for Smsc {
 }
 
 pub fn start_smsc(dir: &Path, port: u16) -> Smsc {
+    start_smsc_with(dir, port, &[])
+}
+
+/// [`start_smsc`] with more of its options (`--refuse DEST:PART:TIMES`, …).
+pub fn start_smsc_with(dir: &Path, port: u16, extra: &[&str]) -> Smsc {
     let peers = peers_dir();
     let log = dir.join("smsc.log");
     let mut child = Process::new("node")
@@ -248,6 +253,7 @@ pub fn start_smsc(dir: &Path, port: u16) -> Smsc {
         .args(["--port", &port.to_string(), "--log"])
         .arg(&log)
         .args(["--system-id", "linkage", "--password", "secret"])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -189,11 +189,81 @@ pub struct Delivery {
     pub state: DeliveryState,
     /// When each state was first reached: queued, sent, delivered.
     pub times: BTreeMap<String, DateTime<Utc>>,
+    /// An SMS to several mobiles: each number's own state. Each is its own message (key
+    /// `KEY#MOBILE`), sent and retried alone, so a resend after a failure goes only to the
+    /// numbers it failed for; `state` is then what all of them add up to.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub recipients: BTreeMap<String, DeliveryState>,
 }
 
 impl Delivery {
     pub fn key_for(order: &str, unit: &str, channel: ChannelKind) -> String {
         format!("{order}/{unit}/{}", channel.code())
+    }
+
+    /// A new delivery at `at`, to `recipients` (for an SMS: its mobiles, each tracked).
+    pub fn queued(channel: ChannelKind, key: String, recipients: &[String], at: DateTime<Utc>) -> Delivery {
+        Delivery {
+            channel,
+            key,
+            state: DeliveryState::Queued,
+            times: BTreeMap::from([("queued".to_owned(), at)]),
+            recipients: recipients.iter().map(|m| (m.clone(), DeliveryState::Queued)).collect(),
+        }
+    }
+
+    /// The key of its message to one recipient.
+    pub fn recipient_key(&self, mobile: &str) -> String {
+        format!("{}#{mobile}", self.key)
+    }
+
+    /// Records a message's new state: the delivery's own (`key`), or one recipient's
+    /// (`KEY#MOBILE`), after which the delivery's is what all recipients add up to — delivered
+    /// when all are, sent when all are at least sent, failed while one has failed (naming
+    /// which), queued otherwise.
+    pub fn record(&mut self, key: &str, state: DeliveryState, at: DateTime<Utc>) {
+        if key == self.key {
+            return self.advance(state, at);
+        }
+        let Some(mobile) = key.strip_prefix(self.key.as_str()).and_then(|k| k.strip_prefix('#')) else { return };
+        let Some(current) = self.recipients.get_mut(mobile) else { return };
+        if rank(&state) < rank(current) {
+            return;
+        }
+        *current = state;
+        let failed: Vec<(&String, &DeliveryState)> =
+            self.recipients.iter().filter(|(_, s)| matches!(s, DeliveryState::Failed { .. })).collect();
+        let total = self.recipients.len();
+        let least = self.recipients.values().map(rank).min().unwrap_or(0);
+        let sum = if let Some((_, DeliveryState::Failed { attempts, .. })) = failed.first() {
+            let why: Vec<String> = failed
+                .iter()
+                .map(|(m, s)| match s {
+                    DeliveryState::Failed { error, .. } => format!("{m}: {error}"),
+                    _ => String::new(),
+                })
+                .collect();
+            let error = format!("{} of {total}: {}", failed.len(), why.join("; "));
+            DeliveryState::Failed { error, attempts: *attempts }
+        } else {
+            let receipts = |s: &DeliveryState| match s {
+                DeliveryState::Sent { receipt } | DeliveryState::Delivered { receipt } => receipt.clone(),
+                _ => String::new(),
+            };
+            let receipt: Vec<String> = self.recipients.iter().map(|(m, s)| format!("{m}:{}", receipts(s))).collect();
+            match least {
+                2 => DeliveryState::Delivered { receipt: receipt.join(",") },
+                1 => DeliveryState::Sent { receipt: receipt.join(",") },
+                _ => DeliveryState::Queued,
+            }
+        };
+        // A failure after a recipient was sent is the aggregate's news even though it ranks
+        // lower: the delivery shows it until the retry gets through.
+        if matches!(sum, DeliveryState::Failed { .. }) {
+            self.state = sum;
+        } else {
+            self.advance(sum, at);
+        }
     }
 
     pub fn state_code(&self) -> &'static str {
@@ -203,11 +273,6 @@ impl Delivery {
     /// Moves to `state` at `at`. A delivery never goes back: a late "sent" after "delivered"
     /// (receipts may overtake) is ignored.
     pub fn advance(&mut self, state: DeliveryState, at: DateTime<Utc>) {
-        let rank = |s: &DeliveryState| match s {
-            DeliveryState::Queued | DeliveryState::Failed { .. } => 0,
-            DeliveryState::Sent { .. } => 1,
-            DeliveryState::Delivered { .. } => 2,
-        };
         if rank(&state) < rank(&self.state) {
             return;
         }
@@ -219,6 +284,15 @@ impl Delivery {
         if code.is_some() {
             self.times.entry(self.state_code().to_owned()).or_insert(at);
         }
+    }
+}
+
+/// How far a state is: queued and failed 0, sent 1, delivered 2.
+fn rank(s: &DeliveryState) -> u8 {
+    match s {
+        DeliveryState::Queued | DeliveryState::Failed { .. } => 0,
+        DeliveryState::Sent { .. } => 1,
+        DeliveryState::Delivered { .. } => 2,
     }
 }
 
@@ -330,8 +404,20 @@ impl Order {
         self.units.iter_mut().find(|u| u.unit == unit)
     }
 
+    /// The delivery a message's key belongs to (its own, or one recipient's `KEY#MOBILE`).
     pub fn delivery_mut(&mut self, key: &str) -> Option<&mut Delivery> {
-        self.units.iter_mut().flat_map(|u| u.deliveries.iter_mut()).find(|d| d.key == key)
+        let own = key.split_once('#').map_or(key, |(own, _)| own);
+        self.units.iter_mut().flat_map(|u| u.deliveries.iter_mut()).find(|d| d.key == own)
+    }
+
+    /// The state a message's key has in the order (a recipient's, for `KEY#MOBILE`).
+    pub fn message_state(&self, key: &str) -> Option<&DeliveryState> {
+        let (own, mobile) = key.split_once('#').map_or((key, None), |(own, m)| (own, Some(m)));
+        let d = self.units.iter().flat_map(|u| &u.deliveries).find(|d| d.key == own)?;
+        match mobile {
+            None => Some(&d.state),
+            Some(m) => d.recipients.get(m),
+        }
     }
 
     /// Records a unit's step at the hub's time. The first time of a step counts; a step implies
@@ -522,6 +608,7 @@ pub mod fixtures {
                         key: Delivery::key_for("D1", u, c),
                         state: DeliveryState::Queued,
                         times: BTreeMap::new(),
+                        recipients: BTreeMap::new(),
                     })
                     .collect(),
                 steps: BTreeMap::new(),
@@ -635,5 +722,28 @@ mod tests {
         assert_eq!(d.state_code(), "delivered");
         assert_eq!(d.times["sent"], at(1));
         assert_eq!(d.times["delivered"], at(2));
+    }
+
+    #[test]
+    fn an_sms_to_two_numbers_adds_up_what_each_got() {
+        let at = Utc::now();
+        let mut d = Delivery::queued(ChannelKind::Sms, "D1/police/sms".into(), &["a".into(), "b".into()], at);
+        let sent = |r: &str| DeliveryState::Sent { receipt: r.into() };
+        d.record("D1/police/sms#a", sent("1"), at);
+        assert_eq!(d.state, DeliveryState::Queued, "b not yet");
+        d.record("D1/police/sms#b", DeliveryState::Failed { error: "refused".into(), attempts: 1 }, at);
+        assert_eq!(d.state, DeliveryState::Failed { error: "1 of 2: b: refused".into(), attempts: 1 });
+        d.record("D1/police/sms#b", sent("2"), at);
+        assert_eq!(d.state, sent("a:1,b:2"));
+        d.record("D1/police/sms#a", DeliveryState::Delivered { receipt: "1".into() }, at);
+        d.record("D1/police/sms#a", sent("1"), at);
+        assert_eq!(d.recipients["a"], DeliveryState::Delivered { receipt: "1".into() }, "never back");
+        assert_eq!(d.state, sent("a:1,b:2"), "b is only sent");
+        d.record("D1/police/sms#b", DeliveryState::Delivered { receipt: "2".into() }, at);
+        assert_eq!(d.state, DeliveryState::Delivered { receipt: "a:1,b:2".into() });
+        d.record("D1/police/sms#c", sent("3"), at);
+        d.record("D1/fire/sms#a", sent("3"), at);
+        assert_eq!(d.recipients.len(), 2, "not its numbers");
+        assert!(d.times.contains_key("sent") && d.times.contains_key("delivered"));
     }
 }

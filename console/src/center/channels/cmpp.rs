@@ -98,6 +98,7 @@ enum Session {
 pub struct CmppChannel {
     session: Arc<RwLock<Session>>,
     settings: CmppSettings,
+    taken: super::TakenParts,
 }
 
 impl CmppChannel {
@@ -109,7 +110,7 @@ impl CmppChannel {
     ) -> CmppChannel {
         let session = Arc::new(RwLock::new(Session::Down("connecting to the CMPP gateway".into())));
         runtime.spawn(keep_connected(settings.clone(), session.clone(), late));
-        CmppChannel { session, settings }
+        CmppChannel { session, settings, taken: Default::default() }
     }
 }
 
@@ -415,9 +416,14 @@ impl Channel for CmppChannel {
             };
             let contents = parts(&msg.text, (streams::radio::ssrc_for(&msg.key) & 0xff) as u8);
             let total = contents.len() as u8;
-            let mut ids = vec![];
+            let (mut ids, mut keys) = (vec![], vec![]);
             for mobile in mobiles {
+                let key = super::key_to(msg, mobile);
+                let mut taken = self.taken.of(&key, contents.len());
                 for (n, content) in contents.iter().enumerate() {
+                    if taken[n].is_some() {
+                        continue;
+                    }
                     let _slot = link.window.acquire().await.map_err(|e| ChannelError(e.to_string()))?;
                     let sequence = link.sequence.fetch_add(1, Ordering::Relaxed);
                     let (tx, rx) = oneshot::channel();
@@ -428,16 +434,27 @@ impl Channel for CmppChannel {
                     link.frames
                         .send(frame(SUBMIT, sequence, &body))
                         .map_err(|_| ChannelError("the CMPP session ended".into()))?;
-                    let (msg_id, result) = tokio::time::timeout(ANSWER_TIMEOUT, rx)
-                        .await
-                        .map_err(|_| ChannelError("no CMPP_SUBMIT_RESP in 10 s".into()))?
-                        .map_err(|_| ChannelError("the CMPP session ended before the answer".into()))?;
-                    if result != 0 {
-                        return Err(ChannelError(format!("the CMPP gateway refused the submit (result {result})")));
+                    let answer = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+                        Err(_) => Err("no CMPP_SUBMIT_RESP in 10 s".to_string()),
+                        Ok(Err(_)) => Err("the CMPP session ended before the answer".to_string()),
+                        Ok(Ok((_, result))) if result != 0 => {
+                            Err(format!("the CMPP gateway refused the submit (result {result})"))
+                        }
+                        Ok(Ok((msg_id, _))) => Ok(msg_id.to_string()),
+                    };
+                    match answer {
+                        Ok(id) => taken[n] = Some(id),
+                        Err(why) => {
+                            self.taken.keep(key, taken);
+                            let at = if total > 1 { format!(" (part {} of {total})", n + 1) } else { String::new() };
+                            return Err(ChannelError(format!("{mobile}{at}: {why}")));
+                        }
                     }
-                    ids.push(msg_id.to_string());
                 }
+                ids.extend(taken.into_iter().flatten());
+                keys.push(key);
             }
+            self.taken.forget(&keys);
             Ok(Receipt { id: ids.join(","), delivered: false })
         })
     }

@@ -53,6 +53,43 @@ fn mobiles(msg: &Outgoing) -> Result<&[String], ChannelError> {
     }
 }
 
+/// The key of a message's copy to one of its mobiles (what an SMSC is given to know a resend
+/// by): the message's own when it already names that mobile (`KEY#MOBILE`, an SMS of an order
+/// goes to each number alone).
+fn key_to(msg: &Outgoing, mobile: &str) -> String {
+    match msg.key.strip_suffix(mobile).and_then(|k| k.strip_suffix('#')) {
+        Some(_) => msg.key.clone(),
+        None => format!("{}#{mobile}", msg.key),
+    }
+}
+
+/// The parts of an SMS its gateway has taken, by the key of each mobile's copy: a resend after
+/// a failure submits only the parts not taken yet (a long order whose third part was refused
+/// sends the third part again, not the first two). Kept until the whole message is through,
+/// in memory: after a restart the message goes whole again (at least once, docs/dispatch.md).
+#[derive(Default)]
+struct TakenParts(std::sync::Mutex<std::collections::HashMap<String, Vec<Option<String>>>>);
+
+impl TakenParts {
+    /// What the gateway took of `key`'s `parts` parts so far: its message id for each taken.
+    fn of(&self, key: &str, parts: usize) -> Vec<Option<String>> {
+        let taken = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        taken.get(key).filter(|ids| ids.len() == parts).cloned().unwrap_or_else(|| vec![None; parts])
+    }
+
+    fn keep(&self, key: String, ids: Vec<Option<String>>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(key, ids);
+    }
+
+    /// The message is through: its parts are forgotten.
+    fn forget(&self, keys: &[String]) {
+        let mut taken = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for key in keys {
+            taken.remove(key);
+        }
+    }
+}
+
 /// One way of reaching a unit.
 pub trait Channel: Send + Sync {
     fn kind(&self) -> ChannelKind;

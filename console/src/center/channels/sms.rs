@@ -44,6 +44,7 @@ enum Session {
 pub struct SmsChannel {
     session: Arc<RwLock<Session>>,
     source: String,
+    taken: super::TakenParts,
 }
 
 impl SmsChannel {
@@ -56,7 +57,7 @@ impl SmsChannel {
         let session = Arc::new(RwLock::new(Session::Down("connecting to the SMSC".into())));
         let source = settings.source.clone();
         runtime.spawn(keep_bound(settings, session.clone(), late));
-        SmsChannel { session, source }
+        SmsChannel { session, source, taken: Default::default() }
     }
 }
 
@@ -165,15 +166,34 @@ impl Channel for SmsChannel {
                 Session::Up(client) => client.clone(),
                 Session::Down(why) => return Err(ChannelError(why.clone())),
             };
-            let mut ids = vec![];
+            let (mut ids, mut keys) = (vec![], vec![]);
             for mobile in mobiles {
-                for part in parts(&self.source, mobile, &msg.text, &format!("{}#{mobile}", msg.key))? {
-                    let resp = client.submit_sm(part).await.map_err(|e| ChannelError(format!("submit_sm: {e}")))?;
-                    // A C-octet string: its bytes end with the NUL terminator.
-                    let id = String::from_utf8_lossy(resp.message_id().as_ref()).trim_end_matches('\0').to_owned();
-                    ids.push(id);
+                let key = super::key_to(msg, mobile);
+                let pdus = parts(&self.source, mobile, &msg.text, &key)?;
+                let total = pdus.len();
+                let mut taken = self.taken.of(&key, total);
+                for (n, part) in pdus.into_iter().enumerate() {
+                    if taken[n].is_some() {
+                        continue;
+                    }
+                    match client.submit_sm(part).await {
+                        // A C-octet string: its bytes end with the NUL terminator.
+                        Ok(resp) => {
+                            let id =
+                                String::from_utf8_lossy(resp.message_id().as_ref()).trim_end_matches('\0').to_owned();
+                            taken[n] = Some(id);
+                        }
+                        Err(e) => {
+                            self.taken.keep(key, taken);
+                            let at = if total > 1 { format!(" (part {} of {total})", n + 1) } else { String::new() };
+                            return Err(ChannelError(format!("submit_sm to {mobile}{at}: {e}")));
+                        }
+                    }
                 }
+                ids.extend(taken.into_iter().flatten());
+                keys.push(key);
             }
+            self.taken.forget(&keys);
             Ok(Receipt { id: ids.join(","), delivered: false })
         })
     }
