@@ -157,9 +157,14 @@ fn sipp(port: u16, media: u16) -> Killed {
         .stderr(Stdio::null())
         .spawn()
         .expect("sipp runs (Debian package sip-tester)");
-    // It listens once its UDP port is taken.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+    // It listens once its UDP port shows in the kernel's table (probing by binding the port
+    // ourselves could take it from SIPp at the moment it binds).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listening = || {
+        let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+        table.lines().any(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(&format!(":{port:04X}"))))
+    };
+    while !listening() {
         assert!(Instant::now() < deadline, "sipp did not listen");
         std::thread::sleep(Duration::from_millis(20));
     }
