@@ -55,6 +55,17 @@ impl Store {
                         what TEXT NOT NULL
                     );",
         )?;
+        // A radio call on the air when the process died was cut off: it is made again, whole
+        // (a call counts as sent once its first packet left, delivered once read out).
+        let cut = db
+            .execute(
+                "UPDATE outbox SET state = 'queued' WHERE state = 'sent' AND json_extract(json, '$.channel') = 'radio'",
+                [],
+            )
+            .map_err(|e| format!("outbox: {e}"))?;
+        if cut > 0 {
+            tracing::warn!(calls = cut, "radio calls cut off by the last stop: they go again");
+        }
         Ok(Store { db })
     }
 
@@ -184,4 +195,45 @@ fn audit(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>, order: Option<&str>
     tx.execute("INSERT INTO audit (time, order_id, what) VALUES (?1, ?2, ?3)", params![now.to_rfc3339(), order, what])
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::dispatch::Address;
+    use crate::core::order::ChannelKind;
+
+    fn message(key: &str, channel: ChannelKind, address: Address) -> Outgoing {
+        Outgoing {
+            key: key.into(),
+            order: "D1".into(),
+            incident: "E1".into(),
+            unit: "police".into(),
+            channel,
+            address,
+            text: "请出警".into(),
+            acknowledge_by: Utc::now(),
+            details: None,
+        }
+    }
+
+    #[test]
+    fn a_radio_call_on_the_air_at_a_stop_goes_again_and_a_sent_sms_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let radio = message("D1/police/radio", ChannelKind::Radio, Address::Radio("127.0.0.1:5004".parse().unwrap()));
+        let sms = message("D1/police/sms#1", ChannelKind::Sms, Address::Mobiles(vec!["1".into()]));
+        let done = message("D1/fire/radio", ChannelKind::Radio, Address::Radio("127.0.0.1:5006".parse().unwrap()));
+        let mut store = Store::open(dir.path()).unwrap();
+        store.put_messages(&[radio, sms, done], now).unwrap();
+        let sent = |receipt: &str| DeliveryState::Sent { receipt: receipt.into() };
+        store.mark("D1/police/radio", &sent("ssrc:1"), now).unwrap();
+        store.mark("D1/police/sms#1", &sent("m1"), now).unwrap();
+        store.mark("D1/fire/radio", &DeliveryState::Delivered { receipt: "ssrc:2".into() }, now).unwrap();
+        assert!(store.unsent().unwrap().is_empty());
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let again: Vec<String> = store.unsent().unwrap().into_iter().map(|(m, _)| m.key).collect();
+        assert_eq!(again, ["D1/police/radio"], "only the call that was cut");
+    }
 }
