@@ -198,3 +198,26 @@ fn a_gateway_that_asks_for_credentials_lets_the_right_password_through_and_refus
     let missing = call(&none, &runtime, &mut late, &outgoing(&target, "D000004/police/radio")).unwrap_err();
     assert!(missing.contains("[dispatch.radio.sip]"), "{missing}");
 }
+
+#[test]
+fn the_demos_simulated_gateway_takes_the_demo_accounts_call_and_refuses_another() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let demo = linkage::config::Config::demo().unwrap();
+    let account = demo.dispatch.radio_sip.clone().expect("the demo's SIP account");
+    let enforcement = demo.units.iter().find(|u| u.id == "enforcement").unwrap();
+    assert!(enforcement.radio.as_ref().is_some_and(|r| r.rtp().is_none()), "a SIP talk-group in the demo");
+    let [port] = peers::free_tcp_ports();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let login = (account.user.clone(), account.password.clone());
+    let _gateway = runtime.block_on(streams::sim::sip_gateway::SipGateway::start(addr, login)).unwrap();
+    let target = format!("sip:tg-enforcement@127.0.0.1:{port}");
+    let mut msg = outgoing(&target, "D000005/enforcement/radio");
+    msg.text = "执法队请注意。".into();
+    let (tx, mut late) = tokio::sync::mpsc::unbounded_channel();
+    let channel = RadioChannel::new("cmn", Some(account), tx.clone());
+    let (_, delivered) = call(&channel, &runtime, &mut late, &msg).unwrap();
+    assert!(delivered);
+    let stranger = RadioChannel::new("cmn", Some(SipSettings { user: "qingxi".into(), password: "guess".into() }), tx);
+    let refused = call(&stranger, &runtime, &mut late, &msg).unwrap_err();
+    assert!(refused.contains("403"), "{refused}");
+}

@@ -13,6 +13,7 @@ pub mod feed;
 pub mod http;
 pub mod radio;
 pub mod sim;
+pub mod sip;
 pub mod sms;
 pub mod sqlite;
 pub mod video;

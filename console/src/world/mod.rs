@@ -19,11 +19,13 @@ use streams::sim::command_center::{CommandCenter, SimPeer};
 use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
 use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
 use streams::sim::radio_gateways::RadioGateways;
+use streams::sim::sip_gateway::SipGateway;
 use streams::sim::smsc::Smsc;
 
 use crate::center::{Server, Township};
 use crate::config::{Config, Credentials, HubSetting};
 use crate::core::camera::{CameraStreams, StreamUris};
+use crate::core::radio_target::RadioTarget;
 
 /// What the console needs to connect, and the in-process peers kept alive while it runs.
 pub struct World {
@@ -43,6 +45,7 @@ pub struct World {
     _smsc: Option<Smsc>,
     _seats: Option<seats::Published>,
     _command_center: Option<CommandCenter>,
+    _sip_gateways: Vec<SipGateway>,
 }
 
 /// A fresh token, 128 bits from the operating system's CSPRNG: the embedded server's
@@ -82,6 +85,7 @@ impl World {
             _units: None,
             _seats: None,
             _command_center: None,
+            _sip_gateways: vec![],
         }
     }
 
@@ -192,6 +196,7 @@ impl World {
             _units: None,
             _seats: None,
             _command_center: None,
+            _sip_gateways: vec![],
         };
         if let Some(sim) = &config.simulation {
             let simulated: Vec<SimCamera> = config
@@ -259,6 +264,26 @@ impl World {
             world._radio = RadioGateways::start(&gateways, runtime.handle())
                 .inspect_err(|e| tracing::warn!(error = %e, "simulated radio gateways not started"))
                 .ok();
+            // The SIP dispatch gateways of talk-groups on this machine, checking the account.
+            if let Some(account) = &config.dispatch.radio_sip {
+                let mut addresses: Vec<std::net::SocketAddr> = config
+                    .units
+                    .iter()
+                    .filter_map(|u| match u.radio.as_ref()? {
+                        RadioTarget::Sip { host, port, .. } => format!("{host}:{port}").parse().ok(),
+                        RadioTarget::Rtp(_) => None,
+                    })
+                    .filter(|a: &std::net::SocketAddr| a.ip().is_loopback())
+                    .collect();
+                addresses.dedup();
+                for addr in addresses {
+                    let login = (account.user.clone(), account.password.clone());
+                    match runtime.block_on(SipGateway::start(addr, login)) {
+                        Ok(gateway) => world._sip_gateways.push(gateway),
+                        Err(e) => tracing::warn!(error = %e, "simulated SIP gateway not started"),
+                    }
+                }
+            }
         }
         world.camera_uris = camera_uris;
         Ok(world)

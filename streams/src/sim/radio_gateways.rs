@@ -50,7 +50,7 @@ struct OnAir {
     packets: u32,
 }
 
-async fn serve(socket: UdpSocket, addr: SocketAddr) {
+pub(crate) async fn serve(socket: UdpSocket, addr: SocketAddr) {
     let mut buf = [0u8; 2048];
     let mut calls: HashMap<u32, OnAir> = HashMap::new();
     loop {

@@ -9,14 +9,12 @@
 //! challenge after credentials were sent means they were refused: the call fails with that
 //! reason, which the order shows.
 
-pub mod message;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
-use self::message::{Codec, Message};
+use streams::sip::{self as message, Codec, Message};
 
 /// How long a gateway may take to answer (ringing included).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);

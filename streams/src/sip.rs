@@ -1,12 +1,13 @@
-//! The few SIP messages a radio call needs (RFC 3261), written and read as text: requests
-//! built from a dialog's state, responses parsed into their status, headers and body, the
-//! digest answer to a 401/407 challenge (RFC 2617 / 8760, MD5, `qop=auth` or none), and the
-//! SDP of the offer and of the answer (RFC 4566 / 3264: one audio stream, G.711).
+//! The few SIP messages a radio call needs (RFC 3261), read as text: a message parsed into its
+//! status (or method), headers and body; the digest answer to a 401/407 challenge (RFC 2617 /
+//! 8760, MD5, `qop=auth` or none) and its check; the SDP of an offer and of an answer (RFC 4566 /
+//! 3264: one audio stream, G.711). The console's SIP radio channel calls with it, the demo's
+//! simulated dispatch gateway answers with it.
 
 use std::net::{IpAddr, SocketAddr};
 
+pub use crate::radio::Codec;
 use md5::{Digest, Md5};
-pub use streams::radio::Codec;
 
 /// A response (or a request the gateway sends us: `status` 0 and its method in `method`).
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +119,27 @@ pub fn digest(
         value += &format!(", opaque=\"{opaque}\"");
     }
     Some(value)
+}
+
+/// Whether `authorization` (an Authorization header's value) answers a challenge of `realm`
+/// and `nonce` for `method` with `user`'s `password`.
+pub fn digest_valid(
+    authorization: &str,
+    (user, password): (&str, &str),
+    method: &str,
+    (realm, nonce): (&str, &str),
+) -> bool {
+    let Some(uri) = param(authorization, "uri") else { return false };
+    if param(authorization, "username") != Some(user) || param(authorization, "nonce") != Some(nonce) {
+        return false;
+    }
+    let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
+    let ha2 = md5_hex(&format!("{method}:{uri}"));
+    let expected = match (param(authorization, "qop"), param(authorization, "nc"), param(authorization, "cnonce")) {
+        (Some("auth"), Some(nc), Some(cnonce)) => md5_hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")),
+        _ => md5_hex(&format!("{ha1}:{nonce}:{ha2}")),
+    };
+    param(authorization, "response") == Some(expected.as_str())
 }
 
 /// Our offer: G.711 (A-law first) from `ip:rtp_port`, 20 ms packets. We only ever send, but
