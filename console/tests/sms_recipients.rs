@@ -81,3 +81,40 @@ fn a_part_refused_for_one_number_is_resent_to_that_number_alone() {
     }
     assert!(submits.iter().all(|e| e["duplicate"] == false), "nothing submitted twice");
 }
+
+/// The demo with `[simulation] sms = "http"`: its simulated vendor service takes the order's
+/// SMS, signed, and pushes the delivery report back to the center's callback.
+#[test]
+fn the_demo_can_send_its_sms_through_a_simulated_http_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::demo().unwrap();
+    if let Some(sim) = config.simulation.as_mut() {
+        sim.sms = linkage::config::SimulatedSms::Http;
+        sim.mean_report_gap_secs = 3600.0;
+        sim.backlog = 0;
+        sim.duty_officer = false;
+    }
+    let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
+    config.simulation = None;
+    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
+    seat.feed.send(peers::report(1));
+    seat.until(20, "the incident", |core| core.incidents.all().iter().any(|t| t.incident.report.report_id == "r1"));
+    let incident =
+        seat.core.incidents.all().iter().find(|t| t.incident.report.report_id == "r1").unwrap().incident.id.clone();
+    let draft = DispatchDraft {
+        incident,
+        plan: None,
+        units: vec![("police".into(), vec![ChannelKind::Sms])],
+        texts: Texts { sms: "请青溪派出所前往处置。".into(), ..Texts::default() },
+        clocks: Default::default(),
+    };
+    seat.apply(Command::Dispatch(draft));
+    seat.until(30, "the SMS delivered", |core| {
+        core.orders
+            .list
+            .values()
+            .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
+            .any(|d| d.channel == ChannelKind::Sms && matches!(d.state, DeliveryState::Delivered { .. }))
+    });
+}

@@ -8,7 +8,7 @@ use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role, secret_hex};
 
 use super::bridge::Bridge;
 use super::service::{DispatchService, HubAccess};
-use crate::config::{BridgeSettings, Config, SmsSettings};
+use crate::config::{BridgeSettings, Config, SmsGateway};
 
 /// A running server; dropping it stops the service, then the hub.
 pub struct Server {
@@ -22,7 +22,7 @@ pub struct Server {
 /// when the config names none (the demo's simulated ones).
 pub struct Township<'a> {
     pub config: &'a Config,
-    pub sms: Option<SmsSettings>,
+    pub sms: Option<SmsGateway>,
     pub bridge: Option<BridgeSettings>,
 }
 

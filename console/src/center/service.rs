@@ -64,10 +64,10 @@ pub struct HubAccess<'a> {
 
 impl DispatchService {
     /// Starts the service for the township of `config`, keeping its journal and outbox in
-    /// `dir`. `sms` replaces the config's SMSC (the demo's simulated one).
+    /// `dir`. `sms` is the SMS gateway when the config names none (the demo's simulated one).
     pub fn start(
         config: &Config,
-        sms: Option<crate::config::SmsSettings>,
+        sms: Option<crate::config::SmsGateway>,
         hub: HubAccess<'_>,
         dir: &Path,
         runtime: &tokio::runtime::Handle,
@@ -79,7 +79,13 @@ impl DispatchService {
             streams::no_waker(),
         )?;
         let mut settings = config.dispatch.clone();
-        settings.sms = settings.sms.or(sms);
+        if settings.sms.is_none() && settings.cmpp.is_none() && settings.http_sms.is_none() {
+            match sms {
+                Some(crate::config::SmsGateway::Smpp(smsc)) => settings.sms = Some(smsc),
+                Some(crate::config::SmsGateway::Http(service)) => settings.http_sms = Some(service),
+                None => {}
+            }
+        }
         let (channels, late) =
             crate::center::channels::open(&settings, Some((hub.url, hub.dispatcher_token, hub.trust)), runtime);
         let (reports, told) = mpsc::unbounded_channel();

@@ -107,6 +107,25 @@ pub struct Simulation {
     pub duty_officer: bool,
     /// Units played by a person at a unit seat: no simulated terminal answers for them.
     pub staffed: Vec<String>,
+    /// Which SMS gateway the simulation runs when the config names none.
+    pub sms: SimulatedSms,
+}
+
+/// An SMS gateway handed to the dispatch service in place of the config's (the demo's).
+#[derive(Debug, Clone)]
+pub enum SmsGateway {
+    Smpp(SmsSettings),
+    Http(crate::center::channels::http_sms::HttpSmsSettings),
+}
+
+/// The kinds of SMS gateway the demo can simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimulatedSms {
+    /// An SMSC (SMPP 3.4).
+    #[default]
+    Smpp,
+    /// A vendor's HTTP SMS service.
+    Http,
 }
 
 /// A loaded, checked configuration.
@@ -561,11 +580,19 @@ impl Config {
             let reason = "a seat that logs a person in takes its unit from the login, not from [hub] unit";
             return Err(err(Some(raw.hub.mode.span()), reason.into()));
         }
+        let simulated_sms = match raw.simulation.sms.as_ref().map(|s| (s.get_ref().as_str(), s.span())) {
+            None | Some(("smpp", _)) => SimulatedSms::Smpp,
+            Some(("http", _)) => SimulatedSms::Http,
+            Some((other, span)) => {
+                return Err(err(Some(span), format!("simulation sms {other:?}: \"smpp\" or \"http\"")));
+            }
+        };
         let simulation = raw.simulation.enabled.then_some(Simulation {
             mean_report_gap_secs: raw.simulation.mean_report_gap_secs.max(0.05),
             backlog: raw.simulation.backlog,
             duty_officer: raw.simulation.duty_officer,
             staffed,
+            sms: simulated_sms,
         });
         if simulation.is_none() && cameras.iter().any(|c| c.streams == CameraStreams::Simulated) {
             return Err(err(None, "simulated cameras need [simulation] enabled = true".into()));

@@ -20,10 +20,12 @@ use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
 use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
 use streams::sim::radio_gateways::RadioGateways;
 use streams::sim::sip_gateway::SipGateway;
+use streams::sim::sms_cloud::SmsCloud;
 use streams::sim::smsc::Smsc;
 
 use crate::center::{Server, Township};
 use crate::config::{Config, Credentials, HubSetting};
+use crate::config::{SimulatedSms, SmsGateway};
 use crate::core::camera::{CameraStreams, StreamUris};
 use crate::core::radio_target::RadioTarget;
 
@@ -43,6 +45,7 @@ pub struct World {
     _units: Option<LinkedUnits>,
     _radio: Option<RadioGateways>,
     _smsc: Option<Smsc>,
+    _sms_cloud: Option<SmsCloud>,
     _seats: Option<seats::Published>,
     _command_center: Option<CommandCenter>,
     _sip_gateways: Vec<SipGateway>,
@@ -80,6 +83,7 @@ impl World {
             _server: None,
             _radio: None,
             _smsc: None,
+            _sms_cloud: None,
             _cameras: None,
             _grid_workers: None,
             _units: None,
@@ -148,22 +152,43 @@ impl World {
         let listen: std::net::SocketAddr =
             listen.parse().map_err(|_| format!("hub listen address {listen:?} is not host:port"))?;
         let store_dir = data_dir.join("console");
-        // The demo's SMSC, when the simulation runs one (no `[dispatch.sms]`): it must be up
-        // before the dispatch service binds to it.
+        // The demo's SMS gateway, when the simulation runs and the config names none: it must be
+        // up before the dispatch service binds to it.
         let mut smsc = None;
-        if config.simulation.is_some()
-            && config.dispatch.sms.is_none()
-            && config.dispatch.cmpp.is_none()
-            && config.dispatch.http_sms.is_none()
-        {
-            smsc = Some(Smsc::start(runtime.handle())?);
+        let mut sms_cloud = None;
+        let mut sms = None;
+        let named =
+            config.dispatch.sms.is_some() || config.dispatch.cmpp.is_some() || config.dispatch.http_sms.is_some();
+        match config.simulation.as_ref().map(|s| s.sms).filter(|_| !named) {
+            None => {}
+            Some(SimulatedSms::Smpp) => {
+                let started = Smsc::start(runtime.handle())?;
+                sms = Some(SmsGateway::Smpp(crate::config::SmsSettings {
+                    address: started.addr().to_string(),
+                    system_id: "qingxi".into(),
+                    password: "demo".into(),
+                    source: "10690001".into(),
+                }));
+                smsc = Some(started);
+            }
+            Some(SimulatedSms::Http) => {
+                // Where the service pushes its delivery reports: a port free now.
+                let callback = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map_err(|e| format!("SMS report callback: {e}"))?;
+                let (key, secret) = ("qingxi".to_owned(), secret()?);
+                let started = runtime.block_on(SmsCloud::start(&key, &secret, &format!("http://{callback}")))?;
+                sms = Some(SmsGateway::Http(crate::center::channels::http_sms::HttpSmsSettings {
+                    url: started.url(),
+                    key,
+                    secret,
+                    sign_name: "青溪镇综治中心".into(),
+                    template_code: "SMS_LINKAGE_ORDER".into(),
+                    callback_listen: Some(callback),
+                }));
+                sms_cloud = Some(started);
+            }
         }
-        let sms = smsc.as_ref().map(|smsc| crate::config::SmsSettings {
-            address: smsc.addr().to_string(),
-            system_id: "qingxi".into(),
-            password: "demo".into(),
-            source: "10690001".into(),
-        });
         // The files endpoint on the hub's address, a port of its own choosing: seats learn it at hello.
         let files = Some(std::net::SocketAddr::new(listen.ip(), 0));
         let hub =
@@ -191,6 +216,7 @@ impl World {
             _server: Some(server),
             _radio: None,
             _smsc: smsc,
+            _sms_cloud: sms_cloud,
             _cameras: None,
             _grid_workers: None,
             _units: None,

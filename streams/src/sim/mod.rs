@@ -8,6 +8,7 @@ pub mod grid_workers;
 pub mod linked_units;
 pub mod radio_gateways;
 pub mod sip_gateway;
+pub mod sms_cloud;
 pub mod smsc;
 
 /// A photo of a scene for a simulated report (a picture made here, `seed` its colour), kept at
