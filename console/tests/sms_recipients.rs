@@ -82,39 +82,42 @@ fn a_part_refused_for_one_number_is_resent_to_that_number_alone() {
     assert!(submits.iter().all(|e| e["duplicate"] == false), "nothing submitted twice");
 }
 
-/// The demo with `[simulation] sms = "http"`: its simulated vendor service takes the order's
-/// SMS, signed, and pushes the delivery report back to the center's callback.
+/// The demo with `[simulation] sms = "cmpp"` and `"http"`: its simulated China Mobile gateway
+/// and its simulated vendor service each take the order's SMS and report it delivered.
 #[test]
-fn the_demo_can_send_its_sms_through_a_simulated_http_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut config = Config::demo().unwrap();
-    if let Some(sim) = config.simulation.as_mut() {
-        sim.sms = linkage::config::SimulatedSms::Http;
-        sim.mean_report_gap_secs = 3600.0;
-        sim.backlog = 0;
-        sim.duty_officer = false;
+fn the_demo_can_send_its_sms_through_a_simulated_cmpp_gateway_or_http_service() {
+    for gateway in [linkage::config::SimulatedSms::Cmpp, linkage::config::SimulatedSms::Http] {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut config = Config::demo().unwrap();
+        if let Some(sim) = config.simulation.as_mut() {
+            sim.sms = gateway;
+            sim.mean_report_gap_secs = 3600.0;
+            sim.backlog = 0;
+            sim.duty_officer = false;
+        }
+        let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
+        config.simulation = None;
+        let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
+        seat.feed.send(peers::report(1));
+        let ours = |core: &linkage::core::Core| {
+            core.incidents.all().iter().find(|t| t.incident.report.report_id == "r1").map(|t| t.incident.id.clone())
+        };
+        seat.until(20, "the incident", |core| ours(core).is_some());
+        let draft = DispatchDraft {
+            incident: ours(&seat.core).unwrap(),
+            plan: None,
+            units: vec![("police".into(), vec![ChannelKind::Sms])],
+            texts: Texts { sms: "请青溪派出所前往处置。".into(), ..Texts::default() },
+            clocks: Default::default(),
+        };
+        seat.apply(Command::Dispatch(draft));
+        seat.until(30, &format!("the SMS delivered through {gateway:?}"), |core| {
+            core.orders
+                .list
+                .values()
+                .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
+                .any(|d| d.channel == ChannelKind::Sms && matches!(d.state, DeliveryState::Delivered { .. }))
+        });
     }
-    let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
-    config.simulation = None;
-    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
-    seat.feed.send(peers::report(1));
-    seat.until(20, "the incident", |core| core.incidents.all().iter().any(|t| t.incident.report.report_id == "r1"));
-    let incident =
-        seat.core.incidents.all().iter().find(|t| t.incident.report.report_id == "r1").unwrap().incident.id.clone();
-    let draft = DispatchDraft {
-        incident,
-        plan: None,
-        units: vec![("police".into(), vec![ChannelKind::Sms])],
-        texts: Texts { sms: "请青溪派出所前往处置。".into(), ..Texts::default() },
-        clocks: Default::default(),
-    };
-    seat.apply(Command::Dispatch(draft));
-    seat.until(30, "the SMS delivered", |core| {
-        core.orders
-            .list
-            .values()
-            .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
-            .any(|d| d.channel == ChannelKind::Sms && matches!(d.state, DeliveryState::Delivered { .. }))
-    });
 }

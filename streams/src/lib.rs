@@ -9,6 +9,7 @@
 //!   linked units that speak the real protocol to the hub.
 
 pub mod alarm_sound;
+pub mod cmpp;
 pub mod feed;
 pub mod http;
 pub mod radio;

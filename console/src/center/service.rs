@@ -82,6 +82,7 @@ impl DispatchService {
         if settings.sms.is_none() && settings.cmpp.is_none() && settings.http_sms.is_none() {
             match sms {
                 Some(crate::config::SmsGateway::Smpp(smsc)) => settings.sms = Some(smsc),
+                Some(crate::config::SmsGateway::Cmpp(gateway)) => settings.cmpp = Some(gateway),
                 Some(crate::config::SmsGateway::Http(service)) => settings.http_sms = Some(service),
                 None => {}
             }

@@ -247,7 +247,7 @@ pub(super) struct SimulationSection {
     /// Units a person plays at a unit seat (`linkage --unit ID`): the simulation leaves them be.
     #[serde(default)]
     pub(super) staffed: Vec<Spanned<String>>,
-    /// The simulated SMS gateway when the config names none: `smpp` (default) or `http`.
+    /// The simulated SMS gateway when the config names none: `smpp` (default), `cmpp` or `http`.
     pub(super) sms: Option<Spanned<String>>,
 }
 

@@ -115,6 +115,7 @@ pub struct Simulation {
 #[derive(Debug, Clone)]
 pub enum SmsGateway {
     Smpp(SmsSettings),
+    Cmpp(crate::center::channels::cmpp::CmppSettings),
     Http(crate::center::channels::http_sms::HttpSmsSettings),
 }
 
@@ -126,6 +127,8 @@ pub enum SimulatedSms {
     Smpp,
     /// A vendor's HTTP SMS service.
     Http,
+    /// A China Mobile gateway (CMPP 2.0).
+    Cmpp,
 }
 
 /// A loaded, checked configuration.
@@ -583,8 +586,9 @@ impl Config {
         let simulated_sms = match raw.simulation.sms.as_ref().map(|s| (s.get_ref().as_str(), s.span())) {
             None | Some(("smpp", _)) => SimulatedSms::Smpp,
             Some(("http", _)) => SimulatedSms::Http,
+            Some(("cmpp", _)) => SimulatedSms::Cmpp,
             Some((other, span)) => {
-                return Err(err(Some(span), format!("simulation sms {other:?}: \"smpp\" or \"http\"")));
+                return Err(err(Some(span), format!("simulation sms {other:?}: \"smpp\", \"cmpp\" or \"http\"")));
             }
         };
         let simulation = raw.simulation.enabled.then_some(Simulation {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use streams::feed::{Grant, HubConfig, Role};
 use streams::sim::cameras::{CameraServer, SimCamera};
+use streams::sim::cmpp_gateway::CmppGateway;
 use streams::sim::command_center::{CommandCenter, SimPeer};
 use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
 use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
@@ -46,6 +47,7 @@ pub struct World {
     _radio: Option<RadioGateways>,
     _smsc: Option<Smsc>,
     _sms_cloud: Option<SmsCloud>,
+    _cmpp_gateway: Option<CmppGateway>,
     _seats: Option<seats::Published>,
     _command_center: Option<CommandCenter>,
     _sip_gateways: Vec<SipGateway>,
@@ -84,6 +86,7 @@ impl World {
             _radio: None,
             _smsc: None,
             _sms_cloud: None,
+            _cmpp_gateway: None,
             _cameras: None,
             _grid_workers: None,
             _units: None,
@@ -156,6 +159,7 @@ impl World {
         // up before the dispatch service binds to it.
         let mut smsc = None;
         let mut sms_cloud = None;
+        let mut cmpp_gateway = None;
         let mut sms = None;
         let named =
             config.dispatch.sms.is_some() || config.dispatch.cmpp.is_some() || config.dispatch.http_sms.is_some();
@@ -170,6 +174,19 @@ impl World {
                     source: "10690001".into(),
                 }));
                 smsc = Some(started);
+            }
+            Some(SimulatedSms::Cmpp) => {
+                let (sp_id, secret) = ("901234".to_owned(), secret()?);
+                let started = runtime.block_on(CmppGateway::start(&sp_id, &secret))?;
+                sms = Some(SmsGateway::Cmpp(crate::center::channels::cmpp::CmppSettings {
+                    address: started.addr().to_string(),
+                    sp_id,
+                    secret,
+                    src_id: "1069000101".into(),
+                    service_id: "LINKAGE".into(),
+                    active_test_every: Duration::from_secs(30),
+                }));
+                cmpp_gateway = Some(started);
             }
             Some(SimulatedSms::Http) => {
                 // Where the service pushes its delivery reports: a port free now.
@@ -217,6 +234,7 @@ impl World {
             _radio: None,
             _smsc: smsc,
             _sms_cloud: sms_cloud,
+            _cmpp_gateway: cmpp_gateway,
             _cameras: None,
             _grid_workers: None,
             _units: None,

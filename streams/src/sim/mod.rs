@@ -3,6 +3,7 @@
 //! a simulated peer from a real one.
 
 pub mod cameras;
+pub mod cmpp_gateway;
 pub mod command_center;
 pub mod grid_workers;
 pub mod linked_units;

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use md5::{Digest, Md5};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use streams::cmpp::*;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{RwLock, Semaphore, mpsc, oneshot};
 
@@ -30,25 +30,10 @@ use super::{Channel, ChannelError, Late, Receipt};
 use crate::core::dispatch::Outgoing;
 use crate::core::order::ChannelKind;
 
-const CONNECT: u32 = 0x0000_0001;
-const CONNECT_RESP: u32 = 0x8000_0001;
-const TERMINATE: u32 = 0x0000_0002;
-const TERMINATE_RESP: u32 = 0x8000_0002;
-const SUBMIT: u32 = 0x0000_0004;
-const SUBMIT_RESP: u32 = 0x8000_0004;
-const DELIVER: u32 = 0x0000_0005;
-const DELIVER_RESP: u32 = 0x8000_0005;
-const ACTIVE_TEST: u32 = 0x0000_0008;
-const ACTIVE_TEST_RESP: u32 = 0x8000_0008;
-
-/// CMPP 2.0.
-const VERSION: u8 = 0x20;
 /// Submits waiting for their answer at once.
 pub const WINDOW: usize = 16;
 /// How long the gateway may take to answer a connect or a submit.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest frame read (a deliver is under 200 bytes; the spec's largest under 400).
-const MAX_FRAME: u32 = 4096;
 /// UCS-2 characters in one message, and in one part of a long one (after its 6-byte UDH).
 const SINGLE: usize = 70;
 const PART: usize = 67;
@@ -112,48 +97,6 @@ impl CmppChannel {
         runtime.spawn(keep_connected(settings.clone(), session.clone(), late));
         CmppChannel { session, settings, taken: Default::default() }
     }
-}
-
-/// One frame: length, command, sequence, body.
-fn frame(command: u32, sequence: u32, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(12 + body.len());
-    out.extend_from_slice(&(12 + body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&command.to_be_bytes());
-    out.extend_from_slice(&sequence.to_be_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
-/// `text` in a fixed-width field, cut or padded with zero bytes.
-fn field(text: &str, width: usize) -> Vec<u8> {
-    let mut out: Vec<u8> = text.bytes().take(width).collect();
-    out.resize(width, 0);
-    out
-}
-
-/// A fixed-width text field as read (up to its first zero byte).
-fn text_of(raw: &[u8]) -> String {
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    String::from_utf8_lossy(&raw[..end]).into_owned()
-}
-
-/// The connect's body: SP id, authenticator, version, timestamp.
-fn connect_body(sp_id: &str, secret: &str, timestamp: u32) -> Vec<u8> {
-    let mut digest = Md5::new();
-    digest.update(field(sp_id, 6));
-    digest.update([0u8; 9]);
-    digest.update(secret.as_bytes());
-    digest.update(format!("{timestamp:010}").as_bytes());
-    let mut body = field(sp_id, 6);
-    body.extend_from_slice(&digest.finalize());
-    body.push(VERSION);
-    body.extend_from_slice(&timestamp.to_be_bytes());
-    body
-}
-
-/// Now as the gateway's clock says it: `MMDDHHMMSS`, Beijing time.
-fn timestamp() -> u32 {
-    chrono::Utc::now().with_timezone(&crate::core::ZONE).format("%m%d%H%M%S").to_string().parse().unwrap_or(0)
 }
 
 /// What the gateway said to a connect.
@@ -260,20 +203,6 @@ async fn keep_connected(settings: CmppSettings, session: Arc<RwLock<Session>>, l
         *session.write().await = Session::Down(format!("CMPP gateway {}: {reason}", settings.address));
         tokio::time::sleep(retry_in).await;
     }
-}
-
-/// Reads one frame: command, sequence, body.
-async fn read_frame(reader: &mut tokio::net::tcp::OwnedReadHalf) -> Result<(u32, u32, Vec<u8>), String> {
-    let mut head = [0u8; 12];
-    reader.read_exact(&mut head).await.map_err(|e| format!("read: {e}"))?;
-    let word = |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
-    let (length, command, sequence) = (word(0), word(4), word(8));
-    if !(12..=MAX_FRAME).contains(&length) {
-        return Err(format!("a frame of {length} bytes (the gateway is not speaking CMPP?)"));
-    }
-    let mut body = vec![0u8; length as usize - 12];
-    reader.read_exact(&mut body).await.map_err(|e| format!("read: {e}"))?;
-    Ok((command, sequence, body))
 }
 
 /// One session: connect, then frames both ways until it ends; returns why it ended.
@@ -463,17 +392,6 @@ impl Channel for CmppChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_authenticator_is_md5_of_the_sp_id_nine_zeros_the_secret_and_the_time() {
-        let body = connect_body("901234", "secret", 1_206_010_203);
-        assert_eq!(body.len(), 6 + 16 + 1 + 4);
-        // As a gateway computes it (and as Python's hashlib did for these values).
-        let mut expected = Md5::new();
-        expected.update(b"901234\0\0\0\0\0\0\0\0\0secret1206010203");
-        assert_eq!(&body[6..22], expected.finalize().as_slice());
-        assert_eq!((body[22], &body[23..27]), (0x20, &1_206_010_203u32.to_be_bytes()[..]));
-    }
 
     #[test]
     fn a_long_chinese_text_goes_in_parts_of_67_with_one_reference_and_a_short_one_in_one() {
