@@ -172,20 +172,67 @@ fn request(
     body: &serde_json::Value,
     signed: Option<(&str, i64)>,
 ) -> (u16, serde_json::Value) {
+    request_trusting(runtime, (base, None), path, body, signed).unwrap()
+}
+
+/// [`request`] to an `https://` bridge trusting `trust`; the error when no answer came. Sent
+/// again while the bridge answers 503 `starting` (it reads the log first), as a peer does.
+fn request_trusting(
+    runtime: &tokio::runtime::Runtime,
+    (base, trust): (&str, Option<&streams::feed::tls::Trust>),
+    path: &str,
+    body: &serde_json::Value,
+    signed: Option<(&str, i64)>,
+) -> Result<(u16, serde_json::Value), String> {
     let body = body.to_string().into_bytes();
-    let mut builder = hyper::Request::post(path)
-        .header("host", streams::http::host_of(base))
-        .header("content-type", "application/json")
-        .header("content-length", body.len())
-        .header("x-bridge-peer", "110");
-    if let Some((secret, timestamp)) = signed {
-        builder = builder
-            .header("x-bridge-timestamp", timestamp.to_string())
-            .header("x-bridge-signature", streams::http::hmac_hex(secret, timestamp, &body));
+    let build = || {
+        let mut builder = hyper::Request::post(path)
+            .header("host", streams::http::host_of(base))
+            .header("content-type", "application/json")
+            .header("content-length", body.len())
+            .header("x-bridge-peer", "110");
+        if let Some((secret, timestamp)) = signed {
+            builder = builder
+                .header("x-bridge-timestamp", timestamp.to_string())
+                .header("x-bridge-signature", streams::http::hmac_hex(secret, timestamp, &body));
+        }
+        builder.body(Full::new(Bytes::from(body.clone()))).unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, answer) = runtime.block_on(streams::http::exchange(base, trust, build()))?;
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+        if status.as_u16() != 503 || answer["error"] != "starting" || Instant::now() > deadline {
+            return Ok((status.as_u16(), answer));
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    let request = builder.body(Full::new(Bytes::from(body))).unwrap();
-    let (status, answer) = runtime.block_on(streams::http::exchange(base, None, request)).unwrap();
-    (status.as_u16(), serde_json::from_slice(&answer).unwrap_or_default())
+}
+
+#[test]
+fn with_the_hub_on_tls_the_bridge_speaks_https_only() {
+    use streams::feed::tls;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let [port_110, port_12345] = peers::free_tcp_ports();
+    let config = township(port_110, port_12345);
+    let site = dir.path().join("tls");
+    tls::make_site_certs(&site, &["127.0.0.1".into()]).unwrap();
+    let trust = tls::trust(&site.join("ca.pem")).unwrap();
+    let pair = Some((tls::identity(&site).unwrap(), trust.clone()));
+    let rig = peers::center_with_tls(&runtime, dir.path(), "127.0.0.1:0", &config, pair);
+    let addr = rig.server.bridge_addr().unwrap();
+    let incident = serde_json::json!({
+        "incident_no": "110-TLS-0001", "reported_at": "2026-12-06T08:00:00+08:00", "content": "有人打架",
+        "location": {"lon": 120.0, "lat": 30.13}, "category": "纠纷",
+    });
+    let signed = Some((SECRET_110, Utc::now().timestamp()));
+    let https = format!("https://{addr}");
+    let (status, answer) =
+        request_trusting(&runtime, (&https, Some(&trust)), "/v1/incidents", &incident, signed).unwrap();
+    assert_eq!(status, 202, "{answer}");
+    let plain = request_trusting(&runtime, (&format!("http://{addr}"), None), "/v1/incidents", &incident, signed);
+    assert!(plain.is_err(), "plain HTTP answered: {plain:?}");
 }
 
 #[test]

@@ -46,6 +46,8 @@ impl Server {
             hub.tokens.insert(bridge.clone(), Grant::new(Role::Bridge, "对接接口"));
         }
         let dir = hub.data_dir.join("center");
+        // The bridge speaks HTTPS with the hub's identity when the hub serves wss.
+        let identity = hub.tls.clone();
         let hub = runtime.block_on(Hub::start(hub))?;
         let url = hub.url();
         let (service, bridge) = match township {
@@ -58,7 +60,8 @@ impl Server {
                 let bridge = match bridged {
                     Some(settings) => {
                         let hub = (url.as_str(), bridge.as_str(), trust);
-                        Some(Bridge::start(config, settings, hub, &dir.join("bridge"), runtime.handle())?)
+                        let dir = dir.join("bridge");
+                        Some(Bridge::start(config, (settings, identity), hub, &dir, runtime.handle())?)
                     }
                     None => None,
                 };

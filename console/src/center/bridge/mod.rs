@@ -71,10 +71,11 @@ impl Bridge {
     }
 
     /// Starts the bridge `settings` for the township of `config`, following the hub at `url`
-    /// with the bridge token `token`, keeping its journal and store in `dir`.
+    /// with the bridge token `token`, keeping its journal and store in `dir`. With `identity`
+    /// (the hub's, when it serves wss) the peers reach it over HTTPS.
     pub fn start(
         config: &Config,
-        settings: BridgeSettings,
+        (settings, identity): (BridgeSettings, Option<streams::feed::tls::Identity>),
         (url, token, trust): (&str, &str, Option<streams::feed::tls::Trust>),
         dir: &Path,
         runtime: &tokio::runtime::Handle,
@@ -117,11 +118,12 @@ impl Bridge {
             let _entered = runtime.enter();
             tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?
         };
-        tracing::info!(%addr, "bridge listening");
+        let tls = identity.map(tokio_rustls::TlsAcceptor::from);
+        tracing::info!(%addr, https = tls.is_some(), "bridge listening");
         let tasks = vec![
             runtime.spawn(keeper.run(asked, acked)),
             runtime.spawn(sender.run()),
-            runtime.spawn(streams::http::serve(listener, None, "bridge", answer, stopped)),
+            runtime.spawn(streams::http::serve(listener, tls, "bridge", answer, stopped)),
         ];
         Ok(Bridge { addr, tasks, _stop: stop })
     }
