@@ -89,6 +89,8 @@ impl PeerStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reached {
     pub status: PeerStatus,
+    /// When, by the log's times.
+    pub at: DateTime<Utc>,
     /// The units (dispatched, on scene), the reason (returned), the satisfaction (visited), the
     /// report back's words.
     pub detail: String,
@@ -124,44 +126,48 @@ impl Core {
         report.report_id.split_once(':')
     }
 
-    /// What the peer an incident came from should have been told by now, in order.
+    /// What the peer an incident came from should have been told by now, in order, each with
+    /// when it was reached.
     pub fn peer_statuses(&self, incident: &str) -> Vec<Reached> {
+        use crate::history::Entry;
         let Some(tracked) = self.incidents.get(incident) else { return vec![] };
-        let reach = |status: PeerStatus, detail: String| Reached { status, detail };
-        let mut out = vec![reach(PeerStatus::Received, String::new())];
+        let reach = |status: PeerStatus, at: DateTime<Utc>, detail: String| Reached { status, at, detail };
+        let mut out = vec![reach(PeerStatus::Received, tracked.incident.reported_at, String::new())];
         let from = self.bridged_from(incident).map(|(peer, _)| peer);
         let returned = self.handovers.of(incident).find(|h| Some(h.handover.to.as_str()) == from);
         let orders: Vec<_> = self.orders.list.values().filter(|o| o.incident == incident).collect();
-        let signed = self.history.of(incident).iter().any(|l| {
-            matches!(
-                l.entry,
-                crate::history::Entry::AlarmAcknowledged
-                    | crate::history::Entry::Note(_)
-                    | crate::history::Entry::Status(_)
-            )
-        });
-        let handed = self.handovers.of(incident).next().is_some();
-        if signed || handed || !orders.is_empty() {
-            out.push(reach(PeerStatus::SignedFor, String::new()));
+        let trail = self.history.of(incident);
+        let taken_on = trail
+            .iter()
+            .filter(|l| matches!(l.entry, Entry::AlarmAcknowledged | Entry::Note(_) | Entry::Status(_)))
+            .map(|l| l.time);
+        let signed_at =
+            taken_on.chain(self.handovers.of(incident).map(|h| h.at)).chain(orders.iter().map(|o| o.created)).min();
+        if let Some(at) = signed_at {
+            out.push(reach(PeerStatus::SignedFor, at, String::new()));
         }
         if let Some(h) = returned {
-            out.push(reach(PeerStatus::Returned, h.handover.reason.clone()));
+            out.push(reach(PeerStatus::Returned, h.at, h.handover.reason.clone()));
             return out;
         }
         // The newest order speaks for the incident (a reopened incident's second dispatch).
         let Some(order) = orders.iter().max_by_key(|o| o.created) else {
             if tracked.incident.status == IncidentStatus::Closed {
-                out.push(reach(PeerStatus::Closed, String::new()));
+                // Closed by hand, or by a transfer to another system: the last of those.
+                let by_hand = trail.iter().filter(|l| l.entry == Entry::Status(IncidentStatus::Closed)).map(|l| l.time);
+                let at = by_hand.chain(self.handovers.of(incident).map(|h| h.at)).max();
+                out.push(reach(PeerStatus::Closed, at.unwrap_or(tracked.incident.reported_at), String::new()));
             }
             return out;
         };
         let name = |unit: &str| self.units.iter().find(|u| u.id == unit).map_or(unit, |u| u.name.as_str()).to_owned();
         let names = |units: Vec<String>| units.join("、");
-        out.push(reach(PeerStatus::Dispatched, names(order.units.iter().map(|u| name(&u.unit)).collect())));
-        let on_scene: Vec<String> =
-            order.units.iter().filter(|u| u.steps.contains_key(&Step::OnScene)).map(|u| name(&u.unit)).collect();
-        if !on_scene.is_empty() {
-            out.push(reach(PeerStatus::OnScene, names(on_scene)));
+        let dispatched = names(order.units.iter().map(|u| name(&u.unit)).collect());
+        out.push(reach(PeerStatus::Dispatched, order.created, dispatched));
+        let on_scene: Vec<_> =
+            order.units.iter().filter_map(|u| Some((u.steps.get(&Step::OnScene)?, &u.unit))).collect();
+        if let Some(first) = on_scene.iter().map(|(at, _)| **at).min() {
+            out.push(reach(PeerStatus::OnScene, first, names(on_scene.iter().map(|(_, u)| name(u)).collect())));
         }
         if order.stage() >= Stage::ReportedBack {
             let words: Vec<String> = order
@@ -169,11 +175,12 @@ impl Core {
                 .iter()
                 .filter_map(|u| u.report.as_ref().map(|(text, _)| format!("{}：{text}", name(&u.unit))))
                 .collect();
-            out.push(reach(PeerStatus::ReportedBack, words.join("；")));
+            let last = order.units.iter().filter_map(|u| u.steps.get(&Step::ReportedBack)).max().copied();
+            out.push(reach(PeerStatus::ReportedBack, last.unwrap_or(order.created), words.join("；")));
         }
-        if let Some((satisfaction, _)) = order.closed {
-            out.push(reach(PeerStatus::Closed, String::new()));
-            out.push(reach(PeerStatus::Visited, satisfaction.to_string()));
+        if let Some((satisfaction, at)) = order.closed {
+            out.push(reach(PeerStatus::Closed, at, String::new()));
+            out.push(reach(PeerStatus::Visited, at, satisfaction.to_string()));
         }
         out
     }
@@ -244,5 +251,8 @@ mod tests {
         let last = reached.last().unwrap();
         assert_eq!((last.status, last.detail.as_str()), (PeerStatus::Returned, "不属本中心"));
         assert_eq!(reached.len(), 3);
+        let handed_at = core.handovers.list[&handover_id(2)].at;
+        assert_eq!((reached[1].at, last.at), (handed_at, handed_at), "signed for and returned when handed over");
+        assert_eq!(reached[0].at, core.incidents.get("E1").unwrap().incident.reported_at);
     }
 }

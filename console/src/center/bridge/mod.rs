@@ -344,7 +344,6 @@ impl Keeper {
 
     /// What the peers are owed, from the log, that the store does not hold.
     fn owed(&mut self) -> Vec<Callback> {
-        let now = Utc::now().to_rfc3339();
         let mut out = vec![];
         for (incident, (peer, number)) in &self.bridged {
             if self.finished.contains(incident) {
@@ -366,7 +365,7 @@ impl Keeper {
                     .map(|h| (h.id.clone(), incident.clone()));
                 let body = serde_json::json!({
                     "incident_no": number, "id": incident, "status": reached.status.code(),
-                    "detail": reached.detail, "center": self.core.center, "at": now,
+                    "detail": reached.detail, "center": self.core.center, "at": reached.at.to_rfc3339(),
                 });
                 out.push(Callback {
                     key,
