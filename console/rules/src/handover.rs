@@ -135,7 +135,7 @@ impl Core {
         let mut out = vec![reach(PeerStatus::Received, tracked.incident.reported_at, String::new())];
         let from = self.bridged_from(incident).map(|(peer, _)| peer);
         let returned = self.handovers.of(incident).find(|h| Some(h.handover.to.as_str()) == from);
-        let orders: Vec<_> = self.orders.list.values().filter(|o| o.incident == incident).collect();
+        let orders: Vec<_> = self.orders.of_incident(incident).collect();
         let trail = self.history.of(incident);
         let taken_on = trail
             .iter()
@@ -151,7 +151,7 @@ impl Core {
             return out;
         }
         // The newest order speaks for the incident (a reopened incident's second dispatch).
-        let Some(order) = orders.iter().max_by_key(|o| o.created) else {
+        let Some(order) = orders.first() else {
             if tracked.incident.status == IncidentStatus::Closed {
                 // Closed by hand, or by a transfer to another system: the last of those.
                 let by_hand = trail.iter().filter(|l| l.entry == Entry::Status(IncidentStatus::Closed)).map(|l| l.time);
