@@ -477,7 +477,9 @@ impl Sender {
         let store = self.store.clone();
         let key = callback.key.clone();
         let now = Utc::now();
-        let wait = self.settings.retry[(attempts as usize).min(self.settings.retry.len() - 1)];
+        // The step for this attempt; the last one repeats (the config refuses an empty list).
+        let retry = &self.settings.retry;
+        let wait = retry.get(attempts as usize).or(retry.last()).copied().unwrap_or(Duration::from_secs(60));
         let ok = result.is_ok();
         if let Err(e) = &result {
             tracing::warn!(key = %key, error = %e, attempts = attempts + 1, wait_s = wait.as_secs(), "callback not acknowledged");
