@@ -11,8 +11,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use http_body_util::Full;
-use hyper::body::Bytes;
 use linkage::config::{BridgePeer, BridgeSettings, Config};
 use linkage::core::Command;
 use linkage::core::order::Stage;
@@ -121,15 +119,13 @@ fn the_110_center_hears_every_status_once_and_in_order_across_its_own_restart() 
     });
     // The bridge tries, is refused by the dead peer, and records why.
     let store = dir.path().join("hub/center/bridge");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let backlog = linkage::center::bridge::callbacks::Store::open(&store).unwrap().backlog().unwrap();
-        if backlog.iter().any(|(peer, _, error)| peer == "110" && error.is_some()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no failed attempt while 110 is down: {backlog:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let backlog = || linkage::center::bridge::callbacks::Store::open(&store).unwrap().backlog().unwrap();
+    let refused = || backlog().iter().any(|(peer, _, error)| peer == "110" && error.is_some());
+    assert!(
+        linkage_tests::wait_for(Duration::from_secs(30), refused),
+        "no failed attempt while 110 is down: {:?}",
+        backlog()
+    );
 
     // 110 is back on the same port with what it had seen; everything owed arrives.
     let p110 = hotline(dir.path(), "110", port_110, &["--secret", SECRET_110]);
@@ -185,19 +181,12 @@ fn request_trusting(
     signed: Option<(&str, i64)>,
 ) -> Result<(u16, serde_json::Value), String> {
     let body = body.to_string().into_bytes();
-    let build = || {
-        let mut builder = hyper::Request::post(path)
-            .header("host", streams::http::host_of(base))
-            .header("content-type", "application/json")
-            .header("content-length", body.len())
-            .header("x-bridge-peer", "110");
-        if let Some((secret, timestamp)) = signed {
-            builder = builder
-                .header("x-bridge-timestamp", timestamp.to_string())
-                .header("x-bridge-signature", streams::http::hmac_hex(secret, timestamp, &body));
-        }
-        builder.body(Full::new(Bytes::from(body.clone()))).unwrap()
-    };
+    let mut headers = vec![("x-bridge-peer", "110".to_string())];
+    if let Some((secret, timestamp)) = signed {
+        headers.push(("x-bridge-timestamp", timestamp.to_string()));
+        headers.push(("x-bridge-signature", streams::http::hmac_hex(secret, timestamp, &body)));
+    }
+    let build = || streams::http::post_json(base, path, body.clone(), &headers).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, answer) = runtime.block_on(streams::http::exchange(base, trust, build()))?;
@@ -366,18 +355,10 @@ fn nothing_the_110_center_was_told_is_accepted_is_lost_when_the_server_is_killed
 fn the_demo_has_a_110_center_and_a_12345_platform_behind_its_bridge() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut config = Config::demo().unwrap();
-    if let Some(sim) = config.simulation.as_mut() {
-        // Only the 110 center's incidents, and no simulated officer to take them first.
-        sim.mean_report_gap_secs = 3600.0;
-        sim.backlog = 0;
-        sim.duty_officer = false;
-    }
-    let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
-    config.simulation = None;
-    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
+    // Only the 110 center's incidents, and no simulated officer to take them first.
+    let (_world, mut seat) = peers::quiet_demo(&runtime, dir.path(), linkage::config::SimulatedSms::Smpp);
     seat.until(20, "the docked peers, from the log", |core| core.peers.len() == 2);
-    let names: Vec<&str> = seat.core.peers.iter().map(|(_, name)| name.as_str()).collect();
+    let names: Vec<&str> = seat.core.peers.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["县公安局110指挥中心", "12345政务服务便民热线"]);
     let from_110 = |core: &linkage::core::Core| {
         core.incidents

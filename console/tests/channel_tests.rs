@@ -6,7 +6,7 @@
 mod harness;
 mod peers;
 
-use linkage::config::{Config, SmsSettings};
+use linkage::config::Config;
 use linkage::core::order::ChannelKind;
 use linkage::core::{Command, Core};
 use peers::Seat;
@@ -26,12 +26,7 @@ fn a_unit_whose_sms_gateway_is_down_turns_red_and_green_again_when_it_is_back() 
     config.simulation = None;
     let police = config.units.iter_mut().find(|u| u.id == "police").unwrap();
     police.radio = Some(format!("127.0.0.1:{}", peers::free_udp_port()).parse().unwrap());
-    config.dispatch.sms = Some(SmsSettings {
-        address: format!("127.0.0.1:{smsc_port}"),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    });
+    config.dispatch.sms = Some(peers::smpp_account(smsc_port));
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
     let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &center.url(), "seat-1", &config);
     seat.apply(Command::TestChannels(Some("police".into())));

@@ -83,6 +83,37 @@ fn clocks(seat: &Seat) -> BTreeMap<String, Vec<DateTime<Utc>>> {
     orders.iter().map(|(id, o)| (id.clone(), o.units.iter().map(|u| u.acknowledge_by).collect())).collect()
 }
 
+/// Every order built and every message sent (or delivered).
+fn sent(core: &linkage::core::Core) -> bool {
+    core.orders.list.len() == ORDERS
+        && core
+            .orders
+            .list
+            .values()
+            .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
+            .all(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
+}
+
+/// The incidents from a field terminal, then the dispatches `draft(i)` of a seat (its journal
+/// in `dir/seat`) that keeps what it sent until it is logged.
+fn dispatch_all(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    (url, config): (&str, &Config),
+    draft: impl Fn(usize) -> DispatchDraft,
+) -> Seat {
+    let field = peers::field_terminal(runtime, url);
+    for n in 0..ORDERS {
+        field.send(peers::report(n));
+    }
+    let mut seat = Seat::open(runtime, &dir.join("seat"), url, "seat", config);
+    seat.until(30, "every incident", |core| core.incidents.len() == ORDERS);
+    for i in 0..ORDERS {
+        seat.apply(Command::Dispatch(draft(i)));
+    }
+    seat
+}
+
 /// Kills the server with SIGKILL [`KILLS`] times at random points (5–150 ms apart, the seat
 /// following meanwhile) and starts it again on the same data. Returns each order's deadlines as
 /// the seat first saw them, and how many kills fell before `done` (mid-work).
@@ -148,26 +179,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
             client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
         })
         .collect();
-    // The incidents, then the dispatches of a seat that keeps what it sent until it is logged.
-    let field = peers::field_terminal(&runtime, &url);
-    for n in 0..ORDERS {
-        field.send(peers::report(n));
-    }
-    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &url, "seat", &config);
-    seat.until(30, "every incident", |core| core.incidents.len() == ORDERS);
-    for i in 0..ORDERS {
-        seat.apply(Command::Dispatch(draft(i)));
-    }
-
-    let sent = |core: &linkage::core::Core| {
-        core.orders.list.len() == ORDERS
-            && core
-                .orders
-                .list
-                .values()
-                .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
-                .all(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
-    };
+    let mut seat = dispatch_all(&runtime, dir.path(), (&url, &config), draft);
     let (first_clocks, mid_work) = kill_repeatedly(&mut seat, &mut server, || start_server(dir.path(), port), &sent);
     seat.until(120, "every order built and every message sent", sent);
 
@@ -245,28 +257,14 @@ fn a_server_killed_while_it_sends_over_cmpp_loses_no_sms_and_its_duplicates_are_
     let config = Config::load(&config_path).unwrap();
     let mut server = start_server(dir.path(), port);
     let url = format!("ws://127.0.0.1:{port}");
-    let field = peers::field_terminal(&runtime, &url);
-    for n in 0..ORDERS {
-        field.send(peers::report(n));
-    }
-    let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &url, "seat", &config);
-    seat.until(30, "every incident", |core| core.incidents.len() == ORDERS);
-    for i in 0..ORDERS {
+    let sms_only = |i| {
         let mut d = draft(i);
         for (_, channels) in &mut d.units {
             *channels = vec![ChannelKind::Sms];
         }
-        seat.apply(Command::Dispatch(d));
-    }
-    let sent = |core: &linkage::core::Core| {
-        core.orders.list.len() == ORDERS
-            && core
-                .orders
-                .list
-                .values()
-                .flat_map(|o| o.units.iter().flat_map(|u| &u.deliveries))
-                .all(|d| matches!(d.state, DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
+        d
     };
+    let mut seat = dispatch_all(&runtime, dir.path(), (&url, &config), sms_only);
     let (_, mid_work) = kill_repeatedly(&mut seat, &mut server, || start_server(dir.path(), port), &sent);
     seat.until(120, "every SMS sent", sent);
     assert!(mid_work >= 3, "only {mid_work} kills landed mid-dispatch: the drill proves little");

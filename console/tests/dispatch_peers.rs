@@ -8,28 +8,18 @@ mod peers;
 
 use std::time::{Duration, Instant};
 
-use linkage::config::{Config, SmsSettings};
+use linkage::config::Config;
 use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::{Command, Core};
 use peers::{CenterRig, RadioReceiver, Seat, free_tcp_port, free_udp_port, start_smsc};
 use streams::feed::{Body, Envelope, FeedUpdate, IncidentReport};
 
-/// The account the SMSC peers take (the simulated one takes any).
-fn sms_settings(address: &str) -> SmsSettings {
-    SmsSettings {
-        address: address.to_owned(),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    }
-}
-
-/// The demo township with police's radio on `radio` and the SMSC at `smsc`.
-fn config(radio: &str, smsc: &str) -> Config {
+/// The demo township with police's radio on `radio` and the SMSC on 127.0.0.1:`smsc`.
+fn config(radio: &str, smsc: u16) -> Config {
     let mut config = Config::demo().unwrap();
     config.units.iter_mut().find(|u| u.id == "police").unwrap().radio = Some(radio.parse().unwrap());
-    config.dispatch.sms = Some(sms_settings(smsc));
+    config.dispatch.sms = Some(peers::smpp_account(smsc));
     config
 }
 
@@ -83,7 +73,7 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
     let smsc = start_smsc(dir.path(), 0);
     let radio_port = free_udp_port();
     let radio = RadioReceiver::start(radio_port);
-    let config = config(&format!("127.0.0.1:{radio_port}"), &format!("127.0.0.1:{}", smsc.port));
+    let config = config(&format!("127.0.0.1:{radio_port}"), smsc.port);
     let mut rig = rig(dir.path(), &config);
     rig.seat.apply(Command::Dispatch(draft(ChannelKind::ALL.to_vec())));
 
@@ -130,7 +120,7 @@ fn one_click_reaches_the_unit_terminal_the_smsc_and_the_radio_gateway() {
 fn a_down_smsc_holds_nobody_else_and_its_message_goes_once_it_is_up() {
     let dir = tempfile::tempdir().unwrap();
     let smsc_port = free_tcp_port();
-    let mut rig = rig(dir.path(), &config("127.0.0.1:9", &format!("127.0.0.1:{smsc_port}")));
+    let mut rig = rig(dir.path(), &config("127.0.0.1:9", smsc_port));
     rig.seat.apply(Command::Dispatch(draft(vec![ChannelKind::Order, ChannelKind::Sms])));
     rig.seat.until(45, "the order out while SMS fails", |core| {
         matches!(state(core, ChannelKind::Order), Some(DeliveryState::Sent { .. } | DeliveryState::Delivered { .. }))
@@ -149,7 +139,7 @@ fn the_demos_simulated_smsc_takes_an_sms_and_confirms_its_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let smsc = streams::sim::smsc::Smsc::start(runtime.handle()).unwrap();
-    let mut rig = rig(dir.path(), &config("127.0.0.1:9", &smsc.addr().to_string()));
+    let mut rig = rig(dir.path(), &config("127.0.0.1:9", smsc.addr().port()));
     rig.seat.apply(Command::Dispatch(draft(vec![ChannelKind::Sms])));
     rig.seat.until(45, "the SMS delivered", |core| {
         matches!(state(core, ChannelKind::Sms), Some(DeliveryState::Delivered { .. }))
@@ -161,7 +151,7 @@ fn a_reporters_sms_reply_closes_the_order_with_that_satisfaction() {
     use streams::feed::{IncidentStatus, OrderProgress, Step};
     let dir = tempfile::tempdir().unwrap();
     let mut smsc = start_smsc(dir.path(), 0);
-    let mut rig = rig(dir.path(), &config("127.0.0.1:9", &format!("127.0.0.1:{}", smsc.port)));
+    let mut rig = rig(dir.path(), &config("127.0.0.1:9", smsc.port));
     rig.seat.apply(Command::Dispatch(draft(vec![ChannelKind::Order])));
     rig.seat.until(20, "the order", |core| !core.orders.list.is_empty());
     // The unit reports back from its terminal.

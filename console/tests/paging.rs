@@ -7,7 +7,7 @@ mod peers;
 
 use std::time::{Duration, Instant};
 
-use linkage::config::{Config, SmsSettings};
+use linkage::config::Config;
 use linkage::core::history::Entry;
 use linkage::core::paging::{OnCall, Paging};
 use peers::Seat;
@@ -21,12 +21,7 @@ fn an_alarm_nobody_acknowledges_pages_the_on_call_officer_whose_sms_answer_silen
     let mut smsc = peers::start_smsc(dir.path(), 0);
     let mut config = Config::demo().unwrap();
     config.simulation = None;
-    config.dispatch.sms = Some(SmsSettings {
-        address: format!("127.0.0.1:{}", smsc.port),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    });
+    config.dispatch.sms = Some(peers::smpp_account(smsc.port));
     config.paging = Paging {
         on_call_after: chrono::Duration::seconds(1),
         leader_after: chrono::Duration::hours(1),

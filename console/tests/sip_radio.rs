@@ -8,7 +8,7 @@ mod peers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use linkage::center::channels::Channel;
 use linkage::center::channels::Late;
@@ -40,16 +40,9 @@ fn account(password: &str) -> SipSettings {
 
 /// Waits (at most `secs`) until `file` contains `text`.
 fn until_logged(file: &Path, text: &str, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !std::fs::read_to_string(file).unwrap_or_default().contains(text) {
-        assert!(
-            Instant::now() < deadline,
-            "{} never said {text:?}:\n{}",
-            file.display(),
-            std::fs::read_to_string(file).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let said = || std::fs::read_to_string(file).unwrap_or_default();
+    let logged = linkage_tests::wait_for(Duration::from_secs(secs), || said().contains(text));
+    assert!(logged, "{} never said {text:?}:\n{}", file.display(), said());
 }
 
 /// baresip answering `sip:tg101@127.0.0.1:PORT` by itself, dumping what it hears into `DIR/dump`.
@@ -159,15 +152,11 @@ fn sipp(port: u16, media: u16) -> Killed {
         .expect("sipp runs (Debian package sip-tester)");
     // It listens once its UDP port shows in the kernel's table (probing by binding the port
     // ourselves could take it from SIPp at the moment it binds).
-    let deadline = Instant::now() + Duration::from_secs(30);
     let listening = || {
         let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
         table.lines().any(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(&format!(":{port:04X}"))))
     };
-    while !listening() {
-        assert!(Instant::now() < deadline, "sipp did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(linkage_tests::wait_for(Duration::from_secs(30), listening), "sipp did not listen");
     Killed(child)
 }
 

@@ -6,16 +6,6 @@
 mod peers;
 
 use linkage::center::channels::sms::SmsChannel;
-use linkage::config::SmsSettings;
-
-fn settings(port: u16) -> SmsSettings {
-    SmsSettings {
-        address: format!("127.0.0.1:{port}"),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    }
-}
 
 /// What an SMSC logged of the submits: (dest, text, data coding, parts, key) per part.
 fn parts(events: Vec<serde_json::Value>) -> Vec<(String, String, u64, u64, String)> {
@@ -43,7 +33,7 @@ fn a_long_chinese_order_reaches_two_independent_smscs_the_same_and_both_confirm_
     let mut receipts = vec![];
     for smsc_port in [npm.port, port] {
         let (late_tx, mut late) = tokio::sync::mpsc::unbounded_channel();
-        let channel = SmsChannel::connect(settings(smsc_port), late_tx, runtime.handle());
+        let channel = SmsChannel::connect(peers::smpp_account(smsc_port), late_tx, runtime.handle());
         let receipt = peers::send_when_up(&runtime, &channel, &msg, 20).unwrap_or_else(|e| panic!("{smsc_port}: {e}"));
         let ids: Vec<String> = receipt.id.split(',').map(str::to_owned).collect();
         let confirmed = peers::receipts(&mut late, ids.len(), 10);

@@ -5,7 +5,7 @@
 
 mod peers;
 
-use linkage::config::{Config, SmsSettings};
+use linkage::config::Config;
 use linkage::core::Command;
 use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
@@ -22,12 +22,7 @@ fn a_part_refused_for_one_number_is_resent_to_that_number_alone() {
     let smsc = peers::start_smsc_with(dir.path(), 0, &["--refuse", &format!("{SECOND}:2:1")]);
     let mut config = Config::demo().unwrap();
     config.simulation = None;
-    config.dispatch.sms = Some(SmsSettings {
-        address: format!("127.0.0.1:{}", smsc.port),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    });
+    config.dispatch.sms = Some(peers::smpp_account(smsc.port));
     let police = config.units.iter_mut().find(|u| u.id == "police").unwrap();
     police.sms = vec![FIRST.into(), SECOND.into()];
     police.posts.clear();
@@ -89,16 +84,7 @@ fn the_demo_can_send_its_sms_through_a_simulated_cmpp_gateway_or_http_service() 
     for gateway in [linkage::config::SimulatedSms::Cmpp, linkage::config::SimulatedSms::Http] {
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let mut config = Config::demo().unwrap();
-        if let Some(sim) = config.simulation.as_mut() {
-            sim.sms = gateway;
-            sim.mean_report_gap_secs = 3600.0;
-            sim.backlog = 0;
-            sim.duty_officer = false;
-        }
-        let world = linkage::world::World::start(&config, Some(dir.path().join("data")), None, &runtime).unwrap();
-        config.simulation = None;
-        let mut seat = Seat::open(&runtime, &dir.path().join("seat"), &world.hub_url, &world.token, &config);
+        let (_world, mut seat) = peers::quiet_demo(&runtime, dir.path(), gateway);
         seat.feed.send(peers::report(1));
         let ours = |core: &linkage::core::Core| {
             core.incidents.all().iter().find(|t| t.incident.report.report_id == "r1").map(|t| t.incident.id.clone())

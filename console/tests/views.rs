@@ -482,7 +482,8 @@ fn an_on_call_seat_shows_the_tier_one_watch_in_place_of_the_wall_and_a_leader_op
 #[test]
 fn a_110_incident_is_returned_with_its_reason_and_the_trail_follows_the_peer() {
     let mut state = state();
-    state.core.peers = vec![("110".into(), "县110指挥中心".into()), ("12345".into(), "12345热线".into())];
+    let peer = |id: &str, name: &str| streams::feed::DockedPeer { id: id.into(), name: name.into() };
+    state.core.peers = vec![peer("110", "县110指挥中心"), peer("12345", "12345热线")];
     let FeedUpdate::Event(mut event) = incident(4, "public_order", streams::feed::Severity::Medium, "有人聚集")
     else {
         unreachable!()

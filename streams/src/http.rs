@@ -106,6 +106,35 @@ pub fn hmac_valid(secret: &str, timestamp: i64, body: &[u8], signature: &str) ->
     ring::hmac::verify(&key, &signed, &tag).is_ok()
 }
 
+/// The headers that sign `body` in the bridge protocol (docs/bridge.md): who sends it (the
+/// pair's peer id), when, and the HMAC of both with the pair's secret.
+pub fn bridge_headers(peer: &str, secret: &str, body: &[u8]) -> [(&'static str, String); 3] {
+    let timestamp = chrono::Utc::now().timestamp();
+    [
+        ("X-Bridge-Peer", peer.to_owned()),
+        ("X-Bridge-Timestamp", timestamp.to_string()),
+        ("X-Bridge-Signature", hmac_hex(secret, timestamp, body)),
+    ]
+}
+
+/// A POST of the JSON `body` to `path` at the server `base` (`http(s)://host:port`), with
+/// `headers` beside Host, Content-Type and Content-Length.
+pub fn post_json(
+    base: &str,
+    path: &str,
+    body: Vec<u8>,
+    headers: &[(&str, String)],
+) -> Result<Request<Full<Bytes>>, String> {
+    let mut request = Request::post(path)
+        .header(header::HOST, host_of(base))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, body.len());
+    for (name, value) in headers {
+        request = request.header(*name, value.as_str());
+    }
+    request.body(Full::new(Bytes::from(body))).map_err(|e| format!("{base}{path}: {e}"))
+}
+
 /// An answer with `status`, `body` and its content type.
 pub fn reply(status: StatusCode, body: Vec<u8>, mime: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));

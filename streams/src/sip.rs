@@ -121,6 +121,26 @@ pub fn digest(
     Some(value)
 }
 
+/// A response to `request` (its Via, From, To, Call-ID and CSeq), with a tag of the answerer's
+/// on a final one's `To` when the request's has none, `extra` headers and an SDP `body`.
+pub fn response(request: &Message, (status, reason): (u16, &str), extra: &str, body: &str) -> String {
+    let mut out = format!("SIP/2.0 {status} {reason}\r\n");
+    for (name, value) in &request.headers {
+        match name.as_str() {
+            "via" | "from" | "call-id" | "cseq" => out += &format!("{name}: {value}\r\n"),
+            "to" if status >= 200 && param(value, "tag").is_none() => {
+                out += &format!("to: {value};tag=ans{status}\r\n")
+            }
+            "to" => out += &format!("to: {value}\r\n"),
+            _ => {}
+        }
+    }
+    if !body.is_empty() {
+        out += "Content-Type: application/sdp\r\n";
+    }
+    out + extra + &format!("Content-Length: {}\r\n\r\n{body}", body.len())
+}
+
 /// Whether `authorization` (an Authorization header's value) answers a challenge of `realm`
 /// and `nonce` for `method` with `user`'s `password`.
 pub fn digest_valid(

@@ -189,8 +189,8 @@ pub struct Core {
     pub channel_health: channel_health::ChannelHealth,
     /// Incidents handed over to other systems, and what those said.
     pub handovers: handover::Handovers,
-    /// The systems the center's bridge docks with, as it last logged them: id → name.
-    pub peers: Vec<(String, String)>,
+    /// The systems the center's bridge docks with, as it last logged them.
+    pub peers: Vec<linkage_protocol::DockedPeer>,
 }
 
 impl HubLink {
@@ -274,7 +274,7 @@ impl Core {
             return;
         }
         if let Body::PeersDocked { peers } = &env.body {
-            self.peers = peers.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+            self.peers = peers.clone();
             return;
         }
         if let Body::ChannelTestRequested(request) = &env.body {
@@ -386,7 +386,7 @@ impl Core {
             Command::HandOver { incident, to, reason } => {
                 let handover =
                     linkage_protocol::Handover { key: command_key(now), incident, to, reason, by: String::new() };
-                let known = self.peers.iter().any(|(id, _)| *id == handover.to);
+                let known = self.peers.iter().any(|p| p.id == handover.to);
                 if !known || self.incidents.get(&handover.incident).is_none() || handover.reason.trim().is_empty() {
                     tracing::warn!(incident = %handover.incident, to = %handover.to, "hand-over not sent");
                     return vec![];

@@ -109,7 +109,7 @@ impl TrailView {
         let written = !self.note.trim().is_empty();
         let mut chosen = None;
         ui.horizontal_wrapped(|ui| {
-            for (peer, name) in &core.peers {
+            for streams::feed::DockedPeer { id: peer, name } in &core.peers {
                 let key = if Some(peer.as_str()) == from { "trail.return_to" } else { "trail.transfer_to" };
                 let button = ui
                     .add_enabled(written, egui::Button::new(tr.f(key, &[("to", name)])))
@@ -127,5 +127,5 @@ impl TrailView {
 
 /// A docked system's name, from its id.
 fn peer_name<'a>(core: &'a Core, id: &'a str) -> &'a str {
-    core.peers.iter().find(|(p, _)| p == id).map_or(id, |(_, name)| name.as_str())
+    core.peers.iter().find(|p| p.id == id).map_or(id, |p| p.name.as_str())
 }

@@ -17,8 +17,8 @@ use streams::feed::{Grant, HubConfig, Role};
 use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::sim::cmpp_gateway::CmppGateway;
 use streams::sim::command_center::{CommandCenter, SimPeer};
-use streams::sim::grid_workers::{GridWorkerSim, GridWorkers, SimGrid, SimKind};
-use streams::sim::linked_units::{self, LinkedUnits, SimUnit};
+use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
+use streams::sim::linked_units::{self, SimUnit};
 use streams::sim::radio_gateways::RadioGateways;
 use streams::sim::sip_gateway::SipGateway;
 use streams::sim::sms_cloud::SmsCloud;
@@ -40,17 +40,10 @@ pub struct World {
     pub store_dir: PathBuf,
     /// Camera id → the addresses of its streams.
     pub camera_uris: HashMap<String, StreamUris>,
+    // Dropped first: the server goes before the simulated peers it talks to.
     _server: Option<Server>,
-    _cameras: Option<CameraServer>,
-    _grid_workers: Option<GridWorkers>,
-    _units: Option<LinkedUnits>,
-    _radio: Option<RadioGateways>,
-    _smsc: Option<Smsc>,
-    _sms_cloud: Option<SmsCloud>,
-    _cmpp_gateway: Option<CmppGateway>,
-    _seats: Option<seats::Published>,
-    _command_center: Option<CommandCenter>,
-    _sip_gateways: Vec<SipGateway>,
+    /// The demo's simulated cameras, terminals and gateways, each running until dropped.
+    _simulated: Vec<Box<dyn std::any::Any>>,
 }
 
 /// A fresh token, 128 bits from the operating system's CSPRNG: the embedded server's
@@ -76,24 +69,7 @@ impl World {
         store_dir: PathBuf,
         camera_uris: HashMap<String, StreamUris>,
     ) -> World {
-        World {
-            hub_url,
-            token,
-            trust,
-            store_dir,
-            camera_uris,
-            _server: None,
-            _radio: None,
-            _smsc: None,
-            _sms_cloud: None,
-            _cmpp_gateway: None,
-            _cameras: None,
-            _grid_workers: None,
-            _units: None,
-            _seats: None,
-            _command_center: None,
-            _sip_gateways: vec![],
-        }
+        World { hub_url, token, trust, store_dir, camera_uris, _server: None, _simulated: vec![] }
     }
 
     /// Starts what the config asks for on `runtime`; `session` is the token a login gave.
@@ -157,9 +133,7 @@ impl World {
         let store_dir = data_dir.join("console");
         // The demo's SMS gateway, when the simulation runs and the config names none: it must be
         // up before the dispatch service binds to it.
-        let mut smsc = None;
-        let mut sms_cloud = None;
-        let mut cmpp_gateway = None;
+        let mut simulated: Vec<Box<dyn std::any::Any>> = vec![];
         let mut sms = None;
         let named =
             config.dispatch.sms.is_some() || config.dispatch.cmpp.is_some() || config.dispatch.http_sms.is_some();
@@ -173,7 +147,7 @@ impl World {
                     password: "demo".into(),
                     source: "10690001".into(),
                 }));
-                smsc = Some(started);
+                simulated.push(Box::new(started));
             }
             Some(SimulatedSms::Cmpp) => {
                 let (sp_id, secret) = ("901234".to_owned(), secret()?);
@@ -186,7 +160,7 @@ impl World {
                     service_id: "LINKAGE".into(),
                     active_test_every: Duration::from_secs(30),
                 }));
-                cmpp_gateway = Some(started);
+                simulated.push(Box::new(started));
             }
             Some(SimulatedSms::Http) => {
                 // Where the service pushes its delivery reports: a port free now.
@@ -203,7 +177,7 @@ impl World {
                     template_code: "SMS_LINKAGE_ORDER".into(),
                     callback_listen: Some(callback),
                 }));
-                sms_cloud = Some(started);
+                simulated.push(Box::new(started));
             }
         }
         // The files endpoint on the hub's address, a port of its own choosing: seats learn it at hello.
@@ -231,16 +205,7 @@ impl World {
             store_dir,
             camera_uris: HashMap::new(),
             _server: Some(server),
-            _radio: None,
-            _smsc: smsc,
-            _sms_cloud: sms_cloud,
-            _cmpp_gateway: cmpp_gateway,
-            _cameras: None,
-            _grid_workers: None,
-            _units: None,
-            _seats: None,
-            _command_center: None,
-            _sip_gateways: vec![],
+            _simulated: simulated,
         };
         if let Some(sim) = &config.simulation {
             let simulated: Vec<SimCamera> = config
@@ -255,7 +220,7 @@ impl World {
                     let uris = StreamUris { main: server.main_uri(&c.id), sub: Some(server.uri(&c.id)) };
                     camera_uris.insert(c.id.clone(), uris);
                 }
-                world._cameras = Some(server);
+                world._simulated.push(Box::new(server));
             }
             let grids: Vec<SimGrid> = config
                 .grids
@@ -283,14 +248,14 @@ impl World {
                 seed: rng.u64(..),
                 backlog: sim.backlog,
             };
-            world._grid_workers = Some(workers.start(runtime.handle()));
+            world._simulated.push(Box::new(workers.start(runtime.handle())));
             if let (Some(mut center), Some(bridge)) =
                 (command_center, world._server.as_ref().and_then(Server::bridge_addr))
             {
                 // A 110 incident for about every ten of the grid workers' reports.
                 let _entered = runtime.enter();
                 center.push(bridge, grids, Duration::from_secs_f64(sim.mean_report_gap_secs * 10.0));
-                world._command_center = Some(center);
+                world._simulated.push(Box::new(center));
             }
             // Units a person plays at a unit seat get no simulated terminal: their tokens are
             // published for `linkage --unit` instead.
@@ -298,16 +263,17 @@ impl World {
                 units.into_iter().partition(|u| sim.staffed.contains(&u.id));
             if !staffed.is_empty() {
                 let tokens = staffed.into_iter().map(|u| (u.id, u.token)).collect();
-                world._seats = Some(seats::publish(&data_dir, &hub_url, tokens)?);
+                world._simulated.push(Box::new(seats::publish(&data_dir, &hub_url, tokens)?));
             }
-            world._units = Some(linked_units::start(&hub_url, &simulated, runtime.handle()));
+            world._simulated.push(Box::new(linked_units::start(&hub_url, &simulated, runtime.handle())));
             // The units' radio gateways, where they are on this machine.
             let gateways: Vec<_> =
                 config.units.iter().filter_map(|u| u.radio.as_ref()?.rtp()).filter(|a| a.ip().is_loopback()).collect();
             // Another console on this machine may hold the ports: its gateways hear the calls.
-            world._radio = RadioGateways::start(&gateways, runtime.handle())
-                .inspect_err(|e| tracing::warn!(error = %e, "simulated radio gateways not started"))
-                .ok();
+            match RadioGateways::start(&gateways, runtime.handle()) {
+                Ok(gateways) => world._simulated.push(Box::new(gateways)),
+                Err(e) => tracing::warn!(error = %e, "simulated radio gateways not started"),
+            }
             // The SIP dispatch gateways of talk-groups on this machine, checking the account.
             if let Some(account) = &config.dispatch.radio_sip {
                 let mut addresses: Vec<std::net::SocketAddr> = config
@@ -319,11 +285,12 @@ impl World {
                     })
                     .filter(|a: &std::net::SocketAddr| a.ip().is_loopback())
                     .collect();
+                addresses.sort();
                 addresses.dedup();
                 for addr in addresses {
                     let login = (account.user.clone(), account.password.clone());
                     match runtime.block_on(SipGateway::start(addr, login)) {
-                        Ok(gateway) => world._sip_gateways.push(gateway),
+                        Ok(gateway) => world._simulated.push(Box::new(gateway)),
                         Err(e) => tracing::warn!(error = %e, "simulated SIP gateway not started"),
                     }
                 }

@@ -240,6 +240,37 @@ impl Drop for Smsc {
     }
 }
 
+/// The demo's world in `dir/data` with its SMS through `sms`, its grid workers silent and no
+/// simulated duty officer (what happens is the test's, and the simulated peers'), and a seat on
+/// it (`dir/seat`).
+pub fn quiet_demo(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    sms: linkage::config::SimulatedSms,
+) -> (linkage::world::World, Seat) {
+    let mut config = linkage::config::Config::demo().unwrap();
+    if let Some(sim) = config.simulation.as_mut() {
+        sim.sms = sms;
+        sim.mean_report_gap_secs = 3600.0;
+        sim.backlog = 0;
+        sim.duty_officer = false;
+    }
+    let world = linkage::world::World::start(&config, Some(dir.join("data")), None, runtime).unwrap();
+    config.simulation = None;
+    let seat = Seat::open(runtime, &dir.join("seat"), &world.hub_url, &world.token, &config);
+    (world, seat)
+}
+
+/// The account the SMSC peers take (the simulated one takes any), on 127.0.0.1:`port`.
+pub fn smpp_account(port: u16) -> linkage::config::SmsSettings {
+    linkage::config::SmsSettings {
+        address: format!("127.0.0.1:{port}"),
+        system_id: "linkage".into(),
+        password: "secret".into(),
+        source: "10690001".into(),
+    }
+}
+
 pub fn start_smsc(dir: &Path, port: u16) -> Smsc {
     start_smsc_with(dir, port, &[])
 }
@@ -416,11 +447,8 @@ impl PythonPeer {
 
     /// Waits (at most `secs`) until its `event`s satisfy `done`.
     pub fn until(&self, secs: u64, event: &str, done: impl Fn(&[serde_json::Value]) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !done(&self.events(event)) {
-            assert!(Instant::now() < deadline, "{event}: {:?}", self.events(event));
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let happened = linkage_tests::wait_for(Duration::from_secs(secs), || done(&self.events(event)));
+        assert!(happened, "{event}: {:?}", self.events(event));
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode, header};
+use hyper::{Request, Response, StatusCode};
 use tokio::sync::watch;
 
 use super::grid_workers::{SimGrid, poisson_gap, random_point_in};
@@ -109,16 +109,8 @@ impl CommandCenter {
 async fn post_until_taken(base: &str, peer: &SimPeer, path: &str, body: serde_json::Value) {
     let body = body.to_string().into_bytes();
     for attempt in 1.. {
-        let timestamp = chrono::Utc::now().timestamp();
-        let request = Request::post(path)
-            .header(header::HOST, crate::http::host_of(base))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::CONTENT_LENGTH, body.len())
-            .header("X-Bridge-Peer", &peer.id)
-            .header("X-Bridge-Timestamp", timestamp.to_string())
-            .header("X-Bridge-Signature", crate::http::hmac_hex(&peer.secret, timestamp, &body))
-            .body(Full::new(Bytes::from(body.clone())));
-        let Ok(request) = request else { return };
+        let signed = crate::http::bridge_headers(&peer.id, &peer.secret, &body);
+        let Ok(request) = crate::http::post_json(base, path, body.clone(), &signed) else { return };
         match crate::http::exchange(base, None, request).await {
             Ok((status, _)) if status.is_success() => return,
             Ok((status, answer)) if status.is_client_error() => {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use tokio::net::UdpSocket;
 
-use crate::sip::{Message, digest_valid, param};
+use crate::sip::{Message, digest_valid, param, response};
 
 /// The realm the gateway challenges with.
 const REALM: &str = "radio.qingxi";
@@ -41,25 +41,6 @@ impl SipGateway {
     }
 }
 
-/// A response to `request`, with the gateway's tag on `To` for a final one.
-fn respond(request: &Message, (status, reason): (u16, &str), extra: &str, body: &str) -> String {
-    let mut out = format!("SIP/2.0 {status} {reason}\r\n");
-    for (name, value) in &request.headers {
-        match name.as_str() {
-            "via" | "from" | "call-id" | "cseq" => out += &format!("{name}: {value}\r\n"),
-            "to" if status >= 200 && param(value, "tag").is_none() => {
-                out += &format!("to: {value};tag=sim{status}\r\n")
-            }
-            "to" => out += &format!("to: {value}\r\n"),
-            _ => {}
-        }
-    }
-    if !body.is_empty() {
-        out += "Content-Type: application/sdp\r\n";
-    }
-    out + extra + &format!("Content-Length: {}\r\n\r\n{body}", body.len())
-}
-
 async fn serve(socket: UdpSocket, media: SocketAddr, (user, password): (String, String)) {
     let mut buffer = vec![0u8; 8192];
     let mut nonce = 0u64;
@@ -72,7 +53,7 @@ async fn serve(socket: UdpSocket, media: SocketAddr, (user, password): (String, 
                     nonce += 1;
                     let challenge =
                         format!("WWW-Authenticate: Digest realm=\"{REALM}\", nonce=\"n{nonce}\", qop=\"auth\"\r\n");
-                    respond(&request, (401, "Unauthorized"), &challenge, "")
+                    response(&request, (401, "Unauthorized"), &challenge, "")
                 }
                 Some(auth) => {
                     let answered = param(auth, "nonce").unwrap_or_default().to_owned();
@@ -84,17 +65,17 @@ async fn serve(socket: UdpSocket, media: SocketAddr, (user, password): (String, 
                             port = media.port()
                         );
                         let contact = format!("Contact: <sip:gateway@{}>\r\n", socket.local_addr().map_or(from, |a| a));
-                        respond(&request, (200, "OK"), &contact, &sdp)
+                        response(&request, (200, "OK"), &contact, &sdp)
                     } else {
                         tracing::warn!(%from, "simulated SIP gateway: wrong credentials");
-                        respond(&request, (403, "Forbidden"), "", "")
+                        response(&request, (403, "Forbidden"), "", "")
                     }
                 }
             },
-            Some("BYE") => respond(&request, (200, "OK"), "", ""),
+            Some("BYE") => response(&request, (200, "OK"), "", ""),
             // ACKs need no answer; anything else is not for a radio gateway.
             Some("ACK") | None => continue,
-            Some(_) => respond(&request, (405, "Method Not Allowed"), "", ""),
+            Some(_) => response(&request, (405, "Method Not Allowed"), "", ""),
         };
         let _ = socket.send_to(answer.as_bytes(), from).await;
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode, header};
+use hyper::{Request, Response, StatusCode};
 use tokio::sync::watch;
 
 /// How long the simulated handset takes to receive a message.
@@ -129,12 +129,7 @@ impl Service {
 async fn push(callback: &str, reports: serde_json::Value) {
     let body = reports.to_string().into_bytes();
     for attempt in 1..=3 {
-        let request = Request::post("/")
-            .header(header::HOST, crate::http::host_of(callback))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::CONTENT_LENGTH, body.len())
-            .body(Full::new(Bytes::from(body.clone())));
-        let Ok(request) = request else { return };
+        let Ok(request) = crate::http::post_json(callback, "/", body.clone(), &[]) else { return };
         if let Ok((status, _)) = crate::http::exchange(callback, None, request).await
             && status.is_success()
         {

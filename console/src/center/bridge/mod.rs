@@ -29,7 +29,7 @@ use std::time::Duration;
 use chrono::Utc;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response, StatusCode, header};
+use hyper::{Method, Request, Response, StatusCode};
 use streams::feed::{Body, DockedPeer, FeedUpdate, HandoverProgress, HandoverState, IncidentUpdate, Role};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
@@ -204,10 +204,9 @@ impl Keeper {
                 self.caught_up = true;
                 self.dirty = true;
                 // The seats learn from the log whom they may hand incidents to.
-                let peers: Vec<(String, String)> =
-                    self.settings.peers.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+                let peers: Vec<DockedPeer> =
+                    self.settings.peers.iter().map(|p| DockedPeer { id: p.id.clone(), name: p.name.clone() }).collect();
                 if self.core.peers != peers {
-                    let peers = peers.into_iter().map(|(id, name)| DockedPeer { id, name }).collect();
                     self.feed.send(Body::PeersDocked { peers });
                 }
             }
@@ -446,18 +445,10 @@ impl Sender {
         let result = match self.settings.peers.iter().find(|p| p.id == callback.peer) {
             None => Err(format!("peer {} is no longer configured", callback.peer)),
             Some(peer) => {
-                let timestamp = Utc::now().timestamp();
                 let body = callback.body.clone().into_bytes();
-                let request = Request::post(callback.path.as_str())
-                    .header(header::HOST, streams::http::host_of(&peer.url))
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(header::CONTENT_LENGTH, body.len())
-                    .header("X-Bridge-Peer", &peer.id)
-                    .header("X-Bridge-Timestamp", timestamp.to_string())
-                    .header("X-Bridge-Signature", streams::http::hmac_hex(&peer.secret, timestamp, &body))
-                    .header("Idempotency-Key", &callback.key)
-                    .body(Full::new(Bytes::from(body)))
-                    .map_err(|e| e.to_string());
+                let mut headers = streams::http::bridge_headers(&peer.id, &peer.secret, &body).to_vec();
+                headers.push(("Idempotency-Key", callback.key.clone()));
+                let request = streams::http::post_json(&peer.url, &callback.path, body, &headers);
                 match request {
                     Err(e) => Err(e),
                     Ok(request) => {

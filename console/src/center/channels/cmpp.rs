@@ -338,53 +338,36 @@ impl Channel for CmppChannel {
 
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Receipt, ChannelError>> {
         Box::pin(async move {
-            let mobiles = super::mobiles(msg)?;
             let link = match &*self.session.read().await {
                 Session::Up(link) => link.clone(),
                 Session::Down(why) => return Err(ChannelError(why.clone())),
             };
             let contents = parts(&msg.text, (streams::radio::ssrc_for(&msg.key) & 0xff) as u8);
-            let total = contents.len() as u8;
-            let (mut ids, mut keys) = (vec![], vec![]);
-            for mobile in mobiles {
-                let key = super::key_to(msg, mobile);
-                let mut taken = self.taken.of(&key, contents.len());
-                for (n, content) in contents.iter().enumerate() {
-                    if taken[n].is_some() {
-                        continue;
-                    }
-                    let _slot = link.window.acquire().await.map_err(|e| ChannelError(e.to_string()))?;
+            let parts_of = |_: &str, _: &str| Ok(contents.clone());
+            let submit = |mobile: &str, content: Vec<u8>, (n, total): (usize, usize)| {
+                let body = submit_body(&self.settings, mobile, &content, (total as u8, n as u8 + 1));
+                let link = link.clone();
+                async move {
+                    let _slot = link.window.acquire().await.map_err(|e| e.to_string())?;
                     let sequence = link.sequence.fetch_add(1, Ordering::Relaxed);
                     let (tx, rx) = oneshot::channel();
                     if let Ok(mut waiting) = link.waiting.lock() {
                         waiting.insert(sequence, tx);
                     }
-                    let body = submit_body(&self.settings, mobile, content, (total, n as u8 + 1));
                     link.frames
                         .send(frame(SUBMIT, sequence, &body))
-                        .map_err(|_| ChannelError("the CMPP session ended".into()))?;
-                    let answer = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+                        .map_err(|_| "the CMPP session ended".to_string())?;
+                    match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
                         Err(_) => Err("no CMPP_SUBMIT_RESP in 10 s".to_string()),
                         Ok(Err(_)) => Err("the CMPP session ended before the answer".to_string()),
                         Ok(Ok((_, result))) if result != 0 => {
                             Err(format!("the CMPP gateway refused the submit (result {result})"))
                         }
                         Ok(Ok((msg_id, _))) => Ok(msg_id.to_string()),
-                    };
-                    match answer {
-                        Ok(id) => taken[n] = Some(id),
-                        Err(why) => {
-                            self.taken.keep(key, taken);
-                            let at = if total > 1 { format!(" (part {} of {total})", n + 1) } else { String::new() };
-                            return Err(ChannelError(format!("{mobile}{at}: {why}")));
-                        }
                     }
                 }
-                ids.extend(taken.into_iter().flatten());
-                keys.push(key);
-            }
-            self.taken.forget(&keys);
-            Ok(Receipt { id: ids.join(","), delivered: false })
+            };
+            self.taken.submit(msg, parts_of, submit).await
         })
     }
 }

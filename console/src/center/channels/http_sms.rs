@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response, StatusCode, header};
+use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
@@ -148,15 +148,13 @@ impl Channel for HttpSmsChannel {
             .to_string()
             .into_bytes();
             let timestamp = chrono::Utc::now().timestamp();
-            let request = Request::post("/v1/sms/send")
-                .header(header::HOST, streams::http::host_of(&s.url))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::CONTENT_LENGTH, body.len())
-                .header("X-Sms-Key", &s.key)
-                .header("X-Sms-Timestamp", timestamp.to_string())
-                .header("X-Sms-Signature", streams::http::hmac_hex(&s.secret, timestamp, &body))
-                .body(Full::new(Bytes::from(body)))
-                .map_err(|e| ChannelError(e.to_string()))?;
+            let signature = streams::http::hmac_hex(&s.secret, timestamp, &body);
+            let signed = [
+                ("X-Sms-Key", s.key.clone()),
+                ("X-Sms-Timestamp", timestamp.to_string()),
+                ("X-Sms-Signature", signature),
+            ];
+            let request = streams::http::post_json(&s.url, "/v1/sms/send", body, &signed).map_err(ChannelError)?;
             let (status, answer) = streams::http::exchange(&s.url, None, request).await.map_err(ChannelError)?;
             let answer: Answer = serde_json::from_slice(&answer)
                 .map_err(|e| ChannelError(format!("the SMS service answered {status} with no code: {e}")))?;

@@ -88,6 +88,46 @@ impl TakenParts {
             taken.remove(key);
         }
     }
+
+    /// Sends `msg` to each of its mobiles part by part, skipping the parts taken before:
+    /// `parts_of(mobile, key)` gives a mobile's parts, `submit(mobile, part, (n, total))` sends
+    /// one and gives the gateway's id for it. A failure keeps what was taken and says which
+    /// number and which part; the receipt is every part's id.
+    async fn submit<P, F, Fut>(
+        &self,
+        msg: &Outgoing,
+        parts_of: impl Fn(&str, &str) -> Result<Vec<P>, ChannelError>,
+        mut submit: F,
+    ) -> Result<Receipt, ChannelError>
+    where
+        F: FnMut(&str, P, (usize, usize)) -> Fut,
+        Fut: std::future::Future<Output = Result<String, String>>,
+    {
+        let (mut ids, mut keys) = (vec![], vec![]);
+        for mobile in mobiles(msg)? {
+            let key = key_to(msg, mobile);
+            let parts = parts_of(mobile, &key)?;
+            let total = parts.len();
+            let mut taken = self.of(&key, total);
+            for (n, part) in parts.into_iter().enumerate() {
+                if taken[n].is_some() {
+                    continue;
+                }
+                match submit(mobile, part, (n, total)).await {
+                    Ok(id) => taken[n] = Some(id),
+                    Err(why) => {
+                        self.keep(key, taken);
+                        let at = if total > 1 { format!(" (part {} of {total})", n + 1) } else { String::new() };
+                        return Err(ChannelError(format!("{mobile}{at}: {why}")));
+                    }
+                }
+            }
+            ids.extend(taken.into_iter().flatten());
+            keys.push(key);
+        }
+        self.forget(&keys);
+        Ok(Receipt { id: ids.join(","), delivered: false })
+    }
 }
 
 /// One way of reaching a unit.

@@ -88,7 +88,7 @@ impl Answered {
             let Ok((n, from)) = self.socket.recv_from(&mut buffer).await else { continue };
             let Some(m) = Message::parse(&buffer[..n]) else { continue };
             if m.method.as_deref() == Some("BYE") {
-                let _ = self.socket.send_to(respond(&m, 200, "OK").as_bytes(), from).await;
+                let _ = self.socket.send_to(message::response(&m, (200, "OK"), "", "").as_bytes(), from).await;
                 return "the gateway ended the call".into();
             }
             if m.status == 200 && m.cseq().is_some_and(|(_, method)| method == "INVITE") {
@@ -96,17 +96,6 @@ impl Answered {
             }
         }
     }
-}
-
-/// A response to a request the gateway sent (its BYE).
-fn respond(request: &Message, status: u16, reason: &str) -> String {
-    let mut out = format!("SIP/2.0 {status} {reason}\r\n");
-    for name in ["via", "from", "to", "call-id", "cseq"] {
-        for (n, v) in request.headers.iter().filter(|(n, _)| n == name) {
-            out += &format!("{n}: {v}\r\n");
-        }
-    }
-    out + "Content-Length: 0\r\n\r\n"
 }
 
 /// A request of our dialog.

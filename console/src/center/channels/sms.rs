@@ -161,40 +161,20 @@ impl Channel for SmsChannel {
 
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Receipt, ChannelError>> {
         Box::pin(async move {
-            let mobiles = super::mobiles(msg)?;
             let client = match &*self.session.read().await {
                 Session::Up(client) => client.clone(),
                 Session::Down(why) => return Err(ChannelError(why.clone())),
             };
-            let (mut ids, mut keys) = (vec![], vec![]);
-            for mobile in mobiles {
-                let key = super::key_to(msg, mobile);
-                let pdus = parts(&self.source, mobile, &msg.text, &key)?;
-                let total = pdus.len();
-                let mut taken = self.taken.of(&key, total);
-                for (n, part) in pdus.into_iter().enumerate() {
-                    if taken[n].is_some() {
-                        continue;
-                    }
-                    match client.submit_sm(part).await {
-                        // A C-octet string: its bytes end with the NUL terminator.
-                        Ok(resp) => {
-                            let id =
-                                String::from_utf8_lossy(resp.message_id().as_ref()).trim_end_matches('\0').to_owned();
-                            taken[n] = Some(id);
-                        }
-                        Err(e) => {
-                            self.taken.keep(key, taken);
-                            let at = if total > 1 { format!(" (part {} of {total})", n + 1) } else { String::new() };
-                            return Err(ChannelError(format!("submit_sm to {mobile}{at}: {e}")));
-                        }
-                    }
+            let parts_of = |mobile: &str, key: &str| parts(&self.source, mobile, &msg.text, key);
+            let submit = |_: &str, part: SubmitSm, _| {
+                let client = client.clone();
+                async move {
+                    let resp = client.submit_sm(part).await.map_err(|e| format!("submit_sm: {e}"))?;
+                    // A C-octet string: its bytes end with the NUL terminator.
+                    Ok(String::from_utf8_lossy(resp.message_id().as_ref()).trim_end_matches('\0').to_owned())
                 }
-                ids.extend(taken.into_iter().flatten());
-                keys.push(key);
-            }
-            self.taken.forget(&keys);
-            Ok(Receipt { id: ids.join(","), delivered: false })
+            };
+            self.taken.submit(msg, parts_of, submit).await
         })
     }
 }
