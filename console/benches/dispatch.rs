@@ -21,7 +21,7 @@ mod peers;
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-use linkage::config::{Config, SmsSettings};
+use linkage::config::Config;
 use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::plan::Texts;
@@ -31,10 +31,6 @@ use streams::sim::radio_gateways::RadioGateways;
 
 /// Units in the rotation: every order takes three, so each unit's turn comes every 10 orders.
 const UNITS: usize = 30;
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
@@ -51,7 +47,7 @@ fn main() {
             area: vec!["*".into()],
             contact: String::new(),
             sms: vec![format!("1380000{i:04}")],
-            radio: Some(format!("127.0.0.1:{}", free_udp_port()).parse().unwrap()),
+            radio: Some(format!("127.0.0.1:{}", peers::free_udp_port()).parse().unwrap()),
             base: None,
             posts: vec![],
         })
@@ -64,12 +60,7 @@ fn main() {
     config.units = units;
     config.dispatch.center = "青溪镇综治中心".into();
     config.dispatch.leader_sms = vec![];
-    config.dispatch.sms = Some(SmsSettings {
-        address: format!("127.0.0.1:{}", smsc.port),
-        system_id: "linkage".into(),
-        password: "secret".into(),
-        source: "10690001".into(),
-    });
+    config.dispatch.sms = Some(peers::smpp_account(smsc.port));
     let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
     let mut seat = peers::Seat::open(&runtime, &dir.path().join("seat"), &center.url(), "seat-1", &config);
     for n in 0..orders * 2 {
