@@ -15,7 +15,7 @@ use std::time::Instant;
 use egui::{Event, PointerButton, Pos2, RawInput, Rect, vec2};
 use linkage::basemap::{Basemap, BasemapSetting, TileSource};
 use linkage::core::Core;
-use linkage::core::camera::{Camera, CameraStreams};
+use linkage::core::camera::{Camera, CameraStreams, Presence};
 use linkage::core::filter::{IncidentFilter, Matches, StatusFilter};
 use linkage::core::grid::GridMap;
 use linkage::core::unit::{LinkedUnit, Tier};
@@ -99,6 +99,8 @@ fn cameras(n: usize, rng: &mut fastrand::Rng) -> Vec<Camera> {
             heading: rng.f32() * 360.0,
             fov: 60.0,
             streams: CameraStreams::Simulated,
+            ptz: false,
+            presence: Presence::Online,
         })
         .collect()
 }

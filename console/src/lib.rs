@@ -4,7 +4,7 @@
 //! a library so that tests can build any part alone: [`core`] (the rules, their own crate),
 //! [`ui`] (the views), [`wall`] (the feeds behind the video wall), [`journal`] (a seat's journal
 //! and command queue), [`center`] (the center's server: dispatch service, outbox, channels),
-//! [`config`], [`i18n`], [`world`] (the server and the simulated peers a seat connects to).
+//! [`platform`] (the seat's link to the site's video platform), [`config`], [`i18n`], [`world`] (the server and the simulated peers a seat connects to).
 
 pub mod basemap;
 pub mod center;
@@ -13,6 +13,7 @@ pub use linkage_rules as core;
 pub mod i18n;
 pub mod journal;
 pub mod photos;
+pub mod platform;
 pub mod reports;
 pub mod ui;
 pub mod wall;

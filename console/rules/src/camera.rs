@@ -13,6 +13,23 @@ pub struct Camera {
     /// Width of the field of view, degrees.
     pub fov: f32,
     pub streams: CameraStreams,
+    /// Whether it pans, tilts and zooms on command.
+    pub ptz: bool,
+    pub presence: Presence,
+}
+
+/// Whether a camera can be played, as its source last said. A configured camera is always
+/// [`Presence::Online`] (its feed's health says the rest); a platform's camera is what the
+/// platform's directory said at its last sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Presence {
+    #[default]
+    Online,
+    /// The platform lists it but says it is offline.
+    Offline,
+    /// It was in the platform's directory and is no longer: kept, marked, never silently
+    /// dropped (a tile showing it says so).
+    Gone,
 }
 
 /// Where a camera's video comes from.
@@ -22,6 +39,50 @@ pub enum CameraStreams {
     Simulated,
     /// A real camera: a main (full) stream and an optional sub (small) stream.
     Uri { main: String, sub: Option<String> },
+    /// A channel of a video platform (GB/T 28181): its stream address is asked for when the
+    /// wall shows it, and given back when the wall no longer does.
+    Platform { platform: String, device: String, channel: String },
+}
+
+impl Camera {
+    /// Where a platform's camera is there: the platform, the device and the channel.
+    pub fn on_platform(&self) -> Option<(&str, &str, &str)> {
+        match &self.streams {
+            CameraStreams::Platform { platform, device, channel } => Some((platform, device, channel)),
+            _ => None,
+        }
+    }
+}
+
+/// A PTZ camera's movement: it goes on until [`Motion::Stop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Motion {
+    Left,
+    Right,
+    Up,
+    Down,
+    ZoomIn,
+    ZoomOut,
+    Stop,
+}
+
+/// Puts a platform's directory in place of what it said last: cameras it lists now come in
+/// (updated), cameras it listed before and no longer does stay, marked [`Presence::Gone`], so
+/// a tile or a list showing one says so instead of losing it. Other cameras are untouched.
+pub fn merge_directory(cameras: &mut Vec<Camera>, platform: &str, listed: Vec<Camera>) {
+    let now: std::collections::HashSet<&str> = listed.iter().map(|c| c.id.as_str()).collect();
+    let mut gone = vec![];
+    cameras.retain(|c| {
+        if c.on_platform().map(|(p, ..)| p) != Some(platform) {
+            return true;
+        }
+        if !now.contains(c.id.as_str()) {
+            gone.push(Camera { presence: Presence::Gone, ..c.clone() });
+        }
+        false
+    });
+    cameras.extend(listed);
+    cameras.extend(gone);
 }
 
 /// How far a camera sees, for deciding whether its field of view covers a point.
@@ -72,7 +133,34 @@ mod tests {
     use super::*;
 
     fn camera(id: &str, lon: f64, lat: f64, heading: f32) -> Camera {
-        Camera { id: id.into(), name: id.into(), lon, lat, heading, fov: 60.0, streams: CameraStreams::Simulated }
+        Camera {
+            id: id.into(),
+            name: id.into(),
+            lon,
+            lat,
+            heading,
+            fov: 60.0,
+            streams: CameraStreams::Simulated,
+            ptz: false,
+            presence: Presence::Online,
+        }
+    }
+
+    fn on_platform(id: &str, presence: Presence) -> Camera {
+        let streams = CameraStreams::Platform { platform: "wvp".into(), device: "d".into(), channel: id.into() };
+        Camera { streams, presence, ..camera(&format!("wvp/d/{id}"), 120.0, 30.0, 0.0) }
+    }
+
+    #[test]
+    fn a_camera_the_platform_no_longer_lists_stays_marked_gone() {
+        let mut cameras = vec![camera("own", 120.0, 30.0, 0.0), on_platform("1", Presence::Online)];
+        merge_directory(&mut cameras, "wvp", vec![on_platform("2", Presence::Offline)]);
+        let seen: Vec<(&str, Presence)> = cameras.iter().map(|c| (c.id.as_str(), c.presence)).collect();
+        assert_eq!(seen, [("own", Presence::Online), ("wvp/d/2", Presence::Offline), ("wvp/d/1", Presence::Gone)]);
+        // Listed again: back, and only once.
+        merge_directory(&mut cameras, "wvp", vec![on_platform("1", Presence::Online), on_platform("2", Presence::Online)]);
+        let seen: Vec<(&str, Presence)> = cameras.iter().map(|c| (c.id.as_str(), c.presence)).collect();
+        assert_eq!(seen, [("own", Presence::Online), ("wvp/d/1", Presence::Online), ("wvp/d/2", Presence::Online)]);
     }
 
     #[test]

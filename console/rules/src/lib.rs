@@ -80,6 +80,8 @@ pub enum Command {
     RestoreWall { layout: Layout, tiles: Vec<Option<String>> },
     /// Save the picture a tile shows as a PNG.
     Snapshot(usize),
+    /// Start moving a PTZ camera, or (with [`camera::Motion::Stop`]) stop it.
+    Steer { camera: String, motion: camera::Motion },
     /// Send a three-in-one dispatch.
     Dispatch(dispatch::DispatchDraft),
     /// Close an order with the reporter's satisfaction (1–5).
@@ -124,6 +126,8 @@ pub enum Effect {
     Export { name: String, content: String },
     /// Save the newest picture of the feed on this tile as a PNG (in the snapshots folder).
     Snapshot { tile: usize, camera: String },
+    /// Move a PTZ camera through its platform.
+    Steer { camera: String, motion: camera::Motion },
     /// Upload these photo files to the hub's files endpoint, put what was kept into the
     /// command's attachments, then send it as [`Effect::Send`] does.
     SendWithPhotos { command: Body, photos: Vec<std::path::PathBuf> },
@@ -147,6 +151,8 @@ pub struct Core {
     pub grids: GridMap,
     pub kinds: IncidentKinds,
     pub cameras: Vec<Camera>,
+    /// Counts changes of `cameras`, for views that keep something built from them.
+    pub cameras_changed: u64,
     pub units: Vec<LinkedUnit>,
     pub incidents: Incidents,
     pub selected: Option<String>,
@@ -459,6 +465,11 @@ impl Core {
                     return vec![Effect::Snapshot { tile, camera: camera.clone() }];
                 }
             }
+            Command::Steer { camera, motion } => {
+                if self.camera(&camera).is_some_and(|c| c.ptz) {
+                    return vec![Effect::Steer { camera, motion }];
+                }
+            }
             Command::SetLayout(layout) => {
                 let ids = self.camera_ids();
                 self.wall.set_layout(layout, ids.into_iter());
@@ -532,6 +543,17 @@ impl Core {
     /// Every camera's id, in the config's order (the order of the wall's pages).
     fn camera_ids(&self) -> Vec<String> {
         self.cameras.iter().map(|c| c.id.clone()).collect()
+    }
+
+    /// A video platform's directory, read again (see [`camera::merge_directory`]). A wall with
+    /// no camera on it yet (a site whose cameras all sit behind the platform) is filled.
+    pub fn platform_directory(&mut self, platform: &str, listed: Vec<Camera>) {
+        camera::merge_directory(&mut self.cameras, platform, listed);
+        self.cameras_changed += 1;
+        if self.desk.unit.is_none() && self.wall.tiles.iter().all(Option::is_none) {
+            let online = self.cameras.iter().filter(|c| c.presence == camera::Presence::Online);
+            self.wall.set_layout(self.wall.layout, online.map(|c| c.id.clone()));
+        }
     }
 
     pub fn camera(&self, id: &str) -> Option<&Camera> {

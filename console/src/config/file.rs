@@ -33,6 +33,8 @@ pub(super) struct File {
     #[serde(default, rename = "on_call")]
     pub(super) on_call: Vec<Spanned<OnCallEntry>>,
     pub(super) bridge: Option<super::bridge::BridgeSection>,
+    #[serde(default, rename = "video_platform")]
+    pub(super) platforms: Vec<Spanned<super::platform::PlatformSection>>,
 }
 
 /// When an alarm no seat acknowledged pages the on-call officer, then the leader.

@@ -9,14 +9,16 @@ use std::path::{Path, PathBuf};
 
 mod bridge;
 mod file;
+mod platform;
 
 pub use bridge::{BridgePeer, BridgeSettings};
+pub use platform::{PlatformKind, PlatformSettings};
 use file::*;
 use streams::feed::CoordinateSystem;
 use toml::Spanned;
 
 use crate::basemap::{BasemapSetting, TileArchive, TileSource};
-use crate::core::camera::{Camera, CameraStreams};
+use crate::core::camera::{Camera, CameraStreams, Presence};
 use crate::core::grid::GridMap;
 use crate::core::kind::IncidentKinds;
 use crate::core::plan::PlanLibrary;
@@ -155,6 +157,8 @@ pub struct Config {
     pub seat_unit: Option<String>,
     /// The 110 / 12345 bridge (`[bridge]`), when the center docks with them.
     pub bridge: Option<BridgeSettings>,
+    /// The video platforms whose cameras the console takes (`[[video_platform]]`).
+    pub platforms: Vec<PlatformSettings>,
 }
 
 /// The three-in-one dispatch: the plan library and the channels' peers.
@@ -365,6 +369,8 @@ impl Config {
                 heading: c.heading,
                 fov: c.fov.clamp(1.0, 360.0),
                 streams,
+                ptz: false,
+                presence: Presence::Online,
             });
         }
 
@@ -634,9 +640,11 @@ impl Config {
             roster,
         };
         let bridge = raw.bridge.map(|b| bridge::settings(b, &kinds, err)).transpose()?;
+        let platforms = platform::settings(raw.platforms, base, err)?;
         Ok(Config {
             file: file.to_owned(),
             bridge,
+            platforms,
             paging,
             hub,
             grids,

@@ -352,13 +352,15 @@ impl MapView {
             for s in 0..steps {
                 mesh.add_triangle(apex, apex + 1 + s, apex + 2 + s);
             }
-            shown.push(at);
+            shown.push((at, cam.presence == crate::core::camera::Presence::Online));
             if pointer.is_some_and(|p| p.distance(at) <= 7.0) {
                 hovered = Some(cam);
             }
         }
-        for at in shown {
-            mesh.add_colored_rect(Rect::from_center_size(at, vec2(8.0, 8.0)), theme::CAMERA);
+        // A camera its platform calls offline, or no longer lists, is grey.
+        for (at, online) in shown {
+            let colour = if online { theme::CAMERA } else { theme::MUTED };
+            mesh.add_colored_rect(Rect::from_center_size(at, vec2(8.0, 8.0)), colour);
         }
         painter.add(mesh);
         hovered

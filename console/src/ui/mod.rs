@@ -15,6 +15,7 @@ pub mod alarm;
 pub mod at_risk;
 pub mod basemap;
 pub mod board;
+pub mod camera_list;
 pub mod desk;
 pub mod detail;
 pub mod dispatch;

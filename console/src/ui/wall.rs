@@ -16,11 +16,11 @@ use streams::video::{FeedState, Frame};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::camera::Camera;
+use crate::core::camera::{Camera, Motion};
 use crate::core::wall::{Layout, Wall};
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
-use crate::ui::{names, theme, yuv};
+use crate::ui::{camera_list, names, theme, yuv};
 
 /// What one tile shows this frame.
 pub struct TileFeed<'a> {
@@ -48,11 +48,14 @@ pub struct WallView {
     yuv: yuv::YuvPainter,
     /// The tile showing its stream details (from its context menu).
     info: Option<usize>,
-    /// Whether the camera list is open beside the tiles.
+    /// Whether the camera list is open beside the tiles, and the list.
     camera_list: bool,
+    list: camera_list::CameraList,
     /// Whether the saved walls' window is open, and the name being typed for saving the wall.
     saved_open: bool,
     saving_as: String,
+    /// The PTZ camera moving now, and how.
+    steering: Option<(String, Motion)>,
 }
 
 impl WallView {
@@ -107,9 +110,10 @@ impl WallView {
         }
         let mut area = ui.available_rect_before_wrap();
         ui.allocate_rect(area, egui::Sense::hover());
+        let mut steering = None;
         if self.camera_list {
             let list = Rect::from_min_size(area.min, vec2(CAMERA_LIST_WIDTH.min(area.width() / 3.0), area.height()));
-            ui.scope_builder(UiBuilder::new().max_rect(list), |ui| camera_tree(ui, core, tr));
+            ui.scope_builder(UiBuilder::new().max_rect(list), |ui| self.list.ui(ui, core, tr));
             area.min.x = list.max.x + 4.0;
         }
         let gap = 4.0;
@@ -141,6 +145,12 @@ impl WallView {
                 if response.dnd_hover_payload::<String>().is_some() {
                     ui.painter().rect_stroke(rect, 2.0, egui::Stroke::new(3.0, theme::OK), egui::StrokeKind::Inside);
                 }
+                if let Some(t) = tile.as_ref().filter(|t| t.camera.ptz) {
+                    let keys = wall.focused == Some(i);
+                    if let Some(motion) = ptz_controls(ui, tr, rect, i, keys) {
+                        steering = Some((t.camera.id.clone(), motion));
+                    }
+                }
                 if let Some(t) = tile {
                     if self.info == Some(i) {
                         info_overlay(ui, tr, rect, t);
@@ -148,6 +158,16 @@ impl WallView {
                     response.context_menu(|ui| commands.extend(self.tile_menu(ui, wall, tr, i)));
                 }
             });
+        }
+        // A PTZ camera moves while a control is held, and stops when it is let go.
+        if steering != self.steering {
+            if let Some((camera, _)) = self.steering.take() {
+                commands.push(Command::Steer { camera, motion: Motion::Stop });
+            }
+            if let Some((camera, motion)) = &steering {
+                commands.push(Command::Steer { camera: camera.clone(), motion: *motion });
+            }
+            self.steering = steering;
         }
         // Forget the pictures (and textures) of cameras no longer on the wall.
         let on_wall: Vec<&str> = tiles.iter().flatten().map(|t| t.camera.id.as_str()).collect();
@@ -218,6 +238,54 @@ impl WallView {
     }
 }
 
+/// A PTZ camera's controls over its tile while the pointer is on it: hold an arrow or a zoom
+/// button to move, let go to stop; on the tile shown alone (`keys`), the arrow keys and +/−
+/// do the same. Returns the movement held this frame.
+fn ptz_controls(ui: &mut egui::Ui, tr: &I18n, rect: Rect, tile: usize, keys: bool) -> Option<Motion> {
+    let mut held = None;
+    if keys && ui.memory(|m| m.focused().is_none()) {
+        use egui::Key;
+        let bindings = [
+            (Key::ArrowLeft, Motion::Left),
+            (Key::ArrowRight, Motion::Right),
+            (Key::ArrowUp, Motion::Up),
+            (Key::ArrowDown, Motion::Down),
+            (Key::Plus, Motion::ZoomIn),
+            (Key::Equals, Motion::ZoomIn),
+            (Key::Minus, Motion::ZoomOut),
+        ];
+        held = ui.input(|i| bindings.iter().find(|(key, _)| i.key_down(*key)).map(|(_, m)| *m));
+    }
+    if !ui.rect_contains_pointer(rect) {
+        return held;
+    }
+    const SIZE: f32 = 28.0;
+    // A cross of arrows at the bottom right, above the health line, and the zoom beside it.
+    let centre = pos2(rect.max.x - 3.2 * SIZE, rect.max.y - 2.2 * SIZE - 24.0);
+    let controls = [
+        (Motion::Up, "⏶", vec2(0.0, -1.0), "wall.ptz_up"),
+        (Motion::Down, "⏷", vec2(0.0, 1.0), "wall.ptz_down"),
+        (Motion::Left, "⏴", vec2(-1.0, 0.0), "wall.ptz_left"),
+        (Motion::Right, "⏵", vec2(1.0, 0.0), "wall.ptz_right"),
+        (Motion::ZoomIn, "+", vec2(2.3, -0.5), "wall.ptz_zoom_in"),
+        (Motion::ZoomOut, "-", vec2(2.3, 0.5), "wall.ptz_zoom_out"),
+    ];
+    let painter = ui.painter_at(rect);
+    for (motion, symbol, at, name) in controls {
+        let button = Rect::from_center_size(centre + at * SIZE, vec2(SIZE - 3.0, SIZE - 3.0));
+        let response = ui.interact(button, egui::Id::unique(("ptz", tile, name)), egui::Sense::click_and_drag());
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, tr.t(name)));
+        let down = response.is_pointer_button_down_on();
+        let fill = if down { theme::OK } else if response.hovered() { theme::TILE_TEXT.gamma_multiply(0.35) } else { theme::TILE_SHADE };
+        painter.rect_filled(button, 4.0, fill);
+        painter.text(button.center(), Align2::CENTER_CENTER, symbol, FontId::proportional(16.0), theme::TILE_TEXT);
+        if down {
+            held = Some(motion);
+        }
+    }
+    held
+}
+
 /// Save the wall under a name; bring back or delete a saved one.
 fn saved_walls(
     ui: &mut egui::Ui,
@@ -283,60 +351,6 @@ fn pages(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
         }
     });
     commands
-}
-
-/// A grid's name and the cameras in it.
-type GridCameras<'a> = (String, Vec<&'a Camera>);
-
-/// The cameras by village and grid; each one can be dragged onto a tile.
-fn camera_tree(ui: &mut egui::Ui, core: &Core, tr: &I18n) {
-    // village → grid → cameras, in the order the grid file lists them.
-    let mut tree: Vec<(String, Vec<GridCameras<'_>>)> = vec![];
-    for camera in &core.cameras {
-        let (village, grid) = match core.grids.locate(camera.lon, camera.lat).map(|g| &core.grids.grids[g]) {
-            Some(g) => (g.village.clone(), format!("{} {}", g.code, g.name)),
-            None => (tr.t("detail.outside_grids").to_owned(), String::new()),
-        };
-        let v = match tree.iter().position(|(name, _)| *name == village) {
-            Some(v) => v,
-            None => {
-                tree.push((village, vec![]));
-                tree.len() - 1
-            }
-        };
-        let grids = &mut tree[v].1;
-        match grids.iter_mut().find(|(name, _)| *name == grid) {
-            Some((_, cameras)) => cameras.push(camera),
-            None => grids.push((grid, vec![camera])),
-        }
-    }
-    ui.label(egui::RichText::new(tr.t("wall.drag_hint")).color(theme::MUTED).size(12.0));
-    // Within the wall's height; dragging in it moves cameras, it does not scroll.
-    egui::ScrollArea::vertical()
-        .id_salt("camera list")
-        .max_height(ui.available_height())
-        .scroll_source(egui::scroll_area::ScrollSource {
-            drag: egui::scroll_area::DragScroll::Never,
-            ..Default::default()
-        })
-        .show(ui, |ui| {
-            for (village, grids) in &tree {
-                egui::CollapsingHeader::new(village).default_open(true).show(ui, |ui| {
-                    for (grid, cameras) in grids {
-                        if !grid.is_empty() {
-                            ui.label(egui::RichText::new(grid).color(theme::MUTED).size(12.0));
-                        }
-                        for camera in cameras {
-                            let id = egui::Id::unique(("camera in list", &camera.id));
-                            // Not selectable: selecting text would take the drag.
-                            ui.dnd_drag_source(id, camera.id.clone(), |ui| {
-                                ui.add(egui::Label::new(&camera.name).selectable(false))
-                            });
-                        }
-                    }
-                });
-            }
-        });
 }
 
 /// The largest rectangle of the given aspect ratio centred in `outer`.

@@ -21,6 +21,7 @@ use crate::core::{Core, Effect};
 use crate::i18n::{I18n, Lang};
 use crate::journal::HubFeed;
 use crate::photos::Photos;
+use crate::platform::{Platforms, playing::PlatformStreams};
 use crate::reports::{Endpoint, Reports};
 use crate::ui::{self, Action, Views, wall};
 use crate::window::screenshot::{Screenshot, ScreenshotPlan};
@@ -51,6 +52,8 @@ pub struct LinkageApp {
     feed: HubFeed,
     /// The feeds behind the wall's tiles; they follow `core.wall`.
     feeds: WallFeeds,
+    /// The site's video platforms: their cameras, and their streams for the wall.
+    platforms: PlatformStreams,
     screenshot: Option<Screenshot>,
     alarm_sound: AlarmSound,
     plan_reloads: mpsc::UnboundedReceiver<Result<PlanLibrary, String>>,
@@ -148,6 +151,13 @@ impl LinkageApp {
             std::sync::Arc::new(move || feed_ctx.request_repaint()),
         )?;
         let plan_reloads = crate::center::channels::watch_plans(&config, runtime.handle());
+        // A unit's seat has no wall: it reads no platform.
+        let platform_ctx = ctx.clone();
+        let platforms = Platforms::start(
+            if config.seat_unit.is_none() { &config.platforms } else { &[] },
+            runtime.handle(),
+            std::sync::Arc::new(move || platform_ctx.request_repaint()),
+        );
         let tiles_ctx = ctx.clone();
         let video_ctx = ctx.clone();
         let basemap = config.basemap.as_ref().and_then(|setting| {
@@ -174,6 +184,7 @@ impl LinkageApp {
                 crate::wall::feeds::GRACE,
                 std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT)),
             ),
+            platforms: PlatformStreams::new(platforms),
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
             plan_reloads,
@@ -202,6 +213,11 @@ impl LinkageApp {
                         Err(e) => tracing::error!(path = %path.display(), error = %e, "export failed"),
                     }
                 });
+            }
+            Effect::Steer { camera, motion } => {
+                if let Some(camera) = self.core.camera(&camera) {
+                    self.platforms.steer(camera, motion);
+                }
             }
             Effect::Snapshot { tile, camera } => {
                 let Some(frame) = self.feeds.picture(tile).and_then(|p| p.frame) else {
@@ -298,7 +314,10 @@ impl eframe::App for LinkageApp {
         let ringing =
             !self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty() || !self.core.desk.ringing().is_empty();
         self.alarm_sound.set_ringing(ringing);
-        self.feeds.sync(&self.core.wall, &self.world.camera_uris, Instant::now());
+        let now = Instant::now();
+        self.platforms.pump(&mut self.core, &mut self.world.camera_uris);
+        self.platforms.follow(&self.core, &self.feeds.running(), &mut self.world.camera_uris, now);
+        self.feeds.sync(&self.core.wall, &self.world.camera_uris, now);
         // What the seat is for is on screen: the center's wall plays, a unit's seat has an order.
         let ready = match self.core.desk.unit {
             Some(_) => !self.core.desk.tasks.is_empty(),
@@ -315,13 +334,18 @@ impl eframe::App for LinkageApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let tiles: Vec<Option<wall::TileFeed<'_>>> = (0..self.core.wall.tiles.len())
-            .map(|i| {
-                let picture = self.feeds.picture(i)?;
-                Some(wall::TileFeed {
+            .map(|i| match self.feeds.picture(i) {
+                Some(picture) => Some(wall::TileFeed {
                     camera: self.core.camera(&picture.camera)?,
                     state: picture.state,
                     frame: picture.frame,
-                })
+                }),
+                // A platform camera whose stream is not there (yet): what the platform said.
+                None => {
+                    let camera = self.core.camera(self.core.wall.tiles.get(i)?.as_deref()?)?;
+                    let state = self.platforms.tile_state(camera, &self.tr)?;
+                    Some(wall::TileFeed { camera, state, frame: None })
+                }
             })
             .collect();
         let frame =

@@ -86,7 +86,7 @@ impl World {
                 CameraStreams::Uri { main, sub } => {
                     Some((c.id.clone(), StreamUris { main: main.clone(), sub: sub.clone() }))
                 }
-                CameraStreams::Simulated => None,
+                CameraStreams::Simulated | CameraStreams::Platform { .. } => None,
             })
             .collect();
         let (listen, config_dir) = match &config.hub {

@@ -1,0 +1,218 @@
+//! Cameras from a wvp-GB28181-pro platform: tests/peers/wvp.py answers the platform's API with
+//! its real field names (written from wvp's source, nothing of ours), and hands out stream
+//! addresses that the in-process RTSP server (gst-rtsp-server) serves. The console's side runs
+//! as the window runs it each frame: the platform's updates into Core, play and stop asks from
+//! what the wall shows, the wall's feeds.
+
+mod peers;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use linkage::config::{Config, PlatformKind, PlatformSettings};
+use linkage::core::camera::{Motion, Presence, StreamUris};
+use linkage::core::wall::{Layout, Wall};
+use linkage::core::{Command, Core, Effect};
+use linkage::i18n::{I18n, Lang};
+use linkage::platform::Platforms;
+use linkage::platform::playing::PlatformStreams;
+use linkage::wall::feeds::WallFeeds;
+use linkage_tests::wait_for;
+use peers::PythonPeer;
+use streams::feed::CoordinateSystem;
+use streams::sim::cameras::{CameraServer, SimCamera};
+use streams::video::FeedState;
+
+const NVR: &str = "34020000001320000001";
+const DOME: &str = "wvp/34020000001320000001/34020000001310000001";
+const BULLET: &str = "wvp/34020000001320000001/34020000001310000002";
+const RIVER: &str = "wvp/34020000001320000001/34020000001310000003";
+const EAST: &str = "wvp/34020000001320000002/34020000001310000004";
+
+/// The console's side, stepped as the window steps it.
+struct Seat {
+    core: Core,
+    platforms: PlatformStreams,
+    feeds: WallFeeds,
+    uris: HashMap<String, StreamUris>,
+    tr: I18n,
+}
+
+impl Seat {
+    fn step(&mut self) {
+        let now = Instant::now();
+        self.platforms.pump(&mut self.core, &mut self.uris);
+        self.platforms.follow(&self.core, &self.feeds.running(), &mut self.uris, now);
+        self.feeds.sync(&self.core.wall, &self.uris, now);
+    }
+
+    /// Steps every 50 ms until `done` holds (at most `secs`).
+    fn until(&mut self, secs: u64, mut done: impl FnMut(&Seat) -> bool) -> bool {
+        wait_for(Duration::from_secs(secs), || {
+            self.step();
+            std::thread::sleep(Duration::from_millis(50));
+            done(self)
+        })
+    }
+
+    fn camera(&self, id: &str) -> Option<&linkage::core::camera::Camera> {
+        self.core.camera(id)
+    }
+
+    /// What tile `i` says when it has no picture (as the window draws it).
+    fn tile_state(&self, i: usize) -> Option<FeedState> {
+        if let Some(p) = self.feeds.picture(i) {
+            return Some(p.state);
+        }
+        let camera = self.core.camera(self.core.wall.tiles.get(i)?.as_deref()?)?;
+        self.platforms.tile_state(camera, &self.tr)
+    }
+
+    fn steer(&mut self, camera: &str, motion: Motion) {
+        for effect in self.core.apply(Command::Steer { camera: camera.into(), motion }) {
+            match effect {
+                Effect::Steer { camera, motion } => {
+                    let camera = self.core.camera(&camera).unwrap();
+                    assert!(self.platforms.steer(camera, motion));
+                }
+                other => panic!("steering gave {other:?}"),
+            }
+        }
+    }
+}
+
+/// A test control of the peer (not wvp's API).
+fn control(peer: &PythonPeer, path: &str) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", peer.port)).unwrap();
+    write!(stream, "POST {path} HTTP/1.0\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+}
+
+fn settings(port: u16, password: &str) -> PlatformSettings {
+    PlatformSettings {
+        id: "wvp".into(),
+        name: "青溪镇视频平台".into(),
+        kind: PlatformKind::Wvp,
+        url: format!("http://127.0.0.1:{port}"),
+        user: "linkage".into(),
+        password: password.into(),
+        crs: CoordinateSystem::Gcj02,
+        resync: Duration::from_secs(3600),
+    }
+}
+
+fn seat(runtime: &tokio::runtime::Runtime, platform: PlatformSettings) -> Seat {
+    let mut core = Config::demo().unwrap().core();
+    core.wall = Wall::filled(Layout::TwoByTwo, std::iter::empty());
+    Seat {
+        core,
+        platforms: PlatformStreams::new(Platforms::start(&[platform], runtime.handle(), streams::no_waker())),
+        feeds: WallFeeds::new(Duration::from_secs(1), streams::no_waker()),
+        uris: HashMap::new(),
+        tr: I18n::new(Lang::Zh),
+    }
+}
+
+#[test]
+fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
+    streams::video::init().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The RTSP server serves the streams the platform names: rtp/DEVICE_CHANNEL in ZLMediaKit.
+    let streams: Vec<SimCamera> = ["34020000001310000001", "34020000001310000002"]
+        .map(|c| SimCamera { id: format!("{NVR}_{c}"), name: c.into() })
+        .into();
+    let rtsp = CameraServer::start(&streams, 0).unwrap();
+    let base = rtsp.uri("x").trim_end_matches("/x").to_owned();
+    let wvp = PythonPeer::start(
+        dir.path(),
+        "wvp.py",
+        &["--user", "linkage", "--password", "青溪2026", "--rtsp", &base, "--refuse", "34020000001310000002"],
+    );
+    let mut seat = seat(&runtime, settings(wvp.port, "青溪2026"));
+
+    // The directory, read at start: every channel a camera, as the platform says it is.
+    assert!(seat.until(20, |s| s.camera(EAST).is_some()), "no directory: {:?}", seat.platforms.directory_trouble);
+    let dome = seat.camera(DOME).unwrap();
+    assert_eq!((dome.name.as_str(), dome.ptz, dome.presence), ("村委会广场球机", true, Presence::Online));
+    let bullet = seat.camera(BULLET).unwrap();
+    assert!(!bullet.ptz);
+    // Its GCJ-02 position, on the console's WGS-84 map: within two metres of where it stands.
+    let (off_m, _) = linkage::core::camera::distance_and_bearing((bullet.lon, bullet.lat), (120.0040, 30.1365));
+    assert!(off_m < 2.0, "the bullet camera is {off_m:.1} m off");
+    assert_eq!(seat.camera(RIVER).unwrap().presence, Presence::Offline, "a channel OFF");
+    assert_eq!(seat.camera(EAST).unwrap().presence, Presence::Offline, "a channel of an offline device");
+
+    // On the wall: the dome plays the platform's RTSP stream; the platform's refusal of the
+    // bullet is on its tile in the platform's words; the offline camera is never asked for.
+    seat.core.wall = Wall::filled(Layout::TwoByTwo, [DOME, BULLET, RIVER].map(String::from).into_iter());
+    let playing = |s: &Seat| s.feeds.picture(0).is_some_and(|p| p.frame.is_some());
+    assert!(seat.until(30, playing), "the dome does not play: {:?}", seat.tile_state(0));
+    assert!(seat.until(10, |s| matches!(s.tile_state(1), Some(FeedState::Failed { .. }))));
+    let Some(FeedState::Failed { reason }) = seat.tile_state(1) else { unreachable!() };
+    assert_eq!(reason, "视频平台：信令超时 (-1)");
+    let Some(FeedState::Failed { reason }) = seat.tile_state(2) else { panic!("{:?}", seat.tile_state(2)) };
+    assert_eq!(reason, "视频平台报告该摄像机离线");
+    let plays: Vec<String> = wvp.events("start").iter().map(|e| e["channel"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(plays, ["34020000001310000001", "34020000001310000002"], "asked once each, never the offline one");
+
+    // PTZ: held left, let go; the platform gets the move and then the stop, in that order.
+    seat.steer(DOME, Motion::Left);
+    seat.steer(DOME, Motion::Stop);
+    wvp.until(10, "ptz", |e| e.len() == 2);
+    let commands: Vec<(String, i64)> = wvp
+        .events("ptz")
+        .iter()
+        .map(|e| (e["command"].as_str().unwrap().to_owned(), e["horizonSpeed"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(commands, [("left".to_owned(), 128), ("stop".to_owned(), 0)]);
+    // A fixed camera is not steered.
+    assert!(seat.core.apply(Command::Steer { camera: BULLET.into(), motion: Motion::Up }).is_empty());
+
+    // The token expires at the platform: the next read logs in again and goes on.
+    control(&wvp, "/control/expire");
+    control(&wvp, "/control/remove/34020000001310000003");
+    seat.platforms.resync();
+    // A channel the platform no longer lists stays, marked; the others are as they were.
+    assert!(seat.until(20, |s| s.camera(RIVER).is_some_and(|c| c.presence == Presence::Gone)));
+    assert_eq!(seat.camera(DOME).unwrap().presence, Presence::Online);
+    assert_eq!(wvp.events("login").len(), 2, "logged in again once");
+    assert!(!wvp.events("unauthorized").is_empty(), "the stale token was refused");
+    let Some(FeedState::Failed { reason }) = seat.tile_state(2) else { panic!() };
+    assert_eq!(reason, "已不在视频平台目录中");
+
+    // Off the wall: after the grace the feed stops and the stream is given back, once.
+    seat.core.wall.tiles[0] = None;
+    assert!(seat.until(15, |_| !wvp.events("stop").is_empty()), "no stop");
+    assert!(!seat.feeds.running().iter().any(|(c, _)| c == DOME), "{:?}", seat.feeds.running());
+    let stops: Vec<String> = wvp.events("stop").iter().map(|e| e["channel"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(stops, ["34020000001310000001"]);
+}
+
+#[test]
+fn a_refused_login_is_said_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let wvp = PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--password", "right", "--rtsp", "rtsp://x"]);
+    let mut seat = seat(&runtime, settings(wvp.port, "wrong"));
+    let cameras = seat.core.cameras.len();
+    assert!(seat.until(20, |s| !s.platforms.directory_trouble.is_empty()));
+    assert_eq!(seat.platforms.directory_trouble["wvp"], "用户名或密码错误 (100)");
+    assert_eq!(seat.core.cameras.len(), cameras, "the configured cameras stay");
+}
+
+#[test]
+fn five_thousand_channels_come_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let wvp = PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--rtsp", "rtsp://x", "--many", "5000"]);
+    let mut seat = seat(&runtime, settings(wvp.port, "admin"));
+    let on_platform = |s: &Seat| s.core.cameras.iter().filter(|c| c.on_platform().is_some()).count();
+    assert!(seat.until(60, |s| on_platform(s) > 0), "{:?}", seat.platforms.directory_trouble);
+    assert_eq!(on_platform(&seat), 5004);
+    let offline = seat.core.cameras.iter().filter(|c| c.presence == Presence::Offline).count();
+    assert_eq!(offline, 500 + 2, "every tenth, the OFF channel and the offline device's");
+}
