@@ -123,7 +123,7 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // The RTSP server serves the streams the platform names: rtp/DEVICE_CHANNEL in ZLMediaKit.
     let streams: Vec<SimCamera> = ["34020000001310000001", "34020000001310000002"]
-        .map(|c| SimCamera { id: format!("{NVR}_{c}"), name: c.into() })
+        .map(|c| SimCamera { id: format!("{NVR}_{c}"), name: c.into(), ptz: false })
         .into();
     let rtsp = CameraServer::start(&streams, 0).unwrap();
     let base = rtsp.uri("x").trim_end_matches("/x").to_owned();

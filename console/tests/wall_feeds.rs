@@ -53,7 +53,7 @@ fn sorted(mut v: Vec<(String, Quality)>) -> Vec<(String, Quality)> {
 #[test]
 fn focus_switches_to_main_without_a_gap_and_what_is_off_screen_stops_after_the_grace() {
     streams::video::init().unwrap();
-    let cameras = ["a", "b"].map(|id| SimCamera { id: id.into(), name: id.into() });
+    let cameras = ["a", "b"].map(|id| SimCamera { id: id.into(), name: id.into(), ptz: false });
     let server = CameraServer::start(&cameras, 0).unwrap();
     let uris = ["a", "b"]
         .into_iter()

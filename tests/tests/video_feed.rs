@@ -8,7 +8,7 @@ use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::video::{FeedState, VideoFeed, VideoFeedOptions};
 
 fn camera() -> Vec<SimCamera> {
-    vec![SimCamera { id: "gate".into(), name: "测试大门".into() }]
+    vec![SimCamera { id: "gate".into(), name: "测试大门".into(), ptz: false }]
 }
 
 #[test]

@@ -36,7 +36,11 @@ const ROW_HEIGHT: f32 = 18.0;
 impl CameraList {
     pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n) {
         ui.label(egui::RichText::new(tr.t("wall.drag_hint")).color(theme::MUTED).size(12.0));
-        ui.add(egui::TextEdit::singleline(&mut self.filter).hint_text(tr.t("wall.camera_filter")));
+        ui.horizontal(|ui| {
+            let label = ui.label(tr.t("wall.camera_filter"));
+            let field = egui::TextEdit::singleline(&mut self.filter).hint_text(tr.t("wall.camera_filter_hint"));
+            ui.add(field).labelled_by(label.id);
+        });
         let key = (core.cameras_changed, core.cameras.len(), self.filter.clone(), self.closed.len());
         if self.built_for.as_ref() != Some(&key) {
             self.rows = rows(core, self.filter.trim(), &self.closed);
@@ -57,7 +61,7 @@ impl CameraList {
                         Row::Village(village) => {
                             let open = !self.closed.contains(village);
                             let name = village.as_deref().unwrap_or(tr.t("detail.outside_grids"));
-                            let mark = if open { "⏷" } else { "⏵" };
+                            let mark = if open { "▼" } else { "▶" };
                             let text = egui::RichText::new(format!("{mark} {name}")).strong();
                             if ui.add(egui::Button::new(text).frame(false)).clicked() {
                                 toggle = Some(village.clone());
@@ -69,7 +73,7 @@ impl CameraList {
                         Row::Camera(i) => {
                             let Some(camera) = core.cameras.get(*i) else { continue };
                             let id = egui::Id::unique(("camera in list", &camera.id));
-                            let mut text = format!("  {}", camera.name);
+                            let mut text = camera.name.clone();
                             if camera.ptz {
                                 text = format!("{text} · {}", tr.t("wall.ptz"));
                             }
@@ -84,9 +88,12 @@ impl CameraList {
                                     theme::BAD
                                 }
                             };
-                            // Not selectable: selecting text would take the drag.
-                            ui.dnd_drag_source(id, camera.id.clone(), |ui| {
-                                ui.add(egui::Label::new(egui::RichText::new(text).color(colour)).selectable(false))
+                            ui.horizontal(|ui| {
+                                ui.add_space(12.0);
+                                // Not selectable: selecting text would take the drag.
+                                ui.dnd_drag_source(id, camera.id.clone(), |ui| {
+                                    ui.add(egui::Label::new(egui::RichText::new(text).color(colour)).selectable(false))
+                                });
                             });
                         }
                     }

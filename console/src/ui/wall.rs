@@ -263,10 +263,10 @@ fn ptz_controls(ui: &mut egui::Ui, tr: &I18n, rect: Rect, tile: usize, keys: boo
     // A cross of arrows at the bottom right, above the health line, and the zoom beside it.
     let centre = pos2(rect.max.x - 3.2 * SIZE, rect.max.y - 2.2 * SIZE - 24.0);
     let controls = [
-        (Motion::Up, "⏶", vec2(0.0, -1.0), "wall.ptz_up"),
-        (Motion::Down, "⏷", vec2(0.0, 1.0), "wall.ptz_down"),
-        (Motion::Left, "⏴", vec2(-1.0, 0.0), "wall.ptz_left"),
-        (Motion::Right, "⏵", vec2(1.0, 0.0), "wall.ptz_right"),
+        (Motion::Up, "▲", vec2(0.0, -1.0), "wall.ptz_up"),
+        (Motion::Down, "▼", vec2(0.0, 1.0), "wall.ptz_down"),
+        (Motion::Left, "◀", vec2(-1.0, 0.0), "wall.ptz_left"),
+        (Motion::Right, "▶", vec2(1.0, 0.0), "wall.ptz_right"),
         (Motion::ZoomIn, "+", vec2(2.3, -0.5), "wall.ptz_zoom_in"),
         (Motion::ZoomOut, "-", vec2(2.3, 0.5), "wall.ptz_zoom_out"),
     ];

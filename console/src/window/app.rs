@@ -154,7 +154,7 @@ impl LinkageApp {
         // A unit's seat has no wall: it reads no platform.
         let platform_ctx = ctx.clone();
         let platforms = Platforms::start(
-            if config.seat_unit.is_none() { &config.platforms } else { &[] },
+            if config.seat_unit.is_none() { &world.platforms } else { &[] },
             runtime.handle(),
             std::sync::Arc::new(move || platform_ctx.request_repaint()),
         );

@@ -8,6 +8,7 @@
 
 pub mod duty_officer;
 pub mod seats;
+pub mod video_platform;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub struct World {
     pub store_dir: PathBuf,
     /// Camera id → the addresses of its streams.
     pub camera_uris: HashMap<String, StreamUris>,
+    /// The video platforms the seat takes cameras from: the config's, or the demo's.
+    pub platforms: Vec<crate::config::PlatformSettings>,
     // Dropped first: the server goes before the simulated peers it talks to.
     _server: Option<Server>,
     /// The demo's simulated cameras, terminals and gateways, each running until dropped.
@@ -68,8 +71,9 @@ impl World {
         (hub_url, token, trust): (String, String, Option<streams::feed::tls::Trust>),
         store_dir: PathBuf,
         camera_uris: HashMap<String, StreamUris>,
+        platforms: Vec<crate::config::PlatformSettings>,
     ) -> World {
-        World { hub_url, token, trust, store_dir, camera_uris, _server: None, _simulated: vec![] }
+        World { hub_url, token, trust, store_dir, camera_uris, platforms, _server: None, _simulated: vec![] }
     }
 
     /// Starts what the config asks for on `runtime`; `session` is the token a login gave.
@@ -100,7 +104,8 @@ impl World {
                 let seat =
                     config.seat_unit.as_ref().map_or_else(|| "console".to_owned(), |unit| format!("unit-{unit}"));
                 let store_dir = data_dir.unwrap_or_else(default_data_dir).join(seat);
-                return Ok(World::seat_of((url.clone(), token, config.hub.trust()?), store_dir, camera_uris));
+                let remote = (url.clone(), token, config.hub.trust()?);
+                return Ok(World::seat_of(remote, store_dir, camera_uris, config.platforms.clone()));
             }
             HubSetting::Embedded { listen, data_dir } => (listen.clone(), data_dir.clone()),
         };
@@ -108,7 +113,8 @@ impl World {
         // A unit's seat beside the demo's center: it joins the center that runs, as that unit.
         if let Some(unit) = &config.seat_unit {
             let (hub_url, token) = seats::find(&data_dir, unit)?;
-            return Ok(World::seat_of((hub_url, token, None), data_dir.join(format!("unit-{unit}")), camera_uris));
+            let store_dir = data_dir.join(format!("unit-{unit}"));
+            return Ok(World::seat_of((hub_url, token, None), store_dir, camera_uris, vec![]));
         }
         let mut rng = fastrand::Rng::new();
         let (console, field) = (secret()?, secret()?);
@@ -204,6 +210,7 @@ impl World {
             trust: None,
             store_dir,
             camera_uris: HashMap::new(),
+            platforms: config.platforms.clone(),
             _server: Some(server),
             _simulated: simulated,
         };
@@ -212,13 +219,25 @@ impl World {
                 .cameras
                 .iter()
                 .filter(|c| c.streams == CameraStreams::Simulated)
-                .map(|c| SimCamera { id: c.id.clone(), name: c.name.clone() })
+                .map(|c| SimCamera { id: c.id.clone(), name: c.name.clone(), ptz: false })
                 .collect();
-            if !simulated.is_empty() {
-                let server = CameraServer::start(&simulated, 0)?;
+            // The demo's video platform, when the config names none: its channels on the same
+            // RTSP server.
+            let demo_platform = config.platforms.is_empty();
+            let served: Vec<SimCamera> = match demo_platform {
+                true => simulated.iter().cloned().chain(video_platform::cameras()).collect(),
+                false => simulated.clone(),
+            };
+            if !served.is_empty() {
+                let server = CameraServer::start(&served, 0)?;
                 for c in &simulated {
                     let uris = StreamUris { main: server.main_uri(&c.id), sub: Some(server.uri(&c.id)) };
                     camera_uris.insert(c.id.clone(), uris);
+                }
+                if demo_platform {
+                    let (platform, settings) = video_platform::start(runtime, &server)?;
+                    world.platforms.push(settings);
+                    world._simulated.push(Box::new(platform));
                 }
                 world._simulated.push(Box::new(server));
             }

@@ -15,11 +15,15 @@ use gstreamer::glib;
 use gstreamer_rtsp_server as rtsp;
 use gstreamer_rtsp_server::prelude::*;
 
-/// One simulated camera: an id for its mount and the name drawn into its picture.
+use super::ptz::{PtzHeads, SCENE};
+
+/// One simulated camera: an id for its mount and the name drawn into its picture; a PTZ
+/// camera looks into a larger scene and can be steered ([`super::ptz`]).
 #[derive(Debug, Clone)]
 pub struct SimCamera {
     pub id: String,
     pub name: String,
+    pub ptz: bool,
 }
 
 /// A running RTSP server on 127.0.0.1 with one mount per camera. Dropping it closes every
@@ -30,6 +34,7 @@ pub struct CameraServer {
     listening: Option<glib::SourceId>,
     main_loop: glib::MainLoop,
     thread: Option<std::thread::JoinHandle<()>>,
+    heads: PtzHeads,
 }
 
 /// The test pictures the cameras cycle through, so neighbouring tiles look different. Each
@@ -60,7 +65,7 @@ impl CameraServer {
 
     fn serve(cameras: &[SimCamera], port: u16, login: Option<(&str, &str)>) -> Result<CameraServer, String> {
         gst::init().map_err(|e| format!("GStreamer: {e}"))?;
-        for needed in ["x264enc", "rtph264pay", "textoverlay", "videotestsrc"] {
+        for needed in ["x264enc", "rtph264pay", "textoverlay", "videotestsrc", "videocrop", "videoscale"] {
             if gst::ElementFactory::find(needed).is_none() {
                 return Err(format!("GStreamer element {needed} is missing (run `make deps`)"));
             }
@@ -80,14 +85,23 @@ impl CameraServer {
                 .field(rtsp::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
                 .build()
         });
+        let heads = PtzHeads::default();
         for (i, camera) in cameras.iter().enumerate() {
+            if camera.ptz {
+                heads.add(&camera.id);
+            }
             for (path, size, kbits) in [("", (640, 360), 800), ("/main", (1280, 720), 2500)] {
                 let factory = rtsp::RTSPMediaFactory::new();
                 factory.set_launch(&launch_line(camera, PATTERNS[i % PATTERNS.len()], size, kbits));
                 factory.set_shared(true);
-                factory.connect_media_configure(|_, media| {
-                    if let Some(clock) = media.element().downcast_ref::<gst::Bin>().and_then(|b| b.by_name("clock")) {
+                let (heads, id) = (heads.clone(), camera.id.clone());
+                factory.connect_media_configure(move |_, media| {
+                    let Some(bin) = media.element().downcast::<gst::Bin>().ok() else { return };
+                    if let Some(clock) = bin.by_name("clock") {
                         keep_beijing_time(&clock);
+                    }
+                    if let Some(crop) = bin.by_name("ptz") {
+                        heads.attach(&id, &crop);
                     }
                 });
                 if let Some(viewer) = &viewer {
@@ -99,6 +113,14 @@ impl CameraServer {
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
         let listening = server.attach(Some(&context)).map_err(|e| format!("cannot attach the RTSP server: {e}"))?;
+        // The PTZ heads move ten times a second, on the server's own loop.
+        let moving = heads.clone();
+        let step = std::time::Duration::from_millis(100);
+        glib::timeout_source_new(step, Some("ptz heads"), glib::Priority::DEFAULT, move || {
+            moving.tick(step.as_secs_f64());
+            glib::ControlFlow::Continue
+        })
+        .attach(Some(&context));
         let port = u16::try_from(server.bound_port()).map_err(|_| "the RTSP server has no port".to_string())?;
         let looped = main_loop.clone();
         let thread = std::thread::Builder::new()
@@ -106,7 +128,12 @@ impl CameraServer {
             .spawn(move || looped.run())
             .map_err(|e| e.to_string())?;
         tracing::info!(port, cameras = cameras.len(), "simulated camera RTSP server listening");
-        Ok(CameraServer { port, server, listening: Some(listening), main_loop, thread: Some(thread) })
+        Ok(CameraServer { port, server, listening: Some(listening), main_loop, thread: Some(thread), heads })
+    }
+
+    /// The PTZ cameras' heads, to steer them.
+    pub fn heads(&self) -> PtzHeads {
+        self.heads.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -168,9 +195,18 @@ fn keep_beijing_time(clock: &gst::Element) {
 fn launch_line(camera: &SimCamera, pattern: &str, (width, height): (u32, u32), kbits: u32) -> String {
     // Quotes inside a name would end the property value early; drop them.
     let name: String = camera.name.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    // A PTZ camera crops its window out of a larger scene and scales it to the stream's size.
+    let picture = match camera.ptz {
+        false => format!("videotestsrc is-live=true {pattern} ! video/x-raw,width={width},height={height},framerate=25/1"),
+        true => format!(
+            "videotestsrc is-live=true pattern=spokes horizontal-speed=1 \
+             ! video/x-raw,width={},height={},framerate=25/1 \
+             ! videocrop name=ptz ! videoscale ! video/x-raw,width={width},height={height}",
+            SCENE.0, SCENE.1
+        ),
+    };
     format!(
-        "( videotestsrc is-live=true {pattern} \
-           ! video/x-raw,width={width},height={height},framerate=25/1 \
+        "( {picture} \
            ! textoverlay text=\"{name}\" valignment=bottom halignment=right \
              font-desc=\"Noto Sans CJK SC, 18\" shaded-background=true \
            ! textoverlay name=clock valignment=top halignment=right \
@@ -193,7 +229,7 @@ mod tests {
     #[test]
     fn a_running_camera_draws_beijing_time_whatever_the_machines_zone() {
         gst::init().unwrap();
-        let camera = SimCamera { id: "c1".into(), name: "东湾村口".into() };
+        let camera = SimCamera { id: "c1".into(), name: "东湾村口".into(), ptz: false };
         // The factory's pipeline, with a sink in the place of the RTSP payloader.
         let line = launch_line(&camera, PATTERNS[0], (320, 180), 300);
         let line = line

@@ -7,10 +7,12 @@ pub mod cmpp_gateway;
 pub mod command_center;
 pub mod grid_workers;
 pub mod linked_units;
+pub mod ptz;
 pub mod radio_gateways;
 pub mod sip_gateway;
 pub mod sms_cloud;
 pub mod smsc;
+pub mod video_platform;
 
 /// A photo of a scene for a simulated report (a picture made here, `seed` its colour), kept at
 /// the hub's files endpoint `files` with `token`: its attachment id, or none if it was refused.

@@ -1,0 +1,103 @@
+//! A platform's cameras in the views: the camera list marks PTZ, offline and removed cameras
+//! and finds one by name among many; a PTZ camera's tile moves it while a control is held
+//! (by the pointer, or by the arrow keys on the tile shown alone) and stops it when let go.
+
+mod harness;
+
+use egui_kittest::kittest::Queryable;
+use harness::{State, harness, state};
+use linkage::core::Effect;
+use linkage::core::camera::{Camera, CameraStreams, Motion, Presence};
+
+fn on_platform(channel: &str, name: &str, ptz: bool, presence: Presence) -> Camera {
+    Camera {
+        id: format!("wvp/34020000001320000001/{channel}"),
+        name: name.into(),
+        lon: 119.99700,
+        lat: 30.13420,
+        heading: 0.0,
+        fov: if ptz { 360.0 } else { 0.0 },
+        streams: CameraStreams::Platform {
+            platform: "wvp".into(),
+            device: "34020000001320000001".into(),
+            channel: channel.into(),
+        },
+        ptz,
+        presence,
+    }
+}
+
+const DOME: &str = "wvp/34020000001320000001/34020000001310000001";
+
+fn with_platform() -> State {
+    let mut s = state();
+    let listed = vec![
+        on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online),
+        on_platform("34020000001310000002", "河道枪机", false, Presence::Offline),
+    ];
+    s.core.platform_directory("wvp", listed);
+    s.core.platform_directory("wvp", vec![on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online)]);
+    s.core.wall.tiles[0] = Some(DOME.into());
+    s
+}
+
+fn steered(s: &State) -> Vec<Motion> {
+    s.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Steer { camera, motion } if camera == DOME => Some(*motion),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_camera_list_marks_what_the_platform_said_and_finds_a_camera_by_name() {
+    let mut h = harness(with_platform());
+    h.get_by_label("摄像机列表").click();
+    h.run();
+    h.get_by_label("镇政府广场球机 · 云台");
+    h.get_by_label("河道枪机 · 已移除");
+    h.get_by_label("杏林农贸市场");
+    h.get_by_label("查找").click();
+    h.run();
+    h.get_by_label("查找").type_text("球机");
+    h.run();
+    h.get_by_label("镇政府广场球机 · 云台");
+    assert!(h.query_by_label("河道枪机 · 已移除").is_none(), "the filter hides the others");
+    assert!(h.query_by_label("杏林农贸市场").is_none(), "the filter hides the others");
+}
+
+#[test]
+fn a_ptz_tile_moves_its_camera_while_a_control_is_held_and_stops_when_let_go() {
+    let mut h = harness(with_platform());
+    let tile = h.get_by_label("视频墙 1: 镇政府广场球机").rect().center();
+    h.hover_at(tile);
+    h.run();
+    // The controls show while the pointer is on the tile; a fixed camera's tile has none.
+    let left = h.get_by_label("云台左").rect().center();
+    assert_eq!(h.query_all_by_label("云台左").count(), 1);
+    h.hover_at(left);
+    h.run();
+    h.drag_at(left);
+    h.run();
+    h.run();
+    assert_eq!(steered(h.state()), [Motion::Left], "moves once while held");
+    h.event(egui::Event::PointerButton {
+        pos: left,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run();
+    assert_eq!(steered(h.state()), [Motion::Left, Motion::Stop]);
+
+    // Shown alone, the arrow keys steer it.
+    h.state_mut().core.wall.focused = Some(0);
+    h.run();
+    h.key_down(egui::Key::ArrowUp);
+    h.run();
+    h.key_up(egui::Key::ArrowUp);
+    h.run();
+    assert_eq!(steered(h.state()), [Motion::Left, Motion::Stop, Motion::Up, Motion::Stop]);
+}
