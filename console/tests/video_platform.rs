@@ -216,3 +216,33 @@ fn five_thousand_channels_come_in_pages() {
     let offline = seat.core.cameras.iter().filter(|c| c.presence == Presence::Offline).count();
     assert_eq!(offline, 500 + 2, "every tenth, the OFF channel and the offline device's");
 }
+
+#[test]
+fn the_demos_dome_turns_when_steered_through_its_platform_and_keeps_playing() {
+    streams::video::init().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = CameraServer::start(&linkage::world::video_platform::cameras(), 0).unwrap();
+    let (_platform, settings) = linkage::world::video_platform::start(&runtime, &server).unwrap();
+    let mut seat = seat(&runtime, settings);
+    assert!(seat.until(20, |s| s.core.cameras.iter().any(|c| c.ptz)), "{:?}", seat.platforms.directory_trouble);
+    let dome = seat.core.cameras.iter().find(|c| c.ptz).unwrap().id.clone();
+    let stream = dome.strip_prefix("demo-wvp/").unwrap().replace('/', "_");
+    seat.core.wall = Wall::filled(Layout::TwoByTwo, std::iter::once(dome.clone()));
+    let seq = |s: &Seat| s.feeds.picture(0).and_then(|p| p.frame).map_or(0, |f| f.seq);
+    assert!(seat.until(30, |s| seq(s) > 0), "the dome does not play: {:?}", seat.tile_state(0));
+
+    let start = server.heads().pose(&stream).unwrap();
+    seat.steer(&dome, Motion::ZoomIn);
+    assert!(seat.until(10, |_| server.heads().pose(&stream).unwrap().zoom > 1.5), "it does not zoom");
+    seat.steer(&dome, Motion::Right);
+    assert!(seat.until(10, |_| server.heads().pose(&stream).unwrap().pan > start.pan + 0.05), "it does not pan");
+    seat.steer(&dome, Motion::Stop);
+    // Stopped: it stays where it is; the picture kept coming all along, at the stream's size.
+    let before = seq(&seat);
+    assert!(seat.until(10, |s| seq(s) > before + 50), "the picture stopped after steering");
+    let stopped = server.heads().pose(&stream).unwrap();
+    seat.until(1, |_| false);
+    assert_eq!(server.heads().pose(&stream).unwrap(), stopped);
+    let frame = seat.feeds.picture(0).and_then(|p| p.frame).unwrap();
+    assert_eq!((frame.width, frame.height), (640, 360));
+}

@@ -263,3 +263,68 @@ fn a_viewer_joining_mid_gop_sees_no_picture_before_the_next_keyframe() {
     play_to_the_end(pipeline.upcast_ref());
     assert_eq!(pictures.load(Ordering::Relaxed), 25, "pictures shown of the 43 frames received");
 }
+
+/// Records `feed` into `path` for `secs` (or until its own end); the clip or the reason, and
+/// whether the feed played all along.
+fn record(feed: &VideoFeed, path: &std::path::Path, limit: Duration) -> (Result<streams::video::Clip, String>, bool) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    feed.record(path, limit, Box::new(move |ended| tx.send(ended).unwrap())).unwrap();
+    let (mut always_playing, mut last_seq) = (true, feed.slot().seq());
+    let ended = loop {
+        if let Ok(ended) = rx.recv_timeout(Duration::from_millis(200)) {
+            break ended;
+        }
+        let seq = feed.slot().seq();
+        always_playing &= seq > last_seq && matches!(feed.state(), FeedState::Playing { .. });
+        last_seq = seq;
+    };
+    (ended, always_playing)
+}
+
+#[test]
+fn a_clip_kept_from_a_tile_is_a_valid_file_of_its_length_and_the_tile_never_stops() {
+    streams::video::init().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = CameraServer::start(&camera(), 0).unwrap();
+    let feed = VideoFeed::start("gate", &server.uri("gate"), VideoFeedOptions::default(), streams::no_waker());
+    assert!(wait_for(Duration::from_secs(20), || matches!(feed.state(), FeedState::Playing { .. })));
+
+    let path = dir.path().join("gate.mkv");
+    let (clip, always_playing) = record(&feed, &path, Duration::from_secs(5));
+    let clip = clip.unwrap();
+    assert!(always_playing, "the tile stalled while recording: {:?}", feed.state());
+    assert!(!feed.recording(), "the recording ended by itself");
+    assert!((4.5..5.6).contains(&clip.seconds), "{} s", clip.seconds);
+    // ffprobe (not ours) reads it: one H.264 stream of the camera's size, about 5 s long.
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name,width,height:format=duration", "-of", "json"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe runs (make deps installs ffmpeg)");
+    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
+    let probed: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    assert_eq!(probed["streams"][0]["codec_name"], "h264");
+    assert_eq!((probed["streams"][0]["width"].as_u64(), probed["streams"][0]["height"].as_u64()), (Some(640), Some(360)));
+    let duration: f64 = probed["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((4.5..5.6).contains(&duration), "ffprobe says {duration} s");
+    // The hash the log will carry is the file's.
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(clip.bytes, bytes.len() as u64);
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    assert_eq!(clip.sha256, digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>());
+
+    // A disk that is full ends the recording with the reason; the tile plays on.
+    let (full, always_playing) = record(&feed, std::path::Path::new("/dev/full"), Duration::from_secs(30));
+    let reason = full.unwrap_err();
+    assert!(reason.to_lowercase().contains("space") || reason.contains("write"), "{reason}");
+    assert!(always_playing, "the tile stalled when the disk was full");
+    assert!(wait_for(Duration::from_secs(3), || feed.slot().seq() > 0 && !feed.recording()));
+    // Stopped by hand, early: a clip of what there was.
+    let (tx, rx) = std::sync::mpsc::channel();
+    feed.record(&dir.path().join("short.mkv"), Duration::from_secs(60), Box::new(move |e| tx.send(e).unwrap())).unwrap();
+    assert!(feed.record(&dir.path().join("again.mkv"), Duration::from_secs(60), Box::new(|_| {})).is_err());
+    std::thread::sleep(Duration::from_secs(2));
+    feed.stop_recording();
+    let short = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+    assert!((1.0..3.0).contains(&short.seconds), "{} s", short.seconds);
+}

@@ -6,6 +6,7 @@ mod colour;
 mod decoder;
 mod frame;
 mod health;
+mod recorder;
 mod source;
 mod start_gate;
 
@@ -13,6 +14,7 @@ pub use colour::{Colour, Matrix};
 pub use decoder::decoder;
 pub use frame::{Frame, FrameSlot};
 pub use health::FeedState;
+pub use recorder::{Clip, ClipDone};
 pub use source::{VideoFeed, VideoFeedOptions};
 
 /// Initialises GStreamer once per process; safe to call from many places.

@@ -29,6 +29,7 @@ use gstreamer_video as gst_video;
 use super::decoder::{decoder, element};
 use super::frame::{Frame, FrameSlot};
 use super::health::FeedState;
+use super::recorder::{ClipDone, Recorder};
 use super::start_gate::{StartGate, Turn};
 use crate::{Waker, backoff};
 
@@ -57,12 +58,14 @@ impl Default for VideoFeedOptions {
     }
 }
 
-/// A running feed. Dropping it stops the pipeline and joins its supervisor.
+/// A running feed. Dropping it stops the pipeline (and ends its recording) and joins its
+/// supervisor.
 pub struct VideoFeed {
     name: String,
     slot: Arc<FrameSlot>,
     state: Arc<Mutex<FeedState>>,
     stop: Arc<AtomicBool>,
+    recording: Arc<Mutex<Option<Arc<Recorder>>>>,
     supervisor: Option<JoinHandle<()>>,
 }
 
@@ -73,7 +76,10 @@ impl VideoFeed {
         let slot = Arc::new(FrameSlot::default());
         let state = Arc::new(Mutex::new(FeedState::Connecting));
         let stop = Arc::new(AtomicBool::new(false));
+        let recording = Arc::new(Mutex::new(None));
         let supervisor = Supervisor {
+            recording: recording.clone(),
+            lives: AtomicU64::new(0),
             name: name.to_owned(),
             uri: uri.to_owned(),
             options,
@@ -87,7 +93,41 @@ impl VideoFeed {
         if handle.is_none() {
             set(&state, FeedState::Failed { reason: "cannot start a thread".into() });
         }
-        VideoFeed { name: name.to_owned(), slot, state, stop, supervisor: handle }
+        VideoFeed { name: name.to_owned(), slot, state, stop, recording, supervisor: handle }
+    }
+
+    /// Keeps what the feed receives in the Matroska file `path` (see [`super::recorder`]) until
+    /// [`VideoFeed::stop_recording`], `limit`, a write error or the feed's end; `done` hears the
+    /// clip or why there is none. One recording at a time.
+    pub fn record(&self, path: &std::path::Path, limit: Duration, done: ClipDone) -> Result<(), String> {
+        let mut recording = self.recording.lock().map_err(|_| "poisoned".to_string())?;
+        if recording.is_some() {
+            return Err("already recording".into());
+        }
+        // The slot frees itself when the recording ends, however it ends.
+        let slot = Arc::downgrade(&self.recording);
+        let done: ClipDone = Box::new(move |ended| {
+            if let Some(slot) = slot.upgrade()
+                && let Ok(mut recording) = slot.lock()
+            {
+                *recording = None;
+            }
+            done(ended);
+        });
+        *recording = Some(Recorder::start(path, limit, done)?);
+        Ok(())
+    }
+
+    /// Ends the recording, if one runs: its `done` hears the clip once the file is closed.
+    pub fn stop_recording(&self) {
+        if let Some(recorder) = self.recording.lock().ok().and_then(|r| r.clone()) {
+            recorder.stop();
+        }
+    }
+
+    /// Whether a recording runs.
+    pub fn recording(&self) -> bool {
+        self.recording.lock().is_ok_and(|r| r.is_some())
     }
 
     pub fn name(&self) -> &str {
@@ -105,6 +145,7 @@ impl VideoFeed {
 
 impl Drop for VideoFeed {
     fn drop(&mut self) {
+        self.stop_recording();
         self.stop.store(true, Ordering::Release);
         if let Some(handle) = self.supervisor.take() {
             let _ = handle.join();
@@ -128,6 +169,10 @@ struct Supervisor {
     stop: Arc<AtomicBool>,
     /// Frames counted across pipeline rebuilds, so the slot's sequence keeps growing.
     frames: Arc<AtomicU64>,
+    /// The recording the compressed buffers go to, when one runs.
+    recording: Arc<Mutex<Option<Arc<Recorder>>>>,
+    /// Pipelines built so far: a recording tells their buffers apart.
+    lives: AtomicU64,
 }
 
 /// What the pipeline's hooks see for the supervisor; a fresh one for each life of a pipeline.
@@ -303,6 +348,8 @@ impl Supervisor {
         convert.link(&sink).map_err(|e| e.to_string())?;
 
         let seen = observed.clone();
+        let recording = self.recording.clone();
+        let life = self.lives.fetch_add(1, Ordering::Relaxed);
         pipeline.connect_deep_element_added(move |_, _, element| {
             let klass =
                 element.factory().map(|f| f.metadata("klass").unwrap_or_default().to_owned()).unwrap_or_default();
@@ -315,8 +362,13 @@ impl Supervisor {
                 // when each frame went in, for the latency to the slot.
                 if let Some(sink) = element.static_pad("sink") {
                     let bytes = seen.clone();
-                    sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                    let recording = recording.clone();
+                    sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
                         if let Some(buffer) = info.buffer() {
+                            // The same buffer, kept as it came (no decode, no encode).
+                            if let Some(recorder) = recording.lock().ok().and_then(|r| r.clone()) {
+                                recorder.push(life, pad.current_caps(), buffer);
+                            }
                             if bytes.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed) == 0 {
                                 // Connected: the next feed may start connecting.
                                 drop(bytes.turn.lock().ok().and_then(|mut t| t.take()));
