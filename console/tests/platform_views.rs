@@ -1,13 +1,18 @@
 //! A platform's cameras in the views: the camera list marks PTZ, offline and removed cameras
 //! and finds one by name among many; a PTZ camera's tile moves it while a control is held
-//! (by the pointer, or by the arrow keys on the tile shown alone) and stops it when let go.
+//! (by the pointer, or by the arrow keys on the tile shown alone) and stops it when let go, each
+//! movement on the record; a tile records an evidence clip for the selected incident, whose
+//! trail then lists it.
 
 mod harness;
 
+use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use harness::{State, harness, state};
 use linkage::core::Effect;
 use linkage::core::camera::{Camera, CameraStreams, Motion, Presence};
+use linkage::wall::clips::RecordingMark;
+use streams::feed::{Body, CameraAction, CameraUse, Envelope, FeedUpdate};
 
 fn on_platform(channel: &str, name: &str, ptz: bool, presence: Presence) -> Camera {
     Camera {
@@ -36,7 +41,8 @@ fn with_platform() -> State {
         on_platform("34020000001310000002", "河道枪机", false, Presence::Offline),
     ];
     s.core.platform_directory("wvp", listed);
-    s.core.platform_directory("wvp", vec![on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online)]);
+    s.core
+        .platform_directory("wvp", vec![on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online)]);
     s.core.wall.tiles[0] = Some(DOME.into());
     s
 }
@@ -100,4 +106,61 @@ fn a_ptz_tile_moves_its_camera_while_a_control_is_held_and_stops_when_let_go() {
     h.key_up(egui::Key::ArrowUp);
     h.run();
     assert_eq!(steered(h.state()), [Motion::Left, Motion::Stop, Motion::Up, Motion::Stop]);
+    // Each movement started is on the record (the stops are not).
+    let logged: Vec<String> =
+        h.state()
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(Body::UseCamera(CameraUse {
+                    camera, action: CameraAction::Steered { motion }, ..
+                })) if camera == DOME => Some(motion.clone()),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(logged, ["left", "up"]);
+}
+
+#[test]
+fn a_tile_records_evidence_for_the_selected_incident_and_the_trail_lists_the_clip() {
+    let mut h = harness(state());
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000002 [特别严重] 火情").click();
+    h.run();
+    h.get_by_label("视频墙 1: 杏林农贸市场").click_secondary();
+    h.run();
+    h.get_by_label("录像取证").click();
+    h.run();
+    h.get_by_label("5分钟").click();
+    h.run();
+    let record = Effect::Record { tile: 0, camera: "xl-market".into(), minutes: 5, incident: Some("E000002".into()) };
+    assert_eq!(h.state().effects, [record]);
+    // While it records, the menu offers to stop it.
+    h.state_mut().recording.insert("xl-market".into(), RecordingMark::Since(std::time::Instant::now()));
+    h.get_by_label("视频墙 1: 杏林农贸市场").click_secondary();
+    h.run();
+    assert!(h.query_by_label("录像取证").is_none());
+    h.get_by_label("停止录像").click();
+    h.run();
+    assert_eq!(h.state().effects.last(), Some(&Effect::StopRecording { camera: "xl-market".into() }));
+
+    // The clip kept: its record goes to the log, and the incident's trail lists it.
+    let action = CameraAction::Clip {
+        file: "xl-market-20261206-170300.mkv".into(),
+        sha256: "9f86d081884c".repeat(5) + "abcd",
+        bytes: 1_843_200,
+        seconds: 60.0,
+    };
+    let Effect::Send(Body::UseCamera(used)) =
+        h.state_mut().core.clip_kept("xl-market", Some("E000002".into()), action, chrono::Utc::now())
+    else {
+        panic!("no record")
+    };
+    assert_eq!((used.camera_name.as_str(), used.incident.as_deref()), ("杏林农贸市场", Some("E000002")));
+    let logged = CameraUse { by: "值班员 张".into(), ..used };
+    let event = Envelope::new(50, Body::CameraUsed(logged));
+    h.state_mut().core.on_feed(FeedUpdate::Event(event));
+    h.run();
+    h.get_by_label_contains(
+        "保存录像：杏林农贸市场 60秒（xl-market-20261206-170300.mkv，SHA-256 9f86d081884c…） · 值班员 张",
+    );
 }

@@ -196,7 +196,8 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
 fn a_refused_login_is_said_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let wvp = PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--password", "right", "--rtsp", "rtsp://x"]);
+    let wvp =
+        PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--password", "right", "--rtsp", "rtsp://x"]);
     let mut seat = seat(&runtime, settings(wvp.port, "wrong"));
     let cameras = seat.core.cameras.len();
     assert!(seat.until(20, |s| !s.platforms.directory_trouble.is_empty()));

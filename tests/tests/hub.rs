@@ -6,8 +6,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use geo::{Contains, Point, polygon};
 use streams::feed::{
-    Body, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle, IncidentStatus,
-    IncidentUpdate, Limits, MAX_FRAME_BYTES, Role, close,
+    Body, CameraAction, CameraUse, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle,
+    IncidentStatus, IncidentUpdate, Limits, MAX_FRAME_BYTES, Role, close,
 };
 use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
 use tokio::sync::mpsc;
@@ -636,4 +636,45 @@ async fn a_bridge_never_reads_a_reporters_mobile_and_a_console_does() {
     read(&mut console).await; // welcome
     let Body::IncidentReported(i) = read(&mut console).await.body else { panic!() };
     assert_eq!(i.report.reporter_mobile.as_deref(), Some("13912345678"), "the center's console reads it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_turned_or_a_clip_kept_is_logged_once_signed_by_the_hub_and_only_from_a_seat() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let mut console = raw(&hub, CONSOLE, Role::Console, 0).await;
+    assert!(matches!(read(&mut console).await.body, Body::Welcome { .. }));
+    assert!(matches!(read(&mut console).await.body, Body::Replayed { .. }));
+    let clip = CameraUse {
+        key: "c-1".into(),
+        camera: "xl-market".into(),
+        camera_name: "杏林农贸市场".into(),
+        incident: Some("E000007".into()),
+        action: CameraAction::Clip { file: "xl-market.mkv".into(), sha256: "ab".repeat(32), bytes: 10, seconds: 5.0 },
+        by: "someone else".into(),
+    };
+    let frame = Envelope::new(2, Body::UseCamera(clip.clone())).to_text();
+    console.send(Message::text(frame.clone())).await.unwrap();
+    console.send(Message::text(frame)).await.unwrap(); // resent after a reconnect: logged once
+    let logged = read(&mut console).await;
+    assert_eq!(logged.body, Body::CameraUsed(CameraUse { by: "console".into(), ..clip.clone() }));
+    // A clip named by a path, or a motion nobody knows, is refused with a reason.
+    let path = CameraUse {
+        key: "c-2".into(),
+        action: CameraAction::Clip { file: "../x.mkv".into(), sha256: "ab".repeat(32), bytes: 10, seconds: 5.0 },
+        ..clip.clone()
+    };
+    console.send(Message::text(Envelope::new(3, Body::UseCamera(path)).to_text())).await.unwrap();
+    assert!(matches!(read(&mut console).await.body, Body::Error { code: ErrorCode::Invalid, fatal: false, .. }));
+    let spin = CameraUse { key: "c-3".into(), action: CameraAction::Steered { motion: "spin".into() }, ..clip.clone() };
+    console.send(Message::text(Envelope::new(4, Body::UseCamera(spin)).to_text())).await.unwrap();
+    assert!(matches!(read(&mut console).await.body, Body::Error { code: ErrorCode::Invalid, fatal: false, .. }));
+    // A field terminal may not.
+    let mut field = raw(&hub, FIELD, Role::FieldTerminal, 0).await;
+    read(&mut field).await; // welcome
+    let turned = CameraUse { key: "f-1".into(), action: CameraAction::Steered { motion: "left".into() }, ..clip };
+    field.send(Message::text(Envelope::new(2, Body::UseCamera(turned)).to_text())).await.unwrap();
+    assert!(matches!(read(&mut field).await.body, Body::Error { code: ErrorCode::Unauthorized, .. }));
+    field.send(report_frame(5, "r1")).await.unwrap();
+    assert_eq!(read(&mut console).await.seq, 2, "nothing refused was logged");
 }

@@ -304,7 +304,10 @@ fn a_clip_kept_from_a_tile_is_a_valid_file_of_its_length_and_the_tile_never_stop
     assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
     let probed: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
     assert_eq!(probed["streams"][0]["codec_name"], "h264");
-    assert_eq!((probed["streams"][0]["width"].as_u64(), probed["streams"][0]["height"].as_u64()), (Some(640), Some(360)));
+    assert_eq!(
+        (probed["streams"][0]["width"].as_u64(), probed["streams"][0]["height"].as_u64()),
+        (Some(640), Some(360))
+    );
     let duration: f64 = probed["format"]["duration"].as_str().unwrap().parse().unwrap();
     assert!((4.5..5.6).contains(&duration), "ffprobe says {duration} s");
     // The hash the log will carry is the file's.
@@ -321,7 +324,8 @@ fn a_clip_kept_from_a_tile_is_a_valid_file_of_its_length_and_the_tile_never_stop
     assert!(wait_for(Duration::from_secs(3), || feed.slot().seq() > 0 && !feed.recording()));
     // Stopped by hand, early: a clip of what there was.
     let (tx, rx) = std::sync::mpsc::channel();
-    feed.record(&dir.path().join("short.mkv"), Duration::from_secs(60), Box::new(move |e| tx.send(e).unwrap())).unwrap();
+    feed.record(&dir.path().join("short.mkv"), Duration::from_secs(60), Box::new(move |e| tx.send(e).unwrap()))
+        .unwrap();
     assert!(feed.record(&dir.path().join("again.mkv"), Duration::from_secs(60), Box::new(|_| {})).is_err());
     std::thread::sleep(Duration::from_secs(2));
     feed.stop_recording();

@@ -158,7 +158,11 @@ mod tests {
         let seen: Vec<(&str, Presence)> = cameras.iter().map(|c| (c.id.as_str(), c.presence)).collect();
         assert_eq!(seen, [("own", Presence::Online), ("wvp/d/2", Presence::Offline), ("wvp/d/1", Presence::Gone)]);
         // Listed again: back, and only once.
-        merge_directory(&mut cameras, "wvp", vec![on_platform("1", Presence::Online), on_platform("2", Presence::Online)]);
+        merge_directory(
+            &mut cameras,
+            "wvp",
+            vec![on_platform("1", Presence::Online), on_platform("2", Presence::Online)],
+        );
         let seen: Vec<(&str, Presence)> = cameras.iter().map(|c| (c.id.as_str(), c.presence)).collect();
         assert_eq!(seen, [("own", Presence::Online), ("wvp/d/1", Presence::Online), ("wvp/d/2", Presence::Online)]);
     }

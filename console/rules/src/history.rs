@@ -48,6 +48,14 @@ pub enum Entry {
         unit: String,
         to: String,
     },
+    /// An evidence clip of a camera was kept for it: the file at the seat that kept it, and
+    /// the file's SHA-256.
+    Clip {
+        camera: String,
+        file: String,
+        sha256: String,
+        seconds: f64,
+    },
 }
 
 /// One line of the trail.
@@ -102,6 +110,20 @@ impl History {
             Body::HandoverProgressed(p) => {
                 let to = self.handed_to.get(&p.handover).cloned().unwrap_or_default();
                 (p.incident.clone(), to.clone(), Entry::TransferState { to, state: p.state, text: p.text.clone() })
+            }
+            Body::CameraUsed(used) => {
+                let (Some(incident), linkage_protocol::CameraAction::Clip { file, sha256, seconds, .. }) =
+                    (&used.incident, &used.action)
+                else {
+                    return;
+                };
+                let entry = Entry::Clip {
+                    camera: used.camera_name.clone(),
+                    file: file.clone(),
+                    sha256: sha256.clone(),
+                    seconds: *seconds,
+                };
+                (incident.clone(), used.by.clone(), entry)
             }
             Body::OrderProgressed(p) => {
                 let Some(incident) = self.incident_of_order.get(&p.order) else { return };

@@ -9,6 +9,7 @@
 //! frame and never change it directly, so each view can be tested alone with made-up state.
 
 pub mod camera;
+mod camera_log;
 pub mod channel_health;
 pub mod clock;
 pub mod coords;
@@ -82,6 +83,10 @@ pub enum Command {
     Snapshot(usize),
     /// Start moving a PTZ camera, or (with [`camera::Motion::Stop`]) stop it.
     Steer { camera: String, motion: camera::Motion },
+    /// Keep what a tile's camera sends as an evidence clip, for at most `minutes`.
+    Record { tile: usize, minutes: u32 },
+    /// End a tile's recording.
+    StopRecording(usize),
     /// Send a three-in-one dispatch.
     Dispatch(dispatch::DispatchDraft),
     /// Close an order with the reporter's satisfaction (1–5).
@@ -128,6 +133,11 @@ pub enum Effect {
     Snapshot { tile: usize, camera: String },
     /// Move a PTZ camera through its platform.
     Steer { camera: String, motion: camera::Motion },
+    /// Record the tile's feed into a clip; `incident` is the one selected now, which the clip
+    /// is kept for.
+    Record { tile: usize, camera: String, minutes: u32, incident: Option<String> },
+    /// End the recordings of this camera.
+    StopRecording { camera: String },
     /// Upload these photo files to the hub's files endpoint, put what was kept into the
     /// command's attachments, then send it as [`Effect::Send`] does.
     SendWithPhotos { command: Body, photos: Vec<std::path::PathBuf> },
@@ -465,9 +475,16 @@ impl Core {
                     return vec![Effect::Snapshot { tile, camera: camera.clone() }];
                 }
             }
-            Command::Steer { camera, motion } => {
-                if self.camera(&camera).is_some_and(|c| c.ptz) {
-                    return vec![Effect::Steer { camera, motion }];
+            Command::Steer { camera, motion } => return self.steer(camera, motion, now),
+            Command::Record { tile, minutes } => {
+                if let Some(Some(camera)) = self.wall.tiles.get(tile) {
+                    let (camera, incident) = (camera.clone(), self.selected.clone());
+                    return vec![Effect::Record { tile, camera, minutes, incident }];
+                }
+            }
+            Command::StopRecording(tile) => {
+                if let Some(Some(camera)) = self.wall.tiles.get(tile) {
+                    return vec![Effect::StopRecording { camera: camera.clone() }];
                 }
             }
             Command::SetLayout(layout) => {

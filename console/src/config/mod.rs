@@ -12,8 +12,8 @@ mod file;
 mod platform;
 
 pub use bridge::{BridgePeer, BridgeSettings};
-pub use platform::{PlatformKind, PlatformSettings};
 use file::*;
+pub use platform::{PlatformKind, PlatformSettings};
 use streams::feed::CoordinateSystem;
 use toml::Spanned;
 

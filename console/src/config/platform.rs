@@ -93,7 +93,16 @@ pub(super) fn settings(
         }
         let password = secret(p.password.get_ref(), base).map_err(|r| err(Some(p.password.span()), r))?;
         let resync = Duration::from_secs(p.resync_secs.max(10));
-        platforms.push(PlatformSettings { id: p.id, name: p.name, kind, url, user: p.user, password, crs: p.crs, resync });
+        platforms.push(PlatformSettings {
+            id: p.id,
+            name: p.name,
+            kind,
+            url,
+            user: p.user,
+            password,
+            crs: p.crs,
+            resync,
+        });
     }
     Ok(platforms)
 }

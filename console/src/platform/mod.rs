@@ -44,9 +44,23 @@ impl std::fmt::Display for PlatformError {
 pub enum Ask {
     /// Read the directory again now.
     Sync,
-    Play { camera: String, device: String, channel: String },
-    Stop { camera: String, device: String, channel: String },
-    Ptz { camera: String, device: String, channel: String, motion: Motion, speed: u8 },
+    Play {
+        camera: String,
+        device: String,
+        channel: String,
+    },
+    Stop {
+        camera: String,
+        device: String,
+        channel: String,
+    },
+    Ptz {
+        camera: String,
+        device: String,
+        channel: String,
+        motion: Motion,
+        speed: u8,
+    },
 }
 
 /// What a platform said.

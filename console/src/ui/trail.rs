@@ -81,6 +81,15 @@ impl TrailView {
                     };
                     tr.f(key, &[("to", peer_name(core, to)), ("reason", reason)])
                 }
+                Entry::Clip { camera, file, sha256, seconds } => tr.f(
+                    "trail.clip",
+                    &[
+                        ("camera", camera),
+                        ("seconds", &format!("{seconds:.0}")),
+                        ("file", file),
+                        ("sha", sha256.get(..12).unwrap_or(sha256)),
+                    ],
+                ),
                 Entry::TransferState { to, state, text } => tr.f(
                     "trail.transfer_state",
                     &[("to", peer_name(core, to)), ("state", names::handover_state(tr, *state)), ("text", text)],

@@ -21,13 +21,19 @@ use crate::core::wall::{Layout, Wall};
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::{camera_list, names, theme, yuv};
+use crate::wall::clips::RecordingMark;
 
 /// What one tile shows this frame.
 pub struct TileFeed<'a> {
     pub camera: &'a Camera,
     pub state: FeedState,
     pub frame: Option<Arc<Frame>>,
+    /// Whether it records an evidence clip, or why its last recording failed.
+    pub recording: Option<RecordingMark>,
 }
+
+/// How long a recording from the tile's menu may run, in minutes.
+const RECORD_MINUTES: [u32; 3] = [1, 5, 30];
 
 /// A wall saved under a name: its layout and the camera on each tile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,7 +161,8 @@ impl WallView {
                     if self.info == Some(i) {
                         info_overlay(ui, tr, rect, t);
                     }
-                    response.context_menu(|ui| commands.extend(self.tile_menu(ui, wall, tr, i)));
+                    let recording = matches!(t.recording, Some(RecordingMark::Since(_)));
+                    response.context_menu(|ui| commands.extend(self.tile_menu(ui, wall, tr, i, recording)));
                 }
             });
         }
@@ -176,7 +183,7 @@ impl WallView {
     }
 
     /// A tile's menu: swap it with another tile, save its picture, its stream's details, close.
-    fn tile_menu(&mut self, ui: &mut egui::Ui, wall: &Wall, tr: &I18n, i: usize) -> Vec<Command> {
+    fn tile_menu(&mut self, ui: &mut egui::Ui, wall: &Wall, tr: &I18n, i: usize, recording: bool) -> Vec<Command> {
         let mut commands = vec![];
         ui.menu_button(tr.t("wall.swap_with"), |ui| {
             for other in (0..wall.tiles.len()).filter(|&o| o != i) {
@@ -189,6 +196,21 @@ impl WallView {
         if ui.button(tr.t("wall.snapshot")).clicked() {
             commands.push(Command::Snapshot(i));
             ui.close();
+        }
+        if recording {
+            if ui.button(tr.t("wall.stop_recording")).clicked() {
+                commands.push(Command::StopRecording(i));
+                ui.close();
+            }
+        } else {
+            ui.menu_button(tr.t("wall.record"), |ui| {
+                for minutes in RECORD_MINUTES {
+                    if ui.button(tr.f("wall.record_minutes", &[("n", &minutes.to_string())])).clicked() {
+                        commands.push(Command::Record { tile: i, minutes });
+                        ui.close();
+                    }
+                }
+            });
         }
         if ui.button(tr.t("wall.stream_info")).clicked() {
             self.info = if self.info == Some(i) { None } else { Some(i) };
@@ -225,6 +247,27 @@ impl WallView {
         let name_rect = Rect::from_min_size(rect.min, name.size() + vec2(12.0, 6.0));
         painter.rect_filled(name_rect, 0.0, theme::TILE_SHADE);
         painter.galley(rect.min + vec2(6.0, 3.0), name, theme::TILE_TEXT);
+        // A recording: a red dot and how long, at top right; a failed one says why.
+        let recording = match &tile.recording {
+            Some(RecordingMark::Since(since)) => {
+                let s = since.elapsed().as_secs();
+                Some((format!("● {} {:02}:{:02}", tr.t("wall.recording"), s / 60, s % 60), theme::BAD))
+            }
+            Some(RecordingMark::Failed(reason)) => {
+                Some((tr.f("wall.recording_failed", &[("reason", reason)]), theme::WARN))
+            }
+            None => None,
+        };
+        if let Some((text, colour)) = recording {
+            let galley = painter.layout(text, FontId::proportional(14.0), colour, rect.width() * 0.6);
+            let at = pos2(rect.max.x - galley.size().x - 12.0, rect.min.y + 30.0);
+            painter.rect_filled(
+                Rect::from_min_size(at - vec2(6.0, 3.0), galley.size() + vec2(12.0, 6.0)),
+                0.0,
+                theme::TILE_SHADE,
+            );
+            painter.galley(at, galley, colour);
+        }
         // Health at bottom left; a tile without signal says since when, over its last frame.
         let (mut text, color) = health_line(tr, &tile.state);
         if let Some(frame) = tile.frame.as_ref().filter(|_| !matches!(tile.state, FeedState::Playing { .. })) {
@@ -276,7 +319,13 @@ fn ptz_controls(ui: &mut egui::Ui, tr: &I18n, rect: Rect, tile: usize, keys: boo
         let response = ui.interact(button, egui::Id::unique(("ptz", tile, name)), egui::Sense::click_and_drag());
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, tr.t(name)));
         let down = response.is_pointer_button_down_on();
-        let fill = if down { theme::OK } else if response.hovered() { theme::TILE_TEXT.gamma_multiply(0.35) } else { theme::TILE_SHADE };
+        let fill = if down {
+            theme::OK
+        } else if response.hovered() {
+            theme::TILE_TEXT.gamma_multiply(0.35)
+        } else {
+            theme::TILE_SHADE
+        };
         painter.rect_filled(button, 4.0, fill);
         painter.text(button.center(), Align2::CENTER_CENTER, symbol, FontId::proportional(16.0), theme::TILE_TEXT);
         if down {

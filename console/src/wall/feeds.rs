@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use streams::Waker;
-use streams::video::{FeedState, Frame, VideoFeed, VideoFeedOptions};
+use streams::video::{ClipDone, FeedState, Frame, VideoFeed, VideoFeedOptions};
 
 use crate::core::camera::StreamUris;
 use crate::core::wall::{Quality, Stream, Wall};
@@ -93,8 +93,10 @@ impl WallFeeds {
             }
         }
         let grace = self.grace;
-        let (expired, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.parked).into_iter().partition(|(_, since)| now.duration_since(*since) >= grace);
+        // A feed that records stays until its recording ends.
+        let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|(p, since)| now.duration_since(*since) >= grace && !p.feed.recording());
         self.parked = kept;
         for (playing, _) in expired {
             tracing::info!(camera = %playing.camera, stream = ?playing.stream, "feed stopped: off screen");
@@ -157,8 +159,34 @@ impl WallFeeds {
 
     /// Every pipeline running, on screen or parked: (camera, stream).
     pub fn running(&self) -> Vec<(String, Quality)> {
+        self.playing().map(|p| (p.camera.clone(), p.stream.quality)).collect()
+    }
+
+    fn playing(&self) -> impl Iterator<Item = &Playing> {
         let on_tiles = self.tiles.iter().flatten().flat_map(|t| std::iter::once(&t.now).chain(&t.before));
-        on_tiles.chain(self.parked.iter().map(|(p, _)| p)).map(|p| (p.camera.clone(), p.stream.quality)).collect()
+        on_tiles.chain(self.parked.iter().map(|(p, _)| p))
+    }
+
+    /// Records what tile `i` plays into an evidence clip at `path` (see
+    /// [`streams::video::VideoFeed::record`]).
+    pub fn record(&self, i: usize, path: &std::path::Path, limit: Duration, done: ClipDone) -> Result<(), String> {
+        let tile = self.tiles.get(i).and_then(Option::as_ref).ok_or("the tile plays nothing")?;
+        tile.now.feed.record(path, limit, done)
+    }
+
+    /// Every feed of `camera`, on screen or parked.
+    fn of_camera<'a>(&'a self, camera: &'a str) -> impl Iterator<Item = &'a VideoFeed> {
+        self.playing().filter(move |p| p.camera == camera).map(|p| &p.feed)
+    }
+
+    /// Ends the recordings of `camera`'s feeds.
+    pub fn stop_recording(&self, camera: &str) {
+        self.of_camera(camera).for_each(VideoFeed::stop_recording);
+    }
+
+    /// Whether one of `camera`'s feeds records.
+    pub fn recording(&self, camera: &str) -> bool {
+        self.of_camera(camera).any(VideoFeed::recording)
     }
 
     /// Whether every tile on screen plays its own stream (for `--screenshot`).

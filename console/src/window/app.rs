@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::wall::clips::Clips;
 use crate::wall::feeds::WallFeeds;
 use streams::alarm_sound::AlarmSound;
 use streams::feed::{Connection, FeedUpdate};
@@ -54,6 +55,10 @@ pub struct LinkageApp {
     feeds: WallFeeds,
     /// The site's video platforms: their cameras, and their streams for the wall.
     platforms: PlatformStreams,
+    /// Evidence clips recorded from the tiles.
+    clips: Clips,
+    /// Asks the window for a frame (from any thread).
+    repaint: streams::Waker,
     screenshot: Option<Screenshot>,
     alarm_sound: AlarmSound,
     plan_reloads: mpsc::UnboundedReceiver<Result<PlanLibrary, String>>,
@@ -185,6 +190,11 @@ impl LinkageApp {
                 std::sync::Arc::new(move || video_ctx.request_repaint_after(VIDEO_REPAINT)),
             ),
             platforms: PlatformStreams::new(platforms),
+            clips: Clips::new(world.store_dir.join("clips")),
+            repaint: {
+                let ctx = ctx.clone();
+                std::sync::Arc::new(move || ctx.request_repaint())
+            },
             screenshot: options.screenshot.map(Screenshot::new),
             alarm_sound: AlarmSound::start(),
             plan_reloads,
@@ -214,6 +224,10 @@ impl LinkageApp {
                     }
                 });
             }
+            Effect::Record { tile, camera, minutes, incident } => {
+                self.clips.start(&self.feeds, (tile, &camera), minutes, incident, self.repaint.clone());
+            }
+            Effect::StopRecording { camera } => self.feeds.stop_recording(&camera),
             Effect::Steer { camera, motion } => {
                 if let Some(camera) = self.core.camera(&camera) {
                     self.platforms.steer(camera, motion);
@@ -314,6 +328,9 @@ impl eframe::App for LinkageApp {
         let ringing =
             !self.core.alarms.is_empty() || !self.core.orders.alerts.is_empty() || !self.core.desk.ringing().is_empty();
         self.alarm_sound.set_ringing(ringing);
+        for effect in self.clips.pump(&mut self.core) {
+            self.carry_out(effect);
+        }
         let now = Instant::now();
         self.platforms.pump(&mut self.core, &mut self.world.camera_uris);
         self.platforms.follow(&self.core, &self.feeds.running(), &mut self.world.camera_uris, now);
@@ -339,12 +356,13 @@ impl eframe::App for LinkageApp {
                     camera: self.core.camera(&picture.camera)?,
                     state: picture.state,
                     frame: picture.frame,
+                    recording: self.clips.mark(&self.feeds, &picture.camera),
                 }),
                 // A platform camera whose stream is not there (yet): what the platform said.
                 None => {
                     let camera = self.core.camera(self.core.wall.tiles.get(i)?.as_deref()?)?;
                     let state = self.platforms.tile_state(camera, &self.tr)?;
-                    Some(wall::TileFeed { camera, state, frame: None })
+                    Some(wall::TileFeed { camera, state, frame: None, recording: None })
                 }
             })
             .collect();

@@ -32,7 +32,10 @@ pub fn cameras() -> Vec<SimCamera> {
 
 /// Starts the platform over `server` (which serves [`cameras`]); the settings a seat reaches
 /// it with.
-pub fn start(runtime: &tokio::runtime::Runtime, server: &CameraServer) -> Result<(SimPlatform, PlatformSettings), String> {
+pub fn start(
+    runtime: &tokio::runtime::Runtime,
+    server: &CameraServer,
+) -> Result<(SimPlatform, PlatformSettings), String> {
     let password = streams::feed::secret_hex(12)?;
     let channels = CHANNELS
         .iter()

@@ -24,6 +24,8 @@ pub struct State {
     pub effects: Vec<Effect>,
     /// The photos the views show (none arrive in these tests unless put in).
     pub photos: linkage::photos::Photos,
+    /// What the tiles show of their recordings, by camera.
+    pub recording: std::collections::HashMap<String, linkage::wall::clips::RecordingMark>,
 }
 
 pub fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
@@ -67,7 +69,14 @@ pub fn state() -> State {
     core.plans = demo.dispatch.plans;
     core.center = demo.dispatch.center;
     core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
-    State { core, tr: I18n::new(Lang::Zh), views: Views::default(), effects: vec![], photos: Default::default() }
+    State {
+        core,
+        tr: I18n::new(Lang::Zh),
+        views: Views::default(),
+        effects: vec![],
+        photos: Default::default(),
+        recording: Default::default(),
+    }
 }
 
 /// Plays the center's part in a dispatch given at `at`: the hub logs the seat's request at
@@ -112,7 +121,8 @@ pub fn harness(state: State) -> Harness<'static, State> {
                         .iter()
                         .map(|t| {
                             let camera = s.core.camera(t.as_deref()?)?;
-                            Some(TileFeed { camera, state: FeedState::Connecting, frame: None })
+                            let recording = s.recording.get(&camera.id).cloned();
+                            Some(TileFeed { camera, state: FeedState::Connecting, frame: None, recording })
                         })
                         .collect();
                     let frame = ui::Frame { tiles: &tiles, basemap: None, photos: &s.photos, now: chrono::Utc::now() };

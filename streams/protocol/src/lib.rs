@@ -8,6 +8,7 @@
 //! This crate is plain data (serde, chrono): the center's server, every seat and the rules
 //! share it, and none of them drags a runtime into the others through it.
 
+pub mod camera_use;
 pub mod channel_test;
 pub mod handover;
 mod link;
@@ -20,6 +21,7 @@ mod work;
 /// drawn into the simulated cameras. China keeps no daylight saving.
 pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
+pub use camera_use::{CameraAction, CameraUse};
 pub use channel_test::{ChannelTestRequest, ChannelTestResult, test_run};
 pub use handover::{DockedPeer, Handover, HandoverProgress, HandoverState, handover_id};
 pub use link::{Connection, FeedUpdate};

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::camera_use::CameraUse;
 use crate::channel_test::{ChannelTestRequest, ChannelTestResult};
 use crate::handover::{DockedPeer, Handover, HandoverProgress};
 use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
@@ -60,6 +61,7 @@ impl Envelope {
             Body::TestChannels(t) | Body::ChannelTestRequested(t) => t.check()?,
             Body::HandOver(h) | Body::HandedOver(h) => h.check()?,
             Body::HandoverProgressed(p) => p.check()?,
+            Body::UseCamera(u) | Body::CameraUsed(u) => u.check()?,
             Body::PeersDocked { peers } => {
                 if peers.len() > 50 {
                     return Err(ParseError::Invalid("at most 50 docked peers".into()));
@@ -198,6 +200,11 @@ pub enum Body {
     /// Bridge → hub → clients (logged when the list changes): the systems the center's bridge
     /// docks with; seats offer hand-overs to these.
     PeersDocked { peers: Vec<DockedPeer> },
+    /// Seat → hub: a camera was turned, or a clip of it kept (see [`crate::camera_use`]).
+    /// Logged once per sender and key.
+    UseCamera(CameraUse),
+    /// Hub → clients (logged): the use, with `by`.
+    CameraUsed(CameraUse),
     /// Unit terminal (or a unit's seat) → hub: where the unit (its vehicle) is now. Not logged:
     /// the hub keeps the newest per unit, takes one every few seconds per connection and passes
     /// it on as `unit_moved`.
@@ -254,6 +261,8 @@ impl Body {
             Body::HandedOver(_) => "handed_over",
             Body::HandoverProgressed(_) => "handover_progressed",
             Body::PeersDocked { .. } => "peers_docked",
+            Body::UseCamera(_) => "use_camera",
+            Body::CameraUsed(_) => "camera_used",
             Body::SetRoster(_) => "set_roster",
             Body::RosterSet(_) => "roster_set",
             Body::Position(_) => "position",
@@ -278,6 +287,7 @@ impl Body {
             Body::TestChannels(t) => Some(format!("test/{}", t.key)),
             Body::HandOver(h) => Some(format!("handover/{}", h.key)),
             Body::HandoverProgressed(p) => Some(p.command_key()),
+            Body::UseCamera(u) => Some(format!("camera/{}", u.key)),
             _ => None,
         }
     }
@@ -296,6 +306,7 @@ impl Body {
             Body::ChannelTestRequested(t) => Some(format!("test/{}", t.key)),
             Body::HandedOver(h) => Some(format!("handover/{}", h.key)),
             Body::HandoverProgressed(p) => Some(p.command_key()),
+            Body::CameraUsed(u) => Some(format!("camera/{}", u.key)),
             _ => None,
         }
     }

@@ -105,6 +105,11 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             update.by = me.clone();
             logged(format!("update/{me}/{}", update.key), None, Body::IncidentUpdated(update))
         }
+        // Any seat's person may turn a camera or keep a clip: the log says who.
+        Body::UseCamera(mut used) if role == Role::Console => {
+            used.by = me.clone();
+            logged(format!("camera/{me}/{}", used.key), None, Body::CameraUsed(used))
+        }
         Body::Dispatch(mut request) if role == Role::Console => {
             request.by = me.clone();
             logged(format!("dispatch/{me}/{}", request.key), None, Body::DispatchRequested(request))
@@ -172,6 +177,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::AlarmPaged(_)
         | Body::PageAnswered { .. }
         | Body::HandOver(_)
+        | Body::UseCamera(_)
         | Body::HandoverProgressed(_)
         | Body::PeersDocked { .. }) => {
             Admission::Refuse(ErrorCode::Unauthorized, format!("role {role:?} may not send {}", body.kind()))

@@ -197,7 +197,9 @@ fn launch_line(camera: &SimCamera, pattern: &str, (width, height): (u32, u32), k
     let name: String = camera.name.chars().filter(|c| *c != '"' && *c != '\\').collect();
     // A PTZ camera crops its window out of a larger scene and scales it to the stream's size.
     let picture = match camera.ptz {
-        false => format!("videotestsrc is-live=true {pattern} ! video/x-raw,width={width},height={height},framerate=25/1"),
+        false => {
+            format!("videotestsrc is-live=true {pattern} ! video/x-raw,width={width},height={height},framerate=25/1")
+        }
         true => format!(
             "videotestsrc is-live=true pattern=spokes horizontal-speed=1 \
              ! video/x-raw,width={},height={},framerate=25/1 \

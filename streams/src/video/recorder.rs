@@ -94,7 +94,8 @@ impl Recorder {
         sink.set_property("async", false);
         pipeline.add_many([appsrc.upcast_ref(), &mux, &sink]).map_err(|e| e.to_string())?;
         mux.link(&sink).map_err(|e| e.to_string())?;
-        let recorder = Arc::new(Recorder { pipeline, appsrc, timing: Mutex::default(), ending: AtomicBool::new(false) });
+        let recorder =
+            Arc::new(Recorder { pipeline, appsrc, timing: Mutex::default(), ending: AtomicBool::new(false) });
         let watched = recorder.clone();
         let path = path.to_owned();
         std::thread::Builder::new()

@@ -1,0 +1,63 @@
+//! What the seat tells the log about its cameras: each PTZ movement an officer starts (who moved
+//! which camera when), and each evidence clip kept from a tile, with the incident selected at
+//! the seat (see `linkage_protocol::camera_use`).
+
+use linkage_protocol::{Body, CameraAction, CameraUse};
+
+use crate::camera::Motion;
+use crate::{Core, Effect};
+
+impl Motion {
+    /// Its name in the log; `None` for a stop (not logged).
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            Motion::Left => Some("left"),
+            Motion::Right => Some("right"),
+            Motion::Up => Some("up"),
+            Motion::Down => Some("down"),
+            Motion::ZoomIn => Some("zoom_in"),
+            Motion::ZoomOut => Some("zoom_out"),
+            Motion::Stop => None,
+        }
+    }
+}
+
+impl Core {
+    /// Moves a PTZ camera: the movement for the platform, and (when it starts one) its record
+    /// for the log. Nothing for a camera that does not turn.
+    pub(crate) fn steer(&mut self, camera: String, motion: Motion, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+        if !self.camera(&camera).is_some_and(|c| c.ptz) {
+            return vec![];
+        }
+        let record = motion.code().map(|m| self.camera_used(&camera, CameraAction::Steered { motion: m.into() }, now));
+        std::iter::once(Effect::Steer { camera, motion }).chain(record).collect()
+    }
+
+    /// A clip of `camera` was kept for `incident` (the one selected when the recording
+    /// started): its record for the log.
+    pub fn clip_kept(
+        &mut self,
+        camera: &str,
+        incident: Option<String>,
+        clip: CameraAction,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Effect {
+        let mut effect = self.camera_used(camera, clip, now);
+        if let Effect::Send(Body::UseCamera(used)) = &mut effect {
+            used.incident = incident;
+        }
+        effect
+    }
+
+    fn camera_used(&self, camera: &str, action: CameraAction, now: chrono::DateTime<chrono::Utc>) -> Effect {
+        let camera_name = self.camera(camera).map_or_else(|| camera.to_owned(), |c| c.name.clone());
+        Effect::Send(Body::UseCamera(CameraUse {
+            key: crate::command_key(now),
+            camera: camera.to_owned(),
+            camera_name,
+            incident: self.selected.clone(),
+            action,
+            by: String::new(),
+        }))
+    }
+}
