@@ -6,7 +6,10 @@
 //! re-making them; see `ui::map`). Then, apart, while the user zooms with the wheel, when every
 //! frame re-clusters the 100 000 incidents. 500 linked units are on the map too, reporting their
 //! positions every 5 s (at 60 frames a second, two positions arrive between two frames; a few
-//! units are on orders). Prints the zoom's line, then, last, the drag's:
+//! units are on orders). The cameras are a video platform's channels (a tenth offline, a
+//! quarter domes). Then the camera list beside the wall with the 5 000 of them, scrolled, and
+//! what a re-read of the platform's directory costs the UI. Prints the zoom's line, the camera
+//! list's, then, last, the drag's:
 //! `map-bench incidents=100000 grids=2000 cameras=5000 frame_ms_p50=A frame_ms_p99=B`
 
 use std::fmt::Write;
@@ -20,6 +23,7 @@ use linkage::core::filter::{IncidentFilter, Matches, StatusFilter};
 use linkage::core::grid::GridMap;
 use linkage::core::unit::{LinkedUnit, Tier};
 use linkage::i18n::{I18n, Lang};
+use linkage::ui::camera_list::CameraList;
 use linkage::ui::map::MapView;
 use streams::feed::{
     Body, CoordinateSystem, Envelope, FeedUpdate, Incident, IncidentReport, IncidentStatus, Location, ReportSource,
@@ -88,21 +92,63 @@ fn incident(n: u64, rng: &mut fastrand::Rng) -> FeedUpdate {
     FeedUpdate::Event(Envelope { seq: n, ..Envelope::new(n, Body::IncidentReported(incident)) })
 }
 
-/// Cameras spread over the township, looking every way.
+/// A video platform's channels spread over the township, as its directory gives them: every
+/// fourth a dome, every tenth offline, the rest fixed cameras looking every way.
 fn cameras(n: usize, rng: &mut fastrand::Rng) -> Vec<Camera> {
     (0..n)
         .map(|i| Camera {
-            id: format!("cam{i}"),
-            name: format!("Camera {i}"),
+            id: format!("wvp/34020000001320000{:03}/3402000000131{i:07}", i / 250),
+            name: format!("Channel {i}"),
             lon: 119.95 + rng.f64() * 0.1,
             lat: 30.10 + rng.f64() * 0.07,
             heading: rng.f32() * 360.0,
-            fov: 60.0,
-            streams: CameraStreams::Simulated,
-            ptz: false,
-            presence: Presence::Online,
+            fov: if i % 4 == 0 { 360.0 } else { 60.0 },
+            streams: CameraStreams::Platform {
+                platform: "wvp".into(),
+                device: format!("34020000001320000{:03}", i / 250),
+                channel: format!("3402000000131{i:07}"),
+            },
+            ptz: i % 4 == 0,
+            presence: if i % 10 == 0 { Presence::Offline } else { Presence::Online },
         })
         .collect()
+}
+
+/// The camera list beside the wall with every camera in it, scrolled a little every frame:
+/// its frame times, and what reading the platform's directory again costs (the merge into the
+/// cameras and the list built again).
+fn camera_list(core: &mut Core, tr: &I18n, frames: usize) -> (Vec<f64>, f64) {
+    let ctx = egui::Context::default();
+    let mut list = CameraList::default();
+    let screen = Rect::from_min_size(Pos2::ZERO, vec2(190.0, 600.0));
+    let mut run = |core: &Core, events: Vec<Event>| {
+        let input = RawInput { screen_rect: Some(screen), events, ..Default::default() };
+        let started = Instant::now();
+        let mut output = ctx.run_ui(input, |ui| list.ui(ui, core, tr));
+        let meshes = ctx.tessellate(std::mem::take(&mut output.shapes), output.pixels_per_point);
+        std::hint::black_box(meshes);
+        output.drop_without_applying_deltas();
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    let mut times: Vec<f64> = (0..frames)
+        .map(|frame| {
+            let delta = vec2(0.0, if frame / 50 % 2 == 0 { -40.0 } else { 40.0 });
+            let wheel = Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta,
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+                modifiers: Default::default(),
+            };
+            run(core, vec![Event::PointerMoved(Pos2::new(90.0, 300.0)), wheel])
+        })
+        .collect();
+    times.drain(..WARM_UP.min(times.len()));
+    let listed = core.cameras.clone();
+    let started = Instant::now();
+    core.platform_directory("wvp", listed);
+    run(core, vec![]);
+    (times, started.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// Linked units spread over the township, each with a base and a tier.
@@ -241,6 +287,12 @@ fn main() {
     };
     let (zoom_p50, zoom_p99) = quantiles(&mut zooming);
     println!("zooming (every frame re-clusters): frame_ms_p50={zoom_p50:.2} frame_ms_p99={zoom_p99:.2}");
+    let (mut list_times, rebuild_ms) = camera_list(&mut core, &tr, frames);
+    let (list_p50, list_p99) = quantiles(&mut list_times);
+    println!(
+        "camera-list cameras={} frame_ms_p50={list_p50:.2} frame_ms_p99={list_p99:.2} directory_resync_ms={rebuild_ms:.1}",
+        core.cameras.len()
+    );
     let (p50, p99) = quantiles(&mut dragging);
     println!("a dragged frame's meshes: vertices={} indices={}", dragged.0, dragged.1);
     println!("units={} on the map, {MOVES_PER_FRAME} positions between two frames", core.units.len());

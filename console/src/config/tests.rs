@@ -177,3 +177,43 @@ fn a_bridge_peer_is_checked_line_by_line_and_its_secret_never_printed() {
     let e = parse(&peer("").replace("listen = \"127.0.0.1:8790\"", "listen = \"port 8790\"")).unwrap_err();
     assert_eq!(e.line, Some(6), "{e}");
 }
+
+#[test]
+fn a_video_platform_is_read_with_its_password_from_a_file_and_a_wrong_one_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wvp.pass"), "青溪2026\n").unwrap();
+    let platform = |extra: &str| {
+        format!(
+            "{MINIMAL}\n[[video_platform]]\nid = \"wvp\"\nname = \"镇视频平台\"\nkind = \"wvp\"\n\
+             url = \"http://10.20.0.5:18080/\"\nuser = \"linkage\"\npassword = \"file:wvp.pass\"\n{extra}"
+        )
+    };
+    let read = |text: &str| {
+        Config::parse(
+            &dir.path().join("linkage.toml"),
+            text,
+            &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
+                Some("grids.geojson") => Ok(DEMO_GRIDS.into()),
+                Some("kinds.toml") => Ok(DEMO_KINDS.into()),
+                _ => Err(format!("cannot read {}", p.display())),
+            },
+            &|_| None,
+        )
+    };
+    let c = read(&platform("crs = \"gcj02\"\n")).unwrap();
+    let p = &c.platforms[0];
+    assert_eq!((p.url.as_str(), p.password.as_str()), ("http://10.20.0.5:18080", "青溪2026"));
+    assert_eq!((p.crs, p.resync), (CoordinateSystem::Gcj02, std::time::Duration::from_secs(300)));
+    assert!(!format!("{p:?}").contains("青溪2026"), "the password is never printed");
+
+    let e = read(&platform("").replace("\"wvp\"\nurl", "\"hikvision\"\nurl")).unwrap_err();
+    assert_eq!(e.line, Some(8), "{e}");
+    assert!(e.reason.contains("only wvp"), "{e}");
+    let e = read(&platform("").replace("file:wvp.pass", "file:nowhere.pass")).unwrap_err();
+    assert_eq!(e.line, Some(11), "{e}");
+    assert!(e.reason.contains("nowhere.pass"), "{e}");
+    let e = read(&platform("").replace("http://10.20.0.5", "10.20.0.5")).unwrap_err();
+    assert!(e.reason.contains("http://"), "{e}");
+    let twice = format!("{}{}", platform(""), &platform("")[MINIMAL.len()..]);
+    assert!(read(&twice).unwrap_err().reason.contains("unique"));
+}
