@@ -10,7 +10,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use harness::{State, harness, state};
 use linkage::core::Effect;
-use linkage::core::camera::{Camera, CameraStreams, Motion, Presence};
+use linkage::core::camera::{Camera, CameraStreams, Motion, Presence, Preset};
 use linkage::wall::clips::RecordingMark;
 use streams::feed::{Body, CameraAction, CameraUse, Envelope, FeedUpdate};
 
@@ -119,6 +119,37 @@ fn a_ptz_tile_moves_its_camera_while_a_control_is_held_and_stops_when_let_go() {
             })
             .collect();
     assert_eq!(logged, ["left", "up"]);
+}
+
+#[test]
+fn a_ptz_tiles_menu_goes_to_a_preset_and_saves_the_view_as_the_next_one() {
+    let mut s = with_platform();
+    s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into() }]);
+    let mut h = harness(s);
+    h.get_by_label("视频墙 1: 镇政府广场球机").click_secondary();
+    h.run();
+    h.get_by_label("预置位").click();
+    h.run();
+    h.get_by_label("转到 1 广场东侧").click();
+    h.run();
+    h.get_by_label("视频墙 1: 镇政府广场球机").click_secondary();
+    h.run();
+    h.get_by_label("预置位").click();
+    h.run();
+    h.get_by_label("当前位置存为预置位 2").click();
+    h.run();
+    let asked: Vec<(u8, bool)> = h
+        .state()
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Preset { camera, number, save } if camera == DOME => Some((*number, *save)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, [(1, false), (2, true)]);
+    let logged = h.state().effects.iter().filter(|e| matches!(e, Effect::Send(Body::UseCamera(_)))).count();
+    assert_eq!(logged, 2, "both on the record");
 }
 
 #[test]

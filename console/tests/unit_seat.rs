@@ -18,7 +18,6 @@ use linkage::core::dispatch::{Address, DispatchDraft};
 use linkage::core::order::ChannelKind;
 use linkage::core::plan::{PlanClocks, Texts};
 use linkage::core::{Command, Effect};
-use linkage::i18n::{I18n, Lang};
 use peers::Seat;
 use streams::feed::{Body, Envelope, FeedUpdate, OrderProgress, Step, WorkOrder};
 
@@ -94,14 +93,7 @@ fn a_unit_seat_rings_for_a_new_order_until_signed_for_and_reports_back_with_its_
     let mut core = justice_seat_config().core();
     core.on_feed(FeedUpdate::Event(Envelope::new(7, Body::OrderIssued(work))));
     assert!(core.incidents.get("E000001").is_some(), "the order's incident is on the seat's map");
-    let state = State {
-        core,
-        tr: I18n::new(Lang::Zh),
-        views: Default::default(),
-        effects: vec![],
-        photos: Default::default(),
-        recording: Default::default(),
-    };
+    let state = State::of(core);
     let mut h = harness(state);
     h.run();
     h.get_by_label_contains("青溪司法所 · 联动分中心工作台");
@@ -277,14 +269,7 @@ fn an_order_that_is_not_the_units_is_handed_back_with_its_reason_and_the_center_
     let order = work.order.clone();
     let mut core = justice_seat_config().core();
     core.on_feed(FeedUpdate::Event(Envelope::new(7, Body::OrderIssued(work))));
-    let state = State {
-        core,
-        tr: I18n::new(Lang::Zh),
-        views: Default::default(),
-        effects: vec![],
-        photos: Default::default(),
-        recording: Default::default(),
-    };
+    let state = State::of(core);
     let mut h = harness(state);
     h.run();
     h.get_by_label("不属于本单位？退回中心").click();

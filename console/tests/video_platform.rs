@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use linkage::config::{Config, PlatformKind, PlatformSettings};
-use linkage::core::camera::{Motion, Presence, StreamUris};
+use linkage::core::camera::{Motion, Presence, Preset, StreamUris};
 use linkage::core::wall::{Layout, Wall};
 use linkage::core::{Command, Core, Effect};
 use linkage::i18n::{I18n, Lang};
@@ -20,7 +20,7 @@ use linkage::platform::playing::PlatformStreams;
 use linkage::wall::feeds::WallFeeds;
 use linkage_tests::wait_for;
 use peers::PythonPeer;
-use streams::feed::CoordinateSystem;
+use streams::feed::{Body, CoordinateSystem};
 use streams::sim::cameras::{CameraServer, SimCamera};
 use streams::video::FeedState;
 
@@ -70,13 +70,24 @@ impl Seat {
     }
 
     fn steer(&mut self, camera: &str, motion: Motion) {
-        for effect in self.core.apply(Command::Steer { camera: camera.into(), motion }) {
+        self.command(Command::Steer { camera: camera.into(), motion });
+    }
+
+    /// Applies `command` and carries out what it asks of the platform, as the window does; the
+    /// records for the log are left (no hub here).
+    fn command(&mut self, command: Command) {
+        for effect in self.core.apply(command) {
             match effect {
                 Effect::Steer { camera, motion } => {
                     let camera = self.core.camera(&camera).unwrap();
                     assert!(self.platforms.steer(camera, motion));
                 }
-                other => panic!("steering gave {other:?}"),
+                Effect::Preset { camera, number, save } => {
+                    let camera = self.core.camera(&camera).unwrap();
+                    assert!(self.platforms.preset(camera, number, save));
+                }
+                Effect::Send(Body::UseCamera(_)) => {}
+                other => panic!("the command gave {other:?}"),
             }
         }
     }
@@ -156,7 +167,9 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     assert_eq!(reason, "视频平台：信令超时 (-1)");
     let Some(FeedState::Failed { reason }) = seat.tile_state(2) else { panic!("{:?}", seat.tile_state(2)) };
     assert_eq!(reason, "视频平台报告该摄像机离线");
-    let plays: Vec<String> = wvp.events("start").iter().map(|e| e["channel"].as_str().unwrap().to_owned()).collect();
+    let mut plays: Vec<String> =
+        wvp.events("start").iter().map(|e| e["channel"].as_str().unwrap().to_owned()).collect();
+    plays.sort();
     assert_eq!(plays, ["34020000001310000001", "34020000001310000002"], "asked once each, never the offline one");
 
     // PTZ: held left, let go; the platform gets the move and then the stop, in that order.
@@ -171,6 +184,22 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     assert_eq!(commands, [("left".to_owned(), 128), ("stop".to_owned(), 0)]);
     // A fixed camera is not steered.
     assert!(seat.core.apply(Command::Steer { camera: BULLET.into(), motion: Motion::Up }).is_empty());
+
+    // Presets: read when the dome first played (none yet); one saved is listed with the name the
+    // camera gave it, and going to it is the platform's call.
+    wvp.until(10, "preset_query", |e| e.iter().any(|q| q["channel"] == "34020000001310000001"));
+    assert!(seat.platforms.presets(DOME).is_empty());
+    seat.command(Command::Preset { camera: DOME.into(), number: 1, save: true });
+    let listed = |s: &Seat| s.platforms.presets(DOME) == [Preset { number: 1, name: "Preset1".into() }];
+    assert!(seat.until(10, listed), "{:?}", seat.platforms.presets(DOME));
+    seat.command(Command::Preset { camera: DOME.into(), number: 1, save: false });
+    wvp.until(10, "preset", |e| e.len() == 2);
+    let verbs: Vec<(String, i64)> = wvp
+        .events("preset")
+        .iter()
+        .map(|e| (e["verb"].as_str().unwrap().into(), e["number"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(verbs, [("add".to_owned(), 1), ("call".to_owned(), 1)]);
 
     // The token expires at the platform: the next read logs in again and goes on.
     control(&wvp, "/control/expire");
@@ -233,6 +262,8 @@ fn the_demos_dome_turns_when_steered_through_its_platform_and_keeps_playing() {
     assert!(seat.until(30, |s| seq(s) > 0), "the dome does not play: {:?}", seat.tile_state(0));
 
     let start = server.heads().pose(&stream).unwrap();
+    seat.command(Command::Preset { camera: dome.clone(), number: 1, save: true });
+    assert!(seat.until(10, |s| s.platforms.presets(&dome).len() == 1), "the preset is not listed");
     seat.steer(&dome, Motion::ZoomIn);
     assert!(seat.until(10, |_| server.heads().pose(&stream).unwrap().zoom > 1.5), "it does not zoom");
     seat.steer(&dome, Motion::Right);
@@ -246,4 +277,7 @@ fn the_demos_dome_turns_when_steered_through_its_platform_and_keeps_playing() {
     assert_eq!(server.heads().pose(&stream).unwrap(), stopped);
     let frame = seat.feeds.picture(0).and_then(|p| p.frame).unwrap();
     assert_eq!((frame.width, frame.height), (640, 360));
+    // Its preset brings it back to where it was kept.
+    seat.command(Command::Preset { camera: dome.clone(), number: 1, save: false });
+    assert!(seat.until(10, |_| server.heads().pose(&stream) == Some(start)), "{:?}", server.heads().pose(&stream));
 }

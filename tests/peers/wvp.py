@@ -11,6 +11,7 @@ login, an unknown device or channel):
     GET /api/play/start/{deviceId}/{channelId}                -> StreamContent (rtsp, flv, ...)
     GET /api/play/stop/{deviceId}/{channelId}
     GET /api/front-end/ptz/{deviceId}/{channelId}?command=&horizonSpeed=&verticalSpeed=&zoomSpeed=
+    GET /api/front-end/preset/query|add|call/{deviceId}/{channelId}[?presetId=1..255]
 
 Its directory: device 34020000001320000001 (online) with three channels — ...001 a dome
 (ptzType 1, ON), ...002 a fixed bullet (ptzType 3, ON, GCJ-02 position as the platform stores
@@ -23,7 +24,7 @@ not answer the INVITE.
 Test controls (not wvp's): POST /control/expire drops every token (the next call is 401),
 POST /control/remove/{channelId} takes a channel off the directory.
 
-Logs JSON lines to --log (login, play, stop, ptz, unauthorized); prints `LISTENING <port>` first.
+Logs JSON lines to --log (login, start, stop, ptz, preset, preset_query, unauthorized); prints `LISTENING <port>` first.
 """
 
 import argparse
@@ -40,6 +41,7 @@ args = None
 lock = threading.Lock()
 tokens = set()
 devices = []  # [{device fields..., "channels": [channel fields...]}]
+presets = {}  # channel id -> {number: name}
 
 
 def log(event, **fields):
@@ -199,6 +201,21 @@ class Handler(BaseHTTPRequestHandler):
                             "rtc": "http://%s/index/api/webrtc?app=rtp&stream=%s&type=play" % (host, stream),
                             "mediaServerId": "zlmediakit-local", "mediaInfo": None, "progress": 0.0,
                             "serverId": "000000"})
+        if parts[:3] == ["api", "front-end", "preset"] and len(parts) == 6:
+            d, c = find(parts[4], parts[5])
+            if d is None or c is None:
+                return self.fail(100, "设备[%s]不存在" % parts[4])
+            kept = presets.setdefault(c["deviceId"], {})
+            if parts[3] == "query":
+                log("preset_query", device=parts[4], channel=parts[5])
+                return self.ok([{"presetId": str(n), "presetName": name} for n, name in sorted(kept.items())])
+            number = query.get("presetId", [""])[0]
+            if not number.isdigit() or not 1 <= int(number) <= 255:
+                return self.fail(100, "预置位编号必须为1-255之间的数字")
+            log("preset", device=parts[4], channel=parts[5], verb=parts[3], number=int(number))
+            if parts[3] == "add":
+                kept[int(number)] = "Preset%s" % number
+            return self.ok(None)
         if parts[:3] == ["api", "front-end", "ptz"] and len(parts) == 5:
             d, c = find(parts[3], parts[4])
             if d is None or c is None:

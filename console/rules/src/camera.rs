@@ -54,6 +54,19 @@ impl Camera {
     }
 }
 
+/// A position a PTZ camera keeps, as its platform lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preset {
+    /// 1–255.
+    pub number: u8,
+    pub name: String,
+}
+
+/// The number a new preset takes: the first of 1–255 not in use.
+pub fn free_preset(presets: &[Preset]) -> Option<u8> {
+    (1..=255).find(|n| !presets.iter().any(|p| p.number == *n))
+}
+
 /// A PTZ camera's movement: it goes on until [`Motion::Stop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Motion {

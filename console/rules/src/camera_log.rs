@@ -1,5 +1,5 @@
-//! What the seat tells the log about its cameras: each PTZ movement an officer starts (who moved
-//! which camera when), and each evidence clip kept from a tile, with the incident selected at
+//! What the seat tells the log about its cameras: each PTZ movement an officer starts and each
+//! preset gone to or saved (who moved which camera when), and each evidence clip kept from a tile, with the incident selected at
 //! the seat (see `linkage_protocol::camera_use`).
 
 use linkage_protocol::{Body, CameraAction, CameraUse};
@@ -31,6 +31,22 @@ impl Core {
         }
         let record = motion.code().map(|m| self.camera_used(&camera, CameraAction::Steered { motion: m.into() }, now));
         std::iter::once(Effect::Steer { camera, motion }).chain(record).collect()
+    }
+
+    /// Sends a PTZ camera to a preset, or saves one: the command for the platform and its
+    /// record for the log. Nothing for a camera that does not turn, or preset 0.
+    pub(crate) fn preset(
+        &mut self,
+        camera: String,
+        number: u8,
+        save: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Effect> {
+        if number == 0 || !self.camera(&camera).is_some_and(|c| c.ptz) {
+            return vec![];
+        }
+        let record = self.camera_used(&camera, CameraAction::Preset { number, saved: save }, now);
+        vec![Effect::Preset { camera, number, save }, record]
     }
 
     /// A clip of `camera` was kept for `incident` (the one selected when the recording

@@ -83,6 +83,8 @@ pub enum Command {
     Snapshot(usize),
     /// Start moving a PTZ camera, or (with [`camera::Motion::Stop`]) stop it.
     Steer { camera: String, motion: camera::Motion },
+    /// Send a PTZ camera to its preset `number`, or (`save`) keep where it looks as that preset.
+    Preset { camera: String, number: u8, save: bool },
     /// Keep what a tile's camera sends as an evidence clip, for at most `minutes`.
     Record { tile: usize, minutes: u32 },
     /// End a tile's recording.
@@ -133,6 +135,8 @@ pub enum Effect {
     Snapshot { tile: usize, camera: String },
     /// Move a PTZ camera through its platform.
     Steer { camera: String, motion: camera::Motion },
+    /// Send a PTZ camera to a preset, or save one, through its platform.
+    Preset { camera: String, number: u8, save: bool },
     /// Record the tile's feed into a clip; `incident` is the one selected now, which the clip
     /// is kept for.
     Record { tile: usize, camera: String, minutes: u32, incident: Option<String> },
@@ -476,6 +480,7 @@ impl Core {
                 }
             }
             Command::Steer { camera, motion } => return self.steer(camera, motion, now),
+            Command::Preset { camera, number, save } => return self.preset(camera, number, save, now),
             Command::Record { tile, minutes } => {
                 if let Some(Some(camera)) = self.wall.tiles.get(tile) {
                     let (camera, incident) = (camera.clone(), self.selected.clone());

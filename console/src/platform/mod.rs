@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{PlatformKind, PlatformSettings};
 pub use crate::core::camera::Motion;
-use crate::core::camera::{Camera, StreamUris};
+use crate::core::camera::{Camera, Preset, StreamUris};
 
 /// What went wrong talking to a platform.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +61,21 @@ pub enum Ask {
         motion: Motion,
         speed: u8,
     },
+    /// List the camera's presets.
+    Presets {
+        camera: String,
+        device: String,
+        channel: String,
+    },
+    /// Go to preset `number`, or (`save`) keep the view as it; the list is read again after a
+    /// save.
+    Preset {
+        camera: String,
+        device: String,
+        channel: String,
+        number: u8,
+        save: bool,
+    },
 }
 
 /// What a platform said.
@@ -74,6 +89,8 @@ pub enum PlatformUpdate {
     Playing { camera: String, uris: StreamUris },
     /// A play, stop or PTZ command was refused or failed: the platform's words.
     Refused { camera: String, reason: String },
+    /// A camera's presets.
+    Presets { camera: String, presets: Vec<Preset> },
 }
 
 /// The seat's platforms: asks go in, updates come out.
@@ -152,7 +169,11 @@ async fn run(settings: PlatformSettings, client: Arc<wvp::Wvp>, mut asks: mpsc::
                 }
                 continue;
             }
-            Ask::Play { camera, .. } | Ask::Stop { camera, .. } | Ask::Ptz { camera, .. } => camera.clone(),
+            Ask::Play { camera, .. }
+            | Ask::Stop { camera, .. }
+            | Ask::Ptz { camera, .. }
+            | Ask::Presets { camera, .. }
+            | Ask::Preset { camera, .. } => camera.clone(),
         };
         last.retain(|_, task| !task.is_finished());
         let before = last.remove(&camera);
@@ -200,6 +221,25 @@ async fn carry_out(client: &wvp::Wvp, ask: Ask, out: &Outbox) {
             if let Err(e) = client.ptz(&device, &channel, motion, speed).await {
                 tracing::warn!(%camera, ?motion, error = %e, "platform refused the PTZ command");
                 out.put(PlatformUpdate::Refused { camera, reason: e.to_string() });
+            }
+        }
+        Ask::Presets { camera, device, channel } => match client.presets(&device, &channel).await {
+            Ok(presets) => out.put(PlatformUpdate::Presets { camera, presets }),
+            // A camera that keeps none, or does not answer: its menu offers none.
+            Err(e) => tracing::info!(%camera, error = %e, "no presets"),
+        },
+        Ask::Preset { camera, device, channel, number, save } => {
+            match client.preset(&device, &channel, number, save).await {
+                Err(e) => {
+                    tracing::warn!(%camera, number, save, error = %e, "platform refused the preset");
+                    out.put(PlatformUpdate::Refused { camera, reason: e.to_string() });
+                }
+                Ok(()) if save => {
+                    if let Ok(presets) = client.presets(&device, &channel).await {
+                        out.put(PlatformUpdate::Presets { camera, presets });
+                    }
+                }
+                Ok(()) => {}
             }
         }
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use streams::video::FeedState;
 
 use crate::core::Core;
-use crate::core::camera::{Camera, Presence, StreamUris};
+use crate::core::camera::{Camera, Presence, Preset, StreamUris};
 use crate::core::wall::Quality;
 use crate::i18n::I18n;
 use crate::platform::{Ask, Motion, PlatformUpdate, Platforms};
@@ -33,6 +33,8 @@ pub struct PlatformStreams {
     refused: HashMap<String, (String, Instant)>,
     /// Platforms whose last directory read failed, and why.
     pub directory_trouble: HashMap<String, String>,
+    /// The PTZ cameras' presets, read when each first plays and after each save.
+    presets: HashMap<String, Vec<Preset>>,
 }
 
 impl PlatformStreams {
@@ -43,6 +45,7 @@ impl PlatformStreams {
             playing: HashSet::new(),
             refused: HashMap::new(),
             directory_trouble: HashMap::new(),
+            presets: HashMap::new(),
         }
     }
 
@@ -61,9 +64,19 @@ impl PlatformStreams {
                     // An answer for a camera that left the wall meanwhile is given back at
                     // the next `follow`.
                     self.asked.remove(&camera);
+                    if let Some(c) = core.camera(&camera).filter(|c| c.ptz && !self.presets.contains_key(&c.id))
+                        && let Some((platform, device, channel)) = c.on_platform()
+                    {
+                        let ask =
+                            Ask::Presets { camera: camera.clone(), device: device.into(), channel: channel.into() };
+                        self.platforms.ask(platform, ask);
+                    }
                     self.refused.remove(&camera);
                     self.playing.insert(camera.clone());
                     uris.insert(camera, addresses);
+                }
+                PlatformUpdate::Presets { camera, presets } => {
+                    self.presets.insert(camera, presets);
                 }
                 PlatformUpdate::Refused { camera, reason } => {
                     self.asked.remove(&camera);
@@ -129,6 +142,18 @@ impl PlatformStreams {
             speed: PTZ_SPEED,
         };
         self.platforms.ask(platform, ask)
+    }
+
+    /// Sends a platform camera to a preset, or saves one; false when it is not one.
+    pub fn preset(&self, camera: &Camera, number: u8, save: bool) -> bool {
+        let Some((platform, device, channel)) = camera.on_platform() else { return false };
+        let (camera, device, channel) = (camera.id.clone(), device.to_owned(), channel.to_owned());
+        self.platforms.ask(platform, Ask::Preset { camera, device, channel, number, save })
+    }
+
+    /// A camera's presets, as its platform last listed them.
+    pub fn presets(&self, camera: &str) -> &[Preset] {
+        self.presets.get(camera).map_or(&[], Vec::as_slice)
     }
 
     /// What the tile of a platform camera with no feed yet says: offline, gone, refused (with

@@ -14,7 +14,8 @@
 //! - Playing: `/api/play/start/{deviceId}/{channelId}` answers a `StreamContent` whose `rtsp`
 //!   (or `flv`) URL the wall opens; `/api/play/stop/{deviceId}/{channelId}` gives it back.
 //! - PTZ: `/api/front-end/ptz/{deviceId}/{channelId}?command=&horizonSpeed=&verticalSpeed=&
-//!   zoomSpeed=`; presets under `/api/front-end/preset/…`.
+//!   zoomSpeed=`; presets: `/api/front-end/preset/query|call|add/{deviceId}/{channelId}`
+//!   (`presetId` 1–255).
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -24,7 +25,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use crate::config::PlatformSettings;
-use crate::core::camera::{Camera, CameraStreams, Presence, StreamUris};
+use crate::core::camera::{Camera, CameraStreams, Presence, Preset, StreamUris};
 use crate::core::coords::gcj02_to_wgs84;
 use crate::platform::{Motion, PlatformError};
 
@@ -102,6 +103,15 @@ impl Channel {
     fn code(&self) -> Option<&str> {
         self.channel_id.as_deref().or(self.device_id.as_deref()).filter(|c| !c.is_empty())
     }
+}
+
+/// A preset as wvp lists it (`Preset`: both strings).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WvpPreset {
+    preset_id: String,
+    #[serde(default)]
+    preset_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +211,29 @@ impl Wvp {
             segment(device)?,
             segment(channel)?
         );
+        self.get::<serde_json::Value>(&path).await.map(drop)
+    }
+
+    /// The channel's presets, as the camera lists them (wvp asks the device and waits up to 3 s).
+    pub async fn presets(&self, device: &str, channel: &str) -> Result<Vec<Preset>, PlatformError> {
+        let path = format!("/api/front-end/preset/query/{}/{}", segment(device)?, segment(channel)?);
+        let listed: Vec<WvpPreset> = self.get(&path).await?;
+        let mut presets: Vec<Preset> = listed
+            .into_iter()
+            .filter_map(|p| {
+                let number = p.preset_id.trim().parse::<u8>().ok().filter(|n| *n > 0)?;
+                let name = p.preset_name.filter(|n| !n.trim().is_empty()).unwrap_or_default();
+                Some(Preset { number, name })
+            })
+            .collect();
+        presets.sort_by_key(|p| p.number);
+        Ok(presets)
+    }
+
+    /// Sends the camera to preset `number`, or (`save`) keeps where it looks as that preset.
+    pub async fn preset(&self, device: &str, channel: &str, number: u8, save: bool) -> Result<(), PlatformError> {
+        let verb = if save { "add" } else { "call" };
+        let path = format!("/api/front-end/preset/{verb}/{}/{}?presetId={number}", segment(device)?, segment(channel)?);
         self.get::<serde_json::Value>(&path).await.map(drop)
     }
 

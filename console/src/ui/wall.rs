@@ -16,7 +16,7 @@ use streams::video::{FeedState, Frame};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::camera::{Camera, Motion};
+use crate::core::camera::{Camera, Motion, Preset, free_preset};
 use crate::core::wall::{Layout, Wall};
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
@@ -30,6 +30,8 @@ pub struct TileFeed<'a> {
     pub frame: Option<Arc<Frame>>,
     /// Whether it records an evidence clip, or why its last recording failed.
     pub recording: Option<RecordingMark>,
+    /// A PTZ camera's presets, as its platform listed them.
+    pub presets: &'a [Preset],
 }
 
 /// How long a recording from the tile's menu may run, in minutes.
@@ -161,8 +163,7 @@ impl WallView {
                     if self.info == Some(i) {
                         info_overlay(ui, tr, rect, t);
                     }
-                    let recording = matches!(t.recording, Some(RecordingMark::Since(_)));
-                    response.context_menu(|ui| commands.extend(self.tile_menu(ui, wall, tr, i, recording)));
+                    response.context_menu(|ui| commands.extend(self.tile_menu(ui, wall, tr, i, t)));
                 }
             });
         }
@@ -183,8 +184,12 @@ impl WallView {
     }
 
     /// A tile's menu: swap it with another tile, save its picture, its stream's details, close.
-    fn tile_menu(&mut self, ui: &mut egui::Ui, wall: &Wall, tr: &I18n, i: usize, recording: bool) -> Vec<Command> {
+    fn tile_menu(&mut self, ui: &mut egui::Ui, wall: &Wall, tr: &I18n, i: usize, t: &TileFeed<'_>) -> Vec<Command> {
         let mut commands = vec![];
+        let recording = matches!(t.recording, Some(RecordingMark::Since(_)));
+        if t.camera.ptz {
+            commands.extend(preset_menu(ui, tr, t));
+        }
         ui.menu_button(tr.t("wall.swap_with"), |ui| {
             for other in (0..wall.tiles.len()).filter(|&o| o != i) {
                 if ui.button(tr.f("wall.tile_n", &[("n", &(other + 1).to_string())])).clicked() {
@@ -279,6 +284,29 @@ impl WallView {
         painter.rect_filled(Rect::from_min_size(at, status.size() + vec2(12.0, 6.0)), 0.0, theme::TILE_SHADE);
         painter.galley(at + vec2(6.0, 3.0), status, color);
     }
+}
+
+/// A PTZ camera's presets in its tile's menu: go to one, or keep where it looks as the next.
+fn preset_menu(ui: &mut egui::Ui, tr: &I18n, t: &TileFeed<'_>) -> Option<Command> {
+    let mut chosen = None;
+    let camera = &t.camera.id;
+    ui.menu_button(tr.t("wall.presets"), |ui| {
+        for p in t.presets {
+            let label = tr.f("wall.preset_go", &[("n", &p.number.to_string()), ("name", &p.name)]);
+            if ui.button(label.trim_end()).clicked() {
+                chosen = Some(Command::Preset { camera: camera.clone(), number: p.number, save: false });
+                ui.close();
+            }
+        }
+        if let Some(number) = free_preset(t.presets) {
+            ui.separator();
+            if ui.button(tr.f("wall.preset_save", &[("n", &number.to_string())])).clicked() {
+                chosen = Some(Command::Preset { camera: camera.clone(), number, save: true });
+                ui.close();
+            }
+        }
+    });
+    chosen
 }
 
 /// A PTZ camera's controls over its tile while the pointer is on it: hold an arrow or a zoom

@@ -228,6 +228,11 @@ impl LinkageApp {
                 self.clips.start(&self.feeds, (tile, &camera), minutes, incident, self.repaint.clone());
             }
             Effect::StopRecording { camera } => self.feeds.stop_recording(&camera),
+            Effect::Preset { camera, number, save } => {
+                if let Some(camera) = self.core.camera(&camera) {
+                    self.platforms.preset(camera, number, save);
+                }
+            }
             Effect::Steer { camera, motion } => {
                 if let Some(camera) = self.core.camera(&camera) {
                     self.platforms.steer(camera, motion);
@@ -357,12 +362,13 @@ impl eframe::App for LinkageApp {
                     state: picture.state,
                     frame: picture.frame,
                     recording: self.clips.mark(&self.feeds, &picture.camera),
+                    presets: self.platforms.presets(&picture.camera),
                 }),
                 // A platform camera whose stream is not there (yet): what the platform said.
                 None => {
                     let camera = self.core.camera(self.core.wall.tiles.get(i)?.as_deref()?)?;
                     let state = self.platforms.tile_state(camera, &self.tr)?;
-                    Some(wall::TileFeed { camera, state, frame: None, recording: None })
+                    Some(wall::TileFeed { camera, state, frame: None, recording: None, presets: &[] })
                 }
             })
             .collect();

@@ -26,6 +26,8 @@ pub struct State {
     pub photos: linkage::photos::Photos,
     /// What the tiles show of their recordings, by camera.
     pub recording: std::collections::HashMap<String, linkage::wall::clips::RecordingMark>,
+    /// The PTZ cameras' presets, by camera.
+    pub presets: std::collections::HashMap<String, Vec<linkage::core::camera::Preset>>,
 }
 
 pub fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
@@ -69,13 +71,21 @@ pub fn state() -> State {
     core.plans = demo.dispatch.plans;
     core.center = demo.dispatch.center;
     core.wall = Wall::filled(Layout::TwoByTwo, core.cameras.iter().map(|c| c.id.clone()));
-    State {
-        core,
-        tr: I18n::new(Lang::Zh),
-        views: Views::default(),
-        effects: vec![],
-        photos: Default::default(),
-        recording: Default::default(),
+    State::of(core)
+}
+
+impl State {
+    /// The views over `core`, in Chinese, nothing done yet.
+    pub fn of(core: Core) -> State {
+        State {
+            core,
+            tr: I18n::new(Lang::Zh),
+            views: Views::default(),
+            effects: vec![],
+            photos: Default::default(),
+            recording: Default::default(),
+            presets: Default::default(),
+        }
     }
 }
 
@@ -122,7 +132,8 @@ pub fn harness(state: State) -> Harness<'static, State> {
                         .map(|t| {
                             let camera = s.core.camera(t.as_deref()?)?;
                             let recording = s.recording.get(&camera.id).cloned();
-                            Some(TileFeed { camera, state: FeedState::Connecting, frame: None, recording })
+                            let presets = s.presets.get(&camera.id).map_or(&[][..], Vec::as_slice);
+                            Some(TileFeed { camera, state: FeedState::Connecting, frame: None, recording, presets })
                         })
                         .collect();
                     let frame = ui::Frame { tiles: &tiles, basemap: None, photos: &s.photos, now: chrono::Utc::now() };

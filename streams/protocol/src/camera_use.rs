@@ -1,5 +1,5 @@
-//! What a seat did with a camera, for the record: a PTZ camera turned (who moved which camera
-//! when), or a clip of what a camera saw kept as evidence for an incident (its file and
+//! What a seat did with a camera, for the record: a PTZ camera turned or sent to a preset (who
+//! moved which camera when), or a clip of what a camera saw kept as evidence for an incident (its file and
 //! SHA-256, so the clip shown later can be proven the one kept). A seat sends `use_camera`; the
 //! hub logs `camera_used` once per seat and key, with `by`. A clip names its incident, and the
 //! incident's trail lists it.
@@ -31,6 +31,9 @@ pub struct CameraUse {
 pub enum CameraAction {
     /// A PTZ camera was moved: `left`, `right`, `up`, `down`, `zoom_in` or `zoom_out`.
     Steered { motion: String },
+    /// A PTZ camera was sent to its preset `number` (1–255), or (`saved`) where it looks was
+    /// kept as that preset.
+    Preset { number: u8, saved: bool },
     /// A clip was kept on the seat's machine: its file name, SHA-256 (hex), size and length.
     Clip { file: String, sha256: String, bytes: u64, seconds: f64 },
 }
@@ -48,6 +51,11 @@ impl CameraUse {
                 const MOTIONS: [&str; 6] = ["left", "right", "up", "down", "zoom_in", "zoom_out"];
                 if !MOTIONS.contains(&motion.as_str()) {
                     return Err(ParseError::Invalid(format!("motion {motion:?} is not one of {MOTIONS:?}")));
+                }
+            }
+            CameraAction::Preset { number, .. } => {
+                if *number == 0 {
+                    return Err(ParseError::Invalid("a preset is numbered 1–255".into()));
                 }
             }
             CameraAction::Clip { file, sha256, seconds, .. } => {

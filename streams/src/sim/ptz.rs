@@ -39,6 +39,8 @@ pub struct Velocity {
 struct Head {
     pose: Pose,
     moving: Velocity,
+    /// Poses kept by number (1–255), as a dome keeps its presets.
+    presets: std::collections::BTreeMap<u8, Pose>,
     /// The crop elements of the pipelines showing this camera now.
     crops: Vec<glib::WeakRef<gst::Element>>,
 }
@@ -51,7 +53,8 @@ impl PtzHeads {
     /// Adds a head for `camera`, looking at the middle of its scene.
     pub(super) fn add(&self, camera: &str) {
         let pose = Pose { pan: 0.5, tilt: 0.5, zoom: 1.0 };
-        self.lock().insert(camera.to_owned(), Head { pose, moving: Velocity::default(), crops: vec![] });
+        let head = Head { pose, moving: Velocity::default(), presets: Default::default(), crops: vec![] };
+        self.lock().insert(camera.to_owned(), head);
     }
 
     /// A pipeline showing `camera` started: its crop follows the head from now on.
@@ -71,6 +74,28 @@ impl PtzHeads {
             }
             None => false,
         }
+    }
+
+    /// Keeps where `camera` looks as preset `number`; false when it has no head.
+    pub fn save_preset(&self, camera: &str, number: u8) -> bool {
+        self.lock().get_mut(camera).map(|head| head.presets.insert(number, head.pose)).is_some()
+    }
+
+    /// Sends `camera` to its preset `number` (at once; it stops moving); false when it has no
+    /// such preset.
+    pub fn go_to_preset(&self, camera: &str, number: u8) -> bool {
+        let mut heads = self.lock();
+        let Some(head) = heads.get_mut(camera) else { return false };
+        let Some(pose) = head.presets.get(&number).copied() else { return false };
+        head.pose = pose;
+        head.moving = Velocity::default();
+        head.crops.retain(|crop| crop.upgrade().inspect(|c| apply(c, pose)).is_some());
+        true
+    }
+
+    /// The numbers of `camera`'s presets.
+    pub fn presets(&self, camera: &str) -> Vec<u8> {
+        self.lock().get(camera).map(|h| h.presets.keys().copied().collect()).unwrap_or_default()
     }
 
     /// Where `camera` looks now.
@@ -136,6 +161,14 @@ mod tests {
         heads.steer("dome", Velocity::default());
         heads.tick(1.0);
         assert_eq!(heads.pose("dome").unwrap(), zoomed, "stopped");
+        // A preset kept here brings it back from anywhere.
+        assert!(heads.save_preset("dome", 3));
+        heads.steer("dome", Velocity { tilt: 0.2, zoom: -1.0, ..Velocity::default() });
+        heads.tick(1.0);
+        assert_ne!(heads.pose("dome").unwrap(), zoomed);
+        assert!(heads.go_to_preset("dome", 3));
+        assert_eq!((heads.pose("dome").unwrap(), heads.presets("dome")), (zoomed, vec![3]));
+        assert!(!heads.go_to_preset("dome", 4), "no such preset");
         assert!(!heads.steer("nobody", Velocity::default()));
     }
 }

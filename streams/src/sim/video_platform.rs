@@ -1,7 +1,7 @@
 //! The demo's simulated video platform: wvp-GB28181-pro's HTTP API (the calls docs/video.md
 //! lists, in wvp 2.7.4's shapes) over one NVR whose channels the demo's RTSP server serves, one
-//! of them a PTZ dome that really turns: its PTZ commands steer the camera server's head
-//! ([`super::ptz`]).
+//! of them a PTZ dome that really turns: its PTZ and preset commands steer the camera server's
+//! head ([`super::ptz`]).
 //!
 //! It checks the login (the MD5 of its password) and the token on every other call, and says
 //! `{code, msg, data}` as wvp does. A newcomer's `make demo` shows its cameras in the list
@@ -163,6 +163,24 @@ impl Platform {
                         ok(serde_json::Value::Null)
                     }
                     _ => wvp(StatusCode::OK, 100, "该通道不支持云台控制", serde_json::Value::Null),
+                }
+            }
+            ["api", "front-end", "preset", verb, DEVICE, channel] => {
+                let Some(c) = self.channel(channel).filter(|c| c.ptz) else {
+                    return wvp(StatusCode::OK, 100, "该通道不支持云台控制", serde_json::Value::Null);
+                };
+                let head = format!("{DEVICE}_{}", c.code);
+                let number = arg("presetId").and_then(|n| n.parse::<u8>().ok()).filter(|n| *n > 0);
+                match (*verb, number) {
+                    ("query", _) => ok(self
+                        .heads
+                        .presets(&head)
+                        .into_iter()
+                        .map(|n| serde_json::json!({ "presetId": n.to_string(), "presetName": format!("预置位{n}") }))
+                        .collect()),
+                    ("add", Some(n)) if self.heads.save_preset(&head, n) => ok(serde_json::Value::Null),
+                    ("call", Some(n)) if self.heads.go_to_preset(&head, n) => ok(serde_json::Value::Null),
+                    _ => wvp(StatusCode::OK, 100, "预置位编号必须为1-255之间的数字", serde_json::Value::Null),
                 }
             }
             _ => wvp(StatusCode::NOT_FOUND, 404, "资源未找到", serde_json::Value::Null),
