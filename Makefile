@@ -41,6 +41,10 @@ deps:
 	@python3 -c "import cmppy" 2>/dev/null || python3 -m pip install --quiet --root-user-action=ignore cmppy==0.3
 	@# PyPI's smpp34: a second SMSC (a Rust/tokio engine) beside the npm one.
 	@python3 -c "import smpp34" 2>/dev/null || python3 -m pip install --quiet --root-user-action=ignore smpp34==1.5.0
+	@# PyPI's ipycam: an ONVIF camera (device, media, PTZ, presets, WS-Security) nobody on linkage
+	@# wrote, on numpy and OpenCV (headless: ipycam draws nothing on a screen).
+	@python3 -c "import ipycam, numpy, cv2" 2>/dev/null || python3 -m pip install --quiet --root-user-action=ignore \
+	  "numpy>=1.24,<3" "opencv-python-headless>=4.8,<5" && python3 -m pip install --quiet --root-user-action=ignore --no-deps ipycam==1.3.0
 
 ## demo: build in release and open the console on the demo township
 demo: deps

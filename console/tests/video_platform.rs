@@ -1,6 +1,7 @@
 //! Cameras from a wvp-GB28181-pro platform: tests/peers/wvp.py answers the platform's API with
 //! its real field names (written from wvp's source, nothing of ours), and hands out stream
-//! addresses that the in-process RTSP server (gst-rtsp-server) serves. The console's side runs
+//! addresses that the in-process RTSP server (gst-rtsp-server) serves. And an ONVIF camera
+//! talked to directly: PyPI's ipycam (tests/peers/onvif_camera.py), with its own RTSP server. The console's side runs
 //! as the window runs it each frame: the platform's updates into Core, play and stop asks from
 //! what the wall shows, the wall's feeds.
 
@@ -11,7 +12,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use linkage::config::{Config, PlatformKind, PlatformSettings};
-use linkage::core::camera::{Motion, Presence, Preset, StreamUris};
+use linkage::core::camera::{Camera, CameraStreams, Motion, Presence, Preset, StreamUris};
 use linkage::core::wall::{Layout, Wall};
 use linkage::core::{Command, Core, Effect};
 use linkage::i18n::{I18n, Lang};
@@ -116,11 +117,23 @@ fn settings(port: u16, password: &str) -> PlatformSettings {
 }
 
 fn seat(runtime: &tokio::runtime::Runtime, platform: PlatformSettings) -> Seat {
+    seat_with(runtime, platform, None)
+}
+
+/// A seat of the demo township with `platform`, and `camera` configured beside its own.
+fn seat_with(runtime: &tokio::runtime::Runtime, platform: PlatformSettings, camera: Option<Camera>) -> Seat {
     let mut core = Config::demo().unwrap().core();
     core.wall = Wall::filled(Layout::TwoByTwo, std::iter::empty());
+    core.cameras.extend(camera.clone());
+    let configured: Vec<Camera> = camera.into_iter().collect();
     Seat {
         core,
-        platforms: PlatformStreams::new(Platforms::start(&[platform], runtime.handle(), streams::no_waker())),
+        platforms: PlatformStreams::new(Platforms::start(
+            &[platform],
+            &configured,
+            runtime.handle(),
+            streams::no_waker(),
+        )),
         feeds: WallFeeds::new(Duration::from_secs(1), streams::no_waker()),
         uris: HashMap::new(),
         tr: I18n::new(Lang::Zh),
@@ -164,7 +177,7 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     assert!(seat.until(30, playing), "the dome does not play: {:?}", seat.tile_state(0));
     assert!(seat.until(10, |s| matches!(s.tile_state(1), Some(FeedState::Failed { .. }))));
     let Some(FeedState::Failed { reason }) = seat.tile_state(1) else { unreachable!() };
-    assert_eq!(reason, "视频平台：信令超时 (-1)");
+    assert_eq!(reason, "取流失败：信令超时 (-1)");
     let Some(FeedState::Failed { reason }) = seat.tile_state(2) else { panic!("{:?}", seat.tile_state(2)) };
     assert_eq!(reason, "视频平台报告该摄像机离线");
     let mut plays: Vec<String> =
@@ -280,4 +293,95 @@ fn the_demos_dome_turns_when_steered_through_its_platform_and_keeps_playing() {
     // Its preset brings it back to where it was kept.
     seat.command(Command::Preset { camera: dome.clone(), number: 1, save: false });
     assert!(seat.until(10, |_| server.heads().pose(&stream) == Some(start)), "{:?}", server.heads().pose(&stream));
+}
+
+/// The demo's 北门 dome, configured as an ONVIF camera.
+fn onvif_dome() -> Camera {
+    let streams =
+        CameraStreams::Platform { platform: "gate-dome".into(), device: "onvif".into(), channel: String::new() };
+    Camera {
+        id: "gate-dome".into(),
+        name: "北门球机".into(),
+        lon: 120.0010,
+        lat: 30.1330,
+        heading: 0.0,
+        fov: 60.0,
+        streams,
+        ptz: false,
+        presence: Presence::Online,
+    }
+}
+
+/// ipycam's position as it logged it last: (pan, tilt, zoom, moving).
+fn position(camera: &PythonPeer) -> (f64, f64, f64, bool) {
+    let last = camera.events("ptz").last().cloned().unwrap_or_default();
+    let f = |k: &str| last[k].as_f64().unwrap_or(f64::NAN);
+    (f("pan"), f("tilt"), f("zoom"), last["moving"].as_bool().unwrap_or(false))
+}
+
+#[test]
+fn an_onvif_camera_plays_turns_and_keeps_presets_through_its_own_services() {
+    streams::video::init().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let folder = dir.path().to_string_lossy().into_owned();
+    // A password with characters that must be escaped in XML and in the RTSP address.
+    let password = "p&ss <1>";
+    let ipycam = PythonPeer::start(
+        dir.path(),
+        "onvif_camera.py",
+        &["--dir", &folder, "--user", "admin", "--password", password],
+    );
+    let url = format!("http://127.0.0.1:{}/onvif/device_service", ipycam.port);
+    let platform = PlatformSettings::onvif("gate-dome", "北门球机", &url, "admin", password);
+    let mut seat = seat_with(&runtime, platform, Some(onvif_dome()));
+
+    // Its profiles: one with a PTZ configuration, so the configured camera turns.
+    assert!(seat.until(30, |s| s.camera("gate-dome").is_some_and(|c| c.ptz)), "{:?}", seat.platforms.directory_trouble);
+    assert_eq!(seat.camera("gate-dome").unwrap().name, "北门球机", "the configured name stays");
+    seat.core.wall = Wall::filled(Layout::TwoByTwo, std::iter::once("gate-dome".to_owned()));
+    let playing = |s: &Seat| s.feeds.picture(0).is_some_and(|p| p.frame.is_some());
+    assert!(seat.until(60, playing), "the ONVIF stream does not play: {:?}", seat.tile_state(0));
+    let frame = seat.feeds.picture(0).and_then(|p| p.frame).unwrap();
+    assert_eq!((frame.width, frame.height), (320, 180), "the small tile plays the second profile");
+
+    // ContinuousMove right until let go, then Stop: the camera's pan moved right and stays.
+    seat.steer("gate-dome", Motion::Right);
+    assert!(wait_for(Duration::from_secs(10), || position(&ipycam).0 > 0.2), "{:?}", position(&ipycam));
+    seat.steer("gate-dome", Motion::Stop);
+    assert!(wait_for(Duration::from_secs(5), || !position(&ipycam).3), "it does not stop: {:?}", position(&ipycam));
+    let kept = position(&ipycam);
+
+    // A preset kept there, then it zooms, then the preset brings it back.
+    seat.command(Command::Preset { camera: "gate-dome".into(), number: 1, save: true });
+    assert!(
+        seat.until(10, |s| s.platforms.presets("gate-dome").len() >= 2),
+        "{:?}",
+        seat.platforms.presets("gate-dome")
+    );
+    // ONVIF names presets by tokens: the console names the one it saves by its number, so it is
+    // listed as preset 1 (the camera's own "home" takes the next free number).
+    let presets = seat.platforms.presets("gate-dome").to_vec();
+    assert_eq!(presets[0], Preset { number: 1, name: "1".into() }, "{presets:?}");
+    let saved = 1;
+    seat.steer("gate-dome", Motion::ZoomIn);
+    assert!(wait_for(Duration::from_secs(10), || position(&ipycam).2 > 0.2), "{:?}", position(&ipycam));
+    seat.steer("gate-dome", Motion::Stop);
+    seat.command(Command::Preset { camera: "gate-dome".into(), number: saved, save: false });
+    let back = || {
+        let now = position(&ipycam);
+        (now.0 - kept.0).abs() < 0.01 && (now.2 - kept.2).abs() < 0.01
+    };
+    assert!(wait_for(Duration::from_secs(10), back), "not back at the preset: {:?} vs {kept:?}", position(&ipycam));
+    assert!(seat.feeds.picture(0).is_some_and(|p| matches!(p.state, FeedState::Playing { .. })));
+
+    // A wrong password: said, and the configured camera stays as it was.
+    let platform = PlatformSettings::onvif("gate-dome", "北门球机", &url, "admin", "wrong");
+    let mut refused = seat_with(&runtime, platform, Some(onvif_dome()));
+    assert!(refused.until(20, |s| !s.platforms.directory_trouble.is_empty()));
+    assert_eq!(
+        refused.platforms.directory_trouble["gate-dome"],
+        "GetCapabilities: the camera refused the user or password"
+    );
+    assert!(!refused.camera("gate-dome").unwrap().ptz);
 }

@@ -79,23 +79,24 @@ pub enum Motion {
     Stop,
 }
 
-/// Puts a platform's directory in place of what it said last: cameras it lists now come in
-/// (updated), cameras it listed before and no longer does stay, marked [`Presence::Gone`], so
-/// a tile or a list showing one says so instead of losing it. Other cameras are untouched.
+/// Puts a platform's directory in place of what it said last: cameras it lists now are updated
+/// where they stand (the wall's pages keep their order) or come in at the end; cameras it listed
+/// before and no longer does stay, marked [`Presence::Gone`], so a tile or a list showing one
+/// says so instead of losing it. Other cameras are untouched.
 pub fn merge_directory(cameras: &mut Vec<Camera>, platform: &str, listed: Vec<Camera>) {
-    let now: std::collections::HashSet<&str> = listed.iter().map(|c| c.id.as_str()).collect();
-    let mut gone = vec![];
-    cameras.retain(|c| {
-        if c.on_platform().map(|(p, ..)| p) != Some(platform) {
-            return true;
+    let by_id: std::collections::HashMap<&str, &Camera> = listed.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut placed = std::collections::HashSet::new();
+    for camera in cameras.iter_mut().filter(|c| c.on_platform().map(|(p, ..)| p) == Some(platform)) {
+        match by_id.get(camera.id.as_str()) {
+            Some(now) => {
+                *camera = (*now).clone();
+                placed.insert(camera.id.clone());
+            }
+            None => camera.presence = Presence::Gone,
         }
-        if !now.contains(c.id.as_str()) {
-            gone.push(Camera { presence: Presence::Gone, ..c.clone() });
-        }
-        false
-    });
-    cameras.extend(listed);
-    cameras.extend(gone);
+    }
+    // The new ones, in the platform's order.
+    cameras.extend(listed.into_iter().filter(|c| !placed.contains(&c.id)));
 }
 
 /// How far a camera sees, for deciding whether its field of view covers a point.
@@ -169,12 +170,12 @@ mod tests {
         let mut cameras = vec![camera("own", 120.0, 30.0, 0.0), on_platform("1", Presence::Online)];
         merge_directory(&mut cameras, "wvp", vec![on_platform("2", Presence::Offline)]);
         let seen: Vec<(&str, Presence)> = cameras.iter().map(|c| (c.id.as_str(), c.presence)).collect();
-        assert_eq!(seen, [("own", Presence::Online), ("wvp/d/2", Presence::Offline), ("wvp/d/1", Presence::Gone)]);
-        // Listed again: back, and only once.
+        assert_eq!(seen, [("own", Presence::Online), ("wvp/d/1", Presence::Gone), ("wvp/d/2", Presence::Offline)]);
+        // Listed again: back where it was, and only once.
         merge_directory(
             &mut cameras,
             "wvp",
-            vec![on_platform("1", Presence::Online), on_platform("2", Presence::Online)],
+            vec![on_platform("2", Presence::Online), on_platform("1", Presence::Online)],
         );
         let seen: Vec<(&str, Presence)> = cameras.iter().map(|c| (c.id.as_str(), c.presence)).collect();
         assert_eq!(seen, [("own", Presence::Online), ("wvp/d/1", Presence::Online), ("wvp/d/2", Presence::Online)]);

@@ -287,6 +287,11 @@ pub(super) struct CameraEntry {
     pub(super) sim: bool,
     pub(super) main: Option<String>,
     pub(super) sub: Option<String>,
+    /// An ONVIF camera's device service: its streams, PTZ and presets are asked of it.
+    pub(super) onvif: Option<String>,
+    pub(super) user: Option<String>,
+    /// The password, `env:NAME` or `file:PATH`.
+    pub(super) password: Option<String>,
 }
 
 pub(super) fn sixty() -> f32 {

@@ -341,6 +341,7 @@ impl Config {
         })?;
 
         let mut cameras: Vec<Camera> = vec![];
+        let mut onvif_cameras: Vec<PlatformSettings> = vec![];
         for entry in &raw.cameras {
             let span = Some(entry.span());
             let c = entry.get_ref();
@@ -350,7 +351,31 @@ impl Config {
             if !(-180.0..=180.0).contains(&c.lon) || !(-90.0..=90.0).contains(&c.lat) {
                 return Err(err(span, format!("camera {}: lon/lat out of range", c.id)));
             }
+            if c.onvif.is_none() && (c.user.is_some() || c.password.is_some()) {
+                return Err(err(span, format!("camera {}: user and password go with onvif", c.id)));
+            }
             let streams = match (c.sim, &c.main, &c.sub) {
+                _ if c.onvif.is_some() => {
+                    let url = c.onvif.as_deref().unwrap_or_default();
+                    if c.sim || c.main.is_some() || c.sub.is_some() {
+                        let reason =
+                            format!("camera {}: an onvif camera gives its own streams (no sim, main or sub)", c.id);
+                        return Err(err(span, reason));
+                    }
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(err(
+                            span,
+                            format!("camera {}: onvif must be the device service's http(s):// address", c.id),
+                        ));
+                    }
+                    let (Some(user), Some(password)) = (&c.user, &c.password) else {
+                        return Err(err(span, format!("camera {}: an onvif camera needs user and password", c.id)));
+                    };
+                    let password = platform::secret(password, base)
+                        .map_err(|r| err(span.clone(), format!("camera {}: {r}", c.id)))?;
+                    onvif_cameras.push(PlatformSettings::onvif(&c.id, &c.name, url, user, &password));
+                    CameraStreams::Platform { platform: c.id.clone(), device: "onvif".into(), channel: String::new() }
+                }
                 (true, None, None) => CameraStreams::Simulated,
                 (false, Some(main), sub) => {
                     for uri in std::iter::once(main).chain(sub) {
@@ -640,7 +665,11 @@ impl Config {
             roster,
         };
         let bridge = raw.bridge.map(|b| bridge::settings(b, &kinds, err)).transpose()?;
-        let platforms = platform::settings(raw.platforms, base, err)?;
+        let mut platforms = platform::settings(raw.platforms, base, err)?;
+        if let Some(clash) = onvif_cameras.iter().find(|o| platforms.iter().any(|p| p.id == o.id)) {
+            return Err(err(None, format!("camera {} has the id of a video_platform", clash.id)));
+        }
+        platforms.extend(onvif_cameras);
         Ok(Config {
             file: file.to_owned(),
             bridge,

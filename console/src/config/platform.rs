@@ -44,6 +44,9 @@ pub enum PlatformKind {
     /// wvp-GB28181-pro's HTTP API (`/api/user/login`, `/api/device/query/…`, `/api/play/…`,
     /// `/api/front-end/…`).
     Wvp,
+    /// One ONVIF camera (a `[[camera]]` with `onvif`), its own platform: `url` is its device
+    /// service, the platform's id the camera's.
+    Onvif,
 }
 
 /// One video platform as configured.
@@ -60,6 +63,22 @@ pub struct PlatformSettings {
     /// What the channels' longitude and latitude are in.
     pub crs: CoordinateSystem,
     pub resync: Duration,
+}
+
+impl PlatformSettings {
+    /// The platform of an ONVIF camera configured as `[[camera]]` `id` at `url`.
+    pub fn onvif(id: &str, name: &str, url: &str, user: &str, password: &str) -> PlatformSettings {
+        PlatformSettings {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            kind: PlatformKind::Onvif,
+            url: url.trim_end_matches('/').to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+            crs: CoordinateSystem::Wgs84,
+            resync: Duration::from_secs(300),
+        }
+    }
 }
 
 impl std::fmt::Debug for PlatformSettings {
@@ -109,7 +128,7 @@ pub(super) fn settings(
 
 /// A secret written in the config, or `env:NAME` (from the environment), or `file:PATH` (the
 /// file's first line, relative to the config's folder).
-fn secret(value: &str, base: &std::path::Path) -> Result<String, String> {
+pub(super) fn secret(value: &str, base: &std::path::Path) -> Result<String, String> {
     match value.strip_prefix("file:") {
         Some(path) => {
             let path = base.join(path);

@@ -217,3 +217,28 @@ fn a_video_platform_is_read_with_its_password_from_a_file_and_a_wrong_one_is_ref
     let twice = format!("{}{}", platform(""), &platform("")[MINIMAL.len()..]);
     assert!(read(&twice).unwrap_err().reason.contains("unique"));
 }
+
+#[test]
+fn an_onvif_camera_is_its_own_platform_and_gives_its_own_streams() {
+    let camera = |extra: &str| {
+        format!(
+            "{MINIMAL}\n[[camera]]\nid = \"gate\"\nname = \"北门球机\"\nlon = 120.0\nlat = 30.1\n\
+             onvif = \"http://10.20.0.64/onvif/device_service\"\nuser = \"admin\"\n{extra}"
+        )
+    };
+    let c = parse(&camera("password = \"hik12345\"\n")).unwrap();
+    assert_eq!(c.cameras[0].on_platform(), Some(("gate", "onvif", "")));
+    let p = &c.platforms[0];
+    assert_eq!(
+        (p.kind, p.id.as_str(), p.url.as_str()),
+        (PlatformKind::Onvif, "gate", "http://10.20.0.64/onvif/device_service")
+    );
+    assert!(!format!("{p:?}").contains("hik12345"));
+    let e = parse(&camera("password = \"x\"\nmain = \"rtsp://10.20.0.64/1\"\n")).unwrap_err();
+    assert!(e.reason.contains("gives its own streams"), "{e}");
+    assert!(parse(&camera("")).unwrap_err().reason.contains("needs user and password"));
+    let without = format!(
+        "{MINIMAL}\n[[camera]]\nid = \"c\"\nname = \"C\"\nlon = 120.0\nlat = 30.1\nmain = \"rtsp://x/1\"\nuser = \"u\"\n"
+    );
+    assert!(parse(&without).unwrap_err().reason.contains("go with onvif"));
+}

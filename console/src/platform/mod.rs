@@ -1,5 +1,5 @@
-//! Video platforms: where a site really keeps its cameras (a GB/T 28181 platform), and the seat's
-//! link to them.
+//! Video platforms: where a site really keeps its cameras (a GB/T 28181 platform, or an ONVIF
+//! camera answering for itself), and the seat's link to them.
 //!
 //! Each configured platform has one task on the seat's I/O runtime. It reads the platform's
 //! directory at start, every `resync_secs` and when asked, and carries out what the wall asks
@@ -8,6 +8,7 @@
 //! channel for the UI thread, which [`playing::PlatformStreams`] turns into cameras, stream
 //! addresses and what a tile says.
 
+pub mod onvif;
 pub mod playing;
 pub mod wvp;
 
@@ -87,8 +88,10 @@ pub enum PlatformUpdate {
     DirectoryFailed { platform: String, reason: String },
     /// A camera's stream is running there, at these addresses.
     Playing { camera: String, uris: StreamUris },
-    /// A play, stop or PTZ command was refused or failed: the platform's words.
+    /// A camera's stream was refused: the platform's words.
     Refused { camera: String, reason: String },
+    /// A PTZ or preset command was refused: the platform's words.
+    NotSteered { camera: String, reason: String },
     /// A camera's presets.
     Presets { camera: String, presets: Vec<Preset> },
 }
@@ -100,16 +103,23 @@ pub struct Platforms {
 }
 
 impl Platforms {
-    /// Starts a task per platform on `runtime`; `waker` is called with each update.
-    pub fn start(settings: &[PlatformSettings], runtime: &tokio::runtime::Handle, waker: streams::Waker) -> Platforms {
+    /// Starts a task per platform on `runtime`; `cameras` are the configured ones (an ONVIF
+    /// camera's platform keeps its name and place); `waker` is called with each update.
+    pub fn start(
+        settings: &[PlatformSettings],
+        cameras: &[Camera],
+        runtime: &tokio::runtime::Handle,
+        waker: streams::Waker,
+    ) -> Platforms {
         let (updates_tx, updates) = mpsc::unbounded_channel();
         let asks = settings
             .iter()
             .map(|s| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                let client = match s.kind {
-                    PlatformKind::Wvp => Arc::new(wvp::Wvp::new(s.clone())),
-                };
+                let client = Arc::new(match (s.kind, cameras.iter().find(|c| c.id == s.id)) {
+                    (PlatformKind::Onvif, Some(camera)) => Client::Onvif(onvif::Onvif::new(s.clone(), camera.clone())),
+                    _ => Client::Wvp(wvp::Wvp::new(s.clone())),
+                });
                 let out = Outbox { updates: updates_tx.clone(), waker: waker.clone() };
                 runtime.spawn(run(s.clone(), client, rx, out));
                 (s.id.clone(), tx)
@@ -126,6 +136,57 @@ impl Platforms {
     /// Hands `ask` to the platform `platform`; false when there is no such platform.
     pub fn ask(&self, platform: &str, ask: Ask) -> bool {
         self.asks.iter().find(|(id, _)| id == platform).is_some_and(|(_, tx)| tx.send(ask).is_ok())
+    }
+}
+
+/// A platform's API: a wvp's, or an ONVIF camera's own (its device and channel are unused).
+enum Client {
+    Wvp(wvp::Wvp),
+    Onvif(onvif::Onvif),
+}
+
+impl Client {
+    async fn directory(&self) -> Result<Vec<Camera>, PlatformError> {
+        match self {
+            Client::Wvp(c) => c.directory().await,
+            Client::Onvif(c) => c.directory().await,
+        }
+    }
+
+    async fn play(&self, device: &str, channel: &str) -> Result<StreamUris, PlatformError> {
+        match self {
+            Client::Wvp(c) => c.play(device, channel).await,
+            Client::Onvif(c) => c.play().await,
+        }
+    }
+
+    /// Gives a stream back (an ONVIF camera keeps no play session).
+    async fn stop(&self, device: &str, channel: &str) -> Result<(), PlatformError> {
+        match self {
+            Client::Wvp(c) => c.stop(device, channel).await,
+            Client::Onvif(_) => Ok(()),
+        }
+    }
+
+    async fn ptz(&self, device: &str, channel: &str, motion: Motion, speed: u8) -> Result<(), PlatformError> {
+        match self {
+            Client::Wvp(c) => c.ptz(device, channel, motion, speed).await,
+            Client::Onvif(c) => c.ptz(motion, speed).await,
+        }
+    }
+
+    async fn presets(&self, device: &str, channel: &str) -> Result<Vec<Preset>, PlatformError> {
+        match self {
+            Client::Wvp(c) => c.presets(device, channel).await,
+            Client::Onvif(c) => c.presets().await,
+        }
+    }
+
+    async fn preset(&self, device: &str, channel: &str, number: u8, save: bool) -> Result<(), PlatformError> {
+        match self {
+            Client::Wvp(c) => c.preset(device, channel, number, save).await,
+            Client::Onvif(c) => c.preset(number, save).await,
+        }
     }
 }
 
@@ -147,7 +208,7 @@ impl Outbox {
 /// One platform's task: the directory on a timer and on demand, the wall's asks as they come.
 /// The asks for one camera run in the order they were made (a stop never overtakes the
 /// movement it ends, nor a play the stop before it); different cameras' asks run side by side.
-async fn run(settings: PlatformSettings, client: Arc<wvp::Wvp>, mut asks: mpsc::UnboundedReceiver<Ask>, out: Outbox) {
+async fn run(settings: PlatformSettings, client: Arc<Client>, mut asks: mpsc::UnboundedReceiver<Ask>, out: Outbox) {
     let mut resync = tokio::time::interval(settings.resync);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
@@ -187,7 +248,7 @@ async fn run(settings: PlatformSettings, client: Arc<wvp::Wvp>, mut asks: mpsc::
     }
 }
 
-async fn read_directory(platform: String, client: Arc<wvp::Wvp>, out: Outbox) {
+async fn read_directory(platform: String, client: Arc<Client>, out: Outbox) {
     match client.directory().await {
         Ok(cameras) => {
             tracing::info!(%platform, cameras = cameras.len(), "platform directory read");
@@ -201,7 +262,7 @@ async fn read_directory(platform: String, client: Arc<wvp::Wvp>, out: Outbox) {
 }
 
 /// One ask about one camera.
-async fn carry_out(client: &wvp::Wvp, ask: Ask, out: &Outbox) {
+async fn carry_out(client: &Client, ask: Ask, out: &Outbox) {
     match ask {
         Ask::Sync => {}
         Ask::Play { camera, device, channel } => match client.play(&device, &channel).await {
@@ -220,7 +281,7 @@ async fn carry_out(client: &wvp::Wvp, ask: Ask, out: &Outbox) {
         Ask::Ptz { camera, device, channel, motion, speed } => {
             if let Err(e) = client.ptz(&device, &channel, motion, speed).await {
                 tracing::warn!(%camera, ?motion, error = %e, "platform refused the PTZ command");
-                out.put(PlatformUpdate::Refused { camera, reason: e.to_string() });
+                out.put(PlatformUpdate::NotSteered { camera, reason: e.to_string() });
             }
         }
         Ask::Presets { camera, device, channel } => match client.presets(&device, &channel).await {
@@ -232,7 +293,7 @@ async fn carry_out(client: &wvp::Wvp, ask: Ask, out: &Outbox) {
             match client.preset(&device, &channel, number, save).await {
                 Err(e) => {
                     tracing::warn!(%camera, number, save, error = %e, "platform refused the preset");
-                    out.put(PlatformUpdate::Refused { camera, reason: e.to_string() });
+                    out.put(PlatformUpdate::NotSteered { camera, reason: e.to_string() });
                 }
                 Ok(()) if save => {
                     if let Ok(presets) = client.presets(&device, &channel).await {

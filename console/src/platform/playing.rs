@@ -35,7 +35,12 @@ pub struct PlatformStreams {
     pub directory_trouble: HashMap<String, String>,
     /// The PTZ cameras' presets, read when each first plays and after each save.
     presets: HashMap<String, Vec<Preset>>,
+    /// PTZ or preset commands refused: why, and when (shown on the tile for [`NOTICE_SHOWN`]).
+    not_steered: HashMap<String, (String, Instant)>,
 }
+
+/// How long a refused PTZ command's reason stays on its tile.
+pub const NOTICE_SHOWN: Duration = Duration::from_secs(10);
 
 impl PlatformStreams {
     pub fn new(platforms: Platforms) -> PlatformStreams {
@@ -46,6 +51,7 @@ impl PlatformStreams {
             refused: HashMap::new(),
             directory_trouble: HashMap::new(),
             presets: HashMap::new(),
+            not_steered: HashMap::new(),
         }
     }
 
@@ -74,6 +80,9 @@ impl PlatformStreams {
                     self.refused.remove(&camera);
                     self.playing.insert(camera.clone());
                     uris.insert(camera, addresses);
+                }
+                PlatformUpdate::NotSteered { camera, reason } => {
+                    self.not_steered.insert(camera, (reason, Instant::now()));
                 }
                 PlatformUpdate::Presets { camera, presets } => {
                     self.presets.insert(camera, presets);
@@ -149,6 +158,12 @@ impl PlatformStreams {
         let Some((platform, device, channel)) = camera.on_platform() else { return false };
         let (camera, device, channel) = (camera.id.clone(), device.to_owned(), channel.to_owned());
         self.platforms.ask(platform, Ask::Preset { camera, device, channel, number, save })
+    }
+
+    /// Why the camera's last PTZ or preset command was refused, for a few seconds after.
+    pub fn notice(&self, camera: &str) -> Option<&str> {
+        let (reason, at) = self.not_steered.get(camera)?;
+        (at.elapsed() < NOTICE_SHOWN).then_some(reason.as_str())
     }
 
     /// A camera's presets, as its platform last listed them.

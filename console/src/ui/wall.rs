@@ -32,6 +32,8 @@ pub struct TileFeed<'a> {
     pub recording: Option<RecordingMark>,
     /// A PTZ camera's presets, as its platform listed them.
     pub presets: &'a [Preset],
+    /// Why its last PTZ or preset command was refused, for a few seconds.
+    pub notice: Option<&'a str>,
 }
 
 /// How long a recording from the tile's menu may run, in minutes.
@@ -252,7 +254,8 @@ impl WallView {
         let name_rect = Rect::from_min_size(rect.min, name.size() + vec2(12.0, 6.0));
         painter.rect_filled(name_rect, 0.0, theme::TILE_SHADE);
         painter.galley(rect.min + vec2(6.0, 3.0), name, theme::TILE_TEXT);
-        // A recording: a red dot and how long, at top right; a failed one says why.
+        // A recording: a red dot and how long, at top right; a failed one, or a refused PTZ
+        // command, says why.
         let recording = match &tile.recording {
             Some(RecordingMark::Since(since)) => {
                 let s = since.elapsed().as_secs();
@@ -261,7 +264,7 @@ impl WallView {
             Some(RecordingMark::Failed(reason)) => {
                 Some((tr.f("wall.recording_failed", &[("reason", reason)]), theme::WARN))
             }
-            None => None,
+            None => tile.notice.map(|reason| (tr.f("wall.ptz_refused", &[("reason", reason)]), theme::WARN)),
         };
         if let Some((text, colour)) = recording {
             let galley = painter.layout(text, FontId::proportional(14.0), colour, rect.width() * 0.6);

@@ -160,6 +160,7 @@ impl LinkageApp {
         let platform_ctx = ctx.clone();
         let platforms = Platforms::start(
             if config.seat_unit.is_none() { &world.platforms } else { &[] },
+            &config.cameras,
             runtime.handle(),
             std::sync::Arc::new(move || platform_ctx.request_repaint()),
         );
@@ -363,12 +364,13 @@ impl eframe::App for LinkageApp {
                     frame: picture.frame,
                     recording: self.clips.mark(&self.feeds, &picture.camera),
                     presets: self.platforms.presets(&picture.camera),
+                    notice: self.platforms.notice(&picture.camera),
                 }),
                 // A platform camera whose stream is not there (yet): what the platform said.
                 None => {
                     let camera = self.core.camera(self.core.wall.tiles.get(i)?.as_deref()?)?;
                     let state = self.platforms.tile_state(camera, &self.tr)?;
-                    Some(wall::TileFeed { camera, state, frame: None, recording: None, presets: &[] })
+                    Some(wall::TileFeed { camera, state, frame: None, recording: None, presets: &[], notice: None })
                 }
             })
             .collect();

@@ -223,7 +223,7 @@ impl World {
                 .collect();
             // The demo's video platform, when the config names none: its channels on the same
             // RTSP server.
-            let demo_platform = config.platforms.is_empty();
+            let demo_platform = !config.platforms.iter().any(|p| p.kind == crate::config::PlatformKind::Wvp);
             let served: Vec<SimCamera> = match demo_platform {
                 true => simulated.iter().cloned().chain(video_platform::cameras()).collect(),
                 false => simulated.clone(),

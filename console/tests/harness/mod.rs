@@ -133,7 +133,14 @@ pub fn harness(state: State) -> Harness<'static, State> {
                             let camera = s.core.camera(t.as_deref()?)?;
                             let recording = s.recording.get(&camera.id).cloned();
                             let presets = s.presets.get(&camera.id).map_or(&[][..], Vec::as_slice);
-                            Some(TileFeed { camera, state: FeedState::Connecting, frame: None, recording, presets })
+                            Some(TileFeed {
+                                camera,
+                                state: FeedState::Connecting,
+                                frame: None,
+                                recording,
+                                presets,
+                                notice: None,
+                            })
                         })
                         .collect();
                     let frame = ui::Frame { tiles: &tiles, basemap: None, photos: &s.photos, now: chrono::Utc::now() };

@@ -42,6 +42,10 @@ pub struct VideoFeedOptions {
     pub stalled_after: Duration,
     /// No new frame for this long: the pipeline is rebuilt.
     pub reconnect_after: Duration,
+    /// No first frame for this long: the pipeline is rebuilt. Longer than `reconnect_after`:
+    /// a platform's stream starts only once the device answered its invitation (wvp waits up
+    /// to 10 s), and a camera that encodes per viewer starts its encoder first.
+    pub first_frame_within: Duration,
     /// Play the stream's sound on this machine's default output (the focused tile's, when the
     /// officer turns it on). Without it a stream's sound is not even decoded.
     pub audio: bool,
@@ -53,6 +57,7 @@ impl Default for VideoFeedOptions {
             rtsp_latency_ms: 100,
             stalled_after: Duration::from_secs(2),
             reconnect_after: Duration::from_secs(5),
+            first_frame_within: Duration::from_secs(15),
             audio: false,
         }
     }
@@ -524,7 +529,8 @@ impl Supervisor {
             }
             let silent = now - last_frame_at;
             let frozen = now - changed_at;
-            if silent >= self.options.reconnect_after {
+            let patience = if played { self.options.reconnect_after } else { self.options.first_frame_within };
+            if silent >= patience {
                 return (Ended::Failed(format!("no frames for {} s", silent.as_secs())), played);
             }
             if played && frozen >= self.options.reconnect_after {
