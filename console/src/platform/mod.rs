@@ -117,7 +117,9 @@ impl Platforms {
             .map(|s| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 let client = Arc::new(match (s.kind, cameras.iter().find(|c| c.id == s.id)) {
-                    (PlatformKind::Onvif, Some(camera)) => Client::Onvif(onvif::Onvif::new(s.clone(), camera.clone())),
+                    (PlatformKind::Onvif, Some(camera)) => {
+                        Client::Onvif(Box::new(onvif::Onvif::new(s.clone(), camera.clone())))
+                    }
                     _ => Client::Wvp(wvp::Wvp::new(s.clone())),
                 });
                 let out = Outbox { updates: updates_tx.clone(), waker: waker.clone() };
@@ -142,7 +144,7 @@ impl Platforms {
 /// A platform's API: a wvp's, or an ONVIF camera's own (its device and channel are unused).
 enum Client {
     Wvp(wvp::Wvp),
-    Onvif(onvif::Onvif),
+    Onvif(Box<onvif::Onvif>),
 }
 
 impl Client {
