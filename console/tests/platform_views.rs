@@ -9,8 +9,8 @@ mod harness;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use harness::{State, harness, state};
-use linkage::core::Effect;
 use linkage::core::camera::{Camera, CameraStreams, Motion, Presence, Preset};
+use linkage::core::{Command, Effect};
 use linkage::wall::clips::RecordingMark;
 use streams::feed::{Body, CameraAction, CameraUse, Envelope, FeedUpdate};
 
@@ -45,6 +45,21 @@ fn with_platform() -> State {
         .platform_directory("wvp", vec![on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online)]);
     s.core.wall.tiles[0] = Some(DOME.into());
     s
+}
+
+/// A click of the primary button at `at`, as a hand makes it.
+fn click(h: &mut egui_kittest::Harness<'_, State>, at: egui::Pos2) {
+    h.hover_at(at);
+    h.run();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.run();
+    }
 }
 
 fn steered(s: &State) -> Vec<Motion> {
@@ -150,6 +165,54 @@ fn a_ptz_tiles_menu_goes_to_a_preset_and_saves_the_view_as_the_next_one() {
     assert_eq!(asked, [(1, false), (2, true)]);
     let logged = h.state().effects.iter().filter(|e| matches!(e, Effect::Send(Body::UseCamera(_)))).count();
     assert_eq!(logged, 2, "both on the record");
+}
+
+#[test]
+fn a_preset_marked_on_the_map_turns_the_dome_from_the_map_and_from_a_nearby_incident() {
+    let mut s = with_platform();
+    s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into() }]);
+    let mut h = harness(s);
+    h.get_by_label("视频墙 1: 镇政府广场球机").click_secondary();
+    h.run();
+    h.get_by_label("预置位").click();
+    h.run();
+    h.get_by_label("在地图上标注 1").click();
+    h.run();
+    assert_eq!(h.state().core.placing_preset, Some((DOME.into(), 1)));
+    // The map's next click is the place; it goes into the log for every seat.
+    let map = h.get_by_label("地图（拖动平移，滚轮缩放）").rect();
+    let spot = map.center() + egui::vec2(40.0, 30.0);
+    click(&mut h, spot);
+    assert_eq!(h.state().core.placing_preset, None);
+    let placed = h.state().effects.iter().find_map(|e| match e {
+        Effect::Send(Body::UseCamera(CameraUse {
+            action: CameraAction::PresetPlaced { number, lon, lat }, ..
+        })) => Some((*number, *lon, *lat)),
+        _ => None,
+    });
+    let (number, lon, lat) = placed.expect("the mark is sent");
+    assert_eq!(number, 1);
+    assert_eq!(h.state().core.preset_places[DOME][&1], (lon, lat));
+    // Its mark on the map: a click turns the dome there and keeps it on the wall.
+    h.state_mut().effects.clear();
+    h.state_mut().core.wall.tiles[0] = None;
+    click(&mut h, spot);
+    assert!(h.state().effects.contains(&Effect::Preset { camera: DOME.into(), number: 1, save: false }));
+    assert!(h.state().core.wall.tiles.contains(&Some(DOME.into())), "{:?}", h.state().core.wall.tiles);
+
+    // An incident where the preset looks offers to turn the dome there.
+    h.state_mut().effects.clear();
+    let fire = h.state().core.incidents.get("E000002").unwrap().incident.report.location;
+    let core = &mut h.state_mut().core;
+    let dome = core.cameras.iter_mut().find(|c| c.id == DOME).unwrap();
+    (dome.lon, dome.lat) = (fire.lon + 0.001, fire.lat);
+    core.apply(Command::PlacingPreset(Some((DOME.into(), 1))));
+    core.apply(Command::PlacePreset { lon: fire.lon, lat: fire.lat + 0.0002 });
+    h.get_by_role_and_label(Role::Region, "事件队列").get_by_label_contains("E000002 [特别严重] 火情").click();
+    h.run();
+    h.get_by_label("转向：镇政府广场球机 预置位 1（距事件 22 米）").click();
+    h.run();
+    assert!(h.state().effects.contains(&Effect::Preset { camera: DOME.into(), number: 1, save: false }));
 }
 
 #[test]

@@ -67,6 +67,42 @@ pub fn free_preset(presets: &[Preset]) -> Option<u8> {
     (1..=255).find(|n| !presets.iter().any(|p| p.number == *n))
 }
 
+/// Where the presets of PTZ cameras look, as marked on the map: camera → preset → (lon, lat).
+pub type PresetPlaces = std::collections::BTreeMap<String, std::collections::BTreeMap<u8, (f64, f64)>>;
+
+/// How near an incident a preset must look to offer turning the camera there, in metres.
+pub const TURN_TO_WITHIN_M: f64 = 150.0;
+
+/// A PTZ camera that can be turned to look at a point: its preset nearest the point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnTo {
+    /// Index into the camera list.
+    pub camera: usize,
+    pub preset: u8,
+    /// From the preset's mark to the point.
+    pub distance_m: f64,
+}
+
+/// The PTZ cameras within their view range of a point that have a preset marked within
+/// [`TURN_TO_WITHIN_M`] of it, each with its nearest such preset; nearest first.
+pub fn turn_to(cameras: &[Camera], places: &PresetPlaces, lon: f64, lat: f64) -> Vec<TurnTo> {
+    let mut found: Vec<TurnTo> = cameras
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.ptz && distance_and_bearing((c.lon, c.lat), (lon, lat)).0 <= VIEW_RANGE_M)
+        .filter_map(|(i, c)| {
+            let presets = places.get(&c.id)?;
+            presets
+                .iter()
+                .map(|(n, at)| TurnTo { camera: i, preset: *n, distance_m: distance_and_bearing(*at, (lon, lat)).0 })
+                .filter(|t| t.distance_m <= TURN_TO_WITHIN_M)
+                .min_by(|a, b| a.distance_m.total_cmp(&b.distance_m))
+        })
+        .collect();
+    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    found
+}
+
 /// A PTZ camera's movement: it goes on until [`Motion::Stop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Motion {
@@ -179,6 +215,23 @@ mod tests {
         );
         let seen: Vec<(&str, Presence)> = cameras.iter().map(|c| (c.id.as_str(), c.presence)).collect();
         assert_eq!(seen, [("own", Presence::Online), ("wvp/d/1", Presence::Online), ("wvp/d/2", Presence::Online)]);
+    }
+
+    #[test]
+    fn a_dome_with_a_preset_marked_near_an_incident_offers_to_turn_there() {
+        let dome = Camera { ptz: true, ..camera("dome", 120.0, 30.0, 0.0) };
+        let fixed = camera("fixed", 120.0, 30.0, 0.0);
+        let far = Camera { ptz: true, ..camera("far", 120.01, 30.0, 0.0) };
+        let mut places = PresetPlaces::new();
+        // Preset 1 about 111 m north of the camera, preset 2 about 222 m.
+        places.insert("dome".into(), [(1, (120.0, 30.001)), (2, (120.0, 30.002))].into());
+        places.insert("fixed".into(), [(1, (120.0, 30.002))].into());
+        places.insert("far".into(), [(1, (120.0, 30.002))].into());
+        let found = turn_to(&[dome, fixed, far], &places, 120.0, 30.0019);
+        assert_eq!(found.len(), 1, "{found:?}: not the fixed camera, not the one out of range");
+        assert_eq!((found[0].camera, found[0].preset), (0, 2));
+        assert!(found[0].distance_m < 15.0);
+        assert!(turn_to(&[Camera { ptz: true, ..camera("dome", 120.0, 30.0, 0.0) }], &places, 120.0, 29.99).is_empty());
     }
 
     #[test]

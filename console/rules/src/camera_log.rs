@@ -49,6 +49,27 @@ impl Core {
         vec![Effect::Preset { camera, number, save }, record]
     }
 
+    /// The preset being marked is placed at (`lon`, `lat`): on this seat's map at once, and in
+    /// the log for every seat.
+    pub(crate) fn place_preset(&mut self, lon: f64, lat: f64, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+        let Some((camera, number)) = self.placing_preset.take() else { return vec![] };
+        self.preset_places.entry(camera.clone()).or_default().insert(number, (lon, lat));
+        vec![self.camera_used(&camera, CameraAction::PresetPlaced { number, lon, lat }, now)]
+    }
+
+    /// What the log says was done with a camera that the seat keeps: where presets look.
+    pub(crate) fn camera_used_logged(&mut self, used: &CameraUse) {
+        if let CameraAction::PresetPlaced { number, lon, lat } = used.action {
+            self.preset_places.entry(used.camera.clone()).or_default().insert(number, (lon, lat));
+        }
+    }
+
+    /// The PTZ cameras an incident's officer can turn to look at it (see [`crate::camera::turn_to`]).
+    pub fn turn_to(&self, incident: &crate::TrackedIncident) -> Vec<crate::camera::TurnTo> {
+        let at = incident.incident.report.location;
+        crate::camera::turn_to(&self.cameras, &self.preset_places, at.lon, at.lat)
+    }
+
     /// A clip of `camera` was kept for `incident` (the one selected when the recording
     /// started): its record for the log.
     pub fn clip_kept(

@@ -85,6 +85,12 @@ pub enum Command {
     Steer { camera: String, motion: camera::Motion },
     /// Send a PTZ camera to its preset `number`, or (`save`) keep where it looks as that preset.
     Preset { camera: String, number: u8, save: bool },
+    /// Start (or, with `None`, give up) marking a preset's place on the map.
+    PlacingPreset(Option<(String, u8)>),
+    /// The map was clicked here while a preset was being marked: that is its place.
+    PlacePreset { lon: f64, lat: f64 },
+    /// Turn a PTZ camera to its preset and put it on the wall (from the map or an incident).
+    TurnTo { camera: String, number: u8 },
     /// Keep what a tile's camera sends as an evidence clip, for at most `minutes`.
     Record { tile: usize, minutes: u32 },
     /// End a tile's recording.
@@ -167,6 +173,10 @@ pub struct Core {
     pub cameras: Vec<Camera>,
     /// Counts changes of `cameras`, for views that keep something built from them.
     pub cameras_changed: u64,
+    /// Where PTZ cameras' presets look, as marked on the map (from the log).
+    pub preset_places: camera::PresetPlaces,
+    /// The preset the officer is marking on the map now (the map's next click places it).
+    pub placing_preset: Option<(String, u8)>,
     pub units: Vec<LinkedUnit>,
     pub incidents: Incidents,
     pub selected: Option<String>,
@@ -260,6 +270,9 @@ impl Core {
     fn on_event(&mut self, env: Envelope) {
         self.cursor = self.cursor.max(env.seq);
         self.history.record(&env);
+        if let Body::CameraUsed(used) = &env.body {
+            self.camera_used_logged(used);
+        }
         // A unit's seat reads no incident of the log: its orders bring what it shows on the map.
         if let Some(work) = self.desk.on_event(&env).cloned()
             && let Some(details) = work.details
@@ -481,6 +494,15 @@ impl Core {
             }
             Command::Steer { camera, motion } => return self.steer(camera, motion, now),
             Command::Preset { camera, number, save } => return self.preset(camera, number, save, now),
+            Command::PlacingPreset(placing) => self.placing_preset = placing,
+            Command::PlacePreset { lon, lat } => return self.place_preset(lon, lat, now),
+            Command::TurnTo { camera, number } => {
+                let effects = self.preset(camera.clone(), number, false, now);
+                if !effects.is_empty() {
+                    self.wall.show(&[camera]);
+                }
+                return effects;
+            }
             Command::Record { tile, minutes } => {
                 if let Some(Some(camera)) = self.wall.tiles.get(tile) {
                     let (camera, incident) = (camera.clone(), self.selected.clone());

@@ -112,5 +112,16 @@ fn nearest_cameras(ui: &mut egui::Ui, core: &Core, tr: &I18n, t: &TrackedInciden
             commands.push(Command::ShowOnWall(vec![camera.id.clone()]));
         }
     }
+    // A dome with a preset marked near the incident: one click turns it there and shows it.
+    for t in core.turn_to(t) {
+        let camera = &core.cameras[t.camera];
+        let label = tr.f(
+            "detail.turn_to",
+            &[("camera", &camera.name), ("n", &t.preset.to_string()), ("m", &format!("{:.0}", t.distance_m))],
+        );
+        if ui.button(label).clicked() {
+            commands.push(Command::TurnTo { camera: camera.id.clone(), number: t.preset });
+        }
+    }
     commands
 }

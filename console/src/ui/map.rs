@@ -154,6 +154,7 @@ impl MapView {
     ) -> Vec<Command> {
         let mut commands = vec![];
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, tr.t("map.canvas")));
         let rect = response.rect;
         painter.rect_filled(rect, 0.0, theme::MAP_BACKGROUND);
         let Some((lo, hi)) = core.grids.bounds() else {
@@ -226,7 +227,40 @@ impl MapView {
             None => unit_markers::draw(&painter, core, to_screen, (rect, pointer, close_up), now),
             Some(_) => None,
         };
+        let preset = draw_presets(&painter, core, &proj, pointer);
         let hovered = self.draw_incidents(&painter, core, &proj, pointer, matches);
+        // Marking where a preset looks: the next click is its place; Esc gives up.
+        if let Some((camera, number)) = &core.placing_preset {
+            let name = core.camera(camera).map_or(camera.as_str(), |c| c.name.as_str());
+            let hint = tr.f("map.placing_preset", &[("camera", name), ("n", &number.to_string())]);
+            let galley = painter.layout_no_wrap(hint, egui::FontId::proportional(15.0), theme::TILE_TEXT);
+            let at = rect.center_top() + egui::vec2(-galley.size().x / 2.0, 12.0);
+            painter.rect_filled(
+                Rect::from_min_size(at - egui::vec2(8.0, 4.0), galley.size() + egui::vec2(16.0, 8.0)),
+                4.0,
+                theme::TILE_SHADE,
+            );
+            painter.galley(at, galley, theme::TILE_TEXT);
+            if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                commands.push(Command::PlacingPreset(None));
+            } else if response.clicked()
+                && let Some(at) = response.interact_pointer_pos()
+            {
+                let [lon, lat] = proj.to_lonlat(at);
+                commands.push(Command::PlacePreset { lon, lat });
+            }
+            return commands;
+        }
+        if let (None, Some((camera, number))) = (&hovered, &preset) {
+            let name = core.camera(camera).map_or(camera.as_str(), |c| c.name.as_str());
+            response
+                .clone()
+                .on_hover_text_at_pointer(tr.f("map.preset_hint", &[("camera", name), ("n", &number.to_string())]));
+            if response.clicked() {
+                commands.push(Command::TurnTo { camera: camera.clone(), number: *number });
+            }
+            return commands;
+        }
         if let (None, Some((unit, place))) = (&hovered, unit) {
             response.clone().on_hover_text_at_pointer(unit_markers::tip(tr, core, unit, &place, now));
         }
@@ -260,7 +294,43 @@ impl MapView {
         }
         commands
     }
+}
 
+/// Where PTZ cameras' presets look, as marked: a thin line from the camera to a small numbered
+/// ring. Returns the preset under the pointer.
+fn draw_presets(
+    painter: &egui::Painter,
+    core: &Core,
+    proj: &Projection,
+    pointer: Option<Pos2>,
+) -> Option<(String, u8)> {
+    let mut hovered = None;
+    for (camera, presets) in &core.preset_places {
+        let Some(cam) = core.camera(camera) else { continue };
+        let from = proj.to_screen(cam.lon, cam.lat);
+        for (number, (lon, lat)) in presets {
+            let at = proj.to_screen(*lon, *lat);
+            if !proj.rect.expand(12.0).contains(at) {
+                continue;
+            }
+            painter.line_segment([from, at], egui::Stroke::new(1.0, theme::CAMERA.gamma_multiply(0.6)));
+            painter.circle(at, 8.0, theme::TILE_SHADE, egui::Stroke::new(1.5, theme::CAMERA));
+            painter.text(
+                at,
+                egui::Align2::CENTER_CENTER,
+                number.to_string(),
+                egui::FontId::proportional(10.0),
+                theme::TILE_TEXT,
+            );
+            if pointer.is_some_and(|p| p.distance(at) <= 9.0) {
+                hovered = Some((camera.clone(), *number));
+            }
+        }
+    }
+    hovered
+}
+
+impl MapView {
     /// Grids (one mesh for all fills), rivers and roads, outlines, and grid codes where a grid
     /// is large enough on screen to carry one. Grids outside the view are skipped.
     /// Over raster tiles the grids are only tinted, so the tiles show through.

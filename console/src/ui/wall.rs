@@ -295,11 +295,18 @@ fn preset_menu(ui: &mut egui::Ui, tr: &I18n, t: &TileFeed<'_>) -> Option<Command
     let camera = &t.camera.id;
     ui.menu_button(tr.t("wall.presets"), |ui| {
         for p in t.presets {
-            let label = tr.f("wall.preset_go", &[("n", &p.number.to_string()), ("name", &p.name)]);
-            if ui.button(label.trim_end()).clicked() {
-                chosen = Some(Command::Preset { camera: camera.clone(), number: p.number, save: false });
-                ui.close();
-            }
+            ui.horizontal(|ui| {
+                let label = tr.f("wall.preset_go", &[("n", &p.number.to_string()), ("name", &p.name)]);
+                if ui.button(label.trim_end()).clicked() {
+                    chosen = Some(Command::Preset { camera: camera.clone(), number: p.number, save: false });
+                    ui.close();
+                }
+                let place = tr.f("wall.preset_place", &[("n", &p.number.to_string())]);
+                if ui.button(place).clicked() {
+                    chosen = Some(Command::PlacingPreset(Some((camera.clone(), p.number))));
+                    ui.close();
+                }
+            });
         }
         if let Some(number) = free_preset(t.presets) {
             ui.separator();

@@ -34,6 +34,9 @@ pub enum CameraAction {
     /// A PTZ camera was sent to its preset `number` (1–255), or (`saved`) where it looks was
     /// kept as that preset.
     Preset { number: u8, saved: bool },
+    /// Where a PTZ camera's preset `number` looks, marked on the map (WGS-84): every seat's map
+    /// shows it, and an incident near it offers to turn the camera there.
+    PresetPlaced { number: u8, lon: f64, lat: f64 },
     /// A clip was kept on the seat's machine: its file name, SHA-256 (hex), size and length.
     Clip { file: String, sha256: String, bytes: u64, seconds: f64 },
 }
@@ -56,6 +59,13 @@ impl CameraUse {
             CameraAction::Preset { number, .. } => {
                 if *number == 0 {
                     return Err(ParseError::Invalid("a preset is numbered 1–255".into()));
+                }
+            }
+            CameraAction::PresetPlaced { number, lon, lat } => {
+                if *number == 0 || !(-180.0..=180.0).contains(lon) || !(-90.0..=90.0).contains(lat) {
+                    return Err(ParseError::Invalid(
+                        "a preset placed is numbered 1–255, at a longitude and latitude".into(),
+                    ));
                 }
             }
             CameraAction::Clip { file, sha256, seconds, .. } => {
