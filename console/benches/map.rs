@@ -124,7 +124,9 @@ fn camera_list(core: &mut Core, tr: &I18n, frames: usize) -> (Vec<f64>, f64) {
     let mut run = |core: &Core, events: Vec<Event>| {
         let input = RawInput { screen_rect: Some(screen), events, ..Default::default() };
         let started = Instant::now();
-        let mut output = ctx.run_ui(input, |ui| list.ui(ui, core, tr));
+        let mut output = ctx.run_ui(input, |ui| {
+            list.ui(ui, core, tr);
+        });
         let meshes = ctx.tessellate(std::mem::take(&mut output.shapes), output.pixels_per_point);
         std::hint::black_box(meshes);
         output.drop_without_applying_deltas();

@@ -9,7 +9,7 @@ mod harness;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use harness::{State, harness, state};
-use linkage::core::camera::{Camera, CameraStreams, Motion, Presence, Preset};
+use linkage::core::camera::{Camera, CameraStreams, Motion, PlatformLink, Presence, Preset};
 use linkage::core::{Command, Effect};
 use linkage::wall::clips::RecordingMark;
 use streams::feed::{Body, CameraAction, CameraUse, Envelope, FeedUpdate};
@@ -87,6 +87,20 @@ fn the_camera_list_marks_what_the_platform_said_and_finds_a_camera_by_name() {
     h.get_by_label("镇政府广场球机 · 云台");
     assert!(h.query_by_label("河道枪机 · 已移除").is_none(), "the filter hides the others");
     assert!(h.query_by_label("杏林农贸市场").is_none(), "the filter hides the others");
+
+    // A platform whose last read failed says why above the list; it is read again on demand.
+    let link = PlatformLink {
+        id: "wvp".into(),
+        name: "镇视频平台".into(),
+        cameras: 1,
+        trouble: Some("用户名或密码错误 (100)".into()),
+    };
+    h.state_mut().core.video_platforms = vec![link];
+    h.run();
+    h.get_by_label("镇视频平台：目录读取失败：用户名或密码错误 (100)");
+    h.get_by_label("刷新平台目录").click();
+    h.run();
+    assert_eq!(h.state().effects, [Effect::ResyncPlatforms]);
 }
 
 #[test]

@@ -57,6 +57,11 @@ impl Seat {
         })
     }
 
+    /// Why its platform's last directory read failed, if it did.
+    fn trouble(&self) -> Option<String> {
+        self.core.video_platforms.first().and_then(|l| l.trouble.clone())
+    }
+
     fn camera(&self, id: &str) -> Option<&linkage::core::camera::Camera> {
         self.core.camera(id)
     }
@@ -125,6 +130,7 @@ fn seat_with(runtime: &tokio::runtime::Runtime, platform: PlatformSettings, came
     let mut core = Config::demo().unwrap().core();
     core.wall = Wall::filled(Layout::TwoByTwo, std::iter::empty());
     core.cameras.extend(camera.clone());
+    core.video_platforms = vec![platform.link()];
     let configured: Vec<Camera> = camera.into_iter().collect();
     Seat {
         core,
@@ -159,7 +165,7 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     let mut seat = seat(&runtime, settings(wvp.port, "青溪2026"));
 
     // The directory, read at start: every channel a camera, as the platform says it is.
-    assert!(seat.until(20, |s| s.camera(EAST).is_some()), "no directory: {:?}", seat.platforms.directory_trouble);
+    assert!(seat.until(20, |s| s.camera(EAST).is_some()), "no directory: {:?}", seat.trouble());
     let dome = seat.camera(DOME).unwrap();
     assert_eq!((dome.name.as_str(), dome.ptz, dome.presence), ("村委会广场球机", true, Presence::Online));
     let bullet = seat.camera(BULLET).unwrap();
@@ -242,8 +248,8 @@ fn a_refused_login_is_said_and_nothing_is_lost() {
         PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--password", "right", "--rtsp", "rtsp://x"]);
     let mut seat = seat(&runtime, settings(wvp.port, "wrong"));
     let cameras = seat.core.cameras.len();
-    assert!(seat.until(20, |s| !s.platforms.directory_trouble.is_empty()));
-    assert_eq!(seat.platforms.directory_trouble["wvp"], "用户名或密码错误 (100)");
+    assert!(seat.until(20, |s| s.trouble().is_some()));
+    assert_eq!(seat.trouble().unwrap(), "用户名或密码错误 (100)");
     assert_eq!(seat.core.cameras.len(), cameras, "the configured cameras stay");
 }
 
@@ -254,7 +260,7 @@ fn five_thousand_channels_come_in_pages() {
     let wvp = PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--rtsp", "rtsp://x", "--many", "5000"]);
     let mut seat = seat(&runtime, settings(wvp.port, "admin"));
     let on_platform = |s: &Seat| s.core.cameras.iter().filter(|c| c.on_platform().is_some()).count();
-    assert!(seat.until(60, |s| on_platform(s) > 0), "{:?}", seat.platforms.directory_trouble);
+    assert!(seat.until(60, |s| on_platform(s) > 0), "{:?}", seat.trouble());
     assert_eq!(on_platform(&seat), 5004);
     let offline = seat.core.cameras.iter().filter(|c| c.presence == Presence::Offline).count();
     assert_eq!(offline, 500 + 2, "every tenth, the OFF channel and the offline device's");
@@ -267,7 +273,7 @@ fn the_demos_dome_turns_when_steered_through_its_platform_and_keeps_playing() {
     let server = CameraServer::start(&linkage::world::video_platform::cameras(), 0).unwrap();
     let (_platform, settings) = linkage::world::video_platform::start(&runtime, &server).unwrap();
     let mut seat = seat(&runtime, settings);
-    assert!(seat.until(20, |s| s.core.cameras.iter().any(|c| c.ptz)), "{:?}", seat.platforms.directory_trouble);
+    assert!(seat.until(20, |s| s.core.cameras.iter().any(|c| c.ptz)), "{:?}", seat.trouble());
     let dome = seat.core.cameras.iter().find(|c| c.ptz).unwrap().id.clone();
     let stream = dome.strip_prefix("demo-wvp/").unwrap().replace('/', "_");
     seat.core.wall = Wall::filled(Layout::TwoByTwo, std::iter::once(dome.clone()));
@@ -337,7 +343,7 @@ fn an_onvif_camera_plays_turns_and_keeps_presets_through_its_own_services() {
     let mut seat = seat_with(&runtime, platform, Some(onvif_dome()));
 
     // Its profiles: one with a PTZ configuration, so the configured camera turns.
-    assert!(seat.until(30, |s| s.camera("gate-dome").is_some_and(|c| c.ptz)), "{:?}", seat.platforms.directory_trouble);
+    assert!(seat.until(30, |s| s.camera("gate-dome").is_some_and(|c| c.ptz)), "{:?}", seat.trouble());
     assert_eq!(seat.camera("gate-dome").unwrap().name, "北门球机", "the configured name stays");
     seat.core.wall = Wall::filled(Layout::TwoByTwo, std::iter::once("gate-dome".to_owned()));
     let playing = |s: &Seat| s.feeds.picture(0).is_some_and(|p| p.frame.is_some());
@@ -378,10 +384,7 @@ fn an_onvif_camera_plays_turns_and_keeps_presets_through_its_own_services() {
     // A wrong password: said, and the configured camera stays as it was.
     let platform = PlatformSettings::onvif("gate-dome", "北门球机", &url, "admin", "wrong");
     let mut refused = seat_with(&runtime, platform, Some(onvif_dome()));
-    assert!(refused.until(20, |s| !s.platforms.directory_trouble.is_empty()));
-    assert_eq!(
-        refused.platforms.directory_trouble["gate-dome"],
-        "GetCapabilities: the camera refused the user or password"
-    );
+    assert!(refused.until(20, |s| s.trouble().is_some()));
+    assert_eq!(refused.trouble().unwrap(), "GetCapabilities: the camera refused the user or password");
     assert!(!refused.camera("gate-dome").unwrap().ptz);
 }

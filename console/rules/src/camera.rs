@@ -67,6 +67,17 @@ pub fn free_preset(presets: &[Preset]) -> Option<u8> {
     (1..=255).find(|n| !presets.iter().any(|p| p.number == *n))
 }
 
+/// A video platform the seat takes cameras from, as its last directory read went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlatformLink {
+    pub id: String,
+    pub name: String,
+    /// Cameras its last good read listed.
+    pub cameras: usize,
+    /// Why its last read failed (the cameras of the last good one stay).
+    pub trouble: Option<String>,
+}
+
 /// Where the presets of PTZ cameras look, as marked on the map: camera → preset → (lon, lat).
 pub type PresetPlaces = std::collections::BTreeMap<String, std::collections::BTreeMap<u8, (f64, f64)>>;
 

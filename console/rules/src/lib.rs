@@ -85,6 +85,8 @@ pub enum Command {
     Steer { camera: String, motion: camera::Motion },
     /// Send a PTZ camera to its preset `number`, or (`save`) keep where it looks as that preset.
     Preset { camera: String, number: u8, save: bool },
+    /// Read the video platforms' directories again now.
+    ResyncPlatforms,
     /// Start (or, with `None`, give up) marking a preset's place on the map.
     PlacingPreset(Option<(String, u8)>),
     /// The map was clicked here while a preset was being marked: that is its place.
@@ -139,6 +141,8 @@ pub enum Effect {
     Export { name: String, content: String },
     /// Save the newest picture of the feed on this tile as a PNG (in the snapshots folder).
     Snapshot { tile: usize, camera: String },
+    /// Read the video platforms' directories again.
+    ResyncPlatforms,
     /// Move a PTZ camera through its platform.
     Steer { camera: String, motion: camera::Motion },
     /// Send a PTZ camera to a preset, or save one, through its platform.
@@ -173,6 +177,8 @@ pub struct Core {
     pub cameras: Vec<Camera>,
     /// Counts changes of `cameras`, for views that keep something built from them.
     pub cameras_changed: u64,
+    /// The video platforms this seat takes cameras from, and how their directories read.
+    pub video_platforms: Vec<camera::PlatformLink>,
     /// Where PTZ cameras' presets look, as marked on the map (from the log).
     pub preset_places: camera::PresetPlaces,
     /// The preset the officer is marking on the map now (the map's next click places it).
@@ -495,6 +501,7 @@ impl Core {
             Command::Steer { camera, motion } => return self.steer(camera, motion, now),
             Command::Preset { camera, number, save } => return self.preset(camera, number, save, now),
             Command::PlacingPreset(placing) => self.placing_preset = placing,
+            Command::ResyncPlatforms => return vec![Effect::ResyncPlatforms],
             Command::PlacePreset { lon, lat } => return self.place_preset(lon, lat, now),
             Command::TurnTo { camera, number } => {
                 let effects = self.preset(camera.clone(), number, false, now);
@@ -592,6 +599,9 @@ impl Core {
     /// A video platform's directory, read again (see [`camera::merge_directory`]). A wall with
     /// no camera on it yet (a site whose cameras all sit behind the platform) is filled.
     pub fn platform_directory(&mut self, platform: &str, listed: Vec<Camera>) {
+        if let Some(link) = self.video_platforms.iter_mut().find(|l| l.id == platform) {
+            (link.cameras, link.trouble) = (listed.len(), None);
+        }
         camera::merge_directory(&mut self.cameras, platform, listed);
         self.cameras_changed += 1;
         if self.desk.unit.is_none() && self.wall.tiles.iter().all(Option::is_none) {

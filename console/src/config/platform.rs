@@ -66,6 +66,11 @@ pub struct PlatformSettings {
 }
 
 impl PlatformSettings {
+    /// The platform as the seat shows it, before its first read.
+    pub fn link(&self) -> crate::core::camera::PlatformLink {
+        crate::core::camera::PlatformLink { id: self.id.clone(), name: self.name.clone(), cameras: 0, trouble: None }
+    }
+
     /// The platform of an ONVIF camera configured as `[[camera]]` `id` at `url`.
     pub fn onvif(id: &str, name: &str, url: &str, user: &str, password: &str) -> PlatformSettings {
         PlatformSettings {

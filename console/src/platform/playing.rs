@@ -31,8 +31,6 @@ pub struct PlatformStreams {
     playing: HashSet<String>,
     /// Refused: why, and when.
     refused: HashMap<String, (String, Instant)>,
-    /// Platforms whose last directory read failed, and why.
-    pub directory_trouble: HashMap<String, String>,
     /// The PTZ cameras' presets, read when each first plays and after each save.
     presets: HashMap<String, Vec<Preset>>,
     /// PTZ or preset commands refused: why, and when (shown on the tile for [`NOTICE_SHOWN`]).
@@ -49,7 +47,6 @@ impl PlatformStreams {
             asked: HashSet::new(),
             playing: HashSet::new(),
             refused: HashMap::new(),
-            directory_trouble: HashMap::new(),
             presets: HashMap::new(),
             not_steered: HashMap::new(),
         }
@@ -59,12 +56,11 @@ impl PlatformStreams {
     pub fn pump(&mut self, core: &mut Core, uris: &mut HashMap<String, StreamUris>) {
         while let Ok(update) = self.platforms.updates.try_recv() {
             match update {
-                PlatformUpdate::Directory { platform, cameras } => {
-                    self.directory_trouble.remove(&platform);
-                    core.platform_directory(&platform, cameras);
-                }
+                PlatformUpdate::Directory { platform, cameras } => core.platform_directory(&platform, cameras),
                 PlatformUpdate::DirectoryFailed { platform, reason } => {
-                    self.directory_trouble.insert(platform, reason);
+                    if let Some(link) = core.video_platforms.iter_mut().find(|l| l.id == platform) {
+                        link.trouble = Some(reason);
+                    }
                 }
                 PlatformUpdate::Playing { camera, uris: addresses } => {
                     // An answer for a camera that left the wall meanwhile is given back at

@@ -5,8 +5,8 @@
 
 use std::collections::HashSet;
 
-use crate::core::Core;
 use crate::core::camera::Presence;
+use crate::core::{Command, Core};
 use crate::i18n::I18n;
 use crate::ui::theme;
 
@@ -34,8 +34,19 @@ pub struct CameraList {
 const ROW_HEIGHT: f32 = 18.0;
 
 impl CameraList {
-    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Option<Command> {
+        let mut command = None;
         ui.label(egui::RichText::new(tr.t("wall.drag_hint")).color(theme::MUTED).size(12.0));
+        // The platforms: read again on demand; a failed read says why (its cameras stay).
+        if !core.video_platforms.is_empty() && ui.small_button(tr.t("wall.resync")).clicked() {
+            command = Some(Command::ResyncPlatforms);
+        }
+        for link in &core.video_platforms {
+            if let Some(trouble) = &link.trouble {
+                let text = tr.f("wall.platform_trouble", &[("name", &link.name), ("reason", trouble)]);
+                ui.label(egui::RichText::new(text).color(theme::BAD).size(12.0));
+            }
+        }
         ui.horizontal(|ui| {
             let label = ui.label(tr.t("wall.camera_filter"));
             let field = egui::TextEdit::singleline(&mut self.filter).hint_text(tr.t("wall.camera_filter_hint"));
@@ -104,6 +115,7 @@ impl CameraList {
         {
             self.closed.insert(village);
         }
+        command
     }
 }
 

@@ -123,7 +123,7 @@ impl WallView {
         let mut steering = None;
         if self.camera_list {
             let list = Rect::from_min_size(area.min, vec2(CAMERA_LIST_WIDTH.min(area.width() / 3.0), area.height()));
-            ui.scope_builder(UiBuilder::new().max_rect(list), |ui| self.list.ui(ui, core, tr));
+            commands.extend(ui.scope_builder(UiBuilder::new().max_rect(list), |ui| self.list.ui(ui, core, tr)).inner);
             area.min.x = list.max.x + 4.0;
         }
         let gap = 4.0;

@@ -157,9 +157,11 @@ impl LinkageApp {
         )?;
         let plan_reloads = crate::center::channels::watch_plans(&config, runtime.handle());
         // A unit's seat has no wall: it reads no platform.
+        let seat_platforms: &[crate::config::PlatformSettings] =
+            if config.seat_unit.is_none() { &world.platforms } else { &[] };
         let platform_ctx = ctx.clone();
         let platforms = Platforms::start(
-            if config.seat_unit.is_none() { &world.platforms } else { &[] },
+            seat_platforms,
             &config.cameras,
             runtime.handle(),
             std::sync::Arc::new(move || platform_ctx.request_repaint()),
@@ -173,6 +175,7 @@ impl LinkageApp {
         });
 
         let mut core = config.core();
+        core.video_platforms = seat_platforms.iter().map(crate::config::PlatformSettings::link).collect();
         for event in std::mem::take(&mut feed.restored) {
             core.on_feed(FeedUpdate::Event(event));
         }
@@ -229,6 +232,7 @@ impl LinkageApp {
                 self.clips.start(&self.feeds, (tile, &camera), minutes, incident, self.repaint.clone());
             }
             Effect::StopRecording { camera } => self.feeds.stop_recording(&camera),
+            Effect::ResyncPlatforms => self.platforms.resync(),
             Effect::Preset { camera, number, save } => {
                 if let Some(camera) = self.core.camera(&camera) {
                     self.platforms.preset(camera, number, save);
