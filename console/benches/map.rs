@@ -92,6 +92,17 @@ fn incident(n: u64, rng: &mut fastrand::Rng) -> FeedUpdate {
     FeedUpdate::Event(Envelope { seq: n, ..Envelope::new(n, Body::IncidentReported(incident)) })
 }
 
+/// The mouse wheel turned by `points` (positive: up).
+fn wheel(points: f32) -> Event {
+    Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: vec2(0.0, points),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: Default::default(),
+    }
+}
+
 /// A video platform's channels spread over the township, as its directory gives them: every
 /// fourth a dome, every tenth offline, the rest fixed cameras looking every way.
 fn cameras(n: usize, rng: &mut fastrand::Rng) -> Vec<Camera> {
@@ -134,14 +145,7 @@ fn camera_list(core: &mut Core, tr: &I18n, frames: usize) -> (Vec<f64>, f64) {
     };
     let mut times: Vec<f64> = (0..frames)
         .map(|frame| {
-            let delta = vec2(0.0, if frame / 50 % 2 == 0 { -40.0 } else { 40.0 });
-            let wheel = Event::MouseWheel {
-                unit: egui::MouseWheelUnit::Point,
-                delta,
-                phase: egui::TouchPhase::Move,
-                source: egui::MouseWheelSource::Unknown,
-                modifiers: Default::default(),
-            };
+            let wheel = wheel(if frame / 50 % 2 == 0 { -40.0 } else { 40.0 });
             run(core, vec![Event::PointerMoved(Pos2::new(90.0, 300.0)), wheel])
         })
         .collect();
@@ -265,14 +269,7 @@ fn main() {
     // Wheel in for ten frames, out for ten, …: every frame's scale differs from the last.
     let mut zooming: Vec<f64> = (0..frames / 2)
         .map(|frame| {
-            let delta = vec2(0.0, if frame / 10 % 2 == 0 { 60.0 } else { -60.0 });
-            let wheel = Event::MouseWheel {
-                unit: egui::MouseWheelUnit::Point,
-                delta,
-                phase: egui::TouchPhase::Move,
-                source: egui::MouseWheelSource::Unknown,
-                modifiers: Default::default(),
-            };
+            let wheel = wheel(if frame / 10 % 2 == 0 { 60.0 } else { -60.0 });
             for _ in 0..MOVES_PER_FRAME {
                 core.on_feed(moved(&core.units, next_move, &mut rng));
                 next_move += 1;

@@ -47,6 +47,16 @@ fn with_platform() -> State {
     s
 }
 
+/// Opens the dome's tile menu, its presets, and chooses `entry`.
+fn choose_preset_entry(h: &mut egui_kittest::Harness<'_, State>, entry: &str) {
+    h.get_by_label("视频墙 1: 镇政府广场球机").click_secondary();
+    h.run();
+    h.get_by_label("预置位").click();
+    h.run();
+    h.get_by_label(entry).click();
+    h.run();
+}
+
 /// A click of the primary button at `at`, as a hand makes it.
 fn click(h: &mut egui_kittest::Harness<'_, State>, at: egui::Pos2) {
     h.hover_at(at);
@@ -155,18 +165,8 @@ fn a_ptz_tiles_menu_goes_to_a_preset_and_saves_the_view_as_the_next_one() {
     let mut s = with_platform();
     s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into() }]);
     let mut h = harness(s);
-    h.get_by_label("视频墙 1: 镇政府广场球机").click_secondary();
-    h.run();
-    h.get_by_label("预置位").click();
-    h.run();
-    h.get_by_label("转到 1 广场东侧").click();
-    h.run();
-    h.get_by_label("视频墙 1: 镇政府广场球机").click_secondary();
-    h.run();
-    h.get_by_label("预置位").click();
-    h.run();
-    h.get_by_label("当前位置存为预置位 2").click();
-    h.run();
+    choose_preset_entry(&mut h, "转到 1 广场东侧");
+    choose_preset_entry(&mut h, "当前位置存为预置位 2");
     let asked: Vec<(u8, bool)> = h
         .state()
         .effects
@@ -186,12 +186,7 @@ fn a_preset_marked_on_the_map_turns_the_dome_from_the_map_and_from_a_nearby_inci
     let mut s = with_platform();
     s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into() }]);
     let mut h = harness(s);
-    h.get_by_label("视频墙 1: 镇政府广场球机").click_secondary();
-    h.run();
-    h.get_by_label("预置位").click();
-    h.run();
-    h.get_by_label("在地图上标注 1").click();
-    h.run();
+    choose_preset_entry(&mut h, "在地图上标注 1");
     assert_eq!(h.state().core.placing_preset, Some((DOME.into(), 1)));
     // The map's next click is the place; it goes into the log for every seat.
     let map = h.get_by_label("地图（拖动平移，滚轮缩放）").rect();

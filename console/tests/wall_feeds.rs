@@ -49,13 +49,8 @@ fn size(feeds: &WallFeeds, tile: usize) -> Option<(u32, u32)> {
     feeds.picture(tile)?.frame.map(|f| (f.width, f.height))
 }
 
-fn sorted(mut v: Vec<(String, Quality)>) -> Vec<(String, Quality)> {
-    v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-    v
-}
-
-#[test]
-fn focus_switches_to_main_without_a_gap_and_what_is_off_screen_stops_after_the_grace() {
+/// Cameras a and b on the in-process RTSP server, and a wall of `layout` showing `shown`.
+fn cameras_a_and_b(layout: Layout, shown: &[&str]) -> (CameraServer, Rig) {
     streams::video::init().unwrap();
     let cameras = ["a", "b"].map(|id| SimCamera { id: id.into(), name: id.into(), ptz: false });
     let server = CameraServer::start(&cameras, 0).unwrap();
@@ -63,8 +58,18 @@ fn focus_switches_to_main_without_a_gap_and_what_is_off_screen_stops_after_the_g
         .into_iter()
         .map(|id| (id.to_string(), StreamUris { main: server.main_uri(id), sub: Some(server.uri(id)) }))
         .collect();
-    let wall = Wall::filled(Layout::TwoByTwo, ["a", "b"].map(String::from).into_iter());
-    let mut rig = Rig { feeds: WallFeeds::new(GRACE, streams::no_waker()), wall, uris };
+    let wall = Wall::filled(layout, shown.iter().map(|c| c.to_string()));
+    (server, Rig { feeds: WallFeeds::new(GRACE, streams::no_waker()), wall, uris })
+}
+
+fn sorted(mut v: Vec<(String, Quality)>) -> Vec<(String, Quality)> {
+    v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    v
+}
+
+#[test]
+fn focus_switches_to_main_without_a_gap_and_what_is_off_screen_stops_after_the_grace() {
+    let (server, mut rig) = cameras_a_and_b(Layout::TwoByTwo, &["a", "b"]);
 
     // Small tiles play the sub streams.
     let both = |f: &WallFeeds| size(f, 0) == Some((640, 360)) && size(f, 1) == Some((640, 360));
@@ -97,16 +102,8 @@ fn focus_switches_to_main_without_a_gap_and_what_is_off_screen_stops_after_the_g
 
 #[test]
 fn a_recording_tile_keeps_recording_off_screen_and_its_clip_goes_on_the_record() {
-    streams::video::init().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cameras = ["a", "b"].map(|id| SimCamera { id: id.into(), name: id.into(), ptz: false });
-    let server = CameraServer::start(&cameras, 0).unwrap();
-    let uris = ["a", "b"]
-        .into_iter()
-        .map(|id| (id.to_string(), StreamUris { main: server.main_uri(id), sub: Some(server.uri(id)) }))
-        .collect();
-    let wall = Wall::filled(Layout::One, ["a"].map(String::from).into_iter());
-    let mut rig = Rig { feeds: WallFeeds::new(GRACE, streams::no_waker()), wall, uris };
+    let (_server, mut rig) = cameras_a_and_b(Layout::One, &["a"]);
     assert!(rig.until(Duration::from_secs(20), |f| size(f, 0).is_some(), |_| {}), "a does not play");
 
     let mut core = linkage::config::Config::demo().unwrap().core();

@@ -253,14 +253,18 @@ mod tests {
         (caps.unwrap(), buffers)
     }
 
+    /// A recording into `dir`, and where its end is told.
+    fn recording(dir: &Path) -> (Arc<Recorder>, std::sync::mpsc::Receiver<Result<Clip, String>>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done: ClipDone = Box::new(move |e| tx.send(e).unwrap());
+        (Recorder::start(&dir.join("c.mkv"), Duration::from_secs(60), done).unwrap(), rx)
+    }
+
     #[test]
     fn a_clip_is_written_without_decoding_or_encoding_and_starts_at_a_keyframe() {
         let (caps, buffers) = encoded();
         let dir = tempfile::tempdir().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let recorder =
-            Recorder::start(&dir.path().join("c.mkv"), Duration::from_secs(60), Box::new(move |e| tx.send(e).unwrap()))
-                .unwrap();
+        let (recorder, rx) = recording(dir.path());
         // Joining mid-GOP: the deltas before the next keyframe are not kept.
         for buffer in &buffers[10..] {
             recorder.push(0, Some(caps.clone()), buffer);
@@ -283,10 +287,7 @@ mod tests {
     fn a_recording_stopped_before_any_keyframe_says_so() {
         let (caps, buffers) = encoded();
         let dir = tempfile::tempdir().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let recorder =
-            Recorder::start(&dir.path().join("c.mkv"), Duration::from_secs(60), Box::new(move |e| tx.send(e).unwrap()))
-                .unwrap();
+        let (recorder, rx) = recording(dir.path());
         recorder.push(0, Some(caps), &buffers[3]);
         recorder.stop();
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), Err("no picture came to record".into()));
