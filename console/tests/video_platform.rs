@@ -44,6 +44,9 @@ impl Seat {
     fn step(&mut self) {
         let now = Instant::now();
         self.platforms.pump(&mut self.core, &mut self.uris);
+        for camera in self.platforms.renew(&self.core, &self.feeds.lost(3), &mut self.uris) {
+            self.feeds.drop_camera(&camera);
+        }
         self.platforms.follow(&self.core, &self.feeds.running(), &mut self.uris, now);
         self.feeds.sync(&self.core.wall, &self.uris, now);
     }
@@ -207,9 +210,9 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     // Presets: read when the dome first played (none yet); one saved is listed with the name the
     // camera gave it, and going to it is the platform's call.
     wvp.until(10, "preset_query", |e| e.iter().any(|q| q["channel"] == "34020000001310000001"));
-    assert!(seat.platforms.presets(DOME).is_empty());
+    assert!(seat.until(10, |s| s.platforms.presets(DOME) == Some(&[])), "{:?}", seat.platforms.presets(DOME));
     seat.command(Command::Preset { camera: DOME.into(), number: 1, save: true });
-    let listed = |s: &Seat| s.platforms.presets(DOME) == [Preset { number: 1, name: "Preset1".into() }];
+    let listed = |s: &Seat| s.platforms.presets(DOME) == Some(&[Preset { number: 1, name: "Preset1".into() }]);
     assert!(seat.until(10, listed), "{:?}", seat.platforms.presets(DOME));
     seat.command(Command::Preset { camera: DOME.into(), number: 1, save: false });
     wvp.until(10, "preset", |e| e.len() == 2);
@@ -238,6 +241,33 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     assert!(!seat.feeds.running().iter().any(|(c, _)| c == DOME), "{:?}", seat.feeds.running());
     let stops: Vec<String> = wvp.events("stop").iter().map(|e| e["channel"].as_str().unwrap().to_owned()).collect();
     assert_eq!(stops, ["34020000001310000001"]);
+}
+
+#[test]
+fn a_platform_stream_that_dies_is_asked_for_anew() {
+    streams::video::init().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cameras = [SimCamera { id: format!("{NVR}_34020000001310000001"), name: "dome".into(), ptz: false }];
+    let first = CameraServer::start(&cameras, 0).unwrap();
+    let base = |server: &CameraServer| server.uri("x").trim_end_matches("/x").to_owned();
+    let wvp =
+        PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--password", "p", "--rtsp", &base(&first)]);
+    let mut seat = seat(&runtime, settings(wvp.port, "p"));
+    assert!(seat.until(20, |s| s.camera(DOME).is_some()));
+    seat.core.wall = Wall::filled(Layout::TwoByTwo, std::iter::once(DOME.to_owned()));
+    let seq = |s: &Seat| s.feeds.picture(0).and_then(|p| p.frame).map_or(0, |f| f.seq);
+    assert!(seat.until(30, |s| seq(s) > 0), "{:?}", seat.tile_state(0));
+
+    // The platform's media server goes away and comes back elsewhere: the feed cannot get the
+    // stream back from the old address, so the stream is given back and asked for anew.
+    drop(first);
+    let second = CameraServer::start(&cameras, 0).unwrap();
+    control(&wvp, &format!("/control/rtsp?base={}", base(&second)));
+    let before = seq(&seat);
+    assert!(seat.until(60, |s| seq(s) > before), "not playing again: {:?}", seat.tile_state(0));
+    assert_eq!(wvp.events("start").len(), 2, "asked for twice");
+    assert_eq!(wvp.events("stop").len(), 1, "given back once");
 }
 
 #[test]
@@ -282,7 +312,7 @@ fn the_demos_dome_turns_when_steered_through_its_platform_and_keeps_playing() {
 
     let start = server.heads().pose(&stream).unwrap();
     seat.command(Command::Preset { camera: dome.clone(), number: 1, save: true });
-    assert!(seat.until(10, |s| s.platforms.presets(&dome).len() == 1), "the preset is not listed");
+    assert!(seat.until(10, |s| s.platforms.presets(&dome).is_some_and(|p| p.len() == 1)), "not listed");
     seat.steer(&dome, Motion::ZoomIn);
     assert!(seat.until(10, |_| server.heads().pose(&stream).unwrap().zoom > 1.5), "it does not zoom");
     seat.steer(&dome, Motion::Right);
@@ -361,13 +391,13 @@ fn an_onvif_camera_plays_turns_and_keeps_presets_through_its_own_services() {
     // A preset kept there, then it zooms, then the preset brings it back.
     seat.command(Command::Preset { camera: "gate-dome".into(), number: 1, save: true });
     assert!(
-        seat.until(10, |s| s.platforms.presets("gate-dome").len() >= 2),
+        seat.until(10, |s| s.platforms.presets("gate-dome").is_some_and(|p| p.len() >= 2)),
         "{:?}",
         seat.platforms.presets("gate-dome")
     );
     // ONVIF names presets by tokens: the console names the one it saves by its number, so it is
     // listed as preset 1 (the camera's own "home" takes the next free number).
-    let presets = seat.platforms.presets("gate-dome").to_vec();
+    let presets = seat.platforms.presets("gate-dome").unwrap_or_default().to_vec();
     assert_eq!(presets[0], Preset { number: 1, name: "1".into() }, "{presets:?}");
     let saved = 1;
     seat.steer("gate-dome", Motion::ZoomIn);

@@ -22,7 +22,8 @@ channels listed in --refuse answer play with code -1 "信令超时" as wvp does 
 not answer the INVITE.
 
 Test controls (not wvp's): POST /control/expire drops every token (the next call is 401),
-POST /control/remove/{channelId} takes a channel off the directory.
+POST /control/remove/{channelId} takes a channel off the directory, POST /control/rtsp?base=URL
+moves its streams to another RTSP server (as a platform whose media server restarted).
 
 Logs JSON lines to --log (login, start, stop, ptz, preset, preset_query, unauthorized); prints `LISTENING <port>` first.
 """
@@ -138,6 +139,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path = urlparse(self.path).path
+        if path == "/control/rtsp":
+            args.rtsp = parse_qs(urlparse(self.path).query)["base"][0]
+            return self.ok(None)
         if path == "/control/expire":
             with lock:
                 tokens.clear()

@@ -100,7 +100,8 @@ pub fn turn_to(cameras: &[Camera], places: &PresetPlaces, lon: f64, lat: f64) ->
     let mut found: Vec<TurnTo> = cameras
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.ptz && distance_and_bearing((c.lon, c.lat), (lon, lat)).0 <= VIEW_RANGE_M)
+        .filter(|(_, c)| c.ptz && c.presence == Presence::Online)
+        .filter(|(_, c)| distance_and_bearing((c.lon, c.lat), (lon, lat)).0 <= VIEW_RANGE_M)
         .filter_map(|(i, c)| {
             let presets = places.get(&c.id)?;
             presets

@@ -26,7 +26,9 @@ impl Core {
     /// Moves a PTZ camera: the movement for the platform, and (when it starts one) its record
     /// for the log. Nothing for a camera that does not turn.
     pub(crate) fn steer(&mut self, camera: String, motion: Motion, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
-        if !self.camera(&camera).is_some_and(|c| c.ptz) {
+        // A stop always goes (the camera may have been re-read as fixed while it moved).
+        let steerable = |c: &crate::camera::Camera| c.ptz || (motion == Motion::Stop && c.on_platform().is_some());
+        if !self.camera(&camera).is_some_and(steerable) {
             return vec![];
         }
         let record = motion.code().map(|m| self.camera_used(&camera, CameraAction::Steered { motion: m.into() }, now));
@@ -87,7 +89,11 @@ impl Core {
     }
 
     fn camera_used(&self, camera: &str, action: CameraAction, now: chrono::DateTime<chrono::Utc>) -> Effect {
-        let camera_name = self.camera(camera).map_or_else(|| camera.to_owned(), |c| c.name.clone());
+        let mut camera_name = self.camera(camera).map_or_else(|| camera.to_owned(), |c| c.name.clone());
+        // The log takes names of up to 128 bytes: a long Chinese name is cut at a character.
+        while camera_name.len() > 128 {
+            camera_name.pop();
+        }
         Effect::Send(Body::UseCamera(CameraUse {
             key: crate::command_key(now),
             camera: camera.to_owned(),

@@ -177,6 +177,8 @@ pub struct Core {
     pub cameras: Vec<Camera>,
     /// Counts changes of `cameras`, for views that keep something built from them.
     pub cameras_changed: u64,
+    /// Whether a video platform's directory has been read since the seat started.
+    pub platform_read: bool,
     /// The video platforms this seat takes cameras from, and how their directories read.
     pub video_platforms: Vec<camera::PlatformLink>,
     /// Where PTZ cameras' presets look, as marked on the map (from the log).
@@ -596,15 +598,18 @@ impl Core {
         self.cameras.iter().map(|c| c.id.clone()).collect()
     }
 
-    /// A video platform's directory, read again (see [`camera::merge_directory`]). A wall with
-    /// no camera on it yet (a site whose cameras all sit behind the platform) is filled.
+    /// A video platform's directory, read again (see [`camera::merge_directory`]). At the first
+    /// directory of the seat, a wall with no camera on it (a site whose cameras all sit behind
+    /// the platform) is filled; later reads leave the wall as the officer has it.
     pub fn platform_directory(&mut self, platform: &str, listed: Vec<Camera>) {
         if let Some(link) = self.video_platforms.iter_mut().find(|l| l.id == platform) {
             (link.cameras, link.trouble) = (listed.len(), None);
         }
+        let first = !self.platform_read;
+        self.platform_read = true;
         camera::merge_directory(&mut self.cameras, platform, listed);
         self.cameras_changed += 1;
-        if self.desk.unit.is_none() && self.wall.tiles.iter().all(Option::is_none) {
+        if first && self.desk.unit.is_none() && self.wall.tiles.iter().all(Option::is_none) {
             let online = self.cameras.iter().filter(|c| c.presence == camera::Presence::Online);
             self.wall.set_layout(self.wall.layout, online.map(|c| c.id.clone()));
         }

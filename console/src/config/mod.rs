@@ -362,10 +362,13 @@ impl Config {
                             format!("camera {}: an onvif camera gives its own streams (no sim, main or sub)", c.id);
                         return Err(err(span, reason));
                     }
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    if !url.starts_with("http://") {
                         return Err(err(
                             span,
-                            format!("camera {}: onvif must be the device service's http(s):// address", c.id),
+                            format!(
+                                "camera {}: onvif must be the device service's http:// address (https is not supported yet)",
+                                c.id
+                            ),
                         ));
                     }
                     let (Some(user), Some(password)) = (&c.user, &c.password) else {

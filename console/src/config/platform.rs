@@ -112,8 +112,12 @@ pub(super) fn settings(
             other => return Err(err(Some(p.kind.span()), format!("video_platform kind {other:?}: only wvp"))),
         };
         let url = p.url.get_ref().trim_end_matches('/').to_owned();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(err(Some(p.url.span()), "video_platform url must start with http:// or https://".into()));
+        // HTTPS to a platform would need its CA; not built yet, so refused rather than failing later.
+        if !url.starts_with("http://") {
+            return Err(err(
+                Some(p.url.span()),
+                "video_platform url must start with http:// (https is not supported yet)".into(),
+            ));
         }
         let password = secret(p.password.get_ref(), base).map_err(|r| err(Some(p.password.span()), r))?;
         let resync = Duration::from_secs(p.resync_secs.max(10));

@@ -214,6 +214,8 @@ fn a_video_platform_is_read_with_its_password_from_a_file_and_a_wrong_one_is_ref
     assert!(e.reason.contains("nowhere.pass"), "{e}");
     let e = read(&platform("").replace("http://10.20.0.5", "10.20.0.5")).unwrap_err();
     assert!(e.reason.contains("http://"), "{e}");
+    let e = read(&platform("").replace("http://10.20.0.5", "https://10.20.0.5")).unwrap_err();
+    assert!(e.reason.contains("https is not supported yet"), "{e}");
     let twice = format!("{}{}", platform(""), &platform("")[MINIMAL.len()..]);
     assert!(read(&twice).unwrap_err().reason.contains("unique"));
 }

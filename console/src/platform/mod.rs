@@ -114,17 +114,21 @@ impl Platforms {
         let (updates_tx, updates) = mpsc::unbounded_channel();
         let asks = settings
             .iter()
-            .map(|s| {
+            .filter_map(|s| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 let client = Arc::new(match (s.kind, cameras.iter().find(|c| c.id == s.id)) {
+                    (PlatformKind::Wvp, _) => Client::Wvp(wvp::Wvp::new(s.clone())),
                     (PlatformKind::Onvif, Some(camera)) => {
                         Client::Onvif(Box::new(onvif::Onvif::new(s.clone(), camera.clone())))
                     }
-                    _ => Client::Wvp(wvp::Wvp::new(s.clone())),
+                    (PlatformKind::Onvif, None) => {
+                        tracing::error!(camera = %s.id, "an ONVIF camera's platform without its camera: not started");
+                        return None;
+                    }
                 });
                 let out = Outbox { updates: updates_tx.clone(), waker: waker.clone() };
                 runtime.spawn(run(s.clone(), client, rx, out));
-                (s.id.clone(), tx)
+                Some((s.id.clone(), tx))
             })
             .collect();
         Platforms { asks, updates }

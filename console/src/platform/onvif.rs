@@ -32,6 +32,9 @@ const DEVICE_NS: &str = "http://www.onvif.org/ver10/device/wsdl";
 const MEDIA_NS: &str = "http://www.onvif.org/ver10/media/wsdl";
 const PTZ_NS: &str = "http://www.onvif.org/ver20/ptz/wsdl";
 
+/// How long one call may take.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// What the camera said of itself at the first call.
 #[derive(Clone)]
 struct Services {
@@ -60,8 +63,8 @@ impl Onvif {
     /// The camera, as it answers now: online, and whether a profile can be steered.
     pub async fn directory(&self) -> Result<Vec<Camera>, PlatformError> {
         // Asked again each time: a camera that restarted may have changed.
-        *self.services.lock().await = None;
-        let services = self.services().await?;
+        let services = self.discover().await?;
+        *self.services.lock().await = Some(services.clone());
         let ptz = services.ptz.is_some() && services.ptz_profile.is_some();
         Ok(vec![Camera { ptz, presence: Presence::Online, ..self.camera.clone() }])
     }
@@ -147,12 +150,14 @@ impl Onvif {
             return self.call(&url, PTZ_NS, "SetPreset", &body).await.map(drop);
         }
         let known = |list: &[(Preset, String)]| list.iter().find(|(p, _)| p.number == number).map(|(_, t)| t.clone());
-        let preset = match known(&self.presets.lock().await) {
+        let cached = known(&self.presets.lock().await);
+        let preset = match cached {
             Some(t) => t,
             None => {
+                // Not listed since the start: list them now (the lock is not held meanwhile).
                 self.presets().await?;
-                known(&self.presets.lock().await)
-                    .ok_or_else(|| PlatformError::Answer(format!("the camera has no preset {number}")))?
+                let listed = known(&self.presets.lock().await);
+                listed.ok_or_else(|| PlatformError::Answer(format!("the camera has no preset {number}")))?
             }
         };
         let body = format!(
@@ -172,12 +177,20 @@ impl Onvif {
         }
     }
 
-    /// Where the camera's services are and what its profiles are, asked once.
+    /// Where the camera's services are and what its profiles are, as last asked (asked now if
+    /// never).
     async fn services(&self) -> Result<Services, PlatformError> {
-        let mut known = self.services.lock().await;
-        if let Some(services) = known.as_ref() {
-            return Ok(services.clone());
+        let cached = self.services.lock().await.clone();
+        if let Some(services) = cached {
+            return Ok(services);
         }
+        let services = self.discover().await?;
+        *self.services.lock().await = Some(services.clone());
+        Ok(services)
+    }
+
+    /// Asks the camera where its services are and what its profiles are.
+    async fn discover(&self) -> Result<Services, PlatformError> {
         let device = self.settings.url.clone();
         let body = format!("<GetCapabilities xmlns=\"{DEVICE_NS}\"><Category>All</Category></GetCapabilities>");
         let answer = self.call(&device, DEVICE_NS, "GetCapabilities", &body).await?;
@@ -194,14 +207,12 @@ impl Onvif {
                 Some((unescape(attribute(attrs, "token")?), inner.contains("PTZConfiguration")))
             })
             .collect();
-        let services = Services {
+        Ok(Services {
             media,
             ptz,
             ptz_profile: profiles.iter().find(|(_, ptz)| *ptz).map(|(t, _)| t.clone()),
             profiles: profiles.into_iter().map(|(t, _)| t).collect(),
-        };
-        *known = Some(services.clone());
-        Ok(services)
+        })
     }
 
     /// A service address the camera gave, on the host and port it was configured at.
@@ -237,7 +248,11 @@ impl Onvif {
             .header(header::CONTENT_LENGTH, envelope.len())
             .body(Full::new(Bytes::from(envelope)))
             .map_err(|e| PlatformError::Link(format!("{url}: {e}")))?;
-        let (status, answer) = streams::http::exchange(base, None, request).await.map_err(PlatformError::Link)?;
+        let exchange = streams::http::exchange(base, None, request);
+        let (status, answer) = tokio::time::timeout(CALL_TIMEOUT, exchange)
+            .await
+            .map_err(|_| PlatformError::Link(format!("{action}: no answer in {} s", CALL_TIMEOUT.as_secs())))?
+            .map_err(PlatformError::Link)?;
         let text = String::from_utf8_lossy(&answer).into_owned();
         let fault = elements(&text, "Fault").next().map(|(_, inner)| {
             elements(inner, "Text").next().map_or_else(|| "a SOAP fault".to_owned(), |(_, t)| unescape(t.trim()))

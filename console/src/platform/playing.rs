@@ -136,6 +136,27 @@ impl PlatformStreams {
         }
     }
 
+    /// The platform cameras among `lost` (feeds that keep failing to reconnect) whose streams
+    /// the platform gave: the stream is given back and its address forgotten, so that it is
+    /// asked for anew (a device or media server that dropped a stream needs a new play). Returns
+    /// them, for the wall to stop their feeds.
+    pub fn renew(&mut self, core: &Core, lost: &[String], uris: &mut HashMap<String, StreamUris>) -> Vec<String> {
+        let mut renewed = vec![];
+        for id in lost {
+            if !self.playing.remove(id) {
+                continue;
+            }
+            uris.remove(id);
+            if let Some((platform, device, channel)) = core.camera(id).and_then(Camera::on_platform) {
+                let ask = Ask::Stop { camera: id.clone(), device: device.to_owned(), channel: channel.to_owned() };
+                self.platforms.ask(platform, ask);
+            }
+            tracing::info!(camera = %id, "platform stream lost: asked for anew");
+            renewed.push(id.clone());
+        }
+        renewed
+    }
+
     /// Moves a platform camera (until [`Motion::Stop`]); false when it is not one.
     pub fn steer(&self, camera: &Camera, motion: Motion) -> bool {
         let Some((platform, device, channel)) = camera.on_platform() else { return false };
@@ -162,9 +183,10 @@ impl PlatformStreams {
         (at.elapsed() < NOTICE_SHOWN).then_some(reason.as_str())
     }
 
-    /// A camera's presets, as its platform last listed them.
-    pub fn presets(&self, camera: &str) -> &[Preset] {
-        self.presets.get(camera).map_or(&[], Vec::as_slice)
+    /// A camera's presets, as its platform last listed them; `None` until it has (saving one
+    /// before would write over a preset the camera keeps).
+    pub fn presets(&self, camera: &str) -> Option<&[Preset]> {
+        self.presets.get(camera).map(Vec::as_slice)
     }
 
     /// What the tile of a platform camera with no feed yet says: offline, gone, refused (with

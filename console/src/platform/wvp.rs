@@ -32,6 +32,10 @@ use crate::platform::{Motion, PlatformError};
 /// Devices or channels asked for per page.
 const PAGE: usize = 100;
 
+/// How long one call may take: wvp answers a play once the device has (up to 10 s, 18 s in
+/// 2.6), a preset query once the camera has (3 s).
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One wvp platform: its settings and the token of the last login.
 pub struct Wvp {
     settings: PlatformSettings,
@@ -56,8 +60,9 @@ struct Login {
 /// A page of a list (`PageInfo`).
 #[derive(Deserialize)]
 struct Page<T> {
+    /// All items; a platform that leaves it out is read until a short page.
     #[serde(default)]
-    total: usize,
+    total: Option<usize>,
     #[serde(default = "Vec::new")]
     list: Vec<T>,
 }
@@ -133,9 +138,19 @@ impl Wvp {
         let devices: Vec<Device> = self.all("/api/device/query/devices").await?;
         let mut cameras = vec![];
         for device in devices {
-            let path = format!("/api/device/query/devices/{}/channels", segment(&device.device_id)?);
-            let channels: Vec<Channel> = self.all(&path).await?;
-            cameras.extend(channels.into_iter().filter_map(|c| self.camera(&device, c)));
+            // One device the platform refuses to list does not hide the others; a platform that
+            // stops answering fails the read (its cameras stay as they were, not "removed").
+            let channels = match segment(&device.device_id) {
+                Ok(id) => self.all::<Channel>(&format!("/api/device/query/devices/{id}/channels")).await,
+                Err(e) => Err(e),
+            };
+            match channels {
+                Ok(channels) => cameras.extend(channels.into_iter().filter_map(|c| self.camera(&device, c))),
+                Err(PlatformError::Answer(e)) => {
+                    tracing::warn!(platform = %self.settings.id, device = %device.device_id, error = %e, "device's channels not read");
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(cameras)
     }
@@ -244,7 +259,7 @@ impl Wvp {
             let answer: Page<T> = self.get(&format!("{path}?page={page}&count={PAGE}")).await?;
             let got = answer.list.len();
             items.extend(answer.list);
-            if got < PAGE || items.len() >= answer.total {
+            if got < PAGE || answer.total.is_some_and(|total| items.len() >= total) {
                 break;
             }
         }
@@ -252,24 +267,29 @@ impl Wvp {
     }
 
     /// A GET with the token; logs in first when there is none, and once more when the platform
-    /// says the token is no longer good.
+    /// says the token is no longer good. The token's lock is held only to read or renew it:
+    /// calls run side by side (a PTZ stop never waits behind a directory read).
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, PlatformError> {
-        let mut token = self.token.lock().await;
-        for attempt in 0..2 {
-            let current = match token.as_ref() {
-                Some(t) => t.clone(),
-                None => {
-                    let t = self.login().await?;
-                    *token = Some(t.clone());
-                    t
-                }
-            };
-            match self.call(path, Some(&current)).await {
-                Err(PlatformError::Unauthorized(_)) if attempt == 0 => *token = None,
-                other => return other,
+        let token = self.token(None).await?;
+        match self.call(path, Some(&token)).await {
+            Err(PlatformError::Unauthorized(_)) => {
+                let fresh = self.token(Some(&token)).await?;
+                self.call(path, Some(&fresh)).await
             }
+            other => other,
         }
-        Err(PlatformError::Unauthorized("the platform refused a fresh login's token".into()))
+    }
+
+    /// The token to use: the one kept, or a fresh login's when there is none or the kept one
+    /// is `stale` (unless another call renewed it meanwhile).
+    async fn token(&self, stale: Option<&str>) -> Result<String, PlatformError> {
+        let mut kept = self.token.lock().await;
+        if let Some(token) = kept.as_ref().filter(|t| Some(t.as_str()) != stale) {
+            return Ok(token.clone());
+        }
+        let fresh = self.login().await?;
+        *kept = Some(fresh.clone());
+        Ok(fresh)
     }
 
     async fn login(&self) -> Result<String, PlatformError> {
@@ -285,14 +305,21 @@ impl Wvp {
         Ok(login.access_token)
     }
 
-    async fn call<T: DeserializeOwned>(&self, path: &str, token: Option<&str>) -> Result<T, PlatformError> {
+    /// One call, within [`CALL_TIMEOUT`]. Errors name the call by its path without the query
+    /// (the login's holds the password's hash, which wvp takes as the password).
+    async fn call<T: DeserializeOwned>(&self, path_and_query: &str, token: Option<&str>) -> Result<T, PlatformError> {
         let base = &self.settings.url;
-        let mut request = Request::get(path).header(header::HOST, streams::http::host_of(base));
+        let path = path_and_query.split('?').next().unwrap_or_default();
+        let mut request = Request::get(path_and_query).header(header::HOST, streams::http::host_of(base));
         if let Some(token) = token {
             request = request.header("access-token", token);
         }
         let request = request.body(Full::new(Bytes::new())).map_err(|e| PlatformError::Link(format!("{path}: {e}")))?;
-        let (status, body) = streams::http::exchange(base, None, request).await.map_err(PlatformError::Link)?;
+        let exchange = streams::http::exchange(base, None, request);
+        let (status, body) = tokio::time::timeout(CALL_TIMEOUT, exchange)
+            .await
+            .map_err(|_| PlatformError::Link(format!("{path}: no answer in {} s", CALL_TIMEOUT.as_secs())))?
+            .map_err(|e| PlatformError::Link(e.replace(path_and_query, path)))?;
         let answer: Answer<T> = match serde_json::from_slice(&body) {
             Ok(answer) => answer,
             Err(_) if status == StatusCode::UNAUTHORIZED => {

@@ -42,10 +42,16 @@ impl CameraList {
             command = Some(Command::ResyncPlatforms);
         }
         for link in &core.video_platforms {
-            if let Some(trouble) = &link.trouble {
-                let text = tr.f("wall.platform_trouble", &[("name", &link.name), ("reason", trouble)]);
-                ui.label(egui::RichText::new(text).color(theme::BAD).size(12.0));
-            }
+            let (text, colour) = match &link.trouble {
+                Some(trouble) => {
+                    (tr.f("wall.platform_trouble", &[("name", &link.name), ("reason", trouble)]), theme::BAD)
+                }
+                None => (
+                    tr.f("wall.platform_cameras", &[("name", &link.name), ("n", &link.cameras.to_string())]),
+                    theme::MUTED,
+                ),
+            };
+            ui.label(egui::RichText::new(text).color(colour).size(12.0));
         }
         ui.horizontal(|ui| {
             let label = ui.label(tr.t("wall.camera_filter"));

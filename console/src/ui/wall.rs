@@ -30,8 +30,8 @@ pub struct TileFeed<'a> {
     pub frame: Option<Arc<Frame>>,
     /// Whether it records an evidence clip, or why its last recording failed.
     pub recording: Option<RecordingMark>,
-    /// A PTZ camera's presets, as its platform listed them.
-    pub presets: &'a [Preset],
+    /// A PTZ camera's presets, as its platform listed them (`None`: not listed yet).
+    pub presets: Option<&'a [Preset]>,
     /// Why its last PTZ or preset command was refused, for a few seconds.
     pub notice: Option<&'a str>,
 }
@@ -294,7 +294,11 @@ fn preset_menu(ui: &mut egui::Ui, tr: &I18n, t: &TileFeed<'_>) -> Option<Command
     let mut chosen = None;
     let camera = &t.camera.id;
     ui.menu_button(tr.t("wall.presets"), |ui| {
-        for p in t.presets {
+        let Some(presets) = t.presets else {
+            ui.label(egui::RichText::new(tr.t("wall.presets_unknown")).color(theme::MUTED));
+            return;
+        };
+        for p in presets {
             ui.horizontal(|ui| {
                 let label = tr.f("wall.preset_go", &[("n", &p.number.to_string()), ("name", &p.name)]);
                 if ui.button(label.trim_end()).clicked() {
@@ -308,7 +312,7 @@ fn preset_menu(ui: &mut egui::Ui, tr: &I18n, t: &TileFeed<'_>) -> Option<Command
                 }
             });
         }
-        if let Some(number) = free_preset(t.presets) {
+        if let Some(number) = free_preset(presets) {
             ui.separator();
             if ui.button(tr.f("wall.preset_save", &[("n", &number.to_string())])).clicked() {
                 chosen = Some(Command::Preset { camera: camera.clone(), number, save: true });

@@ -54,7 +54,7 @@ impl Clips {
         incident: Option<String>,
         waker: streams::Waker,
     ) {
-        let at = chrono::Utc::now().with_timezone(&crate::core::ZONE).format("%Y%m%d-%H%M%S");
+        let at = chrono::Utc::now().with_timezone(&crate::core::ZONE).format("%Y%m%d-%H%M%S-%3f");
         let safe: String = camera.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
         let path = self.folder.join(format!("{safe}-{at}.mkv"));
         let (tx, id) = (self.ended_tx.clone(), camera.to_owned());

@@ -79,6 +79,8 @@ impl WallFeeds {
             && self.tiles.iter().enumerate().all(|(i, t)| match (t, wanted.get(&i)) {
                 (None, None) => true,
                 (Some(t), Some(&(camera, stream))) => t.now.is(camera, stream),
+                // A camera with no address yet (a platform's, asked for): nothing to start.
+                (None, Some(&(camera, _))) => !uris.contains_key(camera),
                 _ => false,
             });
         if !unchanged {
@@ -172,6 +174,31 @@ impl WallFeeds {
     pub fn record(&self, i: usize, path: &std::path::Path, limit: Duration, done: ClipDone) -> Result<(), String> {
         let tile = self.tiles.get(i).and_then(Option::as_ref).ok_or("the tile plays nothing")?;
         tile.now.feed.record(path, limit, done)
+    }
+
+    /// The cameras whose tile's feed has tried to reconnect `attempts` times or more.
+    pub fn lost(&self, attempts: u32) -> Vec<String> {
+        let reconnecting = |t: &&TileFeeds| matches!(t.now.feed.state(), FeedState::Reconnecting { attempt, .. } if attempt >= attempts);
+        self.tiles.iter().flatten().filter(reconnecting).map(|t| t.now.camera.clone()).collect()
+    }
+
+    /// Stops every feed of `camera` now (its address is no longer good); a tile that wants it
+    /// starts it again once it has an address.
+    pub fn drop_camera(&mut self, camera: &str) {
+        for tile in &mut self.tiles {
+            if tile.as_ref().is_some_and(|t| t.now.camera == camera)
+                && let Some(t) = tile.take()
+            {
+                stop_in_background(t.now.feed);
+                if let Some(before) = t.before {
+                    stop_in_background(before.feed);
+                }
+            }
+        }
+        let (gone, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.parked).into_iter().partition(|(p, _)| p.camera == camera);
+        self.parked = kept;
+        gone.into_iter().for_each(|(p, _)| stop_in_background(p.feed));
     }
 
     /// Every feed of `camera`, on screen or parked.

@@ -30,6 +30,9 @@ use crate::world::World;
 
 /// How long `logic` may spend applying feed updates in one frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(10);
+/// A platform camera's feed that failed to reconnect this many times asks the platform for
+/// its stream anew.
+const RENEW_AFTER_ATTEMPTS: u32 = 3;
 /// A video frame asks for a repaint within this time: the wall's frame-rate cap.
 const VIDEO_REPAINT: Duration = Duration::from_millis(40);
 
@@ -343,6 +346,10 @@ impl eframe::App for LinkageApp {
         }
         let now = Instant::now();
         self.platforms.pump(&mut self.core, &mut self.world.camera_uris);
+        let lost = self.feeds.lost(RENEW_AFTER_ATTEMPTS);
+        for camera in self.platforms.renew(&self.core, &lost, &mut self.world.camera_uris) {
+            self.feeds.drop_camera(&camera);
+        }
         self.platforms.follow(&self.core, &self.feeds.running(), &mut self.world.camera_uris, now);
         self.feeds.sync(&self.core.wall, &self.world.camera_uris, now);
         // What the seat is for is on screen: the center's wall plays, a unit's seat has an order.
@@ -374,7 +381,7 @@ impl eframe::App for LinkageApp {
                 None => {
                     let camera = self.core.camera(self.core.wall.tiles.get(i)?.as_deref()?)?;
                     let state = self.platforms.tile_state(camera, &self.tr)?;
-                    Some(wall::TileFeed { camera, state, frame: None, recording: None, presets: &[], notice: None })
+                    Some(wall::TileFeed { camera, state, frame: None, recording: None, presets: None, notice: None })
                 }
             })
             .collect();

@@ -132,7 +132,7 @@ pub fn harness(state: State) -> Harness<'static, State> {
                         .map(|t| {
                             let camera = s.core.camera(t.as_deref()?)?;
                             let recording = s.recording.get(&camera.id).cloned();
-                            let presets = s.presets.get(&camera.id).map_or(&[][..], Vec::as_slice);
+                            let presets = s.presets.get(&camera.id).map(Vec::as_slice);
                             Some(TileFeed {
                                 camera,
                                 state: FeedState::Connecting,

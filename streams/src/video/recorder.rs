@@ -8,9 +8,10 @@
 //! on from where the last life ended). Matroska survives a cut: a clip stopped by a full disk or
 //! a crash still plays up to its last write.
 //!
-//! The recording never holds the video: the feed's thread only hands the buffer over (a full
-//! queue drops it), and a write error — a full disk — ends the recording with its reason while
-//! the tile plays on.
+//! The recording does not hold the video: the feed's thread hands each buffer over (a full
+//! queue drops it) — only at the first keyframe does it also start the clip's pipeline (a
+//! parser linked, the file opened) — and a write error, a full disk, ends the recording with
+//! its reason while the tile plays on.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,15 +39,18 @@ pub struct Clip {
 pub type ClipDone = Box<dyn FnOnce(Result<Clip, String>) + Send>;
 
 /// How far a recording got.
-#[derive(Default, Clone, Copy, PartialEq)]
+#[derive(Default, Clone, PartialEq)]
 enum Phase {
     /// No keyframe yet: nothing written.
     #[default]
     Waiting,
     Recording,
-    /// It could not start, or its file could not be written: nothing more goes in.
-    Failed,
+    /// It could not start, or its file could not be written (why): nothing more goes in.
+    Failed(String),
 }
+
+/// How long a recording asked to end may take to close its file.
+const CLOSING: Duration = Duration::from_secs(10);
 
 /// Where the recording is, and where the stream's timestamps are moved to.
 #[derive(Default)]
@@ -77,9 +81,17 @@ const QUEUE_BYTES: u64 = 16 << 20;
 
 impl Recorder {
     /// Starts a recording into `path` (its folder must exist) for at most `limit`; `done` hears
-    /// how it ended. The file is created now: a path that cannot be written is an error here.
+    /// how it ended. The file is made now, and must be new (a clip already kept is never
+    /// written over): a path that cannot be written is an error here. A recording that ends
+    /// with nothing in it leaves no file.
     pub fn start(path: &Path, limit: Duration, done: ClipDone) -> Result<Arc<Recorder>, String> {
-        std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // /dev/full and the like are not files to make: they are opened as they are.
+        let special = path.starts_with("/dev");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(!special)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let pipeline = gst::Pipeline::new();
         let appsrc = gst_app::AppSrc::builder()
             .format(gst::Format::Time)
@@ -103,6 +115,10 @@ impl Recorder {
             .spawn(move || {
                 let ended = watched.watch(limit);
                 let _ = watched.pipeline.set_state(gst::State::Null);
+                let started = watched.timing.lock().is_ok_and(|t| t.caps.is_some());
+                if !started && !special {
+                    let _ = std::fs::remove_file(&path);
+                }
                 done(ended.and_then(|seconds| clip(&path, seconds)));
             })
             .map_err(|e| e.to_string())?;
@@ -115,7 +131,7 @@ impl Recorder {
         let Ok(mut timing) = self.timing.lock() else { return };
         let Some(pts) = buffer.pts() else { return };
         // Ended, or failed: nothing more goes in.
-        if self.ending.load(Ordering::Acquire) || timing.phase == Phase::Failed {
+        if self.ending.load(Ordering::Acquire) || matches!(timing.phase, Phase::Failed(_)) {
             return;
         }
         if timing.phase == Phase::Waiting {
@@ -123,7 +139,7 @@ impl Recorder {
             let Some(caps) = caps.filter(|_| !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT)) else { return };
             if let Err(e) = self.begin(&caps) {
                 tracing::warn!(error = %e, "recording not started");
-                timing.phase = Phase::Failed;
+                timing.phase = Phase::Failed(e);
                 return;
             }
             timing.phase = Phase::Recording;
@@ -171,8 +187,10 @@ impl Recorder {
         Ok(())
     }
 
-    /// Ends the recording: the file is closed and `done` told.
+    /// Ends the recording: the file is closed and `done` told. Taken under the timing's lock,
+    /// so that a recording starting at this moment sees it.
     pub fn stop(&self) {
+        let _timing = self.timing.lock();
         self.ending.store(true, Ordering::Release);
         let _ = self.appsrc.end_of_stream();
     }
@@ -182,15 +200,25 @@ impl Recorder {
     fn watch(&self, limit: Duration) -> Result<f64, String> {
         let Some(bus) = self.pipeline.bus() else { return Err("the recording has no bus".into()) };
         let until = Instant::now() + limit;
+        let mut closing_since = None;
         loop {
             if !self.ending.load(Ordering::Acquire) && Instant::now() >= until {
                 self.stop();
             }
-            // Ended before a keyframe came: the pipeline never started, no end will flow.
-            if self.ending.load(Ordering::Acquire)
-                && self.timing.lock().map_err(|_| "poisoned".to_string())?.phase != Phase::Recording
-            {
-                return Err("no picture came to record".into());
+            let phase = self.timing.lock().map_err(|_| "poisoned".to_string())?.phase.clone();
+            match phase {
+                Phase::Failed(reason) => return Err(reason),
+                // Ended before a keyframe came: the pipeline never started, no end will flow.
+                Phase::Waiting if self.ending.load(Ordering::Acquire) => {
+                    return Err("no picture came to record".into());
+                }
+                _ => {}
+            }
+            if self.ending.load(Ordering::Acquire) {
+                let since = *closing_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= CLOSING {
+                    return Err("the clip's file was not closed in time: it plays, but may lack its end".into());
+                }
             }
             let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else { continue };
             match msg.view() {
@@ -200,10 +228,11 @@ impl Recorder {
                 }
                 gst::MessageView::Error(err) => {
                     // The feed goes on without us: nothing more is pushed.
+                    let reason = err.error().to_string();
                     if let Ok(mut timing) = self.timing.lock() {
-                        timing.phase = Phase::Failed;
+                        timing.phase = Phase::Failed(reason.clone());
                     }
-                    return Err(err.error().to_string());
+                    return Err(reason);
                 }
                 _ => {}
             }
@@ -281,6 +310,20 @@ mod tests {
         let clip = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
         // From the keyframe at buffer 25 to the end: 25 frames, a second.
         assert!((clip.seconds - 1.0).abs() < 0.05, "{} s", clip.seconds);
+    }
+
+    #[test]
+    fn a_codec_that_cannot_be_kept_ends_the_recording_at_once_with_why_and_leaves_no_file() {
+        gst::init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (recorder, rx) = recording(dir.path());
+        let caps = gst::Caps::builder("video/x-vp8").build();
+        let mut buffer = gst::Buffer::with_size(16).unwrap();
+        buffer.get_mut().unwrap().set_pts(gst::ClockTime::ZERO);
+        recorder.push(0, Some(caps), &buffer);
+        let ended = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(ended, Err("video/x-vp8 cannot be kept without re-encoding".into()));
+        assert!(!dir.path().join("c.mkv").exists(), "the empty file is gone");
     }
 
     #[test]
