@@ -121,6 +121,7 @@ fn cameras(n: usize, rng: &mut fastrand::Rng) -> Vec<Camera> {
             },
             ptz: i % 4 == 0,
             presence: if i % 10 == 0 { Presence::Offline } else { Presence::Online },
+            village: None,
         })
         .collect()
 }

@@ -29,6 +29,7 @@ fn on_platform(channel: &str, name: &str, ptz: bool, presence: Presence) -> Came
         },
         ptz,
         presence,
+        village: None,
     }
 }
 

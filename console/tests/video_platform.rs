@@ -121,6 +121,7 @@ fn settings(port: u16, password: &str) -> PlatformSettings {
         password: password.into(),
         crs: CoordinateSystem::Gcj02,
         resync: Duration::from_secs(3600),
+        villages: vec![("3301100001".into(), "南山村".into())],
     }
 }
 
@@ -178,6 +179,9 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     assert!(off_m < 2.0, "the bullet camera is {off_m:.1} m off");
     assert_eq!(seat.camera(RIVER).unwrap().presence, Presence::Offline, "a channel OFF");
     assert_eq!(seat.camera(EAST).unwrap().presence, Presence::Offline, "a channel of an offline device");
+    // Not placed on the platform: no position, and the village its civil code maps to.
+    let east = seat.camera(EAST).unwrap();
+    assert_eq!((east.lon, east.lat, east.village.as_deref()), (0.0, 0.0, Some("南山村")));
 
     // On the wall: the dome plays the platform's RTSP stream; the platform's refusal of the
     // bullet is on its tile in the platform's words; the offline camera is never asked for.
@@ -345,6 +349,7 @@ fn onvif_dome() -> Camera {
         streams,
         ptz: false,
         presence: Presence::Online,
+        village: None,
     }
 }
 

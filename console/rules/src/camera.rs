@@ -16,6 +16,9 @@ pub struct Camera {
     /// Whether it pans, tilts and zooms on command.
     pub ptz: bool,
     pub presence: Presence,
+    /// The village it belongs to when its position does not say (a platform's channel with no
+    /// position, by its civil code as the config maps it).
+    pub village: Option<String>,
 }
 
 /// Whether a camera can be played, as its source last said. A configured camera is always
@@ -205,6 +208,7 @@ mod tests {
             streams: CameraStreams::Simulated,
             ptz: false,
             presence: Presence::Online,
+            village: None,
         }
     }
 

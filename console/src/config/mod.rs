@@ -399,6 +399,7 @@ impl Config {
                 streams,
                 ptz: false,
                 presence: Presence::Online,
+                village: None,
             });
         }
 
@@ -668,7 +669,7 @@ impl Config {
             roster,
         };
         let bridge = raw.bridge.map(|b| bridge::settings(b, &kinds, err)).transpose()?;
-        let mut platforms = platform::settings(raw.platforms, base, err)?;
+        let mut platforms = platform::settings(raw.platforms, base, &grids, err)?;
         if let Some(clash) = onvif_cameras.iter().find(|o| platforms.iter().any(|p| p.id == o.id)) {
             return Err(err(None, format!("camera {} has the id of a video_platform", clash.id)));
         }

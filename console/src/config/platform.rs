@@ -11,6 +11,7 @@
 //! password = "env:LINKAGE_WVP_PASSWORD"   # or file:/etc/linkage/wvp.pass, or the password
 //! crs = "gcj02"                           # the channels' coordinates: wgs84 (default) or gcj02
 //! resync_secs = 300                       # how often the directory is read again
+//! villages = { "330110001" = "杏林社区" }   # civil code (prefix) → village, for unplaced channels
 //! ```
 
 use std::time::Duration;
@@ -32,6 +33,9 @@ pub(super) struct PlatformSection {
     crs: CoordinateSystem,
     #[serde(default = "resync_default")]
     resync_secs: u64,
+    /// Civil code (or its prefix) → village, for channels the platform has not placed.
+    #[serde(default)]
+    villages: std::collections::BTreeMap<String, String>,
 }
 
 fn resync_default() -> u64 {
@@ -63,6 +67,8 @@ pub struct PlatformSettings {
     /// What the channels' longitude and latitude are in.
     pub crs: CoordinateSystem,
     pub resync: Duration,
+    /// Civil-code prefixes and their villages, longest prefix first.
+    pub villages: Vec<(String, String)>,
 }
 
 impl PlatformSettings {
@@ -82,7 +88,13 @@ impl PlatformSettings {
             password: password.to_owned(),
             crs: CoordinateSystem::Wgs84,
             resync: Duration::from_secs(300),
+            villages: vec![],
         }
+    }
+
+    /// The village a civil code is in, by the longest prefix the config maps.
+    pub fn village_of(&self, civil_code: &str) -> Option<&str> {
+        self.villages.iter().find(|(prefix, _)| civil_code.starts_with(prefix.as_str())).map(|(_, v)| v.as_str())
     }
 }
 
@@ -97,6 +109,7 @@ impl std::fmt::Debug for PlatformSettings {
 pub(super) fn settings(
     sections: Vec<Spanned<PlatformSection>>,
     base: &std::path::Path,
+    grids: &crate::core::grid::GridMap,
     err: impl Fn(Option<std::ops::Range<usize>>, String) -> super::ConfigError,
 ) -> Result<Vec<PlatformSettings>, super::ConfigError> {
     let mut platforms: Vec<PlatformSettings> = vec![];
@@ -121,6 +134,12 @@ pub(super) fn settings(
         }
         let password = secret(p.password.get_ref(), base).map_err(|r| err(Some(p.password.span()), r))?;
         let resync = Duration::from_secs(p.resync_secs.max(10));
+        if let Some((code, village)) = p.villages.iter().find(|(_, v)| !grids.grids.iter().any(|g| &g.village == *v)) {
+            let reason = format!("video_platform villages: {code} maps to {village:?}, not a village of the grid file");
+            return Err(err(Some(span), reason));
+        }
+        let mut villages: Vec<(String, String)> = p.villages.into_iter().collect();
+        villages.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         platforms.push(PlatformSettings {
             id: p.id,
             name: p.name,
@@ -130,6 +149,7 @@ pub(super) fn settings(
             password,
             crs: p.crs,
             resync,
+            villages,
         });
     }
     Ok(platforms)

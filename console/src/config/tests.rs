@@ -216,6 +216,13 @@ fn a_video_platform_is_read_with_its_password_from_a_file_and_a_wrong_one_is_ref
     assert!(e.reason.contains("http://"), "{e}");
     let e = read(&platform("").replace("http://10.20.0.5", "https://10.20.0.5")).unwrap_err();
     assert!(e.reason.contains("https is not supported yet"), "{e}");
+    // Civil codes map to the grid file's villages, the longest prefix first.
+    let mapped = read(&platform("villages = { \"3301\" = \"东湾村\", \"330110001\" = \"杏林社区\" }\n")).unwrap();
+    assert_eq!(mapped.platforms[0].village_of("330110001002"), Some("杏林社区"));
+    assert_eq!(mapped.platforms[0].village_of("330120"), Some("东湾村"));
+    assert_eq!(mapped.platforms[0].village_of("4401"), None);
+    let e = read(&platform("villages = { \"3301\" = \"月球村\" }\n")).unwrap_err();
+    assert!(e.reason.contains("月球村") && e.reason.contains("not a village"), "{e}");
     let twice = format!("{}{}", platform(""), &platform("")[MINIMAL.len()..]);
     assert!(read(&twice).unwrap_err().reason.contains("unique"));
 }

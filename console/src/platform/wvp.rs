@@ -100,6 +100,9 @@ struct Channel {
     /// remote-controlled half dome.
     #[serde(default, alias = "ptztype")]
     ptz_type: Option<i64>,
+    /// The administrative division it is in (行政区划, GB/T 2260 and below).
+    #[serde(default)]
+    civil_code: Option<String>,
 }
 
 impl Channel {
@@ -191,6 +194,7 @@ impl Wvp {
             },
             ptz,
             presence: if online { Presence::Online } else { Presence::Offline },
+            village: c.civil_code.as_deref().and_then(|code| self.settings.village_of(code)).map(str::to_owned),
         })
     }
 

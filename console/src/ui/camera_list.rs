@@ -137,7 +137,8 @@ fn rows(core: &Core, filter: &str, closed: &HashSet<Option<String>>) -> Vec<Row>
         }
         let (village, grid) = match core.grids.locate(camera.lon, camera.lat).map(|g| &core.grids.grids[g]) {
             Some(g) => (Some(g.village.clone()), format!("{} {}", g.code, g.name)),
-            None => (None, String::new()),
+            // Not placed by its position: the village its platform's civil code maps to.
+            None => (camera.village.clone(), String::new()),
         };
         let v = match tree.iter().position(|(name, _)| *name == village) {
             Some(v) => v,

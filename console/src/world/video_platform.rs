@@ -58,6 +58,7 @@ pub fn start(
         password,
         crs: CoordinateSystem::Wgs84,
         resync: Duration::from_secs(300),
+        villages: vec![],
     };
     Ok((platform, settings))
 }
