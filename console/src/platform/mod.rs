@@ -117,7 +117,7 @@ impl Platforms {
             .filter_map(|s| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 let client = Arc::new(match (s.kind, cameras.iter().find(|c| c.id == s.id)) {
-                    (PlatformKind::Wvp, _) => Client::Wvp(wvp::Wvp::new(s.clone())),
+                    (PlatformKind::Wvp, _) => Client::Wvp(Box::new(wvp::Wvp::new(s.clone()))),
                     (PlatformKind::Onvif, Some(camera)) => {
                         Client::Onvif(Box::new(onvif::Onvif::new(s.clone(), camera.clone())))
                     }
@@ -147,7 +147,7 @@ impl Platforms {
 
 /// A platform's API: a wvp's, or an ONVIF camera's own (its device and channel are unused).
 enum Client {
-    Wvp(wvp::Wvp),
+    Wvp(Box<wvp::Wvp>),
     Onvif(Box<onvif::Onvif>),
 }
 
