@@ -101,6 +101,11 @@ impl Clips {
         effects
     }
 
+    /// Whether a recording started here has not ended yet.
+    pub fn recording(&self) -> bool {
+        !self.started.is_empty()
+    }
+
     /// What `camera`'s tile shows of its recording.
     pub fn mark(&self, feeds: &WallFeeds, camera: &str) -> Option<RecordingMark> {
         if let Some(since) = self.started.get(camera).filter(|_| feeds.recording(camera)) {

@@ -206,6 +206,11 @@ impl WallFeeds {
         self.playing().filter(move |p| p.camera == camera).map(|p| &p.feed)
     }
 
+    /// Ends every recording.
+    pub fn stop_all_recordings(&self) {
+        self.playing().for_each(|p| p.feed.stop_recording());
+    }
+
     /// Ends the recordings of `camera`'s feeds.
     pub fn stop_recording(&self, camera: &str) {
         self.of_camera(camera).for_each(VideoFeed::stop_recording);

@@ -408,6 +408,20 @@ impl eframe::App for LinkageApp {
         }
     }
 
+    /// Recordings still running are closed, and their clips put on the record (the seat's
+    /// durable queue sends them at the next start if the hub is not there now), before the seat
+    /// goes: at most 10 s.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.feeds.stop_all_recordings();
+        let until = Instant::now() + Duration::from_secs(10);
+        while self.clips.recording() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+            for effect in self.clips.pump(&mut self.core) {
+                self.carry_out(effect);
+            }
+        }
+    }
+
     fn persist_egui_memory(&self) -> bool {
         self.screenshot.is_none()
     }
