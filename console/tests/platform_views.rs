@@ -40,10 +40,15 @@ fn with_platform() -> State {
     let listed = vec![
         on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online),
         on_platform("34020000001310000002", "河道枪机", false, Presence::Offline),
+        on_platform("34020000001310000003", "东岭路口", false, Presence::Offline),
     ];
     s.core.platform_directory("wvp", listed);
-    s.core
-        .platform_directory("wvp", vec![on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online)]);
+    // Read again: the river camera is gone from the platform.
+    let now = vec![
+        on_platform("34020000001310000001", "镇政府广场球机", true, Presence::Online),
+        on_platform("34020000001310000003", "东岭路口", false, Presence::Offline),
+    ];
+    s.core.platform_directory("wvp", now);
     s.core.wall.tiles[0] = Some(DOME.into());
     s
 }
@@ -93,9 +98,9 @@ fn the_camera_list_marks_what_the_platform_said_and_finds_a_camera_by_name() {
     h.get_by_label("杏林农贸市场");
     h.get_by_label("查找").click();
     h.run();
-    h.get_by_label("查找").type_text("球机");
+    h.get_by_label("查找").type_text("路口");
     h.run();
-    h.get_by_label("镇政府广场球机 · 云台");
+    h.get_by_label("东岭路口 · 离线");
     assert!(h.query_by_label("河道枪机 · 已移除").is_none(), "the filter hides the others");
     assert!(h.query_by_label("杏林农贸市场").is_none(), "the filter hides the others");
 
@@ -103,7 +108,7 @@ fn the_camera_list_marks_what_the_platform_said_and_finds_a_camera_by_name() {
     let link = PlatformLink {
         id: "wvp".into(),
         name: "镇视频平台".into(),
-        cameras: 1,
+        cameras: Some(1),
         trouble: Some("用户名或密码错误 (100)".into()),
     };
     h.state_mut().core.video_platforms = vec![link];
@@ -123,6 +128,10 @@ fn a_ptz_tile_moves_its_camera_while_a_control_is_held_and_stops_when_let_go() {
     // The controls show while the pointer is on the tile; a fixed camera's tile has none.
     let left = h.get_by_label("云台左").rect().center();
     assert_eq!(h.query_all_by_label("云台左").count(), 1);
+    let fixed = h.get_by_label("视频墙 2: 青溪大桥").rect().center();
+    h.hover_at(fixed);
+    h.run();
+    assert!(h.query_by_label("云台左").is_none(), "a fixed camera's tile has no PTZ controls");
     h.hover_at(left);
     h.run();
     h.drag_at(left);
@@ -164,7 +173,7 @@ fn a_ptz_tile_moves_its_camera_while_a_control_is_held_and_stops_when_let_go() {
 #[test]
 fn a_ptz_tiles_menu_goes_to_a_preset_and_saves_the_view_as_the_next_one() {
     let mut s = with_platform();
-    s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into() }]);
+    s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into(), stable: true }]);
     let mut h = harness(s);
     choose_preset_entry(&mut h, "转到 1 广场东侧");
     choose_preset_entry(&mut h, "当前位置存为预置位 2");
@@ -185,7 +194,7 @@ fn a_ptz_tiles_menu_goes_to_a_preset_and_saves_the_view_as_the_next_one() {
 #[test]
 fn a_preset_marked_on_the_map_turns_the_dome_from_the_map_and_from_a_nearby_incident() {
     let mut s = with_platform();
-    s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into() }]);
+    s.presets.insert(DOME.into(), vec![Preset { number: 1, name: "广场东侧".into(), stable: true }]);
     let mut h = harness(s);
     choose_preset_entry(&mut h, "在地图上标注 1");
     assert_eq!(h.state().core.placing_preset, Some((DOME.into(), 1)));
@@ -253,6 +262,7 @@ fn a_tile_records_evidence_for_the_selected_incident_and_the_trail_lists_the_cli
         sha256: "9f86d081884c".repeat(5) + "abcd",
         bytes: 1_843_200,
         seconds: 60.0,
+        cut: Some("No space left on the resource.".into()),
     };
     let Effect::Send(Body::UseCamera(used)) =
         h.state_mut().core.clip_kept("xl-market", Some("E000002".into()), action, chrono::Utc::now())
@@ -265,6 +275,6 @@ fn a_tile_records_evidence_for_the_selected_incident_and_the_trail_lists_the_cli
     h.state_mut().core.on_feed(FeedUpdate::Event(event));
     h.run();
     h.get_by_label_contains(
-        "保存录像：杏林农贸市场 60秒（xl-market-20261206-170300.mkv，SHA-256 9f86d081884c…） · 值班员 张",
+        "保存录像：杏林农贸市场 60秒（xl-market-20261206-170300.mkv，SHA-256 9f86d081884c…） （中断：No space left on the resource.） · 值班员 张",
     );
 }

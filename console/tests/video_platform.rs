@@ -216,7 +216,8 @@ fn a_platforms_cameras_play_steer_and_stop_through_its_api() {
     wvp.until(10, "preset_query", |e| e.iter().any(|q| q["channel"] == "34020000001310000001"));
     assert!(seat.until(10, |s| s.platforms.presets(DOME) == Some(&[])), "{:?}", seat.platforms.presets(DOME));
     seat.command(Command::Preset { camera: DOME.into(), number: 1, save: true });
-    let listed = |s: &Seat| s.platforms.presets(DOME) == Some(&[Preset { number: 1, name: "Preset1".into() }]);
+    let listed =
+        |s: &Seat| s.platforms.presets(DOME) == Some(&[Preset { number: 1, name: "Preset1".into(), stable: true }]);
     assert!(seat.until(10, listed), "{:?}", seat.platforms.presets(DOME));
     seat.command(Command::Preset { camera: DOME.into(), number: 1, save: false });
     wvp.until(10, "preset", |e| e.len() == 2);
@@ -280,11 +281,16 @@ fn a_refused_login_is_said_and_nothing_is_lost() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let wvp =
         PythonPeer::start(dir.path(), "wvp.py", &["--user", "linkage", "--password", "right", "--rtsp", "rtsp://x"]);
-    let mut seat = seat(&runtime, settings(wvp.port, "wrong"));
-    let cameras = seat.core.cameras.len();
+    let mut seat = seat(&runtime, settings(wvp.port, "right"));
+    assert!(seat.until(20, |s| s.camera(DOME).is_some()), "{:?}", seat.trouble());
+    // The platform's password is changed under the seat: the next read is refused, said, and
+    // the cameras of the last good read stay as they were (not "removed").
+    control(&wvp, "/control/password?new=changed");
+    seat.platforms.resync();
     assert!(seat.until(20, |s| s.trouble().is_some()));
     assert_eq!(seat.trouble().unwrap(), "用户名或密码错误 (100)");
-    assert_eq!(seat.core.cameras.len(), cameras, "the configured cameras stay");
+    assert_eq!(seat.camera(DOME).unwrap().presence, Presence::Online);
+    assert_eq!(seat.core.video_platforms[0].cameras, Some(4), "the last good read's count stays");
 }
 
 #[test]
@@ -403,7 +409,8 @@ fn an_onvif_camera_plays_turns_and_keeps_presets_through_its_own_services() {
     // ONVIF names presets by tokens: the console names the one it saves by its number, so it is
     // listed as preset 1 (the camera's own "home" takes the next free number).
     let presets = seat.platforms.presets("gate-dome").unwrap_or_default().to_vec();
-    assert_eq!(presets[0], Preset { number: 1, name: "1".into() }, "{presets:?}");
+    assert_eq!(presets[0], Preset { number: 1, name: "1".into(), stable: true }, "{presets:?}");
+    assert!(presets[1..].iter().all(|p| !p.stable), "the camera's own are numbered by place: {presets:?}");
     let saved = 1;
     seat.steer("gate-dome", Motion::ZoomIn);
     assert!(wait_for(Duration::from_secs(10), || position(&ipycam).2 > 0.2), "{:?}", position(&ipycam));
@@ -416,10 +423,12 @@ fn an_onvif_camera_plays_turns_and_keeps_presets_through_its_own_services() {
     assert!(wait_for(Duration::from_secs(10), back), "not back at the preset: {:?} vs {kept:?}", position(&ipycam));
     assert!(seat.feeds.picture(0).is_some_and(|p| matches!(p.state, FeedState::Playing { .. })));
 
-    // A wrong password: said, and the configured camera stays as it was.
+    // A wrong password: said, and the configured camera is left as configured (not turned into
+    // a PTZ camera it cannot steer, not marked removed).
     let platform = PlatformSettings::onvif("gate-dome", "北门球机", &url, "admin", "wrong");
     let mut refused = seat_with(&runtime, platform, Some(onvif_dome()));
     assert!(refused.until(20, |s| s.trouble().is_some()));
     assert_eq!(refused.trouble().unwrap(), "GetCapabilities: the camera refused the user or password");
-    assert!(!refused.camera("gate-dome").unwrap().ptz);
+    let configured = refused.camera("gate-dome").unwrap();
+    assert_eq!((configured.ptz, configured.presence), (false, Presence::Online));
 }

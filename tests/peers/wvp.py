@@ -23,7 +23,8 @@ not answer the INVITE.
 
 Test controls (not wvp's): POST /control/expire drops every token (the next call is 401),
 POST /control/remove/{channelId} takes a channel off the directory, POST /control/rtsp?base=URL
-moves its streams to another RTSP server (as a platform whose media server restarted).
+moves its streams to another RTSP server (as a platform whose media server restarted),
+POST /control/password?new=P changes the account's password (and drops every token).
 
 Logs JSON lines to --log (login, start, stop, ptz, preset, preset_query, unauthorized); prints `LISTENING <port>` first.
 """
@@ -139,6 +140,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path = urlparse(self.path).path
+        if path == "/control/password":
+            with lock:
+                args.password = parse_qs(urlparse(self.path).query)["new"][0]
+                tokens.clear()
+            return self.ok(None)
         if path == "/control/rtsp":
             args.rtsp = parse_qs(urlparse(self.path).query)["base"][0]
             return self.ok(None)

@@ -650,18 +650,30 @@ async fn a_camera_turned_or_a_clip_kept_is_logged_once_signed_by_the_hub_and_onl
         camera: "xl-market".into(),
         camera_name: "杏林农贸市场".into(),
         incident: Some("E000007".into()),
-        action: CameraAction::Clip { file: "xl-market.mkv".into(), sha256: "ab".repeat(32), bytes: 10, seconds: 5.0 },
+        action: CameraAction::Clip {
+            file: "xl-market.mkv".into(),
+            sha256: "ab".repeat(32),
+            bytes: 10,
+            seconds: 5.0,
+            cut: None,
+        },
         by: "someone else".into(),
     };
     let frame = Envelope::new(2, Body::UseCamera(clip.clone())).to_text();
     console.send(Message::text(frame.clone())).await.unwrap();
-    console.send(Message::text(frame)).await.unwrap(); // resent after a reconnect: logged once
+    console.send(Message::text(frame)).await.unwrap(); // sent twice: logged once
     let logged = read(&mut console).await;
     assert_eq!(logged.body, Body::CameraUsed(CameraUse { by: "console".into(), ..clip.clone() }));
     // A clip named by a path, or a motion nobody knows, is refused with a reason.
     let path = CameraUse {
         key: "c-2".into(),
-        action: CameraAction::Clip { file: "../x.mkv".into(), sha256: "ab".repeat(32), bytes: 10, seconds: 5.0 },
+        action: CameraAction::Clip {
+            file: "../x.mkv".into(),
+            sha256: "ab".repeat(32),
+            bytes: 10,
+            seconds: 5.0,
+            cut: None,
+        },
         ..clip.clone()
     };
     console.send(Message::text(Envelope::new(3, Body::UseCamera(path)).to_text())).await.unwrap();

@@ -63,6 +63,10 @@ pub struct Preset {
     /// 1–255.
     pub number: u8,
     pub name: String,
+    /// Whether the number stays this preset's when the camera's list changes (a platform's
+    /// preset id; an ONVIF preset the console saved and named by its number): only such a
+    /// preset may be marked on the map.
+    pub stable: bool,
 }
 
 /// The number a new preset takes: the first of 1–255 not in use.
@@ -75,8 +79,8 @@ pub fn free_preset(presets: &[Preset]) -> Option<u8> {
 pub struct PlatformLink {
     pub id: String,
     pub name: String,
-    /// Cameras its last good read listed.
-    pub cameras: usize,
+    /// Cameras its last good read listed (`None`: not read yet).
+    pub cameras: Option<usize>,
     /// Why its last read failed (the cameras of the last good one stay).
     pub trouble: Option<String>,
 }

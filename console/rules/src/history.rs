@@ -55,6 +55,8 @@ pub enum Entry {
         file: String,
         sha256: String,
         seconds: f64,
+        /// Why it ended early, when it did.
+        cut: Option<String>,
     },
 }
 
@@ -112,7 +114,7 @@ impl History {
                 (p.incident.clone(), to.clone(), Entry::TransferState { to, state: p.state, text: p.text.clone() })
             }
             Body::CameraUsed(used) => {
-                let (Some(incident), linkage_protocol::CameraAction::Clip { file, sha256, seconds, .. }) =
+                let (Some(incident), linkage_protocol::CameraAction::Clip { file, sha256, seconds, cut, .. }) =
                     (&used.incident, &used.action)
                 else {
                     return;
@@ -122,6 +124,7 @@ impl History {
                     file: file.clone(),
                     sha256: sha256.clone(),
                     seconds: *seconds,
+                    cut: cut.clone(),
                 };
                 (incident.clone(), used.by.clone(), entry)
             }

@@ -603,7 +603,7 @@ impl Core {
     /// the platform) is filled; later reads leave the wall as the officer has it.
     pub fn platform_directory(&mut self, platform: &str, listed: Vec<Camera>) {
         if let Some(link) = self.video_platforms.iter_mut().find(|l| l.id == platform) {
-            (link.cameras, link.trouble) = (listed.len(), None);
+            (link.cameras, link.trouble) = (Some(listed.len()), None);
         }
         let first = !self.platform_read;
         self.platform_read = true;

@@ -60,7 +60,7 @@ pub struct PlatformSettings {
     pub id: String,
     pub name: String,
     pub kind: PlatformKind,
-    /// Its API's base, `http(s)://host:port`.
+    /// Its API's base, `http://host:port`.
     pub url: String,
     pub user: String,
     pub password: String,
@@ -74,7 +74,7 @@ pub struct PlatformSettings {
 impl PlatformSettings {
     /// The platform as the seat shows it, before its first read.
     pub fn link(&self) -> crate::core::camera::PlatformLink {
-        crate::core::camera::PlatformLink { id: self.id.clone(), name: self.name.clone(), cameras: 0, trouble: None }
+        crate::core::camera::PlatformLink { id: self.id.clone(), name: self.name.clone(), cameras: None, trouble: None }
     }
 
     /// The platform of an ONVIF camera configured as `[[camera]]` `id` at `url`.
@@ -126,10 +126,10 @@ pub(super) fn settings(
         };
         let url = p.url.get_ref().trim_end_matches('/').to_owned();
         // HTTPS to a platform would need its CA; not built yet, so refused rather than failing later.
-        if !url.starts_with("http://") {
+        if !url.starts_with("http://") || url["http://".len()..].contains('/') {
             return Err(err(
                 Some(p.url.span()),
-                "video_platform url must start with http:// (https is not supported yet)".into(),
+                "video_platform url must be http://host:port, no path (https is not supported yet)".into(),
             ));
         }
         let password = secret(p.password.get_ref(), base).map_err(|r| err(Some(p.password.span()), r))?;

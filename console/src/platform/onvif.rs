@@ -275,14 +275,15 @@ fn number_presets(found: Vec<(String, String)>) -> Vec<(Preset, String)> {
     let mut rest = vec![];
     for (token, name) in found {
         match name.parse::<u8>().ok().filter(|n| *n > 0 && !numbered.iter().any(|(p, _)| p.number == *n)) {
-            Some(number) => numbered.push((Preset { number, name }, token)),
+            Some(number) => numbered.push((Preset { number, name, stable: true }, token)),
             None => rest.push((token, name)),
         }
     }
     for (token, name) in rest {
         let taken: Vec<Preset> = numbered.iter().map(|(p, _)| p.clone()).collect();
         let Some(number) = crate::core::camera::free_preset(&taken) else { break };
-        numbered.push((Preset { number, name }, token));
+        // Numbered by its place in the camera's list: a preset added there shifts it.
+        numbered.push((Preset { number, name, stable: false }, token));
     }
     numbered.sort_by_key(|(p, _)| p.number);
     numbered

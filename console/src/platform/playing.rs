@@ -33,6 +33,8 @@ pub struct PlatformStreams {
     refused: HashMap<String, (String, Instant)>,
     /// The PTZ cameras' presets, read when each first plays and after each save.
     presets: HashMap<String, Vec<Preset>>,
+    /// When each camera's stream was last asked for anew (at most once per [`RETRY`]).
+    renewed: HashMap<String, Instant>,
     /// PTZ or preset commands refused: why, and when (shown on the tile for [`NOTICE_SHOWN`]).
     not_steered: HashMap<String, (String, Instant)>,
 }
@@ -49,6 +51,7 @@ impl PlatformStreams {
             refused: HashMap::new(),
             presets: HashMap::new(),
             not_steered: HashMap::new(),
+            renewed: HashMap::new(),
         }
     }
 
@@ -139,13 +142,15 @@ impl PlatformStreams {
     /// The platform cameras among `lost` (feeds that keep failing to reconnect) whose streams
     /// the platform gave: the stream is given back and its address forgotten, so that it is
     /// asked for anew (a device or media server that dropped a stream needs a new play). Returns
-    /// them, for the wall to stop their feeds.
+    /// them, for the wall to stop their feeds. A camera is renewed at most once per [`RETRY`].
     pub fn renew(&mut self, core: &Core, lost: &[String], uris: &mut HashMap<String, StreamUris>) -> Vec<String> {
         let mut renewed = vec![];
         for id in lost {
-            if !self.playing.remove(id) {
+            // A stream that cannot be had is not asked for over and over: once per RETRY.
+            if self.renewed.get(id).is_some_and(|at| at.elapsed() < RETRY) || !self.playing.remove(id) {
                 continue;
             }
+            self.renewed.insert(id.clone(), Instant::now());
             uris.remove(id);
             if let Some((platform, device, channel)) = core.camera(id).and_then(Camera::on_platform) {
                 let ask = Ask::Stop { camera: id.clone(), device: device.to_owned(), channel: channel.to_owned() };

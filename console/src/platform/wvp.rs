@@ -32,6 +32,9 @@ use crate::platform::{Motion, PlatformError};
 /// Devices or channels asked for per page.
 const PAGE: usize = 100;
 
+/// The most pages read of one list (100 000 items).
+const MAX_PAGES: usize = 1000;
+
 /// How long one call may take: wvp answers a play once the device has (up to 10 s, 18 s in
 /// 2.6), a preset query once the camera has (3 s).
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -242,7 +245,7 @@ impl Wvp {
             .filter_map(|p| {
                 let number = p.preset_id.trim().parse::<u8>().ok().filter(|n| *n > 0)?;
                 let name = p.preset_name.filter(|n| !n.trim().is_empty()).unwrap_or_default();
-                Some(Preset { number, name })
+                Some(Preset { number, name, stable: true })
             })
             .collect();
         presets.sort_by_key(|p| p.number);
@@ -256,14 +259,20 @@ impl Wvp {
         self.get::<serde_json::Value>(&path).await.map(drop)
     }
 
-    /// Every item of a paged list.
+    /// Every item of a paged list: until `total` is reached where the platform gives it
+    /// (it may cap a page below `count`), else until a short page; never more than
+    /// [`MAX_PAGES`] pages (a platform that ignores `page`).
     async fn all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, PlatformError> {
         let mut items = vec![];
-        for page in 1.. {
+        for page in 1..=MAX_PAGES {
             let answer: Page<T> = self.get(&format!("{path}?page={page}&count={PAGE}")).await?;
             let got = answer.list.len();
             items.extend(answer.list);
-            if got < PAGE || answer.total.is_some_and(|total| items.len() >= total) {
+            let done = match answer.total {
+                Some(total) => items.len() >= total || got == 0,
+                None => got < PAGE,
+            };
+            if done {
                 break;
             }
         }

@@ -46,10 +46,12 @@ impl CameraList {
                 Some(trouble) => {
                     (tr.f("wall.platform_trouble", &[("name", &link.name), ("reason", trouble)]), theme::BAD)
                 }
-                None => (
-                    tr.f("wall.platform_cameras", &[("name", &link.name), ("n", &link.cameras.to_string())]),
-                    theme::MUTED,
-                ),
+                None => match link.cameras {
+                    Some(n) => {
+                        (tr.f("wall.platform_cameras", &[("name", &link.name), ("n", &n.to_string())]), theme::MUTED)
+                    }
+                    None => (tr.f("wall.platform_reading", &[("name", &link.name)]), theme::MUTED),
+                },
             };
             ui.label(egui::RichText::new(text).color(colour).size(12.0));
         }

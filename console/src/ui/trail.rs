@@ -81,15 +81,21 @@ impl TrailView {
                     };
                     tr.f(key, &[("to", peer_name(core, to)), ("reason", reason)])
                 }
-                Entry::Clip { camera, file, sha256, seconds } => tr.f(
-                    "trail.clip",
-                    &[
-                        ("camera", camera),
-                        ("seconds", &format!("{seconds:.0}")),
-                        ("file", file),
-                        ("sha", sha256.get(..12).unwrap_or(sha256)),
-                    ],
-                ),
+                Entry::Clip { camera, file, sha256, seconds, cut } => {
+                    let kept = tr.f(
+                        "trail.clip",
+                        &[
+                            ("camera", camera),
+                            ("seconds", &format!("{seconds:.0}")),
+                            ("file", file),
+                            ("sha", sha256.get(..12).unwrap_or(sha256)),
+                        ],
+                    );
+                    match cut {
+                        Some(reason) => format!("{kept} {}", tr.f("trail.clip_cut", &[("reason", reason)])),
+                        None => kept,
+                    }
+                }
                 Entry::TransferState { to, state, text } => tr.f(
                     "trail.transfer_state",
                     &[("to", peer_name(core, to)), ("state", names::handover_state(tr, *state)), ("text", text)],

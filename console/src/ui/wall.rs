@@ -306,7 +306,7 @@ fn preset_menu(ui: &mut egui::Ui, tr: &I18n, t: &TileFeed<'_>) -> Option<Command
                     ui.close();
                 }
                 let place = tr.f("wall.preset_place", &[("n", &p.number.to_string())]);
-                if ui.button(place).clicked() {
+                if p.stable && ui.button(place).clicked() {
                     chosen = Some(Command::PlacingPreset(Some((camera.clone(), p.number))));
                     ui.close();
                 }

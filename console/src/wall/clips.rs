@@ -87,8 +87,16 @@ impl Clips {
                 Ok(clip) => {
                     tracing::info!(%camera, file = %clip.path.display(), seconds = clip.seconds, "clip kept");
                     let file = clip.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    let action =
-                        CameraAction::Clip { file, sha256: clip.sha256, bytes: clip.bytes, seconds: clip.seconds };
+                    if let Some(reason) = &clip.cut {
+                        self.trouble.insert(camera.clone(), (reason.clone(), Instant::now()));
+                    }
+                    let action = CameraAction::Clip {
+                        file,
+                        sha256: clip.sha256,
+                        bytes: clip.bytes,
+                        seconds: clip.seconds,
+                        cut: clip.cut,
+                    };
                     effects.push(core.clip_kept(&camera, incident, action, chrono::Utc::now()));
                 }
                 Err(reason) => {

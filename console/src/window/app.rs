@@ -346,7 +346,9 @@ impl eframe::App for LinkageApp {
         }
         let now = Instant::now();
         self.platforms.pump(&mut self.core, &mut self.world.camera_uris);
-        let lost = self.feeds.lost(RENEW_AFTER_ATTEMPTS);
+        // A feed that records keeps its recording: it is not renewed under it.
+        let lost: Vec<String> =
+            self.feeds.lost(RENEW_AFTER_ATTEMPTS).into_iter().filter(|c| !self.feeds.recording(c)).collect();
         for camera in self.platforms.renew(&self.core, &lost, &mut self.world.camera_uris) {
             self.feeds.drop_camera(&camera);
         }
@@ -410,10 +412,10 @@ impl eframe::App for LinkageApp {
 
     /// Recordings still running are closed, and their clips put on the record (the seat's
     /// durable queue sends them at the next start if the hub is not there now), before the seat
-    /// goes: at most 10 s.
+    /// goes: at most 20 s (a recording may take 10 s to close, then its hash).
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.feeds.stop_all_recordings();
-        let until = Instant::now() + Duration::from_secs(10);
+        let until = Instant::now() + Duration::from_secs(20);
         while self.clips.recording() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(50));
             for effect in self.clips.pump(&mut self.core) {

@@ -119,6 +119,12 @@ impl eframe::App for Shell {
         }
     }
 
+    fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
+        if let Stage::Console(app) = &mut self.stage {
+            app.on_exit(gl);
+        }
+    }
+
     fn persist_egui_memory(&self) -> bool {
         match &self.stage {
             Stage::Console(app) => app.persist_egui_memory(),

@@ -37,8 +37,16 @@ pub enum CameraAction {
     /// Where a PTZ camera's preset `number` looks, marked on the map (WGS-84): every seat's map
     /// shows it, and an incident near it offers to turn the camera there.
     PresetPlaced { number: u8, lon: f64, lat: f64 },
-    /// A clip was kept on the seat's machine: its file name, SHA-256 (hex), size and length.
-    Clip { file: String, sha256: String, bytes: u64, seconds: f64 },
+    /// A clip was kept on the seat's machine: its file name, SHA-256 (hex), size and length;
+    /// `cut`: why it ended before it was asked to (a full disk), when it did.
+    Clip {
+        file: String,
+        sha256: String,
+        bytes: u64,
+        seconds: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cut: Option<String>,
+    },
 }
 
 impl CameraUse {

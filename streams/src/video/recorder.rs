@@ -33,6 +33,9 @@ pub struct Clip {
     pub sha256: String,
     /// The stream time it covers.
     pub seconds: f64,
+    /// Why it ended before it was asked to (a full disk, a file not closed in time): it plays
+    /// up to its last write.
+    pub cut: Option<String>,
 }
 
 /// Told once when a recording ends: the clip, or why there is none worth keeping.
@@ -85,13 +88,43 @@ impl Recorder {
     /// written over): a path that cannot be written is an error here. A recording that ends
     /// with nothing in it leaves no file.
     pub fn start(path: &Path, limit: Duration, done: ClipDone) -> Result<Arc<Recorder>, String> {
-        // /dev/full and the like are not files to make: they are opened as they are.
-        let special = path.starts_with("/dev");
+        // A device (/dev/full) is not a file to make, keep or hash: it is opened as it is.
+        use std::os::unix::fs::FileTypeExt;
+        let device = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device());
         std::fs::OpenOptions::new()
             .write(true)
-            .create_new(!special)
+            .create_new(!device)
             .open(path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        let started = Recorder::build(path).and_then(|recorder| {
+            let watched = recorder.clone();
+            let path = path.to_owned();
+            std::thread::Builder::new()
+                .name("clip".into())
+                .spawn(move || {
+                    let ended = watched.watch(limit);
+                    let _ = watched.pipeline.set_state(gst::State::Null);
+                    let wrote = watched.timing.lock().is_ok_and(|t| t.caps.is_some());
+                    if !wrote && !device {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    done(match ended {
+                        Ok((seconds, cut)) if !device => clip(&path, seconds, cut),
+                        Ok((_, Some(reason))) | Err(reason) => Err(reason),
+                        Ok((_, None)) => Err(format!("{} is a device: nothing was kept", path.display())),
+                    });
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(recorder)
+        });
+        if started.is_err() && !device {
+            let _ = std::fs::remove_file(path);
+        }
+        started
+    }
+
+    /// The clip's pipeline, without its parser (linked at the first keyframe).
+    fn build(path: &Path) -> Result<Arc<Recorder>, String> {
         let pipeline = gst::Pipeline::new();
         let appsrc = gst_app::AppSrc::builder()
             .format(gst::Format::Time)
@@ -106,23 +139,7 @@ impl Recorder {
         sink.set_property("async", false);
         pipeline.add_many([appsrc.upcast_ref(), &mux, &sink]).map_err(|e| e.to_string())?;
         mux.link(&sink).map_err(|e| e.to_string())?;
-        let recorder =
-            Arc::new(Recorder { pipeline, appsrc, timing: Mutex::default(), ending: AtomicBool::new(false) });
-        let watched = recorder.clone();
-        let path = path.to_owned();
-        std::thread::Builder::new()
-            .name("clip".into())
-            .spawn(move || {
-                let ended = watched.watch(limit);
-                let _ = watched.pipeline.set_state(gst::State::Null);
-                let started = watched.timing.lock().is_ok_and(|t| t.caps.is_some());
-                if !started && !special {
-                    let _ = std::fs::remove_file(&path);
-                }
-                done(ended.and_then(|seconds| clip(&path, seconds)));
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(recorder)
+        Ok(Arc::new(Recorder { pipeline, appsrc, timing: Mutex::default(), ending: AtomicBool::new(false) }))
     }
 
     /// Hands one compressed buffer over, from the feed's streaming thread: `life` tells the
@@ -195,9 +212,9 @@ impl Recorder {
         let _ = self.appsrc.end_of_stream();
     }
 
-    /// Watches the pipeline until the file is closed: the stream time kept, or the error that
-    /// ended it.
-    fn watch(&self, limit: Duration) -> Result<f64, String> {
+    /// Watches the pipeline until the file is closed: the stream time kept (and why it was cut
+    /// short, when it was), or why nothing was kept.
+    fn watch(&self, limit: Duration) -> Result<(f64, Option<String>), String> {
         let Some(bus) = self.pipeline.bus() else { return Err("the recording has no bus".into()) };
         let until = Instant::now() + limit;
         let mut closing_since = None;
@@ -214,25 +231,24 @@ impl Recorder {
                 }
                 _ => {}
             }
+            let kept = || self.timing.lock().map(|t| t.end.seconds_f64()).map_err(|_| "poisoned".to_string());
             if self.ending.load(Ordering::Acquire) {
                 let since = *closing_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= CLOSING {
-                    return Err("the clip's file was not closed in time: it plays, but may lack its end".into());
+                    return Ok((kept()?, Some("the clip's file was not closed in time".into())));
                 }
             }
             let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else { continue };
             match msg.view() {
-                gst::MessageView::Eos(_) => {
-                    let timing = self.timing.lock().map_err(|_| "poisoned".to_string())?;
-                    return Ok(timing.end.seconds_f64());
-                }
+                gst::MessageView::Eos(_) => return Ok((kept()?, None)),
                 gst::MessageView::Error(err) => {
-                    // The feed goes on without us: nothing more is pushed.
+                    // The feed goes on without us: nothing more is pushed. What was written
+                    // before the error is the clip.
                     let reason = err.error().to_string();
                     if let Ok(mut timing) = self.timing.lock() {
                         timing.phase = Phase::Failed(reason.clone());
                     }
-                    return Err(reason);
+                    return Ok((kept()?, Some(reason)));
                 }
                 _ => {}
             }
@@ -241,7 +257,7 @@ impl Recorder {
 }
 
 /// The clip's file, hashed as it is read.
-fn clip(path: &Path, seconds: f64) -> Result<Clip, String> {
+fn clip(path: &Path, seconds: f64, cut: Option<String>) -> Result<Clip, String> {
     use std::io::Read;
     let failed = |e: std::io::Error| format!("{}: {e}", path.display());
     let mut file = std::fs::File::open(path).map_err(failed)?;
@@ -255,8 +271,12 @@ fn clip(path: &Path, seconds: f64) -> Result<Clip, String> {
         hash.update(&chunk[..n]);
         bytes += n as u64;
     }
+    if bytes == 0 {
+        let _ = std::fs::remove_file(path);
+        return Err(cut.unwrap_or_else(|| "nothing was written".into()));
+    }
     let sha256 = hash.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Clip { path: path.to_owned(), bytes, sha256, seconds })
+    Ok(Clip { path: path.to_owned(), bytes, sha256, seconds, cut })
 }
 
 #[cfg(test)]
@@ -334,6 +354,7 @@ mod tests {
         recorder.push(0, Some(caps), &buffers[3]);
         recorder.stop();
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), Err("no picture came to record".into()));
+        assert!(!dir.path().join("c.mkv").exists(), "no file is left for a clip that never began");
         let refused = Recorder::start(Path::new("/nonexistent/dir/c.mkv"), Duration::from_secs(1), Box::new(|_| {}));
         assert!(refused.err().is_some_and(|e| e.starts_with("/nonexistent/dir/c.mkv")));
     }
