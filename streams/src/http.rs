@@ -84,6 +84,23 @@ pub async fn serve<A, F>(
     }
 }
 
+/// The MD5 of `text`, in lower-case hex: what SIP digest authentication and wvp's login take.
+pub fn md5_hex(text: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `text` percent-encoded for a URL's query or its user and password: every byte but letters,
+/// digits and `-_.~`.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The hex HMAC-SHA256 of `"<timestamp>\n<body>"` with `secret`: how the HTTP peers of the
 /// center (a vendor's SMS service, the 110 / 12345 bridge) sign what they send each other.
 pub fn hmac_hex(secret: &str, timestamp: i64, body: &[u8]) -> String {

@@ -6,8 +6,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::http::md5_hex;
 pub use crate::radio::Codec;
-use md5::{Digest, Md5};
 
 /// A response (or a request the gateway sends us: `status` 0 and its method in `method`).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,10 +84,6 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
         let (n, v) = part.split_once('=')?;
         n.trim().eq_ignore_ascii_case(name).then(|| v.trim().trim_matches('"'))
     })
-}
-
-fn md5_hex(text: &str) -> String {
-    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `Authorization` (or `Proxy-Authorization`) value answering `challenge` (a

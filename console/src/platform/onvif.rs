@@ -227,7 +227,8 @@ impl Onvif {
         if rest.split('/').next().is_some_and(|authority| authority.contains('@')) {
             return uri.to_owned();
         }
-        format!("rtsp://{}:{}@{rest}", percent(&self.settings.user), percent(&self.settings.password))
+        let (user, password) = (&self.settings.user, &self.settings.password);
+        format!("rtsp://{}:{}@{rest}", streams::http::percent_encode(user), streams::http::percent_encode(password))
     }
 
     /// One SOAP call; its answer's text, or the camera's fault.
@@ -376,16 +377,6 @@ fn escape(text: &str) -> String {
 
 fn unescape(text: &str) -> String {
     text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
-}
-
-/// Percent-encodes a user or password for an RTSP address.
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -306,10 +306,9 @@ impl Wvp {
     }
 
     async fn login(&self) -> Result<String, PlatformError> {
-        use md5::Digest;
-        let digest = md5::Md5::digest(self.settings.password.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        let path = format!("/api/user/login?username={}&password={hex}", query_escape(&self.settings.user));
+        let hex = streams::http::md5_hex(&self.settings.password);
+        let user = streams::http::percent_encode(&self.settings.user);
+        let path = format!("/api/user/login?username={user}&password={hex}");
         let login: Login = match self.call(&path, None).await {
             // A refused login is the platform's word on the account, not a stale token.
             Err(PlatformError::Unauthorized(msg)) => return Err(PlatformError::Answer(msg)),
@@ -363,15 +362,4 @@ fn segment(id: &str) -> Result<&str, PlatformError> {
     } else {
         Err(PlatformError::Answer(format!("the platform listed an id that is not a GB code: {id:?}")))
     }
-}
-
-/// Percent-encodes a query value.
-fn query_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

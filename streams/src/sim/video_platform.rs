@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use md5::{Digest, Md5};
 use tokio::sync::watch;
 
 use super::ptz::{PtzHeads, Velocity};
@@ -65,7 +64,7 @@ impl SimPlatform {
         let (stop, stopped) = watch::channel(false);
         let platform = Arc::new(Platform {
             user: user.to_owned(),
-            password_md5: md5_hex(password),
+            password_md5: crate::http::md5_hex(password),
             channels,
             heads,
             tokens: Mutex::default(),
@@ -82,10 +81,6 @@ impl SimPlatform {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-}
-
-fn md5_hex(text: &str) -> String {
-    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `{code, msg, data}` with HTTP `status`.
