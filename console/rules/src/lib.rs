@@ -177,8 +177,6 @@ pub struct Core {
     pub cameras: Vec<Camera>,
     /// Counts changes of `cameras`, for views that keep something built from them.
     pub cameras_changed: u64,
-    /// Whether a video platform's directory has been read since the seat started.
-    pub platform_read: bool,
     /// The video platforms this seat takes cameras from, and how their directories read.
     pub video_platforms: Vec<camera::PlatformLink>,
     /// Where PTZ cameras' presets look, as marked on the map (from the log).
@@ -602,11 +600,11 @@ impl Core {
     /// directory of the seat, a wall with no camera on it (a site whose cameras all sit behind
     /// the platform) is filled; later reads leave the wall as the officer has it.
     pub fn platform_directory(&mut self, platform: &str, listed: Vec<Camera>) {
+        // The seat's first directory: no platform has been read yet.
+        let first = self.video_platforms.iter().all(|l| l.cameras.is_none());
         if let Some(link) = self.video_platforms.iter_mut().find(|l| l.id == platform) {
             (link.cameras, link.trouble) = (Some(listed.len()), None);
         }
-        let first = !self.platform_read;
-        self.platform_read = true;
         camera::merge_directory(&mut self.cameras, platform, listed);
         self.cameras_changed += 1;
         if first && self.desk.unit.is_none() && self.wall.tiles.iter().all(Option::is_none) {

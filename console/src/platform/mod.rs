@@ -227,12 +227,12 @@ async fn run(settings: PlatformSettings, client: Arc<Client>, mut asks: mpsc::Un
                 None => return,
             },
         };
-        let (client, out) = (client.clone(), out.clone());
+        let (client, out, platform) = (client.clone(), out.clone(), settings.id.clone());
         let camera = match &ask {
             Ask::Sync => {
                 // One read at a time; the asks go on meanwhile.
                 if reading.as_ref().is_none_or(|r| r.is_finished()) {
-                    reading = Some(tokio::spawn(read_directory(settings.id.clone(), client, out)));
+                    reading = Some(tokio::spawn(async move { carry_out(&platform, &client, ask, &out).await }));
                 }
                 continue;
             }
@@ -248,29 +248,26 @@ async fn run(settings: PlatformSettings, client: Arc<Client>, mut asks: mpsc::Un
             if let Some(before) = before {
                 let _ = before.await;
             }
-            carry_out(&client, ask, &out).await;
+            carry_out(&platform, &client, ask, &out).await;
         });
         last.insert(camera, task);
     }
 }
 
-async fn read_directory(platform: String, client: Arc<Client>, out: Outbox) {
-    match client.directory().await {
-        Ok(cameras) => {
-            tracing::info!(%platform, cameras = cameras.len(), "platform directory read");
-            out.put(PlatformUpdate::Directory { platform, cameras });
-        }
-        Err(e) => {
-            tracing::warn!(%platform, error = %e, "platform directory not read");
-            out.put(PlatformUpdate::DirectoryFailed { platform, reason: e.to_string() });
-        }
-    }
-}
-
-/// One ask about one camera.
-async fn carry_out(client: &Client, ask: Ask, out: &Outbox) {
+/// One ask of platform `platform`: its directory, or something about one camera.
+async fn carry_out(platform: &str, client: &Client, ask: Ask, out: &Outbox) {
+    let platform = platform.to_owned();
     match ask {
-        Ask::Sync => {}
+        Ask::Sync => match client.directory().await {
+            Ok(cameras) => {
+                tracing::info!(%platform, cameras = cameras.len(), "platform directory read");
+                out.put(PlatformUpdate::Directory { platform, cameras });
+            }
+            Err(e) => {
+                tracing::warn!(%platform, error = %e, "platform directory not read");
+                out.put(PlatformUpdate::DirectoryFailed { platform, reason: e.to_string() });
+            }
+        },
         Ask::Play { camera, device, channel } => match client.play(&device, &channel).await {
             Ok(uris) => out.put(PlatformUpdate::Playing { camera, uris }),
             Err(e) => {

@@ -291,6 +291,13 @@ impl eframe::App for LinkageApp {
             self.last_tick = Instant::now();
             let now = chrono::Utc::now();
             self.core.step_tour(now);
+            // Platform streams lost for good are asked for anew (looked at once a second, not
+            // every frame); a feed that records keeps its recording: it is not renewed under it.
+            let lost: Vec<String> =
+                self.feeds.lost(RENEW_AFTER_ATTEMPTS).into_iter().filter(|c| !self.feeds.recording(c)).collect();
+            for camera in self.platforms.renew(&self.core, &lost, &mut self.world.camera_uris) {
+                self.feeds.drop_camera(&camera);
+            }
             for effect in self.core.receipts() {
                 self.carry_out(effect);
             }
@@ -346,12 +353,6 @@ impl eframe::App for LinkageApp {
         }
         let now = Instant::now();
         self.platforms.pump(&mut self.core, &mut self.world.camera_uris);
-        // A feed that records keeps its recording: it is not renewed under it.
-        let lost: Vec<String> =
-            self.feeds.lost(RENEW_AFTER_ATTEMPTS).into_iter().filter(|c| !self.feeds.recording(c)).collect();
-        for camera in self.platforms.renew(&self.core, &lost, &mut self.world.camera_uris) {
-            self.feeds.drop_camera(&camera);
-        }
         self.platforms.follow(&self.core, &self.feeds.running(), &mut self.world.camera_uris, now);
         self.feeds.sync(&self.core.wall, &self.world.camera_uris, now);
         // What the seat is for is on screen: the center's wall plays, a unit's seat has an order.
