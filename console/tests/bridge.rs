@@ -75,7 +75,7 @@ fn the_110_center_hears_every_status_once_and_in_order_across_its_own_restart() 
         std::fs::create_dir_all(dir.path().join(name)).unwrap();
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let [port_110, port_12345] = peers::free_tcp_ports();
+    let [port_110, port_12345] = linkage_tests::free_tcp_ports();
     let config = township(port_110, port_12345);
     let rig = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
     let bridge = format!("http://{}", rig.server.bridge_addr().unwrap());
@@ -203,7 +203,7 @@ fn with_the_hub_on_tls_the_bridge_speaks_https_only() {
     use streams::feed::tls;
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let [port_110, port_12345] = peers::free_tcp_ports();
+    let [port_110, port_12345] = linkage_tests::free_tcp_ports();
     let config = township(port_110, port_12345);
     let site = dir.path().join("tls");
     tls::make_site_certs(&site, &["127.0.0.1".into()]).unwrap();
@@ -228,7 +228,7 @@ fn with_the_hub_on_tls_the_bridge_speaks_https_only() {
 fn the_bridge_names_what_it_refuses_and_keeps_a_number_and_revision_once() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let [port_110, port_12345] = peers::free_tcp_ports();
+    let [port_110, port_12345] = linkage_tests::free_tcp_ports();
     let config = township(port_110, port_12345);
     let rig = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
     let base = format!("http://{}", rig.server.bridge_addr().unwrap());
@@ -305,7 +305,7 @@ fn nothing_the_110_center_was_told_is_accepted_is_lost_when_the_server_is_killed
     const KILLS: usize = 4;
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let [port, bridge_port, port_110] = peers::free_tcp_ports();
+    let [port, bridge_port, port_110] = linkage_tests::free_tcp_ports();
     let config_path = write_township(dir.path(), port, bridge_port, port_110);
     let config = Config::load(&config_path).unwrap();
     let start = || peers::Killed(peers::linkage_hub(dir.path(), port, &["--config".as_ref(), config_path.as_os_str()]));

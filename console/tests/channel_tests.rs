@@ -21,7 +21,7 @@ fn a_unit_whose_sms_gateway_is_down_turns_red_and_green_again_when_it_is_back() 
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let smsc_port = peers::free_tcp_port();
+    let smsc_port = linkage_tests::free_tcp_port();
     let mut config = Config::demo().unwrap();
     config.simulation = None;
     let police = config.units.iter_mut().find(|u| u.id == "police").unwrap();

@@ -153,7 +153,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let smsc = peers::start_smsc(dir.path(), 0);
-    let port = peers::free_tcp_port();
+    let port = linkage_tests::free_tcp_port();
     let smpp = format!(
         "[dispatch.sms]\naddress = \"127.0.0.1:{}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n",
         smsc.port
@@ -248,7 +248,7 @@ fn a_server_killed_while_it_sends_over_cmpp_loses_no_sms_and_its_duplicates_are_
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let gateway = peers::PythonPeer::start(dir.path(), "cmpp_gateway.py", &["--sp", "901234:s3cret"]);
-    let [port] = peers::free_tcp_ports();
+    let [port] = linkage_tests::free_tcp_ports();
     let cmpp = format!(
         "[dispatch.cmpp]\naddress = \"127.0.0.1:{}\"\nsp_id = \"901234\"\nsecret = \"s3cret\"\nsrc_id = \"10690001\"\n",
         gateway.port

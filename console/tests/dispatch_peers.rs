@@ -12,7 +12,8 @@ use linkage::config::Config;
 use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::{Command, Core};
-use peers::{CenterRig, RadioReceiver, Seat, free_tcp_port, free_udp_port, start_smsc};
+use linkage_tests::free_tcp_port;
+use peers::{CenterRig, RadioReceiver, Seat, free_udp_port, start_smsc};
 use streams::feed::{Body, Envelope, FeedUpdate, IncidentReport};
 
 /// The demo township with police's radio on `radio` and the SMSC on 127.0.0.1:`smsc`.

@@ -27,7 +27,7 @@ const TEXT: &str = "火情（特别严重）：东湾村DW-03柴草堆起火，�
 fn an_order_goes_signed_its_reports_come_back_through_the_callback_and_a_wrong_secret_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let callback: std::net::SocketAddr = format!("127.0.0.1:{}", peers::free_tcp_port()).parse().unwrap();
+    let callback: std::net::SocketAddr = format!("127.0.0.1:{}", linkage_tests::free_tcp_port()).parse().unwrap();
     let url = format!("http://{callback}/sms/reports");
     let service = peers::PythonPeer::start(
         dir.path(),

@@ -45,7 +45,7 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, into: &mut Vec<(u64, Stri
 fn a_killed_hub_restarted_on_its_data_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tokens.toml"), TOKENS).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = linkage_tests::free_tcp_port();
     let url = format!("ws://127.0.0.1:{port}");
     let mut hub = start_hub(dir.path(), port);
 

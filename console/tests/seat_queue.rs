@@ -75,7 +75,7 @@ fn a_seat_killed_while_the_hub_is_down_sends_its_queue_once_and_the_alarm_stays_
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let config = config();
-    let listen = format!("127.0.0.1:{}", peers::free_tcp_port());
+    let listen = format!("127.0.0.1:{}", linkage_tests::free_tcp_port());
     let url = format!("ws://{listen}");
     let seat_dir = dir.path().join("seat");
 

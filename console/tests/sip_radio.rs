@@ -109,7 +109,7 @@ fn call(
 fn baresip_answers_the_talk_group_and_hears_the_whole_order() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let [port] = peers::free_tcp_ports();
+    let [port] = linkage_tests::free_tcp_ports();
     let (mut baresip, log) = baresip(dir.path(), port);
     let (tx, mut late) = tokio::sync::mpsc::unbounded_channel();
     let channel = RadioChannel::new("cmn", Some(account("any")), tx);
@@ -165,7 +165,7 @@ fn a_gateway_that_asks_for_credentials_lets_the_right_password_through_and_refus
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (tx, mut late) = tokio::sync::mpsc::unbounded_channel();
 
-    let [port, media] = peers::free_tcp_ports();
+    let [port, media] = linkage_tests::free_tcp_ports();
     let mut gateway = sipp(port, media);
     let target = format!("sip:tg202@127.0.0.1:{port}");
     let right = RadioChannel::new("cmn", Some(account("radio-secret")), tx.clone());
@@ -174,7 +174,7 @@ fn a_gateway_that_asks_for_credentials_lets_the_right_password_through_and_refus
     let status = gateway.0.wait().unwrap();
     assert!(status.success(), "SIPp counted the call as failed: {status}");
 
-    let [port, media] = peers::free_tcp_ports();
+    let [port, media] = linkage_tests::free_tcp_ports();
     let _gateway = sipp(port, media);
     let target = format!("sip:tg202@127.0.0.1:{port}");
     let wrong = RadioChannel::new("cmn", Some(account("not-the-password")), tx);
@@ -195,7 +195,7 @@ fn the_demos_simulated_gateway_takes_the_demo_accounts_call_and_refuses_another(
     let account = demo.dispatch.radio_sip.clone().expect("the demo's SIP account");
     let enforcement = demo.units.iter().find(|u| u.id == "enforcement").unwrap();
     assert!(enforcement.radio.as_ref().is_some_and(|r| r.rtp().is_none()), "a SIP talk-group in the demo");
-    let [port] = peers::free_tcp_ports();
+    let [port] = linkage_tests::free_tcp_ports();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let login = (account.user.clone(), account.password.clone());
     let _gateway = runtime.block_on(streams::sim::sip_gateway::SipGateway::start(addr, login)).unwrap();

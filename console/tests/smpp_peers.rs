@@ -25,7 +25,7 @@ fn a_long_chinese_order_reaches_two_independent_smscs_the_same_and_both_confirm_
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let npm = peers::start_smsc(dir.path(), 0);
-    let port = peers::free_tcp_port();
+    let port = linkage_tests::free_tcp_port();
     let smpp34 = peers::PythonPeer::start(dir.path(), "smsc_smpp34.py", &["--port", &port.to_string()]);
     let text =
         "【青溪镇综治中心】火情（特别严重）：东湾村DW-03柴草堆起火，请青溪派出所立即出警，到场后签收反馈。".repeat(2);

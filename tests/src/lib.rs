@@ -15,3 +15,22 @@ pub fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
     done()
 }
+
+/// A free TCP port, below the ephemeral range like [`free_tcp_ports`].
+pub fn free_tcp_port() -> u16 {
+    let [port] = free_tcp_ports();
+    port
+}
+
+/// `N` free TCP ports, all different, for servers that are killed and started again on the
+/// same port: taken below Linux's ephemeral range (32768–60999), so that no outgoing
+/// connection is given one as its source port while its server is down.
+pub fn free_tcp_ports<const N: usize>() -> [u16; N] {
+    let mut held = vec![];
+    while held.len() < N {
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", fastrand::u16(20_000..32_000))) {
+            held.push(listener);
+        }
+    }
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}

@@ -78,7 +78,7 @@ fn a_feed_whose_server_goes_away_reports_it_and_plays_again_when_it_returns() {
 #[test]
 fn a_source_that_refuses_at_start_is_retried_until_it_comes() {
     streams::video::init().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = linkage_tests::free_tcp_port();
     // Nobody listens on the port yet: connections are refused.
     let feed = VideoFeed::start(
         "gate",

@@ -23,10 +23,6 @@ impl Drop for Peer {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// ffmpeg encoding a moving test picture (H.264, 25 fps, a keyframe a second) to `output`.
 fn ffmpeg(output: &[&str]) -> Peer {
     ffmpeg_encoding(&H264, output)
@@ -106,7 +102,7 @@ impl Hls {
         let hls = ["-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments"];
         let packager = ffmpeg_encoding(codec, &[&hls[..], &[playlist.to_str().unwrap()]].concat());
         assert!(wait_for(Duration::from_secs(20), || segments(dir.path()) >= 2), "ffmpeg wrote no HLS segments");
-        let port = free_port();
+        let port = linkage_tests::free_tcp_port();
         let http = Peer(
             Command::new("python3")
                 .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
@@ -133,7 +129,7 @@ fn an_http_flv_stream_from_ffmpeg_plays() {
 
 /// ffmpeg serves FLV at the URL (`-listen 1`: it waits for one player, then exits).
 fn flv_served_by_ffmpeg_plays(name: &str, url: impl Fn(u16) -> String) {
-    let port = free_port();
+    let port = linkage_tests::free_tcp_port();
     let url = url(port);
     let _server = ffmpeg(&["-f", "flv", "-listen", "1", &url]);
     // Probing the port with a connection would use ffmpeg's one player up, so watch the

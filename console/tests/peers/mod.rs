@@ -183,10 +183,12 @@ impl Seat {
 }
 
 /// `linkage hub` as its own process on `port`, with `DIR/data` and `DIR/tokens.toml` and
-/// `extra` arguments, once it listens.
+/// `extra` arguments, once it listens. Its files endpoint gets a free port of its own: the
+/// default, the next port, may be the source port of some outgoing connection.
 pub fn linkage_hub(dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> Child {
+    let files = linkage_tests::free_tcp_port();
     let child = Process::new(env!("CARGO_BIN_EXE_linkage"))
-        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--files", &format!("127.0.0.1:{files}"), "--data"])
         .arg(dir.join("data"))
         .arg("--tokens")
         .arg(dir.join("tokens.toml"))
@@ -337,23 +339,6 @@ impl Drop for RadioReceiver {
 
 pub fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-pub fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `N` free TCP ports, all different, for servers that are killed and started again on the
-/// same port: taken below Linux's ephemeral range (32768–60999), so that no outgoing
-/// connection is given one as its source port while its server is down.
-pub fn free_tcp_ports<const N: usize>() -> [u16; N] {
-    let mut held = vec![];
-    while held.len() < N {
-        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", fastrand::u16(20_000..32_000))) {
-            held.push(listener);
-        }
-    }
-    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
 }
 
 /// A child process killed (SIGKILL) when dropped, also when a test panics.
