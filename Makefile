@@ -11,13 +11,14 @@ RUN_PACKAGES := libsqlite3-0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-tools \
   libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1 libglx-mesa0 libgl1-mesa-dri \
   libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libwayland-client0 \
-  fonts-noto-cjk espeak-ng
+  fonts-noto-cjk espeak-ng janus
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 # Independent peers for the video tests: ffmpeg (RTMP and HTTP-FLV server, HLS packager) and
 # Python's http.server (serves the HLS playlist); curl, a client of the hub's files endpoint;
 # baresip (a SIP radio gateway that answers and records what it hears), SIPp (a gateway that
-# asks for digest credentials) and sox (measures the recording).
-TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox
+# asks for digest credentials) and sox (measures the recording); aiortc (a meeting's sites and
+# listener on Janus) and iproute2 (the machine's own address, where Janus offers media).
+TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
 .PHONY: deps demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch lint

@@ -21,6 +21,7 @@ pub mod handover;
 pub mod history;
 pub mod incident;
 pub mod kind;
+pub mod meeting;
 pub mod notice;
 pub mod paging;
 pub mod plan;
@@ -99,6 +100,8 @@ pub enum Command {
     StopRecording(usize),
     /// Send a three-in-one dispatch.
     Dispatch(dispatch::DispatchDraft),
+    /// Chair a meeting (`meeting` empty: open one), or act as a site of it.
+    ChairMeeting { meeting: String, action: linkage_protocol::MeetingAction },
     /// Close an order with the reporter's satisfaction (1–5).
     CloseOrder { order: String, satisfaction: u8 },
     /// Open a closed order again (the reporter is not satisfied).
@@ -227,6 +230,8 @@ pub struct Core {
     pub handovers: handover::Handovers,
     /// The systems the center's bridge docks with, as it last logged them.
     pub peers: Vec<linkage_protocol::DockedPeer>,
+    /// Video linkage meetings.
+    pub meetings: meeting::Meetings,
 }
 
 impl HubLink {
@@ -279,6 +284,7 @@ impl Core {
         if let Body::CameraUsed(used) = &env.body {
             self.camera_used_logged(used);
         }
+        self.meetings.on_event(&env);
         // A unit's seat reads no incident of the log: its orders bring what it shows on the map.
         if let Some(work) = self.desk.on_event(&env).cloned()
             && let Some(details) = work.details
@@ -385,6 +391,11 @@ impl Core {
             }
             Command::CloseOrder { order, satisfaction } => {
                 return self.change_order(order, Change::Close { satisfaction }, now);
+            }
+            Command::ChairMeeting { meeting, action } => {
+                let command =
+                    linkage_protocol::MeetingCommand { key: command_key(now), meeting, action, by: String::new() };
+                return vec![Effect::Send(Body::ChairMeeting(command))];
             }
             Command::ReopenOrder(order) => return self.change_order(order, Change::Reopen, now),
             Command::ArchiveOrder(order) => return self.change_order(order, Change::Archive, now),

@@ -9,6 +9,7 @@
 
 pub mod bridge;
 pub mod channels;
+pub mod meeting;
 mod server;
 mod service;
 pub mod store;

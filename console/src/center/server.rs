@@ -7,12 +7,14 @@ use streams::feed::tls::Trust;
 use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role, secret_hex};
 
 use super::bridge::Bridge;
+use super::meeting::MeetingService;
 use super::service::{DispatchService, HubAccess};
 use crate::config::{BridgeSettings, Config, SmsGateway};
 
 /// A running server; dropping it stops the service, then the hub.
 pub struct Server {
-    // Dropped first: the bridge and the service go before the hub they work for.
+    // Dropped first: the bridge and the services go before the hub they work for.
+    _meetings: Option<MeetingService>,
     bridge: Option<Bridge>,
     service: Option<DispatchService>,
     pub hub: HubHandle,
@@ -50,7 +52,7 @@ impl Server {
         let identity = hub.tls.clone();
         let hub = runtime.block_on(Hub::start(hub))?;
         let url = hub.url();
-        let (service, bridge) = match township {
+        let (service, bridge, meetings) = match township {
             Some(Township { config, sms, .. }) => {
                 // The service reaches its own hub on the address it listens on; with TLS the
                 // certificate must name it (`--names 127.0.0.1,…`).
@@ -59,17 +61,24 @@ impl Server {
                 let service = DispatchService::start(config, sms, access, &dir, runtime.handle())?;
                 let bridge = match bridged {
                     Some(settings) => {
-                        let hub = (url.as_str(), bridge.as_str(), trust);
+                        let hub = (url.as_str(), bridge.as_str(), trust.clone());
                         let dir = dir.join("bridge");
                         Some(Bridge::start(config, (settings, identity), hub, &dir, runtime.handle())?)
                     }
                     None => None,
                 };
-                (Some(service), bridge)
+                let meetings = match &config.meeting {
+                    Some(settings) => {
+                        let hub = (url.as_str(), center.as_str(), trust);
+                        Some(MeetingService::start(settings, hub, &dir.join("meeting"), runtime.handle())?)
+                    }
+                    None => None,
+                };
+                (Some(service), bridge, meetings)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
-        Ok(Server { bridge, service, hub })
+        Ok(Server { _meetings: meetings, bridge, service, hub })
     }
 
     /// Where the 110 / 12345 bridge listens, when the township has one.

@@ -33,6 +33,7 @@ pub(super) struct File {
     #[serde(default, rename = "on_call")]
     pub(super) on_call: Vec<Spanned<OnCallEntry>>,
     pub(super) bridge: Option<super::bridge::BridgeSection>,
+    pub(super) meeting: Option<super::meeting::MeetingSection>,
     #[serde(default, rename = "video_platform")]
     pub(super) platforms: Vec<Spanned<super::platform::PlatformSection>>,
 }

@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 
 mod bridge;
 mod file;
+mod meeting;
 mod platform;
 
 pub use bridge::{BridgePeer, BridgeSettings};
 use file::*;
+pub use meeting::{MeetingSettings, SfuSetting};
 pub use platform::{PlatformKind, PlatformSettings};
 use streams::feed::CoordinateSystem;
 use toml::Spanned;
@@ -157,6 +159,8 @@ pub struct Config {
     pub seat_unit: Option<String>,
     /// The 110 / 12345 bridge (`[bridge]`), when the center docks with them.
     pub bridge: Option<BridgeSettings>,
+    /// Video linkage meetings (`[meeting]`): the server runs them only when configured.
+    pub meeting: Option<MeetingSettings>,
     /// The video platforms whose cameras the console takes (`[[video_platform]]`).
     pub platforms: Vec<PlatformSettings>,
 }
@@ -669,6 +673,7 @@ impl Config {
             roster,
         };
         let bridge = raw.bridge.map(|b| bridge::settings(b, &kinds, err)).transpose()?;
+        let meeting = raw.meeting.map(|m| meeting::settings(m, err)).transpose()?;
         let mut platforms = platform::settings(raw.platforms, base, &grids, err)?;
         if let Some(clash) = onvif_cameras.iter().find(|o| platforms.iter().any(|p| p.id == o.id)) {
             return Err(err(None, format!("camera {} has the id of a video_platform", clash.id)));
@@ -677,6 +682,7 @@ impl Config {
         Ok(Config {
             file: file.to_owned(),
             bridge,
+            meeting,
             platforms,
             paging,
             hub,

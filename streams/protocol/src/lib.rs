@@ -12,6 +12,7 @@ pub mod camera_use;
 pub mod channel_test;
 pub mod handover;
 mod link;
+pub mod meeting;
 mod message;
 pub mod order;
 pub mod roster;
@@ -25,6 +26,7 @@ pub use camera_use::{CameraAction, CameraUse};
 pub use channel_test::{ChannelTestRequest, ChannelTestResult, test_run};
 pub use handover::{DockedPeer, Handover, HandoverProgress, HandoverState, handover_id};
 pub use link::{Connection, FeedUpdate};
+pub use meeting::{Layout, MeetingAction, MeetingCommand, MeetingEnforcement, MeetingPresence, Site, SiteJoin};
 pub use message::*;
 pub use order::{
     Change, ChannelKind, ClockKind, Delivery, DeliveryState, DeliveryUpdate, DispatchDraft, DispatchRequest, Order,

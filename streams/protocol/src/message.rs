@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::camera_use::CameraUse;
 use crate::channel_test::{ChannelTestRequest, ChannelTestResult};
 use crate::handover::{DockedPeer, Handover, HandoverProgress};
+use crate::meeting::{MeetingCommand, MeetingEnforcement, MeetingPresence};
 use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
 use crate::roster::RosterChange;
 use crate::work::{OrderProgress, UnitPosition, WorkOrder};
@@ -62,6 +63,12 @@ impl Envelope {
             Body::HandOver(h) | Body::HandedOver(h) => h.check()?,
             Body::HandoverProgressed(p) => p.check()?,
             Body::UseCamera(u) | Body::CameraUsed(u) => u.check()?,
+            Body::ChairMeeting(c) | Body::MeetingChaired(c) => c.check()?,
+            Body::MeetingEnforced(e) => e.check()?,
+            Body::MeetingPresence(p) => {
+                check_key("meeting", &p.meeting)?;
+                check_key("site", &p.site)?;
+            }
             Body::PeersDocked { peers } => {
                 if peers.len() > 50 {
                     return Err(ParseError::Invalid("at most 50 docked peers".into()));
@@ -205,6 +212,16 @@ pub enum Body {
     UseCamera(CameraUse),
     /// Hub → clients (logged): the use, with `by`.
     CameraUsed(CameraUse),
+    /// Seat → hub: a meeting's chair acts, or a site about itself (see [`crate::meeting`]).
+    /// Logged once per sender and key.
+    ChairMeeting(MeetingCommand),
+    /// Hub → clients (logged): the command, with `by`; an opening names its meeting `M` + this
+    /// sequence number. The center's server enforces it at the SFU.
+    MeetingChaired(MeetingCommand),
+    /// Center → hub → clients (logged once per command): what the SFU made of a command.
+    MeetingEnforced(MeetingEnforcement),
+    /// Center → hub → clients (logged): a site came into a meeting's room or left it.
+    MeetingPresence(MeetingPresence),
     /// Unit terminal (or a unit's seat) → hub: where the unit (its vehicle) is now. Not logged:
     /// the hub keeps the newest per unit, takes one every few seconds per connection and passes
     /// it on as `unit_moved`.
@@ -263,6 +280,10 @@ impl Body {
             Body::PeersDocked { .. } => "peers_docked",
             Body::UseCamera(_) => "use_camera",
             Body::CameraUsed(_) => "camera_used",
+            Body::ChairMeeting(_) => "chair_meeting",
+            Body::MeetingChaired(_) => "meeting_chaired",
+            Body::MeetingEnforced(_) => "meeting_enforced",
+            Body::MeetingPresence(_) => "meeting_presence",
             Body::SetRoster(_) => "set_roster",
             Body::RosterSet(_) => "roster_set",
             Body::Position(_) => "position",
@@ -288,6 +309,7 @@ impl Body {
             Body::HandOver(h) => Some(format!("handover/{}", h.key)),
             Body::HandoverProgressed(p) => Some(p.command_key()),
             Body::UseCamera(u) => Some(format!("camera/{}", u.key)),
+            Body::ChairMeeting(c) => Some(format!("meeting/{}", c.key)),
             _ => None,
         }
     }
@@ -307,6 +329,7 @@ impl Body {
             Body::HandedOver(h) => Some(format!("handover/{}", h.key)),
             Body::HandoverProgressed(p) => Some(p.command_key()),
             Body::CameraUsed(u) => Some(format!("camera/{}", u.key)),
+            Body::MeetingChaired(c) => Some(format!("meeting/{}", c.key)),
             _ => None,
         }
     }

@@ -6,7 +6,9 @@
 //! key. Dedup keys that a sender chooses (`report_id`, `key`) are scoped by the sender's name,
 //! so one client can never swallow another's message by reusing its key.
 
-use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, SeatRole, UnitPosition};
+use linkage_protocol::{
+    Body, DeliveryState, ErrorCode, Incident, IncidentStatus, MeetingAction, Role, SeatRole, UnitPosition,
+};
 
 use super::event_log::Pending;
 use super::grant::Grant;
@@ -110,6 +112,40 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             used.by = me.clone();
             logged(format!("camera/{me}/{}", used.key), None, Body::CameraUsed(used))
         }
+        // A leader or a duty officer chairs a meeting; a site's own seat raises or lowers its
+        // hand and unmutes itself.
+        Body::ChairMeeting(mut command) if role == Role::Console => {
+            let chair = dispatcher || grant.seat_role() == SeatRole::Leader;
+            let own = command.action.own_site().is_some_and(|site| grant.unit.as_deref() == Some(site));
+            if !chair && !own {
+                let reason = format!(
+                    "a {} may not {} in a meeting: that is for its chair (a leader or a duty officer)",
+                    grant.seat_role().code(),
+                    command.action.code()
+                );
+                return Admission::Refuse(ErrorCode::Unauthorized, reason);
+            }
+            command.by = me.clone();
+            let opening = matches!(command.action, MeetingAction::Open { .. });
+            Admission::Log(Pending {
+                dedup: Some(format!("meeting/{me}/{}", command.key)),
+                route: None,
+                make: Box::new(move |seq| {
+                    if opening {
+                        command.meeting = format!("M{seq:06}");
+                    }
+                    Body::MeetingChaired(command)
+                }),
+            })
+        }
+        Body::MeetingEnforced(enforced) if role == Role::Center => {
+            logged(format!("enforced/{}/{}", enforced.meeting, enforced.command), None, Body::MeetingEnforced(enforced))
+        }
+        Body::MeetingPresence(presence) if role == Role::Center => Admission::Log(Pending {
+            dedup: None,
+            route: None,
+            make: Box::new(move |_| Body::MeetingPresence(presence)),
+        }),
         Body::Dispatch(mut request) if role == Role::Console => {
             request.by = me.clone();
             logged(format!("dispatch/{me}/{}", request.key), None, Body::DispatchRequested(request))
@@ -178,6 +214,9 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         | Body::PageAnswered { .. }
         | Body::HandOver(_)
         | Body::UseCamera(_)
+        | Body::ChairMeeting(_)
+        | Body::MeetingEnforced(_)
+        | Body::MeetingPresence(_)
         | Body::HandoverProgressed(_)
         | Body::PeersDocked { .. }) => {
             Admission::Refuse(ErrorCode::Unauthorized, format!("role {role:?} may not send {}", body.kind()))

@@ -1,0 +1,403 @@
+//! Video linkage meetings as the log tells them: each meeting's sites, who is heard, who may
+//! join, the floor, the hands raised, the spotlight and the layout — and its record (who did
+//! what, when).
+//!
+//! One fold for everyone: the chair's seat draws it, and the center's meeting service enforces
+//! exactly what [`Meeting::audible`] and [`Meeting::allowed`] say at the SFU, so what the chair
+//! sees is what the sites hear.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use linkage_protocol::{Body, Envelope, Layout, MeetingAction, MeetingCommand, MeetingEnforcement, Site, SiteJoin};
+
+/// Every meeting of the log, by id.
+#[derive(Debug, Default)]
+pub struct Meetings {
+    pub list: BTreeMap<String, Meeting>,
+}
+
+/// One meeting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meeting {
+    pub id: String,
+    pub title: String,
+    pub incident: Option<String>,
+    /// Who opened it.
+    pub chair: String,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The sites, in the order they were invited.
+    pub sites: Vec<SiteState>,
+    /// Roll-call: only this site is heard.
+    pub floor: Option<String>,
+    /// Whether sites may unmute themselves (the last mute-all said so).
+    pub self_unmute: bool,
+    /// Whether a site invited now starts muted (after a mute-all, until an unmute-all).
+    pub newcomers_muted: bool,
+    pub locked: bool,
+    pub spotlight: Option<String>,
+    pub layout: Layout,
+    /// The room at the SFU, and its address as the sites reach it (once the server opened it).
+    pub room: Option<u64>,
+    pub sfu: Option<String>,
+    /// The last thing the SFU refused (cleared when a later command went through).
+    pub trouble: Option<String>,
+    /// The record: every command, in log order.
+    pub record: Vec<Record>,
+}
+
+/// One site of a meeting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteState {
+    pub site: Site,
+    /// Put out by the chair: kicked and no longer allowed in.
+    pub removed: bool,
+    /// In the room now (publishing), as the server last logged it.
+    pub present: bool,
+    /// Seen in the room at least once.
+    pub joined_once: bool,
+    /// Its own voice, apart from a roll-call: on unless muted.
+    pub voice: bool,
+    /// In the room when the meeting was locked: may come back while it stays locked.
+    pub in_at_lock: bool,
+    /// When it raised its hand (`None`: it did not, or it was lowered).
+    pub hand: Option<DateTime<Utc>>,
+    /// When it was last invited (a call back invites again).
+    pub invited_at: DateTime<Utc>,
+    /// How it joins the room (from the server).
+    pub join: Option<SiteJoin>,
+}
+
+/// One command of the record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub action: MeetingAction,
+    /// What the server made of it at the SFU: `None` until it said, then `Ok` or why not.
+    pub enforced: Option<Result<(), String>>,
+}
+
+impl Meeting {
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+
+    pub fn site(&self, id: &str) -> Option<&SiteState> {
+        self.sites.iter().find(|s| s.site.id == id)
+    }
+
+    fn site_mut(&mut self, id: &str) -> Option<&mut SiteState> {
+        self.sites.iter_mut().find(|s| s.site.id == id)
+    }
+
+    /// Whether the SFU lets `site` join the room (its token is on the allowed list).
+    pub fn allowed(&self, site: &str) -> bool {
+        self.is_open() && self.site(site).is_some_and(|s| !s.removed && (!self.locked || s.in_at_lock))
+    }
+
+    /// Whether `site` is heard: its own voice, unless a roll-call gives the floor to another.
+    pub fn audible(&self, site: &str) -> bool {
+        let Some(s) = self.site(site) else { return false };
+        if s.removed {
+            return false;
+        }
+        match &self.floor {
+            Some(floor) => floor == site,
+            None => s.voice,
+        }
+    }
+
+    /// The sites that raised their hands, first come first.
+    pub fn hands(&self) -> Vec<&SiteState> {
+        let mut hands: Vec<&SiteState> = self.sites.iter().filter(|s| s.hand.is_some() && !s.removed).collect();
+        hands.sort_by_key(|s| s.hand);
+        hands
+    }
+
+    /// The sites taking part (invited and not removed).
+    pub fn taking_part(&self) -> impl Iterator<Item = &SiteState> {
+        self.sites.iter().filter(|s| !s.removed)
+    }
+
+    fn invite(&mut self, sites: &[Site], at: DateTime<Utc>) {
+        for site in sites {
+            match self.site_mut(&site.id) {
+                // Called back: invited again (a removed site is back only by a new invitation).
+                Some(s) => {
+                    s.invited_at = at;
+                    s.removed = false;
+                }
+                None => {
+                    let voice = !self.newcomers_muted;
+                    self.sites.push(SiteState {
+                        site: site.clone(),
+                        removed: false,
+                        present: false,
+                        joined_once: false,
+                        voice,
+                        in_at_lock: false,
+                        hand: None,
+                        invited_at: at,
+                        join: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Applies one command (the rules the server enforces and every seat shows).
+    fn apply(&mut self, action: &MeetingAction, at: DateTime<Utc>) {
+        match action {
+            MeetingAction::Open { .. } => {}
+            MeetingAction::Invite { sites } => self.invite(sites, at),
+            MeetingAction::Remove { site } => {
+                if let Some(s) = self.site_mut(site) {
+                    s.removed = true;
+                    s.hand = None;
+                    s.in_at_lock = false;
+                }
+                if self.floor.as_deref() == Some(site.as_str()) {
+                    self.floor = None;
+                }
+                if self.spotlight.as_deref() == Some(site.as_str()) {
+                    self.spotlight = None;
+                }
+            }
+            MeetingAction::MuteAll { self_unmute } => {
+                self.self_unmute = *self_unmute;
+                self.newcomers_muted = true;
+                self.sites.iter_mut().for_each(|s| s.voice = false);
+            }
+            MeetingAction::UnmuteAll => {
+                self.newcomers_muted = false;
+                self.sites.iter_mut().for_each(|s| s.voice = true);
+            }
+            MeetingAction::Mute { site } => self.set_voice(site, false),
+            MeetingAction::Unmute { site } => self.set_voice(site, true),
+            MeetingAction::UnmuteSelf { site } => {
+                if self.self_unmute || !self.newcomers_muted {
+                    self.set_voice(site, true);
+                }
+            }
+            MeetingAction::Floor { site } => self.floor = site.clone().filter(|s| self.allowed(s)),
+            MeetingAction::RaiseHand { site } => {
+                if let Some(s) = self.site_mut(site).filter(|s| !s.removed && s.hand.is_none()) {
+                    s.hand = Some(at);
+                }
+            }
+            MeetingAction::Grant { site } => {
+                if self.allowed(site) {
+                    self.floor = Some(site.clone());
+                }
+                if let Some(s) = self.site_mut(site) {
+                    s.hand = None;
+                }
+            }
+            MeetingAction::LowerHand { site } => {
+                if let Some(s) = self.site_mut(site) {
+                    s.hand = None;
+                }
+            }
+            MeetingAction::Spotlight { site } => self.spotlight = site.clone().filter(|s| self.allowed(s)),
+            MeetingAction::Layout { layout } => self.layout = *layout,
+            MeetingAction::Lock { locked } => {
+                self.locked = *locked;
+                for s in &mut self.sites {
+                    s.in_at_lock = *locked && s.present;
+                }
+            }
+            MeetingAction::Close => self.closed_at = Some(at),
+        }
+    }
+
+    fn set_voice(&mut self, site: &str, voice: bool) {
+        if let Some(s) = self.site_mut(site) {
+            s.voice = voice;
+        }
+    }
+}
+
+impl Meetings {
+    /// Folds one event of the log.
+    pub fn on_event(&mut self, env: &Envelope) {
+        match &env.body {
+            Body::MeetingChaired(command) => self.chaired(env.seq, env.time, command),
+            Body::MeetingEnforced(enforced) => self.enforced(enforced),
+            Body::MeetingPresence(p) => {
+                if let Some(s) = self.list.get_mut(&p.meeting).and_then(|m| m.site_mut(&p.site)) {
+                    s.present = p.present;
+                    s.joined_once |= p.present;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn chaired(&mut self, seq: u64, at: DateTime<Utc>, command: &MeetingCommand) {
+        if let MeetingAction::Open { title, incident, sites } = &command.action {
+            let mut meeting = Meeting {
+                id: command.meeting.clone(),
+                title: title.clone(),
+                incident: incident.clone(),
+                chair: command.by.clone(),
+                opened_at: at,
+                closed_at: None,
+                sites: vec![],
+                floor: None,
+                self_unmute: true,
+                newcomers_muted: false,
+                locked: false,
+                spotlight: None,
+                layout: Layout::default(),
+                room: None,
+                sfu: None,
+                trouble: None,
+                record: vec![],
+            };
+            meeting.invite(sites, at);
+            self.list.entry(command.meeting.clone()).or_insert(meeting);
+        }
+        // Nothing changes a closed meeting.
+        let Some(meeting) = self.list.get_mut(&command.meeting).filter(|m| m.is_open()) else { return };
+        meeting.apply(&command.action, at);
+        meeting.record.push(Record { seq, at, by: command.by.clone(), action: command.action.clone(), enforced: None });
+    }
+
+    fn enforced(&mut self, enforced: &MeetingEnforcement) {
+        let Some(meeting) = self.list.get_mut(&enforced.meeting) else { return };
+        if enforced.room.is_some() {
+            meeting.room = enforced.room;
+        }
+        if enforced.sfu.is_some() {
+            meeting.sfu.clone_from(&enforced.sfu);
+        }
+        for join in &enforced.joins {
+            if let Some(s) = meeting.site_mut(&join.site) {
+                s.join = Some(join.clone());
+            }
+        }
+        let outcome = if enforced.ok { Ok(()) } else { Err(enforced.detail.clone()) };
+        meeting.trouble = outcome.clone().err();
+        if let Some(record) = meeting.record.iter_mut().find(|r| r.seq == enforced.command) {
+            record.enforced = Some(outcome);
+        }
+    }
+
+    /// The open meetings, newest first.
+    pub fn open(&self) -> impl Iterator<Item = &Meeting> {
+        self.list.values().rev().filter(|m| m.is_open())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &str) -> Site {
+        Site { id: id.into(), name: format!("{id}站") }
+    }
+
+    fn chair(meetings: &mut Meetings, seq: u64, action: MeetingAction) {
+        let command = MeetingCommand { key: format!("k{seq}"), meeting: "M1".into(), action, by: "李主任".into() };
+        let env = Envelope::new(seq, Body::MeetingChaired(command));
+        meetings.on_event(&env);
+    }
+
+    fn present(meetings: &mut Meetings, site: &str, present: bool) {
+        let p = linkage_protocol::MeetingPresence { meeting: "M1".into(), site: site.into(), present };
+        meetings.on_event(&Envelope::new(0, Body::MeetingPresence(p)));
+    }
+
+    fn opened() -> Meetings {
+        let mut meetings = Meetings::default();
+        let sites = vec![site("a"), site("b"), site("c")];
+        chair(&mut meetings, 1, MeetingAction::Open { title: "会商".into(), incident: None, sites });
+        meetings
+    }
+
+    fn heard(meetings: &Meetings) -> Vec<&str> {
+        let m = &meetings.list["M1"];
+        m.sites.iter().filter(|s| m.audible(&s.site.id)).map(|s| s.site.id.as_str()).collect()
+    }
+
+    #[test]
+    fn mute_all_then_a_roll_call_leaves_only_the_called_site_heard_and_ending_it_restores_voices() {
+        let mut m = opened();
+        assert_eq!(heard(&m), ["a", "b", "c"]);
+        chair(&mut m, 2, MeetingAction::Mute { site: "c".into() });
+        chair(&mut m, 3, MeetingAction::Floor { site: Some("b".into()) });
+        assert_eq!(heard(&m), ["b"]);
+        chair(&mut m, 4, MeetingAction::Floor { site: None });
+        assert_eq!(heard(&m), ["a", "b"], "voices as they were before the roll-call");
+        chair(&mut m, 5, MeetingAction::MuteAll { self_unmute: false });
+        assert!(heard(&m).is_empty());
+        chair(&mut m, 6, MeetingAction::UnmuteSelf { site: "a".into() });
+        assert!(heard(&m).is_empty(), "the chair did not let sites unmute themselves");
+        chair(&mut m, 7, MeetingAction::MuteAll { self_unmute: true });
+        chair(&mut m, 8, MeetingAction::UnmuteSelf { site: "a".into() });
+        assert_eq!(heard(&m), ["a"]);
+        chair(&mut m, 9, MeetingAction::Invite { sites: vec![site("d")] });
+        assert_eq!(heard(&m), ["a"], "a site invited after a mute-all comes in muted");
+        chair(&mut m, 10, MeetingAction::UnmuteAll);
+        assert_eq!(heard(&m), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn hands_are_granted_in_order_and_a_grant_is_the_floor() {
+        let mut m = opened();
+        chair(&mut m, 2, MeetingAction::RaiseHand { site: "c".into() });
+        chair(&mut m, 3, MeetingAction::RaiseHand { site: "a".into() });
+        let hands: Vec<&str> = m.list["M1"].hands().iter().map(|s| s.site.id.as_str()).collect();
+        assert_eq!(hands, ["c", "a"]);
+        chair(&mut m, 4, MeetingAction::Grant { site: "c".into() });
+        assert_eq!(heard(&m), ["c"]);
+        chair(&mut m, 5, MeetingAction::LowerHand { site: "a".into() });
+        assert!(m.list["M1"].hands().is_empty());
+    }
+
+    #[test]
+    fn a_removed_site_is_neither_heard_nor_allowed_and_a_lock_keeps_out_who_is_not_in() {
+        let mut m = opened();
+        present(&mut m, "a", true);
+        present(&mut m, "b", true);
+        chair(&mut m, 2, MeetingAction::Remove { site: "b".into() });
+        let meeting = &m.list["M1"];
+        assert!(!meeting.allowed("b") && !meeting.audible("b"));
+        chair(&mut m, 3, MeetingAction::Lock { locked: true });
+        let meeting = &m.list["M1"];
+        assert!(meeting.allowed("a"), "in the room when locked");
+        assert!(!meeting.allowed("c"), "invited but not in: kept out while locked");
+        present(&mut m, "a", false);
+        assert!(m.list["M1"].allowed("a"), "a site that was in may come back while locked");
+        chair(&mut m, 4, MeetingAction::Lock { locked: false });
+        assert!(m.list["M1"].allowed("c"));
+        chair(&mut m, 5, MeetingAction::Close);
+        assert!(!m.list["M1"].allowed("a"));
+        chair(&mut m, 6, MeetingAction::UnmuteAll);
+        assert_eq!(m.list["M1"].record.len(), 5, "nothing is recorded after the close");
+    }
+
+    #[test]
+    fn the_servers_word_is_kept_on_the_record() {
+        let mut m = opened();
+        let join = SiteJoin { site: "a".into(), participant: 100, token: "t".into() };
+        let enforced = MeetingEnforcement {
+            meeting: "M1".into(),
+            command: 1,
+            ok: false,
+            detail: "433 Unauthorized".into(),
+            room: Some(7),
+            sfu: Some("http://sfu".into()),
+            joins: vec![join.clone()],
+        };
+        m.on_event(&Envelope::new(2, Body::MeetingEnforced(enforced)));
+        let meeting = &m.list["M1"];
+        assert_eq!(meeting.room, Some(7));
+        assert_eq!(meeting.site("a").unwrap().join, Some(join));
+        assert_eq!(meeting.record[0].enforced, Some(Err("433 Unauthorized".into())));
+        assert_eq!(meeting.trouble.as_deref(), Some("433 Unauthorized"));
+    }
+}

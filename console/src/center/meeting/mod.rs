@@ -1,0 +1,634 @@
+//! The meeting service: the control plane of video linkage meetings. A client of the hub in
+//! the `center` role that folds the log's meetings (`crate::core::meeting`, the same fold every
+//! seat draws) and makes the SFU — Janus's VideoRoom — hold exactly that:
+//!
+//! - a room per open meeting (its number and secret derived from the service's key, so a
+//!   restarted service finds its rooms again), destroyed when the meeting closes;
+//! - the room's allowed list = the tokens of the sites [`Meeting::allowed`] lets in (not the
+//!   removed ones; while locked only those that were in), so Janus itself refuses the others;
+//! - a site in the room that may no longer be there is kicked;
+//! - every site's audio muted at the SFU (`moderate`) unless [`Meeting::audible`]: a roll-call,
+//!   a mute-all, a chair's mute hold whatever the site's own software does.
+//!
+//! It sees the room through an observer of its own (a participant that publishes nothing): the
+//! publishers coming and going (logged as `meeting_presence`) and their streams' mids, which
+//! moderation names. After each `meeting_chaired` it logs `meeting_enforced`: done, or what
+//! Janus refused. Every 2 s it checks the room again (a site that came back is muted again; a
+//! Janus restarted gets its rooms back).
+
+pub mod janus;
+pub mod sfu;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use streams::feed::{Body, FeedUpdate, MeetingAction, MeetingEnforcement, MeetingPresence, Role, SiteJoin};
+use tokio::sync::mpsc;
+
+use self::janus::{JanusError, NO_SUCH_ROOM, ROOM_EXISTS, Session};
+use self::sfu::StartedSfu;
+use crate::config::{MeetingSettings, SfuSetting};
+use crate::core::meeting::{Meeting, Meetings};
+use crate::journal::HubFeed;
+
+/// How often every open meeting's room is checked against the log.
+const CHECK_EVERY: Duration = Duration::from_secs(2);
+/// A message to the hub not back in the log after this is sent again.
+const RESEND_AFTER: Duration = Duration::from_secs(10);
+/// The observer's participant id in every room.
+const OBSERVER: u64 = 1;
+
+/// The participant id of a meeting's `index`-th site.
+pub fn participant_of(index: usize) -> u64 {
+    100 + index as u64
+}
+
+/// The running service (and the Janus it started, if it did); dropping it stops both.
+pub struct MeetingService {
+    task: tokio::task::JoinHandle<()>,
+    _sfu: Option<StartedSfu>,
+}
+
+impl Drop for MeetingService {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Derives the rooms' numbers, secrets and tokens from the service's key.
+struct Keys(ring::hmac::Key);
+
+impl Keys {
+    /// The key in `DIR/meeting.key`, made (from the OS's CSPRNG) on first start.
+    fn open(dir: &Path) -> Result<Keys, String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = dir.join("meeting.key");
+        let key = match std::fs::read_to_string(&path) {
+            Ok(key) => key.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = streams::feed::secret_hex(32)?;
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                file.write_all(key.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+                key
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        if key.len() < 32 {
+            return Err(format!("{}: too short to be the meeting key", path.display()));
+        }
+        Ok(Keys(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes())))
+    }
+
+    fn hex(&self, what: &str) -> String {
+        ring::hmac::sign(&self.0, what.as_bytes()).as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The room's number: 48 bits of the key's hash of the meeting (a JSON number stays exact).
+    fn room(&self, meeting: &str) -> u64 {
+        let tag = ring::hmac::sign(&self.0, format!("room/{meeting}").as_bytes());
+        tag.as_ref()[..6].iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)).max(1)
+    }
+
+    fn secret(&self, meeting: &str) -> String {
+        self.hex(&format!("secret/{meeting}"))
+    }
+
+    fn token(&self, meeting: &str, site: &str) -> String {
+        self.hex(&format!("token/{meeting}/{site}"))
+    }
+
+    fn observer(&self, meeting: &str) -> String {
+        self.hex(&format!("observer/{meeting}"))
+    }
+}
+
+/// Where the SFU is, for the service.
+struct Sfu {
+    url: String,
+    admin_key: String,
+    /// As the sites reach it.
+    public_url: String,
+}
+
+impl MeetingService {
+    /// Starts the service (and, unless `settings` name a site's Janus, a Janus of its own in
+    /// `DIR/janus`), following the hub at `hub` with a `center` token; its journal and key are
+    /// in `dir`.
+    pub fn start(
+        settings: &MeetingSettings,
+        (url, token, trust): (&str, &str, Option<streams::feed::tls::Trust>),
+        dir: &Path,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<MeetingService, String> {
+        let keys = Keys::open(dir)?;
+        let (sfu, started) = match &settings.sfu {
+            SfuSetting::Janus { url, admin_key } => {
+                (Sfu { url: url.clone(), admin_key: admin_key.clone(), public_url: url.clone() }, None)
+            }
+            SfuSetting::Started { ice_ip } => {
+                let started = StartedSfu::start(&dir.join("janus"), *ice_ip)?;
+                let sfu = Sfu {
+                    url: started.url.clone(),
+                    admin_key: started.admin_key.clone(),
+                    public_url: started.url.clone(),
+                };
+                (sfu, Some(started))
+            }
+        };
+        let sfu = Sfu { public_url: settings.public_url.clone().unwrap_or(sfu.public_url), ..sfu };
+        let feed = crate::journal::follow(
+            &dir.join("journal"),
+            (url, token, Role::Center, trust),
+            runtime,
+            streams::no_waker(),
+        )?;
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let service = Service {
+            meetings: Meetings::default(),
+            feed,
+            sfu,
+            keys,
+            link: None,
+            events_tx,
+            rooms: HashMap::new(),
+            closed: BTreeSet::new(),
+            published: HashMap::new(),
+        };
+        let task = runtime.spawn(service.run(events));
+        Ok(MeetingService { task, _sfu: started })
+    }
+}
+
+/// The session with Janus: its admin handle, and the task polling its events.
+struct Link {
+    session: Session,
+    admin: u64,
+    poller: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.poller.abort();
+    }
+}
+
+/// What the poller brings: the session's events, or why it stopped.
+type Polled = Result<Vec<Value>, JanusError>;
+
+/// A meeting's room as the service last saw it at the SFU.
+#[derive(Default)]
+struct Room {
+    /// The observer's handle, once it asked to join.
+    observer: Option<u64>,
+    /// The observer is in: `present` is the room's truth.
+    watching: bool,
+    /// The allowed list as Janus last answered it.
+    allowed: Option<BTreeSet<String>>,
+    /// The publishers in the room: participant → the mids of its audio streams.
+    present: BTreeMap<u64, Vec<String>>,
+    /// What moderation was set per participant and mid.
+    moderated: HashMap<(u64, String), bool>,
+}
+
+struct Service {
+    meetings: Meetings,
+    feed: HubFeed,
+    sfu: Sfu,
+    keys: Keys,
+    link: Option<Link>,
+    events_tx: mpsc::UnboundedSender<Polled>,
+    rooms: HashMap<String, Room>,
+    /// Closed meetings whose rooms were destroyed (or found gone).
+    closed: BTreeSet<String>,
+    /// What was sent to the hub and is not yet back in the log, by its key, with when.
+    published: HashMap<String, Instant>,
+}
+
+impl Service {
+    async fn run(mut self, mut events: mpsc::UnboundedReceiver<Polled>) {
+        for event in std::mem::take(&mut self.feed.restored) {
+            self.meetings.on_event(&event);
+        }
+        let mut caught_up = false;
+        let mut tick = tokio::time::interval(CHECK_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                update = self.feed.updates.recv() => match update {
+                    None => return,
+                    Some(FeedUpdate::Event(event)) => {
+                        self.meetings.on_event(&event);
+                        let meeting = match &event.body {
+                            Body::MeetingChaired(c) => Some(c.meeting.clone()),
+                            Body::MeetingEnforced(e) => {
+                                self.published.remove(&format!("enforced/{}/{}", e.meeting, e.command));
+                                None
+                            }
+                            Body::MeetingPresence(p) => {
+                                self.published.remove(&format!("presence/{}/{}/{}", p.meeting, p.site, p.present));
+                                None
+                            }
+                            _ => None,
+                        };
+                        if caught_up && let Some(meeting) = meeting {
+                            self.enforce(&meeting).await;
+                        }
+                    }
+                    Some(FeedUpdate::Replayed { .. }) if !caught_up => {
+                        caught_up = true;
+                        tracing::info!(meetings = self.meetings.list.len(), "meeting service caught up");
+                        self.enforce_all().await;
+                    }
+                    Some(_) => {}
+                },
+                Some(polled) = events.recv() => {
+                    let touched = self.on_polled(polled);
+                    for meeting in touched {
+                        self.enforce(&meeting).await;
+                    }
+                }
+                _ = tick.tick(), if caught_up => self.enforce_all().await,
+            }
+        }
+    }
+
+    async fn enforce_all(&mut self) {
+        let ids: Vec<String> = self.meetings.list.keys().filter(|m| !self.closed.contains(*m)).cloned().collect();
+        for id in ids {
+            self.enforce(&id).await;
+        }
+    }
+
+    /// Makes the SFU hold what the log says of `meeting`, and logs what came of each command
+    /// not yet enforced.
+    async fn enforce(&mut self, id: &str) {
+        let errors = self.reconcile(id).await;
+        let Some(meeting) = self.meetings.list.get(id) else { return };
+        let room = self.keys.room(id);
+        let mut messages = vec![];
+        for record in meeting.record.iter().filter(|r| r.enforced.is_none()) {
+            let joins = match &record.action {
+                MeetingAction::Open { sites, .. } | MeetingAction::Invite { sites } => sites
+                    .iter()
+                    .filter_map(|s| meeting.sites.iter().position(|m| m.site.id == s.id))
+                    .map(|index| self.join_of(meeting, index))
+                    .collect(),
+                _ => vec![],
+            };
+            let opening = !joins.is_empty() || matches!(record.action, MeetingAction::Open { .. });
+            let enforced = MeetingEnforcement {
+                meeting: id.to_owned(),
+                command: record.seq,
+                ok: errors.is_empty(),
+                detail: errors.join("; "),
+                room: opening.then_some(room),
+                sfu: opening.then(|| self.sfu.public_url.clone()),
+                joins,
+            };
+            messages.push((format!("enforced/{id}/{}", record.seq), Body::MeetingEnforced(enforced)));
+        }
+        for (key, body) in messages {
+            self.publish(key, body);
+        }
+    }
+
+    fn join_of(&self, meeting: &Meeting, index: usize) -> SiteJoin {
+        let site = &meeting.sites[index].site.id;
+        SiteJoin { site: site.clone(), participant: participant_of(index), token: self.keys.token(&meeting.id, site) }
+    }
+
+    /// Sends `body` to the hub unless it was sent lately and is not back yet.
+    fn publish(&mut self, key: String, body: Body) {
+        let now = Instant::now();
+        if self.published.get(&key).is_some_and(|at| now.duration_since(*at) < RESEND_AFTER) {
+            return;
+        }
+        self.published.insert(key, now);
+        self.feed.send(body);
+    }
+
+    /// The session with Janus, opened anew when there is none.
+    async fn link(&mut self) -> Result<(Session, u64), JanusError> {
+        if let Some(link) = &self.link {
+            return Ok((link.session.clone(), link.admin));
+        }
+        let session = Session::open(&self.sfu.url).await?;
+        let admin = session.attach().await?;
+        let poller = {
+            let (session, tx) = (session.clone(), self.events_tx.clone());
+            tokio::spawn(async move {
+                loop {
+                    let polled = session.events().await;
+                    let stop = polled.is_err();
+                    if tx.send(polled).is_err() || stop {
+                        return;
+                    }
+                }
+            })
+        };
+        tracing::info!(url = %self.sfu.url, "meeting service: Janus session open");
+        // Rooms are looked at afresh through this session.
+        self.rooms.clear();
+        self.link = Some(Link { session: session.clone(), admin, poller });
+        Ok((session, admin))
+    }
+
+    /// Brings `id`'s room to what the log says; returns what Janus refused.
+    async fn reconcile(&mut self, id: &str) -> Vec<String> {
+        let Some(meeting) = self.meetings.list.get(id).cloned() else { return vec![] };
+        if self.closed.contains(id) {
+            return vec![];
+        }
+        let (session, admin) = match self.link().await {
+            Ok(link) => link,
+            Err(e) => return vec![e.to_string()],
+        };
+        let number = self.keys.room(id);
+        let secret = self.keys.secret(id);
+        let mut errors = vec![];
+        let mut lost = false;
+        let mut note = |result: Result<Value, JanusError>, what: &str| -> Option<Value> {
+            match result {
+                Ok(answer) => Some(answer),
+                Err(e) => {
+                    lost |= e == JanusError::NoSession;
+                    tracing::warn!(meeting = %id, %e, "{what}");
+                    errors.push(format!("{what}: {e}"));
+                    None
+                }
+            }
+        };
+
+        if !meeting.is_open() {
+            let destroyed =
+                session.request(admin, json!({"request": "destroy", "room": number, "secret": secret})).await;
+            match destroyed {
+                Ok(_) | Err(JanusError::Refused { code: NO_SUCH_ROOM, .. }) => {
+                    self.rooms.remove(id);
+                    self.closed.insert(id.to_owned());
+                }
+                other => {
+                    note(other, "destroy");
+                }
+            }
+            return self.settle(errors, lost);
+        }
+
+        if !self.rooms.contains_key(id) {
+            let create = json!({
+                "request": "create",
+                "admin_key": self.sfu.admin_key,
+                "room": number,
+                "secret": secret,
+                "description": meeting.title,
+                "is_private": true,
+                "publishers": streams::feed::meeting::MAX_SITES + 1,
+                "allowed": [self.keys.observer(id)],
+                "audiolevel_event": true,
+                "audio_active_packets": 50,
+                "audio_level_average": 40,
+                "videocodec": "h264,vp8",
+                "audiocodec": "opus",
+            });
+            match session.request(admin, create).await {
+                Ok(_) | Err(JanusError::Refused { code: ROOM_EXISTS, .. }) => {
+                    self.rooms.insert(id.to_owned(), Room::default());
+                }
+                other => {
+                    note(other, "create");
+                    return self.settle(errors, lost);
+                }
+            }
+        }
+
+        // Who may join: the sites the log lets in, and the observer.
+        let mut wanted: BTreeSet<String> = meeting
+            .sites
+            .iter()
+            .filter(|s| meeting.allowed(&s.site.id))
+            .map(|s| self.keys.token(id, &s.site.id))
+            .collect();
+        wanted.insert(self.keys.observer(id));
+        let known = self.rooms.get(id).and_then(|r| r.allowed.clone());
+        if known.as_ref() != Some(&wanted) {
+            let add = json!({"request": "allowed", "room": number, "secret": secret, "action": "add",
+                "allowed": wanted.iter().collect::<Vec<_>>()});
+            if let Some(answer) = note(session.request(admin, add).await, "allowed add") {
+                let now: BTreeSet<String> = answer["allowed"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect();
+                let extra: Vec<&String> = now.difference(&wanted).collect();
+                let settled = if extra.is_empty() {
+                    true
+                } else {
+                    let remove = json!({"request": "allowed", "room": number, "secret": secret, "action": "remove", "allowed": extra});
+                    note(session.request(admin, remove).await, "allowed remove").is_some()
+                };
+                if settled && let Some(room) = self.rooms.get_mut(id) {
+                    room.allowed = Some(wanted.clone());
+                }
+            }
+        }
+
+        // The observer: kicked first in case an earlier session's is still in.
+        if self.rooms.get(id).is_some_and(|r| r.observer.is_none()) {
+            let _ = session
+                .request(admin, json!({"request": "kick", "room": number, "secret": secret, "id": OBSERVER}))
+                .await;
+            if let Some(handle) = note(session.attach().await.map(Value::from), "attach").and_then(|h| h.as_u64()) {
+                let join = json!({"request": "join", "ptype": "publisher", "room": number, "id": OBSERVER,
+                    "display": "联动指挥台", "token": self.keys.observer(id)});
+                if note(session.send(handle, join).await.map(|()| Value::Null), "observer join").is_some()
+                    && let Some(room) = self.rooms.get_mut(id)
+                {
+                    room.observer = Some(handle);
+                }
+            }
+        }
+
+        let Some(room) = self.rooms.get(id) else { return self.settle(errors, lost) };
+        if room.watching {
+            // Out: whoever is in and may not be.
+            let site_at = |participant: u64| {
+                meeting.sites.iter().enumerate().find(|(i, _)| participant_of(*i) == participant).map(|(_, s)| s)
+            };
+            let out: Vec<u64> = room
+                .present
+                .keys()
+                .copied()
+                .filter(|p| !site_at(*p).is_some_and(|s| meeting.allowed(&s.site.id)))
+                .collect();
+            // Heard or not: every audio stream of who is in.
+            let mut moderation = vec![];
+            for (participant, mids) in &room.present {
+                let Some(site) = site_at(*participant).filter(|_| !out.contains(participant)) else { continue };
+                let mute = !meeting.audible(&site.site.id);
+                for mid in mids {
+                    if room.moderated.get(&(*participant, mid.clone())) != Some(&mute) {
+                        moderation.push((*participant, mid.clone(), mute));
+                    }
+                }
+            }
+            // Present or away, as the log should say.
+            let mut presence = vec![];
+            for (index, site) in meeting.sites.iter().enumerate() {
+                let here = room.present.contains_key(&participant_of(index)) && !out.contains(&participant_of(index));
+                if here != site.present {
+                    presence.push(MeetingPresence {
+                        meeting: id.to_owned(),
+                        site: site.site.id.clone(),
+                        present: here,
+                    });
+                }
+            }
+            for participant in out {
+                let kick = json!({"request": "kick", "room": number, "secret": secret, "id": participant});
+                if note(session.request(admin, kick).await, "kick").is_some()
+                    && let Some(room) = self.rooms.get_mut(id)
+                {
+                    room.present.remove(&participant);
+                }
+            }
+            for (participant, mid, mute) in moderation {
+                let moderate = json!({"request": "moderate", "room": number, "secret": secret, "id": participant, "mid": mid, "mute": mute});
+                if note(session.request(admin, moderate).await, "moderate").is_some()
+                    && let Some(room) = self.rooms.get_mut(id)
+                {
+                    room.moderated.insert((participant, mid), mute);
+                }
+            }
+            for p in presence {
+                self.publish(format!("presence/{}/{}/{}", p.meeting, p.site, p.present), Body::MeetingPresence(p));
+            }
+        }
+        self.settle(errors, lost)
+    }
+
+    /// Forgets the session when Janus no longer knows it (the next check opens a new one).
+    fn settle(&mut self, errors: Vec<String>, lost: bool) -> Vec<String> {
+        if lost {
+            self.link = None;
+        }
+        errors
+    }
+
+    /// Takes in what the observers saw; returns the meetings to check again.
+    fn on_polled(&mut self, polled: Polled) -> BTreeSet<String> {
+        let mut touched = BTreeSet::new();
+        let events = match polled {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(%e, "meeting service: Janus events stopped; a new session follows");
+                self.link = None;
+                return touched;
+            }
+        };
+        for event in events {
+            let sender = event["sender"].as_u64();
+            let Some((id, room)) = self.rooms.iter_mut().find(|(_, r)| r.observer.is_some() && r.observer == sender)
+            else {
+                continue;
+            };
+            touched.insert(id.clone());
+            if matches!(event["janus"].as_str(), Some("hangup" | "detached")) {
+                room.observer = None;
+                room.watching = false;
+                continue;
+            }
+            let data = &event["plugindata"]["data"];
+            match data["videoroom"].as_str() {
+                Some("joined") => {
+                    room.watching = true;
+                    room.present.clear();
+                    add_publishers(room, &data["publishers"]);
+                }
+                Some("destroyed") => {
+                    room.observer = None;
+                    room.watching = false;
+                }
+                Some("event") => {
+                    if data["error_code"].is_i64() {
+                        tracing::warn!(meeting = %id, error = %data, "meeting service: the observer was refused");
+                        room.observer = None;
+                    }
+                    add_publishers(room, &data["publishers"]);
+                    for gone in [&data["unpublished"], &data["leaving"], &data["kicked"]] {
+                        if let Some(participant) = gone.as_u64() {
+                            room.present.remove(&participant);
+                            room.moderated.retain(|(p, _), _| *p != participant);
+                        }
+                    }
+                    if data["leaving"] == "ok" {
+                        room.observer = None;
+                        room.watching = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        touched
+    }
+}
+
+/// Takes in a `publishers` list: each publisher's audio mids (moderation starts afresh for a
+/// publisher that comes, or comes back).
+fn add_publishers(room: &mut Room, publishers: &Value) {
+    for publisher in publishers.as_array().into_iter().flatten() {
+        let Some(participant) = publisher["id"].as_u64().filter(|p| *p != OBSERVER) else { continue };
+        let mids = publisher["streams"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["type"] == "audio" && s["disabled"] != true)
+            .filter_map(|s| s["mid"].as_str().map(str::to_owned))
+            .collect();
+        room.moderated.retain(|(p, _), _| *p != participant);
+        room.present.insert(participant, mids);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rooms_secrets_and_tokens_are_the_keys_own_and_differ_by_meeting_and_site() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = Keys::open(dir.path()).unwrap();
+        let again = Keys::open(dir.path()).unwrap();
+        assert_eq!(keys.room("M000001"), again.room("M000001"), "a restarted service finds its rooms");
+        assert_eq!(keys.token("M000001", "u1"), again.token("M000001", "u1"));
+        assert_ne!(keys.token("M000001", "u1"), keys.token("M000001", "u2"));
+        assert_ne!(keys.token("M000001", "u1"), keys.token("M000002", "u1"));
+        assert_ne!(keys.secret("M000001"), keys.token("M000001", "u1"));
+        assert!(keys.room("M000001") < 1 << 48);
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(Keys::open(other.path()).unwrap().token("M000001", "u1"), keys.token("M000001", "u1"));
+    }
+
+    #[test]
+    fn publishers_are_taken_with_their_audio_mids_and_the_observer_left_out() {
+        let mut room = Room::default();
+        room.moderated.insert((101, "0".into()), true);
+        let publishers = json!([
+            {"id": 101, "display": "a", "streams": [{"type": "audio", "mid": "0"}, {"type": "video", "mid": "1"}]},
+            {"id": 1, "display": "observer", "streams": []},
+        ]);
+        add_publishers(&mut room, &publishers);
+        assert_eq!(room.present.len(), 1);
+        assert_eq!(room.present[&101], ["0"]);
+        assert!(room.moderated.is_empty(), "a publisher that comes back is moderated afresh");
+    }
+}

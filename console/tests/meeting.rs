@@ -1,0 +1,198 @@
+//! A video linkage meeting against peers that are not ours: Debian's Janus (started by the
+//! center's server with the configuration it writes) and five sites driven by aiortc (Debian's
+//! python3-aiortc), each sending a pre-encoded H.264 + Opus clip as it is. A listener, also
+//! aiortc, counts every second the audio packets the SFU forwards of each site: what the
+//! sites hear, whatever their own software does. The chair is a headless seat sending what the
+//! chair's buttons send.
+
+mod peers;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+use std::time::Duration;
+
+use linkage::config::{Config, MeetingSettings, SfuSetting};
+use linkage::core::Command;
+use linkage::core::meeting::Meeting;
+use peers::{Killed, Seat};
+use streams::feed::{MeetingAction, Site};
+
+/// The machine's own IPv4 address: Janus 1.1.2 offers no loopback candidate, so media goes to
+/// this one (and never leaves the machine).
+fn own_ipv4() -> std::net::Ipv4Addr {
+    let out = Process::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output().expect("ip runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no global IPv4 address on this machine for Janus's media: {text}"))
+}
+
+/// A 3-minute clip as a site's camera and microphone send it: H.264 constrained baseline
+/// 320×180 at 10 fps (a keyframe a second) and a 440 Hz tone in Opus.
+fn clip(dir: &Path) -> PathBuf {
+    // MPEG-TS: H.264 as Annex B, the way aiortc packetizes it without decoding.
+    let path = dir.join("site.ts");
+    let status = Process::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "180"])
+        .args(["-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "10", "-bf", "0"])
+        .args(["-c:a", "libopus", "-ac", "1", "-b:a", "32k"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg made no clip");
+    path
+}
+
+/// A site or the listener: tests/peers/meeting_site.py under Debian's Python, killed when
+/// dropped; its JSON lines in its log.
+struct Aiortc {
+    _child: Killed,
+    log: PathBuf,
+}
+
+impl Aiortc {
+    fn start(dir: &Path, name: &str, args: &[String]) -> Aiortc {
+        let log = dir.join(format!("{name}.log"));
+        let child = Process::new("/usr/bin/python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/meeting_site.py"))
+            .args(args)
+            .arg("--log")
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).expect("a file for its complaints"))
+            .spawn()
+            .expect("python3 runs meeting_site.py");
+        Aiortc { _child: Killed(child), log }
+    }
+
+    fn events(&self, event: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == event)
+            .collect()
+    }
+
+    fn until(&self, secs: u64, what: &str, done: impl Fn(&[serde_json::Value]) -> bool) {
+        let held = linkage_tests::wait_for(Duration::from_secs(secs), || done(&self.events(what)));
+        assert!(
+            held,
+            "{what} in {}: {:?}",
+            self.log.display(),
+            self.events(what).iter().rev().take(5).collect::<Vec<_>>()
+        );
+    }
+
+    /// Waits until, for two seconds in a row, the sites heard are exactly `heard` (audio
+    /// packets forwarded) and the others are silent.
+    fn hears(&self, secs: u64, participants: &[u64], heard: &[u64]) {
+        self.until(secs, "audio", |lines| {
+            lines.len() >= 2
+                && lines[lines.len() - 2..].iter().all(|line| {
+                    participants.iter().all(|p| {
+                        let packets = line["packets"][p.to_string()].as_u64().unwrap_or(0);
+                        if heard.contains(p) { packets >= 20 } else { packets == 0 }
+                    })
+                })
+        });
+    }
+}
+
+fn meeting(seat: &Seat) -> &Meeting {
+    seat.core.meetings.list.values().next().expect("the meeting")
+}
+
+#[test]
+fn the_sfu_holds_what_the_chair_says_mute_all_floor_removal_and_lock() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ip = own_ipv4();
+    let clip = clip(dir.path());
+    let mut config = Config::demo().unwrap();
+    config.simulation = None;
+    config.meeting = Some(MeetingSettings { sfu: SfuSetting::Started { ice_ip: Some(ip) }, public_url: None });
+    let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
+    let mut chair = Seat::open(&runtime, &dir.path().join("chair"), &center.url(), "seat-1", &config);
+
+    let sites: Vec<Site> = (1..=6).map(|n| Site { id: format!("v{n}"), name: format!("{n}村") }).collect();
+    let open = MeetingAction::Open { title: "防汛会商".into(), incident: None, sites: sites.clone() };
+    chair.apply(Command::ChairMeeting { meeting: String::new(), action: open });
+    chair.until(30, "the room opened with a join for every site", |core| {
+        core.meetings.list.values().next().is_some_and(|m| m.room.is_some() && m.sites.iter().all(|s| s.join.is_some()))
+    });
+    let m = meeting(&chair).clone();
+    assert_eq!(m.record[0].enforced, Some(Ok(())), "the opening enforced");
+    let (url, room) = (m.sfu.clone().unwrap(), m.room.unwrap());
+    let args = |n: usize, extra: &[&str]| -> Vec<String> {
+        let join = m.sites[n].join.clone().unwrap();
+        let mut args: Vec<String> = ["site", "--url", &url, "--room", &room.to_string(), "--ice-ip", &ip.to_string()]
+            .map(String::from)
+            .to_vec();
+        args.extend(["--id".into(), join.participant.to_string(), "--token".into(), join.token]);
+        args.extend(["--display".into(), m.sites[n].site.name.clone(), "--clip".into(), clip.display().to_string()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let five: Vec<Aiortc> =
+        (0..5).map(|n| Aiortc::start(dir.path(), &format!("site{}", n + 1), &args(n, &[]))).collect();
+    chair.until(60, "five sites present", |core| {
+        core.meetings.list.values().next().is_some_and(|m| m.sites.iter().filter(|s| s.present).count() == 5)
+    });
+    let participants: Vec<u64> = m.sites[..5].iter().map(|s| s.join.as_ref().unwrap().participant).collect();
+    let feeds = participants.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let listen = ["listen", "--url", &url, "--room", &room.to_string(), "--feeds", &feeds, "--ice-ip", &ip.to_string()];
+    let listener = Aiortc::start(dir.path(), "listener", &listen.map(String::from));
+    listener.hears(60, &participants, &participants);
+    listener.until(20, "audio", |lines| {
+        lines.last().is_some_and(|l| participants.iter().all(|p| l["pictures"][p.to_string()].as_u64() >= Some(5)))
+    });
+
+    let chair_does = |chair: &mut Seat, action: MeetingAction| {
+        let n = meeting(chair).record.len();
+        chair.apply(Command::ChairMeeting { meeting: m.id.clone(), action });
+        chair.until(20, "the command enforced", |core| {
+            core.meetings.list[&m.id].record.get(n).is_some_and(|r| r.enforced == Some(Ok(())))
+        });
+    };
+
+    // Mute all: the SFU forwards no site's audio.
+    chair_does(&mut chair, MeetingAction::MuteAll { self_unmute: false });
+    listener.hears(20, &participants, &[]);
+    chair_does(&mut chair, MeetingAction::UnmuteAll);
+    listener.hears(20, &participants, &participants);
+
+    // Roll-call: only the third site is heard; ending it gives everyone their voice back.
+    chair_does(&mut chair, MeetingAction::Floor { site: Some("v3".into()) });
+    listener.hears(20, &participants, &[participants[2]]);
+    chair_does(&mut chair, MeetingAction::Floor { site: None });
+    listener.hears(20, &participants, &participants);
+
+    // Removed: kicked, and refused when it joins again.
+    chair_does(&mut chair, MeetingAction::Remove { site: "v5".into() });
+    five[4].until(20, "refused", |lines| lines.iter().any(|l| l["code"] == 433));
+    assert_eq!(five[4].events("kicked").len(), 1, "the fifth site was kicked");
+    listener.hears(20, &participants, &participants[..4]);
+    chair.until(20, "the fifth site away", |core| !core.meetings.list[&m.id].sites[4].present);
+
+    // Locked: the sixth site, invited but not in when the lock came, is refused.
+    chair_does(&mut chair, MeetingAction::Lock { locked: true });
+    let late = Aiortc::start(dir.path(), "site6", &args(5, &[]));
+    late.until(30, "refused", |lines| lines.iter().any(|l| l["code"] == 433));
+    listener.hears(10, &participants, &participants[..4]);
+
+    // The record: every action, by the chair's seat, enforced.
+    let record = &meeting(&chair).record;
+    let actions: Vec<&str> = record.iter().map(|r| r.action.code()).collect();
+    assert_eq!(actions, ["open", "mute_all", "unmute_all", "floor", "floor", "remove", "lock"]);
+    assert!(record.iter().all(|r| r.by == "officer 1" && r.enforced == Some(Ok(()))), "{record:?}");
+
+    // Closed: the room is gone and the sites with it.
+    chair_does(&mut chair, MeetingAction::Close);
+    listener.hears(20, &participants, &[]);
+}
