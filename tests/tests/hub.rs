@@ -690,3 +690,74 @@ async fn a_camera_turned_or_a_clip_kept_is_logged_once_signed_by_the_hub_and_onl
     field.send(report_frame(5, "r1")).await.unwrap();
     assert_eq!(read(&mut console).await.seq, 2, "nothing refused was logged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_chairs_a_meeting_a_unit_raises_only_its_own_hand_and_an_on_call_seat_does_neither() {
+    use streams::feed::{MeetingAction, MeetingCommand, Person, SeatRole, Site, Users, login};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut users = Users::open(dir.path()).unwrap();
+        let person = |user: &str, display: &str, seat, unit: Option<&str>| Person {
+            user: user.into(),
+            display: display.into(),
+            seat,
+            township: "青溪镇".into(),
+            unit: unit.map(str::to_owned),
+        };
+        users.add(&person("li", "镇长 李娜", SeatRole::Leader, None), "battery staple").unwrap();
+        users.add(&person("wang", "值守 王强", SeatRole::OnCall, None), "horse battery").unwrap();
+        users.add(&person("zhao", "派出所 赵军", SeatRole::Unit, Some("police")), "staple horse").unwrap();
+    }
+    let hub = hub(&dir).await;
+    let url = hub.url();
+    let command = |key: &str, meeting: &str, action| {
+        let command = MeetingCommand { key: key.into(), meeting: meeting.into(), action, by: "me".into() };
+        Message::text(Envelope::new(2, Body::ChairMeeting(command)).to_text())
+    };
+    let refusal = |body: Body| match body {
+        Body::Error { code, reason, .. } => Some((code, reason)),
+        _ => None,
+    };
+    let leader = login(&url, None, "li", "battery staple").await.unwrap();
+    let mut chair = raw(&hub, &leader.token, Role::Console, 0).await;
+    assert!(matches!(read(&mut chair).await.body, Body::Welcome { .. }));
+    assert!(matches!(read(&mut chair).await.body, Body::Replayed { .. }));
+    let sites = vec![Site { id: "police".into(), name: "派出所".into() }];
+    let open = MeetingAction::Open { title: "矛盾纠纷会商".into(), incident: Some("E000001".into()), sites };
+    chair.send(command("o-1", "", open.clone())).await.unwrap();
+    chair.send(command("o-1", "", open)).await.unwrap(); // sent twice: logged once
+    let opened = read(&mut chair).await;
+    let Body::MeetingChaired(c) = &opened.body else { panic!("{opened:?}") };
+    assert_eq!((c.meeting.as_str(), c.by.as_str()), (format!("M{:06}", opened.seq).as_str(), "镇长 李娜"));
+
+    let on_call = login(&url, None, "wang", "horse battery").await.unwrap();
+    let mut ws = raw(&hub, &on_call.token, Role::Console, 0).await;
+    read(&mut ws).await; // welcome
+    ws.send(command("w-1", &c.meeting, MeetingAction::MuteAll { self_unmute: false })).await.unwrap();
+    let (code, reason) = loop {
+        if let Some(r) = refusal(read(&mut ws).await.body) {
+            break r;
+        }
+    };
+    assert_eq!(code, ErrorCode::Unauthorized);
+    assert!(reason.contains("on_call may not mute_all"), "{reason}");
+
+    let unit = login(&url, None, "zhao", "staple horse").await.unwrap();
+    let mut ws = raw(&hub, &unit.token, Role::UnitTerminal, 0).await;
+    read(&mut ws).await; // welcome
+    ws.send(command("z-1", &c.meeting, MeetingAction::RaiseHand { site: "fire".into() })).await.unwrap();
+    let refused = loop {
+        if let Some(r) = refusal(read(&mut ws).await.body) {
+            break r;
+        }
+    };
+    assert_eq!(refused.0, ErrorCode::Unauthorized, "another unit's hand");
+    ws.send(command("z-2", &c.meeting, MeetingAction::RaiseHand { site: "police".into() })).await.unwrap();
+    let raised = read(&mut chair).await;
+    let Body::MeetingChaired(r) = raised.body else { panic!("{raised:?}") };
+    assert_eq!((r.action, r.by.as_str()), (MeetingAction::RaiseHand { site: "police".into() }, "派出所 赵军"));
+    // A command without its meeting is refused as invalid, and nothing refused was logged.
+    chair.send(command("o-2", "", MeetingAction::Close)).await.unwrap();
+    assert!(matches!(read(&mut chair).await.body, Body::Error { code: ErrorCode::Invalid, .. }));
+    assert_eq!(raised.seq, opened.seq + 1);
+}

@@ -112,10 +112,10 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             used.by = me.clone();
             logged(format!("camera/{me}/{}", used.key), None, Body::CameraUsed(used))
         }
-        // A leader or a duty officer chairs a meeting; a site's own seat raises or lowers its
-        // hand and unmutes itself.
-        Body::ChairMeeting(mut command) if role == Role::Console => {
-            let chair = dispatcher || grant.seat_role() == SeatRole::Leader;
+        // A leader or a duty officer chairs a meeting; a unit's seat (or terminal) raises or
+        // lowers its own hand and unmutes itself.
+        Body::ChairMeeting(mut command) if matches!(role, Role::Console | Role::UnitTerminal) => {
+            let chair = role == Role::Console && (dispatcher || grant.seat_role() == SeatRole::Leader);
             let own = command.action.own_site().is_some_and(|site| grant.unit.as_deref() == Some(site));
             if !chair && !own {
                 let reason = format!(
