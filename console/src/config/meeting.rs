@@ -33,21 +33,19 @@ pub enum SfuSetting {
 }
 
 /// The meetings as configured.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MeetingSettings {
     pub sfu: SfuSetting,
     /// The SFU's address as the sites reach it, when it is not the one the server uses.
     pub public_url: Option<String>,
 }
 
-impl std::fmt::Debug for MeetingSettings {
+impl std::fmt::Debug for SfuSetting {
     /// Never prints the admin key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.sfu {
-            SfuSetting::Janus { url, .. } => {
-                write!(f, "MeetingSettings {{ janus: {url}, public_url: {:?} }}", self.public_url)
-            }
-            SfuSetting::Started { ice_ip } => write!(f, "MeetingSettings {{ started, ice_ip: {ice_ip:?} }}"),
+        match self {
+            SfuSetting::Janus { url, .. } => write!(f, "Janus {{ url: {url} }}"),
+            SfuSetting::Started { ice_ip } => write!(f, "Started {{ ice_ip: {ice_ip:?} }}"),
         }
     }
 }

@@ -251,3 +251,23 @@ fn an_onvif_camera_is_its_own_platform_and_gives_its_own_streams() {
     );
     assert!(parse(&without).unwrap_err().reason.contains("go with onvif"));
 }
+
+#[test]
+fn a_meeting_section_names_a_sites_janus_with_its_key_or_none_and_a_wrong_one_is_refused_with_its_line() {
+    let c = parse(&format!("{MINIMAL}\n[meeting]\n")).unwrap();
+    assert_eq!(c.meeting.unwrap().sfu, SfuSetting::Started { ice_ip: None });
+    let site = format!("{MINIMAL}\n[meeting]\njanus = \"http://10.0.0.6:8088/janus/\"\nadmin_key = \"k-secret\"\n");
+    let meeting = parse(&site).unwrap().meeting.unwrap();
+    assert_eq!(
+        meeting.sfu,
+        SfuSetting::Janus { url: "http://10.0.0.6:8088/janus".into(), admin_key: "k-secret".into() }
+    );
+    assert!(!format!("{meeting:?}").contains("k-secret"), "{meeting:?}");
+    let e = parse(&format!("{MINIMAL}\n[meeting]\njanus = \"http://10.0.0.6:8088/janus\"\n")).unwrap_err();
+    assert_eq!((e.line, e.reason.contains("admin_key")), (Some(6), true), "{e}");
+    let e = parse(&format!("{MINIMAL}\n[meeting]\nice_ip = \"localhost\"\n")).unwrap_err();
+    assert_eq!(e.line, Some(6), "{e}");
+    let e = parse(&site.replace("http://10", "ftp://10")).unwrap_err();
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(parse(&format!("{MINIMAL}\n[meeting]\nroom = 1\n")).is_err(), "an unknown key");
+}

@@ -23,6 +23,7 @@ pub mod fonts;
 pub mod login;
 pub mod map;
 pub mod markers;
+pub mod meeting;
 pub mod names;
 pub mod on_call;
 pub mod photos;
@@ -86,9 +87,15 @@ pub struct Views {
     /// The linked units and their channels' tests.
     #[serde(skip)]
     pub units: units::UnitsView,
+    /// The video linkage meeting panel, beside the map.
+    #[serde(skip)]
+    pub meeting: meeting::MeetingView,
     /// The board was opened for a leader's seat (it opens once, then it is theirs to close).
     #[serde(skip)]
     pub board_shown_to_leader: bool,
+    /// The meeting whose opening showed the meeting panel (it shows once per meeting).
+    #[serde(skip)]
+    pub meeting_seen: Option<String>,
 }
 
 /// What the console shows this frame besides Core.
@@ -143,6 +150,10 @@ fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, menu:
                     views.units.open = true;
                     ui.close();
                 }
+                if menu.board && ui.button(tr.t("menu.meeting")).clicked() {
+                    views.meeting.open = true;
+                    ui.close();
+                }
                 if menu.rosters && ui.button(tr.t("menu.rosters")).clicked() {
                     views.roster.open = true;
                     ui.close();
@@ -185,6 +196,16 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             views.detail.ui(ui, core, tr, &mut views.dispatch, (frame.photos, &mut views.photo))
         }));
     });
+    // A meeting that opens shows its panel on every seat of the center, beside the map.
+    if core.meetings.open().next().is_some_and(|m| Some(m.id.as_str()) != views.meeting_seen.as_deref()) {
+        views.meeting_seen = core.meetings.open().next().map(|m| m.id.clone());
+        views.meeting.open = true;
+    }
+    if views.meeting.open {
+        Panel::right("meeting").resizable(true).default_size(theme::MEETING_WIDTH).show(ui, |ui| {
+            commands.extend(region(ui, tr.t("region.meeting"), |ui| views.meeting.ui(ui, core, tr)));
+        });
+    }
     let seat = core.hub.seat();
     // A leader's seat opens on the board, once.
     if seat == Some(SeatRole::Leader) && !views.board_shown_to_leader {

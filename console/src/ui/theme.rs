@@ -82,5 +82,7 @@ pub const GRID_LABEL_MIN_WIDTH: f32 = 90.0;
 
 /// Default panel sizes for a 1920×1080 command-room screen.
 pub const DETAIL_WIDTH: f32 = 340.0;
+/// The meeting panel, between the map and the detail.
+pub const MEETING_WIDTH: f32 = 380.0;
 /// The wall-and-queue column takes this share of the window at first (then the user's size).
 pub const LEFT_COLUMN_SHARE: f32 = 0.55;

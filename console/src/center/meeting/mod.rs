@@ -45,10 +45,9 @@ pub fn participant_of(index: usize) -> u64 {
     100 + index as u64
 }
 
-/// The running service (and the Janus it started, if it did); dropping it stops both.
+/// The running service; dropping it stops it (and the Janus it started, if it did).
 pub struct MeetingService {
     task: tokio::task::JoinHandle<()>,
-    _sfu: Option<StartedSfu>,
 }
 
 impl Drop for MeetingService {
@@ -119,10 +118,62 @@ struct Sfu {
     public_url: String,
 }
 
+/// The SFU: a site's Janus, or the one the service starts (when the first meeting needs it,
+/// and again if it died).
+enum SfuSource {
+    Site(Sfu),
+    Started {
+        dir: std::path::PathBuf,
+        ice_ip: Option<std::net::Ipv4Addr>,
+        public_url: Option<String>,
+        running: Option<(StartedSfu, Sfu)>,
+    },
+}
+
+impl SfuSource {
+    /// The SFU to talk to, Janus started first where it is ours and not running.
+    async fn get(&mut self) -> Result<&Sfu, JanusError> {
+        match self {
+            SfuSource::Site(sfu) => Ok(sfu),
+            SfuSource::Started { dir, ice_ip, public_url, running } => {
+                if running.as_mut().is_some_and(|(started, _)| !started.runs()) {
+                    tracing::warn!("meeting service: the Janus it started stopped; starting it again");
+                    *running = None;
+                }
+                if running.is_none() {
+                    let (dir, ip) = (dir.clone(), *ice_ip);
+                    let started = tokio::task::spawn_blocking(move || StartedSfu::start(&dir, ip))
+                        .await
+                        .map_err(|e| JanusError::Link(e.to_string()))?
+                        .map_err(JanusError::Link)?;
+                    let url = started.url.clone();
+                    let sfu = Sfu {
+                        admin_key: started.admin_key.clone(),
+                        public_url: public_url.clone().unwrap_or_else(|| url.clone()),
+                        url,
+                    };
+                    tracing::info!(url = %sfu.url, "meeting service: Janus started");
+                    *running = Some((started, sfu));
+                }
+                running.as_ref().map(|(_, sfu)| sfu).ok_or_else(|| JanusError::Link("no Janus".into()))
+            }
+        }
+    }
+
+    /// The SFU's address as the sites reach it, once known.
+    fn public_url(&self) -> Option<String> {
+        match self {
+            SfuSource::Site(sfu) => Some(sfu.public_url.clone()),
+            SfuSource::Started { running, .. } => running.as_ref().map(|(_, sfu)| sfu.public_url.clone()),
+        }
+    }
+}
+
 impl MeetingService {
-    /// Starts the service (and, unless `settings` name a site's Janus, a Janus of its own in
-    /// `DIR/janus`), following the hub at `hub` with a `center` token; its journal and key are
-    /// in `dir`.
+    /// Starts the service, following the hub at `hub` with a `center` token; its journal and
+    /// key are in `dir`. Unless `settings` name a site's Janus, it starts one of its own in
+    /// `DIR/janus` when the first meeting needs it: a Janus that cannot start is the trouble
+    /// of each meeting command (said on the record), not of the server.
     pub fn start(
         settings: &MeetingSettings,
         (url, token, trust): (&str, &str, Option<streams::feed::tls::Trust>),
@@ -130,21 +181,17 @@ impl MeetingService {
         runtime: &tokio::runtime::Handle,
     ) -> Result<MeetingService, String> {
         let keys = Keys::open(dir)?;
-        let (sfu, started) = match &settings.sfu {
-            SfuSetting::Janus { url, admin_key } => {
-                (Sfu { url: url.clone(), admin_key: admin_key.clone(), public_url: url.clone() }, None)
-            }
+        let public_url = settings.public_url.clone();
+        let sfu = match &settings.sfu {
+            SfuSetting::Janus { url, admin_key } => SfuSource::Site(Sfu {
+                url: url.clone(),
+                admin_key: admin_key.clone(),
+                public_url: public_url.unwrap_or_else(|| url.clone()),
+            }),
             SfuSetting::Started { ice_ip } => {
-                let started = StartedSfu::start(&dir.join("janus"), *ice_ip)?;
-                let sfu = Sfu {
-                    url: started.url.clone(),
-                    admin_key: started.admin_key.clone(),
-                    public_url: started.url.clone(),
-                };
-                (sfu, Some(started))
+                SfuSource::Started { dir: dir.join("janus"), ice_ip: *ice_ip, public_url, running: None }
             }
         };
-        let sfu = Sfu { public_url: settings.public_url.clone().unwrap_or(sfu.public_url), ..sfu };
         let feed = crate::journal::follow(
             &dir.join("journal"),
             (url, token, Role::Center, trust),
@@ -164,7 +211,7 @@ impl MeetingService {
             published: HashMap::new(),
         };
         let task = runtime.spawn(service.run(events));
-        Ok(MeetingService { task, _sfu: started })
+        Ok(MeetingService { task })
     }
 }
 
@@ -202,7 +249,7 @@ struct Room {
 struct Service {
     meetings: Meetings,
     feed: HubFeed,
-    sfu: Sfu,
+    sfu: SfuSource,
     keys: Keys,
     link: Option<Link>,
     events_tx: mpsc::UnboundedSender<Polled>,
@@ -291,7 +338,7 @@ impl Service {
                 ok: errors.is_empty(),
                 detail: errors.join("; "),
                 room: opening.then_some(room),
-                sfu: opening.then(|| self.sfu.public_url.clone()),
+                sfu: if opening { self.sfu.public_url() } else { None },
                 joins,
             };
             messages.push((format!("enforced/{id}/{}", record.seq), Body::MeetingEnforced(enforced)));
@@ -321,7 +368,8 @@ impl Service {
         if let Some(link) = &self.link {
             return Ok((link.session.clone(), link.admin));
         }
-        let session = Session::open(&self.sfu.url).await?;
+        let url = self.sfu.get().await?.url.clone();
+        let session = Session::open(&url).await?;
         let admin = session.attach().await?;
         let poller = {
             let (session, tx) = (session.clone(), self.events_tx.clone());
@@ -335,7 +383,7 @@ impl Service {
                 }
             })
         };
-        tracing::info!(url = %self.sfu.url, "meeting service: Janus session open");
+        tracing::info!(%url, "meeting service: Janus session open");
         // Rooms are looked at afresh through this session.
         self.rooms.clear();
         self.link = Some(Link { session: session.clone(), admin, poller });
@@ -350,6 +398,10 @@ impl Service {
         }
         let (session, admin) = match self.link().await {
             Ok(link) => link,
+            Err(e) => return vec![e.to_string()],
+        };
+        let admin_key = match self.sfu.get().await {
+            Ok(sfu) => sfu.admin_key.clone(),
             Err(e) => return vec![e.to_string()],
         };
         let number = self.keys.room(id);
@@ -386,7 +438,7 @@ impl Service {
         if !self.rooms.contains_key(id) {
             let create = json!({
                 "request": "create",
-                "admin_key": self.sfu.admin_key,
+                "admin_key": admin_key,
                 "room": number,
                 "secret": secret,
                 "description": meeting.title,

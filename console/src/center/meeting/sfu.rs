@@ -81,6 +81,11 @@ fn config_files(
 }
 
 impl StartedSfu {
+    /// Whether Janus still runs.
+    pub fn runs(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Writes the configuration into `dir` and starts `janus` on it; returns once its API
     /// answers (at most 10 s).
     pub fn start(dir: &Path, ice_ip: Option<std::net::Ipv4Addr>) -> Result<StartedSfu, String> {
