@@ -245,44 +245,28 @@ impl MeetingView {
         }
         ui.add_space(4.0);
         ui.label(RichText::new(tr.t("meeting.sites")).strong());
-        egui::Grid::new("meeting sites").num_columns(4).spacing([8.0, 4.0]).striped(true).show(ui, |ui| {
+        egui::Grid::new("meeting sites").num_columns(3).spacing([10.0, 4.0]).striped(true).show(ui, |ui| {
             for s in meeting.sites.iter().filter(|s| !s.removed) {
                 let (state, colour) = site_state(tr, s);
                 ui.label(RichText::new(state).color(colour));
-                ui.label(&s.site.name);
-                let heard = meeting.audible(&s.site.id);
-                let voice = if heard { "meeting.heard" } else { "meeting.muted" };
-                ui.label(RichText::new(tr.t(voice)).color(if heard { theme::OK } else { theme::MUTED }));
-                ui.horizontal(|ui| {
-                    if !chair {
-                        return;
-                    }
-                    let id = || s.site.id.clone();
-                    if meeting.floor.as_deref() != Some(s.site.id.as_str())
-                        && ui.small_button(tr.t("meeting.call_on")).clicked()
-                    {
-                        act(MeetingAction::Floor { site: Some(id()) });
-                    }
-                    let (key, action) = if s.voice {
-                        ("meeting.mute", MeetingAction::Mute { site: id() })
-                    } else {
-                        ("meeting.unmute", MeetingAction::Unmute { site: id() })
-                    };
-                    if ui.small_button(tr.t(key)).clicked() {
-                        act(action);
-                    }
-                    if meeting.spotlight.as_deref() != Some(s.site.id.as_str())
-                        && ui.small_button(tr.t("meeting.spotlight")).clicked()
-                    {
-                        act(MeetingAction::Spotlight { site: Some(id()) });
-                    }
-                    if !s.present && ui.small_button(tr.t("meeting.call_back")).clicked() {
-                        act(MeetingAction::Invite { sites: vec![s.site.clone()] });
-                    }
-                    if ui.small_button(tr.t("meeting.remove")).clicked() {
-                        act(MeetingAction::Remove { site: id() });
-                    }
-                });
+                // A chair acts on a site from its name's menu.
+                if chair {
+                    ui.menu_button(&s.site.name, |ui| {
+                        if let Some(action) = site_menu(ui, tr, meeting, s) {
+                            act(action);
+                            ui.close();
+                        }
+                    });
+                } else {
+                    ui.label(&s.site.name);
+                }
+                if s.present {
+                    let heard = meeting.audible(&s.site.id);
+                    let voice = if heard { "meeting.heard" } else { "meeting.muted" };
+                    ui.label(RichText::new(tr.t(voice)).color(if heard { theme::OK } else { theme::MUTED }));
+                } else {
+                    ui.label("");
+                }
                 ui.end_row();
             }
         });
@@ -322,6 +306,33 @@ impl MeetingView {
             }
         });
     }
+}
+
+/// What a chair may do with one site; returns the action chosen.
+fn site_menu(ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, s: &SiteState) -> Option<MeetingAction> {
+    let id = || s.site.id.clone();
+    let mut chosen = None;
+    let mut offer = |ui: &mut egui::Ui, key: &str, action: MeetingAction| {
+        if ui.button(tr.t(key)).clicked() {
+            chosen = Some(action);
+        }
+    };
+    if meeting.floor.as_deref() != Some(s.site.id.as_str()) {
+        offer(ui, "meeting.call_on", MeetingAction::Floor { site: Some(id()) });
+    }
+    if s.voice {
+        offer(ui, "meeting.mute", MeetingAction::Mute { site: id() });
+    } else {
+        offer(ui, "meeting.unmute", MeetingAction::Unmute { site: id() });
+    }
+    if meeting.spotlight.as_deref() != Some(s.site.id.as_str()) {
+        offer(ui, "meeting.spotlight", MeetingAction::Spotlight { site: Some(id()) });
+    }
+    if !s.present {
+        offer(ui, "meeting.call_back", MeetingAction::Invite { sites: vec![s.site.clone()] });
+    }
+    offer(ui, "meeting.remove", MeetingAction::Remove { site: id() });
+    chosen
 }
 
 /// Where a site is: in the meeting, away (it was in), or not come (yet).
