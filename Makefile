@@ -11,7 +11,7 @@ RUN_PACKAGES := libsqlite3-0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-tools \
   libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1 libglx-mesa0 libgl1-mesa-dri \
   libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0 libwayland-client0 \
-  fonts-noto-cjk espeak-ng janus
+  fonts-noto-cjk espeak-ng janus gstreamer1.0-nice
 HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 # Independent peers for the video tests: ffmpeg (RTMP and HTTP-FLV server, HLS packager) and
 # Python's http.server (serves the HLS playlist); curl, a client of the hub's files endpoint;

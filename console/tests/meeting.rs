@@ -107,92 +107,186 @@ fn meeting(seat: &Seat) -> &Meeting {
     seat.core.meetings.list.values().next().expect("the meeting")
 }
 
+/// A center's server with meetings (Janus started by it), its chair's seat, and a meeting
+/// opened with `sites` whose room is made.
+struct Rig {
+    dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+    _center: peers::CenterRig,
+    chair: Seat,
+    meeting: Meeting,
+    ip: std::net::Ipv4Addr,
+    clip: PathBuf,
+}
+
+impl Rig {
+    fn open(sites: &[&str]) -> Rig {
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let ip = own_ipv4();
+        let clip = clip(dir.path());
+        let mut config = Config::demo().unwrap();
+        config.simulation = None;
+        config.meeting = Some(MeetingSettings { sfu: SfuSetting::Started { ice_ip: Some(ip) }, public_url: None });
+        let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
+        let mut chair = Seat::open(&runtime, &dir.path().join("chair"), &center.url(), "seat-1", &config);
+        let sites = sites.iter().map(|id| Site { id: id.to_string(), name: format!("{id}村") }).collect();
+        let open = MeetingAction::Open { title: "防汛会商".into(), incident: None, sites };
+        chair.apply(Command::ChairMeeting { meeting: String::new(), action: open });
+        chair.until(30, "the room opened with a join for every site", |core| {
+            core.meetings
+                .list
+                .values()
+                .next()
+                .is_some_and(|m| m.room.is_some() && m.sites.iter().all(|s| s.join.is_some()))
+        });
+        let meeting = meeting(&chair).clone();
+        assert_eq!(meeting.record[0].enforced, Some(Ok(())), "the opening enforced");
+        Rig { dir, runtime, _center: center, chair, meeting, ip, clip }
+    }
+
+    fn room(&self) -> streams::meeting::Room {
+        streams::meeting::Room { sfu: self.meeting.sfu.clone().unwrap(), room: self.meeting.room.unwrap() }
+    }
+
+    fn participant(&self, n: usize) -> u64 {
+        self.meeting.sites[n].join.as_ref().unwrap().participant
+    }
+
+    /// The `n`-th site on aiortc, sending the clip.
+    fn aiortc_site(&self, n: usize) -> Aiortc {
+        let room = self.room();
+        let join = self.meeting.sites[n].join.clone().unwrap();
+        let mut args: Vec<String> =
+            ["site", "--url", &room.sfu, "--room", &room.room.to_string()].map(String::from).to_vec();
+        args.extend(["--ice-ip".into(), self.ip.to_string(), "--id".into(), join.participant.to_string()]);
+        args.extend(["--token".into(), join.token, "--display".into(), self.meeting.sites[n].site.name.clone()]);
+        args.extend(["--clip".into(), self.clip.display().to_string()]);
+        Aiortc::start(self.dir.path(), &format!("site{}", n + 1), &args)
+    }
+
+    /// An aiortc listener of these participants' feeds.
+    fn listener(&self, participants: &[u64]) -> Aiortc {
+        let room = self.room();
+        let feeds = participants.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let args = ["listen", "--url", &room.sfu, "--room", &room.room.to_string(), "--feeds", &feeds, "--ice-ip"];
+        let mut args: Vec<String> = args.map(String::from).to_vec();
+        args.push(self.ip.to_string());
+        Aiortc::start(self.dir.path(), "listener", &args)
+    }
+
+    /// The chair does `action`; returns once the server said it carried it out.
+    fn chair_does(&mut self, action: MeetingAction) {
+        let id = self.meeting.id.clone();
+        let n = meeting(&self.chair).record.len();
+        self.chair.apply(Command::ChairMeeting { meeting: id.clone(), action });
+        self.chair.until(20, "the command enforced", |core| {
+            core.meetings.list[&id].record.get(n).is_some_and(|r| r.enforced == Some(Ok(())))
+        });
+    }
+}
+
 #[test]
 fn the_sfu_holds_what_the_chair_says_mute_all_floor_removal_and_lock() {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let ip = own_ipv4();
-    let clip = clip(dir.path());
-    let mut config = Config::demo().unwrap();
-    config.simulation = None;
-    config.meeting = Some(MeetingSettings { sfu: SfuSetting::Started { ice_ip: Some(ip) }, public_url: None });
-    let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
-    let mut chair = Seat::open(&runtime, &dir.path().join("chair"), &center.url(), "seat-1", &config);
-
-    let sites: Vec<Site> = (1..=6).map(|n| Site { id: format!("v{n}"), name: format!("{n}村") }).collect();
-    let open = MeetingAction::Open { title: "防汛会商".into(), incident: None, sites: sites.clone() };
-    chair.apply(Command::ChairMeeting { meeting: String::new(), action: open });
-    chair.until(30, "the room opened with a join for every site", |core| {
-        core.meetings.list.values().next().is_some_and(|m| m.room.is_some() && m.sites.iter().all(|s| s.join.is_some()))
-    });
-    let m = meeting(&chair).clone();
-    assert_eq!(m.record[0].enforced, Some(Ok(())), "the opening enforced");
-    let (url, room) = (m.sfu.clone().unwrap(), m.room.unwrap());
-    let args = |n: usize, extra: &[&str]| -> Vec<String> {
-        let join = m.sites[n].join.clone().unwrap();
-        let mut args: Vec<String> = ["site", "--url", &url, "--room", &room.to_string(), "--ice-ip", &ip.to_string()]
-            .map(String::from)
-            .to_vec();
-        args.extend(["--id".into(), join.participant.to_string(), "--token".into(), join.token]);
-        args.extend(["--display".into(), m.sites[n].site.name.clone(), "--clip".into(), clip.display().to_string()]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    let five: Vec<Aiortc> =
-        (0..5).map(|n| Aiortc::start(dir.path(), &format!("site{}", n + 1), &args(n, &[]))).collect();
-    chair.until(60, "five sites present", |core| {
+    let mut rig = Rig::open(&["v1", "v2", "v3", "v4", "v5", "v6"]);
+    let five: Vec<Aiortc> = (0..5).map(|n| rig.aiortc_site(n)).collect();
+    rig.chair.until(60, "five sites present", |core| {
         core.meetings.list.values().next().is_some_and(|m| m.sites.iter().filter(|s| s.present).count() == 5)
     });
-    let participants: Vec<u64> = m.sites[..5].iter().map(|s| s.join.as_ref().unwrap().participant).collect();
-    let feeds = participants.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-    let listen = ["listen", "--url", &url, "--room", &room.to_string(), "--feeds", &feeds, "--ice-ip", &ip.to_string()];
-    let listener = Aiortc::start(dir.path(), "listener", &listen.map(String::from));
+    let participants: Vec<u64> = (0..5).map(|n| rig.participant(n)).collect();
+    let listener = rig.listener(&participants);
     listener.hears(60, &participants, &participants);
     listener.until(20, "audio", |lines| {
         lines.last().is_some_and(|l| participants.iter().all(|p| l["pictures"][p.to_string()].as_u64() >= Some(5)))
     });
 
-    let chair_does = |chair: &mut Seat, action: MeetingAction| {
-        let n = meeting(chair).record.len();
-        chair.apply(Command::ChairMeeting { meeting: m.id.clone(), action });
-        chair.until(20, "the command enforced", |core| {
-            core.meetings.list[&m.id].record.get(n).is_some_and(|r| r.enforced == Some(Ok(())))
-        });
-    };
-
     // Mute all: the SFU forwards no site's audio.
-    chair_does(&mut chair, MeetingAction::MuteAll { self_unmute: false });
+    rig.chair_does(MeetingAction::MuteAll { self_unmute: false });
     listener.hears(20, &participants, &[]);
-    chair_does(&mut chair, MeetingAction::UnmuteAll);
+    rig.chair_does(MeetingAction::UnmuteAll);
     listener.hears(20, &participants, &participants);
 
     // Roll-call: only the third site is heard; ending it gives everyone their voice back.
-    chair_does(&mut chair, MeetingAction::Floor { site: Some("v3".into()) });
+    rig.chair_does(MeetingAction::Floor { site: Some("v3".into()) });
     listener.hears(20, &participants, &[participants[2]]);
-    chair_does(&mut chair, MeetingAction::Floor { site: None });
+    rig.chair_does(MeetingAction::Floor { site: None });
     listener.hears(20, &participants, &participants);
 
     // Removed: kicked, and refused when it joins again.
-    chair_does(&mut chair, MeetingAction::Remove { site: "v5".into() });
+    rig.chair_does(MeetingAction::Remove { site: "v5".into() });
     five[4].until(20, "refused", |lines| lines.iter().any(|l| l["code"] == 433));
     assert_eq!(five[4].events("kicked").len(), 1, "the fifth site was kicked");
     listener.hears(20, &participants, &participants[..4]);
-    chair.until(20, "the fifth site away", |core| !core.meetings.list[&m.id].sites[4].present);
+    let id = rig.meeting.id.clone();
+    rig.chair.until(20, "the fifth site away", |core| !core.meetings.list[&id].sites[4].present);
 
     // Locked: the sixth site, invited but not in when the lock came, is refused.
-    chair_does(&mut chair, MeetingAction::Lock { locked: true });
-    let late = Aiortc::start(dir.path(), "site6", &args(5, &[]));
+    rig.chair_does(MeetingAction::Lock { locked: true });
+    let late = rig.aiortc_site(5);
     late.until(30, "refused", |lines| lines.iter().any(|l| l["code"] == 433));
     listener.hears(10, &participants, &participants[..4]);
 
     // The record: every action, by the chair's seat, enforced.
-    let record = &meeting(&chair).record;
+    let record = &meeting(&rig.chair).record;
     let actions: Vec<&str> = record.iter().map(|r| r.action.code()).collect();
     assert_eq!(actions, ["open", "mute_all", "unmute_all", "floor", "floor", "remove", "lock"]);
     assert!(record.iter().all(|r| r.by == "officer 1" && r.enforced == Some(Ok(()))), "{record:?}");
 
     // Closed: the room is gone and the sites with it.
-    chair_does(&mut chair, MeetingAction::Close);
+    rig.chair_does(MeetingAction::Close);
     listener.hears(20, &participants, &[]);
+}
+
+#[test]
+fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
+    let rig = Rig::open(&["center", "v1"]);
+    let handle = rig.runtime.handle();
+    let join = rig.meeting.sites[0].join.clone().unwrap();
+    let source = streams::meeting::Source::Test {
+        label: "青溪镇综治中心".into(),
+        width: 640,
+        height: 360,
+        fps: 25,
+        tone_hz: 660,
+    };
+    let ours = rig
+        .runtime
+        .block_on(streams::meeting::Publisher::join(
+            &rig.room(),
+            (join.participant, &join.token, "综治中心"),
+            &source,
+            handle,
+        ))
+        .expect("our seat publishes");
+    let site = rig.aiortc_site(1);
+    site.until(30, "webrtcup", |lines| !lines.is_empty());
+    // An aiortc listener hears our voice and decodes our picture.
+    let listener = rig.listener(&[ours.participant]);
+    listener.hears(30, &[ours.participant], &[ours.participant]);
+    listener.until(20, "audio", |lines| {
+        lines.last().is_some_and(|l| l["pictures"][ours.participant.to_string()].as_u64() >= Some(10))
+    });
+    // Our receiver decodes the site's picture: 320×180, as the clip has it.
+    let watching = rig
+        .runtime
+        .block_on(streams::meeting::Subscriber::watch(
+            &rig.room(),
+            rig.participant(1),
+            false,
+            streams::no_waker(),
+            handle,
+        ))
+        .expect("our seat subscribes");
+    let pictures = linkage_tests::wait_for(Duration::from_secs(20), || {
+        watching.frames.load(std::sync::atomic::Ordering::Acquire) >= 20
+    });
+    assert!(
+        pictures,
+        "20 pictures of the site within 20 s: {} ({:?})",
+        watching.frames.load(std::sync::atomic::Ordering::Acquire),
+        watching.lost()
+    );
+    let frame = watching.slot.newest().unwrap();
+    assert_eq!((frame.width, frame.height), (320, 180));
 }

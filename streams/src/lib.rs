@@ -12,6 +12,8 @@ pub mod alarm_sound;
 pub mod cmpp;
 pub mod feed;
 pub mod http;
+pub mod janus;
+pub mod meeting;
 pub mod radio;
 pub mod sim;
 pub mod sip;

@@ -16,7 +16,6 @@
 //! Janus refused. Every 2 s it checks the room again (a site that came back is muted again; a
 //! Janus restarted gets its rooms back).
 
-pub mod janus;
 pub mod sfu;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -27,11 +26,11 @@ use serde_json::{Value, json};
 use streams::feed::{Body, FeedUpdate, MeetingAction, MeetingEnforcement, MeetingPresence, Role, SiteJoin};
 use tokio::sync::mpsc;
 
-use self::janus::{JanusError, NO_SUCH_ROOM, ROOM_EXISTS, Session};
 use self::sfu::StartedSfu;
 use crate::config::{MeetingSettings, SfuSetting};
 use crate::core::meeting::{Meeting, Meetings};
 use crate::journal::HubFeed;
+use streams::janus::{JanusError, NO_SUCH_ROOM, ROOM_EXISTS, Session};
 
 /// How often every open meeting's room is checked against the log.
 const CHECK_EVERY: Duration = Duration::from_secs(2);

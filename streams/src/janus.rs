@@ -68,7 +68,7 @@ fn transaction() -> String {
 const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(40);
 
 async fn exchange(base: &str, request: Request<Full<Bytes>>) -> Result<Value, JanusError> {
-    let (status, body) = tokio::time::timeout(ANSWER_WITHIN, streams::http::exchange(base, None, request))
+    let (status, body) = tokio::time::timeout(ANSWER_WITHIN, crate::http::exchange(base, None, request))
         .await
         .map_err(|_| JanusError::Link(format!("{base}: no answer in {} s", ANSWER_WITHIN.as_secs())))?
         .map_err(JanusError::Link)?;
@@ -87,7 +87,7 @@ async fn exchange(base: &str, request: Request<Full<Bytes>>) -> Result<Value, Ja
 
 async fn post(base: &str, path: &str, mut body: Value) -> Result<Value, JanusError> {
     body["transaction"] = json!(transaction());
-    let request = streams::http::post_json(base, path, body.to_string().into_bytes(), &[]).map_err(JanusError::Link)?;
+    let request = crate::http::post_json(base, path, body.to_string().into_bytes(), &[]).map_err(JanusError::Link)?;
     exchange(base, request).await
 }
 
@@ -138,12 +138,49 @@ impl Session {
         }
     }
 
+    /// An asynchronous VideoRoom request (a join, a configure with the offer, a start with
+    /// the answer, given as `jsep`), and the plugin's event that answers it (at most 20 s).
+    /// Other events that come meanwhile are dropped: use it on a session of its own.
+    pub async fn ask(&self, handle: u64, body: Value, jsep: Option<Value>) -> Result<Value, JanusError> {
+        let path = format!("{}/{handle}", self.path);
+        let id = transaction();
+        let mut message = json!({"janus": "message", "body": body, "transaction": id});
+        if let Some(jsep) = jsep {
+            message["jsep"] = jsep;
+        }
+        let request = crate::http::post_json(&self.base, &path, message.to_string().into_bytes(), &[])
+            .map_err(JanusError::Link)?;
+        let answer = exchange(&self.base, request).await?;
+        let answered = |event: &Value| -> Result<Value, JanusError> {
+            let data = &event["plugindata"]["data"];
+            match data["error_code"].as_i64() {
+                Some(code) => {
+                    Err(JanusError::Refused { code, reason: data["error"].as_str().unwrap_or("no reason").to_owned() })
+                }
+                None => Ok(event.clone()),
+            }
+        };
+        if answer["janus"] != "ack" {
+            return answered(&answer);
+        }
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while tokio::time::Instant::now() < until {
+            let events = tokio::time::timeout_at(until, self.events())
+                .await
+                .map_err(|_| JanusError::Link(format!("no answer to {body} in 20 s")))??;
+            if let Some(event) = events.iter().find(|e| e["transaction"] == id.as_str()) {
+                return answered(event);
+            }
+        }
+        Err(JanusError::Link(format!("no answer to {body} in 20 s")))
+    }
+
     /// Waits (up to 30 s, Janus's long poll) for the session's next events; none is a
     /// keepalive. A poll also keeps the session alive.
     pub async fn events(&self) -> Result<Vec<Value>, JanusError> {
         let path = format!("{}?maxev=20&rid={}", self.path, fastrand::u64(..));
         let request = Request::get(path)
-            .header(header::HOST, streams::http::host_of(&self.base))
+            .header(header::HOST, crate::http::host_of(&self.base))
             .body(Full::new(Bytes::new()))
             .map_err(|e| JanusError::Link(e.to_string()))?;
         let answer = exchange(&self.base, request).await?;
