@@ -12,6 +12,7 @@ pub mod config;
 pub use linkage_rules as core;
 pub mod i18n;
 pub mod journal;
+pub mod meeting_media;
 pub mod photos;
 pub mod platform;
 pub mod reports;

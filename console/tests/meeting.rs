@@ -290,3 +290,40 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
     let frame = watching.slot.newest().unwrap();
     assert_eq!((frame.width, frame.height), (320, 180));
 }
+
+#[test]
+fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_shows_their_pictures() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_world, mut seat) = peers::quiet_demo(&runtime, dir.path(), linkage::config::SimulatedSms::Smpp);
+    seat.until(20, "caught up", |core| core.hub.caught_up);
+    let sites: Vec<Site> =
+        seat.core.units.iter().take(3).map(|u| Site { id: u.id.clone(), name: u.name.clone() }).collect();
+    let open = MeetingAction::Open { title: "防汛会商".into(), incident: None, sites };
+    seat.apply(Command::ChairMeeting { meeting: String::new(), action: open });
+    seat.until(30, "the room opened", |core| core.meetings.open().next().is_some_and(|m| m.room.is_some()));
+
+    // What the app does every frame: the panel open, the seat sending, the demo's sites on.
+    let mut media = linkage::meeting_media::MeetingMedia::default();
+    let own = linkage::meeting_media::own_source(&seat.core.center);
+    let pictures = |media: &linkage::meeting_media::MeetingMedia, seat: &Seat| {
+        let frame = media.frame(&seat.core);
+        (frame.pictures.len(), frame.sending.clone())
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        seat.drain();
+        media.follow(&seat.core, (true, Some(own.clone()), true), &streams::no_waker(), runtime.handle());
+        let (shown, sending) = pictures(&media, &seat);
+        let present = meeting(&seat).sites.iter().filter(|s| s.present).count();
+        if shown == 3 && present == 3 && sending == Some(Ok(())) {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "after 60 s: {present} present, {shown} pictures, own {sending:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The pictures are the sites' own, at their size.
+    let frame = media.frame(&seat.core);
+    assert!(frame.pictures.values().all(|p| (p.width, p.height) == (480, 270)));
+}

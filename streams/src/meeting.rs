@@ -60,6 +60,12 @@ struct Listening {
     lost: Arc<Mutex<Option<String>>>,
 }
 
+impl Listening {
+    fn lost(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
+    }
+}
+
 impl Drop for Listening {
     fn drop(&mut self) {
         self.task.abort();
@@ -176,7 +182,7 @@ fn janus(e: JanusError) -> String {
 
 /// A site's upload into a room; dropping it leaves the room.
 pub struct Publisher {
-    _listening: Listening,
+    listening: Listening,
     _running: Running,
     /// Janus's participant id.
     pub participant: u64,
@@ -213,7 +219,12 @@ impl Publisher {
         let jsep = json!({"type": "offer", "sdp": offer, "trickle": false});
         let configured = session.ask(handle, configure, Some(jsep)).await.map_err(janus)?;
         set_remote(&webrtc, &configured["jsep"], gst_webrtc::WebRTCSDPType::Answer)?;
-        Ok(Publisher { _listening: listen(session, runtime), _running: running, participant })
+        Ok(Publisher { listening: listen(session, runtime), _running: running, participant })
+    }
+
+    /// Why Janus no longer takes it, if it does not (put out, Janus gone).
+    pub fn lost(&self) -> Option<String> {
+        self.listening.lost()
     }
 }
 
@@ -222,7 +233,7 @@ fn source_line(source: &Source) -> String {
     let (video, audio) = match source {
         Source::Test { width, height, fps, tone_hz, .. } => (
             format!(
-                "videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 \
+                "videotestsrc is-live=true pattern=ball background-color=0xff1c3a5a ! video/x-raw,width={width},height={height},framerate={fps}/1 \
                  ! textoverlay name=label font-desc=\"Noto Sans CJK SC 28\" valignment=top halignment=left ! videoconvert"
             ),
             format!("audiotestsrc is-live=true wave=sine freq={tone_hz} volume=0.2"),
@@ -290,7 +301,7 @@ impl Subscriber {
 
     /// Why Janus no longer sends it, if it does not.
     pub fn lost(&self) -> Option<String> {
-        self.listening.lost.lock().ok().and_then(|l| l.clone())
+        self.listening.lost()
     }
 }
 

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use linkage_protocol::{Body, Envelope, Layout, MeetingAction, MeetingCommand, MeetingEnforcement, Site, SiteJoin};
 
+pub use linkage_protocol::meeting::CHAIR;
+
 /// Every meeting of the log, by id.
 #[derive(Debug, Default)]
 pub struct Meetings {
@@ -43,6 +45,8 @@ pub struct Meeting {
     pub sfu: Option<String>,
     /// The last thing the SFU refused (cleared when a later command went through).
     pub trouble: Option<String>,
+    /// How the chair's seat joins the room, to send its own picture and voice.
+    pub chair_join: Option<SiteJoin>,
     /// The record: every command, in log order.
     pub record: Vec<Record>,
 }
@@ -115,6 +119,26 @@ impl Meeting {
         let mut hands: Vec<&SiteState> = self.sites.iter().filter(|s| s.hand.is_some() && !s.removed).collect();
         hands.sort_by_key(|s| s.hand);
         hands
+    }
+
+    /// The sites whose pictures the layout shows, in order: the spotlight's, the one with the
+    /// floor, the sites with their hands up, then the others in the room — as many as the
+    /// layout has panes. Only these are received.
+    pub fn shown(&self) -> Vec<&SiteState> {
+        let here = |id: &str| self.site(id).filter(|s| s.present && !s.removed);
+        let mut shown: Vec<&SiteState> = vec![];
+        let first = [self.spotlight.as_deref(), self.floor.as_deref()];
+        let hands = self.hands().into_iter().map(|s| s.site.id.as_str());
+        let rest = self.sites.iter().map(|s| s.site.id.as_str());
+        for id in first.into_iter().flatten().chain(hands).chain(rest) {
+            if let Some(s) = here(id)
+                && !shown.iter().any(|t| t.site.id == s.site.id)
+            {
+                shown.push(s);
+            }
+        }
+        shown.truncate(self.layout.panes());
+        shown
     }
 
     /// The sites taking part (invited and not removed).
@@ -255,6 +279,7 @@ impl Meetings {
                 room: None,
                 sfu: None,
                 trouble: None,
+                chair_join: None,
                 record: vec![],
             };
             meeting.invite(sites, at);
@@ -275,7 +300,9 @@ impl Meetings {
             meeting.sfu.clone_from(&enforced.sfu);
         }
         for join in &enforced.joins {
-            if let Some(s) = meeting.site_mut(&join.site) {
+            if join.site == CHAIR {
+                meeting.chair_join = Some(join.clone());
+            } else if let Some(s) = meeting.site_mut(&join.site) {
                 s.join = Some(join.clone());
             }
         }
@@ -381,6 +408,23 @@ mod tests {
     }
 
     #[test]
+    fn the_layout_shows_the_spotlight_the_floor_and_the_hands_first_and_only_sites_in_the_room() {
+        let mut m = opened();
+        chair(&mut m, 2, MeetingAction::Invite { sites: vec![site("d"), site("e")] });
+        for id in ["a", "b", "c", "d", "e"] {
+            present(&mut m, id, true);
+        }
+        present(&mut m, "b", false);
+        chair(&mut m, 3, MeetingAction::RaiseHand { site: "e".into() });
+        chair(&mut m, 4, MeetingAction::Floor { site: Some("d".into()) });
+        let shown = |m: &Meetings| m.list["M1"].shown().iter().map(|s| s.site.id.clone()).collect::<Vec<_>>();
+        assert_eq!(shown(&m), ["d", "e", "a", "c"], "four panes: the floor, the hand, the rest in the room");
+        chair(&mut m, 5, MeetingAction::Spotlight { site: Some("c".into()) });
+        chair(&mut m, 6, MeetingAction::Layout { layout: Layout::One });
+        assert_eq!(shown(&m), ["c"]);
+    }
+
+    #[test]
     fn the_servers_word_is_kept_on_the_record() {
         let mut m = opened();
         let join = SiteJoin { site: "a".into(), participant: 100, token: "t".into() };
@@ -391,12 +435,14 @@ mod tests {
             detail: "433 Unauthorized".into(),
             room: Some(7),
             sfu: Some("http://sfu".into()),
-            joins: vec![join.clone()],
+            joins: vec![join.clone(), SiteJoin { site: CHAIR.into(), participant: 2, token: "c".into() }],
         };
         m.on_event(&Envelope::new(2, Body::MeetingEnforced(enforced)));
         let meeting = &m.list["M1"];
         assert_eq!(meeting.room, Some(7));
         assert_eq!(meeting.site("a").unwrap().join, Some(join));
+        assert_eq!(meeting.chair_join.as_ref().map(|j| j.participant), Some(2), "the chair is not a site");
+        assert!(meeting.site(CHAIR).is_none());
         assert_eq!(meeting.record[0].enforced, Some(Err("433 Unauthorized".into())));
         assert_eq!(meeting.trouble.as_deref(), Some("433 Unauthorized"));
     }

@@ -7,7 +7,8 @@
 //! What it shows is the log's fold ([`crate::core::meeting`]); the server enforces the same
 //! fold at the SFU, so "heard" here is what the sites hear.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use egui::RichText;
 use streams::feed::{Layout, MeetingAction, SeatRole, Site};
@@ -15,7 +16,18 @@ use streams::feed::{Layout, MeetingAction, SeatRole, Site};
 use crate::core::meeting::{Meeting, Record, SiteState};
 use crate::core::{Command, Core};
 use crate::i18n::I18n;
-use crate::ui::{names, theme};
+use crate::ui::{names, theme, yuv};
+
+/// What the seat receives and sends in the open meeting, this frame.
+#[derive(Default)]
+pub struct MeetingFrame {
+    /// The newest picture of each participant shown.
+    pub pictures: HashMap<u64, Arc<streams::video::Frame>>,
+    /// Why a participant's picture does not come, where it failed.
+    pub troubles: HashMap<u64, String>,
+    /// The seat's own picture and voice: in the room, or why not (`None`: not in, yet).
+    pub sending: Option<Result<(), String>>,
+}
 
 /// A meeting being set up, before it opens.
 #[derive(Default)]
@@ -29,6 +41,11 @@ struct Draft {
 #[derive(Default)]
 pub struct MeetingView {
     pub open: bool,
+    /// The chair sends the seat's own picture and voice into the room.
+    pub sending: bool,
+    yuv: yuv::YuvPainter,
+    /// The pictures on the GPU, by participant.
+    pictures: HashMap<u64, yuv::Picture>,
     draft: Option<Draft>,
     /// Whether a mute-all lets sites unmute themselves.
     self_unmute: bool,
@@ -92,8 +109,13 @@ fn action_text(tr: &I18n, meeting: &Meeting, action: &MeetingAction) -> String {
 }
 
 impl MeetingView {
+    /// Tells the panel how the window renders (see [`yuv`]), as the wall is told.
+    pub fn renderer(&mut self, renderer: yuv::Renderer) {
+        self.yuv.renderer(renderer);
+    }
+
     /// The panel's contents; returns the commands asked for.
-    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
+    pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, media: &MeetingFrame) -> Vec<Command> {
         let mut commands = vec![];
         ui.horizontal(|ui| {
             ui.heading(tr.t("meeting.title"));
@@ -106,13 +128,127 @@ impl MeetingView {
         ui.separator();
         let chair = may_chair(core);
         egui::ScrollArea::vertical().show(ui, |ui| match core.meetings.open().next() {
-            Some(meeting) => self.meeting(ui, core, tr, meeting, chair, &mut commands),
+            Some(meeting) => {
+                self.panes(ui, tr, meeting, media);
+                if chair {
+                    self.own_picture(ui, tr, meeting, media);
+                }
+                self.meeting(ui, core, tr, meeting, chair, &mut commands);
+            }
             None if chair => self.start(ui, core, tr, &mut commands),
             None => {
                 ui.label(RichText::new(tr.t("meeting.none")).color(theme::MUTED));
             }
         });
         commands
+    }
+
+    /// The pictures the layout shows, each with its site's name and whether it is heard.
+    fn panes(&mut self, ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, media: &MeetingFrame) {
+        let shown = meeting.shown();
+        self.pictures.retain(|p, _| shown.iter().any(|s| s.join.as_ref().is_some_and(|j| j.participant == *p)));
+        if shown.is_empty() {
+            ui.label(RichText::new(tr.t("meeting.no_pictures")).color(theme::MUTED));
+            ui.separator();
+            return;
+        }
+        let width = ui.available_width();
+        let columns = match meeting.layout {
+            Layout::One => 1,
+            Layout::Four => 2,
+            Layout::Six | Layout::Nine | Layout::OnePlusFive => 3,
+        };
+        let mut rows: Vec<Vec<&SiteState>> = vec![];
+        let mut rest = shown.as_slice();
+        if meeting.layout == Layout::OnePlusFive {
+            rows.push(vec![rest[0]]);
+            rest = &rest[1..];
+        }
+        rows.extend(rest.chunks(columns).map(<[&SiteState]>::to_vec));
+        for row in rows {
+            let pane_width = if row.len() == 1 && meeting.layout != Layout::Nine && meeting.layout != Layout::Six {
+                width
+            } else {
+                width / columns as f32
+            };
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 0.0;
+                for s in row {
+                    let (rect, _) =
+                        ui.allocate_exact_size(egui::vec2(pane_width, pane_width * 9.0 / 16.0), egui::Sense::hover());
+                    self.pane(ui, tr, rect.shrink(1.0), meeting, s, media);
+                }
+            });
+        }
+        ui.separator();
+    }
+
+    fn pane(
+        &mut self,
+        ui: &egui::Ui,
+        tr: &I18n,
+        rect: egui::Rect,
+        meeting: &Meeting,
+        s: &SiteState,
+        media: &MeetingFrame,
+    ) {
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, theme::TILE_BACKGROUND);
+        let participant = s.join.as_ref().map(|j| j.participant);
+        let picture = participant.and_then(|p| media.pictures.get(&p));
+        match (participant, picture) {
+            (Some(p), Some(frame)) => {
+                let area = super::wall::fit(rect, frame.display_aspect());
+                let picture = self.pictures.entry(p).or_insert_with(|| self.yuv.picture());
+                self.yuv.paint(&painter, area, picture, frame);
+            }
+            _ => {
+                let why = participant.and_then(|p| media.troubles.get(&p));
+                let text = why.map_or_else(
+                    || tr.t("meeting.connecting").to_owned(),
+                    |w| tr.f("meeting.no_picture", &[("why", w)]),
+                );
+                painter.text(
+                    rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    text,
+                    egui::FontId::proportional(12.0),
+                    theme::MUTED,
+                );
+            }
+        }
+        let heard = meeting.audible(&s.site.id);
+        let mark = if heard { tr.t("meeting.heard") } else { tr.t("meeting.muted") };
+        let label = format!("{} · {mark}", s.site.name);
+        let at = rect.left_bottom() + egui::vec2(4.0, -4.0);
+        let font = egui::FontId::proportional(13.0);
+        let galley = painter.layout_no_wrap(label, font, if heard { theme::OK } else { theme::TILE_TEXT });
+        let back =
+            egui::Rect::from_min_size(at - egui::vec2(2.0, galley.size().y), galley.size() + egui::vec2(4.0, 0.0));
+        painter.rect_filled(back, 2.0, theme::TILE_SHADE);
+        painter.galley(at - egui::vec2(0.0, galley.size().y), galley, theme::TILE_TEXT);
+    }
+
+    /// The chair's own picture and voice: into the room, or out of it.
+    fn own_picture(&mut self, ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, media: &MeetingFrame) {
+        if meeting.chair_join.is_none() {
+            return;
+        }
+        ui.horizontal(|ui| {
+            let key = if self.sending { "meeting.leave_own" } else { "meeting.send_own" };
+            if ui.button(tr.t(key)).clicked() {
+                self.sending = !self.sending;
+            }
+            if self.sending {
+                match &media.sending {
+                    Some(Ok(())) => ui.label(RichText::new(tr.t("meeting.own_in")).color(theme::OK)),
+                    None => ui.label(RichText::new(tr.t("meeting.connecting")).color(theme::MUTED)),
+                    Some(Err(why)) => {
+                        ui.label(RichText::new(tr.f("meeting.own_failed", &[("why", why)])).color(theme::BAD))
+                    }
+                };
+            }
+        });
     }
 
     /// No meeting open: set one up and open it.

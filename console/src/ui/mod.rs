@@ -101,6 +101,8 @@ pub struct Views {
 /// What the console shows this frame besides Core.
 pub struct Frame<'a> {
     pub tiles: &'a [Option<wall::TileFeed<'a>>],
+    /// The open meeting's pictures and the seat's own sending.
+    pub meeting: &'a meeting::MeetingFrame,
     /// The raster tiles under the map, when configured.
     pub basemap: Option<&'a crate::basemap::Basemap>,
     /// The photos of reports, as far as they have arrived.
@@ -203,7 +205,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     }
     if views.meeting.open {
         Panel::right("meeting").resizable(true).default_size(theme::MEETING_WIDTH).show(ui, |ui| {
-            commands.extend(region(ui, tr.t("region.meeting"), |ui| views.meeting.ui(ui, core, tr)));
+            commands.extend(region(ui, tr.t("region.meeting"), |ui| views.meeting.ui(ui, core, tr, frame.meeting)));
         });
     }
     let seat = core.hub.seat();

@@ -445,7 +445,7 @@ fn pages(ui: &mut egui::Ui, core: &Core, tr: &I18n) -> Vec<Command> {
 }
 
 /// The largest rectangle of the given aspect ratio centred in `outer`.
-fn fit(outer: Rect, aspect: f32) -> Rect {
+pub fn fit(outer: Rect, aspect: f32) -> Rect {
     let mut size = outer.size();
     if size.x / size.y > aspect {
         size.x = size.y * aspect;

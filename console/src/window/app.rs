@@ -75,6 +75,10 @@ pub struct LinkageApp {
     last_tick: Instant,
     /// Whether the demo's simulated duty officer acts.
     duty_officer: bool,
+    /// The open meeting's pictures, the seat's own, and (in the demo) the simulated sites.
+    meeting_media: crate::meeting_media::MeetingMedia,
+    /// Whether the demo's simulated sites join the meetings.
+    simulated_sites: bool,
     rng: fastrand::Rng,
     world: World,
     // Dropped last: the client and the world's tasks run on it.
@@ -137,6 +141,7 @@ impl LinkageApp {
         let lang = saved.lang(&options);
         let mut views = saved.views.unwrap_or_default();
         views.wall.renderer(saved.renderer);
+        views.meeting.renderer(saved.renderer);
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -210,6 +215,8 @@ impl LinkageApp {
             reports: Reports::default(),
             last_tick: Instant::now(),
             duty_officer,
+            meeting_media: crate::meeting_media::MeetingMedia::default(),
+            simulated_sites: config.simulation.is_some() && config.seat_unit.is_none(),
             rng: fastrand::Rng::new(),
             world,
             _runtime: runtime,
@@ -355,6 +362,11 @@ impl eframe::App for LinkageApp {
         self.platforms.pump(&mut self.core, &mut self.world.camera_uris);
         self.platforms.follow(&self.core, &self.feeds.running(), &mut self.world.camera_uris, now);
         self.feeds.sync(&self.core.wall, &self.world.camera_uris, now);
+        let meeting_ctx = ctx.clone();
+        let waker: streams::Waker = std::sync::Arc::new(move || meeting_ctx.request_repaint());
+        let own = self.views.meeting.sending.then(|| crate::meeting_media::own_source(&self.core.center));
+        let wants = (self.views.meeting.open, own, self.simulated_sites);
+        self.meeting_media.follow(&self.core, wants, &waker, self._runtime.handle());
         // What the seat is for is on screen: the center's wall plays, a unit's seat has an order.
         let ready = match self.core.desk.unit {
             Some(_) => !self.core.desk.tasks.is_empty(),
@@ -388,8 +400,14 @@ impl eframe::App for LinkageApp {
                 }
             })
             .collect();
-        let frame =
-            ui::Frame { tiles: &tiles, basemap: self.basemap.as_ref(), photos: &self.photos, now: chrono::Utc::now() };
+        let meeting = self.meeting_media.frame(&self.core);
+        let frame = ui::Frame {
+            tiles: &tiles,
+            meeting: &meeting,
+            basemap: self.basemap.as_ref(),
+            photos: &self.photos,
+            now: chrono::Utc::now(),
+        };
         let actions = ui::console(ui, &mut self.views, &self.core, &self.tr, &frame);
         drop(tiles);
         for action in actions {

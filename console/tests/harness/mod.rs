@@ -28,6 +28,8 @@ pub struct State {
     pub recording: std::collections::HashMap<String, linkage::wall::clips::RecordingMark>,
     /// The PTZ cameras' presets, by camera.
     pub presets: std::collections::HashMap<String, Vec<linkage::core::camera::Preset>>,
+    /// The open meeting's pictures (none unless put in).
+    pub meeting: ui::meeting::MeetingFrame,
 }
 
 pub fn incident(n: u64, kind: &str, severity: Severity, text: &str) -> FeedUpdate {
@@ -85,6 +87,7 @@ impl State {
             photos: Default::default(),
             recording: Default::default(),
             presets: Default::default(),
+            meeting: Default::default(),
         }
     }
 }
@@ -143,7 +146,13 @@ pub fn harness(state: State) -> Harness<'static, State> {
                             })
                         })
                         .collect();
-                    let frame = ui::Frame { tiles: &tiles, basemap: None, photos: &s.photos, now: chrono::Utc::now() };
+                    let frame = ui::Frame {
+                        tiles: &tiles,
+                        meeting: &s.meeting,
+                        basemap: None,
+                        photos: &s.photos,
+                        now: chrono::Utc::now(),
+                    };
                     ui::console(ui, &mut s.views, &s.core, &s.tr, &frame)
                 };
                 for action in actions {

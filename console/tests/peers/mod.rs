@@ -153,6 +153,13 @@ impl Seat {
         }
     }
 
+    /// Takes in everything the hub sent so far.
+    pub fn drain(&mut self) {
+        while let Ok(update) = self.feed.updates.try_recv() {
+            self.core.on_feed(update);
+        }
+    }
+
     /// Feeds what the hub sends until `done` holds, or panics after `secs` seconds.
     pub fn until(&mut self, secs: u64, what: &str, done: impl Fn(&linkage::core::Core) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(secs);

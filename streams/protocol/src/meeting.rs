@@ -16,6 +16,10 @@ use crate::message::{ParseError, check_key};
 /// At most this many sites in one meeting (the SFU's publishers per room).
 pub const MAX_SITES: usize = 24;
 
+/// The chair's seat in the room: not a site (never muted, never put out); its join comes with
+/// the opening's, under this name, which no site may take.
+pub const CHAIR: &str = "chair";
+
 /// One command of a meeting's chair, or of a site about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeetingCommand {
@@ -178,6 +182,9 @@ fn check_sites(sites: &[Site]) -> Result<(), ParseError> {
     }
     for site in sites {
         check_key("site id", &site.id)?;
+        if site.id == CHAIR {
+            return Err(ParseError::Invalid(format!("a site may not be called {CHAIR:?}: that is the chair's seat")));
+        }
         check_key("site name", &site.name)?;
     }
     Ok(())

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 use self::sfu::StartedSfu;
 use crate::config::{MeetingSettings, SfuSetting};
-use crate::core::meeting::{Meeting, Meetings};
+use crate::core::meeting::{CHAIR, Meeting, Meetings};
 use crate::journal::HubFeed;
 use streams::janus::{JanusError, NO_SUCH_ROOM, ROOM_EXISTS, Session};
 
@@ -38,6 +38,8 @@ const CHECK_EVERY: Duration = Duration::from_secs(2);
 const RESEND_AFTER: Duration = Duration::from_secs(10);
 /// The observer's participant id in every room.
 const OBSERVER: u64 = 1;
+/// The chair's seat's participant id in every room.
+const CHAIR_PARTICIPANT: u64 = 2;
 
 /// The participant id of a meeting's `index`-th site.
 pub fn participant_of(index: usize) -> u64 {
@@ -330,7 +332,13 @@ impl Service {
                     .collect(),
                 _ => vec![],
             };
-            let opening = !joins.is_empty() || matches!(record.action, MeetingAction::Open { .. });
+            let opening = matches!(record.action, MeetingAction::Open { .. });
+            let mut joins = joins;
+            if opening {
+                let token = self.keys.token(id, CHAIR);
+                joins.push(SiteJoin { site: CHAIR.to_owned(), participant: CHAIR_PARTICIPANT, token });
+            }
+            let opening = !joins.is_empty();
             let enforced = MeetingEnforcement {
                 meeting: id.to_owned(),
                 command: record.seq,
@@ -469,6 +477,7 @@ impl Service {
             .map(|s| self.keys.token(id, &s.site.id))
             .collect();
         wanted.insert(self.keys.observer(id));
+        wanted.insert(self.keys.token(id, CHAIR));
         let known = self.rooms.get(id).and_then(|r| r.allowed.clone());
         if known.as_ref() != Some(&wanted) {
             let add = json!({"request": "allowed", "room": number, "secret": secret, "action": "add",
@@ -519,7 +528,7 @@ impl Service {
                 .present
                 .keys()
                 .copied()
-                .filter(|p| !site_at(*p).is_some_and(|s| meeting.allowed(&s.site.id)))
+                .filter(|p| *p != CHAIR_PARTICIPANT && !site_at(*p).is_some_and(|s| meeting.allowed(&s.site.id)))
                 .collect();
             // Heard or not: every audio stream of who is in.
             let mut moderation = vec![];

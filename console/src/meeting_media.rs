@@ -1,0 +1,220 @@
+//! The meeting's media at a seat: the pictures of the sites the layout shows (received only
+//! while the meeting panel is open, only those shown), the seat's own picture and voice when
+//! the chair sends them, and — in the demo — the simulated sites, each a publisher with its
+//! name on a moving picture and a tone, that come back by themselves when they drop.
+//!
+//! Peers start asynchronously (a join takes a few hundred milliseconds); [`Peers::follow`] is
+//! called every frame with what is wanted and starts, keeps, or drops accordingly. A peer that
+//! failed or was lost is tried again after [`RETRY`].
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+use streams::meeting::{Publisher, Room, Source, Subscriber};
+use tokio::sync::oneshot;
+
+use crate::core::Core;
+use crate::core::meeting::Meeting;
+
+/// A peer that failed or was lost is tried again after this.
+pub const RETRY: Duration = Duration::from_secs(3);
+
+/// Something that joined a room and can be lost.
+pub trait Peer: Send + 'static {
+    fn lost(&self) -> Option<String>;
+}
+
+impl Peer for Publisher {
+    fn lost(&self) -> Option<String> {
+        Publisher::lost(self)
+    }
+}
+
+impl Peer for Subscriber {
+    fn lost(&self) -> Option<String> {
+        Subscriber::lost(self)
+    }
+}
+
+enum Slot<T> {
+    Starting(oneshot::Receiver<Result<T, String>>),
+    Up(T),
+    Failed { why: String, since: Instant },
+}
+
+/// Peers by key, started and dropped as wanted.
+pub struct Peers<K, T> {
+    slots: HashMap<K, Slot<T>>,
+}
+
+impl<K, T> Default for Peers<K, T> {
+    fn default() -> Self {
+        Peers { slots: HashMap::new() }
+    }
+}
+
+impl<K: Eq + Hash + Clone, T: Peer> Peers<K, T> {
+    /// Keeps the peers of `wanted` (started by `start` when missing, again after [`RETRY`] when
+    /// failed or lost) and drops the others.
+    pub fn follow<F>(&mut self, wanted: Vec<(K, F)>, runtime: &tokio::runtime::Handle)
+    where
+        F: std::future::Future<Output = Result<T, String>> + Send + 'static,
+    {
+        let keys: Vec<K> = wanted.iter().map(|(k, _)| k.clone()).collect();
+        self.slots.retain(|k, _| keys.contains(k));
+        for (key, start) in wanted {
+            let slot = self.slots.get_mut(&key);
+            let restart = match slot {
+                None => true,
+                Some(Slot::Starting(rx)) => {
+                    match rx.try_recv() {
+                        Ok(Ok(peer)) => self.slots.insert(key.clone(), Slot::Up(peer)),
+                        Ok(Err(why)) => {
+                            tracing::warn!(%why, "meeting: a peer could not join");
+                            self.slots.insert(key.clone(), Slot::Failed { why, since: Instant::now() })
+                        }
+                        Err(oneshot::error::TryRecvError::Empty) => None,
+                        Err(oneshot::error::TryRecvError::Closed) => {
+                            let why = "stopped while joining".to_owned();
+                            self.slots.insert(key.clone(), Slot::Failed { why, since: Instant::now() })
+                        }
+                    };
+                    false
+                }
+                Some(Slot::Up(peer)) => {
+                    if let Some(why) = peer.lost() {
+                        tracing::warn!(%why, "meeting: a peer was lost");
+                        self.slots.insert(key.clone(), Slot::Failed { why, since: Instant::now() });
+                    }
+                    false
+                }
+                Some(Slot::Failed { since, .. }) => since.elapsed() >= RETRY,
+            };
+            if restart {
+                let (tx, rx) = oneshot::channel();
+                runtime.spawn(async move {
+                    let _ = tx.send(start.await);
+                });
+                self.slots.insert(key, Slot::Starting(rx));
+            }
+        }
+    }
+
+    pub fn get(&self, key: &K) -> Option<&T> {
+        match self.slots.get(key) {
+            Some(Slot::Up(peer)) => Some(peer),
+            _ => None,
+        }
+    }
+
+    /// Why the peer of `key` is not up, when it failed.
+    pub fn trouble(&self, key: &K) -> Option<&str> {
+        match self.slots.get(key) {
+            Some(Slot::Failed { why, .. }) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// What the seat does in the open meeting.
+#[derive(Default)]
+pub struct MeetingMedia {
+    /// The shown sites' pictures, by participant.
+    watching: Peers<u64, Subscriber>,
+    /// The seat's own picture and voice, as the chair.
+    sending: Peers<u64, Publisher>,
+    /// The demo's simulated sites, by meeting and site.
+    simulated: Peers<(String, String), Publisher>,
+}
+
+/// The room of a meeting, once the server made it.
+fn room_of(meeting: &Meeting) -> Option<Room> {
+    Some(Room { sfu: meeting.sfu.clone()?, room: meeting.room? })
+}
+
+impl MeetingMedia {
+    /// Brings the peers to what `core`'s open meeting wants: pictures when `watch` (the panel
+    /// is open), the seat's own picture when `send` (as `source`), the simulated sites when
+    /// `simulate`. `waker` repaints on a new picture.
+    pub fn follow(
+        &mut self,
+        core: &Core,
+        (watch, send, simulate): (bool, Option<Source>, bool),
+        waker: &streams::Waker,
+        runtime: &tokio::runtime::Handle,
+    ) {
+        let meeting = core.meetings.open().next();
+        let room = meeting.and_then(room_of);
+        let mut watched = vec![];
+        let mut sent = vec![];
+        let mut sites = vec![];
+        if let (Some(meeting), Some(room)) = (meeting, room) {
+            if watch {
+                for s in meeting.shown() {
+                    let Some(join) = &s.join else { continue };
+                    let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());
+                    let feed = join.participant;
+                    watched.push((feed, async move { Subscriber::watch(&room, feed, true, waker, &handle).await }));
+                }
+            }
+            if let (Some(source), Some(join)) = (send, meeting.chair_join.clone()) {
+                let (room, handle) = (room.clone(), runtime.clone());
+                let display = core.center.clone();
+                sent.push((join.participant, async move {
+                    Publisher::join(&room, (join.participant, &join.token, &display), &source, &handle).await
+                }));
+            }
+            if simulate {
+                for s in meeting.taking_part().filter(|s| meeting.allowed(&s.site.id)) {
+                    let Some(join) = s.join.clone() else { continue };
+                    let (room, handle) = (room.clone(), runtime.clone());
+                    let source = simulated_site(&s.site.name, join.participant);
+                    let name = s.site.name.clone();
+                    sites.push(((meeting.id.clone(), s.site.id.clone()), async move {
+                        Publisher::join(&room, (join.participant, &join.token, &name), &source, &handle).await
+                    }));
+                }
+            }
+        }
+        self.watching.follow(watched, runtime);
+        self.sending.follow(sent, runtime);
+        self.simulated.follow(sites, runtime);
+    }
+
+    /// What the panel shows this frame of `core`'s open meeting: the shown sites' pictures (or
+    /// why they fail) and whether the seat's own picture is in the room.
+    pub fn frame(&self, core: &Core) -> crate::ui::meeting::MeetingFrame {
+        let mut frame = crate::ui::meeting::MeetingFrame::default();
+        let shown = core.meetings.open().next().map(Meeting::shown).unwrap_or_default();
+        for participant in shown.iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
+            if let Some(picture) = self.watching.get(&participant).and_then(|s| s.slot.newest()) {
+                frame.pictures.insert(participant, picture);
+            } else if let Some(why) = self.watching.trouble(&participant) {
+                frame.troubles.insert(participant, why.to_owned());
+            }
+        }
+        frame.sending = match self.sending.slots.values().next() {
+            Some(Slot::Up(_)) => Some(Ok(())),
+            Some(Slot::Failed { why, .. }) => Some(Err(why.clone())),
+            _ => None,
+        };
+        frame
+    }
+}
+
+/// A simulated site's picture and voice: its name on a moving picture, a tone of its own.
+fn simulated_site(name: &str, participant: u64) -> Source {
+    let tone_hz = 300 + 40 * (participant % 16) as u32;
+    Source::Test { label: name.to_owned(), width: 480, height: 270, fps: 15, tone_hz }
+}
+
+/// The seat's own source: the machine's camera when it has one, else a test picture with the
+/// center's name.
+pub fn own_source(center: &str) -> Source {
+    if std::path::Path::new("/dev/video0").exists() {
+        Source::Camera
+    } else {
+        Source::Test { label: center.to_owned(), width: 640, height: 360, fps: 25, tone_hz: 880 }
+    }
+}
