@@ -21,7 +21,7 @@ HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch lint
+.PHONY: deps demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -68,7 +68,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --features linkage/wgpu -- -D warnings
 
 ## bench: every benchmark (release build; numbers, not pass/fail)
-bench: bench-hub bench-wall bench-upload bench-map bench-dispatch
+bench: bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting
 
 ## bench-hub: sustained ingest with 10 subscribed consoles; last line `hub-bench clients=10 …`
 bench-hub: deps
@@ -93,3 +93,8 @@ bench-map: deps
 ## peers (hub, SMSC, radio gateways); last line `dispatch-bench orders=100 channels=3 …`
 bench-dispatch: deps
 	$(CARGO) bench -p linkage --bench dispatch
+
+## bench-meeting: the console in a Janus room with 6 sites sending 640×360 at 25 fps, sending its own;
+## last line `meeting-bench sites=6 …`
+bench-meeting: deps
+	$(CARGO) bench -p linkage --bench meeting

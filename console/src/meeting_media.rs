@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-use streams::meeting::{Publisher, Room, Source, Subscriber};
+use streams::meeting::{Publisher, Room, Source, Subscriber, Voice};
 use tokio::sync::oneshot;
 
 use crate::core::Core;
@@ -155,7 +155,9 @@ impl MeetingMedia {
                     let Some(join) = &s.join else { continue };
                     let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());
                     let feed = join.participant;
-                    watched.push((feed, async move { Subscriber::watch(&room, feed, true, waker, &handle).await }));
+                    watched.push((feed, async move {
+                        Subscriber::watch(&room, feed, Voice::Speakers, waker, &handle).await
+                    }));
                 }
             }
             if let (Some(source), Some(join)) = (send, meeting.chair_join.clone()) {

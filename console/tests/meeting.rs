@@ -17,19 +17,6 @@ use linkage::core::meeting::Meeting;
 use peers::{Killed, Seat};
 use streams::feed::{MeetingAction, Site};
 
-/// The machine's own IPv4 address: Janus 1.1.2 offers no loopback candidate, so media goes to
-/// this one (and never leaves the machine).
-fn own_ipv4() -> std::net::Ipv4Addr {
-    let out = Process::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output().expect("ip runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .skip_while(|w| *w != "inet")
-        .nth(1)
-        .and_then(|a| a.split('/').next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no global IPv4 address on this machine for Janus's media: {text}"))
-}
-
 /// A 3-minute clip as a site's camera and microphone send it: H.264 constrained baseline
 /// 320×180 at 10 fps (a keyframe a second) and a 440 Hz tone in Opus.
 fn clip(dir: &Path) -> PathBuf {
@@ -124,7 +111,7 @@ impl Rig {
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let ip = own_ipv4();
+        let ip = linkage_tests::own_ipv4();
         let clip = clip(dir.path());
         let mut config = Config::demo().unwrap();
         config.simulation = None;
@@ -273,7 +260,7 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
         .block_on(streams::meeting::Subscriber::watch(
             &rig.room(),
             rig.participant(1),
-            false,
+            streams::meeting::Voice::Dropped,
             streams::no_waker(),
             handle,
         ))

@@ -180,10 +180,21 @@ fn janus(e: JanusError) -> String {
     e.to_string()
 }
 
+/// What becomes of a received voice.
+#[derive(Clone)]
+pub enum Voice {
+    /// Played on the machine's speakers.
+    Speakers,
+    /// Received and not decoded (a headless seat).
+    Dropped,
+    /// Decoded to 48 kHz mono S16 and handed over as it arrives: for measuring.
+    Samples(Arc<dyn Fn(&[i16]) + Send + Sync>),
+}
+
 /// A site's upload into a room; dropping it leaves the room.
 pub struct Publisher {
     listening: Listening,
-    _running: Running,
+    running: Running,
     /// Janus's participant id.
     pub participant: u64,
 }
@@ -219,7 +230,14 @@ impl Publisher {
         let jsep = json!({"type": "offer", "sdp": offer, "trickle": false});
         let configured = session.ask(handle, configure, Some(jsep)).await.map_err(janus)?;
         set_remote(&webrtc, &configured["jsep"], gst_webrtc::WebRTCSDPType::Answer)?;
-        Ok(Publisher { listening: listen(session, runtime), _running: running, participant })
+        Ok(Publisher { listening: listen(session, runtime), running, participant })
+    }
+
+    /// Where the raw picture (I420) and the raw voice (S16) pass before they are encoded, for
+    /// a test source: a probe there can mark what is sent (the benchmark stamps the time).
+    pub fn raw_pads(&self) -> (Option<gst::Pad>, Option<gst::Pad>) {
+        let pad = |name: &str| self.running.0.by_name(name).and_then(|e| e.static_pad("src"));
+        (pad("label"), pad("voice"))
     }
 
     /// Why Janus no longer takes it, if it does not (put out, Janus gone).
@@ -233,10 +251,10 @@ fn source_line(source: &Source) -> String {
     let (video, audio) = match source {
         Source::Test { width, height, fps, tone_hz, .. } => (
             format!(
-                "videotestsrc is-live=true pattern=ball background-color=0xff1c3a5a ! video/x-raw,width={width},height={height},framerate={fps}/1 \
+                "videotestsrc is-live=true pattern=ball background-color=0xff1c3a5a ! video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 \
                  ! textoverlay name=label font-desc=\"Noto Sans CJK SC 28\" valignment=top halignment=left ! videoconvert"
             ),
-            format!("audiotestsrc is-live=true wave=sine freq={tone_hz} volume=0.2"),
+            format!("audiotestsrc name=voice is-live=true wave=sine freq={tone_hz} volume=0.2 ! audio/x-raw,format=S16LE,rate=48000,channels=1"),
         ),
         Source::Camera => (
             "v4l2src ! videoconvert ! videoscale ! video/x-raw,width=640,height=360 ! videorate ! video/x-raw,framerate=25/1"
@@ -264,12 +282,12 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// Subscribes to participant `feed` of `room`; its voice is played when `play_audio`, else
-    /// dropped. `waker` is called for every new picture.
+    /// Subscribes to participant `feed` of `room`; its voice goes to `voice`. `waker` is called
+    /// for every new picture.
     pub async fn watch(
         room: &Room,
         feed: u64,
-        play_audio: bool,
+        voice: Voice,
         waker: crate::Waker,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Subscriber, String> {
@@ -285,7 +303,7 @@ impl Subscriber {
         let (into, count) = (slot.clone(), frames.clone());
         webrtc.connect_pad_added(move |_, pad| {
             let Some(pipeline) = weak.upgrade() else { return };
-            if let Err(e) = decode(&pipeline, pad, play_audio, (into.clone(), count.clone(), waker.clone())) {
+            if let Err(e) = decode(&pipeline, pad, &voice, (into.clone(), count.clone(), waker.clone())) {
                 tracing::warn!(error = %e, "meeting: a received stream not shown");
             }
         });
@@ -310,7 +328,7 @@ impl Subscriber {
 fn decode(
     pipeline: &gst::Pipeline,
     pad: &gst::Pad,
-    play_audio: bool,
+    voice: &Voice,
     (slot, frames, waker): (Arc<FrameSlot>, Arc<AtomicU64>, crate::Waker),
 ) -> Result<(), String> {
     let caps = pad.current_caps();
@@ -321,9 +339,13 @@ fn decode(
     let line = match (field("media").as_deref(), field("encoding-name").as_deref()) {
         (Some("video"), Some("H264")) => format!("rtph264depay ! h264parse ! avdec_h264 ! {PICTURES}"),
         (Some("video"), Some("VP8")) => format!("rtpvp8depay ! vp8dec ! {PICTURES}"),
-        (Some("audio"), Some("OPUS")) if play_audio => {
-            "rtpopusdepay ! opusdec ! audioconvert ! audioresample ! autoaudiosink".to_owned()
-        }
+        (Some("audio"), Some("OPUS")) => match voice {
+            Voice::Speakers => "rtpopusdepay ! opusdec ! audioconvert ! audioresample ! autoaudiosink".to_owned(),
+            Voice::Samples(_) => "rtpopusdepay ! opusdec ! audioconvert ! audioresample \
+                 ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! appsink name=samples sync=false"
+                .to_owned(),
+            Voice::Dropped => "fakesink sync=false".to_owned(),
+        },
         _ => "fakesink sync=false".to_owned(),
     };
     let line = line.as_str();
@@ -341,6 +363,24 @@ fn decode(
                     let seq = frames.fetch_add(1, Ordering::AcqRel) + 1;
                     slot.put(Frame::decoded(&info, seq, data).ok_or(gst::FlowError::Error)?);
                     waker();
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+    }
+    if let (Some(sink), Voice::Samples(hand)) =
+        (bin.by_name("samples").and_then(|s| s.downcast::<gst_app::AppSink>().ok()), voice)
+    {
+        let hand = hand.clone();
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    let buffer = sample.buffer().ok_or(gst::FlowError::Error)?;
+                    let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                    let samples: Vec<i16> =
+                        map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+                    hand(&samples);
                     Ok(gst::FlowSuccess::Ok)
                 })
                 .build(),

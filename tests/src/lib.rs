@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod barcode;
+
 /// Polls `done` every 50 ms until it holds or `limit` passes; returns whether it held. A limit,
 /// not a measurement: the test fails only when something never happens in reasonable time.
 pub fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -33,4 +35,28 @@ pub fn free_tcp_ports<const N: usize>() -> [u16; N] {
         }
     }
     std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}
+
+/// CPU seconds (user + system) a process has used so far; `pid` is a number or "self".
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which may hold spaces: utime and stime are the 12th and
+    // 13th, in ticks of 1/100 s (USER_HZ).
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The machine's own IPv4 address (`ip -4 -o addr show scope global`): Janus 1.1.2 offers no
+/// loopback candidate, so a meeting's media on one machine goes to this one (and never leaves
+/// the machine).
+pub fn own_ipv4() -> std::net::Ipv4Addr {
+    let out = std::process::Command::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    text.split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no global IPv4 address on this machine for Janus's media: {text:?}"))
 }

@@ -45,6 +45,7 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 use streams::video::{FeedState, FrameSlot, VideoFeed, VideoFeedOptions};
 
+use linkage_tests::cpu_seconds;
 use server::Server;
 
 /// Sub and main stream: picture size and bit rate (kbit/s), as an IP camera sends them.
@@ -58,16 +59,6 @@ fn env_usize(name: &str, default: usize) -> usize {
 /// Feed 0 is the main stream, the others are sub streams.
 fn stream(feed: usize) -> (u32, u32, u32) {
     if feed == 0 { MAIN } else { SUB }
-}
-
-/// CPU seconds (user + system) a process has used so far; `pid` is a number or "self".
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
-    // Fields after the command name, which may hold spaces: utime and stime are the 12th and
-    // 13th, in ticks of 1/100 s (USER_HZ).
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// What one phase measured over its window.
@@ -121,7 +112,10 @@ impl Tap {
         let Some(frame) = self.slot.get().and_then(|slot| slot.newest()) else { return };
         if self.last_seq.swap(frame.seq, Ordering::AcqRel) != frame.seq {
             let at = glib::monotonic_time();
-            self.arrivals.lock().expect("arrivals lock").push(Arrival { index: clip::read(&frame), at });
+            self.arrivals
+                .lock()
+                .expect("arrivals lock")
+                .push(Arrival { index: linkage_tests::barcode::read(&frame), at });
         }
     }
 }
