@@ -180,6 +180,9 @@ fn janus(e: JanusError) -> String {
     e.to_string()
 }
 
+/// Takes decoded samples as they arrive.
+pub type Samples = Arc<dyn Fn(&[i16]) + Send + Sync>;
+
 /// What becomes of a received voice.
 #[derive(Clone)]
 pub enum Voice {
@@ -188,7 +191,7 @@ pub enum Voice {
     /// Received and not decoded (a headless seat).
     Dropped,
     /// Decoded to 48 kHz mono S16 and handed over as it arrives: for measuring.
-    Samples(Arc<dyn Fn(&[i16]) + Send + Sync>),
+    Samples(Samples),
 }
 
 /// A site's upload into a room; dropping it leaves the room.
