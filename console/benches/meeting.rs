@@ -150,8 +150,8 @@ fn main() {
     }
     let ip = linkage_tests::own_ipv4();
     let dir = tempfile::tempdir().expect("a temp dir");
-    let janus =
-        linkage::center::meeting::sfu::StartedSfu::start(&dir.path().join("janus"), Some(ip)).expect("Janus starts");
+    let janus = linkage::center::meeting::sfu::StartedSfu::start(&dir.path().join("janus"), Some(ip), None)
+        .expect("Janus starts");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let number = 4242;
     runtime.block_on(async {

@@ -120,10 +120,10 @@ impl<K: Eq + Hash + Clone, T: Peer> Peers<K, T> {
 /// What the seat does in the open meeting.
 #[derive(Default)]
 pub struct MeetingMedia {
-    /// The shown sites' pictures, by participant.
-    watching: Peers<u64, Subscriber>,
-    /// The seat's own picture and voice, as the chair.
-    sending: Peers<u64, Publisher>,
+    /// The shown sites' pictures, by room and participant (ids repeat from room to room).
+    watching: Peers<(u64, u64), Subscriber>,
+    /// The seat's own picture and voice, as the chair, by room and participant.
+    sending: Peers<(u64, u64), Publisher>,
     /// The demo's simulated sites, by meeting and site.
     simulated: Peers<(String, String), Publisher>,
 }
@@ -155,7 +155,7 @@ impl MeetingMedia {
                     let Some(join) = &s.join else { continue };
                     let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());
                     let feed = join.participant;
-                    watched.push((feed, async move {
+                    watched.push(((room.room, feed), async move {
                         Subscriber::watch(&room, feed, Voice::Speakers, waker, &handle).await
                     }));
                 }
@@ -163,7 +163,7 @@ impl MeetingMedia {
             if let (Some(source), Some(join)) = (send, meeting.chair_join.clone()) {
                 let (room, handle) = (room.clone(), runtime.clone());
                 let display = core.center.clone();
-                sent.push((join.participant, async move {
+                sent.push(((room.room, join.participant), async move {
                     Publisher::join(&room, (join.participant, &join.token, &display), &source, &handle).await
                 }));
             }
@@ -188,11 +188,12 @@ impl MeetingMedia {
     /// why they fail) and whether the seat's own picture is in the room.
     pub fn frame(&self, core: &Core) -> crate::ui::meeting::MeetingFrame {
         let mut frame = crate::ui::meeting::MeetingFrame::default();
-        let shown = core.meetings.open().next().map(Meeting::shown).unwrap_or_default();
-        for participant in shown.iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
-            if let Some(picture) = self.watching.get(&participant).and_then(|s| s.slot.newest()) {
+        let Some(meeting) = core.meetings.open().next() else { return frame };
+        let room = meeting.room.unwrap_or_default();
+        for participant in meeting.shown().iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
+            if let Some(picture) = self.watching.get(&(room, participant)).and_then(|s| s.slot.newest()) {
                 frame.pictures.insert(participant, picture);
-            } else if let Some(why) = self.watching.trouble(&participant) {
+            } else if let Some(why) = self.watching.trouble(&(room, participant)) {
                 frame.troubles.insert(participant, why.to_owned());
             }
         }

@@ -53,11 +53,26 @@ impl Drop for Running {
     }
 }
 
+/// A peer's session with Janus, ended when dropped (also when joining failed half way): Janus
+/// lets its participant id go at once, not after its 60 s session timeout.
+struct Leaving {
+    session: Session,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        let session = self.session.clone();
+        self.runtime.spawn(async move { session.close().await });
+    }
+}
+
 /// Keeps polling the session (which keeps it alive) until the peer is dropped; says when Janus
 /// hung up on it.
 struct Listening {
     task: tokio::task::JoinHandle<()>,
     lost: Arc<Mutex<Option<String>>>,
+    _leaving: Leaving,
 }
 
 impl Listening {
@@ -72,10 +87,11 @@ impl Drop for Listening {
     }
 }
 
-fn listen(session: Session, runtime: &tokio::runtime::Handle) -> Listening {
+fn listen(leaving: Leaving) -> Listening {
     let lost = Arc::new(Mutex::new(None));
     let said = lost.clone();
-    let task = runtime.spawn(async move {
+    let session = leaving.session.clone();
+    let task = leaving.runtime.spawn(async move {
         loop {
             let why = match session.events().await {
                 Ok(events) => events.iter().find_map(|e| match e["janus"].as_str() {
@@ -93,7 +109,7 @@ fn listen(session: Session, runtime: &tokio::runtime::Handle) -> Listening {
             }
         }
     });
-    Listening { task, lost }
+    Listening { task, lost, _leaving: leaving }
 }
 
 /// A pipeline from a launch line, and its webrtcbin (named `webrtc`).
@@ -224,6 +240,7 @@ impl Publisher {
         runtime: &tokio::runtime::Handle,
     ) -> Result<Publisher, String> {
         let session = Session::open(&room.sfu).await.map_err(janus)?;
+        let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
         let handle = session.attach().await.map_err(janus)?;
         let mut join =
             json!({"request": "join", "ptype": "publisher", "room": room.room, "display": display, "token": token});
@@ -246,7 +263,7 @@ impl Publisher {
         let jsep = json!({"type": "offer", "sdp": offer, "trickle": false});
         let configured = session.ask(handle, configure, Some(jsep)).await.map_err(janus)?;
         set_remote(&webrtc, &configured["jsep"], gst_webrtc::WebRTCSDPType::Answer)?;
-        Ok(Publisher { listening: listen(session, runtime), running, participant })
+        Ok(Publisher { listening: listen(leaving), running, participant })
     }
 
     /// Where the raw picture (I420) and the raw voice (S16) pass before they are encoded, for
@@ -308,6 +325,7 @@ impl Subscriber {
         runtime: &tokio::runtime::Handle,
     ) -> Result<Subscriber, String> {
         let session = Session::open(&room.sfu).await.map_err(janus)?;
+        let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
         let handle = session.attach().await.map_err(janus)?;
         let join = json!({"request": "join", "ptype": "subscriber", "room": room.room, "streams": [{"feed": feed}]});
         let attached = session.ask(handle, join, None).await.map_err(janus)?;
@@ -330,7 +348,7 @@ impl Subscriber {
         let answer = gathered(&webrtc).await?;
         let jsep = json!({"type": "answer", "sdp": answer, "trickle": false});
         session.ask(handle, json!({"request": "start"}), Some(jsep)).await.map_err(janus)?;
-        Ok(Subscriber { listening: listen(session, runtime), _running: running, slot, frames })
+        Ok(Subscriber { listening: listen(leaving), _running: running, slot, frames })
     }
 
     /// Why Janus no longer sends it, if it does not.

@@ -33,7 +33,7 @@ pub struct Meeting {
     pub sites: Vec<SiteState>,
     /// Roll-call: only this site is heard.
     pub floor: Option<String>,
-    /// Whether sites may unmute themselves (the last mute-all said so).
+    /// Whether sites may unmute themselves: the mute-all in force said so.
     pub self_unmute: bool,
     /// Whether a site invited now starts muted (after a mute-all, until an unmute-all).
     pub newcomers_muted: bool,
@@ -63,6 +63,8 @@ pub struct SiteState {
     pub joined_once: bool,
     /// Its own voice, apart from a roll-call: on unless muted.
     pub voice: bool,
+    /// Muted by the chair by name (not by a mute-all): the site may not unmute itself.
+    pub held: bool,
     /// In the room when the meeting was locked: may come back while it stays locked.
     pub in_at_lock: bool,
     /// When it raised its hand (`None`: it did not, or it was lowered).
@@ -148,6 +150,10 @@ impl Meeting {
 
     fn invite(&mut self, sites: &[Site], at: DateTime<Utc>) {
         for site in sites {
+            // No more sites than the room takes publishers.
+            if self.site(&site.id).is_none() && self.taking_part().count() >= linkage_protocol::meeting::MAX_SITES {
+                continue;
+            }
             match self.site_mut(&site.id) {
                 // Called back: invited again (a removed site is back only by a new invitation).
                 Some(s) => {
@@ -162,6 +168,7 @@ impl Meeting {
                         present: false,
                         joined_once: false,
                         voice,
+                        held: false,
                         in_at_lock: false,
                         hand: None,
                         invited_at: at,
@@ -193,20 +200,26 @@ impl Meeting {
             MeetingAction::MuteAll { self_unmute } => {
                 self.self_unmute = *self_unmute;
                 self.newcomers_muted = true;
-                self.sites.iter_mut().for_each(|s| s.voice = false);
+                self.sites.iter_mut().for_each(|s| (s.voice, s.held) = (false, false));
             }
             MeetingAction::UnmuteAll => {
+                self.self_unmute = false;
                 self.newcomers_muted = false;
-                self.sites.iter_mut().for_each(|s| s.voice = true);
+                self.sites.iter_mut().for_each(|s| (s.voice, s.held) = (true, false));
             }
             MeetingAction::Mute { site } => self.set_voice(site, false),
             MeetingAction::Unmute { site } => self.set_voice(site, true),
+            // Only out of a mute-all that allowed it, never out of the chair's own mute.
             MeetingAction::UnmuteSelf { site } => {
-                if self.self_unmute || !self.newcomers_muted {
-                    self.set_voice(site, true);
+                let allowed = self.newcomers_muted && self.self_unmute;
+                if let Some(s) = self.site_mut(site).filter(|s| allowed && !s.held) {
+                    s.voice = true;
                 }
             }
-            MeetingAction::Floor { site } => self.floor = site.clone().filter(|s| self.allowed(s)),
+            // A roll-call or a spotlight for a site that may not be in keeps the one there is.
+            MeetingAction::Floor { site: Some(site) } if !self.allowed(site) => {}
+            MeetingAction::Spotlight { site: Some(site) } if !self.allowed(site) => {}
+            MeetingAction::Floor { site } => self.floor = site.clone(),
             MeetingAction::RaiseHand { site } => {
                 if let Some(s) = self.site_mut(site).filter(|s| !s.removed && s.hand.is_none()) {
                     s.hand = Some(at);
@@ -225,21 +238,23 @@ impl Meeting {
                     s.hand = None;
                 }
             }
-            MeetingAction::Spotlight { site } => self.spotlight = site.clone().filter(|s| self.allowed(s)),
+            MeetingAction::Spotlight { site } => self.spotlight = site.clone(),
             MeetingAction::Layout { layout } => self.layout = *layout,
+            // Locked again while locked: who was in at the first lock stays let in.
             MeetingAction::Lock { locked } => {
-                self.locked = *locked;
                 for s in &mut self.sites {
-                    s.in_at_lock = *locked && s.present;
+                    s.in_at_lock = *locked && (s.present || (self.locked && s.in_at_lock));
                 }
+                self.locked = *locked;
             }
             MeetingAction::Close => self.closed_at = Some(at),
         }
     }
 
+    /// The chair mutes (holds) or unmutes a site by name.
     fn set_voice(&mut self, site: &str, voice: bool) {
         if let Some(s) = self.site_mut(site) {
-            s.voice = voice;
+            (s.voice, s.held) = (voice, !voice);
         }
     }
 }
@@ -271,7 +286,7 @@ impl Meetings {
                 closed_at: None,
                 sites: vec![],
                 floor: None,
-                self_unmute: true,
+                self_unmute: false,
                 newcomers_muted: false,
                 locked: false,
                 spotlight: None,
@@ -370,6 +385,19 @@ mod tests {
         assert_eq!(heard(&m), ["a"], "a site invited after a mute-all comes in muted");
         chair(&mut m, 10, MeetingAction::UnmuteAll);
         assert_eq!(heard(&m), ["a", "b", "c", "d"]);
+        // The chair's own mute of a site holds against the site, with or without a mute-all.
+        chair(&mut m, 11, MeetingAction::Mute { site: "b".into() });
+        chair(&mut m, 12, MeetingAction::UnmuteSelf { site: "b".into() });
+        assert_eq!(heard(&m), ["a", "c", "d"], "no mute-all allowed it");
+        chair(&mut m, 13, MeetingAction::MuteAll { self_unmute: true });
+        chair(&mut m, 14, MeetingAction::Mute { site: "b".into() });
+        chair(&mut m, 15, MeetingAction::UnmuteSelf { site: "b".into() });
+        chair(&mut m, 16, MeetingAction::UnmuteSelf { site: "c".into() });
+        assert_eq!(heard(&m), ["c"], "the mute-all allowed it, the chair's own mute of b did not");
+        // A roll-call for a site that may not be in keeps the one there is.
+        chair(&mut m, 17, MeetingAction::Floor { site: Some("c".into()) });
+        chair(&mut m, 18, MeetingAction::Floor { site: Some("nobody".into()) });
+        assert_eq!(heard(&m), ["c"]);
     }
 
     #[test]
@@ -399,12 +427,14 @@ mod tests {
         assert!(!meeting.allowed("c"), "invited but not in: kept out while locked");
         present(&mut m, "a", false);
         assert!(m.list["M1"].allowed("a"), "a site that was in may come back while locked");
+        chair(&mut m, 3, MeetingAction::Lock { locked: true });
+        assert!(m.list["M1"].allowed("a"), "locked again: who was in at the first lock stays let in");
         chair(&mut m, 4, MeetingAction::Lock { locked: false });
         assert!(m.list["M1"].allowed("c"));
         chair(&mut m, 5, MeetingAction::Close);
         assert!(!m.list["M1"].allowed("a"));
         chair(&mut m, 6, MeetingAction::UnmuteAll);
-        assert_eq!(m.list["M1"].record.len(), 5, "nothing is recorded after the close");
+        assert_eq!(m.list["M1"].record.len(), 6, "nothing is recorded after the close");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! # loopback, with a configuration it writes (see docs/meeting.md).
 //! janus = "http://10.1.2.3:8088/janus"
 //! admin_key = "env:LINKAGE_JANUS_ADMIN_KEY" # its VideoRoom admin_key (rooms are ours alone)
-//! public_url = "https://meet.example:8089/janus" # the address sites join at, when not janus's
+//! public_url = "http://10.0.0.6:8088/janus" # the address sites join at, when not janus's
 //! ice_ip = "10.1.2.3"                     # the started Janus: the address it offers for media
 //! ```
 
@@ -65,6 +65,12 @@ pub(super) fn settings(
 ) -> Result<MeetingSettings, super::ConfigError> {
     let at = |(span, reason): (std::ops::Range<usize>, String)| err(Some(span), reason);
     let public_url = section.public_url.as_ref().map(|u| http_url(u, "public_url")).transpose().map_err(at)?;
+    if let (Some(url), Some(given)) = (&public_url, &section.public_url)
+        && url.starts_with("https://")
+    {
+        let reason = "meeting public_url: https is not supported yet (the seats speak http to Janus)".to_owned();
+        return Err(err(Some(given.span()), reason));
+    }
     let sfu = match (section.janus, section.admin_key) {
         (Some(url), Some(key)) => {
             let url = http_url(&url, "janus").map_err(at)?;

@@ -41,8 +41,9 @@ struct Draft {
 #[derive(Default)]
 pub struct MeetingView {
     pub open: bool,
-    /// The chair sends the seat's own picture and voice into the room.
+    /// The chair sends the seat's own picture and voice into the room (of this meeting only).
     pub sending: bool,
+    sending_for: Option<String>,
     yuv: yuv::YuvPainter,
     /// The pictures on the GPU, by participant.
     pictures: HashMap<u64, yuv::Picture>,
@@ -127,6 +128,12 @@ impl MeetingView {
         });
         ui.separator();
         let chair = may_chair(core);
+        // The seat's camera goes into a meeting only when asked in that meeting.
+        let open = core.meetings.open().next().map(|m| m.id.clone());
+        if open != self.sending_for {
+            self.sending = false;
+            self.sending_for = open;
+        }
         egui::ScrollArea::vertical().show(ui, |ui| match core.meetings.open().next() {
             Some(meeting) => {
                 self.panes(ui, tr, meeting, media);
@@ -453,7 +460,9 @@ fn site_menu(ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, s: &SiteState) -> 
             chosen = Some(action);
         }
     };
-    if meeting.floor.as_deref() != Some(s.site.id.as_str()) {
+    // Only a site that may be in the room can have the floor or the spotlight.
+    let may_be_in = meeting.allowed(&s.site.id);
+    if may_be_in && meeting.floor.as_deref() != Some(s.site.id.as_str()) {
         offer(ui, "meeting.call_on", MeetingAction::Floor { site: Some(id()) });
     }
     if s.voice {
@@ -461,7 +470,7 @@ fn site_menu(ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, s: &SiteState) -> 
     } else {
         offer(ui, "meeting.unmute", MeetingAction::Unmute { site: id() });
     }
-    if meeting.spotlight.as_deref() != Some(s.site.id.as_str()) {
+    if may_be_in && meeting.spotlight.as_deref() != Some(s.site.id.as_str()) {
         offer(ui, "meeting.spotlight", MeetingAction::Spotlight { site: Some(id()) });
     }
     if !s.present {

@@ -257,7 +257,8 @@ pub struct MeetingEnforcement {
 impl MeetingEnforcement {
     pub(crate) fn check(&self) -> Result<(), ParseError> {
         check_key("meeting", &self.meeting)?;
-        if self.detail.chars().count() > 1000 || self.joins.len() > MAX_SITES {
+        // Every site's join and the chair's.
+        if self.detail.chars().count() > 1000 || self.joins.len() > MAX_SITES + 1 {
             return Err(ParseError::Invalid("an enforcement's detail or joins are too long".into()));
         }
         for join in &self.joins {

@@ -128,6 +128,8 @@ enum SfuSource {
         ice_ip: Option<std::net::Ipv4Addr>,
         public_url: Option<String>,
         running: Option<(StartedSfu, Sfu)>,
+        /// The API's port once chosen: a Janus started again keeps the address sites know.
+        api: Option<u16>,
     },
 }
 
@@ -136,17 +138,18 @@ impl SfuSource {
     async fn get(&mut self) -> Result<&Sfu, JanusError> {
         match self {
             SfuSource::Site(sfu) => Ok(sfu),
-            SfuSource::Started { dir, ice_ip, public_url, running } => {
+            SfuSource::Started { dir, ice_ip, public_url, running, api } => {
                 if running.as_mut().is_some_and(|(started, _)| !started.runs()) {
                     tracing::warn!("meeting service: the Janus it started stopped; starting it again");
                     *running = None;
                 }
                 if running.is_none() {
-                    let (dir, ip) = (dir.clone(), *ice_ip);
-                    let started = tokio::task::spawn_blocking(move || StartedSfu::start(&dir, ip))
+                    let (dir, ip, port) = (dir.clone(), *ice_ip, *api);
+                    let started = tokio::task::spawn_blocking(move || StartedSfu::start(&dir, ip, port))
                         .await
                         .map_err(|e| JanusError::Link(e.to_string()))?
                         .map_err(JanusError::Link)?;
+                    *api = Some(started.api);
                     let url = started.url.clone();
                     let sfu = Sfu {
                         admin_key: started.admin_key.clone(),
@@ -158,6 +161,14 @@ impl SfuSource {
                 }
                 running.as_ref().map(|(_, sfu)| sfu).ok_or_else(|| JanusError::Link("no Janus".into()))
             }
+        }
+    }
+
+    /// Whether it is there to talk to (a site's always is; ours once started and still running).
+    fn running(&mut self) -> bool {
+        match self {
+            SfuSource::Site(_) => true,
+            SfuSource::Started { running, .. } => running.as_mut().is_some_and(|(started, _)| started.runs()),
         }
     }
 
@@ -190,7 +201,7 @@ impl MeetingService {
                 public_url: public_url.unwrap_or_else(|| url.clone()),
             }),
             SfuSetting::Started { ice_ip } => {
-                SfuSource::Started { dir: dir.join("janus"), ice_ip: *ice_ip, public_url, running: None }
+                SfuSource::Started { dir: dir.join("janus"), ice_ip: *ice_ip, public_url, running: None, api: None }
             }
         };
         let feed = crate::journal::follow(
@@ -208,6 +219,7 @@ impl MeetingService {
             link: None,
             events_tx,
             rooms: HashMap::new(),
+            generation: 0,
             closed: BTreeSet::new(),
             published: HashMap::new(),
         };
@@ -220,17 +232,23 @@ impl MeetingService {
 struct Link {
     session: Session,
     admin: u64,
+    /// Counts sessions: what an earlier session's poller still sends is not this one's.
+    generation: u64,
     poller: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Link {
     fn drop(&mut self) {
         self.poller.abort();
+        // Janus leaves its rooms for it (the observers go with it).
+        let session = self.session.clone();
+        tokio::spawn(async move { session.close().await });
     }
 }
 
-/// What the poller brings: the session's events, or why it stopped.
-type Polled = Result<Vec<Value>, JanusError>;
+/// What the poller of one session (its generation) brings: the session's events, or why it
+/// stopped.
+type Polled = (u64, Result<Vec<Value>, JanusError>);
 
 /// A meeting's room as the service last saw it at the SFU.
 #[derive(Default)]
@@ -255,6 +273,8 @@ struct Service {
     link: Option<Link>,
     events_tx: mpsc::UnboundedSender<Polled>,
     rooms: HashMap<String, Room>,
+    /// The generation of the newest Janus session.
+    generation: u64,
     /// Closed meetings whose rooms were destroyed (or found gone).
     closed: BTreeSet<String>,
     /// What was sent to the hub and is not yet back in the log, by its key, with when.
@@ -321,31 +341,39 @@ impl Service {
     async fn enforce(&mut self, id: &str) {
         let errors = self.reconcile(id).await;
         let Some(meeting) = self.meetings.list.get(id) else { return };
+        // Done means done in the room: while the observer is not in yet (moderation and kicks
+        // wait for it), a command is not said to be carried out.
+        let watched = !meeting.is_open() || self.rooms.get(id).is_some_and(|r| r.watching);
+        if errors.is_empty() && !watched {
+            return;
+        }
         let room = self.keys.room(id);
+        // The SFU's address goes with every command: a Janus started again has a new one.
+        let sfu = self.sfu.public_url();
+        let detail: String = errors.join("; ").chars().take(900).collect();
         let mut messages = vec![];
         for record in meeting.record.iter().filter(|r| r.enforced.is_none()) {
-            let joins = match &record.action {
-                MeetingAction::Open { sites, .. } | MeetingAction::Invite { sites } => sites
-                    .iter()
-                    .filter_map(|s| meeting.sites.iter().position(|m| m.site.id == s.id))
-                    .map(|index| self.join_of(meeting, index))
-                    .collect(),
+            let mut joins: Vec<SiteJoin> = match &record.action {
+                MeetingAction::Open { sites, .. } | MeetingAction::Invite { sites } => {
+                    let mut at: Vec<usize> =
+                        sites.iter().filter_map(|s| meeting.sites.iter().position(|m| m.site.id == s.id)).collect();
+                    at.sort_unstable();
+                    at.dedup();
+                    at.into_iter().map(|index| self.join_of(meeting, index)).collect()
+                }
                 _ => vec![],
             };
-            let opening = matches!(record.action, MeetingAction::Open { .. });
-            let mut joins = joins;
-            if opening {
+            if matches!(record.action, MeetingAction::Open { .. }) {
                 let token = self.keys.token(id, CHAIR);
                 joins.push(SiteJoin { site: CHAIR.to_owned(), participant: CHAIR_PARTICIPANT, token });
             }
-            let opening = !joins.is_empty();
             let enforced = MeetingEnforcement {
                 meeting: id.to_owned(),
                 command: record.seq,
                 ok: errors.is_empty(),
-                detail: errors.join("; "),
-                room: opening.then_some(room),
-                sfu: if opening { self.sfu.public_url() } else { None },
+                detail: detail.clone(),
+                room: Some(room),
+                sfu: sfu.clone(),
                 joins,
             };
             messages.push((format!("enforced/{id}/{}", record.seq), Body::MeetingEnforced(enforced)));
@@ -378,13 +406,15 @@ impl Service {
         let url = self.sfu.get().await?.url.clone();
         let session = Session::open(&url).await?;
         let admin = session.attach().await?;
+        self.generation += 1;
+        let generation = self.generation;
         let poller = {
             let (session, tx) = (session.clone(), self.events_tx.clone());
             tokio::spawn(async move {
                 loop {
                     let polled = session.events().await;
                     let stop = polled.is_err();
-                    if tx.send(polled).is_err() || stop {
+                    if tx.send((generation, polled)).is_err() || stop {
                         return;
                     }
                 }
@@ -393,7 +423,7 @@ impl Service {
         tracing::info!(%url, "meeting service: Janus session open");
         // Rooms are looked at afresh through this session.
         self.rooms.clear();
-        self.link = Some(Link { session: session.clone(), admin, poller });
+        self.link = Some(Link { session: session.clone(), admin, generation, poller });
         Ok((session, admin))
     }
 
@@ -401,6 +431,12 @@ impl Service {
     async fn reconcile(&mut self, id: &str) -> Vec<String> {
         let Some(meeting) = self.meetings.list.get(id).cloned() else { return vec![] };
         if self.closed.contains(id) {
+            return vec![];
+        }
+        // A closed meeting's room in a Janus of ours that is not running is gone with it:
+        // nothing to start Janus for.
+        if !meeting.is_open() && !self.rooms.contains_key(id) && !self.sfu.running() {
+            self.closed.insert(id.to_owned());
             return vec![];
         }
         let (session, admin) = match self.link().await {
@@ -585,8 +621,12 @@ impl Service {
     }
 
     /// Takes in what the observers saw; returns the meetings to check again.
-    fn on_polled(&mut self, polled: Polled) -> BTreeSet<String> {
+    fn on_polled(&mut self, (generation, polled): Polled) -> BTreeSet<String> {
         let mut touched = BTreeSet::new();
+        if self.link.as_ref().map(|l| l.generation) != Some(generation) {
+            return touched;
+        }
+        let mut gone = vec![];
         let events = match polled {
             Ok(events) => events,
             Err(e) => {
@@ -614,14 +654,15 @@ impl Service {
                     room.present.clear();
                     add_publishers(room, &data["publishers"]);
                 }
-                Some("destroyed") => {
-                    room.observer = None;
-                    room.watching = false;
-                }
+                // The room is gone behind our back: made again at the next check.
+                Some("destroyed") => gone.push(id.clone()),
                 Some("event") => {
-                    if data["error_code"].is_i64() {
+                    if let Some(code) = data["error_code"].as_i64() {
                         tracing::warn!(meeting = %id, error = %data, "meeting service: the observer was refused");
                         room.observer = None;
+                        if code == NO_SUCH_ROOM {
+                            gone.push(id.clone());
+                        }
                     }
                     add_publishers(room, &data["publishers"]);
                     for gone in [&data["unpublished"], &data["leaving"], &data["kicked"]] {
@@ -637,6 +678,9 @@ impl Service {
                 }
                 _ => {}
             }
+        }
+        for id in gone {
+            self.rooms.remove(&id);
         }
         touched
     }

@@ -22,6 +22,7 @@ pub struct StartedSfu {
     child: Child,
     /// Its HTTP API: `http://127.0.0.1:PORT/janus`.
     pub url: String,
+    pub api: u16,
     pub admin_key: String,
     /// Its log file.
     pub log: PathBuf,
@@ -34,14 +35,18 @@ impl Drop for StartedSfu {
     }
 }
 
-/// A port for the HTTP API, and the first of 200 for media, free now.
-fn ports() -> Result<(u16, u16), String> {
-    let api = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port for Janus: {e}"))?
-        .port();
-    // Below Linux's ephemeral range (32768–60999), where no outgoing connection takes them.
-    let media = 20_000 + 200 * fastrand::u16(0..60);
+/// A port for the HTTP API (`api`, when it had one before: its address stays the one the log
+/// gave the sites), and the first of 200 for media. Both below Linux's ephemeral range
+/// (32768–60999), where no outgoing connection takes them while Janus is down.
+fn ports(api: Option<u16>) -> Result<(u16, u16), String> {
+    let api = match api {
+        Some(api) => api,
+        None => (0..100)
+            .map(|_| fastrand::u16(30_000..32_700))
+            .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+            .ok_or("no free port for Janus's API")?,
+    };
+    let media = 20_000 + 200 * fastrand::u16(0..50);
     Ok((api, media))
 }
 
@@ -86,11 +91,11 @@ impl StartedSfu {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Writes the configuration into `dir` and starts `janus` on it; returns once its API
-    /// answers (at most 10 s).
-    pub fn start(dir: &Path, ice_ip: Option<std::net::Ipv4Addr>) -> Result<StartedSfu, String> {
+    /// Writes the configuration into `dir` and starts `janus` on it (its API on `api` when
+    /// given); returns once its API answers (at most 10 s).
+    pub fn start(dir: &Path, ice_ip: Option<std::net::Ipv4Addr>, api: Option<u16>) -> Result<StartedSfu, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let (api, media) = ports()?;
+        let (api, media) = ports(api)?;
         let admin_key = streams::feed::secret_hex(16)?;
         for (name, text) in config_files(dir, api, media, &admin_key, ice_ip) {
             let path = dir.join(name);
@@ -121,6 +126,6 @@ impl StartedSfu {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(StartedSfu { child, url: format!("http://127.0.0.1:{api}/janus"), admin_key, log })
+        Ok(StartedSfu { child, url: format!("http://127.0.0.1:{api}/janus"), api, admin_key, log })
     }
 }
