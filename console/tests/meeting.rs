@@ -314,3 +314,32 @@ fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_show
     let frame = media.frame(&seat.core);
     assert!(frame.pictures.values().all(|p| (p.width, p.height) == (480, 270)));
 }
+
+#[test]
+fn a_janus_that_cannot_be_reached_is_said_on_the_record_and_the_server_goes_on() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::demo().unwrap();
+    config.simulation = None;
+    // Nobody listens there.
+    let url = format!("http://127.0.0.1:{}/janus", linkage_tests::free_tcp_port());
+    config.meeting = Some(MeetingSettings { sfu: SfuSetting::Janus { url, admin_key: "k".into() }, public_url: None });
+    let center = peers::center(&runtime, dir.path(), "127.0.0.1:0", &config);
+    let mut chair = Seat::open(&runtime, &dir.path().join("chair"), &center.url(), "seat-1", &config);
+    let sites = vec![Site { id: "police".into(), name: "青溪派出所".into() }];
+    chair.apply(Command::ChairMeeting {
+        meeting: String::new(),
+        action: MeetingAction::Open { title: "会商".into(), incident: None, sites },
+    });
+    chair.until(30, "the opening said not carried out", |core| {
+        core.meetings
+            .list
+            .values()
+            .next()
+            .is_some_and(|m| matches!(&m.record[0].enforced, Some(Err(why)) if why.contains("Janus")))
+    });
+    // The server goes on: a report is logged and reaches the seat.
+    chair.feed.send(peers::report(1));
+    chair.until(20, "the incident", |core| core.incidents.all().len() == 1);
+}
