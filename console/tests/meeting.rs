@@ -57,12 +57,7 @@ impl Aiortc {
     }
 
     fn events(&self, event: &str) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["event"] == event)
-            .collect()
+        peers::logged(&self.log, event)
     }
 
     fn until(&self, secs: u64, what: &str, done: impl Fn(&[serde_json::Value]) -> bool) {

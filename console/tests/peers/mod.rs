@@ -392,6 +392,16 @@ pub fn report(n: usize) -> streams::feed::Body {
     })
 }
 
+/// The JSON lines of a peer's log (each with an `"event"`) of one kind of event.
+pub fn logged(log: &Path, event: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == event)
+        .collect()
+}
+
 /// A peer that is a Python program of tests/peers, killed when dropped: it said where it
 /// listens, and logs JSON lines.
 pub struct PythonPeer {
@@ -429,12 +439,7 @@ impl PythonPeer {
 
     /// The JSON lines it logged of one kind of event.
     pub fn events(&self, event: &str) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["event"] == event)
-            .collect()
+        logged(&self.log, event)
     }
 
     /// Waits (at most `secs`) until its `event`s satisfy `done`.
