@@ -1,6 +1,7 @@
 //! The meeting's media at a seat: the pictures of the sites the layout shows (received only
 //! while the meeting panel is open, only those shown), the seat's own picture and voice when
-//! the chair sends them, and — in the demo — the simulated sites, each a publisher with its
+//! the chair sends them — and then the surveillance cameras pulled into the meeting, passed on
+//! from their RTSP streams as they come —, and in the demo the simulated sites, each a publisher with its
 //! name on a moving picture and a tone, that come back by themselves when they drop.
 //!
 //! Peers start asynchronously (a join takes a few hundred milliseconds); [`Peers::follow`] is
@@ -11,11 +12,14 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-use streams::meeting::{Publisher, Room, Source, Subscriber, Voice};
+use streams::meeting::{CAMERA_SITE, Publisher, Room, Source, Subscriber, Voice};
 use tokio::sync::oneshot;
 
 use crate::core::Core;
 use crate::core::meeting::Meeting;
+
+/// A peer on its way into the room.
+type Joining<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send>>;
 
 /// A peer that failed or was lost is tried again after this.
 pub const RETRY: Duration = Duration::from_secs(3);
@@ -135,12 +139,14 @@ fn room_of(meeting: &Meeting) -> Option<Room> {
 
 impl MeetingMedia {
     /// Brings the peers to what `core`'s open meeting wants: pictures when `watch` (the panel
-    /// is open), the seat's own picture when `send` (as `source`), the simulated sites when
-    /// `simulate`. `waker` repaints on a new picture.
+    /// is open), the seat's own picture when `send` (as `source`) with the cameras pulled in
+    /// (their main streams, from `cameras`), the simulated sites when `simulate`. `waker`
+    /// repaints on a new picture.
     pub fn follow(
         &mut self,
         core: &Core,
         (watch, send, simulate): (bool, Option<Source>, bool),
+        cameras: &HashMap<String, crate::core::camera::StreamUris>,
         waker: &streams::Waker,
         runtime: &tokio::runtime::Handle,
     ) {
@@ -160,15 +166,34 @@ impl MeetingMedia {
                     }));
                 }
             }
+            // The cameras pulled in go in with the seat that sends.
+            if send.is_some() {
+                for s in meeting.taking_part().filter(|s| meeting.allowed(&s.site.id)) {
+                    let (Some(camera), Some(join)) = (s.site.id.strip_prefix(CAMERA_SITE), s.join.clone()) else {
+                        continue;
+                    };
+                    let Some(uri) = cameras.get(camera).map(|u| u.main.clone()) else { continue };
+                    let key = (room.room, join.participant);
+                    let (room, handle, name) = (room.clone(), runtime.clone(), s.site.name.clone());
+                    let joining: Joining<Publisher> = Box::pin(async move {
+                        let relay = Source::Relay { uri };
+                        Publisher::join(&room, (join.participant, &join.token, &name), &relay, &handle).await
+                    });
+                    sent.push((key, joining));
+                }
+            }
             if let (Some(source), Some(join)) = (send, meeting.chair_join.clone()) {
+                let key = (room.room, join.participant);
                 let (room, handle) = (room.clone(), runtime.clone());
                 let display = core.center.clone();
-                sent.push(((room.room, join.participant), async move {
+                let joining: Joining<Publisher> = Box::pin(async move {
                     Publisher::join(&room, (join.participant, &join.token, &display), &source, &handle).await
-                }));
+                });
+                sent.push((key, joining));
             }
             if simulate {
-                for s in meeting.taking_part().filter(|s| meeting.allowed(&s.site.id)) {
+                let people = meeting.taking_part().filter(|s| !s.site.id.starts_with(CAMERA_SITE));
+                for s in people.filter(|s| meeting.allowed(&s.site.id)) {
                     let Some(join) = s.join.clone() else { continue };
                     let (room, handle) = (room.clone(), runtime.clone());
                     let source = simulated_site(&s.site.name, join.participant);

@@ -296,7 +296,13 @@ fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_show
     let until = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         seat.drain();
-        media.follow(&seat.core, (true, Some(own.clone()), true), &streams::no_waker(), runtime.handle());
+        media.follow(
+            &seat.core,
+            (true, Some(own.clone()), true),
+            &Default::default(),
+            &streams::no_waker(),
+            runtime.handle(),
+        );
         let (shown, sending) = pictures(&media, &seat);
         let present = meeting(&seat).sites.iter().filter(|s| s.present).count();
         if shown == 3 && present == 3 && sending == Some(Ok(())) {
@@ -337,4 +343,40 @@ fn a_janus_that_cannot_be_reached_is_said_on_the_record_and_the_server_goes_on()
     // The server goes on: a report is logged and reaches the seat.
     chair.feed.send(peers::report(1));
     chair.until(20, "the incident", |core| core.incidents.all().len() == 1);
+}
+
+#[test]
+fn a_camera_pulled_into_the_meeting_is_received_by_a_site_as_the_camera_sends_it() {
+    let mut rig = Rig::open(&["v1"]);
+    let cameras = streams::sim::cameras::CameraServer::start(
+        &[streams::sim::cameras::SimCamera { id: "gate".into(), name: "大门".into(), ptz: false }],
+        0,
+    )
+    .unwrap();
+    let pulled = Site { id: format!("{}gate", streams::meeting::CAMERA_SITE), name: "大门".into() };
+    rig.chair_does(MeetingAction::Invite { sites: vec![pulled] });
+    let id = rig.meeting.id.clone();
+    rig.chair
+        .until(20, "the camera's join", |core| core.meetings.list[&id].sites.get(1).is_some_and(|s| s.join.is_some()));
+    // The seat that sends its own picture passes the camera's main stream on.
+    let uris = std::collections::HashMap::from([(
+        "gate".to_string(),
+        linkage::core::camera::StreamUris { main: cameras.main_uri("gate"), sub: Some(cameras.uri("gate")) },
+    )]);
+    let mut media = linkage::meeting_media::MeetingMedia::default();
+    let own = Some(linkage::meeting_media::own_source("青溪镇综治中心"));
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while !rig.chair.core.meetings.list[&id].sites[1].present {
+        assert!(std::time::Instant::now() < until, "the camera never came into the room");
+        rig.chair.drain();
+        media.follow(&rig.chair.core, (false, own.clone(), false), &uris, &streams::no_waker(), rig.runtime.handle());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let camera = rig.chair.core.meetings.list[&id].sites[1].join.as_ref().unwrap().participant;
+    let listener = rig.listener(&[camera]);
+    listener.until(30, "audio", |lines| {
+        lines.last().is_some_and(|l| {
+            l["pictures"][camera.to_string()].as_u64() >= Some(10) && l["sizes"][camera.to_string()] == "1280x720"
+        })
+    });
 }

@@ -42,7 +42,13 @@ pub enum Source {
     Test { label: String, width: u32, height: u32, fps: u32, tone_hz: u32 },
     /// The machine's camera (v4l2) and its default microphone.
     Camera,
+    /// A surveillance camera's H.264 RTSP stream, passed on as it comes: depayloaded and
+    /// payloaded again, not decoded, not encoded. No voice.
+    Relay { uri: String },
 }
+
+/// The prefix of a site that is a surveillance camera pulled into a meeting (`camera:ID`).
+pub const CAMERA_SITE: &str = "camera:";
 
 /// A pipeline stopped when dropped.
 struct Running(gst::Pipeline);
@@ -282,12 +288,24 @@ impl Publisher {
 /// The sending half of the launch line.
 fn source_line(source: &Source) -> String {
     let (video, audio) = match source {
+        Source::Relay { uri } => {
+            let uri = uri.replace('"', "%22");
+            return format!(
+                "rtspsrc location=\"{uri}\" latency=100 protocols=tcp ! rtph264depay ! h264parse config-interval=-1 \
+                 ! rtph264pay config-interval=-1 pt=96 aggregate-mode=zero-latency \
+                 ! application/x-rtp,media=video,encoding-name=H264,payload=96 ! webrtc."
+            );
+        }
         Source::Test { width, height, fps, tone_hz, .. } => (
             format!(
-                "videotestsrc is-live=true pattern=ball background-color=0xff1c3a5a ! video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 \
+                "videotestsrc is-live=true pattern=ball background-color=0xff1c3a5a \
+                 ! video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 \
                  ! textoverlay name=label font-desc=\"Noto Sans CJK SC 28\" valignment=top halignment=left ! videoconvert"
             ),
-            format!("audiotestsrc name=voice is-live=true wave=sine freq={tone_hz} volume=0.2 ! audio/x-raw,format=S16LE,rate=48000,channels=1"),
+            format!(
+                "audiotestsrc name=voice is-live=true wave=sine freq={tone_hz} volume=0.2 \
+                 ! audio/x-raw,format=S16LE,rate=48000,channels=1"
+            ),
         ),
         Source::Camera => (
             "v4l2src ! videoconvert ! videoscale ! video/x-raw,width=640,height=360 ! videorate ! video/x-raw,framerate=25/1"
@@ -424,4 +442,21 @@ fn decode(
     let sink = bin.static_pad("sink").ok_or("no sink pad")?;
     pad.link(&sink).map_err(|e| format!("{line}: {e:?}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_camera_pulled_into_a_meeting_is_passed_on_neither_decoded_nor_encoded() {
+        let line = source_line(&Source::Relay { uri: "rtsp://127.0.0.1:8554/cam/a".into() });
+        assert!(line.contains("rtph264depay") && line.contains("rtph264pay"), "{line}");
+        let elements: Vec<&str> = line.split('!').filter_map(|e| e.split_whitespace().next()).collect();
+        let coders =
+            |e: &&str| e.ends_with("dec") || e.ends_with("enc") || e.contains("convert") || e.contains("decodebin");
+        assert!(!elements.iter().any(coders), "{elements:?}");
+        let test = source_line(&Source::Test { label: "村".into(), width: 640, height: 360, fps: 25, tone_hz: 440 });
+        assert!(test.contains("x264enc") && test.contains("opusenc"), "{test}");
+    }
 }

@@ -171,17 +171,19 @@ async def listen(a):
     picture_of = {s["mid"]: s.get("feed_id") for s in streams if s.get("type") == "video"}
     pc = connection()
     frames = {}
+    sizes = {}
 
     async def drain(track):
         mid = next((t.mid for t in pc.getTransceivers() if t.receiver.track is track), None)
         feed = str(picture_of.get(mid))
         while True:
             try:
-                await track.recv()
+                picture = await track.recv()
             except MediaStreamError:
                 return
             if track.kind == "video":
                 frames[feed] = frames.get(feed, 0) + 1
+                sizes[feed] = f"{picture.width}x{picture.height}"
 
     pc.on("track", lambda track: asyncio.ensure_future(drain(track)))
     await pc.setRemoteDescription(RTCSessionDescription(**event["jsep"]))
@@ -200,7 +202,7 @@ async def listen(a):
             received = sum(s.packetsReceived for s in (await transceiver.receiver.getStats()).values() if s.type == "inbound-rtp")
             counts[str(feed)] = received - last.get(feed, 0)
             last[feed] = received
-        log("audio", packets=counts, pictures=dict(frames))
+        log("audio", packets=counts, pictures=dict(frames), sizes=dict(sizes))
         frames.clear()
 
 

@@ -59,6 +59,26 @@ pub fn may_chair(core: &Core) -> bool {
     matches!(core.hub.seat(), None | Some(SeatRole::DutyOfficer | SeatRole::Leader | SeatRole::Admin))
 }
 
+/// The surveillance cameras a chair can pull into the meeting: those near its incident, then
+/// those on the wall. Each becomes a site `camera:ID`, its picture passed on from its stream by
+/// the seat that sends (see [`crate::meeting_media`]).
+fn pullable_cameras(core: &Core, meeting: &Meeting) -> Vec<Site> {
+    let near = meeting.incident.as_deref().and_then(|id| core.incidents.get(id)).map(|t| {
+        let at = t.incident.report.location;
+        crate::core::camera::nearest(&core.cameras, at.lon, at.lat, crate::core::NEAREST_CAMERA_RADIUS_M)
+    });
+    let near = near.into_iter().flatten().filter_map(|n| core.cameras.get(n.camera));
+    let on_wall = core.wall.tiles.iter().flatten().filter_map(|id| core.camera(id));
+    let mut sites: Vec<Site> = vec![];
+    for camera in near.chain(on_wall) {
+        let id = format!("{}{}", streams::meeting::CAMERA_SITE, camera.id);
+        if !sites.iter().any(|s| s.id == id) && id.len() <= 128 {
+            sites.push(Site { id, name: camera.name.clone() });
+        }
+    }
+    sites
+}
+
 /// The sites a meeting can invite: the linked units (the villages' committees among them).
 fn candidates(core: &Core) -> Vec<Site> {
     core.units.iter().map(|u| Site { id: u.id.clone(), name: u.name.clone() }).collect()
@@ -225,7 +245,13 @@ impl MeetingView {
             }
         }
         let heard = meeting.audible(&s.site.id);
-        let mark = if heard { tr.t("meeting.heard") } else { tr.t("meeting.muted") };
+        let mark = if s.site.id.starts_with(streams::meeting::CAMERA_SITE) {
+            tr.t("meeting.camera")
+        } else if heard {
+            tr.t("meeting.heard")
+        } else {
+            tr.t("meeting.muted")
+        };
         let label = format!("{} · {mark}", s.site.name);
         let at = rect.left_bottom() + egui::vec2(4.0, -4.0);
         let font = egui::FontId::proportional(13.0);
@@ -403,7 +429,9 @@ impl MeetingView {
                 } else {
                     ui.label(&s.site.name);
                 }
-                if s.present {
+                if s.site.id.starts_with(streams::meeting::CAMERA_SITE) {
+                    ui.label(RichText::new(tr.t("meeting.camera")).color(theme::CAMERA));
+                } else if s.present {
                     let heard = meeting.audible(&s.site.id);
                     let voice = if heard { "meeting.heard" } else { "meeting.muted" };
                     ui.label(RichText::new(tr.t(voice)).color(if heard { theme::OK } else { theme::MUTED }));
@@ -415,6 +443,18 @@ impl MeetingView {
         });
         if chair {
             let invited: BTreeSet<&str> = meeting.taking_part().map(|s| s.site.id.as_str()).collect();
+            let cameras: Vec<Site> =
+                pullable_cameras(core, meeting).into_iter().filter(|s| !invited.contains(s.id.as_str())).collect();
+            if !cameras.is_empty() {
+                ui.menu_button(tr.t("meeting.pull_camera"), |ui| {
+                    for camera in cameras {
+                        if ui.button(&camera.name).clicked() {
+                            act(MeetingAction::Invite { sites: vec![camera] });
+                            ui.close();
+                        }
+                    }
+                });
+            }
             let others: Vec<Site> = candidates(core).into_iter().filter(|s| !invited.contains(s.id.as_str())).collect();
             if !others.is_empty() {
                 ui.menu_button(tr.t("meeting.invite"), |ui| {

@@ -366,7 +366,7 @@ impl eframe::App for LinkageApp {
         let waker: streams::Waker = std::sync::Arc::new(move || meeting_ctx.request_repaint());
         let own = self.views.meeting.sending.then(|| crate::meeting_media::own_source(&self.core.center));
         let wants = (self.views.meeting.open, own, self.simulated_sites);
-        self.meeting_media.follow(&self.core, wants, &waker, self._runtime.handle());
+        self.meeting_media.follow(&self.core, wants, &self.world.camera_uris, &waker, self._runtime.handle());
         // What the seat is for is on screen: the center's wall plays, a unit's seat has an order.
         let ready = match self.core.desk.unit {
             Some(_) => !self.core.desk.tasks.is_empty(),
