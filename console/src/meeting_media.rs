@@ -166,8 +166,10 @@ impl MeetingMedia {
                     }));
                 }
             }
-            // The cameras pulled in go in with the seat that sends.
-            if send.is_some() {
+            // The cameras pulled in go in with the seat that sends, once its own picture is in.
+            let own_in =
+                meeting.chair_join.as_ref().is_some_and(|j| self.sending.get(&(room.room, j.participant)).is_some());
+            if send.is_some() && own_in {
                 for s in meeting.taking_part().filter(|s| meeting.allowed(&s.site.id)) {
                     let (Some(camera), Some(join)) = (s.site.id.strip_prefix(CAMERA_SITE), s.join.clone()) else {
                         continue;
@@ -222,7 +224,8 @@ impl MeetingMedia {
                 frame.troubles.insert(participant, why.to_owned());
             }
         }
-        frame.sending = match self.sending.slots.values().next() {
+        let own = meeting.chair_join.as_ref().map(|j| (room, j.participant));
+        frame.sending = match own.and_then(|key| self.sending.slots.get(&key)) {
             Some(Slot::Up(_)) => Some(Ok(())),
             Some(Slot::Failed { why, .. }) => Some(Err(why.clone())),
             _ => None,

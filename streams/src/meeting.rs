@@ -93,19 +93,37 @@ impl Drop for Listening {
     }
 }
 
-fn listen(leaving: Leaving) -> Listening {
+/// Also watches the peer's pipeline: a camera or a relayed stream that fails (an error, an
+/// end) loses the peer as Janus hanging up does, so it is tried again.
+fn listen(leaving: Leaving, pipeline: &gst::Pipeline) -> Listening {
+    use futures_util::StreamExt;
     let lost = Arc::new(Mutex::new(None));
     let said = lost.clone();
     let session = leaving.session.clone();
+    let mut bus = pipeline.bus().map(|b| b.stream_filtered(&[gst::MessageType::Error, gst::MessageType::Eos]));
     let task = leaving.runtime.spawn(async move {
         loop {
-            let why = match session.events().await {
-                Ok(events) => events.iter().find_map(|e| match e["janus"].as_str() {
-                    Some("hangup") => Some(format!("hung up: {}", e["reason"].as_str().unwrap_or("no reason"))),
-                    _ if e["plugindata"]["data"]["leaving"] == "ok" => Some("put out of the room".to_owned()),
-                    _ => None,
-                }),
-                Err(e) => Some(e.to_string()),
+            let failed = async {
+                match bus.as_mut() {
+                    Some(bus) => bus.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let why = tokio::select! {
+                events = session.events() => match events {
+                    Ok(events) => events.iter().find_map(|e| match e["janus"].as_str() {
+                        Some("hangup") => Some(format!("hung up: {}", e["reason"].as_str().unwrap_or("no reason"))),
+                        _ if e["plugindata"]["data"]["leaving"] == "ok" => Some("put out of the room".to_owned()),
+                        _ => None,
+                    }),
+                    Err(e) => Some(e.to_string()),
+                },
+                // The speakers failing (a machine without sound) loses the voice, not the peer.
+                Some(message) = failed => match message.view() {
+                    _ if message.src().is_some_and(|s| s.path_string().contains("audiosink")) => None,
+                    gst::MessageView::Error(e) => Some(format!("media: {}", e.error())),
+                    _ => Some("media: the stream ended".to_owned()),
+                },
             };
             if let Some(why) = why {
                 if let Ok(mut slot) = said.lock() {
@@ -269,7 +287,7 @@ impl Publisher {
         let jsep = json!({"type": "offer", "sdp": offer, "trickle": false});
         let configured = session.ask(handle, configure, Some(jsep)).await.map_err(janus)?;
         set_remote(&webrtc, &configured["jsep"], gst_webrtc::WebRTCSDPType::Answer)?;
-        Ok(Publisher { listening: listen(leaving), running, participant })
+        Ok(Publisher { listening: listen(leaving, &running.0), running, participant })
     }
 
     /// Where the raw picture (I420) and the raw voice (S16) pass before they are encoded, for
@@ -366,7 +384,7 @@ impl Subscriber {
         let answer = gathered(&webrtc).await?;
         let jsep = json!({"type": "answer", "sdp": answer, "trickle": false});
         session.ask(handle, json!({"request": "start"}), Some(jsep)).await.map_err(janus)?;
-        Ok(Subscriber { listening: listen(leaving), _running: running, slot, frames })
+        Ok(Subscriber { listening: listen(leaving, &running.0), _running: running, slot, frames })
     }
 
     /// Why Janus no longer sends it, if it does not.

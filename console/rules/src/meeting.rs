@@ -151,7 +151,8 @@ impl Meeting {
     fn invite(&mut self, sites: &[Site], at: DateTime<Utc>) {
         for site in sites {
             // No more sites than the room takes publishers.
-            if self.site(&site.id).is_none() && self.taking_part().count() >= linkage_protocol::meeting::MAX_SITES {
+            let joining = self.site(&site.id).is_none_or(|s| s.removed);
+            if joining && self.taking_part().count() >= linkage_protocol::meeting::MAX_SITES {
                 continue;
             }
             match self.site_mut(&site.id) {
@@ -246,6 +247,13 @@ impl Meeting {
                     s.in_at_lock = *locked && (s.present || (self.locked && s.in_at_lock));
                 }
                 self.locked = *locked;
+                // A roll-call or spotlight on a site the lock now keeps out would leave nobody heard.
+                if self.floor.as_deref().is_some_and(|f| !self.allowed(f)) {
+                    self.floor = None;
+                }
+                if self.spotlight.as_deref().is_some_and(|f| !self.allowed(f)) {
+                    self.spotlight = None;
+                }
             }
             MeetingAction::Close => self.closed_at = Some(at),
         }
@@ -452,6 +460,24 @@ mod tests {
         chair(&mut m, 5, MeetingAction::Spotlight { site: Some("c".into()) });
         chair(&mut m, 6, MeetingAction::Layout { layout: Layout::One });
         assert_eq!(shown(&m), ["c"]);
+    }
+
+    #[test]
+    fn a_lock_that_keeps_out_the_site_with_the_floor_ends_the_roll_call_and_no_more_than_24_take_part() {
+        let mut m = opened();
+        present(&mut m, "a", true);
+        chair(&mut m, 2, MeetingAction::Floor { site: Some("b".into()) });
+        chair(&mut m, 3, MeetingAction::Lock { locked: true });
+        assert_eq!(m.list["M1"].floor, None, "b, not in, may not come in: the roll-call on it ended");
+        assert_eq!(heard(&m), ["a", "b", "c"], "the voices as they were");
+        let mut m = opened();
+        let crowd: Vec<Site> = (0..30).map(|n| site(&format!("s{n}"))).collect();
+        chair(&mut m, 2, MeetingAction::Invite { sites: crowd });
+        assert_eq!(m.list["M1"].taking_part().count(), linkage_protocol::meeting::MAX_SITES);
+        chair(&mut m, 3, MeetingAction::Remove { site: "a".into() });
+        chair(&mut m, 4, MeetingAction::Invite { sites: vec![site("s29")] });
+        chair(&mut m, 5, MeetingAction::Invite { sites: vec![site("a")] });
+        assert_eq!(m.list["M1"].taking_part().count(), linkage_protocol::meeting::MAX_SITES, "a call back counts too");
     }
 
     #[test]

@@ -240,9 +240,12 @@ struct Link {
 impl Drop for Link {
     fn drop(&mut self) {
         self.poller.abort();
-        // Janus leaves its rooms for it (the observers go with it).
-        let session = self.session.clone();
-        tokio::spawn(async move { session.close().await });
+        // Janus leaves its rooms for it (the observers go with it): asked when a runtime is
+        // there to ask it on (not when the server is going down with it).
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let session = self.session.clone();
+            runtime.spawn(async move { session.close().await });
+        }
     }
 }
 
@@ -257,6 +260,9 @@ struct Room {
     observer: Option<u64>,
     /// The observer is in: `present` is the room's truth.
     watching: bool,
+    /// Janus refused the observer, why, and when: said on the record, asked again after
+    /// [`CHECK_EVERY`].
+    refused: Option<(JanusError, Instant)>,
     /// The allowed list as Janus last answered it.
     allowed: Option<BTreeSet<String>>,
     /// The publishers in the room: participant → the mids of its audio streams.
@@ -313,6 +319,11 @@ impl Service {
                     }
                     Some(FeedUpdate::Replayed { .. }) if !caught_up => {
                         caught_up = true;
+                        // Meetings whose close was carried out are done: nothing to ask Janus.
+                        let done = self.meetings.list.values().filter(|m| {
+                            !m.is_open() && m.record.last().is_some_and(|r| r.enforced == Some(Ok(())))
+                        });
+                        self.closed.extend(done.map(|m| m.id.clone()));
                         tracing::info!(meetings = self.meetings.list.len(), "meeting service caught up");
                         self.enforce_all().await;
                     }
@@ -435,7 +446,8 @@ impl Service {
         }
         // A closed meeting's room in a Janus of ours that is not running is gone with it:
         // nothing to start Janus for.
-        if !meeting.is_open() && !self.rooms.contains_key(id) && !self.sfu.running() {
+        if !meeting.is_open() && !self.sfu.running() {
+            self.rooms.remove(id);
             self.closed.insert(id.to_owned());
             return vec![];
         }
@@ -538,8 +550,14 @@ impl Service {
             }
         }
 
-        // The observer: kicked first in case an earlier session's is still in.
-        if self.rooms.get(id).is_some_and(|r| r.observer.is_none()) {
+        // The observer: kicked first in case an earlier session's is still in; once refused,
+        // asked again only after a pause, the refusal on the record meanwhile.
+        if let Some((refusal, _)) = self.rooms.get(id).and_then(|r| r.refused.clone()) {
+            note(Err(refusal), "observer");
+        }
+        let pausing =
+            self.rooms.get(id).and_then(|r| r.refused.as_ref()).is_some_and(|(_, at)| at.elapsed() < CHECK_EVERY);
+        if !pausing && self.rooms.get(id).is_some_and(|r| r.observer.is_none()) {
             let _ = session
                 .request(admin, json!({"request": "kick", "room": number, "secret": secret, "id": OBSERVER}))
                 .await;
@@ -651,6 +669,7 @@ impl Service {
             match data["videoroom"].as_str() {
                 Some("joined") => {
                     room.watching = true;
+                    room.refused = None;
                     room.present.clear();
                     add_publishers(room, &data["publishers"]);
                 }
@@ -659,7 +678,11 @@ impl Service {
                 Some("event") => {
                     if let Some(code) = data["error_code"].as_i64() {
                         tracing::warn!(meeting = %id, error = %data, "meeting service: the observer was refused");
+                        let reason = data["error"].as_str().unwrap_or("refused").to_owned();
+                        room.refused = Some((JanusError::Refused { code, reason }, Instant::now()));
                         room.observer = None;
+                        room.watching = false;
+                        touched.remove(id);
                         if code == NO_SUCH_ROOM {
                             gone.push(id.clone());
                         }

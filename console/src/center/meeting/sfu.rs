@@ -95,7 +95,12 @@ impl StartedSfu {
     /// given); returns once its API answers (at most 10 s).
     pub fn start(dir: &Path, ice_ip: Option<std::net::Ipv4Addr>, api: Option<u16>) -> Result<StartedSfu, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // The API's port of the last start (also before the server restarted): the address the
+        // log gave the sites stays good.
+        let kept = dir.join("api.port");
+        let api = api.or_else(|| std::fs::read_to_string(&kept).ok()?.trim().parse().ok());
         let (api, media) = ports(api)?;
+        std::fs::write(&kept, api.to_string()).map_err(|e| format!("{}: {e}", kept.display()))?;
         let admin_key = streams::feed::secret_hex(16)?;
         for (name, text) in config_files(dir, api, media, &admin_key, ice_ip) {
             let path = dir.join(name);
