@@ -216,13 +216,19 @@ impl Recorder {
     /// short, when it was), or why nothing was kept.
     fn watch(&self, limit: Duration) -> Result<(f64, Option<String>), String> {
         let Some(bus) = self.pipeline.bus() else { return Err("the recording has no bus".into()) };
-        let until = Instant::now() + limit;
+        // The clip's length counts from its first keyframe, so a clip asked for 5 s is 5 s long
+        // (a keyframe may come a second after the ask); with none, the ask ends at its limit.
+        let asked = Instant::now();
+        let mut first_keyframe = None;
         let mut closing_since = None;
         loop {
-            if !self.ending.load(Ordering::Acquire) && Instant::now() >= until {
+            let phase = self.timing.lock().map_err(|_| "poisoned".to_string())?.phase.clone();
+            if phase == Phase::Recording {
+                first_keyframe.get_or_insert_with(Instant::now);
+            }
+            if !self.ending.load(Ordering::Acquire) && first_keyframe.unwrap_or(asked).elapsed() >= limit {
                 self.stop();
             }
-            let phase = self.timing.lock().map_err(|_| "poisoned".to_string())?.phase.clone();
             match phase {
                 Phase::Failed(reason) => return Err(reason),
                 // Ended before a keyframe came: the pipeline never started, no end will flow.
