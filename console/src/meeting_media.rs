@@ -218,6 +218,9 @@ impl MeetingMedia {
         let Some(meeting) = core.meetings.open().next() else { return frame };
         let room = meeting.room.unwrap_or_default();
         for participant in meeting.shown().iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
+            if self.watching.get(&(room, participant)).is_some_and(Subscriber::talking) {
+                frame.talking.insert(participant);
+            }
             if let Some(picture) = self.watching.get(&(room, participant)).and_then(|s| s.slot.newest()) {
                 frame.pictures.insert(participant, picture);
             } else if let Some(why) = self.watching.trouble(&(room, participant)) {

@@ -222,7 +222,7 @@ fn the_sfu_holds_what_the_chair_says_mute_all_floor_removal_and_lock() {
 
 #[test]
 fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
-    let rig = Rig::open(&["center", "v1"]);
+    let mut rig = Rig::open(&["center", "v1"]);
     let handle = rig.runtime.handle();
     let join = rig.meeting.sites[0].join.clone().unwrap();
     let source = streams::meeting::Source::Test {
@@ -271,6 +271,11 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
     );
     let frame = watching.slot.newest().unwrap();
     assert_eq!((frame.width, frame.height), (320, 180));
+    // The site's tone makes it talking; muted by the chair at the SFU, it is not.
+    let talking = || watching.talking();
+    assert!(linkage_tests::wait_for(Duration::from_secs(10), talking), "the site's tone is not heard as talking");
+    rig.chair_does(MeetingAction::Mute { site: "v1".into() });
+    assert!(linkage_tests::wait_for(Duration::from_secs(10), || !talking()), "a muted site still talks");
 }
 
 #[test]

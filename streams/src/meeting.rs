@@ -94,13 +94,15 @@ impl Drop for Listening {
 }
 
 /// Also watches the peer's pipeline: a camera or a relayed stream that fails (an error, an
-/// end) loses the peer as Janus hanging up does, so it is tried again.
-fn listen(leaving: Leaving, pipeline: &gst::Pipeline) -> Listening {
+/// end) loses the peer as Janus hanging up does, so it is tried again; a received voice's
+/// loudness (the `level` element's messages) says whether the site is talking.
+fn listen(leaving: Leaving, pipeline: &gst::Pipeline, talking: Option<Arc<AtomicU64>>) -> Listening {
     use futures_util::StreamExt;
     let lost = Arc::new(Mutex::new(None));
     let said = lost.clone();
     let session = leaving.session.clone();
-    let mut bus = pipeline.bus().map(|b| b.stream_filtered(&[gst::MessageType::Error, gst::MessageType::Eos]));
+    const KINDS: &[gst::MessageType] = &[gst::MessageType::Error, gst::MessageType::Eos, gst::MessageType::Element];
+    let mut bus = pipeline.bus().map(|b| b.stream_filtered(KINDS));
     let task = leaving.runtime.spawn(async move {
         loop {
             let failed = async {
@@ -120,6 +122,13 @@ fn listen(leaving: Leaving, pipeline: &gst::Pipeline) -> Listening {
                 },
                 // The speakers failing (a machine without sound) loses the voice, not the peer.
                 Some(message) = failed => match message.view() {
+                    gst::MessageView::Element(e) => {
+                        let level = e.structure().filter(|s| s.name() == "level");
+                        if let (Some(talking), Some(true)) = (&talking, level.map(loud)) {
+                            talking.store(now_ms(), Ordering::Release);
+                        }
+                        None
+                    }
                     _ if message.src().is_some_and(|s| s.path_string().contains("audiosink")) => None,
                     gst::MessageView::Error(e) => Some(format!("media: {}", e.error())),
                     _ => Some("media: the stream ended".to_owned()),
@@ -134,6 +143,21 @@ fn listen(leaving: Leaving, pipeline: &gst::Pipeline) -> Listening {
         }
     });
     Listening { task, lost, _leaving: leaving }
+}
+
+/// Louder than this (RMS, dB below full scale) is talking; a quiet room is about -60.
+const TALKING_DB: f64 = -40.0;
+
+/// Milliseconds of the system clock.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Whether a `level` message says the voice is loud enough to be talking.
+fn loud(level: &gst::StructureRef) -> bool {
+    level
+        .get::<gst::glib::ValueArray>("rms")
+        .is_ok_and(|rms| rms.as_slice().iter().filter_map(|v| v.get::<f64>().ok()).any(|db| db > TALKING_DB))
 }
 
 /// A pipeline from a launch line, and its webrtcbin (named `webrtc`).
@@ -241,7 +265,7 @@ pub type Samples = Arc<dyn Fn(&[i16]) + Send + Sync>;
 pub enum Voice {
     /// Played on the machine's speakers.
     Speakers,
-    /// Received and not decoded (a headless seat).
+    /// Not played (a headless seat): only its loudness is kept (talking or not).
     Dropped,
     /// Decoded to 48 kHz mono S16 and handed over as it arrives: for measuring.
     Samples(Samples),
@@ -287,7 +311,7 @@ impl Publisher {
         let jsep = json!({"type": "offer", "sdp": offer, "trickle": false});
         let configured = session.ask(handle, configure, Some(jsep)).await.map_err(janus)?;
         set_remote(&webrtc, &configured["jsep"], gst_webrtc::WebRTCSDPType::Answer)?;
-        Ok(Publisher { listening: listen(leaving, &running.0), running, participant })
+        Ok(Publisher { listening: listen(leaving, &running.0, None), running, participant })
     }
 
     /// Where the raw picture (I420) and the raw voice (S16) pass before they are encoded, for
@@ -348,6 +372,8 @@ pub struct Subscriber {
     pub slot: Arc<FrameSlot>,
     /// Pictures decoded so far.
     pub frames: Arc<AtomicU64>,
+    /// When its voice was last loud (ms of the system clock; its loudness every 0.2 s).
+    loud_at: Arc<AtomicU64>,
 }
 
 impl Subscriber {
@@ -384,12 +410,20 @@ impl Subscriber {
         let answer = gathered(&webrtc).await?;
         let jsep = json!({"type": "answer", "sdp": answer, "trickle": false});
         session.ask(handle, json!({"request": "start"}), Some(jsep)).await.map_err(janus)?;
-        Ok(Subscriber { listening: listen(leaving, &running.0), _running: running, slot, frames })
+        let loud_at = Arc::new(AtomicU64::new(0));
+        let listening = listen(leaving, &running.0, Some(loud_at.clone()));
+        Ok(Subscriber { listening, _running: running, slot, frames, loud_at })
     }
 
     /// Why Janus no longer sends it, if it does not.
     pub fn lost(&self) -> Option<String> {
         self.listening.lost()
+    }
+
+    /// Whether the site is talking: its voice was loud within the last 0.6 s (a muted site's
+    /// voice stops coming at all).
+    pub fn talking(&self) -> bool {
+        now_ms().saturating_sub(self.loud_at.load(Ordering::Acquire)) < 600
     }
 }
 
@@ -410,11 +444,16 @@ fn decode(
         (Some("video"), Some("H264")) => format!("rtph264depay ! h264parse ! avdec_h264 ! {PICTURES}"),
         (Some("video"), Some("VP8")) => format!("rtpvp8depay ! vp8dec ! {PICTURES}"),
         (Some("audio"), Some("OPUS")) => match voice {
-            Voice::Speakers => "rtpopusdepay ! opusdec ! audioconvert ! audioresample ! autoaudiosink".to_owned(),
+            Voice::Speakers => {
+                "rtpopusdepay ! opusdec ! audioconvert ! level interval=200000000 ! audioresample ! autoaudiosink"
+                    .to_owned()
+            }
             Voice::Samples(_) => "rtpopusdepay ! opusdec ! audioconvert ! audioresample \
                  ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! appsink name=samples sync=false"
                 .to_owned(),
-            Voice::Dropped => "fakesink sync=false".to_owned(),
+            Voice::Dropped => {
+                "rtpopusdepay ! opusdec ! audioconvert ! level interval=200000000 ! fakesink sync=false".to_owned()
+            }
         },
         _ => "fakesink sync=false".to_owned(),
     };

@@ -25,6 +25,8 @@ pub struct MeetingFrame {
     pub pictures: HashMap<u64, Arc<streams::video::Frame>>,
     /// Why a participant's picture does not come, where it failed.
     pub troubles: HashMap<u64, String>,
+    /// The participants shown that are talking now.
+    pub talking: std::collections::HashSet<u64>,
     /// The seat's own picture and voice: in the room, or why not (`None`: not in, yet).
     pub sending: Option<Result<(), String>>,
 }
@@ -244,8 +246,15 @@ impl MeetingView {
                 );
             }
         }
+        // Talking now: a green frame round the picture, and said beside the name.
+        let talking = participant.is_some_and(|p| media.talking.contains(&p));
+        if talking {
+            painter.rect_stroke(rect, 0.0, egui::Stroke::new(3.0, theme::OK), egui::StrokeKind::Inside);
+        }
         let heard = meeting.audible(&s.site.id);
-        let mark = if s.site.id.starts_with(streams::meeting::CAMERA_SITE) {
+        let mark = if talking {
+            tr.t("meeting.talking")
+        } else if s.site.id.starts_with(streams::meeting::CAMERA_SITE) {
             tr.t("meeting.camera")
         } else if heard {
             tr.t("meeting.heard")
