@@ -66,7 +66,10 @@ impl<K: Eq + Hash + Clone, T: Peer> Peers<K, T> {
         F: std::future::Future<Output = Result<T, String>> + Send + 'static,
     {
         let keys: Vec<K> = wanted.iter().map(|(k, _)| k.clone()).collect();
-        self.slots.retain(|k, _| keys.contains(k));
+        // Peers no longer wanted are stopped off the UI thread: a pipeline's way down to Null
+        // waits for its streaming threads.
+        let gone: Vec<K> = self.slots.keys().filter(|k| !keys.contains(k)).cloned().collect();
+        let mut gone: Vec<Slot<T>> = gone.iter().filter_map(|k| self.slots.remove(k)).collect();
         for (key, start) in wanted {
             let slot = self.slots.get_mut(&key);
             let restart = match slot {
@@ -89,7 +92,7 @@ impl<K: Eq + Hash + Clone, T: Peer> Peers<K, T> {
                 Some(Slot::Up(peer)) => {
                     if let Some(why) = peer.lost() {
                         tracing::warn!(%why, "meeting: a peer was lost");
-                        self.slots.insert(key.clone(), Slot::Failed { why, since: Instant::now() });
+                        gone.extend(self.slots.insert(key.clone(), Slot::Failed { why, since: Instant::now() }));
                     }
                     false
                 }
@@ -102,6 +105,9 @@ impl<K: Eq + Hash + Clone, T: Peer> Peers<K, T> {
                 });
                 self.slots.insert(key, Slot::Starting(rx));
             }
+        }
+        if !gone.is_empty() {
+            runtime.spawn_blocking(move || drop(gone));
         }
     }
 

@@ -61,13 +61,7 @@ impl Aiortc {
     }
 
     fn until(&self, secs: u64, what: &str, done: impl Fn(&[serde_json::Value]) -> bool) {
-        let held = linkage_tests::wait_for(Duration::from_secs(secs), || done(&self.events(what)));
-        assert!(
-            held,
-            "{what} in {}: {:?}",
-            self.log.display(),
-            self.events(what).iter().rev().take(5).collect::<Vec<_>>()
-        );
+        peers::until_logged(&self.log, secs, what, done);
     }
 
     /// Waits until, for two seconds in a row, the sites heard are exactly `heard` (audio

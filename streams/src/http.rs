@@ -84,10 +84,15 @@ pub async fn serve<A, F>(
     }
 }
 
+/// `bytes` as lower-case hex, two digits a byte: digests, signatures, tokens.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The MD5 of `text`, in lower-case hex: what SIP digest authentication and wvp's login take.
 pub fn md5_hex(text: &str) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Md5::digest(text.as_bytes()))
 }
 
 /// `text` percent-encoded for a URL's query or its user and password: every byte but letters,
@@ -107,7 +112,7 @@ pub fn hmac_hex(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
     let mut signed = format!("{timestamp}\n").into_bytes();
     signed.extend_from_slice(body);
-    ring::hmac::sign(&key, &signed).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex(ring::hmac::sign(&key, &signed).as_ref())
 }
 
 /// Whether `signature` (hex) is [`hmac_hex`] of these, compared in constant time.

@@ -189,9 +189,11 @@ impl MeetingView {
         };
         let mut rows: Vec<Vec<&SiteState>> = vec![];
         let mut rest = shown.as_slice();
-        if meeting.layout == Layout::OnePlusFive {
-            rows.push(vec![rest[0]]);
-            rest = &rest[1..];
+        if meeting.layout == Layout::OnePlusFive
+            && let Some((first, others)) = rest.split_first()
+        {
+            rows.push(vec![*first]);
+            rest = others;
         }
         rows.extend(rest.chunks(columns).map(<[&SiteState]>::to_vec));
         for row in rows {

@@ -402,6 +402,14 @@ pub fn logged(log: &Path, event: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Waits (at most `secs`) until the `event`s of a peer's log satisfy `done`; else fails with
+/// the last five of them.
+pub fn until_logged(log: &Path, secs: u64, event: &str, done: impl Fn(&[serde_json::Value]) -> bool) {
+    let happened = linkage_tests::wait_for(Duration::from_secs(secs), || done(&logged(log, event)));
+    let last: Vec<serde_json::Value> = logged(log, event).into_iter().rev().take(5).collect();
+    assert!(happened, "{event} in {}: {last:?}", log.display());
+}
+
 /// A peer that is a Python program of tests/peers, killed when dropped: it said where it
 /// listens, and logs JSON lines.
 pub struct PythonPeer {
@@ -444,8 +452,7 @@ impl PythonPeer {
 
     /// Waits (at most `secs`) until its `event`s satisfy `done`.
     pub fn until(&self, secs: u64, event: &str, done: impl Fn(&[serde_json::Value]) -> bool) {
-        let happened = linkage_tests::wait_for(Duration::from_secs(secs), || done(&self.events(event)));
-        assert!(happened, "{event}: {:?}", self.events(event));
+        until_logged(&self.log, secs, event, done);
     }
 }
 

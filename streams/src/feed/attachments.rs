@@ -89,7 +89,7 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage, String> {
 
 /// The SHA-256 of `bytes` as 64 lowercase hex digits.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::http::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 /// The hex part of an attachment id, checked (64 hex digits), so it can name a file.

@@ -49,7 +49,7 @@ pub enum LoginError {
 pub fn secret_hex(n: usize) -> Result<String, String> {
     let mut bytes = vec![0u8; n];
     getrandom::fill(&mut bytes).map_err(|e| format!("the system's random source failed: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::http::hex(&bytes))
 }
 
 fn hash(password: &str) -> Result<String, String> {

@@ -281,7 +281,7 @@ fn clip(path: &Path, seconds: f64, cut: Option<String>) -> Result<Clip, String> 
         let _ = std::fs::remove_file(path);
         return Err(cut.unwrap_or_else(|| "nothing was written".into()));
     }
-    let sha256 = hash.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let sha256 = crate::http::hex(hash.finish().as_ref());
     Ok(Clip { path: path.to_owned(), bytes, sha256, seconds, cut })
 }
 

@@ -89,7 +89,7 @@ impl Keys {
     }
 
     fn hex(&self, what: &str) -> String {
-        ring::hmac::sign(&self.0, what.as_bytes()).as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        streams::http::hex(&ring::hmac::sign(&self.0, what.as_bytes()).as_ref()[..16])
     }
 
     /// The room's number: 48 bits of the key's hash of the meeting (a JSON number stays exact).
