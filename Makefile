@@ -18,7 +18,7 @@ HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 # baresip (a SIP radio gateway that answers and records what it hears), SIPp (a gateway that
 # asks for digest credentials) and sox (measures the recording); aiortc (a meeting's sites and
 # listener on Janus) and iproute2 (the machine's own address, where Janus offers media).
-TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2
+TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2 nats-server
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
 .PHONY: deps demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting lint

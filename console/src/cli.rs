@@ -174,7 +174,10 @@ fn hub(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("cert") {
         return cert(&args[1..]);
     }
-    let f = flags(args, &["--listen", "--data", "--tokens", "--config", "--tls", "--files"])?;
+    let f = flags(
+        args,
+        &["--listen", "--data", "--tokens", "--config", "--tls", "--files", "--nats", "--county", "--township", "--replicas"],
+    )?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
     let listen: std::net::SocketAddr = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
     // The files endpoint (attachments): --files, else the next port on the hub's address.
@@ -213,7 +216,8 @@ fn hub(args: &[String]) -> Result<(), String> {
     };
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files) };
+    let county = county(&f)?;
+    let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files), county };
     let township = config.as_ref().map(|config| Township { config, sms: None, bridge: None });
     let server = Server::start(hub, township, trust, &runtime)?;
     if !server.dispatches() {
@@ -227,6 +231,28 @@ fn hub(args: &[String]) -> Result<(), String> {
     runtime.block_on(async { tokio::signal::ctrl_c().await.map_err(|e| e.to_string()) })?;
     server.hub.stop();
     Ok(())
+}
+
+/// `--nats URL[,URL…] --county C [--township T] [--replicas N]`: the hub is a gateway of the
+/// county's log (replicated 3 times unless told otherwise); without `--nats`, its own log.
+fn county(f: &HashMap<String, String>) -> Result<Option<streams::feed::jetstream::County>, String> {
+    let Some(urls) = f.get("nats") else {
+        return match ["county", "township", "replicas"].iter().find(|k| f.contains_key(**k)) {
+            Some(k) => Err(format!("--{k} is for a county's gateway: give --nats URL[,URL…] too")),
+            None => Ok(None),
+        };
+    };
+    let county = streams::feed::jetstream::County {
+        urls: urls.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect(),
+        county: f.get("county").ok_or("--nats needs --county NAME")?.clone(),
+        township: f.get("township").cloned(),
+        replicas: match f.get("replicas") {
+            Some(n) => n.parse().map_err(|_| format!("--replicas {n:?}: not a number"))?,
+            None => 3,
+        },
+    };
+    county.check()?;
+    Ok(Some(county))
 }
 
 fn tail(args: &[String]) -> Result<(), String> {

@@ -63,6 +63,7 @@ pub fn center_with_tls(
         limits: Default::default(),
         tls: identity,
         files: Some("127.0.0.1:0".parse().unwrap()),
+        county: None,
     };
     let township = linkage::center::Township { config, sms: None, bridge: None };
     let server = linkage::center::Server::start(hub, Some(township), trust.clone(), runtime).unwrap();
@@ -200,7 +201,7 @@ pub fn linkage_hub(dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> Child {
         .arg("--tokens")
         .arg(dir.join("tokens.toml"))
         .args(extra)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("HUB_LOG").unwrap_or("warn".into()))
         .spawn()
         .expect("linkage hub starts");
     let until = Instant::now() + Duration::from_secs(20);

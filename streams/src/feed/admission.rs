@@ -27,7 +27,7 @@ pub(super) enum Admission {
 
 /// An event logged once per `dedup`, addressed to every reader (or a unit's terminals).
 fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
-    Admission::Log(Pending { dedup: Some(dedup), route, make: Box::new(move |_| body) })
+    Admission::Log(Pending { dedup: Some(dedup), route, make: Box::new(move |_| body.clone()) })
 }
 
 /// What `grant`'s message `body` becomes.
@@ -78,7 +78,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
                         id: format!("E{seq:06}"),
                         reported_at: chrono::Utc::now(),
                         status: IncidentStatus::New,
-                        report,
+                        report: report.clone(),
                     })
                 }),
             })
@@ -92,7 +92,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
         }
         Body::PeersDocked { peers } if role == Role::Bridge => {
-            Admission::Log(Pending { dedup: None, route: None, make: Box::new(move |_| Body::PeersDocked { peers }) })
+            Admission::Log(Pending { dedup: None, route: None, make: Box::new(move |_| Body::PeersDocked { peers: peers.clone() }) })
         }
         Body::HandoverProgressed(p) if role == Role::Bridge => {
             logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
@@ -131,6 +131,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
                 dedup: Some(format!("meeting/{me}/{}", command.key)),
                 route: None,
                 make: Box::new(move |seq| {
+                    let mut command = command.clone();
                     if opening {
                         command.meeting = format!("M{seq:06}");
                     }
@@ -144,7 +145,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         Body::MeetingPresence(presence) if role == Role::Center => Admission::Log(Pending {
             dedup: None,
             route: None,
-            make: Box::new(move |_| Body::MeetingPresence(presence)),
+            make: Box::new(move |_| Body::MeetingPresence(presence.clone())),
         }),
         Body::Dispatch(mut request) if role == Role::Console => {
             request.by = me.clone();

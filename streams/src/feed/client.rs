@@ -17,6 +17,8 @@ use linkage_protocol::{Body, Connection, Envelope, ErrorCode, FeedUpdate, Role};
 /// Where to connect and as whom.
 #[derive(Debug, Clone)]
 pub struct FeedClient {
+    /// The hub's address; or several, comma-separated (a county's gateways): a lost
+    /// connection is taken up at the next, resuming after the last event seen.
     pub url: String,
     pub token: String,
     pub role: Role,
@@ -126,15 +128,19 @@ impl FeedClient {
             waker();
         };
         let mut attempt = 0u32;
+        let urls: Vec<String> = self.url.split(',').map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
+        let mut at = 0;
         // A message taken from the queue whose send failed: it goes first after reconnect.
         let mut unsent: Option<Body> = None;
         loop {
             tell(FeedUpdate::Connection(Connection::Connecting));
-            let reason = match self.session(&mut queue, &mut unsent, &tell, &mut attempt).await {
+            let url = urls.get(at % urls.len().max(1)).cloned().unwrap_or_default();
+            let reason = match self.session(&url, &mut queue, &mut unsent, &tell, &mut attempt).await {
                 Ok(()) => return, // the owner dropped the queue
                 Err(reason) => reason,
             };
             attempt += 1;
+            at += 1;
             let retry_in = backoff(attempt);
             tracing::warn!(client = %self.name, %reason, ?retry_in, "hub connection lost");
             tell(FeedUpdate::Connection(Connection::Lost { reason, retry_in }));
@@ -145,12 +151,13 @@ impl FeedClient {
     /// One connection, from hello to its loss.
     async fn session(
         &mut self,
+        url: &str,
         queue: &mut mpsc::UnboundedReceiver<Body>,
         unsent: &mut Option<Body>,
         tell: &impl Fn(FeedUpdate),
         attempt: &mut u32,
     ) -> Result<(), String> {
-        let mut ws = tokio::time::timeout(Duration::from_secs(10), open(&self.url, self.trust.as_ref()))
+        let mut ws = tokio::time::timeout(Duration::from_secs(10), open(url, self.trust.as_ref()))
             .await
             .map_err(|_| "connect timed out".to_string())??;
         let hello = Body::Hello { token: self.token.clone(), role: self.role, since: self.since };
@@ -213,7 +220,7 @@ impl FeedClient {
                                 tell(FeedUpdate::Refused { code: ErrorCode::Protocol, reason, key: None });
                             }
                             tracing::info!(client = %self.name, as_ = %client, since = self.since, "hub connected");
-                            let files = files.as_deref().map(|f| super::files::beside(&self.url, f));
+                            let files = files.as_deref().map(|f| super::files::beside(url, f));
                             let (client, seat) = (client.clone(), *seat);
                             tell(FeedUpdate::Connection(Connection::Connected { client, seat, files }));
                         }

@@ -22,11 +22,12 @@ pub struct Logged {
 
 /// One event to append: a dedup key (a sender's report id) that may appear once in the whole
 /// log, the unit it is addressed to (a work order; `None` for events only consoles read), and
-/// the body, built from the sequence number it gets.
+/// the body, built from the sequence number it gets (again, should a county's log give it
+/// another number than the one first tried).
 pub struct Pending {
     pub dedup: Option<String>,
     pub route: Option<String>,
-    pub make: Box<dyn FnOnce(u64) -> Body + Send>,
+    pub make: Box<dyn Fn(u64) -> Body + Send>,
 }
 
 /// The log, opened for appending (one writer) or reading (any number of replays).

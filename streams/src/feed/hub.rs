@@ -33,6 +33,8 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use super::admission::{Admission, admit};
 use super::attachments::AttachmentStore;
 use super::event_log::{EventLog, Logged, Pending};
+use super::jetstream::{County, JetStreamLog};
+use super::logs::{Reader, Writer};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::positions::{Allowance, Positions};
@@ -56,6 +58,9 @@ const WRITE_BATCH: usize = 512;
 const REPORTS_IN_FLIGHT: usize = 256;
 /// Live frames written to a socket before one flush.
 const SEND_RUN: usize = 256;
+/// A county gateway's follower that has read nothing for this long asks the stream whether
+/// it missed something.
+const FOLLOWER_QUIET: Duration = Duration::from_secs(3);
 
 /// An event on its way to every client: its place in the log and its frame, serialised once.
 #[derive(Clone)]
@@ -81,6 +86,9 @@ pub struct HubConfig {
     /// Where the files endpoint (attachments over HTTP, HTTPS with `tls`) listens; `None`: no
     /// attachments.
     pub files: Option<SocketAddr>,
+    /// Keep the log on the county's JetStream stream (this hub is one of its gateways);
+    /// `None`: the township's own log in `data_dir`.
+    pub county: Option<County>,
 }
 
 impl HubConfig {
@@ -94,6 +102,7 @@ impl HubConfig {
             limits: Limits::default(),
             tls: None,
             files: None,
+            county: None,
         }
     }
 }
@@ -180,6 +189,8 @@ pub(super) struct Shared {
     files: Option<String>,
     /// Where the units are (live state beside the log).
     positions: Positions,
+    /// The county's stream, when the log is kept there.
+    county: Option<JetStreamLog>,
     /// One permit per open connection (mini-redis's bound).
     connections: Arc<tokio::sync::Semaphore>,
 }
@@ -206,7 +217,14 @@ impl Shared {
 impl Hub {
     /// Opens the log and starts listening. Must run inside a tokio runtime.
     pub async fn start(config: HubConfig) -> Result<HubHandle, String> {
-        let log = EventLog::open(&config.data_dir)?;
+        let county = match config.county.clone() {
+            Some(county) => Some(JetStreamLog::open(county).await?),
+            None => None,
+        };
+        let log = match &county {
+            Some(county) => Writer::County(county.clone(), tokio::runtime::Handle::current()),
+            None => Writer::Township(EventLog::open(&config.data_dir)?),
+        };
         let users = Users::open(&config.data_dir)?;
         let listener =
             TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -233,6 +251,10 @@ impl Hub {
             .spawn(move || write_events(log, appends, writer_live))
             .map_err(|e| e.to_string())?;
         let (shutdown, stopped) = watch::channel(false);
+        if let Some(county) = &county {
+            let from = county.head().await? + 1;
+            tokio::spawn(follow(county.clone(), from, live.clone(), stopped.clone()));
+        }
         let refused = Arc::new(AtomicU64::new(0));
         let shared = Arc::new(Shared {
             tokens: config.tokens,
@@ -244,6 +266,7 @@ impl Hub {
             tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             files: files.clone(),
             positions: Positions::new(),
+            county,
             users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
@@ -260,7 +283,7 @@ impl Hub {
 
 /// The writer thread: appends what is waiting in one transaction, then broadcasts what is new,
 /// in order, and answers each reporter.
-fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, live: broadcast::Sender<Live>) {
+fn write_events(mut log: Writer, appends: std::sync::mpsc::Receiver<Append>, live: broadcast::Sender<Live>) {
     while let Ok(first) = appends.recv() {
         let mut batch = vec![first];
         while batch.len() < WRITE_BATCH
@@ -274,7 +297,7 @@ fn write_events(mut log: EventLog, appends: std::sync::mpsc::Receiver<Append>, l
             Ok(logged) => {
                 for (((Logged { seq, frame }, new), reply), route) in logged.into_iter().zip(replies).zip(routes) {
                     let event = Live { seq, frame: frame.into(), route, fresh: new };
-                    if new {
+                    if new && log.broadcasts() {
                         // No receivers is fine: nobody is listening yet.
                         let _ = live.send(event.clone());
                     }
@@ -477,13 +500,8 @@ async fn serve(
     // A unit terminal streams the work orders addressed to its unit, and nothing else.
     let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
     let wanted = |route: &Option<Arc<str>>| streams_events || (unit.is_some() && route == &unit);
-    let reader = open_reader(&shared).await?;
-    let head = {
-        let r = reader.clone();
-        tokio::task::spawn_blocking(move || r.lock().map_err(|_| "event log lock poisoned".to_string())?.head())
-            .await
-            .map_err(|e| e.to_string())??
-    };
+    let reader = Reader::open(&shared.data_dir, shared.county.as_ref()).await?;
+    let head = reader.head().await?;
     let welcome = Body::Welcome {
         client: grant.name.clone(),
         role,
@@ -496,7 +514,7 @@ async fn serve(
     send(&mut ws, &Envelope::new(0, welcome)).await?;
     let mut last_sent = since;
     if streams_events || unit.is_some() {
-        replay(&mut ws, reader, (role, unit.as_deref()), &mut last_sent).await?;
+        replay(&mut ws, &reader, (role, unit.as_deref()), &mut last_sent).await?;
         send(&mut ws, &Envelope::new(0, Body::Replayed { head: last_sent })).await?;
     }
     // Where every unit is now (a position that also comes live meanwhile is sent twice: the
@@ -694,31 +712,15 @@ async fn login(
     }
 }
 
-type Reader = Arc<std::sync::Mutex<EventLog>>;
-
-/// A read connection to the log for one client's replay (WAL: it does not block the writer).
-async fn open_reader(shared: &Shared) -> Result<Reader, String> {
-    let dir = shared.data_dir.clone();
-    let log = tokio::task::spawn_blocking(move || EventLog::open(&dir)).await.map_err(|e| e.to_string())??;
-    Ok(Arc::new(std::sync::Mutex::new(log)))
-}
-
 /// Sends the log after `*last_sent` in batches, moving `*last_sent` along.
 async fn replay(
     ws: &mut WebSocketStream<Socket>,
-    reader: Reader,
+    reader: &Reader,
     (role, route): (Role, Option<&str>),
     last_sent: &mut u64,
 ) -> Result<(), String> {
     loop {
-        let r = reader.clone();
-        let from = *last_sent;
-        let route = route.map(str::to_owned);
-        let batch = tokio::task::spawn_blocking(move || {
-            r.lock().map_err(|_| "event log lock poisoned".to_string())?.after(from, route.as_deref(), REPLAY_BATCH)
-        })
-        .await
-        .map_err(|e| e.to_string())??;
+        let batch = reader.after(*last_sent, route, REPLAY_BATCH).await?;
         if batch.is_empty() {
             return Ok(());
         }
@@ -728,6 +730,54 @@ async fn replay(
             *last_sent = seq;
         }
         flush(ws).await?;
+    }
+}
+
+/// A county gateway's follower: every event of its scope, as the stream logs it (whichever
+/// gateway appended it), broadcast to its clients in order from `from` on. A broken read is
+/// taken up again after the last event broadcast.
+async fn follow(county: JetStreamLog, mut from: u64, live: broadcast::Sender<Live>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        match county.follow(from).await {
+            Ok(events) => {
+                let mut events = std::pin::pin!(events);
+                loop {
+                    let event = tokio::select! {
+                        _ = stopped.changed() => return,
+                        event = tokio::time::timeout(FOLLOWER_QUIET, events.next()) => event,
+                    };
+                    let Ok(event) = event else {
+                        // Quiet: is the stream quiet too? A follower that stalled across a
+                        // failover would leave this gateway's seats without live events.
+                        match county.after(from.saturating_sub(1), None, 1).await {
+                            Ok(waiting) if waiting.is_empty() => continue,
+                            Ok(_) => tracing::warn!(from, "the county's stream has events this gateway did not get; reading again"),
+                            Err(e) => tracing::warn!(error = %e, from, "the county's stream unanswered; reading again"),
+                        }
+                        break;
+                    };
+                    match event {
+                        Some(Ok(read)) => {
+                            from = read.logged.seq + 1;
+                            let route = read.route.map(Arc::from);
+                            let event = Live { seq: read.logged.seq, frame: read.logged.frame.into(), route, fresh: true };
+                            // No receivers is fine: nobody is listening yet.
+                            let _ = live.send(event);
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, from, "reading the county's stream; reading again");
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, from, "cannot follow the county's stream; trying again"),
+        }
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
     }
 }
 

@@ -8,6 +8,8 @@ mod event_log;
 pub mod files;
 mod grant;
 mod hub;
+pub mod jetstream;
+mod logs;
 mod positions;
 pub mod tls;
 mod users;

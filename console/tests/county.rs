@@ -1,0 +1,219 @@
+//! A county on one log: `linkage hub --nats` gateways over a real three-node JetStream cluster
+//! (Debian's nats-server 2.9.10) on loopback. The stream's leader is killed under load, a
+//! gateway is killed under load; a seat sees every report once, in log order, and a township's
+//! seat never sees another township's.
+
+mod peers;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use linkage_tests::nats::NatsCluster;
+use streams::feed::{Body, ClientHandle, FeedClient, FeedUpdate, IncidentReport, Role};
+use tokio::sync::mpsc;
+
+const TOKENS: &str = r#"
+[[token]]
+token = "console"
+role = "console"
+name = "县级席位"
+
+[[token]]
+token = "field"
+role = "field_terminal"
+name = "网格员终端"
+"#;
+
+/// A gateway's process, killed when the test ends however it ends.
+struct Gateway(Child);
+
+impl Gateway {
+    /// SIGKILL: no clean shutdown.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A gateway of county `c1` (township `township`, or the whole county) on `port`, its own
+/// folder under `dir`.
+fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&str>) -> Gateway {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tokens.toml"), TOKENS).unwrap();
+    let mut extra: Vec<&std::ffi::OsStr> = vec!["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()];
+    if let Some(township) = township {
+        extra.extend::<[&std::ffi::OsStr; 2]>(["--township".as_ref(), township.as_ref()]);
+    }
+    Gateway(peers::linkage_hub(&dir, port, &extra))
+}
+
+fn client(runtime: &tokio::runtime::Runtime, url: &str, token: &str, role: Role) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = FeedClient { url: url.into(), token: token.into(), role, since: 0, name: token.into(), trust: None };
+    (client.spawn(runtime.handle(), tx, streams::no_waker()), rx)
+}
+
+/// Report `n` of `township`: its id says where it is from.
+fn report(township: &str, n: usize) -> Body {
+    let Body::Report(report) = peers::report(n) else { unreachable!() };
+    Body::Report(IncidentReport { report_id: format!("{township}-{n}"), ..report })
+}
+
+/// The reports a client was told about, with their sequence numbers, in the order told.
+fn drain(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, into: &mut Vec<(u64, String)>) {
+    while let Ok(update) = rx.try_recv() {
+        if let FeedUpdate::Event(env) = update
+            && let Body::IncidentReported(i) = env.body
+        {
+            into.push((env.seq, i.report.report_id));
+        }
+    }
+}
+
+/// Every one of `expected` once, nothing else, in increasing log order.
+fn exactly_once_in_order(who: &str, seen: &[(u64, String)], expected: &[String]) {
+    let seqs: Vec<u64> = seen.iter().map(|(s, _)| *s).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{who}: events out of order or doubled: {seqs:?}");
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (_, id) in seen {
+        *count.entry(id.as_str()).or_default() += 1;
+    }
+    let doubled: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "{who}: doubled {doubled:?}");
+    let missing: Vec<&String> = expected.iter().filter(|id| !count.contains_key(id.as_str())).collect();
+    assert!(missing.is_empty(), "{who}: missing {missing:?}");
+    assert_eq!(seen.len(), expected.len(), "{who}: holds reports it should not: {seen:?}");
+}
+
+/// Sends `reports` through `terminal` again and again until each is acknowledged (a report
+/// sent into a dying connection is sent anew; the log keeps a repeat once), draining the seats.
+fn until_acknowledged(
+    terminal: &ClientHandle,
+    acks: &mut mpsc::UnboundedReceiver<FeedUpdate>,
+    reports: &[(String, Body)],
+    seats: &mut [(&mut mpsc::UnboundedReceiver<FeedUpdate>, &mut Vec<(u64, String)>)],
+) {
+    let mut acked = vec![];
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        drain(acks, &mut acked);
+        for (rx, into) in seats.iter_mut() {
+            drain(rx, into);
+        }
+        let missing: Vec<&(String, Body)> = reports.iter().filter(|(id, _)| !acked.iter().any(|(_, a)| a == id)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < until, "after 60 s, {} reports not acknowledged", missing.len());
+        for (_, body) in missing {
+            terminal.send(body.clone());
+        }
+    }
+}
+
+#[test]
+fn ten_townships_report_while_the_stream_leader_is_killed_and_each_seat_sees_its_own_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let townships: Vec<String> = (1..=10).map(|t| format!("t{t}")).collect();
+    let ports: Vec<u16> = (0..=townships.len()).map(|_| linkage_tests::free_tcp_port()).collect();
+    let mut gateways: Vec<Gateway> = vec![gateway(dir.path(), "county", ports[0], &nats, None)];
+    for (t, port) in townships.iter().zip(&ports[1..]) {
+        gateways.push(gateway(dir.path(), t, *port, &nats, Some(t)));
+    }
+    let url = |port: u16| format!("ws://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_county_seat, mut county_rx) = client(&runtime, &url(ports[0]), "console", Role::Console);
+    let (_t1_seat, mut t1_rx) = client(&runtime, &url(ports[1]), "console", Role::Console);
+    let mut terminals: Vec<(ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>)> =
+        ports[1..].iter().map(|p| client(&runtime, &url(*p), "field", Role::FieldTerminal)).collect();
+
+    const EACH: usize = 30;
+    let (mut county_seen, mut t1_seen) = (vec![], vec![]);
+    let mut all: Vec<Vec<(String, Body)>> = vec![vec![]; townships.len()];
+    let mut killed = None;
+    for n in 1..=EACH {
+        for (i, (terminal, _)) in terminals.iter().enumerate() {
+            let body = report(&townships[i], n);
+            all[i].push((format!("{}-{n}", townships[i]), body.clone()));
+            terminal.send(body);
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        if n == EACH / 2 {
+            // The stream's leader dies mid-stream (SIGKILL) and comes back a second later.
+            let leader = runtime.block_on(cluster.leader("LK_c1")).expect("the stream has a leader");
+            cluster.kill(&leader);
+            std::thread::sleep(Duration::from_secs(1));
+            cluster.restart(&leader);
+            killed = Some(leader);
+        }
+        drain(&mut county_rx, &mut county_seen);
+        drain(&mut t1_rx, &mut t1_seen);
+    }
+    assert!(killed.is_some());
+    for ((terminal, acks), reports) in terminals.iter_mut().zip(&all) {
+        until_acknowledged(terminal, acks, reports, &mut [(&mut county_rx, &mut county_seen), (&mut t1_rx, &mut t1_seen)]);
+    }
+    let everyone: Vec<String> = all.iter().flatten().map(|(id, _)| id.clone()).collect();
+    let own: Vec<String> = all[0].iter().map(|(id, _)| id.clone()).collect();
+    let arrived = linkage_tests::wait_for(Duration::from_secs(30), || {
+        drain(&mut county_rx, &mut county_seen);
+        drain(&mut t1_rx, &mut t1_seen);
+        county_seen.len() >= everyone.len() && t1_seen.len() >= own.len()
+    });
+    // A little longer: a late duplicate would arrive now.
+    std::thread::sleep(Duration::from_secs(1));
+    drain(&mut county_rx, &mut county_seen);
+    drain(&mut t1_rx, &mut t1_seen);
+    assert!(arrived, "county seat has {} of {}, t1's {} of {}", county_seen.len(), everyone.len(), t1_seen.len(), own.len());
+    exactly_once_in_order("the county's seat", &county_seen, &everyone);
+    exactly_once_in_order("t1's seat", &t1_seen, &own);
+}
+
+#[test]
+fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let [a, b] = linkage_tests::free_tcp_ports();
+    let mut first = gateway(dir.path(), "a", a, &nats, Some("t1"));
+    let _second = gateway(dir.path(), "b", b, &nats, Some("t1"));
+    let both = format!("ws://127.0.0.1:{a},ws://127.0.0.1:{b}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_seat, mut seat_rx) = client(&runtime, &both, "console", Role::Console);
+    let (terminal, mut acks) = client(&runtime, &both, "field", Role::FieldTerminal);
+
+    const REPORTS: usize = 200;
+    let mut seen = vec![];
+    let reports: Vec<(String, Body)> = (1..=REPORTS).map(|n| (format!("t1-{n}"), report("t1", n))).collect();
+    for (n, (_, body)) in reports.iter().enumerate() {
+        terminal.send(body.clone());
+        std::thread::sleep(Duration::from_millis(10));
+        if n == REPORTS / 2 {
+            // The gateway both are on dies (SIGKILL): they move to the other.
+            first.kill();
+        }
+        drain(&mut seat_rx, &mut seen);
+    }
+    until_acknowledged(&terminal, &mut acks, &reports, &mut [(&mut seat_rx, &mut seen)]);
+    let everyone: Vec<String> = reports.iter().map(|(id, _)| id.clone()).collect();
+    let arrived = linkage_tests::wait_for(Duration::from_secs(30), || {
+        drain(&mut seat_rx, &mut seen);
+        seen.len() >= everyone.len()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    drain(&mut seat_rx, &mut seen);
+    assert!(arrived, "the seat has {} of {}", seen.len(), everyone.len());
+    exactly_once_in_order("the seat", &seen, &everyone);
+}

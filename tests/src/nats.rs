@@ -1,0 +1,110 @@
+//! A NATS JetStream cluster on loopback for tests and benchmarks: Debian's `nats-server`
+//! (2.9.10, `make deps`), three nodes routed to each other, each with its own store in a
+//! temporary folder. A node can be killed (SIGKILL) and started again on its store and ports.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// One node: its name (`n1`…), client port and route port, and its process while it runs.
+struct Node {
+    name: String,
+    port: u16,
+    route: u16,
+    child: Option<Child>,
+}
+
+/// A running cluster; dropping it kills every node.
+pub struct NatsCluster {
+    dir: tempfile::TempDir,
+    nodes: Vec<Node>,
+}
+
+impl NatsCluster {
+    /// Starts `n` nodes (named `n1`…) and waits until each takes connections.
+    pub fn start(n: usize) -> NatsCluster {
+        let dir = tempfile::tempdir().expect("a folder for the cluster");
+        let ports: Vec<u16> = (0..2 * n).map(|_| crate::free_tcp_port()).collect();
+        let nodes = (0..n)
+            .map(|i| Node { name: format!("n{}", i + 1), port: ports[2 * i], route: ports[2 * i + 1], child: None })
+            .collect();
+        let mut cluster = NatsCluster { dir, nodes };
+        for i in 0..n {
+            cluster.write_config(i);
+            cluster.run(i);
+        }
+        cluster
+    }
+
+    /// `nats://127.0.0.1:port` of every node, comma-separated (as `linkage hub --nats` takes).
+    pub fn urls(&self) -> String {
+        self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.port)).collect::<Vec<_>>().join(",")
+    }
+
+    fn write_config(&self, i: usize) {
+        let node = &self.nodes[i];
+        let routes: Vec<String> = self.nodes.iter().map(|n| format!("nats-route://127.0.0.1:{}", n.route)).collect();
+        let config = format!(
+            "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: \"{store}\" }}\n\
+             cluster {{\n  name: lk\n  listen: 127.0.0.1:{route}\n  routes: [{routes}]\n}}\n",
+            name = node.name,
+            port = node.port,
+            store = self.dir.path().join(&node.name).display(),
+            route = node.route,
+            routes = routes.join(", "),
+        );
+        std::fs::write(self.dir.path().join(format!("{}.conf", node.name)), config).expect("a node's config");
+    }
+
+    fn run(&mut self, i: usize) {
+        let conf = self.dir.path().join(format!("{}.conf", self.nodes[i].name));
+        let child = Command::new("nats-server")
+            .arg("-c")
+            .arg(conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server runs (make deps installs it)");
+        self.nodes[i].child = Some(child);
+        let port = self.nodes[i].port;
+        let up = crate::wait_for(Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        assert!(up, "nats-server {} did not listen within 20 s", self.nodes[i].name);
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.nodes.iter().position(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    /// Kills node `name` with SIGKILL (no clean shutdown).
+    pub fn kill(&mut self, name: &str) {
+        let i = self.index(name);
+        if let Some(mut child) = self.nodes[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts node `name` again on its store and ports.
+    pub fn restart(&mut self, name: &str) {
+        let i = self.index(name);
+        self.run(i);
+    }
+
+    /// The node leading `stream` now (asked of the cluster), once one does.
+    pub async fn leader(&self, stream: &str) -> Option<String> {
+        let client = async_nats::connect(self.urls().split(',').collect::<Vec<_>>().as_slice()).await.ok()?;
+        let js = async_nats::jetstream::new(client);
+        let info = js.get_stream(stream).await.ok()?.get_info().await.ok()?;
+        info.cluster.and_then(|c| c.leader)
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
