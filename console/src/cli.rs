@@ -176,7 +176,18 @@ fn hub(args: &[String]) -> Result<(), String> {
     }
     let f = flags(
         args,
-        &["--listen", "--data", "--tokens", "--config", "--tls", "--files", "--nats", "--county", "--township", "--replicas"],
+        &[
+            "--listen",
+            "--data",
+            "--tokens",
+            "--config",
+            "--tls",
+            "--files",
+            "--nats",
+            "--county",
+            "--township",
+            "--replicas",
+        ],
     )?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
     let listen: std::net::SocketAddr = listen.parse().map_err(|_| format!("--listen {listen:?}: use host:port"))?;
@@ -217,7 +228,8 @@ fn hub(args: &[String]) -> Result<(), String> {
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let county = county(&f)?;
-    let hub = HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files), county };
+    let hub =
+        HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files), county };
     let township = config.as_ref().map(|config| Township { config, sms: None, bridge: None });
     let server = Server::start(hub, township, trust, &runtime)?;
     if !server.dispatches() {

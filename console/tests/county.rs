@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use linkage::config::Config;
 use linkage_tests::nats::NatsCluster;
+use peers::drill;
 use streams::feed::{Body, ClientHandle, FeedClient, FeedUpdate, IncidentReport, Role};
 use tokio::sync::mpsc;
 
@@ -56,7 +58,12 @@ fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&str>
     Gateway(peers::linkage_hub(&dir, port, &extra))
 }
 
-fn client(runtime: &tokio::runtime::Runtime, url: &str, token: &str, role: Role) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
+fn client(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    token: &str,
+    role: Role,
+) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let client = FeedClient { url: url.into(), token: token.into(), role, since: 0, name: token.into(), trust: None };
     (client.spawn(runtime.handle(), tx, streams::no_waker()), rx)
@@ -110,7 +117,8 @@ fn until_acknowledged(
         for (rx, into) in seats.iter_mut() {
             drain(rx, into);
         }
-        let missing: Vec<&(String, Body)> = reports.iter().filter(|(id, _)| !acked.iter().any(|(_, a)| a == id)).collect();
+        let missing: Vec<&(String, Body)> =
+            reports.iter().filter(|(id, _)| !acked.iter().any(|(_, a)| a == id)).collect();
         if missing.is_empty() {
             return;
         }
@@ -163,7 +171,12 @@ fn ten_townships_report_while_the_stream_leader_is_killed_and_each_seat_sees_its
     }
     assert!(killed.is_some());
     for ((terminal, acks), reports) in terminals.iter_mut().zip(&all) {
-        until_acknowledged(terminal, acks, reports, &mut [(&mut county_rx, &mut county_seen), (&mut t1_rx, &mut t1_seen)]);
+        until_acknowledged(
+            terminal,
+            acks,
+            reports,
+            &mut [(&mut county_rx, &mut county_seen), (&mut t1_rx, &mut t1_seen)],
+        );
     }
     let everyone: Vec<String> = all.iter().flatten().map(|(id, _)| id.clone()).collect();
     let own: Vec<String> = all[0].iter().map(|(id, _)| id.clone()).collect();
@@ -176,7 +189,14 @@ fn ten_townships_report_while_the_stream_leader_is_killed_and_each_seat_sees_its
     std::thread::sleep(Duration::from_secs(1));
     drain(&mut county_rx, &mut county_seen);
     drain(&mut t1_rx, &mut t1_seen);
-    assert!(arrived, "county seat has {} of {}, t1's {} of {}", county_seen.len(), everyone.len(), t1_seen.len(), own.len());
+    assert!(
+        arrived,
+        "county seat has {} of {}, t1's {} of {}",
+        county_seen.len(),
+        everyone.len(),
+        t1_seen.len(),
+        own.len()
+    );
     exactly_once_in_order("the county's seat", &county_seen, &everyone);
     exactly_once_in_order("t1's seat", &t1_seen, &own);
 }
@@ -216,4 +236,72 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     drain(&mut seat_rx, &mut seen);
     assert!(arrived, "the seat has {} of {}", seen.len(), everyone.len());
     exactly_once_in_order("the seat", &seen, &everyone);
+}
+
+/// Only one of a township's servers acts for it: two gateways of township `t1` both run its
+/// dispatch service; one holds the lease, the other stands by. The holder is killed (SIGKILL)
+/// in the middle of a 60-order dispatch; the standby takes the lease over and finishes. Every
+/// unit terminal gets each work order once and the SMSC (not ours) accepts each SMS once.
+#[test]
+fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is_sent_twice() {
+    const ORDERS: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let smsc = peers::start_smsc(dir.path(), 0);
+    let [a, b] = linkage_tests::free_tcp_ports();
+    let both = format!("ws://127.0.0.1:{a},ws://127.0.0.1:{b}");
+    let smpp = format!(
+        "[dispatch.sms]\naddress = \"127.0.0.1:{}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n",
+        smsc.port
+    );
+    let config_path = drill::write_files(dir.path(), &both, &smpp);
+    let config = Config::load(&config_path).unwrap();
+    let server = |name: &str, port: u16| {
+        let own = dir.path().join(name);
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::copy(dir.path().join("tokens.toml"), own.join("tokens.toml")).unwrap();
+        let args: [&std::ffi::OsStr; 8] = [
+            "--nats".as_ref(),
+            nats.as_ref(),
+            "--county".as_ref(),
+            "c1".as_ref(),
+            "--township".as_ref(),
+            "t1".as_ref(),
+            "--config".as_ref(),
+            config_path.as_os_str(),
+        ];
+        Gateway(peers::linkage_hub(&own, port, &args))
+    };
+    let mut holder = server("a", a);
+    let (tx, mut received) = mpsc::unbounded_channel();
+    let _terminals: Vec<ClientHandle> = drill::UNITS
+        .iter()
+        .map(|u| {
+            let client = FeedClient {
+                url: both.clone(),
+                token: format!("t-{u}"),
+                role: Role::UnitTerminal,
+                since: 0,
+                name: u.to_string(),
+                trust: None,
+            };
+            client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
+        })
+        .collect();
+    let mut seat = drill::dispatch_all(ORDERS, &runtime, dir.path(), (&both, &config), drill::draft);
+    // The first server acts (it holds the lease); the second starts and stands by.
+    seat.until(60, "a first order sent", |core| core.orders.list.len() > 5);
+    let _standby = server("b", b);
+    seat.until(60, "a third of the orders built", |core| core.orders.list.len() >= ORDERS / 3);
+    assert!(!drill::all_sent(&seat.core, ORDERS), "the dispatch was over before the kill: the test proves little");
+    holder.kill();
+    seat.until(120, "every order built and every message sent", |core| drill::all_sent(core, ORDERS));
+    let incidents: std::collections::HashSet<&str> =
+        seat.core.orders.list.values().map(|o| o.incident.as_str()).collect();
+    assert_eq!(incidents.len(), ORDERS, "an incident got two orders");
+    drill::each_order_once(&seat, &mut received, ORDERS);
+    let resent = drill::each_sms_once(&seat, &smsc.log, ORDERS);
+    eprintln!("lease take-over: {ORDERS} orders, {resent} SMS resends recognised by key at the SMSC");
 }

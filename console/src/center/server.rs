@@ -1,8 +1,13 @@
 //! The center's server as one thing to start: the hub and, for a township's config, its
 //! dispatch service, with the two identities the service needs made fresh for this run (from
 //! the OS's CSPRNG) and known only here. `linkage hub`, the embedded default and the tests all
-//! start it this way.
+//! start it this way. On a county's log (`--nats`) several servers run a township's gateway
+//! side by side; one of them, the holder of the township's lease, runs its services.
 
+use std::sync::{Arc, Mutex};
+
+use streams::feed::jetstream::JetStreamLog;
+use streams::feed::lease::{self, Lease};
 use streams::feed::tls::Trust;
 use streams::feed::{Grant, Hub, HubConfig, HubHandle, Role, secret_hex};
 
@@ -11,16 +16,14 @@ use super::meeting::MeetingService;
 use super::service::{DispatchService, HubAccess};
 use crate::config::{BridgeSettings, Config, SmsGateway};
 
-/// A running server; dropping it stops the service, then the hub.
+/// A running server; dropping it stops the services, then the hub.
 pub struct Server {
     // Dropped first: the bridge and the services go before the hub they work for.
-    _meetings: Option<MeetingService>,
-    bridge: Option<Bridge>,
-    service: Option<DispatchService>,
+    services: Services,
     pub hub: HubHandle,
 }
 
-/// The township the dispatch service works for: its config, and an SMSC and a bridge to use
+/// The township that the dispatch service works for: its config, and an SMSC and a bridge to use
 /// when the config names none (the demo's simulated ones).
 pub struct Township<'a> {
     pub config: &'a Config,
@@ -28,9 +31,80 @@ pub struct Township<'a> {
     pub bridge: Option<BridgeSettings>,
 }
 
+/// The township's services (dispatch, and the bridge and meetings where configured).
+enum Services {
+    None,
+    /// Running for as long as the server runs (the township's own log).
+    Running(Running),
+    /// Started whenever this server holds the township's lease on the county's log, stopped
+    /// when it loses it; a standby meanwhile.
+    Leased {
+        running: Arc<Mutex<Option<Running>>>,
+        task: tokio::task::JoinHandle<()>,
+    },
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        if let Services::Leased { running, task } = self {
+            task.abort();
+            drop(running.lock().unwrap_or_else(|p| p.into_inner()).take());
+        }
+    }
+}
+
+/// The services while they run.
+struct Running {
+    // Dropped in this order: what is still working stops before what it reports to.
+    _meetings: Option<MeetingService>,
+    bridge: Option<Bridge>,
+    _service: DispatchService,
+}
+
+/// Everything the services need to start, owned (a leased start happens later, on a task).
+#[derive(Clone)]
+struct Start {
+    config: Config,
+    sms: Option<SmsGateway>,
+    bridged: Option<BridgeSettings>,
+    identity: Option<streams::feed::tls::Identity>,
+    url: String,
+    /// The service's, the dispatcher's and the bridge's tokens.
+    tokens: [String; 3],
+    trust: Option<Trust>,
+    dir: std::path::PathBuf,
+}
+
+impl Start {
+    fn run(&self, runtime: &tokio::runtime::Handle) -> Result<Running, String> {
+        let Start { config, sms, bridged, identity, url, tokens: [center, dispatcher, bridge], trust, dir } = self;
+        // The service reaches its own hub on the address it listens on; with TLS the
+        // certificate must name it (`--names 127.0.0.1,…`).
+        let access = HubAccess { url, center_token: center, dispatcher_token: dispatcher, trust: trust.clone() };
+        let service = DispatchService::start(config, sms.clone(), access, dir, runtime)?;
+        let bridge = match bridged {
+            Some(settings) => {
+                let hub = (url.as_str(), bridge.as_str(), trust.clone());
+                let dir = dir.join("bridge");
+                Some(Bridge::start(config, (settings.clone(), identity.clone()), hub, &dir, runtime)?)
+            }
+            None => None,
+        };
+        let meetings = match &config.meeting {
+            Some(settings) => {
+                let hub = (url.as_str(), center.as_str(), trust.clone());
+                Some(MeetingService::start(settings, hub, &dir.join("meeting"), runtime)?)
+            }
+            None => None,
+        };
+        Ok(Running { _meetings: meetings, bridge, _service: service })
+    }
+}
+
 impl Server {
     /// Starts the hub of `hub`, then the dispatch service for `township` (if any), which keeps
-    /// its state in `DATA/center` and, for a hub serving wss, trusts `trust`.
+    /// its state in `DATA/center` and, for a hub serving wss, trusts `trust`. On a county's
+    /// log the services start only while this server holds the township's lease.
     pub fn start(
         mut hub: HubConfig,
         township: Option<Township<'_>>,
@@ -51,43 +125,71 @@ impl Server {
         // The bridge speaks HTTPS with the hub's identity when the hub serves wss.
         let identity = hub.tls.clone();
         let hub = runtime.block_on(Hub::start(hub))?;
-        let url = hub.url();
-        let (service, bridge, meetings) = match township {
-            Some(Township { config, sms, .. }) => {
-                // The service reaches its own hub on the address it listens on; with TLS the
-                // certificate must name it (`--names 127.0.0.1,…`).
-                let access =
-                    HubAccess { url: &url, center_token: &center, dispatcher_token: &dispatcher, trust: trust.clone() };
-                let service = DispatchService::start(config, sms, access, &dir, runtime.handle())?;
-                let bridge = match bridged {
-                    Some(settings) => {
-                        let hub = (url.as_str(), bridge.as_str(), trust.clone());
-                        let dir = dir.join("bridge");
-                        Some(Bridge::start(config, (settings, identity), hub, &dir, runtime.handle())?)
-                    }
-                    None => None,
-                };
-                let meetings = match &config.meeting {
-                    Some(settings) => {
-                        let hub = (url.as_str(), center.as_str(), trust);
-                        Some(MeetingService::start(settings, hub, &dir.join("meeting"), runtime.handle())?)
-                    }
-                    None => None,
-                };
-                (Some(service), bridge, meetings)
-            }
-            None => (None, None, None),
+        let Some(Township { config, sms, .. }) = township else {
+            return Ok(Server { services: Services::None, hub });
         };
-        Ok(Server { _meetings: meetings, bridge, service, hub })
+        let start = Start {
+            config: config.clone(),
+            sms,
+            bridged,
+            identity,
+            url: hub.url(),
+            tokens: [center, dispatcher, bridge],
+            trust,
+            dir,
+        };
+        let services = match hub.county() {
+            None => Services::Running(start.run(runtime.handle())?),
+            Some(county) => {
+                let running = Arc::new(Mutex::new(None));
+                let task = runtime.spawn(leased(county.clone(), start, running.clone()));
+                Services::Leased { running, task }
+            }
+        };
+        Ok(Server { services, hub })
     }
 
     /// Where the 110 / 12345 bridge listens, when the township has one.
     pub fn bridge_addr(&self) -> Option<std::net::SocketAddr> {
-        self.bridge.as_ref().map(Bridge::addr)
+        match &self.services {
+            Services::None => None,
+            Services::Running(running) => running.bridge.as_ref().map(Bridge::addr),
+            Services::Leased { running, .. } => {
+                running.lock().unwrap_or_else(|p| p.into_inner()).as_ref()?.bridge.as_ref().map(Bridge::addr)
+            }
+        }
     }
 
-    /// Whether a dispatch service runs (the hub alone builds no orders).
+    /// Whether a dispatch service runs, or stands by for its lease (the hub alone builds no
+    /// orders).
     pub fn dispatches(&self) -> bool {
-        self.service.is_some()
+        !matches!(self.services, Services::None)
+    }
+}
+
+/// The township's services on a county's log: wait for the lease, run them while it is held,
+/// stop them when it is lost (another server acts now), and wait again.
+async fn leased(county: JetStreamLog, start: Start, running: Arc<Mutex<Option<Running>>>) {
+    let holder = format!("{}@{}", std::process::id(), start.url);
+    loop {
+        let lease = match Lease::acquire(&county, "services", &holder).await {
+            Ok(lease) => lease,
+            Err(e) => {
+                tracing::error!(error = %e, "the township's lease cannot be asked for; asking again");
+                tokio::time::sleep(lease::RENEW).await;
+                continue;
+            }
+        };
+        let (starting, runtime) = (start.clone(), tokio::runtime::Handle::current());
+        match tokio::task::spawn_blocking(move || starting.run(&runtime)).await {
+            Ok(Ok(services)) => *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(services),
+            Ok(Err(e)) => tracing::error!(error = %e, "the township's services did not start"),
+            Err(e) => tracing::error!(error = %e, "the township's services did not start"),
+        }
+        let lost = lease.hold().await;
+        tracing::error!(reason = %lost, "this server no longer acts for the township; standing by");
+        let stopped = running.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Stopping waits for the services' own tasks: off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || drop(stopped)).await;
     }
 }

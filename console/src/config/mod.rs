@@ -136,7 +136,7 @@ pub enum SimulatedSms {
 }
 
 /// A loaded, checked configuration.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub file: PathBuf,
     pub hub: HubSetting,

@@ -188,8 +188,15 @@ impl World {
         }
         // The files endpoint on the hub's address, a port of its own choosing: seats learn it at hello.
         let files = Some(std::net::SocketAddr::new(listen.ip(), 0));
-        let hub =
-            HubConfig { listen, data_dir: data_dir.clone(), tokens, limits: Default::default(), tls: None, files, county: None };
+        let hub = HubConfig {
+            listen,
+            data_dir: data_dir.clone(),
+            tokens,
+            limits: Default::default(),
+            tls: None,
+            files,
+            county: None,
+        };
         // The demo's 110 center and 12345 platform, when the simulation runs and no [bridge] is
         // configured: up before the bridge, which calls them back.
         let mut command_center = None;

@@ -14,6 +14,8 @@ use gstreamer::prelude::*;
 use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Grant, HubConfig, Role};
 use tokio::sync::mpsc;
 
+pub mod drill;
+
 /// The center's server as `linkage hub --config` runs it, in this process: the hub on `listen`
 /// with seat tokens `seat-1` … `seat-3` (duty officers), a field terminal `field`, a terminal
 /// connected for each unit of `config` (token `t-UNIT`; what they receive comes out of

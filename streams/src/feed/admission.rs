@@ -91,9 +91,11 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             handover.by = me.clone();
             logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
         }
-        Body::PeersDocked { peers } if role == Role::Bridge => {
-            Admission::Log(Pending { dedup: None, route: None, make: Box::new(move |_| Body::PeersDocked { peers: peers.clone() }) })
-        }
+        Body::PeersDocked { peers } if role == Role::Bridge => Admission::Log(Pending {
+            dedup: None,
+            route: None,
+            make: Box::new(move |_| Body::PeersDocked { peers: peers.clone() }),
+        }),
         Body::HandoverProgressed(p) if role == Role::Bridge => {
             logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
         }

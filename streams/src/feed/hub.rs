@@ -33,10 +33,10 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use super::admission::{Admission, admit};
 use super::attachments::AttachmentStore;
 use super::event_log::{EventLog, Logged, Pending};
-use super::jetstream::{County, JetStreamLog};
-use super::logs::{Reader, Writer};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
+use super::jetstream::{County, JetStreamLog};
+use super::logs::{Reader, Writer};
 use super::positions::{Allowance, Positions};
 use super::tls::Socket;
 use super::users::{LoginError, Users};
@@ -132,9 +132,15 @@ pub struct HubHandle {
     shutdown: watch::Sender<bool>,
     refused: Arc<AtomicU64>,
     files: Option<String>,
+    county: Option<JetStreamLog>,
 }
 
 impl HubHandle {
+    /// The county's stream, when this hub is one of its gateways.
+    pub fn county(&self) -> Option<&JetStreamLog> {
+        self.county.as_ref()
+    }
+
     /// The files endpoint's URL (`http://…` or `https://…`), when the hub serves one.
     pub fn files_url(&self) -> Option<&str> {
         self.files.as_deref()
@@ -266,7 +272,7 @@ impl Hub {
             tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             files: files.clone(),
             positions: Positions::new(),
-            county,
+            county: county.clone(),
             users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
         });
@@ -277,7 +283,7 @@ impl Hub {
             tokio::spawn(super::files::serve(files_listener, shared.clone(), store, stopped.clone()));
         }
         tokio::spawn(accept(listener, shared, stopped));
-        Ok(HubHandle { addr, secure, shutdown, refused, files })
+        Ok(HubHandle { addr, secure, shutdown, refused, files, county })
     }
 }
 
@@ -736,7 +742,12 @@ async fn replay(
 /// A county gateway's follower: every event of its scope, as the stream logs it (whichever
 /// gateway appended it), broadcast to its clients in order from `from` on. A broken read is
 /// taken up again after the last event broadcast.
-async fn follow(county: JetStreamLog, mut from: u64, live: broadcast::Sender<Live>, mut stopped: watch::Receiver<bool>) {
+async fn follow(
+    county: JetStreamLog,
+    mut from: u64,
+    live: broadcast::Sender<Live>,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         match county.follow(from).await {
             Ok(events) => {
@@ -751,7 +762,10 @@ async fn follow(county: JetStreamLog, mut from: u64, live: broadcast::Sender<Liv
                         // failover would leave this gateway's seats without live events.
                         match county.after(from.saturating_sub(1), None, 1).await {
                             Ok(waiting) if waiting.is_empty() => continue,
-                            Ok(_) => tracing::warn!(from, "the county's stream has events this gateway did not get; reading again"),
+                            Ok(_) => tracing::warn!(
+                                from,
+                                "the county's stream has events this gateway did not get; reading again"
+                            ),
                             Err(e) => tracing::warn!(error = %e, from, "the county's stream unanswered; reading again"),
                         }
                         break;
@@ -760,7 +774,8 @@ async fn follow(county: JetStreamLog, mut from: u64, live: broadcast::Sender<Liv
                         Some(Ok(read)) => {
                             from = read.logged.seq + 1;
                             let route = read.route.map(Arc::from);
-                            let event = Live { seq: read.logged.seq, frame: read.logged.frame.into(), route, fresh: true };
+                            let event =
+                                Live { seq: read.logged.seq, frame: read.logged.frame.into(), route, fresh: true };
                             // No receivers is fine: nobody is listening yet.
                             let _ = live.send(event);
                         }

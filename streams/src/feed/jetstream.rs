@@ -71,7 +71,9 @@ impl County {
             Some(t) if bad(t) || t == "county" => {
                 Err(format!("township {t:?}: use letters, digits, '_' or '-' (and not \"county\")"))
             }
-            _ if !(1..=5).contains(&self.replicas) => Err(format!("{} replicas: JetStream keeps 1 to 5", self.replicas)),
+            _ if !(1..=5).contains(&self.replicas) => {
+                Err(format!("{} replicas: JetStream keeps 1 to 5", self.replicas))
+            }
             _ => Ok(()),
         }
     }
@@ -159,6 +161,16 @@ impl JetStreamLog {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         Err(format!("cannot open the county's stream {}: {last}", county.stream()))
+    }
+
+    /// The county, township and nodes this log was opened for.
+    pub fn county(&self) -> &County {
+        &self.county
+    }
+
+    /// The JetStream context (for the county's other stores: its leases).
+    pub fn context(&self) -> &Context {
+        &self.js
     }
 
     /// The newest sequence number of the whole county's stream (0 while empty).
@@ -327,11 +339,7 @@ impl JetStreamLog {
         Ok(messages.map(|m| read(m.map_err(|e| e.to_string())?)))
     }
 
-    async fn ordered(
-        &self,
-        from: u64,
-        filter: String,
-    ) -> Result<jetstream::consumer::Consumer<OrderedConfig>, String> {
+    async fn ordered(&self, from: u64, filter: String) -> Result<jetstream::consumer::Consumer<OrderedConfig>, String> {
         let config = OrderedConfig {
             filter_subject: filter,
             deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from.max(1) },
@@ -355,7 +363,12 @@ mod tests {
     use super::*;
 
     fn county(township: Option<&str>) -> County {
-        County { urls: vec!["nats://127.0.0.1:4222".into()], county: "c1".into(), township: township.map(Into::into), replicas: 3 }
+        County {
+            urls: vec!["nats://127.0.0.1:4222".into()],
+            county: "c1".into(),
+            township: township.map(Into::into),
+            replicas: 3,
+        }
     }
 
     #[test]

@@ -70,9 +70,11 @@ impl Reader {
         match self {
             Reader::Township(log) => {
                 let (log, route) = (log.clone(), route.map(str::to_owned));
-                tokio::task::spawn_blocking(move || log.lock().map_err(|_| poisoned())?.after(since, route.as_deref(), limit))
-                    .await
-                    .map_err(|e| e.to_string())?
+                tokio::task::spawn_blocking(move || {
+                    log.lock().map_err(|_| poisoned())?.after(since, route.as_deref(), limit)
+                })
+                .await
+                .map_err(|e| e.to_string())?
             }
             Reader::County(log) => log.after(since, route, limit).await,
         }

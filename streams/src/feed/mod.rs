@@ -9,6 +9,7 @@ pub mod files;
 mod grant;
 mod hub;
 pub mod jetstream;
+pub mod lease;
 mod logs;
 mod positions;
 pub mod tls;
