@@ -21,7 +21,7 @@ HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2 nats-server
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting lint
+.PHONY: deps deb run-packages demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -46,6 +46,15 @@ deps:
 	@# wrote, on numpy and OpenCV (headless: ipycam draws nothing on a screen).
 	@python3 -c "import ipycam, numpy, cv2" 2>/dev/null || python3 -m pip install --quiet --root-user-action=ignore \
 	  "numpy>=1.24,<3" "opencv-python-headless>=4.8,<5" && python3 -m pip install --quiet --root-user-action=ignore --no-deps ipycam==1.3.0
+
+## deb: the Debian package (release build): target/deb/linkage_VERSION_ARCH.deb
+deb:
+	$(CARGO) build --release -p linkage
+	packaging/deb.sh target/release/linkage target/deb
+
+## run-packages: the Debian packages the program runs on (the package's Depends)
+run-packages:
+	@echo $(RUN_PACKAGES)
 
 ## demo: build in release and open the console on the demo township
 demo: deps

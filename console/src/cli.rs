@@ -19,6 +19,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some("hub") => hub(&args[1..]),
         Some("tail") => tail(&args[1..]),
         Some("users") => users(&args[1..]),
+        Some("--version" | "-V") => {
+            println!("linkage {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
         Some("--help" | "-h" | "help") => {
             println!("{}", include_str!("usage.txt"));
             Ok(())
@@ -119,6 +123,8 @@ fn viewport(size: Option<[f32; 2]>) -> egui::ViewportBuilder {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenFile {
+    /// None at all is a hub no machine may connect to yet (people still log in).
+    #[serde(default)]
     token: Vec<TokenEntry>,
 }
 

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+
+use super::tls::Socket;
 
 use crate::{Waker, backoff};
 use linkage_protocol::{Body, Connection, Envelope, ErrorCode, FeedUpdate, Role};
@@ -61,16 +64,26 @@ pub struct Session {
 }
 
 /// Logs a person in at the hub (`login`, then the hub closes): their session, or the hub's
-/// reason for refusing.
+/// reason for refusing. Of several hub URLs (a county's gateways) the first that answers is
+/// asked; the session is that gateway's (see docs/deployment.md).
 pub async fn login(
     url: &str,
     trust: Option<&super::tls::Trust>,
     user: &str,
     password: &str,
 ) -> Result<Session, String> {
-    let mut ws = tokio::time::timeout(Duration::from_secs(10), open(url, trust))
-        .await
-        .map_err(|_| "the hub did not answer in 10 s".to_string())??;
+    let mut unreachable = String::from("no hub URL");
+    for url in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        match tokio::time::timeout(Duration::from_secs(10), open(url, trust)).await {
+            Ok(Ok(ws)) => return login_at(ws, user, password).await,
+            Ok(Err(e)) => unreachable = e,
+            Err(_) => unreachable = "the hub did not answer in 10 s".to_string(),
+        }
+    }
+    Err(unreachable)
+}
+
+async fn login_at(mut ws: WebSocketStream<Socket>, user: &str, password: &str) -> Result<Session, String> {
     let login = Body::Login { user: user.to_owned(), password: password.to_owned() };
     ws.send(Message::text(Envelope::new(1, login).to_text())).await.map_err(|e| e.to_string())?;
     loop {
@@ -95,10 +108,7 @@ pub async fn login(
 }
 
 /// A WebSocket to the hub at `url`, over TLS for `wss://`.
-async fn open(
-    url: &str,
-    trust: Option<&super::tls::Trust>,
-) -> Result<tokio_tungstenite::WebSocketStream<super::tls::Socket>, String> {
+async fn open(url: &str, trust: Option<&super::tls::Trust>) -> Result<WebSocketStream<Socket>, String> {
     let socket = super::tls::connect(url, trust).await?;
     let (ws, _) = tokio_tungstenite::client_async_with_config(url, socket, None).await.map_err(|e| e.to_string())?;
     Ok(ws)
