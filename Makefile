@@ -21,7 +21,7 @@ HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2 nats-server
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps deb run-packages demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting lint
+.PHONY: deps deb run-packages demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting bench-county lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -77,7 +77,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --features linkage/wgpu -- -D warnings
 
 ## bench: every benchmark (release build; numbers, not pass/fail)
-bench: bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting
+bench: bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting bench-county
 
 ## bench-hub: sustained ingest with 10 subscribed consoles; last line `hub-bench clients=10 …`
 bench-hub: deps
@@ -107,3 +107,8 @@ bench-dispatch: deps
 ## last line `meeting-bench sites=6 …`
 bench-meeting: deps
 	$(CARGO) bench -p linkage --bench meeting
+
+## bench-county: 10 townships reporting through their gateways into a 3-node JetStream cluster, 20 seats,
+## the stream's leader killed once; last line `county-bench townships=10 consoles=20 …`
+bench-county: deps
+	$(CARGO) bench -p linkage --bench county

@@ -6,57 +6,14 @@
 mod peers;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use linkage::config::Config;
 use linkage_tests::nats::NatsCluster;
+use peers::county::{Gateway, gateway};
 use peers::drill;
 use streams::feed::{Body, ClientHandle, FeedClient, FeedUpdate, IncidentReport, Role};
 use tokio::sync::mpsc;
-
-const TOKENS: &str = r#"
-[[token]]
-token = "console"
-role = "console"
-name = "县级席位"
-
-[[token]]
-token = "field"
-role = "field_terminal"
-name = "网格员终端"
-"#;
-
-/// A gateway's process, killed when the test ends however it ends.
-struct Gateway(Child);
-
-impl Gateway {
-    /// SIGKILL: no clean shutdown.
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A gateway of county `c1` (township `township`, or the whole county) on `port`, its own
-/// folder under `dir`.
-fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&str>) -> Gateway {
-    let dir = dir.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("tokens.toml"), TOKENS).unwrap();
-    let mut extra: Vec<&std::ffi::OsStr> = vec!["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()];
-    if let Some(township) = township {
-        extra.extend::<[&std::ffi::OsStr; 2]>(["--township".as_ref(), township.as_ref()]);
-    }
-    Gateway(peers::linkage_hub(&dir, port, &extra))
-}
 
 fn client(
     runtime: &tokio::runtime::Runtime,
@@ -272,7 +229,7 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
             "--config".as_ref(),
             config_path.as_os_str(),
         ];
-        Gateway(peers::linkage_hub(&own, port, &args))
+        Gateway::new(peers::linkage_hub(&own, port, &args))
     };
     let mut holder = server("a", a);
     let (tx, mut received) = mpsc::unbounded_channel();

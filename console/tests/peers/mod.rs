@@ -14,6 +14,7 @@ use gstreamer::prelude::*;
 use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Grant, HubConfig, Role};
 use tokio::sync::mpsc;
 
+pub mod county;
 pub mod drill;
 
 /// The center's server as `linkage hub --config` runs it, in this process: the hub on `listen`

@@ -1,0 +1,54 @@
+//! A county's gateways (`linkage hub --nats`) for the county tests and `make bench-county`.
+
+use std::path::Path;
+use std::process::Child;
+
+/// A seat (`console`) and a grid worker's terminal (`field`, allowed 2000 reports a second for
+/// the benchmark's load).
+const TOKENS: &str = r#"
+[[token]]
+token = "console"
+role = "console"
+name = "县级席位"
+
+[[token]]
+token = "field"
+role = "field_terminal"
+name = "网格员终端"
+per_second = 2000
+"#;
+
+/// A gateway's process, killed when the test ends however it ends.
+pub struct Gateway(Child);
+
+impl Gateway {
+    pub fn new(child: Child) -> Gateway {
+        Gateway(child)
+    }
+
+    /// SIGKILL: no clean shutdown.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A gateway of county `c1` (township `township`, or the whole county) on `port`, its own
+/// folder under `dir`.
+pub fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&str>) -> Gateway {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tokens.toml"), TOKENS).unwrap();
+    let mut extra: Vec<&std::ffi::OsStr> = vec!["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()];
+    if let Some(township) = township {
+        extra.extend::<[&std::ffi::OsStr; 2]>(["--township".as_ref(), township.as_ref()]);
+    }
+    Gateway(super::linkage_hub(&dir, port, &extra))
+}
+
