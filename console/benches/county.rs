@@ -62,7 +62,12 @@ impl Seat {
     }
 }
 
-fn client(runtime: &tokio::runtime::Runtime, port: u16, token: &str, role: Role) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
+fn client(
+    runtime: &tokio::runtime::Runtime,
+    port: u16,
+    token: &str,
+    role: Role,
+) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let url = format!("ws://127.0.0.1:{port}");
     let client = FeedClient { url, token: token.into(), role, since: 0, name: token.into(), trust: None };
@@ -94,7 +99,15 @@ fn main() {
     let mut seats: Vec<Seat> = vec![];
     let mut seat = |township: Option<usize>, port: u16| {
         let (client, rx) = client(&runtime, port, "console", Role::Console);
-        seats.push(Seat { township, rx, _client: client, got: HashMap::new(), latencies_us: vec![], last: None, gap: Duration::ZERO });
+        seats.push(Seat {
+            township,
+            rx,
+            _client: client,
+            got: HashMap::new(),
+            latencies_us: vec![],
+            last: None,
+            gap: Duration::ZERO,
+        });
     };
     seat(None, ports[0]);
     seat(None, ports[1]);
@@ -187,9 +200,7 @@ fn main() {
     }
     // The seats catch up.
     let total: usize = sent.iter().sum();
-    let caught_up = |seats: &[Seat]| {
-        seats.iter().all(|s| s.got.len() >= s.township.map_or(total, |t| sent[t]))
-    };
+    let caught_up = |seats: &[Seat]| seats.iter().all(|s| s.got.len() >= s.township.map_or(total, |t| sent[t]));
     let until = Instant::now() + Duration::from_secs(60);
     while !caught_up(&seats) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(200));

@@ -26,19 +26,22 @@ fn client(
     (client.spawn(runtime.handle(), tx, streams::no_waker()), rx)
 }
 
-/// Report `n` of `township`: its id says where it is from.
+/// Report `n` of `township`: its text says where it is from; its id is `n` in every township
+/// (the same sender's key in two townships must not make one a repeat of the other).
 fn report(township: &str, n: usize) -> Body {
     let Body::Report(report) = peers::report(n) else { unreachable!() };
-    Body::Report(IncidentReport { report_id: format!("{township}-{n}"), ..report })
+    Body::Report(IncidentReport { report_id: n.to_string(), text: format!("{township}-{n}"), ..report })
 }
 
-/// The reports a client was told about, with their sequence numbers, in the order told.
+/// The reports a client was told about (by their text), with their sequence numbers, in the
+/// order told. Each incident's id is built from its place in the log.
 fn drain(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, into: &mut Vec<(u64, String)>) {
     while let Ok(update) = rx.try_recv() {
         if let FeedUpdate::Event(env) = update
             && let Body::IncidentReported(i) = env.body
         {
-            into.push((env.seq, i.report.report_id));
+            assert_eq!(i.id, format!("E{:06}", env.seq), "an incident's id is not its place in the log");
+            into.push((env.seq, i.report.text));
         }
     }
 }

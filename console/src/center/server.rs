@@ -55,10 +55,24 @@ impl Drop for Services {
 
 /// The services while they run.
 struct Running {
-    // Dropped in this order: what is still working stops before what it reports to.
-    _meetings: Option<MeetingService>,
+    meetings: Option<MeetingService>,
     bridge: Option<Bridge>,
-    _service: DispatchService,
+    service: Option<DispatchService>,
+    /// Their own runtime when they run under a lease: shut down after them, so that nothing
+    /// of theirs (a channel's reconnecting task) goes on acting once the lease is lost.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // In this order: what is still working stops before what it reports to.
+        drop(self.meetings.take());
+        drop(self.bridge.take());
+        drop(self.service.take());
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Everything the services need to start, owned (a leased start happens later, on a task).
@@ -97,7 +111,20 @@ impl Start {
             }
             None => None,
         };
-        Ok(Running { _meetings: meetings, bridge, _service: service })
+        Ok(Running { meetings, bridge, service: Some(service), runtime: None })
+    }
+
+    /// Starts the services on a runtime of their own (see [`Running::runtime`]).
+    fn run_alone(&self) -> Result<Running, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("township services")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("a runtime for the township's services: {e}"))?;
+        let mut running = self.run(runtime.handle())?;
+        running.runtime = Some(runtime);
+        Ok(running)
     }
 }
 
@@ -167,12 +194,13 @@ impl Server {
     }
 }
 
-/// The township's services on a county's log: wait for the lease, run them while it is held,
-/// stop them when it is lost (another server acts now), and wait again.
+/// The township's services on a county's log: wait for the lease, run them while it is held
+/// (renewed from the moment it is taken, also while they start), stop them when it is lost
+/// (another server acts now), and wait again. Services that fail to start give the lease up.
 async fn leased(county: JetStreamLog, start: Start, running: Arc<Mutex<Option<Running>>>) {
-    let holder = format!("{}@{}", std::process::id(), start.url);
+    let who = format!("{}@{}", std::process::id(), start.url);
     loop {
-        let lease = match Lease::acquire(&county, "services", &holder).await {
+        let lease = match Lease::acquire(&county, "services", &who).await {
             Ok(lease) => lease,
             Err(e) => {
                 tracing::error!(error = %e, "the township's lease cannot be asked for; asking again");
@@ -180,13 +208,24 @@ async fn leased(county: JetStreamLog, start: Start, running: Arc<Mutex<Option<Ru
                 continue;
             }
         };
-        let (starting, runtime) = (start.clone(), tokio::runtime::Handle::current());
-        match tokio::task::spawn_blocking(move || starting.run(&runtime)).await {
+        // Dropping `give_up` (this task aborted: the server stops) releases the lease too.
+        let (give_up, told) = tokio::sync::oneshot::channel();
+        let mut holding = tokio::spawn(lease.hold(told));
+        let starting = start.clone();
+        let started = tokio::task::spawn_blocking(move || starting.run_alone()).await;
+        match started {
             Ok(Ok(services)) => *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(services),
-            Ok(Err(e)) => tracing::error!(error = %e, "the township's services did not start"),
-            Err(e) => tracing::error!(error = %e, "the township's services did not start"),
+            failed => {
+                let reason = failed.map_or_else(|e| e.to_string(), |r| r.err().unwrap_or_default());
+                tracing::error!(%reason, "the township's services did not start; the lease is given up");
+                let _ = give_up.send(());
+                let _ = holding.await;
+                tokio::time::sleep(lease::TTL).await;
+                continue;
+            }
         }
-        let lost = lease.hold().await;
+        let lost = (&mut holding).await.unwrap_or_else(|e| e.to_string());
+        drop(give_up);
         tracing::error!(reason = %lost, "this server no longer acts for the township; standing by");
         let stopped = running.lock().unwrap_or_else(|p| p.into_inner()).take();
         // Stopping waits for the services' own tasks: off the runtime's threads.

@@ -51,4 +51,3 @@ pub fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&
     }
     Gateway(super::linkage_hub(&dir, port, &extra))
 }
-

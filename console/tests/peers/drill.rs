@@ -52,7 +52,7 @@ pub fn start_server(dir: &Path, port: u16) -> std::process::Child {
     super::linkage_hub(dir, port, &["--config".as_ref(), dir.join("linkage.toml").as_os_str()])
 }
 
-/// Dispatch `i`: incident `i + 1` to every unit, by work order and SMS.
+/// Dispatch `i` to every unit, by work order and SMS (of incident `i + 1` on a township's log).
 pub fn draft(i: usize) -> DispatchDraft {
     DispatchDraft {
         incident: format!("E{:06}", i + 1),
@@ -105,8 +105,11 @@ pub fn dispatch_all(
     }
     let mut seat = Seat::open(runtime, &dir.join("seat"), url, "seat", config);
     seat.until(30, "every incident", |core| core.incidents.len() == orders);
-    for i in 0..orders {
-        seat.apply(Command::Dispatch(draft(i)));
+    // The incidents as the log numbered them (a county's log starts at 2), in that order.
+    let mut incidents: Vec<String> = seat.core.incidents.all().iter().map(|t| t.incident.id.clone()).collect();
+    incidents.sort();
+    for (i, incident) in incidents.into_iter().enumerate() {
+        seat.apply(Command::Dispatch(DispatchDraft { incident, ..draft(i) }));
     }
     seat
 }

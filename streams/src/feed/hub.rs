@@ -258,7 +258,7 @@ impl Hub {
             .map_err(|e| e.to_string())?;
         let (shutdown, stopped) = watch::channel(false);
         if let Some(county) = &county {
-            let from = county.head().await? + 1;
+            let from = county.head_when_answered().await? + 1;
             tokio::spawn(follow(county.clone(), from, live.clone(), stopped.clone()));
         }
         let refused = Arc::new(AtomicU64::new(0));
@@ -299,9 +299,9 @@ fn write_events(mut log: Writer, appends: std::sync::mpsc::Receiver<Append>, liv
         }
         let (pending, replies): (Vec<Pending>, Vec<_>) = batch.into_iter().map(|a| (a.event, a.reply)).unzip();
         let routes: Vec<Option<Arc<str>>> = pending.iter().map(|p| p.route.as_deref().map(Arc::from)).collect();
-        match log.append_all(pending) {
-            Ok(logged) => {
-                for (((Logged { seq, frame }, new), reply), route) in logged.into_iter().zip(replies).zip(routes) {
+        for ((logged, reply), route) in log.append_all(pending).into_iter().zip(replies).zip(routes) {
+            match logged {
+                Ok((Logged { seq, frame }, new)) => {
                     let event = Live { seq, frame: frame.into(), route, fresh: new };
                     if new && log.broadcasts() {
                         // No receivers is fine: nobody is listening yet.
@@ -309,10 +309,8 @@ fn write_events(mut log: Writer, appends: std::sync::mpsc::Receiver<Append>, liv
                     }
                     let _ = reply.send(Ok(event));
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "event log append failed");
-                for reply in replies {
+                Err(e) => {
+                    tracing::error!(error = %e, "event log append failed");
                     let _ = reply.send(Err(format!("the hub could not store the event: {e}")));
                 }
             }
@@ -760,6 +758,10 @@ async fn follow(
                     let Ok(event) = event else {
                         // Quiet: is the stream quiet too? A follower that stalled across a
                         // failover would leave this gateway's seats without live events.
+                        // (Nothing new in the whole county: nothing to ask.)
+                        if county.head().await.is_ok_and(|head| head < from) {
+                            continue;
+                        }
                         match county.after(from.saturating_sub(1), None, 1).await {
                             Ok(waiting) if waiting.is_empty() => continue,
                             Ok(_) => tracing::warn!(

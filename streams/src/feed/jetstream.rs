@@ -29,7 +29,7 @@ use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage as Publish;
-use async_nats::jetstream::stream::{Config, StorageType, Stream};
+use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt;
 
@@ -41,8 +41,13 @@ const ROUTE_HEADER: &str = "Lk-Route";
 /// How long a sender's key is remembered by the stream: a command resent within it is logged
 /// once. Ten minutes covers a seat's or a gateway's restart.
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
-/// How often a publish is tried before the reporter is told the log did not take it.
+/// How often an unanswered publish is looked for in the log.
 const ATTEMPTS: u32 = 40;
+/// How many rounds a batch may lose to other gateways (or to a failover) before its senders
+/// are told the log did not take it.
+const ROUNDS: u32 = 400;
+/// The stream's first message's subject tail and id (see [`JetStreamLog::genesis`]).
+const GENESIS: &str = "genesis";
 
 /// Where a gateway's log is: the NATS servers, the county, and the township it serves.
 #[derive(Debug, Clone)]
@@ -104,10 +109,14 @@ impl County {
     }
 }
 
-/// `s` as one subject token: anything but letters, digits, `_` and `-` becomes `_`.
+/// `s` as one subject token, one to one: letters, digits and `-` as they are; anything else
+/// (a dot, a wildcard, Chinese) as `_` and the hex of its UTF-8 bytes, so that no two routes
+/// share a token and none is `_` (no route).
 fn token(s: &str) -> String {
-    let t: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    if t.is_empty() { "_".into() } else { t }
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return s.to_owned();
+    }
+    format!("_{}", crate::http::hex(s.as_bytes()))
 }
 
 /// The log, as one gateway sees it. Cloning is cheap (one connection for all clones).
@@ -155,12 +164,29 @@ impl JetStreamLog {
         let mut last = String::new();
         for _ in 0..60 {
             match js.get_or_create_stream(config.clone()).await {
-                Ok(stream) => return Ok(JetStreamLog { js, stream, county }),
+                Ok(stream) => {
+                    let log = JetStreamLog { js, stream, county };
+                    log.genesis().await?;
+                    return Ok(log);
+                }
                 Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         Err(format!("cannot open the county's stream {}: {last}", county.stream()))
+    }
+
+    /// The stream's first message, the same from every gateway (its id makes it one): the
+    /// server does not check an expected last sequence of 0, so no event is ever published on
+    /// an empty stream. It is not an event and nobody reads it.
+    async fn genesis(&self) -> Result<(), String> {
+        if self.head_when_answered().await? > 0 {
+            return Ok(());
+        }
+        let subject = format!("lk.{}.{GENESIS}", self.county.county);
+        let publish = Publish::build().payload(bytes::Bytes::from_static(b"linkage county log")).message_id(GENESIS);
+        let ack = self.js.send_publish(subject, publish).await.map_err(|e| format!("the county's stream: {e}"))?;
+        ack.await.map(|_| ()).map_err(|e| format!("the county's stream: {e}"))
     }
 
     /// The county, township and nodes this log was opened for.
@@ -180,7 +206,7 @@ impl JetStreamLog {
     }
 
     /// The head, asked again while the stream does not answer (a leader being elected).
-    async fn head_when_answered(&self) -> Result<u64, String> {
+    pub async fn head_when_answered(&self) -> Result<u64, String> {
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             match self.head().await {
@@ -193,89 +219,120 @@ impl JetStreamLog {
     }
 
     /// Appends a batch in order: for each item the logged event and whether it is new (`false`:
-    /// its key was logged already, inside the dedup window, and this is the event logged then).
-    /// Publishes are pipelined; an item refused because the head moved (another gateway) or
-    /// unanswered (a node failing over) is settled one at a time afterwards.
-    pub async fn append_all(&self, batch: Vec<Pending>) -> Result<Vec<(Logged, bool)>, String> {
-        let mut head = self.head_when_answered().await?;
-        let mut acks = Vec::with_capacity(batch.len());
-        for pending in &batch {
-            let (subject, frame) = self.build(pending, head + 1);
-            let sent = self.js.send_publish(subject, self.publish(pending, head, &frame)).await;
-            acks.push((head + 1, frame, sent));
-            head += 1;
-        }
-        let mut out = Vec::with_capacity(batch.len());
-        let mut behind = false;
-        for (pending, (seq, frame, sent)) in batch.iter().zip(acks) {
-            let answer = match sent {
-                Ok(ack) if !behind => ack.await.map_err(|e| e.kind()),
-                Ok(ack) => {
-                    // Its predecessor failed: whatever this one's fate, it is settled again.
-                    drop(ack);
-                    Err(PublishErrorKind::WrongLastSequence)
-                }
-                Err(e) => Err(e.kind()),
-            };
-            match answer {
-                Ok(ack) if ack.duplicate => out.push((self.read(ack.sequence).await?, false)),
-                Ok(ack) => out.push((Logged { seq: ack.sequence, frame }, true)),
-                Err(kind) => {
-                    behind = true;
-                    out.push(self.settle(pending, seq - 1, frame, kind).await?);
-                }
+    /// its key was logged already, inside the dedup window, and this is the event logged then),
+    /// or why it could not be logged.
+    ///
+    /// The items are published pipelined, each chained to the one before (its expected last
+    /// message id) and to the head it was built on (its expected last sequence): either the
+    /// whole run lands right after the head, in order, or it stops where another gateway got
+    /// in first. What was refused is built again on the new head and sent as the next round;
+    /// an item whose answer never came (a node failing over) is first looked for in the log.
+    pub async fn append_all(&self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), String>> {
+        let ids: Vec<String> = batch.iter().map(|p| self.message_id(p)).collect();
+        let mut out: Vec<Option<Result<(Logged, bool), String>>> = batch.iter().map(|_| None).collect();
+        let mut todo: Vec<usize> = (0..batch.len()).collect();
+        let mut last = String::new();
+        for round in 0..ROUNDS {
+            if todo.is_empty() {
+                break;
             }
-        }
-        Ok(out)
-    }
-
-    /// One event whose first publish failed (`kind`), published on `head` with `frame`: found
-    /// in the log if it got there after all, else published again on the head as it is now.
-    async fn settle(
-        &self,
-        pending: &Pending,
-        mut head: u64,
-        frame: String,
-        mut kind: PublishErrorKind,
-    ) -> Result<(Logged, bool), String> {
-        let (mut subject, mut frame) = (String::new(), frame);
-        for attempt in 0..ATTEMPTS {
-            if kind != PublishErrorKind::WrongLastSequence {
-                // Unanswered (a node failing over): wait a little before asking again.
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
+            if round > 0 {
+                // Gateways that lost the race do not all come back at once.
+                tokio::time::sleep(Duration::from_micros(fastrand::u64(0..=500 * u64::from(round.min(40))))).await;
             }
-            // Did the unanswered publish land? The sequence it expected holds its frame.
-            if let Ok(found) = self.stream.get_raw_message(head + 1).await
-                && found.payload.as_ref() == frame.as_bytes()
-            {
-                return Ok((Logged { seq: head + 1, frame }, true));
-            }
-            match self.head().await {
-                Ok(now) if now != head => {
-                    head = now;
-                    (subject, frame) = self.build(pending, head + 1);
-                }
-                Ok(_) => {}
+            let mut head = match self.head_when_answered().await {
+                Ok(head) => head,
                 Err(e) => {
-                    tracing::warn!(error = %e, "county stream unanswered; trying again");
+                    last = e;
                     continue;
                 }
-            }
-            if subject.is_empty() {
-                subject = self.build(pending, head + 1).0;
-            }
-            let sent = self.js.send_publish(subject.clone(), self.publish(pending, head, &frame)).await;
-            let answer = match sent {
-                Ok(ack) => ack.await.map_err(|e| e.kind()),
-                Err(e) => Err(e.kind()),
             };
-            match answer {
-                Ok(ack) if ack.duplicate => return Ok((self.read(ack.sequence).await?, false)),
-                Ok(ack) => return Ok((Logged { seq: ack.sequence, frame }, true)),
-                Err(k) => kind = k,
+            let mut acks = Vec::with_capacity(todo.len());
+            for (k, &i) in todo.iter().enumerate() {
+                let (subject, frame) = self.build(&batch[i], head + 1);
+                let mut publish = self.publish(&batch[i], (head, &ids[i]), &frame);
+                if k > 0 {
+                    publish = publish.expected_last_message_id(&ids[todo[k - 1]]);
+                }
+                acks.push((head + 1, frame, self.js.send_publish(subject, publish).await));
+                head += 1;
+            }
+            let mut refused = vec![];
+            for (&i, (seq, frame, sent)) in todo.iter().zip(acks) {
+                if !refused.is_empty() {
+                    // Chained to one that did not land: it did not either (its answer, a
+                    // refusal, is not waited for).
+                    refused.push(i);
+                    continue;
+                }
+                let answer = match sent {
+                    Ok(ack) => ack.await.map_err(|e| e.kind()),
+                    Err(e) => Err(e.kind()),
+                };
+                match answer {
+                    Ok(ack) if ack.duplicate && ack.sequence > 0 => {
+                        out[i] = Some(self.read(ack.sequence).await.map(|l| (l, false)));
+                    }
+                    Ok(ack) if !ack.duplicate && ack.sequence == seq => {
+                        out[i] = Some(Ok((Logged { seq, frame }, true)))
+                    }
+                    Err(PublishErrorKind::WrongLastSequence | PublishErrorKind::WrongLastMessageId) => {
+                        last = "another gateway got in first".into();
+                        refused.push(i);
+                    }
+                    unknown => {
+                        // No answer, or one that does not add up: is it in the log?
+                        tracing::warn!(seq, answer = ?unknown.as_ref().map(|a| (a.sequence, a.duplicate)), "the county's stream did not answer plainly");
+                        match self.settle(&ids[i], seq - 1, frame).await {
+                            Some(settled) => out[i] = Some(Ok(settled)),
+                            None => refused.push(i),
+                        }
+                        last = format!("{unknown:?}");
+                    }
+                }
+            }
+            todo = refused;
+        }
+        for i in todo {
+            out[i] = Some(Err(format!("the county's stream did not take the event in {ROUNDS} rounds ({last})")));
+        }
+        out.into_iter().map(|r| r.unwrap_or_else(|| Err("not appended".into()))).collect()
+    }
+
+    /// An event whose publish after `head` went unanswered: in the log after all (the
+    /// sequence it expected holds its frame, or its id is a known repeat), or not.
+    async fn settle(&self, id: &str, head: u64, frame: String) -> Option<(Logged, bool)> {
+        for attempt in 0..ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(20)))).await;
+            match self.stream.get_raw_message(head + 1).await {
+                Ok(found) if found.payload.as_ref() == frame.as_bytes() => {
+                    return Some((Logged { seq: head + 1, frame }, true));
+                }
+                // Something else is there: ours did not land where it was chained.
+                Ok(_) => return None,
+                Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => {
+                    // Nothing there yet: is the stream past it (then ours is not coming)?
+                    match self.head().await {
+                        Ok(now) if now > head => return None,
+                        Ok(_) if attempt > 3 => return None,
+                        _ => {}
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, %id, "the county's stream unanswered; asking again"),
             }
         }
-        Err(format!("the county's stream did not take the event after {ATTEMPTS} attempts ({kind})"))
+        None
+    }
+
+    /// The message id of `pending`: its sender's key, within this gateway's township (two
+    /// townships' senders may use the same key); an event without one gets a fresh id, so
+    /// that a publish sent again after its answer was lost is logged once.
+    fn message_id(&self, pending: &Pending) -> String {
+        let here = self.county.township.as_deref().unwrap_or("county");
+        match &pending.dedup {
+            Some(key) => format!("{here}/{key}"),
+            None => format!("{here}/~{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+        }
     }
 
     /// `pending` as the event at `seq`: the subject it goes under and its frame.
@@ -285,19 +342,14 @@ impl JetStreamLog {
         (subject, Envelope::new(seq, body).to_text())
     }
 
-    /// The publish of `frame` right after `head`, with its key and route.
-    fn publish(&self, pending: &Pending, head: u64, frame: &str) -> Publish {
+    /// The publish of `frame` right after `head`, with its message id and route.
+    fn publish(&self, pending: &Pending, (head, id): (u64, &str), frame: &str) -> Publish {
         let mut headers = HeaderMap::new();
         if let Some(route) = &pending.route {
             headers.insert(ROUTE_HEADER, route.as_str());
         }
-        let publish = Publish::build().payload(frame.to_owned().into()).headers(headers);
-        // A first message's expected last sequence (0) is not checked by the server.
-        let publish = publish.expected_last_sequence(head);
-        match &pending.dedup {
-            Some(key) => publish.message_id(key),
-            None => publish,
-        }
+        // The head is never 0 here (the genesis message), so the server checks it.
+        Publish::build().payload(frame.to_owned().into()).headers(headers).expected_last_sequence(head).message_id(id)
     }
 
     /// The event at `seq`.
@@ -315,14 +367,25 @@ impl JetStreamLog {
             None => self.county.scope(),
         };
         let consumer = self.ordered(since + 1, filter).await?;
-        let pending = consumer.cached_info().num_pending as usize;
+        if consumer.cached_info().num_pending == 0 {
+            return Ok(vec![]);
+        }
         let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(pending.min(limit));
-        while out.len() < pending.min(limit) {
+        let mut out = vec![];
+        // Until the consumer has nothing more for us (not: until as many as it counted have
+        // matched, which a route's header may not).
+        while out.len() < limit {
             let Some(message) = messages.next().await else { break };
-            let read = read(message.map_err(|e| e.to_string())?)?;
-            if route.is_none() || read.route.as_deref() == route {
+            let message = message.map_err(|e| e.to_string())?;
+            let left = message.info().map(|i| i.pending).unwrap_or(0);
+            // A consumer that recreated itself may start over from the stream's beginning.
+            if let Some(read) = read(message).filter(|r| r.logged.seq > since)
+                && (route.is_none() || read.route.as_deref() == route)
+            {
                 out.push(read.logged);
+            }
+            if left == 0 {
+                break;
             }
         }
         Ok(out)
@@ -336,7 +399,16 @@ impl JetStreamLog {
     ) -> Result<impl futures_util::Stream<Item = Result<Read, String>> + use<>, String> {
         let consumer = self.ordered(from, self.county.scope()).await?;
         let messages = consumer.messages().await.map_err(|e| e.to_string())?;
-        Ok(messages.map(|m| read(m.map_err(|e| e.to_string())?)))
+        // What cannot be an event is passed over (see [`read`]), and so is anything before
+        // `from` (a consumer that recreated itself may start over from the beginning).
+        Ok(messages.filter_map(move |m| {
+            let read = m
+                .map_err(|e| e.to_string())
+                .map(read)
+                .transpose()
+                .filter(|r| r.as_ref().map_or(true, |r| r.logged.seq >= from));
+            std::future::ready(read)
+        }))
     }
 
     async fn ordered(&self, from: u64, filter: String) -> Result<jetstream::consumer::Consumer<OrderedConfig>, String> {
@@ -349,13 +421,24 @@ impl JetStreamLog {
     }
 }
 
-/// An event as the stream delivered it.
-fn read(message: jetstream::Message) -> Result<Read, String> {
-    let info = message.info().map_err(|e| e.to_string())?;
-    let seq = info.stream_sequence;
+/// An event as the stream delivered it; `None` for what is not one of ours at its place (the
+/// genesis message, or anything a foreign publisher put under the county's subjects): its
+/// frame must be text and carry the stream's sequence number.
+fn read(message: jetstream::Message) -> Option<Read> {
+    let seq = message.info().ok()?.stream_sequence;
     let route = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
-    let frame = String::from_utf8(message.payload.to_vec()).map_err(|_| format!("event {seq} is not text"))?;
-    Ok(Read { logged: Logged { seq, frame }, route })
+    let frame = String::from_utf8(message.payload.to_vec()).ok();
+    match frame {
+        Some(frame) if frame.starts_with(&format!("{{\"v\":1,\"seq\":{seq},")) => {
+            Some(Read { logged: Logged { seq, frame }, route })
+        }
+        _ => {
+            if !message.subject.ends_with(GENESIS) {
+                tracing::warn!(seq, subject = %message.subject, "not an event of the county's log at its place; passed over");
+            }
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -374,7 +457,11 @@ mod tests {
     #[test]
     fn subjects_keep_a_township_to_itself_and_routes_to_their_unit() {
         let t = county(Some("t1"));
-        assert_eq!(t.subject("order_issued", Some("police.1 x")), "lk.c1.t1.order_issued.police_1_x");
+        assert_eq!(t.subject("order_issued", Some("police-1")), "lk.c1.t1.order_issued.police-1");
+        // Dots, wildcards and Chinese are spelled out, so that no two units share a token.
+        assert_eq!(t.subject("order_issued", Some("a.b")), "lk.c1.t1.order_issued._612e62");
+        assert_ne!(token("派出所"), token("卫生院"));
+        assert_ne!(token("_"), token(""));
         assert_eq!(t.subject("incident_reported", None), "lk.c1.t1.incident_reported._");
         assert_eq!(t.scope(), "lk.c1.t1.>");
         assert_eq!(t.routed("fire"), "lk.c1.t1.*.fire");

@@ -5,12 +5,12 @@
 //! The server Debian 12 ships (2.9.10) has no per-key TTL, so the bucket's `max_age` is the
 //! lease's: a holder renews (a compare-and-set on the revision it holds) every
 //! [`RENEW`]; a holder that dies stops renewing, its entry ages out after [`TTL`], and a waiting
-//! standby's `create` then succeeds. A holder whose renewal is refused (another holds it: it
-//! was cut off longer than the TTL) has lost it and must stop acting.
+//! standby's `create` then succeeds. A holder counts its lease lost some time before it could
+//! run out, or at once when another holds it, and must then stop acting.
 
 use std::time::Duration;
 
-use async_nats::jetstream::kv::Store;
+use async_nats::jetstream::kv::{Store, UpdateErrorKind};
 use async_nats::jetstream::stream;
 
 use super::jetstream::{County, JetStreamLog};
@@ -19,31 +19,39 @@ use super::jetstream::{County, JetStreamLog};
 pub const TTL: Duration = Duration::from_secs(6);
 /// How often a holder renews, and a standby asks.
 pub const RENEW: Duration = Duration::from_secs(1);
+/// A holder counts its lease lost this long before the store would let it run out: its
+/// services are stopped before a standby can take over.
+const MARGIN: Duration = Duration::from_secs(2);
 
 /// A held lease.
 pub struct Lease {
     store: Store,
     key: String,
     revision: u64,
+    /// Who holds it: unique to this holder (a process id alone may repeat across machines).
     holder: String,
+    /// When the newest renewal that the store took was sent: the lease runs from then.
+    renewed: tokio::time::Instant,
 }
 
 impl Lease {
-    /// Waits until `holder` holds the lease named `what` (e.g. `dispatch`) for this gateway's
-    /// township, asking every [`RENEW`].
-    pub async fn acquire(log: &JetStreamLog, what: &str, holder: &str) -> Result<Lease, String> {
+    /// Waits until this process holds the lease named `what` (e.g. `services`) for this
+    /// gateway's township, asking every [`RENEW`]. `who` names the holder in the logs.
+    pub async fn acquire(log: &JetStreamLog, what: &str, who: &str) -> Result<Lease, String> {
         let county = log.county();
         let store = bucket(log, county).await?;
         let key = format!("{what}.{}", county.township.as_deref().unwrap_or("county"));
+        let holder = format!("{who}#{:016x}", fastrand::u64(..));
         let mut told = false;
         loop {
-            match store.create(&key, holder.to_owned().into()).await {
+            let asked = tokio::time::Instant::now();
+            match store.create(&key, holder.clone().into()).await {
                 Ok(revision) => {
-                    tracing::info!(%key, holder, "lease taken");
-                    return Ok(Lease { store, key, revision, holder: holder.to_owned() });
+                    tracing::info!(%key, %holder, "lease taken");
+                    return Ok(Lease { store, key, revision, holder, renewed: asked });
                 }
                 Err(e) if !told => {
-                    tracing::info!(%key, holder, reason = %e, "lease held elsewhere; standing by");
+                    tracing::info!(%key, %holder, reason = %e, "lease held elsewhere; standing by");
                     told = true;
                 }
                 Err(_) => {}
@@ -52,22 +60,51 @@ impl Lease {
         }
     }
 
-    /// Keeps the lease until it is lost (returns why): renews every [`RENEW`]; a renewal the
-    /// store does not answer is tried again until the lease would have run out.
-    pub async fn hold(mut self) -> String {
-        let mut since_renewed = tokio::time::Instant::now();
+    /// Keeps the lease until it is lost, and says why: renews every [`RENEW`]; lost when
+    /// another holds it, or when no renewal was taken for [`TTL`] less a margin (so the
+    /// holder stops before a standby may start). Given up (released at once) when `give_up`
+    /// fires or its sender is dropped.
+    pub async fn hold(mut self, mut give_up: tokio::sync::oneshot::Receiver<()>) -> String {
         loop {
-            tokio::time::sleep(RENEW).await;
-            match self.store.update(&self.key, self.holder.clone().into(), self.revision).await {
-                Ok(revision) => {
-                    self.revision = revision;
-                    since_renewed = tokio::time::Instant::now();
+            tokio::select! {
+                _ = tokio::time::sleep(RENEW) => {}
+                _ = &mut give_up => {
+                    let key = self.key.clone();
+                    self.release().await;
+                    return format!("lease {key} given up");
                 }
-                Err(e) if since_renewed.elapsed() + RENEW >= TTL => {
-                    return format!("lease {} lost: {e}", self.key);
-                }
-                Err(e) => tracing::warn!(key = %self.key, error = %e, "lease not renewed; trying again"),
             }
+            let deadline = self.renewed + TTL - MARGIN;
+            let asked = tokio::time::Instant::now();
+            let renewal = self.store.update(&self.key, self.holder.clone().into(), self.revision);
+            match tokio::time::timeout_at(deadline, renewal).await {
+                Ok(Ok(revision)) => {
+                    self.revision = revision;
+                    self.renewed = asked;
+                }
+                Ok(Err(e)) if e.kind() == UpdateErrorKind::WrongLastRevision => {
+                    // Our own renewal whose answer was lost moved the revision on: adopt it.
+                    match self.store.entry(&self.key).await {
+                        Ok(Some(entry)) if entry.value.as_ref() == self.holder.as_bytes() => {
+                            self.revision = entry.revision;
+                            self.renewed = asked;
+                        }
+                        _ => return format!("lease {} lost: another holds it", self.key),
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(key = %self.key, error = %e, "lease not renewed; trying again"),
+                Err(_) => return format!("lease {} lost: not renewed in time", self.key),
+            }
+            if tokio::time::Instant::now() >= self.renewed + TTL - MARGIN {
+                return format!("lease {} lost: not renewed in time", self.key);
+            }
+        }
+    }
+
+    /// Gives the lease up at once (a standby need not wait for it to run out).
+    async fn release(self) {
+        if let Err(e) = self.store.delete(&self.key).await {
+            tracing::warn!(key = %self.key, error = %e, "lease not released; it runs out by itself");
         }
     }
 }

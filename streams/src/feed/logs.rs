@@ -19,10 +19,17 @@ pub(super) enum Writer {
 }
 
 impl Writer {
-    /// Appends a batch in order; see [`EventLog::append_all`].
-    pub(super) fn append_all(&mut self, batch: Vec<Pending>) -> Result<Vec<(Logged, bool)>, String> {
+    /// Appends a batch in order; for each item what [`EventLog::append_all`] says, or why it
+    /// is not in the log (the township's log takes a batch whole or not at all).
+    pub(super) fn append_all(&mut self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), String>> {
         match self {
-            Writer::Township(log) => log.append_all(batch),
+            Writer::Township(log) => {
+                let n = batch.len();
+                match log.append_all(batch) {
+                    Ok(logged) => logged.into_iter().map(Ok).collect(),
+                    Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
+                }
+            }
             Writer::County(log, runtime) => runtime.block_on(log.append_all(batch)),
         }
     }
