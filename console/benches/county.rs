@@ -10,7 +10,9 @@
 //! - `events_per_s`: reports acknowledged during the paced run, per second of it;
 //! - `p99_ms`: from a terminal sending a report to a seat receiving it, every seat, every report;
 //! - `failover_gap_ms`: the longest a seat waited between two events around the kill;
-//! - `lost`, `duplicated`: reports a seat of its scope never received / received twice.
+//! - `lost`, `duplicated`: acknowledged reports a seat of their scope never received / received
+//!   twice (or, at a township's seat, another township's). Reports never acknowledged (after
+//!   five minutes of resending) are said on stderr.
 //!
 //! Prints, last:
 //! `county-bench townships=10 consoles=20 events_per_s=E p99_ms=P failover_gap_ms=G lost=L duplicated=D`
@@ -90,8 +92,8 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let ports: Vec<u16> = (0..townships + 2).map(|_| linkage_tests::free_tcp_port()).collect();
     let mut gateways: Vec<Gateway> = vec![];
-    for c in 0..2 {
-        gateways.push(gateway(dir.path(), &format!("county{c}"), ports[c], &nats, None));
+    for (c, port) in ports[..2].iter().enumerate() {
+        gateways.push(gateway(dir.path(), &format!("county{c}"), *port, &nats, None));
     }
     for t in 0..townships {
         gateways.push(gateway(dir.path(), &format!("t{t}"), ports[2 + t], &nats, Some(&format!("t{t}"))));
@@ -172,7 +174,7 @@ fn main() {
     let in_run: usize = acked.iter().map(HashMap::len).sum();
 
     // Then everything not acknowledged is sent again until it is.
-    let until = Instant::now() + Duration::from_secs(120);
+    let until = Instant::now() + Duration::from_secs(300);
     loop {
         let mut missing = 0;
         for (t, (terminal, answers)) in terminals.iter_mut().enumerate() {
@@ -194,14 +196,18 @@ fn main() {
             seat.drain(false);
         }
         if missing == 0 || Instant::now() > until {
+            if missing > 0 {
+                eprintln!("county-bench: {missing} reports still not acknowledged after 300 s of resending");
+            }
             break;
         }
         std::thread::sleep(Duration::from_secs(2));
     }
-    // The seats catch up.
-    let total: usize = sent.iter().sum();
-    let caught_up = |seats: &[Seat]| seats.iter().all(|s| s.got.len() >= s.township.map_or(total, |t| sent[t]));
-    let until = Instant::now() + Duration::from_secs(60);
+    // The seats catch up with every acknowledged report of their scope.
+    let accepted: Vec<usize> = acked.iter().map(HashMap::len).collect();
+    let total: usize = accepted.iter().sum();
+    let caught_up = |seats: &[Seat]| seats.iter().all(|s| s.got.len() >= s.township.map_or(total, |t| accepted[t]));
+    let until = Instant::now() + Duration::from_secs(300);
     while !caught_up(&seats) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(200));
         for seat in &mut seats {
@@ -213,16 +219,21 @@ fn main() {
         seat.drain(false);
     }
 
+    // Lost: an acknowledged report a seat of its scope never received.
     let (mut lost, mut duplicated) = (0, 0);
-    for seat in &seats {
+    for (i, seat) in seats.iter().enumerate() {
+        let before = lost;
         for t in (0..townships).filter(|t| seat.township.is_none_or(|own| own == *t)) {
-            for n in 1..=sent[t] {
-                match seat.got.get(&format!("t{t}-{n}")) {
+            for id in acked[t].keys() {
+                match seat.got.get(id) {
                     None => lost += 1,
                     Some(1) => {}
                     Some(_) => duplicated += 1,
                 }
             }
+        }
+        if lost > before {
+            eprintln!("county-bench: seat {i} ({:?}) missing {} acknowledged reports", seat.township, lost - before);
         }
         // Another township's report at a township's seat counts as doubled: it should not be there.
         if let Some(own) = seat.township {

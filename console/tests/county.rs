@@ -61,13 +61,16 @@ fn exactly_once_in_order(who: &str, seen: &[(u64, String)], expected: &[String])
     assert_eq!(seen.len(), expected.len(), "{who}: holds reports it should not: {seen:?}");
 }
 
+/// A seat's updates and the reports it was told about so far.
+type Following<'a> = (&'a mut mpsc::UnboundedReceiver<FeedUpdate>, &'a mut Vec<(u64, String)>);
+
 /// Sends `reports` through `terminal` again and again until each is acknowledged (a report
 /// sent into a dying connection is sent anew; the log keeps a repeat once), draining the seats.
 fn until_acknowledged(
     terminal: &ClientHandle,
     acks: &mut mpsc::UnboundedReceiver<FeedUpdate>,
     reports: &[(String, Body)],
-    seats: &mut [(&mut mpsc::UnboundedReceiver<FeedUpdate>, &mut Vec<(u64, String)>)],
+    seats: &mut [Following<'_>],
 ) {
     let mut acked = vec![];
     let until = Instant::now() + Duration::from_secs(60);
@@ -235,21 +238,7 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
         Gateway::new(peers::linkage_hub(&own, port, &args))
     };
     let mut holder = server("a", a);
-    let (tx, mut received) = mpsc::unbounded_channel();
-    let _terminals: Vec<ClientHandle> = drill::UNITS
-        .iter()
-        .map(|u| {
-            let client = FeedClient {
-                url: both.clone(),
-                token: format!("t-{u}"),
-                role: Role::UnitTerminal,
-                since: 0,
-                name: u.to_string(),
-                trust: None,
-            };
-            client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
-        })
-        .collect();
+    let (_terminals, mut received) = drill::unit_terminals(&runtime, &both);
     let mut seat = drill::dispatch_all(ORDERS, &runtime, dir.path(), (&both, &config), drill::draft);
     // The first server acts (it holds the lease); the second starts and stands by.
     seat.until(60, "a first order sent", |core| core.orders.list.len() > 5);

@@ -18,7 +18,6 @@ use linkage::config::Config;
 use linkage::core::order::ChannelKind;
 use peers::Seat;
 use peers::drill::{self, UNITS, clocks, draft, start_server};
-use streams::feed::{FeedClient, Role};
 
 const ORDERS: usize = 100;
 const KILLS: usize = 10;
@@ -77,22 +76,7 @@ fn a_server_killed_at_random_points_of_a_dispatch_reaches_every_peer_exactly_onc
     let mut server = start_server(dir.path(), port);
     let url = format!("ws://127.0.0.1:{port}");
 
-    // Unit terminals that reconnect on their own and count what they receive.
-    let (tx, mut received) = tokio::sync::mpsc::unbounded_channel();
-    let _terminals: Vec<_> = UNITS
-        .iter()
-        .map(|u| {
-            let client = FeedClient {
-                url: url.clone(),
-                token: format!("t-{u}"),
-                role: Role::UnitTerminal,
-                since: 0,
-                name: u.to_string(),
-                trust: None,
-            };
-            client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
-        })
-        .collect();
+    let (_terminals, mut received) = drill::unit_terminals(&runtime, &url);
     let mut seat = drill::dispatch_all(ORDERS, &runtime, dir.path(), (&url, &config), draft);
     let (first_clocks, mid_work) = kill_repeatedly(&mut seat, &mut server, || start_server(dir.path(), port), &sent);
     seat.until(120, "every order built and every message sent", sent);

@@ -13,7 +13,7 @@ use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::plan::Texts;
 
-use streams::feed::{Body, Envelope, FeedUpdate};
+use streams::feed::{Body, ClientHandle, Envelope, FeedClient, FeedUpdate, Role};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Seat;
@@ -112,6 +112,30 @@ pub fn dispatch_all(
         seat.apply(Command::Dispatch(DispatchDraft { incident, ..draft(i) }));
     }
     seat
+}
+
+/// A terminal for each unit (token `t-UNIT`) on the hub at `url`, reconnecting on its own;
+/// what they all receive comes out of the receiver.
+pub fn unit_terminals(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+) -> (Vec<ClientHandle>, UnboundedReceiver<FeedUpdate>) {
+    let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+    let terminals = UNITS
+        .iter()
+        .map(|u| {
+            let client = FeedClient {
+                url: url.to_owned(),
+                token: format!("t-{u}"),
+                role: Role::UnitTerminal,
+                since: 0,
+                name: u.to_string(),
+                trust: None,
+            };
+            client.spawn(runtime.handle(), tx.clone(), streams::no_waker())
+        })
+        .collect();
+    (terminals, received)
 }
 
 /// The unit terminals (their updates on `received`) got every order's work order exactly once.

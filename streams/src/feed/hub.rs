@@ -228,7 +228,7 @@ impl Hub {
             None => None,
         };
         let log = match &county {
-            Some(county) => Writer::County(county.clone(), tokio::runtime::Handle::current()),
+            Some(county) => Writer::County(Box::new(county.clone()), tokio::runtime::Handle::current()),
             None => Writer::Township(EventLog::open(&config.data_dir)?),
         };
         let users = Users::open(&config.data_dir)?;

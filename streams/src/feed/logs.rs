@@ -15,7 +15,7 @@ use super::jetstream::JetStreamLog;
 pub(super) enum Writer {
     Township(EventLog),
     /// The county's stream, driven from the writer's thread on the hub's runtime.
-    County(JetStreamLog, tokio::runtime::Handle),
+    County(Box<JetStreamLog>, tokio::runtime::Handle),
 }
 
 impl Writer {
@@ -44,14 +44,14 @@ impl Writer {
 /// writer), or the county's stream.
 pub(super) enum Reader {
     Township(Arc<Mutex<EventLog>>),
-    County(JetStreamLog),
+    County(Box<JetStreamLog>),
 }
 
 impl Reader {
     /// Opens the township's log in `dir` (off the sockets' threads), or reads the county's.
     pub(super) async fn open(dir: &Path, county: Option<&JetStreamLog>) -> Result<Reader, String> {
         if let Some(county) = county {
-            return Ok(Reader::County(county.clone()));
+            return Ok(Reader::County(Box::new(county.clone())));
         }
         let dir = dir.to_owned();
         let log = tokio::task::spawn_blocking(move || EventLog::open(&dir)).await.map_err(|e| e.to_string())??;
