@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use linkage_tests::nats::NatsCluster;
-use peers::county::{Gateway, gateway};
-use streams::feed::{Body, ClientHandle, FeedClient, FeedUpdate, IncidentReport, Role};
+use peers::county::{Gateway, client, gateway};
+use streams::feed::{Body, ClientHandle, FeedUpdate, IncidentReport, Role};
 use tokio::sync::mpsc;
 
 /// Microseconds since the epoch: the report carries when it was sent (one machine, one clock).
@@ -64,18 +64,6 @@ impl Seat {
     }
 }
 
-fn client(
-    runtime: &tokio::runtime::Runtime,
-    port: u16,
-    token: &str,
-    role: Role,
-) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let url = format!("ws://127.0.0.1:{port}");
-    let client = FeedClient { url, token: token.into(), role, since: 0, name: token.into(), trust: None };
-    (client.spawn(runtime.handle(), tx, streams::no_waker()), rx)
-}
-
 fn report(township: usize, n: usize) -> Body {
     let Body::Report(report) = peers::report(n) else { unreachable!("peers::report is a report") };
     Body::Report(IncidentReport { report_id: format!("t{township}-{n}"), text: now_us().to_string(), ..report })
@@ -100,7 +88,7 @@ fn main() {
     }
     let mut seats: Vec<Seat> = vec![];
     let mut seat = |township: Option<usize>, port: u16| {
-        let (client, rx) = client(&runtime, port, "console", Role::Console);
+        let (client, rx) = client(&runtime, &format!("ws://127.0.0.1:{port}"), "console", Role::Console);
         seats.push(Seat {
             township,
             rx,
@@ -120,8 +108,9 @@ fn main() {
         }
     }
     let consoles = seats.len();
-    let mut terminals: Vec<(ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>)> =
-        (0..townships).map(|t| client(&runtime, ports[2 + t], "field", Role::FieldTerminal)).collect();
+    let mut terminals: Vec<(ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>)> = (0..townships)
+        .map(|t| client(&runtime, &format!("ws://127.0.0.1:{}", ports[2 + t]), "field", Role::FieldTerminal))
+        .collect();
     // Every seat has said hello and been replayed an empty log.
     std::thread::sleep(Duration::from_secs(2));
 

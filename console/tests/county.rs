@@ -10,21 +10,10 @@ use std::time::{Duration, Instant};
 
 use linkage::config::Config;
 use linkage_tests::nats::NatsCluster;
-use peers::county::{Gateway, gateway};
+use peers::county::{Gateway, client, gateway};
 use peers::drill;
-use streams::feed::{Body, ClientHandle, FeedClient, FeedUpdate, IncidentReport, Role};
+use streams::feed::{Body, ClientHandle, FeedUpdate, IncidentReport, Role};
 use tokio::sync::mpsc;
-
-fn client(
-    runtime: &tokio::runtime::Runtime,
-    url: &str,
-    token: &str,
-    role: Role,
-) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let client = FeedClient { url: url.into(), token: token.into(), role, since: 0, name: token.into(), trust: None };
-    (client.spawn(runtime.handle(), tx, streams::no_waker()), rx)
-}
 
 /// Report `n` of `township`: its text says where it is from; its id is `n` in every township
 /// (the same sender's key in two townships must not make one a repeat of the other).
@@ -63,6 +52,24 @@ fn exactly_once_in_order(who: &str, seen: &[(u64, String)], expected: &[String])
 
 /// A seat's updates and the reports it was told about so far.
 type Following<'a> = (&'a mut mpsc::UnboundedReceiver<FeedUpdate>, &'a mut Vec<(u64, String)>);
+
+/// Sends one last report (number 0) through `terminal` and waits until every seat holds it:
+/// whatever the log had before it — a late duplicate too — has then reached them, since a seat
+/// receives in log order. The mark is taken out of what they hold again.
+fn through_the_mark(terminal: &ClientHandle, township: &str, seats: &mut [Following<'_>]) {
+    terminal.send(report(township, 0));
+    let mark = format!("{township}-0");
+    let arrived = linkage_tests::wait_for(Duration::from_secs(60), || {
+        seats.iter_mut().all(|(rx, into)| {
+            drain(rx, into);
+            into.iter().any(|(_, id)| *id == mark)
+        })
+    });
+    assert!(arrived, "the last report did not reach every seat within 60 s");
+    for (_, into) in seats.iter_mut() {
+        into.retain(|(_, id)| *id != mark);
+    }
+}
 
 /// Sends `reports` through `terminal` again and again until each is acknowledged (a report
 /// sent into a dying connection is sent anew; the log keeps a repeat once), draining the seats.
@@ -143,23 +150,7 @@ fn ten_townships_report_while_the_stream_leader_is_killed_and_each_seat_sees_its
     }
     let everyone: Vec<String> = all.iter().flatten().map(|(id, _)| id.clone()).collect();
     let own: Vec<String> = all[0].iter().map(|(id, _)| id.clone()).collect();
-    let arrived = linkage_tests::wait_for(Duration::from_secs(30), || {
-        drain(&mut county_rx, &mut county_seen);
-        drain(&mut t1_rx, &mut t1_seen);
-        county_seen.len() >= everyone.len() && t1_seen.len() >= own.len()
-    });
-    // A little longer: a late duplicate would arrive now.
-    std::thread::sleep(Duration::from_secs(1));
-    drain(&mut county_rx, &mut county_seen);
-    drain(&mut t1_rx, &mut t1_seen);
-    assert!(
-        arrived,
-        "county seat has {} of {}, t1's {} of {}",
-        county_seen.len(),
-        everyone.len(),
-        t1_seen.len(),
-        own.len()
-    );
+    through_the_mark(&terminals[0].0, "t1", &mut [(&mut county_rx, &mut county_seen), (&mut t1_rx, &mut t1_seen)]);
     exactly_once_in_order("the county's seat", &county_seen, &everyone);
     exactly_once_in_order("t1's seat", &t1_seen, &own);
 }
@@ -191,13 +182,7 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     }
     until_acknowledged(&terminal, &mut acks, &reports, &mut [(&mut seat_rx, &mut seen)]);
     let everyone: Vec<String> = reports.iter().map(|(id, _)| id.clone()).collect();
-    let arrived = linkage_tests::wait_for(Duration::from_secs(30), || {
-        drain(&mut seat_rx, &mut seen);
-        seen.len() >= everyone.len()
-    });
-    std::thread::sleep(Duration::from_secs(1));
-    drain(&mut seat_rx, &mut seen);
-    assert!(arrived, "the seat has {} of {}", seen.len(), everyone.len());
+    through_the_mark(&terminal, "t1", &mut [(&mut seat_rx, &mut seen)]);
     exactly_once_in_order("the seat", &seen, &everyone);
 }
 

@@ -3,6 +3,9 @@
 use std::path::Path;
 use std::process::Child;
 
+use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
+use tokio::sync::mpsc;
+
 /// A seat (`console`) and a grid worker's terminal (`field`, allowed 2000 reports a second for
 /// the benchmark's load).
 const TOKENS: &str = r#"
@@ -50,4 +53,17 @@ pub fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&
         extra.extend::<[&std::ffi::OsStr; 2]>(["--township".as_ref(), township.as_ref()]);
     }
     Gateway(super::linkage_hub(&dir, port, &extra))
+}
+
+/// A client of the hub at `url` (one or several gateways) with `token` as `role`, and what it
+/// is told.
+pub fn client(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    token: &str,
+    role: Role,
+) -> (ClientHandle, mpsc::UnboundedReceiver<FeedUpdate>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = FeedClient { url: url.into(), token: token.into(), role, since: 0, name: token.into(), trust: None };
+    (client.spawn(runtime.handle(), tx, streams::no_waker()), rx)
 }

@@ -421,6 +421,14 @@ impl JetStreamLog {
     }
 }
 
+/// Whether `frame` is an envelope numbered `seq` (its text starts `{"v":1,"seq":SEQ,`), read
+/// without parsing or allocating: every gateway checks every event it follows.
+fn carries(frame: &str, seq: u64) -> bool {
+    let Some(rest) = frame.strip_prefix("{\"v\":1,\"seq\":") else { return false };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest.as_bytes().get(digits) == Some(&b',') && rest[..digits].parse() == Ok(seq)
+}
+
 /// An event as the stream delivered it; `None` for what is not one of ours at its place (the
 /// genesis message, or anything a foreign publisher put under the county's subjects): its
 /// frame must be text and carry the stream's sequence number.
@@ -429,9 +437,7 @@ fn read(message: jetstream::Message) -> Option<Read> {
     let route = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
     let frame = String::from_utf8(message.payload.to_vec()).ok();
     match frame {
-        Some(frame) if frame.starts_with(&format!("{{\"v\":1,\"seq\":{seq},")) => {
-            Some(Read { logged: Logged { seq, frame }, route })
-        }
+        Some(frame) if carries(&frame, seq) => Some(Read { logged: Logged { seq, frame }, route }),
         _ => {
             if !message.subject.ends_with(GENESIS) {
                 tracing::warn!(seq, subject = %message.subject, "not an event of the county's log at its place; passed over");
@@ -469,6 +475,15 @@ mod tests {
         assert_eq!(c.subject("roster_set", None), "lk.c1.county.roster_set._");
         assert_eq!(c.scope(), "lk.c1.>");
         assert_eq!(c.routed("fire"), "lk.c1.*.*.fire");
+    }
+
+    #[test]
+    fn a_frame_carries_its_own_number_only() {
+        let frame = linkage_protocol::Envelope::new(42, linkage_protocol::Body::Heartbeat).to_text();
+        assert!(carries(&frame, 42));
+        assert!(!carries(&frame, 4));
+        assert!(!carries(&frame, 421));
+        assert!(!carries("linkage county log", 1));
     }
 
     #[test]
