@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::camera_use::CameraUse;
 use crate::channel_test::{ChannelTestRequest, ChannelTestResult};
 use crate::handover::{DockedPeer, Handover, HandoverProgress};
-use crate::meeting::{MeetingCommand, MeetingEnforcement, MeetingPresence};
+use crate::meeting::{MeetingAction, MeetingCommand, MeetingEnforcement, MeetingPresence};
 use crate::order::{DeliveryUpdate, DispatchRequest, Order, OrderChange, OrderEscalation, SatisfactionAsk};
 use crate::roster::RosterChange;
 use crate::work::{OrderProgress, UnitPosition, WorkOrder};
@@ -290,6 +290,22 @@ impl Body {
             Body::UnitMoved(_) => "unit_moved",
             Body::Heartbeat => "heartbeat",
             Body::Error { .. } => "error",
+        }
+    }
+}
+
+impl Body {
+    /// This body as the event at `seq` of the log: an incident is named `E` + the sequence
+    /// number, a meeting being opened `M` + it; every other body is as it was. A log numbers
+    /// what it appends with this (the township's as it writes, the county's as it reads, since
+    /// a JetStream stream gives the number only once the event is in), so both name alike.
+    pub fn numbered(self, seq: u64) -> Body {
+        match self {
+            Body::IncidentReported(incident) => Body::IncidentReported(Incident { id: format!("E{seq:06}"), ..incident }),
+            Body::MeetingChaired(command) if matches!(command.action, MeetingAction::Open { .. }) => {
+                Body::MeetingChaired(MeetingCommand { meeting: format!("M{seq:06}"), ..command })
+            }
+            body => body,
         }
     }
 }
@@ -773,6 +789,21 @@ mod tests {
         r.location.lon = -117.38071196286425;
         let env = Envelope::new(1, Body::Report(r));
         assert_eq!(Envelope::parse(&env.to_text()).unwrap(), env);
+    }
+
+    #[test]
+    fn a_log_names_incidents_and_opened_meetings_after_their_place() {
+        let incident = Incident { id: String::new(), reported_at: Utc::now(), status: IncidentStatus::New, report: report() };
+        let Body::IncidentReported(named) = Body::IncidentReported(incident).numbered(42) else { panic!() };
+        assert_eq!(named.id, "E000042");
+        let command = |action| MeetingCommand { key: "k".into(), meeting: "M1".into(), action, by: "王芳".into() };
+        let open = MeetingAction::Open { title: "会商".into(), incident: None, sites: vec![] };
+        let Body::MeetingChaired(opened) = Body::MeetingChaired(command(open)).numbered(7) else { panic!() };
+        assert_eq!(opened.meeting, "M000007");
+        // Any other command keeps the meeting it names; any other body is as it was.
+        let close = Body::MeetingChaired(command(MeetingAction::UnmuteAll));
+        assert_eq!(close.clone().numbered(7), close);
+        assert_eq!(Body::Heartbeat.numbered(7), Body::Heartbeat);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! so one client can never swallow another's message by reusing its key.
 
 use linkage_protocol::{
-    Body, DeliveryState, ErrorCode, Incident, IncidentStatus, MeetingAction, Role, SeatRole, UnitPosition,
+    Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, SeatRole, UnitPosition,
 };
 
 use super::event_log::Pending;
@@ -27,7 +27,7 @@ pub(super) enum Admission {
 
 /// An event logged once per `dedup`, addressed to every reader (or a unit's terminals).
 fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
-    Admission::Log(Pending { dedup: Some(dedup), route, make: Box::new(move |_| body.clone()) })
+    Admission::Log(Pending { dedup: Some(dedup), route, body })
 }
 
 /// What `grant`'s message `body` becomes.
@@ -70,18 +70,10 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         }
         Body::Report(report) if role.may_report() => {
             let dedup = Some(format!("report/{me}/{}", report.report_id));
-            Admission::Log(Pending {
-                dedup,
-                route: None,
-                make: Box::new(move |seq| {
-                    Body::IncidentReported(Incident {
-                        id: format!("E{seq:06}"),
-                        reported_at: chrono::Utc::now(),
-                        status: IncidentStatus::New,
-                        report: report.clone(),
-                    })
-                }),
-            })
+            // Its id is the log's to give (`Body::numbered`).
+            let incident =
+                Incident { id: String::new(), reported_at: chrono::Utc::now(), status: IncidentStatus::New, report };
+            Admission::Log(Pending { dedup, route: None, body: Body::IncidentReported(incident) })
         }
         // The first seat to acknowledge an alarm is the one recorded.
         Body::Acknowledge { incident } if role == Role::Console => {
@@ -91,11 +83,9 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             handover.by = me.clone();
             logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
         }
-        Body::PeersDocked { peers } if role == Role::Bridge => Admission::Log(Pending {
-            dedup: None,
-            route: None,
-            make: Box::new(move |_| Body::PeersDocked { peers: peers.clone() }),
-        }),
+        Body::PeersDocked { peers } if role == Role::Bridge => {
+            Admission::Log(Pending { dedup: None, route: None, body: Body::PeersDocked { peers } })
+        }
         Body::HandoverProgressed(p) if role == Role::Bridge => {
             logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
         }
@@ -128,27 +118,15 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
                 return Admission::Refuse(ErrorCode::Unauthorized, reason);
             }
             command.by = me.clone();
-            let opening = matches!(command.action, MeetingAction::Open { .. });
-            Admission::Log(Pending {
-                dedup: Some(format!("meeting/{me}/{}", command.key)),
-                route: None,
-                make: Box::new(move |seq| {
-                    let mut command = command.clone();
-                    if opening {
-                        command.meeting = format!("M{seq:06}");
-                    }
-                    Body::MeetingChaired(command)
-                }),
-            })
+            // An opened meeting's name is the log's to give (`Body::numbered`).
+            logged(format!("meeting/{me}/{}", command.key), None, Body::MeetingChaired(command))
         }
         Body::MeetingEnforced(enforced) if role == Role::Center => {
             logged(format!("enforced/{}/{}", enforced.meeting, enforced.command), None, Body::MeetingEnforced(enforced))
         }
-        Body::MeetingPresence(presence) if role == Role::Center => Admission::Log(Pending {
-            dedup: None,
-            route: None,
-            make: Box::new(move |_| Body::MeetingPresence(presence.clone())),
-        }),
+        Body::MeetingPresence(presence) if role == Role::Center => {
+            Admission::Log(Pending { dedup: None, route: None, body: Body::MeetingPresence(presence) })
+        }
         Body::Dispatch(mut request) if role == Role::Console => {
             request.by = me.clone();
             logged(format!("dispatch/{me}/{}", request.key), None, Body::DispatchRequested(request))

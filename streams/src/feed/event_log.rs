@@ -22,12 +22,11 @@ pub struct Logged {
 
 /// One event to append: a dedup key (a sender's report id) that may appear once in the whole
 /// log, the unit it is addressed to (a work order; `None` for events only consoles read), and
-/// the body, built from the sequence number it gets (again, should a county's log give it
-/// another number than the one first tried).
+/// the body, which the log names after the sequence number it gets ([`Body::numbered`]).
 pub struct Pending {
     pub dedup: Option<String>,
     pub route: Option<String>,
-    pub make: Box<dyn Fn(u64) -> Body + Send>,
+    pub body: Body,
 }
 
 /// The log, opened for appending (one writer) or reading (any number of replays).
@@ -113,7 +112,7 @@ impl EventLog {
                     "INSERT INTO events (seq, time, kind, dedup, frame, route) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(|e| e.to_string())?;
-            for Pending { dedup, route, make } in batch {
+            for Pending { dedup, route, body } in batch {
                 if let Some(key) = &dedup {
                     let found = existing
                         .query_row([key], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
@@ -124,7 +123,7 @@ impl EventLog {
                         continue;
                     }
                 }
-                let env = Envelope::new(next, make(next));
+                let env = Envelope::new(next, body.numbered(next));
                 let frame = env.to_text();
                 insert
                     .execute(params![next as i64, env.time.to_rfc3339(), env.body.kind(), dedup, frame, route])
@@ -160,7 +159,7 @@ mod tests {
     use super::*;
 
     fn heartbeat(dedup: Option<&str>) -> Pending {
-        Pending { dedup: dedup.map(str::to_owned), route: None, make: Box::new(|_| Body::Heartbeat) }
+        Pending { dedup: dedup.map(str::to_owned), route: None, body: Body::Heartbeat }
     }
 
     #[test]
@@ -197,7 +196,7 @@ mod tests {
             .unwrap();
         }
         let mut log = EventLog::open(dir.path()).unwrap();
-        let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), make: Box::new(|_| Body::Heartbeat) };
+        let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), body: Body::Heartbeat };
         log.append_all(vec![to("police"), heartbeat(None), to("fire"), to("police")]).unwrap();
         let seqs = |route| log.after(0, route, 10).unwrap().iter().map(|l| l.seq).collect::<Vec<_>>();
         assert_eq!(seqs(Some("police")), [2, 3, 6], "the old step is the police's now");

@@ -6,15 +6,15 @@
 //! - **Subjects**: `lk.<county>.<township>.<kind>.<route>`; a county gateway writes under the
 //!   township `county`; `<route>` is the unit a work order is addressed to (`_` for none), made
 //!   subject-safe; the exact route rides in the `Lk-Route` header.
-//! - **Sequence**: an event's sequence number is the stream's, and the bodies that carry it
-//!   (incident `E` + seq, meeting `M` + seq) are built with it *before* publishing: each publish
-//!   says which sequence must come before it (`Nats-Expected-Last-Sequence`), so a gateway
-//!   that raced another is refused and builds the event again on the new head. A township's
-//!   events therefore have gaps in their numbers (the county's other townships fill them).
+//! - **Sequence**: an event's sequence number is the stream's. A gateway publishes an event
+//!   unnumbered (envelope `seq` 0, no incident or meeting name) and whoever reads it back
+//!   numbers it from the place the stream gave it ([`Body::numbered`]: incident `E` + seq,
+//!   meeting `M` + seq), so gateways never wait on one another for the head. A township's
+//!   events have gaps in their numbers (the county's other townships fill them).
 //! - **Once**: a sender's key is the message id (`Nats-Msg-Id`); inside the stream's
 //!   duplicate window (10 minutes) a repeat is answered with the event logged first. A publish
-//!   whose answer was lost is asked about: if the sequence it expected now holds exactly its
-//!   frame, it was logged.
+//!   whose answer was lost (a node failing over) is simply sent again under the same id: the
+//!   stream keeps it once and answers where it is.
 //! - **Scope**: a gateway serves one township (its subjects) or the whole county; what it
 //!   replays and streams is filtered at the server, so a township's seats never receive another
 //!   township's events.
@@ -27,9 +27,8 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
-use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage as Publish;
-use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, Stream};
+use async_nats::jetstream::stream::{Config, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt;
 
@@ -41,13 +40,11 @@ const ROUTE_HEADER: &str = "Lk-Route";
 /// How long a sender's key is remembered by the stream: a command resent within it is logged
 /// once. Ten minutes covers a seat's or a gateway's restart.
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
-/// How often an unanswered publish is looked for in the log.
+/// How often the head is asked for while the stream does not answer.
 const ATTEMPTS: u32 = 40;
-/// How many rounds a batch may lose to other gateways (or to a failover) before its senders
-/// are told the log did not take it.
-const ROUNDS: u32 = 400;
-/// The stream's first message's subject tail and id (see [`JetStreamLog::genesis`]).
-const GENESIS: &str = "genesis";
+/// How long a batch's unanswered publishes are sent again (a leader election takes seconds)
+/// before their senders are told the log did not take them (they send them again later).
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Where a gateway's log is: the NATS servers, the county, and the township it serves.
 #[derive(Debug, Clone)]
@@ -164,29 +161,12 @@ impl JetStreamLog {
         let mut last = String::new();
         for _ in 0..60 {
             match js.get_or_create_stream(config.clone()).await {
-                Ok(stream) => {
-                    let log = JetStreamLog { js, stream, county };
-                    log.genesis().await?;
-                    return Ok(log);
-                }
+                Ok(stream) => return Ok(JetStreamLog { js, stream, county }),
                 Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         Err(format!("cannot open the county's stream {}: {last}", county.stream()))
-    }
-
-    /// The stream's first message, the same from every gateway (its id makes it one): the
-    /// server does not check an expected last sequence of 0, so no event is ever published on
-    /// an empty stream. It is not an event and nobody reads it.
-    async fn genesis(&self) -> Result<(), String> {
-        if self.head_when_answered().await? > 0 {
-            return Ok(());
-        }
-        let subject = format!("lk.{}.{GENESIS}", self.county.county);
-        let publish = Publish::build().payload(bytes::Bytes::from_static(b"linkage county log")).message_id(GENESIS);
-        let ack = self.js.send_publish(subject, publish).await.map_err(|e| format!("the county's stream: {e}"))?;
-        ack.await.map(|_| ()).map_err(|e| format!("the county's stream: {e}"))
     }
 
     /// The county, township and nodes this log was opened for.
@@ -222,106 +202,60 @@ impl JetStreamLog {
     /// its key was logged already, inside the dedup window, and this is the event logged then),
     /// or why it could not be logged.
     ///
-    /// The items are published pipelined, each chained to the one before (its expected last
-    /// message id) and to the head it was built on (its expected last sequence): either the
-    /// whole run lands right after the head, in order, or it stops where another gateway got
-    /// in first. What was refused is built again on the new head and sent as the next round;
-    /// an item whose answer never came (a node failing over) is first looked for in the log.
+    /// The items are published pipelined on one connection, so the stream keeps them in order;
+    /// those whose answer does not come (a node failing over) are sent again, under the same
+    /// message id, until the stream answers or [`PATIENCE`] runs out: the stream keeps each
+    /// once and tells where (an item sent again may then land after later ones).
     pub async fn append_all(&self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), String>> {
-        let ids: Vec<String> = batch.iter().map(|p| self.message_id(p)).collect();
+        let items: Vec<(String, String, Publish)> = batch.iter().map(|p| self.publish(p)).collect();
         let mut out: Vec<Option<Result<(Logged, bool), String>>> = batch.iter().map(|_| None).collect();
         let mut todo: Vec<usize> = (0..batch.len()).collect();
         let mut last = String::new();
-        for round in 0..ROUNDS {
-            if todo.is_empty() {
+        let until = tokio::time::Instant::now() + PATIENCE;
+        for round in 0u64.. {
+            if todo.is_empty() || tokio::time::Instant::now() > until {
                 break;
             }
             if round > 0 {
-                // Gateways that lost the race do not all come back at once.
-                tokio::time::sleep(Duration::from_micros(fastrand::u64(0..=500 * u64::from(round.min(40))))).await;
+                tokio::time::sleep(Duration::from_millis(50 * round.min(10))).await;
             }
-            let mut head = match self.head_when_answered().await {
-                Ok(head) => head,
-                Err(e) => {
-                    last = e;
-                    continue;
-                }
-            };
             let mut acks = Vec::with_capacity(todo.len());
-            for (k, &i) in todo.iter().enumerate() {
-                let (subject, frame) = self.build(&batch[i], head + 1);
-                let mut publish = self.publish(&batch[i], (head, &ids[i]), &frame);
-                if k > 0 {
-                    publish = publish.expected_last_message_id(&ids[todo[k - 1]]);
-                }
-                acks.push((head + 1, frame, self.js.send_publish(subject, publish).await));
-                head += 1;
+            for &i in &todo {
+                let (subject, _, publish) = &items[i];
+                acks.push(self.js.send_publish(subject.clone(), publish.clone()).await);
             }
-            let mut refused = vec![];
-            for (&i, (seq, frame, sent)) in todo.iter().zip(acks) {
-                if !refused.is_empty() {
-                    // Chained to one that did not land: it did not either (its answer, a
-                    // refusal, is not waited for).
-                    refused.push(i);
-                    continue;
-                }
+            let mut again = vec![];
+            for (&i, sent) in todo.iter().zip(acks) {
                 let answer = match sent {
-                    Ok(ack) => ack.await.map_err(|e| e.kind()),
-                    Err(e) => Err(e.kind()),
+                    Ok(ack) => ack.await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
                 };
-                match answer {
-                    Ok(ack) if ack.duplicate && ack.sequence > 0 => {
-                        out[i] = Some(self.read(ack.sequence).await.map(|l| (l, false)));
-                    }
-                    Ok(ack) if !ack.duplicate && ack.sequence == seq => {
-                        out[i] = Some(Ok((Logged { seq, frame }, true)))
-                    }
-                    Err(PublishErrorKind::WrongLastSequence | PublishErrorKind::WrongLastMessageId) => {
-                        last = "another gateway got in first".into();
-                        refused.push(i);
-                    }
-                    unknown => {
-                        // No answer, or one that does not add up: is it in the log?
-                        tracing::warn!(seq, answer = ?unknown.as_ref().map(|a| (a.sequence, a.duplicate)), "the county's stream did not answer plainly");
-                        match self.settle(&ids[i], seq - 1, frame).await {
-                            Some(settled) => out[i] = Some(Ok(settled)),
-                            None => refused.push(i),
-                        }
-                        last = format!("{unknown:?}");
+                let logged = match answer {
+                    // A repeat of one still being replicated has no place yet: ask again.
+                    Ok(ack) if ack.duplicate && ack.sequence == 0 => Err("a repeat of an event not yet placed".into()),
+                    Ok(ack) if ack.duplicate => self.read(ack.sequence).await.map(|l| (l, false)),
+                    Ok(ack) => numbered(items[i].1.as_bytes(), ack.sequence)
+                        .map(|frame| (Logged { seq: ack.sequence, frame }, true))
+                        .ok_or_else(|| "an event that does not read back".to_string()),
+                    Err(e) => Err(e),
+                };
+                match logged {
+                    Ok(logged) => out[i] = Some(Ok(logged)),
+                    Err(e) => {
+                        last = e;
+                        again.push(i);
                     }
                 }
             }
-            todo = refused;
+            if !again.is_empty() {
+                tracing::warn!(round, unanswered = again.len(), error = %last, "the county's stream did not answer every event; sending those again");
+            }
+            todo = again;
         }
         for i in todo {
-            out[i] = Some(Err(format!("the county's stream did not take the event in {ROUNDS} rounds ({last})")));
+            out[i] = Some(Err(format!("the county's stream did not take the event in {PATIENCE:?} ({last})")));
         }
         out.into_iter().map(|r| r.unwrap_or_else(|| Err("not appended".into()))).collect()
-    }
-
-    /// An event whose publish after `head` went unanswered: in the log after all (the
-    /// sequence it expected holds its frame, or its id is a known repeat), or not.
-    async fn settle(&self, id: &str, head: u64, frame: String) -> Option<(Logged, bool)> {
-        for attempt in 0..ATTEMPTS {
-            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(20)))).await;
-            match self.stream.get_raw_message(head + 1).await {
-                Ok(found) if found.payload.as_ref() == frame.as_bytes() => {
-                    return Some((Logged { seq: head + 1, frame }, true));
-                }
-                // Something else is there: ours did not land where it was chained.
-                Ok(_) => return None,
-                Err(e) if e.kind() == RawMessageErrorKind::NoMessageFound => {
-                    // Nothing there yet: is the stream past it (then ours is not coming)?
-                    match self.head().await {
-                        Ok(now) if now > head => return None,
-                        Ok(_) if attempt > 3 => return None,
-                        _ => {}
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, %id, "the county's stream unanswered; asking again"),
-            }
-        }
-        None
     }
 
     /// The message id of `pending`: its sender's key, within this gateway's township (two
@@ -335,27 +269,23 @@ impl JetStreamLog {
         }
     }
 
-    /// `pending` as the event at `seq`: the subject it goes under and its frame.
-    fn build(&self, pending: &Pending, seq: u64) -> (String, String) {
-        let body = (pending.make)(seq);
-        let subject = self.county.subject(body.kind(), pending.route.as_deref());
-        (subject, Envelope::new(seq, body).to_text())
-    }
-
-    /// The publish of `frame` right after `head`, with its message id and route.
-    fn publish(&self, pending: &Pending, (head, id): (u64, &str), frame: &str) -> Publish {
+    /// `pending` as it is published: its subject, its unnumbered frame, and that frame with
+    /// its message id and route.
+    fn publish(&self, pending: &Pending) -> (String, String, Publish) {
+        let subject = self.county.subject(pending.body.kind(), pending.route.as_deref());
+        let frame = Envelope::new(0, pending.body.clone()).to_text();
         let mut headers = HeaderMap::new();
         if let Some(route) = &pending.route {
             headers.insert(ROUTE_HEADER, route.as_str());
         }
-        // The head is never 0 here (the genesis message), so the server checks it.
-        Publish::build().payload(frame.to_owned().into()).headers(headers).expected_last_sequence(head).message_id(id)
+        let publish = Publish::build().payload(frame.clone().into()).headers(headers).message_id(self.message_id(pending));
+        (subject, frame, publish)
     }
 
     /// The event at `seq`.
     async fn read(&self, seq: u64) -> Result<Logged, String> {
         let found = self.stream.get_raw_message(seq).await.map_err(|e| format!("reading event {seq}: {e}"))?;
-        let frame = String::from_utf8(found.payload.to_vec()).map_err(|_| format!("event {seq} is not text"))?;
+        let frame = numbered(&found.payload, seq).ok_or_else(|| format!("event {seq} is not one of ours"))?;
         Ok(Logged { seq, frame })
     }
 
@@ -421,27 +351,22 @@ impl JetStreamLog {
     }
 }
 
-/// Whether `frame` is an envelope numbered `seq` (its text starts `{"v":1,"seq":SEQ,`), read
-/// without parsing or allocating: every gateway checks every event it follows.
-fn carries(frame: &str, seq: u64) -> bool {
-    let Some(rest) = frame.strip_prefix("{\"v\":1,\"seq\":") else { return false };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    rest.as_bytes().get(digits) == Some(&b',') && rest[..digits].parse() == Ok(seq)
+/// The frame of what the stream keeps as `stored` at `seq`: its envelope numbered, and its
+/// body named, after that place; `None` for what is not an event of ours.
+fn numbered(stored: &[u8], seq: u64) -> Option<String> {
+    let envelope = Envelope::parse(std::str::from_utf8(stored).ok()?).ok()?;
+    Some(Envelope { seq, body: envelope.body.numbered(seq), ..envelope }.to_text())
 }
 
-/// An event as the stream delivered it; `None` for what is not one of ours at its place (the
-/// genesis message, or anything a foreign publisher put under the county's subjects): its
-/// frame must be text and carry the stream's sequence number.
+/// An event as the stream delivered it; `None` for what is not one of ours (anything a
+/// foreign publisher put under the county's subjects).
 fn read(message: jetstream::Message) -> Option<Read> {
     let seq = message.info().ok()?.stream_sequence;
     let route = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
-    let frame = String::from_utf8(message.payload.to_vec()).ok();
-    match frame {
-        Some(frame) if carries(&frame, seq) => Some(Read { logged: Logged { seq, frame }, route }),
-        _ => {
-            if !message.subject.ends_with(GENESIS) {
-                tracing::warn!(seq, subject = %message.subject, "not an event of the county's log at its place; passed over");
-            }
+    match numbered(&message.payload, seq) {
+        Some(frame) => Some(Read { logged: Logged { seq, frame }, route }),
+        None => {
+            tracing::warn!(seq, subject = %message.subject, "not an event of the county's log; passed over");
             None
         }
     }
@@ -478,12 +403,12 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_carries_its_own_number_only() {
-        let frame = linkage_protocol::Envelope::new(42, linkage_protocol::Body::Heartbeat).to_text();
-        assert!(carries(&frame, 42));
-        assert!(!carries(&frame, 4));
-        assert!(!carries(&frame, 421));
-        assert!(!carries("linkage county log", 1));
+    fn what_the_stream_keeps_is_numbered_after_its_place() {
+        let stored = Envelope::new(0, linkage_protocol::Body::Heartbeat);
+        let frame = numbered(stored.to_text().as_bytes(), 42).unwrap();
+        assert_eq!(Envelope::parse(&frame).unwrap(), Envelope { seq: 42, ..stored });
+        assert_eq!(numbered(b"linkage county log", 1), None);
+        assert_eq!(numbered(&[0xff, 0xfe], 1), None);
     }
 
     #[test]
