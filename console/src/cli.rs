@@ -143,6 +143,10 @@ struct TokenEntry {
     /// For a console token: the role of the person at that seat (default duty officer).
     #[serde(default)]
     seat: Option<streams::feed::SeatRole>,
+    /// On a county's gateway: the township this client belongs to (it sees and writes that
+    /// township's events only); none: the whole county.
+    #[serde(default)]
+    township: Option<String>,
 }
 
 /// `linkage hub cert --data DIR --names HOST[,HOST…]`: the site CA and the hub's certificate.
@@ -220,7 +224,7 @@ fn hub(args: &[String]) -> Result<(), String> {
         .token
         .into_iter()
         .map(|t| {
-            let grant = Grant { unit: t.unit, seat: t.seat, ..Grant::new(t.role, t.name) };
+            let grant = Grant { unit: t.unit, seat: t.seat, township: t.township, ..Grant::new(t.role, t.name) };
             (t.token, Grant { per_second: t.per_second.unwrap_or(grant.per_second), ..grant })
         })
         .collect();

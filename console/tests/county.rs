@@ -186,6 +186,55 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     exactly_once_in_order("the seat", &seen, &everyone);
 }
 
+/// Two gateways of the whole county serve two townships' clients side by side, each client
+/// kept to its township by its token: a township's seat, on either gateway, live or replayed,
+/// holds its own township's reports once and nothing of the other's; the county's seat holds
+/// both. The two townships' terminals use the same report ids.
+#[test]
+fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let [a, b] = linkage_tests::free_tcp_ports();
+    let _gateways = [gateway(dir.path(), "a", a, &nats, None), gateway(dir.path(), "b", b, &nats, None)];
+    let url = |port: u16| format!("ws://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_county_seat, mut county_rx) = client(&runtime, &url(a), "console", Role::Console);
+    let (_t1_seat, mut t1_rx) = client(&runtime, &url(b), "console-t1", Role::Console);
+    let (_t2_seat, mut t2_rx) = client(&runtime, &url(a), "console-t2", Role::Console);
+    let (t1, mut t1_acks) = client(&runtime, &url(a), "field-t1", Role::FieldTerminal);
+    let (t2, mut t2_acks) = client(&runtime, &url(b), "field-t2", Role::FieldTerminal);
+
+    let reports = |t: &str| -> Vec<(String, Body)> { (1..=20).map(|n| (format!("{t}-{n}"), report(t, n))).collect() };
+    let (t1_reports, t2_reports) = (reports("t1"), reports("t2"));
+    let (mut county_seen, mut t1_seen, mut t2_seen) = (vec![], vec![], vec![]);
+    for ((_, one), (_, two)) in t1_reports.iter().zip(&t2_reports) {
+        t1.send(one.clone());
+        t2.send(two.clone());
+    }
+    let mut seats = [(&mut county_rx, &mut county_seen), (&mut t1_rx, &mut t1_seen), (&mut t2_rx, &mut t2_seen)];
+    until_acknowledged(&t1, &mut t1_acks, &t1_reports, &mut seats);
+    until_acknowledged(&t2, &mut t2_acks, &t2_reports, &mut seats);
+    through_the_mark(&t1, "t1", &mut seats[..2]);
+    through_the_mark(&t2, "t2", &mut [(&mut county_rx, &mut county_seen), (&mut t2_rx, &mut t2_seen)]);
+    let ids = |reports: &[(String, Body)]| reports.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>();
+    let (own1, own2) = (ids(&t1_reports), ids(&t2_reports));
+    exactly_once_in_order("the county's seat", &county_seen, &[own1.clone(), own2.clone()].concat());
+    exactly_once_in_order("t1's seat", &t1_seen, &own1);
+    exactly_once_in_order("t2's seat", &t2_seen, &own2);
+
+    // A t1 seat that connects now is replayed t1's events only (the server's filter).
+    let (_late, mut late_rx) = client(&runtime, &url(a), "console-t1", Role::Console);
+    let mut late_seen = vec![];
+    let replayed = linkage_tests::wait_for(Duration::from_secs(30), || {
+        drain(&mut late_rx, &mut late_seen);
+        late_seen.len() > own1.len()
+    });
+    assert!(replayed, "the late t1 seat was not replayed t1's reports: {late_seen:?}");
+    late_seen.retain(|(_, id)| id != "t1-0");
+    exactly_once_in_order("the late t1 seat", &late_seen, &own1);
+}
+
 /// Only one of a township's servers acts for it: two gateways of township `t1` both run its
 /// dispatch service; one holds the lease, the other stands by. The holder is killed (SIGKILL)
 /// in the middle of a 60-order dispatch; the standby takes the lease over and finishes. Every

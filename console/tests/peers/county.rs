@@ -7,19 +7,20 @@ use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
 use tokio::sync::mpsc;
 
 /// A seat (`console`) and a grid worker's terminal (`field`, allowed 2000 reports a second for
-/// the benchmark's load).
-const TOKENS: &str = r#"
-[[token]]
-token = "console"
-role = "console"
-name = "县级席位"
-
-[[token]]
-token = "field"
-role = "field_terminal"
-name = "网格员终端"
-per_second = 2000
-"#;
+/// the benchmark's load) of the whole county; and of each township `t0`–`t10`, for a county's
+/// gateway to keep to it (`console-t1`, `field-t1`).
+fn tokens() -> String {
+    let token = |name: &str, role: &str, township: Option<&str>| {
+        let township = township.map(|t| format!("township = \"{t}\"\n")).unwrap_or_default();
+        format!("[[token]]\ntoken = \"{name}\"\nrole = \"{role}\"\nname = \"{name}\"\nper_second = 2000\n{township}\n")
+    };
+    let mut text = token("console", "console", None) + &token("field", "field_terminal", None);
+    for t in (0..=10).map(|t| format!("t{t}")) {
+        text += &token(&format!("console-{t}"), "console", Some(&t));
+        text += &token(&format!("field-{t}"), "field_terminal", Some(&t));
+    }
+    text
+}
 
 /// A gateway's process, killed when the test ends however it ends.
 pub struct Gateway(Child);
@@ -47,7 +48,7 @@ impl Drop for Gateway {
 pub fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&str>) -> Gateway {
     let dir = dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("tokens.toml"), TOKENS).unwrap();
+    std::fs::write(dir.join("tokens.toml"), tokens()).unwrap();
     let mut extra: Vec<&std::ffi::OsStr> = vec!["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()];
     if let Some(township) = township {
         extra.extend::<[&std::ffi::OsStr; 2]>(["--township".as_ref(), township.as_ref()]);

@@ -27,7 +27,7 @@ pub(super) enum Admission {
 
 /// An event logged once per `dedup`, addressed to every reader (or a unit's terminals).
 fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
-    Admission::Log(Pending { dedup: Some(dedup), route, body })
+    Admission::Log(Pending { dedup: Some(dedup), route, body, township: None })
 }
 
 /// What `grant`'s message `body` becomes.
@@ -73,7 +73,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             // Its id is the log's to give (`Body::numbered`).
             let incident =
                 Incident { id: String::new(), reported_at: chrono::Utc::now(), status: IncidentStatus::New, report };
-            Admission::Log(Pending { dedup, route: None, body: Body::IncidentReported(incident) })
+            Admission::Log(Pending { dedup, route: None, body: Body::IncidentReported(incident), township: None })
         }
         // The first seat to acknowledge an alarm is the one recorded.
         Body::Acknowledge { incident } if role == Role::Console => {
@@ -84,7 +84,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
         }
         Body::PeersDocked { peers } if role == Role::Bridge => {
-            Admission::Log(Pending { dedup: None, route: None, body: Body::PeersDocked { peers } })
+            Admission::Log(Pending { dedup: None, route: None, body: Body::PeersDocked { peers }, township: None })
         }
         Body::HandoverProgressed(p) if role == Role::Bridge => {
             logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
@@ -125,7 +125,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             logged(format!("enforced/{}/{}", enforced.meeting, enforced.command), None, Body::MeetingEnforced(enforced))
         }
         Body::MeetingPresence(presence) if role == Role::Center => {
-            Admission::Log(Pending { dedup: None, route: None, body: Body::MeetingPresence(presence) })
+            Admission::Log(Pending { dedup: None, route: None, body: Body::MeetingPresence(presence), township: None })
         }
         Body::Dispatch(mut request) if role == Role::Console => {
             request.by = me.clone();

@@ -22,11 +22,14 @@ pub struct Logged {
 
 /// One event to append: a dedup key (a sender's report id) that may appear once in the whole
 /// log, the unit it is addressed to (a work order; `None` for events only consoles read), and
-/// the body, which the log names after the sequence number it gets ([`Body::numbered`]).
+/// the body, which the log names after the sequence number it gets ([`Body::numbered`]), and
+/// on a county's log the sender's township (the event goes under it when the gateway serves
+/// the whole county; a township's own log has no use for it).
 pub struct Pending {
     pub dedup: Option<String>,
     pub route: Option<String>,
     pub body: Body,
+    pub township: Option<String>,
 }
 
 /// The log, opened for appending (one writer) or reading (any number of replays).
@@ -112,7 +115,7 @@ impl EventLog {
                     "INSERT INTO events (seq, time, kind, dedup, frame, route) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(|e| e.to_string())?;
-            for Pending { dedup, route, body } in batch {
+            for Pending { dedup, route, body, .. } in batch {
                 if let Some(key) = &dedup {
                     let found = existing
                         .query_row([key], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
@@ -159,7 +162,7 @@ mod tests {
     use super::*;
 
     fn heartbeat(dedup: Option<&str>) -> Pending {
-        Pending { dedup: dedup.map(str::to_owned), route: None, body: Body::Heartbeat }
+        Pending { dedup: dedup.map(str::to_owned), route: None, body: Body::Heartbeat, township: None }
     }
 
     #[test]
@@ -196,7 +199,7 @@ mod tests {
             .unwrap();
         }
         let mut log = EventLog::open(dir.path()).unwrap();
-        let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), body: Body::Heartbeat };
+        let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), body: Body::Heartbeat, township: None };
         log.append_all(vec![to("police"), heartbeat(None), to("fire"), to("police")]).unwrap();
         let seqs = |route| log.after(0, route, 10).unwrap().iter().map(|l| l.seq).collect::<Vec<_>>();
         assert_eq!(seqs(Some("police")), [2, 3, 6], "the old step is the police's now");

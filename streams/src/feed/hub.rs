@@ -35,7 +35,7 @@ use super::attachments::AttachmentStore;
 use super::event_log::{EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
-use super::jetstream::{County, JetStreamLog};
+use super::jetstream::{self, County, JetStreamLog};
 use super::logs::{Reader, Writer};
 use super::positions::{Allowance, Positions};
 use super::tls::Socket;
@@ -71,6 +71,8 @@ struct Live {
     route: Option<Arc<str>>,
     /// Logged now; `false`: the log had it already (a repeat, answered but not broadcast).
     fresh: bool,
+    /// On a county's gateway: the subject token of the township it belongs to.
+    township: Option<Arc<str>>,
 }
 
 /// How to run a hub.
@@ -302,7 +304,7 @@ fn write_events(mut log: Writer, appends: std::sync::mpsc::Receiver<Append>, liv
         for ((logged, reply), route) in log.append_all(pending).into_iter().zip(replies).zip(routes) {
             match logged {
                 Ok((Logged { seq, frame }, new)) => {
-                    let event = Live { seq, frame: frame.into(), route, fresh: new };
+                    let event = Live { seq, frame: frame.into(), route, fresh: new, township: None };
                     if new && log.broadcasts() {
                         // No receivers is fine: nobody is listening yet.
                         let _ = live.send(event.clone());
@@ -504,7 +506,16 @@ async fn serve(
     // A unit terminal streams the work orders addressed to its unit, and nothing else.
     let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
     let wanted = |route: &Option<Arc<str>>| streams_events || (unit.is_some() && route == &unit);
-    let reader = Reader::open(&shared.data_dir, shared.county.as_ref()).await?;
+    // On a county's gateway a client of one township is served that township only: replayed
+    // by the server's filter, streamed by the township's subject token, writing under it.
+    let township = shared.county.as_ref().and_then(|county| served(county, &grant));
+    let scope: Option<Arc<str>> = township.as_deref().map(|t| Arc::from(jetstream::token(t)));
+    let in_scope = |township: &Option<Arc<str>>| scope.is_none() || township == &scope;
+    let county = shared.county.as_ref().map(|county| match &township {
+        Some(township) => county.narrowed(township),
+        None => county.clone(),
+    });
+    let reader = Reader::open(&shared.data_dir, county.as_ref()).await?;
     let head = reader.head().await?;
     let welcome = Body::Welcome {
         client: grant.name.clone(),
@@ -563,7 +574,9 @@ async fn serve(
                 let mut run = 0;
                 while let Some(event) = next.take() {
                     match event {
-                        Ok(Live { seq, frame, route, .. }) if seq > last_sent && wanted(&route) => {
+                        Ok(Live { seq, frame, route, township, .. })
+                            if seq > last_sent && wanted(&route) && in_scope(&township) =>
+                        {
                             let frame = redacted(role, &frame).map_or(frame, Utf8Bytes::from);
                             feed(&mut ws, frame).await?;
                             last_sent = seq;
@@ -646,7 +659,10 @@ async fn serve(
                     Ok(envelope) => {
                         let key = envelope.body.command_key();
                         match admit(&grant, envelope.body) {
-                            Admission::Log(event) => logging.push_back(log(&shared, event)?),
+                            Admission::Log(mut event) => {
+                                event.township = township.clone();
+                                logging.push_back(log(&shared, event)?)
+                            }
                             Admission::Ignore => {}
                             Admission::Move(position) => {
                                 if allowance.take() {
@@ -777,7 +793,7 @@ async fn follow(
                             from = read.logged.seq + 1;
                             let route = read.route.map(Arc::from);
                             let event =
-                                Live { seq: read.logged.seq, frame: read.logged.frame.into(), route, fresh: true };
+                                Live { seq: read.logged.seq, frame: read.logged.frame.into(), route, fresh: true, township: Some(read.township.into()) };
                             // No receivers is fine: nobody is listening yet.
                             let _ = live.send(event);
                         }
@@ -796,6 +812,15 @@ async fn follow(
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
     }
+}
+
+/// The township a client of a county's gateway is served: its grant's, unless the gateway
+/// serves one township already or the grant names none (a machine of the county, a county
+/// seat's token) or the county itself (a person of the county's center): those see it all.
+fn served(county: &JetStreamLog, grant: &Grant) -> Option<String> {
+    let county = county.county();
+    let township = grant.township.as_deref().filter(|t| county.township.is_none() && *t != county.county)?;
+    Some(township.to_owned())
 }
 
 /// Hands an event to the writer thread; the answer comes when it is in the log.

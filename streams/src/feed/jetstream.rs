@@ -3,9 +3,10 @@
 //! kept by an engine built for it, so that any number of hub gateways (holding no state of
 //! their own) can serve seats side by side and a county's nodes can fail one at a time.
 //!
-//! - **Subjects**: `lk.<county>.<township>.<kind>.<route>`; a county gateway writes under the
-//!   township `county`; `<route>` is the unit a work order is addressed to (`_` for none), made
-//!   subject-safe; the exact route rides in the `Lk-Route` header.
+//! - **Subjects**: `lk.<county>.<township>.<kind>.<route>`; `<township>` is the gateway's
+//!   township, else the sender's (a token's or person's `township`), else `county`; `<route>`
+//!   is the unit a work order is addressed to (`_` for none); both made subject-safe
+//!   ([`token`]); the exact route rides in the `Lk-Route` header.
 //! - **Sequence**: an event's sequence number is the stream's. A gateway publishes an event
 //!   unnumbered (envelope `seq` 0, no incident or meeting name) and whoever reads it back
 //!   numbers it from the place the stream gave it ([`Body::numbered`]: incident `E` + seq,
@@ -15,8 +16,10 @@
 //!   duplicate window (10 minutes) a repeat is answered with the event logged first. A publish
 //!   whose answer was lost (a node failing over) is simply sent again under the same id: the
 //!   stream keeps it once and answers where it is.
-//! - **Scope**: a gateway serves one township (its subjects) or the whole county; what it
-//!   replays and streams is filtered at the server, so a township's seats never receive another
+//! - **Scope**: a gateway serves one township (its subjects) or the whole county; on a
+//!   county's gateway a client whose grant names a township is served that township only
+//!   ([`JetStreamLog::narrowed`]). What a client is replayed is filtered by the server, what
+//!   it streams by its township's subject token, so a township's seats never receive another
 //!   township's events.
 //!
 //! Written for the server Debian 12 ships (nats-server 2.9.10): one filter subject per
@@ -53,14 +56,16 @@ pub struct County {
     pub urls: Vec<String>,
     /// The county's name, a subject token (`[A-Za-z0-9_-]`).
     pub county: String,
-    /// The township this gateway serves (its seats see only it); `None`: the county's seat.
+    /// The township this gateway serves (its seats see only it), any name (青溪镇 too);
+    /// `None`: the county's gateway.
     pub township: Option<String>,
     /// How many nodes keep the stream (3 in a county; 1 for a single test node).
     pub replicas: usize,
 }
 
 impl County {
-    /// Checks the names are subject tokens (a dot or a wildcard would change what they mean).
+    /// Checks the county's name is a subject token (a dot or a wildcard would change what it
+    /// means) and the township is named (anything but `county`, the county's own events).
     pub fn check(&self) -> Result<(), String> {
         let bad = |s: &str| s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if self.urls.is_empty() {
@@ -70,8 +75,8 @@ impl County {
             return Err(format!("county {:?}: use letters, digits, '_' or '-'", self.county));
         }
         match &self.township {
-            Some(t) if bad(t) || t == "county" => {
-                Err(format!("township {t:?}: use letters, digits, '_' or '-' (and not \"county\")"))
+            Some(t) if t.trim().is_empty() || t == "county" => {
+                Err(format!("township {t:?}: give its name (\"county\" is the county's own)"))
             }
             _ if !(1..=5).contains(&self.replicas) => {
                 Err(format!("{} replicas: JetStream keeps 1 to 5", self.replicas))
@@ -88,28 +93,40 @@ impl County {
     /// The subjects this gateway reads: its township's, or the whole county's.
     fn scope(&self) -> String {
         match &self.township {
-            Some(t) => format!("lk.{}.{t}.>", self.county),
+            Some(t) => format!("lk.{}.{}.>", self.county, token(t)),
             None => format!("lk.{}.>", self.county),
         }
     }
 
     /// The subjects of the events addressed to `unit` that this gateway may read.
     fn routed(&self, unit: &str) -> String {
-        let here = self.township.as_deref().unwrap_or("*");
+        let here = self.township.as_deref().map_or("*".into(), token);
         format!("lk.{}.{here}.*.{}", self.county, token(unit))
     }
 
-    /// The subject an event of `kind` for `route` is written under.
-    fn subject(&self, kind: &str, route: Option<&str>) -> String {
-        let here = self.township.as_deref().unwrap_or("county");
+    /// The subject an event of `kind` for `route` is written under, sent from `township`
+    /// (this gateway's own township goes first).
+    fn subject(&self, township: Option<&str>, kind: &str, route: Option<&str>) -> String {
+        let here = token(self.here(township));
         format!("lk.{}.{here}.{kind}.{}", self.county, route.map_or("_".into(), token))
     }
+
+    /// The township an event sent from `township` belongs to: this gateway's, else the
+    /// sender's, else the county's own.
+    fn here<'a>(&'a self, township: Option<&'a str>) -> &'a str {
+        self.township.as_deref().or(township).unwrap_or("county")
+    }
+}
+
+/// The township an event was written under: its subject's third token, as [`token`] made it.
+pub fn township_of(subject: &str) -> Option<&str> {
+    subject.split('.').nth(2)
 }
 
 /// `s` as one subject token, one to one: letters, digits and `-` as they are; anything else
 /// (a dot, a wildcard, Chinese) as `_` and the hex of its UTF-8 bytes, so that no two routes
 /// share a token and none is `_` (no route).
-fn token(s: &str) -> String {
+pub fn token(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return s.to_owned();
     }
@@ -124,10 +141,12 @@ pub struct JetStreamLog {
     county: County,
 }
 
-/// An event read back from the stream: its place, its frame and its route.
+/// An event read back from the stream: its place, its frame, its route and its township's
+/// subject token.
 pub struct Read {
     pub logged: Logged,
     pub route: Option<String>,
+    pub township: String,
 }
 
 impl JetStreamLog {
@@ -167,6 +186,13 @@ impl JetStreamLog {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         Err(format!("cannot open the county's stream {}: {last}", county.stream()))
+    }
+
+    /// This log as a county gateway's client of `township` reads it: that township's events
+    /// only (a township's gateway serves its own township whatever the client's grant says).
+    pub fn narrowed(&self, township: &str) -> JetStreamLog {
+        let county = County { township: Some(self.county.here(Some(township)).to_owned()), ..self.county.clone() };
+        JetStreamLog { county, ..self.clone() }
     }
 
     /// The county, township and nodes this log was opened for.
@@ -262,7 +288,7 @@ impl JetStreamLog {
     /// townships' senders may use the same key); an event without one gets a fresh id, so
     /// that a publish sent again after its answer was lost is logged once.
     fn message_id(&self, pending: &Pending) -> String {
-        let here = self.county.township.as_deref().unwrap_or("county");
+        let here = self.county.here(pending.township.as_deref());
         match &pending.dedup {
             Some(key) => format!("{here}/{key}"),
             None => format!("{here}/~{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
@@ -272,7 +298,7 @@ impl JetStreamLog {
     /// `pending` as it is published: its subject, its unnumbered frame, and that frame with
     /// its message id and route.
     fn publish(&self, pending: &Pending) -> (String, String, Publish) {
-        let subject = self.county.subject(pending.body.kind(), pending.route.as_deref());
+        let subject = self.county.subject(pending.township.as_deref(), pending.body.kind(), pending.route.as_deref());
         let frame = Envelope::new(0, pending.body.clone()).to_text();
         let mut headers = HeaderMap::new();
         if let Some(route) = &pending.route {
@@ -363,8 +389,9 @@ fn numbered(stored: &[u8], seq: u64) -> Option<String> {
 fn read(message: jetstream::Message) -> Option<Read> {
     let seq = message.info().ok()?.stream_sequence;
     let route = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
+    let township = township_of(&message.subject).unwrap_or_default().to_owned();
     match numbered(&message.payload, seq) {
-        Some(frame) => Some(Read { logged: Logged { seq, frame }, route }),
+        Some(frame) => Some(Read { logged: Logged { seq, frame }, route, township }),
         None => {
             tracing::warn!(seq, subject = %message.subject, "not an event of the county's log; passed over");
             None
@@ -388,18 +415,28 @@ mod tests {
     #[test]
     fn subjects_keep_a_township_to_itself_and_routes_to_their_unit() {
         let t = county(Some("t1"));
-        assert_eq!(t.subject("order_issued", Some("police-1")), "lk.c1.t1.order_issued.police-1");
+        assert_eq!(t.subject(None, "order_issued", Some("police-1")), "lk.c1.t1.order_issued.police-1");
         // Dots, wildcards and Chinese are spelled out, so that no two units share a token.
-        assert_eq!(t.subject("order_issued", Some("a.b")), "lk.c1.t1.order_issued._612e62");
+        assert_eq!(t.subject(None, "order_issued", Some("a.b")), "lk.c1.t1.order_issued._612e62");
         assert_ne!(token("派出所"), token("卫生院"));
         assert_ne!(token("_"), token(""));
-        assert_eq!(t.subject("incident_reported", None), "lk.c1.t1.incident_reported._");
+        assert_eq!(t.subject(None, "incident_reported", None), "lk.c1.t1.incident_reported._");
+        // A township's gateway writes under its own township whatever the sender's grant says.
+        assert_eq!(t.subject(Some("t2"), "incident_reported", None), "lk.c1.t1.incident_reported._");
         assert_eq!(t.scope(), "lk.c1.t1.>");
         assert_eq!(t.routed("fire"), "lk.c1.t1.*.fire");
         let c = county(None);
-        assert_eq!(c.subject("roster_set", None), "lk.c1.county.roster_set._");
+        assert_eq!(c.subject(None, "roster_set", None), "lk.c1.county.roster_set._");
         assert_eq!(c.scope(), "lk.c1.>");
         assert_eq!(c.routed("fire"), "lk.c1.*.*.fire");
+        // The county's gateway writes a township's sender under that township…
+        assert_eq!(c.subject(Some("t2"), "incident_reported", None), "lk.c1.t2.incident_reported._");
+        let qingxi = format!("lk.c1.{}.incident_reported._", token("青溪镇"));
+        assert_eq!(c.subject(Some("青溪镇"), "incident_reported", None), qingxi);
+        assert_eq!(township_of(&qingxi), Some(token("青溪镇").as_str()));
+        // …and reads for it what a township's gateway would.
+        let narrowed = County { township: Some("t2".into()), ..c.clone() };
+        assert_eq!((narrowed.scope(), narrowed.routed("fire")), ("lk.c1.t2.>".into(), "lk.c1.t2.*.fire".into()));
     }
 
     #[test]
@@ -412,10 +449,13 @@ mod tests {
     }
 
     #[test]
-    fn names_that_would_change_a_subject_are_refused() {
+    fn names_that_would_change_a_subject_are_refused_or_spelled_out() {
         assert!(county(Some("t1")).check().is_ok());
-        assert!(county(Some("t.1")).check().unwrap_err().contains("t.1"));
+        // Any township name is spelled as one subject token; "county" is the county's own.
+        assert!(county(Some("青溪镇")).check().is_ok());
+        assert_eq!(county(Some("t.1")).scope(), "lk.c1._742e31.>");
         assert!(county(Some("county")).check().is_err());
+        assert!(county(Some(" ")).check().is_err());
         assert!(County { county: "c>".into(), ..county(None) }.check().is_err());
         assert!(County { replicas: 7, ..county(None) }.check().is_err());
         assert!(County { urls: vec![], ..county(None) }.check().is_err());

@@ -40,7 +40,7 @@ impl Lease {
     pub async fn acquire(log: &JetStreamLog, what: &str, who: &str) -> Result<Lease, String> {
         let county = log.county();
         let store = bucket(log, county).await?;
-        let key = format!("{what}.{}", county.township.as_deref().unwrap_or("county"));
+        let key = format!("{what}.{}", super::jetstream::token(county.township.as_deref().unwrap_or("county")));
         let holder = format!("{who}#{:016x}", fastrand::u64(..));
         let mut told = false;
         loop {
