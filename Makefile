@@ -108,7 +108,7 @@ bench-dispatch: deps
 bench-meeting: deps
 	$(CARGO) bench -p linkage --bench meeting
 
-## bench-county: 10 townships reporting through their gateways into a 3-node JetStream cluster, 20 seats,
+## bench-county: 10 townships reporting through 2 county gateways into a 3-node JetStream cluster, 20 seats,
 ## the stream's leader killed once; last line `county-bench townships=10 consoles=20 …`
 bench-county: deps
 	$(CARGO) bench -p linkage --bench county

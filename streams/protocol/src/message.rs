@@ -301,7 +301,9 @@ impl Body {
     /// a JetStream stream gives the number only once the event is in), so both name alike.
     pub fn numbered(self, seq: u64) -> Body {
         match self {
-            Body::IncidentReported(incident) => Body::IncidentReported(Incident { id: format!("E{seq:06}"), ..incident }),
+            Body::IncidentReported(incident) => {
+                Body::IncidentReported(Incident { id: format!("E{seq:06}"), ..incident })
+            }
             Body::MeetingChaired(command) if matches!(command.action, MeetingAction::Open { .. }) => {
                 Body::MeetingChaired(MeetingCommand { meeting: format!("M{seq:06}"), ..command })
             }
@@ -793,7 +795,8 @@ mod tests {
 
     #[test]
     fn a_log_names_incidents_and_opened_meetings_after_their_place() {
-        let incident = Incident { id: String::new(), reported_at: Utc::now(), status: IncidentStatus::New, report: report() };
+        let incident =
+            Incident { id: String::new(), reported_at: Utc::now(), status: IncidentStatus::New, report: report() };
         let Body::IncidentReported(named) = Body::IncidentReported(incident).numbered(42) else { panic!() };
         assert_eq!(named.id, "E000042");
         let command = |action| MeetingCommand { key: "k".into(), meeting: "M1".into(), action, by: "王芳".into() };

@@ -6,9 +6,7 @@
 //! key. Dedup keys that a sender chooses (`report_id`, `key`) are scoped by the sender's name,
 //! so one client can never swallow another's message by reusing its key.
 
-use linkage_protocol::{
-    Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, SeatRole, UnitPosition,
-};
+use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, SeatRole, UnitPosition};
 
 use super::event_log::Pending;
 use super::grant::Grant;

@@ -58,6 +58,11 @@ const WRITE_BATCH: usize = 512;
 const REPORTS_IN_FLIGHT: usize = 256;
 /// Live frames written to a socket before one flush.
 const SEND_RUN: usize = 256;
+/// How often a county gateway's follower asks which node leads the stream: the consumer it
+/// reads through lives on the leader and dies with it, which the client library notices only
+/// after missing two of its heartbeats (tens of seconds); a follower that sees the leader
+/// move reads again through a new consumer at once.
+const LEADER_CHECK: Duration = Duration::from_millis(250);
 /// A county gateway's follower that has read nothing for this long asks the stream whether
 /// it missed something.
 const FOLLOWER_QUIET: Duration = Duration::from_secs(3);
@@ -754,8 +759,9 @@ async fn replay(
 }
 
 /// A county gateway's follower: every event of its scope, as the stream logs it (whichever
-/// gateway appended it), broadcast to its clients in order from `from` on. A broken read is
-/// taken up again after the last event broadcast.
+/// gateway appended it), broadcast to its clients in order from `from` on. It reads again,
+/// after the last event broadcast, through a new consumer when the stream's leader moved, when
+/// the read breaks, or when it has heard nothing for a while and the stream has events for it.
 async fn follow(
     county: JetStreamLog,
     mut from: u64,
@@ -763,53 +769,87 @@ async fn follow(
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
+        // Asked before the consumer is made: a move after this is seen at the next check.
+        let leader = asked(county.leader()).await.ok().flatten();
+        let mut pause = true;
         match county.follow(from).await {
             Ok(events) => {
                 let mut events = std::pin::pin!(events);
+                let mut check = tokio::time::interval(LEADER_CHECK);
+                let mut heard = tokio::time::Instant::now();
                 loop {
-                    let event = tokio::select! {
+                    tokio::select! {
                         _ = stopped.changed() => return,
-                        event = tokio::time::timeout(FOLLOWER_QUIET, events.next()) => event,
-                    };
-                    let Ok(event) = event else {
-                        // Quiet: is the stream quiet too? A follower that stalled across a
-                        // failover would leave this gateway's seats without live events.
-                        // (Nothing new in the whole county: nothing to ask.)
-                        if county.head().await.is_ok_and(|head| head < from) {
-                            continue;
+                        _ = check.tick() => {
+                            if let Ok(Some(now)) = asked(county.leader()).await
+                                && leader.as_deref() != Some(now.as_str())
+                            {
+                                tracing::warn!(from, leader = %now, "the county's stream has a new leader; reading again");
+                                pause = false;
+                                break;
+                            }
+                            if heard.elapsed() >= FOLLOWER_QUIET {
+                                if missed(&county, from).await {
+                                    break;
+                                }
+                                heard = tokio::time::Instant::now();
+                            }
                         }
-                        match county.after(from.saturating_sub(1), None, 1).await {
-                            Ok(waiting) if waiting.is_empty() => continue,
-                            Ok(_) => tracing::warn!(
-                                from,
-                                "the county's stream has events this gateway did not get; reading again"
-                            ),
-                            Err(e) => tracing::warn!(error = %e, from, "the county's stream unanswered; reading again"),
-                        }
-                        break;
-                    };
-                    match event {
-                        Some(Ok(read)) => {
-                            from = read.logged.seq + 1;
-                            let route = read.route.map(Arc::from);
-                            let event =
-                                Live { seq: read.logged.seq, frame: read.logged.frame.into(), route, fresh: true, township: Some(read.township.into()) };
-                            // No receivers is fine: nobody is listening yet.
-                            let _ = live.send(event);
-                        }
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, from, "reading the county's stream; reading again");
-                            break;
-                        }
-                        None => break,
+                        event = events.next() => match event {
+                            Some(Ok(read)) => {
+                                heard = tokio::time::Instant::now();
+                                from = read.logged.seq + 1;
+                                let route = read.route.map(Arc::from);
+                                let (seq, frame) = (read.logged.seq, read.logged.frame.into());
+                                let event = Live { seq, frame, route, fresh: true, township: Some(read.township.into()) };
+                                // No receivers is fine: nobody is listening yet.
+                                let _ = live.send(event);
+                            }
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, from, "reading the county's stream; reading again");
+                                break;
+                            }
+                            None => break,
+                        },
                     }
                 }
             }
             Err(e) => tracing::warn!(error = %e, from, "cannot follow the county's stream; trying again"),
         }
-        tokio::select! {
-            _ = stopped.changed() => return,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        if pause {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+}
+
+/// A question to the county's stream, given up after a second (a node that died holds it
+/// for the client's whole request timeout otherwise).
+async fn asked<T>(question: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::time::timeout(Duration::from_secs(1), question).await.unwrap_or_else(|_| Err("no answer in a second".into()))
+}
+
+/// Whether the stream has events of this gateway's scope from `from` on, which its quiet
+/// follower has not delivered — or cannot say (then it is read again too).
+async fn missed(county: &JetStreamLog, from: u64) -> bool {
+    let waiting = asked(async {
+        // Nothing new in the whole county: nothing to ask.
+        if county.head().await? < from {
+            return Ok(false);
+        }
+        county.after(from.saturating_sub(1), None, 1).await.map(|waiting| !waiting.is_empty())
+    });
+    match waiting.await {
+        Ok(false) => false,
+        Ok(true) => {
+            tracing::warn!(from, "the county's stream has events this gateway did not get; reading again");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, from, "the county's stream unanswered; reading again");
+            true
         }
     }
 }

@@ -211,6 +211,12 @@ impl JetStreamLog {
         Ok(info.state.last_sequence)
     }
 
+    /// The node that leads the stream now (`None` while one is being elected).
+    pub async fn leader(&self) -> Result<Option<String>, String> {
+        let info = self.stream.get_info().await.map_err(|e| format!("the county's stream: {e}"))?;
+        Ok(info.cluster.and_then(|c| c.leader))
+    }
+
     /// The head, asked again while the stream does not answer (a leader being elected).
     pub async fn head_when_answered(&self) -> Result<u64, String> {
         let mut last = String::new();
@@ -243,7 +249,7 @@ impl JetStreamLog {
                 break;
             }
             if round > 0 {
-                tokio::time::sleep(Duration::from_millis(50 * round.min(10))).await;
+                tokio::time::sleep(Duration::from_millis(50 * round.min(4))).await;
             }
             let mut acks = Vec::with_capacity(todo.len());
             for &i in &todo {
@@ -304,7 +310,8 @@ impl JetStreamLog {
         if let Some(route) = &pending.route {
             headers.insert(ROUTE_HEADER, route.as_str());
         }
-        let publish = Publish::build().payload(frame.clone().into()).headers(headers).message_id(self.message_id(pending));
+        let publish =
+            Publish::build().payload(frame.clone().into()).headers(headers).message_id(self.message_id(pending));
         (subject, frame, publish)
     }
 
