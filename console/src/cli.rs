@@ -238,6 +238,7 @@ fn hub(args: &[String]) -> Result<(), String> {
     let config = f.get("config").map(|path| Config::load(Path::new(path))).transpose().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let county = county(&f)?;
+    townships(&tokens, county.as_ref()).map_err(|e| format!("{tokens_path}: {e}"))?;
     let hub =
         HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files), county };
     let township = config.as_ref().map(|config| Township { config, sms: None, bridge: None });
@@ -252,6 +253,30 @@ fn hub(args: &[String]) -> Result<(), String> {
     }
     runtime.block_on(async { tokio::signal::ctrl_c().await.map_err(|e| e.to_string()) })?;
     server.hub.stop();
+    Ok(())
+}
+
+/// Checks the tokens' townships: each named (not blank, not `county`, the county's own), and
+/// on a gateway of the whole county every unit terminal's given — without it, it would read
+/// the work orders of every township's unit of that id.
+fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jetstream::County>) -> Result<(), String> {
+    for grant in tokens.values() {
+        match grant.township.as_deref() {
+            Some(t) if t.trim().is_empty() || t == "county" => {
+                return Err(format!(
+                    "token {:?}: township {t:?}: give its name (\"county\" is the county's own)",
+                    grant.name
+                ));
+            }
+            None if grant.role == Role::UnitTerminal && county.is_some_and(|c| c.township.is_none()) => {
+                return Err(format!(
+                    "token {:?}: a unit terminal on a gateway of the whole county needs its township",
+                    grant.name
+                ));
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -390,5 +415,30 @@ mod tests {
         assert_eq!(default.maximized, Some(true));
         let sized = super::viewport(Some([1280.0, 720.0]));
         assert_eq!((sized.maximized, sized.inner_size), (Some(false), Some(egui::vec2(1280.0, 720.0))));
+    }
+
+    #[test]
+    fn a_tokens_township_is_named_and_a_county_gateways_unit_terminals_have_one() {
+        use streams::feed::{Grant, jetstream::County};
+        let county = |township: Option<&str>| County {
+            urls: vec!["nats://127.0.0.1:4222".into()],
+            county: "c1".into(),
+            township: township.map(Into::into),
+            replicas: 3,
+        };
+        let tokens = |grant: Grant| std::collections::HashMap::from([("t".to_string(), grant)]);
+        let police = Grant::unit_terminal("police");
+        // A unit terminal without a township: fine on a township's gateway or its own log…
+        assert!(super::townships(&tokens(police.clone()), Some(&county(Some("t1")))).is_ok());
+        assert!(super::townships(&tokens(police.clone()), None).is_ok());
+        // …refused on the whole county's, where it would read every township's police orders.
+        let refused = super::townships(&tokens(police.clone()), Some(&county(None))).unwrap_err();
+        assert!(refused.contains("needs its township"), "{refused}");
+        let kept = Grant { township: Some("t1".into()), ..police };
+        assert!(super::townships(&tokens(kept.clone()), Some(&county(None))).is_ok());
+        for bad in ["", " ", "county"] {
+            let grant = Grant { township: Some(bad.into()), ..kept.clone() };
+            assert!(super::townships(&tokens(grant), None).is_err(), "{bad:?}");
+        }
     }
 }

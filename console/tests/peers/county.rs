@@ -6,18 +6,20 @@ use std::process::Child;
 use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
 use tokio::sync::mpsc;
 
-/// A seat (`console`) and a grid worker's terminal (`field`, allowed 2000 reports a second for
-/// the benchmark's load) of the whole county; and of each township `t0`–`t10`, for a county's
-/// gateway to keep to it (`console-t1`, `field-t1`).
+/// A seat (`console`) and a grid worker's terminal (`field`) of the whole county; and of each
+/// township `t0`–`t10`, for a county's gateway to keep to it (`console-t1`, `field-t1`). All
+/// may send 2000 messages a second (the benchmark's load). Every township's terminal signs as
+/// the same name, so that two townships' reports with one id share a sender's key.
 fn tokens() -> String {
-    let token = |name: &str, role: &str, township: Option<&str>| {
+    let entry = |token: &str, name: &str, role: &str, township: Option<&str>| {
         let township = township.map(|t| format!("township = \"{t}\"\n")).unwrap_or_default();
-        format!("[[token]]\ntoken = \"{name}\"\nrole = \"{role}\"\nname = \"{name}\"\nper_second = 2000\n{township}\n")
+        format!("[[token]]\ntoken = \"{token}\"\nrole = \"{role}\"\nname = \"{name}\"\nper_second = 2000\n{township}\n")
     };
-    let mut text = token("console", "console", None) + &token("field", "field_terminal", None);
+    let mut text =
+        entry("console", "县级席位", "console", None) + &entry("field", "网格员终端", "field_terminal", None);
     for t in (0..=10).map(|t| format!("t{t}")) {
-        text += &token(&format!("console-{t}"), "console", Some(&t));
-        text += &token(&format!("field-{t}"), "field_terminal", Some(&t));
+        text += &entry(&format!("console-{t}"), "乡镇席位", "console", Some(&t));
+        text += &entry(&format!("field-{t}"), "网格员终端", "field_terminal", Some(&t));
     }
     text
 }

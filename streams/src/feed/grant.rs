@@ -17,7 +17,9 @@ pub struct Grant {
     pub per_second: u32,
     /// For a seat: the person's role (a console token without one counts as a duty officer).
     pub seat: Option<SeatRole>,
-    /// The township the person works for (from the user store); `None` for machines.
+    /// On a gateway of a whole county: the one township this client is kept to (a token's
+    /// `township`); `None`: the whole county. (A person's township in the user store is free
+    /// text, not yet tied to the county's township names: people are not kept to one.)
     pub township: Option<String>,
 }
 
@@ -49,12 +51,7 @@ impl Grant {
     /// their unit's terminals.
     pub fn person(person: &super::users::Person) -> Grant {
         let role = if person.unit.is_some() { Role::UnitTerminal } else { Role::Console };
-        Grant {
-            seat: Some(person.seat),
-            unit: person.unit.clone(),
-            township: Some(person.township.clone()),
-            ..Grant::new(role, person.display.clone())
-        }
+        Grant { seat: Some(person.seat), unit: person.unit.clone(), ..Grant::new(role, person.display.clone()) }
     }
 }
 

@@ -540,7 +540,9 @@ async fn serve(
     // Where every unit is now (a position that also comes live meanwhile is sent twice: the
     // newer wins).
     // Where the units are is the center's business: bridges (110, hotlines) are not told.
-    let sees_units = streams_events && role != Role::Bridge;
+    // A client kept to one township on a county's gateway is not told either: the gateway's
+    // positions are the whole county's, by unit id alone.
+    let sees_units = streams_events && role != Role::Bridge && scope.is_none();
     if sees_units {
         for frame in shared.positions.now() {
             feed(&mut ws, frame).await?;
@@ -769,10 +771,17 @@ async fn follow(
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
-        // Asked before the consumer is made: a move after this is seen at the next check.
-        let leader = asked(county.leader()).await.ok().flatten();
+        // Asked before the consumer is made: a move after this is seen at the next check (not
+        // known now: the first leader seen is taken as the one it was made on).
+        let mut leader = asked(county.leader()).await.ok().flatten();
         let mut pause = true;
-        match county.follow(from).await {
+        let followed = tokio::select! {
+            _ = stopped.changed() => return,
+            followed = tokio::time::timeout(Duration::from_secs(5), county.follow(from)) => {
+                followed.unwrap_or_else(|_| Err("no answer in 5 s".into()))
+            }
+        };
+        match followed {
             Ok(events) => {
                 let mut events = std::pin::pin!(events);
                 let mut check = tokio::time::interval(LEADER_CHECK);
@@ -781,12 +790,13 @@ async fn follow(
                     tokio::select! {
                         _ = stopped.changed() => return,
                         _ = check.tick() => {
-                            if let Ok(Some(now)) = asked(county.leader()).await
-                                && leader.as_deref() != Some(now.as_str())
-                            {
-                                tracing::warn!(from, leader = %now, "the county's stream has a new leader; reading again");
-                                pause = false;
-                                break;
+                            if let Ok(Some(now)) = asked(county.leader()).await {
+                                if leader.as_ref().is_some_and(|was| *was != now) {
+                                    tracing::warn!(from, leader = %now, "the county's stream has a new leader; reading again");
+                                    pause = false;
+                                    break;
+                                }
+                                leader = Some(now);
                             }
                             if heard.elapsed() >= FOLLOWER_QUIET {
                                 if missed(&county, from).await {
@@ -855,12 +865,10 @@ async fn missed(county: &JetStreamLog, from: u64) -> bool {
 }
 
 /// The township a client of a county's gateway is served: its grant's, unless the gateway
-/// serves one township already or the grant names none (a machine of the county, a county
-/// seat's token) or the county itself (a person of the county's center): those see it all.
+/// serves one township already or the grant names none (a county seat's token): those see
+/// the whole county.
 fn served(county: &JetStreamLog, grant: &Grant) -> Option<String> {
-    let county = county.county();
-    let township = grant.township.as_deref().filter(|t| county.township.is_none() && *t != county.county)?;
-    Some(township.to_owned())
+    grant.township.clone().filter(|_| county.county().township.is_none())
 }
 
 /// Hands an event to the writer thread; the answer comes when it is in the log.

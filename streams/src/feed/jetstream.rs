@@ -48,6 +48,9 @@ const ATTEMPTS: u32 = 40;
 /// How long a batch's unanswered publishes are sent again (a leader election takes seconds)
 /// before their senders are told the log did not take them (they send them again later).
 const PATIENCE: Duration = Duration::from_secs(30);
+/// How long one publish's answer is waited for before it is sent again (answers come in
+/// milliseconds; one sent through a node that died never comes).
+const ANSWER: Duration = Duration::from_secs(2);
 
 /// Where a gateway's log is: the NATS servers, the county, and the township it serves.
 #[derive(Debug, Clone)]
@@ -123,11 +126,13 @@ pub fn township_of(subject: &str) -> Option<&str> {
     subject.split('.').nth(2)
 }
 
-/// `s` as one subject token, one to one: letters, digits and `-` as they are; anything else
-/// (a dot, a wildcard, Chinese) as `_` and the hex of its UTF-8 bytes, so that no two routes
-/// share a token and none is `_` (no route).
+/// `s` as one subject token, one to one: letters, digits, `-` and (not first) `_` as they
+/// are; anything else (a dot, a wildcard, Chinese, a leading `_`) as `_` and the hex of its
+/// UTF-8 bytes — only those start with `_`, so no two names share a token and none is `_`
+/// (no route).
 pub fn token(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if !s.starts_with('_') && !s.is_empty() && s.chars().all(plain) {
         return s.to_owned();
     }
     format!("_{}", crate::http::hex(s.as_bytes()))
@@ -256,19 +261,37 @@ impl JetStreamLog {
                 let (subject, _, publish) = &items[i];
                 acks.push(self.js.send_publish(subject.clone(), publish.clone()).await);
             }
-            let mut again = vec![];
-            for (&i, sent) in todo.iter().zip(acks) {
-                let answer = match sent {
-                    Ok(ack) => ack.await.map_err(|e| e.to_string()),
+            // The round's answers waited for together, each for at most [`ANSWER`]: one at a
+            // time, every answer lost with a dying node would hold the batch that much longer.
+            let answers = futures_util::future::join_all(acks.into_iter().map(|sent| async move {
+                match sent {
+                    Ok(ack) => match tokio::time::timeout(ANSWER, ack.into_future()).await {
+                        Ok(answer) => answer.map_err(|e| e.to_string()),
+                        Err(_) => Err(format!("no answer in {ANSWER:?}")),
+                    },
                     Err(e) => Err(e.to_string()),
-                };
+                }
+            }))
+            .await;
+            let mut again = vec![];
+            for (&i, answer) in todo.iter().zip(answers) {
                 let logged = match answer {
                     // A repeat of one still being replicated has no place yet: ask again.
                     Ok(ack) if ack.duplicate && ack.sequence == 0 => Err("a repeat of an event not yet placed".into()),
-                    Ok(ack) if ack.duplicate => self.read(ack.sequence).await.map(|l| (l, false)),
-                    Ok(ack) => numbered(items[i].1.as_bytes(), ack.sequence)
-                        .map(|frame| (Logged { seq: ack.sequence, frame }, true))
-                        .ok_or_else(|| "an event that does not read back".to_string()),
+                    Ok(ack) if ack.duplicate => match tokio::time::timeout(ANSWER, self.read(ack.sequence)).await {
+                        Ok(read) => read.map(|l| (l, false)),
+                        Err(_) => Err(format!("reading event {} took over {ANSWER:?}", ack.sequence)),
+                    },
+                    Ok(ack) => {
+                        // Our own frame reads back (we wrote it); were it not to, sending it
+                        // again would not help.
+                        let seq = ack.sequence;
+                        out[i] = Some(match numbered(items[i].1.as_bytes(), seq) {
+                            Some(frame) => Ok((Logged { seq, frame }, true)),
+                            None => Err(format!("logged as event {seq}, which does not read back")),
+                        });
+                        continue;
+                    }
                     Err(e) => Err(e),
                 };
                 match logged {
@@ -355,7 +378,8 @@ impl JetStreamLog {
     }
 
     /// Every event of this gateway's scope from `from` on, as it is logged (an ordered
-    /// consumer: it follows the stream's leader across a failover by itself).
+    /// consumer, which lives on the stream's leader: a follower reads again through a new one
+    /// when the leader moves, see `hub::follow`).
     pub async fn follow(
         &self,
         from: u64,
@@ -385,9 +409,11 @@ impl JetStreamLog {
 }
 
 /// The frame of what the stream keeps as `stored` at `seq`: its envelope numbered, and its
-/// body named, after that place; `None` for what is not an event of ours.
+/// body named, after that place; `None` for what is not an event of ours. Read as JSON only,
+/// not checked as a client's message is: the hub built it from one that was (and a body near
+/// the frame limit grows a little as the event is made of it).
 fn numbered(stored: &[u8], seq: u64) -> Option<String> {
-    let envelope = Envelope::parse(std::str::from_utf8(stored).ok()?).ok()?;
+    let envelope: Envelope = serde_json::from_slice(stored).ok()?;
     Some(Envelope { seq, body: envelope.body.numbered(seq), ..envelope }.to_text())
 }
 
@@ -427,6 +453,7 @@ mod tests {
         assert_eq!(t.subject(None, "order_issued", Some("a.b")), "lk.c1.t1.order_issued._612e62");
         assert_ne!(token("派出所"), token("卫生院"));
         assert_ne!(token("_"), token(""));
+        assert_eq!((token("qing_xi"), token("_x")), ("qing_xi".into(), "_5f78".into()));
         assert_eq!(t.subject(None, "incident_reported", None), "lk.c1.t1.incident_reported._");
         // A township's gateway writes under its own township whatever the sender's grant says.
         assert_eq!(t.subject(Some("t2"), "incident_reported", None), "lk.c1.t1.incident_reported._");
