@@ -23,13 +23,16 @@ fn report(township: &str, n: usize) -> Body {
 }
 
 /// The reports a client was told about (by their text), with their sequence numbers, in the
-/// order told. Each incident's id is built from its place in the log.
+/// order told. Each incident's id is built from its place in the log, and it carries its
+/// township.
 fn drain(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, into: &mut Vec<(u64, String)>) {
     while let Ok(update) = rx.try_recv() {
         if let FeedUpdate::Event(env) = update
             && let Body::IncidentReported(i) = env.body
         {
             assert_eq!(i.id, format!("E{:06}", env.seq), "an incident's id is not its place in the log");
+            // It says which township it belongs to (a report's text starts with it).
+            assert_eq!(env.township.as_deref(), i.report.text.split('-').next(), "{}: its township", i.report.text);
             into.push((env.seq, i.report.text));
         }
     }

@@ -533,3 +533,32 @@ fn a_110_incident_is_returned_with_its_reason_and_the_trail_follows_the_peer() {
     detail.get_by_label_contains("已退回 县110指挥中心：属治安案件，由派出所办理 · 值班台1");
     detail.get_by_label_contains("县110指挥中心：已接收");
 }
+
+/// A county seat's incidents carry their township: each row says it, and the filter bar
+/// offers the townships to narrow the queue to one. A township's own seat has no such choice.
+#[test]
+fn a_county_seat_narrows_its_queue_to_one_township() {
+    let h = harness(state());
+    assert!(h.query_by_label("乡镇").is_none(), "a township's seat has no township choice");
+    let mut s = state();
+    for (n, township, text) in [(4, "青溪镇", "青溪镇河道漂浮物"), (5, "东山乡", "东山乡道路积水")]
+    {
+        let FeedUpdate::Event(env) = incident(n, "dispute", streams::feed::Severity::High, text) else {
+            unreachable!()
+        };
+        s.core.on_feed(FeedUpdate::Event(Envelope { township: Some(township.into()), ..env }));
+    }
+    let mut h = harness(s);
+    let rows = |h: &Harness<'_, State>| -> Vec<String> {
+        let queue = h.get_by_role_and_label(Role::Region, "事件队列");
+        queue.query_all_by_label_contains(" · ").filter_map(|n| n.accesskit_node().label()).collect()
+    };
+    assert!(rows(&h).iter().any(|r| r.starts_with("E000004") && r.ends_with(" · 青溪镇")), "{:?}", rows(&h));
+    h.get_by_label("乡镇").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "东山乡").click();
+    h.run();
+    assert_eq!(h.state().views.filter.township.as_deref(), Some("东山乡"));
+    let shown = rows(&h);
+    assert!(shown.len() == 1 && shown[0].starts_with("E000005"), "{shown:?}");
+}

@@ -52,8 +52,11 @@ pub struct IncidentFilter {
     pub min_severity: Option<Severity>,
     pub status: StatusFilter,
     pub village: Option<String>,
+    /// On a county seat: one township's incidents only.
+    pub township: Option<String>,
     pub window: TimeWindow,
-    /// Words that must all appear in the id, text, reporter, kind name, grid or village.
+    /// Words that must all appear in the id, text, reporter, kind name, grid, village or
+    /// township.
     pub search: String,
 }
 
@@ -72,6 +75,7 @@ impl IncidentFilter {
             || (self.status == StatusFilter::Open && closed)
             || (self.status == StatusFilter::Closed && !closed)
             || self.village.as_ref().is_some_and(|v| grid.is_none_or(|g| g.village != *v))
+            || self.township.as_ref().is_some_and(|wanted| t.township.as_ref() != Some(wanted))
             || self.window.span().is_some_and(|span| t.incident.reported_at < now - span)
         {
             return false;
@@ -89,6 +93,7 @@ impl IncidentFilter {
             kind.map_or("", |k| k.en.as_str()),
             grid.map_or("", |g| g.code.as_str()),
             grid.map_or("", |g| g.village.as_str()),
+            t.township.as_deref().unwrap_or(""),
         ]
         .join(" ")
         .to_lowercase();
@@ -132,6 +137,7 @@ impl Matches {
 mod tests {
     use super::*;
     use crate::tests::incident;
+    use linkage_protocol::{Body, Envelope, FeedUpdate};
 
     fn setup() -> (GridMap, IncidentKinds) {
         (
@@ -143,7 +149,7 @@ mod tests {
     fn tracked(severity: Severity, minute: u32, grids: &GridMap) -> TrackedIncident {
         let incident = incident("E000001", severity, minute);
         let loc = incident.report.location;
-        TrackedIncident { grid: grids.locate(loc.lon, loc.lat), incident, seq: 1 }
+        TrackedIncident { grid: grids.locate(loc.lon, loc.lat), incident, seq: 1, township: None }
     }
 
     #[test]
@@ -180,6 +186,26 @@ mod tests {
         assert!(check(IncidentFilter { village: Some("杏林社区".into()), ..Default::default() }));
         assert!(!check(IncidentFilter { village: Some("南山村".into()), ..Default::default() }));
         assert!(!check(IncidentFilter { kind: Some("fire".into()), ..Default::default() }));
+    }
+
+    #[test]
+    fn a_county_seat_narrows_to_one_township_and_lists_them_all() {
+        let (grids, kinds) = setup();
+        let mut core = crate::Core { grids, kinds, ..Default::default() };
+        for (seq, township) in [(1, Some("青溪镇")), (2, Some("东山乡")), (3, None)] {
+            let body = Body::IncidentReported(incident(&format!("e{seq}"), Severity::Low, 1));
+            core.on_feed(FeedUpdate::Event(Envelope {
+                township: township.map(Into::into),
+                ..Envelope::new(seq, body)
+            }));
+        }
+        assert_eq!(core.incidents.townships().collect::<Vec<_>>(), ["东山乡", "青溪镇"]);
+        let mut matches = Matches::default();
+        let (i, g, k) = (&core.incidents, &core.grids, &core.kinds);
+        let qingxi = IncidentFilter { township: Some("青溪镇".into()), ..Default::default() };
+        assert_eq!(matches.refresh(&qingxi, i, g, k, Utc::now()), Some(&[true, false, false][..]));
+        let searched = IncidentFilter { search: "东山".into(), ..Default::default() };
+        assert_eq!(matches.refresh(&searched, i, g, k, Utc::now()), Some(&[false, true, false][..]));
     }
 
     #[test]

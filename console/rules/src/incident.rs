@@ -16,6 +16,8 @@ pub struct TrackedIncident {
     pub grid: Option<usize>,
     /// The hub's sequence number of the event that brought it.
     pub seq: u64,
+    /// On a county's log: the township it was reported in.
+    pub township: Option<String>,
 }
 
 impl TrackedIncident {
@@ -63,6 +65,8 @@ pub struct Incidents {
     queue: Vec<usize>,
     /// Counts every change, so views can tell when to look again.
     version: u64,
+    /// The townships the incidents come from (a county seat's), in name order.
+    townships: std::collections::BTreeSet<String>,
 }
 
 impl Incidents {
@@ -76,10 +80,20 @@ impl Incidents {
         let index = self.list.len();
         self.by_id.insert(tracked.incident.id.clone(), index);
         self.points.push(tracked.marker_point(index));
+        if let Some(township) = &tracked.township
+            && !self.townships.contains(township)
+        {
+            self.townships.insert(township.clone());
+        }
         self.list.push(tracked);
         self.queue.insert(at, index);
         self.version += 1;
         true
+    }
+
+    /// The townships the incidents come from, in name order (none on a township's own log).
+    pub fn townships(&self) -> impl Iterator<Item = &str> {
+        self.townships.iter().map(String::as_str)
     }
 
     /// Moves an incident to `status` (its orders say how far it got); a closed one goes down

@@ -291,7 +291,7 @@ impl Core {
         {
             let incident = desk::incident_of(&work.incident, *details);
             let grid = self.grids.locate(incident.report.location.lon, incident.report.location.lat);
-            self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq });
+            self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq, township: env.township.clone() });
         }
         if self.on_order_event(&env) {
             return;
@@ -354,7 +354,7 @@ impl Core {
             let grid = self.grids.locate(loc.lon, loc.lat);
             let id = incident.id.clone();
             let alarming = self.raises_alarm(&incident);
-            if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq })
+            if self.incidents.insert(TrackedIncident { incident, grid, seq: env.seq, township: env.township })
                 && alarming
                 && self.incidents.get(&id).is_some_and(TrackedIncident::is_open)
             {

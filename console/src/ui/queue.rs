@@ -68,7 +68,8 @@ impl QueueView {
     }
 }
 
-/// Search and the five narrowing choices, and a reset when anything is set.
+/// Search and the five narrowing choices (a sixth, the township, on a county seat), and a
+/// reset when anything is set.
 fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter) {
     // Two fixed rows: a wrapped row would split a label from its box.
     ui.horizontal(|ui| {
@@ -113,6 +114,15 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
                 ui.selectable_value(&mut f.village, Some(v.name.clone()), &v.name);
             }
         });
+        // A county seat's incidents come from several townships: one may be picked.
+        if core.incidents.townships().next().is_some() {
+            combo(ui, tr.t("filter.township"), f.township.clone().unwrap_or(any.to_owned()), |ui| {
+                ui.selectable_value(&mut f.township, None, any);
+                for t in core.incidents.townships() {
+                    ui.selectable_value(&mut f.township, Some(t.to_owned()), t);
+                }
+            });
+        }
         let window_key = |w: TimeWindow| match w {
             TimeWindow::All => "filter.any",
             TimeWindow::LastHour => "filter.last_hour",
@@ -132,7 +142,11 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
 
 /// One row: the incident's line and its status — all a duty officer scans for.
 pub fn row_label(core: &Core, tr: &I18n, t: &TrackedIncident) -> String {
-    let line = format!("{} · {}", names::incident_line(tr, core, t), names::status(tr, t.incident.status));
+    let mut line = format!("{} · {}", names::incident_line(tr, core, t), names::status(tr, t.incident.status));
+    // A county seat's rows say where.
+    if let Some(township) = &t.township {
+        line = format!("{line} · {township}");
+    }
     match core.history.notes(&t.incident.id) {
         0 => line,
         n => format!("{line} · {}", tr.f("queue.notes", &[("n", &n.to_string())])),

@@ -31,13 +31,17 @@ pub struct Envelope {
     /// From a client: its own counter.
     pub seq: u64,
     pub time: DateTime<Utc>,
+    /// On a county's log: the township the event belongs to (absent for the county's own
+    /// events and on a township's own log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub township: Option<String>,
     #[serde(flatten)]
     pub body: Body,
 }
 
 impl Envelope {
     pub fn new(seq: u64, body: Body) -> Envelope {
-        Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), body }
+        Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), township: None, body }
     }
 
     /// Parses one text frame.

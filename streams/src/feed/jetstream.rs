@@ -328,7 +328,9 @@ impl JetStreamLog {
     /// its message id and route.
     fn publish(&self, pending: &Pending) -> (String, String, Publish) {
         let subject = self.county.subject(pending.township.as_deref(), pending.body.kind(), pending.route.as_deref());
-        let frame = Envelope::new(0, pending.body.clone()).to_text();
+        let township = Some(self.county.here(pending.township.as_deref())).filter(|t| *t != "county");
+        let frame =
+            Envelope { township: township.map(str::to_owned), ..Envelope::new(0, pending.body.clone()) }.to_text();
         let mut headers = HeaderMap::new();
         if let Some(route) = &pending.route {
             headers.insert(ROUTE_HEADER, route.as_str());
