@@ -238,6 +238,54 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     exactly_once_in_order("the late t1 seat", &late_seen, &own1);
 }
 
+/// A county seat, on a gateway of the whole county, dispatches a township's incidents: its
+/// dispatches are logged under that township, whose service (on the township's gateway) builds
+/// and sends the orders; every unit terminal of the township gets each order once.
+#[test]
+fn a_county_seat_dispatches_a_townships_incidents_through_its_service() {
+    const ORDERS: usize = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let smsc = peers::start_smsc(dir.path(), 0);
+    let [township, county] = linkage_tests::free_tcp_ports();
+    let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
+    let smpp = format!(
+        "[dispatch.sms]\naddress = \"127.0.0.1:{}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n",
+        smsc.port
+    );
+    let config_path = drill::write_files(dir.path(), &whole, &smpp);
+    let config = Config::load(&config_path).unwrap();
+    let args: [&std::ffi::OsStr; 8] = [
+        "--nats".as_ref(),
+        nats.as_ref(),
+        "--county".as_ref(),
+        "c1".as_ref(),
+        "--township".as_ref(),
+        "t1".as_ref(),
+        "--config".as_ref(),
+        config_path.as_os_str(),
+    ];
+    let _service = Gateway::new(peers::linkage_hub(dir.path(), township, &args));
+    // The county's gateway knows the seat only (unit terminals connect to their township's).
+    let own = dir.path().join("county");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(own.join("tokens.toml"), "[[token]]\ntoken = \"seat\"\nrole = \"console\"\nname = \"县值班员\"\n")
+        .unwrap();
+    let _county = Gateway::new(peers::linkage_hub(
+        &own,
+        county,
+        &["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()],
+    ));
+    let (_terminals, mut received) = drill::unit_terminals(&runtime, &t1);
+    let mut seat = drill::dispatch_from(ORDERS, &runtime, dir.path(), (&t1, &whole, &config), drill::draft);
+    seat.until(60, "every order built and every message sent", |core| drill::all_sent(core, ORDERS));
+    assert!(seat.core.incidents.all().iter().all(|t| t.township.as_deref() == Some("t1")));
+    drill::each_order_once(&seat, &mut received, ORDERS);
+    drill::each_sms_once(&seat, &smsc.log, ORDERS);
+}
+
 /// Only one of a township's servers acts for it: two gateways of township `t1` both run its
 /// dispatch service; one holds the lease, the other stands by. The holder is killed (SIGKILL)
 /// in the middle of a 60-order dispatch; the standby takes the lease over and finishes. Every

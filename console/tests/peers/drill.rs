@@ -99,13 +99,26 @@ pub fn dispatch_all(
     (url, config): (&str, &Config),
     draft: impl Fn(usize) -> DispatchDraft,
 ) -> Seat {
-    let field = super::field_terminal(runtime, url);
+    dispatch_from(orders, runtime, dir, (url, url, config), draft)
+}
+
+/// [`dispatch_all`] with the field terminal on the hub at `field` and the seat at `seat` (a
+/// county's gateway: the seat's dispatches go to the incidents' township).
+pub fn dispatch_from(
+    orders: usize,
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    (field, seat, config): (&str, &str, &Config),
+    draft: impl Fn(usize) -> DispatchDraft,
+) -> Seat {
+    let field = super::field_terminal(runtime, field);
     for n in 0..orders {
         field.send(super::report(n));
     }
-    let mut seat = Seat::open(runtime, &dir.join("seat"), url, "seat", config);
+    let mut seat = Seat::open(runtime, &dir.join("seat"), seat, "seat", config);
     seat.until(30, "every incident", |core| core.incidents.len() == orders);
-    // The incidents as the log numbered them (a county's log starts at 2), in that order.
+    // The incidents as the log numbered them (on a county's log, with the other townships'
+    // events between them), in that order.
     let mut incidents: Vec<String> = seat.core.incidents.all().iter().map(|t| t.incident.id.clone()).collect();
     incidents.sort();
     for (i, incident) in incidents.into_iter().enumerate() {

@@ -39,6 +39,12 @@ pub struct Envelope {
     pub body: Body,
 }
 
+/// The place in the log an id made from one names (`E000042`, `D000042`, `M000042` → 42).
+pub fn logged_at(id: &str) -> Option<u64> {
+    let digits = id.strip_prefix(['E', 'D', 'M'])?;
+    digits.bytes().all(|b| b.is_ascii_digit()).then(|| digits.parse().ok()).flatten()
+}
+
 impl Envelope {
     pub fn new(seq: u64, body: Body) -> Envelope {
         Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), township: None, body }
@@ -299,6 +305,23 @@ impl Body {
 }
 
 impl Body {
+    /// The logged event a seat's command is about, by its id — an incident (`E…`), an order
+    /// (`D…`), a meeting (`M…`, or the incident one is opened for): on a county's log the
+    /// command belongs to that event's township.
+    pub fn about(&self) -> Option<&str> {
+        match self {
+            Body::Acknowledge { incident } => Some(incident),
+            Body::UpdateIncident(u) => Some(&u.incident),
+            Body::Dispatch(r) => Some(&r.draft.incident),
+            Body::ChangeOrder(c) => Some(&c.order),
+            Body::ChairMeeting(c) => match &c.action {
+                MeetingAction::Open { incident, .. } => incident.as_deref(),
+                _ => Some(&c.meeting),
+            },
+            _ => None,
+        }
+    }
+
     /// This body as the event at `seq` of the log: an incident is named `E` + the sequence
     /// number, a meeting being opened `M` + it; every other body is as it was. A log numbers
     /// what it appends with this (the township's as it writes, the county's as it reads, since
@@ -795,6 +818,19 @@ mod tests {
         r.location.lon = -117.38071196286425;
         let env = Envelope::new(1, Body::Report(r));
         assert_eq!(Envelope::parse(&env.to_text()).unwrap(), env);
+    }
+
+    #[test]
+    fn an_id_made_from_a_place_in_the_log_gives_it_back() {
+        assert_eq!(
+            (logged_at("E000042"), logged_at("D1234567"), logged_at("M000001")),
+            (Some(42), Some(1234567), Some(1))
+        );
+        for not in ["E", "X000042", "E00a042", "E-1", "", "E99999999999999999999999"] {
+            assert_eq!(logged_at(not), None, "{not:?}");
+        }
+        let ack = Body::Acknowledge { incident: "E000042".into() };
+        assert_eq!(ack.about().and_then(logged_at), Some(42));
     }
 
     #[test]

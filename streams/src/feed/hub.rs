@@ -665,9 +665,26 @@ async fn serve(
                 match Envelope::parse(&text) {
                     Ok(envelope) => {
                         let key = envelope.body.command_key();
+                        let about = envelope.body.about().and_then(linkage_protocol::logged_at);
                         match admit(&grant, envelope.body) {
                             Admission::Log(mut event) => {
-                                event.township = township.clone();
+                                event.township = match (&township, about, &county) {
+                                    (Some(own), _, _) => Some(own.clone()),
+                                    // A county seat's command about a township's incident, order
+                                    // or meeting goes under that township, where its services act.
+                                    (None, Some(seq), Some(county)) if county.county().township.is_none() => {
+                                        match asked(county.township_at(seq)).await {
+                                            Ok(of) => of,
+                                            Err(e) => {
+                                                let reason =
+                                                    format!("cannot tell whose event {seq} is ({e}): not logged, send it again");
+                                                refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?;
+                                                continue;
+                                            }
+                                        }
+                                    }
+                                    _ => None,
+                                };
                                 logging.push_back(log(&shared, event)?)
                             }
                             Admission::Ignore => {}

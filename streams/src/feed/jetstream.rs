@@ -340,6 +340,14 @@ impl JetStreamLog {
         (subject, frame, publish)
     }
 
+    /// The township of the event at `seq` (`None`: the county's own), read from the stream.
+    pub async fn township_at(&self, seq: u64) -> Result<Option<String>, String> {
+        let found = self.stream.get_raw_message(seq).await.map_err(|e| format!("reading event {seq}: {e}"))?;
+        let envelope: Envelope =
+            serde_json::from_slice(&found.payload).map_err(|_| format!("event {seq} is not one of ours"))?;
+        Ok(envelope.township)
+    }
+
     /// The event at `seq`.
     async fn read(&self, seq: u64) -> Result<Logged, String> {
         let found = self.stream.get_raw_message(seq).await.map_err(|e| format!("reading event {seq}: {e}"))?;
