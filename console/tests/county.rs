@@ -189,6 +189,54 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     exactly_once_in_order("the seat", &seen, &everyone);
 }
 
+/// Two of the three nodes die (SIGKILL): the stream has no quorum and keeps nothing, so a
+/// report is refused as not stored and never acknowledged; once the nodes are back the report
+/// sent again is logged, once.
+#[test]
+fn with_two_nodes_down_a_report_is_refused_unacknowledged_and_logged_once_when_they_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let port = linkage_tests::free_tcp_port();
+    let _gateway = gateway(dir.path(), "t1", port, &nats, Some("t1"));
+    let url = format!("ws://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_seat, mut seat_rx) = client(&runtime, &url, "console", Role::Console);
+    let (terminal, mut acks) = client(&runtime, &url, "field", Role::FieldTerminal);
+    let mut seen = vec![];
+    let first = [("t1-1".to_string(), report("t1", 1))];
+    until_acknowledged(&terminal, &mut acks, &first, &mut [(&mut seat_rx, &mut seen)]);
+
+    for node in ["n1", "n2"] {
+        cluster.kill(node);
+    }
+    terminal.send(report("t1", 2));
+    let (mut refused, mut acked) = (None, vec![]);
+    let told = linkage_tests::wait_for(Duration::from_secs(90), || {
+        while let Ok(update) = acks.try_recv() {
+            match update {
+                FeedUpdate::Refused { code, reason, .. } => refused = Some((code, reason)),
+                FeedUpdate::Event(env) => acked.push(env),
+                _ => {}
+            }
+        }
+        refused.is_some()
+    });
+    assert!(told, "no refusal within 90 s with two nodes down");
+    let (code, reason) = refused.unwrap();
+    assert_eq!(code, streams::feed::ErrorCode::Internal, "{reason}");
+    assert!(reason.contains("could not store"), "{reason}");
+    assert!(acked.iter().all(|e| !matches!(&e.body, Body::IncidentReported(i) if i.report.text == "t1-2")));
+
+    for node in ["n1", "n2"] {
+        cluster.restart(node);
+    }
+    let again = [("t1-2".to_string(), report("t1", 2))];
+    until_acknowledged(&terminal, &mut acks, &again, &mut [(&mut seat_rx, &mut seen)]);
+    through_the_mark(&terminal, "t1", &mut [(&mut seat_rx, &mut seen)]);
+    exactly_once_in_order("the seat", &seen, &["t1-1".to_string(), "t1-2".to_string()]);
+}
+
 /// Two gateways of the whole county serve two townships' clients side by side, each client
 /// kept to its township by its token: a township's seat, on either gateway, live or replayed,
 /// holds its own township's reports once and nothing of the other's; the county's seat holds
