@@ -14,7 +14,7 @@ use super::grant::Grant;
 /// The hub's answer to one message.
 pub(super) enum Admission {
     /// Log it (once per dedup key).
-    Log(Pending),
+    Log(Box<Pending>),
     /// Nothing to log (a heartbeat).
     Ignore,
     /// A unit's position: kept as its newest and passed on live, not logged.
@@ -25,7 +25,7 @@ pub(super) enum Admission {
 
 /// An event logged once per `dedup`, addressed to every reader (or a unit's terminals).
 fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
-    Admission::Log(Pending { dedup: Some(dedup), route, body, township: None })
+    Admission::Log(Box::new(Pending { dedup: Some(dedup), route, body, township: None }))
 }
 
 /// What `grant`'s message `body` becomes.
@@ -71,7 +71,12 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             // Its id is the log's to give (`Body::numbered`).
             let incident =
                 Incident { id: String::new(), reported_at: chrono::Utc::now(), status: IncidentStatus::New, report };
-            Admission::Log(Pending { dedup, route: None, body: Body::IncidentReported(incident), township: None })
+            Admission::Log(Box::new(Pending {
+                dedup,
+                route: None,
+                body: Body::IncidentReported(incident),
+                township: None,
+            }))
         }
         // The first seat to acknowledge an alarm is the one recorded.
         Body::Acknowledge { incident } if role == Role::Console => {
@@ -81,9 +86,12 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             handover.by = me.clone();
             logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
         }
-        Body::PeersDocked { peers } if role == Role::Bridge => {
-            Admission::Log(Pending { dedup: None, route: None, body: Body::PeersDocked { peers }, township: None })
-        }
+        Body::PeersDocked { peers } if role == Role::Bridge => Admission::Log(Box::new(Pending {
+            dedup: None,
+            route: None,
+            body: Body::PeersDocked { peers },
+            township: None,
+        })),
         Body::HandoverProgressed(p) if role == Role::Bridge => {
             logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
         }
@@ -122,9 +130,12 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         Body::MeetingEnforced(enforced) if role == Role::Center => {
             logged(format!("enforced/{}/{}", enforced.meeting, enforced.command), None, Body::MeetingEnforced(enforced))
         }
-        Body::MeetingPresence(presence) if role == Role::Center => {
-            Admission::Log(Pending { dedup: None, route: None, body: Body::MeetingPresence(presence), township: None })
-        }
+        Body::MeetingPresence(presence) if role == Role::Center => Admission::Log(Box::new(Pending {
+            dedup: None,
+            route: None,
+            body: Body::MeetingPresence(presence),
+            township: None,
+        })),
         Body::Dispatch(mut request) if role == Role::Console => {
             request.by = me.clone();
             logged(format!("dispatch/{me}/{}", request.key), None, Body::DispatchRequested(request))

@@ -685,7 +685,7 @@ async fn serve(
                                     }
                                     _ => None,
                                 };
-                                logging.push_back(log(&shared, event)?)
+                                logging.push_back(log(&shared, *event)?)
                             }
                             Admission::Ignore => {}
                             Admission::Move(position) => {
