@@ -286,6 +286,32 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     exactly_once_in_order("the late t1 seat", &late_seen, &own1);
 }
 
+/// The `[dispatch.sms]` section of a township whose SMSC listens on `port`.
+fn smpp(port: u16) -> String {
+    format!(
+        "[dispatch.sms]\naddress = \"127.0.0.1:{port}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n"
+    )
+}
+
+/// A gateway of township t1 that runs its services (`--config`: the drill's township), in its
+/// own folder `dir/name` with the drill's tokens.
+fn service(dir: &std::path::Path, name: &str, port: u16, nats: &str, config: &std::path::Path) -> Gateway {
+    let own = dir.join(name);
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::copy(dir.join("tokens.toml"), own.join("tokens.toml")).unwrap();
+    let args: [&std::ffi::OsStr; 8] = [
+        "--nats".as_ref(),
+        nats.as_ref(),
+        "--county".as_ref(),
+        "c1".as_ref(),
+        "--township".as_ref(),
+        "t1".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ];
+    Gateway::new(peers::linkage_hub(&own, port, &args))
+}
+
 /// A county seat, on a gateway of the whole county, dispatches a township's incidents: its
 /// dispatches are logged under that township, whose service (on the township's gateway) builds
 /// and sends the orders; every unit terminal of the township gets each order once.
@@ -299,23 +325,9 @@ fn a_county_seat_dispatches_a_townships_incidents_through_its_service() {
     let smsc = peers::start_smsc(dir.path(), 0);
     let [township, county] = linkage_tests::free_tcp_ports();
     let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
-    let smpp = format!(
-        "[dispatch.sms]\naddress = \"127.0.0.1:{}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n",
-        smsc.port
-    );
-    let config_path = drill::write_files(dir.path(), &whole, &smpp);
+    let config_path = drill::write_files(dir.path(), &whole, &smpp(smsc.port));
     let config = Config::load(&config_path).unwrap();
-    let args: [&std::ffi::OsStr; 8] = [
-        "--nats".as_ref(),
-        nats.as_ref(),
-        "--county".as_ref(),
-        "c1".as_ref(),
-        "--township".as_ref(),
-        "t1".as_ref(),
-        "--config".as_ref(),
-        config_path.as_os_str(),
-    ];
-    let _service = Gateway::new(peers::linkage_hub(dir.path(), township, &args));
+    let _service = service(dir.path(), "t1", township, &nats, &config_path);
     // The county's gateway knows the seat only (unit terminals connect to their township's).
     let own = dir.path().join("county");
     std::fs::create_dir_all(&own).unwrap();
@@ -348,28 +360,9 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
     let smsc = peers::start_smsc(dir.path(), 0);
     let [a, b] = linkage_tests::free_tcp_ports();
     let both = format!("ws://127.0.0.1:{a},ws://127.0.0.1:{b}");
-    let smpp = format!(
-        "[dispatch.sms]\naddress = \"127.0.0.1:{}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n",
-        smsc.port
-    );
-    let config_path = drill::write_files(dir.path(), &both, &smpp);
+    let config_path = drill::write_files(dir.path(), &both, &smpp(smsc.port));
     let config = Config::load(&config_path).unwrap();
-    let server = |name: &str, port: u16| {
-        let own = dir.path().join(name);
-        std::fs::create_dir_all(&own).unwrap();
-        std::fs::copy(dir.path().join("tokens.toml"), own.join("tokens.toml")).unwrap();
-        let args: [&std::ffi::OsStr; 8] = [
-            "--nats".as_ref(),
-            nats.as_ref(),
-            "--county".as_ref(),
-            "c1".as_ref(),
-            "--township".as_ref(),
-            "t1".as_ref(),
-            "--config".as_ref(),
-            config_path.as_os_str(),
-        ];
-        Gateway::new(peers::linkage_hub(&own, port, &args))
-    };
+    let server = |name: &str, port: u16| service(dir.path(), name, port, &nats, &config_path);
     let mut holder = server("a", a);
     let (_terminals, mut received) = drill::unit_terminals(&runtime, &both);
     let mut seat = drill::dispatch_all(ORDERS, &runtime, dir.path(), (&both, &config), drill::draft);
