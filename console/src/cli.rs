@@ -239,6 +239,9 @@ fn hub(args: &[String]) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let county = county(&f)?;
     townships(&tokens, county.as_ref()).map_err(|e| format!("{tokens_path}: {e}"))?;
+    if config.is_some() && county.as_ref().is_some_and(|c| c.township.is_none()) {
+        return Err("--config runs a township's services: on a county's log give its --township too".into());
+    }
     let hub =
         HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files), county };
     let township = config.as_ref().map(|config| Township { config, sms: None, bridge: None });
@@ -262,9 +265,9 @@ fn hub(args: &[String]) -> Result<(), String> {
 fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jetstream::County>) -> Result<(), String> {
     for grant in tokens.values() {
         match grant.township.as_deref() {
-            Some(t) if t.trim().is_empty() || t == "county" => {
+            Some(t) if t.trim().is_empty() || t == "county" || t.chars().count() > 32 => {
                 return Err(format!(
-                    "token {:?}: township {t:?}: give its name (\"county\" is the county's own)",
+                    "token {:?}: township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)",
                     grant.name
                 ));
             }

@@ -274,6 +274,22 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     exactly_once_in_order("t1's seat", &t1_seen, &own1);
     exactly_once_in_order("t2's seat", &t2_seen, &own2);
 
+    // A t1 seat may not acknowledge t2's incident: refused, not logged.
+    let (t2_incident, _) = t2_seen[0];
+    let (t1_seat_handle, mut t1_seat_rx) = client(&runtime, &url(b), "console-t1", Role::Console);
+    t1_seat_handle.send(Body::Acknowledge { incident: format!("E{t2_incident:06}") });
+    let mut refusal = None;
+    let told = linkage_tests::wait_for(Duration::from_secs(30), || {
+        while let Ok(update) = t1_seat_rx.try_recv() {
+            if let FeedUpdate::Refused { reason, .. } = update {
+                refusal = Some(reason);
+            }
+        }
+        refusal.is_some()
+    });
+    assert!(told, "a t1 seat's acknowledgement of t2's incident was not refused");
+    assert!(refusal.as_deref().is_some_and(|r| r.contains("is t2's, not t1's")), "{refusal:?}");
+
     // A t1 seat that connects now is replayed t1's events only (the server's filter).
     let (_late, mut late_rx) = client(&runtime, &url(a), "console-t1", Role::Console);
     let mut late_seen = vec![];

@@ -115,7 +115,7 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
             }
         });
         // A county seat's incidents come from several townships: one may be picked.
-        if core.incidents.townships().next().is_some() {
+        if county_wide(core) {
             combo(ui, tr.t("filter.township"), f.township.clone().unwrap_or(any.to_owned()), |ui| {
                 ui.selectable_value(&mut f.township, None, any);
                 for t in core.incidents.townships() {
@@ -140,11 +140,17 @@ fn filter_bar(ui: &mut egui::Ui, core: &Core, tr: &I18n, f: &mut IncidentFilter)
     });
 }
 
+/// Whether the incidents come from more than one township (a county seat's; a township's seat
+/// on a county's log sees its own only).
+fn county_wide(core: &Core) -> bool {
+    core.incidents.townships().nth(1).is_some()
+}
+
 /// One row: the incident's line and its status — all a duty officer scans for.
 pub fn row_label(core: &Core, tr: &I18n, t: &TrackedIncident) -> String {
     let mut line = format!("{} · {}", names::incident_line(tr, core, t), names::status(tr, t.incident.status));
     // A county seat's rows say where.
-    if let Some(township) = &t.township {
+    if let Some(township) = t.township.as_ref().filter(|_| county_wide(core)) {
         line = format!("{line} · {township}");
     }
     match core.history.notes(&t.incident.id) {

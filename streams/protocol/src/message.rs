@@ -305,15 +305,18 @@ impl Body {
 }
 
 impl Body {
-    /// The logged event a seat's command is about, by its id — an incident (`E…`), an order
-    /// (`D…`), a meeting (`M…`, or the incident one is opened for): on a county's log the
-    /// command belongs to that event's township.
+    /// The logged event a command is about, by its id — an incident (`E…`, acknowledged,
+    /// updated, dispatched, handed over), an order (`D…`, changed, a unit's step), a meeting
+    /// (`M…`, or the incident one is opened for): on a county's log the command belongs to
+    /// that event's township.
     pub fn about(&self) -> Option<&str> {
         match self {
             Body::Acknowledge { incident } => Some(incident),
             Body::UpdateIncident(u) => Some(&u.incident),
             Body::Dispatch(r) => Some(&r.draft.incident),
             Body::ChangeOrder(c) => Some(&c.order),
+            Body::Progress(p) => Some(&p.order),
+            Body::HandOver(h) => Some(&h.incident),
             Body::ChairMeeting(c) => match &c.action {
                 MeetingAction::Open { incident, .. } => incident.as_deref(),
                 _ => Some(&c.meeting),

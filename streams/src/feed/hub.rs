@@ -502,6 +502,18 @@ async fn serve(
         refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, true).await?;
         return Err("unauthorized".into());
     };
+    // On a gateway of the whole county a unit terminal reads its unit's orders of one township:
+    // without one (a person who logged in: people are not kept to a township) it may not.
+    if role == Role::UnitTerminal
+        && grant.township.is_none()
+        && shared.county.as_ref().is_some_and(|c| c.county().township.is_none())
+    {
+        let reason =
+            "a unit terminal on a gateway of the whole county needs its township: connect to your township's gateway"
+                .to_string();
+        refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, true).await?;
+        return Err("unit terminal without a township".into());
+    }
     tracing::info!(%peer, client = %grant.name, ?role, since, "hub client connected");
 
     // 2. subscribe first, then replay, then live — so nothing falls between the two.
@@ -557,8 +569,10 @@ async fn serve(
     let mut warned_slow = false;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut last_heard = tokio::time::Instant::now();
-    // This connection's reports on their way into the log, answered in order.
-    let mut logging = FuturesOrdered::new();
+    // This connection's reports on their way into the log, answered in order; on a county's
+    // log each is first placed (see [`placer`]), in order, off this loop.
+    let mut logging: FuturesOrdered<Logging> = FuturesOrdered::new();
+    let placing = county.clone().map(|county| placer(shared.clone(), county));
     loop {
         tokio::select! {
             _ = stopped.changed() => {
@@ -667,26 +681,20 @@ async fn serve(
                         let key = envelope.body.command_key();
                         let about = envelope.body.about().and_then(linkage_protocol::logged_at);
                         match admit(&grant, envelope.body) {
-                            Admission::Log(mut event) => {
-                                event.township = match (&township, about, &county) {
-                                    (Some(own), _, _) => Some(own.clone()),
-                                    // A county seat's command about a township's incident, order
-                                    // or meeting goes under that township, where its services act.
-                                    (None, Some(seq), Some(county)) if county.county().township.is_none() => {
-                                        match asked(county.township_at(seq)).await {
-                                            Ok(of) => of,
-                                            Err(e) => {
-                                                let reason =
-                                                    format!("cannot tell whose event {seq} is ({e}): not logged, send it again");
-                                                refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?;
-                                                continue;
-                                            }
+                            Admission::Log(event) => match &placing {
+                                Some(placing) => {
+                                    let (placed, answer) = oneshot::channel();
+                                    placing.send((about, *event, placed)).map_err(|_| "the event log is closed".to_string())?;
+                                    logging.push_back(Box::pin(async move {
+                                        match answer.await {
+                                            Ok(Ok(logged)) => logged.await,
+                                            Ok(Err(refused)) => Ok(Err(refused)),
+                                            Err(closed) => Err(closed),
                                         }
-                                    }
-                                    _ => None,
-                                };
-                                logging.push_back(log(&shared, *event)?)
-                            }
+                                    }))
+                                }
+                                None => logging.push_back(Box::pin(log(&shared, *event)?)),
+                            },
                             Admission::Ignore => {}
                             Admission::Move(position) => {
                                 if allowance.take() {
@@ -850,6 +858,45 @@ async fn follow(
             }
         }
     }
+}
+
+/// An event on its way into the log: the log's answer, or why it was not logged.
+type Logging = futures_util::future::BoxFuture<'static, Result<Result<Live, String>, oneshot::error::RecvError>>;
+
+/// An event to place on a county's log (the event it is about, by its place in the log),
+/// and where to say it was handed to the writer (or why not).
+type Placing = (Option<u64>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, String>>, String>>);
+
+/// A connection's placer on a county's log (`county` as the client reads it): takes its
+/// events in order, puts each under its township and hands it to the writer. A client of one
+/// township (its gateway's, or its own on the whole county's) writes under it, and about its
+/// own township's events only; a client of the whole county writes about an event under that
+/// event's township, where that township's services act. Whose an event is, is asked of the
+/// stream (as patiently as an append waits), which is why this runs beside the connection.
+fn placer(shared: Arc<Shared>, county: JetStreamLog) -> tokio::sync::mpsc::UnboundedSender<Placing> {
+    let (placing, mut events) = tokio::sync::mpsc::unbounded_channel::<Placing>();
+    tokio::spawn(async move {
+        while let Some((about, mut event, placed)) = events.recv().await {
+            let own = county.county().township.clone();
+            let township = match about {
+                None => Ok(own),
+                Some(seq) => match county.township_at_when_answered(seq).await {
+                    Ok(of) if own.is_none() || of == own => Ok(of),
+                    Ok(of) => Err(format!(
+                        "event {seq} is {}'s, not {}'s: not logged",
+                        of.as_deref().unwrap_or("the county"),
+                        own.as_deref().unwrap_or("the county")
+                    )),
+                    Err(e) => Err(format!("cannot tell whose event {seq} is ({e}): not logged, send it again")),
+                },
+            };
+            let _ = placed.send(township.and_then(|township| {
+                event.township = township;
+                log(&shared, event)
+            }));
+        }
+    });
+    placing
 }
 
 /// A question to the county's stream, given up after a second (a node that died holds it

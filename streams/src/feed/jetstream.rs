@@ -31,7 +31,7 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::message::PublishMessage as Publish;
-use async_nats::jetstream::stream::{Config, StorageType, Stream};
+use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt;
 
@@ -78,8 +78,8 @@ impl County {
             return Err(format!("county {:?}: use letters, digits, '_' or '-'", self.county));
         }
         match &self.township {
-            Some(t) if t.trim().is_empty() || t == "county" => {
-                Err(format!("township {t:?}: give its name (\"county\" is the county's own)"))
+            Some(t) if t.trim().is_empty() || t == "county" || t.chars().count() > 32 => {
+                Err(format!("township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)"))
             }
             _ if !(1..=5).contains(&self.replicas) => {
                 Err(format!("{} replicas: JetStream keeps 1 to 5", self.replicas))
@@ -340,12 +340,30 @@ impl JetStreamLog {
         (subject, frame, publish)
     }
 
-    /// The township of the event at `seq` (`None`: the county's own), read from the stream.
-    pub async fn township_at(&self, seq: u64) -> Result<Option<String>, String> {
-        let found = self.stream.get_raw_message(seq).await.map_err(|e| format!("reading event {seq}: {e}"))?;
-        let envelope: Envelope =
-            serde_json::from_slice(&found.payload).map_err(|_| format!("event {seq} is not one of ours"))?;
-        Ok(envelope.township)
+    /// The township of the event at `seq` (`None`: the county's own), read from the stream,
+    /// asked again while it does not answer (a leader being elected) for as long as an append
+    /// would be; an event that is not there is not waited for.
+    pub async fn township_at_when_answered(&self, seq: u64) -> Result<Option<String>, String> {
+        let until = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let asked = tokio::time::timeout(ANSWER, self.stream.get_raw_message(seq)).await;
+            let error = match asked {
+                Ok(Ok(found)) => {
+                    let envelope: Envelope = serde_json::from_slice(&found.payload)
+                        .map_err(|_| format!("event {seq} is not one of ours"))?;
+                    return Ok(envelope.township);
+                }
+                Ok(Err(e)) if e.kind() == RawMessageErrorKind::NoMessageFound => {
+                    return Err(format!("there is no event {seq}"));
+                }
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("no answer in {ANSWER:?}"),
+            };
+            if tokio::time::Instant::now() > until {
+                return Err(error);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The event at `seq`.
