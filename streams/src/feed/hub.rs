@@ -572,7 +572,7 @@ async fn serve(
     // This connection's reports on their way into the log, answered in order; on a county's
     // log each is first placed (see [`placer`]), in order, off this loop.
     let mut logging: FuturesOrdered<Logging> = FuturesOrdered::new();
-    let placing = county.clone().map(|county| placer(shared.clone(), county));
+    let placing = county.clone().map(|county| Placer::start(shared.clone(), county));
     loop {
         tokio::select! {
             _ = stopped.changed() => {
@@ -682,17 +682,7 @@ async fn serve(
                         let about = envelope.body.about().and_then(linkage_protocol::logged_at);
                         match admit(&grant, envelope.body) {
                             Admission::Log(event) => match &placing {
-                                Some(placing) => {
-                                    let (placed, answer) = oneshot::channel();
-                                    placing.send((about, *event, placed)).map_err(|_| "the event log is closed".to_string())?;
-                                    logging.push_back(Box::pin(async move {
-                                        match answer.await {
-                                            Ok(Ok(logged)) => logged.await,
-                                            Ok(Err(refused)) => Ok(Err(refused)),
-                                            Err(closed) => Err(closed),
-                                        }
-                                    }))
-                                }
+                                Some(placing) => logging.push_back(placing.place(&shared, about, *event)?),
                                 None => logging.push_back(Box::pin(log(&shared, *event)?)),
                             },
                             Admission::Ignore => {}
@@ -867,36 +857,68 @@ type Logging = futures_util::future::BoxFuture<'static, Result<Result<Live, Stri
 /// and where to say it was handed to the writer (or why not).
 type Placing = (Option<u64>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, String>>, String>>);
 
-/// A connection's placer on a county's log (`county` as the client reads it): takes its
-/// events in order, puts each under its township and hands it to the writer. A client of one
+/// A connection's placer on a county's log (`county` as the client reads it): puts each of
+/// its events under its township and hands it to the writer, in order. A client of one
 /// township (its gateway's, or its own on the whole county's) writes under it, and about its
 /// own township's events only; a client of the whole county writes about an event under that
 /// event's township, where that township's services act. Whose an event is, is asked of the
-/// stream (as patiently as an append waits), which is why this runs beside the connection.
-fn placer(shared: Arc<Shared>, county: JetStreamLog) -> tokio::sync::mpsc::UnboundedSender<Placing> {
-    let (placing, mut events) = tokio::sync::mpsc::unbounded_channel::<Placing>();
-    tokio::spawn(async move {
-        while let Some((about, mut event, placed)) = events.recv().await {
-            let own = county.county().township.clone();
-            let township = match about {
-                None => Ok(own),
-                Some(seq) => match county.township_at_when_answered(seq).await {
-                    Ok(of) if own.is_none() || of == own => Ok(of),
-                    Ok(of) => Err(format!(
-                        "event {seq} is {}'s, not {}'s: not logged",
-                        of.as_deref().unwrap_or("the county"),
-                        own.as_deref().unwrap_or("the county")
-                    )),
-                    Err(e) => Err(format!("cannot tell whose event {seq} is ({e}): not logged, send it again")),
-                },
-            };
-            let _ = placed.send(township.and_then(|township| {
-                event.township = township;
-                log(&shared, event)
-            }));
+/// stream (as patiently as an append waits) by a task beside the connection; an event about
+/// none goes straight to the writer unless one that is asked about is still ahead of it.
+struct Placer {
+    county: JetStreamLog,
+    asking: tokio::sync::mpsc::UnboundedSender<Placing>,
+    /// Events handed to the task and not yet to the writer.
+    ahead: Arc<AtomicU64>,
+}
+
+impl Placer {
+    fn start(shared: Arc<Shared>, county: JetStreamLog) -> Placer {
+        let (asking, mut events) = tokio::sync::mpsc::unbounded_channel::<Placing>();
+        let ahead = Arc::new(AtomicU64::new(0));
+        let (task_county, task_ahead) = (county.clone(), ahead.clone());
+        tokio::spawn(async move {
+            while let Some((about, mut event, placed)) = events.recv().await {
+                let own = task_county.county().township.clone();
+                let township = match about {
+                    None => Ok(own),
+                    Some(seq) => match task_county.township_at_when_answered(seq).await {
+                        Ok(of) if own.is_none() || of == own => Ok(of),
+                        Ok(of) => Err(format!(
+                            "event {seq} is {}'s, not {}'s: not logged",
+                            of.as_deref().unwrap_or("the county"),
+                            own.as_deref().unwrap_or("the county")
+                        )),
+                        Err(e) => Err(format!("cannot tell whose event {seq} is ({e}): not logged, send it again")),
+                    },
+                };
+                let _ = placed.send(township.and_then(|township| {
+                    event.township = township;
+                    log(&shared, event)
+                }));
+                task_ahead.fetch_sub(1, Ordering::SeqCst);
+            }
+        });
+        Placer { county, asking, ahead }
+    }
+
+    /// Places `event` (about the event at `about`, if any); the answer comes when it is in
+    /// the log, or says why it is not.
+    fn place(&self, shared: &Shared, about: Option<u64>, mut event: Pending) -> Result<Logging, String> {
+        if about.is_none() && self.ahead.load(Ordering::SeqCst) == 0 {
+            event.township = self.county.county().township.clone();
+            return Ok(Box::pin(log(shared, event)?));
         }
-    });
-    placing
+        let (placed, answer) = oneshot::channel();
+        self.ahead.fetch_add(1, Ordering::SeqCst);
+        self.asking.send((about, event, placed)).map_err(|_| "the event log is closed".to_string())?;
+        Ok(Box::pin(async move {
+            match answer.await {
+                Ok(Ok(logged)) => logged.await,
+                Ok(Err(refused)) => Ok(Err(refused)),
+                Err(closed) => Err(closed),
+            }
+        }))
+    }
 }
 
 /// A question to the county's stream, given up after a second (a node that died holds it
