@@ -562,3 +562,54 @@ fn a_county_seat_narrows_its_queue_to_one_township() {
     let shown = rows(&h);
     assert!(shown.len() == 1 && shown[0].starts_with("E000005"), "{shown:?}");
 }
+
+/// A county seat's board ranks the townships by their units' work above the units' ranking.
+#[test]
+fn a_county_seats_board_ranks_the_townships() {
+    use linkage::core::dispatch::DispatchDraft;
+    use linkage::core::order::ChannelKind;
+    use streams::feed::{OrderProgress, Step};
+    let mut s = state();
+    let now = chrono::Utc::now();
+    let at = now - chrono::Duration::minutes(10);
+    let mut ordered = |seq: u64, incident: &str, unit: &str, township: &str| {
+        let draft = DispatchDraft {
+            incident: incident.into(),
+            plan: None,
+            units: vec![(unit.into(), vec![ChannelKind::Order])],
+            texts: Default::default(),
+            clocks: Default::default(),
+        };
+        let order = s.core.build_order(seq, at, &draft).expect("a unit to reach");
+        let id = order.id.clone();
+        let created =
+            Envelope { time: at, township: Some(township.into()), ..Envelope::new(seq + 1, Body::OrderCreated(order)) };
+        s.core.on_feed(FeedUpdate::Event(created));
+        id
+    };
+    // 青溪镇's fire station acknowledges in time; 东山乡's police never does.
+    let fire = ordered(20, "E000002", "fire", "青溪镇");
+    ordered(30, "E000001", "police", "东山乡");
+    let step = OrderProgress {
+        order: fire,
+        unit: "fire".into(),
+        step: Step::Acknowledged,
+        note: String::new(),
+        attachments: vec![],
+    };
+    s.core.on_feed(FeedUpdate::Event(Envelope {
+        time: now - chrono::Duration::minutes(9),
+        township: Some("青溪镇".into()),
+        ..Envelope::new(40, Body::OrderProgressed(step))
+    }));
+    let mut h = harness(s);
+    h.get_by_label("视图").click();
+    h.run();
+    h.get_by_label("考核排名…").click();
+    h.run();
+    h.get_by_label("乡镇排名");
+    h.get_by_label("东山乡");
+    // Each mark twice: the township's and its one unit's.
+    assert_eq!(h.query_all_by_label("100.0%").count(), 2);
+    assert_eq!(h.query_all_by_label("-25.0%").count(), 2);
+}

@@ -13,7 +13,7 @@
 //! [`Core::satisfaction_due`]): given the log and the time, they say what to send; the server's
 //! dispatch service (`crate::center`) does the sending.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use linkage_protocol::{
@@ -63,6 +63,8 @@ pub struct Outgoing {
 #[derive(Debug, Default)]
 pub struct Orders {
     pub list: BTreeMap<String, Order>,
+    /// On a county's log: the township each order belongs to (by order id).
+    pub townships: HashMap<String, String>,
     /// Missed clocks this seat has not dismissed: (order, unit, clock). A clock leaves the list
     /// when its step is done or its order is closed.
     pub alerts: Vec<(String, String, ClockKind)>,
@@ -159,6 +161,9 @@ impl Core {
                 }
                 self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
                 self.orders.list.entry(order.id.clone()).or_insert_with(|| order.clone());
+                if let Some(township) = &env.township {
+                    self.orders.townships.insert(order.id.clone(), township.clone());
+                }
                 self.follow_orders(&order.incident);
             }
             Body::DeliveryUpdated(u) => {

@@ -349,7 +349,31 @@ pub fn rank<'a>(
             by_unit.entry(u.unit.clone()).or_default().push(score(order, u, rules.for_tier(u.tier), now));
         }
     }
-    let mut standings: Vec<Standing> = by_unit
+    ranked(by_unit)
+}
+
+/// Ranks the county's townships by their units' work in `period`, best first: each
+/// township's points over the maximum of every decided line of every unit's order, as a
+/// [`Standing`] whose `unit` is the township's name. `orders` come with their township.
+pub fn rank_townships<'a>(
+    orders: impl IntoIterator<Item = (&'a Order, &'a str)>,
+    rules: &ScoringRules,
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Vec<Standing> {
+    let mut by_township: BTreeMap<String, Vec<Score>> = BTreeMap::new();
+    for (order, township) in orders.into_iter().filter(|(o, _)| period.contains(o.created, tz)) {
+        for u in order.units.iter().filter(|u| u.is_active()) {
+            by_township.entry(township.to_owned()).or_default().push(score(order, u, rules.for_tier(u.tier), now));
+        }
+    }
+    ranked(by_township)
+}
+
+/// Each one's scores summed to a mark, best first; equal marks share a rank (1, 1, 3).
+fn ranked(scores: BTreeMap<String, Vec<Score>>) -> Vec<Standing> {
+    let mut standings: Vec<Standing> = scores
         .into_iter()
         .map(|(unit, scores)| {
             let points: i32 = scores.iter().map(Score::points).sum();
@@ -477,6 +501,25 @@ mod tests {
         assert_eq!((last.unit.as_str(), last.decided, last.rank), ("water", false, 4));
         // clinic: ack missed (0 of 20) − 5 for the missed clock; on scene still pending.
         assert_eq!((board[2].points, board[2].max, board[2].percent), (-5, 20, -25.0));
+    }
+
+    #[test]
+    fn townships_rank_by_all_their_units_work() {
+        let mut late = dispatched("D6", "police");
+        late.record_step("police", Step::Acknowledged, at(7), None);
+        let (good, also_good) = (perfect("D1", "police"), perfect("D2", "fire"));
+        // 东山乡's police was late; 青溪镇's police and fire were perfect.
+        let orders = [(&good, "青溪镇"), (&also_good, "青溪镇"), (&late, "东山乡")];
+        let board = rank_townships(
+            orders,
+            &rules(),
+            Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()),
+            SHANGHAI,
+            at(10),
+        );
+        let places: Vec<(&str, usize, usize)> = board.iter().map(|s| (s.unit.as_str(), s.rank, s.orders)).collect();
+        assert_eq!(places, [("青溪镇", 1, 2), ("东山乡", 2, 1)]);
+        assert_eq!((board[1].points, board[1].max), (-5, 20));
     }
 
     #[test]

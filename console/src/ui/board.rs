@@ -1,5 +1,6 @@
 //! The leaders' board (考核排名): the ranking of linked units for a day, a month or a year, as
-//! a table and a bar chart, red and amber for units falling behind; a unit's trend over the last
+//! a table and a bar chart, red and amber for units falling behind (on a county seat, the
+//! townships' ranking above it); a unit's trend over the last
 //! 30 days and every order and score line behind its mark; CSV and monthly-notice exports.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -40,6 +41,8 @@ const REFRESH_SECS: i64 = 2;
 struct Worked {
     key: (Period, Option<String>, i64),
     standings: Vec<Standing>,
+    /// On a county seat (orders of more than one township): the townships' ranking.
+    townships: Vec<Standing>,
     trend: Vec<[f64; 2]>,
 }
 
@@ -110,8 +113,12 @@ impl BoardView {
             Some(w) => w,
             None => {
                 let standings = score::rank(core.orders.list.values(), &core.scoring, period, names::ZONE, now);
+                let placed =
+                    core.orders.list.values().filter_map(|o| Some((o, core.orders.townships.get(&o.id)?.as_str())));
+                let townships = score::rank_townships(placed, &core.scoring, period, names::ZONE, now);
+                let townships = if townships.len() > 1 { townships } else { vec![] };
                 let trend = self.selected.as_deref().map(|u| trend(core, u, now)).unwrap_or_default();
-                let w = std::sync::Arc::new(Worked { key, standings, trend });
+                let w = std::sync::Arc::new(Worked { key, standings, townships, trend });
                 self.worked = Some(w.clone());
                 w
             }
@@ -143,6 +150,25 @@ impl BoardView {
                 theme::OK
             }
         };
+        let mark =
+            |s: &Standing| if s.decided { format!("{:.1}%", s.percent) } else { tr.t("board.no_mark").to_owned() };
+        if !worked.townships.is_empty() {
+            ui.label(RichText::new(tr.t("board.townships")).strong());
+            egui::Grid::new("board townships").num_columns(4).striped(true).show(ui, |ui| {
+                for key in ["board.rank", "board.township", "board.orders", "board.percent"] {
+                    ui.label(RichText::new(tr.t(key)).color(theme::MUTED));
+                }
+                ui.end_row();
+                for s in &worked.townships {
+                    ui.label(s.rank.to_string());
+                    ui.label(&s.unit);
+                    ui.label(s.orders.to_string());
+                    ui.label(RichText::new(mark(s)).color(color(s)).strong());
+                    ui.end_row();
+                }
+            });
+            ui.separator();
+        }
         egui::Grid::new("board table").num_columns(5).striped(true).show(ui, |ui| {
             for key in ["board.rank", "board.unit", "board.orders", "board.points", "board.percent"] {
                 ui.label(RichText::new(tr.t(key)).color(theme::MUTED));
@@ -156,8 +182,7 @@ impl BoardView {
                 }
                 ui.label(s.orders.to_string());
                 ui.label(format!("{} / {}", s.points, s.max));
-                let mark = if s.decided { format!("{:.1}%", s.percent) } else { tr.t("board.no_mark").to_owned() };
-                ui.label(RichText::new(mark).color(color(s)).strong());
+                ui.label(RichText::new(mark(s)).color(color(s)).strong());
                 ui.end_row();
             }
         });
