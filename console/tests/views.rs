@@ -219,11 +219,28 @@ fn a_clock_running_out_shows_in_the_strip_and_a_missed_one_alerts_until_dismisse
     assert!(h.state().core.orders.alerts.is_empty(), "dismissed");
 }
 
+/// `unit`'s acknowledgement of `order` at `at`, as the log has it at `seq`.
+fn acknowledged(seq: u64, order: String, unit: &str, at: chrono::DateTime<chrono::Utc>) -> Envelope {
+    use streams::feed::{OrderProgress, Step};
+    let step =
+        OrderProgress { order, unit: unit.into(), step: Step::Acknowledged, note: String::new(), attachments: vec![] };
+    Envelope { time: at, ..Envelope::new(seq, Body::OrderProgressed(step)) }
+}
+
+/// The views over `s` with the board open (from the 视图 menu).
+fn board(s: State) -> Harness<'static, State> {
+    let mut h = harness(s);
+    h.get_by_label("视图").click();
+    h.run();
+    h.get_by_label("考核排名…").click();
+    h.run();
+    h
+}
+
 #[test]
 fn the_board_ranks_units_and_explains_a_units_mark() {
     use linkage::core::dispatch::DispatchDraft;
     use linkage::core::order::ChannelKind;
-    use streams::feed::{OrderProgress, Step};
     let mut s = state();
     let now = chrono::Utc::now();
     let draft = DispatchDraft {
@@ -235,22 +252,8 @@ fn the_board_ranks_units_and_explains_a_units_mark() {
     };
     let order = dispatched(&mut s.core, draft, now - chrono::Duration::minutes(10));
     // The fire station acknowledges in time; the police never does (5 minutes have passed).
-    let step = OrderProgress {
-        order,
-        unit: "fire".into(),
-        step: Step::Acknowledged,
-        note: String::new(),
-        attachments: vec![],
-    };
-    s.core.on_feed(FeedUpdate::Event(Envelope {
-        time: now - chrono::Duration::minutes(9),
-        ..Envelope::new(9, Body::OrderProgressed(step))
-    }));
-    let mut h = harness(s);
-    h.get_by_label("视图").click();
-    h.run();
-    h.get_by_label("考核排名…").click();
-    h.run();
+    s.core.on_feed(FeedUpdate::Event(acknowledged(9, order, "fire", now - chrono::Duration::minutes(9))));
+    let mut h = board(s);
     h.get_by_label("青溪消防救援站");
     h.get_by_label("100.0%");
     h.get_by_label("-25.0%");
@@ -568,7 +571,6 @@ fn a_county_seat_narrows_its_queue_to_one_township() {
 fn a_county_seats_board_ranks_the_townships() {
     use linkage::core::dispatch::DispatchDraft;
     use linkage::core::order::ChannelKind;
-    use streams::feed::{OrderProgress, Step};
     let mut s = state();
     let now = chrono::Utc::now();
     let at = now - chrono::Duration::minutes(10);
@@ -590,23 +592,9 @@ fn a_county_seats_board_ranks_the_townships() {
     // 青溪镇's fire station acknowledges in time; 东山乡's police never does.
     let fire = ordered(20, "E000002", "fire", "青溪镇");
     ordered(30, "E000001", "police", "东山乡");
-    let step = OrderProgress {
-        order: fire,
-        unit: "fire".into(),
-        step: Step::Acknowledged,
-        note: String::new(),
-        attachments: vec![],
-    };
-    s.core.on_feed(FeedUpdate::Event(Envelope {
-        time: now - chrono::Duration::minutes(9),
-        township: Some("青溪镇".into()),
-        ..Envelope::new(40, Body::OrderProgressed(step))
-    }));
-    let mut h = harness(s);
-    h.get_by_label("视图").click();
-    h.run();
-    h.get_by_label("考核排名…").click();
-    h.run();
+    let step = acknowledged(40, fire, "fire", now - chrono::Duration::minutes(9));
+    s.core.on_feed(FeedUpdate::Event(Envelope { township: Some("青溪镇".into()), ..step }));
+    let h = board(s);
     h.get_by_label("乡镇排名");
     h.get_by_label("东山乡");
     // Each mark twice: the township's and its one unit's.

@@ -341,15 +341,7 @@ pub fn rank<'a>(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Vec<Standing> {
-    let mut by_unit: BTreeMap<String, Vec<Score>> = BTreeMap::new();
-    for order in orders.into_iter().filter(|o| period.contains(o.created, tz)) {
-        // An order a unit handed back as not theirs is not held against it (the trail keeps
-        // the reason, for the center to judge).
-        for u in order.units.iter().filter(|u| u.is_active()) {
-            by_unit.entry(u.unit.clone()).or_default().push(score(order, u, rules.for_tier(u.tier), now));
-        }
-    }
-    ranked(by_unit)
+    ranked(scored(orders.into_iter().map(|o| (o, "")), |_, u| u.unit.clone(), rules, (period, tz, now)))
 }
 
 /// Ranks the county's townships by their units' work in `period`, best first: each
@@ -362,13 +354,25 @@ pub fn rank_townships<'a>(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Vec<Standing> {
-    let mut by_township: BTreeMap<String, Vec<Score>> = BTreeMap::new();
+    ranked(scored(orders, |township, _| township.to_owned(), rules, (period, tz, now)))
+}
+
+/// The score of every active unit of every order made in `period`, under the name `by` gives
+/// it (from the order's township and the unit). An order a unit handed back as not theirs is
+/// not held against it (the trail keeps the reason, for the center to judge).
+fn scored<'a>(
+    orders: impl IntoIterator<Item = (&'a Order, &'a str)>,
+    by: impl Fn(&str, &UnitOrder) -> String,
+    rules: &ScoringRules,
+    (period, tz, now): (Period, Tz, DateTime<Utc>),
+) -> BTreeMap<String, Vec<Score>> {
+    let mut scores: BTreeMap<String, Vec<Score>> = BTreeMap::new();
     for (order, township) in orders.into_iter().filter(|(o, _)| period.contains(o.created, tz)) {
         for u in order.units.iter().filter(|u| u.is_active()) {
-            by_township.entry(township.to_owned()).or_default().push(score(order, u, rules.for_tier(u.tier), now));
+            scores.entry(by(township, u)).or_default().push(score(order, u, rules.for_tier(u.tier), now));
         }
     }
-    ranked(by_township)
+    scores
 }
 
 /// Each one's scores summed to a mark, best first; equal marks share a rank (1, 1, 3).
