@@ -71,9 +71,20 @@ impl GridMap {
     /// map) is converted to WGS-84 as it is read, so everything after works in one system.
     /// The file is parsed by georust's `geojson`; the checks of what a grid needs are ours.
     pub fn from_geojson_in(text: &str, crs: CoordinateSystem) -> Result<GridMap, String> {
+        let mut map = GridMap::default();
+        map.read(text, crs)?;
+        map.finish()
+    }
+
+    /// Adds a grid file's grids and lines (a county seat reads every township's file); the
+    /// first file read names the map.
+    pub fn read(&mut self, text: &str, crs: CoordinateSystem) -> Result<(), String> {
         let doc: FeatureCollection = text.parse().map_err(|e| format!("not a GeoJSON FeatureCollection: {e}"))?;
         let name = doc.foreign_members.as_ref().and_then(|m| m.get("name")).and_then(Value::as_str);
-        let mut map = GridMap { name: name.unwrap_or_default().to_owned(), ..GridMap::default() };
+        if self.name.is_empty() {
+            self.name = name.unwrap_or_default().to_owned();
+        }
+        let map = self;
         for (i, feature) in doc.features.iter().enumerate() {
             let at = |reason: String| format!("feature {i}: {reason}");
             let prop = |k: &str| feature.property(k).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -88,6 +99,12 @@ impl GridMap {
                 other => return Err(at(format!("unknown kind {other:?}"))),
             }
         }
+        Ok(())
+    }
+
+    /// The map of every file read: each grid code once, the villages, the index.
+    pub fn finish(self) -> Result<GridMap, String> {
+        let mut map = self;
         if map.grids.is_empty() {
             return Err("no grid polygons in the file".into());
         }

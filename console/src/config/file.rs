@@ -226,7 +226,10 @@ pub(super) fn loopback_any_port() -> String {
 #[serde(deny_unknown_fields)]
 pub(super) struct MapSection {
     pub(super) grids: Spanned<PathBuf>,
-    /// The grid file's coordinates: wgs84 (default) or gcj02.
+    /// More grid files, read with `grids` into one map (a county seat: every township's).
+    #[serde(default)]
+    pub(super) more_grids: Vec<Spanned<PathBuf>>,
+    /// The grid files' coordinates: wgs84 (default) or gcj02.
     #[serde(default)]
     pub(super) grids_crs: Option<CoordinateSystem>,
     pub(super) kinds: Spanned<PathBuf>,

@@ -317,13 +317,14 @@ impl Config {
             let path = base.join(spanned.get_ref());
             read(&path).map(|t| (path, t)).map_err(|reason| err(Some(spanned.span()), reason))
         };
-        let (grids_path, grids_text) = referenced(&raw.map.grids)?;
         let grids_crs = raw.map.grids_crs.unwrap_or(CoordinateSystem::Wgs84);
-        let grids = GridMap::from_geojson_in(&grids_text, grids_crs).map_err(|reason| ConfigError {
-            file: grids_path,
-            line: None,
-            reason,
-        })?;
+        let mut grids = GridMap::default();
+        for file in std::iter::once(&raw.map.grids).chain(&raw.map.more_grids) {
+            let (path, text) = referenced(file)?;
+            grids.read(&text, grids_crs).map_err(|reason| ConfigError { file: path, line: None, reason })?;
+        }
+        // A grid code in two files, or no grid at all: said of the config's grids line.
+        let grids = grids.finish().map_err(|reason| err(Some(raw.map.grids.span()), reason))?;
         let basemap = match &raw.map.tiles {
             Some(tiles) => {
                 let path = base.join(tiles.get_ref());

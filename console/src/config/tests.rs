@@ -271,3 +271,33 @@ fn a_meeting_section_names_a_sites_janus_with_its_key_or_none_and_a_wrong_one_is
     assert_eq!(e.line, Some(6), "{e}");
     assert!(parse(&format!("{MINIMAL}\n[meeting]\nroom = 1\n")).is_err(), "an unknown key");
 }
+
+/// A county seat reads every township's grid file into one map; a grid code in two files is
+/// refused, and a file that cannot be read is named.
+#[test]
+fn a_county_seat_reads_every_townships_grids_into_one_map() {
+    const DONGSHAN: &str = r#"{"type":"FeatureCollection","name":"东山乡","features":[{"type":"Feature","properties":{"code":"DS-01","name":"东山村第1网格","village":"东山村"},"geometry":{"type":"Polygon","coordinates":[[[120.20,30.20],[120.21,30.20],[120.21,30.21],[120.20,30.21],[120.20,30.20]]]}}]}"#;
+    let parse = |text: &str| {
+        Config::parse(
+            Path::new("/etc/linkage.toml"),
+            text,
+            &|p: &Path| match p.file_name().and_then(|n| n.to_str()) {
+                Some("grids.geojson" | "again.geojson") => Ok(DEMO_GRIDS.into()),
+                Some("dongshan.geojson") => Ok(DONGSHAN.into()),
+                Some("kinds.toml") => Ok(DEMO_KINDS.into()),
+                _ => Err(format!("cannot read {}: no such file", p.display())),
+            },
+            &|_| None,
+        )
+    };
+    let county = parse(&format!("{MINIMAL}more_grids = [\"dongshan.geojson\"]\n")).unwrap();
+    let qingxi = parse(MINIMAL).unwrap();
+    assert_eq!(county.grids.grids.len(), qingxi.grids.grids.len() + 1);
+    assert_eq!(county.grids.name, "青溪镇", "the first file names the map");
+    assert_eq!(county.grids.locate(120.205, 30.205).map(|g| county.grids.grids[g].code.as_str()), Some("DS-01"));
+    assert!(county.grids.villages.iter().any(|v| v.name == "东山村"));
+    let twice = parse(&format!("{MINIMAL}more_grids = [\"again.geojson\"]\n")).unwrap_err();
+    assert!(twice.to_string().contains("appears twice"), "{twice}");
+    let missing = parse(&format!("{MINIMAL}more_grids = [\"nowhere.geojson\"]\n")).unwrap_err();
+    assert!(missing.to_string().contains("nowhere.geojson"), "{missing}");
+}
