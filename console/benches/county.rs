@@ -86,9 +86,11 @@ fn follow(seats: &mut [Seat], time: Duration, all: &dyn Fn(Option<usize>) -> usi
     }
 }
 
-fn report(township: usize, n: usize) -> Body {
+/// Report `n` of `township`, first sent at `sent_us` (a report sent again carries the time
+/// it was first sent: its latency is what the grid worker waited).
+fn report(township: usize, n: usize, sent_us: u64) -> Body {
     let Body::Report(report) = peers::report(n) else { unreachable!("peers::report is a report") };
-    Body::Report(IncidentReport { report_id: format!("t{township}-{n}"), text: now_us().to_string(), ..report })
+    Body::Report(IncidentReport { report_id: format!("t{township}-{n}"), text: sent_us.to_string(), ..report })
 }
 
 fn main() {
@@ -138,7 +140,8 @@ fn main() {
     // The paced run: every 10 ms each township sends its share.
     let per_tick = (per_second / 100).max(1);
     let ticks = seconds * 100;
-    let mut sent: Vec<usize> = vec![0; townships];
+    // Each township's reports by number (from 1), as the time each was first sent.
+    let mut sent: Vec<Vec<u64>> = vec![vec![]; townships];
     let mut acked: Vec<HashMap<String, bool>> = vec![HashMap::new(); townships];
     // While reports are still being sent, every arrival's gap counts.
     let during = |_: Option<usize>| usize::MAX;
@@ -147,8 +150,9 @@ fn main() {
     for tick in 0..ticks {
         for (t, (terminal, _)) in terminals.iter().enumerate() {
             for _ in 0..per_tick {
-                sent[t] += 1;
-                terminal.send(report(t, sent[t]));
+                let at = now_us();
+                sent[t].push(at);
+                terminal.send(report(t, sent[t].len(), at));
             }
         }
         if !smoke && !killed && tick >= ticks / 2 {
@@ -188,10 +192,10 @@ fn main() {
                     acked[t].insert(i.report.report_id, true);
                 }
             }
-            for n in 1..=sent[t] {
+            for (n, first) in (1..).zip(&sent[t]) {
                 if !acked[t].contains_key(&format!("t{t}-{n}")) {
                     missing += 1;
-                    terminal.send(report(t, n));
+                    terminal.send(report(t, n, *first));
                 }
             }
         }

@@ -20,3 +20,9 @@ pub mod ui;
 pub mod wall;
 pub mod window;
 pub mod world;
+
+/// A tokio runtime of two worker threads named `name` — the seat's I/O, a township's services
+/// under a lease: the machines this runs on have two cores.
+pub fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name(name).enable_all().build()
+}

@@ -116,12 +116,8 @@ impl Start {
 
     /// Starts the services on a runtime of their own (see [`Running::runtime`]).
     fn run_alone(&self) -> Result<Running, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("township services")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("a runtime for the township's services: {e}"))?;
+        let runtime =
+            crate::runtime("township services").map_err(|e| format!("a runtime for the township's services: {e}"))?;
         let mut running = self.run(runtime.handle())?;
         running.runtime = Some(runtime);
         Ok(running)

@@ -143,12 +143,7 @@ impl LinkageApp {
         views.wall.renderer(saved.renderer);
         views.meeting.renderer(saved.renderer);
 
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("linkage io")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let runtime = crate::runtime("linkage io").map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let config = options.config;
         // The demo's simulated duty officer sits at the center, not at a unit's seat.
         let duty_officer = config.simulation.as_ref().is_some_and(|s| s.duty_officer) && config.seat_unit.is_none();

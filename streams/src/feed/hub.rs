@@ -826,7 +826,7 @@ async fn follow(
                                 from = read.logged.seq + 1;
                                 let route = read.route.map(Arc::from);
                                 let (seq, frame) = (read.logged.seq, read.logged.frame.into());
-                                let event = Live { seq, frame, route, fresh: true, township: Some(read.township.into()) };
+                                let event = Live { seq, frame, route, fresh: true, township: Some(read.township) };
                                 // No receivers is fine: nobody is listening yet.
                                 let _ = live.send(event);
                             }

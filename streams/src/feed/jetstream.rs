@@ -151,7 +151,7 @@ pub struct JetStreamLog {
 pub struct Read {
     pub logged: Logged,
     pub route: Option<String>,
-    pub township: String,
+    pub township: std::sync::Arc<str>,
 }
 
 impl JetStreamLog {
@@ -244,7 +244,7 @@ impl JetStreamLog {
     /// message id, until the stream answers or [`PATIENCE`] runs out: the stream keeps each
     /// once and tells where (an item sent again may then land after later ones).
     pub async fn append_all(&self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), String>> {
-        let items: Vec<(String, String, Publish)> = batch.iter().map(|p| self.publish(p)).collect();
+        let items: Vec<(String, Envelope, Publish)> = batch.iter().map(|p| self.publish(p)).collect();
         let mut out: Vec<Option<Result<(Logged, bool), String>>> = batch.iter().map(|_| None).collect();
         let mut todo: Vec<usize> = (0..batch.len()).collect();
         let mut last = String::new();
@@ -282,15 +282,9 @@ impl JetStreamLog {
                         Ok(read) => read.map(|l| (l, false)),
                         Err(_) => Err(format!("reading event {} took over {ANSWER:?}", ack.sequence)),
                     },
+                    // Numbered as every reader numbers what it reads back.
                     Ok(ack) => {
-                        // Our own frame reads back (we wrote it); were it not to, sending it
-                        // again would not help.
-                        let seq = ack.sequence;
-                        out[i] = Some(match numbered(items[i].1.as_bytes(), seq) {
-                            Some(frame) => Ok((Logged { seq, frame }, true)),
-                            None => Err(format!("logged as event {seq}, which does not read back")),
-                        });
-                        continue;
+                        Ok((Logged { seq: ack.sequence, frame: placed(items[i].1.clone(), ack.sequence) }, true))
                     }
                     Err(e) => Err(e),
                 };
@@ -324,20 +318,19 @@ impl JetStreamLog {
         }
     }
 
-    /// `pending` as it is published: its subject, its unnumbered frame, and that frame with
-    /// its message id and route.
-    fn publish(&self, pending: &Pending) -> (String, String, Publish) {
+    /// `pending` as it is published: its subject, its unnumbered envelope, and that envelope's
+    /// frame with its message id and route.
+    fn publish(&self, pending: &Pending) -> (String, Envelope, Publish) {
         let subject = self.county.subject(pending.township.as_deref(), pending.body.kind(), pending.route.as_deref());
         let township = Some(self.county.here(pending.township.as_deref())).filter(|t| *t != "county");
-        let frame =
-            Envelope { township: township.map(str::to_owned), ..Envelope::new(0, pending.body.clone()) }.to_text();
+        let envelope = Envelope { township: township.map(str::to_owned), ..Envelope::new(0, pending.body.clone()) };
+        let frame = envelope.to_text();
         let mut headers = HeaderMap::new();
         if let Some(route) = &pending.route {
             headers.insert(ROUTE_HEADER, route.as_str());
         }
-        let publish =
-            Publish::build().payload(frame.clone().into()).headers(headers).message_id(self.message_id(pending));
-        (subject, frame, publish)
+        let publish = Publish::build().payload(frame.into()).headers(headers).message_id(self.message_id(pending));
+        (subject, envelope, publish)
     }
 
     /// The township of the event at `seq` (`None`: the county's own), read from the stream,
@@ -441,8 +434,13 @@ impl JetStreamLog {
 /// not checked as a client's message is: the hub built it from one that was (and a body near
 /// the frame limit grows a little as the event is made of it).
 fn numbered(stored: &[u8], seq: u64) -> Option<String> {
-    let envelope: Envelope = serde_json::from_slice(stored).ok()?;
-    Some(Envelope { seq, body: envelope.body.numbered(seq), ..envelope }.to_text())
+    serde_json::from_slice(stored).ok().map(|envelope| placed(envelope, seq))
+}
+
+/// The frame of an unnumbered `envelope` logged at `seq`: the writer's answer and every
+/// reader's frame, alike (a stored envelope reads back exactly as it was written).
+fn placed(envelope: Envelope, seq: u64) -> String {
+    Envelope { seq, body: envelope.body.numbered(seq), ..envelope }.to_text()
 }
 
 /// An event as the stream delivered it; `None` for what is not one of ours (anything a
@@ -450,7 +448,7 @@ fn numbered(stored: &[u8], seq: u64) -> Option<String> {
 fn read(message: jetstream::Message) -> Option<Read> {
     let seq = message.info().ok()?.stream_sequence;
     let route = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
-    let township = township_of(&message.subject).unwrap_or_default().to_owned();
+    let township = township_of(&message.subject).unwrap_or_default().into();
     match numbered(&message.payload, seq) {
         Some(frame) => Some(Read { logged: Logged { seq, frame }, route, township }),
         None => {
