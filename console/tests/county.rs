@@ -108,7 +108,7 @@ fn ten_townships_report_while_the_stream_leader_is_killed_and_each_seat_sees_its
     let mut cluster = NatsCluster::start(3);
     let nats = cluster.urls();
     let townships: Vec<String> = (1..=10).map(|t| format!("t{t}")).collect();
-    let ports: Vec<u16> = (0..=townships.len()).map(|_| linkage_tests::free_tcp_port()).collect();
+    let ports = linkage_tests::free_tcp_port_list(townships.len() + 1);
     let mut gateways: Vec<Gateway> = vec![gateway(dir.path(), "county", ports[0], &nats, None)];
     for (t, port) in townships.iter().zip(&ports[1..]) {
         gateways.push(gateway(dir.path(), t, *port, &nats, Some(t)));

@@ -29,16 +29,23 @@ pub fn free_tcp_port() -> u16 {
 /// same port: taken below Linux's ephemeral range (32768–60999), so that no outgoing
 /// connection is given one as its source port while its server is down.
 pub fn free_tcp_ports<const N: usize>() -> [u16; N] {
+    let ports = free_tcp_port_list(N);
+    std::array::from_fn(|i| ports[i])
+}
+
+/// `n` free TCP ports, all different (see [`free_tcp_ports`]), for as many servers as a test
+/// decides at run time: taken one by one, two could be the same.
+pub fn free_tcp_port_list(n: usize) -> Vec<u16> {
     // Each held until all are taken, so no two are the same.
     let (mut held, mut ports) = (vec![], vec![]);
-    while ports.len() < N {
+    while ports.len() < n {
         let port = fastrand::u16(20_000..32_000);
         if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
             held.push(listener);
             ports.push(port);
         }
     }
-    std::array::from_fn(|i| ports[i])
+    ports
 }
 
 /// CPU seconds (user + system) a process has used so far; `pid` is a number or "self".

@@ -23,7 +23,7 @@ impl NatsCluster {
     /// Starts `n` nodes (named `n1`…) and waits until each takes connections.
     pub fn start(n: usize) -> NatsCluster {
         let dir = tempfile::tempdir().expect("a folder for the cluster");
-        let ports: Vec<u16> = (0..2 * n).map(|_| crate::free_tcp_port()).collect();
+        let ports = crate::free_tcp_port_list(2 * n);
         let nodes = (0..n)
             .map(|i| Node { name: format!("n{}", i + 1), port: ports[2 * i], route: ports[2 * i + 1], child: None })
             .collect();
