@@ -10,7 +10,8 @@
 //! screen did not take in time is never shown late.
 //!
 //! Feeds that start together take turns to connect ([`start_gate`](super::start_gate)): a
-//! few at a time, each until its first compressed frame reaches the decoder.
+//! few at a time, each until its first packet arrives (for RTSP, at the jitter buffer; else its
+//! first compressed frame at the decoder).
 //!
 //! The supervisor pops bus messages with a short timeout and watches the slot's counter: an
 //! error, an end of stream or no new frame for `stall_after` tears the pipeline down and builds
@@ -197,9 +198,17 @@ struct Observed {
     into_decoder: Mutex<std::collections::VecDeque<(gst::ClockTime, Instant)>>,
     /// Microseconds from the decoder's input to the frame in the slot, smoothed.
     decode_latency_us: AtomicU64,
-    /// This feed's turn to connect, given back when the first compressed frame reaches the
-    /// decoder (or when it has been held too long).
+    /// This feed's turn to connect, given back when its first packet reaches the RTSP jitter
+    /// buffer or (other sources) its first compressed frame reaches the decoder, or when it
+    /// has been held too long.
     turn: Mutex<Option<Turn<'static>>>,
+}
+
+impl Observed {
+    /// Connected: the next feed may start connecting.
+    fn connected(&self) {
+        drop(self.turn.lock().ok().and_then(|mut t| t.take()));
+    }
 }
 
 /// The process's feeds take turns to connect: two at a time per core.
@@ -356,6 +365,18 @@ impl Supervisor {
         let recording = self.recording.clone();
         let life = self.lives.fetch_add(1, Ordering::Relaxed);
         pipeline.connect_deep_element_added(move |_, _, element| {
+            // An RTSP feed has connected once its first packet reaches the jitter buffer: the
+            // handshake is done, and what is left (the buffer's own delay, plugging the
+            // depayloader and the decoder) the next feed's handshake can overlap.
+            if element.factory().is_some_and(|f| f.name() == "rtpjitterbuffer")
+                && let Some(sink) = element.static_pad("sink")
+            {
+                let first = seen.clone();
+                sink.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                    first.connected();
+                    gst::PadProbeReturn::Remove
+                });
+            }
             let klass =
                 element.factory().map(|f| f.metadata("klass").unwrap_or_default().to_owned()).unwrap_or_default();
             if klass.contains("Decoder") && klass.contains("Video") {
@@ -375,8 +396,7 @@ impl Supervisor {
                                 recorder.push(life, pad.current_caps(), buffer);
                             }
                             if bytes.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed) == 0 {
-                                // Connected: the next feed may start connecting.
-                                drop(bytes.turn.lock().ok().and_then(|mut t| t.take()));
+                                bytes.connected();
                             }
                             if let (Some(pts), Ok(mut recent)) = (buffer.pts(), bytes.into_decoder.lock()) {
                                 if recent.len() == LATENCY_WINDOW {

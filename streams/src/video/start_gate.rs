@@ -5,8 +5,9 @@
 //! preparing its media. When a wall of 16 opens at once, all of that lands on the same
 //! moment and every feed waits for the slowest: `make bench-wall` measured a first-frame p99
 //! of 1.8 s with 16 feeds. The gate lets a few feeds connect at a time; a feed holds its turn
-//! until its first compressed frame reaches the decoder (connecting is done; what is left is
-//! waiting for a keyframe and decoding, which feeds do well side by side) or `HOLD_AT_MOST`,
+//! until its first packet arrives (connecting is done; what is left is the jitter buffer's
+//! delay, plugging the decoder, waiting for a keyframe and decoding, which feeds do well side
+//! by side) or `HOLD_AT_MOST`,
 //! whichever comes first, so a camera that never answers delays the others by that much at
 //! most.
 
