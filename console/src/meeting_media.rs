@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
+use streams::feed::SiteJoin;
 use streams::meeting::{CAMERA_SITE, Publisher, Room, Source, Subscriber, Voice};
 use tokio::sync::oneshot;
 
@@ -177,37 +178,40 @@ impl MeetingMedia {
                 meeting.chair_join.as_ref().is_some_and(|j| self.sending.get(&(room.room, j.participant)).is_some());
             if send.is_some() && own_in {
                 for s in meeting.taking_part().filter(|s| meeting.allowed(&s.site.id)) {
-                    let (Some(camera), Some(join)) = (s.site.id.strip_prefix(CAMERA_SITE), s.join.clone()) else {
+                    let (Some(camera), Some((participant, token))) =
+                        (s.site.id.strip_prefix(CAMERA_SITE), publishing(&s.join))
+                    else {
                         continue;
                     };
                     let Some(uri) = cameras.get(camera).map(|u| u.main.clone()) else { continue };
-                    let key = (room.room, join.participant);
+                    let key = (room.room, participant);
                     let (room, handle, name) = (room.clone(), runtime.clone(), s.site.name.clone());
                     let joining: Joining<Publisher> = Box::pin(async move {
                         let relay = Source::Relay { uri };
-                        Publisher::join(&room, (join.participant, &join.token, &name), &relay, &handle).await
+                        Publisher::join(&room, (participant, &token, &name), &relay, &handle).await
                     });
                     sent.push((key, joining));
                 }
             }
-            if let (Some(source), Some(join)) = (send, meeting.chair_join.clone()) {
-                let key = (room.room, join.participant);
+            if let (Some(source), Some((participant, token))) = (send, publishing(&meeting.chair_join)) {
+                let key = (room.room, participant);
                 let (room, handle) = (room.clone(), runtime.clone());
                 let display = core.center.clone();
-                let joining: Joining<Publisher> = Box::pin(async move {
-                    Publisher::join(&room, (join.participant, &join.token, &display), &source, &handle).await
-                });
+                let joining: Joining<Publisher> =
+                    Box::pin(
+                        async move { Publisher::join(&room, (participant, &token, &display), &source, &handle).await },
+                    );
                 sent.push((key, joining));
             }
             if simulate {
                 let people = meeting.taking_part().filter(|s| !s.site.id.starts_with(CAMERA_SITE));
                 for s in people.filter(|s| meeting.allowed(&s.site.id)) {
-                    let Some(join) = s.join.clone() else { continue };
+                    let Some((participant, token)) = publishing(&s.join) else { continue };
                     let (room, handle) = (room.clone(), runtime.clone());
-                    let source = simulated_site(&s.site.name, join.participant);
+                    let source = simulated_site(&s.site.name, participant);
                     let name = s.site.name.clone();
                     sites.push(((meeting.id.clone(), s.site.id.clone()), async move {
-                        Publisher::join(&room, (join.participant, &join.token, &name), &source, &handle).await
+                        Publisher::join(&room, (participant, &token, &name), &source, &handle).await
                     }));
                 }
             }
@@ -241,6 +245,11 @@ impl MeetingMedia {
         };
         frame
     }
+}
+
+/// A join's participant and token, when this seat was given the token (a seat that may chair).
+fn publishing(join: &Option<SiteJoin>) -> Option<(u64, String)> {
+    join.as_ref().and_then(|join| Some((join.participant, join.token.clone()?)))
 }
 
 /// A simulated site's picture and voice: its name on a moving picture, a tone of its own.

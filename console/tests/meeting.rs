@@ -137,7 +137,12 @@ impl Rig {
         let mut args: Vec<String> =
             ["site", "--url", &room.sfu, "--room", &room.room.to_string()].map(String::from).to_vec();
         args.extend(["--ice-ip".into(), self.ip.to_string(), "--id".into(), join.participant.to_string()]);
-        args.extend(["--token".into(), join.token, "--display".into(), self.meeting.sites[n].site.name.clone()]);
+        args.extend([
+            "--token".into(),
+            join.token.expect("the chair is given the tokens"),
+            "--display".into(),
+            self.meeting.sites[n].site.name.clone(),
+        ]);
         args.extend(["--clip".into(), self.clip.display().to_string()]);
         Aiortc::start(self.dir.path(), &format!("site{}", n + 1), &args)
     }
@@ -230,7 +235,7 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
         .runtime
         .block_on(streams::meeting::Publisher::join(
             &rig.room(),
-            (join.participant, &join.token, "综治中心"),
+            (join.participant, join.token.as_deref().expect("the chair is given its token"), "综治中心"),
             &source,
             handle,
         ))

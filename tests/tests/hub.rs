@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use geo::{Contains, Point, polygon};
 use streams::feed::{
     Body, CameraAction, CameraUse, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle,
-    IncidentStatus, IncidentUpdate, Limits, MAX_FRAME_BYTES, Role, close,
+    IncidentStatus, IncidentUpdate, Limits, MAX_FRAME_BYTES, Role, SeatRole, close,
 };
 use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
 use tokio::sync::mpsc;
@@ -21,6 +21,9 @@ const SLOW_HANDHELD: &str = "slow-handheld-token";
 /// A bridge with no rate limit, to flood the hub.
 const FLOOD: &str = "flood-token";
 const DISPATCHER: &str = "dispatcher-token";
+const CENTER: &str = "center-token";
+/// A seat of the on-call staff (值守): watches, may not chair.
+const ON_CALL: &str = "on-call-token";
 
 async fn hub(dir: &tempfile::TempDir) -> HubHandle {
     hub_with(dir, Limits::default()).await
@@ -36,6 +39,8 @@ async fn hub_with(dir: &tempfile::TempDir, limits: Limits) -> HubHandle {
         (BRIDGE.to_string(), Grant::new(Role::Bridge, "110 bridge")),
         (SLOW_HANDHELD.to_string(), Grant { per_second: 5, ..Grant::new(Role::FieldTerminal, "old handheld") }),
         (FLOOD.to_string(), Grant { per_second: u32::MAX, ..Grant::new(Role::Bridge, "flood") }),
+        (CENTER.to_string(), Grant::new(Role::Center, "center")),
+        (ON_CALL.to_string(), Grant { seat: Some(SeatRole::OnCall), ..Grant::new(Role::Console, "on call") }),
     ]);
     Hub::start(HubConfig { limits, ..HubConfig::on_loopback(dir.path(), tokens) }).await.unwrap()
 }
@@ -693,7 +698,7 @@ async fn a_camera_turned_or_a_clip_kept_is_logged_once_signed_by_the_hub_and_onl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_chairs_a_meeting_a_unit_raises_only_its_own_hand_and_an_on_call_seat_does_neither() {
-    use streams::feed::{MeetingAction, MeetingCommand, Person, SeatRole, Site, Users, login};
+    use streams::feed::{MeetingAction, MeetingCommand, Person, Site, Users, login};
     let dir = tempfile::tempdir().unwrap();
     {
         let mut users = Users::open(dir.path()).unwrap();
@@ -760,4 +765,66 @@ async fn a_leader_chairs_a_meeting_a_unit_raises_only_its_own_hand_and_an_on_cal
     chair.send(command("o-2", "", MeetingAction::Close)).await.unwrap();
     assert!(matches!(read(&mut chair).await.body, Body::Error { code: ErrorCode::Invalid, .. }));
     assert_eq!(raised.seq, opened.seq + 1);
+}
+
+/// The tokens that let a site publish in a meeting's room reach the seats that may chair (they
+/// send the chair's picture, the cameras and the demo's sites) and the center's services; an
+/// on-call seat and a bridge get every join without its token, replayed and live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meetings_tokens_reach_only_the_seats_that_may_chair_and_the_center() {
+    use streams::feed::{MeetingEnforcement, SiteJoin};
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let enforced = |command: u64| {
+        let join = |site: &str, participant, token: &str| SiteJoin {
+            site: site.into(),
+            participant,
+            token: Some(format!("{token}-{command}")),
+        };
+        let enforcement = MeetingEnforcement {
+            meeting: "M000001".into(),
+            command,
+            ok: true,
+            detail: String::new(),
+            room: Some(4242),
+            sfu: Some("http://127.0.0.1:8088/janus".into()),
+            joins: vec![join("police", 100, "police-token"), join("chair", 2, "chair-token")],
+        };
+        Message::text(Envelope::new(2, Body::MeetingEnforced(enforcement)).to_text())
+    };
+    // What a reader got: each join's participant, and its token if any.
+    let joins = |env: Envelope| match env.body {
+        Body::MeetingEnforced(e) => e.joins.into_iter().map(|j| (j.participant, j.token)).collect::<Vec<_>>(),
+        other => panic!("not an enforcement: {other:?}"),
+    };
+    let whole = |command: u64| {
+        vec![(100, Some(format!("police-token-{command}"))), (2, Some(format!("chair-token-{command}")))]
+    };
+    let withheld = vec![(100, None), (2, None)];
+
+    let mut center = raw(&hub, CENTER, Role::Center, 0).await;
+    assert!(matches!(read(&mut center).await.body, Body::Welcome { .. }));
+    assert!(matches!(read(&mut center).await.body, Body::Replayed { .. }));
+    center.send(enforced(1)).await.unwrap();
+    assert_eq!(joins(read(&mut center).await), whole(1), "the center reads what it logged");
+
+    // Replayed.
+    let mut readers = vec![];
+    for (token, role, sees) in [
+        (CONSOLE, Role::Console, whole(1)),
+        (ON_CALL, Role::Console, withheld.clone()),
+        (BRIDGE, Role::Bridge, withheld.clone()),
+    ] {
+        let mut ws = raw(&hub, token, role, 0).await;
+        assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
+        assert_eq!(joins(read(&mut ws).await), sees, "{token} replayed");
+        assert!(matches!(read(&mut ws).await.body, Body::Replayed { .. }));
+        readers.push((token, ws));
+    }
+    // Live.
+    center.send(enforced(2)).await.unwrap();
+    for (token, ws) in &mut readers {
+        let sees = if *token == CONSOLE { whole(2) } else { withheld.clone() };
+        assert_eq!(joins(read(ws).await), sees, "{token} live");
+    }
 }

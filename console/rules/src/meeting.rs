@@ -483,7 +483,7 @@ mod tests {
     #[test]
     fn the_servers_word_is_kept_on_the_record() {
         let mut m = opened();
-        let join = SiteJoin { site: "a".into(), participant: 100, token: "t".into() };
+        let join = SiteJoin { site: "a".into(), participant: 100, token: Some("t".into()) };
         let enforced = MeetingEnforcement {
             meeting: "M1".into(),
             command: 1,
@@ -491,7 +491,7 @@ mod tests {
             detail: "433 Unauthorized".into(),
             room: Some(7),
             sfu: Some("http://sfu".into()),
-            joins: vec![join.clone(), SiteJoin { site: CHAIR.into(), participant: 2, token: "c".into() }],
+            joins: vec![join.clone(), SiteJoin { site: CHAIR.into(), participant: 2, token: Some("c".into()) }],
         };
         m.on_event(&Envelope::new(2, Body::MeetingEnforced(enforced)));
         let meeting = &m.list["M1"];

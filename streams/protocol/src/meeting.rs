@@ -230,8 +230,13 @@ impl MeetingCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteJoin {
     pub site: String,
+    /// The site's feed in the room: what a receiver subscribes to.
     pub participant: u64,
-    pub token: String,
+    /// What lets the site publish. The hub gives it only to readers that may chair (they send
+    /// the chair's picture, the cameras pulled in and, in the demo, the simulated sites) and
+    /// to the center's services; any other reader gets the join without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// What the center's server did at the SFU for one `meeting_chaired` event.
@@ -263,7 +268,9 @@ impl MeetingEnforcement {
         }
         for join in &self.joins {
             check_key("site", &join.site)?;
-            check_key("token", &join.token)?;
+            if let Some(token) = &join.token {
+                check_key("token", token)?;
+            }
         }
         Ok(())
     }

@@ -113,7 +113,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
         // A leader or a duty officer chairs a meeting; a unit's seat (or terminal) raises or
         // lowers its own hand and unmutes itself.
         Body::ChairMeeting(mut command) if matches!(role, Role::Console | Role::UnitTerminal) => {
-            let chair = role == Role::Console && (dispatcher || grant.seat_role() == SeatRole::Leader);
+            let chair = grant.may_chair();
             let own = command.action.own_site().is_some_and(|site| grant.unit.as_deref() == Some(site));
             if !chair && !own {
                 let reason = format!(

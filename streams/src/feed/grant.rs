@@ -47,6 +47,12 @@ impl Grant {
         self.seat.unwrap_or(SeatRole::DutyOfficer)
     }
 
+    /// Whether this client may chair a meeting: a seat of a leader, or of one who dispatches
+    /// (a duty officer, an admin).
+    pub fn may_chair(&self) -> bool {
+        self.role == Role::Console && (self.seat_role().may_dispatch() || self.seat_role() == SeatRole::Leader)
+    }
+
     /// The grant of a person who logged in: a seat of the center, or (a unit's person) one of
     /// their unit's terminals.
     pub fn person(person: &super::users::Person) -> Grant {

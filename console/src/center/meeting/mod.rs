@@ -375,7 +375,7 @@ impl Service {
                 _ => vec![],
             };
             if matches!(record.action, MeetingAction::Open { .. }) {
-                let token = self.keys.token(id, CHAIR);
+                let token = Some(self.keys.token(id, CHAIR));
                 joins.push(SiteJoin { site: CHAIR.to_owned(), participant: CHAIR_PARTICIPANT, token });
             }
             let enforced = MeetingEnforcement {
@@ -396,7 +396,8 @@ impl Service {
 
     fn join_of(&self, meeting: &Meeting, index: usize) -> SiteJoin {
         let site = &meeting.sites[index].site.id;
-        SiteJoin { site: site.clone(), participant: participant_of(index), token: self.keys.token(&meeting.id, site) }
+        let token = Some(self.keys.token(&meeting.id, site));
+        SiteJoin { site: site.clone(), participant: participant_of(index), token }
     }
 
     /// Sends `body` to the hub unless it was sent lately and is not back yet.
