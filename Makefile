@@ -17,8 +17,10 @@ HEADLESS_PACKAGES := xvfb xauth imagemagick xdotool
 # Python's http.server (serves the HLS playlist); curl, a client of the hub's files endpoint;
 # baresip (a SIP radio gateway that answers and records what it hears), SIPp (a gateway that
 # asks for digest credentials) and sox (measures the recording); aiortc (a meeting's sites and
-# listener on Janus) and iproute2 (the machine's own address, where Janus offers media).
-TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2 nats-server
+# listener on Janus) and iproute2 (the machine's own address, where Janus offers media);
+# chromium with Janus's janus.js and the WebRTC adapter (a meeting's site in a browser).
+TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc iproute2 nats-server \
+  chromium libjs-janus-gateway libjs-webrtc-adapter
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
 .PHONY: deps deb run-packages demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting bench-county lint

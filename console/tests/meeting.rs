@@ -79,6 +79,84 @@ impl Aiortc {
     }
 }
 
+/// A site in a browser: Debian's Chromium, headless, with its fake camera and microphone, on
+/// tests/peers/browser_site.html (Janus's own janus.js), served by Python's http.server.
+/// Chromium and its helper processes are killed (as a process group) when dropped.
+struct Browser {
+    _web: Killed,
+    chromium: std::process::Child,
+    log: PathBuf,
+}
+
+impl Browser {
+    fn start(rig: &Rig, n: usize) -> Browser {
+        use std::os::unix::process::CommandExt;
+        let web = rig.dir.path().join("web");
+        std::fs::create_dir_all(&web).unwrap();
+        let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/browser_site.html");
+        std::fs::copy(page, web.join("site.html")).unwrap();
+        std::os::unix::fs::symlink("/usr/share/javascript/janus-gateway/janus.js", web.join("janus.js")).unwrap();
+        std::os::unix::fs::symlink("/usr/share/javascript/webrtc-adapter/adapter.js", web.join("adapter.js")).unwrap();
+        let port = linkage_tests::free_tcp_port();
+        let server = Process::new("/usr/bin/python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(&web)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 serves the page");
+        let web = Killed(server);
+        let serving = || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        assert!(linkage_tests::wait_for(Duration::from_secs(10), serving), "the page is not served");
+
+        let (room, join) = (rig.room(), rig.meeting.sites[n].join.clone().unwrap());
+        let token = join.token.expect("the chair is given the tokens");
+        let url = format!(
+            "http://127.0.0.1:{port}/site.html?sfu={}&room={}&id={}&token={token}&display=browser",
+            room.sfu, room.room, join.participant
+        );
+        let log = rig.dir.path().join("chromium.err");
+        let profile = rig.dir.path().join("chromium-profile");
+        let chromium = Process::new("/usr/bin/chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio"])
+            .args(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+            // Janus is offered the machine's own address, not an mDNS name it cannot resolve.
+            .arg("--disable-features=WebRtcHideLocalIpsWithMdns")
+            .args(["--enable-logging=stderr", "--v=0"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("a file for its log"))
+            .process_group(0)
+            .spawn()
+            .expect("chromium runs");
+        Browser { _web: web, chromium, log }
+    }
+
+    /// Waits until the page said `what` (`site: what` in the console).
+    fn until(&self, secs: u64, what: &str) {
+        let said = format!("site: {what}");
+        let seen = || std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains(&said));
+        let page = || {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            log.lines().filter(|line| line.contains("site: ")).map(str::to_owned).collect::<Vec<_>>()
+        };
+        assert!(
+            linkage_tests::wait_for(Duration::from_secs(secs), seen),
+            "the browser never said {said}: {:?}",
+            page()
+        );
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.chromium.id());
+        let _ = Process::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.chromium.wait();
+    }
+}
+
 fn meeting(seat: &Seat) -> &Meeting {
     seat.core.meetings.list.values().next().expect("the meeting")
 }
@@ -383,4 +461,38 @@ fn a_camera_pulled_into_the_meeting_is_received_by_a_site_as_the_camera_sends_it
             l["pictures"][camera.to_string()].as_u64() >= Some(10) && l["sizes"][camera.to_string()] == "1280x720"
         })
     });
+}
+
+/// A browser is a site like any other: Chromium on janus.js joins with its token, is present on
+/// the roster, its picture is decoded by the seat's receiver, and the SFU stops its voice on the
+/// chair's mute-all and forwards it again on unmute-all.
+#[test]
+fn a_browser_joins_as_a_site_and_is_seen_heard_and_muted_like_any_other() {
+    let mut rig = Rig::open(&["v1"]);
+    let browser = Browser::start(&rig, 0);
+    browser.until(60, "webrtcup");
+    let id = rig.meeting.id.clone();
+    rig.chair.until(30, "the browser's site present", |core| core.meetings.list[&id].sites[0].present);
+
+    let participant = rig.participant(0);
+    let watching = rig
+        .runtime
+        .block_on(streams::meeting::Subscriber::watch(
+            &rig.room(),
+            participant,
+            streams::meeting::Voice::Dropped,
+            streams::no_waker(),
+            rig.runtime.handle(),
+        ))
+        .expect("our seat subscribes");
+    let frames = || watching.frames.load(std::sync::atomic::Ordering::Acquire);
+    let pictures = linkage_tests::wait_for(Duration::from_secs(30), || frames() >= 20);
+    assert!(pictures, "20 pictures of the browser within 30 s: {} ({:?})", frames(), watching.lost());
+
+    let listener = rig.listener(&[participant]);
+    listener.hears(30, &[participant], &[participant]);
+    rig.chair_does(MeetingAction::MuteAll { self_unmute: false });
+    listener.hears(20, &[participant], &[]);
+    rig.chair_does(MeetingAction::UnmuteAll);
+    listener.hears(20, &[participant], &[participant]);
 }
