@@ -12,7 +12,7 @@ use linkage::config::Config;
 use linkage_tests::nats::NatsCluster;
 use peers::county::{Gateway, client, gateway};
 use peers::drill;
-use streams::feed::{Body, ClientHandle, FeedUpdate, IncidentReport, Role};
+use streams::feed::{Body, ClientHandle, FeedUpdate, IncidentReport, Location, Role, UnitPosition};
 use tokio::sync::mpsc;
 
 /// Report `n` of `township`: its text says where it is from; its id is `n` in every township
@@ -300,6 +300,27 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     assert!(replayed, "the late t1 seat was not replayed t1's reports: {late_seen:?}");
     late_seen.retain(|(_, id)| id != "t1-0");
     exactly_once_in_order("the late t1 seat", &late_seen, &own1);
+
+    // Where the units are reaches the county's seat, not a seat kept to a township: a
+    // gateway's positions are the whole county's, by unit id alone.
+    let (unit, _unit_rx) = client(&runtime, &url(a), "unit-t2", Role::UnitTerminal);
+    let here = Location { lon: 120.1, lat: 30.2, crs: Default::default() };
+    let moves = |rx: &mut mpsc::UnboundedReceiver<FeedUpdate>| {
+        std::iter::from_fn(|| rx.try_recv().ok()).filter(|u| matches!(u, FeedUpdate::Moved(_))).count()
+    };
+    let (mut county_moves, mut t2_moves) = (0, 0);
+    let told = linkage_tests::wait_for(Duration::from_secs(30), || {
+        unit.send(Body::Position(UnitPosition { unit: "police".into(), location: here.clone(), at: None }));
+        std::thread::sleep(Duration::from_millis(200));
+        county_moves += moves(&mut county_rx);
+        t2_moves += moves(&mut t2_rx);
+        county_moves > 0
+    });
+    assert!(told, "the county's seat was not told where t2's police are");
+    // Both seats are on gateway a, which broadcasts a position to its seats at once.
+    std::thread::sleep(Duration::from_secs(1));
+    t2_moves += moves(&mut t2_rx);
+    assert_eq!(t2_moves, 0, "a seat kept to t2 was told where the units are");
 }
 
 /// The `[dispatch.sms]` section of a township whose SMSC listens on `port`.

@@ -6,8 +6,9 @@ use std::process::Child;
 use streams::feed::{ClientHandle, FeedClient, FeedUpdate, Role};
 use tokio::sync::mpsc;
 
-/// A seat (`console`) and a grid worker's terminal (`field`) of the whole county; and of each
-/// township `t0`–`t10`, for a county's gateway to keep to it (`console-t1`, `field-t1`). All
+/// A seat (`console`) and a grid worker's terminal (`field`) of the whole county; of each
+/// township `t0`–`t10`, for a county's gateway to keep to it (`console-t1`, `field-t1`); and
+/// t2's police station's terminal (`unit-t2`, unit `police`). All
 /// may send 2000 messages a second (the benchmark's load). Every township's terminal signs as
 /// the same name, so that two townships' reports with one id share a sender's key.
 fn tokens() -> String {
@@ -21,6 +22,12 @@ fn tokens() -> String {
         text += &entry(&format!("console-{t}"), "乡镇席位", "console", Some(&t));
         text += &entry(&format!("field-{t}"), "网格员终端", "field_terminal", Some(&t));
     }
+    // t2's police station's terminal.
+    text += &entry("unit-t2", "派出所终端", "unit_terminal", Some("t2")).replacen(
+        "[[token]]\n",
+        "[[token]]\nunit = \"police\"\n",
+        1,
+    );
     text
 }
 
