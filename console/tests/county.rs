@@ -250,7 +250,7 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     let _gateways = [gateway(dir.path(), "a", a, &nats, None), gateway(dir.path(), "b", b, &nats, None)];
     let url = |port: u16| format!("ws://127.0.0.1:{port}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (_county_seat, mut county_rx) = client(&runtime, &url(a), "console", Role::Console);
+    let (county_seat, mut county_rx) = client(&runtime, &url(a), "console", Role::Console);
     let (_t1_seat, mut t1_rx) = client(&runtime, &url(b), "console-t1", Role::Console);
     let (_t2_seat, mut t2_rx) = client(&runtime, &url(a), "console-t2", Role::Console);
     let (t1, mut t1_acks) = client(&runtime, &url(a), "field-t1", Role::FieldTerminal);
@@ -300,6 +300,38 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     assert!(replayed, "the late t1 seat was not replayed t1's reports: {late_seen:?}");
     late_seen.retain(|(_, id)| id != "t1-0");
     exactly_once_in_order("the late t1 seat", &late_seen, &own1);
+
+    // The county's seat acknowledges t2's incident: logged under t2, so t2's seat sees it and
+    // t1's does not. Each seat's events: acknowledgements (incident, township) and reports.
+    type Acks = Vec<(String, Option<String>)>;
+    let told = |rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, acks: &mut Acks, reports: &mut Vec<String>| {
+        while let Ok(update) = rx.try_recv() {
+            let FeedUpdate::Event(env) = update else { continue };
+            match env.body {
+                Body::AlarmAcknowledged { incident, .. } => acks.push((incident, env.township)),
+                Body::IncidentReported(i) => reports.push(i.report.text),
+                _ => {}
+            }
+        }
+    };
+    let t2_incident = format!("E{t2_incident:06}");
+    county_seat.send(Body::Acknowledge { incident: t2_incident.clone() });
+    let (mut t2_acks, mut t1_acks, mut t1_told) = (vec![], vec![], vec![]);
+    let acked = linkage_tests::wait_for(Duration::from_secs(30), || {
+        told(&mut t2_rx, &mut t2_acks, &mut vec![]);
+        !t2_acks.is_empty()
+    });
+    assert!(acked, "t2's seat did not see the county seat's acknowledgement");
+    assert_eq!(t2_acks, [(t2_incident, Some("t2".to_owned()))], "logged under t2");
+    // t1's seat reads in log order: by a t1 report logged after the acknowledgement, it would
+    // have been told of it.
+    t1.send(report("t1", 99));
+    let marked = linkage_tests::wait_for(Duration::from_secs(60), || {
+        told(&mut t1_rx, &mut t1_acks, &mut t1_told);
+        t1_told.iter().any(|text| text == "t1-99")
+    });
+    assert!(marked, "t1's seat was not told of t1's last report");
+    assert_eq!(t1_acks, [], "t1's seat was told of t2's acknowledgement");
 
     // Where the units are reaches the county's seat, not a seat kept to a township: a
     // gateway's positions are the whole county's, by unit id alone.
