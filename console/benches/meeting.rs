@@ -10,7 +10,8 @@
 //! receive path up to the frame ready for upload plus its send path with the encoder; Janus
 //! and the sites' process are apart.
 //!
-//! - `join_to_frame`: from asking Janus for a site's feed to its first decoded picture;
+//! - `join_to_frame`: from joining the room as the receiving participant and asking Janus for a
+//!   site's feed to its first decoded picture;
 //! - `glass_to_glass`: a picture's arrival in the slot minus the time drawn into it;
 //! - `mouth_to_ear`: a burst's onset in the decoded voice minus the 500 ms mark it began at;
 //! - `cpu_cores`: this process's CPU seconds per second over the window;
@@ -157,8 +158,9 @@ fn main() {
     runtime.block_on(async {
         let session = streams::janus::Session::open(&janus.url).await.expect("a Janus session");
         let admin = session.attach().await.expect("a handle");
+        // Receivers join as participants first, as in a meeting's room (`require_pvtid`).
         let create = json!({"request": "create", "admin_key": janus.admin_key, "room": number, "publishers": 16,
-            "videocodec": "h264", "audiocodec": "opus", "is_private": true});
+            "videocodec": "h264", "audiocodec": "opus", "is_private": true, "require_pvtid": true});
         session.request(admin, create).await.expect("the room");
     });
     let room = Room { sfu: janus.url.clone(), room: number };
@@ -190,7 +192,7 @@ fn main() {
         }));
         let asked = Instant::now();
         let subscriber = runtime
-            .block_on(Subscriber::watch(&room, 10 + n, voice, streams::no_waker(), runtime.handle()))
+            .block_on(Subscriber::watch(&room, (10 + n, ""), voice, streams::no_waker(), runtime.handle()))
             .expect("the console receives a site");
         while subscriber.frames.load(Ordering::Acquire) == 0 {
             assert!(asked.elapsed() < Duration::from_secs(10), "no picture of site {n} in 10 s");

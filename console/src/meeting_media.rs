@@ -163,13 +163,15 @@ impl MeetingMedia {
         let mut sent = vec![];
         let mut sites = vec![];
         if let (Some(meeting), Some(room)) = (meeting, room) {
-            if watch {
+            // The room lets this seat receive as a participant joined with the watch token.
+            let token = meeting.watch_join.as_ref().and_then(|j| j.token.clone()).filter(|_| watch);
+            if let Some(token) = token {
                 for s in meeting.shown() {
                     let Some(join) = &s.join else { continue };
-                    let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());
+                    let (room, handle, waker, token) = (room.clone(), runtime.clone(), waker.clone(), token.clone());
                     let feed = join.participant;
                     watched.push(((room.room, feed), async move {
-                        Subscriber::watch(&room, feed, Voice::Speakers, waker, &handle).await
+                        Subscriber::watch(&room, (feed, &token), Voice::Speakers, waker, &handle).await
                     }));
                 }
             }

@@ -210,6 +210,11 @@ impl Rig {
 
     /// The `n`-th site on aiortc, sending the clip.
     fn aiortc_site(&self, n: usize) -> Aiortc {
+        self.aiortc_site_receiving(n, &[])
+    }
+
+    /// The `n`-th site on aiortc, sending the clip and receiving `feeds` as itself.
+    fn aiortc_site_receiving(&self, n: usize, feeds: &[u64]) -> Aiortc {
         let room = self.room();
         let join = self.meeting.sites[n].join.clone().unwrap();
         let mut args: Vec<String> =
@@ -222,17 +227,34 @@ impl Rig {
             self.meeting.sites[n].site.name.clone(),
         ]);
         args.extend(["--clip".into(), self.clip.display().to_string()]);
+        if !feeds.is_empty() {
+            args.extend(["--feeds".into(), feeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",")]);
+        }
         Aiortc::start(self.dir.path(), &format!("site{}", n + 1), &args)
     }
 
-    /// An aiortc listener of these participants' feeds.
+    /// An aiortc listener of these participants' feeds, joined as a seat of the center does
+    /// (with the watch token).
     fn listener(&self, participants: &[u64]) -> Aiortc {
+        self.listener_with(participants, Some(&self.watch_token()), "listener")
+    }
+
+    /// An aiortc listener of these participants' feeds, joined with `token` (or none).
+    fn listener_with(&self, participants: &[u64], token: Option<&str>, name: &str) -> Aiortc {
         let room = self.room();
         let feeds = participants.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         let args = ["listen", "--url", &room.sfu, "--room", &room.room.to_string(), "--feeds", &feeds, "--ice-ip"];
         let mut args: Vec<String> = args.map(String::from).to_vec();
         args.push(self.ip.to_string());
-        Aiortc::start(self.dir.path(), "listener", &args)
+        if let Some(token) = token {
+            args.extend(["--token".into(), token.into()]);
+        }
+        Aiortc::start(self.dir.path(), name, &args)
+    }
+
+    /// The token with which the center's seats receive the meeting.
+    fn watch_token(&self) -> String {
+        self.meeting.watch_join.clone().and_then(|j| j.token).expect("a seat of the center is given the watch token")
     }
 
     /// The chair does `action`; returns once the server said it carried it out.
@@ -249,7 +271,11 @@ impl Rig {
 #[test]
 fn the_sfu_holds_what_the_chair_says_mute_all_floor_removal_and_lock() {
     let mut rig = Rig::open(&["v1", "v2", "v3", "v4", "v5", "v6"]);
-    let five: Vec<Aiortc> = (0..5).map(|n| rig.aiortc_site(n)).collect();
+    // The fifth site also receives the first site, as itself.
+    let first = rig.participant(0);
+    let receives = [first];
+    let five: Vec<Aiortc> =
+        (0..5).map(|n| rig.aiortc_site_receiving(n, if n == 4 { &receives } else { &[] })).collect();
     rig.chair.until(60, "five sites present", |core| {
         core.meetings.list.values().next().is_some_and(|m| m.sites.iter().filter(|s| s.present).count() == 5)
     });
@@ -259,6 +285,10 @@ fn the_sfu_holds_what_the_chair_says_mute_all_floor_removal_and_lock() {
     listener.until(20, "audio", |lines| {
         lines.last().is_some_and(|l| participants.iter().all(|p| l["pictures"][p.to_string()].as_u64() >= Some(5)))
     });
+    five[4].hears(30, &[first], &[first]);
+    // Only a participant receives: a listener without a token the room allows is refused.
+    let stranger = rig.listener_with(&participants, None, "stranger");
+    stranger.until(20, "refused", |lines| lines.iter().any(|l| l["code"] == 433));
 
     // Mute all: the SFU forwards no site's audio.
     rig.chair_does(MeetingAction::MuteAll { self_unmute: false });
@@ -272,10 +302,11 @@ fn the_sfu_holds_what_the_chair_says_mute_all_floor_removal_and_lock() {
     rig.chair_does(MeetingAction::Floor { site: None });
     listener.hears(20, &participants, &participants);
 
-    // Removed: kicked, and refused when it joins again.
+    // Removed: kicked, refused when it joins again, and no longer receiving.
     rig.chair_does(MeetingAction::Remove { site: "v5".into() });
     five[4].until(20, "refused", |lines| lines.iter().any(|l| l["code"] == 433));
     assert_eq!(five[4].events("kicked").len(), 1, "the fifth site was kicked");
+    five[4].hears(20, &[first], &[]);
     listener.hears(20, &participants, &participants[..4]);
     let id = rig.meeting.id.clone();
     rig.chair.until(20, "the fifth site away", |core| !core.meetings.list[&id].sites[4].present);
@@ -331,7 +362,7 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
         .runtime
         .block_on(streams::meeting::Subscriber::watch(
             &rig.room(),
-            rig.participant(1),
+            (rig.participant(1), &rig.watch_token()),
             streams::meeting::Voice::Dropped,
             streams::no_waker(),
             handle,
@@ -479,7 +510,7 @@ fn a_browser_joins_as_a_site_and_is_seen_heard_and_muted_like_any_other() {
         .runtime
         .block_on(streams::meeting::Subscriber::watch(
             &rig.room(),
-            participant,
+            (participant, &rig.watch_token()),
             streams::meeting::Voice::Dropped,
             streams::no_waker(),
             rig.runtime.handle(),

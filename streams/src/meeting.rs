@@ -7,7 +7,10 @@
 //!   simulated sites, the benchmark), or the machine's camera and microphone.
 //! - [`Subscriber`] receives one publisher's feed: its pictures decoded to I420 into a
 //!   [`FrameSlot`] the way the wall's feeds are (the screen converts them on the GPU), its voice
-//!   played (or dropped, headless).
+//!   played (or dropped, headless). A meeting's room lets only its participants receive
+//!   (`require_pvtid`): the subscriber first joins as a participant that sends nothing, with a
+//!   token the room allows, and subscribes as that participant, so a participant put out of
+//!   the room stops receiving too.
 //!
 //! Signalling is not trickled: each side's SDP carries its candidates (webrtcbin waits for
 //! gathering to complete; Janus answers with its own). There is no STUN or TURN: Janus and the
@@ -377,19 +380,27 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// Subscribes to participant `feed` of `room`; its voice goes to `voice`. `waker` is called
-    /// for every new picture.
+    /// Subscribes to participant `feed` of `room` as a participant of its own joined with
+    /// `token`; the feed's voice goes to `voice`. `waker` is called for every new picture.
     pub async fn watch(
         room: &Room,
-        feed: u64,
+        (feed, token): (u64, &str),
         voice: Voice,
         waker: crate::Waker,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Subscriber, String> {
         let session = Session::open(&room.sfu).await.map_err(janus)?;
         let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
+        // The participant the subscription belongs to: in the room, sending nothing (Janus
+        // picks its id; the server's observer does not count it as a site).
+        let owner = session.attach().await.map_err(janus)?;
+        let join =
+            json!({"request": "join", "ptype": "publisher", "room": room.room, "display": "receiver", "token": token});
+        let joined = session.ask(owner, join, None).await.map_err(janus)?;
+        let private_id = joined["plugindata"]["data"]["private_id"].as_u64().ok_or("Janus gave no private id")?;
         let handle = session.attach().await.map_err(janus)?;
-        let join = json!({"request": "join", "ptype": "subscriber", "room": room.room, "streams": [{"feed": feed}]});
+        let join = json!({"request": "join", "ptype": "subscriber", "room": room.room, "private_id": private_id,
+            "streams": [{"feed": feed}]});
         let attached = session.ask(handle, join, None).await.map_err(janus)?;
 
         let (pipeline, webrtc) = pipeline(WEBRTCBIN)?;

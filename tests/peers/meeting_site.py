@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """A meeting's site, or its listener, on Janus's VideoRoom: aiortc (Debian python3-aiortc).
 
-    meeting_site.py site   --url U --room R --id N --token T --display NAME --clip FILE --ice-ip IP --log F
-    meeting_site.py listen --url U --room R --feeds 101,102 --ice-ip IP --log F
+    meeting_site.py site   --url U --room R --id N --token T --display NAME --clip FILE [--feeds 101,102] --ice-ip IP --log F
+    meeting_site.py listen --url U --room R [--token T] --feeds 101,102 --ice-ip IP --log F
 
 A site joins as a publisher with its participant id and token and sends the clip as it is
 (H.264 and Opus packets, no re-encoding: MediaPlayer(decode=False); the clip must carry H.264
 as Annex B, as MPEG-TS does).  After a kick it tries once
-to join again and logs what Janus said. A listener subscribes to the feeds and logs, every
+to join again and logs what Janus said. With --feeds it also receives those feeds as itself
+(its private id), as a listener does. A listener subscribes to the feeds and logs, every
 second, how many audio packets of each it received (what the SFU forwards, whatever the sites
-send) and how many pictures of each it decoded. Log lines are JSON with an "event". Run with Debian's /usr/bin/python3 (python3-aiortc).
+send) and how many pictures of each it decoded; with --token it first joins as a participant
+that sends nothing and subscribes as that participant (a room with require_pvtid asks for it).
+A refused join or subscription is logged as "refused" with Janus's code. Log lines are JSON with
+an "event". Run with Debian's /usr/bin/python3 (python3-aiortc).
 
 Janus 1.1.2 offers no loopback candidate, so both sides use the machine's own address
 (--ice-ip): the packets never leave the machine. No STUN, no TURN, no trickle.
@@ -110,13 +114,13 @@ def connection():
 
 
 async def join(janus, a):
-    """Joins as a publisher and publishes the clip; returns the peer connection."""
+    """Joins as a publisher and publishes the clip; returns the peer connection and its private id."""
     from aiortc import RTCSessionDescription
     from aiortc.contrib.media import MediaPlayer
 
     handle = await janus.attach()
     body = {"request": "join", "ptype": "publisher", "room": a.room, "id": a.id, "display": a.display, "token": a.token}
-    await janus.message(handle, body)
+    joined = await janus.message(handle, body)
     pc = connection()
     player = MediaPlayer(a.clip, decode=False)
     pc.addTrack(player.audio)
@@ -126,17 +130,19 @@ async def join(janus, a):
     event = await janus.message(handle, {"request": "configure", "audio": True, "video": True}, jsep=offer)
     await pc.setRemoteDescription(RTCSessionDescription(**event["jsep"]))
     log("publishing", streams=event["plugindata"]["data"].get("streams", []))
-    return pc
+    return pc, joined["plugindata"]["data"].get("private_id")
 
 
 async def site(a):
     janus = Janus(a.url)
     await janus.open()
     try:
-        pc = await join(janus, a)
+        pc, private_id = await join(janus, a)
     except Refused as e:
         log("refused", code=e.code, reason=e.reason)
         return
+    if a.feeds:
+        asyncio.ensure_future(receiving(janus, a, private_id))
     kicked = False
     while True:
         event = await janus.events.get()
@@ -150,21 +156,50 @@ async def site(a):
             log("kicked")
             await pc.close()
             try:
-                await join(janus, a)
+                pc, _ = await join(janus, a)
                 log("rejoined")
             except Refused as e:
                 log("refused", code=e.code, reason=e.reason)
 
 
 async def listen(a):
+    janus = Janus(a.url)
+    await janus.open()
+    try:
+        private_id = None
+        if a.token:
+            # A participant of its own that sends nothing: what the subscription belongs to.
+            owner = await janus.attach()
+            body = {"request": "join", "ptype": "publisher", "room": a.room, "display": "listener", "token": a.token}
+            private_id = (await janus.message(owner, body))["plugindata"]["data"]["private_id"]
+        await receive(janus, a, private_id)
+    except Refused as e:
+        log("refused", code=e.code, reason=e.reason)
+
+
+async def receiving(janus, a, private_id):
+    """A site's receiving: asks again while a feed is not in the room yet (Janus's 428)."""
+    while True:
+        try:
+            return await receive(janus, a, private_id)
+        except Refused as e:
+            if e.code != 428:
+                log("refused", code=e.code, reason=e.reason)
+                return
+            await asyncio.sleep(0.5)
+
+
+async def receive(janus, a, private_id):
+    """Subscribes to --feeds (as the participant with private_id, if any) and logs every second
+    what arrived."""
     from aiortc import RTCSessionDescription
     from aiortc.mediastreams import MediaStreamError
 
-    janus = Janus(a.url)
-    await janus.open()
     handle = await janus.attach()
     feeds = [int(f) for f in a.feeds.split(",")]
     body = {"request": "join", "ptype": "subscriber", "room": a.room, "streams": [{"feed": f} for f in feeds]}
+    if private_id is not None:
+        body["private_id"] = private_id
     event = await janus.message(handle, body)
     streams = event["plugindata"]["data"]["streams"]
     feed_of = {s["mid"]: s.get("feed_id") for s in streams if s.get("type") == "audio"}

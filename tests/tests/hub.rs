@@ -767,9 +767,10 @@ async fn a_leader_chairs_a_meeting_a_unit_raises_only_its_own_hand_and_an_on_cal
     assert_eq!(raised.seq, opened.seq + 1);
 }
 
-/// The tokens that let a site publish in a meeting's room reach the seats that may chair (they
-/// send the chair's picture, the cameras and the demo's sites) and the center's services; an
-/// on-call seat and a bridge get every join without its token, replayed and live.
+/// The tokens that let a site join a meeting's room reach the seats that may chair (they send
+/// the chair's picture, the cameras and the demo's sites) and the center's services; an on-call
+/// seat gets only the watch token (to receive the meeting), a bridge no token; replayed and
+/// live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_meetings_tokens_reach_only_the_seats_that_may_chair_and_the_center() {
     use streams::feed::{MeetingEnforcement, SiteJoin};
@@ -788,7 +789,11 @@ async fn a_meetings_tokens_reach_only_the_seats_that_may_chair_and_the_center() 
             detail: String::new(),
             room: Some(4242),
             sfu: Some("http://127.0.0.1:8088/janus".into()),
-            joins: vec![join("police", 100, "police-token"), join("chair", 2, "chair-token")],
+            joins: vec![
+                join("police", 100, "police-token"),
+                join("chair", 2, "chair-token"),
+                join("watch", 0, "watch-token"),
+            ],
         };
         Message::text(Envelope::new(2, Body::MeetingEnforced(enforcement)).to_text())
     };
@@ -797,10 +802,12 @@ async fn a_meetings_tokens_reach_only_the_seats_that_may_chair_and_the_center() 
         Body::MeetingEnforced(e) => e.joins.into_iter().map(|j| (j.participant, j.token)).collect::<Vec<_>>(),
         other => panic!("not an enforcement: {other:?}"),
     };
+    let token = |name: &str, command: u64| Some(format!("{name}-token-{command}"));
     let whole = |command: u64| {
-        vec![(100, Some(format!("police-token-{command}"))), (2, Some(format!("chair-token-{command}")))]
+        vec![(100, token("police", command)), (2, token("chair", command)), (0, token("watch", command))]
     };
-    let withheld = vec![(100, None), (2, None)];
+    let watching = |command: u64| vec![(100, None), (2, None), (0, token("watch", command))];
+    let withheld = vec![(100, None), (2, None), (0, None)];
 
     let mut center = raw(&hub, CENTER, Role::Center, 0).await;
     assert!(matches!(read(&mut center).await.body, Body::Welcome { .. }));
@@ -812,7 +819,7 @@ async fn a_meetings_tokens_reach_only_the_seats_that_may_chair_and_the_center() 
     let mut readers = vec![];
     for (token, role, sees) in [
         (CONSOLE, Role::Console, whole(1)),
-        (ON_CALL, Role::Console, withheld.clone()),
+        (ON_CALL, Role::Console, watching(1)),
         (BRIDGE, Role::Bridge, withheld.clone()),
     ] {
         let mut ws = raw(&hub, token, role, 0).await;
@@ -824,7 +831,11 @@ async fn a_meetings_tokens_reach_only_the_seats_that_may_chair_and_the_center() 
     // Live.
     center.send(enforced(2)).await.unwrap();
     for (token, ws) in &mut readers {
-        let sees = if *token == CONSOLE { whole(2) } else { withheld.clone() };
+        let sees = match *token {
+            CONSOLE => whole(2),
+            ON_CALL => watching(2),
+            _ => withheld.clone(),
+        };
         assert_eq!(joins(read(ws).await), sees, "{token} live");
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use linkage_protocol::{Body, Envelope, Layout, MeetingAction, MeetingCommand, MeetingEnforcement, Site, SiteJoin};
 
-pub use linkage_protocol::meeting::CHAIR;
+pub use linkage_protocol::meeting::{CHAIR, WATCH};
 
 /// Every meeting of the log, by id.
 #[derive(Debug, Default)]
@@ -47,6 +47,8 @@ pub struct Meeting {
     pub trouble: Option<String>,
     /// How the chair's seat joins the room, to send its own picture and voice.
     pub chair_join: Option<SiteJoin>,
+    /// How the center's seats join the room to receive it (the token without a participant).
+    pub watch_join: Option<SiteJoin>,
     /// The record: every command, in log order.
     pub record: Vec<Record>,
 }
@@ -303,6 +305,7 @@ impl Meetings {
                 sfu: None,
                 trouble: None,
                 chair_join: None,
+                watch_join: None,
                 record: vec![],
             };
             meeting.invite(sites, at);
@@ -325,6 +328,8 @@ impl Meetings {
         for join in &enforced.joins {
             if join.site == CHAIR {
                 meeting.chair_join = Some(join.clone());
+            } else if join.site == WATCH {
+                meeting.watch_join = Some(join.clone());
             } else if let Some(s) = meeting.site_mut(&join.site) {
                 s.join = Some(join.clone());
             }

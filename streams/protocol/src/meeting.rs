@@ -20,6 +20,12 @@ pub const MAX_SITES: usize = 24;
 /// the opening's, under this name, which no site may take.
 pub const CHAIR: &str = "chair";
 
+/// The center's seats receiving the meeting: the room lets only its participants receive, so
+/// each receiver joins as a participant of its own (sending nothing; participant 0 in this
+/// join: Janus picks an id for each) with the token of this join, which comes with the
+/// opening's under this name, which no site may take.
+pub const WATCH: &str = "watch";
+
 /// One command of a meeting's chair, or of a site about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeetingCommand {
@@ -182,8 +188,11 @@ fn check_sites(sites: &[Site]) -> Result<(), ParseError> {
     }
     for site in sites {
         check_key("site id", &site.id)?;
-        if site.id == CHAIR {
-            return Err(ParseError::Invalid(format!("a site may not be called {CHAIR:?}: that is the chair's seat")));
+        if site.id == CHAIR || site.id == WATCH {
+            return Err(ParseError::Invalid(format!(
+                "a site may not be called {:?}: that is the center's seats'",
+                site.id
+            )));
         }
         check_key("site name", &site.name)?;
     }
@@ -262,8 +271,8 @@ pub struct MeetingEnforcement {
 impl MeetingEnforcement {
     pub(crate) fn check(&self) -> Result<(), ParseError> {
         check_key("meeting", &self.meeting)?;
-        // Every site's join and the chair's.
-        if self.detail.chars().count() > 1000 || self.joins.len() > MAX_SITES + 1 {
+        // Every site's join, the chair's and the watching seats'.
+        if self.detail.chars().count() > 1000 || self.joins.len() > MAX_SITES + 2 {
             return Err(ParseError::Invalid("an enforcement's detail or joins are too long".into()));
         }
         for join in &self.joins {

@@ -7,6 +7,9 @@
 //! - the room's allowed list = the tokens of the sites [`Meeting::allowed`] lets in (not the
 //!   removed ones; while locked only those that were in), so Janus itself refuses the others;
 //! - a site in the room that may no longer be there is kicked;
+//! - only participants receive (`require_pvtid`): a subscription belongs to a participant, and
+//!   one kicked stops receiving as well as sending; the center's seats receive as participants
+//!   of their own that send nothing, joined with the opening's `watch` token;
 //! - every site's audio muted at the SFU (`moderate`) unless [`Meeting::audible`]: a roll-call,
 //!   a mute-all, a chair's mute hold whatever the site's own software does.
 //!
@@ -28,7 +31,7 @@ use tokio::sync::mpsc;
 
 use self::sfu::StartedSfu;
 use crate::config::{MeetingSettings, SfuSetting};
-use crate::core::meeting::{CHAIR, Meeting, Meetings};
+use crate::core::meeting::{CHAIR, Meeting, Meetings, WATCH};
 use crate::journal::HubFeed;
 use streams::janus::{JanusError, NO_SUCH_ROOM, ROOM_EXISTS, Session};
 
@@ -377,6 +380,8 @@ impl Service {
             if matches!(record.action, MeetingAction::Open { .. }) {
                 let token = Some(self.keys.token(id, CHAIR));
                 joins.push(SiteJoin { site: CHAIR.to_owned(), participant: CHAIR_PARTICIPANT, token });
+                let token = Some(self.keys.token(id, WATCH));
+                joins.push(SiteJoin { site: WATCH.to_owned(), participant: 0, token });
             }
             let enforced = MeetingEnforcement {
                 meeting: id.to_owned(),
@@ -501,6 +506,9 @@ impl Service {
                 "is_private": true,
                 "publishers": streams::feed::meeting::MAX_SITES + 1,
                 "allowed": [self.keys.observer(id)],
+                // Receiving too only as a participant of the room (see `WATCH`): one put out
+                // stops receiving.
+                "require_pvtid": true,
                 "audiolevel_event": true,
                 "audio_active_packets": 50,
                 "audio_level_average": 40,
@@ -527,6 +535,7 @@ impl Service {
             .collect();
         wanted.insert(self.keys.observer(id));
         wanted.insert(self.keys.token(id, CHAIR));
+        wanted.insert(self.keys.token(id, WATCH));
         let known = self.rooms.get(id).and_then(|r| r.allowed.clone());
         if known.as_ref() != Some(&wanted) {
             let add = json!({"request": "allowed", "room": number, "secret": secret, "action": "add",
