@@ -342,7 +342,7 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     };
     let (mut county_moves, mut t2_moves) = (0, 0);
     let told = linkage_tests::wait_for(Duration::from_secs(30), || {
-        unit.send(Body::Position(UnitPosition { unit: "police".into(), location: here.clone(), at: None }));
+        unit.send(Body::Position(UnitPosition { unit: "police".into(), location: here, at: None }));
         std::thread::sleep(Duration::from_millis(200));
         county_moves += moves(&mut county_rx);
         t2_moves += moves(&mut t2_rx);

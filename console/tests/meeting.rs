@@ -527,3 +527,37 @@ fn a_browser_joins_as_a_site_and_is_seen_heard_and_muted_like_any_other() {
     rig.chair_does(MeetingAction::UnmuteAll);
     listener.hears(20, &[participant], &[participant]);
 }
+
+/// A server killed outright leaves its Janus running on the API port the next start keeps (the
+/// address the log gave the sites). The next start stops it first, and the Janus that answers
+/// there is the new one: its admin key makes a room.
+#[test]
+fn a_janus_left_running_by_a_killed_server_is_stopped_by_the_next_start() {
+    use linkage::center::meeting::sfu::StartedSfu;
+    let dir = tempfile::tempdir().unwrap();
+    let (janus, ip) = (dir.path().join("janus"), linkage_tests::own_ipv4());
+    let pid = || std::fs::read_to_string(janus.join("janus.pid")).unwrap().trim().to_owned();
+    let first = StartedSfu::start(&janus, Some(ip), None).expect("Janus starts");
+    let (api, first_pid) = (first.api, pid());
+    // A server killed with SIGKILL runs no destructor: its Janus goes on.
+    std::mem::forget(first);
+
+    let second = StartedSfu::start(&janus, Some(ip), None).expect("Janus starts again");
+    assert_eq!(second.api, api, "the API keeps its port");
+    assert_ne!(pid(), first_pid);
+    // The first is gone (a zombie of this process, which never reaps it, at most).
+    let stat = std::fs::read_to_string(format!("/proc/{first_pid}/stat")).unwrap_or_default();
+    assert!(stat.is_empty() || stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')), "{stat}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(async {
+            let session = streams::janus::Session::open(&second.url).await?;
+            let admin = session.attach().await?;
+            let create = serde_json::json!({"request": "create", "admin_key": second.admin_key, "room": 77});
+            session.request(admin, create).await
+        })
+        .unwrap_or_else(|e| {
+            let log = std::fs::read_to_string(&second.log).unwrap_or_default();
+            panic!("the Janus answering is not the new one: {e}; its log:\n{log}")
+        });
+}

@@ -119,6 +119,7 @@ async def join(janus, a):
     from aiortc.contrib.media import MediaPlayer
 
     handle = await janus.attach()
+    janus.publisher = handle
     body = {"request": "join", "ptype": "publisher", "room": a.room, "id": a.id, "display": a.display, "token": a.token}
     joined = await janus.message(handle, body)
     pc = connection()
@@ -146,6 +147,8 @@ async def site(a):
     kicked = False
     while True:
         event = await janus.events.get()
+        if event.get("sender") != janus.publisher:
+            continue  # its receiving's, not its sending's
         if event.get("janus") == "webrtcup":
             log("webrtcup")
         data = event.get("plugindata", {}).get("data", {})
@@ -172,16 +175,17 @@ async def listen(a):
             owner = await janus.attach()
             body = {"request": "join", "ptype": "publisher", "room": a.room, "display": "listener", "token": a.token}
             private_id = (await janus.message(owner, body))["plugindata"]["data"]["private_id"]
-        await receive(janus, a, private_id)
+        await receive(janus, a, private_id, await janus.attach())
     except Refused as e:
         log("refused", code=e.code, reason=e.reason)
 
 
 async def receiving(janus, a, private_id):
     """A site's receiving: asks again while a feed is not in the room yet (Janus's 428)."""
+    handle = await janus.attach()
     while True:
         try:
-            return await receive(janus, a, private_id)
+            return await receive(janus, a, private_id, handle)
         except Refused as e:
             if e.code != 428:
                 log("refused", code=e.code, reason=e.reason)
@@ -189,13 +193,12 @@ async def receiving(janus, a, private_id):
             await asyncio.sleep(0.5)
 
 
-async def receive(janus, a, private_id):
-    """Subscribes to --feeds (as the participant with private_id, if any) and logs every second
-    what arrived."""
+async def receive(janus, a, private_id, handle):
+    """Subscribes to --feeds on handle (as the participant with private_id, if any) and logs
+    every second what arrived."""
     from aiortc import RTCSessionDescription
     from aiortc.mediastreams import MediaStreamError
 
-    handle = await janus.attach()
     feeds = [int(f) for f in a.feeds.split(",")]
     body = {"request": "join", "ptype": "subscriber", "room": a.room, "streams": [{"feed": f} for f in feeds]}
     if private_id is not None:

@@ -241,9 +241,8 @@ pub struct SiteJoin {
     pub site: String,
     /// The site's feed in the room: what a receiver subscribes to.
     pub participant: u64,
-    /// What lets the site publish. The hub gives it only to readers that may chair (they send
-    /// the chair's picture, the cameras pulled in and, in the demo, the simulated sites) and
-    /// to the center's services; any other reader gets the join without it.
+    /// What lets the site join the room (to send, and to receive as itself). The hub gives it
+    /// to the center's seats and services; a bridge gets the join without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }

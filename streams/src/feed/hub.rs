@@ -546,7 +546,7 @@ async fn serve(
     send(&mut ws, &Envelope::new(0, welcome)).await?;
     let mut last_sent = since;
     if streams_events || unit.is_some() {
-        replay(&mut ws, &reader, (&grant, unit.as_deref()), &mut last_sent).await?;
+        replay(&mut ws, &reader, (role, unit.as_deref()), &mut last_sent).await?;
         send(&mut ws, &Envelope::new(0, Body::Replayed { head: last_sent })).await?;
     }
     // Where every unit is now (a position that also comes live meanwhile is sent twice: the
@@ -598,7 +598,7 @@ async fn serve(
                         Ok(Live { seq, frame, route, township, .. })
                             if seq > last_sent && wanted(&route) && in_scope(&township) =>
                         {
-                            let frame = redacted(&grant, &frame).map_or(frame, Utf8Bytes::from);
+                            let frame = redacted(role, &frame).map_or(frame, Utf8Bytes::from);
                             feed(&mut ws, frame).await?;
                             last_sent = seq;
                         }
@@ -758,7 +758,7 @@ async fn login(
 async fn replay(
     ws: &mut WebSocketStream<Socket>,
     reader: &Reader,
-    (viewer, route): (&Grant, Option<&str>),
+    (role, route): (Role, Option<&str>),
     last_sent: &mut u64,
 ) -> Result<(), String> {
     loop {
@@ -767,7 +767,7 @@ async fn replay(
             return Ok(());
         }
         for Logged { seq, frame } in batch {
-            let frame = redacted(viewer, &frame).unwrap_or(frame);
+            let frame = redacted(role, &frame).unwrap_or(frame);
             feed(ws, frame.into()).await?;
             *last_sent = seq;
         }

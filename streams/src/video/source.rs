@@ -372,7 +372,7 @@ impl Supervisor {
                 && let Some(sink) = element.static_pad("sink")
             {
                 let first = seen.clone();
-                sink.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                sink.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, _| {
                     first.connected();
                     gst::PadProbeReturn::Remove
                 });

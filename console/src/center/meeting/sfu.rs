@@ -11,7 +11,11 @@
 //!   address, so a single machine (and the tests) use the machine's own IPv4 — packets to it
 //!   never leave the machine.
 //!
-//! Dropping it stops Janus.
+//! Dropping it stops Janus. A server killed outright (SIGKILL, a crash) cannot: its Janus goes
+//! on holding the API port the next start wants (kept across restarts, see `api.port`), and
+//! would answer in place of the new one, which knows another admin key. So each start writes
+//! Janus's pid to `janus.pid`, and the next start first stops the Janus that file names, if it
+//! still runs on this folder.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -99,6 +103,8 @@ impl StartedSfu {
         // log gave the sites stays good.
         let kept = dir.join("api.port");
         let api = api.or_else(|| std::fs::read_to_string(&kept).ok()?.trim().parse().ok());
+        let pid_file = dir.join("janus.pid");
+        stop_left_behind(&pid_file, dir, api);
         let (api, media) = ports(api)?;
         std::fs::write(&kept, api.to_string()).map_err(|e| format!("{}: {e}", kept.display()))?;
         let admin_key = streams::feed::secret_hex(16)?;
@@ -119,6 +125,11 @@ impl StartedSfu {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start janus (Debian package janus): {e}"))?;
+        if let Err(e) = std::fs::write(&pid_file, child.id().to_string()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{}: {e}", pid_file.display()));
+        }
         let until = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", api)).is_err() {
             if let Ok(Some(status)) = child.try_wait() {
@@ -133,4 +144,38 @@ impl StartedSfu {
         }
         Ok(StartedSfu { child, url: format!("http://127.0.0.1:{api}/janus"), api, admin_key, log })
     }
+}
+
+/// Stops the Janus that `pid_file` names if it still runs on `dir` (its command line names the
+/// folder; a pid taken since by another process is left alone), and waits up to 5 s for it to
+/// be gone and its API port `api` to be free.
+#[allow(unsafe_code)]
+fn stop_left_behind(pid_file: &Path, dir: &Path, api: Option<u16>) {
+    let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok()) else { return };
+    let ours = |pid: i32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        args.first().is_some_and(|exe| exe.ends_with(b"janus")) && args.contains(&dir.as_os_str().as_encoded_bytes())
+    };
+    if pid <= 0 || !ours(pid) {
+        return;
+    }
+    tracing::warn!(pid, "meeting: stopping the Janus a server killed before left running");
+    // SAFETY: kill(2) with a pid checked above to be a janus on our folder; no memory is shared.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    // Its command line is empty, and its main thread a zombie, while its other threads still
+    // exit holding its sockets: wait for the API's port too.
+    let listening = || api.is_some_and(|port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let until = Instant::now() + Duration::from_secs(5);
+    while (running(pid) || listening()) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether process `pid` exists and has not exited (is not a zombie).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with(['Z', 'X'])))
+        .unwrap_or(false)
 }
