@@ -561,3 +561,28 @@ fn a_janus_left_running_by_a_killed_server_is_stopped_by_the_next_start() {
             panic!("the Janus answering is not the new one: {e}; its log:\n{log}")
         });
 }
+
+/// A site whose software dies (killed: no goodbye to Janus) is marked away once Janus lets its
+/// session go (its 60 s session timeout), the other staying in; when it joins again it is
+/// present again, and the chair's mute-all holds it as before (moderated afresh).
+#[test]
+fn a_site_that_drops_is_marked_away_and_comes_back_under_the_chairs_mute() {
+    let mut rig = Rig::open(&["v1", "v2"]);
+    let one = rig.aiortc_site(0);
+    let _two = rig.aiortc_site(1);
+    let id = rig.meeting.id.clone();
+    let present = |core: &linkage::core::Core, n: usize| core.meetings.list[&id].sites[n].present;
+    rig.chair.until(60, "both present", |core| present(core, 0) && present(core, 1));
+    let participants = [rig.participant(0), rig.participant(1)];
+    rig.chair_does(MeetingAction::MuteAll { self_unmute: false });
+
+    drop(one);
+    rig.chair.until(120, "v1 away", |core| !present(core, 0));
+    assert!(present(&rig.chair.core, 1), "v2 stayed in");
+    let _back = rig.aiortc_site(0);
+    rig.chair.until(60, "v1 back", |core| present(core, 0));
+    let listener = rig.listener(&participants);
+    listener.hears(30, &participants, &[]);
+    rig.chair_does(MeetingAction::UnmuteAll);
+    listener.hears(30, &participants, &participants);
+}
