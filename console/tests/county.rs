@@ -12,7 +12,9 @@ use linkage::config::Config;
 use linkage_tests::nats::NatsCluster;
 use peers::county::{Gateway, client, gateway};
 use peers::drill;
-use streams::feed::{Body, ClientHandle, FeedUpdate, IncidentReport, Location, Role, UnitPosition};
+use streams::feed::{
+    Body, ClientHandle, FeedUpdate, IncidentReport, Location, Person, Role, SeatRole, UnitPosition, Users, login,
+};
 use tokio::sync::mpsc;
 
 /// Report `n` of `township`: its text says where it is from; its id is `n` in every township
@@ -36,6 +38,20 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, into: &mut Vec<(u64, Stri
             into.push((env.seq, i.report.text));
         }
     }
+}
+
+/// The reason of the first refusal a client is told within 30 s.
+fn refused(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>) -> Option<String> {
+    let mut refusal = None;
+    linkage_tests::wait_for(Duration::from_secs(30), || {
+        while let Ok(update) = rx.try_recv() {
+            if let FeedUpdate::Refused { reason, .. } = update {
+                refusal.get_or_insert(reason);
+            }
+        }
+        refusal.is_some()
+    });
+    refusal
 }
 
 /// Every one of `expected` once, nothing else, in increasing log order.
@@ -247,6 +263,15 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     let cluster = NatsCluster::start(3);
     let nats = cluster.urls();
     let [a, b] = linkage_tests::free_tcp_ports();
+    // A person of a unit who logs in at gateway a: people are not kept to a township.
+    let person = Person {
+        user: "zhao".into(),
+        display: "派出所 赵军".into(),
+        seat: SeatRole::Unit,
+        township: "t1".into(),
+        unit: Some("police".into()),
+    };
+    Users::open(&dir.path().join("a").join("data")).unwrap().add(&person, "staple horse").unwrap();
     let _gateways = [gateway(dir.path(), "a", a, &nats, None), gateway(dir.path(), "b", b, &nats, None)];
     let url = |port: u16| format!("ws://127.0.0.1:{port}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -278,17 +303,8 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     let (t2_incident, _) = t2_seen[0];
     let (t1_seat_handle, mut t1_seat_rx) = client(&runtime, &url(b), "console-t1", Role::Console);
     t1_seat_handle.send(Body::Acknowledge { incident: format!("E{t2_incident:06}") });
-    let mut refusal = None;
-    let told = linkage_tests::wait_for(Duration::from_secs(30), || {
-        while let Ok(update) = t1_seat_rx.try_recv() {
-            if let FeedUpdate::Refused { reason, .. } = update {
-                refusal = Some(reason);
-            }
-        }
-        refusal.is_some()
-    });
-    assert!(told, "a t1 seat's acknowledgement of t2's incident was not refused");
-    assert!(refusal.as_deref().is_some_and(|r| r.contains("is t2's, not t1's")), "{refusal:?}");
+    let refusal = refused(&mut t1_seat_rx).expect("a t1 seat's acknowledgement of t2's incident was not refused");
+    assert!(refusal.contains("is t2's, not t1's"), "{refusal}");
 
     // A t1 seat that connects now is replayed t1's events only (the server's filter).
     let (_late, mut late_rx) = client(&runtime, &url(a), "console-t1", Role::Console);
@@ -332,6 +348,13 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     });
     assert!(marked, "t1's seat was not told of t1's last report");
     assert_eq!(t1_acks, [], "t1's seat was told of t2's acknowledgement");
+
+    // The unit's person logs in, but may not read orders on a gateway of the whole county: it
+    // would read every township's orders for its unit id.
+    let session = runtime.block_on(login(&url(a), None, "zhao", "staple horse")).expect("the person logs in");
+    let (_person, mut person_rx) = client(&runtime, &url(a), &session.token, Role::UnitTerminal);
+    let refusal = refused(&mut person_rx).expect("a unit's person was let in on the whole county's gateway");
+    assert!(refusal.contains("needs its township"), "{refusal}");
 
     // Where the units are reaches the county's seat, not a seat kept to a township: a
     // gateway's positions are the whole county's, by unit id alone.
