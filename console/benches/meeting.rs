@@ -10,8 +10,9 @@
 //! receive path up to the frame ready for upload plus its send path with the encoder; Janus
 //! and the sites' process are apart.
 //!
-//! - `join_to_frame`: from joining the room as the receiving participant and asking Janus for a
-//!   site's feed to its first decoded picture;
+//! - `join_to_frame`: from asking Janus for a site's feed (as the console's receiving
+//!   participant, joined once before the six, its join printed apart) to its first decoded
+//!   picture;
 //! - `glass_to_glass`: a picture's arrival in the slot minus the time drawn into it;
 //! - `mouth_to_ear`: a burst's onset in the decoded voice minus the 500 ms mark it began at;
 //! - `cpu_cores`: this process's CPU seconds per second over the window;
@@ -30,7 +31,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 use serde_json::json;
-use streams::meeting::{Publisher, Room, Source, Subscriber, Voice};
+use streams::meeting::{Member, Publisher, Room, Source, Subscriber, Voice};
 
 const SITES: u64 = 6;
 const WIDTH: u32 = 640;
@@ -180,6 +181,10 @@ fn main() {
     let _own = runtime
         .block_on(Publisher::join(&room, (30, "", "console"), &source("青溪镇综治中心", 880), runtime.handle()))
         .expect("the console sends");
+    // The console's place in the room for receiving, joined once for all six.
+    let asked = Instant::now();
+    let member = runtime.block_on(Member::join(&room, "", runtime.handle())).expect("the console joins to receive");
+    let member_ms = asked.elapsed().as_secs_f64() * 1000.0;
     let mut joins = vec![];
     let mut watching = vec![];
     let ears: Vec<Arc<Mutex<Ear>>> = (0..SITES).map(|_| Arc::default()).collect();
@@ -192,7 +197,13 @@ fn main() {
         }));
         let asked = Instant::now();
         let subscriber = runtime
-            .block_on(Subscriber::watch(&room, (10 + n, ""), voice, streams::no_waker(), runtime.handle()))
+            .block_on(Subscriber::watch(
+                &room,
+                (10 + n, member.private_id),
+                voice,
+                streams::no_waker(),
+                runtime.handle(),
+            ))
             .expect("the console receives a site");
         while subscriber.frames.load(Ordering::Acquire) == 0 {
             assert!(asked.elapsed() < Duration::from_secs(10), "no picture of site {n} in 10 s");
@@ -242,7 +253,7 @@ fn main() {
 
     let fps_min = fps.iter().copied().fold(f64::INFINITY, f64::min);
     eprintln!(
-        "per site fps {fps:.1?}; joins {joins:.0?} ms; pictures read {} (unread {unread}); bursts heard {}",
+        "per site fps {fps:.1?}; member joined in {member_ms:.0} ms; joins {joins:.0?} ms; pictures read {} (unread {unread}); bursts heard {}",
         glass.len(),
         ear.len()
     );

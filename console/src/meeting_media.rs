@@ -13,7 +13,7 @@ use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use streams::feed::SiteJoin;
-use streams::meeting::{CAMERA_SITE, Publisher, Room, Source, Subscriber, Voice};
+use streams::meeting::{CAMERA_SITE, Member, Publisher, Room, Source, Subscriber, Voice};
 use tokio::sync::oneshot;
 
 use crate::core::Core;
@@ -33,6 +33,12 @@ pub trait Peer: Send + 'static {
 impl Peer for Publisher {
     fn lost(&self) -> Option<String> {
         Publisher::lost(self)
+    }
+}
+
+impl Peer for Member {
+    fn lost(&self) -> Option<String> {
+        Member::lost(self)
     }
 }
 
@@ -131,8 +137,12 @@ impl<K: Eq + Hash + Clone, T: Peer> Peers<K, T> {
 /// What the seat does in the open meeting.
 #[derive(Default)]
 pub struct MeetingMedia {
-    /// The shown sites' pictures, by room and participant (ids repeat from room to room).
-    watching: Peers<(u64, u64), Subscriber>,
+    /// The seat's receiving participant, by room.
+    members: Peers<u64, Member>,
+    /// The shown sites' pictures, by room, the member they belong to (a member joined again
+    /// has another private id, and Janus stopped the old one's) and participant (ids repeat
+    /// from room to room).
+    watching: Peers<(u64, u64, u64), Subscriber>,
     /// The seat's own picture and voice, as the chair, by room and participant.
     sending: Peers<(u64, u64), Publisher>,
     /// The demo's simulated sites, by meeting and site.
@@ -159,19 +169,24 @@ impl MeetingMedia {
     ) {
         let meeting = core.meetings.open().next();
         let room = meeting.and_then(room_of);
+        let mut members = vec![];
         let mut watched = vec![];
         let mut sent = vec![];
         let mut sites = vec![];
         if let (Some(meeting), Some(room)) = (meeting, room) {
-            // The room lets this seat receive as a participant joined with the watch token.
+            // The room lets this seat receive as its member, joined with the watch token.
             let token = meeting.watch_join.as_ref().and_then(|j| j.token.clone()).filter(|_| watch);
             if let Some(token) = token {
+                let (joining, handle) = (room.clone(), runtime.clone());
+                members.push((room.room, async move { Member::join(&joining, &token, &handle).await }));
+            }
+            if let Some(member) = self.members.get(&room.room).filter(|_| watch).map(|m| m.private_id) {
                 for s in meeting.shown() {
                     let Some(join) = &s.join else { continue };
-                    let (room, handle, waker, token) = (room.clone(), runtime.clone(), waker.clone(), token.clone());
+                    let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());
                     let feed = join.participant;
-                    watched.push(((room.room, feed), async move {
-                        Subscriber::watch(&room, (feed, &token), Voice::Speakers, waker, &handle).await
+                    watched.push(((room.room, member, feed), async move {
+                        Subscriber::watch(&room, (feed, member), Voice::Speakers, waker, &handle).await
                     }));
                 }
             }
@@ -219,6 +234,7 @@ impl MeetingMedia {
             }
         }
         self.watching.follow(watched, runtime);
+        self.members.follow(members, runtime);
         self.sending.follow(sent, runtime);
         self.simulated.follow(sites, runtime);
     }
@@ -229,13 +245,22 @@ impl MeetingMedia {
         let mut frame = crate::ui::meeting::MeetingFrame::default();
         let Some(meeting) = core.meetings.open().next() else { return frame };
         let room = meeting.room.unwrap_or_default();
+        let member = self.members.get(&room).map(|m| m.private_id);
         for participant in meeting.shown().iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
-            if self.watching.get(&(room, participant)).is_some_and(Subscriber::talking) {
+            // Not in the room to receive: why, for every picture.
+            let Some(member) = member else {
+                if let Some(why) = self.members.trouble(&room) {
+                    frame.troubles.insert(participant, why.to_owned());
+                }
+                continue;
+            };
+            let key = (room, member, participant);
+            if self.watching.get(&key).is_some_and(Subscriber::talking) {
                 frame.talking.insert(participant);
             }
-            if let Some(picture) = self.watching.get(&(room, participant)).and_then(|s| s.slot.newest()) {
+            if let Some(picture) = self.watching.get(&key).and_then(|s| s.slot.newest()) {
                 frame.pictures.insert(participant, picture);
-            } else if let Some(why) = self.watching.trouble(&(room, participant)) {
+            } else if let Some(why) = self.watching.trouble(&key) {
                 frame.troubles.insert(participant, why.to_owned());
             }
         }

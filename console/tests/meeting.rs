@@ -257,6 +257,27 @@ impl Rig {
         self.meeting.watch_join.clone().and_then(|j| j.token).expect("a seat of the center is given the watch token")
     }
 
+    /// A seat's receiving: its member in the room (joined with the watch token), and its
+    /// subscription to `feed` as that member.
+    fn watch(&self, feed: u64) -> (streams::meeting::Member, streams::meeting::Subscriber) {
+        let handle = self.runtime.handle();
+        let member = self
+            .runtime
+            .block_on(streams::meeting::Member::join(&self.room(), &self.watch_token(), handle))
+            .expect("our seat joins to receive");
+        let watching = self
+            .runtime
+            .block_on(streams::meeting::Subscriber::watch(
+                &self.room(),
+                (feed, member.private_id),
+                streams::meeting::Voice::Dropped,
+                streams::no_waker(),
+                handle,
+            ))
+            .expect("our seat subscribes");
+        (member, watching)
+    }
+
     /// The chair does `action`; returns once the server said it carried it out.
     fn chair_does(&mut self, action: MeetingAction) {
         let id = self.meeting.id.clone();
@@ -358,16 +379,7 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
         lines.last().is_some_and(|l| l["pictures"][ours.participant.to_string()].as_u64() >= Some(10))
     });
     // Our receiver decodes the site's picture: 320×180, as the clip has it.
-    let watching = rig
-        .runtime
-        .block_on(streams::meeting::Subscriber::watch(
-            &rig.room(),
-            (rig.participant(1), &rig.watch_token()),
-            streams::meeting::Voice::Dropped,
-            streams::no_waker(),
-            handle,
-        ))
-        .expect("our seat subscribes");
+    let (_member, watching) = rig.watch(rig.participant(1));
     let pictures = linkage_tests::wait_for(Duration::from_secs(20), || {
         watching.frames.load(std::sync::atomic::Ordering::Acquire) >= 20
     });
@@ -506,16 +518,7 @@ fn a_browser_joins_as_a_site_and_is_seen_heard_and_muted_like_any_other() {
     rig.chair.until(30, "the browser's site present", |core| core.meetings.list[&id].sites[0].present);
 
     let participant = rig.participant(0);
-    let watching = rig
-        .runtime
-        .block_on(streams::meeting::Subscriber::watch(
-            &rig.room(),
-            (participant, &rig.watch_token()),
-            streams::meeting::Voice::Dropped,
-            streams::no_waker(),
-            rig.runtime.handle(),
-        ))
-        .expect("our seat subscribes");
+    let (_member, watching) = rig.watch(participant);
     let frames = || watching.frames.load(std::sync::atomic::Ordering::Acquire);
     let pictures = linkage_tests::wait_for(Duration::from_secs(30), || frames() >= 20);
     assert!(pictures, "20 pictures of the browser within 30 s: {} ({:?})", frames(), watching.lost());

@@ -8,9 +8,9 @@
 //! - [`Subscriber`] receives one publisher's feed: its pictures decoded to I420 into a
 //!   [`FrameSlot`] the way the wall's feeds are (the screen converts them on the GPU), its voice
 //!   played (or dropped, headless). A meeting's room lets only its participants receive
-//!   (`require_pvtid`): the subscriber first joins as a participant that sends nothing, with a
-//!   token the room allows, and subscribes as that participant, so a participant put out of
-//!   the room stops receiving too.
+//!   (`require_pvtid`): a seat joins once as a [`Member`] that sends nothing, with a token the
+//!   room allows, and subscribes to each feed as that participant, so one put out of the room
+//!   stops receiving too.
 //!
 //! Signalling is not trickled: each side's SDP carries its candidates (webrtcbin waits for
 //! gathering to complete; Janus answers with its own). There is no STUN or TURN: Janus and the
@@ -96,16 +96,16 @@ impl Drop for Listening {
     }
 }
 
-/// Also watches the peer's pipeline: a camera or a relayed stream that fails (an error, an
-/// end) loses the peer as Janus hanging up does, so it is tried again; a received voice's
-/// loudness (the `level` element's messages) says whether the site is talking.
-fn listen(leaving: Leaving, pipeline: &gst::Pipeline, talking: Option<Arc<AtomicU64>>) -> Listening {
+/// Also watches the peer's pipeline, if it has one: a camera or a relayed stream that fails (an
+/// error, an end) loses the peer as Janus hanging up does, so it is tried again; a received
+/// voice's loudness (the `level` element's messages) says whether the site is talking.
+fn listen(leaving: Leaving, pipeline: Option<&gst::Pipeline>, talking: Option<Arc<AtomicU64>>) -> Listening {
     use futures_util::StreamExt;
     let lost = Arc::new(Mutex::new(None));
     let said = lost.clone();
     let session = leaving.session.clone();
     const KINDS: &[gst::MessageType] = &[gst::MessageType::Error, gst::MessageType::Eos, gst::MessageType::Element];
-    let mut bus = pipeline.bus().map(|b| b.stream_filtered(KINDS));
+    let mut bus = pipeline.and_then(|p| p.bus()).map(|b| b.stream_filtered(KINDS));
     let task = leaving.runtime.spawn(async move {
         loop {
             let failed = async {
@@ -314,7 +314,7 @@ impl Publisher {
         let jsep = json!({"type": "offer", "sdp": offer, "trickle": false});
         let configured = session.ask(handle, configure, Some(jsep)).await.map_err(janus)?;
         set_remote(&webrtc, &configured["jsep"], gst_webrtc::WebRTCSDPType::Answer)?;
-        Ok(Publisher { listening: listen(leaving, &running.0, None), running, participant })
+        Ok(Publisher { listening: listen(leaving, Some(&running.0), None), running, participant })
     }
 
     /// Where the raw picture (I420) and the raw voice (S16) pass before they are encoded, for
@@ -379,27 +379,49 @@ pub struct Subscriber {
     loud_at: Arc<AtomicU64>,
 }
 
+/// A seat's place in a room for receiving: a participant that sends nothing (Janus picks its
+/// id; the server's observer does not count it as a site), joined with a token the room
+/// allows. Every feed the seat receives is subscribed as this participant (its private id), so
+/// one participant serves all of a seat's pictures, and when Janus puts it out they all stop.
+pub struct Member {
+    listening: Listening,
+    /// What a subscription names to belong to it.
+    pub private_id: u64,
+}
+
+impl Member {
+    /// Joins `room` with `token`.
+    pub async fn join(room: &Room, token: &str, runtime: &tokio::runtime::Handle) -> Result<Member, String> {
+        let session = Session::open(&room.sfu).await.map_err(janus)?;
+        let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
+        let handle = session.attach().await.map_err(janus)?;
+        let join =
+            json!({"request": "join", "ptype": "publisher", "room": room.room, "display": "receiver", "token": token});
+        let joined = session.ask(handle, join, None).await.map_err(janus)?;
+        let private_id = joined["plugindata"]["data"]["private_id"].as_u64().ok_or("Janus gave no private id")?;
+        Ok(Member { listening: listen(leaving, None, None), private_id })
+    }
+
+    /// Why Janus no longer has it in the room, if it does not (put out, Janus gone).
+    pub fn lost(&self) -> Option<String> {
+        self.listening.lost()
+    }
+}
+
 impl Subscriber {
-    /// Subscribes to participant `feed` of `room` as a participant of its own joined with
-    /// `token`; the feed's voice goes to `voice`. `waker` is called for every new picture.
+    /// Subscribes to participant `feed` of `room` as the [`Member`] whose private id is
+    /// `member`; the feed's voice goes to `voice`. `waker` is called for every new picture.
     pub async fn watch(
         room: &Room,
-        (feed, token): (u64, &str),
+        (feed, member): (u64, u64),
         voice: Voice,
         waker: crate::Waker,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Subscriber, String> {
         let session = Session::open(&room.sfu).await.map_err(janus)?;
         let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
-        // The participant the subscription belongs to: in the room, sending nothing (Janus
-        // picks its id; the server's observer does not count it as a site).
-        let owner = session.attach().await.map_err(janus)?;
-        let join =
-            json!({"request": "join", "ptype": "publisher", "room": room.room, "display": "receiver", "token": token});
-        let joined = session.ask(owner, join, None).await.map_err(janus)?;
-        let private_id = joined["plugindata"]["data"]["private_id"].as_u64().ok_or("Janus gave no private id")?;
         let handle = session.attach().await.map_err(janus)?;
-        let join = json!({"request": "join", "ptype": "subscriber", "room": room.room, "private_id": private_id,
+        let join = json!({"request": "join", "ptype": "subscriber", "room": room.room, "private_id": member,
             "streams": [{"feed": feed}]});
         let attached = session.ask(handle, join, None).await.map_err(janus)?;
 
@@ -422,7 +444,7 @@ impl Subscriber {
         let jsep = json!({"type": "answer", "sdp": answer, "trickle": false});
         session.ask(handle, json!({"request": "start"}), Some(jsep)).await.map_err(janus)?;
         let loud_at = Arc::new(AtomicU64::new(0));
-        let listening = listen(leaving, &running.0, Some(loud_at.clone()));
+        let listening = listen(leaving, Some(&running.0), Some(loud_at.clone()));
         Ok(Subscriber { listening, _running: running, slot, frames, loud_at })
     }
 
