@@ -169,17 +169,19 @@ impl MeetingMedia {
     ) {
         let meeting = core.meetings.open().next();
         let room = meeting.and_then(room_of);
+        // The room lets this seat receive as its member, joined with the watch token. Members
+        // first: a member lost this frame takes its subscriptions with it now.
         let mut members = vec![];
+        let token = meeting.and_then(|m| m.watch_join.as_ref()?.token.clone()).filter(|_| watch);
+        if let (Some(room), Some(token)) = (&room, token) {
+            let (joining, handle) = (room.clone(), runtime.clone());
+            members.push((room.room, async move { Member::join(&joining, &token, &handle).await }));
+        }
+        self.members.follow(members, runtime);
         let mut watched = vec![];
         let mut sent = vec![];
         let mut sites = vec![];
         if let (Some(meeting), Some(room)) = (meeting, room) {
-            // The room lets this seat receive as its member, joined with the watch token.
-            let token = meeting.watch_join.as_ref().and_then(|j| j.token.clone()).filter(|_| watch);
-            if let Some(token) = token {
-                let (joining, handle) = (room.clone(), runtime.clone());
-                members.push((room.room, async move { Member::join(&joining, &token, &handle).await }));
-            }
             if let Some(member) = self.members.get(&room.room).filter(|_| watch).map(|m| m.private_id) {
                 for s in meeting.shown() {
                     let Some(join) = &s.join else { continue };
@@ -234,7 +236,6 @@ impl MeetingMedia {
             }
         }
         self.watching.follow(watched, runtime);
-        self.members.follow(members, runtime);
         self.sending.follow(sent, runtime);
         self.simulated.follow(sites, runtime);
     }

@@ -64,6 +64,16 @@ impl Aiortc {
         peers::until_logged(&self.log, secs, what, done);
     }
 
+    /// Waits until the last second's line has at least `pictures` decoded pictures of each of
+    /// `participants`: the listener receives them (their pictures are never muted).
+    fn sees(&self, secs: u64, participants: &[u64], pictures: u64) {
+        self.until(secs, "audio", |lines| {
+            lines
+                .last()
+                .is_some_and(|l| participants.iter().all(|p| l["pictures"][p.to_string()].as_u64() >= Some(pictures)))
+        });
+    }
+
     /// Waits until, for two seconds in a row, the sites heard are exactly `heard` (audio
     /// packets forwarded) and the others are silent.
     fn hears(&self, secs: u64, participants: &[u64], heard: &[u64]) {
@@ -303,9 +313,7 @@ fn the_sfu_holds_what_the_chair_says_mute_all_floor_removal_and_lock() {
     let participants: Vec<u64> = (0..5).map(|n| rig.participant(n)).collect();
     let listener = rig.listener(&participants);
     listener.hears(60, &participants, &participants);
-    listener.until(20, "audio", |lines| {
-        lines.last().is_some_and(|l| participants.iter().all(|p| l["pictures"][p.to_string()].as_u64() >= Some(5)))
-    });
+    listener.sees(20, &participants, 5);
     five[4].hears(30, &[first], &[first]);
     // Only a participant receives: a listener without a token the room allows is refused.
     let stranger = rig.listener_with(&participants, None, "stranger");
@@ -375,9 +383,7 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
     // An aiortc listener hears our voice and decodes our picture.
     let listener = rig.listener(&[ours.participant]);
     listener.hears(30, &[ours.participant], &[ours.participant]);
-    listener.until(20, "audio", |lines| {
-        lines.last().is_some_and(|l| l["pictures"][ours.participant.to_string()].as_u64() >= Some(10))
-    });
+    listener.sees(20, &[ours.participant], 10);
     // Our receiver decodes the site's picture: 320×180, as the clip has it.
     let (_member, watching) = rig.watch(rig.participant(1));
     let pictures = linkage_tests::wait_for(Duration::from_secs(20), || {
@@ -585,6 +591,8 @@ fn a_site_that_drops_is_marked_away_and_comes_back_under_the_chairs_mute() {
     let _back = rig.aiortc_site(0);
     rig.chair.until(60, "v1 back", |core| present(core, 0));
     let listener = rig.listener(&participants);
+    // Receiving both (their pictures), and hearing neither.
+    listener.sees(30, &participants, 5);
     listener.hears(30, &participants, &[]);
     rig.chair_does(MeetingAction::UnmuteAll);
     listener.hears(30, &participants, &participants);

@@ -235,10 +235,13 @@ impl MeetingView {
             }
             _ => {
                 let why = participant.and_then(|p| media.troubles.get(&p));
-                let text = why.map_or_else(
-                    || tr.t("meeting.connecting").to_owned(),
-                    |w| tr.f("meeting.no_picture", &[("why", w)]),
-                );
+                // The room lets only its members receive: without the watch token, no picture.
+                let may_receive = meeting.watch_join.as_ref().is_some_and(|j| j.token.is_some());
+                let text = match why {
+                    _ if !may_receive => tr.t("meeting.not_received").to_owned(),
+                    Some(why) => tr.f("meeting.no_picture", &[("why", why)]),
+                    None => tr.t("meeting.connecting").to_owned(),
+                };
                 painter.text(
                     rect.center(),
                     egui::Align2::CENTER_CENTER,

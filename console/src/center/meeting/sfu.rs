@@ -99,12 +99,20 @@ impl StartedSfu {
     /// given); returns once its API answers (at most 10 s).
     pub fn start(dir: &Path, ice_ip: Option<std::net::Ipv4Addr>, api: Option<u16>) -> Result<StartedSfu, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // One spelling of the folder, for Janus's command line and for knowing it there again.
+        let dir = &std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         // The API's port of the last start (also before the server restarted): the address the
         // log gave the sites stays good.
         let kept = dir.join("api.port");
         let api = api.or_else(|| std::fs::read_to_string(&kept).ok()?.trim().parse().ok());
         let pid_file = dir.join("janus.pid");
         stop_left_behind(&pid_file, dir, api);
+        // Whatever still answers there would answer in place of the Janus started now.
+        if let Some(port) = api.filter(|port| std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok()) {
+            return Err(format!(
+                "127.0.0.1:{port}, the meeting SFU's API port, is taken by another program (a Janus this server did not start?)"
+            ));
+        }
         let (api, media) = ports(api)?;
         std::fs::write(&kept, api.to_string()).map_err(|e| format!("{}: {e}", kept.display()))?;
         let admin_key = streams::feed::secret_hex(16)?;
@@ -141,6 +149,9 @@ impl StartedSfu {
                 return Err(format!("janus did not listen within 10 s; see {}", log.display()));
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("janus stopped at start ({status}); see {}", log.display()));
         }
         Ok(StartedSfu { child, url: format!("http://127.0.0.1:{api}/janus"), api, admin_key, log })
     }
