@@ -404,22 +404,47 @@ fn service(dir: &std::path::Path, name: &str, port: u16, nats: &str, config: &st
     Gateway::new(peers::linkage_hub(&own, port, &args))
 }
 
+/// What the tests of a township's service stand on: a folder, a runtime, a three-node cluster
+/// (its URLs in `nats`) and an SMSC that is not ours. Dropped last, after the gateways.
+struct ServiceRig {
+    dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+    _cluster: NatsCluster,
+    nats: String,
+    smsc: peers::Smsc,
+}
+
+impl ServiceRig {
+    fn start() -> ServiceRig {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let cluster = NatsCluster::start(3);
+        let nats = cluster.urls();
+        let smsc = peers::start_smsc(dir.path(), 0);
+        ServiceRig { dir, runtime, _cluster: cluster, nats, smsc }
+    }
+
+    /// The township's files, its config naming the hub at `hubs` and the SMSC: the config's
+    /// path, and the config.
+    fn config(&self, hubs: &str) -> (std::path::PathBuf, Config) {
+        let path = drill::write_files(self.dir.path(), hubs, &smpp(self.smsc.port));
+        let config = Config::load(&path).unwrap();
+        (path, config)
+    }
+}
+
 /// A county seat, on a gateway of the whole county, dispatches a township's incidents: its
 /// dispatches are logged under that township, whose service (on the township's gateway) builds
 /// and sends the orders; every unit terminal of the township gets each order once.
 #[test]
 fn a_county_seat_dispatches_a_townships_incidents_through_its_service() {
     const ORDERS: usize = 5;
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let cluster = NatsCluster::start(3);
-    let nats = cluster.urls();
-    let smsc = peers::start_smsc(dir.path(), 0);
+    let rig = ServiceRig::start();
+    let (dir, runtime, nats) = (&rig.dir, &rig.runtime, &rig.nats);
     let [township, county] = linkage_tests::free_tcp_ports();
     let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
-    let config_path = drill::write_files(dir.path(), &whole, &smpp(smsc.port));
-    let config = Config::load(&config_path).unwrap();
-    let _service = service(dir.path(), "t1", township, &nats, &config_path);
+    let (config_path, config) = rig.config(&whole);
+    let _service = service(dir.path(), "t1", township, nats, &config_path);
     // The county's gateway knows the seat only (unit terminals connect to their township's).
     let own = dir.path().join("county");
     std::fs::create_dir_all(&own).unwrap();
@@ -430,12 +455,12 @@ fn a_county_seat_dispatches_a_townships_incidents_through_its_service() {
         county,
         &["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()],
     ));
-    let (_terminals, mut received) = drill::unit_terminals(&runtime, &t1);
-    let mut seat = drill::dispatch_from(ORDERS, &runtime, dir.path(), (&t1, &whole, &config), drill::draft);
+    let (_terminals, mut received) = drill::unit_terminals(runtime, &t1);
+    let mut seat = drill::dispatch_from(ORDERS, runtime, dir.path(), (&t1, &whole, &config), drill::draft);
     seat.until(60, "every order built and every message sent", |core| drill::all_sent(core, ORDERS));
     assert!(seat.core.incidents.all().iter().all(|t| t.township.as_deref() == Some("t1")));
     drill::each_order_once(&seat, &mut received, ORDERS);
-    drill::each_sms_once(&seat, &smsc.log, ORDERS);
+    drill::each_sms_once(&seat, &rig.smsc.log, ORDERS);
 }
 
 /// Only one of a township's servers acts for it: two gateways of township `t1` both run its
@@ -445,19 +470,15 @@ fn a_county_seat_dispatches_a_townships_incidents_through_its_service() {
 #[test]
 fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is_sent_twice() {
     const ORDERS: usize = 60;
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let cluster = NatsCluster::start(3);
-    let nats = cluster.urls();
-    let smsc = peers::start_smsc(dir.path(), 0);
+    let rig = ServiceRig::start();
+    let (dir, runtime) = (&rig.dir, &rig.runtime);
     let [a, b] = linkage_tests::free_tcp_ports();
     let both = format!("ws://127.0.0.1:{a},ws://127.0.0.1:{b}");
-    let config_path = drill::write_files(dir.path(), &both, &smpp(smsc.port));
-    let config = Config::load(&config_path).unwrap();
-    let server = |name: &str, port: u16| service(dir.path(), name, port, &nats, &config_path);
+    let (config_path, config) = rig.config(&both);
+    let server = |name: &str, port: u16| service(dir.path(), name, port, &rig.nats, &config_path);
     let mut holder = server("a", a);
-    let (_terminals, mut received) = drill::unit_terminals(&runtime, &both);
-    let mut seat = drill::dispatch_all(ORDERS, &runtime, dir.path(), (&both, &config), drill::draft);
+    let (_terminals, mut received) = drill::unit_terminals(runtime, &both);
+    let mut seat = drill::dispatch_all(ORDERS, runtime, dir.path(), (&both, &config), drill::draft);
     // The first server acts (it holds the lease); the second starts and stands by.
     seat.until(60, "a first order sent", |core| core.orders.list.len() > 5);
     let _standby = server("b", b);
@@ -469,6 +490,6 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
         seat.core.orders.list.values().map(|o| o.incident.as_str()).collect();
     assert_eq!(incidents.len(), ORDERS, "an incident got two orders");
     drill::each_order_once(&seat, &mut received, ORDERS);
-    let resent = drill::each_sms_once(&seat, &smsc.log, ORDERS);
+    let resent = drill::each_sms_once(&seat, &rig.smsc.log, ORDERS);
     eprintln!("lease take-over: {ORDERS} orders, {resent} SMS resends recognised by key at the SMSC");
 }
