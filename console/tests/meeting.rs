@@ -93,7 +93,7 @@ impl Aiortc {
 /// tests/peers/browser_site.html (Janus's own janus.js), served by Python's http.server.
 /// Chromium and its helper processes are killed (as a process group) when dropped.
 struct Browser {
-    _web: Killed,
+    _web: linkage_tests::folder::FolderServer,
     chromium: std::process::Child,
     log: PathBuf,
 }
@@ -107,17 +107,8 @@ impl Browser {
         std::fs::copy(page, web.join("site.html")).unwrap();
         std::os::unix::fs::symlink("/usr/share/javascript/janus-gateway/janus.js", web.join("janus.js")).unwrap();
         std::os::unix::fs::symlink("/usr/share/javascript/webrtc-adapter/adapter.js", web.join("adapter.js")).unwrap();
-        let port = linkage_tests::free_tcp_port();
-        let server = Process::new("/usr/bin/python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
-            .arg(&web)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 serves the page");
-        let web = Killed(server);
-        let serving = || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-        assert!(linkage_tests::wait_for(Duration::from_secs(10), serving), "the page is not served");
+        let web = linkage_tests::folder::FolderServer::start(&web);
+        let port = web.port;
 
         let (room, join) = (rig.room(), rig.meeting.sites[n].join.clone().unwrap());
         let token = join.token.expect("the chair is given the tokens");

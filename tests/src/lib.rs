@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 pub mod barcode;
+pub mod folder;
 pub mod nats;
 
 /// Polls `done` every 50 ms until it holds or `limit` passes; returns whether it held. A limit,

@@ -90,7 +90,7 @@ fn a_stream_with_sound_plays_it_only_when_asked() {
 struct Hls {
     uri: String,
     _packager: Peer,
-    _http: Peer,
+    _http: linkage_tests::folder::FolderServer,
     _dir: tempfile::TempDir,
 }
 
@@ -102,17 +102,8 @@ impl Hls {
         let hls = ["-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments"];
         let packager = ffmpeg_encoding(codec, &[&hls[..], &[playlist.to_str().unwrap()]].concat());
         assert!(wait_for(Duration::from_secs(20), || segments(dir.path()) >= 2), "ffmpeg wrote no HLS segments");
-        let port = linkage_tests::free_tcp_port();
-        let http = Peer(
-            Command::new("python3")
-                .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("python3 serves the playlist"),
-        );
-        Hls { uri: format!("http://127.0.0.1:{port}/cam.m3u8"), _packager: packager, _http: http, _dir: dir }
+        let http = linkage_tests::folder::FolderServer::start(dir.path());
+        Hls { uri: format!("http://127.0.0.1:{}/cam.m3u8", http.port), _packager: packager, _http: http, _dir: dir }
     }
 }
 
