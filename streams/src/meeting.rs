@@ -274,6 +274,26 @@ pub enum Voice {
     Samples(Samples),
 }
 
+/// Joins `room` as a publisher — participant `id` (0: Janus picks), with `token`, shown as
+/// `display` — on a session of its own: the session, its leaving, the handle and what Janus
+/// answered (`id`, `private_id`, the publishers in the room).
+async fn join_as_publisher(
+    room: &Room,
+    (id, token, display): (u64, &str, &str),
+    runtime: &tokio::runtime::Handle,
+) -> Result<(Session, Leaving, u64, Value), String> {
+    let session = Session::open(&room.sfu).await.map_err(janus)?;
+    let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
+    let handle = session.attach().await.map_err(janus)?;
+    let mut join =
+        json!({"request": "join", "ptype": "publisher", "room": room.room, "display": display, "token": token});
+    if id != 0 {
+        join["id"] = json!(id);
+    }
+    let joined = session.ask(handle, join, None).await.map_err(janus)?;
+    Ok((session, leaving, handle, joined["plugindata"]["data"].clone()))
+}
+
 /// A site's upload into a room; dropping it leaves the room.
 pub struct Publisher {
     listening: Listening,
@@ -290,16 +310,8 @@ impl Publisher {
         source: &Source,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Publisher, String> {
-        let session = Session::open(&room.sfu).await.map_err(janus)?;
-        let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
-        let handle = session.attach().await.map_err(janus)?;
-        let mut join =
-            json!({"request": "join", "ptype": "publisher", "room": room.room, "display": display, "token": token});
-        if id != 0 {
-            join["id"] = json!(id);
-        }
-        let joined = session.ask(handle, join, None).await.map_err(janus)?;
-        let participant = joined["plugindata"]["data"]["id"].as_u64().unwrap_or(id);
+        let (session, leaving, handle, joined) = join_as_publisher(room, (id, token, display), runtime).await?;
+        let participant = joined["id"].as_u64().unwrap_or(id);
 
         let (pipeline, webrtc) = pipeline(&format!("{WEBRTCBIN} {}", source_line(source)))?;
         if let (Source::Test { label, .. }, Some(overlay)) = (source, pipeline.by_name("label")) {
@@ -392,13 +404,8 @@ pub struct Member {
 impl Member {
     /// Joins `room` with `token`.
     pub async fn join(room: &Room, token: &str, runtime: &tokio::runtime::Handle) -> Result<Member, String> {
-        let session = Session::open(&room.sfu).await.map_err(janus)?;
-        let leaving = Leaving { session: session.clone(), runtime: runtime.clone() };
-        let handle = session.attach().await.map_err(janus)?;
-        let join =
-            json!({"request": "join", "ptype": "publisher", "room": room.room, "display": "receiver", "token": token});
-        let joined = session.ask(handle, join, None).await.map_err(janus)?;
-        let private_id = joined["plugindata"]["data"]["private_id"].as_u64().ok_or("Janus gave no private id")?;
+        let (_, leaving, _, joined) = join_as_publisher(room, (0, token, "receiver"), runtime).await?;
+        let private_id = joined["private_id"].as_u64().ok_or("Janus gave no private id")?;
         Ok(Member { listening: listen(leaving, None, None), private_id })
     }
 
