@@ -750,6 +750,9 @@ async fn a_leader_chairs_a_meeting_a_unit_raises_only_its_own_hand_and_an_on_cal
     let unit = login(&url, None, "zhao", "staple horse").await.unwrap();
     let mut ws = raw(&hub, &unit.token, Role::UnitTerminal, 0).await;
     read(&mut ws).await; // welcome
+    let replayed = read(&mut ws).await;
+    let reads_meeting = matches!(&replayed.body, Body::MeetingChaired(o) if o.meeting == c.meeting);
+    assert!(reads_meeting, "a unit's seat reads the meetings (its invitations): {replayed:?}");
     ws.send(command("z-1", &c.meeting, MeetingAction::RaiseHand { site: "fire".into() })).await.unwrap();
     let refused = loop {
         if let Some(r) = refusal(read(&mut ws).await.body) {
@@ -768,8 +771,8 @@ async fn a_leader_chairs_a_meeting_a_unit_raises_only_its_own_hand_and_an_on_cal
 }
 
 /// A meeting's tokens (what lets a site join the room and receive it) reach the center's seats,
-/// whatever their person's role, and its services; a bridge gets every join without its token,
-/// replayed and live.
+/// whatever their person's role, and its services; a unit's seat reads the meeting with its own
+/// site's token only, and a bridge gets every join without its token, replayed and live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_meetings_tokens_stay_inside_the_center() {
     use streams::feed::{MeetingEnforcement, SiteJoin};
@@ -806,6 +809,8 @@ async fn a_meetings_tokens_stay_inside_the_center() {
         vec![(100, token("police", command)), (2, token("chair", command)), (0, token("watch", command))]
     };
     let withheld = vec![(100, None), (2, None), (0, None)];
+    // A unit's seat reads its own site's token, no other (the chair's and the watch's not).
+    let own = |command: u64| vec![(100, token("police", command)), (2, None), (0, None)];
 
     let mut center = raw(&hub, CENTER, Role::Center, 0).await;
     assert!(matches!(read(&mut center).await.body, Body::Welcome { .. }));
@@ -819,6 +824,8 @@ async fn a_meetings_tokens_stay_inside_the_center() {
         (CONSOLE, Role::Console, whole(1)),
         (ON_CALL, Role::Console, whole(1)),
         (BRIDGE, Role::Bridge, withheld.clone()),
+        ("police-terminal", Role::UnitTerminal, own(1)),
+        ("fire-terminal", Role::UnitTerminal, withheld.clone()),
     ] {
         let mut ws = raw(&hub, token, role, 0).await;
         assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
@@ -829,7 +836,11 @@ async fn a_meetings_tokens_stay_inside_the_center() {
     // Live.
     center.send(enforced(2)).await.unwrap();
     for (token, ws) in &mut readers {
-        let sees = if *token == BRIDGE { withheld.clone() } else { whole(2) };
+        let sees = match *token {
+            BRIDGE | "fire-terminal" => withheld.clone(),
+            "police-terminal" => own(2),
+            _ => whole(2),
+        };
         assert_eq!(joins(read(ws).await), sees, "{token} live");
     }
 }

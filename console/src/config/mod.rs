@@ -417,6 +417,9 @@ impl Config {
             if units.iter().any(|x| x.id == u.id) {
                 return Err(err(span, format!("unit id {:?} appears twice", u.id)));
             }
+            if u.id.is_empty() || u.id == streams::feed::EVERY_UNIT {
+                return Err(err(span, format!("unit id {:?} is reserved: name the unit", u.id)));
+            }
             let radio = match &u.radio {
                 None => None,
                 Some(r) => Some(

@@ -8,7 +8,7 @@
 
 use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, SeatRole, UnitPosition};
 
-use super::event_log::Pending;
+use super::event_log::{EVERY_UNIT, Pending};
 use super::grant::Grant;
 
 /// The hub's answer to one message.
@@ -26,6 +26,12 @@ pub(super) enum Admission {
 /// An event logged once per `dedup`, addressed to every reader (or a unit's terminals).
 fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
     Admission::Log(Box::new(Pending { dedup: Some(dedup), route, body, township: None }))
+}
+
+/// The route of a meeting's events: every unit's seat reads them (its own site's join among
+/// them), as the center's seats do.
+fn every_unit() -> Option<String> {
+    Some(EVERY_UNIT.to_owned())
 }
 
 /// What `grant`'s message `body` becomes.
@@ -125,14 +131,15 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             }
             command.by = me.clone();
             // An opened meeting's name is the log's to give (`Body::numbered`).
-            logged(format!("meeting/{me}/{}", command.key), None, Body::MeetingChaired(command))
+            logged(format!("meeting/{me}/{}", command.key), every_unit(), Body::MeetingChaired(command))
         }
         Body::MeetingEnforced(enforced) if role == Role::Center => {
-            logged(format!("enforced/{}/{}", enforced.meeting, enforced.command), None, Body::MeetingEnforced(enforced))
+            let dedup = format!("enforced/{}/{}", enforced.meeting, enforced.command);
+            logged(dedup, every_unit(), Body::MeetingEnforced(enforced))
         }
         Body::MeetingPresence(presence) if role == Role::Center => Admission::Log(Box::new(Pending {
             dedup: None,
-            route: None,
+            route: every_unit(),
             body: Body::MeetingPresence(presence),
             township: None,
         })),

@@ -39,6 +39,15 @@ pub struct EventLog {
 
 /// The log's `user_version` from which the units' steps are routed to them.
 const STEPS_ROUTED: i64 = 2;
+/// The log's `user_version` from which the meetings' events are routed to every unit.
+const MEETINGS_ROUTED: i64 = 3;
+
+/// The route of what every unit's seat reads: the meetings (a unit's seat joins the meetings
+/// its unit is invited to as a site). No unit is called this (units' ids are checked).
+pub const EVERY_UNIT: &str = "*";
+
+/// The kinds of event every unit's seat reads (routed [`EVERY_UNIT`]).
+pub const FOR_EVERY_UNIT: [&str; 3] = ["meeting_chaired", "meeting_enforced", "meeting_presence"];
 
 impl EventLog {
     /// Opens (creating if needed) the log in `dir/events.sqlite`.
@@ -74,7 +83,8 @@ impl EventLog {
 
     /// Adds the `route` column (the unit a work order is for); logs written before work orders
     /// existed lack it. Routes the units' steps to them too (logs written before a unit's seat
-    /// read its own steps have them unrouted), once (the log's `user_version` says it is done).
+    /// read its own steps have them unrouted), and the meetings to every unit, each once (the
+    /// log's `user_version` says it is done).
     fn upgrade(db: &Connection) -> rusqlite::Result<()> {
         let has_route = db.prepare("SELECT route FROM events LIMIT 0").is_ok();
         if !has_route {
@@ -86,6 +96,13 @@ impl EventLog {
                 "UPDATE events SET route = json_extract(frame, '$.body.unit')
                    WHERE kind = 'order_progressed' AND route IS NULL;
                  PRAGMA user_version = {STEPS_ROUTED};"
+            ))?;
+        }
+        if version < MEETINGS_ROUTED {
+            let kinds = FOR_EVERY_UNIT.map(|k| format!("'{k}'")).join(", ");
+            db.execute_batch(&format!(
+                "UPDATE events SET route = '{EVERY_UNIT}' WHERE kind IN ({kinds}) AND route IS NULL;
+                 PRAGMA user_version = {MEETINGS_ROUTED};"
             ))?;
         }
         Ok(())
@@ -140,16 +157,17 @@ impl EventLog {
     }
 
     /// Events after `since`, oldest first, at most `limit` of them, as their frames: all of them,
-    /// or (`route: Some(unit)`) only those addressed to one unit.
+    /// or (`route: Some(unit)`) only those addressed to one unit or to [`EVERY_UNIT`].
     pub fn after(&self, since: u64, route: Option<&str>, limit: usize) -> Result<Vec<Logged>, String> {
         let mut stmt = self
             .db
             .prepare_cached(
-                "SELECT seq, frame FROM events WHERE seq > ?1 AND (?3 IS NULL OR route = ?3) ORDER BY seq LIMIT ?2",
+                "SELECT seq, frame FROM events WHERE seq > ?1 AND (?3 IS NULL OR route = ?3 OR route = ?4)
+                   ORDER BY seq LIMIT ?2",
             )
             .map_err(|e| e.to_string())?;
         let rows = stmt
-            .query_map(params![since as i64, limit as i64, route], |r| {
+            .query_map(params![since as i64, limit as i64, route, EVERY_UNIT], |r| {
                 Ok(Logged { seq: r.get::<_, i64>(0)? as u64, frame: r.get(1)? })
             })
             .map_err(|e| e.to_string())?;
@@ -194,16 +212,17 @@ mod tests {
                  dedup TEXT UNIQUE, frame TEXT NOT NULL);
                  INSERT INTO events VALUES (1, 't', 'heartbeat', NULL, '{}');
                  INSERT INTO events VALUES (2, 't', 'order_progressed', NULL,
-                   '{"kind":"order_progressed","body":{"order":"D1","unit":"police","step":"acknowledged"}}');"#,
+                   '{"kind":"order_progressed","body":{"order":"D1","unit":"police","step":"acknowledged"}}');
+                 INSERT INTO events VALUES (3, 't', 'meeting_chaired', NULL, '{}');"#,
             )
             .unwrap();
         }
         let mut log = EventLog::open(dir.path()).unwrap();
         let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), body: Body::Heartbeat, township: None };
-        log.append_all(vec![to("police"), heartbeat(None), to("fire"), to("police")]).unwrap();
+        log.append_all(vec![to("police"), heartbeat(None), to("fire"), to("police"), to(EVERY_UNIT)]).unwrap();
         let seqs = |route| log.after(0, route, 10).unwrap().iter().map(|l| l.seq).collect::<Vec<_>>();
-        assert_eq!(seqs(Some("police")), [2, 3, 6], "the old step is the police's now");
-        assert_eq!(seqs(Some("fire")), [5]);
-        assert_eq!(seqs(None), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(seqs(Some("police")), [2, 3, 4, 7, 8], "the old step is the police's now, the old meeting everyone's");
+        assert_eq!(seqs(Some("fire")), [3, 6, 8]);
+        assert_eq!(seqs(None), [1, 2, 3, 4, 5, 6, 7, 8]);
     }
 }

@@ -32,7 +32,7 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::admission::{Admission, admit};
 use super::attachments::AttachmentStore;
-use super::event_log::{EventLog, Logged, Pending};
+use super::event_log::{EVERY_UNIT, EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::jetstream::{self, County, JetStreamLog};
@@ -520,9 +520,12 @@ async fn serve(
     let mut live = shared.live.subscribe();
     let mut moves = shared.positions.subscribe();
     let streams_events = role.streams_events();
-    // A unit terminal streams the work orders addressed to its unit, and nothing else.
+    // A unit terminal streams the work orders addressed to its unit and the meetings (routed
+    // to every unit), and nothing else.
     let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
-    let wanted = |route: &Option<Arc<str>>| streams_events || (unit.is_some() && route == &unit);
+    let wanted = |route: &Option<Arc<str>>| {
+        streams_events || (unit.is_some() && (route == &unit || route.as_deref() == Some(EVERY_UNIT)))
+    };
     // On a county's gateway a client of one township is served that township only: replayed
     // by the server's filter, streamed by the township's subject token, writing under it.
     let township = shared.county.as_ref().and_then(|county| served(county, &grant));
@@ -598,7 +601,7 @@ async fn serve(
                         Ok(Live { seq, frame, route, township, .. })
                             if seq > last_sent && wanted(&route) && in_scope(&township) =>
                         {
-                            let frame = redacted(role, &frame).map_or(frame, Utf8Bytes::from);
+                            let frame = redacted(role, unit.as_deref(), &frame).map_or(frame, Utf8Bytes::from);
                             feed(&mut ws, frame).await?;
                             last_sent = seq;
                         }
@@ -767,7 +770,7 @@ async fn replay(
             return Ok(());
         }
         for Logged { seq, frame } in batch {
-            let frame = redacted(role, &frame).unwrap_or(frame);
+            let frame = redacted(role, route, &frame).unwrap_or(frame);
             feed(ws, frame.into()).await?;
             *last_sent = seq;
         }

@@ -35,7 +35,7 @@ use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, St
 use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt;
 
-use super::event_log::{Logged, Pending};
+use super::event_log::{EVERY_UNIT, Logged, Pending};
 use linkage_protocol::Envelope;
 
 /// The header that carries an event's route (the unit it is addressed to) exactly.
@@ -99,12 +99,6 @@ impl County {
             Some(t) => format!("lk.{}.{}.>", self.county, token(t)),
             None => format!("lk.{}.>", self.county),
         }
-    }
-
-    /// The subjects of the events addressed to `unit` that this gateway may read.
-    fn routed(&self, unit: &str) -> String {
-        let here = self.township.as_deref().map_or("*".into(), token);
-        format!("lk.{}.{here}.*.{}", self.county, token(unit))
     }
 
     /// The subject an event of `kind` for `route` is written under, sent from `township`
@@ -367,13 +361,12 @@ impl JetStreamLog {
     }
 
     /// Events after `since` this gateway may read, oldest first, at most `limit`: all of its
-    /// scope, or (`route: Some(unit)`) those addressed to one unit.
+    /// scope, or (`route: Some(unit)`) those addressed to one unit or to [`EVERY_UNIT`]. A
+    /// unit's are picked from the whole scope by their route's header: nats-server 2.9 reads
+    /// through one subject filter only, and no one filter takes a unit's own subjects and the
+    /// meetings' (routed to every unit).
     pub async fn after(&self, since: u64, route: Option<&str>, limit: usize) -> Result<Vec<Logged>, String> {
-        let filter = match route {
-            Some(unit) => self.county.routed(unit),
-            None => self.county.scope(),
-        };
-        let consumer = self.ordered(since + 1, filter).await?;
+        let consumer = self.ordered(since + 1, self.county.scope()).await?;
         if consumer.cached_info().num_pending == 0 {
             return Ok(vec![]);
         }
@@ -387,7 +380,7 @@ impl JetStreamLog {
             let left = message.info().map(|i| i.pending).unwrap_or(0);
             // A consumer that recreated itself may start over from the stream's beginning.
             if let Some(read) = read(message).filter(|r| r.logged.seq > since)
-                && (route.is_none() || read.route.as_deref() == route)
+                && (route.is_none() || read.route.as_deref() == route || read.route.as_deref() == Some(EVERY_UNIT))
             {
                 out.push(read.logged);
             }
@@ -484,11 +477,9 @@ mod tests {
         // A township's gateway writes under its own township whatever the sender's grant says.
         assert_eq!(t.subject(Some("t2"), "incident_reported", None), "lk.c1.t1.incident_reported._");
         assert_eq!(t.scope(), "lk.c1.t1.>");
-        assert_eq!(t.routed("fire"), "lk.c1.t1.*.fire");
         let c = county(None);
         assert_eq!(c.subject(None, "roster_set", None), "lk.c1.county.roster_set._");
         assert_eq!(c.scope(), "lk.c1.>");
-        assert_eq!(c.routed("fire"), "lk.c1.*.*.fire");
         // The county's gateway writes a township's sender under that township…
         assert_eq!(c.subject(Some("t2"), "incident_reported", None), "lk.c1.t2.incident_reported._");
         let qingxi = format!("lk.c1.{}.incident_reported._", token("青溪镇"));
@@ -496,7 +487,7 @@ mod tests {
         assert_eq!(township_of(&qingxi), Some(token("青溪镇").as_str()));
         // …and reads for it what a township's gateway would.
         let narrowed = County { township: Some("t2".into()), ..c.clone() };
-        assert_eq!((narrowed.scope(), narrowed.routed("fire")), ("lk.c1.t2.>".into(), "lk.c1.t2.*.fire".into()));
+        assert_eq!(narrowed.scope(), "lk.c1.t2.>");
     }
 
     #[test]

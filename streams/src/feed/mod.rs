@@ -17,7 +17,7 @@ mod users;
 mod views;
 
 pub use client::{ClientHandle, FeedClient, Session, login};
-pub use event_log::{EventLog, Logged, Pending};
+pub use event_log::{EVERY_UNIT, EventLog, Logged, Pending};
 pub use hub::{Grant, Hub, HubConfig, HubHandle, Limits};
 pub use linkage_protocol::*;
 pub use users::{LoginError, Person, SESSION_HOURS, Users, secret_hex};

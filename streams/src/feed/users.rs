@@ -102,6 +102,9 @@ impl Users {
         if (person.seat == SeatRole::Unit) != person.unit.is_some() {
             return Err("a unit's person names their unit (--unit ID), and only they do".into());
         }
+        if person.unit.as_deref().is_some_and(|u| u.is_empty() || u == super::EVERY_UNIT) {
+            return Err(format!("unit id {:?} is reserved: name the unit", person.unit.as_deref().unwrap_or_default()));
+        }
         let hash = hash(password)?;
         self.db
             .execute(
