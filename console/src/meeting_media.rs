@@ -1,8 +1,9 @@
-//! The meeting's media at a seat: the pictures of the sites the layout shows (received only
-//! while the meeting panel is open, only those shown), the seat's own picture and voice when
-//! the chair sends them — and then the surveillance cameras pulled into the meeting, passed on
-//! from their RTSP streams as they come —, and in the demo the simulated sites, each a publisher with its
-//! name on a moving picture and a tone, that come back by themselves when they drop.
+//! The meeting's media at a seat: the pictures of its panes (received only while the meeting
+//! panel is open, only those shown), the seat's own picture and voice when asked — the chair's,
+//! and then the surveillance cameras pulled into the meeting, passed on from their RTSP streams
+//! as they come; or a unit's seat's as its unit's site, which then receives the others as
+//! itself —, and in the demo the simulated sites, each a publisher with its name on a moving
+//! picture and a tone, that come back by themselves when they drop.
 //!
 //! Peers start asynchronously (a join takes a few hundred milliseconds); [`Peers::follow`] is
 //! called every frame with what is wanted and starts, keeps, or drops accordingly. A peer that
@@ -143,7 +144,8 @@ pub struct MeetingMedia {
     /// has another private id, and Janus stopped the old one's) and participant (ids repeat
     /// from room to room).
     watching: Peers<(u64, u64, u64), Subscriber>,
-    /// The seat's own picture and voice, as the chair, by room and participant.
+    /// The seat's own picture and voice (as the chair, or as its unit's site) and the
+    /// cameras it passes on, by room and participant.
     sending: Peers<(u64, u64), Publisher>,
     /// The demo's simulated sites, by meeting and site.
     simulated: Peers<(String, String), Publisher>,
@@ -155,22 +157,23 @@ fn room_of(meeting: &Meeting) -> Option<Room> {
 }
 
 impl MeetingMedia {
-    /// Brings the peers to what `core`'s open meeting wants: pictures when `watch` (the panel
-    /// is open), the seat's own picture when `send` (as `source`) with the cameras pulled in
-    /// (their main streams, from `cameras`), the simulated sites when `simulate`. `waker`
-    /// repaints on a new picture.
+    /// Brings the peers to what this seat's meeting wants: pictures when `watch` (the panel
+    /// is open), the seat's own picture when `send` (as `source`) with — at the chair's seat —
+    /// the cameras pulled in (their main streams, from `cameras`), and with `simulate` (the
+    /// demo) every site invited as a simulated one but those it names (the units a person
+    /// plays). `waker` repaints on a new picture.
     pub fn follow(
         &mut self,
         core: &Core,
-        (watch, send, simulate): (bool, Option<Source>, bool),
+        (watch, send, simulate): (bool, Option<Source>, Option<&[String]>),
         cameras: &HashMap<String, crate::core::camera::StreamUris>,
         waker: &streams::Waker,
         runtime: &tokio::runtime::Handle,
     ) {
-        let meeting = core.meetings.open().next();
+        let meeting = core.meeting();
         let room = meeting.and_then(room_of);
-        // The room lets this seat receive as its member, joined with the watch token. Members
-        // first: a member lost this frame takes its subscriptions with it now.
+        // The room lets a seat of the center receive as its member, joined with the watch
+        // token. Members first: a member lost this frame takes its subscriptions with it now.
         let mut members = vec![];
         let token = meeting.and_then(|m| m.watch_join.as_ref()?.token.clone()).filter(|_| watch);
         if let (Some(room), Some(token)) = (&room, token) {
@@ -178,27 +181,29 @@ impl MeetingMedia {
             members.push((room.room, async move { Member::join(&joining, &token, &handle).await }));
         }
         self.members.follow(members, runtime);
+        let own = meeting.and_then(|m| core.own_join(m));
+        let own_site = core.desk.unit.as_deref();
         let mut watched = vec![];
         let mut sent = vec![];
         let mut sites = vec![];
         if let (Some(meeting), Some(room)) = (meeting, room) {
-            if let Some(member) = self.members.get(&room.room).filter(|_| watch).map(|m| m.private_id) {
-                for s in meeting.shown() {
+            if let Some(receiver) = self.receiver(core, room.room, own).filter(|_| watch) {
+                for s in meeting.panes(own_site) {
                     let Some(join) = &s.join else { continue };
                     let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());
                     let feed = join.participant;
-                    watched.push(((room.room, member, feed), async move {
-                        Subscriber::watch(&room, (feed, member), Voice::Speakers, waker, &handle).await
+                    watched.push(((room.room, receiver, feed), async move {
+                        Subscriber::watch(&room, (feed, receiver), Voice::Speakers, waker, &handle).await
                     }));
                 }
             }
-            // The cameras pulled in go in with the seat that sends, once its own picture is in.
-            let own_in =
-                meeting.chair_join.as_ref().is_some_and(|j| self.sending.get(&(room.room, j.participant)).is_some());
-            if send.is_some() && own_in {
+            // The cameras pulled in go in with the chair's seat that sends, once its own
+            // picture is in.
+            let own_in = own.is_some_and(|j| self.sending.get(&(room.room, j.participant)).is_some());
+            if send.is_some() && own_in && own_site.is_none() {
                 for s in meeting.taking_part().filter(|s| meeting.allowed(&s.site.id)) {
                     let (Some(camera), Some((participant, token))) =
-                        (s.site.id.strip_prefix(CAMERA_SITE), publishing(&s.join))
+                        (s.site.id.strip_prefix(CAMERA_SITE), publishing(s.join.as_ref()))
                     else {
                         continue;
                     };
@@ -212,20 +217,22 @@ impl MeetingMedia {
                     sent.push((key, joining));
                 }
             }
-            if let (Some(source), Some((participant, token))) = (send, publishing(&meeting.chair_join)) {
+            if let (Some(source), Some((participant, token))) = (send, publishing(own)) {
                 let key = (room.room, participant);
                 let (room, handle) = (room.clone(), runtime.clone());
-                let display = core.center.clone();
+                let display = seat_name(core).to_owned();
                 let joining: Joining<Publisher> =
                     Box::pin(
                         async move { Publisher::join(&room, (participant, &token, &display), &source, &handle).await },
                     );
                 sent.push((key, joining));
             }
-            if simulate {
-                let people = meeting.taking_part().filter(|s| !s.site.id.starts_with(CAMERA_SITE));
+            if let Some(staffed) = simulate {
+                let people = meeting
+                    .taking_part()
+                    .filter(|s| !s.site.id.starts_with(CAMERA_SITE) && !staffed.contains(&s.site.id));
                 for s in people.filter(|s| meeting.allowed(&s.site.id)) {
-                    let Some((participant, token)) = publishing(&s.join) else { continue };
+                    let Some((participant, token)) = publishing(s.join.as_ref()) else { continue };
                     let (room, handle) = (room.clone(), runtime.clone());
                     let source = simulated_site(&s.site.name, participant);
                     let name = s.site.name.clone();
@@ -240,22 +247,33 @@ impl MeetingMedia {
         self.simulated.follow(sites, runtime);
     }
 
-    /// What the panel shows this frame of `core`'s open meeting: the shown sites' pictures (or
+    /// The private id this seat receives `room` as: a seat of the center its member's; a
+    /// unit's seat (a site) its own, once its own picture is in (`own`: its join).
+    fn receiver(&self, core: &Core, room: u64, own: Option<&SiteJoin>) -> Option<u64> {
+        match core.desk.unit {
+            None => self.members.get(&room).map(|m| m.private_id),
+            Some(_) => self.sending.get(&(room, own?.participant)).map(|p| p.private_id),
+        }
+    }
+
+    /// What the panel shows this frame of this seat's meeting: the pictures of its panes (or
     /// why they fail) and whether the seat's own picture is in the room.
     pub fn frame(&self, core: &Core) -> crate::ui::meeting::MeetingFrame {
         let mut frame = crate::ui::meeting::MeetingFrame::default();
-        let Some(meeting) = core.meetings.open().next() else { return frame };
+        let Some(meeting) = core.meeting() else { return frame };
         let room = meeting.room.unwrap_or_default();
-        let member = self.members.get(&room).map(|m| m.private_id);
-        for participant in meeting.shown().iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
+        let own = core.own_join(meeting);
+        let receiver = self.receiver(core, room, own);
+        let panes = meeting.panes(core.desk.unit.as_deref());
+        for participant in panes.iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
             // Not in the room to receive: why, for every picture.
-            let Some(member) = member else {
+            let Some(receiver) = receiver else {
                 if let Some(why) = self.members.trouble(&room) {
                     frame.troubles.insert(participant, why.to_owned());
                 }
                 continue;
             };
-            let key = (room, member, participant);
+            let key = (room, receiver, participant);
             if self.watching.get(&key).is_some_and(Subscriber::talking) {
                 frame.talking.insert(participant);
             }
@@ -265,8 +283,7 @@ impl MeetingMedia {
                 frame.troubles.insert(participant, why.to_owned());
             }
         }
-        let own = meeting.chair_join.as_ref().map(|j| (room, j.participant));
-        frame.sending = match own.and_then(|key| self.sending.slots.get(&key)) {
+        frame.sending = match own.and_then(|j| self.sending.slots.get(&(room, j.participant))) {
             Some(Slot::Up(_)) => Some(Ok(())),
             Some(Slot::Failed { why, .. }) => Some(Err(why.clone())),
             _ => None,
@@ -275,9 +292,18 @@ impl MeetingMedia {
     }
 }
 
-/// A join's participant and token, when this seat was given the token (a seat that may chair).
-fn publishing(join: &Option<SiteJoin>) -> Option<(u64, String)> {
-    join.as_ref().and_then(|join| Some((join.participant, join.token.clone()?)))
+/// A join's participant and token, when this seat was given the token (a seat that may chair,
+/// or the site's own seat).
+fn publishing(join: Option<&SiteJoin>) -> Option<(u64, String)> {
+    join.and_then(|join| Some((join.participant, join.token.clone()?)))
+}
+
+/// The name this seat goes by in a meeting: its unit's, or the center's.
+fn seat_name(core: &Core) -> &str {
+    match &core.desk.unit {
+        Some(unit) => crate::core::unit::name_of(&core.units, unit),
+        None => &core.center,
+    }
 }
 
 /// A simulated site's picture and voice: its name on a moving picture, a tone of its own.
@@ -287,11 +313,11 @@ fn simulated_site(name: &str, participant: u64) -> Source {
 }
 
 /// The seat's own source: the machine's camera when it has one, else a test picture with the
-/// center's name.
-pub fn own_source(center: &str) -> Source {
+/// seat's name (its unit's, or the center's).
+pub fn own_source(core: &Core) -> Source {
     if std::path::Path::new("/dev/video0").exists() {
         Source::Camera
     } else {
-        Source::Test { label: center.to_owned(), width: 640, height: 360, fps: 25, tone_hz: 880 }
+        Source::Test { label: seat_name(core).to_owned(), width: 640, height: 360, fps: 25, tone_hz: 880 }
     }
 }

@@ -410,7 +410,7 @@ fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_show
 
     // What the app does every frame: the panel open, the seat sending, the demo's sites on.
     let mut media = linkage::meeting_media::MeetingMedia::default();
-    let own = linkage::meeting_media::own_source(&seat.core.center);
+    let own = linkage::meeting_media::own_source(&seat.core);
     let pictures = |media: &linkage::meeting_media::MeetingMedia, seat: &Seat| {
         let frame = media.frame(&seat.core);
         (frame.pictures.len(), frame.sending.clone())
@@ -420,7 +420,7 @@ fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_show
         seat.drain();
         media.follow(
             &seat.core,
-            (true, Some(own.clone()), true),
+            (true, Some(own.clone()), Some(&[])),
             &Default::default(),
             &streams::no_waker(),
             runtime.handle(),
@@ -436,6 +436,109 @@ fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_show
     // The pictures are the sites' own, at their size.
     let frame = media.frame(&seat.core);
     assert!(frame.pictures.values().all(|p| (p.width, p.height) == (480, 270)));
+}
+
+/// A unit's own seat of `linkage` is a site: it reads the meeting its unit is invited to with
+/// its own token and no other, joins as its unit with its picture and voice, and receives the
+/// chair and the other sites as itself; the chair's seat sees it present and receives its
+/// picture; its raised hand reaches the chair; removed, it is out of the meeting and its peers
+/// go. In the demo, whose simulated sites leave the unit a person plays to its seat.
+#[test]
+fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_world, mut chair) = peers::quiet_demo(&runtime, dir.path(), linkage::config::SimulatedSms::Smpp);
+    chair.until(20, "caught up", |core| core.hub.caught_up);
+    let (hub, token) = linkage::world::seats::find(&dir.path().join("data"), "justice").unwrap();
+    let mut config = Config::demo().unwrap();
+    config.simulation = None;
+    config.seat_for_unit("justice").unwrap();
+    let mut unit = Seat::open(&runtime, &dir.path().join("unit"), &hub, &token, &config);
+    let site = |u: &linkage::core::unit::LinkedUnit| Site { id: u.id.clone(), name: u.name.clone() };
+    let mut sites: Vec<Site> = chair.core.units.iter().filter(|u| u.id != "justice").take(2).map(site).collect();
+    sites.extend(chair.core.units.iter().filter(|u| u.id == "justice").map(site));
+    assert_eq!(sites.len(), 3);
+    let open = MeetingAction::Open { title: "矛盾纠纷会商".into(), incident: None, sites };
+    chair.apply(Command::ChairMeeting { meeting: String::new(), action: open });
+    chair.until(30, "the room opened", |core| core.meetings.open().next().is_some_and(|m| m.room.is_some()));
+    unit.until(30, "the invitation with the unit's token", |core| {
+        core.meeting().is_some_and(|m| m.room.is_some() && core.own_join(m).is_some_and(|j| j.token.is_some()))
+    });
+    let id = meeting(&chair).id.clone();
+    let invited = unit.core.meeting().unwrap();
+    let tokens = |m: &Meeting| {
+        let sites = m.sites.iter().filter(|s| s.site.id != "justice").map(|s| s.join.as_ref());
+        sites
+            .chain([m.chair_join.as_ref(), m.watch_join.as_ref()])
+            .filter(|j| j.is_some_and(|j| j.token.is_some()))
+            .count()
+    };
+    assert_eq!(tokens(invited), 0, "the unit's seat holds no other's token");
+    assert_eq!(tokens(meeting(&chair)), 4, "the chair's seat holds them all");
+
+    // What the app does every frame, at both seats: the panel open, each sending its own.
+    let (mut at_chair, mut at_unit) = Default::default();
+    let (chair_own, unit_own) =
+        (linkage::meeting_media::own_source(&chair.core), linkage::meeting_media::own_source(&unit.core));
+    let staffed = ["justice".to_owned()];
+    let follow = |media: &mut linkage::meeting_media::MeetingMedia, seat: &mut Seat, own, simulate| {
+        seat.drain();
+        media.follow(
+            &seat.core,
+            (true, Some(own), simulate),
+            &Default::default(),
+            &streams::no_waker(),
+            runtime.handle(),
+        );
+        media.frame(&seat.core)
+    };
+    let justice = meeting(&chair).site("justice").and_then(|s| s.join.as_ref()).map(|j| j.participant).unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(90);
+    let (seen_by_chair, seen_by_unit) = loop {
+        let seen_by_chair = follow(&mut at_chair, &mut chair, chair_own.clone(), Some(&staffed[..]));
+        let seen_by_unit = follow(&mut at_unit, &mut unit, unit_own.clone(), None);
+        if seen_by_chair.pictures.contains_key(&justice) && seen_by_unit.pictures.len() == 3 {
+            break (seen_by_chair, seen_by_unit);
+        }
+        let present = meeting(&chair).sites.iter().filter(|s| s.present).count();
+        assert!(
+            std::time::Instant::now() < until,
+            "after 90 s: {present} present at the chair, the unit's {:?} pictures (sending {:?}, troubles {:?}), the chair's {:?}",
+            seen_by_unit.pictures.keys(),
+            seen_by_unit.sending,
+            seen_by_unit.troubles,
+            seen_by_chair.pictures.keys()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(seen_by_unit.sending, Some(Ok(())));
+    assert!(meeting(&chair).site("justice").unwrap().present, "the unit's seat is on the chair's roster");
+    // Its own picture at the chair's, and at the unit's seat the chair's (both the seats'
+    // 640×360) and the two simulated sites' (480×270); never its own.
+    let size = |f: &std::sync::Arc<streams::video::Frame>| (f.width, f.height);
+    assert_eq!(size(&seen_by_chair.pictures[&justice]), (640, 360));
+    let panes = unit.core.meeting().unwrap().panes(Some("justice"));
+    assert_eq!(panes[0].site.id, linkage::core::meeting::CHAIR, "the chair first");
+    assert!(!seen_by_unit.pictures.contains_key(&justice));
+    let mut sizes: Vec<(u32, u32)> = seen_by_unit.pictures.values().map(size).collect();
+    sizes.sort();
+    assert_eq!(sizes, [(480, 270), (480, 270), (640, 360)]);
+
+    // Its hand goes up at the chair's.
+    unit.apply(Command::ChairMeeting {
+        meeting: id.clone(),
+        action: MeetingAction::RaiseHand { site: "justice".into() },
+    });
+    chair.until(20, "the unit's hand", |core| core.meetings.list[&id].hands().iter().any(|s| s.site.id == "justice"));
+    // Removed, it is out: no meeting at its seat, nothing received or sent.
+    chair
+        .apply(Command::ChairMeeting { meeting: id.clone(), action: MeetingAction::Remove { site: "justice".into() } });
+    unit.until(20, "out of the meeting", |core| core.meeting().is_none());
+    let after = follow(&mut at_unit, &mut unit, unit_own, None);
+    assert!(after.pictures.is_empty() && after.sending.is_none());
+    chair
+        .until(20, "the unit's seat out of the room", |core| !core.meetings.list[&id].site("justice").unwrap().present);
 }
 
 #[test]
@@ -486,12 +589,12 @@ fn a_camera_pulled_into_the_meeting_is_received_by_a_site_as_the_camera_sends_it
         linkage::core::camera::StreamUris { main: cameras.main_uri("gate"), sub: Some(cameras.uri("gate")) },
     )]);
     let mut media = linkage::meeting_media::MeetingMedia::default();
-    let own = Some(linkage::meeting_media::own_source("青溪镇综治中心"));
+    let own = Some(linkage::meeting_media::own_source(&rig.chair.core));
     let until = std::time::Instant::now() + Duration::from_secs(30);
     while !rig.chair.core.meetings.list[&id].sites[1].present {
         assert!(std::time::Instant::now() < until, "the camera never came into the room");
         rig.chair.drain();
-        media.follow(&rig.chair.core, (false, own.clone(), false), &uris, &streams::no_waker(), rig.runtime.handle());
+        media.follow(&rig.chair.core, (false, own.clone(), None), &uris, &streams::no_waker(), rig.runtime.handle());
         std::thread::sleep(Duration::from_millis(100));
     }
     let camera = rig.chair.core.meetings.list[&id].sites[1].join.as_ref().unwrap().participant;

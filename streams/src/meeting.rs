@@ -300,6 +300,9 @@ pub struct Publisher {
     running: Running,
     /// Janus's participant id.
     pub participant: u64,
+    /// What a subscription names to belong to it: a site receives the others as itself (see
+    /// [`Subscriber::watch`]).
+    pub private_id: u64,
 }
 
 impl Publisher {
@@ -312,6 +315,7 @@ impl Publisher {
     ) -> Result<Publisher, String> {
         let (session, leaving, handle, joined) = join_as_publisher(room, (id, token, display), runtime).await?;
         let participant = joined["id"].as_u64().unwrap_or(id);
+        let private_id = joined["private_id"].as_u64().ok_or("Janus gave no private id")?;
 
         let (pipeline, webrtc) = pipeline(&format!("{WEBRTCBIN} {}", source_line(source)))?;
         if let (Source::Test { label, .. }, Some(overlay)) = (source, pipeline.by_name("label")) {
@@ -326,7 +330,7 @@ impl Publisher {
         let jsep = json!({"type": "offer", "sdp": offer, "trickle": false});
         let configured = session.ask(handle, configure, Some(jsep)).await.map_err(janus)?;
         set_remote(&webrtc, &configured["jsep"], gst_webrtc::WebRTCSDPType::Answer)?;
-        Ok(Publisher { listening: listen(leaving, Some(&running.0), None), running, participant })
+        Ok(Publisher { listening: listen(leaving, Some(&running.0), None), running, participant, private_id })
     }
 
     /// Where the raw picture (I420) and the raw voice (S16) pass before they are encoded, for
@@ -416,8 +420,9 @@ impl Member {
 }
 
 impl Subscriber {
-    /// Subscribes to participant `feed` of `room` as the [`Member`] whose private id is
-    /// `member`; the feed's voice goes to `voice`. `waker` is called for every new picture.
+    /// Subscribes to participant `feed` of `room` as the participant whose private id is
+    /// `member` (a seat's [`Member`], or a site's own [`Publisher`]); the feed's voice goes to
+    /// `voice`. `waker` is called for every new picture.
     pub async fn watch(
         room: &Room,
         (feed, member): (u64, u64),

@@ -257,6 +257,24 @@ pub struct HubLink {
 }
 
 impl Core {
+    /// The meeting this seat takes part in: for a seat of the center the open one; for a unit's
+    /// seat the open one its unit is invited to (and not removed from).
+    pub fn meeting(&self) -> Option<&meeting::Meeting> {
+        match &self.desk.unit {
+            None => self.meetings.open().next(),
+            Some(unit) => self.meetings.open().find(|m| m.site(unit).is_some_and(|s| !s.removed)),
+        }
+    }
+
+    /// How this seat sends into `meeting`: a unit's seat as its unit's site, a seat of the
+    /// center as the chair.
+    pub fn own_join<'a>(&self, meeting: &'a meeting::Meeting) -> Option<&'a linkage_protocol::SiteJoin> {
+        match &self.desk.unit {
+            Some(unit) => meeting.site(unit)?.join.as_ref(),
+            None => meeting.chair_join.as_ref(),
+        }
+    }
+
     /// Applies one update from the hub client.
     pub fn on_feed(&mut self, update: FeedUpdate) {
         match update {

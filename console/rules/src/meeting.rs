@@ -47,6 +47,8 @@ pub struct Meeting {
     pub trouble: Option<String>,
     /// How the chair's seat joins the room, to send its own picture and voice.
     pub chair_join: Option<SiteJoin>,
+    /// The chair's seat sends into the room now, as the server last logged it.
+    pub chair_present: bool,
     /// How the center's seats join the room to receive it (the token without a participant).
     pub watch_join: Option<SiteJoin>,
     /// The record: every command, in log order.
@@ -107,7 +109,11 @@ impl Meeting {
     }
 
     /// Whether `site` is heard: its own voice, unless a roll-call gives the floor to another.
+    /// The chair is always heard.
     pub fn audible(&self, site: &str) -> bool {
+        if site == CHAIR {
+            return true;
+        }
         let Some(s) = self.site(site) else { return false };
         if s.removed {
             return false;
@@ -143,6 +149,32 @@ impl Meeting {
         }
         shown.truncate(self.layout.panes());
         shown
+    }
+
+    /// What a seat shows of the meeting: a seat of the center the layout's sites
+    /// ([`Self::shown`]); the seat of site `own` (a unit's) the chair first, while its seat sends,
+    /// then the layout's sites but itself.
+    pub fn panes(&self, own: Option<&str>) -> Vec<SiteState> {
+        let Some(own) = own else { return self.shown().into_iter().cloned().collect() };
+        let others = self.shown().into_iter().filter(|s| s.site.id != own).cloned();
+        self.chair_pane().into_iter().chain(others).take(self.layout.panes()).collect()
+    }
+
+    /// The chair as a pane, under its name, while its seat sends.
+    fn chair_pane(&self) -> Option<SiteState> {
+        let join = self.chair_join.clone().filter(|_| self.chair_present)?;
+        Some(SiteState {
+            site: Site { id: CHAIR.to_owned(), name: self.chair.clone() },
+            removed: false,
+            present: true,
+            joined_once: true,
+            voice: true,
+            held: false,
+            in_at_lock: true,
+            hand: None,
+            invited_at: self.opened_at,
+            join: Some(join),
+        })
     }
 
     /// The sites taking part (invited and not removed).
@@ -276,7 +308,10 @@ impl Meetings {
             Body::MeetingChaired(command) => self.chaired(env.seq, env.time, command),
             Body::MeetingEnforced(enforced) => self.enforced(enforced),
             Body::MeetingPresence(p) => {
-                if let Some(s) = self.list.get_mut(&p.meeting).and_then(|m| m.site_mut(&p.site)) {
+                let Some(meeting) = self.list.get_mut(&p.meeting) else { return };
+                if p.site == CHAIR {
+                    meeting.chair_present = p.present;
+                } else if let Some(s) = meeting.site_mut(&p.site) {
                     s.present = p.present;
                     s.joined_once |= p.present;
                 }
@@ -305,6 +340,7 @@ impl Meetings {
                 sfu: None,
                 trouble: None,
                 chair_join: None,
+                chair_present: false,
                 watch_join: None,
                 record: vec![],
             };
@@ -506,5 +542,35 @@ mod tests {
         assert!(meeting.site(CHAIR).is_none());
         assert_eq!(meeting.record[0].enforced, Some(Err("433 Unauthorized".into())));
         assert_eq!(meeting.trouble.as_deref(), Some("433 Unauthorized"));
+    }
+
+    #[test]
+    fn a_sites_seat_sees_the_chair_first_while_it_sends_and_never_itself() {
+        let mut m = opened();
+        for id in ["a", "b", "c"] {
+            present(&mut m, id, true);
+        }
+        let joins = vec![SiteJoin { site: CHAIR.into(), participant: 2, token: None }];
+        let enforced = MeetingEnforcement {
+            meeting: "M1".into(),
+            command: 1,
+            ok: true,
+            detail: String::new(),
+            room: Some(7),
+            sfu: None,
+            joins,
+        };
+        m.on_event(&Envelope::new(2, Body::MeetingEnforced(enforced)));
+        let ids = |m: &Meetings, own| m.list["M1"].panes(own).into_iter().map(|s| s.site.id).collect::<Vec<_>>();
+        assert_eq!(ids(&m, None), ["a", "b", "c"], "the center's seats: the sites");
+        assert_eq!(ids(&m, Some("b")), ["a", "c"], "the chair not sending: not shown");
+        present(&mut m, CHAIR, true);
+        assert_eq!(ids(&m, Some("b")), [CHAIR, "a", "c"]);
+        assert_eq!(ids(&m, None), ["a", "b", "c"], "the chair's own seat does not receive itself");
+        assert!(m.list["M1"].audible(CHAIR), "the chair is heard");
+        chair(&mut m, 3, MeetingAction::Layout { layout: Layout::One });
+        assert_eq!(ids(&m, Some("b")), [CHAIR]);
+        present(&mut m, CHAIR, false);
+        assert_eq!(ids(&m, Some("b")), ["a"]);
     }
 }

@@ -77,8 +77,9 @@ pub struct LinkageApp {
     duty_officer: bool,
     /// The open meeting's pictures, the seat's own, and (in the demo) the simulated sites.
     meeting_media: crate::meeting_media::MeetingMedia,
-    /// Whether the demo's simulated sites join the meetings.
-    simulated_sites: bool,
+    /// In the demo, the simulated sites join the meetings: every site but the units a person
+    /// plays (`[simulation] staffed`), which join from their own seats.
+    simulated_sites: Option<Vec<String>>,
     rng: fastrand::Rng,
     world: World,
     // Dropped last: the client and the world's tasks run on it.
@@ -211,7 +212,11 @@ impl LinkageApp {
             last_tick: Instant::now(),
             duty_officer,
             meeting_media: crate::meeting_media::MeetingMedia::default(),
-            simulated_sites: config.simulation.is_some() && config.seat_unit.is_none(),
+            simulated_sites: config
+                .simulation
+                .as_ref()
+                .filter(|_| config.seat_unit.is_none())
+                .map(|s| s.staffed.clone()),
             rng: fastrand::Rng::new(),
             world,
             _runtime: runtime,
@@ -359,8 +364,8 @@ impl eframe::App for LinkageApp {
         self.feeds.sync(&self.core.wall, &self.world.camera_uris, now);
         let meeting_ctx = ctx.clone();
         let waker: streams::Waker = std::sync::Arc::new(move || meeting_ctx.request_repaint());
-        let own = self.views.meeting.sending.then(|| crate::meeting_media::own_source(&self.core.center));
-        let wants = (self.views.meeting.open, own, self.simulated_sites);
+        let own = self.views.meeting.sending.then(|| crate::meeting_media::own_source(&self.core));
+        let wants = (self.views.meeting.open, own, self.simulated_sites.as_deref());
         self.meeting_media.follow(&self.core, wants, &self.world.camera_uris, &waker, self._runtime.handle());
         // What the seat is for is on screen: the center's wall plays, a unit's seat has an order.
         let ready = match self.core.desk.unit {

@@ -221,7 +221,11 @@ mod tests {
         let to = |unit: &str| Pending { dedup: None, route: Some(unit.into()), body: Body::Heartbeat, township: None };
         log.append_all(vec![to("police"), heartbeat(None), to("fire"), to("police"), to(EVERY_UNIT)]).unwrap();
         let seqs = |route| log.after(0, route, 10).unwrap().iter().map(|l| l.seq).collect::<Vec<_>>();
-        assert_eq!(seqs(Some("police")), [2, 3, 4, 7, 8], "the old step is the police's now, the old meeting everyone's");
+        assert_eq!(
+            seqs(Some("police")),
+            [2, 3, 4, 7, 8],
+            "the old step is the police's now, the old meeting everyone's"
+        );
         assert_eq!(seqs(Some("fire")), [3, 6, 8]);
         assert_eq!(seqs(None), [1, 2, 3, 4, 5, 6, 7, 8]);
     }

@@ -605,16 +605,17 @@ impl Service {
                     }
                 }
             }
-            // Present or away, as the log should say.
+            // Present or away, as the log should say: every site, and the chair's seat (the
+            // sites' seats show its picture while it sends).
             let mut presence = vec![];
-            for (index, site) in meeting.sites.iter().enumerate() {
+            let chair = (CHAIR, room.present.contains_key(&CHAIR_PARTICIPANT), meeting.chair_present);
+            let sites = meeting.sites.iter().enumerate().map(|(index, site)| {
                 let here = room.present.contains_key(&participant_of(index)) && !out.contains(&participant_of(index));
-                if here != site.present {
-                    presence.push(MeetingPresence {
-                        meeting: id.to_owned(),
-                        site: site.site.id.clone(),
-                        present: here,
-                    });
+                (site.site.id.as_str(), here, site.present)
+            });
+            for (site, here, logged) in std::iter::once(chair).chain(sites) {
+                if here != logged {
+                    presence.push(MeetingPresence { meeting: id.to_owned(), site: site.to_owned(), present: here });
                 }
             }
             for participant in out {
