@@ -1,7 +1,8 @@
 //! The meeting panel: a duty officer opens a meeting for the incident selected with the units
 //! ticked; the chair sees each site in, away or not come, heard or muted, the hands raised, and
 //! every action on the record with whether the SFU carried it out; an on-call seat sees the
-//! meeting and cannot chair it.
+//! meeting and cannot chair it; a unit's seat is invited, joins, raises its hand and unmutes
+//! itself where the chair allowed it.
 
 mod harness;
 
@@ -50,10 +51,18 @@ fn sent(effects: &[Effect]) -> Vec<MeetingAction> {
 /// raised its hand; a mute of the fire station the SFU did not carry out.
 fn in_a_meeting() -> harness::State {
     let mut s = state();
+    for update in meeting_events() {
+        s.core.on_feed(update);
+    }
+    s
+}
+
+/// [`in_a_meeting`]'s events.
+fn meeting_events() -> Vec<FeedUpdate> {
     let site = |id: &str, name: &str| Site { id: id.into(), name: name.into() };
     let sites = vec![site("police", "青溪派出所"), site("fire", "青溪消防救援站"), site("clinic", "青溪镇卫生院")];
     let open = MeetingAction::Open { title: "垃圾点火情会商".into(), incident: Some("E000002".into()), sites };
-    for update in [
+    vec![
         chaired(10, open, "镇长 李娜"),
         enforced(11, 10, ""),
         presence(12, "police", true),
@@ -62,10 +71,7 @@ fn in_a_meeting() -> harness::State {
         chaired(15, MeetingAction::RaiseHand { site: "clinic".into() }, "卫生院 陈医生"),
         chaired(16, MeetingAction::Mute { site: "fire".into() }, "镇长 李娜"),
         enforced(17, 16, "Janus 428: No such feed"),
-    ] {
-        s.core.on_feed(update);
-    }
-    s
+    ]
 }
 
 #[test]
@@ -134,4 +140,69 @@ fn an_on_call_seat_sees_the_meeting_but_cannot_chair_it() {
     assert!(h.query_by_label("全体静音").is_none());
     assert!(h.query_by_label("同意发言").is_none());
     assert!(h.query_by_label("结束会议").is_none());
+}
+
+/// A unit's seat whose unit is invited: a banner says so until it joins, its panel shows the
+/// meeting without the chair's controls and with its own (how it is heard, its hand, unmuting
+/// itself after a mute-all that allows it). A unit not invited has no meeting.
+#[test]
+fn a_units_seat_is_invited_joins_raises_its_hand_and_unmutes_itself_where_allowed() {
+    use egui::accesskit::Role;
+    let seat_of = |unit: &str| {
+        let mut config = linkage::config::Config::demo().unwrap();
+        config.simulation = None;
+        config.seat_for_unit(unit).unwrap();
+        let mut core = config.core();
+        let join = streams::feed::SiteJoin { site: "police".into(), participant: 101, token: Some("t".into()) };
+        let with_join = match enforced(18, 10, "") {
+            FeedUpdate::Event(mut env) => {
+                if let Body::MeetingEnforced(e) = &mut env.body {
+                    e.joins = vec![join];
+                }
+                FeedUpdate::Event(env)
+            }
+            other => other,
+        };
+        for update in meeting_events().into_iter().chain([with_join]) {
+            core.on_feed(update);
+        }
+        harness(harness::State::of(core))
+    };
+    let mut h = seat_of("justice");
+    h.run();
+    assert!(h.query_by_label_contains("会商邀请").is_none(), "not invited: no meeting");
+
+    let mut h = seat_of("police");
+    h.run();
+    h.get_by_role_and_label(Role::Region, "会商邀请");
+    h.get_by_label("会商邀请：垃圾点火情会商（主持：镇长 李娜）");
+    h.get_by_label("垃圾点火情会商");
+    assert!(h.query_by_label("全体静音").is_none(), "no chair's controls");
+    assert!(h.query_by_label("同意发言").is_none());
+    h.get_by_label("本单位可发言");
+    // The banner's button and the panel's: the banner's joins, and the banner goes.
+    h.query_all_by_label("入会（发送本单位画面和声音）").next().unwrap().click();
+    h.run();
+    assert!(h.state().views.meeting.sending);
+    assert!(h.query_by_label_contains("会商邀请：").is_none());
+    h.get_by_label("离会");
+    h.get_by_label("举手申请发言").click();
+    h.run();
+    h.state_mut().core.on_feed(chaired(19, MeetingAction::RaiseHand { site: "police".into() }, "派出所 赵军"));
+    h.state_mut().core.on_feed(chaired(20, MeetingAction::MuteAll { self_unmute: true }, "镇长 李娜"));
+    h.run();
+    h.get_by_label("已举手，等待主持人同意");
+    h.get_by_label("本单位已静音");
+    h.get_by_label("取消本单位静音").click();
+    h.run();
+    let police = || "police".to_owned();
+    assert_eq!(
+        sent(&h.state().effects),
+        [MeetingAction::RaiseHand { site: police() }, MeetingAction::UnmuteSelf { site: police() }]
+    );
+    // Muted by the chair by name: it may not unmute itself.
+    h.state_mut().core.on_feed(chaired(21, MeetingAction::Mute { site: "police".into() }, "镇长 李娜"));
+    h.run();
+    h.get_by_label("本单位已被主持人静音");
+    assert!(h.query_by_label("取消本单位静音").is_none());
 }

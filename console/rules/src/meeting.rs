@@ -124,6 +124,12 @@ impl Meeting {
         }
     }
 
+    /// Whether `site` may unmute itself now: muted by a mute-all that allowed it, and not by
+    /// the chair by name.
+    pub fn may_unmute_self(&self, site: &str) -> bool {
+        self.newcomers_muted && self.self_unmute && self.site(site).is_some_and(|s| !s.held && !s.voice && !s.removed)
+    }
+
     /// The sites that raised their hands, first come first.
     pub fn hands(&self) -> Vec<&SiteState> {
         let mut hands: Vec<&SiteState> = self.sites.iter().filter(|s| s.hand.is_some() && !s.removed).collect();
@@ -246,8 +252,9 @@ impl Meeting {
             MeetingAction::Unmute { site } => self.set_voice(site, true),
             // Only out of a mute-all that allowed it, never out of the chair's own mute.
             MeetingAction::UnmuteSelf { site } => {
-                let allowed = self.newcomers_muted && self.self_unmute;
-                if let Some(s) = self.site_mut(site).filter(|s| allowed && !s.held) {
+                if self.may_unmute_self(site)
+                    && let Some(s) = self.site_mut(site)
+                {
                     s.voice = true;
                 }
             }

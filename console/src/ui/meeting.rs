@@ -56,9 +56,11 @@ pub struct MeetingView {
     confirm_close: bool,
 }
 
-/// Whether this seat may chair: a leader, a duty officer, an admin (or a machine's token).
+/// Whether this seat may chair: a seat of the center of a leader, a duty officer, an admin
+/// (or a machine's token).
 pub fn may_chair(core: &Core) -> bool {
-    matches!(core.hub.seat(), None | Some(SeatRole::DutyOfficer | SeatRole::Leader | SeatRole::Admin))
+    core.desk.unit.is_none()
+        && matches!(core.hub.seat(), None | Some(SeatRole::DutyOfficer | SeatRole::Leader | SeatRole::Admin))
 }
 
 /// The surveillance cameras a chair can pull into the meeting: those near its incident, then
@@ -137,6 +139,16 @@ impl MeetingView {
         self.yuv.renderer(renderer);
     }
 
+    /// Keeps the seat's sending to its meeting: the seat's camera goes into a meeting only
+    /// when asked in that meeting. Called every frame, the panel open or not.
+    pub fn keep_to(&mut self, core: &Core) {
+        let meeting = core.meeting().map(|m| m.id.clone());
+        if meeting != self.sending_for {
+            self.sending = false;
+            self.sending_for = meeting;
+        }
+    }
+
     /// The panel's contents; returns the commands asked for.
     pub fn ui(&mut self, ui: &mut egui::Ui, core: &Core, tr: &I18n, media: &MeetingFrame) -> Vec<Command> {
         let mut commands = vec![];
@@ -150,17 +162,15 @@ impl MeetingView {
         });
         ui.separator();
         let chair = may_chair(core);
-        // The seat's camera goes into a meeting only when asked in that meeting.
-        let open = core.meetings.open().next().map(|m| m.id.clone());
-        if open != self.sending_for {
-            self.sending = false;
-            self.sending_for = open;
-        }
-        egui::ScrollArea::vertical().show(ui, |ui| match core.meetings.open().next() {
+        let own_site = core.desk.unit.as_deref();
+        egui::ScrollArea::vertical().show(ui, |ui| match core.meeting() {
             Some(meeting) => {
-                self.panes(ui, tr, meeting, media);
-                if chair {
-                    self.own_picture(ui, tr, meeting, media);
+                self.panes(ui, tr, core, meeting, media);
+                if chair || own_site.is_some() {
+                    self.own_picture(ui, tr, core, meeting, media);
+                }
+                if let Some(action) = own_site.and_then(|site| site_controls(ui, tr, meeting, site)) {
+                    commands.push(Command::ChairMeeting { meeting: meeting.id.clone(), action });
                 }
                 self.meeting(ui, core, tr, meeting, chair, &mut commands);
             }
@@ -172,10 +182,18 @@ impl MeetingView {
         commands
     }
 
-    /// The pictures the layout shows, each with its site's name and whether it is heard.
-    fn panes(&mut self, ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, media: &MeetingFrame) {
-        let shown = meeting.shown();
+    /// The pictures this seat shows ([`Meeting::panes`]), each with its site's name and whether
+    /// it is heard.
+    fn panes(&mut self, ui: &mut egui::Ui, tr: &I18n, core: &Core, meeting: &Meeting, media: &MeetingFrame) {
+        let shown = meeting.panes(core.desk.unit.as_deref());
         self.pictures.retain(|p, _| shown.iter().any(|s| s.join.as_ref().is_some_and(|j| j.participant == *p)));
+        // Why a pane shows no picture before anything is tried: a seat of the center receives
+        // with the watch token; a unit's seat receives as its site, once it joined.
+        let blank = match &core.desk.unit {
+            None if !meeting.watch_join.as_ref().is_some_and(|j| j.token.is_some()) => Some("meeting.not_received"),
+            Some(_) if media.sending != Some(Ok(())) => Some("meeting.join_first"),
+            _ => None,
+        };
         if shown.is_empty() {
             ui.label(RichText::new(tr.t("meeting.no_pictures")).color(theme::MUTED));
             ui.separator();
@@ -192,10 +210,10 @@ impl MeetingView {
         if meeting.layout == Layout::OnePlusFive
             && let Some((first, others)) = rest.split_first()
         {
-            rows.push(vec![*first]);
+            rows.push(vec![first]);
             rest = others;
         }
-        rows.extend(rest.chunks(columns).map(<[&SiteState]>::to_vec));
+        rows.extend(rest.chunks(columns).map(|row| row.iter().collect()));
         for row in rows {
             let pane_width = if row.len() == 1 && meeting.layout != Layout::Nine && meeting.layout != Layout::Six {
                 width
@@ -207,7 +225,7 @@ impl MeetingView {
                 for s in row {
                     let (rect, _) =
                         ui.allocate_exact_size(egui::vec2(pane_width, pane_width * 9.0 / 16.0), egui::Sense::hover());
-                    self.pane(ui, tr, rect.shrink(1.0), meeting, s, media);
+                    self.pane(ui, tr, rect.shrink(1.0), (meeting, s), media, blank);
                 }
             });
         }
@@ -219,9 +237,9 @@ impl MeetingView {
         ui: &egui::Ui,
         tr: &I18n,
         rect: egui::Rect,
-        meeting: &Meeting,
-        s: &SiteState,
+        (meeting, s): (&Meeting, &SiteState),
         media: &MeetingFrame,
+        blank: Option<&str>,
     ) {
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 0.0, theme::TILE_BACKGROUND);
@@ -235,12 +253,10 @@ impl MeetingView {
             }
             _ => {
                 let why = participant.and_then(|p| media.troubles.get(&p));
-                // The room lets only its members receive: without the watch token, no picture.
-                let may_receive = meeting.watch_join.as_ref().is_some_and(|j| j.token.is_some());
-                let text = match why {
-                    _ if !may_receive => tr.t("meeting.not_received").to_owned(),
-                    Some(why) => tr.f("meeting.no_picture", &[("why", why)]),
-                    None => tr.t("meeting.connecting").to_owned(),
+                let text = match (blank, why) {
+                    (Some(blank), _) => tr.t(blank).to_owned(),
+                    (None, Some(why)) => tr.f("meeting.no_picture", &[("why", why)]),
+                    (None, None) => tr.t("meeting.connecting").to_owned(),
                 };
                 painter.text(
                     rect.center(),
@@ -276,13 +292,19 @@ impl MeetingView {
         painter.galley(at - egui::vec2(0.0, galley.size().y), galley, theme::TILE_TEXT);
     }
 
-    /// The chair's own picture and voice: into the room, or out of it.
-    fn own_picture(&mut self, ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, media: &MeetingFrame) {
-        if meeting.chair_join.is_none() {
+    /// The seat's own picture and voice — the chair's, or a unit's seat's as its site — into the
+    /// room, or out of it.
+    fn own_picture(&mut self, ui: &mut egui::Ui, tr: &I18n, core: &Core, meeting: &Meeting, media: &MeetingFrame) {
+        if core.own_join(meeting).is_none() {
             return;
         }
         ui.horizontal(|ui| {
-            let key = if self.sending { "meeting.leave_own" } else { "meeting.send_own" };
+            let key = match (self.sending, core.desk.unit.is_some()) {
+                (false, false) => "meeting.send_own",
+                (true, false) => "meeting.leave_own",
+                (false, true) => "meeting.site_join",
+                (true, true) => "meeting.site_leave",
+            };
             if ui.button(tr.t(key)).clicked() {
                 self.sending = !self.sending;
             }
@@ -503,6 +525,40 @@ impl MeetingView {
             }
         });
     }
+}
+
+/// A unit's seat in its meeting: whether it is heard, its hand, and unmuting itself where the
+/// chair's mute-all allowed it; returns the action chosen.
+fn site_controls(ui: &mut egui::Ui, tr: &I18n, meeting: &Meeting, site: &str) -> Option<MeetingAction> {
+    let s = meeting.site(site)?;
+    let mut action = None;
+    ui.horizontal_wrapped(|ui| {
+        let (state, colour) = if meeting.floor.as_deref() == Some(site) {
+            ("meeting.you_have_floor", theme::OK)
+        } else if meeting.audible(site) {
+            ("meeting.you_heard", theme::OK)
+        } else if s.held {
+            ("meeting.you_held", theme::WARN)
+        } else {
+            ("meeting.you_muted", theme::WARN)
+        };
+        ui.label(RichText::new(tr.t(state)).strong().color(colour));
+        if meeting.may_unmute_self(site) && ui.button(tr.t("meeting.unmute_self")).clicked() {
+            action = Some(MeetingAction::UnmuteSelf { site: site.to_owned() });
+        }
+        if s.hand.is_none() {
+            if ui.button(tr.t("meeting.raise_hand")).clicked() {
+                action = Some(MeetingAction::RaiseHand { site: site.to_owned() });
+            }
+        } else {
+            ui.label(RichText::new(tr.t("meeting.hand_up")).color(theme::WARN));
+            if ui.small_button(tr.t("meeting.lower_hand")).clicked() {
+                action = Some(MeetingAction::LowerHand { site: site.to_owned() });
+            }
+        }
+    });
+    ui.separator();
+    action
 }
 
 /// What a chair may do with one site; returns the action chosen.

@@ -122,6 +122,8 @@ struct Menu {
     board: bool,
     /// The duty rosters (an admin's seat).
     rosters: bool,
+    /// The meeting panel (a seat of the center, a unit's seat).
+    meeting: bool,
 }
 
 /// The title bar: the seat's name, the language and the view menu.
@@ -152,7 +154,7 @@ fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, menu:
                     views.units.open = true;
                     ui.close();
                 }
-                if menu.board && ui.button(tr.t("menu.meeting")).clicked() {
+                if menu.meeting && ui.button(tr.t("menu.meeting")).clicked() {
                     views.meeting.open = true;
                     ui.close();
                 }
@@ -168,11 +170,12 @@ fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, menu:
 
 /// Draws the whole console and returns what the user asked for.
 pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, frame: &Frame<'_>) -> Vec<Action> {
+    views.meeting.keep_to(core);
     if let Some(unit) = &core.desk.unit {
         return unit_seat(ui, views, core, tr, frame, unit);
     }
     let rosters = core.hub.seat() == Some(SeatRole::Admin);
-    let mut actions = title_bar(ui, views, tr, tr.t("app.title"), Menu { board: true, rosters });
+    let mut actions = title_bar(ui, views, tr, tr.t("app.title"), Menu { board: true, rosters, meeting: true });
     let mut commands = vec![];
     if !core.alarms.is_empty() {
         let banner = egui::Frame::default().fill(theme::ALARM).inner_margin(8.0);
@@ -198,16 +201,7 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
             views.detail.ui(ui, core, tr, &mut views.dispatch, (frame.photos, &mut views.photo))
         }));
     });
-    // A meeting that opens shows its panel on every seat of the center, beside the map.
-    if core.meetings.open().next().is_some_and(|m| Some(m.id.as_str()) != views.meeting_seen.as_deref()) {
-        views.meeting_seen = core.meetings.open().next().map(|m| m.id.clone());
-        views.meeting.open = true;
-    }
-    if views.meeting.open {
-        Panel::right("meeting").resizable(true).default_size(theme::MEETING_WIDTH).show(ui, |ui| {
-            commands.extend(region(ui, tr.t("region.meeting"), |ui| views.meeting.ui(ui, core, tr, frame.meeting)));
-        });
-    }
+    commands.extend(meeting_panel(ui, views, core, tr, frame));
     let seat = core.hub.seat();
     // A leader's seat opens on the board, once.
     if seat == Some(SeatRole::Leader) && !views.board_shown_to_leader {
@@ -260,8 +254,26 @@ pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, fra
     actions
 }
 
-/// A linked unit's seat (联动分中心): the banner of orders not yet signed for, the unit's desk
-/// on the left, the map around its incidents in the middle.
+/// The meeting panel, beside the map: it shows when this seat's meeting opens (once per
+/// meeting: on every seat of the center, and on the seats of the units invited) and stays while
+/// the person keeps it.
+fn meeting_panel(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, frame: &Frame<'_>) -> Vec<Command> {
+    if let Some(meeting) = core.meeting().filter(|m| Some(m.id.as_str()) != views.meeting_seen.as_deref()) {
+        views.meeting_seen = Some(meeting.id.clone());
+        views.meeting.open = true;
+    }
+    let mut commands = vec![];
+    if views.meeting.open {
+        Panel::right("meeting").resizable(true).default_size(theme::MEETING_WIDTH).show(ui, |ui| {
+            commands = region(ui, tr.t("region.meeting"), |ui| views.meeting.ui(ui, core, tr, frame.meeting));
+        });
+    }
+    commands
+}
+
+/// A linked unit's seat (联动分中心): the banner of orders not yet signed for and of a meeting
+/// it is invited to, the unit's desk on the left, the map around its incidents in the middle,
+/// the meeting beside it.
 fn unit_seat(
     ui: &mut egui::Ui,
     views: &mut Views,
@@ -271,7 +283,7 @@ fn unit_seat(
     unit: &str,
 ) -> Vec<Action> {
     let name = core::unit::name_of(&core.units, unit);
-    let menu = Menu { board: false, rosters: false };
+    let menu = Menu { board: false, rosters: false, meeting: true };
     let mut actions = title_bar(ui, views, tr, &tr.f("desk.title", &[("unit", name)]), menu);
     let mut commands = vec![];
     if !core.desk.ringing().is_empty() {
@@ -280,9 +292,26 @@ fn unit_seat(
             commands.extend(region(ui, tr.t("region.new_orders"), |ui| desk::banner(ui, core, tr)));
         });
     }
+    // Invited to a meeting and not in it: said across the window until the unit joins.
+    if let Some(invited) = core.meeting().filter(|_| !views.meeting.sending) {
+        let banner = egui::Frame::default().fill(theme::INVITATION).inner_margin(8.0);
+        Panel::top("meeting invitation").frame(banner).show(ui, |ui| {
+            region(ui, tr.t("region.invitation"), |ui| {
+                ui.horizontal(|ui| {
+                    let words = tr.f("meeting.invited", &[("title", &invited.title), ("chair", &invited.chair)]);
+                    ui.label(egui::RichText::new(words).strong().size(16.0).color(egui::Color32::WHITE));
+                    if ui.button(egui::RichText::new(tr.t("meeting.site_join")).strong()).clicked() {
+                        views.meeting.sending = true;
+                        views.meeting.open = true;
+                    }
+                });
+            });
+        });
+    }
     Panel::bottom("status bar").show(ui, |ui| {
         region(ui, tr.t("region.status"), |ui| status_bar::ui(ui, core, tr, (0, 0), frame.now));
     });
+    commands.extend(meeting_panel(ui, views, core, tr, frame));
     Panel::left("desk").resizable(true).default_size(ui.available_width() * theme::LEFT_COLUMN_SHARE).show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             commands.extend(region(ui, tr.t("region.desk"), |ui| views.desk.ui(ui, core, tr, frame.now)));

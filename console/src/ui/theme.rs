@@ -30,6 +30,8 @@ pub const WARN: Color32 = Color32::from_rgb(0xf0, 0xb0, 0x30);
 pub const BAD: Color32 = Color32::from_rgb(0xe5, 0x48, 0x48);
 /// The alarm banner: unmistakable, and the same red as a critical incident's marker.
 pub const ALARM: Color32 = Color32::from_rgb(0xb0, 0x12, 0x1e);
+/// The banner of a meeting a unit's seat is invited to: plain to see, and not an alarm.
+pub const INVITATION: Color32 = Color32::from_rgb(0x1c, 0x4e, 0x8a);
 pub const MUTED: Color32 = Color32::from_rgb(0x90, 0x98, 0xa4);
 /// Linked units on the map, by what they are doing.
 pub const UNIT_FREE: Color32 = Color32::from_rgb(0x4c, 0xc3, 0x6a);
