@@ -57,6 +57,15 @@ fn a_bad_tier_names_the_unit_and_its_line() {
 }
 
 #[test]
+fn a_unit_named_as_every_unit_is_refused_with_its_line() {
+    // `*` routes the meetings to every unit's seat: no unit may be called that.
+    let text = format!("{MINIMAL}\n[[unit]]\nid = \"*\"\nname = \"X\"\ntier = 1\n");
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.line, Some(5));
+    assert!(e.to_string().contains("reserved"), "{e}");
+}
+
+#[test]
 fn a_missing_grid_file_is_reported_at_the_line_that_names_it() {
     let e = parse("[map]\nkinds = \"kinds.toml\"\ngrids = \"nowhere.geojson\"\n").unwrap_err();
     assert_eq!(e.line, Some(3));

@@ -190,7 +190,7 @@ impl MeetingView {
         // Why a pane shows no picture before anything is tried: a seat of the center receives
         // with the watch token; a unit's seat receives as its site, once it joined.
         let blank = match &core.desk.unit {
-            None if !meeting.watch_join.as_ref().is_some_and(|j| j.token.is_some()) => Some("meeting.not_received"),
+            None if meeting.watch_join.as_ref().is_none_or(|j| j.token.is_none()) => Some("meeting.not_received"),
             Some(_) if media.sending != Some(Ok(())) => Some("meeting.join_first"),
             _ => None,
         };
