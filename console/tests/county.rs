@@ -277,7 +277,7 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (county_seat, mut county_rx) = client(&runtime, &url(a), "console", Role::Console);
     let (_t1_seat, mut t1_rx) = client(&runtime, &url(b), "console-t1", Role::Console);
-    let (_t2_seat, mut t2_rx) = client(&runtime, &url(a), "console-t2", Role::Console);
+    let (t2_seat, mut t2_rx) = client(&runtime, &url(a), "console-t2", Role::Console);
     let (t1, mut t1_acks) = client(&runtime, &url(a), "field-t1", Role::FieldTerminal);
     let (t2, mut t2_acks) = client(&runtime, &url(b), "field-t2", Role::FieldTerminal);
 
@@ -358,7 +358,7 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
 
     // Where the units are reaches the county's seat, not a seat kept to a township: a
     // gateway's positions are the whole county's, by unit id alone.
-    let (unit, _unit_rx) = client(&runtime, &url(a), "unit-t2", Role::UnitTerminal);
+    let (unit, mut unit_rx) = client(&runtime, &url(a), "unit-t2", Role::UnitTerminal);
     let here = Location { lon: 120.1, lat: 30.2, crs: Default::default() };
     let moves = |rx: &mut mpsc::UnboundedReceiver<FeedUpdate>| {
         std::iter::from_fn(|| rx.try_recv().ok()).filter(|u| matches!(u, FeedUpdate::Moved(_))).count()
@@ -376,6 +376,22 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     std::thread::sleep(Duration::from_secs(1));
     t2_moves += moves(&mut t2_rx);
     assert_eq!(t2_moves, 0, "a seat kept to t2 was told where the units are");
+
+    // A meeting t2's seat opens reaches t2's unit terminal (routed to every unit), live and
+    // replayed from the stream.
+    let sites = vec![streams::feed::Site { id: "police".into(), name: "派出所".into() }];
+    let action = streams::feed::MeetingAction::Open { title: "会商".into(), incident: None, sites };
+    let command = streams::feed::MeetingCommand { key: "m-1".into(), meeting: String::new(), action, by: String::new() };
+    t2_seat.send(Body::ChairMeeting(command));
+    let opened = |rx: &mut mpsc::UnboundedReceiver<FeedUpdate>| {
+        linkage_tests::wait_for(Duration::from_secs(30), || {
+            std::iter::from_fn(|| rx.try_recv().ok())
+                .any(|u| matches!(u, FeedUpdate::Event(env) if matches!(env.body, Body::MeetingChaired(_))))
+        })
+    };
+    assert!(opened(&mut unit_rx), "t2's unit terminal was not sent t2's meeting live");
+    let (_late, mut late_rx) = client(&runtime, &url(b), "unit-t2", Role::UnitTerminal);
+    assert!(opened(&mut late_rx), "t2's unit terminal was not replayed t2's meeting");
 }
 
 /// The `[dispatch.sms]` section of a township whose SMSC listens on `port`.
