@@ -195,7 +195,8 @@ impl MeetingView {
             _ => None,
         };
         if shown.is_empty() {
-            ui.label(RichText::new(tr.t("meeting.no_pictures")).color(theme::MUTED));
+            let none = if core.desk.unit.is_some() { "meeting.no_others" } else { "meeting.no_pictures" };
+            ui.label(RichText::new(tr.t(none)).color(theme::MUTED));
             ui.separator();
             return;
         }
