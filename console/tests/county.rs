@@ -381,7 +381,8 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     // replayed from the stream.
     let sites = vec![streams::feed::Site { id: "police".into(), name: "派出所".into() }];
     let action = streams::feed::MeetingAction::Open { title: "会商".into(), incident: None, sites };
-    let command = streams::feed::MeetingCommand { key: "m-1".into(), meeting: String::new(), action, by: String::new() };
+    let command =
+        streams::feed::MeetingCommand { key: "m-1".into(), meeting: String::new(), action, by: String::new() };
     t2_seat.send(Body::ChairMeeting(command));
     let opened = |rx: &mut mpsc::UnboundedReceiver<FeedUpdate>| {
         linkage_tests::wait_for(Duration::from_secs(30), || {

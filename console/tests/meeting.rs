@@ -438,11 +438,29 @@ fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_show
     assert!(frame.pictures.values().all(|p| (p.width, p.height) == (480, 270)));
 }
 
+/// The pid of the Janus a server started under `dir` (its `janus.pid`, wherever the server's
+/// data folder is).
+fn janus_pid(dir: &Path) -> Option<String> {
+    for path in std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()) {
+        let found = if path.is_dir() {
+            janus_pid(&path)
+        } else if path.file_name() == Some("janus.pid".as_ref()) {
+            std::fs::read_to_string(&path).ok().map(|p| p.trim().to_owned())
+        } else {
+            None
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
 /// A unit's own seat of `linkage` is a site: it reads the meeting its unit is invited to with
 /// its own token and no other, joins as its unit with its picture and voice, and receives the
 /// chair and the other sites as itself; the chair's seat sees it present and receives its
-/// picture; its raised hand reaches the chair; removed, it is out of the meeting and its peers
-/// go. In the demo, whose simulated sites leave the unit a person plays to its seat.
+/// picture; its raised hand reaches the chair; Janus killed, the server starts it again and the
+/// unit's seat comes back by itself; removed, it is out of the meeting and its peers go. In the demo, whose simulated sites leave the unit a person plays to its seat.
 #[test]
 fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
@@ -531,6 +549,37 @@ fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
         action: MeetingAction::RaiseHand { site: "justice".into() },
     });
     chair.until(20, "the unit's hand", |core| core.meetings.list[&id].hands().iter().any(|s| s.site.id == "justice"));
+
+    // Janus killed: the server starts it again and makes the room again, and the unit's seat
+    // comes back by itself (its peers try again), marked away meanwhile and seen again after.
+    let pid = janus_pid(dir.path()).expect("the server's Janus has its pid file");
+    assert!(Process::new("kill").args(["-9", &pid]).status().unwrap().success());
+    let in_room = |seat: &Seat| meeting(seat).site("justice").is_some_and(|s| s.present);
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while in_room(&chair) {
+        assert!(std::time::Instant::now() < until, "the unit's seat never marked away after Janus died");
+        follow(&mut at_chair, &mut chair, chair_own.clone(), Some(&staffed[..]));
+        follow(&mut at_unit, &mut unit, unit_own.clone(), None);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen_by_chair = follow(&mut at_chair, &mut chair, chair_own.clone(), Some(&staffed[..]));
+        let seen_by_unit = follow(&mut at_unit, &mut unit, unit_own.clone(), None);
+        if in_room(&chair) && seen_by_chair.pictures.contains_key(&justice) && seen_by_unit.pictures.len() == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "60 s after Janus died: the unit's seat in {}, sending {:?}, its pictures {:?}, the chair's {:?}",
+            in_room(&chair),
+            seen_by_unit.sending,
+            seen_by_unit.pictures.keys(),
+            seen_by_chair.pictures.keys()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_ne!(janus_pid(dir.path()).as_deref(), Some(pid.as_str()), "a new Janus");
     // Removed, it is out: no meeting at its seat, nothing received or sent.
     chair
         .apply(Command::ChairMeeting { meeting: id.clone(), action: MeetingAction::Remove { site: "justice".into() } });
