@@ -261,9 +261,12 @@ fn hub(args: &[String]) -> Result<(), String> {
 
 /// Checks the tokens' townships: each named (not blank, not `county`, the county's own), and
 /// on a gateway of the whole county every unit terminal's given — without it, it would read
-/// the work orders of every township's unit of that id.
+/// the work orders of every township's unit of that id; and their units' ids (none reserved).
 fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jetstream::County>) -> Result<(), String> {
     for grant in tokens.values() {
+        if let Some(unit) = &grant.unit {
+            streams::feed::routes::check_unit_id(unit).map_err(|e| format!("token {:?}: {e}", grant.name))?;
+        }
         match grant.township.as_deref() {
             Some(t) if t.trim().is_empty() || t == "county" || t.chars().count() > 32 => {
                 return Err(format!(
@@ -421,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tokens_township_is_named_and_a_county_gateways_unit_terminals_have_one() {
+    fn a_tokens_township_is_named_a_county_gateways_unit_terminals_have_one_and_no_unit_a_reserved_id() {
         use streams::feed::{Grant, jetstream::County};
         let county = |township: Option<&str>| County {
             urls: vec!["nats://127.0.0.1:4222".into()],
@@ -443,5 +446,8 @@ mod tests {
             let grant = Grant { township: Some(bad.into()), ..kept.clone() };
             assert!(super::townships(&tokens(grant), None).is_err(), "{bad:?}");
         }
+        // A unit may not take the name of a meeting's chair (it would be given the chair's token).
+        let refused = super::townships(&tokens(Grant::unit_terminal("chair")), None).unwrap_err();
+        assert!(refused.contains("reserved"), "{refused}");
     }
 }

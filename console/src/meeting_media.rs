@@ -187,7 +187,8 @@ impl MeetingMedia {
         let mut sent = vec![];
         let mut sites = vec![];
         if let (Some(meeting), Some(room)) = (meeting, room) {
-            if let Some(receiver) = self.receiver(core, room.room, own).filter(|_| watch) {
+            // A unit's seat receives whenever it is in (its panel hidden or not): it is a site.
+            if let Some(receiver) = self.receiver(core, room.room, own).filter(|_| watch || own_site.is_some()) {
                 for s in meeting.panes(own_site) {
                     let Some(join) = &s.join else { continue };
                     let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());

@@ -142,9 +142,10 @@ fn an_on_call_seat_sees_the_meeting_but_cannot_chair_it() {
     assert!(h.query_by_label("结束会议").is_none());
 }
 
-/// A unit's seat whose unit is invited: a banner says so until it joins, its panel shows the
-/// meeting without the chair's controls and with its own (how it is heard, its hand, unmuting
-/// itself after a mute-all that allows it). A unit not invited has no meeting.
+/// A unit's seat whose unit is invited: a banner says so until it joins (not while the unit is
+/// in from another seat), its panel shows the meeting without the chair's controls and with its
+/// own (how it is heard, its hand, unmuting itself after a mute-all that allows it). A unit not
+/// invited has no meeting.
 #[test]
 fn a_units_seat_is_invited_joins_raises_its_hand_and_unmutes_itself_where_allowed() {
     use egui::accesskit::Role;
@@ -174,6 +175,12 @@ fn a_units_seat_is_invited_joins_raises_its_hand_and_unmutes_itself_where_allowe
 
     let mut h = seat_of("police");
     h.run();
+    // The police are in from another of their seats (which holds their participant id): no
+    // invitation to join here, and said why.
+    assert!(h.query_by_label_contains("会商邀请：").is_none());
+    h.get_by_label("本单位已从其他席位入会");
+    h.state_mut().core.on_feed(presence(30, "police", false));
+    h.run();
     h.get_by_role_and_label(Role::Region, "会商邀请");
     h.get_by_label("会商邀请：垃圾点火情会商（主持：镇长 李娜）");
     h.get_by_label("垃圾点火情会商");
@@ -188,8 +195,8 @@ fn a_units_seat_is_invited_joins_raises_its_hand_and_unmutes_itself_where_allowe
     h.get_by_label("离会");
     h.get_by_label("举手申请发言").click();
     h.run();
-    h.state_mut().core.on_feed(chaired(19, MeetingAction::RaiseHand { site: "police".into() }, "派出所 赵军"));
-    h.state_mut().core.on_feed(chaired(20, MeetingAction::MuteAll { self_unmute: true }, "镇长 李娜"));
+    h.state_mut().core.on_feed(chaired(31, MeetingAction::RaiseHand { site: "police".into() }, "派出所 赵军"));
+    h.state_mut().core.on_feed(chaired(32, MeetingAction::MuteAll { self_unmute: true }, "镇长 李娜"));
     h.run();
     h.get_by_label("已举手，等待主持人同意");
     h.get_by_label("本单位已静音");
@@ -201,7 +208,7 @@ fn a_units_seat_is_invited_joins_raises_its_hand_and_unmutes_itself_where_allowe
         [MeetingAction::RaiseHand { site: police() }, MeetingAction::UnmuteSelf { site: police() }]
     );
     // Muted by the chair by name: it may not unmute itself.
-    h.state_mut().core.on_feed(chaired(21, MeetingAction::Mute { site: "police".into() }, "镇长 李娜"));
+    h.state_mut().core.on_feed(chaired(33, MeetingAction::Mute { site: "police".into() }, "镇长 李娜"));
     h.run();
     h.get_by_label("本单位已被主持人静音");
     assert!(h.query_by_label("取消本单位静音").is_none());

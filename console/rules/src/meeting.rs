@@ -158,12 +158,20 @@ impl Meeting {
     }
 
     /// What a seat shows of the meeting: a seat of the center the layout's sites
-    /// ([`Self::shown`]); the seat of site `own` (a unit's) the chair first, while its seat sends,
-    /// then the layout's sites but itself.
+    /// ([`Self::shown`]); the seat of site `own` (a unit's) the layout's sites but itself, with
+    /// the chair (while its seat sends) after the spotlight's and the floor's, before the rest.
     pub fn panes(&self, own: Option<&str>) -> Vec<SiteState> {
-        let Some(own) = own else { return self.shown().into_iter().cloned().collect() };
-        let others = self.shown().into_iter().filter(|s| s.site.id != own).cloned();
-        self.chair_pane().into_iter().chain(others).take(self.layout.panes()).collect()
+        let mut panes: Vec<SiteState> =
+            self.shown().into_iter().filter(|s| Some(s.site.id.as_str()) != own).cloned().collect();
+        if own.is_some()
+            && let Some(chair) = self.chair_pane()
+        {
+            let first = [self.spotlight.as_deref(), self.floor.as_deref()];
+            let leading = panes.iter().take_while(|s| first.contains(&Some(s.site.id.as_str()))).count();
+            panes.insert(leading, chair);
+            panes.truncate(self.layout.panes());
+        }
+        panes
     }
 
     /// The chair as a pane, under its name, while its seat sends.
@@ -552,7 +560,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sites_seat_sees_the_chair_first_while_it_sends_and_never_itself() {
+    fn a_sites_seat_sees_the_chair_while_it_sends_after_the_spotlight_and_never_itself() {
         let mut m = opened();
         for id in ["a", "b", "c"] {
             present(&mut m, id, true);
@@ -575,7 +583,12 @@ mod tests {
         assert_eq!(ids(&m, Some("b")), [CHAIR, "a", "c"]);
         assert_eq!(ids(&m, None), ["a", "b", "c"], "the chair's own seat does not receive itself");
         assert!(m.list["M1"].audible(CHAIR), "the chair is heard");
-        chair(&mut m, 3, MeetingAction::Layout { layout: Layout::One });
+        // The spotlight's and the floor's before the chair.
+        chair(&mut m, 3, MeetingAction::Spotlight { site: Some("c".into()) });
+        assert_eq!(ids(&m, Some("b")), ["c", CHAIR, "a"]);
+        chair(&mut m, 4, MeetingAction::Layout { layout: Layout::One });
+        assert_eq!(ids(&m, Some("b")), ["c"]);
+        chair(&mut m, 5, MeetingAction::Spotlight { site: None });
         assert_eq!(ids(&m, Some("b")), [CHAIR]);
         present(&mut m, CHAIR, false);
         assert_eq!(ids(&m, Some("b")), ["a"]);

@@ -417,9 +417,7 @@ impl Config {
             if units.iter().any(|x| x.id == u.id) {
                 return Err(err(span, format!("unit id {:?} appears twice", u.id)));
             }
-            if u.id.is_empty() || u.id == streams::feed::EVERY_UNIT {
-                return Err(err(span, format!("unit id {:?} is reserved: name the unit", u.id)));
-            }
+            streams::feed::routes::check_unit_id(&u.id).map_err(|e| err(span.clone(), e))?;
             let radio = match &u.radio {
                 None => None,
                 Some(r) => Some(

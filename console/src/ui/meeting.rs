@@ -306,8 +306,13 @@ impl MeetingView {
                 (false, true) => "meeting.site_join",
                 (true, true) => "meeting.site_leave",
             };
-            if ui.button(tr.t(key)).clicked() {
+            let may = self.sending || core.desk.unit.is_none() || site_may_join(core, meeting);
+            if ui.add_enabled(may, egui::Button::new(tr.t(key))).clicked() {
                 self.sending = !self.sending;
+            }
+            let in_elsewhere = core.desk.unit.as_deref().and_then(|u| meeting.site(u)).is_some_and(|s| s.present);
+            if !self.sending && in_elsewhere {
+                ui.label(RichText::new(tr.t("meeting.in_elsewhere")).color(theme::WARN));
             }
             if self.sending {
                 match &media.sending {
@@ -526,6 +531,16 @@ impl MeetingView {
             }
         });
     }
+}
+
+/// Whether a unit's seat may join `meeting` as its site now: it has its site's token, the room
+/// lets the site in (not removed, not locked out), and the site is not in from another seat
+/// (which holds its participant id).
+pub fn site_may_join(core: &Core, meeting: &Meeting) -> bool {
+    let Some(unit) = core.desk.unit.as_deref() else { return false };
+    core.own_join(meeting).is_some_and(|j| j.token.is_some())
+        && meeting.allowed(unit)
+        && !meeting.site(unit).is_some_and(|s| s.present)
 }
 
 /// A unit's seat in its meeting: whether it is heard, its hand, and unmuting itself where the

@@ -292,8 +292,8 @@ fn unit_seat(
             commands.extend(region(ui, tr.t("region.new_orders"), |ui| desk::banner(ui, core, tr)));
         });
     }
-    // Invited to a meeting and not in it: said across the window until the unit joins.
-    if let Some(invited) = core.meeting().filter(|_| !views.meeting.sending) {
+    // Invited to a meeting it may join and not in it: said across the window until it joins.
+    if let Some(invited) = core.meeting().filter(|m| !views.meeting.sending && meeting::site_may_join(core, m)) {
         let banner = egui::Frame::default().fill(theme::INVITATION).inner_margin(8.0);
         Panel::top("meeting invitation").frame(banner).show(ui, |ui| {
             region(ui, tr.t("region.invitation"), |ui| {

@@ -364,6 +364,9 @@ impl eframe::App for LinkageApp {
         self.feeds.sync(&self.core.wall, &self.world.camera_uris, now);
         let meeting_ctx = ctx.clone();
         let waker: streams::Waker = std::sync::Arc::new(move || meeting_ctx.request_repaint());
+        // The seat sends only into the meeting it was asked to, also when its meeting changed
+        // since the last frame.
+        self.views.meeting.keep_to(&self.core);
         let own = self.views.meeting.sending.then(|| crate::meeting_media::own_source(&self.core));
         let wants = (self.views.meeting.open, own, self.simulated_sites.as_deref());
         self.meeting_media.follow(&self.core, wants, &self.world.camera_uris, &waker, self._runtime.handle());

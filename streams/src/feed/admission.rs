@@ -8,8 +8,9 @@
 
 use linkage_protocol::{Body, DeliveryState, ErrorCode, Incident, IncidentStatus, Role, SeatRole, UnitPosition};
 
-use super::event_log::{EVERY_UNIT, Pending};
+use super::event_log::Pending;
 use super::grant::Grant;
+use super::routes::route_of;
 
 /// The hub's answer to one message.
 pub(super) enum Admission {
@@ -25,13 +26,14 @@ pub(super) enum Admission {
 
 /// An event logged once per `dedup`, addressed to every reader (or a unit's terminals).
 fn logged(dedup: String, route: Option<String>, body: Body) -> Admission {
-    Admission::Log(Box::new(Pending { dedup: Some(dedup), route, body, township: None }))
+    logged_once(Some(dedup), route, body)
 }
 
-/// The route of a meeting's events: every unit's seat reads them (its own site's join among
-/// them), as the center's seats do.
-fn every_unit() -> Option<String> {
-    Some(EVERY_UNIT.to_owned())
+/// An event logged (once per `dedup`, when it has one) with its route: the unit it is
+/// addressed to, or every unit for the meetings ([`route_of`]).
+fn logged_once(dedup: Option<String>, addressed: Option<String>, body: Body) -> Admission {
+    let route = route_of(body.kind(), addressed);
+    Admission::Log(Box::new(Pending { dedup, route, body, township: None }))
 }
 
 /// What `grant`'s message `body` becomes.
@@ -131,18 +133,14 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             }
             command.by = me.clone();
             // An opened meeting's name is the log's to give (`Body::numbered`).
-            logged(format!("meeting/{me}/{}", command.key), every_unit(), Body::MeetingChaired(command))
+            logged(format!("meeting/{me}/{}", command.key), None, Body::MeetingChaired(command))
         }
         Body::MeetingEnforced(enforced) if role == Role::Center => {
-            let dedup = format!("enforced/{}/{}", enforced.meeting, enforced.command);
-            logged(dedup, every_unit(), Body::MeetingEnforced(enforced))
+            logged(format!("enforced/{}/{}", enforced.meeting, enforced.command), None, Body::MeetingEnforced(enforced))
         }
-        Body::MeetingPresence(presence) if role == Role::Center => Admission::Log(Box::new(Pending {
-            dedup: None,
-            route: every_unit(),
-            body: Body::MeetingPresence(presence),
-            township: None,
-        })),
+        Body::MeetingPresence(presence) if role == Role::Center => {
+            logged_once(None, None, Body::MeetingPresence(presence))
+        }
         Body::Dispatch(mut request) if role == Role::Console => {
             request.by = me.clone();
             logged(format!("dispatch/{me}/{}", request.key), None, Body::DispatchRequested(request))

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::routes::{EVERY_UNIT, FOR_EVERY_UNIT};
 use crate::sqlite::{Durability, open_wal};
 use linkage_protocol::{Body, Envelope};
 
@@ -41,13 +42,6 @@ pub struct EventLog {
 const STEPS_ROUTED: i64 = 2;
 /// The log's `user_version` from which the meetings' events are routed to every unit.
 const MEETINGS_ROUTED: i64 = 3;
-
-/// The route of what every unit's seat reads: the meetings (a unit's seat joins the meetings
-/// its unit is invited to as a site). No unit is called this (units' ids are checked).
-pub const EVERY_UNIT: &str = "*";
-
-/// The kinds of event every unit's seat reads (routed [`EVERY_UNIT`]).
-pub const FOR_EVERY_UNIT: [&str; 3] = ["meeting_chaired", "meeting_enforced", "meeting_presence"];
 
 impl EventLog {
     /// Opens (creating if needed) the log in `dir/events.sqlite`.

@@ -32,12 +32,13 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::admission::{Admission, admit};
 use super::attachments::AttachmentStore;
-use super::event_log::{EVERY_UNIT, EventLog, Logged, Pending};
+use super::event_log::{EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::jetstream::{self, County, JetStreamLog};
 use super::logs::{Reader, Writer};
 use super::positions::{Allowance, Positions};
+use super::routes;
 use super::tls::Socket;
 use super::users::{LoginError, Users};
 use super::views::redacted;
@@ -524,7 +525,7 @@ async fn serve(
     // to every unit), and nothing else.
     let unit: Option<Arc<str>> = grant.unit.as_deref().filter(|_| role == Role::UnitTerminal).map(Arc::from);
     let wanted = |route: &Option<Arc<str>>| {
-        streams_events || (unit.is_some() && (route == &unit || route.as_deref() == Some(EVERY_UNIT)))
+        streams_events || unit.as_deref().is_some_and(|unit| routes::unit_reads(unit, route.as_deref()))
     };
     // On a county's gateway a client of one township is served that township only: replayed
     // by the server's filter, streamed by the township's subject token, writing under it.
@@ -601,8 +602,9 @@ async fn serve(
                         Ok(Live { seq, frame, route, township, .. })
                             if seq > last_sent && wanted(&route) && in_scope(&township) =>
                         {
-                            let frame = redacted(role, unit.as_deref(), &frame).map_or(frame, Utf8Bytes::from);
-                            feed(&mut ws, frame).await?;
+                            if let Some(frame) = redacted(role, unit.as_deref(), frame) {
+                                feed(&mut ws, frame).await?;
+                            }
                             last_sent = seq;
                         }
                         Ok(_) => {}
@@ -642,8 +644,10 @@ async fn serve(
                     // broadcast: a terminal whose step another of its unit's logged first gets
                     // the logged one here, so its queue settles.
                     Ok(Ok(Live { frame, route, fresh, .. })) if !wanted(&route) || (!fresh && !streams_events) => {
-                        feed(&mut ws, frame).await?;
-                        flush(&mut ws).await?;
+                        if let Some(frame) = redacted(role, unit.as_deref(), frame) {
+                            feed(&mut ws, frame).await?;
+                            flush(&mut ws).await?;
+                        }
                     }
                     Ok(Ok(_)) => {}
                     Ok(Err(reason)) => refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?,
@@ -770,8 +774,9 @@ async fn replay(
             return Ok(());
         }
         for Logged { seq, frame } in batch {
-            let frame = redacted(role, route, &frame).unwrap_or(frame);
-            feed(ws, frame.into()).await?;
+            if let Some(frame) = redacted(role, route, frame) {
+                feed(ws, frame.into()).await?;
+            }
             *last_sent = seq;
         }
         flush(ws).await?;

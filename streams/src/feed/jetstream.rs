@@ -35,7 +35,8 @@ use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, St
 use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt;
 
-use super::event_log::{EVERY_UNIT, Logged, Pending};
+use super::event_log::{Logged, Pending};
+use super::routes;
 use linkage_protocol::Envelope;
 
 /// The header that carries an event's route (the unit it is addressed to) exactly.
@@ -361,7 +362,7 @@ impl JetStreamLog {
     }
 
     /// Events after `since` this gateway may read, oldest first, at most `limit`: all of its
-    /// scope, or (`route: Some(unit)`) those addressed to one unit or to [`EVERY_UNIT`]. A
+    /// scope, or (`route: Some(unit)`) those addressed to one unit or to [`routes::EVERY_UNIT`]. A
     /// unit's are picked from the whole scope by their route's header: nats-server 2.9 reads
     /// through one subject filter only, and no one filter takes a unit's own subjects and the
     /// meetings' (routed to every unit).
@@ -380,7 +381,7 @@ impl JetStreamLog {
             let left = message.info().map(|i| i.pending).unwrap_or(0);
             // A consumer that recreated itself may start over from the stream's beginning.
             if let Some(read) = read(message).filter(|r| r.logged.seq > since)
-                && (route.is_none() || read.route.as_deref() == route || read.route.as_deref() == Some(EVERY_UNIT))
+                && route.is_none_or(|unit| routes::unit_reads(unit, read.route.as_deref()))
             {
                 out.push(read.logged);
             }
@@ -440,7 +441,10 @@ fn placed(envelope: Envelope, seq: u64) -> String {
 /// foreign publisher put under the county's subjects).
 fn read(message: jetstream::Message) -> Option<Read> {
     let seq = message.info().ok()?.stream_sequence;
-    let route = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
+    let addressed = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
+    // By the kind in its subject too: a meeting logged before meetings had a route is every
+    // unit's all the same.
+    let route = routes::route_of(message.subject.split('.').nth(3).unwrap_or_default(), addressed);
     let township = township_of(&message.subject).unwrap_or_default().into();
     match numbered(&message.payload, seq) {
         Some(frame) => Some(Read { logged: Logged { seq, frame }, route, township }),

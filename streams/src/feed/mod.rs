@@ -12,12 +12,14 @@ pub mod jetstream;
 pub mod lease;
 mod logs;
 mod positions;
+pub mod routes;
 pub mod tls;
 mod users;
 mod views;
 
 pub use client::{ClientHandle, FeedClient, Session, login};
-pub use event_log::{EVERY_UNIT, EventLog, Logged, Pending};
+pub use event_log::{EventLog, Logged, Pending};
 pub use hub::{Grant, Hub, HubConfig, HubHandle, Limits};
 pub use linkage_protocol::*;
+pub use routes::EVERY_UNIT;
 pub use users::{LoginError, Person, SESSION_HOURS, Users, secret_hex};

@@ -102,8 +102,8 @@ impl Users {
         if (person.seat == SeatRole::Unit) != person.unit.is_some() {
             return Err("a unit's person names their unit (--unit ID), and only they do".into());
         }
-        if person.unit.as_deref().is_some_and(|u| u.is_empty() || u == super::EVERY_UNIT) {
-            return Err(format!("unit id {:?} is reserved: name the unit", person.unit.as_deref().unwrap_or_default()));
+        if let Some(unit) = &person.unit {
+            super::routes::check_unit_id(unit)?;
         }
         let hash = hash(password)?;
         self.db
