@@ -417,6 +417,20 @@ mod tests {
         meetings.on_event(&Envelope::new(0, Body::MeetingPresence(p)));
     }
 
+    /// The server's answer to the opening (command 1): room 7, carried out unless `detail`.
+    fn enforced(meetings: &mut Meetings, detail: &str, joins: Vec<SiteJoin>) {
+        let enforced = MeetingEnforcement {
+            meeting: "M1".into(),
+            command: 1,
+            ok: detail.is_empty(),
+            detail: detail.into(),
+            room: Some(7),
+            sfu: Some("http://sfu".into()),
+            joins,
+        };
+        meetings.on_event(&Envelope::new(2, Body::MeetingEnforced(enforced)));
+    }
+
     fn opened() -> Meetings {
         let mut meetings = Meetings::default();
         let sites = vec![site("a"), site("b"), site("c")];
@@ -540,16 +554,8 @@ mod tests {
     fn the_servers_word_is_kept_on_the_record() {
         let mut m = opened();
         let join = SiteJoin { site: "a".into(), participant: 100, token: Some("t".into()) };
-        let enforced = MeetingEnforcement {
-            meeting: "M1".into(),
-            command: 1,
-            ok: false,
-            detail: "433 Unauthorized".into(),
-            room: Some(7),
-            sfu: Some("http://sfu".into()),
-            joins: vec![join.clone(), SiteJoin { site: CHAIR.into(), participant: 2, token: Some("c".into()) }],
-        };
-        m.on_event(&Envelope::new(2, Body::MeetingEnforced(enforced)));
+        let chair_join = SiteJoin { site: CHAIR.into(), participant: 2, token: Some("c".into()) };
+        enforced(&mut m, "433 Unauthorized", vec![join.clone(), chair_join]);
         let meeting = &m.list["M1"];
         assert_eq!(meeting.room, Some(7));
         assert_eq!(meeting.site("a").unwrap().join, Some(join));
@@ -565,17 +571,7 @@ mod tests {
         for id in ["a", "b", "c"] {
             present(&mut m, id, true);
         }
-        let joins = vec![SiteJoin { site: CHAIR.into(), participant: 2, token: None }];
-        let enforced = MeetingEnforcement {
-            meeting: "M1".into(),
-            command: 1,
-            ok: true,
-            detail: String::new(),
-            room: Some(7),
-            sfu: None,
-            joins,
-        };
-        m.on_event(&Envelope::new(2, Body::MeetingEnforced(enforced)));
+        enforced(&mut m, "", vec![SiteJoin { site: CHAIR.into(), participant: 2, token: None }]);
         let ids = |m: &Meetings, own| m.list["M1"].panes(own).into_iter().map(|s| s.site.id).collect::<Vec<_>>();
         assert_eq!(ids(&m, None), ["a", "b", "c"], "the center's seats: the sites");
         assert_eq!(ids(&m, Some("b")), ["a", "c"], "the chair not sending: not shown");
