@@ -197,6 +197,9 @@ fn hub(args: &[String]) -> Result<(), String> {
             "--county",
             "--township",
             "--replicas",
+            "--nats-user",
+            "--nats-password-file",
+            "--nats-ca",
         ],
     )?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
@@ -286,11 +289,38 @@ fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jet
     Ok(())
 }
 
-/// `--nats URL[,URL…] --county C [--township T] [--replicas N]`: the hub is a gateway of the
-/// county's log (replicated 3 times unless told otherwise); without `--nats`, its own log.
+/// How the gateway is let in by the NATS nodes: `--nats-user` with the password on the first
+/// line of `--nats-password-file` (a file only its owner reads: a password on the command line
+/// would be in every `ps`), and `--nats-ca`, the authority that signed the nodes' certificates.
+fn nats_access(f: &HashMap<String, String>) -> Result<streams::feed::jetstream::NatsAccess, String> {
+    let user = match (f.get("nats-user"), f.get("nats-password-file")) {
+        (Some(user), Some(file)) => {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("--nats-password-file {file}: {e}"))?;
+            let password = text.lines().next().unwrap_or_default().trim_end().to_owned();
+            if user.trim().is_empty() || password.is_empty() {
+                return Err(format!("--nats-user and the first line of {file}: neither may be empty"));
+            }
+            Some((user.clone(), password))
+        }
+        (None, None) => None,
+        _ => return Err("--nats-user and --nats-password-file go together".into()),
+    };
+    let ca = f.get("nats-ca").map(std::path::PathBuf::from);
+    if let Some(ca) = &ca {
+        // Read now, to say a wrong path at start rather than as a failed handshake later.
+        streams::feed::tls::trust(ca).map_err(|e| format!("--nats-ca: {e}"))?;
+    }
+    Ok(streams::feed::jetstream::NatsAccess { user, ca })
+}
+
+/// `--nats URL[,URL…] --county C [--township T] [--replicas N] [--nats-user U
+/// --nats-password-file F] [--nats-ca CA]`: the hub is a gateway of the county's log
+/// (replicated 3 times unless told otherwise), let in by the nodes as U, over TLS trusting CA;
+/// without `--nats`, its own log.
 fn county(f: &HashMap<String, String>) -> Result<Option<streams::feed::jetstream::County>, String> {
+    const FOR_NATS: [&str; 6] = ["county", "township", "replicas", "nats-user", "nats-password-file", "nats-ca"];
     let Some(urls) = f.get("nats") else {
-        return match ["county", "township", "replicas"].iter().find(|k| f.contains_key(**k)) {
+        return match FOR_NATS.iter().find(|k| f.contains_key(**k)) {
             Some(k) => Err(format!("--{k} is for a county's gateway: give --nats URL[,URL…] too")),
             None => Ok(None),
         };
@@ -303,6 +333,7 @@ fn county(f: &HashMap<String, String>) -> Result<Option<streams::feed::jetstream
             Some(n) => n.parse().map_err(|_| format!("--replicas {n:?}: not a number"))?,
             None => 3,
         },
+        access: nats_access(f)?,
     };
     county.check()?;
     Ok(Some(county))
@@ -431,6 +462,7 @@ mod tests {
             county: "c1".into(),
             township: township.map(Into::into),
             replicas: 3,
+            access: Default::default(),
         };
         let tokens = |grant: Grant| std::collections::HashMap::from([("t".to_string(), grant)]);
         let police = Grant::unit_terminal("police");

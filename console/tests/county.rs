@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use linkage::config::Config;
 use linkage_tests::nats::NatsCluster;
-use peers::county::{Gateway, client, gateway};
+use peers::county::{Gateway, client, gateway, gateway_args, gateway_folder};
 use peers::drill;
 use streams::feed::{
     Body, ClientHandle, FeedUpdate, IncidentReport, Location, Person, Role, SeatRole, UnitPosition, Users, login,
@@ -402,22 +402,89 @@ fn smpp(port: u16) -> String {
     )
 }
 
+/// The nodes of a secured cluster let a gateway in only with their user's password and over
+/// TLS to the authority that signed their certificates: a gateway with a wrong password, or
+/// that does not know the authority, stops at start saying what to give; one with both serves
+/// its seats.
+#[test]
+fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_authority() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = NatsCluster::start_secured(3);
+    let nats = cluster.urls();
+    let secured = cluster.secured().unwrap();
+    let (right, wrong) = (dir.path().join("password"), dir.path().join("wrong"));
+    std::fs::write(&right, format!("{}\n", secured.password)).unwrap();
+    std::fs::write(&wrong, "guess\n").unwrap();
+    /// A gateway's arguments with the user, its password in `password`, and the authority.
+    fn access<'a>(
+        nats: &'a str,
+        secured: &'a linkage_tests::nats::Secured,
+        password: &'a std::path::Path,
+        ca: bool,
+    ) -> Vec<&'a std::ffi::OsStr> {
+        let mut args = gateway_args(nats, None);
+        let user: [&std::ffi::OsStr; 4] =
+            ["--nats-user".as_ref(), secured.user.as_ref(), "--nats-password-file".as_ref(), password.as_os_str()];
+        args.extend(user);
+        if ca {
+            args.extend::<[&std::ffi::OsStr; 2]>(["--nats-ca".as_ref(), secured.ca.as_os_str()]);
+        }
+        args
+    }
+    // Refused at start: the process ends, saying so.
+    let refused = |args: Vec<&std::ffi::OsStr>| {
+        let folder = gateway_folder(dir.path(), "refused");
+        let mut hub = std::process::Command::new(env!("CARGO_BIN_EXE_linkage"))
+            .args(["hub", "--listen", "127.0.0.1:0", "--data"])
+            .arg(folder.join("data"))
+            .arg("--tokens")
+            .arg(folder.join("tokens.toml"))
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ended = linkage_tests::wait_for(Duration::from_secs(60), || hub.try_wait().unwrap().is_some());
+        if !ended {
+            let _ = hub.kill();
+        }
+        let said = std::io::read_to_string(hub.stderr.take().unwrap()).unwrap_or_default();
+        assert!(ended, "a gateway the nodes refused went on running: {said}");
+        assert!(!hub.wait().unwrap().success());
+        said
+    };
+    let said = refused(access(&nats, secured, &wrong, true));
+    assert!(said.contains("did not let this gateway in") && said.contains("--nats-password-file"), "{said}");
+    let said = refused(access(&nats, secured, &right, false));
+    assert!(said.contains("did not let this gateway in") && said.contains("--nats-ca"), "{said}");
+
+    let port = linkage_tests::free_tcp_port();
+    let _gateway = Gateway::new(peers::linkage_hub(
+        &gateway_folder(dir.path(), "let-in"),
+        port,
+        &access(&nats, secured, &right, true),
+    ));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("ws://127.0.0.1:{port}");
+    let (_seat, mut seat_rx) = client(&runtime, &url, "console", Role::Console);
+    let (field, mut field_rx) = client(&runtime, &url, "field-t1", Role::FieldTerminal);
+    let sent = vec![("t1-1".to_owned(), report("t1", 1))];
+    let mut seen = vec![];
+    until_acknowledged(&field, &mut field_rx, &sent, &mut [(&mut seat_rx, &mut seen)]);
+    let told = linkage_tests::wait_for(Duration::from_secs(30), || {
+        drain(&mut seat_rx, &mut seen);
+        !seen.is_empty()
+    });
+    assert!(told, "the seat behind the secured cluster was not told of the report");
+}
+
 /// A gateway of township t1 that runs its services (`--config`: the drill's township), in its
 /// own folder `dir/name` with the drill's tokens.
 fn service(dir: &std::path::Path, name: &str, port: u16, nats: &str, config: &std::path::Path) -> Gateway {
     let own = dir.join(name);
     std::fs::create_dir_all(&own).unwrap();
     std::fs::copy(dir.join("tokens.toml"), own.join("tokens.toml")).unwrap();
-    let args: [&std::ffi::OsStr; 8] = [
-        "--nats".as_ref(),
-        nats.as_ref(),
-        "--county".as_ref(),
-        "c1".as_ref(),
-        "--township".as_ref(),
-        "t1".as_ref(),
-        "--config".as_ref(),
-        config.as_os_str(),
-    ];
+    let mut args = gateway_args(nats, Some("t1"));
+    args.extend::<[&std::ffi::OsStr; 2]>(["--config".as_ref(), config.as_os_str()]);
     Gateway::new(peers::linkage_hub(&own, port, &args))
 }
 

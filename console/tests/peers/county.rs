@@ -55,14 +55,25 @@ impl Drop for Gateway {
 /// A gateway of county `c1` (township `township`, or the whole county) on `port`, its own
 /// folder under `dir`.
 pub fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&str>) -> Gateway {
+    Gateway(super::linkage_hub(&gateway_folder(dir, name), port, &gateway_args(nats, township)))
+}
+
+/// The folder of gateway `name` under `dir`, with the drill's tokens.
+pub fn gateway_folder(dir: &Path, name: &str) -> std::path::PathBuf {
     let dir = dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("tokens.toml"), tokens()).unwrap();
-    let mut extra: Vec<&std::ffi::OsStr> = vec!["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()];
+    dir
+}
+
+/// `linkage hub`'s arguments for a gateway of county `c1` (township `township`, or the whole
+/// county) on the nodes `nats`.
+pub fn gateway_args<'a>(nats: &'a str, township: Option<&'a str>) -> Vec<&'a std::ffi::OsStr> {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()];
     if let Some(township) = township {
-        extra.extend::<[&std::ffi::OsStr; 2]>(["--township".as_ref(), township.as_ref()]);
+        args.extend::<[&std::ffi::OsStr; 2]>(["--township".as_ref(), township.as_ref()]);
     }
-    Gateway(super::linkage_hub(&dir, port, &extra))
+    args
 }
 
 /// A client of the hub at `url` (one or several gateways) with `token` as `role`, and what it

@@ -27,12 +27,12 @@
 
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::message::PublishMessage as Publish;
 use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
+use async_nats::{ConnectErrorKind, HeaderMap};
 use futures_util::StreamExt;
 
 use super::event_log::{Logged, Pending};
@@ -65,6 +65,65 @@ pub struct County {
     pub township: Option<String>,
     /// How many nodes keep the stream (3 in a county; 1 for a single test node).
     pub replicas: usize,
+    /// How the nodes let the gateway in and how it knows them.
+    pub access: NatsAccess,
+}
+
+/// How a gateway is let in by the NATS nodes, and how it knows them: the user and password
+/// the nodes' `authorization` names for the gateways, and the authority that signed the
+/// nodes' certificates — given it, TLS is required and nothing else trusted. Neither: plain
+/// and open, for a cluster on one machine or a closed network.
+#[derive(Clone, Default)]
+pub struct NatsAccess {
+    pub user: Option<(String, String)>,
+    pub ca: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for NatsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password never.
+        let user = self.user.as_ref().map(|(user, _)| user);
+        f.debug_struct("NatsAccess").field("user", &user).field("ca", &self.ca).finish()
+    }
+}
+
+/// Whether a first connection failed only because no node answered yet (a gateway may start
+/// before the cluster), rather than because one refused it (its user, its certificate).
+fn not_there_yet(e: &async_nats::ConnectError) -> bool {
+    use std::io::ErrorKind::*;
+    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>()).map(std::io::Error::kind);
+    match e.kind() {
+        ConnectErrorKind::TimedOut => true,
+        ConnectErrorKind::Io => io.is_none_or(|kind| {
+            matches!(
+                kind,
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | NotConnected
+                    | TimedOut
+                    | HostUnreachable
+                    | NetworkUnreachable
+                    | AddrNotAvailable
+                    | UnexpectedEof
+            )
+        }),
+        _ => false,
+    }
+}
+
+impl NatsAccess {
+    /// The client's options, named `name` on the nodes.
+    fn options(&self, name: String) -> async_nats::ConnectOptions {
+        let mut options = async_nats::ConnectOptions::new().name(name);
+        if let Some((user, password)) = &self.user {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        if let Some(ca) = &self.ca {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        options
+    }
 }
 
 impl County {
@@ -159,12 +218,26 @@ impl JetStreamLog {
             .iter()
             .map(|u| u.parse().map_err(|e| format!("NATS server {u:?}: {e}")))
             .collect::<Result<_, String>>()?;
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("linkage hub {}", county.township.as_deref().unwrap_or("county")))
-            .retry_on_initial_connect()
-            .connect(addrs)
-            .await
-            .map_err(|e| format!("cannot reach NATS at {}: {e}", county.urls.join(",")))?;
+        let name = format!("linkage hub {}", county.township.as_deref().unwrap_or("county"));
+        let nodes = county.urls.join(",");
+        // Once, to say at once what the nodes refused; then, if none was there yet, again and
+        // again in the background (a gateway may start before the cluster).
+        let client = match county.access.options(name.clone()).connect(addrs.clone()).await {
+            Ok(client) => client,
+            Err(e) if not_there_yet(&e) => county
+                .access
+                .options(name)
+                .retry_on_initial_connect()
+                .connect(addrs)
+                .await
+                .map_err(|e| format!("cannot reach NATS at {nodes}: {e}"))?,
+            Err(e) => {
+                return Err(format!(
+                    "NATS at {nodes} did not let this gateway in: {e} (its user and password: \
+                     --nats-user, --nats-password-file; the nodes' authority: --nats-ca)"
+                ));
+            }
+        };
         let js = jetstream::new(client);
         let config = Config {
             name: county.stream(),
@@ -465,6 +538,7 @@ mod tests {
             county: "c1".into(),
             township: township.map(Into::into),
             replicas: 3,
+            access: NatsAccess::default(),
         }
     }
 
