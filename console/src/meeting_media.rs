@@ -149,6 +149,8 @@ pub struct MeetingMedia {
     sending: Peers<(u64, u64), Publisher>,
     /// The demo's simulated sites, by meeting and site.
     simulated: Peers<(String, String), Publisher>,
+    /// The seat was asked to send its own, at the last follow (what it shows depends on it).
+    sending_own: bool,
 }
 
 /// The room of a meeting, once the server made it.
@@ -183,13 +185,14 @@ impl MeetingMedia {
         self.members.follow(members, runtime);
         let own = meeting.and_then(|m| core.own_join(m));
         let own_site = core.desk.unit.as_deref();
+        self.sending_own = send.is_some();
         let mut watched = vec![];
         let mut sent = vec![];
         let mut sites = vec![];
         if let (Some(meeting), Some(room)) = (meeting, room) {
             // A unit's seat receives whenever it is in (its panel hidden or not): it is a site.
             if let Some(receiver) = self.receiver(core, room.room, own).filter(|_| watch || own_site.is_some()) {
-                for s in meeting.panes(own_site) {
+                for s in meeting.panes(core.viewer(send.is_some())) {
                     let Some(join) = &s.join else { continue };
                     let (room, handle, waker) = (room.clone(), runtime.clone(), waker.clone());
                     let feed = join.participant;
@@ -265,7 +268,7 @@ impl MeetingMedia {
         let room = meeting.room.unwrap_or_default();
         let own = core.own_join(meeting);
         let receiver = self.receiver(core, room, own);
-        let panes = meeting.panes(core.desk.unit.as_deref());
+        let panes = meeting.panes(core.viewer(self.sending_own));
         for participant in panes.iter().filter_map(|s| s.join.as_ref().map(|j| j.participant)) {
             // Not in the room to receive: why, for every picture.
             let Some(receiver) = receiver else {

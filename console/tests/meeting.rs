@@ -459,14 +459,15 @@ fn janus_pid(dir: &Path) -> Option<String> {
 /// A unit's own seat of `linkage` is a site: it reads the meeting its unit is invited to with
 /// its own token and no other, joins as its unit with its picture and voice, and receives the
 /// chair and the other sites as itself; the chair's seat sees it present and receives its
-/// picture; its raised hand reaches the chair; Janus killed, the server starts it again and the
+/// picture, and so does a seat of the center that watches, with the chair's; its raised hand
+/// reaches the chair; Janus killed, the server starts it again and the
 /// unit's seat comes back by itself; removed, it is out of the meeting and its peers go. In the demo, whose simulated sites leave the unit a person plays to its seat.
 #[test]
 fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (_world, mut chair) = peers::quiet_demo(&runtime, dir.path(), linkage::config::SimulatedSms::Smpp);
+    let (world, mut chair) = peers::quiet_demo(&runtime, dir.path(), linkage::config::SimulatedSms::Smpp);
     chair.until(20, "caught up", |core| core.hub.caught_up);
     let (hub, token) = linkage::world::seats::find(&dir.path().join("data"), "justice").unwrap();
     let mut config = Config::demo().unwrap();
@@ -496,37 +497,41 @@ fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
     assert_eq!(tokens(meeting(&chair)), 4, "the chair's seat holds them all");
 
     // What the app does every frame, at both seats: the panel open, each sending its own.
-    let (mut at_chair, mut at_unit) = Default::default();
+    let (mut at_chair, mut at_unit, mut at_watcher) = Default::default();
+    // And a seat of the center that watches (it does not send as the chair).
+    let mut center = Config::demo().unwrap();
+    center.simulation = None;
+    let mut watcher = Seat::open(&runtime, &dir.path().join("watcher"), &world.hub_url, &world.token, &center);
     let (chair_own, unit_own) =
         (linkage::meeting_media::own_source(&chair.core), linkage::meeting_media::own_source(&unit.core));
     let staffed = ["justice".to_owned()];
     let follow = |media: &mut linkage::meeting_media::MeetingMedia, seat: &mut Seat, own, simulate| {
         seat.drain();
-        media.follow(
-            &seat.core,
-            (true, Some(own), simulate),
-            &Default::default(),
-            &streams::no_waker(),
-            runtime.handle(),
-        );
+        media.follow(&seat.core, (true, own, simulate), &Default::default(), &streams::no_waker(), runtime.handle());
         media.frame(&seat.core)
     };
     let justice = meeting(&chair).site("justice").and_then(|s| s.join.as_ref()).map(|j| j.participant).unwrap();
+    let chair_feed = meeting(&chair).chair_join.as_ref().map(|j| j.participant).unwrap();
     let until = std::time::Instant::now() + Duration::from_secs(90);
     let (seen_by_chair, seen_by_unit) = loop {
-        let seen_by_chair = follow(&mut at_chair, &mut chair, chair_own.clone(), Some(&staffed[..]));
-        let seen_by_unit = follow(&mut at_unit, &mut unit, unit_own.clone(), None);
-        if seen_by_chair.pictures.contains_key(&justice) && seen_by_unit.pictures.len() == 3 {
+        let seen_by_chair = follow(&mut at_chair, &mut chair, Some(chair_own.clone()), Some(&staffed[..]));
+        let seen_by_unit = follow(&mut at_unit, &mut unit, Some(unit_own.clone()), None);
+        let seen_by_watcher = follow(&mut at_watcher, &mut watcher, None, None);
+        if seen_by_chair.pictures.contains_key(&justice)
+            && seen_by_unit.pictures.len() == 3
+            && seen_by_watcher.pictures.contains_key(&chair_feed)
+        {
             break (seen_by_chair, seen_by_unit);
         }
         let present = meeting(&chair).sites.iter().filter(|s| s.present).count();
         assert!(
             std::time::Instant::now() < until,
-            "after 90 s: {present} present at the chair, the unit's {:?} pictures (sending {:?}, troubles {:?}), the chair's {:?}",
+            "after 90 s: {present} present at the chair, the unit's {:?} pictures (sending {:?}, troubles {:?}), the chair's {:?}, the watcher's {:?}",
             seen_by_unit.pictures.keys(),
             seen_by_unit.sending,
             seen_by_unit.troubles,
-            seen_by_chair.pictures.keys()
+            seen_by_chair.pictures.keys(),
+            seen_by_watcher.pictures.keys()
         );
         std::thread::sleep(Duration::from_millis(200));
     };
@@ -536,12 +541,13 @@ fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
     // 640×360) and the two simulated sites' (480×270); never its own.
     let size = |f: &std::sync::Arc<streams::video::Frame>| (f.width, f.height);
     assert_eq!(size(&seen_by_chair.pictures[&justice]), (640, 360));
-    let panes = unit.core.meeting().unwrap().panes(Some("justice"));
+    let panes = unit.core.meeting().unwrap().panes(unit.core.viewer(true));
     assert_eq!(panes[0].site.id, linkage::core::meeting::CHAIR, "the chair first");
     assert!(!seen_by_unit.pictures.contains_key(&justice));
     let mut sizes: Vec<(u32, u32)> = seen_by_unit.pictures.values().map(size).collect();
     sizes.sort();
     assert_eq!(sizes, [(480, 270), (480, 270), (640, 360)]);
+    assert!(!seen_by_chair.pictures.contains_key(&chair_feed), "the chair's seat does not receive itself");
 
     // Its hand goes up at the chair's.
     unit.apply(Command::ChairMeeting {
@@ -558,14 +564,14 @@ fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
     let until = std::time::Instant::now() + Duration::from_secs(60);
     while in_room(&chair) {
         assert!(std::time::Instant::now() < until, "the unit's seat never marked away after Janus died");
-        follow(&mut at_chair, &mut chair, chair_own.clone(), Some(&staffed[..]));
-        follow(&mut at_unit, &mut unit, unit_own.clone(), None);
+        follow(&mut at_chair, &mut chair, Some(chair_own.clone()), Some(&staffed[..]));
+        follow(&mut at_unit, &mut unit, Some(unit_own.clone()), None);
         std::thread::sleep(Duration::from_millis(200));
     }
     let until = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let seen_by_chair = follow(&mut at_chair, &mut chair, chair_own.clone(), Some(&staffed[..]));
-        let seen_by_unit = follow(&mut at_unit, &mut unit, unit_own.clone(), None);
+        let seen_by_chair = follow(&mut at_chair, &mut chair, Some(chair_own.clone()), Some(&staffed[..]));
+        let seen_by_unit = follow(&mut at_unit, &mut unit, Some(unit_own.clone()), None);
         if in_room(&chair) && seen_by_chair.pictures.contains_key(&justice) && seen_by_unit.pictures.len() == 3 {
             break;
         }
@@ -584,7 +590,7 @@ fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
     chair
         .apply(Command::ChairMeeting { meeting: id.clone(), action: MeetingAction::Remove { site: "justice".into() } });
     unit.until(20, "out of the meeting", |core| core.meeting().is_none());
-    let after = follow(&mut at_unit, &mut unit, unit_own, None);
+    let after = follow(&mut at_unit, &mut unit, Some(unit_own), None);
     assert!(after.pictures.is_empty() && after.sending.is_none());
     chair
         .until(20, "the unit's seat out of the room", |core| !core.meetings.list[&id].site("justice").unwrap().present);

@@ -266,6 +266,15 @@ impl Core {
         }
     }
 
+    /// This seat as it looks at a meeting: its unit's site, or a seat of the center
+    /// (`sending`: it sends as the chair).
+    pub fn viewer(&self, sending: bool) -> meeting::Viewer<'_> {
+        match &self.desk.unit {
+            Some(unit) => meeting::Viewer::Site(unit),
+            None => meeting::Viewer::Center { chairing: sending },
+        }
+    }
+
     /// How this seat sends into `meeting`: a unit's seat as its unit's site, a seat of the
     /// center as the chair.
     pub fn own_join<'a>(&self, meeting: &'a meeting::Meeting) -> Option<&'a linkage_protocol::SiteJoin> {

@@ -55,6 +55,15 @@ pub struct Meeting {
     pub record: Vec<Record>,
 }
 
+/// Who looks at a meeting ([`Meeting::panes`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Viewer<'a> {
+    /// A unit's seat, as its unit's site: it is never shown itself.
+    Site(&'a str),
+    /// A seat of the center; `chairing` when it sends as the chair (it does not receive itself).
+    Center { chairing: bool },
+}
+
 /// One site of a meeting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SiteState {
@@ -157,13 +166,17 @@ impl Meeting {
         shown
     }
 
-    /// What a seat shows of the meeting: a seat of the center the layout's sites
-    /// ([`Self::shown`]); the seat of site `own` (a unit's) the layout's sites but itself, with
-    /// the chair (while its seat sends) after the spotlight's and the floor's, before the rest.
-    pub fn panes(&self, own: Option<&str>) -> Vec<SiteState> {
+    /// What `viewer` shows of the meeting: the layout's sites ([`Self::shown`]) but its own,
+    /// with the chair's picture (while the chair's seat sends) after the spotlight's and the
+    /// floor's, before the rest — except at the seat that sends as the chair.
+    pub fn panes(&self, viewer: Viewer<'_>) -> Vec<SiteState> {
+        let own = match viewer {
+            Viewer::Site(site) => Some(site),
+            Viewer::Center { .. } => None,
+        };
         let mut panes: Vec<SiteState> =
             self.shown().into_iter().filter(|s| Some(s.site.id.as_str()) != own).cloned().collect();
-        if own.is_some()
+        if !matches!(viewer, Viewer::Center { chairing: true })
             && let Some(chair) = self.chair_pane()
         {
             let first = [self.spotlight.as_deref(), self.floor.as_deref()];
@@ -572,21 +585,24 @@ mod tests {
             present(&mut m, id, true);
         }
         enforced(&mut m, "", vec![SiteJoin { site: CHAIR.into(), participant: 2, token: None }]);
-        let ids = |m: &Meetings, own| m.list["M1"].panes(own).into_iter().map(|s| s.site.id).collect::<Vec<_>>();
-        assert_eq!(ids(&m, None), ["a", "b", "c"], "the center's seats: the sites");
-        assert_eq!(ids(&m, Some("b")), ["a", "c"], "the chair not sending: not shown");
+        let ids = |m: &Meetings, viewer| m.list["M1"].panes(viewer).into_iter().map(|s| s.site.id).collect::<Vec<_>>();
+        let (site_b, watching, chairing) =
+            (Viewer::Site("b"), Viewer::Center { chairing: false }, Viewer::Center { chairing: true });
+        assert_eq!(ids(&m, watching), ["a", "b", "c"], "the center's seats: the sites");
+        assert_eq!(ids(&m, site_b), ["a", "c"], "the chair not sending: not shown");
         present(&mut m, CHAIR, true);
-        assert_eq!(ids(&m, Some("b")), [CHAIR, "a", "c"]);
-        assert_eq!(ids(&m, None), ["a", "b", "c"], "the chair's own seat does not receive itself");
+        assert_eq!(ids(&m, site_b), [CHAIR, "a", "c"]);
+        assert_eq!(ids(&m, watching), [CHAIR, "a", "b", "c"], "a seat of the center that does not chair");
+        assert_eq!(ids(&m, chairing), ["a", "b", "c"], "the chair's own seat does not receive itself");
         assert!(m.list["M1"].audible(CHAIR), "the chair is heard");
         // The spotlight's and the floor's before the chair.
         chair(&mut m, 3, MeetingAction::Spotlight { site: Some("c".into()) });
-        assert_eq!(ids(&m, Some("b")), ["c", CHAIR, "a"]);
+        assert_eq!(ids(&m, site_b), ["c", CHAIR, "a"]);
         chair(&mut m, 4, MeetingAction::Layout { layout: Layout::One });
-        assert_eq!(ids(&m, Some("b")), ["c"]);
+        assert_eq!(ids(&m, site_b), ["c"]);
         chair(&mut m, 5, MeetingAction::Spotlight { site: None });
-        assert_eq!(ids(&m, Some("b")), [CHAIR]);
+        assert_eq!(ids(&m, site_b), [CHAIR]);
         present(&mut m, CHAIR, false);
-        assert_eq!(ids(&m, Some("b")), ["a"]);
+        assert_eq!(ids(&m, site_b), ["a"]);
     }
 }

@@ -185,7 +185,7 @@ impl MeetingView {
     /// The pictures this seat shows ([`Meeting::panes`]), each with its site's name and whether
     /// it is heard.
     fn panes(&mut self, ui: &mut egui::Ui, tr: &I18n, core: &Core, meeting: &Meeting, media: &MeetingFrame) {
-        let shown = meeting.panes(core.desk.unit.as_deref());
+        let shown = meeting.panes(core.viewer(self.sending));
         self.pictures.retain(|p, _| shown.iter().any(|s| s.join.as_ref().is_some_and(|j| j.participant == *p)));
         // Why a pane shows no picture before anything is tried: a seat of the center receives
         // with the watch token; a unit's seat receives as its site, once it joined.
