@@ -294,7 +294,19 @@ fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jet
 /// would be in every `ps`), and `--nats-ca`, the authority that signed the nodes' certificates.
 fn nats_access(f: &HashMap<String, String>) -> Result<streams::feed::jetstream::NatsAccess, String> {
     let user = match (f.get("nats-user"), f.get("nats-password-file")) {
+        (Some(_), Some(_)) if !f.contains_key("nats-ca") => {
+            return Err("--nats-user needs --nats-ca: the password would cross the network in the clear".into());
+        }
         (Some(user), Some(file)) => {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                std::fs::metadata(file).map_err(|e| format!("--nats-password-file {file}: {e}"))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "--nats-password-file {file}: others may read it (mode {:o}): chmod 600 it",
+                    mode & 0o777
+                ));
+            }
             let text = std::fs::read_to_string(file).map_err(|e| format!("--nats-password-file {file}: {e}"))?;
             let password = text.lines().next().unwrap_or_default().trim_end().to_owned();
             if user.trim().is_empty() || password.is_empty() {
@@ -452,6 +464,33 @@ mod tests {
         assert_eq!(default.maximized, Some(true));
         let sized = super::viewport(Some([1280.0, 720.0]));
         assert_eq!((sized.maximized, sized.inner_size), (Some(false), Some(egui::vec2(1280.0, 720.0))));
+    }
+
+    #[test]
+    fn a_gateways_nats_password_goes_with_tls_and_comes_from_a_file_only_its_owner_reads() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, "s3cret\n").unwrap();
+        std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+        streams::feed::tls::make_site_certs(&dir.path().join("tls"), &["127.0.0.1".into()]).unwrap();
+        let ca = dir.path().join("tls/ca.pem");
+        let flags = |pairs: &[(&str, &std::path::Path)]| -> std::collections::HashMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.display().to_string())).collect()
+        };
+        let user = std::path::Path::new("gateway");
+        let all = flags(&[("nats-user", user), ("nats-password-file", &password), ("nats-ca", &ca)]);
+        let access = super::nats_access(&all).unwrap();
+        assert_eq!(access.user, Some(("gateway".into(), "s3cret".into())));
+        assert!(!format!("{access:?}").contains("s3cret"), "the password is never printed");
+        let clear = flags(&[("nats-user", user), ("nats-password-file", &password)]);
+        assert!(super::nats_access(&clear).unwrap_err().contains("--nats-ca"));
+        let alone = flags(&[("nats-user", user), ("nats-ca", &ca)]);
+        assert!(super::nats_access(&alone).unwrap_err().contains("go together"));
+        std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(super::nats_access(&all).unwrap_err().contains("chmod 600"));
+        let no_ca = flags(&[("nats-ca", &dir.path().join("missing.pem"))]);
+        assert!(super::nats_access(&no_ca).unwrap_err().contains("--nats-ca"));
     }
 
     #[test]

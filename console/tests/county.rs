@@ -404,65 +404,69 @@ fn smpp(port: u16) -> String {
 
 /// The nodes of a secured cluster let a gateway in only with their user's password and over
 /// TLS to the authority that signed their certificates: a gateway with a wrong password, or
-/// that does not know the authority, stops at start saying what to give; one with both serves
-/// its seats.
+/// that trusts another authority, stops at start saying which; one with both serves its seats.
 #[test]
 fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_authority() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let cluster = NatsCluster::start_secured(3);
     let nats = cluster.urls();
     let secured = cluster.secured().unwrap();
-    let (right, wrong) = (dir.path().join("password"), dir.path().join("wrong"));
-    std::fs::write(&right, format!("{}\n", secured.password)).unwrap();
-    std::fs::write(&wrong, "guess\n").unwrap();
-    /// A gateway's arguments with the user, its password in `password`, and the authority.
+    let password = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    };
+    let (right, wrong) = (password("password", &secured.password), password("wrong", "guess"));
+    // Another site's authority: it did not sign the nodes' certificates.
+    streams::feed::tls::make_site_certs(&dir.path().join("other"), &["127.0.0.1".into()]).unwrap();
+    let other = dir.path().join("other/ca.pem");
+
+    /// A gateway's arguments with the user, its password in `password`, trusting `ca`.
     fn access<'a>(
         nats: &'a str,
-        secured: &'a linkage_tests::nats::Secured,
+        user: &'a str,
         password: &'a std::path::Path,
-        ca: bool,
+        ca: &'a std::path::Path,
     ) -> Vec<&'a std::ffi::OsStr> {
         let mut args = gateway_args(nats, None);
-        let user: [&std::ffi::OsStr; 4] =
-            ["--nats-user".as_ref(), secured.user.as_ref(), "--nats-password-file".as_ref(), password.as_os_str()];
-        args.extend(user);
-        if ca {
-            args.extend::<[&std::ffi::OsStr; 2]>(["--nats-ca".as_ref(), secured.ca.as_os_str()]);
-        }
+        args.extend::<[&std::ffi::OsStr; 6]>([
+            "--nats-user".as_ref(),
+            user.as_ref(),
+            "--nats-password-file".as_ref(),
+            password.as_os_str(),
+            "--nats-ca".as_ref(),
+            ca.as_os_str(),
+        ]);
         args
     }
-    // Refused at start: the process ends, saying so.
+    // Refused at start: the process ends, saying why.
     let refused = |args: Vec<&std::ffi::OsStr>| {
         let folder = gateway_folder(dir.path(), "refused");
-        let mut hub = std::process::Command::new(env!("CARGO_BIN_EXE_linkage"))
-            .args(["hub", "--listen", "127.0.0.1:0", "--data"])
-            .arg(folder.join("data"))
-            .arg("--tokens")
-            .arg(folder.join("tokens.toml"))
-            .args(args)
-            .stderr(std::process::Stdio::piped())
+        let said = folder.join("stderr");
+        let port = linkage_tests::free_tcp_port();
+        let mut hub = peers::linkage_hub_command(&folder, port, &args)
+            .stderr(std::fs::File::create(&said).unwrap())
             .spawn()
             .unwrap();
         let ended = linkage_tests::wait_for(Duration::from_secs(60), || hub.try_wait().unwrap().is_some());
         if !ended {
             let _ = hub.kill();
         }
-        let said = std::io::read_to_string(hub.stderr.take().unwrap()).unwrap_or_default();
+        let said = std::fs::read_to_string(said).unwrap_or_default();
         assert!(ended, "a gateway the nodes refused went on running: {said}");
         assert!(!hub.wait().unwrap().success());
         said
     };
-    let said = refused(access(&nats, secured, &wrong, true));
-    assert!(said.contains("did not let this gateway in") && said.contains("--nats-password-file"), "{said}");
-    let said = refused(access(&nats, secured, &right, false));
-    assert!(said.contains("did not let this gateway in") && said.contains("--nats-ca"), "{said}");
+    let said = refused(access(&nats, &secured.user, &wrong, &secured.ca));
+    assert!(said.contains("refused this gateway's user and password"), "{said}");
+    let said = refused(access(&nats, &secured.user, &right, &other));
+    assert!(said.contains("could not be trusted") && said.contains("--nats-ca"), "{said}");
 
     let port = linkage_tests::free_tcp_port();
-    let _gateway = Gateway::new(peers::linkage_hub(
-        &gateway_folder(dir.path(), "let-in"),
-        port,
-        &access(&nats, secured, &right, true),
-    ));
+    let args = access(&nats, &secured.user, &right, &secured.ca);
+    let _gateway = Gateway::new(peers::linkage_hub(&gateway_folder(dir.path(), "let-in"), port, &args));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let url = format!("ws://127.0.0.1:{port}");
     let (_seat, mut seat_rx) = client(&runtime, &url, "console", Role::Console);

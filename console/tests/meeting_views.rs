@@ -178,7 +178,7 @@ fn a_units_seat_is_invited_joins_raises_its_hand_and_unmutes_itself_where_allowe
     // The police are in from another of their seats (which holds their participant id): no
     // invitation to join here, and said why.
     assert!(h.query_by_label_contains("会商邀请：").is_none());
-    h.get_by_label("本单位已从其他席位入会");
+    h.get_by_label("本单位已在会中（其他席位入会，或本席刚离会）");
     h.state_mut().core.on_feed(presence(30, "police", false));
     h.run();
     h.get_by_role_and_label(Role::Region, "会商邀请");

@@ -150,6 +150,13 @@ impl Meeting {
     /// floor, the sites with their hands up, then the others in the room — as many as the
     /// layout has panes. Only these are received.
     pub fn shown(&self) -> Vec<&SiteState> {
+        let mut shown = self.in_order();
+        shown.truncate(self.layout.panes());
+        shown
+    }
+
+    /// Every site in the room, in the order the layout shows them ([`Self::shown`]).
+    fn in_order(&self) -> Vec<&SiteState> {
         let here = |id: &str| self.site(id).filter(|s| s.present && !s.removed);
         let mut shown: Vec<&SiteState> = vec![];
         let first = [self.spotlight.as_deref(), self.floor.as_deref()];
@@ -162,7 +169,6 @@ impl Meeting {
                 shown.push(s);
             }
         }
-        shown.truncate(self.layout.panes());
         shown
     }
 
@@ -175,15 +181,15 @@ impl Meeting {
             Viewer::Center { .. } => None,
         };
         let mut panes: Vec<SiteState> =
-            self.shown().into_iter().filter(|s| Some(s.site.id.as_str()) != own).cloned().collect();
+            self.in_order().into_iter().filter(|s| Some(s.site.id.as_str()) != own).cloned().collect();
         if !matches!(viewer, Viewer::Center { chairing: true })
             && let Some(chair) = self.chair_pane()
         {
             let first = [self.spotlight.as_deref(), self.floor.as_deref()];
             let leading = panes.iter().take_while(|s| first.contains(&Some(s.site.id.as_str()))).count();
             panes.insert(leading, chair);
-            panes.truncate(self.layout.panes());
         }
+        panes.truncate(self.layout.panes());
         panes
     }
 
@@ -603,6 +609,9 @@ mod tests {
         chair(&mut m, 5, MeetingAction::Spotlight { site: None });
         assert_eq!(ids(&m, site_b), [CHAIR]);
         present(&mut m, CHAIR, false);
+        assert_eq!(ids(&m, site_b), ["a"]);
+        // Its own site spotlit: the one pane goes to the next, not left empty.
+        chair(&mut m, 6, MeetingAction::Spotlight { site: Some("b".into()) });
         assert_eq!(ids(&m, site_b), ["a"]);
     }
 }

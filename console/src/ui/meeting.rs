@@ -140,7 +140,8 @@ impl MeetingView {
     }
 
     /// Keeps the seat's sending to its meeting: the seat's camera goes into a meeting only
-    /// when asked in that meeting. Called every frame, the panel open or not.
+    /// when asked in that meeting. The app calls it every frame, before the media follow the
+    /// meeting (so they never send into a meeting that just took the place of the one asked).
     pub fn keep_to(&mut self, core: &Core) {
         let meeting = core.meeting().map(|m| m.id.clone());
         if meeting != self.sending_for {
@@ -310,8 +311,7 @@ impl MeetingView {
             if ui.add_enabled(may, egui::Button::new(tr.t(key))).clicked() {
                 self.sending = !self.sending;
             }
-            let in_elsewhere = core.desk.unit.as_deref().and_then(|u| meeting.site(u)).is_some_and(|s| s.present);
-            if !self.sending && in_elsewhere {
+            if !self.sending && unit_in_room(core, meeting) {
                 ui.label(RichText::new(tr.t("meeting.in_elsewhere")).color(theme::WARN));
             }
             if self.sending {
@@ -538,9 +538,14 @@ impl MeetingView {
 /// (which holds its participant id).
 pub fn site_may_join(core: &Core, meeting: &Meeting) -> bool {
     let Some(unit) = core.desk.unit.as_deref() else { return false };
-    core.own_join(meeting).is_some_and(|j| j.token.is_some())
-        && meeting.allowed(unit)
-        && !meeting.site(unit).is_some_and(|s| s.present)
+    core.own_join(meeting).is_some_and(|j| j.token.is_some()) && meeting.allowed(unit) && !unit_in_room(core, meeting)
+}
+
+/// Whether this unit's site is in the room, as the server last logged it: from another of its
+/// seats while this one does not send (or for the few seconds after this one left, until the
+/// server sees it go).
+fn unit_in_room(core: &Core, meeting: &Meeting) -> bool {
+    core.desk.unit.as_deref().and_then(|u| meeting.site(u)).is_some_and(|s| s.present)
 }
 
 /// A unit's seat in its meeting: whether it is heard, its hand, and unmuting itself where the

@@ -170,7 +170,6 @@ fn title_bar(ui: &mut egui::Ui, views: &mut Views, tr: &I18n, title: &str, menu:
 
 /// Draws the whole console and returns what the user asked for.
 pub fn console(ui: &mut egui::Ui, views: &mut Views, core: &Core, tr: &I18n, frame: &Frame<'_>) -> Vec<Action> {
-    views.meeting.keep_to(core);
     if let Some(unit) = &core.desk.unit {
         return unit_seat(ui, views, core, tr, frame, unit);
     }

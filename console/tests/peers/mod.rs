@@ -197,22 +197,27 @@ impl Seat {
 /// `extra` arguments, once it listens. Its files endpoint gets a free port of its own: the
 /// default, the next port, may be the source port of some outgoing connection.
 pub fn linkage_hub(dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> Child {
-    let files = linkage_tests::free_tcp_port();
-    let child = Process::new(env!("CARGO_BIN_EXE_linkage"))
-        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--files", &format!("127.0.0.1:{files}"), "--data"])
-        .arg(dir.join("data"))
-        .arg("--tokens")
-        .arg(dir.join("tokens.toml"))
-        .args(extra)
-        .env("RUST_LOG", std::env::var("HUB_LOG").unwrap_or("warn".into()))
-        .spawn()
-        .expect("linkage hub starts");
+    let child = linkage_hub_command(dir, port, extra).spawn().expect("linkage hub starts");
     let until = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < until, "linkage hub did not listen within 20 s");
         std::thread::sleep(Duration::from_millis(20));
     }
     child
+}
+
+/// The command [`linkage_hub`] runs.
+pub fn linkage_hub_command(dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> Process {
+    let files = linkage_tests::free_tcp_port();
+    let mut command = Process::new(env!("CARGO_BIN_EXE_linkage"));
+    command
+        .args(["hub", "--listen", &format!("127.0.0.1:{port}"), "--files", &format!("127.0.0.1:{files}"), "--data"])
+        .arg(dir.join("data"))
+        .arg("--tokens")
+        .arg(dir.join("tokens.toml"))
+        .args(extra)
+        .env("RUST_LOG", std::env::var("HUB_LOG").unwrap_or("warn".into()));
+    command
 }
 
 /// A field terminal (token `field`) on the hub at `url`; what it is told is dropped.

@@ -79,12 +79,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             // Its id is the log's to give (`Body::numbered`).
             let incident =
                 Incident { id: String::new(), reported_at: chrono::Utc::now(), status: IncidentStatus::New, report };
-            Admission::Log(Box::new(Pending {
-                dedup,
-                route: None,
-                body: Body::IncidentReported(incident),
-                township: None,
-            }))
+            logged_once(dedup, None, Body::IncidentReported(incident))
         }
         // The first seat to acknowledge an alarm is the one recorded.
         Body::Acknowledge { incident } if role == Role::Console => {
@@ -94,12 +89,7 @@ pub(super) fn admit(grant: &Grant, body: Body) -> Admission {
             handover.by = me.clone();
             logged(format!("handover/{me}/{}", handover.key), None, Body::HandedOver(handover))
         }
-        Body::PeersDocked { peers } if role == Role::Bridge => Admission::Log(Box::new(Pending {
-            dedup: None,
-            route: None,
-            body: Body::PeersDocked { peers },
-            township: None,
-        })),
+        Body::PeersDocked { peers } if role == Role::Bridge => logged_once(None, None, Body::PeersDocked { peers }),
         Body::HandoverProgressed(p) if role == Role::Bridge => {
             logged(format!("handover/{}/{}", p.handover, p.state.code()), None, Body::HandoverProgressed(p))
         }

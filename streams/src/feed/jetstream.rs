@@ -87,20 +87,26 @@ impl std::fmt::Debug for NatsAccess {
     }
 }
 
-/// Whether a first connection failed only because no node answered yet (a gateway may start
-/// before the cluster), rather than because one refused it (its user, its certificate).
+/// The kind of the I/O error under a connection's failure, if it was one.
+fn io_kind(e: &async_nats::ConnectError) -> Option<std::io::ErrorKind> {
+    std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>()).map(std::io::Error::kind)
+}
+
+/// Whether a connection to a node failed only because it did not answer (yet: a gateway may
+/// start before the cluster, a node may be restarting, a name not resolve while the network
+/// comes up), rather than because it refused the gateway (its user, its certificate).
 fn not_there_yet(e: &async_nats::ConnectError) -> bool {
     use std::io::ErrorKind::*;
-    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>()).map(std::io::Error::kind);
     match e.kind() {
-        ConnectErrorKind::TimedOut => true,
-        ConnectErrorKind::Io => io.is_none_or(|kind| {
+        ConnectErrorKind::TimedOut | ConnectErrorKind::Dns => true,
+        ConnectErrorKind::Io => io_kind(e).is_none_or(|kind| {
             matches!(
                 kind,
                 ConnectionRefused
                     | ConnectionReset
                     | ConnectionAborted
                     | NotConnected
+                    | BrokenPipe
                     | TimedOut
                     | HostUnreachable
                     | NetworkUnreachable
@@ -109,6 +115,56 @@ fn not_there_yet(e: &async_nats::ConnectError) -> bool {
             )
         }),
         _ => false,
+    }
+}
+
+/// What to say when node `node` refused the gateway: which of its credentials, and what to give.
+fn refusal(node: &str, e: &async_nats::ConnectError) -> String {
+    match e.kind() {
+        ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => format!(
+            "NATS node {node} refused this gateway's user and password ({e}): give the user the nodes name \
+             for the gateways (--nats-user) and its password (--nats-password-file)"
+        ),
+        ConnectErrorKind::Tls => format!(
+            "NATS node {node}: no TLS with it ({e}): give the authority that signed the nodes' certificates \
+             (--nats-ca), and check the nodes' configuration has TLS"
+        ),
+        _ if io_kind(e) == Some(std::io::ErrorKind::InvalidData) => format!(
+            "NATS node {node} could not be trusted ({e}): give the authority that signed the nodes' \
+             certificates (--nats-ca), and check the node's certificate names the address used"
+        ),
+        _ => format!("NATS node {node} did not let this gateway in: {e}"),
+    }
+}
+
+/// Connects to the nodes. Each is first asked on its own: one that refuses the gateway (its
+/// password, its certificate) is said at once, and the gateway stops; while none answers it
+/// asks again every second (a gateway may start before the cluster). Once a node has let it
+/// in, the client connects to them all, and moves between them from then on.
+async fn let_in(
+    access: &NatsAccess,
+    name: &str,
+    addrs: &[async_nats::ServerAddr],
+    urls: &[String],
+) -> Result<async_nats::Client, String> {
+    let mut round = 0u64;
+    loop {
+        for (addr, url) in addrs.iter().zip(urls) {
+            match access.options(name.to_owned()).connect(addr.clone()).await {
+                Ok(_) => {
+                    let all = access.options(name.to_owned()).retry_on_initial_connect();
+                    return all.connect(addrs.to_vec()).await.map_err(|e| format!("cannot reach NATS at {url}: {e}"));
+                }
+                Err(e) if not_there_yet(&e) => {
+                    if round.is_multiple_of(30) {
+                        tracing::warn!(node = %url, error = %e, "no answer from a NATS node yet; asking again every second");
+                    }
+                }
+                Err(e) => return Err(refusal(url, &e)),
+            }
+        }
+        round += 1;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -133,6 +189,13 @@ impl County {
         let bad = |s: &str| s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if self.urls.is_empty() {
             return Err("no NATS server given".into());
+        }
+        if let Some(url) = self.urls.iter().find(|u| u.contains('@')) {
+            // It would be in every message that names the nodes, and in `ps`.
+            let host = url.rsplit('@').next().unwrap_or_default();
+            return Err(format!(
+                "NATS server …@{host}: no user or password in the address (--nats-user, --nats-password-file)"
+            ));
         }
         if bad(&self.county) {
             return Err(format!("county {:?}: use letters, digits, '_' or '-'", self.county));
@@ -180,6 +243,11 @@ pub fn township_of(subject: &str) -> Option<&str> {
     subject.split('.').nth(2)
 }
 
+/// The kind of event a subject holds: its fourth token (kinds are subject tokens as they are).
+fn kind_of(subject: &str) -> Option<&str> {
+    subject.split('.').nth(3)
+}
+
 /// `s` as one subject token, one to one: letters, digits, `-` and (not first) `_` as they
 /// are; anything else (a dot, a wildcard, Chinese, a leading `_`) as `_` and the hex of its
 /// UTF-8 bytes — only those start with `_`, so no two names share a token and none is `_`
@@ -219,25 +287,7 @@ impl JetStreamLog {
             .map(|u| u.parse().map_err(|e| format!("NATS server {u:?}: {e}")))
             .collect::<Result<_, String>>()?;
         let name = format!("linkage hub {}", county.township.as_deref().unwrap_or("county"));
-        let nodes = county.urls.join(",");
-        // Once, to say at once what the nodes refused; then, if none was there yet, again and
-        // again in the background (a gateway may start before the cluster).
-        let client = match county.access.options(name.clone()).connect(addrs.clone()).await {
-            Ok(client) => client,
-            Err(e) if not_there_yet(&e) => county
-                .access
-                .options(name)
-                .retry_on_initial_connect()
-                .connect(addrs)
-                .await
-                .map_err(|e| format!("cannot reach NATS at {nodes}: {e}"))?,
-            Err(e) => {
-                return Err(format!(
-                    "NATS at {nodes} did not let this gateway in: {e} (its user and password: \
-                     --nats-user, --nats-password-file; the nodes' authority: --nats-ca)"
-                ));
-            }
-        };
+        let client = let_in(&county.access, &name, &addrs, &county.urls).await?;
         let js = jetstream::new(client);
         let config = Config {
             name: county.stream(),
@@ -517,7 +567,7 @@ fn read(message: jetstream::Message) -> Option<Read> {
     let addressed = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
     // By the kind in its subject too: a meeting logged before meetings had a route is every
     // unit's all the same.
-    let route = routes::route_of(message.subject.split('.').nth(3).unwrap_or_default(), addressed);
+    let route = routes::route_of(kind_of(&message.subject).unwrap_or_default(), addressed);
     let township = township_of(&message.subject).unwrap_or_default().into();
     match numbered(&message.payload, seq) {
         Some(frame) => Some(Read { logged: Logged { seq, frame }, route, township }),
@@ -588,5 +638,7 @@ mod tests {
         assert!(County { county: "c>".into(), ..county(None) }.check().is_err());
         assert!(County { replicas: 7, ..county(None) }.check().is_err());
         assert!(County { urls: vec![], ..county(None) }.check().is_err());
+        let with_password = County { urls: vec!["nats://gw:secret@10.0.0.1:4222".into()], ..county(None) };
+        assert!(!with_password.check().unwrap_err().contains("secret"), "the password is not repeated");
     }
 }

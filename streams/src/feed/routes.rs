@@ -46,6 +46,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_kinds_routed_to_every_unit_are_the_meetings_events() {
+        use linkage_protocol::{Body, MeetingAction, MeetingCommand, MeetingEnforcement, MeetingPresence};
+        let meeting = || "M1".to_owned();
+        let command =
+            MeetingCommand { key: "k".into(), meeting: meeting(), action: MeetingAction::Close, by: "李".into() };
+        let enforced = MeetingEnforcement {
+            meeting: meeting(),
+            command: 1,
+            ok: true,
+            detail: String::new(),
+            room: None,
+            sfu: None,
+            joins: vec![],
+        };
+        let presence = MeetingPresence { meeting: meeting(), site: "a".into(), present: true };
+        let kinds = [
+            Body::MeetingChaired(command).kind(),
+            Body::MeetingEnforced(enforced).kind(),
+            Body::MeetingPresence(presence).kind(),
+        ];
+        assert_eq!(FOR_EVERY_UNIT, kinds);
+    }
+
+    #[test]
     fn meetings_go_to_every_unit_orders_to_theirs_and_no_unit_takes_a_reserved_name() {
         assert_eq!(route_of("meeting_enforced", None).as_deref(), Some(EVERY_UNIT));
         assert_eq!(route_of("order_issued", Some("police".into())).as_deref(), Some("police"));

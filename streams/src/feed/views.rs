@@ -3,7 +3,9 @@
 //! and the meetings (routed to every unit), with only its own site's token; a bridge (the 110
 //! center, a hotline platform) reads incidents and orders but never a reporter's or a unit's
 //! staff's mobile number, which stay inside the governance center (nor, see the hub, where the
-//! units are), nor a meeting's tokens (what lets a site join the room and receive it).
+//! units are), nor a meeting's tokens (what lets a site join the room and receive it), nor the
+//! center's own business that names its people's numbers (deliveries' receipts, paging,
+//! channel tests).
 //!
 //! The center's seats all read the tokens: a seat's journal is its machine's, shared by
 //! whoever logs in there, so tokens kept from one person at a seat would be missing for the
@@ -16,33 +18,54 @@ use linkage_protocol::{Body, Envelope, Role};
 /// not read taken out, or (what should be taken out cannot be: a frame this hub cannot read)
 /// not at all — it fails closed.
 pub(super) fn redacted<F: From<String> + AsRef<str>>(role: Role, unit: Option<&str>, frame: F) -> Option<F> {
-    let (bridge, terminal) = (role == Role::Bridge, role == Role::UnitTerminal);
-    let text = frame.as_ref();
-    if !((bridge && text.contains("mobile")) || ((bridge || terminal) && text.contains("\"token\""))) {
-        return Some(frame);
-    }
-    let Ok(mut env) = Envelope::parse(text) else {
-        tracing::warn!(?role, "a frame that may hold what this reader may not read, and cannot be read: withheld");
-        return None;
-    };
-    if terminal {
-        let Body::MeetingEnforced(enforced) = &mut env.body else { return Some(frame) };
-        // Its own site's token only; never a reserved site's (no unit bears such a name).
-        let own = |site: &str| Some(site) == unit && super::routes::check_unit_id(site).is_ok();
-        for join in enforced.joins.iter_mut().filter(|join| !own(&join.site)) {
-            join.token = None;
+    match role {
+        Role::Bridge => for_bridge(frame),
+        // Only a meeting's joins hold what a unit may not read.
+        Role::UnitTerminal if frame.as_ref().contains("\"token\"") => {
+            let mut env = read(role, frame.as_ref())?;
+            let Body::MeetingEnforced(enforced) = &mut env.body else { return Some(frame) };
+            // Its own site's token only; never a reserved site's (no unit bears such a name).
+            let own = |site: &str| Some(site) == unit && super::routes::check_unit_id(site).is_ok();
+            for join in enforced.joins.iter_mut().filter(|join| !own(&join.site)) {
+                join.token = None;
+            }
+            Some(env.to_text().into())
         }
-        return Some(env.to_text().into());
+        _ => Some(frame),
     }
+}
+
+/// A frame as a bridge may read it: every frame is read (a number can be in many places), the
+/// center's own business — its deliveries' receipts, its paging, its channel tests — withheld,
+/// and the mobiles and tokens left in the rest taken out.
+fn for_bridge<F: From<String> + AsRef<str>>(frame: F) -> Option<F> {
+    let mut env = read(Role::Bridge, frame.as_ref())?;
     match &mut env.body {
+        Body::DeliveryUpdated(_) | Body::AlarmPaged(_) | Body::AlarmAcknowledged { .. } | Body::ChannelTested(_) => {
+            return None;
+        }
         Body::IncidentReported(incident) => incident.report.reporter_mobile = None,
         Body::SatisfactionAsked(ask) => ask.mobile = String::new(),
         // The units' staff and their mobiles stay inside the center too.
         Body::RosterSet(roster) => roster.posts.iter_mut().for_each(|p| p.mobiles.clear()),
+        Body::OrderCreated(order) => {
+            order.units.iter_mut().flat_map(|u| &mut u.deliveries).for_each(|d| d.recipients.clear())
+        }
+        Body::OrderEscalated(escalated) => escalated.deliveries.iter_mut().for_each(|d| d.recipients.clear()),
         Body::MeetingEnforced(enforced) => enforced.joins.iter_mut().for_each(|join| join.token = None),
         _ => return Some(frame),
     }
     Some(env.to_text().into())
+}
+
+/// A logged frame read back (as logged: not checked again as a client's message would be, so
+/// an old event of an earlier version reads too); `None`, said, when it cannot be.
+fn read(role: Role, frame: &str) -> Option<Envelope> {
+    let read = serde_json::from_str::<Envelope>(frame);
+    if let Err(e) = &read {
+        tracing::warn!(?role, error = %e, "a logged frame this hub cannot read: withheld from this reader");
+    }
+    read.ok()
 }
 
 #[cfg(test)]
@@ -87,10 +110,31 @@ mod tests {
         );
         assert_eq!(tokens(redacted(Role::Bridge, None, frame)), [None, None, None]);
         // A frame that may hold a token and cannot be read is withheld, not passed on whole.
-        let unreadable = r#"{"v":99,"kind":"meeting_enforced","body":{"joins":[{"token":"x"}]}}"#.to_owned();
+        let unreadable = r#"{"kind":"meeting_enforced","body":{"joins":[{"token":"x"}]}}"#.to_owned();
         assert_eq!(redacted(Role::UnitTerminal, Some("police"), unreadable.clone()), None);
+        assert_eq!(redacted(Role::Bridge, None, unreadable.clone()), None);
         assert_eq!(redacted(Role::Console, None, unreadable.clone()), Some(unreadable));
-        let plain = r#"{"no":"secrets"}"#.to_owned();
-        assert_eq!(redacted(Role::Bridge, None, plain.clone()), Some(plain));
+    }
+
+    #[test]
+    fn a_bridge_reads_no_mobile_number_of_the_center_wherever_it_is() {
+        use linkage_protocol::Page;
+        let page = Page {
+            incident: "E000001".into(),
+            level: linkage_protocol::PageLevel::OnCall,
+            to: "王强".into(),
+            mobiles: vec!["13800000001".into()],
+            radio: None,
+        };
+        let paged = Envelope::new(3, Body::AlarmPaged(page)).to_text();
+        let acknowledged = Envelope::new(
+            4,
+            Body::AlarmAcknowledged { incident: "E000001".into(), by: "值班员（短信 13800000001）".into() },
+        )
+        .to_text();
+        for frame in [paged, acknowledged] {
+            assert_eq!(redacted(Role::Bridge, None, frame.clone()), None, "the center's paging: {frame}");
+            assert_eq!(redacted(Role::Console, None, frame.clone()), Some(frame));
+        }
     }
 }
