@@ -303,7 +303,7 @@ fn nats_access(f: &HashMap<String, String>) -> Result<streams::feed::jetstream::
                 std::fs::metadata(file).map_err(|e| format!("--nats-password-file {file}: {e}"))?.permissions().mode();
             if mode & 0o077 != 0 {
                 return Err(format!(
-                    "--nats-password-file {file}: others may read it (mode {:o}): chmod 600 it",
+                    "--nats-password-file {file}: its group or others may read it (mode {:o}): chmod 600 it",
                     mode & 0o777
                 ));
             }

@@ -99,6 +99,10 @@ fn the_110_center_hears_every_status_once_and_in_order_across_its_own_restart() 
     assert_eq!(first.report.kind, "dispute", "the 110's category mapped to a kind");
     assert_eq!(seat.core.bridged_from(&ids[0]), Some(("110", numbers[0].as_str())));
 
+    // An acknowledgement alone signs for the second (the bridge reads it).
+    seat.feed.send(streams::feed::Body::Acknowledge { incident: ids[1].clone() });
+    p110.until(30, "status", |e| e.iter().any(|s| s["incident_no"] == numbers[1] && s["status"] == "signed_for"));
+
     // The first is dispatched and worked; the 110 center goes down while it is on scene.
     seat.apply(Command::Dispatch(peers::order_only(&ids[0], "police", "请派出所前往调解")));
     seat.until(20, "the order", |core| core.orders.list.values().any(|o| o.incident == ids[0]));

@@ -148,7 +148,7 @@ impl Meeting {
 
     /// The sites whose pictures the layout shows, in order: the spotlight's, the one with the
     /// floor, the sites with their hands up, then the others in the room — as many as the
-    /// layout has panes. Only these are received.
+    /// layout has panes. What a seat receives is its [`Self::panes`], built on the same order.
     pub fn shown(&self) -> Vec<&SiteState> {
         let mut shown = self.in_order();
         shown.truncate(self.layout.panes());

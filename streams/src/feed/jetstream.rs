@@ -93,12 +93,13 @@ fn io_kind(e: &async_nats::ConnectError) -> Option<std::io::ErrorKind> {
 }
 
 /// Whether a connection to a node failed only because it did not answer (yet: a gateway may
-/// start before the cluster, a node may be restarting, a name not resolve while the network
-/// comes up), rather than because it refused the gateway (its user, its certificate).
+/// start before the cluster, a node may be restarting), rather than because it refused the
+/// gateway (its user, its certificate) or cannot be found (a name that does not resolve: said,
+/// and the gateway stops; systemd starts it again).
 fn not_there_yet(e: &async_nats::ConnectError) -> bool {
     use std::io::ErrorKind::*;
     match e.kind() {
-        ConnectErrorKind::TimedOut | ConnectErrorKind::Dns => true,
+        ConnectErrorKind::TimedOut => true,
         ConnectErrorKind::Io => io_kind(e).is_none_or(|kind| {
             matches!(
                 kind,
@@ -125,22 +126,23 @@ fn refusal(node: &str, e: &async_nats::ConnectError) -> String {
             "NATS node {node} refused this gateway's user and password ({e}): give the user the nodes name \
              for the gateways (--nats-user) and its password (--nats-password-file)"
         ),
-        ConnectErrorKind::Tls => format!(
-            "NATS node {node}: no TLS with it ({e}): give the authority that signed the nodes' certificates \
-             (--nats-ca), and check the nodes' configuration has TLS"
-        ),
+        ConnectErrorKind::Tls => format!("NATS node {node}: cannot use --nats-ca for it ({e})"),
+        ConnectErrorKind::Dns => format!("NATS node {node}: no such host ({e}): check --nats"),
         _ if io_kind(e) == Some(std::io::ErrorKind::InvalidData) => format!(
-            "NATS node {node} could not be trusted ({e}): give the authority that signed the nodes' \
-             certificates (--nats-ca), and check the node's certificate names the address used"
+            "NATS node {node} could not be trusted, or would not speak TLS ({e}): give the authority that \
+             signed the nodes' certificates (--nats-ca), check the node's certificate names the address \
+             used, and that the node has TLS"
         ),
         _ => format!("NATS node {node} did not let this gateway in: {e}"),
     }
 }
 
-/// Connects to the nodes. Each is first asked on its own: one that refuses the gateway (its
-/// password, its certificate) is said at once, and the gateway stops; while none answers it
-/// asks again every second (a gateway may start before the cluster). Once a node has let it
-/// in, the client connects to them all, and moves between them from then on.
+/// Connects to the nodes. Every node is first asked on its own: one that refuses the gateway
+/// (its password, its certificate) is said at once, and the gateway stops; once at least one
+/// has let it in and none refused, the client connects to them all and moves between them from
+/// then on (a node that did not answer is said, and is one to move to when it comes). While
+/// none answers, it asks again, a second after each round (a gateway may start before the
+/// cluster).
 async fn let_in(
     access: &NatsAccess,
     name: &str,
@@ -149,19 +151,23 @@ async fn let_in(
 ) -> Result<async_nats::Client, String> {
     let mut round = 0u64;
     loop {
+        let mut silent = vec![];
         for (addr, url) in addrs.iter().zip(urls) {
             match access.options(name.to_owned()).connect(addr.clone()).await {
-                Ok(_) => {
-                    let all = access.options(name.to_owned()).retry_on_initial_connect();
-                    return all.connect(addrs.to_vec()).await.map_err(|e| format!("cannot reach NATS at {url}: {e}"));
-                }
-                Err(e) if not_there_yet(&e) => {
-                    if round.is_multiple_of(30) {
-                        tracing::warn!(node = %url, error = %e, "no answer from a NATS node yet; asking again every second");
-                    }
-                }
+                Ok(_) => {}
+                Err(e) if not_there_yet(&e) => silent.push((url, e)),
                 Err(e) => return Err(refusal(url, &e)),
             }
+        }
+        let going = silent.len() < addrs.len();
+        if going || round.is_multiple_of(30) {
+            for (url, e) in &silent {
+                tracing::warn!(node = %url, error = %e, "no answer from a NATS node");
+            }
+        }
+        if going {
+            let all = access.options(name.to_owned()).retry_on_initial_connect();
+            return all.connect(addrs.to_vec()).await.map_err(|e| format!("cannot reach NATS: {e}"));
         }
         round += 1;
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -40,10 +40,17 @@ pub(super) fn redacted<F: From<String> + AsRef<str>>(role: Role, unit: Option<&s
 /// and the mobiles and tokens left in the rest taken out.
 fn for_bridge<F: From<String> + AsRef<str>>(frame: F) -> Option<F> {
     let mut env = read(Role::Bridge, frame.as_ref())?;
+    let seq = env.seq;
     match &mut env.body {
-        Body::DeliveryUpdated(_) | Body::AlarmPaged(_) | Body::AlarmAcknowledged { .. } | Body::ChannelTested(_) => {
-            return None;
+        Body::DeliveryUpdated(_) | Body::AlarmPaged(_) | Body::ChannelTested(_) => return None,
+        // That the alarm was acknowledged the bridge's peer is told (signed for); by whom, not
+        // how: an answer by SMS names the number it came from ("王强（短信 138…）").
+        Body::AlarmAcknowledged { by, .. } => {
+            let name = by.split(['（', '(']).next().unwrap_or_default().trim().to_owned();
+            *by = name;
         }
+        // A reporter's satisfaction by SMS is keyed by the number it came from.
+        Body::OrderChanged(change) => change.key = format!("change/{seq}"),
         Body::IncidentReported(incident) => incident.report.reporter_mobile = None,
         Body::SatisfactionAsked(ask) => ask.mobile = String::new(),
         // The units' staff and their mobiles stay inside the center too.
@@ -127,14 +134,24 @@ mod tests {
             radio: None,
         };
         let paged = Envelope::new(3, Body::AlarmPaged(page)).to_text();
-        let acknowledged = Envelope::new(
-            4,
-            Body::AlarmAcknowledged { incident: "E000001".into(), by: "值班员（短信 13800000001）".into() },
-        )
-        .to_text();
-        for frame in [paged, acknowledged] {
-            assert_eq!(redacted(Role::Bridge, None, frame.clone()), None, "the center's paging: {frame}");
-            assert_eq!(redacted(Role::Console, None, frame.clone()), Some(frame));
-        }
+        assert_eq!(redacted(Role::Bridge, None, paged.clone()), None, "the center's paging");
+        assert_eq!(redacted(Role::Console, None, paged.clone()), Some(paged));
+        // That it was acknowledged, and by whom — not the number the answer came from.
+        let by = "王强（短信 13800000001）".to_owned();
+        let acknowledged = Envelope::new(4, Body::AlarmAcknowledged { incident: "E000001".into(), by }).to_text();
+        let read = redacted(Role::Bridge, None, acknowledged.clone()).expect("the acknowledgement");
+        assert!(read.contains("\"王强\"") && !read.contains("138"), "{read}");
+        assert_eq!(redacted(Role::Console, None, acknowledged.clone()), Some(acknowledged));
+        // A reporter's satisfaction by SMS, keyed by the number it came from.
+        let change = linkage_protocol::OrderChange {
+            key: "sms/13900000002/1765000000000".into(),
+            order: "D000002".into(),
+            change: linkage_protocol::Change::Close { satisfaction: 5 },
+            by: String::new(),
+        };
+        let changed = Envelope::new(5, Body::OrderChanged(change)).to_text();
+        let read = redacted(Role::Bridge, None, changed).expect("the change");
+        assert!(!read.contains("139"), "{read}");
+        assert!(Envelope::parse(&read).is_ok(), "still a frame a client takes: {read}");
     }
 }
