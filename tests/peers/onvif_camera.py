@@ -6,7 +6,7 @@ server over ffmpeg), on loopback, fed a moving test picture.
 Only what a test on this machine needs is set around it: its WS-Discovery responder (UDP
 multicast, which would leave the machine) is replaced by one that does nothing, every address it
 advertises is 127.0.0.1, its presets file lives in --dir. Its PTZ position is logged to --log as
-JSON lines (`{"event": "ptz", "pan": …, "tilt": …, "zoom": …}`) each time it changes, so a test
+JSON lines (`{"event": "ptz", "pan": …, "tilt": …, "zoom": …, "moving": …}`) each time it changes, so a test
 can see the camera turn without asking it. Prints `LISTENING <onvif port>` once the ONVIF
 service answers.
 """
@@ -96,9 +96,11 @@ def main():
         last = None
         while True:
             status = camera.ptz.get_status()
-            now = (round(status["pan"], 3), round(status["tilt"], 3), round(status["zoom"], 3))
+            # Moving or not is part of what changes: a stop that leaves the position where the
+            # last line had it must still be logged, or the log says "moving" for ever.
+            now = (round(status["pan"], 3), round(status["tilt"], 3), round(status["zoom"], 3), status["moving"])
             if now != last:
-                log(args.log, "ptz", pan=now[0], tilt=now[1], zoom=now[2], moving=status["moving"])
+                log(args.log, "ptz", pan=now[0], tilt=now[1], zoom=now[2], moving=now[3])
                 last = now
             time.sleep(0.1)
 
