@@ -397,16 +397,10 @@ fn a_seat_sends_its_picture_and_voice_and_receives_a_sites_through_janus() {
 
 #[test]
 fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_shows_their_pictures() {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (_world, mut seat) = peers::quiet_demo(&runtime, dir.path(), linkage::config::SimulatedSms::Smpp);
-    seat.until(20, "caught up", |core| core.hub.caught_up);
-    let sites: Vec<Site> =
-        seat.core.units.iter().take(3).map(|u| Site { id: u.id.clone(), name: u.name.clone() }).collect();
-    let open = MeetingAction::Open { title: "防汛会商".into(), incident: None, sites };
-    seat.apply(Command::ChairMeeting { meeting: String::new(), action: open });
-    seat.until(30, "the room opened", |core| core.meetings.open().next().is_some_and(|m| m.room.is_some()));
+    let (dir, runtime) = (tempfile::tempdir().unwrap(), tokio::runtime::Runtime::new().unwrap());
+    let (_world, mut seat) = demo_chair(&runtime, dir.path());
+    let sites: Vec<Site> = seat.core.units.iter().take(3).map(site_of).collect();
+    open_in_demo(&mut seat, "防汛会商", sites);
 
     // What the app does every frame: the panel open, the seat sending, the demo's sites on.
     let mut media = linkage::meeting_media::MeetingMedia::default();
@@ -438,6 +432,27 @@ fn in_the_demo_the_simulated_sites_join_a_meeting_a_seat_opens_and_the_seat_show
     assert!(frame.pictures.values().all(|p| (p.width, p.height) == (480, 270)));
 }
 
+/// The demo's center (its simulated sites' media left to the test) and a seat of it that
+/// chairs, caught up.
+fn demo_chair(runtime: &tokio::runtime::Runtime, dir: &Path) -> (linkage::world::World, Seat) {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let (world, mut seat) = peers::quiet_demo(runtime, dir, linkage::config::SimulatedSms::Smpp);
+    seat.until(20, "caught up", |core| core.hub.caught_up);
+    (world, seat)
+}
+
+/// A unit as a meeting's site.
+fn site_of(unit: &linkage::core::unit::LinkedUnit) -> Site {
+    Site { id: unit.id.clone(), name: unit.name.clone() }
+}
+
+/// The seat opens a meeting with `sites`, and waits until the server made its room.
+fn open_in_demo(seat: &mut Seat, title: &str, sites: Vec<Site>) {
+    let open = MeetingAction::Open { title: title.into(), incident: None, sites };
+    seat.apply(Command::ChairMeeting { meeting: String::new(), action: open });
+    seat.until(30, "the room opened", |core| core.meetings.open().next().is_some_and(|m| m.room.is_some()));
+}
+
 /// The pid of the Janus a server started under `dir` (its `janus.pid`, wherever the server's
 /// data folder is).
 fn janus_pid(dir: &Path) -> Option<String> {
@@ -464,23 +479,17 @@ fn janus_pid(dir: &Path) -> Option<String> {
 /// unit's seat comes back by itself; removed, it is out of the meeting and its peers go. In the demo, whose simulated sites leave the unit a person plays to its seat.
 #[test]
 fn a_units_seat_joins_as_its_site_sees_the_chair_and_the_others_and_is_seen() {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (world, mut chair) = peers::quiet_demo(&runtime, dir.path(), linkage::config::SimulatedSms::Smpp);
-    chair.until(20, "caught up", |core| core.hub.caught_up);
+    let (dir, runtime) = (tempfile::tempdir().unwrap(), tokio::runtime::Runtime::new().unwrap());
+    let (world, mut chair) = demo_chair(&runtime, dir.path());
     let (hub, token) = linkage::world::seats::find(&dir.path().join("data"), "justice").unwrap();
     let mut config = Config::demo().unwrap();
     config.simulation = None;
     config.seat_for_unit("justice").unwrap();
     let mut unit = Seat::open(&runtime, &dir.path().join("unit"), &hub, &token, &config);
-    let site = |u: &linkage::core::unit::LinkedUnit| Site { id: u.id.clone(), name: u.name.clone() };
-    let mut sites: Vec<Site> = chair.core.units.iter().filter(|u| u.id != "justice").take(2).map(site).collect();
-    sites.extend(chair.core.units.iter().filter(|u| u.id == "justice").map(site));
+    let mut sites: Vec<Site> = chair.core.units.iter().filter(|u| u.id != "justice").take(2).map(site_of).collect();
+    sites.extend(chair.core.units.iter().filter(|u| u.id == "justice").map(site_of));
     assert_eq!(sites.len(), 3);
-    let open = MeetingAction::Open { title: "矛盾纠纷会商".into(), incident: None, sites };
-    chair.apply(Command::ChairMeeting { meeting: String::new(), action: open });
-    chair.until(30, "the room opened", |core| core.meetings.open().next().is_some_and(|m| m.room.is_some()));
+    open_in_demo(&mut chair, "矛盾纠纷会商", sites);
     unit.until(30, "the invitation with the unit's token", |core| {
         core.meeting().is_some_and(|m| m.room.is_some() && core.own_join(m).is_some_and(|j| j.token.is_some()))
     });
