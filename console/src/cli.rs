@@ -197,6 +197,7 @@ fn hub(args: &[String]) -> Result<(), String> {
             "--county",
             "--township",
             "--replicas",
+            "--leaf-townships",
             "--nats-user",
             "--nats-password-file",
             "--nats-ca",
@@ -325,12 +326,15 @@ fn nats_access(f: &HashMap<String, String>) -> Result<streams::feed::jetstream::
     Ok(streams::feed::jetstream::NatsAccess { user, ca })
 }
 
-/// `--nats URL[,URL…] --county C [--township T] [--replicas N] [--nats-user U
-/// --nats-password-file F] [--nats-ca CA]`: the hub is a gateway of the county's log
-/// (replicated 3 times unless told otherwise), let in by the nodes as U, over TLS trusting CA;
-/// without `--nats`, its own log.
+/// `--nats URL[,URL…] --county C [--township T] [--replicas N] [--leaf-townships T[,T…]]
+/// [--nats-user U --nats-password-file F] [--nats-ca CA]`: the hub is a gateway of the
+/// county's log (replicated 3 times unless told otherwise), let in by the nodes as U, over TLS
+/// trusting CA; the townships named by `--leaf-townships` keep their log on their own leaf
+/// node (a township's gateway there gives its own township among them, a county's gateway
+/// every one, and its stream sources theirs); without `--nats`, its own log.
 fn county(f: &HashMap<String, String>) -> Result<Option<streams::feed::jetstream::County>, String> {
-    const FOR_NATS: [&str; 6] = ["county", "township", "replicas", "nats-user", "nats-password-file", "nats-ca"];
+    const FOR_NATS: [&str; 7] =
+        ["county", "township", "replicas", "leaf-townships", "nats-user", "nats-password-file", "nats-ca"];
     let Some(urls) = f.get("nats") else {
         return match FOR_NATS.iter().find(|k| f.contains_key(**k)) {
             Some(k) => Err(format!("--{k} is for a county's gateway: give --nats URL[,URL…] too")),
@@ -346,6 +350,10 @@ fn county(f: &HashMap<String, String>) -> Result<Option<streams::feed::jetstream
             None => 3,
         },
         access: nats_access(f)?,
+        leaves: f
+            .get("leaf-townships")
+            .map(|l| l.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default(),
     };
     county.check()?;
     Ok(Some(county))
@@ -502,6 +510,7 @@ mod tests {
             township: township.map(Into::into),
             replicas: 3,
             access: Default::default(),
+            leaves: vec![],
         };
         let tokens = |grant: Grant| std::collections::HashMap::from([("t".to_string(), grant)]);
         let police = Grant::unit_terminal("police");

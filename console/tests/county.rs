@@ -482,13 +482,20 @@ fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_aut
 }
 
 /// A gateway of township t1 that runs its services (`--config`: the drill's township), in its
-/// own folder `dir/name` with the drill's tokens.
-fn service(dir: &std::path::Path, name: &str, port: u16, nats: &str, config: &std::path::Path) -> Gateway {
+/// own folder `dir/name` with the drill's tokens; `more` arguments after.
+fn service(
+    dir: &std::path::Path,
+    name: &str,
+    port: u16,
+    (nats, config): (&str, &std::path::Path),
+    more: &[&str],
+) -> Gateway {
     let own = dir.join(name);
     std::fs::create_dir_all(&own).unwrap();
     std::fs::copy(dir.join("tokens.toml"), own.join("tokens.toml")).unwrap();
     let mut args = gateway_args(nats, Some("t1"));
     args.extend::<[&std::ffi::OsStr; 2]>(["--config".as_ref(), config.as_os_str()]);
+    args.extend(more.iter().map(std::ffi::OsStr::new));
     Gateway::new(peers::linkage_hub(&own, port, &args))
 }
 
@@ -497,7 +504,7 @@ fn service(dir: &std::path::Path, name: &str, port: u16, nats: &str, config: &st
 struct ServiceRig {
     dir: tempfile::TempDir,
     runtime: tokio::runtime::Runtime,
-    _cluster: NatsCluster,
+    cluster: NatsCluster,
     nats: String,
     smsc: peers::Smsc,
 }
@@ -509,7 +516,7 @@ impl ServiceRig {
         let cluster = NatsCluster::start(3);
         let nats = cluster.urls();
         let smsc = peers::start_smsc(dir.path(), 0);
-        ServiceRig { dir, runtime, _cluster: cluster, nats, smsc }
+        ServiceRig { dir, runtime, cluster, nats, smsc }
     }
 
     /// The township's files, its config naming the hub at `hubs` and the SMSC: the config's
@@ -532,7 +539,7 @@ fn a_county_seat_dispatches_a_townships_incidents_through_its_service() {
     let [township, county] = linkage_tests::free_tcp_ports();
     let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
     let (config_path, config) = rig.config(&whole);
-    let _service = service(dir.path(), "t1", township, nats, &config_path);
+    let _service = service(dir.path(), "t1", township, (nats, &config_path), &[]);
     // The county's gateway knows the seat only (unit terminals connect to their township's).
     let own = dir.path().join("county");
     std::fs::create_dir_all(&own).unwrap();
@@ -563,7 +570,7 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
     let [a, b] = linkage_tests::free_tcp_ports();
     let both = format!("ws://127.0.0.1:{a},ws://127.0.0.1:{b}");
     let (config_path, config) = rig.config(&both);
-    let server = |name: &str, port: u16| service(dir.path(), name, port, &rig.nats, &config_path);
+    let server = |name: &str, port: u16| service(dir.path(), name, port, (&rig.nats, &config_path), &[]);
     let mut holder = server("a", a);
     let (_terminals, mut received) = drill::unit_terminals(runtime, &both);
     let mut seat = drill::dispatch_all(ORDERS, runtime, dir.path(), (&both, &config), drill::draft);
@@ -580,4 +587,164 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
     drill::each_order_once(&seat, &mut received, ORDERS);
     let resent = drill::each_sms_once(&seat, &rig.smsc.log, ORDERS);
     eprintln!("lease take-over: {ORDERS} orders, {resent} SMS resends recognised by key at the SMSC");
+}
+
+/// What a client was told: the events of township t1 (envelopes in the order told) and every
+/// refusal.
+#[derive(Default)]
+struct Told {
+    events: Vec<streams::feed::Envelope>,
+    refused: Vec<String>,
+}
+
+impl Told {
+    fn take(&mut self, rx: &mut mpsc::UnboundedReceiver<FeedUpdate>) {
+        while let Ok(update) = rx.try_recv() {
+            match update {
+                FeedUpdate::Event(env) if env.township.as_deref() == Some("t1") => self.events.push(env),
+                FeedUpdate::Refused { reason, .. } => self.refused.push(reason),
+                _ => {}
+            }
+        }
+    }
+
+    /// The incidents told of: their ids and their reports' texts.
+    fn incidents(&self) -> Vec<(String, String)> {
+        let incident = |env: &streams::feed::Envelope| match &env.body {
+            Body::IncidentReported(i) => Some((i.id.clone(), i.report.text.clone())),
+            _ => None,
+        };
+        self.events.iter().filter_map(incident).collect()
+    }
+
+    /// Whether an acknowledgement of `incident` was told.
+    fn acknowledged(&self, incident: &str) -> bool {
+        self.events.iter().any(|e| matches!(&e.body, Body::AlarmAcknowledged { incident: i, .. } if i == incident))
+    }
+
+    /// The events as the log keeps them, whichever log they are read from: when, and what
+    /// (not their place in that log).
+    fn logged(&self) -> Vec<streams::feed::Envelope> {
+        self.events.iter().map(|e| streams::feed::Envelope { seq: 0, ..e.clone() }).collect()
+    }
+}
+
+/// A township on its own node — a leaf node of the county's cluster with its own JetStream
+/// domain, through a link the test cuts — works on while that link is cut for a minute under
+/// load: its terminal's reports (ten a second) are acknowledged and reach its seat, its seat
+/// dispatches, its service sends each work order and SMS once; meanwhile the county seat is
+/// told nothing of it, and the county seat's command for it is refused. When the link comes
+/// back, the county seat holds the township's events exactly as the township's seat does —
+/// every one once, in the township's order, with the township's names — and acts on them again.
+#[test]
+fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches_up_once_in_order() {
+    use linkage::core::Command;
+    use linkage::core::dispatch::DispatchDraft;
+    use linkage_tests::nats::LeafNode;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const ORDERS: usize = 3;
+    const BEFORE: usize = 10;
+    const CUT: Duration = Duration::from_secs(60);
+    let rig = ServiceRig::start();
+    let (dir, runtime) = (&rig.dir, &rig.runtime);
+    let leaf = LeafNode::start("t1", &rig.cluster.leafnode_links());
+    let [township, county] = linkage_tests::free_tcp_ports();
+    let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
+    let (config_path, config) = rig.config(&t1);
+    let own = ["--leaf-townships", "t1", "--replicas", "1"];
+    let _service = service(dir.path(), "t1", township, (&leaf.url(), &config_path), &own);
+    let mut args = gateway_args(&rig.nats, None);
+    args.extend(["--leaf-townships", "t1"].map(std::ffi::OsStr::new));
+    let _county = Gateway::new(peers::linkage_hub(&gateway_folder(dir.path(), "county"), county, &args));
+
+    let (_t1_seat, mut t1_rx) = client(runtime, &t1, "seat", Role::Console);
+    let (county_seat, mut county_rx) = client(runtime, &whole, "console", Role::Console);
+    let (field, mut field_rx) = client(runtime, &t1, "field", Role::FieldTerminal);
+    let (_terminals, mut received) = drill::unit_terminals(runtime, &t1);
+    let (mut at_t1, mut at_county, mut at_field) = (Told::default(), Told::default(), Told::default());
+    for n in 1..=BEFORE {
+        field.send(report("t1", n));
+    }
+    let sourced = linkage_tests::wait_for(Duration::from_secs(60), || {
+        at_county.take(&mut county_rx);
+        at_county.incidents().len() == BEFORE
+    });
+    assert!(sourced, "the county's stream did not source the township's reports: {:?}", at_county.incidents());
+    let (first, _) = at_county.incidents()[0].clone();
+    assert!(first.starts_with("t1/E"), "named after the township's own log: {first}");
+
+    rig.cluster.cut_leaf_links();
+    let cut = Instant::now();
+    let load = Arc::new(AtomicBool::new(true));
+    let reporting = {
+        let load = load.clone();
+        std::thread::spawn(move || {
+            let mut n = BEFORE;
+            while load.load(Ordering::SeqCst) {
+                n += 1;
+                field.send(report("t1", n));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (field, n)
+        })
+    };
+    // The county seat's command for the township cannot reach the township's log.
+    county_seat.send(Body::Acknowledge { incident: first.clone() });
+    // The township's seat dispatches reports of the cut; its service sends the orders.
+    let mut seat = peers::Seat::open(runtime, &dir.path().join("seat"), &t1, "seat", &config);
+    seat.until(60, "reports of the cut", |core| core.incidents.len() >= BEFORE + ORDERS);
+    let mut incidents: Vec<String> = seat.core.incidents.all().iter().map(|t| t.incident.id.clone()).collect();
+    incidents.sort();
+    for (i, incident) in incidents.into_iter().skip(BEFORE).take(ORDERS).enumerate() {
+        seat.apply(Command::Dispatch(DispatchDraft { incident, ..drill::draft(i) }));
+    }
+    seat.until(60, "every order built and every message sent", |core| drill::all_sent(core, ORDERS));
+    assert!(seat.core.orders.list.keys().all(|id| id.starts_with("t1/D")), "{:?}", seat.core.orders.list.keys());
+    drill::each_order_once(&seat, &mut received, ORDERS);
+    drill::each_sms_once(&seat, &rig.smsc.log, ORDERS);
+    let refused = linkage_tests::wait_for(CUT.saturating_sub(cut.elapsed()), || {
+        at_county.take(&mut county_rx);
+        !at_county.refused.is_empty()
+    });
+    assert!(refused, "the county seat's command for a township cut off was not refused");
+    assert!(at_county.refused[0].contains("t1's own stream"), "{:?}", at_county.refused);
+    while cut.elapsed() < CUT {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    load.store(false, Ordering::SeqCst);
+    let (field, sent) = reporting.join().unwrap();
+    // Its own seat never noticed: every report of the cut acknowledged and told, none refused.
+    let told = linkage_tests::wait_for(Duration::from_secs(30), || {
+        at_t1.take(&mut t1_rx);
+        at_t1.incidents().len() == sent
+    });
+    assert!(told, "the township's seat holds {} of {sent} reports", at_t1.incidents().len());
+    at_field.take(&mut field_rx);
+    assert!(at_field.refused.is_empty(), "the township's terminal was refused: {:?}", at_field.refused);
+    at_county.take(&mut county_rx);
+    assert_eq!(at_county.incidents().len(), BEFORE, "the county was told of reports of the cut: was it cut?");
+    assert!(!at_t1.acknowledged(&first), "the refused acknowledgement reached the township");
+
+    rig.cluster.restore_leaf_links();
+    let during = at_t1.events.len();
+    let caught_up = linkage_tests::wait_for(Duration::from_secs(120), || {
+        at_county.take(&mut county_rx);
+        at_county.events.len() >= during
+    });
+    assert!(caught_up, "the county holds {} of the township's {during} events", at_county.events.len());
+    at_t1.take(&mut t1_rx);
+    let n = at_county.events.len().min(at_t1.events.len());
+    assert_eq!(at_county.logged()[..n], at_t1.logged()[..n], "the county's copy of the township's log");
+    let texts: Vec<String> = at_t1.incidents().into_iter().map(|(_, text)| text).collect();
+    let expected: Vec<String> = (1..=sent).map(|n| format!("t1-{n}")).collect();
+    assert_eq!(texts, expected, "the township's reports, once each, in the order sent");
+    // The county seat acts on the township again.
+    county_seat.send(Body::Acknowledge { incident: first.clone() });
+    let acknowledged = linkage_tests::wait_for(Duration::from_secs(60), || {
+        at_t1.take(&mut t1_rx);
+        at_t1.acknowledged(&first)
+    });
+    assert!(acknowledged, "the county seat's acknowledgement did not reach the township");
+    drop(field);
 }

@@ -52,7 +52,7 @@ fn work_order_from_the_center() -> WorkOrder {
         texts: Texts { order: "请{unit}到场调解".into(), ..Texts::default() },
         clocks: PlanClocks::default(),
     };
-    let order = center.build_order(2, chrono::Utc::now(), &draft).unwrap();
+    let order = center.build_order("D000002".into(), chrono::Utc::now(), &draft).unwrap();
     let online = center.messages_of(&order).into_iter().find(|m| m.channel == ChannelKind::Order).unwrap();
     assert_eq!(online.address, Address::Terminal("justice".into()));
     WorkOrder {

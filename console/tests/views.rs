@@ -526,7 +526,7 @@ fn a_110_incident_is_returned_with_its_reason_and_the_trail_follows_the_peer() {
     log(&mut h, 10, Body::HandedOver(streams::feed::Handover { by: "值班台1".into(), ..handover }));
     assert!(!h.state().core.incidents.get("E000004").unwrap().is_open(), "off the center's queue");
     let progress = streams::feed::HandoverProgress {
-        handover: streams::feed::handover_id(10),
+        handover: "H000010".into(),
         incident: "E000004".into(),
         state: streams::feed::HandoverState::Received,
         text: String::new(),
@@ -582,7 +582,7 @@ fn a_county_seats_board_ranks_the_townships() {
             texts: Default::default(),
             clocks: Default::default(),
         };
-        let order = s.core.build_order(seq, at, &draft).expect("a unit to reach");
+        let order = s.core.build_order(format!("D{seq:06}"), at, &draft).expect("a unit to reach");
         let id = order.id.clone();
         let created =
             Envelope { time: at, township: Some(township.into()), ..Envelope::new(seq + 1, Body::OrderCreated(order)) };

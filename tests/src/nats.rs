@@ -1,16 +1,21 @@
 //! A NATS JetStream cluster on loopback for tests and benchmarks: Debian's `nats-server`
 //! (2.9.10, `make deps`), three nodes routed to each other, each with its own store in a
 //! temporary folder. A node can be killed (SIGKILL) and started again on its store and ports.
-//! A secured cluster lets in only its user with its password, over TLS.
+//! A secured cluster lets in only its user with its password, over TLS. A township's own node
+//! ([`LeafNode`]) joins the cluster as a leaf with its own JetStream domain, through the
+//! cluster's links ([`Link`]), which the test can cut.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// One node: its name (`n1`…), client port and route port, and its process while it runs.
+/// One node: its name (`n1`…), client port, route port and leaf nodes' port, the link leaf
+/// nodes reach that port through, and its process while it runs.
 struct Node {
     name: String,
     port: u16,
     route: u16,
+    leafnodes: u16,
+    link: Link,
     child: Option<Child>,
 }
 
@@ -44,9 +49,16 @@ impl NatsCluster {
 
     fn started(n: usize, secured: bool) -> NatsCluster {
         let dir = tempfile::tempdir().expect("a folder for the cluster");
-        let ports = crate::free_tcp_port_list(2 * n);
+        let ports = crate::free_tcp_port_list(3 * n);
         let nodes = (0..n)
-            .map(|i| Node { name: format!("n{}", i + 1), port: ports[2 * i], route: ports[2 * i + 1], child: None })
+            .map(|i| Node {
+                name: format!("n{}", i + 1),
+                port: ports[3 * i],
+                route: ports[3 * i + 1],
+                leafnodes: ports[3 * i + 2],
+                link: Link::start(ports[3 * i + 2]),
+                child: None,
+            })
             .collect();
         let secured = secured.then(|| {
             let tls = dir.path().join("tls");
@@ -71,17 +83,22 @@ impl NatsCluster {
         self.secured.as_ref()
     }
 
+    /// Node `i`'s configuration. Its leaf nodes' port is advertised as its link's: a leaf node
+    /// learns the nodes' addresses from them, and would go around a cut link otherwise.
     fn write_config(&self, i: usize) {
         let node = &self.nodes[i];
         let routes: Vec<String> = self.nodes.iter().map(|n| format!("nats-route://127.0.0.1:{}", n.route)).collect();
         let mut config = format!(
             "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: \"{store}\" }}\n\
-             cluster {{\n  name: lk\n  listen: 127.0.0.1:{route}\n  routes: [{routes}]\n}}\n",
+             cluster {{\n  name: lk\n  listen: 127.0.0.1:{route}\n  routes: [{routes}]\n}}\n\
+             leafnodes {{ listen: 127.0.0.1:{leafnodes}, advertise: \"127.0.0.1:{link}\" }}\n",
             name = node.name,
             port = node.port,
             store = self.dir.path().join(&node.name).display(),
             route = node.route,
             routes = routes.join(", "),
+            leafnodes = node.leafnodes,
+            link = node.link.port(),
         );
         if let Some(secured) = &self.secured {
             let tls = self.dir.path().join("tls");
@@ -98,17 +115,22 @@ impl NatsCluster {
 
     fn run(&mut self, i: usize) {
         let conf = self.dir.path().join(format!("{}.conf", self.nodes[i].name));
-        let child = Command::new("nats-server")
-            .arg("-c")
-            .arg(conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server runs (make deps installs it)");
-        self.nodes[i].child = Some(child);
-        let port = self.nodes[i].port;
-        let up = crate::wait_for(Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-        assert!(up, "nats-server {} did not listen within 20 s", self.nodes[i].name);
+        self.nodes[i].child = Some(nats_server(&conf, self.nodes[i].port, &self.nodes[i].name));
+    }
+
+    /// Where a leaf node reaches the nodes: each node's link to its leaf nodes' port.
+    pub fn leafnode_links(&self) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.link.port()).collect()
+    }
+
+    /// Cuts the county's line to its leaf nodes: every node's link.
+    pub fn cut_leaf_links(&self) {
+        self.nodes.iter().for_each(|n| n.link.cut());
+    }
+
+    /// Restores the county's line to its leaf nodes.
+    pub fn restore_leaf_links(&self) {
+        self.nodes.iter().for_each(|n| n.link.restore());
     }
 
     fn index(&self, name: &str) -> usize {
@@ -140,6 +162,119 @@ impl NatsCluster {
         let js = async_nats::jetstream::new(client);
         let info = js.get_stream(stream).await.ok()?.get_info().await.ok()?;
         info.cluster.and_then(|c| c.leader)
+    }
+}
+
+/// Runs `nats-server -c conf` and waits until it takes connections on `port`.
+fn nats_server(conf: &std::path::Path, port: u16, name: &str) -> Child {
+    let child = Command::new("nats-server")
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server runs (make deps installs it)");
+    let up = crate::wait_for(Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert!(up, "nats-server {name} did not listen within 20 s");
+    child
+}
+
+/// A township's own node: one nats-server with its own JetStream (domain `domain`, its store
+/// in a temporary folder), a leaf node of the county's cluster reached at `127.0.0.1:` each of
+/// `remotes` (the cluster's links, [`NatsCluster::leafnode_links`]). Dropping it kills it.
+pub struct LeafNode {
+    _dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl LeafNode {
+    pub fn start(domain: &str, remotes: &[u16]) -> LeafNode {
+        let dir = tempfile::tempdir().expect("a folder for the leaf node");
+        let port = crate::free_tcp_port();
+        let conf = dir.path().join("leaf.conf");
+        let urls: Vec<String> = remotes.iter().map(|p| format!("\"nats-leaf://127.0.0.1:{p}\"")).collect();
+        let config = format!(
+            "server_name: leaf-{domain}\nlisten: 127.0.0.1:{port}\n\
+             jetstream {{ store_dir: \"{store}\", domain: {domain} }}\n\
+             leafnodes {{ reconnect: 1, remotes: [ {{ urls: [{urls}] }} ] }}\n",
+            store = dir.path().join("store").display(),
+            urls = urls.join(", "),
+        );
+        std::fs::write(&conf, config).expect("the leaf node's config");
+        let child = nats_server(&conf, port, &format!("leaf-{domain}"));
+        LeafNode { _dir: dir, port, child }
+    }
+
+    /// `nats://127.0.0.1:port` of the leaf node (a township's gateway's `--nats`).
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for LeafNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A network link between two places on loopback: a TCP relay from its own port to
+/// `127.0.0.1:to` that a test can cut (every connection through it dropped, new ones
+/// refused at once, as a dead rural line does) and restore.
+pub struct Link {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Link {
+    pub fn start(to: u16) -> Link {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port for the link");
+        let port = listener.local_addr().expect("the link's port").port();
+        let link = Link { port, up: Default::default(), open: Default::default() };
+        link.up.store(true, Ordering::SeqCst);
+        let (up, open) = (link.up.clone(), link.open.clone());
+        std::thread::spawn(move || {
+            for near in listener.incoming().flatten() {
+                if !up.load(Ordering::SeqCst) {
+                    continue; // dropped: the far side does not answer
+                }
+                let Ok(far) = std::net::TcpStream::connect(("127.0.0.1", to)) else { continue };
+                let (Ok(near2), Ok(far2)) = (near.try_clone(), far.try_clone()) else { continue };
+                if let (Ok(a), Ok(b)) = (near.try_clone(), far.try_clone()) {
+                    open.lock().unwrap_or_else(|e| e.into_inner()).extend([a, b]);
+                }
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    })
+                };
+                pipe(near, far2);
+                pipe(far, near2);
+            }
+        });
+        link
+    }
+
+    /// The link's near end (where the leaf node connects).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Cuts the link: every connection through it dropped, new ones refused until restored.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Restores the link: new connections go through again.
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -68,9 +68,9 @@ pub struct Orders {
     /// Missed clocks this seat has not dismissed: (order, unit, clock). A clock leaves the list
     /// when its step is done or its order is closed.
     pub alerts: Vec<(String, String, ClockKind)>,
-    /// Dispatches asked for and not yet answered by an order: request sequence number → the
-    /// request (the server builds these; a seat shows "with the center").
-    pub requested: BTreeMap<u64, (DispatchRequest, DateTime<Utc>)>,
+    /// Dispatches asked for and not yet answered by an order: the id its order gets
+    /// ([`order_id`]) → the request (the server builds these; a seat shows "with the center").
+    pub requested: BTreeMap<String, (DispatchRequest, DateTime<Utc>)>,
     /// Dispatches this seat sent that the log does not have yet: (command key, incident).
     pub sending: BTreeSet<(String, String)>,
     /// Order changes this seat sent that the log does not have yet: (command key, order).
@@ -117,9 +117,11 @@ fn order_of(body: &Body) -> Option<&str> {
     }
 }
 
-/// The id the server gives the order it builds for the request logged at `seq`.
-pub fn order_id(seq: u64) -> String {
-    format!("D{seq:06}")
+/// The id the server gives the order it builds for the request `requested`: `D` + the
+/// request's place in the log (in its township's own log, named after it: `t1/D000042`,
+/// [`Envelope::name`]).
+pub fn order_id(requested: &Envelope) -> String {
+    requested.name('D')
 }
 
 impl Core {
@@ -153,12 +155,10 @@ impl Core {
         }
         match &env.body {
             Body::DispatchRequested(request) => {
-                self.orders.requested.insert(env.seq, (request.clone(), env.time));
+                self.orders.requested.insert(order_id(env), (request.clone(), env.time));
             }
             Body::OrderCreated(order) => {
-                if let Some(seq) = order.id.strip_prefix('D').and_then(|n| n.parse::<u64>().ok()) {
-                    self.orders.requested.remove(&seq);
-                }
+                self.orders.requested.remove(&order.id);
                 self.incidents.set_status(&order.incident, IncidentStatus::Dispatched);
                 self.orders.list.entry(order.id.clone()).or_insert_with(|| order.clone());
                 if let Some(township) = &env.township {
@@ -241,12 +241,11 @@ impl Core {
         self.incidents.set_status(incident, status);
     }
 
-    /// The order the server builds for a request: id `D` + the request's sequence number,
-    /// created at the request's log time — so the same request always gives the same order,
-    /// also when a restarted server builds it again. Units this center does not know and
-    /// channels a unit has no contact for are left out; `None` if nothing is left.
-    pub fn build_order(&self, seq: u64, at: DateTime<Utc>, draft: &DispatchDraft) -> Option<Order> {
-        let id = order_id(seq);
+    /// The order `id` ([`order_id`]) the server builds for a request, created at the
+    /// request's log time — so the same request always gives the same order, also when a
+    /// restarted server builds it again. Units this center does not know and channels a unit
+    /// has no contact for are left out; `None` if nothing is left.
+    pub fn build_order(&self, id: String, at: DateTime<Utc>, draft: &DispatchDraft) -> Option<Order> {
         let mut units = vec![];
         for (unit_id, channels) in &draft.units {
             let Some(unit) = self.units.iter().find(|u| &u.id == unit_id) else { continue };
@@ -334,8 +333,8 @@ impl Core {
                     }
                 };
                 let text = order.texts.get(&d.channel).map_or("", String::as_str).replace("{unit}", name);
-                // A resend's key has a fourth part: why it went again.
-                let text = match d.key.split('/').nth(3) {
+                // A resend's key has a fourth part after the order's id: why it went again.
+                let text = match d.key.strip_prefix(order.id.as_str()).unwrap_or(&d.key).split('/').nth(3) {
                     None => text,
                     Some(HAND_OVER) => format!("【B岗】{text}"),
                     Some(_) => format!("【催办】{text}"),

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use linkage_protocol::{Handover, HandoverProgress, HandoverState, IncidentStatus, Stage, Step, handover_id};
+use linkage_protocol::{Handover, HandoverProgress, HandoverState, IncidentStatus, Stage, Step};
 
 use crate::Core;
 
@@ -97,10 +97,9 @@ pub struct Reached {
 }
 
 impl Core {
-    /// Folds a logged hand-over (at `seq`).
-    pub(crate) fn handed_over(&mut self, seq: u64, handover: &Handover, at: DateTime<Utc>) {
+    /// Folds a logged hand-over, `id` after its place ([`linkage_protocol::handover_id`]).
+    pub(crate) fn handed_over(&mut self, id: String, handover: &Handover, at: DateTime<Utc>) {
         self.handovers.sending.retain(|(_, incident)| *incident != handover.incident);
-        let id = handover_id(seq);
         let tracked = TrackedHandover { id: id.clone(), handover: handover.clone(), at, progress: vec![] };
         self.handovers.list.insert(id, tracked);
         self.incidents.set_status_by_hand(&handover.incident, IncidentStatus::Closed);
@@ -228,7 +227,7 @@ mod tests {
         assert!(!core.incidents.get("E1").unwrap().is_open(), "handed over: off the queue");
         assert_eq!(statuses(&core), [PeerStatus::Received, PeerStatus::SignedFor, PeerStatus::Closed]);
         let refused = |state| HandoverProgress {
-            handover: handover_id(2),
+            handover: "H000002".into(),
             incident: "E1".into(),
             state,
             text: "非本平台受理范围".into(),
@@ -236,7 +235,7 @@ mod tests {
         log(&mut core, 3, Body::HandoverProgressed(refused(HandoverState::Received)));
         log(&mut core, 4, Body::HandoverProgressed(refused(HandoverState::Refused)));
         log(&mut core, 5, Body::HandoverProgressed(refused(HandoverState::Refused)));
-        let h = &core.handovers.list[&handover_id(2)];
+        let h = &core.handovers.list["H000002"];
         assert_eq!(h.state(), Some(HandoverState::Refused));
         assert_eq!(h.progress.len(), 2, "a state once");
         assert!(core.incidents.get("E1").unwrap().is_open(), "refused: the center's again");
@@ -251,7 +250,7 @@ mod tests {
         let last = reached.last().unwrap();
         assert_eq!((last.status, last.detail.as_str()), (PeerStatus::Returned, "不属本中心"));
         assert_eq!(reached.len(), 3);
-        let handed_at = core.handovers.list[&handover_id(2)].at;
+        let handed_at = core.handovers.list["H000002"].at;
         assert_eq!((reached[1].at, last.at), (handed_at, handed_at), "signed for and returned when handed over");
         assert_eq!(reached[0].at, core.incidents.get("E1").unwrap().incident.reported_at);
     }

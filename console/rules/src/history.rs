@@ -106,7 +106,7 @@ impl History {
                 (incident.clone(), e.unit.clone(), Entry::HandedOver { unit: e.unit.clone(), to })
             }
             Body::HandedOver(h) => {
-                self.handed_to.insert(linkage_protocol::handover_id(event.seq), h.to.clone());
+                self.handed_to.insert(linkage_protocol::handover_id(event), h.to.clone());
                 (h.incident.clone(), h.by.clone(), Entry::Transferred { to: h.to.clone(), reason: h.reason.clone() })
             }
             Body::HandoverProgressed(p) => {

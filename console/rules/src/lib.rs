@@ -338,7 +338,7 @@ impl Core {
             return;
         }
         if let Body::HandedOver(handover) = &env.body {
-            self.handed_over(env.seq, handover, env.time);
+            self.handed_over(linkage_protocol::handover_id(&env), handover, env.time);
             return;
         }
         if let Body::HandoverProgressed(progress) = &env.body {

@@ -199,7 +199,7 @@ mod tests {
             },
             clocks: Default::default(),
         };
-        core.build_order(1, at(0), &draft).unwrap()
+        core.build_order("D000001".into(), at(0), &draft).unwrap()
     }
 
     fn sms_to(core: &crate::Core, order: &crate::order::Order) -> Vec<(Vec<String>, String)> {

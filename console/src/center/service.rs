@@ -205,13 +205,13 @@ impl Service {
     /// Builds the order of every request that has none yet, and logs it.
     fn build_requested(&mut self) {
         let requested: Vec<_> =
-            self.core.orders.requested.iter().map(|(seq, (r, at))| (*seq, r.draft.clone(), *at)).collect();
-        for (seq, draft, at) in requested {
-            match self.core.build_order(seq, at, &draft) {
+            self.core.orders.requested.iter().map(|(id, (r, at))| (id.clone(), r.draft.clone(), *at)).collect();
+        for (id, draft, at) in requested {
+            match self.core.build_order(id.clone(), at, &draft) {
                 Some(order) => self.publish(format!("created/{}", order.id), Body::OrderCreated(order)),
                 None => {
-                    tracing::warn!(seq, incident = %draft.incident, "a dispatch with no unit this center can reach");
-                    self.core.orders.requested.remove(&seq);
+                    tracing::warn!(order = %id, incident = %draft.incident, "a dispatch with no unit this center can reach");
+                    self.core.orders.requested.remove(&id);
                 }
             }
         }

@@ -101,8 +101,9 @@ pub fn log_dispatch(
     at: chrono::DateTime<chrono::Utc>,
 ) -> String {
     let requested = Envelope { time: at, ..Envelope::new(seq, Body::DispatchRequested(request.clone())) };
+    let id = linkage::core::dispatch::order_id(&requested);
     core.on_feed(FeedUpdate::Event(requested));
-    let order = core.build_order(seq, at, &request.draft).expect("a unit to reach");
+    let order = core.build_order(id, at, &request.draft).expect("a unit to reach");
     let id = order.id.clone();
     core.on_feed(FeedUpdate::Event(Envelope { time: at, ..Envelope::new(seq + 1, Body::OrderCreated(order)) }));
     id

@@ -77,9 +77,9 @@ pub struct DockedPeer {
     pub name: String,
 }
 
-/// The id of the hand-over logged at `seq`.
-pub fn handover_id(seq: u64) -> String {
-    format!("H{seq:06}")
+/// The id of the hand-over `handed_over` (`H` + its place, [`crate::Envelope::name`]).
+pub fn handover_id(handed_over: &crate::Envelope) -> String {
+    handed_over.name('H')
 }
 
 impl Handover {

@@ -35,19 +35,71 @@ pub struct Envelope {
     /// events and on a township's own log).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub township: Option<String>,
+    /// For an event its township numbered in its own log (a township on its own node, read
+    /// from that log or from the county's that sources it): its place there. What is named
+    /// after an event's place is named after this one and the township ([`Envelope::name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<u64>,
     #[serde(flatten)]
     pub body: Body,
 }
 
-/// The place in the log an id made from one names (`E000042`, `D000042`, `M000042` → 42).
-pub fn logged_at(id: &str) -> Option<u64> {
+/// Where the event an id was made from is logged: the township whose own log numbered it, if
+/// the id names one (`t1/E000042`: a county's township that keeps its log on its own node, see
+/// [`named`]), and its place in that log (`E000042`, `D000042`, `M000042` → 42). An id without
+/// a township names a place in the log that numbered it: a township's own SQLite log, or the
+/// county's stream.
+pub fn logged_at(id: &str) -> Option<(Option<&str>, u64)> {
+    let (township, id) = match id.rsplit_once('/') {
+        Some((township, id)) if !township.is_empty() => (Some(township), id),
+        Some(_) => return None,
+        None => (None, id),
+    };
     let digits = id.strip_prefix(['E', 'D', 'M'])?;
-    digits.bytes().all(|b| b.is_ascii_digit()).then(|| digits.parse().ok()).flatten()
+    let seq = digits.bytes().all(|b| b.is_ascii_digit()).then(|| digits.parse().ok()).flatten()?;
+    Some((township, seq))
+}
+
+/// The id of kind `kind` (`E`, `D`, `M`) for the event at `seq` of the log of `township` (a
+/// township keeping its own log, whose numbers overlap the county's: its name goes first), or
+/// of the log that reads it (`None`).
+pub fn id_at(kind: char, seq: u64, township: Option<&str>) -> String {
+    match township {
+        Some(township) => format!("{township}/{kind}{seq:06}"),
+        None => format!("{kind}{seq:06}"),
+    }
 }
 
 impl Envelope {
     pub fn new(seq: u64, body: Body) -> Envelope {
-        Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), township: None, body }
+        Envelope { v: PROTOCOL_VERSION, seq, time: Utc::now(), township: None, origin: None, body }
+    }
+
+    /// This envelope as the event its place makes it ([`Envelope::name`]): an incident is
+    /// named `E` + the sequence number, a meeting being opened `M` + it; every other body is
+    /// as it was. A log numbers what it appends with this (the township's as it writes, the
+    /// county's as it reads, since a JetStream stream gives the number only once the event is
+    /// in), so every reader names alike.
+    pub fn numbered(mut self) -> Envelope {
+        let name = |kind| id_at(kind, self.origin.unwrap_or(self.seq), self.origin.and(self.township.as_deref()));
+        let named = match &self.body {
+            Body::IncidentReported(_) => Some(name('E')),
+            Body::MeetingChaired(command) if matches!(command.action, MeetingAction::Open { .. }) => Some(name('M')),
+            _ => None,
+        };
+        match (&mut self.body, named) {
+            (Body::IncidentReported(incident), Some(id)) => incident.id = id,
+            (Body::MeetingChaired(command), Some(id)) => command.meeting = id,
+            _ => {}
+        }
+        self
+    }
+
+    /// The id of kind `kind` (`E` incident, `D` order, `H` hand-over, `M` meeting) named after
+    /// this event's place: in its township's own log (`t1/D000042`, [`Envelope::origin`]), or
+    /// in the log it is read from (`D000042`).
+    pub fn name(&self, kind: char) -> String {
+        id_at(kind, self.origin.unwrap_or(self.seq), self.origin.and(self.township.as_deref()))
     }
 
     /// Parses one text frame.
@@ -322,22 +374,6 @@ impl Body {
                 _ => Some(&c.meeting),
             },
             _ => None,
-        }
-    }
-
-    /// This body as the event at `seq` of the log: an incident is named `E` + the sequence
-    /// number, a meeting being opened `M` + it; every other body is as it was. A log numbers
-    /// what it appends with this (the township's as it writes, the county's as it reads, since
-    /// a JetStream stream gives the number only once the event is in), so both name alike.
-    pub fn numbered(self, seq: u64) -> Body {
-        match self {
-            Body::IncidentReported(incident) => {
-                Body::IncidentReported(Incident { id: format!("E{seq:06}"), ..incident })
-            }
-            Body::MeetingChaired(command) if matches!(command.action, MeetingAction::Open { .. }) => {
-                Body::MeetingChaired(MeetingCommand { meeting: format!("M{seq:06}"), ..command })
-            }
-            body => body,
         }
     }
 }
@@ -827,29 +863,41 @@ mod tests {
     fn an_id_made_from_a_place_in_the_log_gives_it_back() {
         assert_eq!(
             (logged_at("E000042"), logged_at("D1234567"), logged_at("M000001")),
-            (Some(42), Some(1234567), Some(1))
+            (Some((None, 42)), Some((None, 1234567)), Some((None, 1)))
         );
-        for not in ["E", "X000042", "E00a042", "E-1", "", "E99999999999999999999999"] {
+        // A township keeping its own log names its events after itself.
+        assert_eq!(logged_at("t1/E000042"), Some((Some("t1"), 42)));
+        assert_eq!(logged_at(&id_at('D', 7, Some("青溪镇"))), Some((Some("青溪镇"), 7)));
+        assert_eq!(id_at('E', 42, None), "E000042");
+        for not in ["E", "X000042", "E00a042", "E-1", "", "E99999999999999999999999", "/E000042", "t1/X1"] {
             assert_eq!(logged_at(not), None, "{not:?}");
         }
         let ack = Body::Acknowledge { incident: "E000042".into() };
-        assert_eq!(ack.about().and_then(logged_at), Some(42));
+        assert_eq!(ack.about().and_then(logged_at), Some((None, 42)));
     }
 
     #[test]
     fn a_log_names_incidents_and_opened_meetings_after_their_place() {
         let incident =
             Incident { id: String::new(), reported_at: Utc::now(), status: IncidentStatus::New, report: report() };
-        let Body::IncidentReported(named) = Body::IncidentReported(incident).numbered(42) else { panic!() };
+        let reported = Envelope::new(42, Body::IncidentReported(incident));
+        let Body::IncidentReported(named) = reported.clone().numbered().body else { panic!() };
         assert_eq!(named.id, "E000042");
+        // Numbered in its township's own log: named after that place, wherever it is read.
+        let own = Envelope { seq: 900, origin: Some(42), township: Some("t1".into()), ..reported };
+        assert_eq!(own.name('D'), "t1/D000042");
+        let Body::IncidentReported(named) = own.numbered().body else { panic!() };
+        assert_eq!(named.id, "t1/E000042");
         let command = |action| MeetingCommand { key: "k".into(), meeting: "M1".into(), action, by: "王芳".into() };
         let open = MeetingAction::Open { title: "会商".into(), incident: None, sites: vec![] };
-        let Body::MeetingChaired(opened) = Body::MeetingChaired(command(open)).numbered(7) else { panic!() };
+        let Body::MeetingChaired(opened) = Envelope::new(7, Body::MeetingChaired(command(open))).numbered().body else {
+            panic!()
+        };
         assert_eq!(opened.meeting, "M000007");
         // Any other command keeps the meeting it names; any other body is as it was.
         let close = Body::MeetingChaired(command(MeetingAction::UnmuteAll));
-        assert_eq!(close.clone().numbered(7), close);
-        assert_eq!(Body::Heartbeat.numbered(7), Body::Heartbeat);
+        assert_eq!(Envelope::new(7, close.clone()).numbered().body, close);
+        assert_eq!(Envelope::new(7, Body::Heartbeat).numbered().body, Body::Heartbeat);
     }
 
     #[test]

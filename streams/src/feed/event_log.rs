@@ -137,7 +137,7 @@ impl EventLog {
                         continue;
                     }
                 }
-                let env = Envelope::new(next, body.numbered(next));
+                let env = Envelope::new(next, body).numbered();
                 let frame = env.to_text();
                 insert
                     .execute(params![next as i64, env.time.to_rfc3339(), env.body.kind(), dedup, frame, route])

@@ -686,7 +686,7 @@ async fn serve(
                 match Envelope::parse(&text) {
                     Ok(envelope) => {
                         let key = envelope.body.command_key();
-                        let about = envelope.body.about().and_then(linkage_protocol::logged_at);
+                        let about = envelope.body.about().and_then(About::of);
                         match admit(&grant, envelope.body) {
                             Admission::Log(event) => match &placing {
                                 Some(placing) => logging.push_back(placing.place(&shared, about, *event)?),
@@ -861,9 +861,26 @@ async fn follow(
 /// An event on its way into the log: the log's answer, or why it was not logged.
 type Logging = futures_util::future::BoxFuture<'static, Result<Result<Live, String>, oneshot::error::RecvError>>;
 
-/// An event to place on a county's log (the event it is about, by its place in the log),
-/// and where to say it was handed to the writer (or why not).
-type Placing = (Option<u64>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, String>>, String>>);
+/// An event to place on a county's log (the event it is about), and where to say it was
+/// handed to the writer (or why not).
+type Placing = (Option<About>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, String>>, String>>);
+
+/// The event a command is about, by the id it names ([`linkage_protocol::logged_at`]).
+enum About {
+    /// One at this place in the county's stream: whose it is must be asked of the stream.
+    Here(u64),
+    /// One numbered in this township's own stream (a township on its own node): it is its.
+    Own(String),
+}
+
+impl About {
+    fn of(id: &str) -> Option<About> {
+        match linkage_protocol::logged_at(id)? {
+            (Some(township), _) => Some(About::Own(township.to_owned())),
+            (None, seq) => Some(About::Here(seq)),
+        }
+    }
+}
 
 /// A connection's placer on a county's log (`county` as the client reads it): puts each of
 /// its events under its township and hands it to the writer, in order. A client of one
@@ -889,7 +906,21 @@ impl Placer {
                 let own = task_county.county().township.clone();
                 let township = match about {
                     None => Ok(own),
-                    Some(seq) => match task_county.township_at_when_answered(seq).await {
+                    Some(About::Own(of)) if own.as_ref().is_none_or(|own| *own == of) => {
+                        match task_county.keeps_own(&of) {
+                            true => Ok(Some(of)),
+                            false => Err(format!("{of} keeps no log of its own in this county: not logged")),
+                        }
+                    }
+                    Some(About::Own(of)) => Err(format!(
+                        "that event is {of}'s, not {}'s: not logged",
+                        own.as_deref().unwrap_or("the county")
+                    )),
+                    Some(About::Here(seq)) if task_county.on_own_node() => Err(format!(
+                        "event {seq} of the county's stream is not {}'s: not logged",
+                        own.as_deref().unwrap_or("the county")
+                    )),
+                    Some(About::Here(seq)) => match task_county.township_at_when_answered(seq).await {
                         Ok(of) if own.is_none() || of == own => Ok(of),
                         Ok(of) => Err(format!(
                             "event {seq} is {}'s, not {}'s: not logged",
@@ -911,7 +942,7 @@ impl Placer {
 
     /// Places `event` (about the event at `about`, if any); the answer comes when it is in
     /// the log, or says why it is not.
-    fn place(&self, shared: &Shared, about: Option<u64>, mut event: Pending) -> Result<Logging, String> {
+    fn place(&self, shared: &Shared, about: Option<About>, mut event: Pending) -> Result<Logging, String> {
         if about.is_none() && self.ahead.load(Ordering::SeqCst) == 0 {
             event.township = self.county.county().township.clone();
             return Ok(Box::pin(log(shared, event)?));

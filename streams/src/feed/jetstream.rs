@@ -30,7 +30,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::message::PublishMessage as Publish;
-use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, Stream};
+use async_nats::jetstream::stream::{Config, External, RawMessageErrorKind, Source, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
 use async_nats::{ConnectErrorKind, HeaderMap};
 use futures_util::StreamExt;
@@ -63,8 +63,15 @@ pub struct County {
     /// The township this gateway serves (its seats see only it), any name (青溪镇 too);
     /// `None`: the county's gateway.
     pub township: Option<String>,
-    /// How many nodes keep the stream (3 in a county; 1 for a single test node).
+    /// How many nodes keep the stream (3 in a county; 1 for a single test node or a
+    /// township's own node).
     pub replicas: usize,
+    /// The townships that keep their log on their own node (a NATS leaf node of the county's
+    /// cluster with its own JetStream domain, see [`domain`]), so that a cut link to the county
+    /// does not stop them: their events go into their own stream, numbered and named there
+    /// (`t1/E000042`, [`linkage_protocol::id_at`]); the county's stream sources each of them,
+    /// and catches up when a cut link comes back.
+    pub leaves: Vec<String>,
     /// How the nodes let the gateway in and how it knows them.
     pub access: NatsAccess,
 }
@@ -206,8 +213,9 @@ impl County {
         if bad(&self.county) {
             return Err(format!("county {:?}: use letters, digits, '_' or '-'", self.county));
         }
-        match &self.township {
-            Some(t) if t.trim().is_empty() || t == "county" || t.chars().count() > 32 => {
+        let unnamed = |t: &str| t.trim().is_empty() || t == "county" || t.chars().count() > 32;
+        match self.township.iter().chain(&self.leaves).find(|t| unnamed(t)) {
+            Some(t) => {
                 Err(format!("township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)"))
             }
             _ if !(1..=5).contains(&self.replicas) => {
@@ -217,15 +225,38 @@ impl County {
         }
     }
 
-    /// The stream's name.
-    fn stream(&self) -> String {
-        format!("LK_{}", self.county)
+    /// Whether `township` keeps its log on its own node.
+    fn keeps_own(&self, township: &str) -> bool {
+        self.leaves.iter().any(|t| t == township)
     }
 
-    /// The subjects this gateway reads: its township's, or the whole county's.
+    /// Whether this gateway serves a township on that township's own node (its stream is the
+    /// township's, not the county's).
+    fn on_own_node(&self) -> bool {
+        self.township.as_deref().is_some_and(|t| self.keeps_own(t))
+    }
+
+    /// The stream's name: the county's, or (on a township's own node) the township's.
+    fn stream(&self) -> String {
+        match &self.township {
+            Some(t) if self.on_own_node() => own_stream(&self.county, t),
+            _ => format!("LK_{}", self.county),
+        }
+    }
+
+    /// The first token of `township`'s subjects: `lt` for a township keeping its own log (the
+    /// county's stream takes `lk.…` itself and sources `lt.…` from the townships' streams, so
+    /// that nothing is taken twice), `lk` for every other.
+    fn root(&self, township: &str) -> &'static str {
+        if self.keeps_own(township) { "lt" } else { "lk" }
+    }
+
+    /// The subjects this gateway reads: its township's, or the whole county's (every subject
+    /// of the county's stream, its own and those it sources).
     fn scope(&self) -> String {
         match &self.township {
-            Some(t) => format!("lk.{}.{}.>", self.county, token(t)),
+            Some(t) => format!("{}.{}.{}.>", self.root(t), self.county, token(t)),
+            None if !self.leaves.is_empty() => String::new(),
             None => format!("lk.{}.>", self.county),
         }
     }
@@ -233,8 +264,9 @@ impl County {
     /// The subject an event of `kind` for `route` is written under, sent from `township`
     /// (this gateway's own township goes first).
     fn subject(&self, township: Option<&str>, kind: &str, route: Option<&str>) -> String {
-        let here = token(self.here(township));
-        format!("lk.{}.{here}.{kind}.{}", self.county, route.map_or("_".into(), token))
+        let here = self.here(township);
+        let route = route.map_or("_".into(), token);
+        format!("{}.{}.{}.{kind}.{route}", self.root(here), self.county, token(here))
     }
 
     /// The township an event sent from `township` belongs to: this gateway's, else the
@@ -242,6 +274,40 @@ impl County {
     fn here<'a>(&'a self, township: Option<&'a str>) -> &'a str {
         self.township.as_deref().or(township).unwrap_or("county")
     }
+}
+
+/// The stream of `township` of `county` on the township's own node.
+fn own_stream(county: &str, township: &str) -> String {
+    format!("LK_{county}_{}", token(township))
+}
+
+/// The JetStream domain of `township`'s own node (its `jetstream { domain: … }`): the
+/// township's name as a subject token ([`token`]). The county's stream reaches the township's
+/// stream through it.
+pub fn domain(township: &str) -> String {
+    token(township)
+}
+
+/// The county's `stream`, sourcing the stream of every township of `county.leaves` on its own
+/// node (through that node's JetStream domain): sources named are added, none taken away (a
+/// gateway that was not told of a township does not cut it off).
+async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<Stream, String> {
+    let mut config = stream.get_info().await.map_err(|e| e.to_string())?.config;
+    let sources = config.sources.get_or_insert_with(Vec::new);
+    let before = sources.len();
+    for township in &county.leaves {
+        let name = own_stream(&county.county, township);
+        if !sources.iter().any(|s| s.name == name) {
+            let external = External { api_prefix: format!("$JS.{}.API", domain(township)), delivery_prefix: None };
+            sources.push(Source { name, external: Some(external), ..Default::default() });
+        }
+    }
+    if sources.len() != before {
+        tracing::info!(stream = %config.name, townships = ?county.leaves, "the county's stream sources the townships' own streams");
+        js.update_stream(&config).await.map_err(|e| format!("sourcing the townships' streams: {e}"))?;
+        stream = js.get_stream(&config.name).await.map_err(|e| e.to_string())?;
+    }
+    Ok(stream)
 }
 
 /// The township an event was written under: its subject's third token, as [`token`] made it.
@@ -272,6 +338,9 @@ pub struct JetStreamLog {
     js: Context,
     stream: Stream,
     county: County,
+    /// The stream is a township's own (this gateway is on the township's node): every event
+    /// in it is named after the township.
+    own: bool,
 }
 
 /// An event read back from the stream: its place, its frame, its route and its township's
@@ -293,11 +362,19 @@ impl JetStreamLog {
             .map(|u| u.parse().map_err(|e| format!("NATS server {u:?}: {e}")))
             .collect::<Result<_, String>>()?;
         let name = format!("linkage hub {}", county.township.as_deref().unwrap_or("county"));
+        if county.on_own_node() {
+            let township = county.township.as_deref().unwrap_or_default();
+            tracing::info!(township, domain = %domain(township), "on the township's own node: its JetStream domain must be this");
+        }
         let client = let_in(&county.access, &name, &addrs, &county.urls).await?;
         let js = jetstream::new(client);
+        let subjects = match &county.township {
+            Some(t) if county.on_own_node() => format!("lt.{}.{}.>", county.county, token(t)),
+            _ => format!("lk.{}.>", county.county),
+        };
         let config = Config {
             name: county.stream(),
-            subjects: vec![format!("lk.{}.>", county.county)],
+            subjects: vec![subjects],
             storage: StorageType::File,
             num_replicas: county.replicas,
             duplicate_window: DEDUP_WINDOW,
@@ -309,12 +386,19 @@ impl JetStreamLog {
         let mut last = String::new();
         for _ in 0..60 {
             match js.get_or_create_stream(config.clone()).await {
-                Ok(stream) => return Ok(JetStreamLog { js, stream, county }),
+                Ok(stream) if county.township.is_none() => match sourcing(&js, stream, &county).await {
+                    Ok(stream) => return Ok(JetStreamLog { js, stream, county, own: false }),
+                    Err(e) => last = e,
+                },
+                Ok(stream) => {
+                    let own = county.on_own_node();
+                    return Ok(JetStreamLog { js, stream, county, own });
+                }
                 Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Err(format!("cannot open the county's stream {}: {last}", county.stream()))
+        Err(format!("cannot open the stream {}: {last}", county.stream()))
     }
 
     /// This log as a county gateway's client of `township` reads it: that township's events
@@ -322,6 +406,16 @@ impl JetStreamLog {
     pub fn narrowed(&self, township: &str) -> JetStreamLog {
         let county = County { township: Some(self.county.here(Some(township)).to_owned()), ..self.county.clone() };
         JetStreamLog { county, ..self.clone() }
+    }
+
+    /// Whether `township` keeps its log on its own node in this county.
+    pub fn keeps_own(&self, township: &str) -> bool {
+        self.county.keeps_own(township)
+    }
+
+    /// Whether this gateway is on its township's own node: the stream is the township's.
+    pub fn on_own_node(&self) -> bool {
+        self.own
     }
 
     /// The county, township and nodes this log was opened for.
@@ -402,13 +496,22 @@ impl JetStreamLog {
                 let logged = match answer {
                     // A repeat of one still being replicated has no place yet: ask again.
                     Ok(ack) if ack.duplicate && ack.sequence == 0 => Err("a repeat of an event not yet placed".into()),
+                    // Logged in a township's own stream (a county's gateway writing for it): a
+                    // place in that stream is none in this gateway's, so the answer has none
+                    // (seats take it as not yet logged); the event comes with its place in the
+                    // county's stream once sourced.
+                    Ok(ack) if self.elsewhere(&items[i].0) => Ok((
+                        Logged { seq: 0, frame: placed(items[i].1.clone(), 0, Some(ack.sequence)) },
+                        !ack.duplicate,
+                    )),
                     Ok(ack) if ack.duplicate => match tokio::time::timeout(ANSWER, self.read(ack.sequence)).await {
                         Ok(read) => read.map(|l| (l, false)),
                         Err(_) => Err(format!("reading event {} took over {ANSWER:?}", ack.sequence)),
                     },
                     // Numbered as every reader numbers what it reads back.
                     Ok(ack) => {
-                        Ok((Logged { seq: ack.sequence, frame: placed(items[i].1.clone(), ack.sequence) }, true))
+                        let frame = placed(items[i].1.clone(), ack.sequence, self.origin(ack.sequence));
+                        Ok((Logged { seq: ack.sequence, frame }, true))
                     }
                     Err(e) => Err(e),
                 };
@@ -426,7 +529,13 @@ impl JetStreamLog {
             todo = again;
         }
         for i in todo {
-            out[i] = Some(Err(format!("the county's stream did not take the event in {PATIENCE:?} ({last})")));
+            let (subject, envelope, _) = &items[i];
+            out[i] = Some(Err(match envelope.township.as_deref().filter(|_| self.elsewhere(subject)) {
+                Some(township) => format!(
+                    "{township}'s own stream (on its own node) did not take the event in {PATIENCE:?}: is its link to the county cut? ({last})"
+                ),
+                None => format!("the county's stream did not take the event in {PATIENCE:?} ({last})"),
+            }));
         }
         out.into_iter().map(|r| r.unwrap_or_else(|| Err("not appended".into()))).collect()
     }
@@ -483,11 +592,24 @@ impl JetStreamLog {
         }
     }
 
-    /// The event at `seq`.
+    /// The event at `seq` (one this gateway's stream took itself, not one it sourced).
     async fn read(&self, seq: u64) -> Result<Logged, String> {
         let found = self.stream.get_raw_message(seq).await.map_err(|e| format!("reading event {seq}: {e}"))?;
-        let frame = numbered(&found.payload, seq).ok_or_else(|| format!("event {seq} is not one of ours"))?;
+        let frame =
+            numbered(&found.payload, seq, self.origin(seq)).ok_or_else(|| format!("event {seq} is not one of ours"))?;
         Ok(Logged { seq, frame })
+    }
+
+    /// Where the event at `seq` of this gateway's stream, taken by it, was numbered (see
+    /// [`placed`]): there, named after the township, if the stream is a township's own.
+    fn origin(&self, seq: u64) -> Option<u64> {
+        self.own.then_some(seq)
+    }
+
+    /// Whether an event under `subject` goes into another stream than this gateway's: a
+    /// township's own, written to by a county's gateway (through the township's node).
+    fn elsewhere(&self, subject: &str) -> bool {
+        !self.own && subject.starts_with("lt.")
     }
 
     /// Events after `since` this gateway may read, oldest first, at most `limit`: all of its
@@ -509,7 +631,7 @@ impl JetStreamLog {
             let message = message.map_err(|e| e.to_string())?;
             let left = message.info().map(|i| i.pending).unwrap_or(0);
             // A consumer that recreated itself may start over from the stream's beginning.
-            if let Some(read) = read(message).filter(|r| r.logged.seq > since)
+            if let Some(read) = read(message, self.own).filter(|r| r.logged.seq > since)
                 && route.is_none_or(|unit| routes::unit_reads(unit, read.route.as_deref()))
             {
                 out.push(read.logged);
@@ -530,12 +652,13 @@ impl JetStreamLog {
     ) -> Result<impl futures_util::Stream<Item = Result<Read, String>> + use<>, String> {
         let consumer = self.ordered(from, self.county.scope()).await?;
         let messages = consumer.messages().await.map_err(|e| e.to_string())?;
+        let own = self.own;
         // What cannot be an event is passed over (see [`read`]), and so is anything before
         // `from` (a consumer that recreated itself may start over from the beginning).
         Ok(messages.filter_map(move |m| {
             let read = m
                 .map_err(|e| e.to_string())
-                .map(read)
+                .map(|m| read(m, own))
                 .transpose()
                 .filter(|r| r.as_ref().map_or(true, |r| r.logged.seq >= from));
             std::future::ready(read)
@@ -552,30 +675,48 @@ impl JetStreamLog {
     }
 }
 
-/// The frame of what the stream keeps as `stored` at `seq`: its envelope numbered, and its
-/// body named, after that place; `None` for what is not an event of ours. Read as JSON only,
-/// not checked as a client's message is: the hub built it from one that was (and a body near
-/// the frame limit grows a little as the event is made of it).
-fn numbered(stored: &[u8], seq: u64) -> Option<String> {
-    serde_json::from_slice(stored).ok().map(|envelope| placed(envelope, seq))
+/// The frame of what the stream keeps as `stored` at `seq` (numbered at `origin`, see
+/// [`placed`]); `None` for what is not an event of ours. Read as JSON only, not checked as a
+/// client's message is: the hub built it from one that was (and a body near the frame limit
+/// grows a little as the event is made of it).
+fn numbered(stored: &[u8], seq: u64, origin: Option<u64>) -> Option<String> {
+    serde_json::from_slice(stored).ok().map(|envelope| placed(envelope, seq, origin))
 }
 
-/// The frame of an unnumbered `envelope` logged at `seq`: the writer's answer and every
-/// reader's frame, alike (a stored envelope reads back exactly as it was written).
-fn placed(envelope: Envelope, seq: u64) -> String {
-    Envelope { seq, body: envelope.body.numbered(seq), ..envelope }.to_text()
+/// The frame of an unnumbered `envelope` at `seq` of the stream read: the writer's answer and
+/// every reader's frame, alike (a stored envelope reads back exactly as it was written). Its
+/// envelope is numbered after that place (where a seat resumes); its body is named after it
+/// too, or — `origin`: numbered in its township's own stream — after its place there and its
+/// township (`t1/E000042`), whichever stream it is read from.
+fn placed(envelope: Envelope, seq: u64, origin: Option<u64>) -> String {
+    Envelope { seq, origin, ..envelope }.numbered().to_text()
 }
 
-/// An event as the stream delivered it; `None` for what is not one of ours (anything a
-/// foreign publisher put under the county's subjects).
-fn read(message: jetstream::Message) -> Option<Read> {
+/// The header with which the county's stream marks an event it sourced: `<stream> <seq>`
+/// (nats-server 2.9), the event's place in the township's own stream last.
+const SOURCE_HEADER: &str = "Nats-Stream-Source";
+
+/// An event as the stream delivered it (`own`: the stream is a township's own); `None` for
+/// what is not one of ours (anything a foreign publisher put under the county's subjects).
+fn read(message: jetstream::Message, own: bool) -> Option<Read> {
     let seq = message.info().ok()?.stream_sequence;
+    let sourced = message.headers.as_ref().and_then(|h| h.get(SOURCE_HEADER)).map(|v| v.as_str().to_owned());
+    let origin = match sourced {
+        Some(header) => match header.rsplit(' ').next().and_then(|at| at.parse().ok()) {
+            Some(at) => Some(at),
+            None => {
+                tracing::warn!(seq, header, "a sourced event without its place in its township's stream; passed over");
+                return None;
+            }
+        },
+        None => own.then_some(seq),
+    };
     let addressed = message.headers.as_ref().and_then(|h| h.get(ROUTE_HEADER)).map(|v| v.as_str().to_owned());
     // By the kind in its subject too: a meeting logged before meetings had a route is every
     // unit's all the same.
     let route = routes::route_of(kind_of(&message.subject).unwrap_or_default(), addressed);
     let township = township_of(&message.subject).unwrap_or_default().into();
-    match numbered(&message.payload, seq) {
+    match numbered(&message.payload, seq, origin) {
         Some(frame) => Some(Read { logged: Logged { seq, frame }, route, township }),
         None => {
             tracing::warn!(seq, subject = %message.subject, "not an event of the county's log; passed over");
@@ -595,6 +736,7 @@ mod tests {
             township: township.map(Into::into),
             replicas: 3,
             access: NatsAccess::default(),
+            leaves: vec![],
         }
     }
 
@@ -627,10 +769,38 @@ mod tests {
     #[test]
     fn what_the_stream_keeps_is_numbered_after_its_place() {
         let stored = Envelope::new(0, linkage_protocol::Body::Heartbeat);
-        let frame = numbered(stored.to_text().as_bytes(), 42).unwrap();
+        let frame = numbered(stored.to_text().as_bytes(), 42, None).unwrap();
         assert_eq!(Envelope::parse(&frame).unwrap(), Envelope { seq: 42, ..stored });
-        assert_eq!(numbered(b"linkage county log", 1), None);
-        assert_eq!(numbered(&[0xff, 0xfe], 1), None);
+        assert_eq!(numbered(b"linkage county log", 1, None), None);
+        assert_eq!(numbered(&[0xff, 0xfe], 1, None), None);
+        // A meeting opened in its township's own stream keeps the name it has there in the
+        // county's, where it sits at another place.
+        use linkage_protocol::{Body, MeetingAction, MeetingCommand};
+        let open = MeetingAction::Open { title: "会商".into(), incident: None, sites: vec![] };
+        let command = MeetingCommand { key: "k".into(), meeting: String::new(), action: open, by: "王芳".into() };
+        let stored = Envelope { township: Some("t1".into()), ..Envelope::new(0, Body::MeetingChaired(command)) };
+        let frame = Envelope::parse(&numbered(stored.to_text().as_bytes(), 900, Some(42)).unwrap()).unwrap();
+        let Body::MeetingChaired(opened) = frame.body else { panic!("{frame:?}") };
+        assert_eq!((frame.seq, opened.meeting.as_str()), (900, "t1/M000042"));
+    }
+
+    #[test]
+    fn a_township_on_its_own_node_keeps_its_own_stream_which_the_county_sources() {
+        let leaves = vec!["t1".to_string(), "青溪镇".to_string()];
+        let t1 = County { leaves: leaves.clone(), ..county(Some("t1")) };
+        assert_eq!((t1.stream(), t1.scope()), ("LK_c1_t1".into(), "lt.c1.t1.>".into()));
+        assert_eq!(t1.subject(None, "incident_reported", None), "lt.c1.t1.incident_reported._");
+        assert_eq!(own_stream("c1", "青溪镇"), format!("LK_c1_{}", domain("青溪镇")));
+        // A township not on its own node writes into the county's stream as before…
+        let t2 = County { leaves: leaves.clone(), ..county(Some("t2")) };
+        assert_eq!((t2.stream(), t2.scope()), ("LK_c1".into(), "lk.c1.t2.>".into()));
+        // …and the county's gateway reads everything its stream holds (its own and what it
+        // sources), writing for a township on its own node into that township's stream.
+        let c = County { leaves, ..county(None) };
+        assert_eq!((c.stream(), c.scope()), ("LK_c1".into(), String::new()));
+        assert_eq!(c.subject(Some("t1"), "acknowledge", None), "lt.c1.t1.acknowledge._");
+        assert_eq!(c.subject(Some("t2"), "acknowledge", None), "lk.c1.t2.acknowledge._");
+        assert!(County { leaves: vec!["county".into()], ..county(None) }.check().is_err());
     }
 
     #[test]
