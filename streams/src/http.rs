@@ -106,6 +106,25 @@ pub fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// A percent-encoded path segment or query value read back (`t1%2FH000042` → `t1/H000042`,
+/// UTF-8 too); `None` if it does not decode to UTF-8 or a `%` is not followed by two hex
+/// digits.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// The hex HMAC-SHA256 of `"<timestamp>\n<body>"` with `secret`: how the HTTP peers of the
 /// center (a vendor's SMS service, the 110 / 12345 bridge) sign what they send each other.
 pub fn hmac_hex(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -198,6 +217,17 @@ pub async fn exchange(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_decoding_reads_back_what_encoding_wrote() {
+        for id in ["t1/H000042", "青溪镇/H000001", "H000007", "a b%c"] {
+            assert_eq!(percent_decode(&percent_encode(id)).as_deref(), Some(id));
+        }
+        assert_eq!(percent_decode("t1/H000042").as_deref(), Some("t1/H000042"));
+        for broken in ["%", "%4", "%zz", "%ff%fe"] {
+            assert_eq!(percent_decode(broken), None, "{broken}");
+        }
+    }
 
     #[test]
     fn the_signature_is_the_hmac_sha256_of_the_time_and_the_body() {

@@ -1,12 +1,15 @@
 //! A NATS JetStream cluster on loopback for tests and benchmarks: Debian's `nats-server`
 //! (2.9.10, `make deps`), three nodes routed to each other, each with its own store in a
 //! temporary folder. A node can be killed (SIGKILL) and started again on its store and ports.
-//! A secured cluster lets in only its user with its password, over TLS. A township's own node
+//! A secured cluster lets in only its user with its password, over TLS, and routes only
+//! between nodes that give the routes' password and show the nodes' certificate. A township's own node
 //! ([`LeafNode`]) joins the cluster as a leaf with its own JetStream domain, through the
 //! cluster's links ([`Link`]), which the test can cut.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use futures_util::StreamExt;
 
 /// One node: its name (`n1`…), client port, route port and leaf nodes' port, the link leaf
 /// nodes reach that port through, and its process while it runs.
@@ -27,13 +30,17 @@ pub struct NatsCluster {
     secured: Option<Secured>,
 }
 
-/// What a secured cluster asks of its clients and shows them.
+/// What a secured cluster asks of its clients and shows them; its routes ask the nodes for
+/// their own user and password, over TLS both ways (a node shows its certificate).
 pub struct Secured {
     pub user: String,
     pub password: String,
     /// The authority that signed the nodes' certificate (for `127.0.0.1`).
     pub ca: std::path::PathBuf,
 }
+
+/// The user and password the nodes of a secured cluster route to each other with.
+const ROUTES: (&str, &str) = ("route", "n0des-only-7e1f");
 
 impl NatsCluster {
     /// Starts `n` nodes (named `n1`…) and waits until each takes connections.
@@ -87,16 +94,14 @@ impl NatsCluster {
     /// learns the nodes' addresses from them, and would go around a cut link otherwise.
     fn write_config(&self, i: usize) {
         let node = &self.nodes[i];
-        let routes: Vec<String> = self.nodes.iter().map(|n| format!("nats-route://127.0.0.1:{}", n.route)).collect();
+        let secured = self.secured.is_some();
         let mut config = format!(
-            "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: \"{store}\" }}\n\
-             cluster {{\n  name: lk\n  listen: 127.0.0.1:{route}\n  routes: [{routes}]\n}}\n\
+            "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: \"{store}\" }}\n{cluster}\
              leafnodes {{ listen: 127.0.0.1:{leafnodes}, advertise: \"127.0.0.1:{link}\" }}\n",
             name = node.name,
             port = node.port,
             store = self.dir.path().join(&node.name).display(),
-            route = node.route,
-            routes = routes.join(", "),
+            cluster = self.cluster_block(node.route, secured.then_some(ROUTES), secured),
             leafnodes = node.leafnodes,
             link = node.link.port(),
         );
@@ -111,6 +116,73 @@ impl NatsCluster {
             );
         }
         std::fs::write(self.dir.path().join(format!("{}.conf", node.name)), config).expect("a node's config");
+    }
+
+    /// A node's `cluster` block, listening for routes on `route`, routing to every node with
+    /// `credentials` (a secured cluster's nodes ask them of each other), over TLS with the
+    /// nodes' certificate (`tls`).
+    fn cluster_block(&self, route: u16, credentials: Option<(&str, &str)>, tls: bool) -> String {
+        let user = credentials.map(|(user, password)| format!("{user}:{password}@")).unwrap_or_default();
+        let routes: Vec<String> =
+            self.nodes.iter().map(|n| format!("nats-route://{user}127.0.0.1:{}", n.route)).collect();
+        let mut block =
+            format!("cluster {{\n  name: lk\n  listen: 127.0.0.1:{route}\n  routes: [{}]\n", routes.join(", "));
+        if self.secured.is_some() {
+            block += &format!("  authorization {{ user: {}, password: {} }}\n", ROUTES.0, ROUTES.1);
+        }
+        if tls {
+            let tls = self.dir.path().join("tls");
+            block += &format!(
+                "  tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", verify: true }}\n",
+                tls.join("server.pem").display(),
+                tls.join("server.key").display(),
+                tls.join("ca.pem").display()
+            );
+        }
+        block + "}\n"
+    }
+
+    /// A node from outside (no JetStream) that routes to the cluster, giving the routes'
+    /// password or not, showing the nodes' certificate over TLS or not: what is published on it
+    /// reaches the cluster's clients only if the cluster takes it in ([`NatsCluster::hears`]).
+    pub fn outsider(&self, password: bool, tls: bool) -> Outsider {
+        let dir = tempfile::tempdir().expect("a folder for the outsider");
+        let [port, route] = crate::free_tcp_ports();
+        let conf = dir.path().join("outsider.conf");
+        let credentials = password.then_some(ROUTES);
+        let cluster = self.cluster_block(route, credentials, tls);
+        std::fs::write(&conf, format!("server_name: outsider\nlisten: 127.0.0.1:{port}\n{cluster}"))
+            .expect("the outsider's config");
+        Outsider { _dir: dir, port, child: nats_server(&conf, port, "outsider") }
+    }
+
+    /// Whether a client of the cluster hears what a client of `outsider` publishes, within
+    /// `patience` (published again every 200 ms).
+    pub async fn hears(&self, outsider: &Outsider, patience: Duration) -> bool {
+        let Some(listener) = self.client().await else { return false };
+        let Ok(speaker) = async_nats::connect(format!("nats://127.0.0.1:{}", outsider.port)).await else {
+            return false;
+        };
+        let Ok(mut heard) = listener.subscribe("outsider.says").await else { return false };
+        let _ = listener.flush().await;
+        let until = tokio::time::Instant::now() + patience;
+        while tokio::time::Instant::now() < until {
+            let _ = speaker.publish("outsider.says", "hello".into()).await;
+            let _ = speaker.flush().await;
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), heard.next()).await {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A client of the cluster, let in as the gateways are.
+    async fn client(&self) -> Option<async_nats::Client> {
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some(s) = &self.secured {
+            options = options.user_and_password(s.user.clone(), s.password.clone()).add_root_certificates(s.ca.clone());
+        }
+        options.connect(self.urls().split(',').collect::<Vec<_>>().as_slice()).await.ok()
     }
 
     fn run(&mut self, i: usize) {
@@ -154,12 +226,7 @@ impl NatsCluster {
 
     /// The node leading `stream` now (asked of the cluster), once one does.
     pub async fn leader(&self, stream: &str) -> Option<String> {
-        let mut options = async_nats::ConnectOptions::new();
-        if let Some(s) = &self.secured {
-            options = options.user_and_password(s.user.clone(), s.password.clone()).add_root_certificates(s.ca.clone());
-        }
-        let client = options.connect(self.urls().split(',').collect::<Vec<_>>().as_slice()).await.ok()?;
-        let js = async_nats::jetstream::new(client);
+        let js = async_nats::jetstream::new(self.client().await?);
         let info = js.get_stream(stream).await.ok()?.get_info().await.ok()?;
         info.cluster.and_then(|c| c.leader)
     }
@@ -242,10 +309,19 @@ impl Link {
                     continue; // dropped: the far side does not answer
                 }
                 let Ok(far) = std::net::TcpStream::connect(("127.0.0.1", to)) else { continue };
-                let (Ok(near2), Ok(far2)) = (near.try_clone(), far.try_clone()) else { continue };
-                if let (Ok(a), Ok(b)) = (near.try_clone(), far.try_clone()) {
-                    open.lock().unwrap_or_else(|e| e.into_inner()).extend([a, b]);
+                let (Ok(near2), Ok(far2), Ok(a), Ok(b)) =
+                    (near.try_clone(), far.try_clone(), near.try_clone(), far.try_clone())
+                else {
+                    continue;
+                };
+                // Checked and kept under the lock `cut` takes: a connection either is cut with
+                // the others or is dropped here (the far side does not answer).
+                let mut kept = open.lock().unwrap_or_else(|e| e.into_inner());
+                if !up.load(Ordering::SeqCst) {
+                    continue;
                 }
+                kept.extend([a, b]);
+                drop(kept);
                 let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut from, &mut to);
@@ -266,8 +342,9 @@ impl Link {
 
     /// Cuts the link: every connection through it dropped, new ones refused until restored.
     pub fn cut(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         self.up.store(false, std::sync::atomic::Ordering::SeqCst);
-        for stream in self.open.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for stream in open.drain(..) {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     }
@@ -275,6 +352,21 @@ impl Link {
     /// Restores the link: new connections go through again.
     pub fn restore(&self) {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A node trying to route to the cluster from outside ([`NatsCluster::outsider`]); dropping
+/// it kills it.
+pub struct Outsider {
+    _dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Drop for Outsider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -350,7 +350,7 @@ impl Core {
             return;
         }
         if let Body::ChannelTestRequested(request) = &env.body {
-            self.channel_health.requested(env.seq, request, env.time);
+            self.channel_health.requested(env.numbered_at(), request, env.time);
             return;
         }
         if let Body::ChannelTested(result) = &env.body {

@@ -91,6 +91,7 @@ pub struct SiteState {
 /// One command of the record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// The command's place in the log that numbered it ([`linkage_protocol::Envelope::numbered_at`]).
     pub seq: u64,
     pub at: DateTime<Utc>,
     pub by: String,
@@ -339,7 +340,7 @@ impl Meetings {
     /// Folds one event of the log.
     pub fn on_event(&mut self, env: &Envelope) {
         match &env.body {
-            Body::MeetingChaired(command) => self.chaired(env.seq, env.time, command),
+            Body::MeetingChaired(command) => self.chaired(env.numbered_at(), env.time, command),
             Body::MeetingEnforced(enforced) => self.enforced(enforced),
             Body::MeetingPresence(p) => {
                 let Some(meeting) = self.list.get_mut(&p.meeting) else { return };

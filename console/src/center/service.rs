@@ -171,8 +171,9 @@ impl Service {
             }
             Body::ChannelTestRequested(request) => {
                 self.published.remove(&format!("test/{}", request.key));
-                tracing::info!(run = event.seq, unit = ?request.unit, by = %request.by, "channel test");
-                self.outbox.send(self.core.test_messages(event.seq));
+                let run = event.numbered_at();
+                tracing::info!(run, unit = ?request.unit, by = %request.by, "channel test");
+                self.outbox.send(self.core.test_messages(run));
             }
             _ => {}
         }

@@ -251,7 +251,8 @@ pub struct SiteJoin {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeetingEnforcement {
     pub meeting: String,
-    /// The sequence number of the `meeting_chaired` event enforced.
+    /// The sequence number of the `meeting_chaired` event enforced (in its township's own log
+    /// for a township on its own node: [`crate::Envelope::numbered_at`]).
     pub command: u64,
     pub ok: bool,
     /// What the SFU refused, and why (empty when it did everything).

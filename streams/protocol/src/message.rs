@@ -81,7 +81,7 @@ impl Envelope {
     /// county's as it reads, since a JetStream stream gives the number only once the event is
     /// in), so every reader names alike.
     pub fn numbered(mut self) -> Envelope {
-        let name = |kind| id_at(kind, self.origin.unwrap_or(self.seq), self.origin.and(self.township.as_deref()));
+        let name = |kind| id_at(kind, self.numbered_at(), self.origin.and(self.township.as_deref()));
         let named = match &self.body {
             Body::IncidentReported(_) => Some(name('E')),
             Body::MeetingChaired(command) if matches!(command.action, MeetingAction::Open { .. }) => Some(name('M')),
@@ -99,7 +99,14 @@ impl Envelope {
     /// this event's place: in its township's own log (`t1/D000042`, [`Envelope::origin`]), or
     /// in the log it is read from (`D000042`).
     pub fn name(&self, kind: char) -> String {
-        id_at(kind, self.origin.unwrap_or(self.seq), self.origin.and(self.township.as_deref()))
+        id_at(kind, self.numbered_at(), self.origin.and(self.township.as_deref()))
+    }
+
+    /// The place the log that numbered this event gave it: its township's own log's
+    /// ([`Envelope::origin`]), else the one it is read from — the same for every reader, where
+    /// `seq` is not (what refers to an event by number refers to this).
+    pub fn numbered_at(&self) -> u64 {
+        self.origin.unwrap_or(self.seq)
     }
 
     /// Parses one text frame.

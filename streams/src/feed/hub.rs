@@ -916,10 +916,10 @@ impl Placer {
                         "that event is {of}'s, not {}'s: not logged",
                         own.as_deref().unwrap_or("the county")
                     )),
-                    Some(About::Here(seq)) if task_county.on_own_node() => Err(format!(
-                        "event {seq} of the county's stream is not {}'s: not logged",
-                        own.as_deref().unwrap_or("the county")
-                    )),
+                    Some(About::Here(seq)) if task_county.on_own_node() => {
+                        let own = own.as_deref().unwrap_or_default();
+                        Err(format!("no event {seq} here: {own}'s own log names its events {own}/…; not logged"))
+                    }
                     Some(About::Here(seq)) => match task_county.township_at_when_answered(seq).await {
                         Ok(of) if own.is_none() || of == own => Ok(of),
                         Ok(of) => Err(format!(

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage as Publish;
 use async_nats::jetstream::stream::{Config, External, RawMessageErrorKind, Source, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
@@ -251,13 +252,13 @@ impl County {
         if self.keeps_own(township) { "lt" } else { "lk" }
     }
 
-    /// The subjects this gateway reads: its township's, or the whole county's (every subject
-    /// of the county's stream, its own and those it sources).
+    /// The subjects this gateway reads: its township's, or (`""`, no filter) everything the
+    /// county's stream holds, its own and what it sources — also what a source added by another
+    /// county gateway brought.
     fn scope(&self) -> String {
         match &self.township {
             Some(t) => format!("{}.{}.{}.>", self.root(t), self.county, token(t)),
-            None if !self.leaves.is_empty() => String::new(),
-            None => format!("lk.{}.>", self.county),
+            None => String::new(),
         }
     }
 
@@ -290,24 +291,29 @@ pub fn domain(township: &str) -> String {
 
 /// The county's `stream`, sourcing the stream of every township of `county.leaves` on its own
 /// node (through that node's JetStream domain): sources named are added, none taken away (a
-/// gateway that was not told of a township does not cut it off).
+/// gateway that was not told of a township does not cut it off). Read again after each
+/// update until every one is there: two gateways starting together may each write the
+/// configuration they read.
 async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<Stream, String> {
-    let mut config = stream.get_info().await.map_err(|e| e.to_string())?.config;
-    let sources = config.sources.get_or_insert_with(Vec::new);
-    let before = sources.len();
-    for township in &county.leaves {
-        let name = own_stream(&county.county, township);
-        if !sources.iter().any(|s| s.name == name) {
-            let external = External { api_prefix: format!("$JS.{}.API", domain(township)), delivery_prefix: None };
-            sources.push(Source { name, external: Some(external), ..Default::default() });
+    for _ in 0..10 {
+        let mut config = stream.get_info().await.map_err(|e| e.to_string())?.config;
+        let sources = config.sources.get_or_insert_with(Vec::new);
+        let before = sources.len();
+        for township in &county.leaves {
+            let name = own_stream(&county.county, township);
+            if !sources.iter().any(|s| s.name == name) {
+                let external = External { api_prefix: format!("$JS.{}.API", domain(township)), delivery_prefix: None };
+                sources.push(Source { name, external: Some(external), ..Default::default() });
+            }
         }
-    }
-    if sources.len() != before {
+        if sources.len() == before {
+            return Ok(stream);
+        }
         tracing::info!(stream = %config.name, townships = ?county.leaves, "the county's stream sources the townships' own streams");
         js.update_stream(&config).await.map_err(|e| format!("sourcing the townships' streams: {e}"))?;
         stream = js.get_stream(&config.name).await.map_err(|e| e.to_string())?;
     }
-    Ok(stream)
+    Err("the county's stream's sources kept changing under this gateway".into())
 }
 
 /// The township an event was written under: its subject's third token, as [`token`] made it.
@@ -368,9 +374,11 @@ impl JetStreamLog {
         }
         let client = let_in(&county.access, &name, &addrs, &county.urls).await?;
         let js = jetstream::new(client);
-        let subjects = match &county.township {
-            Some(t) if county.on_own_node() => format!("lt.{}.{}.>", county.county, token(t)),
-            _ => format!("lk.{}.>", county.county),
+        // A township's own stream takes its subjects; the county's, the county's (and it sources
+        // the townships' own).
+        let subjects = match county.on_own_node() {
+            true => county.scope(),
+            false => format!("lk.{}.>", county.county),
         };
         let config = Config {
             name: county.stream(),
@@ -481,18 +489,31 @@ impl JetStreamLog {
             }
             // The round's answers waited for together, each for at most [`ANSWER`]: one at a
             // time, every answer lost with a dying node would hold the batch that much longer.
+            // An error says too whether no stream took the subject (nobody answered it).
+            let failed = |e: PublishError| (e.to_string(), e.kind() == PublishErrorKind::StreamNotFound);
             let answers = futures_util::future::join_all(acks.into_iter().map(|sent| async move {
                 match sent {
                     Ok(ack) => match tokio::time::timeout(ANSWER, ack.into_future()).await {
-                        Ok(answer) => answer.map_err(|e| e.to_string()),
-                        Err(_) => Err(format!("no answer in {ANSWER:?}")),
+                        Ok(answer) => answer.map_err(failed),
+                        Err(_) => Err((format!("no answer in {ANSWER:?}"), false)),
                     },
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(failed(e)),
                 }
             }))
             .await;
             let mut again = vec![];
             for (&i, answer) in todo.iter().zip(answers) {
+                let (subject, envelope, _) = &items[i];
+                // A township's own stream out of reach (its link to the county cut) is said at
+                // once: waiting for it would hold every other event of the batch.
+                if let (Err((e, true)), Some(township)) = (&answer, self.elsewhere_of(subject, envelope)) {
+                    out[i] = Some(Err(format!(
+                        "{township}'s own stream (on its own node) cannot be reached now: is its link to the county \
+                         cut? Not logged, send it again later ({e})"
+                    )));
+                    continue;
+                }
+                let answer = answer.map_err(|(e, _)| e);
                 let logged = match answer {
                     // A repeat of one still being replicated has no place yet: ask again.
                     Ok(ack) if ack.duplicate && ack.sequence == 0 => Err("a repeat of an event not yet placed".into()),
@@ -530,10 +551,8 @@ impl JetStreamLog {
         }
         for i in todo {
             let (subject, envelope, _) = &items[i];
-            out[i] = Some(Err(match envelope.township.as_deref().filter(|_| self.elsewhere(subject)) {
-                Some(township) => format!(
-                    "{township}'s own stream (on its own node) did not take the event in {PATIENCE:?}: is its link to the county cut? ({last})"
-                ),
+            out[i] = Some(Err(match self.elsewhere_of(subject, envelope) {
+                Some(township) => format!("{township}'s own stream did not take the event in {PATIENCE:?} ({last})"),
                 None => format!("the county's stream did not take the event in {PATIENCE:?} ({last})"),
             }));
         }
@@ -610,6 +629,12 @@ impl JetStreamLog {
     /// township's own, written to by a county's gateway (through the township's node).
     fn elsewhere(&self, subject: &str) -> bool {
         !self.own && subject.starts_with("lt.")
+    }
+
+    /// The township whose own stream `envelope`, under `subject`, goes into, if not this
+    /// gateway's ([`JetStreamLog::elsewhere`]).
+    fn elsewhere_of<'a>(&self, subject: &str, envelope: &'a Envelope) -> Option<&'a str> {
+        envelope.township.as_deref().filter(|_| self.elsewhere(subject))
     }
 
     /// Events after `since` this gateway may read, oldest first, at most `limit`: all of its
@@ -692,9 +717,15 @@ fn placed(envelope: Envelope, seq: u64, origin: Option<u64>) -> String {
     Envelope { seq, origin, ..envelope }.numbered().to_text()
 }
 
-/// The header with which the county's stream marks an event it sourced: `<stream> <seq>`
-/// (nats-server 2.9), the event's place in the township's own stream last.
+/// The header with which the county's stream marks an event it sourced: `<stream> <seq>` on
+/// nats-server 2.9, `<stream> <seq> <filter> <destination>` since 2.10 — the event's place in
+/// the township's own stream second ([`source_place`]).
 const SOURCE_HEADER: &str = "Nats-Stream-Source";
+
+/// The place in its township's own stream of an event sourced with `header` ([`SOURCE_HEADER`]).
+fn source_place(header: &str) -> Option<u64> {
+    header.split(' ').nth(1)?.parse().ok()
+}
 
 /// An event as the stream delivered it (`own`: the stream is a township's own); `None` for
 /// what is not one of ours (anything a foreign publisher put under the county's subjects).
@@ -702,7 +733,7 @@ fn read(message: jetstream::Message, own: bool) -> Option<Read> {
     let seq = message.info().ok()?.stream_sequence;
     let sourced = message.headers.as_ref().and_then(|h| h.get(SOURCE_HEADER)).map(|v| v.as_str().to_owned());
     let origin = match sourced {
-        Some(header) => match header.rsplit(' ').next().and_then(|at| at.parse().ok()) {
+        Some(header) => match source_place(&header) {
             Some(at) => Some(at),
             None => {
                 tracing::warn!(seq, header, "a sourced event without its place in its township's stream; passed over");
@@ -755,7 +786,7 @@ mod tests {
         assert_eq!(t.scope(), "lk.c1.t1.>");
         let c = county(None);
         assert_eq!(c.subject(None, "roster_set", None), "lk.c1.county.roster_set._");
-        assert_eq!(c.scope(), "lk.c1.>");
+        assert_eq!(c.scope(), "");
         // The county's gateway writes a township's sender under that township…
         assert_eq!(c.subject(Some("t2"), "incident_reported", None), "lk.c1.t2.incident_reported._");
         let qingxi = format!("lk.c1.{}.incident_reported._", token("青溪镇"));
@@ -801,6 +832,14 @@ mod tests {
         assert_eq!(c.subject(Some("t1"), "acknowledge", None), "lt.c1.t1.acknowledge._");
         assert_eq!(c.subject(Some("t2"), "acknowledge", None), "lk.c1.t2.acknowledge._");
         assert!(County { leaves: vec!["county".into()], ..county(None) }.check().is_err());
+    }
+
+    #[test]
+    fn a_sourced_events_place_is_read_from_either_servers_header() {
+        assert_eq!(source_place("LK_c1_t1:3f2a 42"), Some(42)); // nats-server 2.9
+        assert_eq!(source_place("LK_c1_t1:3f2a 42 > >"), Some(42)); // 2.10 and later
+        assert_eq!(source_place("LK_c1_t1"), None);
+        assert_eq!(source_place("LK_c1_t1 x"), None);
     }
 
     #[test]

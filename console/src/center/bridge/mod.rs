@@ -514,7 +514,12 @@ async fn take(
     asks: &mpsc::Sender<Ask>,
 ) -> Result<(StatusCode, serde_json::Value), Refusal> {
     let path = request.uri().path().to_owned();
+    // The hand-over's id as the peer wrote it (`t1/H000042`), or percent-encoded (`t1%2FH000042`).
     let handover = path.strip_prefix("/v1/handovers/").and_then(|rest| rest.strip_suffix("/progress"));
+    let handover = match handover.map(streams::http::percent_decode) {
+        Some(None) => return Err(Refusal::new(StatusCode::BAD_REQUEST, "bad_id", format!("{path}: not an id"))),
+        decoded => decoded.flatten(),
+    };
     if path != "/v1/incidents" && handover.is_none() {
         return Err(Refusal::new(StatusCode::NOT_FOUND, "not_found", format!("no {path} here")));
     }
@@ -533,7 +538,7 @@ async fn take(
         None => Ask::Incident { pushed: inbound::incident(peer, kinds, &body)?, reply },
         Some(id) => {
             let (state, text) = inbound::progress(&body)?;
-            let progress = HandoverProgress { handover: id.to_owned(), incident: String::new(), state, text };
+            let progress = HandoverProgress { handover: id, incident: String::new(), state, text };
             Ask::Progress { peer: peer.id.clone(), progress, reply }
         }
     };
