@@ -396,6 +396,47 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
 }
 
 /// The `[dispatch.sms]` section of a township whose SMSC listens on `port`.
+/// A node lost for good, replaced by a fresh one of the same name on an empty store, is given
+/// the stream by the others (docs/deployment.md, "When a node is lost"): the stream's leader
+/// counts it current, and its own store on disk holds every report.
+#[test]
+fn a_node_replaced_on_an_empty_store_is_given_the_stream() {
+    const REPORTS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let port = linkage_tests::free_tcp_port();
+    let _gateway = gateway(dir.path(), "g", port, &nats, None);
+    let url = format!("ws://127.0.0.1:{port}");
+    let (field, mut field_rx) = client(&runtime, &url, "field-t1", Role::FieldTerminal);
+    let sent: Vec<(String, Body)> = (1..=REPORTS).map(|n| (format!("t1-{n}"), report("t1", n))).collect();
+    until_acknowledged(&field, &mut field_rx, &sent, &mut []);
+
+    cluster.replace("n3");
+    let filled = linkage_tests::wait_for(Duration::from_secs(60), || runtime.block_on(cluster.current("LK_c1", "n3")));
+    assert!(filled, "the node replaced on an empty store was not given the stream");
+    let held = cluster.stored("n3");
+    let missing: Vec<&String> =
+        sent.iter().map(|(id, _)| id).filter(|id| !contains(&held, format!("\"text\":\"{id}\"").as_bytes())).collect();
+    assert!(missing.is_empty(), "the replaced node's store lacks {missing:?}");
+    // And the cluster serves them all.
+    let (_seat, mut seat_rx) = client(&runtime, &url, "console", Role::Console);
+    let mut seen = vec![];
+    let replayed = linkage_tests::wait_for(Duration::from_secs(60), || {
+        drain(&mut seat_rx, &mut seen);
+        seen.len() >= REPORTS
+    });
+    assert!(replayed, "a seat was replayed {} of {REPORTS} reports", seen.len());
+    let expected: Vec<String> = sent.into_iter().map(|(id, _)| id).collect();
+    exactly_once_in_order("the seat", &seen, &expected);
+}
+
+/// Whether `bytes` holds `needle`.
+fn contains(bytes: &[u8], needle: &[u8]) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
 fn smpp(port: u16) -> String {
     format!(
         "[dispatch.sms]\naddress = \"127.0.0.1:{port}\"\nsystem_id = \"linkage\"\npassword = \"secret\"\nsource = \"10690001\"\n"

@@ -224,6 +224,45 @@ impl NatsCluster {
         self.run(i);
     }
 
+    /// Node `name` lost for good and replaced: killed, its store deleted, and a fresh node
+    /// started with the same name and ports on an empty store.
+    pub fn replace(&mut self, name: &str) {
+        self.kill(name);
+        let store = self.dir.path().join(name);
+        if store.exists() {
+            std::fs::remove_dir_all(&store).expect("the lost node's store deleted");
+        }
+        self.restart(name);
+    }
+
+    /// Every byte node `name` keeps in its store's files (what its streams hold, as written).
+    pub fn stored(&self, name: &str) -> Vec<u8> {
+        fn read(dir: &std::path::Path, into: &mut Vec<u8>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    read(&path, into);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    into.extend(bytes);
+                }
+            }
+        }
+        let mut bytes = vec![];
+        read(&self.dir.path().join(name), &mut bytes);
+        bytes
+    }
+
+    /// Whether node `name` holds `stream` as its leader does: it leads it, or its leader counts
+    /// it a current replica with nothing left to catch up.
+    pub async fn current(&self, stream: &str, name: &str) -> bool {
+        let Some(client) = self.client().await else { return false };
+        let js = async_nats::jetstream::new(client);
+        let Ok(found) = js.get_stream(stream).await else { return false };
+        let Some(cluster) = found.get_info().await.ok().and_then(|i| i.cluster) else { return false };
+        cluster.leader.as_deref() == Some(name)
+            || cluster.replicas.iter().any(|r| r.name == name && r.current && !r.offline && r.lag.unwrap_or(0) == 0)
+    }
+
     /// The node leading `stream` now (asked of the cluster), once one does.
     pub async fn leader(&self, stream: &str) -> Option<String> {
         let js = async_nats::jetstream::new(self.client().await?);
