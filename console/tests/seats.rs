@@ -12,7 +12,7 @@ use linkage::core::clock::ClockKind;
 use linkage::core::dispatch::DispatchDraft;
 use linkage::core::order::{ChannelKind, DeliveryState};
 use linkage::core::plan::{PlanClocks, Texts};
-use linkage::core::score::{self, Period};
+use linkage::core::score::Period;
 use linkage::core::{Command, Core, ZONE};
 use peers::Seat;
 use streams::feed::{Body, OrderProgress, Step};
@@ -83,8 +83,7 @@ fn three_seats_show_the_same_orders_clocks_and_ranking_and_a_closed_seat_stops_n
     assert!(!clocks[0].is_empty());
     assert!(clocks.iter().all(|c| c == &clocks[0]), "{clocks:#?}");
     let period = Period::Day(now.with_timezone(&ZONE).date_naive());
-    let ranks: Vec<_> =
-        seats.iter().map(|s| score::rank(s.core.orders.list.values(), &s.core.scoring, period, ZONE, now)).collect();
+    let ranks: Vec<_> = seats.iter().map(|s| s.core.unit_ranking(period, now)).collect();
     assert!(!ranks[0].is_empty());
     assert!(ranks.iter().all(|r| r == &ranks[0]), "{ranks:#?}");
 }

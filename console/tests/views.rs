@@ -597,7 +597,10 @@ fn a_county_seats_board_ranks_the_townships() {
     let h = board(s);
     h.get_by_label("乡镇排名");
     h.get_by_label("东山乡");
-    // Each mark twice: the township's and its one unit's.
+    // Each mark twice: the township's and its one unit's, which is named by its township (two
+    // townships' units may share an id).
     assert_eq!(h.query_all_by_label("100.0%").count(), 2);
     assert_eq!(h.query_all_by_label("-25.0%").count(), 2);
+    h.get_by_label("青溪镇 · fire");
+    h.get_by_label("东山乡 · police");
 }

@@ -114,8 +114,8 @@ pub fn percent_decode(text: &str) -> Option<String> {
     let mut rest = text.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
         if b == b'%' {
-            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = tail.get(..2).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             rest = &tail[2..];
         } else {
             bytes.push(b);
@@ -224,7 +224,7 @@ mod tests {
             assert_eq!(percent_decode(&percent_encode(id)).as_deref(), Some(id));
         }
         assert_eq!(percent_decode("t1/H000042").as_deref(), Some("t1/H000042"));
-        for broken in ["%", "%4", "%zz", "%ff%fe"] {
+        for broken in ["%", "%4", "%zz", "%+f", "%ff%fe"] {
             assert_eq!(percent_decode(broken), None, "{broken}");
         }
     }

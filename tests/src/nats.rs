@@ -3,7 +3,7 @@
 //! temporary folder. A node can be killed (SIGKILL) and started again on its store and ports.
 //! A secured cluster lets in only its user with its password, over TLS, and routes only
 //! between nodes that give the routes' password and show the nodes' certificate. A township's own node
-//! ([`LeafNode`]) joins the cluster as a leaf with its own JetStream domain, through the
+//! ([`NatsServer::leaf`]) joins the cluster as a leaf with its own JetStream domain, through the
 //! cluster's links ([`Link`]), which the test can cut.
 
 use std::process::{Child, Command, Stdio};
@@ -95,13 +95,14 @@ impl NatsCluster {
     fn write_config(&self, i: usize) {
         let node = &self.nodes[i];
         let secured = self.secured.is_some();
+        let tls = self.dir.path().join("tls");
         let mut config = format!(
             "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: \"{store}\" }}\n{cluster}\
              leafnodes {{ listen: 127.0.0.1:{leafnodes}, advertise: \"127.0.0.1:{link}\" }}\n",
             name = node.name,
             port = node.port,
             store = self.dir.path().join(&node.name).display(),
-            cluster = self.cluster_block(node.route, secured.then_some(ROUTES), secured),
+            cluster = self.cluster_block(node.route, secured.then_some(ROUTES), secured.then_some(&tls)),
             leafnodes = node.leafnodes,
             link = node.link.port(),
         );
@@ -120,18 +121,18 @@ impl NatsCluster {
 
     /// A node's `cluster` block, listening for routes on `route`, routing to every node with
     /// `credentials` (a secured cluster's nodes ask them of each other), over TLS with the
-    /// nodes' certificate (`tls`).
-    fn cluster_block(&self, route: u16, credentials: Option<(&str, &str)>, tls: bool) -> String {
+    /// certificate, key and authority in the folder `tls` (`server.pem`, `server.key`,
+    /// `ca.pem`).
+    fn cluster_block(&self, route: u16, credentials: Option<(&str, &str)>, tls: Option<&std::path::Path>) -> String {
         let user = credentials.map(|(user, password)| format!("{user}:{password}@")).unwrap_or_default();
         let routes: Vec<String> =
             self.nodes.iter().map(|n| format!("nats-route://{user}127.0.0.1:{}", n.route)).collect();
         let mut block =
             format!("cluster {{\n  name: lk\n  listen: 127.0.0.1:{route}\n  routes: [{}]\n", routes.join(", "));
-        if self.secured.is_some() {
-            block += &format!("  authorization {{ user: {}, password: {} }}\n", ROUTES.0, ROUTES.1);
+        if let Some((user, password)) = credentials {
+            block += &format!("  authorization {{ user: {user}, password: {password} }}\n");
         }
-        if tls {
-            let tls = self.dir.path().join("tls");
+        if let Some(tls) = tls {
             block += &format!(
                 "  tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", verify: true }}\n",
                 tls.join("server.pem").display(),
@@ -143,28 +144,27 @@ impl NatsCluster {
     }
 
     /// A node from outside (no JetStream) that routes to the cluster, giving the routes'
-    /// password or not, showing the nodes' certificate over TLS or not: what is published on it
+    /// password or not, over TLS with what the folder `tls` holds (the nodes' own certificate,
+    /// [`NatsCluster::tls`], or another authority's) or without: what is published on it
     /// reaches the cluster's clients only if the cluster takes it in ([`NatsCluster::hears`]).
-    pub fn outsider(&self, password: bool, tls: bool) -> Outsider {
-        let dir = tempfile::tempdir().expect("a folder for the outsider");
+    pub fn outsider(&self, password: bool, tls: Option<&std::path::Path>) -> NatsServer {
         let [port, route] = crate::free_tcp_ports();
-        let conf = dir.path().join("outsider.conf");
-        let credentials = password.then_some(ROUTES);
-        let cluster = self.cluster_block(route, credentials, tls);
-        std::fs::write(&conf, format!("server_name: outsider\nlisten: 127.0.0.1:{port}\n{cluster}"))
-            .expect("the outsider's config");
-        Outsider { _dir: dir, port, child: nats_server(&conf, port, "outsider") }
+        let cluster = self.cluster_block(route, password.then_some(ROUTES), tls);
+        NatsServer::start("outsider", port, &cluster)
+    }
+
+    /// The folder with the secured nodes' certificate, key and authority.
+    pub fn tls(&self) -> std::path::PathBuf {
+        self.dir.path().join("tls")
     }
 
     /// Whether a client of the cluster hears what a client of `outsider` publishes, within
-    /// `patience` (published again every 200 ms).
-    pub async fn hears(&self, outsider: &Outsider, patience: Duration) -> bool {
-        let Some(listener) = self.client().await else { return false };
-        let Ok(speaker) = async_nats::connect(format!("nats://127.0.0.1:{}", outsider.port)).await else {
-            return false;
-        };
-        let Ok(mut heard) = listener.subscribe("outsider.says").await else { return false };
-        let _ = listener.flush().await;
+    /// `patience` (published again every 200 ms). Both clients must connect.
+    pub async fn hears(&self, outsider: &NatsServer, patience: Duration) -> bool {
+        let listener = self.client().await.expect("a client of the cluster");
+        let speaker = async_nats::connect(outsider.url()).await.expect("a client of the outsider");
+        let mut heard = listener.subscribe("outsider.says").await.expect("a subscription on the cluster");
+        listener.flush().await.expect("the subscription reached the cluster");
         let until = tokio::time::Instant::now() + patience;
         while tokio::time::Instant::now() < until {
             let _ = speaker.publish("outsider.says", "hello".into()).await;
@@ -177,12 +177,12 @@ impl NatsCluster {
     }
 
     /// A client of the cluster, let in as the gateways are.
-    async fn client(&self) -> Option<async_nats::Client> {
+    async fn client(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
         let mut options = async_nats::ConnectOptions::new();
         if let Some(s) = &self.secured {
             options = options.user_and_password(s.user.clone(), s.password.clone()).add_root_certificates(s.ca.clone());
         }
-        options.connect(self.urls().split(',').collect::<Vec<_>>().as_slice()).await.ok()
+        options.connect(self.urls().split(',').collect::<Vec<_>>().as_slice()).await
     }
 
     fn run(&mut self, i: usize) {
@@ -235,8 +235,9 @@ impl NatsCluster {
         self.restart(name);
     }
 
-    /// Every byte node `name` keeps in its store's files (what its streams hold, as written).
-    pub fn stored(&self, name: &str) -> Vec<u8> {
+    /// Every byte node `name` keeps in the files of its copy of `stream` (its messages, as
+    /// written).
+    pub fn stored(&self, name: &str, stream: &str) -> Vec<u8> {
         fn read(dir: &std::path::Path, into: &mut Vec<u8>) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let path = entry.path();
@@ -248,24 +249,13 @@ impl NatsCluster {
             }
         }
         let mut bytes = vec![];
-        read(&self.dir.path().join(name), &mut bytes);
+        read(&self.dir.path().join(name).join("jetstream/$G/streams").join(stream), &mut bytes);
         bytes
-    }
-
-    /// Whether node `name` holds `stream` as its leader does: it leads it, or its leader counts
-    /// it a current replica with nothing left to catch up.
-    pub async fn current(&self, stream: &str, name: &str) -> bool {
-        let Some(client) = self.client().await else { return false };
-        let js = async_nats::jetstream::new(client);
-        let Ok(found) = js.get_stream(stream).await else { return false };
-        let Some(cluster) = found.get_info().await.ok().and_then(|i| i.cluster) else { return false };
-        cluster.leader.as_deref() == Some(name)
-            || cluster.replicas.iter().any(|r| r.name == name && r.current && !r.offline && r.lag.unwrap_or(0) == 0)
     }
 
     /// The node leading `stream` now (asked of the cluster), once one does.
     pub async fn leader(&self, stream: &str) -> Option<String> {
-        let js = async_nats::jetstream::new(self.client().await?);
+        let js = async_nats::jetstream::new(self.client().await.ok()?);
         let info = js.get_stream(stream).await.ok()?.get_info().await.ok()?;
         info.cluster.and_then(|c| c.leader)
     }
@@ -285,40 +275,48 @@ fn nats_server(conf: &std::path::Path, port: u16, name: &str) -> Child {
     child
 }
 
-/// A township's own node: one nats-server with its own JetStream (domain `domain`, its store
-/// in a temporary folder), a leaf node of the county's cluster reached at `127.0.0.1:` each of
-/// `remotes` (the cluster's links, [`NatsCluster::leafnode_links`]). Dropping it kills it.
-pub struct LeafNode {
+/// One nats-server beside the cluster, in a temporary folder: a township's own node
+/// ([`NatsServer::leaf`]) or a node trying to route in from outside
+/// ([`NatsCluster::outsider`]). Dropping it kills it.
+pub struct NatsServer {
     _dir: tempfile::TempDir,
     port: u16,
     child: Child,
 }
 
-impl LeafNode {
-    pub fn start(domain: &str, remotes: &[u16]) -> LeafNode {
-        let dir = tempfile::tempdir().expect("a folder for the leaf node");
-        let port = crate::free_tcp_port();
-        let conf = dir.path().join("leaf.conf");
-        let urls: Vec<String> = remotes.iter().map(|p| format!("\"nats-leaf://127.0.0.1:{p}\"")).collect();
-        let config = format!(
-            "server_name: leaf-{domain}\nlisten: 127.0.0.1:{port}\n\
-             jetstream {{ store_dir: \"{store}\", domain: {domain} }}\n\
-             leafnodes {{ reconnect: 1, remotes: [ {{ urls: [{urls}] }} ] }}\n",
-            store = dir.path().join("store").display(),
-            urls = urls.join(", "),
-        );
-        std::fs::write(&conf, config).expect("the leaf node's config");
-        let child = nats_server(&conf, port, &format!("leaf-{domain}"));
-        LeafNode { _dir: dir, port, child }
+impl NatsServer {
+    /// `nats-server` named `name` on `port` with the rest of its configuration `more`
+    /// (`{store}` in it: a folder for its store).
+    fn start(name: &str, port: u16, more: &str) -> NatsServer {
+        let dir = tempfile::tempdir().expect("a folder for the node");
+        let conf = dir.path().join("node.conf");
+        let more = more.replace("{store}", &dir.path().join("store").display().to_string());
+        std::fs::write(&conf, format!("server_name: {name}\nlisten: 127.0.0.1:{port}\n{more}"))
+            .expect("the node's config");
+        let child = nats_server(&conf, port, name);
+        NatsServer { _dir: dir, port, child }
     }
 
-    /// `nats://127.0.0.1:port` of the leaf node (a township's gateway's `--nats`).
+    /// A township's own node: its own JetStream (domain `domain`), a leaf node of the county's
+    /// cluster reached at `127.0.0.1:` each of `remotes` (the cluster's links,
+    /// [`NatsCluster::leafnode_links`]).
+    pub fn leaf(domain: &str, remotes: &[u16]) -> NatsServer {
+        let urls: Vec<String> = remotes.iter().map(|p| format!("\"nats-leaf://127.0.0.1:{p}\"")).collect();
+        let more = format!(
+            "jetstream {{ store_dir: \"{{store}}\", domain: {domain} }}\n\
+             leafnodes {{ reconnect: 1, remotes: [ {{ urls: [{}] }} ] }}\n",
+            urls.join(", ")
+        );
+        NatsServer::start(&format!("leaf-{domain}"), crate::free_tcp_port(), &more)
+    }
+
+    /// `nats://127.0.0.1:port` of the node (a township's gateway's `--nats`).
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
 }
 
-impl Drop for LeafNode {
+impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -391,21 +389,6 @@ impl Link {
     /// Restores the link: new connections go through again.
     pub fn restore(&self) {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// A node trying to route to the cluster from outside ([`NatsCluster::outsider`]); dropping
-/// it kills it.
-pub struct Outsider {
-    _dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
-}
-
-impl Drop for Outsider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -427,7 +427,7 @@ impl Core {
             Command::ReopenOrder(order) => return self.change_order(order, Change::Reopen, now),
             Command::ArchiveOrder(order) => return self.change_order(order, Change::Archive, now),
             Command::Export { kind, period } => {
-                let standings = score::rank(self.orders.list.values(), &self.scoring, period, ZONE, now);
+                let standings = self.unit_ranking(period, now);
                 let (label, title) = match period {
                     score::Period::Day(d) => (d.format("%Y-%m-%d").to_string(), d.format("%Y年%-m月%-d日").to_string()),
                     score::Period::Month { year, month } => {

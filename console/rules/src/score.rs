@@ -9,7 +9,7 @@
 //! A unit's mark for a period is its points as a percentage of the maximum over every decided
 //! rule of every order it had in the period; ranks are shared on ties (1, 1, 3).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -334,14 +334,24 @@ pub struct Standing {
 }
 
 /// Ranks every unit that had an order in `period`, best first; equal percentages share a rank.
+/// `orders` come with the township to name their units by ([`unit_key`]; `""`: none).
 pub fn rank<'a>(
-    orders: impl IntoIterator<Item = &'a Order>,
+    orders: impl IntoIterator<Item = (&'a Order, &'a str)>,
     rules: &ScoringRules,
     period: Period,
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Vec<Standing> {
-    ranked(scored(orders.into_iter().map(|o| (o, "")), |_, u| u.unit.clone(), rules, (period, tz, now)))
+    ranked(scored(orders, |township, u| unit_key(township, &u.unit), rules, (period, tz, now)))
+}
+
+/// What a ranking calls `unit` of `township`: the unit's id, or (a county seat's ranking of
+/// several townships, whose units may share ids) the township and the id, `青溪镇 · police`.
+pub fn unit_key(township: &str, unit: &str) -> String {
+    match township {
+        "" => unit.to_owned(),
+        township => format!("{township} · {unit}"),
+    }
 }
 
 /// Ranks the county's townships by their units' work in `period`, best first: each
@@ -397,6 +407,21 @@ fn ranked(scores: BTreeMap<String, Vec<Score>>) -> Vec<Standing> {
         standings[i].rank = if tied { standings[i - 1].rank } else { i + 1 };
     }
     standings
+}
+
+impl super::Core {
+    /// The units' ranking for `period`: by unit id on one township's seat; on a county seat
+    /// holding orders of several townships, by township and unit ([`unit_key`]: two
+    /// townships' `police` are two units).
+    pub fn unit_ranking(&self, period: Period, now: DateTime<Utc>) -> Vec<Standing> {
+        let townships: BTreeSet<&String> = self.orders.townships.values().collect();
+        let several = townships.len() > 1;
+        let placed = self.orders.list.values().map(|o| {
+            let township = self.orders.townships.get(&o.id).filter(|_| several);
+            (o, township.map_or("", String::as_str))
+        });
+        rank(placed, &self.scoring, period, crate::ZONE, now)
+    }
 }
 
 #[cfg(test)]
@@ -491,16 +516,26 @@ mod tests {
         let mut late = dispatched("D6", "clinic");
         late.record_step("clinic", Step::Acknowledged, at(7), None);
         let orders = [perfect("D1", "police"), perfect("D2", "fire"), late];
-        let board =
-            rank(&orders, &rules(), Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()), SHANGHAI, at(10));
+        let board = rank(
+            orders.iter().map(|o| (o, "")),
+            &rules(),
+            Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()),
+            SHANGHAI,
+            at(10),
+        );
         let places: Vec<(&str, usize)> = board.iter().map(|s| (s.unit.as_str(), s.rank)).collect();
         assert_eq!(places, [("fire", 1), ("police", 1), ("clinic", 3)]);
         // A unit whose only order is still running has no mark yet: after the ranked ones.
         let running = dispatched("D8", "water");
         let mut with_running = orders.to_vec();
         with_running.push(running);
-        let board =
-            rank(&with_running, &rules(), Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()), SHANGHAI, at(2));
+        let board = rank(
+            with_running.iter().map(|o| (o, "")),
+            &rules(),
+            Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()),
+            SHANGHAI,
+            at(2),
+        );
         let last = board.last().unwrap();
         assert_eq!((last.unit.as_str(), last.decided, last.rank), ("water", false, 4));
         // clinic: ack missed (0 of 20) − 5 for the missed clock; on scene still pending.
@@ -524,6 +559,11 @@ mod tests {
         let places: Vec<(&str, usize, usize)> = board.iter().map(|s| (s.unit.as_str(), s.rank, s.orders)).collect();
         assert_eq!(places, [("青溪镇", 1, 2), ("东山乡", 2, 1)]);
         assert_eq!((board[1].points, board[1].max), (-5, 20));
+        // The units, named by their township: the two townships' police are two units.
+        let day = Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap());
+        let units = rank(orders, &rules(), day, SHANGHAI, at(10));
+        let places: Vec<(&str, usize)> = units.iter().map(|s| (s.unit.as_str(), s.rank)).collect();
+        assert_eq!(places, [("青溪镇 · fire", 1), ("青溪镇 · police", 1), ("东山乡 · police", 3)]);
     }
 
     #[test]
@@ -543,9 +583,9 @@ mod tests {
         // An order made before midnight and closed after it counts on the day it was made.
         let mut o = perfect("D7", "police");
         o.created = before;
-        let board = rank([&o], &rules(), day(2026, 11, 30), SHANGHAI, after);
+        let board = rank([(&o, "")], &rules(), day(2026, 11, 30), SHANGHAI, after);
         assert_eq!(board.len(), 1);
-        assert!(rank([&o], &rules(), day(2026, 12, 1), SHANGHAI, after).is_empty());
+        assert!(rank([(&o, "")], &rules(), day(2026, 12, 1), SHANGHAI, after).is_empty());
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl BoardView {
         let worked = match self.worked.clone().filter(|w| w.key == key) {
             Some(w) => w,
             None => {
-                let standings = score::rank(core.orders.list.values(), &core.scoring, period, names::ZONE, now);
+                let standings = core.unit_ranking(period, now);
                 let placed =
                     core.orders.list.values().filter_map(|o| Some((o, core.orders.townships.get(&o.id)?.as_str())));
                 let townships = score::rank_townships(placed, &core.scoring, period, names::ZONE, now);
@@ -251,7 +251,7 @@ fn trend(core: &Core, unit: &str, now: DateTime<Utc>) -> Vec<[f64; 2]> {
         .rev()
         .filter_map(|back| {
             let day = today - Duration::days(back);
-            let board = score::rank(core.orders.list.values(), &core.scoring, Period::Day(day), names::ZONE, now);
+            let board = core.unit_ranking(Period::Day(day), now);
             board.iter().find(|x| x.unit == unit && x.decided).map(|x| [-(back as f64), x.percent])
         })
         .collect()

@@ -53,6 +53,10 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// How long one publish's answer is waited for before it is sent again (answers come in
 /// milliseconds; one sent through a node that died never comes).
 const ANSWER: Duration = Duration::from_secs(2);
+/// How long nobody at all may answer for a township's own stream (the county node its leaf
+/// link was on dying: the leaf comes back through another within a second or two) before its
+/// link is taken as cut and the event refused, not logged.
+const NOBODY: Duration = Duration::from_secs(3);
 
 /// Where a gateway's log is: the NATS servers, the county, and the township it serves.
 #[derive(Debug, Clone)]
@@ -291,9 +295,10 @@ pub fn domain(township: &str) -> String {
 
 /// The county's `stream`, sourcing the stream of every township of `county.leaves` on its own
 /// node (through that node's JetStream domain): sources named are added, none taken away (a
-/// gateway that was not told of a township does not cut it off). Read again after each
-/// update until every one is there: two gateways starting together may each write the
-/// configuration they read.
+/// gateway that was not told of a township does not cut it off). Read again after each update
+/// until every one is there. This narrows, and does not close, the race of two gateways
+/// starting together with different lists (the last to write wins until the other starts
+/// again): every county gateway is to be given the same list.
 async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<Stream, String> {
     for _ in 0..10 {
         let mut config = stream.get_info().await.map_err(|e| e.to_string())?.config;
@@ -311,6 +316,7 @@ async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<S
         }
         tracing::info!(stream = %config.name, townships = ?county.leaves, "the county's stream sources the townships' own streams");
         js.update_stream(&config).await.map_err(|e| format!("sourcing the townships' streams: {e}"))?;
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(100..400))).await;
         stream = js.get_stream(&config.name).await.map_err(|e| e.to_string())?;
     }
     Err("the county's stream's sources kept changing under this gateway".into())
@@ -474,6 +480,9 @@ impl JetStreamLog {
         let mut out: Vec<Option<Result<(Logged, bool), String>>> = batch.iter().map(|_| None).collect();
         let mut todo: Vec<usize> = (0..batch.len()).collect();
         let mut last = String::new();
+        // Per item: since when nobody has answered it, as long as nothing else happened to it
+        // (`None` once something else did: it may have been logged, and is sent again).
+        let mut nobody: Vec<Option<Option<tokio::time::Instant>>> = vec![Some(None); batch.len()];
         let until = tokio::time::Instant::now() + PATIENCE;
         for round in 0u64.. {
             if todo.is_empty() || tokio::time::Instant::now() > until {
@@ -504,9 +513,17 @@ impl JetStreamLog {
             let mut again = vec![];
             for (&i, answer) in todo.iter().zip(answers) {
                 let (subject, envelope, _) = &items[i];
-                // A township's own stream out of reach (its link to the county cut) is said at
-                // once: waiting for it would hold every other event of the batch.
-                if let (Err((e, true)), Some(township)) = (&answer, self.elsewhere_of(subject, envelope)) {
+                // A township's own stream that nobody answers for, from the first try on, for
+                // [`NOBODY`] (its link to the county cut) is said then: waiting [`PATIENCE`]
+                // for it would hold every other event of the batch.
+                nobody[i] = match (&answer, nobody[i]) {
+                    (Err((_, true)), Some(since)) => Some(since.or(Some(tokio::time::Instant::now()))),
+                    _ => None,
+                };
+                if let (Err((e, true)), Some(Some(since)), Some(township)) =
+                    (&answer, nobody[i], self.elsewhere_of(subject, envelope))
+                    && since.elapsed() >= NOBODY
+                {
                     out[i] = Some(Err(format!(
                         "{township}'s own stream (on its own node) cannot be reached now: is its link to the county \
                          cut? Not logged, send it again later ({e})"

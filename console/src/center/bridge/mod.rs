@@ -514,12 +514,10 @@ async fn take(
     asks: &mpsc::Sender<Ask>,
 ) -> Result<(StatusCode, serde_json::Value), Refusal> {
     let path = request.uri().path().to_owned();
-    // The hand-over's id as the peer wrote it (`t1/H000042`), or percent-encoded (`t1%2FH000042`).
+    // The hand-over's id percent-encoded (`t1%2FH000042`), or as the peer wrote it
+    // (`t1/H000042`; what does not decode is taken so).
     let handover = path.strip_prefix("/v1/handovers/").and_then(|rest| rest.strip_suffix("/progress"));
-    let handover = match handover.map(streams::http::percent_decode) {
-        Some(None) => return Err(Refusal::new(StatusCode::BAD_REQUEST, "bad_id", format!("{path}: not an id"))),
-        decoded => decoded.flatten(),
-    };
+    let handover = handover.map(|id| streams::http::percent_decode(id).unwrap_or_else(|| id.to_owned()));
     if path != "/v1/incidents" && handover.is_none() {
         return Err(Refusal::new(StatusCode::NOT_FOUND, "not_found", format!("no {path} here")));
     }
