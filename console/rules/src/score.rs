@@ -435,6 +435,17 @@ mod tests {
         ScoringRules::from_toml(include_str!("../../../assets/demo/scoring.toml")).unwrap()
     }
 
+    /// The units ranked on 28 November 2026 in Beijing, at [`at`]`(min)`, none named by a
+    /// township.
+    fn board_at(orders: &[Order], min: i64) -> Vec<Standing> {
+        rank(orders.iter().map(|o| (o, "")), &rules(), nov28(), SHANGHAI, at(min))
+    }
+
+    /// 28 November 2026, the day of [`at`].
+    fn nov28() -> Period {
+        Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap())
+    }
+
     /// 2026-11-28 08:00 UTC (16:00 in Beijing) plus minutes.
     fn at(min: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-28T08:00:00Z").unwrap().with_timezone(&Utc)
@@ -516,26 +527,14 @@ mod tests {
         let mut late = dispatched("D6", "clinic");
         late.record_step("clinic", Step::Acknowledged, at(7), None);
         let orders = [perfect("D1", "police"), perfect("D2", "fire"), late];
-        let board = rank(
-            orders.iter().map(|o| (o, "")),
-            &rules(),
-            Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()),
-            SHANGHAI,
-            at(10),
-        );
+        let board = board_at(&orders, 10);
         let places: Vec<(&str, usize)> = board.iter().map(|s| (s.unit.as_str(), s.rank)).collect();
         assert_eq!(places, [("fire", 1), ("police", 1), ("clinic", 3)]);
         // A unit whose only order is still running has no mark yet: after the ranked ones.
         let running = dispatched("D8", "water");
         let mut with_running = orders.to_vec();
         with_running.push(running);
-        let board = rank(
-            with_running.iter().map(|o| (o, "")),
-            &rules(),
-            Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()),
-            SHANGHAI,
-            at(2),
-        );
+        let board = board_at(&with_running, 2);
         let last = board.last().unwrap();
         assert_eq!((last.unit.as_str(), last.decided, last.rank), ("water", false, 4));
         // clinic: ack missed (0 of 20) − 5 for the missed clock; on scene still pending.
@@ -549,19 +548,12 @@ mod tests {
         let (good, also_good) = (perfect("D1", "police"), perfect("D2", "fire"));
         // 东山乡's police was late; 青溪镇's police and fire were perfect.
         let orders = [(&good, "青溪镇"), (&also_good, "青溪镇"), (&late, "东山乡")];
-        let board = rank_townships(
-            orders,
-            &rules(),
-            Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()),
-            SHANGHAI,
-            at(10),
-        );
+        let board = rank_townships(orders, &rules(), nov28(), SHANGHAI, at(10));
         let places: Vec<(&str, usize, usize)> = board.iter().map(|s| (s.unit.as_str(), s.rank, s.orders)).collect();
         assert_eq!(places, [("青溪镇", 1, 2), ("东山乡", 2, 1)]);
         assert_eq!((board[1].points, board[1].max), (-5, 20));
         // The units, named by their township: the two townships' police are two units.
-        let day = Period::Day(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap());
-        let units = rank(orders, &rules(), day, SHANGHAI, at(10));
+        let units = rank(orders, &rules(), nov28(), SHANGHAI, at(10));
         let places: Vec<(&str, usize)> = units.iter().map(|s| (s.unit.as_str(), s.rank)).collect();
         assert_eq!(places, [("青溪镇 · fire", 1), ("青溪镇 · police", 1), ("东山乡 · police", 3)]);
     }

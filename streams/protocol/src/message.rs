@@ -46,7 +46,7 @@ pub struct Envelope {
 
 /// Where the event an id was made from is logged: the township whose own log numbered it, if
 /// the id names one (`t1/E000042`: a county's township that keeps its log on its own node, see
-/// [`named`]), and its place in that log (`E000042`, `D000042`, `M000042` → 42). An id without
+/// [`id_at`]), and its place in that log (`E000042`, `D000042`, `M000042` → 42). An id without
 /// a township names a place in the log that numbered it: a township's own SQLite log, or the
 /// county's stream.
 pub fn logged_at(id: &str) -> Option<(Option<&str>, u64)> {
@@ -81,10 +81,11 @@ impl Envelope {
     /// county's as it reads, since a JetStream stream gives the number only once the event is
     /// in), so every reader names alike.
     pub fn numbered(mut self) -> Envelope {
-        let name = |kind| id_at(kind, self.numbered_at(), self.origin.and(self.township.as_deref()));
         let named = match &self.body {
-            Body::IncidentReported(_) => Some(name('E')),
-            Body::MeetingChaired(command) if matches!(command.action, MeetingAction::Open { .. }) => Some(name('M')),
+            Body::IncidentReported(_) => Some(self.name('E')),
+            Body::MeetingChaired(command) if matches!(command.action, MeetingAction::Open { .. }) => {
+                Some(self.name('M'))
+            }
             _ => None,
         };
         match (&mut self.body, named) {

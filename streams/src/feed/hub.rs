@@ -907,9 +907,10 @@ impl Placer {
                 let township = match about {
                     None => Ok(own),
                     Some(About::Own(of)) if own.as_ref().is_none_or(|own| *own == of) => {
-                        match task_county.keeps_own(&of) {
-                            true => Ok(Some(of)),
-                            false => Err(format!("{of} keeps no log of its own in this county: not logged")),
+                        if task_county.county().keeps_own(&of) {
+                            Ok(Some(of))
+                        } else {
+                            Err(format!("{of} keeps no log of its own in this county: not logged"))
                         }
                     }
                     Some(About::Own(of)) => Err(format!(

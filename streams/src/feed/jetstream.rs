@@ -231,7 +231,7 @@ impl County {
     }
 
     /// Whether `township` keeps its log on its own node.
-    fn keeps_own(&self, township: &str) -> bool {
+    pub fn keeps_own(&self, township: &str) -> bool {
         self.leaves.iter().any(|t| t == township)
     }
 
@@ -382,10 +382,7 @@ impl JetStreamLog {
         let js = jetstream::new(client);
         // A township's own stream takes its subjects; the county's, the county's (and it sources
         // the townships' own).
-        let subjects = match county.on_own_node() {
-            true => county.scope(),
-            false => format!("lk.{}.>", county.county),
-        };
+        let subjects = if county.on_own_node() { county.scope() } else { format!("lk.{}.>", county.county) };
         let config = Config {
             name: county.stream(),
             subjects: vec![subjects],
@@ -420,11 +417,6 @@ impl JetStreamLog {
     pub fn narrowed(&self, township: &str) -> JetStreamLog {
         let county = County { township: Some(self.county.here(Some(township)).to_owned()), ..self.county.clone() };
         JetStreamLog { county, ..self.clone() }
-    }
-
-    /// Whether `township` keeps its log on its own node in this county.
-    pub fn keeps_own(&self, township: &str) -> bool {
-        self.county.keeps_own(township)
     }
 
     /// Whether this gateway is on its township's own node: the stream is the township's.
@@ -480,10 +472,12 @@ impl JetStreamLog {
         let mut out: Vec<Option<Result<(Logged, bool), String>>> = batch.iter().map(|_| None).collect();
         let mut todo: Vec<usize> = (0..batch.len()).collect();
         let mut last = String::new();
-        // Per item: since when nobody has answered it, as long as nothing else happened to it
-        // (`None` once something else did: it may have been logged, and is sent again).
-        let mut nobody: Vec<Option<Option<tokio::time::Instant>>> = vec![Some(None); batch.len()];
-        let until = tokio::time::Instant::now() + PATIENCE;
+        // Per item: whether nobody has answered it on any try so far (every item is first
+        // tried in the first round, at `started`); `false` once something else happened to it:
+        // it may have been logged, and is sent again.
+        let mut nobody = vec![true; batch.len()];
+        let started = tokio::time::Instant::now();
+        let until = started + PATIENCE;
         for round in 0u64.. {
             if todo.is_empty() || tokio::time::Instant::now() > until {
                 break;
@@ -516,13 +510,10 @@ impl JetStreamLog {
                 // A township's own stream that nobody answers for, from the first try on, for
                 // [`NOBODY`] (its link to the county cut) is said then: waiting [`PATIENCE`]
                 // for it would hold every other event of the batch.
-                nobody[i] = match (&answer, nobody[i]) {
-                    (Err((_, true)), Some(since)) => Some(since.or(Some(tokio::time::Instant::now()))),
-                    _ => None,
-                };
-                if let (Err((e, true)), Some(Some(since)), Some(township)) =
-                    (&answer, nobody[i], self.elsewhere_of(subject, envelope))
-                    && since.elapsed() >= NOBODY
+                let elsewhere = self.elsewhere(subject, envelope);
+                nobody[i] &= matches!(answer, Err((_, true)));
+                if let (Err((e, _)), true, Some(township)) = (&answer, nobody[i], elsewhere)
+                    && started.elapsed() >= NOBODY
                 {
                     out[i] = Some(Err(format!(
                         "{township}'s own stream (on its own node) cannot be reached now: is its link to the county \
@@ -538,17 +529,16 @@ impl JetStreamLog {
                     // place in that stream is none in this gateway's, so the answer has none
                     // (seats take it as not yet logged); the event comes with its place in the
                     // county's stream once sourced.
-                    Ok(ack) if self.elsewhere(&items[i].0) => Ok((
-                        Logged { seq: 0, frame: placed(items[i].1.clone(), 0, Some(ack.sequence)) },
-                        !ack.duplicate,
-                    )),
+                    Ok(ack) if elsewhere.is_some() => {
+                        Ok((Logged { seq: 0, frame: placed(envelope.clone(), 0, Some(ack.sequence)) }, !ack.duplicate))
+                    }
                     Ok(ack) if ack.duplicate => match tokio::time::timeout(ANSWER, self.read(ack.sequence)).await {
                         Ok(read) => read.map(|l| (l, false)),
                         Err(_) => Err(format!("reading event {} took over {ANSWER:?}", ack.sequence)),
                     },
                     // Numbered as every reader numbers what it reads back.
                     Ok(ack) => {
-                        let frame = placed(items[i].1.clone(), ack.sequence, self.origin(ack.sequence));
+                        let frame = placed(envelope.clone(), ack.sequence, self.origin(ack.sequence));
                         Ok((Logged { seq: ack.sequence, frame }, true))
                     }
                     Err(e) => Err(e),
@@ -568,7 +558,7 @@ impl JetStreamLog {
         }
         for i in todo {
             let (subject, envelope, _) = &items[i];
-            out[i] = Some(Err(match self.elsewhere_of(subject, envelope) {
+            out[i] = Some(Err(match self.elsewhere(subject, envelope) {
                 Some(township) => format!("{township}'s own stream did not take the event in {PATIENCE:?} ({last})"),
                 None => format!("the county's stream did not take the event in {PATIENCE:?} ({last})"),
             }));
@@ -642,16 +632,11 @@ impl JetStreamLog {
         self.own.then_some(seq)
     }
 
-    /// Whether an event under `subject` goes into another stream than this gateway's: a
-    /// township's own, written to by a county's gateway (through the township's node).
-    fn elsewhere(&self, subject: &str) -> bool {
-        !self.own && subject.starts_with("lt.")
-    }
-
-    /// The township whose own stream `envelope`, under `subject`, goes into, if not this
-    /// gateway's ([`JetStreamLog::elsewhere`]).
-    fn elsewhere_of<'a>(&self, subject: &str, envelope: &'a Envelope) -> Option<&'a str> {
-        envelope.township.as_deref().filter(|_| self.elsewhere(subject))
+    /// The township whose own stream `envelope`, under `subject`, goes into, if that is not
+    /// this gateway's stream: a county's gateway writing for a township on its own node
+    /// (through the township's node).
+    fn elsewhere<'a>(&self, subject: &str, envelope: &'a Envelope) -> Option<&'a str> {
+        envelope.township.as_deref().filter(|_| !self.own && subject.starts_with("lt."))
     }
 
     /// Events after `since` this gateway may read, oldest first, at most `limit`: all of its

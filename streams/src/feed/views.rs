@@ -40,7 +40,7 @@ pub(super) fn redacted<F: From<String> + AsRef<str>>(role: Role, unit: Option<&s
 /// and the mobiles and tokens left in the rest taken out.
 fn for_bridge<F: From<String> + AsRef<str>>(frame: F) -> Option<F> {
     let mut env = read(Role::Bridge, frame.as_ref())?;
-    let seq = env.seq;
+    let numbered_at = env.numbered_at();
     match &mut env.body {
         Body::DeliveryUpdated(_) | Body::AlarmPaged(_) | Body::ChannelTested(_) => return None,
         // That the alarm was acknowledged the bridge's peer is told (signed for); by whom, not
@@ -50,7 +50,7 @@ fn for_bridge<F: From<String> + AsRef<str>>(frame: F) -> Option<F> {
             *by = name;
         }
         // A reporter's satisfaction by SMS is keyed by the number it came from.
-        Body::OrderChanged(change) => change.key = format!("change/{seq}"),
+        Body::OrderChanged(change) => change.key = format!("change/{numbered_at}"),
         Body::IncidentReported(incident) => incident.report.reporter_mobile = None,
         Body::SatisfactionAsked(ask) => ask.mobile = String::new(),
         // The units' staff and their mobiles stay inside the center too.
