@@ -195,12 +195,15 @@ impl Seat {
 
 /// `linkage hub` as its own process on `port`, with `DIR/data` and `DIR/tokens.toml` and
 /// `extra` arguments, once it listens. Its files endpoint gets a free port of its own: the
-/// default, the next port, may be the source port of some outgoing connection.
+/// default, the next port, may be the source port of some outgoing connection. A county's
+/// gateway listens once its stream is open, which waits up to 30 s for a cluster just started
+/// to elect its leader (slower with TLS between the nodes, on a loaded machine): it is given
+/// a minute.
 pub fn linkage_hub(dir: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> Child {
     let child = linkage_hub_command(dir, port, extra).spawn().expect("linkage hub starts");
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "linkage hub did not listen within 20 s");
+        assert!(Instant::now() < until, "linkage hub did not listen within 60 s");
         std::thread::sleep(Duration::from_millis(20));
     }
     child
