@@ -149,9 +149,11 @@ struct TokenEntry {
     township: Option<String>,
 }
 
-/// `linkage hub cert --data DIR --names HOST[,HOST…]`: the site CA and the hub's certificate.
+/// `linkage hub cert --data DIR --names HOST[,HOST…]`: the site CA and the hub's certificate;
+/// with `--authority AUTH` (another such data folder) a certificate of that CA instead: for a
+/// second hub, or for a township's NATS node to show the county's.
 fn cert(args: &[String]) -> Result<(), String> {
-    let f = flags(args, &["--data", "--names"])?;
+    let f = flags(args, &["--data", "--names", "--authority"])?;
     let dir = PathBuf::from(f.get("data").ok_or("hub cert needs --data DIR (the server's data folder)")?).join("tls");
     let names: Vec<String> = f
         .get("names")
@@ -160,11 +162,19 @@ fn cert(args: &[String]) -> Result<(), String> {
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
         .collect();
-    streams::feed::tls::make_site_certs(&dir, &names)?;
-    println!(
-        "{}: ca.pem (give it to every seat: [hub] ca), ca.key (keep it safe), server.pem, server.key",
-        dir.display()
-    );
+    match f.get("authority") {
+        Some(authority) => {
+            streams::feed::tls::sign_site_cert(&PathBuf::from(authority).join("tls"), &dir, &names)?;
+            println!("{}: ca.pem (the authority's), server.pem, server.key", dir.display());
+        }
+        None => {
+            streams::feed::tls::make_site_certs(&dir, &names)?;
+            println!(
+                "{}: ca.pem (give it to every seat: [hub] ca), ca.key (keep it safe), server.pem, server.key",
+                dir.display()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -472,6 +482,21 @@ mod tests {
         assert_eq!(default.maximized, Some(true));
         let sized = super::viewport(Some([1280.0, 720.0]));
         assert_eq!((sized.maximized, sized.inner_size), (Some(false), Some(egui::vec2(1280.0, 720.0))));
+    }
+
+    #[test]
+    fn hub_cert_makes_a_site_authority_and_with_authority_another_certificate_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = |words: &[&str]| -> Vec<String> { words.iter().map(|w| w.to_string()).collect() };
+        let (county, leaf) = (dir.path().join("county"), dir.path().join("leaf-t1"));
+        let (county, leaf) = (county.to_str().unwrap(), leaf.to_str().unwrap());
+        super::cert(&args(&["--data", county, "--names", "10.8.0.11,10.8.0.12"])).unwrap();
+        super::cert(&args(&["--data", leaf, "--names", "10.9.0.5", "--authority", county])).unwrap();
+        let read = |path: String| std::fs::read(path).unwrap();
+        assert_eq!(read(format!("{leaf}/tls/ca.pem")), read(format!("{county}/tls/ca.pem")));
+        assert!(std::path::Path::new(&format!("{leaf}/tls/server.key")).exists());
+        let said = super::cert(&args(&["--data", leaf, "--names", "x", "--authority", leaf])).unwrap_err();
+        assert!(said.contains("ca.key"), "a folder without the authority's key signs nothing: {said}");
     }
 
     #[test]

@@ -451,46 +451,55 @@ fn smpp(port: u16) -> String {
     )
 }
 
+/// A gateway's arguments (of the whole county, on the nodes `nats`) with the user, its password
+/// in the file `password`, trusting the authority `ca`.
+fn access<'a>(
+    nats: &'a str,
+    user: &'a str,
+    password: &'a std::path::Path,
+    ca: &'a std::path::Path,
+) -> Vec<&'a std::ffi::OsStr> {
+    let mut args = gateway_args(nats, None);
+    args.extend::<[&std::ffi::OsStr; 6]>([
+        "--nats-user".as_ref(),
+        user.as_ref(),
+        "--nats-password-file".as_ref(),
+        password.as_os_str(),
+        "--nats-ca".as_ref(),
+        ca.as_os_str(),
+    ]);
+    args
+}
+
+/// A file in `dir` named `name` that only its owner may read, holding `text` (a password).
+fn secret(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{text}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// Another site's authority, certificate and key for 127.0.0.1, in the folder `dir/other`
+/// (returned): that authority did not sign the secured nodes' certificates.
+fn other_authority(dir: &std::path::Path) -> std::path::PathBuf {
+    let other = dir.join("other");
+    streams::feed::tls::make_site_certs(&other, &["127.0.0.1".into()]).unwrap();
+    other
+}
+
 /// The nodes of a secured cluster let a gateway in only with their user's password and over
 /// TLS to the authority that signed their certificates: a gateway with a wrong password, or
 /// that trusts another authority, stops at start saying which; one with both serves its seats.
 /// Their routes take in only a node with the routes' own password and the nodes' certificate.
 #[test]
 fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_authority() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let cluster = NatsCluster::start_secured(3);
     let nats = cluster.urls();
     let secured = cluster.secured().unwrap();
-    let password = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, format!("{text}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        path
-    };
-    let (right, wrong) = (password("password", &secured.password), password("wrong", "guess"));
-    // Another site's authority: it did not sign the nodes' certificates.
-    streams::feed::tls::make_site_certs(&dir.path().join("other"), &["127.0.0.1".into()]).unwrap();
-    let other = dir.path().join("other/ca.pem");
-
-    /// A gateway's arguments with the user, its password in `password`, trusting `ca`.
-    fn access<'a>(
-        nats: &'a str,
-        user: &'a str,
-        password: &'a std::path::Path,
-        ca: &'a std::path::Path,
-    ) -> Vec<&'a std::ffi::OsStr> {
-        let mut args = gateway_args(nats, None);
-        args.extend::<[&std::ffi::OsStr; 6]>([
-            "--nats-user".as_ref(),
-            user.as_ref(),
-            "--nats-password-file".as_ref(),
-            password.as_os_str(),
-            "--nats-ca".as_ref(),
-            ca.as_os_str(),
-        ]);
-        args
-    }
+    let (right, wrong) = (secret(dir.path(), "password", &secured.password), secret(dir.path(), "wrong", "guess"));
+    let other = other_authority(dir.path()).join("ca.pem");
     // Refused at start: the process ends, saying why.
     let refused = |args: Vec<&std::ffi::OsStr>| {
         let folder = gateway_folder(dir.path(), "refused");
@@ -547,6 +556,55 @@ fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_aut
     assert!(!heard(false, Some(&cluster.tls()), patience), "a node without the routes' password joined");
     assert!(!heard(true, None, patience), "a node without TLS joined the routes");
     assert!(!heard(true, Some(&dir.path().join("other")), patience), "a node of another authority joined the routes");
+}
+
+/// A secured cluster's leaf nodes' port takes in only a township's node that gives the leaves'
+/// password and shows a certificate of the nodes' authority. Through it a township on its own
+/// node works as deployed: its terminal's report reaches a county seat on a gateway let in
+/// with the cluster's password. What is published on a township's node without the leaves'
+/// password, without TLS, or with another authority's certificate reaches no client of the
+/// cluster.
+#[test]
+fn a_secured_clusters_leaf_port_takes_in_only_a_township_with_the_leaves_password_and_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cluster = NatsCluster::start_secured(3);
+    let (nats, secured) = (cluster.urls(), cluster.secured().unwrap());
+    // How long the township's node takes to join is the least the others are given.
+    let leaf = cluster.leaf("t1");
+    let began = Instant::now();
+    let joined = runtime.block_on(cluster.hears(&leaf, Duration::from_secs(60)));
+    assert!(joined, "a township's node with the leaves' password and certificate did not join");
+    let patience = (began.elapsed() * 2).max(Duration::from_secs(10));
+
+    let [township, county] = linkage_tests::free_tcp_ports();
+    let own = leaf.url();
+    let mut args = gateway_args(&own, Some("t1"));
+    args.extend(["--leaf-townships", "t1", "--replicas", "1"].map(std::ffi::OsStr::new));
+    let _township = Gateway::new(peers::linkage_hub(&gateway_folder(dir.path(), "t1"), township, &args));
+    let password = secret(dir.path(), "password", &secured.password);
+    let mut args = access(&nats, &secured.user, &password, &secured.ca);
+    args.extend(["--leaf-townships", "t1"].map(std::ffi::OsStr::new));
+    let _county = Gateway::new(peers::linkage_hub(&gateway_folder(dir.path(), "county"), county, &args));
+    let (field, _field_rx) = client(&runtime, &format!("ws://127.0.0.1:{township}"), "field-t1", Role::FieldTerminal);
+    let (_seat, mut seat_rx) = client(&runtime, &format!("ws://127.0.0.1:{county}"), "console", Role::Console);
+    field.send(report("t1", 1));
+    let mut at_county = Told::default();
+    let sourced = linkage_tests::wait_for(Duration::from_secs(60), || {
+        at_county.take(&mut seat_rx);
+        !at_county.incidents().is_empty()
+    });
+    assert!(sourced, "the county seat was not told of the township's report through the secured leaf port");
+
+    let other = other_authority(dir.path());
+    let refused = [
+        cluster.leaf_showing("t2", false, Some(&cluster.tls())),
+        cluster.leaf_showing("t3", true, None),
+        cluster.leaf_showing("t4", true, Some(&other)),
+    ];
+    let heard =
+        runtime.block_on(futures_util::future::join_all(refused.iter().map(|node| cluster.hears(node, patience))));
+    assert_eq!(heard, [false; 3], "heard a township's node without the password, without TLS, of another authority");
 }
 
 /// A gateway of township t1 that runs its services (`--config`: the drill's township), in its
@@ -708,7 +766,6 @@ impl Told {
 fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches_up_once_in_order() {
     use linkage::core::Command;
     use linkage::core::dispatch::DispatchDraft;
-    use linkage_tests::nats::NatsServer;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     const ORDERS: usize = 3;
@@ -716,7 +773,7 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
     const CUT: Duration = Duration::from_secs(60);
     let rig = ServiceRig::start();
     let (dir, runtime) = (&rig.dir, &rig.runtime);
-    let leaf = NatsServer::leaf("t1", &rig.cluster.leafnode_links());
+    let leaf = rig.cluster.leaf("t1");
     let [township, county] = linkage_tests::free_tcp_ports();
     let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
     let (config_path, config) = rig.config(&t1);

@@ -3,8 +3,9 @@
 //! temporary folder. A node can be killed (SIGKILL) and started again on its store and ports.
 //! A secured cluster lets in only its user with its password, over TLS, and routes only
 //! between nodes that give the routes' password and show the nodes' certificate. A township's own node
-//! ([`NatsServer::leaf`]) joins the cluster as a leaf with its own JetStream domain, through the
-//! cluster's links ([`Link`]), which the test can cut.
+//! ([`NatsCluster::leaf`]) joins the cluster as a leaf with its own JetStream domain, through the
+//! cluster's links ([`Link`]), which the test can cut; a secured cluster's leaf nodes' port takes
+//! in only a node that gives the leaves' password and shows a certificate of the nodes' authority.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -41,6 +42,9 @@ pub struct Secured {
 
 /// The user and password the nodes of a secured cluster route to each other with.
 const ROUTES: (&str, &str) = ("route", "n0des-only-7e1f");
+
+/// The user and password a township's node gives a secured cluster's leaf nodes' port.
+const LEAVES: (&str, &str) = ("leaf", "t0wnsh1p-leaf-52c8");
 
 impl NatsCluster {
     /// Starts `n` nodes (named `n1`…) and waits until each takes connections.
@@ -98,16 +102,16 @@ impl NatsCluster {
         let tls = self.dir.path().join("tls");
         let mut config = format!(
             "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: \"{store}\" }}\n{cluster}\
-             leafnodes {{ listen: 127.0.0.1:{leafnodes}, advertise: \"127.0.0.1:{link}\" }}\n",
+             leafnodes {{\n  listen: 127.0.0.1:{leafnodes}\n  advertise: \"127.0.0.1:{link}\"\n{leaves}}}\n",
             name = node.name,
             port = node.port,
             store = self.dir.path().join(&node.name).display(),
             cluster = self.cluster_block(node.route, secured.then_some(ROUTES), secured.then_some(&tls)),
             leafnodes = node.leafnodes,
             link = node.link.port(),
+            leaves = if secured { Self::leaves_access(&tls) } else { String::new() },
         );
         if let Some(secured) = &self.secured {
-            let tls = self.dir.path().join("tls");
             config += &format!(
                 "authorization {{ user: {}, password: {} }}\ntls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
                 secured.user,
@@ -117,6 +121,13 @@ impl NatsCluster {
             );
         }
         std::fs::write(self.dir.path().join(format!("{}.conf", node.name)), config).expect("a node's config");
+    }
+
+    /// What a secured cluster's leaf nodes' port asks (lines of its `leafnodes` block): the
+    /// leaves' user and password, over TLS both ways with the nodes' certificate in `tls`.
+    fn leaves_access(tls: &std::path::Path) -> String {
+        let (user, password) = LEAVES;
+        format!("  authorization {{ user: {user}, password: {password} }}\n{}", tls_block(tls, true))
     }
 
     /// A node's `cluster` block, listening for routes on `route`, routing to every node with
@@ -133,12 +144,7 @@ impl NatsCluster {
             block += &format!("  authorization {{ user: {user}, password: {password} }}\n");
         }
         if let Some(tls) = tls {
-            block += &format!(
-                "  tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", verify: true }}\n",
-                tls.join("server.pem").display(),
-                tls.join("server.key").display(),
-                tls.join("ca.pem").display()
-            );
+            block += &tls_block(tls, true);
         }
         block + "}\n"
     }
@@ -153,6 +159,36 @@ impl NatsCluster {
         NatsServer::start("outsider", port, &cluster)
     }
 
+    /// A township's own node, as deployed: its own JetStream (domain `domain`), a leaf node of
+    /// the cluster reached through the cluster's links ([`NatsCluster::leafnode_links`]); to a
+    /// secured cluster it gives the leaves' password and shows its own certificate, signed by
+    /// the nodes' authority (`linkage hub cert --authority`).
+    pub fn leaf(&self, domain: &str) -> NatsServer {
+        if self.secured.is_none() {
+            return self.leaf_showing(domain, false, None);
+        }
+        let own = self.dir.path().join(format!("leaf-{domain}"));
+        streams::feed::tls::sign_site_cert(&self.tls(), &own, &["127.0.0.1".to_owned()])
+            .expect("the township's node's certificate");
+        self.leaf_showing(domain, true, Some(&own))
+    }
+
+    /// [`NatsCluster::leaf`], giving the leaves' password or not, over TLS with the
+    /// certificate, key and authority the folder `tls` holds (`server.pem`, `server.key`,
+    /// `ca.pem`: of the nodes' authority or another's) or without.
+    pub fn leaf_showing(&self, domain: &str, password: bool, tls: Option<&std::path::Path>) -> NatsServer {
+        let user = if password { format!("{}:{}@", LEAVES.0, LEAVES.1) } else { String::new() };
+        let urls: Vec<String> =
+            self.leafnode_links().iter().map(|p| format!("\"nats-leaf://{user}127.0.0.1:{p}\"")).collect();
+        let more = format!(
+            "jetstream {{ store_dir: \"{{store}}\", domain: {domain} }}\n\
+             leafnodes {{ reconnect: 1, remotes: [ {{ urls: [{}]\n{}}} ] }}\n",
+            urls.join(", "),
+            tls.map(|tls| tls_block(tls, false)).unwrap_or_default()
+        );
+        NatsServer::start(&format!("leaf-{domain}"), crate::free_tcp_port(), &more)
+    }
+
     /// The folder with the secured nodes' certificate, key and authority.
     pub fn tls(&self) -> std::path::PathBuf {
         self.dir.path().join("tls")
@@ -163,11 +199,13 @@ impl NatsCluster {
     pub async fn hears(&self, outsider: &NatsServer, patience: Duration) -> bool {
         let listener = self.client().await.expect("a client of the cluster");
         let speaker = async_nats::connect(outsider.url()).await.expect("a client of the outsider");
-        let mut heard = listener.subscribe("outsider.says").await.expect("a subscription on the cluster");
+        // Each outsider on its own subject: several may be heard for at once.
+        let subject = format!("outsider.{}.says", outsider.port);
+        let mut heard = listener.subscribe(subject.clone()).await.expect("a subscription on the cluster");
         listener.flush().await.expect("the subscription reached the cluster");
         let until = tokio::time::Instant::now() + patience;
         while tokio::time::Instant::now() < until {
-            let _ = speaker.publish("outsider.says", "hello".into()).await;
+            let _ = speaker.publish(subject.clone(), "hello".into()).await;
             let _ = speaker.flush().await;
             if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), heard.next()).await {
                 return true;
@@ -261,6 +299,19 @@ impl NatsCluster {
     }
 }
 
+/// A `tls` block's line with the certificate, key and authority in the folder `tls`
+/// (`server.pem`, `server.key`, `ca.pem`); `verify`: the other side must show a certificate of
+/// that authority too.
+fn tls_block(tls: &std::path::Path, verify: bool) -> String {
+    format!(
+        "  tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\"{} }}\n",
+        tls.join("server.pem").display(),
+        tls.join("server.key").display(),
+        tls.join("ca.pem").display(),
+        if verify { ", verify: true" } else { "" }
+    )
+}
+
 /// Runs `nats-server -c conf` and waits until it takes connections on `port`.
 fn nats_server(conf: &std::path::Path, port: u16, name: &str) -> Child {
     let child = Command::new("nats-server")
@@ -276,7 +327,7 @@ fn nats_server(conf: &std::path::Path, port: u16, name: &str) -> Child {
 }
 
 /// One nats-server beside the cluster, in a temporary folder: a township's own node
-/// ([`NatsServer::leaf`]) or a node trying to route in from outside
+/// ([`NatsCluster::leaf`]) or a node trying to route in from outside
 /// ([`NatsCluster::outsider`]). Dropping it kills it.
 pub struct NatsServer {
     _dir: tempfile::TempDir,
@@ -295,19 +346,6 @@ impl NatsServer {
             .expect("the node's config");
         let child = nats_server(&conf, port, name);
         NatsServer { _dir: dir, port, child }
-    }
-
-    /// A township's own node: its own JetStream (domain `domain`), a leaf node of the county's
-    /// cluster reached at `127.0.0.1:` each of `remotes` (the cluster's links,
-    /// [`NatsCluster::leafnode_links`]).
-    pub fn leaf(domain: &str, remotes: &[u16]) -> NatsServer {
-        let urls: Vec<String> = remotes.iter().map(|p| format!("\"nats-leaf://127.0.0.1:{p}\"")).collect();
-        let more = format!(
-            "jetstream {{ store_dir: \"{{store}}\", domain: {domain} }}\n\
-             leafnodes {{ reconnect: 1, remotes: [ {{ urls: [{}] }} ] }}\n",
-            urls.join(", ")
-        );
-        NatsServer::start(&format!("leaf-{domain}"), crate::free_tcp_port(), &more)
     }
 
     /// `nats://127.0.0.1:port` of the node (a township's gateway's `--nats`).
