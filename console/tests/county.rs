@@ -13,7 +13,7 @@ use linkage_tests::nats::NatsCluster;
 use peers::county::{Gateway, client, gateway, gateway_args, gateway_folder};
 use peers::drill;
 use streams::feed::{
-    Body, ClientHandle, FeedUpdate, IncidentReport, Location, Person, Role, SeatRole, UnitPosition, Users, login,
+    Body, ClientHandle, FeedUpdate, IncidentReport, Location, Person, Reach, Role, SeatRole, UnitPosition, Users, login,
 };
 use tokio::sync::mpsc;
 
@@ -561,7 +561,9 @@ fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_aut
 /// A secured cluster's leaf nodes' port takes in only a township's node that gives the leaves'
 /// password and shows a certificate of the nodes' authority. Through it a township on its own
 /// node works as deployed: its terminal's report reaches a county seat on a gateway let in
-/// with the cluster's password. What is published on a township's node without the leaves'
+/// with the cluster's password, and that seat is told t1 is linked — and that t5, whose node
+/// joined but holds no log of t5 (no gateway there), and t6, which has no node, are not.
+/// What is published on a township's node without the leaves'
 /// password, without TLS, or with another authority's certificate reaches no client of the
 /// cluster.
 #[test]
@@ -583,8 +585,9 @@ fn a_secured_clusters_leaf_port_takes_in_only_a_township_with_the_leaves_passwor
     args.extend(["--leaf-townships", "t1", "--replicas", "1"].map(std::ffi::OsStr::new));
     let _township = Gateway::new(peers::linkage_hub(&gateway_folder(dir.path(), "t1"), township, &args));
     let password = secret(dir.path(), "password", &secured.password);
+    let _t5 = cluster.leaf("t5");
     let mut args = access(&nats, &secured.user, &password, &secured.ca);
-    args.extend(["--leaf-townships", "t1"].map(std::ffi::OsStr::new));
+    args.extend(["--leaf-townships", "t1,t5,t6"].map(std::ffi::OsStr::new));
     let _county = Gateway::new(peers::linkage_hub(&gateway_folder(dir.path(), "county"), county, &args));
     let (field, _field_rx) = client(&runtime, &format!("ws://127.0.0.1:{township}"), "field-t1", Role::FieldTerminal);
     let (_seat, mut seat_rx) = client(&runtime, &format!("ws://127.0.0.1:{county}"), "console", Role::Console);
@@ -595,6 +598,12 @@ fn a_secured_clusters_leaf_port_takes_in_only_a_township_with_the_leaves_passwor
         !at_county.incidents().is_empty()
     });
     assert!(sourced, "the county seat was not told of the township's report through the secured leaf port");
+    let expected = [("t1", Reach::Linked), ("t5", Reach::NoLog), ("t6", Reach::Cut)];
+    let told = linkage_tests::wait_for(Duration::from_secs(60), || {
+        at_county.take(&mut seat_rx);
+        expected.iter().all(|(township, reach)| at_county.reach(township) == Some(*reach))
+    });
+    assert!(told, "how the townships are reached, as told: {:?}", at_county.links);
 
     let other = other_authority(dir.path());
     let refused = [
@@ -715,12 +724,13 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
     eprintln!("lease take-over: {ORDERS} orders, {resent} SMS resends recognised by key at the SMSC");
 }
 
-/// What a client was told: the events of township t1 (envelopes in the order told) and every
-/// refusal.
+/// What a client was told: the events of township t1 (envelopes in the order told), every
+/// refusal, and how the townships on their own nodes were reached (in the order told).
 #[derive(Default)]
 struct Told {
     events: Vec<streams::feed::Envelope>,
     refused: Vec<String>,
+    links: Vec<(String, Reach)>,
 }
 
 impl Told {
@@ -729,9 +739,15 @@ impl Told {
             match update {
                 FeedUpdate::Event(env) if env.township.as_deref() == Some("t1") => self.events.push(env),
                 FeedUpdate::Refused { reason, .. } => self.refused.push(reason),
+                FeedUpdate::TownshipLinked(link) => self.links.push((link.township, link.reach)),
                 _ => {}
             }
         }
+    }
+
+    /// How `township` was last told to be reached.
+    fn reach(&self, township: &str) -> Option<Reach> {
+        self.links.iter().rev().find(|(t, _)| t == township).map(|(_, reach)| *reach)
     }
 
     /// The incidents told of: their ids and their reports' texts.
@@ -798,6 +814,15 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
     assert!(sourced, "the county's stream did not source the township's reports: {:?}", at_county.incidents());
     let (first, _) = at_county.incidents()[0].clone();
     assert!(first.starts_with("t1/E"), "named after the township's own log: {first}");
+    // How the county seat is told t1 is reached, whenever that changes.
+    let reached = |told: &mut Told, rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, reach: Reach, within| {
+        let told_so = linkage_tests::wait_for(within, || {
+            told.take(rx);
+            told.reach("t1") == Some(reach)
+        });
+        assert!(told_so, "the county seat was not told t1 is {reach:?}: {:?}", told.links);
+    };
+    reached(&mut at_county, &mut county_rx, Reach::Linked, Duration::from_secs(30));
 
     rig.cluster.cut_leaf_links();
     let cut = Instant::now();
@@ -833,6 +858,7 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
         at_county.refused.iter().any(|r| r.contains("t1's own stream") && r.contains("cannot be reached now"))
     });
     assert!(refused, "the county seat's command for a township cut off was not refused: {:?}", at_county.refused);
+    reached(&mut at_county, &mut county_rx, Reach::Cut, CUT.saturating_sub(cut.elapsed()));
     while cut.elapsed() < CUT {
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -864,6 +890,7 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
         steady
     });
     assert!(caught_up, "the county holds {} of the township's {} events", held.0, held.1);
+    reached(&mut at_county, &mut county_rx, Reach::Linked, Duration::from_secs(30));
     assert!(at_county.logged() == at_t1.logged(), "the county's copy of the township's log differs from it");
     // Replayed from the county's stream alike: to a county seat, and to a t1 seat served by the
     // county's gateway (its township's subjects only).
@@ -884,6 +911,10 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
         });
         assert!(ahead, "{token}: replayed {} events, the township holds {}", late.events.len(), at_t1.events.len());
         assert!(late.logged() == at_t1.logged()[..late.events.len()], "{token}: the replay differs");
+        // A seat of the whole county is told how t1 is reached after its replay; a t1 seat of
+        // the county's gateway is told nothing of the county's links.
+        let reach = if token == "console" { Some(Reach::Linked) } else { None };
+        assert_eq!(late.reach("t1"), reach, "{token}: {:?}", late.links);
     }
     let expected: Vec<String> = (1..=sent).map(|n| format!("t1-{n}")).collect();
     for (who, told) in [("the township's seat", &at_t1), ("the county's seat", &at_county)] {

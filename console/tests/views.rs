@@ -604,3 +604,33 @@ fn a_county_seats_board_ranks_the_townships() {
     h.get_by_label("青溪镇 · fire");
     h.get_by_label("东山乡 · police");
 }
+
+/// A county seat's status bar names the townships on their own nodes that the county cannot
+/// reach now, and for how long; while all are reached, it says so. A township's seat, told
+/// nothing of such links, shows nothing of them.
+#[test]
+fn a_county_seats_status_bar_names_the_townships_cut_off_and_for_how_long() {
+    use streams::feed::{Reach, TownshipLink};
+    let h = harness(state());
+    assert!(h.query_by_label_contains("乡镇链路").is_none(), "a township's seat shows no township links");
+    let now = chrono::Utc::now();
+    let link = |township: &str, reach, minutes| {
+        let since = now - chrono::Duration::minutes(minutes) - chrono::Duration::seconds(5);
+        FeedUpdate::TownshipLinked(TownshipLink { township: township.into(), reach, since })
+    };
+    let mut s = state();
+    s.core.on_feed(link("青溪镇", Reach::Linked, 30));
+    s.core.on_feed(link("东山乡", Reach::Linked, 30));
+    let h = harness(s);
+    h.get_by_label("乡镇链路:");
+    h.get_by_label("● 2个乡镇均畅通");
+    let mut s = state();
+    s.core.on_feed(link("青溪镇", Reach::Linked, 30));
+    s.core.on_feed(link("东山乡", Reach::Linked, 30));
+    s.core.on_feed(link("东山乡", Reach::Cut, 5));
+    let h = harness(s);
+    h.get_by_label("● 东山乡 中断 5 分钟");
+    assert!(h.query_by_label_contains("均畅通").is_none(), "not all are linked");
+    let bar = h.get_by_role_and_label(Role::Region, "状态栏");
+    assert!(bar.query_by_label_contains("青溪镇").is_none(), "a township reached is named on hover only");
+}

@@ -254,6 +254,9 @@ pub struct HubLink {
     pub last_refusal: Option<String>,
     /// The hub's replay has reached the live stream once: what the seat shows is current.
     pub caught_up: bool,
+    /// How each township on its own node can be reached from the county, as the gateway of the
+    /// whole county last said (a county seat's only; empty elsewhere).
+    pub townships: std::collections::BTreeMap<String, linkage_protocol::TownshipLink>,
 }
 
 impl Core {
@@ -301,6 +304,9 @@ impl Core {
                 self.hub.last_refusal = Some(reason);
             }
             FeedUpdate::Moved(position) => self.whereabouts.moved(position),
+            FeedUpdate::TownshipLinked(link) => {
+                self.hub.townships.insert(link.township.clone(), link);
+            }
             FeedUpdate::Event(env) => self.on_event(env),
         }
     }

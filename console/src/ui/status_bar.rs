@@ -1,7 +1,8 @@
-//! The status bar: the hub link, the counts that matter, the cameras playing, the clock.
+//! The status bar: the hub link (and on a county seat, the links to the townships on their own
+//! nodes), the counts that matter, the cameras playing, the clock.
 
 use egui::RichText;
-use streams::feed::Connection;
+use streams::feed::{Connection, Reach, TownshipLink};
 
 use crate::core::Core;
 use crate::i18n::I18n;
@@ -19,6 +20,7 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, cameras: (usize, usize), no
         };
         ui.label(format!("{}:", tr.t("status_bar.hub")));
         ui.label(RichText::new(format!("● {state}")).color(color));
+        townships(ui, core, tr, now);
         ui.separator();
         let n = |v: usize| v.to_string();
         ui.label(tr.f("status_bar.incidents", &[("n", &n(core.incidents.len()))]));
@@ -38,4 +40,43 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, cameras: (usize, usize), no
             ui.label(RichText::new(names::date_time(now)).monospace());
         });
     });
+}
+
+/// On a county seat: the townships on their own nodes that the county cannot reach now, each
+/// with how long (the county hears nothing of them meanwhile), or that all are reached; every
+/// township with its state and since when on hover. Nothing elsewhere.
+fn townships(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<chrono::Utc>) {
+    let links = &core.hub.townships;
+    if links.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.label(format!("{}:", tr.t("status_bar.townships")));
+    let line = |link: &TownshipLink| {
+        let minutes = (now - link.since).num_minutes().max(0).to_string();
+        let state = tr.f(reach_key(link.reach), &[("minutes", &minutes)]);
+        format!("{} {state}", link.township)
+    };
+    let every: Vec<String> = links
+        .values()
+        .map(|l| format!("{} ({} {})", line(l), tr.t("status_bar.since"), names::clock(l.since)))
+        .collect();
+    let unreached: Vec<&TownshipLink> = links.values().filter(|l| l.reach != Reach::Linked).collect();
+    if unreached.is_empty() {
+        let all = tr.f("status_bar.townships_linked", &[("n", &links.len().to_string())]);
+        ui.label(RichText::new(format!("● {all}")).color(theme::OK)).on_hover_text(every.join("\n"));
+    }
+    for link in unreached {
+        let color = if link.reach == Reach::Cut { theme::BAD } else { theme::WARN };
+        ui.label(RichText::new(format!("● {}", line(link))).color(color)).on_hover_text(every.join("\n"));
+    }
+}
+
+/// The table's words for how a township is reached (`{minutes}` since).
+fn reach_key(reach: Reach) -> &'static str {
+    match reach {
+        Reach::Linked => "status_bar.township_linked",
+        Reach::Cut => "status_bar.township_cut",
+        Reach::NoLog => "status_bar.township_no_log",
+    }
 }

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use crate::message::{Envelope, ErrorCode};
 
 /// The state of the link to the hub, as the status bar shows it.
@@ -37,10 +40,40 @@ pub enum FeedUpdate {
     },
     /// A unit's newest position (live, not logged: the journal does not keep it).
     Moved(crate::work::UnitPosition),
+    /// Whether a township on its own node can be reached from the county now (live, not
+    /// logged).
+    TownshipLinked(TownshipLink),
     /// The hub refused something we sent; `key` names the command, where the hub said.
     Refused {
         code: ErrorCode,
         reason: String,
         key: Option<String>,
     },
+}
+
+/// Whether a township on its own node (a NATS leaf node with its own log) can be reached from
+/// the county now, as a gateway of the whole county finds by asking the township's log every
+/// few seconds. While it is cut, the township works on and the county hears nothing of it:
+/// what a county seat shows of that township is as old as [`TownshipLink::since`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TownshipLink {
+    pub township: String,
+    pub reach: Reach,
+    /// Since when it is so, by the gateway's clock (the first time that gateway found it so:
+    /// a gateway started during a cut knows it from its start).
+    pub since: DateTime<Utc>,
+}
+
+/// What the county's gateway found when it asked a township's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reach {
+    /// The township's log answered: what it logs reaches the county.
+    Linked,
+    /// Nothing answered for the township's log for a few seconds: its link to the county is
+    /// cut, its node is down, or its node's JetStream domain is not its name's.
+    Cut,
+    /// The township's node answered but holds no log of the township: its gateway has not
+    /// started there yet, or the node serves another township.
+    NoLog,
 }

@@ -128,6 +128,7 @@ impl Envelope {
             Body::ChangeOrder(change) | Body::OrderChanged(change) => change.validate()?,
             Body::OrderCreated(order) => order.validate()?,
             Body::Position(p) | Body::UnitMoved(p) => p.validate()?,
+            Body::TownshipLinked(link) => check_key("township", &link.township)?,
             Body::SetRoster(r) | Body::RosterSet(r) => r.check()?,
             Body::TestChannels(t) | Body::ChannelTestRequested(t) => t.check()?,
             Body::HandOver(h) | Body::HandedOver(h) => h.check()?,
@@ -299,6 +300,10 @@ pub enum Body {
     /// Hub → consoles and the center (not logged, `seq` 0): a unit's newest position, with the
     /// hub's time; after the replay the hub sends the newest of every unit.
     UnitMoved(UnitPosition),
+    /// Hub → consoles of the whole county (not logged, `seq` 0): whether a township on its own
+    /// node can be reached from the county, whenever that changes; after the replay the hub
+    /// sends every such township's.
+    TownshipLinked(crate::TownshipLink),
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
@@ -358,6 +363,7 @@ impl Body {
             Body::RosterSet(_) => "roster_set",
             Body::Position(_) => "position",
             Body::UnitMoved(_) => "unit_moved",
+            Body::TownshipLinked(_) => "township_linked",
             Body::Heartbeat => "heartbeat",
             Body::Error { .. } => "error",
         }

@@ -32,12 +32,12 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::admission::{Admission, admit};
 use super::attachments::AttachmentStore;
+use super::beside::{Allowance, Beside};
 use super::event_log::{EventLog, Logged, Pending};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::jetstream::{self, County, JetStreamLog};
 use super::logs::{Reader, Writer};
-use super::positions::{Allowance, Positions};
 use super::routes;
 use super::tls::Socket;
 use super::users::{LoginError, Users};
@@ -201,8 +201,9 @@ pub(super) struct Shared {
     pub(super) tls: Option<tokio_rustls::TlsAcceptor>,
     /// Where the files endpoint beside the hub is (`http(s)://addr`), told to every client.
     files: Option<String>,
-    /// Where the units are (live state beside the log).
-    positions: Positions,
+    /// Where the units are, and how the townships on their own nodes can be reached (live
+    /// state beside the log).
+    beside: Beside,
     /// The county's stream, when the log is kept there.
     county: Option<JetStreamLog>,
     /// One permit per open connection (mini-redis's bound).
@@ -279,7 +280,7 @@ impl Hub {
             limits: config.limits,
             tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             files: files.clone(),
-            positions: Positions::new(),
+            beside: Beside::new(),
             county: county.clone(),
             users: Arc::new(std::sync::Mutex::new(users)),
             connections: Arc::new(tokio::sync::Semaphore::new(config.limits.max_connections)),
@@ -289,6 +290,13 @@ impl Hub {
             tracing::info!(files = files.as_deref().unwrap_or_default(), "files endpoint listening");
             let store = AttachmentStore::new(&shared.data_dir);
             tokio::spawn(super::files::serve(files_listener, shared.clone(), store, stopped.clone()));
+        }
+        // A gateway of the whole county watches whether its townships on their own nodes can be
+        // reached, for its seats.
+        if let Some(county) = county.as_ref().filter(|c| c.county().township.is_none() && !c.county().leaves.is_empty())
+        {
+            let beside = shared.clone();
+            tokio::spawn(super::reach::watch(county.clone(), move |link| beside.beside.linked(link), stopped.clone()));
         }
         tokio::spawn(accept(listener, shared, stopped));
         Ok(HubHandle { addr, secure, shutdown, refused, files, county })
@@ -519,7 +527,7 @@ async fn serve(
 
     // 2. subscribe first, then replay, then live — so nothing falls between the two.
     let mut live = shared.live.subscribe();
-    let mut moves = shared.positions.subscribe();
+    let mut beside = shared.beside.subscribe();
     let streams_events = role.streams_events();
     // A unit terminal streams the work orders addressed to its unit and the meetings (routed
     // to every unit), and nothing else.
@@ -553,14 +561,14 @@ async fn serve(
         replay(&mut ws, &reader, (role, unit.as_deref()), &mut last_sent).await?;
         send(&mut ws, &Envelope::new(0, Body::Replayed { head: last_sent })).await?;
     }
-    // Where every unit is now (a position that also comes live meanwhile is sent twice: the
-    // newer wins).
-    // Where the units are is the center's business: bridges (110, hotlines) are not told.
-    // A client kept to one township on a county's gateway is not told either: the gateway's
-    // positions are the whole county's, by unit id alone.
-    let sees_units = streams_events && role != Role::Bridge && scope.is_none();
-    if sees_units {
-        for frame in shared.positions.now() {
+    // Where every unit is now, and how every township on its own node can be reached (one that
+    // also comes live meanwhile is sent twice: the newer wins).
+    // That is the center's business: bridges (110, hotlines) are not told. A client kept to one
+    // township on a county's gateway is not told either: the gateway's positions are the whole
+    // county's, by unit id alone.
+    let sees_beside = streams_events && role != Role::Bridge && scope.is_none();
+    if sees_beside {
+        for frame in shared.beside.now() {
             feed(&mut ws, frame).await?;
         }
         flush(&mut ws).await?;
@@ -627,13 +635,18 @@ async fn serve(
                 }
                 flush(&mut ws).await?;
             }
-            moved = moves.recv(), if sees_units => match moved {
+            news = beside.recv(), if sees_beside => match news {
                 Ok(frame) => {
                     feed(&mut ws, frame).await?;
                     flush(&mut ws).await?;
                 }
-                // Positions are superseded by the next: missing some is no gap in the log.
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                // Fallen behind: the newest of each is all that counts, and is sent again.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    for frame in shared.beside.now() {
+                        feed(&mut ws, frame).await?;
+                    }
+                    flush(&mut ws).await?;
+                }
                 Err(broadcast::error::RecvError::Closed) => return Ok(grant.name),
             },
             Some(logged) = logging.next(), if !logging.is_empty() => {
@@ -695,7 +708,7 @@ async fn serve(
                             Admission::Ignore => {}
                             Admission::Move(position) => {
                                 if allowance.take() {
-                                    shared.positions.take(position);
+                                    shared.beside.moved(position);
                                 }
                             }
                             Admission::Refuse(code, reason) => {

@@ -56,7 +56,7 @@ const ANSWER: Duration = Duration::from_secs(2);
 /// How long nobody at all may answer for a township's own stream (the county node its leaf
 /// link was on dying: the leaf comes back through another within a second or two) before its
 /// link is taken as cut and the event refused, not logged.
-const NOBODY: Duration = Duration::from_secs(3);
+pub(super) const NOBODY: Duration = Duration::from_secs(3);
 
 /// Where a gateway's log is: the NATS servers, the county, and the township it serves.
 #[derive(Debug, Clone)]
@@ -282,7 +282,7 @@ impl County {
 }
 
 /// The stream of `township` of `county` on the township's own node.
-fn own_stream(county: &str, township: &str) -> String {
+pub(super) fn own_stream(county: &str, township: &str) -> String {
     format!("LK_{county}_{}", token(township))
 }
 

@@ -3,6 +3,7 @@
 
 mod admission;
 pub mod attachments;
+mod beside;
 mod client;
 mod event_log;
 pub mod files;
@@ -11,7 +12,7 @@ mod hub;
 pub mod jetstream;
 pub mod lease;
 mod logs;
-mod positions;
+mod reach;
 pub mod routes;
 pub mod tls;
 mod users;
