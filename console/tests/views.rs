@@ -603,6 +603,27 @@ fn a_county_seats_board_ranks_the_townships() {
     assert_eq!(h.query_all_by_label("-25.0%").count(), 2);
     h.get_by_label("青溪镇 · fire");
     h.get_by_label("东山乡 · police");
+    // Its exports rank the townships too: a CSV of their own beside the units', a table of the
+    // notice above the units'.
+    let mut h = h;
+    h.get_by_label("导出 CSV").click();
+    h.run();
+    let exported: Vec<(&str, &str)> = h
+        .state()
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Export { name, content } => Some((name.as_str(), content.as_str())),
+            _ => None,
+        })
+        .collect();
+    let [(units, _), (townships, ranked)] = exported[..] else { panic!("two files: {exported:?}") };
+    assert!(units.starts_with("ranking-") && townships.starts_with("ranking-townships-"), "{units}, {townships}");
+    assert!(ranked.contains(",1,青溪镇,1,20,20,100.0") && ranked.contains(",2,东山乡,1,-5,20,-25.0"), "{ranked}");
+    h.get_by_label("生成考核通报").click();
+    h.run();
+    let Some(Effect::Export { content, .. }) = h.state().effects.last() else { panic!("no notice") };
+    assert!(content.contains("<h2>乡镇排名</h2>") && content.contains("<td>1</td><td>青溪镇</td>"), "{content}");
 }
 
 /// A county seat's status bar names the townships on their own nodes that the county cannot

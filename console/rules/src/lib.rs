@@ -441,22 +441,34 @@ impl Core {
                     }
                     score::Period::Year(y) => (y.to_string(), format!("{y}年")),
                 };
-                let (name, content) = match kind {
-                    ExportKind::Csv => (format!("ranking-{label}.csv"), notice::csv(&title, &standings, &self.units)),
-                    ExportKind::Notice => (
+                // A county seat's exports rank its townships too (nothing elsewhere).
+                let townships = self.township_ranking(period, now);
+                let files = match kind {
+                    ExportKind::Csv => {
+                        let mut files =
+                            vec![(format!("ranking-{label}.csv"), notice::csv(&title, &standings, &self.units))];
+                        if !townships.is_empty() {
+                            files.push((
+                                format!("ranking-townships-{label}.csv"),
+                                notice::townships_csv(&title, &townships),
+                            ));
+                        }
+                        files
+                    }
+                    ExportKind::Notice => vec![(
                         format!("notice-{label}.html"),
                         notice::monthly_notice(
                             &self.center,
                             &title,
-                            &standings,
+                            (&standings, &townships),
                             &self.units,
                             self.scoring.amber_below,
                             self.scoring.red_below,
                         ),
-                    ),
+                    )],
                 };
-                self.last_export = Some(name.clone());
-                return vec![Effect::Export { name, content }];
+                self.last_export = Some(files.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", "));
+                return files.into_iter().map(|(name, content)| Effect::Export { name, content }).collect();
             }
             Command::UpdateIncident { incident, status, note } => {
                 let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());

@@ -1,5 +1,6 @@
 //! The board's exports: the ranking as CSV (for spreadsheets) and the monthly notice (月度通报)
-//! as a printable HTML page in Chinese. Pure text builders; the app writes the files.
+//! as a printable HTML page in Chinese — on a county seat with the townships' ranking too (its
+//! own CSV, and a table of the notice). Pure text builders; the app writes the files.
 
 use super::score::{Outcome, Standing};
 use super::unit::{LinkedUnit, name_of};
@@ -14,34 +15,33 @@ pub fn csv(period: &str, standings: &[Standing], units: &[LinkedUnit]) -> String
     let mut out = String::from("\u{feff}期间,名次,单位,联动等级,派单数,得分,满分,得分率%\n");
     for s in standings {
         let tier = units.iter().find(|u| u.id == s.unit).map_or(0, |u| u.tier as u8);
-        out += &format!(
-            "{},{},{},{},{},{},{},{}\n",
-            field(period),
-            s.rank,
-            field(name_of(units, &s.unit)),
-            tier,
-            s.orders,
-            s.points,
-            s.max,
-            if s.decided { format!("{:.1}", s.percent) } else { String::new() }
-        );
+        out += &format!("{},{},{},{tier},{}\n", field(period), s.rank, field(name_of(units, &s.unit)), marks(s));
     }
     out
+}
+
+/// The townships' ranking (a county seat's, [`crate::Core::township_ranking`]) as CSV, like
+/// the units' ([`csv`]).
+pub fn townships_csv(period: &str, townships: &[Standing]) -> String {
+    let mut out = String::from("\u{feff}期间,名次,乡镇,派单数,得分,满分,得分率%\n");
+    for s in townships {
+        out += &format!("{},{},{},{}\n", field(period), s.rank, field(&s.unit), marks(s));
+    }
+    out
+}
+
+/// A standing's last CSV fields: orders, points, maximum, and the percentage once decided.
+fn marks(s: &Standing) -> String {
+    let percent = if s.decided { format!("{:.1}", s.percent) } else { String::new() };
+    format!("{},{},{},{percent}", s.orders, s.points, s.max)
 }
 
 fn html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The monthly notice: the ranking, the units below the line, and what cost them points.
-pub fn monthly_notice(
-    center: &str,
-    period: &str,
-    standings: &[Standing],
-    units: &[LinkedUnit],
-    amber_below: f64,
-    red_below: f64,
-) -> String {
+/// A ranking's table rows, each standing named by `name`, marked amber or red below the lines.
+fn rows(standings: &[Standing], name: impl Fn(&Standing) -> String, (amber_below, red_below): (f64, f64)) -> String {
     let mut rows = String::new();
     for s in standings {
         let class = if !s.decided {
@@ -56,13 +56,35 @@ pub fn monthly_notice(
         rows += &format!(
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>\n",
             s.rank,
-            html(name_of(units, &s.unit)),
+            html(&name(s)),
             s.orders,
             s.points,
             s.max,
             if s.decided { format!("{:.1}%", s.percent) } else { "—".into() }
         );
     }
+    rows
+}
+
+/// The monthly notice: the ranking (on a county seat the townships' first, `townships`; empty
+/// elsewhere), the units below the line, and what cost them points.
+pub fn monthly_notice(
+    center: &str,
+    period: &str,
+    (standings, townships): (&[Standing], &[Standing]),
+    units: &[LinkedUnit],
+    amber_below: f64,
+    red_below: f64,
+) -> String {
+    let lines = (amber_below, red_below);
+    let rows = rows(standings, |s| name_of(units, &s.unit).to_owned(), lines);
+    let townships = match townships {
+        [] => String::new(),
+        townships => format!(
+            "<h2>乡镇排名</h2>\n<table><tr><th>名次</th><th>乡镇</th><th>派单数</th><th>得分</th><th>得分率</th></tr>\n{}</table>\n<h2>联动单位排名</h2>\n",
+            self::rows(townships, |s| s.unit.clone(), lines)
+        ),
+    };
     let mut faults = String::new();
     for s in standings.iter().filter(|s| s.decided && s.percent < amber_below) {
         let missed: usize =
@@ -90,7 +112,7 @@ tr.amber td {{ background: #fff3cd; }} tr.red td {{ background: #f8d7da; }}
 <h1>联动单位考核通报</h1>
 <p class="sub">{center} · {period}</p>
 <p>根据联动工作考核评分规则，对本期各联动单位签收、到场、处置、反馈及群众满意度进行自动评分，现将结果通报如下：</p>
-<table><tr><th>名次</th><th>单位</th><th>派单数</th><th>得分</th><th>得分率</th></tr>
+{townships}<table><tr><th>名次</th><th>单位</th><th>派单数</th><th>得分</th><th>得分率</th></tr>
 {rows}</table>
 <h2>需整改单位</h2>
 <ul>
@@ -150,7 +172,7 @@ mod tests {
         let page = monthly_notice(
             "青溪镇综治中心",
             "2026年11月",
-            &[standing("police", 1, 95.0), standing("<b>", 2, 50.0)],
+            (&[standing("police", 1, 95.0), standing("<b>", 2, 50.0)], &[]),
             &units(),
             80.0,
             60.0,
@@ -158,5 +180,22 @@ mod tests {
         assert!(page.contains("<tr class=\"\"><td>1</td><td>青溪派出所</td>"));
         assert!(page.contains("<tr class=\"red\"><td>2</td><td>&lt;b&gt;</td>"));
         assert!(page.contains("&lt;b&gt;：得分率 50.0%"));
+        assert!(!page.contains("乡镇排名"), "a township's notice ranks no townships");
+    }
+
+    #[test]
+    fn a_county_seats_exports_rank_the_townships_too() {
+        let townships = [standing("青溪镇", 1, 90.0), standing("东山乡", 2, 55.0)];
+        let text = townships_csv("2026年11月", &townships);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "\u{feff}期间,名次,乡镇,派单数,得分,满分,得分率%");
+        assert_eq!(&lines[1..], ["2026年11月,1,青溪镇,2,90,100,90.0", "2026年11月,2,东山乡,2,55,100,55.0"]);
+        let ranked = [standing("青溪镇 · police", 1, 95.0)];
+        let page = monthly_notice("县综治中心", "2026年11月", (&ranked, &townships), &units(), 80.0, 60.0);
+        let (towns, rest) = page.split_once("<h2>联动单位排名</h2>").expect("the units' ranking after the townships'");
+        assert!(towns.contains("<h2>乡镇排名</h2>"));
+        assert!(towns.contains("<tr class=\"\"><td>1</td><td>青溪镇</td>"));
+        assert!(towns.contains("<tr class=\"red\"><td>2</td><td>东山乡</td>"));
+        assert!(rest.contains("<td>1</td><td>青溪镇 · police</td>"));
     }
 }

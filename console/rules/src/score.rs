@@ -422,6 +422,14 @@ impl super::Core {
         });
         rank(placed, &self.scoring, period, crate::ZONE, now)
     }
+
+    /// On a county seat (orders of more than one township): the townships ranked by their
+    /// units' work in `period` ([`rank_townships`]); empty elsewhere.
+    pub fn township_ranking(&self, period: Period, now: DateTime<Utc>) -> Vec<Standing> {
+        let placed = self.orders.list.values().filter_map(|o| Some((o, self.orders.townships.get(&o.id)?.as_str())));
+        let townships = rank_townships(placed, &self.scoring, period, crate::ZONE, now);
+        if townships.len() > 1 { townships } else { vec![] }
+    }
 }
 
 #[cfg(test)]

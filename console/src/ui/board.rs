@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use egui::RichText;
 use egui_plot::{Bar, BarChart, Line, Plot};
 
-use crate::core::score::{self, Outcome, Period, Rule, Standing};
+use crate::core::score::{Outcome, Period, Rule, Standing};
 use crate::core::unit::name_of;
 use crate::core::{Command, Core, ExportKind};
 use crate::i18n::I18n;
@@ -113,10 +113,7 @@ impl BoardView {
             Some(w) => w,
             None => {
                 let standings = core.unit_ranking(period, now);
-                let placed =
-                    core.orders.list.values().filter_map(|o| Some((o, core.orders.townships.get(&o.id)?.as_str())));
-                let townships = score::rank_townships(placed, &core.scoring, period, names::ZONE, now);
-                let townships = if townships.len() > 1 { townships } else { vec![] };
+                let townships = core.township_ranking(period, now);
                 let trend = self.selected.as_deref().map(|u| trend(core, u, now)).unwrap_or_default();
                 let w = std::sync::Arc::new(Worked { key, standings, townships, trend });
                 self.worked = Some(w.clone());
