@@ -542,30 +542,33 @@ fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_aut
     // The routes let in only a node that gives their password and shows the nodes' certificate.
     // One with both comes in (so the check can see a node come in; how long it took is the
     // least the others are given): what is published on it reaches a client of the cluster.
-    // On a node without the password, without TLS, or with another authority's certificate,
-    // it reaches none.
-    let heard = |password, tls: Option<&std::path::Path>, patience| {
-        runtime.block_on(cluster.hears(&cluster.outsider(password, tls), patience))
-    };
+    // On a node without the password, without TLS, or showing another authority's certificate
+    // (while trusting the nodes'), it reaches none.
+    let (nodes, nodes_ca) = (cluster.tls(), cluster.tls().join("ca.pem"));
     let began = Instant::now();
-    assert!(
-        heard(true, Some(&cluster.tls()), Duration::from_secs(60)),
-        "a node with the password and certificate did not join"
-    );
+    let joined = runtime
+        .block_on(cluster.hears(&cluster.outsider(true, Some((Some(&nodes), &nodes_ca))), Duration::from_secs(60)));
+    assert!(joined, "a node with the password and certificate did not join");
     let patience = (began.elapsed() * 2).max(Duration::from_secs(10));
-    assert!(!heard(false, Some(&cluster.tls()), patience), "a node without the routes' password joined");
-    assert!(!heard(true, None, patience), "a node without TLS joined the routes");
-    assert!(!heard(true, Some(&dir.path().join("other")), patience), "a node of another authority joined the routes");
+    let other = dir.path().join("other");
+    let refused = [
+        cluster.outsider(false, Some((Some(&nodes), &nodes_ca))),
+        cluster.outsider(true, None),
+        cluster.outsider(true, Some((Some(&other), &nodes_ca))),
+    ];
+    let heard = runtime.block_on(futures_util::future::join_all(refused.iter().map(|n| cluster.hears(n, patience))));
+    assert_eq!(heard, [false; 3], "joined the routes: a node without the password, without TLS, of another authority");
 }
 
 /// A secured cluster's leaf nodes' port takes in only a township's node that gives the leaves'
-/// password and shows a certificate of the nodes' authority. Through it a township on its own
-/// node works as deployed: its terminal's report reaches a county seat on a gateway let in
+/// password and shows a certificate of the townships' authority. Through it a township on its
+/// own node works as deployed: its terminal's report reaches a county seat on a gateway let in
 /// with the cluster's password, and that seat is told t1 is linked — and that t5, whose node
-/// joined but holds no log of t5 (no gateway there), and t6, which has no node, are not.
-/// What is published on a township's node without the leaves'
-/// password, without TLS, or with another authority's certificate reaches no client of the
-/// cluster.
+/// joined but holds no log of t5 (no gateway there), and t6, which has no node, are not. A
+/// county gateway not told of t1 takes it as on its own node all the same. What is published
+/// on a township's node without the leaves' password, without TLS, showing another
+/// authority's certificate or none reaches no client of the cluster, nor does what a node
+/// routing in with a township's certificate publishes.
 #[test]
 fn a_secured_clusters_leaf_port_takes_in_only_a_township_with_the_leaves_password_and_certificate() {
     let dir = tempfile::tempdir().unwrap();
@@ -605,15 +608,48 @@ fn a_secured_clusters_leaf_port_takes_in_only_a_township_with_the_leaves_passwor
     });
     assert!(told, "how the townships are reached, as told: {:?}", at_county.links);
 
-    let other = other_authority(dir.path());
+    // A county gateway not told of t1 takes it as on its own node all the same, since the
+    // county's stream sources it: its seat is told t1 is linked, and its acknowledgement of
+    // t1's incident is written into t1's own log (t1's seat is told of it).
+    let (incident, _) = at_county.incidents()[0].clone();
+    let unnamed = linkage_tests::free_tcp_port();
+    let args = access(&nats, &secured.user, &password, &secured.ca);
+    let _unnamed = Gateway::new(peers::linkage_hub(&gateway_folder(dir.path(), "unnamed"), unnamed, &args));
+    let (seat, mut seat_rx) = client(&runtime, &format!("ws://127.0.0.1:{unnamed}"), "console", Role::Console);
+    let mut at_unnamed = Told::default();
+    let told = linkage_tests::wait_for(Duration::from_secs(60), || {
+        at_unnamed.take(&mut seat_rx);
+        at_unnamed.incidents().len() == 1 && at_unnamed.reach("t1") == Some(Reach::Linked)
+    });
+    assert!(told, "the gateway not told of t1: {:?}, {:?}", at_unnamed.incidents(), at_unnamed.links);
+    seat.send(Body::Acknowledge { incident: incident.clone() });
+    let (_t1_seat, mut t1_rx) = client(&runtime, &format!("ws://127.0.0.1:{township}"), "console", Role::Console);
+    let mut at_t1 = Told::default();
+    let acknowledged = linkage_tests::wait_for(Duration::from_secs(60), || {
+        at_t1.take(&mut t1_rx);
+        at_t1.acknowledged(&incident)
+    });
+    assert!(acknowledged, "the acknowledgement did not reach t1's own log: {:?}", at_unnamed.refused);
+
+    // Refused, each trusting the nodes' authority: a township's node without the leaves'
+    // password, one without TLS, one showing another authority's certificate, one showing
+    // none; and a node that routes in with the routes' password showing a township's
+    // certificate (the townships' authority is not the nodes').
+    let (nodes_ca, other) = (cluster.tls().join("ca.pem"), other_authority(dir.path()));
+    let t2 = cluster.township_certificate("t2");
     let refused = [
-        cluster.leaf_showing("t2", false, Some(&cluster.tls())),
+        cluster.leaf_showing("t2", false, Some((Some(&t2), &nodes_ca))),
         cluster.leaf_showing("t3", true, None),
-        cluster.leaf_showing("t4", true, Some(&other)),
+        cluster.leaf_showing("t4", true, Some((Some(&other), &nodes_ca))),
+        cluster.leaf_showing("t7", true, Some((None, &nodes_ca))),
+        cluster.outsider(true, Some((Some(&t2), &nodes_ca))),
     ];
-    let heard =
-        runtime.block_on(futures_util::future::join_all(refused.iter().map(|node| cluster.hears(node, patience))));
-    assert_eq!(heard, [false; 3], "heard a township's node without the password, without TLS, of another authority");
+    let heard = runtime.block_on(futures_util::future::join_all(refused.iter().map(|n| cluster.hears(n, patience))));
+    assert_eq!(
+        heard, [false; 5],
+        "heard: a township's node without the password, without TLS, of another authority, without a certificate; \
+         a route showing a township's certificate"
+    );
 }
 
 /// A gateway of township t1 that runs its services (`--config`: the drill's township), in its
@@ -775,9 +811,10 @@ impl Told {
 /// domain, through a link the test cuts — works on while that link is cut for a minute under
 /// load: its terminal's reports (ten a second) are acknowledged and reach its seat, its seat
 /// dispatches, its service sends each work order and SMS once; meanwhile the county seat is
-/// told nothing of it, and the county seat's command for it is refused. When the link comes
-/// back, the county seat holds the township's events exactly as the township's seat does —
-/// every one once, in the township's order, with the township's names — and acts on them again.
+/// told none of its events, is told its link is cut, and its command for it is refused. When
+/// the link comes back, the county seat is told it is linked and holds the township's events
+/// exactly as the township's seat does — every one once, in the township's order, with the
+/// township's names — and acts on them again.
 #[test]
 fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches_up_once_in_order() {
     use linkage::core::Command;

@@ -650,8 +650,34 @@ fn a_county_seats_status_bar_names_the_townships_cut_off_and_for_how_long() {
     s.core.on_feed(link("东山乡", Reach::Linked, 30));
     s.core.on_feed(link("东山乡", Reach::Cut, 5));
     let h = harness(s);
-    h.get_by_label("● 东山乡 中断 5 分钟");
+    h.get_by_label("● 东山乡 中断5分钟");
     assert!(h.query_by_label_contains("均畅通").is_none(), "not all are linked");
     let bar = h.get_by_role_and_label(Role::Region, "状态栏");
     assert!(bar.query_by_label_contains("青溪镇").is_none(), "a township reached is named on hover only");
+    drop(h);
+    // The cut come first, the longest cut first; past three townships not reached the rest are
+    // counted; hours and days are said as such, and a node without its township's service
+    // apart from a cut.
+    let mut s = state();
+    s.core.on_feed(link("东山乡", Reach::NoLog, 90));
+    for (township, days) in [("北岭乡", 1), ("南湖镇", 2), ("西坪乡", 3), ("中和镇", 4)] {
+        s.core.on_feed(link(township, Reach::Cut, days * 1440 + 120));
+    }
+    let h = harness(s);
+    h.get_by_label("● 中和镇 中断4天2小时");
+    h.get_by_label("● 西坪乡 中断3天2小时");
+    h.get_by_label("● 南湖镇 中断2天2小时");
+    h.get_by_label("等另2个乡镇");
+    assert!(h.query_by_label_contains("北岭乡").is_none(), "the fourth is counted, not named");
+    let mut s = state();
+    s.core.on_feed(link("东山乡", Reach::NoLog, 90));
+    let h = harness(s);
+    h.get_by_label("● 东山乡 节点在线但乡镇服务未运行1小时30分钟");
+    // Until the hub is heard again, the bar says nothing of the townships: it would be stale.
+    let mut s = state();
+    s.core.on_feed(link("东山乡", Reach::Cut, 5));
+    let lost = streams::feed::Connection::Lost { reason: "gone".into(), retry_in: std::time::Duration::from_secs(1) };
+    s.core.on_feed(FeedUpdate::Connection(lost));
+    let h = harness(s);
+    assert!(h.query_by_label_contains("乡镇链路").is_none(), "stale links shown while the hub is lost");
 }

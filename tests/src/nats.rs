@@ -5,7 +5,8 @@
 //! between nodes that give the routes' password and show the nodes' certificate. A township's own node
 //! ([`NatsCluster::leaf`]) joins the cluster as a leaf with its own JetStream domain, through the
 //! cluster's links ([`Link`]), which the test can cut; a secured cluster's leaf nodes' port takes
-//! in only a node that gives the leaves' password and shows a certificate of the nodes' authority.
+//! in only a node that gives the leaves' password and shows a certificate of the townships'
+//! authority — another than the nodes', so that no township's certificate opens the routes.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -74,6 +75,8 @@ impl NatsCluster {
         let secured = secured.then(|| {
             let tls = dir.path().join("tls");
             streams::feed::tls::make_site_certs(&tls, &["127.0.0.1".to_owned()]).expect("the nodes' certificates");
+            let leaves = dir.path().join("townships-ca");
+            streams::feed::tls::make_site_certs(&leaves, &["townships".to_owned()]).expect("the townships' authority");
             Secured { user: "gateway".into(), password: "c4-horse-staple".into(), ca: tls.join("ca.pem") }
         });
         let mut cluster = NatsCluster { dir, nodes, secured };
@@ -99,23 +102,24 @@ impl NatsCluster {
     fn write_config(&self, i: usize) {
         let node = &self.nodes[i];
         let secured = self.secured.is_some();
-        let tls = self.dir.path().join("tls");
+        let tls = self.tls();
+        let nodes_ca = tls.join("ca.pem");
         let mut config = format!(
             "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: \"{store}\" }}\n{cluster}\
              leafnodes {{\n  listen: 127.0.0.1:{leafnodes}\n  advertise: \"127.0.0.1:{link}\"\n{leaves}}}\n",
             name = node.name,
             port = node.port,
             store = self.dir.path().join(&node.name).display(),
-            cluster = self.cluster_block(node.route, secured.then_some(ROUTES), secured.then_some(&tls)),
+            cluster =
+                self.cluster_block(node.route, secured.then_some(ROUTES), secured.then_some((Some(&tls), &nodes_ca))),
             leafnodes = node.leafnodes,
             link = node.link.port(),
-            leaves = if secured { Self::leaves_access(&tls) } else { String::new() },
+            leaves = if secured { self.leaves_access() } else { String::new() },
         );
         if let Some(secured) = &self.secured {
             config += &format!(
-                "authorization {{ user: {}, password: {} }}\ntls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
-                secured.user,
-                secured.password,
+                "{}tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
+                authorization((&secured.user, &secured.password)),
                 tls.join("server.pem").display(),
                 tls.join("server.key").display()
             );
@@ -124,36 +128,37 @@ impl NatsCluster {
     }
 
     /// What a secured cluster's leaf nodes' port asks (lines of its `leafnodes` block): the
-    /// leaves' user and password, over TLS both ways with the nodes' certificate in `tls`.
-    fn leaves_access(tls: &std::path::Path) -> String {
-        let (user, password) = LEAVES;
-        format!("  authorization {{ user: {user}, password: {password} }}\n{}", tls_block(tls, true))
+    /// leaves' user and password, over TLS both ways — the node shows the nodes' certificate,
+    /// and takes a township's node's only if the townships' authority signed it.
+    fn leaves_access(&self) -> String {
+        let ca = self.townships_authority().join("ca.pem");
+        authorization(LEAVES) + &tls_block(Some(&self.tls()), &ca, true)
     }
 
     /// A node's `cluster` block, listening for routes on `route`, routing to every node with
-    /// `credentials` (a secured cluster's nodes ask them of each other), over TLS with the
-    /// certificate, key and authority in the folder `tls` (`server.pem`, `server.key`,
-    /// `ca.pem`).
-    fn cluster_block(&self, route: u16, credentials: Option<(&str, &str)>, tls: Option<&std::path::Path>) -> String {
+    /// `credentials` (a secured cluster's nodes ask them of each other), over TLS showing and
+    /// trusting what `tls` names.
+    fn cluster_block(&self, route: u16, credentials: Option<(&str, &str)>, tls: Option<Shown>) -> String {
         let user = credentials.map(|(user, password)| format!("{user}:{password}@")).unwrap_or_default();
         let routes: Vec<String> =
             self.nodes.iter().map(|n| format!("nats-route://{user}127.0.0.1:{}", n.route)).collect();
         let mut block =
             format!("cluster {{\n  name: lk\n  listen: 127.0.0.1:{route}\n  routes: [{}]\n", routes.join(", "));
-        if let Some((user, password)) = credentials {
-            block += &format!("  authorization {{ user: {user}, password: {password} }}\n");
+        if let Some(credentials) = credentials {
+            block += &authorization(credentials);
         }
-        if let Some(tls) = tls {
-            block += &tls_block(tls, true);
+        if let Some((cert, ca)) = tls {
+            block += &tls_block(cert, ca, true);
         }
         block + "}\n"
     }
 
     /// A node from outside (no JetStream) that routes to the cluster, giving the routes'
-    /// password or not, over TLS with what the folder `tls` holds (the nodes' own certificate,
-    /// [`NatsCluster::tls`], or another authority's) or without: what is published on it
-    /// reaches the cluster's clients only if the cluster takes it in ([`NatsCluster::hears`]).
-    pub fn outsider(&self, password: bool, tls: Option<&std::path::Path>) -> NatsServer {
+    /// password or not, over TLS showing and trusting what `tls` names (the nodes' own
+    /// certificate, [`NatsCluster::tls`], or a township's, or another authority's) or without:
+    /// what is published on it reaches the cluster's clients only if the cluster takes it in
+    /// ([`NatsCluster::hears`]).
+    pub fn outsider(&self, password: bool, tls: Option<Shown>) -> NatsServer {
         let [port, route] = crate::free_tcp_ports();
         let cluster = self.cluster_block(route, password.then_some(ROUTES), tls);
         NatsServer::start("outsider", port, &cluster)
@@ -161,22 +166,30 @@ impl NatsCluster {
 
     /// A township's own node, as deployed: its own JetStream (domain `domain`), a leaf node of
     /// the cluster reached through the cluster's links ([`NatsCluster::leafnode_links`]); to a
-    /// secured cluster it gives the leaves' password and shows its own certificate, signed by
-    /// the nodes' authority (`linkage hub cert --authority`).
+    /// secured cluster it gives the leaves' password, shows its own certificate
+    /// ([`NatsCluster::township_certificate`]) and trusts the nodes' authority.
     pub fn leaf(&self, domain: &str) -> NatsServer {
         if self.secured.is_none() {
             return self.leaf_showing(domain, false, None);
         }
-        let own = self.dir.path().join(format!("leaf-{domain}"));
-        streams::feed::tls::sign_site_cert(&self.tls(), &own, &["127.0.0.1".to_owned()])
-            .expect("the township's node's certificate");
-        self.leaf_showing(domain, true, Some(&own))
+        let own = self.township_certificate(domain);
+        self.leaf_showing(domain, true, Some((Some(&own), &self.tls().join("ca.pem"))))
     }
 
-    /// [`NatsCluster::leaf`], giving the leaves' password or not, over TLS with the
-    /// certificate, key and authority the folder `tls` holds (`server.pem`, `server.key`,
-    /// `ca.pem`: of the nodes' authority or another's) or without.
-    pub fn leaf_showing(&self, domain: &str, password: bool, tls: Option<&std::path::Path>) -> NatsServer {
+    /// A folder with a certificate for `domain`'s node signed by the townships' authority
+    /// (`linkage hub cert --authority`, made once).
+    pub fn township_certificate(&self, domain: &str) -> std::path::PathBuf {
+        let own = self.dir.path().join(format!("leaf-{domain}"));
+        if !own.exists() {
+            streams::feed::tls::sign_site_cert(&self.townships_authority(), &own, &["127.0.0.1".to_owned()])
+                .expect("the township's node's certificate");
+        }
+        own
+    }
+
+    /// [`NatsCluster::leaf`], giving the leaves' password or not, over TLS showing and trusting
+    /// what `tls` names, or without.
+    pub fn leaf_showing(&self, domain: &str, password: bool, tls: Option<Shown>) -> NatsServer {
         let user = if password { format!("{}:{}@", LEAVES.0, LEAVES.1) } else { String::new() };
         let urls: Vec<String> =
             self.leafnode_links().iter().map(|p| format!("\"nats-leaf://{user}127.0.0.1:{p}\"")).collect();
@@ -184,7 +197,7 @@ impl NatsCluster {
             "jetstream {{ store_dir: \"{{store}}\", domain: {domain} }}\n\
              leafnodes {{ reconnect: 1, remotes: [ {{ urls: [{}]\n{}}} ] }}\n",
             urls.join(", "),
-            tls.map(|tls| tls_block(tls, false)).unwrap_or_default()
+            tls.map(|(cert, ca)| tls_block(cert, ca, false)).unwrap_or_default()
         );
         NatsServer::start(&format!("leaf-{domain}"), crate::free_tcp_port(), &more)
     }
@@ -192,6 +205,11 @@ impl NatsCluster {
     /// The folder with the secured nodes' certificate, key and authority.
     pub fn tls(&self) -> std::path::PathBuf {
         self.dir.path().join("tls")
+    }
+
+    /// The folder of the authority that signs the townships' nodes' certificates.
+    pub fn townships_authority(&self) -> std::path::PathBuf {
+        self.dir.path().join("townships-ca")
     }
 
     /// Whether a client of the cluster hears what a client of `outsider` publishes, within
@@ -299,17 +317,24 @@ impl NatsCluster {
     }
 }
 
-/// A `tls` block's line with the certificate, key and authority in the folder `tls`
-/// (`server.pem`, `server.key`, `ca.pem`); `verify`: the other side must show a certificate of
-/// that authority too.
-fn tls_block(tls: &std::path::Path, verify: bool) -> String {
-    format!(
-        "  tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\"{} }}\n",
-        tls.join("server.pem").display(),
-        tls.join("server.key").display(),
-        tls.join("ca.pem").display(),
-        if verify { ", verify: true" } else { "" }
-    )
+/// What a node shows over TLS and whom it trusts: the folder of its certificate and key
+/// (`server.pem`, `server.key`; none: it shows none), and the authority's certificate file.
+pub type Shown<'a> = (Option<&'a std::path::Path>, &'a std::path::Path);
+
+/// An `authorization` block's line for a user and its password.
+fn authorization((user, password): (&str, &str)) -> String {
+    format!("  authorization {{ user: {user}, password: {password} }}\n")
+}
+
+/// A `tls` block's line showing the certificate and key in the folder `cert` (if any) and
+/// trusting the authority in the file `ca`; `verify`: the other side must show a certificate
+/// of that authority.
+fn tls_block(cert: Option<&std::path::Path>, ca: &std::path::Path, verify: bool) -> String {
+    let shown = cert.map_or(String::new(), |cert| {
+        let (pem, key) = (cert.join("server.pem"), cert.join("server.key"));
+        format!("cert_file: \"{}\", key_file: \"{}\", ", pem.display(), key.display())
+    });
+    format!("  tls {{ {shown}ca_file: \"{}\"{} }}\n", ca.display(), if verify { ", verify: true" } else { "" })
 }
 
 /// Runs `nats-server -c conf` and waits until it takes connections on `port`.

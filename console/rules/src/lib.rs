@@ -290,7 +290,14 @@ impl Core {
     /// Applies one update from the hub client.
     pub fn on_feed(&mut self, update: FeedUpdate) {
         match update {
-            FeedUpdate::Connection(c) => self.hub.connection = Some(c),
+            FeedUpdate::Connection(c) => {
+                // How the townships are reached is the hub's word: unknown while it cannot be
+                // heard (it says every township's again after the replay).
+                if !matches!(c, Connection::Connected { .. }) {
+                    self.hub.townships.clear();
+                }
+                self.hub.connection = Some(c);
+            }
             FeedUpdate::Replayed { .. } => self.hub.caught_up = true,
             FeedUpdate::Refused { code, reason, key } => {
                 // A dispatch or change refused for good is no longer on its way.

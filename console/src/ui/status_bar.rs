@@ -42,9 +42,13 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, cameras: (usize, usize), no
     });
 }
 
+/// At most this many townships not reached are named on the bar; the rest are counted.
+const NAMED: usize = 3;
+
 /// On a county seat: the townships on their own nodes that the county cannot reach now, each
-/// with how long (the county hears nothing of them meanwhile), or that all are reached; every
-/// township with its state and since when on hover. Nothing elsewhere.
+/// with how long (the county hears nothing of them meanwhile; the cut first, the longest cut
+/// first), or that all are reached; every township with its state and since when on hover.
+/// Nothing elsewhere.
 fn townships(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<chrono::Utc>) {
     let links = &core.hub.townships;
     if links.is_empty() {
@@ -53,26 +57,48 @@ fn townships(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<ch
     ui.separator();
     ui.label(format!("{}:", tr.t("status_bar.townships")));
     let line = |link: &TownshipLink| {
-        let minutes = (now - link.since).num_minutes().max(0).to_string();
-        let state = tr.f(reach_key(link.reach), &[("minutes", &minutes)]);
+        let state = tr.f(reach_key(link.reach), &[("span", &span(tr, now - link.since))]);
         format!("{} {state}", link.township)
     };
     let every: Vec<String> = links
         .values()
-        .map(|l| format!("{} ({} {})", line(l), tr.t("status_bar.since"), names::clock(l.since)))
+        .map(|l| {
+            let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&names::ZONE).date_naive();
+            let since = if day(l.since) == day(now) { names::clock } else { names::date_time };
+            tr.f("status_bar.township_since", &[("state", &line(l)), ("since", &since(l.since))])
+        })
         .collect();
-    let unreached: Vec<&TownshipLink> = links.values().filter(|l| l.reach != Reach::Linked).collect();
+    let every = every.join("\n");
+    // The cut first, the longest cut first.
+    let mut unreached: Vec<&TownshipLink> = links.values().filter(|l| l.reach != Reach::Linked).collect();
+    unreached.sort_by_key(|l| (l.reach != Reach::Cut, l.since));
     if unreached.is_empty() {
         let all = tr.f("status_bar.townships_linked", &[("n", &links.len().to_string())]);
-        ui.label(RichText::new(format!("● {all}")).color(theme::OK)).on_hover_text(every.join("\n"));
+        ui.label(RichText::new(format!("● {all}")).color(theme::OK)).on_hover_text(&every);
     }
-    for link in unreached {
+    for link in unreached.iter().take(NAMED) {
         let color = if link.reach == Reach::Cut { theme::BAD } else { theme::WARN };
-        ui.label(RichText::new(format!("● {}", line(link))).color(color)).on_hover_text(every.join("\n"));
+        ui.label(RichText::new(format!("● {}", line(link))).color(color)).on_hover_text(&every);
+    }
+    if unreached.len() > NAMED {
+        let more = tr.f("status_bar.townships_more", &[("n", &(unreached.len() - NAMED).to_string())]);
+        ui.label(RichText::new(more).color(theme::BAD)).on_hover_text(&every);
     }
 }
 
-/// The table's words for how a township is reached (`{minutes}` since).
+/// How long, as the bar says it: under a minute, minutes, hours and minutes, days and hours.
+fn span(tr: &I18n, span: chrono::TimeDelta) -> String {
+    let minutes = span.num_minutes().max(0);
+    let (d, h, m) = ((minutes / 1440).to_string(), (minutes / 60 % 24).to_string(), (minutes % 60).to_string());
+    match minutes {
+        0 => tr.t("status_bar.span_moments").to_owned(),
+        1..60 => tr.f("status_bar.span_minutes", &[("m", &m)]),
+        60..1440 => tr.f("status_bar.span_hours", &[("h", &h), ("m", &m)]),
+        _ => tr.f("status_bar.span_days", &[("d", &d), ("h", &h)]),
+    }
+}
+
+/// The table's words for how a township is reached (`{span}`: since when).
 fn reach_key(reach: Reach) -> &'static str {
     match reach {
         Reach::Linked => "status_bar.township_linked",

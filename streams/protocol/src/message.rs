@@ -300,7 +300,7 @@ pub enum Body {
     /// Hub → consoles and the center (not logged, `seq` 0): a unit's newest position, with the
     /// hub's time; after the replay the hub sends the newest of every unit.
     UnitMoved(UnitPosition),
-    /// Hub → consoles of the whole county (not logged, `seq` 0): whether a township on its own
+    /// Hub → consoles and the center of the whole county (not logged, `seq` 0): whether a township on its own
     /// node can be reached from the county, whenever that changes; after the replay the hub
     /// sends every such township's.
     TownshipLinked(crate::TownshipLink),

@@ -565,7 +565,7 @@ async fn serve(
     // also comes live meanwhile is sent twice: the newer wins).
     // That is the center's business: bridges (110, hotlines) are not told. A client kept to one
     // township on a county's gateway is not told either: the gateway's positions are the whole
-    // county's, by unit id alone.
+    // county's, by unit id alone, and how its townships are reached is the county's concern.
     let sees_beside = streams_events && role != Role::Bridge && scope.is_none();
     if sees_beside {
         for frame in shared.beside.now() {

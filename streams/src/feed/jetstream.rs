@@ -51,8 +51,9 @@ const ATTEMPTS: u32 = 40;
 /// before their senders are told the log did not take them (they send them again later).
 const PATIENCE: Duration = Duration::from_secs(30);
 /// How long one publish's answer is waited for before it is sent again (answers come in
-/// milliseconds; one sent through a node that died never comes).
-const ANSWER: Duration = Duration::from_secs(2);
+/// milliseconds; one sent through a node that died never comes); and a township's node's, when
+/// asked whether it can be reached ([`super::reach`]).
+pub(super) const ANSWER: Duration = Duration::from_secs(2);
 /// How long nobody at all may answer for a township's own stream (the county node its leaf
 /// link was on dying: the leaf comes back through another within a second or two) before its
 /// link is taken as cut and the event refused, not logged.
@@ -295,11 +296,12 @@ pub fn domain(township: &str) -> String {
 
 /// The county's `stream`, sourcing the stream of every township of `county.leaves` on its own
 /// node (through that node's JetStream domain): sources named are added, none taken away (a
-/// gateway that was not told of a township does not cut it off). Read again after each update
-/// until every one is there. This narrows, and does not close, the race of two gateways
-/// starting together with different lists (the last to write wins until the other starts
-/// again): every county gateway is to be given the same list.
-async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<Stream, String> {
+/// gateway that was not told of a township does not cut it off), and every township the stream
+/// sources, named or not. Read again after each update until every one is there. This narrows,
+/// and does not close, the race of two gateways starting together with different lists (the
+/// last to write wins until the other starts again): every county gateway is to be given the
+/// same list.
+async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<(Stream, Vec<String>), String> {
     for _ in 0..10 {
         let mut config = stream.get_info().await.map_err(|e| e.to_string())?.config;
         let sources = config.sources.get_or_insert_with(Vec::new);
@@ -312,7 +314,9 @@ async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<S
             }
         }
         if sources.len() == before {
-            return Ok(stream);
+            let prefix = format!("LK_{}_", county.county);
+            let sourced = sources.iter().filter_map(|s| untoken(s.name.strip_prefix(&prefix)?)).collect();
+            return Ok((stream, sourced));
         }
         tracing::info!(stream = %config.name, townships = ?county.leaves, "the county's stream sources the townships' own streams");
         js.update_stream(&config).await.map_err(|e| format!("sourcing the townships' streams: {e}"))?;
@@ -342,6 +346,18 @@ pub fn token(s: &str) -> String {
         return s.to_owned();
     }
     format!("_{}", crate::http::hex(s.as_bytes()))
+}
+
+/// The township a subject token names: [`token`] read back (`None` for what it never makes).
+fn untoken(token: &str) -> Option<String> {
+    let Some(hex) = token.strip_prefix('_') else {
+        return Some(token.to_owned()).filter(|t| !t.is_empty());
+    };
+    let pairs = hex.as_bytes().chunks(2);
+    let bytes: Option<Vec<u8>> = pairs
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok().filter(|p| p.len() == 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok().filter(|t| !t.is_empty())
 }
 
 /// The log, as one gateway sees it. Cloning is cheap (one connection for all clones).
@@ -398,7 +414,19 @@ impl JetStreamLog {
         for _ in 0..60 {
             match js.get_or_create_stream(config.clone()).await {
                 Ok(stream) if county.township.is_none() => match sourcing(&js, stream, &county).await {
-                    Ok(stream) => return Ok(JetStreamLog { js, stream, county, own: false }),
+                    Ok((stream, sourced)) => {
+                        let unnamed: Vec<String> = sourced.into_iter().filter(|t| !county.keeps_own(t)).collect();
+                        let mut county = county;
+                        for township in unnamed {
+                            tracing::warn!(
+                                township,
+                                "the county's stream sources this township's own, which --leaf-townships does not name: \
+                                 taken as on its own node (name it in every county gateway's list)"
+                            );
+                            county.leaves.push(township);
+                        }
+                        return Ok(JetStreamLog { js, stream, county, own: false });
+                    }
                     Err(e) => last = e,
                 },
                 Ok(stream) => {
@@ -857,5 +885,15 @@ mod tests {
         assert!(County { urls: vec![], ..county(None) }.check().is_err());
         let with_password = County { urls: vec!["nats://gw:secret@10.0.0.1:4222".into()], ..county(None) };
         assert!(!with_password.check().unwrap_err().contains("secret"), "the password is not repeated");
+    }
+
+    #[test]
+    fn a_townships_token_reads_back_as_its_name() {
+        for name in ["t1", "青溪镇", "t.1", "_t", "a b", "x-y_z"] {
+            assert_eq!(untoken(&token(name)).as_deref(), Some(name), "{name}");
+        }
+        for never in ["", "_", "_7", "_zz", "_ff"] {
+            assert_eq!(untoken(never), None, "{never:?}");
+        }
     }
 }

@@ -9,19 +9,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_nats::jetstream::context::GetStreamErrorKind;
+use async_nats::jetstream::context::{GetStreamErrorKind, RequestError, RequestErrorKind};
 use chrono::{DateTime, Utc};
 use linkage_protocol::{Reach, TownshipLink};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::jetstream::{self, JetStreamLog, NOBODY};
+use super::jetstream::{self, ANSWER, JetStreamLog, NOBODY};
 
 /// How often every township is asked.
 const EVERY: Duration = Duration::from_secs(2);
-/// How long one answer is waited for (a township's node answers in milliseconds; with its link
-/// cut, "no responders" comes at once).
-const ANSWER: Duration = Duration::from_secs(2);
 
 /// What is known of one township: how it was last found, since when, and when it last answered.
 struct Township {
@@ -68,33 +65,49 @@ pub(super) async fn watch(log: JetStreamLog, tell: impl Fn(TownshipLink), mut st
             _ = stopped.changed() => return,
             _ = every.tick() => {}
         }
+        // Cut off from the county's own nodes, this gateway can tell nothing of the townships
+        // (its seats are cut off from it in turn, or see its refusals).
+        if client.connection_state() != async_nats::connection::State::Connected {
+            continue;
+        }
         let asked = county.leaves.iter().map(|township| ask(&client, &county.county, township));
         let answers = futures_util::future::join_all(asked).await;
         let (now, wall) = (Instant::now(), Utc::now());
         for (township, answer) in county.leaves.iter().zip(answers) {
             let Some(known) = townships.get_mut(township.as_str()) else { continue };
             if let Some((reach, since)) = known.asked(answer, now, wall) {
-                tracing::info!(township, ?reach, "a township on its own node, as the county reaches it");
+                match reach {
+                    Reach::Linked => tracing::info!(township, "a township on its own node is reached"),
+                    Reach::Cut => tracing::warn!(township, "nothing answers for a township on its own node: cut off"),
+                    Reach::NoLog => tracing::warn!(township, "a township's node answers without the township's stream"),
+                }
                 tell(TownshipLink { township: township.clone(), reach, since });
             }
         }
     }
 }
 
-/// Asks `township`'s node for its log: `None` if nothing answered within [`ANSWER`].
+/// Asks `township`'s node for its log: `None` if nothing answered within [`ANSWER`] (nobody
+/// there to answer, or no answer in time); a request that failed otherwise (on this gateway's
+/// side) says nothing of the township and counts as no answer too, but is logged.
 async fn ask(client: &async_nats::Client, county: &str, township: &str) -> Option<Reach> {
     let mut js = async_nats::jetstream::with_domain(client.clone(), jetstream::domain(township));
     js.set_timeout(ANSWER);
-    match js.get_stream(jetstream::own_stream(county, township)).await {
-        Ok(_) => Some(Reach::Linked),
-        Err(e) => match e.kind() {
-            GetStreamErrorKind::Request => None,
-            _ => {
-                tracing::warn!(township, error = %e, "a township's node answered without its log");
-                Some(Reach::NoLog)
-            }
-        },
+    let e = match js.get_stream(jetstream::own_stream(county, township)).await {
+        Ok(_) => return Some(Reach::Linked),
+        Err(e) => e,
+    };
+    if e.kind() != GetStreamErrorKind::Request {
+        tracing::debug!(township, error = %e, "a township's node answered without its stream");
+        return Some(Reach::NoLog);
     }
+    let silent = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<RequestError>())
+        .is_some_and(|r| matches!(r.kind(), RequestErrorKind::NoResponders | RequestErrorKind::TimedOut));
+    if !silent {
+        tracing::warn!(township, error = %e, "asking for a township's stream failed");
+    }
+    None
 }
 
 #[cfg(test)]

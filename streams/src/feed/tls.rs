@@ -1,11 +1,11 @@
 //! TLS for the hub (wss): a site's own certificate authority, the hub's certificate signed by
 //! it, and the clients that trust that authority and nothing else.
 //!
-//! `linkage hub cert --data DIR --name HOST…` makes `DIR/tls/ca.pem` (give it to every seat),
+//! `linkage hub cert --data DIR --names HOST,…` makes `DIR/tls/ca.pem` (give it to every seat),
 //! `ca.key` (keep it; it signs the next certificate: [`sign_site_cert`], `linkage hub cert
-//! --authority`), `server.pem` and `server.key` (ECDSA P-256, valid ten years). A hub started with `--tls` serves only wss: a client that
-//! speaks plain ws fails the TLS handshake and is dropped. rustls with the ring provider, TLS
-//! 1.2 and 1.3.
+//! --authority`), `server.pem` and `server.key` (ECDSA P-256, valid ten years). A hub started
+//! with `--tls` serves only wss: a client that speaks plain ws fails the TLS handshake and is
+//! dropped. rustls with the ring provider, TLS 1.2 and 1.3.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -60,11 +60,21 @@ pub fn sign_site_cert(authority: &Path, dir: &Path, names: &[String]) -> Result<
     let (ca_pem, ca_key) = (read("ca.pem")?, read("ca.key")?);
     let ca_key =
         rcgen::KeyPair::from_pem(&ca_key).map_err(|e| format!("{}: {e}", authority.join("ca.key").display()))?;
-    if dir.join("server.pem").exists() {
-        return Err(format!("{} holds a certificate already; remove it to make a new one", dir.display()));
+    // Everything checked before anything is written: no half-made pair is left behind.
+    if dir.join("server.pem").exists() || dir.join("server.key").exists() {
+        return Err(format!("{} holds a certificate or key already; remove both to make a new one", dir.display()));
+    }
+    let trusted = std::fs::read_to_string(dir.join("ca.pem")).ok();
+    if trusted.as_ref().is_some_and(|t| *t != ca_pem) {
+        return Err(format!(
+            "{} trusts another authority (its ca.pem); remove it to sign with this one",
+            dir.display()
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    write(dir, "ca.pem", &ca_pem, false)?;
+    if trusted.is_none() {
+        write(dir, "ca.pem", &ca_pem, false)?;
+    }
     write_signed(dir, certificate, &ca_pem, ca_key)
 }
 
@@ -83,7 +93,7 @@ fn authority() -> rcgen::CertificateParams {
 /// A certificate's parameters for `names`, valid ten years from today.
 fn certificate_for(names: &[String]) -> Result<rcgen::CertificateParams, String> {
     if names.is_empty() {
-        return Err("name at least one host name or address the seats connect to".into());
+        return Err("name at least one host name or address it is reached at".into());
     }
     let mut server = rcgen::CertificateParams::new(names.to_vec()).map_err(|e| e.to_string())?;
     server.distinguished_name.push(rcgen::DnType::CommonName, "linkage hub");
@@ -251,7 +261,22 @@ mod tests {
         assert!(sign_site_cert(&site, &dir.path().join("hub2"), &[]).unwrap_err().contains("name at least one"));
         sign_site_cert(&site, &dir.path().join("hub2"), &names).unwrap();
         let said = sign_site_cert(&site, &dir.path().join("hub2"), &names).unwrap_err();
-        assert!(said.contains("holds a certificate already"), "{said}");
+        assert!(said.contains("holds a certificate or key already"), "{said}");
+        // Nothing half-made: a key left alone is not paired with a new certificate.
+        std::fs::remove_file(dir.path().join("hub2/server.pem")).unwrap();
+        assert!(sign_site_cert(&site, &dir.path().join("hub2"), &names).is_err());
+        // Its own folder holds a certificate; a folder trusting another authority is not mixed.
+        assert!(sign_site_cert(&site, &site, &names).is_err());
+        let other = dir.path().join("other");
+        make_site_certs(&other, &names).unwrap();
+        std::fs::remove_file(other.join("server.pem")).unwrap();
+        std::fs::remove_file(other.join("server.key")).unwrap();
+        let said = sign_site_cert(&site, &other, &names).unwrap_err();
+        assert!(said.contains("trusts another authority"), "{said}");
+        // A folder that already trusts this authority gets its certificate.
+        std::fs::create_dir_all(dir.path().join("hub4")).unwrap();
+        std::fs::copy(site.join("ca.pem"), dir.path().join("hub4/ca.pem")).unwrap();
+        sign_site_cert(&site, &dir.path().join("hub4"), &names).unwrap();
         std::fs::write(site.join("ca.key"), "not a key").unwrap();
         let said = sign_site_cert(&site, &dir.path().join("hub3"), &names).unwrap_err();
         assert!(said.contains("ca.key"), "{said}");
