@@ -761,12 +761,14 @@ fn the_standby_takes_the_township_over_when_the_lease_holder_dies_and_nothing_is
 }
 
 /// What a client was told: the events of township t1 (envelopes in the order told), every
-/// refusal, and how the townships on their own nodes were reached (in the order told).
+/// refusal, how the townships on their own nodes were reached and whether the county heard
+/// this township (each in the order told).
 #[derive(Default)]
 struct Told {
     events: Vec<streams::feed::Envelope>,
     refused: Vec<String>,
     links: Vec<(String, Reach)>,
+    county: Vec<Reach>,
 }
 
 impl Told {
@@ -776,9 +778,15 @@ impl Told {
                 FeedUpdate::Event(env) if env.township.as_deref() == Some("t1") => self.events.push(env),
                 FeedUpdate::Refused { reason, .. } => self.refused.push(reason),
                 FeedUpdate::TownshipLinked(link) => self.links.push((link.township, link.reach)),
+                FeedUpdate::CountyLinked(link) => self.county.push(link.reach),
                 _ => {}
             }
         }
+    }
+
+    /// How this township was last told the county hears it.
+    fn county(&self) -> Option<Reach> {
+        self.county.last().copied()
     }
 
     /// How `township` was last told to be reached.
@@ -851,15 +859,19 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
     assert!(sourced, "the county's stream did not source the township's reports: {:?}", at_county.incidents());
     let (first, _) = at_county.incidents()[0].clone();
     assert!(first.starts_with("t1/E"), "named after the township's own log: {first}");
-    // How the county seat is told t1 is reached, whenever that changes.
-    let reached = |told: &mut Told, rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, reach: Reach, within| {
+    // How each side is told the other is reached, whenever that changes: the county seat of
+    // t1 (`of_t1`), t1's seat of the county (`Told::county`).
+    type Rx = mpsc::UnboundedReceiver<FeedUpdate>;
+    let of_t1 = |told: &Told| told.reach("t1");
+    let reached = |(told, rx): (&mut Told, &mut Rx), of: &dyn Fn(&Told) -> Option<Reach>, reach, within| {
         let told_so = linkage_tests::wait_for(within, || {
             told.take(rx);
-            told.reach("t1") == Some(reach)
+            of(told) == Some(reach)
         });
-        assert!(told_so, "the county seat was not told t1 is {reach:?}: {:?}", told.links);
+        assert!(told_so, "not told {reach:?}: {:?} {:?}", told.links, told.county);
     };
-    reached(&mut at_county, &mut county_rx, Reach::Linked, Duration::from_secs(30));
+    reached((&mut at_county, &mut county_rx), &of_t1, Reach::Linked, Duration::from_secs(30));
+    reached((&mut at_t1, &mut t1_rx), &Told::county, Reach::Linked, Duration::from_secs(30));
 
     rig.cluster.cut_leaf_links();
     let cut = Instant::now();
@@ -895,7 +907,8 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
         at_county.refused.iter().any(|r| r.contains("t1's own stream") && r.contains("cannot be reached now"))
     });
     assert!(refused, "the county seat's command for a township cut off was not refused: {:?}", at_county.refused);
-    reached(&mut at_county, &mut county_rx, Reach::Cut, CUT.saturating_sub(cut.elapsed()));
+    reached((&mut at_county, &mut county_rx), &of_t1, Reach::Cut, CUT.saturating_sub(cut.elapsed()));
+    reached((&mut at_t1, &mut t1_rx), &Told::county, Reach::Cut, CUT.saturating_sub(cut.elapsed()));
     while cut.elapsed() < CUT {
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -927,7 +940,8 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
         steady
     });
     assert!(caught_up, "the county holds {} of the township's {} events", held.0, held.1);
-    reached(&mut at_county, &mut county_rx, Reach::Linked, Duration::from_secs(30));
+    reached((&mut at_county, &mut county_rx), &of_t1, Reach::Linked, Duration::from_secs(30));
+    reached((&mut at_t1, &mut t1_rx), &Told::county, Reach::Linked, Duration::from_secs(30));
     assert!(at_county.logged() == at_t1.logged(), "the county's copy of the township's log differs from it");
     // Replayed from the county's stream alike: to a county seat, and to a t1 seat served by the
     // county's gateway (its township's subjects only).

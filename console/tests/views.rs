@@ -681,3 +681,27 @@ fn a_county_seats_status_bar_names_the_townships_cut_off_and_for_how_long() {
     let h = harness(s);
     assert!(h.query_by_label_contains("乡镇链路").is_none(), "stale links shown while the hub is lost");
 }
+
+/// A township's seat on its own node says whether the county hears it, and since when the link
+/// is cut.
+#[test]
+fn a_township_seat_on_its_own_node_says_whether_the_county_hears_it() {
+    use streams::feed::{CountyLink, Reach};
+    let h = harness(state());
+    assert!(h.query_by_label_contains("县级链路").is_none(), "a seat of a township on the county's log");
+    let now = chrono::Utc::now();
+    let link = |reach, minutes| {
+        let since = now - chrono::Duration::minutes(minutes) - chrono::Duration::seconds(5);
+        FeedUpdate::CountyLinked(CountyLink { reach, since })
+    };
+    let mut s = state();
+    s.core.on_feed(link(Reach::Linked, 30));
+    let h = harness(s);
+    h.get_by_label("县级链路:");
+    h.get_by_label("● 畅通");
+    let mut s = state();
+    s.core.on_feed(link(Reach::Linked, 30));
+    s.core.on_feed(link(Reach::Cut, 12));
+    let h = harness(s);
+    h.get_by_label("● 中断12分钟");
+}

@@ -257,6 +257,8 @@ pub struct HubLink {
     /// How each township on its own node can be reached from the county, as the gateway of the
     /// whole county last said (a county seat's only; empty elsewhere).
     pub townships: std::collections::BTreeMap<String, linkage_protocol::TownshipLink>,
+    /// On a township on its own node: whether the county hears it, as its gateway last said.
+    pub county: Option<linkage_protocol::CountyLink>,
 }
 
 impl Core {
@@ -295,6 +297,7 @@ impl Core {
                 // heard (it says every township's again after the replay).
                 if !matches!(c, Connection::Connected { .. }) {
                     self.hub.townships.clear();
+                    self.hub.county = None;
                 }
                 self.hub.connection = Some(c);
             }
@@ -314,6 +317,7 @@ impl Core {
             FeedUpdate::TownshipLinked(link) => {
                 self.hub.townships.insert(link.township.clone(), link);
             }
+            FeedUpdate::CountyLinked(link) => self.hub.county = Some(link),
             FeedUpdate::Event(env) => self.on_event(env),
         }
     }

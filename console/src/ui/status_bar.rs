@@ -1,5 +1,6 @@
-//! The status bar: the hub link (and on a county seat, the links to the townships on their own
-//! nodes), the counts that matter, the cameras playing, the clock.
+//! The status bar: the hub link (on a county seat, the links to the townships on their own
+//! nodes; on such a township's seat, its link to the county), the counts that matter, the
+//! cameras playing, the clock.
 
 use egui::RichText;
 use streams::feed::{Connection, Reach, TownshipLink};
@@ -21,6 +22,7 @@ pub fn ui(ui: &mut egui::Ui, core: &Core, tr: &I18n, cameras: (usize, usize), no
         ui.label(format!("{}:", tr.t("status_bar.hub")));
         ui.label(RichText::new(format!("● {state}")).color(color));
         townships(ui, core, tr, now);
+        county(ui, core, tr, now);
         ui.separator();
         let n = |v: usize| v.to_string();
         ui.label(tr.f("status_bar.incidents", &[("n", &n(core.incidents.len()))]));
@@ -62,11 +64,7 @@ fn townships(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<ch
     };
     let every: Vec<String> = links
         .values()
-        .map(|l| {
-            let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&names::ZONE).date_naive();
-            let since = if day(l.since) == day(now) { names::clock } else { names::date_time };
-            tr.f("status_bar.township_since", &[("state", &line(l)), ("since", &since(l.since))])
-        })
+        .map(|l| tr.f("status_bar.township_since", &[("state", &line(l)), ("since", &when(l.since, now))]))
         .collect();
     let every = every.join("\n");
     // The cut first, the longest cut first.
@@ -84,6 +82,29 @@ fn townships(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<ch
         let more = tr.f("status_bar.townships_more", &[("n", &(unreached.len() - NAMED).to_string())]);
         ui.label(RichText::new(more).color(theme::BAD)).on_hover_text(&every);
     }
+}
+
+/// On a township on its own node: whether the county hears it, for how long it has not, and
+/// what that means on hover. Nothing elsewhere.
+fn county(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<chrono::Utc>) {
+    let Some(link) = &core.hub.county else { return };
+    ui.separator();
+    ui.label(format!("{}:", tr.t("status_bar.county")));
+    let since = when(link.since, now);
+    let (state, hint, color) = match link.reach {
+        Reach::Linked => (tr.t("status_bar.township_linked").to_owned(), "status_bar.county_linked_hint", theme::OK),
+        _ => {
+            let state = tr.f("status_bar.township_cut", &[("span", &span(tr, now - link.since))]);
+            (state, "status_bar.county_cut_hint", theme::BAD)
+        }
+    };
+    ui.label(RichText::new(format!("● {state}")).color(color)).on_hover_text(tr.f(hint, &[("since", &since)]));
+}
+
+/// When `t` was: its time of day if today (in the room's zone), else its date and time.
+fn when(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&names::ZONE).date_naive();
+    if day(t) == day(now) { names::clock(t) } else { names::date_time(t) }
 }
 
 /// How long, as the bar says it: under a minute, minutes, hours and minutes, days and hours.

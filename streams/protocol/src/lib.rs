@@ -25,7 +25,7 @@ pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 pub use camera_use::{CameraAction, CameraUse};
 pub use channel_test::{ChannelTestRequest, ChannelTestResult, test_run};
 pub use handover::{DockedPeer, Handover, HandoverProgress, HandoverState, handover_id};
-pub use link::{Connection, FeedUpdate, Reach, TownshipLink};
+pub use link::{Connection, CountyLink, FeedUpdate, Reach, TownshipLink};
 pub use meeting::{Layout, MeetingAction, MeetingCommand, MeetingEnforcement, MeetingPresence, Site, SiteJoin};
 pub use message::*;
 pub use order::{

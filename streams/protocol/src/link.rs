@@ -43,6 +43,8 @@ pub enum FeedUpdate {
     /// Whether a township on its own node can be reached from the county now (live, not
     /// logged).
     TownshipLinked(TownshipLink),
+    /// On a township's own node: whether the county hears this township now (live, not logged).
+    CountyLinked(CountyLink),
     /// The hub refused something we sent; `key` names the command, where the hub said.
     Refused {
         code: ErrorCode,
@@ -64,7 +66,19 @@ pub struct TownshipLink {
     pub since: DateTime<Utc>,
 }
 
-/// What the county's gateway found when it asked a township's log.
+/// Whether the county hears a township on its own node now, as the township's gateway finds by
+/// asking the county's gateways every few seconds. While it is cut, the township works on and
+/// the county hears nothing of it: its reports and orders reach the county when the link is
+/// back. [`Reach::Linked`] or [`Reach::Cut`] (no county gateway answering counts as cut: nobody
+/// at the county hears).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountyLink {
+    pub reach: Reach,
+    /// Since when it is so, by the township's gateway's clock (as [`TownshipLink::since`]).
+    pub since: DateTime<Utc>,
+}
+
+/// What a gateway found when it asked another place of the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reach {

@@ -304,6 +304,10 @@ pub enum Body {
     /// node can be reached from the county, whenever that changes; after the replay the hub
     /// sends every such township's.
     TownshipLinked(crate::TownshipLink),
+    /// Hub → consoles and the center of a township on its own node (not logged, `seq` 0):
+    /// whether the county hears the township, whenever that changes; after the replay the hub
+    /// sends it.
+    CountyLinked(crate::CountyLink),
     /// Either way, every few seconds: I am alive.
     Heartbeat,
     /// Hub → client: a refusal, with the reason. `fatal` means the hub closes the connection.
@@ -364,6 +368,7 @@ impl Body {
             Body::Position(_) => "position",
             Body::UnitMoved(_) => "unit_moved",
             Body::TownshipLinked(_) => "township_linked",
+            Body::CountyLinked(_) => "county_linked",
             Body::Heartbeat => "heartbeat",
             Body::Error { .. } => "error",
         }

@@ -1,5 +1,6 @@
-//! Live state beside the log, not in it: where the units are, and whether the townships on
-//! their own nodes can be reached from the county. The newest of each unit and township is kept
+//! Live state beside the log, not in it: where the units are, whether the townships on their
+//! own nodes can be reached from the county, and (on such a township's node) whether the
+//! county hears it. The newest of each unit and township is kept
 //! in memory and passed to the consoles as it comes; a console that connects is told every one
 //! after its replay. A terminal's positions are taken at most every [`GAP`] (one every few
 //! seconds is all a map needs; more are dropped without an answer). After a restart of the hub
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use linkage_protocol::{Body, Envelope, TownshipLink, UnitPosition};
+use linkage_protocol::{Body, CountyLink, Envelope, TownshipLink, UnitPosition};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -23,6 +24,7 @@ pub(super) const GAP: Duration = Duration::from_secs(5);
 enum Of {
     Unit(String),
     Township(String),
+    County,
 }
 
 pub(super) struct Beside {
@@ -50,6 +52,11 @@ impl Beside {
         self.keep(Of::Township(link.township.clone()), Body::TownshipLinked(link));
     }
 
+    /// Takes whether the county hears this township now: kept as the newest, passed on.
+    pub(super) fn county_linked(&self, link: CountyLink) {
+        self.keep(Of::County, Body::CountyLinked(link));
+    }
+
     fn keep(&self, of: Of, body: Body) {
         let frame: Utf8Bytes = Envelope::new(0, body).to_text().into();
         if let Ok(mut newest) = self.newest.lock() {
@@ -59,7 +66,7 @@ impl Beside {
         let _ = self.frames.send(frame);
     }
 
-    /// Every unit's and township's newest, as frames.
+    /// The newest of every unit, township and the county, as frames.
     pub(super) fn now(&self) -> Vec<Utf8Bytes> {
         self.newest.lock().map(|p| p.values().cloned().collect()).unwrap_or_default()
     }

@@ -243,6 +243,7 @@ impl FeedClient {
                         Body::Replayed { head } => tell(FeedUpdate::Replayed { head: *head }),
                         Body::UnitMoved(position) => tell(FeedUpdate::Moved(position.clone())),
                         Body::TownshipLinked(link) => tell(FeedUpdate::TownshipLinked(link.clone())),
+                        Body::CountyLinked(link) => tell(FeedUpdate::CountyLinked(link.clone())),
                         Body::Heartbeat => {}
                         _ if env.seq > 0 => {
                             self.since = self.since.max(env.seq);

@@ -291,12 +291,21 @@ impl Hub {
             let store = AttachmentStore::new(&shared.data_dir);
             tokio::spawn(super::files::serve(files_listener, shared.clone(), store, stopped.clone()));
         }
-        // A gateway of the whole county watches whether its townships on their own nodes can be
-        // reached, for its seats.
-        if let Some(county) = county.as_ref().filter(|c| c.county().township.is_none() && !c.county().leaves.is_empty())
-        {
+        // A gateway of the whole county answers the townships on their own nodes and watches
+        // whether they can be reached; one on such a township's node, whether the county hears
+        // it. Each for its seats.
+        if let Some(county) = &county {
             let beside = shared.clone();
-            tokio::spawn(super::reach::watch(county.clone(), move |link| beside.beside.linked(link), stopped.clone()));
+            if county.county().township.is_none() {
+                tokio::spawn(super::reach::answer_townships(county.clone(), stopped.clone()));
+                if !county.county().leaves.is_empty() {
+                    let tell = move |link| beside.beside.linked(link);
+                    tokio::spawn(super::reach::watch_townships(county.clone(), tell, stopped.clone()));
+                }
+            } else if county.on_own_node() {
+                let tell = move |link| beside.beside.county_linked(link);
+                tokio::spawn(super::reach::watch_county(county.clone(), tell, stopped.clone()));
+            }
         }
         tokio::spawn(accept(listener, shared, stopped));
         Ok(HubHandle { addr, secure, shutdown, refused, files, county })

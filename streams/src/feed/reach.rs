@@ -1,38 +1,46 @@
-//! Whether the townships on their own nodes can be reached from the county. A gateway of the
-//! whole county asks each such township's log (its stream's info, through the township's
-//! JetStream domain over the leaf link) every [`EVERY`], all townships at once; what it finds
-//! goes to the county's seats beside the log ([`super::beside`]) whenever it changes. A
-//! township is taken as cut only once nothing answered for it for [`NOBODY`], as a command for
-//! it is refused then: a county node dying moves the leaf link within a second or two, and that
-//! is no cut.
+//! How far the log's places reach each other over the leaf links. A gateway of the whole county
+//! asks each township on its own node for its log (its stream's info, through the township's
+//! JetStream domain) every [`EVERY`], all townships at once; a gateway on a township's own node
+//! asks the county's gateways whether they hear it ([`answer_townships`]). What each finds goes
+//! to its seats beside the log ([`super::beside`]) whenever it changes. A place is taken as cut
+//! only once nothing answered for it for [`NOBODY`], as a county's command for a township is
+//! refused then: a county node dying moves the leaf link within a second or two, and that is
+//! no cut.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::context::{GetStreamErrorKind, RequestError, RequestErrorKind};
 use chrono::{DateTime, Utc};
-use linkage_protocol::{Reach, TownshipLink};
+use futures_util::StreamExt;
+use linkage_protocol::{CountyLink, Reach, TownshipLink};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::jetstream::{self, ANSWER, JetStreamLog, NOBODY};
 
-/// How often every township is asked.
+/// How often every place is asked.
 const EVERY: Duration = Duration::from_secs(2);
 
-/// What is known of one township: how it was last found, since when, and when it last answered.
-struct Township {
+/// The subject the county's gateways answer on, for the townships on their own nodes to know
+/// the county hears them. Outside the streams' subjects (`lk.…`, `lt.…`): a stream would keep
+/// every ask.
+fn here(county: &str) -> String {
+    format!("linkage.here.{county}")
+}
+
+/// What is known of one place: how it was last found, since when, and when it last answered.
+struct Known {
     found: Option<(Reach, DateTime<Utc>)>,
     answered: Instant,
 }
 
-impl Township {
-    fn new(now: Instant) -> Township {
-        Township { found: None, answered: now }
+impl Known {
+    fn new(now: Instant) -> Known {
+        Known { found: None, answered: now }
     }
 
     /// Takes one asking's outcome (`None`: nothing answered) at `now` (`wall` by the clock):
-    /// how the township can be reached, when that changed.
+    /// how the place can be reached, when that changed.
     fn asked(&mut self, answer: Option<Reach>, now: Instant, wall: DateTime<Utc>) -> Option<(Reach, DateTime<Utc>)> {
         let reach = match answer {
             Some(reach) => {
@@ -52,12 +60,74 @@ impl Township {
 
 /// Asks every township of the log's county on its own node, every [`EVERY`], until `stopped`;
 /// tells `tell` each change (and each township's first finding).
-pub(super) async fn watch(log: JetStreamLog, tell: impl Fn(TownshipLink), mut stopped: watch::Receiver<bool>) {
+pub(super) async fn watch_townships(log: JetStreamLog, tell: impl Fn(TownshipLink), stopped: watch::Receiver<bool>) {
     let county = log.county().clone();
     let client = log.context().client();
+    let asking = |township: &String| ask_township(client.clone(), county.county.clone(), township.clone());
+    let told = |township: &String, reach, since| {
+        match reach {
+            Reach::Linked => tracing::info!(township, "a township on its own node is reached"),
+            Reach::Cut => tracing::warn!(township, "nothing answers for a township on its own node: cut off"),
+            Reach::NoLog => tracing::warn!(township, "a township's node answers without the township's stream"),
+        }
+        tell(TownshipLink { township: township.clone(), reach, since });
+    };
+    watch(&client, &county.leaves, asking, told, stopped).await;
+}
+
+/// On a township's own node: asks the county's gateways whether they hear this township, every
+/// [`EVERY`], until `stopped`; tells `tell` each change.
+pub(super) async fn watch_county(log: JetStreamLog, tell: impl Fn(CountyLink), stopped: watch::Receiver<bool>) {
+    let client = log.context().client();
+    let subject = here(&log.county().county);
+    let asking = |_: &()| async {
+        let asked = tokio::time::timeout(ANSWER, client.request(subject.clone(), "".into())).await;
+        asked.ok()?.ok().map(|_| Reach::Linked)
+    };
+    let told = |_: &(), reach, since| {
+        match reach {
+            Reach::Linked => tracing::info!("the county's gateways hear this township"),
+            _ => tracing::warn!("no county gateway answers: the township's link to the county is cut"),
+        }
+        tell(CountyLink { reach, since });
+    };
+    watch(&client, &[()], asking, told, stopped).await;
+}
+
+/// On a gateway of the whole county: answers every township that asks whether the county hears
+/// it, until `stopped`.
+pub(super) async fn answer_townships(log: JetStreamLog, mut stopped: watch::Receiver<bool>) {
+    let client = log.context().client();
+    let mut asks = match client.subscribe(here(&log.county().county)).await {
+        Ok(asks) => asks,
+        Err(e) => return tracing::error!(error = %e, "cannot answer the townships on their own nodes"),
+    };
+    loop {
+        let ask = tokio::select! {
+            _ = stopped.changed() => return,
+            ask = asks.next() => ask,
+        };
+        let Some(reply) = ask.and_then(|a| a.reply) else { return };
+        if let Err(e) = client.publish(reply, "".into()).await {
+            tracing::warn!(error = %e, "a township's ask was not answered");
+        }
+    }
+}
+
+/// Asks each of `places` with `ask` every [`EVERY`], all at once, until `stopped`, and tells
+/// `tell` how each is reached whenever that changes (and first). Nothing is asked while this
+/// gateway is cut off from its own node: it could tell nothing (its seats see it is cut off).
+async fn watch<P, A>(
+    client: &async_nats::Client,
+    places: &[P],
+    ask: impl Fn(&P) -> A,
+    tell: impl Fn(&P, Reach, DateTime<Utc>),
+    mut stopped: watch::Receiver<bool>,
+) where
+    A: std::future::Future<Output = Option<Reach>>,
+{
     let start = Instant::now();
-    let mut townships: HashMap<&str, Township> =
-        county.leaves.iter().map(|t| (t.as_str(), Township::new(start))).collect();
+    let mut known: Vec<Known> = places.iter().map(|_| Known::new(start)).collect();
     let mut every = tokio::time::interval(EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -65,23 +135,14 @@ pub(super) async fn watch(log: JetStreamLog, tell: impl Fn(TownshipLink), mut st
             _ = stopped.changed() => return,
             _ = every.tick() => {}
         }
-        // Cut off from the county's own nodes, this gateway can tell nothing of the townships
-        // (its seats are cut off from it in turn, or see its refusals).
         if client.connection_state() != async_nats::connection::State::Connected {
             continue;
         }
-        let asked = county.leaves.iter().map(|township| ask(&client, &county.county, township));
-        let answers = futures_util::future::join_all(asked).await;
+        let answers = futures_util::future::join_all(places.iter().map(&ask)).await;
         let (now, wall) = (Instant::now(), Utc::now());
-        for (township, answer) in county.leaves.iter().zip(answers) {
-            let Some(known) = townships.get_mut(township.as_str()) else { continue };
+        for ((place, known), answer) in places.iter().zip(&mut known).zip(answers) {
             if let Some((reach, since)) = known.asked(answer, now, wall) {
-                match reach {
-                    Reach::Linked => tracing::info!(township, "a township on its own node is reached"),
-                    Reach::Cut => tracing::warn!(township, "nothing answers for a township on its own node: cut off"),
-                    Reach::NoLog => tracing::warn!(township, "a township's node answers without the township's stream"),
-                }
-                tell(TownshipLink { township: township.clone(), reach, since });
+                tell(place, reach, since);
             }
         }
     }
@@ -90,10 +151,10 @@ pub(super) async fn watch(log: JetStreamLog, tell: impl Fn(TownshipLink), mut st
 /// Asks `township`'s node for its log: `None` if nothing answered within [`ANSWER`] (nobody
 /// there to answer, or no answer in time); a request that failed otherwise (on this gateway's
 /// side) says nothing of the township and counts as no answer too, but is logged.
-async fn ask(client: &async_nats::Client, county: &str, township: &str) -> Option<Reach> {
-    let mut js = async_nats::jetstream::with_domain(client.clone(), jetstream::domain(township));
+async fn ask_township(client: async_nats::Client, county: String, township: String) -> Option<Reach> {
+    let mut js = async_nats::jetstream::with_domain(client, jetstream::domain(&township));
     js.set_timeout(ANSWER);
-    let e = match js.get_stream(jetstream::own_stream(county, township)).await {
+    let e = match js.get_stream(jetstream::own_stream(&county, &township)).await {
         Ok(_) => return Some(Reach::Linked),
         Err(e) => e,
     };
@@ -119,7 +180,7 @@ mod tests {
         let start = Instant::now();
         let wall = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
         let at = |s: u64| start + Duration::from_secs(s);
-        let mut t1 = Township::new(start);
+        let mut t1 = Known::new(start);
         // Nothing has answered yet: not told until the wait is over.
         assert_eq!(t1.asked(None, at(2), wall(2)), None);
         assert_eq!(t1.asked(None, at(3), wall(3)), Some((Reach::Cut, wall(3))));
