@@ -803,6 +803,15 @@ impl Told {
         self.events.iter().filter_map(incident).collect()
     }
 
+    /// The orders told of for `incident`, by id.
+    fn orders_for(&self, incident: &str) -> Vec<String> {
+        let of = |env: &streams::feed::Envelope| match &env.body {
+            Body::OrderCreated(o) if o.incident == incident => Some(o.id.clone()),
+            _ => None,
+        };
+        self.events.iter().filter_map(of).collect()
+    }
+
     /// Whether an acknowledgement of `incident` was told.
     fn acknowledged(&self, incident: &str) -> bool {
         self.events.iter().any(|e| matches!(&e.body, Body::AlarmAcknowledged { incident: i, .. } if i == incident))
@@ -822,7 +831,8 @@ impl Told {
 /// told none of its events, is told its link is cut, and its command for it is refused. When
 /// the link comes back, the county seat is told it is linked and holds the township's events
 /// exactly as the township's seat does — every one once, in the township's order, with the
-/// township's names — and acts on them again.
+/// township's names — and acts on them again: its acknowledgement reaches the township, and
+/// its dispatch becomes one order of the township's service, sent to each unit once.
 #[test]
 fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches_up_once_in_order() {
     use linkage::core::Command;
@@ -979,5 +989,42 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
         at_t1.acknowledged(&first)
     });
     assert!(acknowledged, "the county seat's acknowledgement did not reach the township");
+    // And dispatches it: t1's service builds the order in t1's own log and sends it to each
+    // unit once; the county seat is told of the order, named after t1.
+    let draft = DispatchDraft { incident: first.clone(), ..drill::draft(ORDERS) };
+    county_seat.send(Body::Dispatch(streams::feed::DispatchRequest {
+        key: "county-1".into(),
+        draft,
+        by: String::new(),
+    }));
+    let mut issued: Vec<String> = vec![];
+    let mut take_issued = |issued: &mut Vec<String>| {
+        while let Ok(update) = received.try_recv() {
+            if let FeedUpdate::Event(env) = update
+                && let Body::OrderIssued(o) = env.body
+                && o.incident == first
+            {
+                issued.push(o.unit);
+            }
+        }
+    };
+    let ordered = linkage_tests::wait_for(Duration::from_secs(60), || {
+        at_county.take(&mut county_rx);
+        take_issued(&mut issued);
+        issued.len() >= drill::UNITS.len() && at_county.orders_for(&first).len() == 1
+    });
+    assert!(
+        ordered,
+        "the county seat's dispatch: units told {issued:?}, the county told {:?}",
+        at_county.orders_for(&first)
+    );
+    // A second more, for a repeat to show.
+    std::thread::sleep(Duration::from_secs(1));
+    at_county.take(&mut county_rx);
+    take_issued(&mut issued);
+    let order = at_county.orders_for(&first);
+    assert!(order.len() == 1 && order[0].starts_with("t1/D"), "the county seat told of {order:?}");
+    issued.sort();
+    assert_eq!(issued, drill::UNITS, "each unit once");
     drop(field);
 }
