@@ -564,8 +564,9 @@ fn a_secured_cluster_lets_in_only_a_gateway_with_its_password_that_knows_its_aut
 /// password and shows a certificate of the townships' authority. Through it a township on its
 /// own node works as deployed: its terminal's report reaches a county seat on a gateway let in
 /// with the cluster's password, and that seat is told t1 is linked — and that t5, whose node
-/// joined but holds no log of t5 (no gateway there), and t6, which has no node, are not. A
-/// county gateway not told of t1 takes it as on its own node all the same. What is published
+/// joined but holds no log of t5 (no gateway there), and t6, which has no node, are not; t1's
+/// seat is told the county reads it. A county gateway not told of t1 takes it as on its own
+/// node all the same. What is published
 /// on a township's node without the leaves' password, without TLS, showing another
 /// authority's certificate or none reaches no client of the cluster, nor does what a node
 /// routing in with a township's certificate publishes.
@@ -630,6 +631,13 @@ fn a_secured_clusters_leaf_port_takes_in_only_a_township_with_the_leaves_passwor
         at_t1.acknowledged(&incident)
     });
     assert!(acknowledged, "the acknowledgement did not reach t1's own log: {:?}", at_unnamed.refused);
+    // t1's seat is told the county reads t1's log (asked of the county's gateways through the
+    // secured leaf port).
+    let heard = linkage_tests::wait_for(Duration::from_secs(30), || {
+        at_t1.take(&mut t1_rx);
+        at_t1.county() == Some(Reach::Linked)
+    });
+    assert!(heard, "t1's seat was not told the county reads it: {:?}", at_t1.county);
 
     // Refused, each trusting the nodes' authority: a township's node without the leaves'
     // password, one without TLS, one showing another authority's certificate, one showing

@@ -262,7 +262,9 @@ fn the_board_ranks_units_and_explains_a_units_mark() {
     h.get_by_label_contains("按时签收 · 未达标");
     h.get_by_label("导出 CSV").click();
     h.run();
-    let Some(Effect::Export { name, content }) = h.state().effects.last() else { panic!("no export") };
+    let [Effect::Export { name, content }] = &h.state().effects[..] else {
+        panic!("one file: {:?}", h.state().effects)
+    };
     assert!(name.starts_with("ranking-") && name.ends_with(".csv"), "{name}");
     assert!(content.contains(",1,青溪消防救援站,1,1,20,20,100.0"), "{content}");
 }
@@ -650,7 +652,7 @@ fn a_county_seats_status_bar_names_the_townships_cut_off_and_for_how_long() {
     s.core.on_feed(link("东山乡", Reach::Linked, 30));
     s.core.on_feed(link("东山乡", Reach::Cut, 5));
     let h = harness(s);
-    h.get_by_label("● 东山乡 中断5分钟");
+    h.get_by_label("● 东山乡 中断（5分钟）");
     assert!(h.query_by_label_contains("均畅通").is_none(), "not all are linked");
     let bar = h.get_by_role_and_label(Role::Region, "状态栏");
     assert!(bar.query_by_label_contains("青溪镇").is_none(), "a township reached is named on hover only");
@@ -664,15 +666,15 @@ fn a_county_seats_status_bar_names_the_townships_cut_off_and_for_how_long() {
         s.core.on_feed(link(township, Reach::Cut, days * 1440 + 120));
     }
     let h = harness(s);
-    h.get_by_label("● 中和镇 中断4天2小时");
-    h.get_by_label("● 西坪乡 中断3天2小时");
-    h.get_by_label("● 南湖镇 中断2天2小时");
-    h.get_by_label("等另2个乡镇");
+    h.get_by_label("● 中和镇 中断（4天2小时）");
+    h.get_by_label("● 西坪乡 中断（3天2小时）");
+    h.get_by_label("● 南湖镇 中断（2天2小时）");
+    h.get_by_label("另有2个乡镇异常（悬停查看）");
     assert!(h.query_by_label_contains("北岭乡").is_none(), "the fourth is counted, not named");
     let mut s = state();
     s.core.on_feed(link("东山乡", Reach::NoLog, 90));
     let h = harness(s);
-    h.get_by_label("● 东山乡 节点在线但乡镇服务未运行1小时30分钟");
+    h.get_by_label("● 东山乡 节点在线但无本乡镇日志（1小时30分钟）");
     // Until the hub is heard again, the bar says nothing of the townships: it would be stale.
     let mut s = state();
     s.core.on_feed(link("东山乡", Reach::Cut, 5));
@@ -703,5 +705,12 @@ fn a_township_seat_on_its_own_node_says_whether_the_county_hears_it() {
     s.core.on_feed(link(Reach::Linked, 30));
     s.core.on_feed(link(Reach::Cut, 12));
     let h = harness(s);
-    h.get_by_label("● 中断12分钟");
+    h.get_by_label("● 中断（12分钟）");
+    drop(h);
+    // Until the hub is heard again, the bar says nothing of it: it would be stale.
+    let mut s = state();
+    s.core.on_feed(link(Reach::Cut, 12));
+    s.core.on_feed(FeedUpdate::Connection(streams::feed::Connection::Connecting));
+    let h = harness(s);
+    assert!(h.query_by_label_contains("县级链路").is_none(), "a stale county link shown while the hub is not heard");
 }

@@ -205,8 +205,8 @@ pub struct Core {
     pub orders: dispatch::Orders,
     /// How orders are scored and units ranked.
     pub scoring: score::ScoringRules,
-    /// The file name of the last export, for the board to show.
-    pub last_export: Option<String>,
+    /// The file names of the last export, for the board to show.
+    pub last_export: Vec<String>,
     /// Mobiles of the leader on duty: missed clocks are raised to them.
     pub leader_sms: Vec<String>,
     /// Every incident's audit trail.
@@ -478,7 +478,7 @@ impl Core {
                         ),
                     )],
                 };
-                self.last_export = Some(files.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", "));
+                self.last_export = files.iter().map(|(name, _)| name.clone()).collect();
                 return files.into_iter().map(|(name, content)| Effect::Export { name, content }).collect();
             }
             Command::UpdateIncident { incident, status, note } => {

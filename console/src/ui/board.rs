@@ -128,8 +128,9 @@ impl BoardView {
             if ui.button(tr.t("board.export_notice")).clicked() {
                 commands.push(Command::Export { kind: ExportKind::Notice, period });
             }
-            if let Some(name) = &core.last_export {
-                ui.label(RichText::new(tr.f("board.exported", &[("file", name)])).color(theme::MUTED));
+            if !core.last_export.is_empty() {
+                let files = core.last_export.join(tr.t("list.separator"));
+                ui.label(RichText::new(tr.f("board.exported", &[("file", &files)])).color(theme::MUTED));
             }
         });
         if standings.is_empty() {

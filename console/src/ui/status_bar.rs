@@ -78,9 +78,10 @@ fn townships(ui: &mut egui::Ui, core: &Core, tr: &I18n, now: chrono::DateTime<ch
         let color = if link.reach == Reach::Cut { theme::BAD } else { theme::WARN };
         ui.label(RichText::new(format!("● {}", line(link))).color(color)).on_hover_text(&every);
     }
-    if unreached.len() > NAMED {
-        let more = tr.f("status_bar.townships_more", &[("n", &(unreached.len() - NAMED).to_string())]);
-        ui.label(RichText::new(more).color(theme::BAD)).on_hover_text(&every);
+    if let Some(rest) = unreached.get(NAMED..).filter(|rest| !rest.is_empty()) {
+        let more = tr.f("status_bar.townships_more", &[("n", &rest.len().to_string())]);
+        let color = if rest.iter().any(|l| l.reach == Reach::Cut) { theme::BAD } else { theme::WARN };
+        ui.label(RichText::new(more).color(color)).on_hover_text(&every);
     }
 }
 
@@ -119,7 +120,7 @@ fn span(tr: &I18n, span: chrono::TimeDelta) -> String {
     }
 }
 
-/// The table's words for how a township is reached (`{span}`: since when).
+/// The table's words for how a township is reached (`{span}`: for how long).
 fn reach_key(reach: Reach) -> &'static str {
     match reach {
         Reach::Linked => "status_bar.township_linked",

@@ -297,10 +297,11 @@ impl Hub {
         if let Some(county) = &county {
             let beside = shared.clone();
             if county.county().township.is_none() {
-                tokio::spawn(super::reach::answer_townships(county.clone(), stopped.clone()));
+                let found = super::reach::Found::default();
+                tokio::spawn(super::reach::answer_townships(county.clone(), found.clone(), stopped.clone()));
                 if !county.county().leaves.is_empty() {
                     let tell = move |link| beside.beside.linked(link);
-                    tokio::spawn(super::reach::watch_townships(county.clone(), tell, stopped.clone()));
+                    tokio::spawn(super::reach::watch_townships(county.clone(), found, tell, stopped.clone()));
                 }
             } else if county.on_own_node() {
                 let tell = move |link| beside.beside.county_linked(link);

@@ -314,9 +314,17 @@ async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<(
             }
         }
         if sources.len() == before {
+            // Only what a county gateway would have added: the township's own stream through
+            // its domain, for a township that may be named.
             let prefix = format!("LK_{}_", county.county);
-            let sourced = sources.iter().filter_map(|s| untoken(s.name.strip_prefix(&prefix)?)).collect();
-            return Ok((stream, sourced));
+            let township = |s: &Source| {
+                let township = untoken(s.name.strip_prefix(&prefix)?)?;
+                let api = format!("$JS.{}.API", domain(&township));
+                let ours = s.external.as_ref().is_some_and(|e| e.api_prefix == api);
+                let named = County { leaves: vec![township.clone()], ..county.clone() }.check().is_ok();
+                (ours && named).then_some(township)
+            };
+            return Ok((stream, sources.iter().filter_map(township).collect()));
         }
         tracing::info!(stream = %config.name, townships = ?county.leaves, "the county's stream sources the townships' own streams");
         js.update_stream(&config).await.map_err(|e| format!("sourcing the townships' streams: {e}"))?;
@@ -348,16 +356,17 @@ pub fn token(s: &str) -> String {
     format!("_{}", crate::http::hex(s.as_bytes()))
 }
 
-/// The township a subject token names: [`token`] read back (`None` for what it never makes).
-fn untoken(token: &str) -> Option<String> {
-    let Some(hex) = token.strip_prefix('_') else {
-        return Some(token.to_owned()).filter(|t| !t.is_empty());
+/// The township a subject token names: [`token`] read back (`None` for what it never makes: a
+/// name that [`token`] spells otherwise).
+pub(super) fn untoken(spelled: &str) -> Option<String> {
+    let name = match spelled.strip_prefix('_') {
+        None => spelled.to_owned(),
+        Some(hex) => {
+            let pair = |p: &[u8]| u8::from_str_radix(std::str::from_utf8(p).ok().filter(|p| p.len() == 2)?, 16).ok();
+            String::from_utf8(hex.as_bytes().chunks(2).map(pair).collect::<Option<Vec<u8>>>()?).ok()?
+        }
     };
-    let pairs = hex.as_bytes().chunks(2);
-    let bytes: Option<Vec<u8>> = pairs
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok().filter(|p| p.len() == 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok().filter(|t| !t.is_empty())
+    Some(name).filter(|name| !name.is_empty() && token(name) == spelled)
 }
 
 /// The log, as one gateway sees it. Cloning is cheap (one connection for all clones).
@@ -892,7 +901,7 @@ mod tests {
         for name in ["t1", "青溪镇", "t.1", "_t", "a b", "x-y_z"] {
             assert_eq!(untoken(&token(name)).as_deref(), Some(name), "{name}");
         }
-        for never in ["", "_", "_7", "_zz", "_ff"] {
+        for never in ["", "_", "_7", "_zz", "_ff", "_41", "_+f", "_E99D92"] {
             assert_eq!(untoken(never), None, "{never:?}");
         }
     }
