@@ -89,6 +89,19 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Hex read back ([`hex`]'s counterpart): `None` unless the text is pairs of hex digits.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    text.as_bytes().chunks(2).map(hex_byte).collect()
+}
+
+/// One byte from two hex digits, either case; `None` for anything else (a sign, one digit).
+fn hex_byte(pair: &[u8]) -> Option<u8> {
+    match pair {
+        [hi, lo] => Some((char::from(*hi).to_digit(16)? * 16 + char::from(*lo).to_digit(16)?) as u8),
+        _ => None,
+    }
+}
+
 /// The MD5 of `text`, in lower-case hex: what SIP digest authentication and wvp's login take.
 pub fn md5_hex(text: &str) -> String {
     use md5::{Digest, Md5};
@@ -114,8 +127,7 @@ pub fn percent_decode(text: &str) -> Option<String> {
     let mut rest = text.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
         if b == b'%' {
-            let hex = tail.get(..2).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
-            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            bytes.push(hex_byte(tail.get(..2)?)?);
             rest = &tail[2..];
         } else {
             bytes.push(b);
@@ -226,6 +238,10 @@ mod tests {
         assert_eq!(percent_decode("t1/H000042").as_deref(), Some("t1/H000042"));
         for broken in ["%", "%4", "%zz", "%+f", "%ff%fe"] {
             assert_eq!(percent_decode(broken), None, "{broken}");
+        }
+        assert_eq!(unhex(&hex("青溪镇".as_bytes())).as_deref(), Some("青溪镇".as_bytes()));
+        for broken in ["7", "zz", "+f", "e99"] {
+            assert_eq!(unhex(broken), None, "{broken}");
         }
     }
 

@@ -219,8 +219,7 @@ impl County {
         if bad(&self.county) {
             return Err(format!("county {:?}: use letters, digits, '_' or '-'", self.county));
         }
-        let unnamed = |t: &str| t.trim().is_empty() || t == "county" || t.chars().count() > 32;
-        match self.township.iter().chain(&self.leaves).find(|t| unnamed(t)) {
+        match self.township.iter().chain(&self.leaves).find(|t| !named(t)) {
             Some(t) => {
                 Err(format!("township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)"))
             }
@@ -282,6 +281,12 @@ impl County {
     }
 }
 
+/// Whether `township` is a name a township may have: given, at most 32 characters, and not
+/// `county` (the county's own events).
+fn named(township: &str) -> bool {
+    !township.trim().is_empty() && township != "county" && township.chars().count() <= 32
+}
+
 /// The stream of `township` of `county` on the township's own node.
 pub(super) fn own_stream(county: &str, township: &str) -> String {
     format!("LK_{county}_{}", token(township))
@@ -321,8 +326,7 @@ async fn sourcing(js: &Context, mut stream: Stream, county: &County) -> Result<(
                 let township = untoken(s.name.strip_prefix(&prefix)?)?;
                 let api = format!("$JS.{}.API", domain(&township));
                 let ours = s.external.as_ref().is_some_and(|e| e.api_prefix == api);
-                let named = County { leaves: vec![township.clone()], ..county.clone() }.check().is_ok();
-                (ours && named).then_some(township)
+                (ours && named(&township)).then_some(township)
             };
             return Ok((stream, sources.iter().filter_map(township).collect()));
         }
@@ -361,10 +365,7 @@ pub fn token(s: &str) -> String {
 pub(super) fn untoken(spelled: &str) -> Option<String> {
     let name = match spelled.strip_prefix('_') {
         None => spelled.to_owned(),
-        Some(hex) => {
-            let pair = |p: &[u8]| u8::from_str_radix(std::str::from_utf8(p).ok().filter(|p| p.len() == 2)?, 16).ok();
-            String::from_utf8(hex.as_bytes().chunks(2).map(pair).collect::<Option<Vec<u8>>>()?).ok()?
-        }
+        Some(hex) => String::from_utf8(crate::http::unhex(hex)?).ok()?,
     };
     Some(name).filter(|name| !name.is_empty() && token(name) == spelled)
 }
