@@ -17,7 +17,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use linkage_protocol::{
-    Body, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step, WorkDetails,
+    Body, Change, DispatchRequest, Envelope, IncidentStatus, OrderEscalation, OrderProgress, SatisfactionAsk, Step,
+    WorkDetails,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,10 +76,25 @@ pub struct Orders {
     pub sending: BTreeSet<(String, String)>,
     /// Order changes this seat sent that the log does not have yet: (command key, order).
     pub changing: BTreeSet<(String, String)>,
-    /// The last change the log refused: the order, and why (a close before every unit
-    /// reported back).
+    /// The last change of this seat's that did not take effect: the order, and why (another
+    /// seat changed the order first; a close before every unit reported back).
     pub refused: Option<(String, String)>,
+    /// Per order: its changes as the log has them (see [`Changes`]).
+    pub changes: HashMap<String, Changes>,
 }
+
+/// An order's changes as the log has them.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    /// Where its last change was logged ([`Envelope::numbered_at`]; 0: none), taken effect
+    /// or not: what a change sent now says its sender saw ([`linkage_protocol::OrderChange::seen`]).
+    pub last: u64,
+    /// The last change that took effect: who made it, what, and when.
+    pub applied: Option<(String, Change, DateTime<Utc>)>,
+}
+
+/// Why a change made on an order as it no longer is does not take effect.
+pub const CHANGED_BEFORE: &str = "another change of the order came first";
 
 impl Orders {
     /// The orders of one incident, newest first.
@@ -150,6 +166,8 @@ impl Core {
     }
 
     fn fold_order_event(&mut self, env: &Envelope) -> bool {
+        // Whether this seat sent it (it is on its way until now).
+        let mine = env.body.settles().is_some_and(|key| self.orders.changing.iter().any(|(k, _)| *k == key));
         if let Some(key) = env.body.settles() {
             self.orders.settle(&key);
         }
@@ -187,16 +205,29 @@ impl Core {
                 }
             }
             Body::OrderChanged(change) => {
+                // Every change the log has counts as the order's last, taken effect or not: a
+                // log checks a change against the same ([`Body::seen_change`]). One made on the
+                // order as it no longer is (two sent at once, both logged) loses here, alike
+                // on every reader.
+                let changes = self.orders.changes.entry(change.order.clone()).or_default();
+                let before = std::mem::replace(&mut changes.last, env.numbered_at());
                 let Some(o) = self.orders.list.get_mut(&change.order) else { return true };
-                match o.apply_change(change.change, env.time) {
+                let taken = match change.seen {
+                    Some(seen) if seen != before => Err(CHANGED_BEFORE),
+                    _ => o.apply_change(change.change, env.time),
+                };
+                match taken {
                     Ok(()) => {
+                        changes.applied = Some((change.by.clone(), change.change, env.time));
                         let incident = o.incident.clone();
                         self.orders.alerts.retain(|a| a.0 != change.order);
                         self.follow_orders(&incident);
                     }
                     Err(why) => {
                         tracing::info!(order = %change.order, by = %change.by, why, "order change refused");
-                        self.orders.refused = Some((change.order.clone(), why.to_owned()));
+                        if mine {
+                            self.orders.refused = Some((change.order.clone(), why.to_owned()));
+                        }
                     }
                 }
             }
@@ -568,5 +599,75 @@ fn clock_zh(clock: ClockKind) -> &'static str {
         ClockKind::Acknowledge => "签收",
         ClockKind::OnScene => "到场",
         ClockKind::ReportBack => "反馈",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use linkage_protocol::order::fixtures::{at, order};
+    use linkage_protocol::{Body, Envelope, ErrorCode, FeedUpdate, OrderChange, Step};
+
+    use crate::{Command, Core, Effect};
+
+    /// A seat that holds D1, whose one unit has reported back (it may be closed).
+    fn seat() -> Core {
+        let mut core = Core::default();
+        let mut d1 = order(&["police"]);
+        d1.record_step("police", Step::ReportedBack, at(20), None);
+        core.on_feed(FeedUpdate::Event(Envelope::new(1, Body::OrderCreated(d1))));
+        core
+    }
+
+    /// What `seat` sends for `command`: one change of an order.
+    fn sent(seat: &mut Core, command: Command) -> OrderChange {
+        match seat.apply_at(command, at(30)).as_slice() {
+            [Effect::Send(Body::ChangeOrder(change))] => change.clone(),
+            other => panic!("not one change: {other:?}"),
+        }
+    }
+
+    /// Every seat reads `change` from the log at `seq`, signed by `by`.
+    fn logged(seats: &mut [&mut Core], seq: u64, change: &OrderChange, by: &str) {
+        let change = OrderChange { by: by.into(), ..change.clone() };
+        for seat in seats {
+            seat.on_feed(FeedUpdate::Event(Envelope::new(seq, Body::OrderChanged(change.clone()))));
+        }
+    }
+
+    #[test]
+    fn of_two_changes_made_on_an_order_as_both_saw_it_the_first_logged_wins_alike_on_every_seat() {
+        let (mut a, mut b) = (seat(), seat());
+        let first = sent(&mut a, Command::CloseOrder { order: "D1".into(), satisfaction: 5 });
+        let second = sent(&mut b, Command::CloseOrder { order: "D1".into(), satisfaction: 2 });
+        assert_eq!((first.seen, second.seen), (Some(0), Some(0)), "both saw no change yet");
+        // The log took both (nats-server 2.9 may, two sent at once): the later loses.
+        logged(&mut [&mut a, &mut b], 2, &first, "值班员甲");
+        logged(&mut [&mut a, &mut b], 3, &second, "值班员乙");
+        for seat in [&a, &b] {
+            assert_eq!(seat.orders.list["D1"].closed.map(|c| c.0), Some(5), "the first close stands");
+            let changes = &seat.orders.changes["D1"];
+            assert_eq!(changes.last, 3, "the refused change is the last one logged");
+            assert_eq!(changes.applied.as_ref().map(|(by, ..)| by.as_str()), Some("值班员甲"));
+            assert!(seat.orders.changing.is_empty());
+        }
+        assert_eq!(a.orders.refused, None, "a's change took effect");
+        assert_eq!(b.orders.refused, Some(("D1".into(), super::CHANGED_BEFORE.into())), "b is told its did not");
+        // b, having seen it, archives the order: made on the last change, it takes effect.
+        let archive = sent(&mut b, Command::ArchiveOrder("D1".into()));
+        assert_eq!(archive.seen, Some(3));
+        logged(&mut [&mut a, &mut b], 4, &archive, "值班员乙");
+        assert!(a.orders.list["D1"].archived.is_some() && b.orders.list["D1"].archived.is_some());
+    }
+
+    #[test]
+    fn a_change_the_log_refused_as_made_too_late_is_shown_on_its_order_and_no_longer_on_its_way() {
+        let mut seat = seat();
+        let close = sent(&mut seat, Command::CloseOrder { order: "D1".into(), satisfaction: 4 });
+        assert!(seat.orders.changing("D1"));
+        let key = Some(format!("change/{}", close.key));
+        seat.on_feed(FeedUpdate::Refused { code: ErrorCode::Conflict, reason: "changed again".into(), key });
+        assert!(!seat.orders.changing("D1"));
+        assert_eq!(seat.orders.refused, Some(("D1".into(), super::CHANGED_BEFORE.into())));
+        assert_eq!(seat.orders.list["D1"].closed, None);
     }
 }

@@ -41,8 +41,8 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 }
 
 use linkage_protocol::{
-    Body, Change, Connection, CoordinateSystem, DispatchRequest, Envelope, FeedUpdate, IncidentStatus, IncidentUpdate,
-    OrderChange, Severity,
+    Body, Change, Connection, CoordinateSystem, DispatchRequest, Envelope, ErrorCode, FeedUpdate, IncidentStatus,
+    IncidentUpdate, OrderChange, Severity,
 };
 
 use camera::Camera;
@@ -303,10 +303,16 @@ impl Core {
             }
             FeedUpdate::Replayed { .. } => self.hub.caught_up = true,
             FeedUpdate::Refused { code, reason, key } => {
-                // A dispatch or change refused for good is no longer on its way.
+                // A dispatch or change refused for good is no longer on its way; a change made
+                // on an order as it no longer is, the seat shows on the order.
                 if code.is_final()
                     && let Some(key) = key
                 {
+                    if code == ErrorCode::Conflict
+                        && let Some((_, order)) = self.orders.changing.iter().find(|(k, _)| *k == key)
+                    {
+                        self.orders.refused = Some((order.clone(), dispatch::CHANGED_BEFORE.to_owned()));
+                    }
                     self.orders.settle(&key);
                     self.desk.settle(&key);
                 }
@@ -647,7 +653,9 @@ impl Core {
             tracing::warn!(%order, why, "order not changed");
             return vec![];
         }
-        let command = Body::ChangeOrder(OrderChange { key: command_key(now), order, change, by: String::new() });
+        // Made on the order as this seat has it: where its last change is.
+        let seen = Some(self.orders.changes.get(&order).map_or(0, |c| c.last));
+        let command = Body::ChangeOrder(OrderChange { key: command_key(now), order, change, by: String::new(), seen });
         self.remember_sent(&command);
         vec![Effect::Send(command)]
     }

@@ -277,7 +277,15 @@ impl Service {
                     self.feed.send(Body::PageAnswered { incident, by });
                 } else if let Some((order, satisfaction)) = self.core.satisfaction_reply(&from, &text) {
                     let key = format!("sms/{from}/{}", at.timestamp_millis());
-                    let change = OrderChange { key, order, change: Change::Close { satisfaction }, by: String::new() };
+                    // The reporter answered what they were asked: the order's stage alone
+                    // decides, whatever a seat did meanwhile.
+                    let change = OrderChange {
+                        key,
+                        order,
+                        change: Change::Close { satisfaction },
+                        by: String::new(),
+                        seen: None,
+                    };
                     self.feed.send(Body::ChangeOrder(change));
                 }
             }

@@ -398,6 +398,16 @@ impl Body {
 }
 
 impl Body {
+    /// A change of an order made on the order as its sender saw it: the order, and where its
+    /// last change was logged then ([`OrderChange::seen`]). A log takes it only while that is
+    /// still the order's last change.
+    pub fn seen_change(&self) -> Option<(&str, u64)> {
+        match self {
+            Body::OrderChanged(c) => c.seen.map(|seen| (c.order.as_str(), seen)),
+            _ => None,
+        }
+    }
+
     /// For a command a seat keeps in its durable queue until the log has it: the key that
     /// names it there (`None` for every other message).
     pub fn command_key(&self) -> Option<String> {
@@ -554,6 +564,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The hub could not store the event.
     Internal,
+    /// What the command would change changed since its sender saw it (another seat changed
+    /// the order first); it is not logged. The sender looks again before deciding anew.
+    Conflict,
 }
 
 /// How urgent an incident is; `Critical` is what on-call staff must never miss.
@@ -731,6 +744,7 @@ impl ErrorCode {
             | ErrorCode::Unauthorized
             | ErrorCode::Protocol
             | ErrorCode::Invalid
+            | ErrorCode::Conflict
             | ErrorCode::RateLimited => close::POLICY,
         }
     }
@@ -745,6 +759,7 @@ impl ErrorCode {
                 | ErrorCode::Unauthorized
                 | ErrorCode::Protocol
                 | ErrorCode::Invalid
+                | ErrorCode::Conflict
         )
     }
 }

@@ -555,6 +555,14 @@ pub struct OrderChange {
     pub change: Change,
     #[serde(default)]
     pub by: String,
+    /// Where the order's last change was logged when the sender decided on this one (its
+    /// place, [`crate::Envelope::numbered_at`]; 0: it had seen none): a change made on an order as
+    /// it no longer is loses. The log refuses it (`ErrorCode::Conflict`) when another change
+    /// came in between, and what a log took anyway (two changes in flight at once) every
+    /// reader refuses alike in its fold. `None` (a reporter's answer by SMS, an older seat):
+    /// the order's stage alone decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u64>,
 }
 
 impl Order {

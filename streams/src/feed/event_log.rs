@@ -33,6 +33,28 @@ pub struct Pending {
     pub township: Option<String>,
 }
 
+/// Why an event is not in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unlogged {
+    /// The log could not take it now (its store failing, its stream not answering, the
+    /// event's township not to be told): its sender may send it again.
+    Failed(String),
+    /// A change of an order made on the order as it no longer is ([`Body::seen_change`]):
+    /// another change came in between. Never logged; `key` names the sender's command.
+    Stale { key: Option<String>, reason: String },
+}
+
+impl Unlogged {
+    /// `body`, a change of `order` made when its last change was at `seen`, found it at `last`.
+    pub(super) fn stale(body: &Body, order: &str, seen: u64, last: u64) -> Unlogged {
+        let reason = format!(
+            "order {order} was changed again (its last change is at {last}, not at {seen} where you saw it): \
+             not logged; look at it again"
+        );
+        Unlogged::Stale { key: body.settles(), reason }
+    }
+}
+
 /// The log, opened for appending (one writer) or reading (any number of replays).
 pub struct EventLog {
     db: Connection,
@@ -42,6 +64,9 @@ pub struct EventLog {
 const STEPS_ROUTED: i64 = 2;
 /// The log's `user_version` from which the meetings' events are routed to every unit.
 const MEETINGS_ROUTED: i64 = 3;
+/// The order an `order_changed` row changes, as SQL (its index and its query say it alike,
+/// so that the query is answered from the index).
+const CHANGED_ORDER: &str = "json_extract(frame, '$.body.order')";
 
 impl EventLog {
     /// Opens (creating if needed) the log in `dir/events.sqlite`.
@@ -67,9 +92,11 @@ impl EventLog {
             .map_err(|e| format!("cannot prepare event log {}: {e}", path.display()))?;
         Self::upgrade(&db)
             .and_then(|_| {
-                db.execute_batch(
-                    "CREATE INDEX IF NOT EXISTS events_route ON events (route, seq) WHERE route IS NOT NULL;",
-                )
+                db.execute_batch(&format!(
+                    "CREATE INDEX IF NOT EXISTS events_route ON events (route, seq) WHERE route IS NOT NULL;
+                     CREATE INDEX IF NOT EXISTS events_order_changes ON events ({CHANGED_ORDER}, seq)
+                       WHERE kind = 'order_changed';"
+                ))
             })
             .map_err(|e| format!("cannot prepare event log {}: {e}", path.display()))?;
         Ok(EventLog { db })
@@ -111,8 +138,10 @@ impl EventLog {
     }
 
     /// Appends a batch in one transaction. For each item: the logged event and whether it is
-    /// new (`false`: its dedup key was already in the log, and this is the event logged then).
-    pub fn append_all(&mut self, batch: Vec<Pending>) -> Result<Vec<(Logged, bool)>, String> {
+    /// new (`false`: its dedup key was already in the log, and this is the event logged then),
+    /// or why it is not logged (a change of an order made on it as it no longer is: one item
+    /// of the batch, the rest go on). `Err`: nothing of the batch is logged.
+    pub fn append_all(&mut self, batch: Vec<Pending>) -> Result<Vec<Result<(Logged, bool), Unlogged>>, String> {
         let tx = self.db.transaction().map_err(|e| e.to_string())?;
         let mut next: u64 = tx
             .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get::<_, i64>(0))
@@ -126,6 +155,11 @@ impl EventLog {
                     "INSERT INTO events (seq, time, kind, dedup, frame, route) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(|e| e.to_string())?;
+            let mut last_change = tx
+                .prepare_cached(&format!(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE kind = 'order_changed' AND {CHANGED_ORDER} = ?1"
+                ))
+                .map_err(|e| e.to_string())?;
             for Pending { dedup, route, body, .. } in batch {
                 if let Some(key) = &dedup {
                     let found = existing
@@ -133,7 +167,17 @@ impl EventLog {
                         .optional()
                         .map_err(|e| e.to_string())?;
                     if let Some((seq, frame)) = found {
-                        out.push((Logged { seq, frame }, false));
+                        out.push(Ok((Logged { seq, frame }, false)));
+                        continue;
+                    }
+                }
+                // A repeat is answered above whatever came after it; a change made on an order
+                // as it no longer is, here (the transaction sees this batch's own changes).
+                if let Some((order, seen)) = body.seen_change() {
+                    let last =
+                        last_change.query_row([order], |r| r.get::<_, i64>(0)).map_err(|e| e.to_string())? as u64;
+                    if last != seen {
+                        out.push(Err(Unlogged::stale(&body, order, seen, last)));
                         continue;
                     }
                 }
@@ -142,7 +186,7 @@ impl EventLog {
                 insert
                     .execute(params![next as i64, env.time.to_rfc3339(), env.body.kind(), dedup, frame, route])
                     .map_err(|e| e.to_string())?;
-                out.push((Logged { seq: next, frame }, true));
+                out.push(Ok((Logged { seq: next, frame }, true)));
                 next += 1;
             }
         }
@@ -181,7 +225,12 @@ mod tests {
     fn a_batch_gets_consecutive_numbers_and_a_repeat_gets_the_first_event() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = EventLog::open(dir.path()).unwrap();
-        let out = log.append_all(vec![heartbeat(Some("a")), heartbeat(None), heartbeat(Some("a"))]).unwrap();
+        let out: Vec<(Logged, bool)> = log
+            .append_all(vec![heartbeat(Some("a")), heartbeat(None), heartbeat(Some("a"))])
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         let seqs: Vec<(u64, bool)> = out.iter().map(|(l, new)| (l.seq, *new)).collect();
         assert_eq!(seqs, [(1, true), (2, true), (1, false)]);
         assert_eq!(out[2].0.frame, out[0].0.frame);
@@ -189,7 +238,7 @@ mod tests {
         // Reopened, the log continues where it was.
         let mut log = EventLog::open(dir.path()).unwrap();
         assert_eq!(log.head().unwrap(), 2);
-        assert_eq!(log.append_all(vec![heartbeat(None)]).unwrap()[0].0.seq, 3);
+        assert_eq!(log.append_all(vec![heartbeat(None)]).unwrap()[0].as_ref().unwrap().0.seq, 3);
         let after: Vec<u64> = log.after(1, None, 10).unwrap().iter().map(|l| l.seq).collect();
         assert_eq!(after, [2, 3]);
     }
@@ -222,5 +271,69 @@ mod tests {
         );
         assert_eq!(seqs(Some("fire")), [3, 6, 8]);
         assert_eq!(seqs(None), [1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    /// A change of order `order` sent as `key`, made where its last change was at `seen`.
+    fn change(key: &str, order: &str, seen: Option<u64>) -> Pending {
+        let change = linkage_protocol::OrderChange {
+            key: key.into(),
+            order: order.into(),
+            change: linkage_protocol::Change::Reopen,
+            by: "值班员".into(),
+            seen,
+        };
+        Pending { dedup: Some(format!("change/{key}")), route: None, body: Body::OrderChanged(change), township: None }
+    }
+
+    #[test]
+    fn a_change_made_on_an_order_as_it_no_longer_is_is_refused_and_a_repeat_of_a_logged_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = EventLog::open(dir.path()).unwrap();
+        let places = |out: Vec<Result<(Logged, bool), Unlogged>>| -> Vec<Result<(u64, bool), Option<String>>> {
+            out.into_iter()
+                .map(|r| match r {
+                    Ok((l, new)) => Ok((l.seq, new)),
+                    Err(Unlogged::Stale { key, .. }) => Err(key),
+                    Err(Unlogged::Failed(e)) => panic!("{e}"),
+                })
+                .collect()
+        };
+        // Two seats saw D1 with no change; in one batch the first wins, the second is told.
+        // D2's changes have their own place; an unguarded change (an SMS answer) passes.
+        let out = log
+            .append_all(vec![
+                heartbeat(None),
+                change("a", "D1", Some(0)),
+                change("b", "D1", Some(0)),
+                change("c", "D2", Some(0)),
+                change("sms", "D1", None),
+            ])
+            .unwrap();
+        assert_eq!(
+            places(out),
+            [Ok((1, true)), Ok((2, true)), Err(Some("change/b".into())), Ok((3, true)), Ok((4, true))]
+        );
+        // In a later batch: made on D1's last change (the SMS's, at 4) it is taken; made on
+        // the one before, not; a repeat of a logged change is answered with it, whatever it saw.
+        let out = log
+            .append_all(vec![change("d", "D1", Some(2)), change("e", "D1", Some(4)), change("a", "D1", Some(0))])
+            .unwrap();
+        assert_eq!(places(out), [Err(Some("change/d".into())), Ok((5, true)), Ok((2, false))]);
+        // Reopened, the log finds the last change again (from its index).
+        drop(log);
+        let mut log = EventLog::open(dir.path()).unwrap();
+        let plan: String = log
+            .db
+            .query_row(
+                &format!(
+                    "EXPLAIN QUERY PLAN SELECT COALESCE(MAX(seq), 0) FROM events WHERE kind = 'order_changed' AND {CHANGED_ORDER} = 'D1'"
+                ),
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("events_order_changes"), "{plan}");
+        let out = log.append_all(vec![change("f", "D1", Some(4)), change("g", "D1", Some(5))]).unwrap();
+        assert_eq!(places(out), [Err(Some("change/f".into())), Ok((6, true))]);
     }
 }

@@ -33,7 +33,7 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use super::admission::{Admission, admit};
 use super::attachments::AttachmentStore;
 use super::beside::{Allowance, Beside};
-use super::event_log::{EventLog, Logged, Pending};
+use super::event_log::{EventLog, Logged, Pending, Unlogged};
 pub use super::grant::Grant;
 use super::grant::{RATE_REFUSALS_BEFORE_CUT, RateLimit};
 use super::jetstream::{self, County, JetStreamLog};
@@ -185,7 +185,7 @@ impl Drop for HubHandle {
 /// A request to the writer thread.
 struct Append {
     event: Pending,
-    reply: oneshot::Sender<Result<Live, String>>,
+    reply: oneshot::Sender<Result<Live, Unlogged>>,
 }
 
 /// What every connection task shares.
@@ -335,9 +335,12 @@ fn write_events(mut log: Writer, appends: std::sync::mpsc::Receiver<Append>, liv
                     }
                     let _ = reply.send(Ok(event));
                 }
-                Err(e) => {
+                Err(Unlogged::Failed(e)) => {
                     tracing::error!(error = %e, "event log append failed");
-                    let _ = reply.send(Err(format!("the hub could not store the event: {e}")));
+                    let _ = reply.send(Err(Unlogged::Failed(format!("the hub could not store the event: {e}"))));
+                }
+                Err(stale) => {
+                    let _ = reply.send(Err(stale));
                 }
             }
         }
@@ -660,7 +663,7 @@ async fn serve(
                 Err(broadcast::error::RecvError::Closed) => return Ok(grant.name),
             },
             Some(logged) = logging.next(), if !logging.is_empty() => {
-                let logged: Result<Result<Live, String>, oneshot::error::RecvError> = logged;
+                let logged: Result<Result<Live, Unlogged>, oneshot::error::RecvError> = logged;
                 match logged {
                     // A console sees its own report in the live stream, a unit terminal its
                     // own steps (routed to its unit); others get it here. A repeat is not
@@ -673,7 +676,11 @@ async fn serve(
                         }
                     }
                     Ok(Ok(_)) => {}
-                    Ok(Err(reason)) => refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?,
+                    Ok(Err(Unlogged::Failed(reason))) => refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?,
+                    // Its sender is told which of its commands lost, and why.
+                    Ok(Err(Unlogged::Stale { key, reason })) => {
+                        refuse_command(&mut ws, &shared, (ErrorCode::Conflict, reason), false, key).await?
+                    }
                     Err(_) => return Err("the event log is closed".into()),
                 }
             }
@@ -882,11 +889,11 @@ async fn follow(
 }
 
 /// An event on its way into the log: the log's answer, or why it was not logged.
-type Logging = futures_util::future::BoxFuture<'static, Result<Result<Live, String>, oneshot::error::RecvError>>;
+type Logging = futures_util::future::BoxFuture<'static, Result<Result<Live, Unlogged>, oneshot::error::RecvError>>;
 
 /// An event to place on a county's log (the event it is about), and where to say it was
 /// handed to the writer (or why not).
-type Placing = (Option<About>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, String>>, String>>);
+type Placing = (Option<About>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, Unlogged>>, String>>);
 
 /// The event a command is about, by the id it names ([`linkage_protocol::logged_at`]).
 enum About {
@@ -977,7 +984,7 @@ impl Placer {
         Ok(Box::pin(async move {
             match answer.await {
                 Ok(Ok(logged)) => logged.await,
-                Ok(Err(refused)) => Ok(Err(refused)),
+                Ok(Err(refused)) => Ok(Err(Unlogged::Failed(refused))),
                 Err(closed) => Err(closed),
             }
         }))
@@ -1021,7 +1028,7 @@ fn served(county: &JetStreamLog, grant: &Grant) -> Option<String> {
 }
 
 /// Hands an event to the writer thread; the answer comes when it is in the log.
-fn log(shared: &Shared, event: Pending) -> Result<oneshot::Receiver<Result<Live, String>>, String> {
+fn log(shared: &Shared, event: Pending) -> Result<oneshot::Receiver<Result<Live, Unlogged>>, String> {
     let (reply, answer) = oneshot::channel();
     shared.writer.send(Append { event, reply }).map_err(|_| "the event log is closed".to_string())?;
     Ok(answer)

@@ -5,8 +5,15 @@
 //!
 //! - **Subjects**: `lk.<county>.<township>.<kind>.<route>`; `<township>` is the gateway's
 //!   township, else the sender's (a token's or person's `township`), else `county`; `<route>`
-//!   is the unit a work order is addressed to (`_` for none); both made subject-safe
-//!   ([`token`]); the exact route rides in the `Lk-Route` header.
+//!   is the unit a work order is addressed to, the order a change is of, or `_`; both made
+//!   subject-safe ([`token`]); the exact route rides in the `Lk-Route` header.
+//! - **A change made on an order as it no longer is** loses: a change that says where the
+//!   order's last change was when its sender saw it ([`Body::seen_change`]) is published
+//!   expecting that as the last sequence of its order's subject, and refused by the stream
+//!   when another change came in between ([`Unlogged::Stale`]). nats-server 2.9 checks that
+//!   before it proposes the message only (2.11 keeps the check for what is in flight), so two
+//!   changes sent at once may both be stored: every reader's fold then refuses the later one
+//!   alike (see `linkage_rules`).
 //! - **Sequence**: an event's sequence number is the stream's. A gateway publishes an event
 //!   unnumbered (envelope `seq` 0, no incident or meeting name) and whoever reads it back
 //!   numbers it from the place the stream gave it ([`Body::numbered`]: incident `E` + seq,
@@ -31,14 +38,16 @@ use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage as Publish;
-use async_nats::jetstream::stream::{Config, External, RawMessageErrorKind, Source, StorageType, Stream};
+use async_nats::jetstream::stream::{
+    Config, External, LastRawMessageErrorKind, RawMessageErrorKind, Source, StorageType, Stream,
+};
 use async_nats::jetstream::{self, Context};
 use async_nats::{ConnectErrorKind, HeaderMap};
 use futures_util::StreamExt;
 
-use super::event_log::{Logged, Pending};
+use super::event_log::{Logged, Pending, Unlogged};
 use super::routes;
-use linkage_protocol::Envelope;
+use linkage_protocol::{Body, Envelope};
 
 /// The header that carries an event's route (the unit it is addressed to) exactly.
 const ROUTE_HEADER: &str = "Lk-Route";
@@ -266,8 +275,8 @@ impl County {
         }
     }
 
-    /// The subject an event of `kind` for `route` is written under, sent from `township`
-    /// (this gateway's own township goes first).
+    /// The subject an event of `kind` for `route` (a unit, or the order a change is of) is
+    /// written under, sent from `township` (this gateway's own township goes first).
     fn subject(&self, township: Option<&str>, kind: &str, route: Option<&str>) -> String {
         let here = self.here(township);
         let route = route.map_or("_".into(), token);
@@ -379,6 +388,15 @@ pub struct JetStreamLog {
     /// The stream is a township's own (this gateway is on the township's node): every event
     /// in it is named after the township.
     own: bool,
+}
+
+/// An event as it is published: its subject, its unnumbered envelope, and that envelope's
+/// frame with its message id (kept beside it too) and route.
+struct Item {
+    subject: String,
+    envelope: Envelope,
+    publish: Publish,
+    id: String,
 }
 
 /// An event read back from the stream: its place, its frame, its route and its township's
@@ -505,9 +523,9 @@ impl JetStreamLog {
     /// those whose answer does not come (a node failing over) are sent again, under the same
     /// message id, until the stream answers or [`PATIENCE`] runs out: the stream keeps each
     /// once and tells where (an item sent again may then land after later ones).
-    pub async fn append_all(&self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), String>> {
-        let items: Vec<(String, Envelope, Publish)> = batch.iter().map(|p| self.publish(p)).collect();
-        let mut out: Vec<Option<Result<(Logged, bool), String>>> = batch.iter().map(|_| None).collect();
+    pub async fn append_all(&self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), Unlogged>> {
+        let items: Vec<Item> = batch.iter().map(|p| self.publish(p)).collect();
+        let mut out: Vec<Option<Result<(Logged, bool), Unlogged>>> = batch.iter().map(|_| None).collect();
         let mut todo: Vec<usize> = (0..batch.len()).collect();
         let mut last = String::new();
         // Per item: whether nobody has answered it on any try so far (every item is first
@@ -525,18 +543,19 @@ impl JetStreamLog {
             }
             let mut acks = Vec::with_capacity(todo.len());
             for &i in &todo {
-                let (subject, _, publish) = &items[i];
+                let Item { subject, publish, .. } = &items[i];
                 acks.push(self.js.send_publish(subject.clone(), publish.clone()).await);
             }
             // The round's answers waited for together, each for at most [`ANSWER`]: one at a
             // time, every answer lost with a dying node would hold the batch that much longer.
-            // An error says too whether no stream took the subject (nobody answered it).
-            let failed = |e: PublishError| (e.to_string(), e.kind() == PublishErrorKind::StreamNotFound);
+            // An error says too whether no stream took the subject (nobody answered it), or
+            // the stream refused a change made on an order as it no longer is.
+            let failed = |e: PublishError| (e.to_string(), e.kind());
             let answers = futures_util::future::join_all(acks.into_iter().map(|sent| async move {
                 match sent {
                     Ok(ack) => match tokio::time::timeout(ANSWER, ack.into_future()).await {
                         Ok(answer) => answer.map_err(failed),
-                        Err(_) => Err((format!("no answer in {ANSWER:?}"), false)),
+                        Err(_) => Err((format!("no answer in {ANSWER:?}"), PublishErrorKind::TimedOut)),
                     },
                     Err(e) => Err(failed(e)),
                 }
@@ -544,19 +563,43 @@ impl JetStreamLog {
             .await;
             let mut again = vec![];
             for (&i, answer) in todo.iter().zip(answers) {
-                let (subject, envelope, _) = &items[i];
+                let Item { subject, envelope, id, .. } = &items[i];
                 // A township's own stream that nobody answers for, from the first try on, for
                 // [`NOBODY`] (its link to the county cut) is said then: waiting [`PATIENCE`]
                 // for it would hold every other event of the batch.
                 let elsewhere = self.elsewhere(subject, envelope);
-                nobody[i] &= matches!(answer, Err((_, true)));
+                nobody[i] &= matches!(answer, Err((_, PublishErrorKind::StreamNotFound)));
                 if let (Err((e, _)), true, Some(township)) = (&answer, nobody[i], elsewhere)
                     && started.elapsed() >= NOBODY
                 {
-                    out[i] = Some(Err(format!(
+                    out[i] = Some(Err(Unlogged::Failed(format!(
                         "{township}'s own stream (on its own node) cannot be reached now: is its link to the county \
                          cut? Not logged, send it again later ({e})"
-                    )));
+                    ))));
+                    continue;
+                }
+                // Not logged for good: a change made on an order as it no longer is — unless the
+                // change its order's subject ends with is this very one, sent before and its
+                // answer lost (the stream checks a change before it sees that it is a repeat).
+                if let (Err((_, PublishErrorKind::WrongLastSequence)), Some((order, seen))) =
+                    (&answer, batch[i].body.seen_change())
+                {
+                    let logged = match self.last_under(subject, elsewhere).await {
+                        Ok(Some((at, last))) if last.as_ref() == Some(id) => self.repeat(at, envelope, elsewhere).await,
+                        Ok(last) => {
+                            let last = last.map_or(0, |(at, _)| at);
+                            out[i] = Some(Err(Unlogged::stale(&batch[i].body, order, seen, last)));
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match logged {
+                        Ok(logged) => out[i] = Some(Ok(logged)),
+                        Err(e) => {
+                            last = e;
+                            again.push(i);
+                        }
+                    }
                     continue;
                 }
                 let answer = answer.map_err(|(e, _)| e);
@@ -567,13 +610,10 @@ impl JetStreamLog {
                     // place in that stream is none in this gateway's, so the answer has none
                     // (seats take it as not yet logged); the event comes with its place in the
                     // county's stream once sourced.
+                    Ok(ack) if ack.duplicate => self.repeat(ack.sequence, envelope, elsewhere).await,
                     Ok(ack) if elsewhere.is_some() => {
-                        Ok((Logged { seq: 0, frame: placed(envelope.clone(), 0, Some(ack.sequence)) }, !ack.duplicate))
+                        Ok((Logged { seq: 0, frame: placed(envelope.clone(), 0, Some(ack.sequence)) }, true))
                     }
-                    Ok(ack) if ack.duplicate => match tokio::time::timeout(ANSWER, self.read(ack.sequence)).await {
-                        Ok(read) => read.map(|l| (l, false)),
-                        Err(_) => Err(format!("reading event {} took over {ANSWER:?}", ack.sequence)),
-                    },
                     // Numbered as every reader numbers what it reads back.
                     Ok(ack) => {
                         let frame = placed(envelope.clone(), ack.sequence, self.origin(ack.sequence));
@@ -595,13 +635,62 @@ impl JetStreamLog {
             todo = again;
         }
         for i in todo {
-            let (subject, envelope, _) = &items[i];
-            out[i] = Some(Err(match self.elsewhere(subject, envelope) {
+            let Item { subject, envelope, .. } = &items[i];
+            out[i] = Some(Err(Unlogged::Failed(match self.elsewhere(subject, envelope) {
                 Some(township) => format!("{township}'s own stream did not take the event in {PATIENCE:?} ({last})"),
                 None => format!("the county's stream did not take the event in {PATIENCE:?} ({last})"),
-            }));
+            })));
         }
-        out.into_iter().map(|r| r.unwrap_or_else(|| Err("not appended".into()))).collect()
+        out.into_iter().map(|r| r.unwrap_or_else(|| Err(Unlogged::Failed("not appended".into())))).collect()
+    }
+
+    /// The event logged at `at` as the answer to a repeat of it (not new): read back from this
+    /// gateway's stream, or — logged in a township's own stream, `elsewhere` — unplaced here,
+    /// as any event a county's gateway writes there is answered.
+    async fn repeat(&self, at: u64, envelope: &Envelope, elsewhere: Option<&str>) -> Result<(Logged, bool), String> {
+        if elsewhere.is_some() {
+            return Ok((Logged { seq: 0, frame: placed(envelope.clone(), 0, Some(at)) }, false));
+        }
+        match tokio::time::timeout(ANSWER, self.read(at)).await {
+            Ok(read) => read.map(|l| (l, false)),
+            Err(_) => Err(format!("reading event {at} took over {ANSWER:?}")),
+        }
+    }
+
+    /// The last event under `subject` — its place and its message id — in this gateway's
+    /// stream, or in `elsewhere`'s own (a township on its own node, through its domain);
+    /// `None`: there is none.
+    async fn last_under(
+        &self,
+        subject: &str,
+        elsewhere: Option<&str>,
+    ) -> Result<Option<(u64, Option<String>)>, String> {
+        let asked = async {
+            match elsewhere {
+                Some(township) => {
+                    let js = jetstream::with_domain(self.js.client(), domain(township));
+                    let stream = js
+                        .get_stream_no_info(own_stream(&self.county.county, township))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    stream.get_last_raw_message_by_subject(subject).await
+                }
+                None => self.stream.get_last_raw_message_by_subject(subject).await,
+            }
+            .map(|found| {
+                Some((
+                    found.sequence,
+                    found.headers.get(async_nats::header::NATS_MESSAGE_ID).map(|id| id.as_str().to_owned()),
+                ))
+            })
+            .or_else(|e| match e.kind() {
+                LastRawMessageErrorKind::NoMessageFound => Ok(None),
+                _ => Err(e.to_string()),
+            })
+        };
+        tokio::time::timeout(ANSWER, asked)
+            .await
+            .unwrap_or_else(|_| Err(format!("the last event under {subject} took over {ANSWER:?} to read")))
     }
 
     /// The message id of `pending`: its sender's key, within this gateway's township (two
@@ -615,10 +704,14 @@ impl JetStreamLog {
         }
     }
 
-    /// `pending` as it is published: its subject, its unnumbered envelope, and that envelope's
-    /// frame with its message id and route.
-    fn publish(&self, pending: &Pending) -> (String, Envelope, Publish) {
-        let subject = self.county.subject(pending.township.as_deref(), pending.body.kind(), pending.route.as_deref());
+    /// `pending` as it is published ([`Item`]). A change of an order goes under the order, so
+    /// that the stream can check where that order's last change is ([`Body::seen_change`]).
+    fn publish(&self, pending: &Pending) -> Item {
+        let route = match &pending.body {
+            Body::OrderChanged(change) => Some(change.order.as_str()),
+            _ => pending.route.as_deref(),
+        };
+        let subject = self.county.subject(pending.township.as_deref(), pending.body.kind(), route);
         let township = Some(self.county.here(pending.township.as_deref())).filter(|t| *t != "county");
         let envelope = Envelope { township: township.map(str::to_owned), ..Envelope::new(0, pending.body.clone()) };
         let frame = envelope.to_text();
@@ -626,8 +719,12 @@ impl JetStreamLog {
         if let Some(route) = &pending.route {
             headers.insert(ROUTE_HEADER, route.as_str());
         }
-        let publish = Publish::build().payload(frame.into()).headers(headers).message_id(self.message_id(pending));
-        (subject, envelope, publish)
+        let id = self.message_id(pending);
+        let mut publish = Publish::build().payload(frame.into()).headers(headers).message_id(&id);
+        if let Some((_, seen)) = pending.body.seen_change() {
+            publish = publish.expected_last_subject_sequence(seen);
+        }
+        Item { subject, envelope, publish, id }
     }
 
     /// The township of the event at `seq` (`None`: the county's own), read from the stream,

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::event_log::{EventLog, Logged, Pending};
+use super::event_log::{EventLog, Logged, Pending, Unlogged};
 use super::jetstream::JetStreamLog;
 
 /// Where the writer appends.
@@ -21,14 +21,11 @@ pub(super) enum Writer {
 impl Writer {
     /// Appends a batch in order; for each item what [`EventLog::append_all`] says, or why it
     /// is not in the log (the township's log takes a batch whole or not at all).
-    pub(super) fn append_all(&mut self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), String>> {
+    pub(super) fn append_all(&mut self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), Unlogged>> {
         match self {
             Writer::Township(log) => {
                 let n = batch.len();
-                match log.append_all(batch) {
-                    Ok(logged) => logged.into_iter().map(Ok).collect(),
-                    Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
-                }
+                log.append_all(batch).unwrap_or_else(|e| (0..n).map(|_| Err(Unlogged::Failed(e.clone()))).collect())
             }
             Writer::County(log, runtime) => runtime.block_on(log.append_all(batch)),
         }

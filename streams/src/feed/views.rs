@@ -148,6 +148,7 @@ mod tests {
             order: "D000002".into(),
             change: linkage_protocol::Change::Close { satisfaction: 5 },
             by: String::new(),
+            seen: None,
         };
         let changed = Envelope::new(5, Body::OrderChanged(change)).to_text();
         let read = redacted(Role::Bridge, None, changed).expect("the change");
