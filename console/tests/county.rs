@@ -13,7 +13,8 @@ use linkage_tests::nats::NatsCluster;
 use peers::county::{Gateway, client, gateway, gateway_args, gateway_folder};
 use peers::drill;
 use streams::feed::{
-    Body, ClientHandle, FeedUpdate, IncidentReport, Location, Person, Reach, Role, SeatRole, UnitPosition, Users, login,
+    Body, Change, ClientHandle, ErrorCode, FeedUpdate, IncidentReport, Location, OrderChange, Person, Reach, Role,
+    SeatRole, UnitPosition, Users, login,
 };
 use tokio::sync::mpsc;
 
@@ -203,6 +204,153 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     let everyone: Vec<String> = reports.iter().map(|(id, _)| id.clone()).collect();
     through_the_mark(&terminal, "t1", &mut [(&mut seat_rx, &mut seen)]);
     exactly_once_in_order("the seat", &seen, &everyone);
+}
+
+/// What a seat was told about the changes of orders: the changes logged (their place, key and
+/// what their sender saw) and the keys of its own refused as made too late.
+#[derive(Default)]
+struct Changes {
+    logged: Vec<(u64, String, Option<u64>)>,
+    conflicts: Vec<String>,
+}
+
+impl Changes {
+    fn drain(&mut self, rx: &mut mpsc::UnboundedReceiver<FeedUpdate>) {
+        while let Ok(update) = rx.try_recv() {
+            match update {
+                FeedUpdate::Event(env) => {
+                    if let Body::OrderChanged(c) = &env.body {
+                        self.logged.push((env.numbered_at(), c.key.clone(), c.seen));
+                    }
+                }
+                FeedUpdate::Refused { code: ErrorCode::Conflict, key: Some(key), .. } => self.conflicts.push(key),
+                _ => {}
+            }
+        }
+    }
+
+    fn logged(&self, key: &str) -> Option<&(u64, String, Option<u64>)> {
+        self.logged.iter().find(|(_, k, _)| k == key)
+    }
+
+    fn refused(&self, key: &str) -> bool {
+        self.conflicts.iter().any(|k| *k == format!("change/{key}"))
+    }
+}
+
+/// Two duty officers on two gateways of t1 change one order at the same moment, again and
+/// again, each made on the order as both saw it: each time one change wins. The stream refuses
+/// the other, and only its sender is told (`conflict`, naming its command); or — nats-server
+/// 2.9 checks before it proposes only, and may store both — the later one is logged saying
+/// where the order stood before the earlier, so every seat's fold refuses it alike. A change
+/// sent again after it was logged is answered as the logged one, not refused.
+#[test]
+fn two_seats_changing_one_order_at_once_on_two_gateways_get_one_change_in_and_the_other_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = NatsCluster::start(3);
+    let nats = cluster.urls();
+    let [a, b] = linkage_tests::free_tcp_ports();
+    let _gateways = [gateway(dir.path(), "a", a, &nats, Some("t1")), gateway(dir.path(), "b", b, &nats, Some("t1"))];
+    let url = |port: u16| format!("ws://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (seat_a, mut rx_a) = client(&runtime, &url(a), "console", Role::Console);
+    let (seat_b, mut rx_b) = client(&runtime, &url(b), "console", Role::Console);
+    let (terminal, _acks) = client(&runtime, &url(a), "field", Role::FieldTerminal);
+    // The order is named after an event of t1's (the gateway asks the stream whose it is).
+    terminal.send(report("t1", 1));
+    let mut place = None;
+    assert!(linkage_tests::wait_for(Duration::from_secs(30), || {
+        while let Ok(update) = rx_a.try_recv() {
+            if let FeedUpdate::Event(env) = update
+                && matches!(env.body, Body::IncidentReported(_))
+            {
+                place = Some(env.seq);
+            }
+        }
+        place.is_some()
+    }));
+    let order = streams::feed::id_at('D', place.unwrap(), None);
+    let change = |key: &str, seen: u64| {
+        Body::ChangeOrder(OrderChange {
+            key: key.into(),
+            order: order.clone(),
+            change: Change::Reopen,
+            by: String::new(),
+            seen: Some(seen),
+        })
+    };
+
+    const ROUNDS: usize = 20;
+    let (mut told_a, mut told_b) = (Changes::default(), Changes::default());
+    let (mut last, mut raced) = (0, 0);
+    let mut winners = vec![];
+    for round in 1..=ROUNDS {
+        let (key_a, key_b) = (format!("a{round}"), format!("b{round}"));
+        let (sent_a, sent_b) = (change(&key_a, last), change(&key_b, last));
+        seat_a.send(sent_a.clone());
+        seat_b.send(sent_b.clone());
+        let settled = linkage_tests::wait_for(Duration::from_secs(30), || {
+            told_a.drain(&mut rx_a);
+            told_b.drain(&mut rx_b);
+            let known = |key: &str| told_a.logged(key).is_some() || told_a.refused(key) || told_b.refused(key);
+            known(&key_a) && known(&key_b)
+        });
+        assert!(settled, "round {round}: not both changes were logged or refused within 30 s");
+        assert!(!told_b.refused(&key_a) && !told_a.refused(&key_b), "round {round}: a refusal told to the other seat");
+        let (in_a, in_b) = (told_a.logged(&key_a).cloned(), told_a.logged(&key_b).cloned());
+        let winner = match (&in_a, &in_b) {
+            (Some(won), None) => {
+                assert!(told_b.refused(&key_b), "round {round}: b's change neither logged nor refused");
+                won.clone()
+            }
+            (None, Some(won)) => {
+                assert!(told_a.refused(&key_a), "round {round}: a's change neither logged nor refused");
+                won.clone()
+            }
+            (Some(one), Some(two)) => {
+                // Both stored: the later says it was made where the order stood before the
+                // earlier, which is what every seat's fold refuses it for.
+                let (earlier, later) = if one.0 < two.0 { (one, two) } else { (two, one) };
+                assert_eq!(later.2, Some(last), "round {round}");
+                assert_ne!(later.2, Some(earlier.0), "round {round}: the later change saw the earlier");
+                raced += 1;
+                last = later.0;
+                earlier.clone()
+            }
+            (None, None) => panic!("round {round}: both changes refused"),
+        };
+        last = last.max(winner.0);
+        winners.push((winner.1.clone(), if winner.1 == key_a { sent_a } else { sent_b }));
+    }
+    eprintln!("{ROUNDS} rounds: {} refused by the stream, {raced} stored both (refused by the fold)", ROUNDS - raced);
+    assert!(raced < ROUNDS, "the stream refused no change made too late");
+
+    // Round 2's winner sent again (its answer lost, say) as it was, made where round 1 left
+    // the order: answered as logged (the stream checks where the order stands before it sees
+    // a repeat); the seat that sent it is refused a change made on the order as it first was.
+    let (key, again) = winners.swap_remove(1);
+    let (sender, told, rx) =
+        if key.starts_with('a') { (&seat_a, &mut told_a, &mut rx_a) } else { (&seat_b, &mut told_b, &mut rx_b) };
+    sender.send(again);
+    sender.send(change("stale", 0));
+    let stale = linkage_tests::wait_for(Duration::from_secs(30), || {
+        told.drain(rx);
+        told.refused("stale")
+    });
+    assert!(stale, "not refused in 30 s: {:?}, {:?}", told.conflicts, told.logged);
+    assert!(!told.refused(&key), "a change logged before was refused when sent again");
+    // A last change made on the order as it is now goes in; by then every seat has what the
+    // log holds before it: each change once.
+    seat_a.send(change("last", last));
+    assert!(linkage_tests::wait_for(Duration::from_secs(30), || {
+        told_a.drain(&mut rx_a);
+        told_a.logged("last").is_some()
+    }));
+    let mut keys: Vec<&str> = told_a.logged.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), ROUNDS + raced + 1, "{keys:?}");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), ROUNDS + raced + 1, "a change logged twice");
 }
 
 /// Two of the three nodes die (SIGKILL): the stream has no quorum and keeps nothing, so a

@@ -219,6 +219,51 @@ fn a_clock_running_out_shows_in_the_strip_and_a_missed_one_alerts_until_dismisse
     assert!(h.state().core.orders.alerts.is_empty(), "dismissed");
 }
 
+/// Two duty officers close one order at the same moment, each on the order as both saw it;
+/// the log has the other's first, so this seat's close does not take effect, and its order
+/// card says who closed it first, how and when.
+#[test]
+fn a_close_another_seat_made_first_is_shown_on_the_order_with_who_made_it() {
+    use linkage::core::dispatch::DispatchDraft;
+    use linkage::core::order::{Change, ChannelKind, OrderChange};
+    use streams::feed::Step;
+    let mut s = state();
+    let now = chrono::Utc::now();
+    let draft = s.core.proposal("E000002").map(|p| DispatchDraft {
+        incident: "E000002".into(),
+        plan: Some(p.plan),
+        units: vec![("fire".into(), vec![ChannelKind::Order])],
+        texts: p.texts,
+        clocks: p.clocks,
+    });
+    let id = dispatched(&mut s.core, draft.unwrap(), now - chrono::Duration::minutes(30));
+    let order = s.core.orders.list.get_mut(&id).unwrap();
+    order.record_step("fire", Step::ReportedBack, now - chrono::Duration::minutes(5), None);
+    let mut h = harness(s);
+    select_the_fire(&mut h);
+    h.get_by_role_and_label(Role::Region, "事件详情").get_by_role_and_label(Role::Button, "4").click();
+    h.run();
+    let Some(Effect::Send(Body::ChangeOrder(mine))) = h.state().effects.last().cloned() else {
+        panic!("no change sent: {:?}", h.state().effects)
+    };
+    assert_eq!(mine.seen, Some(0), "made on the order with no change yet");
+    let theirs = OrderChange {
+        key: "other-seat".into(),
+        change: Change::Close { satisfaction: 5 },
+        by: "值班员 李娜".into(),
+        ..mine.clone()
+    };
+    let mine = OrderChange { by: "值班员 张伟".into(), ..mine };
+    for (seq, change) in [(300, theirs), (301, mine)] {
+        h.state_mut().core.on_feed(FeedUpdate::Event(Envelope::new(seq, Body::OrderChanged(change))));
+    }
+    h.run();
+    let detail = h.get_by_role_and_label(Role::Region, "事件详情");
+    detail.get_by_label_contains("未执行：值班员 李娜 已于");
+    detail.get_by_label_contains("先行办结（满意度 5），您的操作未记入，请核对后再操作");
+    detail.get_by_label("已办结，满意度 5");
+}
+
 /// `unit`'s acknowledgement of `order` at `at`, as the log has it at `seq`.
 fn acknowledged(seq: u64, order: String, unit: &str, at: chrono::DateTime<chrono::Utc>) -> Envelope {
     use streams::feed::{OrderProgress, Step};

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use egui::{Color32, RichText};
 
-use crate::core::dispatch::{Address, DispatchDraft};
-use crate::core::order::{ChannelKind, DeliveryState, Order, Stage};
+use crate::core::dispatch::{Address, CHANGED_BEFORE, DispatchDraft};
+use crate::core::order::{Change, ChannelKind, DeliveryState, Order, Stage};
 use crate::core::plan::{PlanClocks, Texts};
 use crate::core::roster::PostKind;
 use crate::core::unit::name_of;
@@ -265,9 +265,9 @@ fn order_card(
                 ui.label(RichText::new(tr.t("dispatch.partial")).color(theme::WARN));
             }
         });
-        // Another seat changed it first: the log kept the order as it was.
-        if core.orders.refused.as_ref().is_some_and(|(id, _)| *id == order.id) {
-            ui.label(RichText::new(tr.t("dispatch.change_refused")).color(theme::WARN));
+        // This seat's last change did not take effect: who changed the order first, and how.
+        if let Some((_, why)) = core.orders.refused.as_ref().filter(|(id, _)| *id == order.id) {
+            ui.label(RichText::new(refusal(core, tr, &order.id, why)).color(theme::WARN).strong());
         }
         for u in &order.units {
             let step = u.step().map_or(tr.t("step.none"), |s| names::step(tr, s));
@@ -329,6 +329,26 @@ fn order_card(
         }
     });
     commands
+}
+
+/// Why this seat's change of `order` did not take effect, in the officer's words: made on the
+/// order as it no longer is, who changed it first and how (as the log has it now); else that
+/// the order did not allow it.
+fn refusal(core: &Core, tr: &I18n, order: &str, why: &str) -> String {
+    let first = core.orders.changes.get(order).and_then(|c| c.applied.as_ref());
+    match first {
+        Some((by, change, at)) if why == CHANGED_BEFORE => {
+            let what = match change {
+                Change::Close { satisfaction } => {
+                    tr.f("dispatch.changed_close", &[("satisfaction", &satisfaction.to_string())])
+                }
+                Change::Reopen => tr.t("dispatch.changed_reopen").to_owned(),
+                Change::Archive => tr.t("dispatch.changed_archive").to_owned(),
+            };
+            tr.f("dispatch.change_lost", &[("by", by), ("what", &what), ("at", &names::clock(*at))])
+        }
+        _ => tr.t("dispatch.change_refused").to_owned(),
+    }
 }
 
 /// A delivery state's name.

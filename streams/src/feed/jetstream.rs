@@ -578,16 +578,14 @@ impl JetStreamLog {
                     ))));
                     continue;
                 }
-                // Not logged for good: a change made on an order as it no longer is — unless the
-                // change its order's subject ends with is this very one, sent before and its
-                // answer lost (the stream checks a change before it sees that it is a repeat).
+                // Not logged for good: a change made on an order as it no longer is — unless it
+                // is in the stream after all ([`JetStreamLog::change_after`]).
                 if let (Err((_, PublishErrorKind::WrongLastSequence)), Some((order, seen))) =
                     (&answer, batch[i].body.seen_change())
                 {
-                    let logged = match self.last_under(subject, elsewhere).await {
-                        Ok(Some((at, last))) if last.as_ref() == Some(id) => self.repeat(at, envelope, elsewhere).await,
-                        Ok(last) => {
-                            let last = last.map_or(0, |(at, _)| at);
+                    let logged = match self.change_after(subject, seen, id, elsewhere).await {
+                        Ok(Ok(at)) => self.repeat(at, envelope, elsewhere).await,
+                        Ok(Err(last)) => {
                             out[i] = Some(Err(Unlogged::stale(&batch[i].body, order, seen, last)));
                             continue;
                         }
@@ -657,40 +655,41 @@ impl JetStreamLog {
         }
     }
 
-    /// The last event under `subject` — its place and its message id — in this gateway's
-    /// stream, or in `elsewhere`'s own (a township on its own node, through its domain);
-    /// `None`: there is none.
-    async fn last_under(
+    /// Where the change published as `id` under its order's `subject`, made where the order's
+    /// last change was at `seen`, is in the stream after all (`Ok(Ok(at))`): sent before and
+    /// its answer lost — nats-server 2.9 checks where the order stands before it sees that a
+    /// message is a repeat. Else (`Ok(Err(last))`) where the order's last change is. Looked for
+    /// after `seen` only (where it would be), in this gateway's stream or in `elsewhere`'s own
+    /// (a township on its own node, through its domain).
+    async fn change_after(
         &self,
         subject: &str,
+        seen: u64,
+        id: &str,
         elsewhere: Option<&str>,
-    ) -> Result<Option<(u64, Option<String>)>, String> {
-        let asked = async {
-            match elsewhere {
-                Some(township) => {
-                    let js = jetstream::with_domain(self.js.client(), domain(township));
-                    let stream = js
-                        .get_stream_no_info(own_stream(&self.county.county, township))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    stream.get_last_raw_message_by_subject(subject).await
-                }
-                None => self.stream.get_last_raw_message_by_subject(subject).await,
-            }
-            .map(|found| {
-                Some((
-                    found.sequence,
-                    found.headers.get(async_nats::header::NATS_MESSAGE_ID).map(|id| id.as_str().to_owned()),
-                ))
-            })
-            .or_else(|e| match e.kind() {
-                LastRawMessageErrorKind::NoMessageFound => Ok(None),
-                _ => Err(e.to_string()),
-            })
+    ) -> Result<Result<u64, u64>, String> {
+        let stream = match elsewhere {
+            Some(township) => jetstream::with_domain(self.js.client(), domain(township))
+                .get_stream_no_info(own_stream(&self.county.county, township))
+                .await
+                .map_err(|e| e.to_string())?,
+            None => self.js.get_stream_no_info(self.county.stream()).await.map_err(|e| e.to_string())?,
         };
-        tokio::time::timeout(ANSWER, asked)
-            .await
-            .unwrap_or_else(|_| Err(format!("the last event under {subject} took over {ANSWER:?} to read")))
+        let mut last = seen;
+        // Each change after `seen` once (an order has a handful).
+        loop {
+            let next = tokio::time::timeout(ANSWER, stream.get_first_raw_message_by_subject(subject, last + 1))
+                .await
+                .map_err(|_| format!("the changes under {subject} took over {ANSWER:?} to read"))?;
+            match next {
+                Ok(found) if found.headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str()) == Some(id) => {
+                    return Ok(Ok(found.sequence));
+                }
+                Ok(found) => last = found.sequence,
+                Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(Err(last)),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
     }
 
     /// The message id of `pending`: its sender's key, within this gateway's township (two
