@@ -868,6 +868,18 @@ mod tests {
     }
 
     #[test]
+    fn a_change_says_where_it_saw_the_order_and_one_from_an_older_seat_says_nothing() {
+        let older = r#"{"v":1,"seq":1,"time":"2026-11-28T08:00:00Z","kind":"change_order","body":{"key":"k","order":"D000046","change":"archive"}}"#;
+        let Body::ChangeOrder(change) = Envelope::parse(older).unwrap().body else { panic!("not a change") };
+        assert_eq!(change.seen, None);
+        let seen = Envelope::new(2, Body::OrderChanged(OrderChange { seen: Some(81), ..change }));
+        let text = seen.to_text();
+        assert!(text.contains(r#""seen":81"#), "{text}");
+        assert_eq!(Envelope::parse(&text).unwrap().body.seen_change(), Some(("D000046", 81)));
+        assert!(ErrorCode::Conflict.is_final(), "a seat does not send a change made too late again");
+    }
+
+    #[test]
     fn garbage_and_unknown_kinds_are_malformed_with_a_reason() {
         assert!(matches!(Envelope::parse("{"), Err(ParseError::Malformed(_))));
         let unknown = r#"{"v":1,"seq":1,"time":"2026-11-28T08:00:00Z","kind":"nope","body":{}}"#;

@@ -33,6 +33,10 @@ pub struct Pending {
     pub township: Option<String>,
 }
 
+/// What became of one event handed to a log: logged, and whether it is new (`false`: its key
+/// was logged already, and this is the event logged then); or why it is not in the log.
+pub type Appended = Result<(Logged, bool), Unlogged>;
+
 /// Why an event is not in the log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Unlogged {
@@ -141,7 +145,7 @@ impl EventLog {
     /// new (`false`: its dedup key was already in the log, and this is the event logged then),
     /// or why it is not logged (a change of an order made on it as it no longer is: one item
     /// of the batch, the rest go on). `Err`: nothing of the batch is logged.
-    pub fn append_all(&mut self, batch: Vec<Pending>) -> Result<Vec<Result<(Logged, bool), Unlogged>>, String> {
+    pub fn append_all(&mut self, batch: Vec<Pending>) -> Result<Vec<Appended>, String> {
         let tx = self.db.transaction().map_err(|e| e.to_string())?;
         let mut next: u64 = tx
             .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get::<_, i64>(0))
@@ -289,7 +293,7 @@ mod tests {
     fn a_change_made_on_an_order_as_it_no_longer_is_is_refused_and_a_repeat_of_a_logged_one_is_not() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = EventLog::open(dir.path()).unwrap();
-        let places = |out: Vec<Result<(Logged, bool), Unlogged>>| -> Vec<Result<(u64, bool), Option<String>>> {
+        let places = |out: Vec<Appended>| -> Vec<Result<(u64, bool), Option<String>>> {
             out.into_iter()
                 .map(|r| match r {
                     Ok((l, new)) => Ok((l.seq, new)),

@@ -45,7 +45,7 @@ use async_nats::jetstream::{self, Context};
 use async_nats::{ConnectErrorKind, HeaderMap};
 use futures_util::StreamExt;
 
-use super::event_log::{Logged, Pending, Unlogged};
+use super::event_log::{Appended, Logged, Pending, Unlogged};
 use super::routes;
 use linkage_protocol::{Body, Envelope};
 
@@ -523,9 +523,9 @@ impl JetStreamLog {
     /// those whose answer does not come (a node failing over) are sent again, under the same
     /// message id, until the stream answers or [`PATIENCE`] runs out: the stream keeps each
     /// once and tells where (an item sent again may then land after later ones).
-    pub async fn append_all(&self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), Unlogged>> {
+    pub async fn append_all(&self, batch: Vec<Pending>) -> Vec<Appended> {
         let items: Vec<Item> = batch.iter().map(|p| self.publish(p)).collect();
-        let mut out: Vec<Option<Result<(Logged, bool), Unlogged>>> = batch.iter().map(|_| None).collect();
+        let mut out: Vec<Option<Appended>> = batch.iter().map(|_| None).collect();
         let mut todo: Vec<usize> = (0..batch.len()).collect();
         let mut last = String::new();
         // Per item: whether nobody has answered it on any try so far (every item is first

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::event_log::{EventLog, Logged, Pending, Unlogged};
+use super::event_log::{Appended, EventLog, Logged, Pending, Unlogged};
 use super::jetstream::JetStreamLog;
 
 /// Where the writer appends.
@@ -21,7 +21,7 @@ pub(super) enum Writer {
 impl Writer {
     /// Appends a batch in order; for each item what [`EventLog::append_all`] says, or why it
     /// is not in the log (the township's log takes a batch whole or not at all).
-    pub(super) fn append_all(&mut self, batch: Vec<Pending>) -> Vec<Result<(Logged, bool), Unlogged>> {
+    pub(super) fn append_all(&mut self, batch: Vec<Pending>) -> Vec<Appended> {
         match self {
             Writer::Township(log) => {
                 let n = batch.len();

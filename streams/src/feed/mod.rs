@@ -19,7 +19,7 @@ mod users;
 mod views;
 
 pub use client::{ClientHandle, FeedClient, Session, login};
-pub use event_log::{EventLog, Logged, Pending, Unlogged};
+pub use event_log::{Appended, EventLog, Logged, Pending, Unlogged};
 pub use hub::{Grant, Hub, HubConfig, HubHandle, Limits};
 pub use linkage_protocol::*;
 pub use routes::EVERY_UNIT;
