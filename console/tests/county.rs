@@ -447,12 +447,29 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     exactly_once_in_order("t1's seat", &t1_seen, &own1);
     exactly_once_in_order("t2's seat", &t2_seen, &own2);
 
-    // A t1 seat may not acknowledge t2's incident: refused, not logged.
+    // A t1 seat may not acknowledge t2's incident, nor one there is none of: refused for good,
+    // not logged, each naming the command so that the seat drops it from its queue.
     let (t2_incident, _) = t2_seen[0];
     let (t1_seat_handle, mut t1_seat_rx) = client(&runtime, &url(b), "console-t1", Role::Console);
-    t1_seat_handle.send(Body::Acknowledge { incident: format!("E{t2_incident:06}") });
-    let refusal = refused(&mut t1_seat_rx).expect("a t1 seat's acknowledgement of t2's incident was not refused");
-    assert!(refusal.contains("is t2's, not t1's"), "{refusal}");
+    let acknowledge = |incident: String| Body::Acknowledge { incident };
+    for (incident, code, why) in [
+        (format!("E{t2_incident:06}"), ErrorCode::Unauthorized, "is t2's, not t1's"),
+        ("E999999".into(), ErrorCode::Invalid, "there is no event 999999"),
+    ] {
+        t1_seat_handle.send(acknowledge(incident.clone()));
+        let mut refusal = None;
+        linkage_tests::wait_for(Duration::from_secs(30), || {
+            while let Ok(update) = t1_seat_rx.try_recv() {
+                if let FeedUpdate::Refused { code, reason, key } = update {
+                    refusal.get_or_insert((code, reason, key));
+                }
+            }
+            refusal.is_some()
+        });
+        let (refused_as, reason, key) = refusal.expect("a t1 seat's acknowledgement was not refused");
+        assert!(reason.contains(why) && refused_as == code && code.is_final(), "{refused_as:?}: {reason}");
+        assert_eq!(key, Some(format!("ack/{incident}")));
+    }
 
     // A t1 seat that connects now is replayed t1's events only (the server's filter).
     let (_late, mut late_rx) = client(&runtime, &url(a), "console-t1", Role::Console);

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::routes::{EVERY_UNIT, FOR_EVERY_UNIT};
 use crate::sqlite::{Durability, open_wal};
-use linkage_protocol::{Body, Envelope};
+use linkage_protocol::{Body, Envelope, ErrorCode};
 
 /// An event as it is logged and sent: its sequence number and its frame text.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,19 +43,26 @@ pub enum Unlogged {
     /// The log could not take it now (its store failing, its stream not answering, the
     /// event's township not to be told): its sender may send it again.
     Failed(String),
-    /// A change of an order made on the order as it no longer is ([`Body::seen_change`]):
-    /// another change came in between. Never logged; `key` names the sender's command.
-    Stale { key: Option<String>, reason: String },
+    /// Refused for good, with its code (`key` names the sender's command, so that its seat
+    /// stops sending it): a change of an order made on the order as it no longer is
+    /// ([`Body::seen_change`], `conflict`); on a county's log a command about another
+    /// township's event.
+    Refused { code: ErrorCode, key: Option<String>, reason: String },
 }
 
 impl Unlogged {
+    /// `body` refused for good with `code`.
+    pub(super) fn refused(code: ErrorCode, body: &Body, reason: String) -> Unlogged {
+        Unlogged::Refused { code, key: body.settles(), reason }
+    }
+
     /// `body`, a change of `order` made when its last change was at `seen`, found it at `last`.
     pub(super) fn stale(body: &Body, order: &str, seen: u64, last: u64) -> Unlogged {
         let reason = format!(
             "order {order} was changed again (its last change is at {last}, not at {seen} where you saw it): \
              not logged; look at it again"
         );
-        Unlogged::Stale { key: body.settles(), reason }
+        Unlogged::refused(ErrorCode::Conflict, body, reason)
     }
 }
 
@@ -297,8 +304,8 @@ mod tests {
             out.into_iter()
                 .map(|r| match r {
                     Ok((l, new)) => Ok((l.seq, new)),
-                    Err(Unlogged::Stale { key, .. }) => Err(key),
-                    Err(Unlogged::Failed(e)) => panic!("{e}"),
+                    Err(Unlogged::Refused { code: ErrorCode::Conflict, key, .. }) => Err(key),
+                    Err(other) => panic!("{other:?}"),
                 })
                 .collect()
         };

@@ -677,9 +677,9 @@ async fn serve(
                     }
                     Ok(Ok(_)) => {}
                     Ok(Err(Unlogged::Failed(reason))) => refuse(&mut ws, &shared, ErrorCode::Internal, reason, false).await?,
-                    // Its sender is told which of its commands lost, and why.
-                    Ok(Err(Unlogged::Stale { key, reason })) => {
-                        refuse_command(&mut ws, &shared, (ErrorCode::Conflict, reason), false, key).await?
+                    // Its sender is told which of its commands will never be logged, and why.
+                    Ok(Err(Unlogged::Refused { code, key, reason })) => {
+                        refuse_command(&mut ws, &shared, (code, reason), false, key).await?
                     }
                     Err(_) => return Err("the event log is closed".into()),
                 }
@@ -893,7 +893,7 @@ type Logging = futures_util::future::BoxFuture<'static, Result<Result<Live, Unlo
 
 /// An event to place on a county's log (the event it is about), and where to say it was
 /// handed to the writer (or why not).
-type Placing = (Option<About>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, Unlogged>>, String>>);
+type Placing = (Option<About>, Pending, oneshot::Sender<Result<oneshot::Receiver<Result<Live, Unlogged>>, Unlogged>>);
 
 /// The event a command is about, by the id it names ([`linkage_protocol::logged_at`]).
 enum About {
@@ -934,36 +934,51 @@ impl Placer {
         tokio::spawn(async move {
             while let Some((about, mut event, placed)) = events.recv().await {
                 let own = task_county.county().township.clone();
+                // A command about an event not of the client's township, or about none there
+                // is, is refused for good (its seat stops sending it); one whose township the
+                // stream does not tell now may be sent again.
+                let not = |code, reason: String| Unlogged::refused(code, &event.body, reason);
                 let township = match about {
                     None => Ok(own),
                     Some(About::Own(of)) if own.as_ref().is_none_or(|own| *own == of) => {
                         if task_county.county().keeps_own(&of) {
                             Ok(Some(of))
                         } else {
-                            Err(format!("{of} keeps no log of its own in this county: not logged"))
+                            Err(not(
+                                ErrorCode::Invalid,
+                                format!("{of} keeps no log of its own in this county: not logged"),
+                            ))
                         }
                     }
-                    Some(About::Own(of)) => Err(format!(
-                        "that event is {of}'s, not {}'s: not logged",
-                        own.as_deref().unwrap_or("the county")
+                    Some(About::Own(of)) => Err(not(
+                        ErrorCode::Unauthorized,
+                        format!("that event is {of}'s, not {}'s: not logged", own.as_deref().unwrap_or("the county")),
                     )),
                     Some(About::Here(seq)) if task_county.on_own_node() => {
                         let own = own.as_deref().unwrap_or_default();
-                        Err(format!("no event {seq} here: {own}'s own log names its events {own}/…; not logged"))
+                        let reason =
+                            format!("no event {seq} here: {own}'s own log names its events {own}/…; not logged");
+                        Err(not(ErrorCode::Invalid, reason))
                     }
                     Some(About::Here(seq)) => match task_county.township_at_when_answered(seq).await {
-                        Ok(of) if own.is_none() || of == own => Ok(of),
-                        Ok(of) => Err(format!(
-                            "event {seq} is {}'s, not {}'s: not logged",
-                            of.as_deref().unwrap_or("the county"),
-                            own.as_deref().unwrap_or("the county")
+                        Ok(Ok(of)) if own.is_none() || of == own => Ok(of),
+                        Ok(Err(none)) => Err(not(ErrorCode::Invalid, format!("{none}: not logged"))),
+                        Ok(Ok(of)) => Err(not(
+                            ErrorCode::Unauthorized,
+                            format!(
+                                "event {seq} is {}'s, not {}'s: not logged",
+                                of.as_deref().unwrap_or("the county"),
+                                own.as_deref().unwrap_or("the county")
+                            ),
                         )),
-                        Err(e) => Err(format!("cannot tell whose event {seq} is ({e}): not logged, send it again")),
+                        Err(e) => Err(Unlogged::Failed(format!(
+                            "cannot tell whose event {seq} is ({e}): not logged, send it again"
+                        ))),
                     },
                 };
                 let _ = placed.send(township.and_then(|township| {
                     event.township = township;
-                    log(&shared, event)
+                    log(&shared, event).map_err(Unlogged::Failed)
                 }));
                 task_ahead.fetch_sub(1, Ordering::SeqCst);
             }
@@ -984,7 +999,7 @@ impl Placer {
         Ok(Box::pin(async move {
             match answer.await {
                 Ok(Ok(logged)) => logged.await,
-                Ok(Err(refused)) => Ok(Err(Unlogged::Failed(refused))),
+                Ok(Err(refused)) => Ok(Err(refused)),
                 Err(closed) => Err(closed),
             }
         }))

@@ -10,7 +10,7 @@
 //! - **A change made on an order as it no longer is** loses: a change that says where the
 //!   order's last change was when its sender saw it ([`Body::seen_change`]) is published
 //!   expecting that as the last sequence of its order's subject, and refused by the stream
-//!   when another change came in between ([`Unlogged::Stale`]). nats-server 2.9 checks that
+//!   when another change came in between ([`Unlogged::Refused`]). nats-server 2.9 checks that
 //!   before it proposes the message only (2.11 keeps the check for what is in flight), so two
 //!   changes sent at once may both be stored: every reader's fold then refuses the later one
 //!   alike (see `linkage_rules`).
@@ -726,21 +726,21 @@ impl JetStreamLog {
         Item { subject, envelope, publish, id }
     }
 
-    /// The township of the event at `seq` (`None`: the county's own), read from the stream,
-    /// asked again while it does not answer (a leader being elected) for as long as an append
-    /// would be; an event that is not there is not waited for.
-    pub async fn township_at_when_answered(&self, seq: u64) -> Result<Option<String>, String> {
+    /// The township of the event at `seq` (`Ok(Ok(None))`: the county's own), read from the
+    /// stream, asked again while it does not answer (a leader being elected) for as long as an
+    /// append would be (then `Err`); an event that is not there, or not one of ours, is not
+    /// waited for (`Ok(Err(why))`: for good).
+    pub async fn township_at_when_answered(&self, seq: u64) -> Result<Result<Option<String>, String>, String> {
         let until = tokio::time::Instant::now() + PATIENCE;
         loop {
             let asked = tokio::time::timeout(ANSWER, self.stream.get_raw_message(seq)).await;
             let error = match asked {
                 Ok(Ok(found)) => {
-                    let envelope: Envelope = serde_json::from_slice(&found.payload)
-                        .map_err(|_| format!("event {seq} is not one of ours"))?;
-                    return Ok(envelope.township);
+                    let envelope = serde_json::from_slice::<Envelope>(&found.payload);
+                    return Ok(envelope.map(|e| e.township).map_err(|_| format!("event {seq} is not one of ours")));
                 }
                 Ok(Err(e)) if e.kind() == RawMessageErrorKind::NoMessageFound => {
-                    return Err(format!("there is no event {seq}"));
+                    return Ok(Err(format!("there is no event {seq}")));
                 }
                 Ok(Err(e)) => e.to_string(),
                 Err(_) => format!("no answer in {ANSWER:?}"),
