@@ -13,8 +13,8 @@ use linkage_tests::nats::NatsCluster;
 use peers::county::{Gateway, client, gateway, gateway_args, gateway_folder};
 use peers::drill;
 use streams::feed::{
-    Body, Change, ClientHandle, ErrorCode, FeedUpdate, IncidentReport, Location, OrderChange, Person, Reach, Role,
-    SeatRole, UnitPosition, Users, login,
+    Body, Change, ClientHandle, Envelope, ErrorCode, FeedUpdate, IncidentReport, Location, OrderChange, Person, Reach,
+    Role, SeatRole, UnitPosition, Users, login,
 };
 use tokio::sync::mpsc;
 
@@ -206,44 +206,50 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     exactly_once_in_order("the seat", &seen, &everyone);
 }
 
-/// What a seat was told about the changes of orders: the changes logged (their place, key and
-/// what their sender saw) and the keys of its own refused as made too late.
+/// What a seat was told about the changes of orders: the changes logged, in log order, and
+/// its own commands refused (code, key).
 #[derive(Default)]
-struct Changes {
-    logged: Vec<(u64, String, Option<u64>)>,
-    conflicts: Vec<String>,
+struct ChangesTold {
+    logged: Vec<Envelope>,
+    refused: Vec<(ErrorCode, String)>,
 }
 
-impl Changes {
+impl ChangesTold {
     fn drain(&mut self, rx: &mut mpsc::UnboundedReceiver<FeedUpdate>) {
         while let Ok(update) = rx.try_recv() {
             match update {
-                FeedUpdate::Event(env) => {
-                    if let Body::OrderChanged(c) = &env.body {
-                        self.logged.push((env.numbered_at(), c.key.clone(), c.seen));
-                    }
-                }
-                FeedUpdate::Refused { code: ErrorCode::Conflict, key: Some(key), .. } => self.conflicts.push(key),
+                FeedUpdate::Event(env) if matches!(env.body, Body::OrderChanged(_)) => self.logged.push(env),
+                FeedUpdate::Refused { code, key: Some(key), .. } => self.refused.push((code, key)),
                 _ => {}
             }
         }
     }
 
-    fn logged(&self, key: &str) -> Option<&(u64, String, Option<u64>)> {
-        self.logged.iter().find(|(_, k, _)| k == key)
+    /// The change sent as `key`, as logged: its place and where its sender saw the order.
+    fn logged(&self, key: &str) -> Option<(u64, Option<u64>)> {
+        self.logged.iter().find_map(|env| match &env.body {
+            Body::OrderChanged(c) if c.key == key => Some((env.numbered_at(), c.seen)),
+            _ => None,
+        })
     }
 
+    /// Whether the change sent as `key` was refused as made on the order as it no longer is;
+    /// any other refusal of it fails the test.
     fn refused(&self, key: &str) -> bool {
-        self.conflicts.iter().any(|k| *k == format!("change/{key}"))
+        let key = format!("change/{key}");
+        let codes: Vec<ErrorCode> = self.refused.iter().filter(|(_, k)| *k == key).map(|(c, _)| *c).collect();
+        assert!(codes.iter().all(|c| *c == ErrorCode::Conflict), "{key} refused as {codes:?}");
+        !codes.is_empty()
     }
 }
 
 /// Two duty officers on two gateways of t1 change one order at the same moment, again and
-/// again, each made on the order as both saw it: each time one change wins. The stream refuses
-/// the other, and only its sender is told (`conflict`, naming its command); or — nats-server
-/// 2.9 checks before it proposes only, and may store both — the later one is logged saying
-/// where the order stood before the earlier, so every seat's fold refuses it alike. A change
-/// sent again after it was logged is answered as the logged one, not refused.
+/// again (closing it, then reopening it), each made on the order as both saw it: each time one
+/// change wins. The stream refuses the other, and only its sender is told (`conflict`, naming
+/// its command); or — nats-server 2.9 checks a change made on an order with changes before it
+/// proposes it only, and may store both — the later one is logged saying where the order
+/// stood before the earlier. Each seat's fold of what it was told takes exactly the winners.
+/// A change sent again after it was logged is answered as the logged one, not refused.
 #[test]
 fn two_seats_changing_one_order_at_once_on_two_gateways_get_one_change_in_and_the_other_told() {
     let dir = tempfile::tempdir().unwrap();
@@ -270,23 +276,24 @@ fn two_seats_changing_one_order_at_once_on_two_gateways_get_one_change_in_and_th
         place.is_some()
     }));
     let order = streams::feed::id_at('D', place.unwrap(), None);
-    let change = |key: &str, seen: u64| {
+    let change = |key: &str, round: usize, seen: u64| {
+        let change = if round % 2 == 1 { Change::Close { satisfaction: 4 } } else { Change::Reopen };
         Body::ChangeOrder(OrderChange {
             key: key.into(),
             order: order.clone(),
-            change: Change::Reopen,
+            change,
             by: String::new(),
             seen: Some(seen),
         })
     };
 
     const ROUNDS: usize = 20;
-    let (mut told_a, mut told_b) = (Changes::default(), Changes::default());
+    let (mut told_a, mut told_b) = (ChangesTold::default(), ChangesTold::default());
     let (mut last, mut raced) = (0, 0);
-    let mut winners = vec![];
+    let mut winners: Vec<(u64, String, Body)> = vec![];
     for round in 1..=ROUNDS {
         let (key_a, key_b) = (format!("a{round}"), format!("b{round}"));
-        let (sent_a, sent_b) = (change(&key_a, last), change(&key_b, last));
+        let (sent_a, sent_b) = (change(&key_a, round, last), change(&key_b, round, last));
         seat_a.send(sent_a.clone());
         seat_b.send(sent_b.clone());
         let settled = linkage_tests::wait_for(Duration::from_secs(30), || {
@@ -297,60 +304,78 @@ fn two_seats_changing_one_order_at_once_on_two_gateways_get_one_change_in_and_th
         });
         assert!(settled, "round {round}: not both changes were logged or refused within 30 s");
         assert!(!told_b.refused(&key_a) && !told_a.refused(&key_b), "round {round}: a refusal told to the other seat");
-        let (in_a, in_b) = (told_a.logged(&key_a).cloned(), told_a.logged(&key_b).cloned());
-        let winner = match (&in_a, &in_b) {
-            (Some(won), None) => {
-                assert!(told_b.refused(&key_b), "round {round}: b's change neither logged nor refused");
-                won.clone()
-            }
-            (None, Some(won)) => {
-                assert!(told_a.refused(&key_a), "round {round}: a's change neither logged nor refused");
-                won.clone()
-            }
+        let (won, lost, body) = match (told_a.logged(&key_a), told_a.logged(&key_b)) {
+            (Some(won), None) => (won, told_b.refused(&key_b), sent_a),
+            (None, Some(won)) => (won, told_a.refused(&key_a), sent_b),
+            // Both stored: the later says it was made where the order stood before the earlier.
             (Some(one), Some(two)) => {
-                // Both stored: the later says it was made where the order stood before the
-                // earlier, which is what every seat's fold refuses it for.
-                let (earlier, later) = if one.0 < two.0 { (one, two) } else { (two, one) };
-                assert_eq!(later.2, Some(last), "round {round}");
-                assert_ne!(later.2, Some(earlier.0), "round {round}: the later change saw the earlier");
                 raced += 1;
+                let (earlier, later, body) = if one.0 < two.0 { (one, two, sent_a) } else { (two, one, sent_b) };
+                assert!(later.1 != Some(earlier.0) && later.0 > earlier.0, "round {round}");
                 last = later.0;
-                earlier.clone()
+                (earlier, true, body)
             }
             (None, None) => panic!("round {round}: both changes refused"),
         };
-        last = last.max(winner.0);
-        winners.push((winner.1.clone(), if winner.1 == key_a { sent_a } else { sent_b }));
+        assert!(lost, "round {round}: the losing change neither refused nor logged");
+        last = last.max(won.0);
+        let Body::ChangeOrder(c) = &body else { unreachable!() };
+        winners.push((won.0, c.key.clone(), body));
     }
-    eprintln!("{ROUNDS} rounds: {} refused by the stream, {raced} stored both (refused by the fold)", ROUNDS - raced);
+    eprintln!("{ROUNDS} rounds: {} refused by the stream, {raced} stored both", ROUNDS - raced);
     assert!(raced < ROUNDS, "the stream refused no change made too late");
 
     // Round 2's winner sent again (its answer lost, say) as it was, made where round 1 left
     // the order: answered as logged (the stream checks where the order stands before it sees
     // a repeat); the seat that sent it is refused a change made on the order as it first was.
-    let (key, again) = winners.swap_remove(1);
+    let (_, key, again) = winners[1].clone();
     let (sender, told, rx) =
         if key.starts_with('a') { (&seat_a, &mut told_a, &mut rx_a) } else { (&seat_b, &mut told_b, &mut rx_b) };
     sender.send(again);
-    sender.send(change("stale", 0));
+    sender.send(change("stale", 1, 0));
     let stale = linkage_tests::wait_for(Duration::from_secs(30), || {
         told.drain(rx);
         told.refused("stale")
     });
-    assert!(stale, "not refused in 30 s: {:?}, {:?}", told.conflicts, told.logged);
+    assert!(stale, "not refused in 30 s: {:?}", told.refused);
     assert!(!told.refused(&key), "a change logged before was refused when sent again");
     // A last change made on the order as it is now goes in; by then every seat has what the
     // log holds before it: each change once.
-    seat_a.send(change("last", last));
+    seat_a.send(change("last", ROUNDS + 1, last));
     assert!(linkage_tests::wait_for(Duration::from_secs(30), || {
         told_a.drain(&mut rx_a);
+        told_b.drain(&mut rx_b);
         told_a.logged("last").is_some()
+            && told_b.logged.iter().any(|e| matches!(&e.body, Body::OrderChanged(c) if c.key == "last"))
     }));
-    let mut keys: Vec<&str> = told_a.logged.iter().map(|(_, k, _)| k.as_str()).collect();
+    let mut keys: Vec<String> = told_a
+        .logged
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::OrderChanged(c) => Some(c.key.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(keys.len(), ROUNDS + raced + 1, "{keys:?}");
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), ROUNDS + raced + 1, "a change logged twice");
+
+    // Each seat folds what it was told onto the order (its one unit has reported back): the
+    // changes that take effect are the winners, and the last one, on both.
+    let winning: Vec<u64> = winners.iter().map(|(at, ..)| *at).chain(told_a.logged("last").map(|l| l.0)).collect();
+    for (seat, told) in [("a", &told_a), ("b", &told_b)] {
+        let mut core = linkage::core::Core::default();
+        let mut d = streams::feed::order::fixtures::order(&["police"]);
+        d.id = order.clone();
+        d.record_step("police", streams::feed::Step::ReportedBack, chrono::Utc::now(), None);
+        core.on_feed(FeedUpdate::Event(Envelope::new(1, Body::OrderCreated(d))));
+        for env in &told.logged {
+            core.on_feed(FeedUpdate::Event(env.clone()));
+        }
+        let applied: Vec<u64> = core.orders.changes[&order].applied.iter().map(|a| a.at).collect();
+        assert_eq!(applied, winning, "seat {seat}'s fold");
+    }
 }
 
 /// Two of the three nodes die (SIGKILL): the stream has no quorum and keeps nothing, so a

@@ -74,11 +74,12 @@ pub struct Orders {
     pub requested: BTreeMap<String, (DispatchRequest, DateTime<Utc>)>,
     /// Dispatches this seat sent that the log does not have yet: (command key, incident).
     pub sending: BTreeSet<(String, String)>,
-    /// Order changes this seat sent that the log does not have yet: (command key, order).
-    pub changing: BTreeSet<(String, String)>,
-    /// The last change of this seat's that did not take effect: the order, and why (another
-    /// seat changed the order first; a close before every unit reported back).
-    pub refused: Option<(String, String)>,
+    /// Order changes this seat sent that the log does not have yet: (command key, order,
+    /// where the order's last change was when it was sent).
+    pub changing: BTreeSet<(String, String, u64)>,
+    /// The last change of this seat's that did not take effect (until the seat changes that
+    /// order again).
+    pub refused: Option<Refused>,
     /// Per order: its changes as the log has them (see [`Changes`]).
     pub changes: HashMap<String, Changes>,
 }
@@ -89,12 +90,43 @@ pub struct Changes {
     /// Where its last change was logged ([`Envelope::numbered_at`]; 0: none), taken effect
     /// or not: what a change sent now says its sender saw ([`linkage_protocol::OrderChange::seen`]).
     pub last: u64,
-    /// The last change that took effect: who made it, what, and when.
-    pub applied: Option<(String, Change, DateTime<Utc>)>,
+    /// The changes that took effect, oldest first.
+    pub applied: Vec<Applied>,
 }
 
-/// Why a change made on an order as it no longer is does not take effect.
-pub const CHANGED_BEFORE: &str = "another change of the order came first";
+/// A change of an order that took effect: where it was logged, who made it, what, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub at: u64,
+    pub by: String,
+    pub change: Change,
+    pub time: DateTime<Utc>,
+}
+
+impl Changes {
+    /// The change that took effect first after `seen`: the one that beat a change made where
+    /// the order's last change was at `seen` (`None` while the log has not brought it).
+    pub fn first_after(&self, seen: u64) -> Option<&Applied> {
+        self.applied.iter().find(|a| a.at > seen)
+    }
+}
+
+/// A change of this seat's that did not take effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub order: String,
+    pub why: Refusal,
+}
+
+/// Why a change did not take effect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// Made where the order's last change was at this place, another came first (see
+    /// [`Changes::first_after`]).
+    Late(u64),
+    /// The order's stage did not allow it (a close before every unit reported back).
+    Stage(&'static str),
+}
 
 impl Orders {
     /// The orders of one incident, newest first.
@@ -110,13 +142,19 @@ impl Orders {
 
     /// Whether a change of this order is on its way from this seat.
     pub fn changing(&self, order: &str) -> bool {
-        self.changing.iter().any(|(_, o)| o == order)
+        self.changing.iter().any(|(_, o, _)| o == order)
+    }
+
+    /// This seat's change sent as `key`, on its way: its order and where it saw the order's
+    /// last change.
+    pub(crate) fn sent(&self, key: &str) -> Option<(&str, u64)> {
+        self.changing.iter().find(|(k, ..)| k == key).map(|(_, order, seen)| (order.as_str(), *seen))
     }
 
     /// The log has the command `key`: it is no longer on its way.
     pub(crate) fn settle(&mut self, key: &str) {
         self.sending.retain(|(k, _)| k != key);
-        self.changing.retain(|(k, _)| k != key);
+        self.changing.retain(|(k, ..)| k != key);
     }
 }
 
@@ -167,7 +205,7 @@ impl Core {
 
     fn fold_order_event(&mut self, env: &Envelope) -> bool {
         // Whether this seat sent it (it is on its way until now).
-        let mine = env.body.settles().is_some_and(|key| self.orders.changing.iter().any(|(k, _)| *k == key));
+        let mine = env.body.settles().is_some_and(|key| self.orders.sent(&key).is_some());
         if let Some(key) = env.body.settles() {
             self.orders.settle(&key);
         }
@@ -213,20 +251,22 @@ impl Core {
                 let before = std::mem::replace(&mut changes.last, env.numbered_at());
                 let Some(o) = self.orders.list.get_mut(&change.order) else { return true };
                 let taken = match change.seen {
-                    Some(seen) if seen != before => Err(CHANGED_BEFORE),
-                    _ => o.apply_change(change.change, env.time),
+                    Some(seen) if seen != before => Err(Refusal::Late(seen)),
+                    _ => o.apply_change(change.change, env.time).map_err(Refusal::Stage),
                 };
                 match taken {
                     Ok(()) => {
-                        changes.applied = Some((change.by.clone(), change.change, env.time));
+                        let at = env.numbered_at();
+                        let applied = Applied { at, by: change.by.clone(), change: change.change, time: env.time };
+                        changes.applied.push(applied);
                         let incident = o.incident.clone();
                         self.orders.alerts.retain(|a| a.0 != change.order);
                         self.follow_orders(&incident);
                     }
                     Err(why) => {
-                        tracing::info!(order = %change.order, by = %change.by, why, "order change refused");
+                        tracing::info!(order = %change.order, by = %change.by, ?why, "order change refused");
                         if mine {
-                            self.orders.refused = Some((change.order.clone(), why.to_owned()));
+                            self.orders.refused = Some(Refused { order: change.order.clone(), why });
                         }
                     }
                 }
@@ -607,6 +647,7 @@ mod tests {
     use linkage_protocol::order::fixtures::{at, order};
     use linkage_protocol::{Body, Envelope, ErrorCode, FeedUpdate, OrderChange, Step};
 
+    use super::{Refusal, Refused};
     use crate::{Command, Core, Effect};
 
     /// A seat that holds D1, whose one unit has reported back (it may be closed).
@@ -647,14 +688,22 @@ mod tests {
             assert_eq!(seat.orders.list["D1"].closed.map(|c| c.0), Some(5), "the first close stands");
             let changes = &seat.orders.changes["D1"];
             assert_eq!(changes.last, 3, "the refused change is the last one logged");
-            assert_eq!(changes.applied.as_ref().map(|(by, ..)| by.as_str()), Some("值班员甲"));
+            let applied: Vec<(u64, &str)> = changes.applied.iter().map(|a| (a.at, a.by.as_str())).collect();
+            assert_eq!(applied, [(2, "值班员甲")]);
             assert!(seat.orders.changing.is_empty());
         }
         assert_eq!(a.orders.refused, None, "a's change took effect");
-        assert_eq!(b.orders.refused, Some(("D1".into(), super::CHANGED_BEFORE.into())), "b is told its did not");
-        // b, having seen it, archives the order: made on the last change, it takes effect.
+        let late = Some(Refused { order: "D1".into(), why: Refusal::Late(0) });
+        assert_eq!(b.orders.refused, late, "b is told its did not");
+        let first = b.orders.changes["D1"].first_after(0).map(|a| (a.at, a.by.as_str()));
+        assert_eq!(first, Some((2, "值班员甲")), "and what beat it");
+        // b, having seen it, archives the order: made on the last change, it takes effect, and
+        // b's card no longer shows its close refused. A second click while it is on its way
+        // sends nothing.
         let archive = sent(&mut b, Command::ArchiveOrder("D1".into()));
         assert_eq!(archive.seen, Some(3));
+        assert_eq!(b.orders.refused, None);
+        assert!(b.apply_at(Command::ArchiveOrder("D1".into()), at(31)).is_empty());
         logged(&mut [&mut a, &mut b], 4, &archive, "值班员乙");
         assert!(a.orders.list["D1"].archived.is_some() && b.orders.list["D1"].archived.is_some());
     }
@@ -667,7 +716,12 @@ mod tests {
         let key = Some(format!("change/{}", close.key));
         seat.on_feed(FeedUpdate::Refused { code: ErrorCode::Conflict, reason: "changed again".into(), key });
         assert!(!seat.orders.changing("D1"));
-        assert_eq!(seat.orders.refused, Some(("D1".into(), super::CHANGED_BEFORE.into())));
+        assert_eq!(seat.orders.refused, Some(Refused { order: "D1".into(), why: Refusal::Late(0) }));
         assert_eq!(seat.orders.list["D1"].closed, None);
+        // What beat it is not read yet; when it is, the seat can name it.
+        assert_eq!(seat.orders.changes.get("D1").and_then(|c| c.first_after(0)), None);
+        let theirs = OrderChange { key: "theirs".into(), by: "值班员丙".into(), ..close };
+        seat.on_feed(FeedUpdate::Event(Envelope::new(5, Body::OrderChanged(theirs))));
+        assert_eq!(seat.orders.changes["D1"].first_after(0).map(|a| a.by.as_str()), Some("值班员丙"));
     }
 }

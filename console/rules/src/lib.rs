@@ -309,9 +309,10 @@ impl Core {
                     && let Some(key) = key
                 {
                     if code == ErrorCode::Conflict
-                        && let Some((_, order)) = self.orders.changing.iter().find(|(k, _)| *k == key)
+                        && let Some((order, seen)) = self.orders.sent(&key)
                     {
-                        self.orders.refused = Some((order.clone(), dispatch::CHANGED_BEFORE.to_owned()));
+                        let refused = dispatch::Refused { order: order.to_owned(), why: dispatch::Refusal::Late(seen) };
+                        self.orders.refused = Some(refused);
                     }
                     self.orders.settle(&key);
                     self.desk.settle(&key);
@@ -636,7 +637,8 @@ impl Core {
                 self.orders.sending.insert((command.command_key().unwrap_or_default(), r.draft.incident.clone()));
             }
             Body::ChangeOrder(c) => {
-                self.orders.changing.insert((command.command_key().unwrap_or_default(), c.order.clone()));
+                let seen = c.seen.unwrap_or_default();
+                self.orders.changing.insert((command.command_key().unwrap_or_default(), c.order.clone(), seen));
             }
             Body::Progress(p) => self.desk.remember_sent(p),
             Body::HandOver(h) => {
@@ -652,6 +654,16 @@ impl Core {
         if let Err(why) = o.clone().apply_change(change, now) {
             tracing::warn!(%order, why, "order not changed");
             return vec![];
+        }
+        // One change of an order at a time from a seat: a second click would be made on the
+        // order as the first leaves it behind, and lose to it.
+        if self.orders.changing(&order) {
+            tracing::info!(%order, "a change of this order is on its way: not sent again");
+            return vec![];
+        }
+        // The officer decided anew on the order as it is now.
+        if self.orders.refused.as_ref().is_some_and(|r| r.order == order) {
+            self.orders.refused = None;
         }
         // Made on the order as this seat has it: where its last change is.
         let seen = Some(self.orders.changes.get(&order).map_or(0, |c| c.last));

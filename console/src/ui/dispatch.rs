@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use egui::{Color32, RichText};
 
-use crate::core::dispatch::{Address, CHANGED_BEFORE, DispatchDraft};
+use crate::core::dispatch::{Address, Applied, DispatchDraft, Refusal, Refused};
 use crate::core::order::{Change, ChannelKind, DeliveryState, Order, Stage};
 use crate::core::plan::{PlanClocks, Texts};
 use crate::core::roster::PostKind;
@@ -266,8 +266,8 @@ fn order_card(
             }
         });
         // This seat's last change did not take effect: who changed the order first, and how.
-        if let Some((_, why)) = core.orders.refused.as_ref().filter(|(id, _)| *id == order.id) {
-            ui.label(RichText::new(refusal(core, tr, &order.id, why)).color(theme::WARN).strong());
+        if let Some(refused) = core.orders.refused.as_ref().filter(|r| r.order == order.id) {
+            ui.label(RichText::new(refusal(core, tr, refused)).color(theme::WARN).strong());
         }
         for u in &order.units {
             let step = u.step().map_or(tr.t("step.none"), |s| names::step(tr, s));
@@ -331,13 +331,14 @@ fn order_card(
     commands
 }
 
-/// Why this seat's change of `order` did not take effect, in the officer's words: made on the
-/// order as it no longer is, who changed it first and how (as the log has it now); else that
-/// the order did not allow it.
-fn refusal(core: &Core, tr: &I18n, order: &str, why: &str) -> String {
-    let first = core.orders.changes.get(order).and_then(|c| c.applied.as_ref());
+/// Why this seat's change of an order did not take effect, in the officer's words: made on
+/// the order as it no longer is, who changed it first and how (once the log has brought that
+/// change); else that the order's stage did not allow it.
+fn refusal(core: &Core, tr: &I18n, refused: &Refused) -> String {
+    let Refusal::Late(seen) = refused.why else { return tr.t("dispatch.change_not_allowed").to_owned() };
+    let first = core.orders.changes.get(&refused.order).and_then(|c| c.first_after(seen));
     match first {
-        Some((by, change, at)) if why == CHANGED_BEFORE => {
+        Some(Applied { by, change, time, .. }) => {
             let what = match change {
                 Change::Close { satisfaction } => {
                     tr.f("dispatch.changed_close", &[("satisfaction", &satisfaction.to_string())])
@@ -345,9 +346,9 @@ fn refusal(core: &Core, tr: &I18n, order: &str, why: &str) -> String {
                 Change::Reopen => tr.t("dispatch.changed_reopen").to_owned(),
                 Change::Archive => tr.t("dispatch.changed_archive").to_owned(),
             };
-            tr.f("dispatch.change_lost", &[("by", by), ("what", &what), ("at", &names::clock(*at))])
+            tr.f("dispatch.change_lost", &[("by", by), ("what", &what), ("at", &names::clock(*time))])
         }
-        _ => tr.t("dispatch.change_refused").to_owned(),
+        None => tr.t("dispatch.change_refused").to_owned(),
     }
 }
 

@@ -38,8 +38,9 @@ use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage as Publish;
+use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::stream::{
-    Config, External, LastRawMessageErrorKind, RawMessageErrorKind, Source, StorageType, Stream,
+    Config, External, LastRawMessageError, LastRawMessageErrorKind, RawMessageErrorKind, Source, StorageType, Stream,
 };
 use async_nats::jetstream::{self, Context};
 use async_nats::{ConnectErrorKind, HeaderMap};
@@ -67,6 +68,11 @@ pub(super) const ANSWER: Duration = Duration::from_secs(2);
 /// link was on dying: the leaf comes back through another within a second or two) before its
 /// link is taken as cut and the event refused, not logged.
 pub(super) const NOBODY: Duration = Duration::from_secs(3);
+
+/// How many changes of one order stored together, each made where the order stood before any
+/// of them, are looked through for a repeat (see [`JetStreamLog::change_after`]): two seats at
+/// the same moment, a few at most.
+const RACED: usize = 8;
 
 /// Where a gateway's log is: the NATS servers, the county, and the township it serves.
 #[derive(Debug, Clone)]
@@ -658,9 +664,13 @@ impl JetStreamLog {
     /// Where the change published as `id` under its order's `subject`, made where the order's
     /// last change was at `seen`, is in the stream after all (`Ok(Ok(at))`): sent before and
     /// its answer lost — nats-server 2.9 checks where the order stands before it sees that a
-    /// message is a repeat. Else (`Ok(Err(last))`) where the order's last change is. Looked for
-    /// after `seen` only (where it would be), in this gateway's stream or in `elsewhere`'s own
-    /// (a township on its own node, through its domain).
+    /// message is a repeat. Else (`Ok(Err(last))`) where the order's last change is (0: none).
+    /// In this gateway's stream or in `elsewhere`'s own (a township on its own node, through
+    /// its domain).
+    ///
+    /// Taken, it was the first change after `seen`, or one of the few sent at the same moment
+    /// that the 2.9 server stored together ([`RACED`]): only those are looked at, so a change
+    /// made on an order long changed since costs a few questions, however many changes it has.
     async fn change_after(
         &self,
         subject: &str,
@@ -675,21 +685,25 @@ impl JetStreamLog {
                 .map_err(|e| e.to_string())?,
             None => self.js.get_stream_no_info(self.county.stream()).await.map_err(|e| e.to_string())?,
         };
-        let mut last = seen;
-        // Each change after `seen` once (an order has a handful).
-        loop {
-            let next = tokio::time::timeout(ANSWER, stream.get_first_raw_message_by_subject(subject, last + 1))
-                .await
-                .map_err(|_| format!("the changes under {subject} took over {ANSWER:?} to read"))?;
-            match next {
-                Ok(found) if found.headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str()) == Some(id) => {
-                    return Ok(Ok(found.sequence));
-                }
-                Ok(found) => last = found.sequence,
-                Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(Err(last)),
-                Err(e) => return Err(e.to_string()),
+        let ours = |found: &StreamMessage| {
+            found.headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str()) == Some(id)
+        };
+        let Some(last) = one_under(subject, stream.get_last_raw_message_by_subject(subject)).await? else {
+            return Ok(Err(0));
+        };
+        if ours(&last) {
+            return Ok(Ok(last.sequence));
+        }
+        let mut from = seen.saturating_add(1);
+        for _ in 0..RACED {
+            match one_under(subject, stream.get_first_raw_message_by_subject(subject, from)).await? {
+                Some(found) if found.sequence >= last.sequence => break,
+                Some(found) if ours(&found) => return Ok(Ok(found.sequence)),
+                Some(found) => from = found.sequence + 1,
+                None => break,
             }
         }
+        Ok(Err(last.sequence))
     }
 
     /// The message id of `pending`: its sender's key, within this gateway's township (two
@@ -706,11 +720,7 @@ impl JetStreamLog {
     /// `pending` as it is published ([`Item`]). A change of an order goes under the order, so
     /// that the stream can check where that order's last change is ([`Body::seen_change`]).
     fn publish(&self, pending: &Pending) -> Item {
-        let route = match &pending.body {
-            Body::OrderChanged(change) => Some(change.order.as_str()),
-            _ => pending.route.as_deref(),
-        };
-        let subject = self.county.subject(pending.township.as_deref(), pending.body.kind(), route);
+        let subject = self.county.subject(pending.township.as_deref(), pending.body.kind(), keyed_by(pending));
         let township = Some(self.county.here(pending.township.as_deref())).filter(|t| *t != "county");
         let envelope = Envelope { township: township.map(str::to_owned), ..Envelope::new(0, pending.body.clone()) };
         let frame = envelope.to_text();
@@ -853,6 +863,30 @@ fn placed(envelope: Envelope, seq: u64, origin: Option<u64>) -> String {
     Envelope { seq, origin, ..envelope }.numbered().to_text()
 }
 
+/// What the last token of `pending`'s subject names: the order a change is of (the stream
+/// checks where that order's last change is under it, [`Body::seen_change`]), else the unit
+/// the event is addressed to.
+fn keyed_by(pending: &Pending) -> Option<&str> {
+    match &pending.body {
+        Body::OrderChanged(change) => Some(&change.order),
+        _ => pending.route.as_deref(),
+    }
+}
+
+/// The stream's answer to `question` about one message under `subject`: the message, none
+/// (`Ok(None)`), or why it did not answer in time.
+async fn one_under(
+    subject: &str,
+    question: impl std::future::Future<Output = Result<StreamMessage, LastRawMessageError>>,
+) -> Result<Option<StreamMessage>, String> {
+    match tokio::time::timeout(ANSWER, question).await {
+        Ok(Ok(found)) => Ok(Some(found)),
+        Ok(Err(e)) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+        Ok(Err(e)) => Err(format!("the changes under {subject}: {e}")),
+        Err(_) => Err(format!("the changes under {subject} took over {ANSWER:?} to read")),
+    }
+}
+
 /// The header with which the county's stream marks an event it sourced: `<stream> <seq>` on
 /// nats-server 2.9, `<stream> <seq> <filter> <destination>` since 2.10 — the event's place in
 /// the township's own stream second ([`source_place`]).
@@ -910,6 +944,23 @@ mod tests {
     #[test]
     fn subjects_keep_a_township_to_itself_and_routes_to_their_unit() {
         let t = county(Some("t1"));
+        // An order's changes go under the order (a township's own order id spelled out).
+        let change = |order: &str| {
+            let change = linkage_protocol::OrderChange {
+                key: "k".into(),
+                order: order.into(),
+                change: linkage_protocol::Change::Archive,
+                by: String::new(),
+                seen: Some(3),
+            };
+            Pending { dedup: None, route: None, body: Body::OrderChanged(change), township: None }
+        };
+        let (d1, own) = (change("D000001"), change("t1/D000002"));
+        assert_eq!(t.subject(None, "order_changed", keyed_by(&d1)), "lk.c1.t1.order_changed.D000001");
+        assert_eq!(
+            t.subject(None, "order_changed", keyed_by(&own)),
+            format!("lk.c1.t1.order_changed.{}", token("t1/D000002"))
+        );
         assert_eq!(t.subject(None, "order_issued", Some("police-1")), "lk.c1.t1.order_issued.police-1");
         // Dots, wildcards and Chinese are spelled out, so that no two units share a token.
         assert_eq!(t.subject(None, "order_issued", Some("a.b")), "lk.c1.t1.order_issued._612e62");
