@@ -178,6 +178,16 @@ fn cert(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `linkage hub permissions --county C --township T`: what the NATS user of township T's
+/// gateways may do on the county's nodes, for its entry in their `authorization { users }`.
+fn permissions(args: &[String]) -> Result<(), String> {
+    let f = flags(args, &["--county", "--township"])?;
+    let county = f.get("county").ok_or("hub permissions needs --county C")?;
+    let township = f.get("township").ok_or("hub permissions needs --township T")?;
+    print!("{}", streams::feed::nats_users::township_gateway(county, township)?);
+    Ok(())
+}
+
 /// A token, never from the command line: the file `--token-file` names, or `LINKAGE_TOKEN`.
 fn token(f: &HashMap<String, String>) -> Result<String, String> {
     match f.get("token-file") {
@@ -191,8 +201,10 @@ fn token(f: &HashMap<String, String>) -> Result<String, String> {
 /// The center's server: the hub, and with `--config` the dispatch service for that township.
 /// `--tls DIR` serves wss only, with the identity `linkage hub cert` made in DIR.
 fn hub(args: &[String]) -> Result<(), String> {
-    if args.first().map(String::as_str) == Some("cert") {
-        return cert(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("cert") => return cert(&args[1..]),
+        Some("permissions") => return permissions(&args[1..]),
+        _ => {}
     }
     let f = flags(
         args,
@@ -482,6 +494,14 @@ mod tests {
         assert_eq!(default.maximized, Some(true));
         let sized = super::viewport(Some([1280.0, 720.0]));
         assert_eq!((sized.maximized, sized.inner_size), (Some(false), Some(egui::vec2(1280.0, 720.0))));
+    }
+
+    #[test]
+    fn hub_permissions_needs_the_county_and_the_township_and_refuses_a_bad_name() {
+        let args = |words: &[&str]| -> Vec<String> { words.iter().map(|w| w.to_string()).collect() };
+        assert!(super::permissions(&args(&["--county", "c1"])).unwrap_err().contains("--township"));
+        assert!(super::permissions(&args(&["--county", "c 1", "--township", "t1"])).unwrap_err().contains("county"));
+        super::permissions(&args(&["--county", "c1", "--township", "青溪镇"])).unwrap();
     }
 
     #[test]

@@ -650,15 +650,21 @@ fn access<'a>(
     ca: &'a std::path::Path,
 ) -> Vec<&'a std::ffi::OsStr> {
     let mut args = gateway_args(nats, None);
-    args.extend::<[&std::ffi::OsStr; 6]>([
+    args.extend(credentials(user, password, ca));
+    args
+}
+
+/// How a gateway is let in by a secured cluster: as `user`, its password in the file
+/// `password`, trusting the authority `ca`.
+fn credentials<'a>(user: &'a str, password: &'a std::path::Path, ca: &'a std::path::Path) -> [&'a std::ffi::OsStr; 6] {
+    [
         "--nats-user".as_ref(),
         user.as_ref(),
         "--nats-password-file".as_ref(),
         password.as_os_str(),
         "--nats-ca".as_ref(),
         ca.as_os_str(),
-    ]);
-    args
+    ]
 }
 
 /// A file in `dir` named `name` that only its owner may read, holding `text` (a password).
@@ -857,14 +863,14 @@ fn service(
     name: &str,
     port: u16,
     (nats, config): (&str, &std::path::Path),
-    more: &[&str],
+    more: &[&std::ffi::OsStr],
 ) -> Gateway {
     let own = dir.join(name);
     std::fs::create_dir_all(&own).unwrap();
     std::fs::copy(dir.join("tokens.toml"), own.join("tokens.toml")).unwrap();
     let mut args = gateway_args(nats, Some("t1"));
     args.extend::<[&std::ffi::OsStr; 2]>(["--config".as_ref(), config.as_os_str()]);
-    args.extend(more.iter().map(std::ffi::OsStr::new));
+    args.extend(more);
     Gateway::new(peers::linkage_hub(&own, port, &args))
 }
 
@@ -880,9 +886,12 @@ struct ServiceRig {
 
 impl ServiceRig {
     fn start() -> ServiceRig {
+        ServiceRig::on(NatsCluster::start(3))
+    }
+
+    fn on(cluster: NatsCluster) -> ServiceRig {
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let cluster = NatsCluster::start(3);
         let nats = cluster.urls();
         let smsc = peers::start_smsc(dir.path(), 0);
         ServiceRig { dir, runtime, cluster, nats, smsc }
@@ -899,32 +908,64 @@ impl ServiceRig {
 
 /// A county seat, on a gateway of the whole county, dispatches a township's incidents: its
 /// dispatches are logged under that township, whose service (on the township's gateway) builds
-/// and sends the orders; every unit terminal of the township gets each order once.
+/// and sends the orders; every unit terminal of the township gets each order once. On a
+/// secured cluster, where the township's gateway is let in as its own user with the
+/// permissions `linkage hub permissions` prints: its service works whole, and that user may
+/// not write under another township, take another township's lease or delete the stream.
 #[test]
-fn a_county_seat_dispatches_a_townships_incidents_through_its_service() {
+fn a_county_seat_dispatches_a_townships_incidents_through_its_service_whose_user_writes_only_its_own() {
     const ORDERS: usize = 5;
-    let rig = ServiceRig::start();
+    let rig = ServiceRig::on(NatsCluster::start_secured(3));
     let (dir, runtime, nats) = (&rig.dir, &rig.runtime, &rig.nats);
+    let secured = rig.cluster.secured().unwrap();
+    let (t1_user, t1_password) = &secured.township;
+    let (county_secret, t1_secret) =
+        (secret(dir.path(), "password", &secured.password), secret(dir.path(), "t1-password", t1_password));
     let [township, county] = linkage_tests::free_tcp_ports();
     let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
     let (config_path, config) = rig.config(&whole);
-    let _service = service(dir.path(), "t1", township, (nats, &config_path), &[]);
-    // The county's gateway knows the seat only (unit terminals connect to their township's).
+    // The county's gateway first: it makes the county's stream, which a township's may not.
+    // It knows the seat only (unit terminals connect to their township's).
     let own = dir.path().join("county");
     std::fs::create_dir_all(&own).unwrap();
     std::fs::write(own.join("tokens.toml"), "[[token]]\ntoken = \"seat\"\nrole = \"console\"\nname = \"县值班员\"\n")
         .unwrap();
-    let _county = Gateway::new(peers::linkage_hub(
-        &own,
-        county,
-        &["--nats".as_ref(), nats.as_ref(), "--county".as_ref(), "c1".as_ref()],
-    ));
+    let _county =
+        Gateway::new(peers::linkage_hub(&own, county, &access(nats, &secured.user, &county_secret, &secured.ca)));
+    let t1_access = credentials(t1_user, &t1_secret, &secured.ca);
+    let _service = service(dir.path(), "t1", township, (nats, &config_path), &t1_access);
     let (_terminals, mut received) = drill::unit_terminals(runtime, &t1);
     let mut seat = drill::dispatch_from(ORDERS, runtime, dir.path(), (&t1, &whole, &config), drill::draft);
     seat.until(60, "every order built and every message sent", |core| drill::all_sent(core, ORDERS));
     assert!(seat.core.incidents.all().iter().all(|t| t.township.as_deref() == Some("t1")));
     drill::each_order_once(&seat, &mut received, ORDERS);
     drill::each_sms_once(&seat, &rig.smsc.log, ORDERS);
+
+    // As t1's gateways' user: an event under t2 is never stored (one under t1, sent after it
+    // on the same connection, is), t2's lease is not taken, the stream is not deleted.
+    let (other, own_event, lease, deleted, stream) = runtime.block_on(async {
+        let client = rig.cluster.client_as(Some((t1_user, t1_password))).await.expect("t1's user is let in");
+        let js = async_nats::jetstream::new(client);
+        let acked = |subject: &'static str| {
+            let js = js.clone();
+            async move {
+                let sent = js.publish(subject, "{}".into()).await.ok()?;
+                tokio::time::timeout(Duration::from_secs(3), sent).await.ok()?.ok()
+            }
+        };
+        let other = acked("lk.c1.t2.incident_reported._").await;
+        let own_event = acked("lk.c1.t1.incident_reported._").await;
+        let leases = js.get_key_value("LK_c1_leases").await.expect("t1 reads the leases");
+        let lease = tokio::time::timeout(Duration::from_secs(3), leases.create("services.t2", "t1".into())).await;
+        let deleted = tokio::time::timeout(Duration::from_secs(3), js.delete_stream("LK_c1")).await;
+        let stream = js.get_stream("LK_c1").await.expect("the county's stream is there");
+        let stored = stream.get_last_raw_message_by_subject("lk.c1.t2.incident_reported._").await;
+        (other, own_event, lease.ok().and_then(Result::ok), deleted.ok().and_then(Result::ok), stored.ok())
+    });
+    assert!(own_event.is_some(), "t1's user could not write under t1");
+    assert!(other.is_none() && stream.is_none(), "t1's user wrote under t2");
+    assert!(lease.is_none(), "t1's user took t2's lease");
+    assert!(deleted.is_none(), "t1's user deleted the county's stream");
 }
 
 /// Only one of a township's servers acts for it: two gateways of township `t1` both run its
@@ -1046,7 +1087,7 @@ fn a_township_on_its_own_node_works_on_through_a_cut_link_and_the_county_catches
     let [township, county] = linkage_tests::free_tcp_ports();
     let (t1, whole) = (format!("ws://127.0.0.1:{township}"), format!("ws://127.0.0.1:{county}"));
     let (config_path, config) = rig.config(&t1);
-    let own = ["--leaf-townships", "t1", "--replicas", "1"];
+    let own = ["--leaf-townships", "t1", "--replicas", "1"].map(std::ffi::OsStr::new);
     let _service = service(dir.path(), "t1", township, (&leaf.url(), &config_path), &own);
     let mut args = gateway_args(&rig.nats, None);
     args.extend(["--leaf-townships", "t1"].map(std::ffi::OsStr::new));

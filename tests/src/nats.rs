@@ -35,8 +35,12 @@ pub struct NatsCluster {
 /// What a secured cluster asks of its clients and shows them; its routes ask the nodes for
 /// their own user and password, over TLS both ways (a node shows its certificate).
 pub struct Secured {
+    /// The county's gateways' user (it may do anything) and its password.
     pub user: String,
     pub password: String,
+    /// The user of township t1's gateways in county c1, kept to what
+    /// `streams::feed::nats_users::township_gateway` lets it do, and its password.
+    pub township: (String, String),
     /// The authority that signed the nodes' certificate (for `127.0.0.1`).
     pub ca: std::path::PathBuf,
 }
@@ -77,7 +81,12 @@ impl NatsCluster {
             streams::feed::tls::make_site_certs(&tls, &["127.0.0.1".to_owned()]).expect("the nodes' certificates");
             let leaves = dir.path().join("townships-ca");
             streams::feed::tls::make_site_certs(&leaves, &["townships".to_owned()]).expect("the townships' authority");
-            Secured { user: "gateway".into(), password: "c4-horse-staple".into(), ca: tls.join("ca.pem") }
+            Secured {
+                user: "gateway".into(),
+                password: "c4-horse-staple".into(),
+                township: ("gateway-t1".into(), "t1-battery-clip".into()),
+                ca: tls.join("ca.pem"),
+            }
         });
         let mut cluster = NatsCluster { dir, nodes, secured };
         for i in 0..n {
@@ -117,9 +126,13 @@ impl NatsCluster {
             leaves = if secured { self.leaves_access() } else { String::new() },
         );
         if let Some(secured) = &self.secured {
+            let (township, password) = &secured.township;
+            let kept = streams::feed::nats_users::township_gateway("c1", "t1").expect("t1's permissions");
             config += &format!(
-                "{}tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
-                authorization((&secured.user, &secured.password)),
+                "authorization {{\n  users: [\n    {{ user: {}, password: {} }}\n    {{ user: {township}, password: {password}, {kept} }}\n  ]\n}}\n\
+                 tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
+                secured.user,
+                secured.password,
                 tls.join("server.pem").display(),
                 tls.join("server.key").display()
             );
@@ -234,9 +247,15 @@ impl NatsCluster {
 
     /// A client of the cluster, let in as the gateways are.
     async fn client(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
+        let user = self.secured.as_ref().map(|s| (s.user.as_str(), s.password.as_str()));
+        self.client_as(user).await
+    }
+
+    /// A client of the cluster as `user` with its password (a secured cluster's).
+    pub async fn client_as(&self, user: Option<(&str, &str)>) -> Result<async_nats::Client, async_nats::ConnectError> {
         let mut options = async_nats::ConnectOptions::new();
-        if let Some(s) = &self.secured {
-            options = options.user_and_password(s.user.clone(), s.password.clone()).add_root_certificates(s.ca.clone());
+        if let (Some(s), Some((user, password))) = (&self.secured, user) {
+            options = options.user_and_password(user.into(), password.into()).add_root_certificates(s.ca.clone());
         }
         options.connect(self.urls().split(',').collect::<Vec<_>>().as_slice()).await
     }

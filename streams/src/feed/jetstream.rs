@@ -220,7 +220,6 @@ impl County {
     /// Checks the county's name is a subject token (a dot or a wildcard would change what it
     /// means) and the township is named (anything but `county`, the county's own events).
     pub fn check(&self) -> Result<(), String> {
-        let bad = |s: &str| s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if self.urls.is_empty() {
             return Err("no NATS server given".into());
         }
@@ -231,18 +230,11 @@ impl County {
                 "NATS server …@{host}: no user or password in the address (--nats-user, --nats-password-file)"
             ));
         }
-        if bad(&self.county) {
-            return Err(format!("county {:?}: use letters, digits, '_' or '-'", self.county));
+        check_names(&self.county, self.township.iter().chain(&self.leaves))?;
+        if !(1..=5).contains(&self.replicas) {
+            return Err(format!("{} replicas: JetStream keeps 1 to 5", self.replicas));
         }
-        match self.township.iter().chain(&self.leaves).find(|t| !named(t)) {
-            Some(t) => {
-                Err(format!("township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)"))
-            }
-            _ if !(1..=5).contains(&self.replicas) => {
-                Err(format!("{} replicas: JetStream keeps 1 to 5", self.replicas))
-            }
-            _ => Ok(()),
-        }
+        Ok(())
     }
 
     /// Whether `township` keeps its log on its own node.
@@ -300,6 +292,21 @@ impl County {
 /// `county` (the county's own events).
 fn named(township: &str) -> bool {
     !township.trim().is_empty() && township != "county" && township.chars().count() <= 32
+}
+
+/// Whether `county` is a county's name (a subject token as it is: letters, digits, `_`, `-`)
+/// and each of `townships` a township's ([`named`]); else what is wrong with the first that
+/// is not.
+pub(super) fn check_names<'a>(county: &str, mut townships: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    if county.is_empty() || !county.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(format!("county {county:?}: use letters, digits, '_' or '-'"));
+    }
+    match townships.find(|t| !named(t)) {
+        Some(t) => {
+            Err(format!("township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)"))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The stream of `township` of `county` on the township's own node.

@@ -12,6 +12,7 @@ mod hub;
 pub mod jetstream;
 pub mod lease;
 mod logs;
+pub mod nats_users;
 mod reach;
 pub mod routes;
 pub mod tls;
