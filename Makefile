@@ -23,7 +23,7 @@ TEST_PACKAGES := ffmpeg python3 curl baresip-core sip-tester sox python3-aiortc 
   chromium libjs-janus-gateway libjs-webrtc-adapter
 PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(HEADLESS_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps deb run-packages demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting bench-county lint
+.PHONY: deps deb run-packages demo demo-unit test bench bench-hub bench-wall bench-upload bench-map bench-dispatch bench-meeting bench-county bench-county-planned lint
 
 ## deps: install the Debian packages that are missing (idempotent; apt runs only when needed)
 deps:
@@ -114,3 +114,8 @@ bench-meeting: deps
 ## the stream's leader killed once; last line `county-bench townships=10 consoles=20 …`
 bench-county: deps
 	$(CARGO) bench -p linkage --bench county
+
+## bench-county-planned: the same, the leader stopped as a planned restart stops it (lame duck mode);
+## last line `county-bench-planned townships=10 consoles=20 …`
+bench-county-planned: deps
+	$(CARGO) bench -p linkage --bench county -- --planned

@@ -7,7 +7,9 @@
 //! each gateway) and 18 townships' (their tokens keep them to their township): two each for
 //! t0–t7 (one on each gateway), one each for t8 and t9. Terminals alternate between the
 //! gateways. Half way through, the stream's leader is killed (SIGKILL) and started again a
-//! second later.
+//! second later — or, with `--planned` (`make bench-county-planned`), stopped as a planned
+//! restart stops it (lame duck mode: it hands its leadership over first) and started again
+//! once it has stopped.
 //! Reports not acknowledged are sent again afterwards (the log keeps a repeat once).
 //!
 //! - `events_per_s`: reports acknowledged during the paced run, per second of it (at most the
@@ -22,6 +24,7 @@
 //!
 //! Prints, last:
 //! `county-bench townships=10 consoles=20 events_per_s=E p99_ms=P failover_gap_ms=G lost=L duplicated=D`
+//! (`county-bench-planned …` with `--planned`).
 
 #[path = "../tests/peers/mod.rs"]
 mod peers;
@@ -95,6 +98,9 @@ fn report(township: usize, n: usize, sent_us: u64) -> Body {
 
 fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
+    // `--planned`: the leader is stopped as a planned restart stops it (lame duck mode), not
+    // killed; the last line says `county-bench-planned`.
+    let planned = std::env::args().any(|a| a == "--planned");
     // The benchmark: 10 townships × 1000 reports a second for 20 s; the smoke run (in `make
     // test`): 2 townships, 100 a second for 2 s, no kill.
     let (townships, per_second, seconds) = if smoke { (2, 100, 2) } else { (10, 1000, 20) };
@@ -146,7 +152,7 @@ fn main() {
     // While reports are still being sent, every arrival's gap counts.
     let during = |_: Option<usize>| usize::MAX;
     let start = Instant::now();
-    let mut killed = false;
+    let (mut stopping, mut restarted): (Option<String>, bool) = (None, false);
     for tick in 0..ticks {
         for (t, (terminal, _)) in terminals.iter().enumerate() {
             for _ in 0..per_tick {
@@ -155,12 +161,24 @@ fn main() {
                 terminal.send(report(t, sent[t].len(), at));
             }
         }
-        if !smoke && !killed && tick >= ticks / 2 {
+        if !smoke && stopping.is_none() && tick >= ticks / 2 {
             let leader = runtime.block_on(cluster.leader("LK_c1")).expect("the stream has a leader");
-            cluster.kill(&leader);
-            follow(&mut seats, Duration::from_secs(1), &during);
-            cluster.restart(&leader);
-            killed = true;
+            if planned {
+                cluster.lame_duck(&leader);
+            } else {
+                cluster.kill(&leader);
+                follow(&mut seats, Duration::from_secs(1), &during);
+            }
+            stopping = Some(leader);
+        }
+        // Started again once it has stopped (killed: at once; in lame duck mode: after it
+        // handed its leadership over and closed its clients).
+        if let Some(node) = stopping.as_deref()
+            && !restarted
+            && cluster.stopped(node)
+        {
+            cluster.restart(node);
+            restarted = true;
         }
         follow(&mut seats, Duration::ZERO, &during);
         let due = start + Duration::from_millis(10 * (tick as u64 + 1));
@@ -255,8 +273,10 @@ fn main() {
         latencies.iter().filter(|l| **l > 1_000_000).count()
     );
     drop(gateways);
+    assert!(smoke || restarted, "the stopped leader was not started again during the run");
     println!(
-        "county-bench townships={townships} consoles={consoles} events_per_s={events_per_s:.0} p99_ms={p99:.1} failover_gap_ms={} lost={lost} duplicated={duplicated}",
+        "county-bench{} townships={townships} consoles={consoles} events_per_s={events_per_s:.0} p99_ms={p99:.1} failover_gap_ms={} lost={lost} duplicated={duplicated}",
+        if planned { "-planned" } else { "" },
         gap.as_millis()
     );
 }

@@ -293,6 +293,31 @@ impl NatsCluster {
         }
     }
 
+    /// Stops node `name` as a planned restart does: lame duck mode (`nats-server --signal
+    /// ldm=PID`), in which it hands the leadership of what it leads to another node at once,
+    /// closes its clients one by one and stops. [`NatsCluster::stopped`] says when it has.
+    pub fn lame_duck(&mut self, name: &str) {
+        let i = self.index(name);
+        let Some(child) = &self.nodes[i].child else { return };
+        let signalled = Command::new("nats-server")
+            .arg("--signal")
+            .arg(format!("ldm={}", child.id()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        assert!(signalled.is_ok_and(|s| s.success()), "nats-server --signal ldm did not reach node {name}");
+    }
+
+    /// Whether node `name` has stopped (it was put in lame duck mode, or died).
+    pub fn stopped(&mut self, name: &str) -> bool {
+        let i = self.index(name);
+        let running = self.nodes[i].child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)));
+        if !running {
+            self.nodes[i].child = None;
+        }
+        !running
+    }
+
     /// Starts node `name` again on its store and ports.
     pub fn restart(&mut self, name: &str) {
         let i = self.index(name);
