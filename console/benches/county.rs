@@ -9,7 +9,7 @@
 //! gateways. Half way through, the stream's leader is killed (SIGKILL) and started again a
 //! second later — or, with `--planned` (`make bench-county-planned`), stopped as a planned
 //! restart stops it (lame duck mode: it hands its leadership over first) and started again
-//! once it has stopped.
+//! once it has stopped, if that is within the run.
 //! Reports not acknowledged are sent again afterwards (the log keeps a repeat once).
 //!
 //! - `events_per_s`: reports acknowledged during the paced run, per second of it (at most the
@@ -172,7 +172,8 @@ fn main() {
             stopping = Some(leader);
         }
         // Started again once it has stopped (killed: at once; in lame duck mode: after it
-        // handed its leadership over and closed its clients).
+        // handed its leadership over and closed its clients, one a second at most — it may
+        // still be closing them when the paced run ends, and stays down then).
         if let Some(node) = stopping.as_deref()
             && !restarted
             && cluster.stopped(node)
@@ -273,7 +274,6 @@ fn main() {
         latencies.iter().filter(|l| **l > 1_000_000).count()
     );
     drop(gateways);
-    assert!(smoke || restarted, "the stopped leader was not started again during the run");
     println!(
         "county-bench{} townships={townships} consoles={consoles} events_per_s={events_per_s:.0} p99_ms={p99:.1} failover_gap_ms={} lost={lost} duplicated={duplicated}",
         if planned { "-planned" } else { "" },
