@@ -41,13 +41,13 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>, into: &mut Vec<(u64, Stri
     }
 }
 
-/// The reason of the first refusal a client is told within 30 s.
-fn refused(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>) -> Option<String> {
+/// The first refusal a client is told within 30 s: its code, reason and the command it names.
+fn refused(rx: &mut mpsc::UnboundedReceiver<FeedUpdate>) -> Option<(ErrorCode, String, Option<String>)> {
     let mut refusal = None;
     linkage_tests::wait_for(Duration::from_secs(30), || {
         while let Ok(update) = rx.try_recv() {
-            if let FeedUpdate::Refused { reason, .. } = update {
-                refusal.get_or_insert(reason);
+            if let FeedUpdate::Refused { code, reason, key } = update {
+                refusal.get_or_insert((code, reason, key));
             }
         }
         refusal.is_some()
@@ -482,16 +482,7 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
         ("E999999".into(), ErrorCode::Invalid, "there is no event 999999"),
     ] {
         t1_seat_handle.send(acknowledge(incident.clone()));
-        let mut refusal = None;
-        linkage_tests::wait_for(Duration::from_secs(30), || {
-            while let Ok(update) = t1_seat_rx.try_recv() {
-                if let FeedUpdate::Refused { code, reason, key } = update {
-                    refusal.get_or_insert((code, reason, key));
-                }
-            }
-            refusal.is_some()
-        });
-        let (refused_as, reason, key) = refusal.expect("a t1 seat's acknowledgement was not refused");
+        let (refused_as, reason, key) = refused(&mut t1_seat_rx).expect("a t1 seat's acknowledgement was not refused");
         assert!(reason.contains(why) && refused_as == code && code.is_final(), "{refused_as:?}: {reason}");
         assert_eq!(key, Some(format!("ack/{incident}")));
     }
@@ -543,7 +534,7 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     // would read every township's orders for its unit id.
     let session = runtime.block_on(login(&url(a), None, "zhao", "staple horse")).expect("the person logs in");
     let (_person, mut person_rx) = client(&runtime, &url(a), &session.token, Role::UnitTerminal);
-    let refusal = refused(&mut person_rx).expect("a unit's person was let in on the whole county's gateway");
+    let (_, refusal, _) = refused(&mut person_rx).expect("a unit's person was let in on the whole county's gateway");
     assert!(refusal.contains("needs its township"), "{refusal}");
 
     // Where the units are reaches the county's seat, not a seat kept to a township: a
@@ -943,7 +934,7 @@ fn a_county_seat_dispatches_a_townships_incidents_through_its_service_whose_user
 
     // As t1's gateways' user: an event under t2 is never stored (one under t1, sent after it
     // on the same connection, is), t2's lease is not taken, the stream is not deleted.
-    let (other, own_event, lease, deleted, stream) = runtime.block_on(async {
+    let (other, own_event, lease, deleted, none_stored) = runtime.block_on(async {
         let client = rig.cluster.client_as(Some((t1_user, t1_password))).await.expect("t1's user is let in");
         let js = async_nats::jetstream::new(client);
         let acked = |subject: &'static str| {
@@ -958,14 +949,19 @@ fn a_county_seat_dispatches_a_townships_incidents_through_its_service_whose_user
         let leases = js.get_key_value("LK_c1_leases").await.expect("t1 reads the leases");
         let lease = tokio::time::timeout(Duration::from_secs(3), leases.create("services.t2", "t1".into())).await;
         let deleted = tokio::time::timeout(Duration::from_secs(3), js.delete_stream("LK_c1")).await;
+        // Read back after t1's own event was stored: t2's lease and t2's event are not there.
+        let lease_now = leases.entry("services.t2").await.expect("the leases answer");
         let stream = js.get_stream("LK_c1").await.expect("the county's stream is there");
         let stored = stream.get_last_raw_message_by_subject("lk.c1.t2.incident_reported._").await;
-        (other, own_event, lease.ok().and_then(Result::ok), deleted.ok().and_then(Result::ok), stored.ok())
+        let none_stored =
+            stored.is_err_and(|e| e.kind() == async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound);
+        let deleted = deleted.ok().and_then(Result::ok).is_some();
+        (other, own_event, (lease.ok().and_then(Result::ok), lease_now), deleted, none_stored)
     });
     assert!(own_event.is_some(), "t1's user could not write under t1");
-    assert!(other.is_none() && stream.is_none(), "t1's user wrote under t2");
-    assert!(lease.is_none(), "t1's user took t2's lease");
-    assert!(deleted.is_none(), "t1's user deleted the county's stream");
+    assert!(other.is_none() && none_stored, "t1's user wrote under t2");
+    assert!(lease.0.is_none() && lease.1.is_none(), "t1's user took t2's lease");
+    assert!(!deleted, "t1's user deleted the county's stream");
 }
 
 /// Only one of a township's servers acts for it: two gateways of township `t1` both run its

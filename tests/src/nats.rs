@@ -251,8 +251,10 @@ impl NatsCluster {
         self.client_as(user).await
     }
 
-    /// A client of the cluster as `user` with its password (a secured cluster's).
+    /// A client of the cluster as `user` with its password (a secured cluster's; none on one
+    /// that is not).
     pub async fn client_as(&self, user: Option<(&str, &str)>) -> Result<async_nats::Client, async_nats::ConnectError> {
+        assert_eq!(user.is_some(), self.secured.is_some(), "a user for a secured cluster, and only for one");
         let mut options = async_nats::ConnectOptions::new();
         if let (Some(s), Some((user, password))) = (&self.secured, user) {
             options = options.user_and_password(user.into(), password.into()).add_root_certificates(s.ca.clone());

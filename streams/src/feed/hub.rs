@@ -297,6 +297,15 @@ impl Hub {
         if let Some(county) = &county {
             let beside = shared.clone();
             if county.county().township.is_none() {
+                // The county's gateway makes the leases' bucket, so that a township's gateway
+                // with its own user need not make a stream (`nats_users`): it asks again
+                // until the bucket is there.
+                let leases = county.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = super::lease::bucket(&leases, leases.county()).await {
+                        tracing::warn!(error = %e, "the county's leases' bucket is not made; a township's gateway will");
+                    }
+                });
                 let found = super::reach::Found::default();
                 tokio::spawn(super::reach::answer_townships(county.clone(), found.clone(), stopped.clone()));
                 if !county.county().leaves.is_empty() {
@@ -944,10 +953,11 @@ impl Placer {
                         if task_county.county().keeps_own(&of) {
                             Ok(Some(of))
                         } else {
-                            Err(not(
-                                ErrorCode::Invalid,
-                                format!("{of} keeps no log of its own in this county: not logged"),
-                            ))
+                            // Perhaps not yet: a gateway learns the townships on their own
+                            // nodes when it starts.
+                            Err(Unlogged::Failed(format!(
+                                "{of} keeps no log of its own that this gateway knows of: not logged"
+                            )))
                         }
                     }
                     Some(About::Own(of)) => Err(not(

@@ -748,6 +748,9 @@ impl JetStreamLog {
     /// append would be (then `Err`); an event that is not there, or not one of ours, is not
     /// waited for (`Ok(Err(why))`: for good).
     pub async fn township_at_when_answered(&self, seq: u64) -> Result<Result<Option<String>, String>, String> {
+        if seq == 0 {
+            return Ok(Err("there is no event 0".into()));
+        }
         let until = tokio::time::Instant::now() + PATIENCE;
         loop {
             let asked = tokio::time::timeout(ANSWER, self.stream.get_raw_message(seq)).await;

@@ -113,7 +113,7 @@ impl Lease {
 /// key-value convention lays it out (`KV_<bucket>`, one message per key, rollups, direct gets):
 /// the client's own `create_key_value` first asks for the account's limits in a form 2.9.10
 /// does not answer in.
-async fn bucket(log: &JetStreamLog, county: &County) -> Result<Store, String> {
+pub(super) async fn bucket(log: &JetStreamLog, county: &County) -> Result<Store, String> {
     let name = format!("LK_{}_leases", county.county);
     let js = log.context();
     let config = stream::Config {

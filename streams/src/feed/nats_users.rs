@@ -1,13 +1,16 @@
 //! What a township's gateway may do on the county's NATS nodes: the `permissions` of the user
 //! it connects with (`--nats-user`), for the nodes' `authorization { users: [...] }`.
 //!
-//! A township's gateway writes its township's events and nothing else: it publishes under its
-//! township's subjects only (`lk.<county>.<township>.>`), takes and renews only its township's
-//! leases, and may not create, change or delete a stream or a consumer of another stream. What
-//! it reads is not kept to its township by the nodes: nats-server 2.9 names a consumer's filter
-//! in the request's body, which permissions do not see (2.10 names it in the subject), so a
-//! gateway that may read the county's stream at all may read all of it — its seats are kept
-//! to the township by the gateway itself.
+//! By its own messages a township's gateway with such a user writes its township's events and
+//! leases only, and asks the JetStream API for nothing but reading the county's stream (its
+//! information, one event, consumers) and the leases: it may not make, change or delete a
+//! stream (the county's gateway makes the county's stream and the leases' bucket).
+//!
+//! What this does not do, on nats-server 2.9: keep a hostile gateway in. It may read every
+//! township's events (an event by its number, a consumer with any filter); and a consumer it
+//! makes may deliver into any subject — the server does not check a consumer's delivery
+//! subject against its maker's permissions — so into the leases' bucket or the JetStream API
+//! as well. Keeping a township out of the others' would need an account per township.
 //!
 //! `linkage hub permissions --county C --township T` prints the block (docs/deployment.md).
 
@@ -24,8 +27,7 @@ pub fn township_gateway(county: &str, township: &str) -> Result<String, String> 
     let publish = [
         // Its events, and only its township's.
         format!("lk.{county}.{t}.>"),
-        // Reading the county's stream: what it is, one event, a consumer of its own.
-        "$JS.API.INFO".to_owned(),
+        // Reading the county's stream: what it is, one event, consumers.
         format!("$JS.API.STREAM.INFO.{stream}"),
         format!("$JS.API.STREAM.MSG.GET.{stream}"),
         format!("$JS.API.CONSUMER.CREATE.{stream}"),
@@ -33,9 +35,8 @@ pub fn township_gateway(county: &str, township: &str) -> Result<String, String> 
         format!("$JS.API.CONSUMER.INFO.{stream}.>"),
         format!("$JS.API.CONSUMER.DELETE.{stream}.>"),
         format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.>"),
-        // The leases: the bucket (made by whichever gateway comes first), its own keys only.
+        // The leases: the bucket (the county's gateway makes it), its own keys only.
         format!("$JS.API.STREAM.INFO.KV_{leases}"),
-        format!("$JS.API.STREAM.CREATE.KV_{leases}"),
         format!("$JS.API.STREAM.MSG.GET.KV_{leases}"),
         format!("$JS.API.DIRECT.GET.KV_{leases}"),
         format!("$JS.API.DIRECT.GET.KV_{leases}.>"),
@@ -59,7 +60,7 @@ mod tests {
         assert!(block.contains(&format!("\"lk.c1.{t}.>\"")), "{block}");
         assert!(block.contains(&format!("\"$KV.LK_c1_leases.*.{t}\"")), "{block}");
         assert!(!block.contains("lk.c1.>") && !block.contains("$KV.LK_c1_leases.>"), "{block}");
-        assert!(!block.contains("STREAM.CREATE.LK_c1\"") && !block.contains("DELETE.LK_c1\""), "{block}");
+        assert!(!block.contains("STREAM.CREATE") && !block.contains("STREAM.DELETE"), "{block}");
         assert!(township_gateway("c.1", "t1").unwrap_err().contains("county \"c.1\""));
         assert!(township_gateway("c1", "county").unwrap_err().contains("township \"county\""));
     }
