@@ -591,46 +591,37 @@ impl JetStreamLog {
                     ))));
                     continue;
                 }
-                // Not logged for good: a change made on an order as it no longer is — unless it
-                // is in the stream after all ([`JetStreamLog::change_after`]).
-                if let (Err((_, PublishErrorKind::WrongLastSequence)), Some((order, seen))) =
-                    (&answer, batch[i].body.seen_change())
-                {
-                    let logged = match self.change_after(subject, seen, id, elsewhere).await {
-                        Ok(Ok(at)) => self.repeat(at, envelope, elsewhere).await,
-                        Ok(Err(last)) => {
-                            out[i] = Some(Err(Unlogged::stale(&batch[i].body, order, seen, last)));
-                            continue;
-                        }
-                        Err(e) => Err(e),
-                    };
-                    match logged {
-                        Ok(logged) => out[i] = Some(Ok(logged)),
-                        Err(e) => {
-                            last = e;
-                            again.push(i);
+                let logged = match (answer, batch[i].body.seen_change()) {
+                    // Not logged for good: a change made on an order as it no longer is —
+                    // unless it is in the stream after all ([`JetStreamLog::change_after`]).
+                    (Err((_, PublishErrorKind::WrongLastSequence)), Some((order, seen))) => {
+                        match self.change_after(subject, seen, id, elsewhere).await {
+                            Ok(Ok(at)) => self.repeat(at, envelope, elsewhere).await,
+                            Ok(Err(last)) => {
+                                out[i] = Some(Err(Unlogged::stale(&batch[i].body, order, seen, last)));
+                                continue;
+                            }
+                            Err(e) => Err(e),
                         }
                     }
-                    continue;
-                }
-                let answer = answer.map_err(|(e, _)| e);
-                let logged = match answer {
+                    (Err((e, _)), _) => Err(e),
                     // A repeat of one still being replicated has no place yet: ask again.
-                    Ok(ack) if ack.duplicate && ack.sequence == 0 => Err("a repeat of an event not yet placed".into()),
+                    (Ok(ack), _) if ack.duplicate && ack.sequence == 0 => {
+                        Err("a repeat of an event not yet placed".into())
+                    }
+                    (Ok(ack), _) if ack.duplicate => self.repeat(ack.sequence, envelope, elsewhere).await,
                     // Logged in a township's own stream (a county's gateway writing for it): a
                     // place in that stream is none in this gateway's, so the answer has none
                     // (seats take it as not yet logged); the event comes with its place in the
                     // county's stream once sourced.
-                    Ok(ack) if ack.duplicate => self.repeat(ack.sequence, envelope, elsewhere).await,
-                    Ok(ack) if elsewhere.is_some() => {
+                    (Ok(ack), _) if elsewhere.is_some() => {
                         Ok((Logged { seq: 0, frame: placed(envelope.clone(), 0, Some(ack.sequence)) }, true))
                     }
                     // Numbered as every reader numbers what it reads back.
-                    Ok(ack) => {
+                    (Ok(ack), _) => {
                         let frame = placed(envelope.clone(), ack.sequence, self.origin(ack.sequence));
                         Ok((Logged { seq: ack.sequence, frame }, true))
                     }
-                    Err(e) => Err(e),
                 };
                 match logged {
                     Ok(logged) => out[i] = Some(Ok(logged)),
