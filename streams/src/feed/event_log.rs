@@ -44,9 +44,9 @@ pub enum Unlogged {
     /// event's township not to be told): its sender may send it again.
     Failed(String),
     /// Refused for good, with its code (`key` names the sender's command, so that its seat
-    /// stops sending it): a change of an order made on the order as it no longer is
-    /// ([`Body::seen_change`], `conflict`); on a county's log a command about another
-    /// township's event.
+    /// stops sending it): by a log, a change of an order made on the order as it no longer is
+    /// ([`Body::seen_change`], `conflict`); by a county's gateway placing a command, one about
+    /// another township's event or about none.
     Refused { code: ErrorCode, key: Option<String>, reason: String },
 }
 
@@ -57,7 +57,7 @@ impl Unlogged {
     }
 
     /// `body`, a change of `order` made when its last change was at `seen`, found it at `last`.
-    pub(super) fn stale(body: &Body, order: &str, seen: u64, last: u64) -> Unlogged {
+    pub(super) fn late(body: &Body, order: &str, seen: u64, last: u64) -> Unlogged {
         let reason = format!(
             "order {order} was changed again (its last change is at {last}, not at {seen} where you saw it): \
              not logged; look at it again"
@@ -188,7 +188,7 @@ impl EventLog {
                     let last =
                         last_change.query_row([order], |r| r.get::<_, i64>(0)).map_err(|e| e.to_string())? as u64;
                     if last != seen {
-                        out.push(Err(Unlogged::stale(&body, order, seen, last)));
+                        out.push(Err(Unlogged::late(&body, order, seen, last)));
                         continue;
                     }
                 }

@@ -298,12 +298,17 @@ impl Hub {
             let beside = shared.clone();
             if county.county().township.is_none() {
                 // The county's gateway makes the leases' bucket, so that a township's gateway
-                // with its own user need not make a stream (`nats_users`): it asks again
-                // until the bucket is there.
+                // with its own user need not make a stream (`nats_users`); asked again until
+                // it is there (a township's service waits for it meanwhile).
                 let leases = county.clone();
+                let mut stopping = stopped.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = super::lease::bucket(&leases, leases.county()).await {
-                        tracing::warn!(error = %e, "the county's leases' bucket is not made; a township's gateway will");
+                    while let Err(e) = super::lease::bucket(&leases, leases.county()).await {
+                        tracing::warn!(error = %e, "the county's leases' bucket is not made yet; asking again");
+                        tokio::select! {
+                            _ = stopping.changed() => return,
+                            _ = tokio::time::sleep(super::lease::RENEW) => {}
+                        }
                     }
                 });
                 let found = super::reach::Found::default();
@@ -348,8 +353,8 @@ fn write_events(mut log: Writer, appends: std::sync::mpsc::Receiver<Append>, liv
                     tracing::error!(error = %e, "event log append failed");
                     let _ = reply.send(Err(Unlogged::Failed(format!("the hub could not store the event: {e}"))));
                 }
-                Err(stale) => {
-                    let _ = reply.send(Err(stale));
+                Err(refused) => {
+                    let _ = reply.send(Err(refused));
                 }
             }
         }

@@ -529,7 +529,8 @@ impl JetStreamLog {
     }
 
     /// Appends a batch in order: for each item the logged event and whether it is new (`false`:
-    /// its key was logged already, inside the dedup window, and this is the event logged then),
+    /// its key was logged already — inside the dedup window; a change of an order also after
+    /// it, [`JetStreamLog::change_after`] — and this is the event logged then),
     /// or why it could not be logged.
     ///
     /// The items are published pipelined on one connection, so the stream keeps them in order;
@@ -598,7 +599,7 @@ impl JetStreamLog {
                         match self.change_after(subject, seen, id, elsewhere).await {
                             Ok(Ok(at)) => self.repeat(at, envelope, elsewhere).await,
                             Ok(Err(last)) => {
-                                out[i] = Some(Err(Unlogged::stale(&batch[i].body, order, seen, last)));
+                                out[i] = Some(Err(Unlogged::late(&batch[i].body, order, seen, last)));
                                 continue;
                             }
                             Err(e) => Err(e),

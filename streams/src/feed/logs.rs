@@ -20,7 +20,8 @@ pub(super) enum Writer {
 
 impl Writer {
     /// Appends a batch in order; for each item what [`EventLog::append_all`] says, or why it
-    /// is not in the log (the township's log takes a batch whole or not at all).
+    /// is not in the log (the township's log refuses one item — a change made too late — or,
+    /// failing, the whole batch).
     pub(super) fn append_all(&mut self, batch: Vec<Pending>) -> Vec<Appended> {
         match self {
             Writer::Township(log) => {

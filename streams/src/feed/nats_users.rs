@@ -9,8 +9,10 @@
 //! What this does not do, on nats-server 2.9: keep a hostile gateway in. It may read every
 //! township's events (an event by its number, a consumer with any filter); and a consumer it
 //! makes may deliver into any subject — the server does not check a consumer's delivery
-//! subject against its maker's permissions — so into the leases' bucket or the JetStream API
-//! as well. Keeping a township out of the others' would need an account per township.
+//! subject against its maker's permissions (2.9.10's `checkConsumerCfg` checks wildcards,
+//! validity and cycles only) — so into the leases' bucket or the JetStream API as well; and it
+//! may delete other gateways' consumers. Keeping a township out of the others' would need an
+//! account per township.
 //!
 //! `linkage hub permissions --county C --township T` prints the block (docs/deployment.md).
 
