@@ -6,8 +6,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use geo::{Contains, Point, polygon};
 use streams::feed::{
-    Body, CameraAction, CameraUse, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig, HubHandle,
-    IncidentStatus, IncidentUpdate, Limits, MAX_FRAME_BYTES, Role, SeatRole, close,
+    Body, CameraAction, CameraUse, Change, Envelope, ErrorCode, FeedClient, FeedUpdate, Grant, Hub, HubConfig,
+    HubHandle, IncidentStatus, IncidentUpdate, Limits, MAX_FRAME_BYTES, OrderChange, Role, SeatRole, close,
 };
 use streams::sim::grid_workers::{GridWorkerSim, SimGrid, SimKind};
 use tokio::sync::mpsc;
@@ -275,6 +275,45 @@ async fn an_officers_note_is_logged_once_signed_by_the_hub_and_refused_to_others
     assert!(matches!(read(&mut field).await.body, Body::Error { code: ErrorCode::Unauthorized, .. }));
     field.send(report_frame(4, "r1")).await.unwrap();
     assert_eq!(read(&mut console).await.seq, 2, "the refused update was not logged");
+}
+
+/// Two seats change one order on a township's own (SQLite) hub, each on the order as it saw
+/// it: the first is logged; the second, made where the order stood before it, is refused as
+/// `conflict` naming its command and not logged; made again on the order as it is now, it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_on_an_order_as_it_no_longer_is_is_refused_as_a_conflict_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&dir).await;
+    let (mut a, mut b) = (raw(&hub, CONSOLE, Role::Console, 0).await, raw(&hub, CONSOLE, Role::Console, 0).await);
+    for ws in [&mut a, &mut b] {
+        assert!(matches!(read(ws).await.body, Body::Welcome { .. }));
+        assert!(matches!(read(ws).await.body, Body::Replayed { .. }));
+    }
+    let change = |key: &str, seen: u64| {
+        let change = OrderChange {
+            key: key.into(),
+            order: "D000009".into(),
+            change: Change::Archive,
+            by: String::new(),
+            seen: Some(seen),
+        };
+        Message::text(Envelope::new(2, Body::ChangeOrder(change)).to_text())
+    };
+    a.send(change("a", 0)).await.unwrap();
+    for ws in [&mut a, &mut b] {
+        let logged = read(ws).await;
+        assert!(matches!(&logged.body, Body::OrderChanged(c) if c.key == "a" && c.seen == Some(0)), "{logged:?}");
+        assert_eq!(logged.seq, 1);
+    }
+    b.send(change("b", 0)).await.unwrap();
+    let refused = read(&mut b).await;
+    let Body::Error { code, reason, fatal, key } = refused.body else { panic!("not refused: {refused:?}") };
+    assert_eq!((code, fatal, key.as_deref()), (ErrorCode::Conflict, false, Some("change/b")), "{reason}");
+    assert!(reason.contains("D000009") && reason.contains("at 1, not at 0"), "{reason}");
+    b.send(change("b-again", 1)).await.unwrap();
+    let logged = read(&mut a).await;
+    assert!(matches!(&logged.body, Body::OrderChanged(c) if c.key == "b-again"), "{logged:?}");
+    assert_eq!(logged.seq, 2, "the refused change was not logged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
