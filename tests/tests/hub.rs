@@ -119,6 +119,16 @@ async fn raw(
     ws
 }
 
+/// A seat's raw connection, welcomed and replayed (an empty log).
+async fn seat(
+    hub: &HubHandle,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut ws = raw(hub, CONSOLE, Role::Console, 0).await;
+    assert!(matches!(read(&mut ws).await.body, Body::Welcome { .. }));
+    assert!(matches!(read(&mut ws).await.body, Body::Replayed { .. }));
+    ws
+}
+
 /// A field terminal that said hello and was welcomed.
 async fn field(
     hub: &HubHandle,
@@ -284,11 +294,7 @@ async fn an_officers_note_is_logged_once_signed_by_the_hub_and_refused_to_others
 async fn a_change_made_on_an_order_as_it_no_longer_is_is_refused_as_a_conflict_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let hub = hub(&dir).await;
-    let (mut a, mut b) = (raw(&hub, CONSOLE, Role::Console, 0).await, raw(&hub, CONSOLE, Role::Console, 0).await);
-    for ws in [&mut a, &mut b] {
-        assert!(matches!(read(ws).await.body, Body::Welcome { .. }));
-        assert!(matches!(read(ws).await.body, Body::Replayed { .. }));
-    }
+    let (mut a, mut b) = (seat(&hub).await, seat(&hub).await);
     let change = |key: &str, seen: u64| {
         let change = OrderChange {
             key: key.into(),
@@ -320,11 +326,7 @@ async fn a_change_made_on_an_order_as_it_no_longer_is_is_refused_as_a_conflict_n
 async fn an_acknowledgement_is_logged_once_and_reaches_every_console() {
     let dir = tempfile::tempdir().unwrap();
     let hub = hub(&dir).await;
-    let (mut a, mut b) = (raw(&hub, CONSOLE, Role::Console, 0).await, raw(&hub, CONSOLE, Role::Console, 0).await);
-    for ws in [&mut a, &mut b] {
-        assert!(matches!(read(ws).await.body, Body::Welcome { .. }));
-        assert!(matches!(read(ws).await.body, Body::Replayed { .. }));
-    }
+    let (mut a, mut b) = (seat(&hub).await, seat(&hub).await);
     let ack = Envelope::new(2, Body::Acknowledge { incident: "E000007".into() }).to_text();
     a.send(Message::text(ack.clone())).await.unwrap();
     a.send(Message::text(ack)).await.unwrap(); // a second press: logged once
