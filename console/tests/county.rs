@@ -175,18 +175,39 @@ fn ten_townships_report_while_the_stream_leader_is_killed_and_each_seat_sees_its
     exactly_once_in_order("t1's seat", &t1_seen, &own);
 }
 
+/// Two gateways of township t1 (`a`, `b`) on a three-node cluster, and a runtime for their
+/// clients. Fields drop in order: the gateways before the cluster and their folder.
+struct TwoGateways {
+    gateways: [Gateway; 2],
+    ports: [u16; 2],
+    runtime: tokio::runtime::Runtime,
+    _cluster: NatsCluster,
+    _dir: tempfile::TempDir,
+}
+
+impl TwoGateways {
+    fn of_t1() -> TwoGateways {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = NatsCluster::start(3);
+        let nats = cluster.urls();
+        let ports = linkage_tests::free_tcp_ports();
+        let gateways = [
+            gateway(dir.path(), "a", ports[0], &nats, Some("t1")),
+            gateway(dir.path(), "b", ports[1], &nats, Some("t1")),
+        ];
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        TwoGateways { gateways, ports, runtime, _cluster: cluster, _dir: dir }
+    }
+}
+
 #[test]
 fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = NatsCluster::start(3);
-    let nats = cluster.urls();
-    let [a, b] = linkage_tests::free_tcp_ports();
-    let mut first = gateway(dir.path(), "a", a, &nats, Some("t1"));
-    let _second = gateway(dir.path(), "b", b, &nats, Some("t1"));
+    let mut pair = TwoGateways::of_t1();
+    let [a, b] = pair.ports;
     let both = format!("ws://127.0.0.1:{a},ws://127.0.0.1:{b}");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (_seat, mut seat_rx) = client(&runtime, &both, "console", Role::Console);
-    let (terminal, mut acks) = client(&runtime, &both, "field", Role::FieldTerminal);
+    let runtime = &pair.runtime;
+    let (_seat, mut seat_rx) = client(runtime, &both, "console", Role::Console);
+    let (terminal, mut acks) = client(runtime, &both, "field", Role::FieldTerminal);
 
     const REPORTS: usize = 200;
     let mut seen = vec![];
@@ -196,7 +217,7 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
         std::thread::sleep(Duration::from_millis(10));
         if n == REPORTS / 2 {
             // The gateway both are on dies (SIGKILL): they move to the other.
-            first.kill();
+            pair.gateways[0].kill();
         }
         drain(&mut seat_rx, &mut seen);
     }
@@ -252,16 +273,13 @@ impl ChangesTold {
 /// A change sent again after it was logged is answered as the logged one, not refused.
 #[test]
 fn two_seats_changing_one_order_at_once_on_two_gateways_get_one_change_in_and_the_other_told() {
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = NatsCluster::start(3);
-    let nats = cluster.urls();
-    let [a, b] = linkage_tests::free_tcp_ports();
-    let _gateways = [gateway(dir.path(), "a", a, &nats, Some("t1")), gateway(dir.path(), "b", b, &nats, Some("t1"))];
+    let pair = TwoGateways::of_t1();
+    let [a, b] = pair.ports;
     let url = |port: u16| format!("ws://127.0.0.1:{port}");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (seat_a, mut rx_a) = client(&runtime, &url(a), "console", Role::Console);
-    let (seat_b, mut rx_b) = client(&runtime, &url(b), "console", Role::Console);
-    let (terminal, _acks) = client(&runtime, &url(a), "field", Role::FieldTerminal);
+    let runtime = &pair.runtime;
+    let (seat_a, mut rx_a) = client(runtime, &url(a), "console", Role::Console);
+    let (seat_b, mut rx_b) = client(runtime, &url(b), "console", Role::Console);
+    let (terminal, _acks) = client(runtime, &url(a), "field", Role::FieldTerminal);
     // The order is named after an event of t1's (the gateway asks the stream whose it is).
     terminal.send(report("t1", 1));
     let mut place = None;
