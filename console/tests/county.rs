@@ -182,7 +182,7 @@ struct TwoGateways {
     ports: [u16; 2],
     runtime: tokio::runtime::Runtime,
     _cluster: NatsCluster,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TwoGateways {
@@ -196,7 +196,7 @@ impl TwoGateways {
             gateway(dir.path(), "b", ports[1], &nats, Some("t1")),
         ];
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        TwoGateways { gateways, ports, runtime, _cluster: cluster, _dir: dir }
+        TwoGateways { gateways, ports, runtime, _cluster: cluster, dir }
     }
 }
 
@@ -225,6 +225,38 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     let everyone: Vec<String> = reports.iter().map(|(id, _)| id.clone()).collect();
     through_the_mark(&terminal, "t1", &mut [(&mut seat_rx, &mut seen)]);
     exactly_once_in_order("the seat", &seen, &everyone);
+}
+
+/// A township's gateway serves its own township's seats and the county's, not another
+/// township's: a t2 seat, by token or by a t2 person who logged in there, is refused at
+/// connect, naming why.
+#[test]
+fn a_townships_gateway_refuses_another_townships_seat() {
+    let pair = TwoGateways::of_t1();
+    let url = format!("ws://127.0.0.1:{}", pair.ports[0]);
+    let t2_person = Person {
+        user: "wang".into(),
+        display: "值班员 王强".into(),
+        seat: SeatRole::DutyOfficer,
+        township: "t2".into(),
+        unit: None,
+    };
+    Users::open(&pair.dir.path().join("a").join("data")).unwrap().add(&t2_person, "staple horse").unwrap();
+    let session = pair.runtime.block_on(login(&url, None, "wang", "staple horse")).expect("t2's person logs in");
+    for (token, who) in [("console-t2", "乡镇席位"), (session.token.as_str(), "值班员 王强")] {
+        let (_seat, mut rx) = client(&pair.runtime, &url, token, Role::Console);
+        let (code, reason, _) = refused(&mut rx).unwrap_or_else(|| panic!("t1's gateway served {who} of t2"));
+        assert_eq!(code, ErrorCode::Unauthorized, "{reason}");
+        assert!(reason.contains(&format!("{who} works for t2, and this gateway serves t1")), "{reason}");
+    }
+    // t1's own seat and the county's are served.
+    for token in ["console-t1", "console"] {
+        let (_seat, mut rx) = client(&pair.runtime, &url, token, Role::Console);
+        let welcomed = linkage_tests::wait_for(Duration::from_secs(30), || {
+            std::iter::from_fn(|| rx.try_recv().ok()).any(|u| matches!(u, FeedUpdate::Replayed { .. }))
+        });
+        assert!(welcomed, "t1's gateway did not serve {token}");
+    }
 }
 
 /// What a seat was told about the changes of orders: the changes logged, in log order, and
@@ -454,15 +486,16 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     let cluster = NatsCluster::start(3);
     let nats = cluster.urls();
     let [a, b] = linkage_tests::free_tcp_ports();
-    // A person of a unit who logs in at gateway a: people are not kept to a township.
-    let person = Person {
-        user: "zhao".into(),
-        display: "派出所 赵军".into(),
-        seat: SeatRole::Unit,
-        township: "t1".into(),
-        unit: Some("police".into()),
-    };
-    Users::open(&dir.path().join("a").join("data")).unwrap().add(&person, "staple horse").unwrap();
+    // People who log in at gateway a: t1's duty officer, kept to t1 as a t1 token is; and a
+    // unit's person of the county itself (the county's name for a township).
+    let mut users = Users::open(&dir.path().join("a").join("data")).unwrap();
+    for (user, display, seat, township, unit) in [
+        ("li", "值班员 李娜", SeatRole::DutyOfficer, "t1", None),
+        ("zhao", "派出所 赵军", SeatRole::Unit, "c1", Some("police")),
+    ] {
+        let (user, display, township, unit) = (user.into(), display.into(), township.into(), unit.map(Into::into));
+        users.add(&Person { user, display, seat, township, unit }, "staple horse").unwrap();
+    }
     let _gateways = [gateway(dir.path(), "a", a, &nats, None), gateway(dir.path(), "b", b, &nats, None)];
     let url = |port: u16| format!("ws://127.0.0.1:{port}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -505,16 +538,22 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
         assert_eq!(key, Some(format!("ack/{incident}")));
     }
 
-    // A t1 seat that connects now is replayed t1's events only (the server's filter).
-    let (_late, mut late_rx) = client(&runtime, &url(a), "console-t1", Role::Console);
-    let mut late_seen = vec![];
-    let replayed = linkage_tests::wait_for(Duration::from_secs(30), || {
-        drain(&mut late_rx, &mut late_seen);
-        late_seen.len() > own1.len()
-    });
-    assert!(replayed, "the late t1 seat was not replayed t1's reports: {late_seen:?}");
-    late_seen.retain(|(_, id)| id != "t1-0");
-    exactly_once_in_order("the late t1 seat", &late_seen, &own1);
+    // A t1 seat that connects now — by t1's token, or t1's duty officer who logged in — is
+    // replayed t1's events only (the server's filter).
+    let replayed_t1 = |token: &str, who: &str| {
+        let (_late, mut late_rx) = client(&runtime, &url(a), token, Role::Console);
+        let mut late_seen = vec![];
+        let replayed = linkage_tests::wait_for(Duration::from_secs(30), || {
+            drain(&mut late_rx, &mut late_seen);
+            late_seen.iter().any(|(_, id)| id == "t1-0")
+        });
+        assert!(replayed, "{who} was not replayed t1's reports: {late_seen:?}");
+        late_seen.retain(|(_, id)| id != "t1-0");
+        exactly_once_in_order(who, &late_seen, &own1);
+    };
+    replayed_t1("console-t1", "the late t1 seat");
+    let session = runtime.block_on(login(&url(a), None, "li", "staple horse")).expect("t1's duty officer logs in");
+    replayed_t1(&session.token, "t1's duty officer");
 
     // The county's seat acknowledges t2's incident: logged under t2, so t2's seat sees it and
     // t1's does not. Each seat's events: acknowledgements (incident, township) and reports.
@@ -548,8 +587,8 @@ fn a_county_gateway_keeps_each_townships_clients_to_their_township() {
     assert!(marked, "t1's seat was not told of t1's last report");
     assert_eq!(t1_acks, [], "t1's seat was told of t2's acknowledgement");
 
-    // The unit's person logs in, but may not read orders on a gateway of the whole county: it
-    // would read every township's orders for its unit id.
+    // The unit's person of the county itself logs in, but may not read orders on a gateway of
+    // the whole county: it would read every township's orders for its unit id.
     let session = runtime.block_on(login(&url(a), None, "zhao", "staple horse")).expect("the person logs in");
     let (_person, mut person_rx) = client(&runtime, &url(a), &session.token, Role::UnitTerminal);
     let (_, refusal, _) = refused(&mut person_rx).expect("a unit's person was let in on the whole county's gateway");

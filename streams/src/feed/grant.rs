@@ -3,6 +3,8 @@
 
 use linkage_protocol::{Role, SeatRole};
 
+use super::jetstream::County;
+
 /// A token and what it lets its bearer be.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -17,9 +19,9 @@ pub struct Grant {
     pub per_second: u32,
     /// For a seat: the person's role (a console token without one counts as a duty officer).
     pub seat: Option<SeatRole>,
-    /// On a gateway of a whole county: the one township this client is kept to (a token's
-    /// `township`); `None`: the whole county. (A person's township in the user store is free
-    /// text, not yet tied to the county's township names: people are not kept to one.)
+    /// On a county's log: the township this client works for (a token's `township`, a
+    /// person's); `None`, or the county's own name (`--county`): the whole county. A gateway of
+    /// the whole county keeps such a client to it, one of another township refuses it.
     pub township: Option<String>,
 }
 
@@ -57,7 +59,30 @@ impl Grant {
     /// their unit's terminals.
     pub fn person(person: &super::users::Person) -> Grant {
         let role = if person.unit.is_some() { Role::UnitTerminal } else { Role::Console };
-        Grant { seat: Some(person.seat), unit: person.unit.clone(), ..Grant::new(role, person.display.clone()) }
+        Grant {
+            seat: Some(person.seat),
+            unit: person.unit.clone(),
+            township: Some(person.township.clone()),
+            ..Grant::new(role, person.display.clone())
+        }
+    }
+
+    /// The township this client is kept to on a gateway of `county`'s log, or why that gateway
+    /// does not serve it. A client that names no township, or the county's own name, belongs
+    /// to the whole county; one that names a township works for it. A gateway of the whole
+    /// county keeps the latter to its township; a gateway of one township serves its own
+    /// township's clients and the county's (keeping none further: it reads its township only),
+    /// not another township's.
+    pub fn kept_to(&self, county: &County) -> Result<Option<String>, String> {
+        let named = self.township.as_deref().filter(|t| *t != county.county);
+        match (county.township.as_deref(), named) {
+            (None, named) => Ok(named.map(str::to_owned)),
+            (Some(own), Some(named)) if named != own => Err(format!(
+                "{} works for {named}, and this gateway serves {own}: connect to {named}'s gateway",
+                self.name
+            )),
+            (Some(_), _) => Ok(None),
+        }
     }
 }
 
@@ -95,3 +120,53 @@ impl RateLimit {
 
 /// Messages refused for rate in a row before the client is cut off.
 pub(super) const RATE_REFUSALS_BEFORE_CUT: u32 = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn county(township: Option<&str>) -> County {
+        County {
+            urls: vec![],
+            county: "c1".into(),
+            township: township.map(Into::into),
+            replicas: 3,
+            leaves: vec![],
+            access: Default::default(),
+        }
+    }
+
+    fn of(township: Option<&str>) -> Grant {
+        Grant { township: township.map(Into::into), ..Grant::new(Role::Console, "值班员 李娜") }
+    }
+
+    #[test]
+    fn a_gateway_of_the_whole_county_keeps_a_townships_client_to_it_and_the_countys_to_none() {
+        let whole = county(None);
+        assert_eq!(of(Some("青溪镇")).kept_to(&whole), Ok(Some("青溪镇".into())));
+        assert_eq!(of(Some("c1")).kept_to(&whole), Ok(None));
+        assert_eq!(of(None).kept_to(&whole), Ok(None));
+    }
+
+    #[test]
+    fn a_townships_gateway_serves_its_own_and_the_countys_clients_and_refuses_anothers() {
+        let t1 = county(Some("t1"));
+        for own in [Some("t1"), Some("c1"), None] {
+            assert_eq!(of(own).kept_to(&t1), Ok(None), "{own:?}");
+        }
+        let refused = of(Some("t2")).kept_to(&t1).unwrap_err();
+        assert!(refused.contains("值班员 李娜 works for t2") && refused.contains("serves t1"), "{refused}");
+    }
+
+    #[test]
+    fn a_person_works_for_their_township() {
+        let person = super::super::users::Person {
+            user: "li".into(),
+            display: "值班员 李娜".into(),
+            seat: SeatRole::DutyOfficer,
+            township: "t1".into(),
+            unit: None,
+        };
+        assert_eq!(Grant::person(&person).kept_to(&county(None)), Ok(Some("t1".into())));
+    }
+}

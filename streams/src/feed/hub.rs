@@ -538,10 +538,20 @@ async fn serve(
         refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, true).await?;
         return Err("unauthorized".into());
     };
+    // On a county's gateway a client of one township is served that township only: replayed
+    // by the server's filter, streamed by the township's subject token, writing under it. One
+    // of another township than a township's gateway serves is refused.
+    let township = match shared.county.as_ref().map(|county| grant.kept_to(county.county())).transpose() {
+        Ok(township) => township.flatten(),
+        Err(reason) => {
+            refuse(&mut ws, &shared, ErrorCode::Unauthorized, reason, true).await?;
+            return Err("another township's client".into());
+        }
+    };
     // On a gateway of the whole county a unit terminal reads its unit's orders of one township:
-    // without one (a person who logged in: people are not kept to a township) it may not.
+    // without one (a token that names none, a person of the county itself) it may not.
     if role == Role::UnitTerminal
-        && grant.township.is_none()
+        && township.is_none()
         && shared.county.as_ref().is_some_and(|c| c.county().township.is_none())
     {
         let reason =
@@ -562,9 +572,6 @@ async fn serve(
     let wanted = |route: &Option<Arc<str>>| {
         streams_events || unit.as_deref().is_some_and(|unit| routes::unit_reads(unit, route.as_deref()))
     };
-    // On a county's gateway a client of one township is served that township only: replayed
-    // by the server's filter, streamed by the township's subject token, writing under it.
-    let township = shared.county.as_ref().and_then(|county| served(county, &grant));
     let scope: Option<Arc<str>> = township.as_deref().map(|t| Arc::from(jetstream::token(t)));
     let in_scope = |township: &Option<Arc<str>>| scope.is_none() || township == &scope;
     let county = shared.county.as_ref().map(|county| match &township {
@@ -1048,13 +1055,6 @@ async fn missed(county: &JetStreamLog, from: u64) -> bool {
             true
         }
     }
-}
-
-/// The township a client of a county's gateway is served: its grant's, unless the gateway
-/// serves one township already or the grant names none (a county seat's token): those see
-/// the whole county.
-fn served(county: &JetStreamLog, grant: &Grant) -> Option<String> {
-    grant.township.clone().filter(|_| county.county().township.is_none())
 }
 
 /// Hands an event to the writer thread; the answer comes when it is in the log.

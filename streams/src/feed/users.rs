@@ -28,6 +28,8 @@ pub struct Person {
     /// The name that signs what they do (the trail shows it).
     pub display: String,
     pub seat: SeatRole,
+    /// The township they work for, spelled as its gateways' `--township`; on a county's log
+    /// they are kept to it. A person of the county itself has the county's name (`--county`).
     pub township: String,
     /// For a person of a linked unit (`SeatRole::Unit`): the unit they work for.
     pub unit: Option<String>,
