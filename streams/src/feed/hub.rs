@@ -303,8 +303,13 @@ impl Hub {
                 let leases = county.clone();
                 let mut stopping = stopped.clone();
                 tokio::spawn(async move {
+                    // Said at once and then once a minute: the nodes may be down for long.
+                    let mut asked = 0u32;
                     while let Err(e) = super::lease::bucket(&leases, leases.county()).await {
-                        tracing::warn!(error = %e, "the county's leases' bucket is not made yet; asking again");
+                        if asked % 60 == 0 {
+                            tracing::warn!(error = %e, asked, "the county's leases' bucket is not made yet; asking again every second");
+                        }
+                        asked = asked.saturating_add(1);
                         tokio::select! {
                             _ = stopping.changed() => return,
                             _ = tokio::time::sleep(super::lease::RENEW) => {}
