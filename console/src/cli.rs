@@ -223,6 +223,7 @@ fn hub(args: &[String]) -> Result<(), String> {
             "--nats-user",
             "--nats-password-file",
             "--nats-ca",
+            "--session-secret-file",
         ],
     )?;
     let listen = f.get("listen").ok_or("hub needs --listen ADDR")?;
@@ -268,8 +269,18 @@ fn hub(args: &[String]) -> Result<(), String> {
     if config.is_some() && county.as_ref().is_some_and(|c| c.township.is_none()) {
         return Err("--config runs a township's services: on a county's log give its --township too".into());
     }
-    let hub =
-        HubConfig { listen, data_dir, tokens, limits: Default::default(), tls: identity, files: Some(files), county };
+    // Shared by the gateways side by side: their seats' sessions hold on each of them.
+    let session_secret = f.get("session-secret-file").map(|file| session_secret(file)).transpose()?;
+    let hub = HubConfig {
+        listen,
+        data_dir,
+        tokens,
+        limits: Default::default(),
+        tls: identity,
+        files: Some(files),
+        county,
+        session_secret: session_secret.map(String::into_bytes),
+    };
     let township = config.as_ref().map(|config| Township { config, sms: None, bridge: None });
     let server = Server::start(hub, township, trust, &runtime)?;
     if !server.dispatches() {
@@ -312,6 +323,31 @@ fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jet
     Ok(())
 }
 
+/// The first line of `file`, given as `flag`: a secret, so the file must be its owner's alone
+/// (a secret on the command line would be in every `ps`).
+fn secret_line(flag: &str, file: &str) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file).map_err(|e| format!("{flag} {file}: {e}"))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(format!("{flag} {file}: its group or others may read it (mode {:o}): chmod 600 it", mode & 0o777));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{flag} {file}: {e}"))?;
+    Ok(text.lines().next().unwrap_or_default().trim_end().to_owned())
+}
+
+/// The secret on the first line of `--session-secret-file`: 32 characters at least.
+fn session_secret(file: &str) -> Result<String, String> {
+    let secret = secret_line("--session-secret-file", file)?;
+    if secret.len() < 32 {
+        return Err(format!(
+            "--session-secret-file {file}: its first line has {} characters, a secret 32 at least \
+             (`openssl rand -hex 32` gives 64)",
+            secret.len()
+        ));
+    }
+    Ok(secret)
+}
+
 /// How the gateway is let in by the NATS nodes: `--nats-user` with the password on the first
 /// line of `--nats-password-file` (a file only its owner reads: a password on the command line
 /// would be in every `ps`), and `--nats-ca`, the authority that signed the nodes' certificates.
@@ -321,17 +357,7 @@ fn nats_access(f: &HashMap<String, String>) -> Result<streams::feed::jetstream::
             return Err("--nats-user needs --nats-ca: the password would cross the network in the clear".into());
         }
         (Some(user), Some(file)) => {
-            use std::os::unix::fs::PermissionsExt;
-            let mode =
-                std::fs::metadata(file).map_err(|e| format!("--nats-password-file {file}: {e}"))?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(format!(
-                    "--nats-password-file {file}: its group or others may read it (mode {:o}): chmod 600 it",
-                    mode & 0o777
-                ));
-            }
-            let text = std::fs::read_to_string(file).map_err(|e| format!("--nats-password-file {file}: {e}"))?;
-            let password = text.lines().next().unwrap_or_default().trim_end().to_owned();
+            let password = secret_line("--nats-password-file", file)?;
             if user.trim().is_empty() || password.is_empty() {
                 return Err(format!("--nats-user and the first line of {file}: neither may be empty"));
             }
@@ -544,6 +570,22 @@ mod tests {
         assert!(super::nats_access(&all).unwrap_err().contains("chmod 600"));
         let no_ca = flags(&[("nats-ca", &dir.path().join("missing.pem"))]);
         assert!(super::nats_access(&no_ca).unwrap_err().contains("--nats-ca"));
+    }
+
+    #[test]
+    fn a_session_secret_is_the_owners_alone_and_long_enough() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("session.secret");
+        let at = file.display().to_string();
+        std::fs::write(&file, "0123456789abcdef0123456789abcdef\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(super::session_secret(&at), Ok("0123456789abcdef0123456789abcdef".into()));
+        std::fs::write(&file, "too short\n").unwrap();
+        assert!(super::session_secret(&at).unwrap_err().contains("32 at least"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(super::session_secret(&at).unwrap_err().contains("chmod 600"));
+        assert!(super::session_secret(&format!("{at}.missing")).unwrap_err().contains("--session-secret-file"));
     }
 
     #[test]

@@ -200,17 +200,32 @@ impl TwoGateways {
     }
 }
 
+/// One of two gateways SIGKILLed under load: a seat by token and t1's duty officer, who
+/// logged in at it, move to the other (which takes the session: the gateways share the secret
+/// that signs it) and hold every report once, in order.
 #[test]
 fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
     let mut pair = TwoGateways::of_t1();
     let [a, b] = pair.ports;
     let both = format!("ws://127.0.0.1:{a},ws://127.0.0.1:{b}");
+    let li = Person {
+        user: "li".into(),
+        display: "值班员 李娜".into(),
+        seat: SeatRole::DutyOfficer,
+        township: "t1".into(),
+        unit: None,
+    };
+    for gateway in ["a", "b"] {
+        Users::open(&pair.dir.path().join(gateway).join("data")).unwrap().add(&li, "staple horse").unwrap();
+    }
     let runtime = &pair.runtime;
+    let session = runtime.block_on(login(&format!("ws://127.0.0.1:{a}"), None, "li", "staple horse")).unwrap();
     let (_seat, mut seat_rx) = client(runtime, &both, "console", Role::Console);
+    let (_person, mut person_rx) = client(runtime, &both, &session.token, Role::Console);
     let (terminal, mut acks) = client(runtime, &both, "field", Role::FieldTerminal);
 
     const REPORTS: usize = 200;
-    let mut seen = vec![];
+    let (mut seen, mut person_seen) = (vec![], vec![]);
     let reports: Vec<(String, Body)> = (1..=REPORTS).map(|n| (format!("t1-{n}"), report("t1", n))).collect();
     for (n, (_, body)) in reports.iter().enumerate() {
         terminal.send(body.clone());
@@ -220,11 +235,14 @@ fn a_seat_whose_gateway_is_killed_moves_to_the_other_and_misses_nothing() {
             pair.gateways[0].kill();
         }
         drain(&mut seat_rx, &mut seen);
+        drain(&mut person_rx, &mut person_seen);
     }
-    until_acknowledged(&terminal, &mut acks, &reports, &mut [(&mut seat_rx, &mut seen)]);
+    let mut seats = [(&mut seat_rx, &mut seen), (&mut person_rx, &mut person_seen)];
+    until_acknowledged(&terminal, &mut acks, &reports, &mut seats);
     let everyone: Vec<String> = reports.iter().map(|(id, _)| id.clone()).collect();
-    through_the_mark(&terminal, "t1", &mut [(&mut seat_rx, &mut seen)]);
+    through_the_mark(&terminal, "t1", &mut seats);
     exactly_once_in_order("the seat", &seen, &everyone);
+    exactly_once_in_order("t1's duty officer", &person_seen, &everyone);
 }
 
 /// A township's gateway serves its own township's seats and the county's, not another

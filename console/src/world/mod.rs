@@ -196,6 +196,7 @@ impl World {
             tls: None,
             files,
             county: None,
+            session_secret: None,
         };
         // The demo's 110 center and 12345 platform, when the simulation runs and no [bridge] is
         // configured: up before the bridge, which calls them back.

@@ -53,16 +53,25 @@ impl Drop for Gateway {
 }
 
 /// A gateway of county `c1` (township `township`, or the whole county) on `port`, its own
-/// folder under `dir`.
+/// folder under `dir`, signing its sessions with the secret every such gateway shares.
 pub fn gateway(dir: &Path, name: &str, port: u16, nats: &str, township: Option<&str>) -> Gateway {
-    Gateway(super::linkage_hub(&gateway_folder(dir, name), port, &gateway_args(nats, township)))
+    let folder = gateway_folder(dir, name);
+    let secret = folder.join("session.secret");
+    let mut args = gateway_args(nats, township);
+    args.extend::<[&std::ffi::OsStr; 2]>(["--session-secret-file".as_ref(), secret.as_os_str()]);
+    Gateway(super::linkage_hub(&folder, port, &args))
 }
 
-/// The folder of gateway `name` under `dir`, with the drill's tokens.
+/// The folder of gateway `name` under `dir`, with the drill's tokens and the gateways' shared
+/// session secret (its owner's alone).
 pub fn gateway_folder(dir: &Path, name: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
     let dir = dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("tokens.toml"), tokens()).unwrap();
+    let secret = dir.join("session.secret");
+    std::fs::write(&secret, "the county drill's session secret, shared by its gateways\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     dir
 }
 

@@ -67,6 +67,7 @@ pub fn center_with_tls(
         tls: identity,
         files: Some("127.0.0.1:0".parse().unwrap()),
         county: None,
+        session_secret: None,
     };
     let township = linkage::center::Township { config, sms: None, bridge: None };
     let server = linkage::center::Server::start(hub, Some(township), trust.clone(), runtime).unwrap();

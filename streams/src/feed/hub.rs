@@ -97,6 +97,10 @@ pub struct HubConfig {
     /// Keep the log on the county's JetStream stream (this hub is one of its gateways);
     /// `None`: the township's own log in `data_dir`.
     pub county: Option<County>,
+    /// The secret gateways serving one set of seats share to sign their sessions, so that a
+    /// seat moving to another is let in without logging in again (see [`super::users`]);
+    /// `None`: sessions are kept in this hub's user store.
+    pub session_secret: Option<Vec<u8>>,
 }
 
 impl HubConfig {
@@ -111,6 +115,7 @@ impl HubConfig {
             tls: None,
             files: None,
             county: None,
+            session_secret: None,
         }
     }
 }
@@ -240,7 +245,10 @@ impl Hub {
             Some(county) => Writer::County(Box::new(county.clone()), tokio::runtime::Handle::current()),
             None => Writer::Township(EventLog::open(&config.data_dir)?),
         };
-        let users = Users::open(&config.data_dir)?;
+        let users = match &config.session_secret {
+            Some(secret) => Users::open(&config.data_dir)?.signing_sessions(secret)?,
+            None => Users::open(&config.data_dir)?,
+        };
         let listener =
             TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -306,7 +314,7 @@ impl Hub {
                     // Said at once and then once a minute: the nodes may be down for long.
                     let mut asked = 0u32;
                     while let Err(e) = super::lease::bucket(&leases, leases.county()).await {
-                        if asked % 60 == 0 {
+                        if asked.is_multiple_of(60) {
                             tracing::warn!(error = %e, asked, "the county's leases' bucket is not made yet; asking again every second");
                         }
                         asked = asked.saturating_add(1);

@@ -6,6 +6,12 @@
 //! cost); a login checks it and opens a session: a random token the seat then says hello with,
 //! valid for [`SESSION_HOURS`] hours and across restarts of the hub, and ended at once when the
 //! user is disabled. `linkage users add|passwd|disable|list` manages the table.
+//!
+//! Gateways side by side (a county's log) give their seats' sessions a secret they share
+//! ([`Users::signing_sessions`]): a session is then not kept here but signed (HMAC-SHA-256 of
+//! the user and its end), so that a seat whose gateway dies is let in by the next one without
+//! logging in again. Each gateway still checks its own store: the user must be there, and not
+//! disabled.
 
 use std::path::Path;
 
@@ -66,7 +72,13 @@ fn hash(password: &str) -> Result<String, String> {
 
 pub struct Users {
     db: Connection,
+    /// The secret this store's gateways share to sign sessions; `None`: sessions are random
+    /// tokens kept here.
+    signing: Option<ring::hmac::Key>,
 }
+
+/// What a signed session's token starts with: `s1.<user as hex>.<end, Unix seconds>.<HMAC>`.
+const SIGNED: &str = "s1.";
 
 impl Users {
     /// Opens (creating if needed) `dir/users.sqlite`.
@@ -93,7 +105,17 @@ impl Users {
         if db.prepare("SELECT unit FROM users LIMIT 0").is_err() {
             db.execute_batch("ALTER TABLE users ADD COLUMN unit TEXT;").map_err(|e| e.to_string())?;
         }
-        Ok(Users { db })
+        Ok(Users { db, signing: None })
+    }
+
+    /// Sessions opened from now on are signed with `secret` (at least 32 bytes, shared by the
+    /// gateways that serve one set of seats), and sessions signed with it are taken, besides
+    /// those kept here.
+    pub fn signing_sessions(self, secret: &[u8]) -> Result<Users, String> {
+        if secret.len() < 32 {
+            return Err(format!("a session secret has at least 32 bytes, this one {}", secret.len()));
+        }
+        Ok(Users { signing: Some(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret)), ..self })
     }
 
     /// Adds a user; refused if the name is taken or the password is shorter than 8.
@@ -195,8 +217,13 @@ impl Users {
 
     /// Opens a session for a verified user; its token is what the seat says hello with.
     pub fn start_session(&mut self, user: &str, now: DateTime<Utc>) -> Result<String, String> {
-        let token = secret_hex(32)?;
         let expires = now + Duration::hours(SESSION_HOURS);
+        if let Some(key) = &self.signing {
+            let signed = format!("{SIGNED}{}.{}", crate::http::hex(user.as_bytes()), expires.timestamp());
+            let tag = ring::hmac::sign(key, signed.as_bytes());
+            return Ok(format!("{signed}.{}", crate::http::hex(tag.as_ref())));
+        }
+        let token = secret_hex(32)?;
         self.db
             .execute("DELETE FROM sessions WHERE expires < ?1", [now.to_rfc3339()])
             .and_then(|_| {
@@ -211,17 +238,35 @@ impl Users {
 
     /// The person a session token belongs to, if it is open and the user not disabled.
     pub fn session(&self, token: &str, now: DateTime<Utc>) -> Option<Person> {
-        let (user, expires): (String, String) = self
-            .db
-            .query_row("SELECT user, expires FROM sessions WHERE token = ?1", [token], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .ok()??;
-        let expires = DateTime::parse_from_rfc3339(&expires).ok()?;
+        let (user, expires) = match token.strip_prefix(SIGNED) {
+            Some(signed) => self.signed(signed)?,
+            None => {
+                let (user, expires): (String, String) = self
+                    .db
+                    .query_row("SELECT user, expires FROM sessions WHERE token = ?1", [token], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                    .ok()??;
+                (user, DateTime::parse_from_rfc3339(&expires).ok()?.with_timezone(&Utc))
+            }
+        };
         if expires < now {
             return None;
         }
         let (person, _, disabled) = self.person(&user).ok()??;
         (!disabled).then_some(person)
+    }
+
+    /// The user and end of a signed session (`signed`: its token after [`SIGNED`]), if this
+    /// store's secret signed it.
+    fn signed(&self, signed: &str) -> Option<(String, DateTime<Utc>)> {
+        let (message, tag) = signed.rsplit_once('.')?;
+        let tag = crate::http::unhex(tag)?;
+        ring::hmac::verify(self.signing.as_ref()?, format!("{SIGNED}{message}").as_bytes(), &tag).ok()?;
+        let (user, expires) = message.split_once('.')?;
+        let user = String::from_utf8(crate::http::unhex(user)?).ok()?;
+        Some((user, DateTime::from_timestamp(expires.parse().ok()?, 0)?))
     }
 }
 
@@ -277,5 +322,44 @@ mod tests {
         assert_eq!(users.verify("zhang", "correct horse"), Err(LoginError::Wrong));
         assert!(users.verify("zhang", "battery staple").is_ok());
         assert!(users.set_password("nobody", "battery staple").unwrap_err().contains("no user"));
+    }
+
+    /// Two gateways' stores sharing a secret: a session opened at one is taken at the other
+    /// (which has the user too), until it ends or the user is disabled there; not by a store
+    /// with another secret or none, nor changed in any part.
+    #[test]
+    fn a_signed_session_is_taken_by_every_store_that_shares_the_secret() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let [a_dir, b_dir, c_dir, d_dir] = [(); 4].map(|_| tempfile::tempdir().unwrap());
+        let store = |dir: &tempfile::TempDir, secret: Option<&[u8]>| {
+            let mut users = Users::open(dir.path()).unwrap();
+            users.add(&zhang(), "correct horse").unwrap();
+            match secret {
+                Some(secret) => users.signing_sessions(secret).unwrap(),
+                None => users,
+            }
+        };
+        let mut a = store(&a_dir, Some(secret));
+        let mut b = store(&b_dir, Some(secret));
+        let now = Utc::now();
+        let token = a.start_session("zhang", now).unwrap();
+        assert!(token.starts_with(SIGNED), "{token}");
+        assert_eq!(b.session(&token, now), Some(zhang()), "the other gateway takes it");
+        assert_eq!(b.session(&token, now + Duration::hours(SESSION_HOURS + 1)), None, "ended");
+        assert_eq!(store(&c_dir, Some(b"another secret, just as long as that")).session(&token, now), None, "another");
+        assert_eq!(store(&d_dir, None).session(&token, now), None, "no secret");
+        // Any part changed: the user, the end, the signature.
+        let (signed, tag) = token.rsplit_once('.').unwrap();
+        let (user, end) = signed.trim_start_matches(SIGNED).split_once('.').unwrap();
+        let later = format!("{SIGNED}{user}.{}.{tag}", end.parse::<i64>().unwrap() + 3600);
+        let someone = format!("{SIGNED}{}.{end}.{tag}", crate::http::hex(b"admin"));
+        let forged = format!("{signed}.{}", "0".repeat(tag.len()));
+        for changed in [later, someone, forged, format!("{token}0"), SIGNED.to_owned(), format!("{SIGNED}..")] {
+            assert_eq!(b.session(&changed, now), None, "{changed}");
+        }
+        b.set_disabled("zhang", true).unwrap();
+        assert_eq!(b.session(&token, now), None, "disabled there");
+        assert_eq!(a.session(&token, now), Some(zhang()), "a store's own word on its users");
+        assert!(Users::open(a_dir.path()).unwrap().signing_sessions(b"short").is_err());
     }
 }
