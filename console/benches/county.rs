@@ -90,6 +90,31 @@ fn follow(seats: &mut [Seat], time: Duration, all: &dyn Fn(Option<usize>) -> usi
     }
 }
 
+/// How long after `from` the county's stream is led again, asked through `client` (of the
+/// other nodes) every 50 ms, each question waited for 200 ms at most (a stream without a
+/// leader does not answer); `None` after a minute. An upper bound, by the questions' spacing.
+/// `gone`: the node stopped in lame duck mode, which answers as the leader until it has
+/// handed over, so another's name is waited for; a killed leader answers nothing, and the
+/// new one may be that node again, started anew.
+async fn elected_after(client: async_nats::Client, gone: Option<String>, from: Instant) -> Option<Duration> {
+    let mut js = async_nats::jetstream::new(client);
+    js.set_timeout(Duration::from_millis(200));
+    while from.elapsed() < Duration::from_secs(60) {
+        if let Ok(stream) = js.get_stream("LK_c1").await
+            && stream
+                .cached_info()
+                .cluster
+                .as_ref()
+                .and_then(|c| c.leader.as_deref())
+                .is_some_and(|now| gone.as_deref() != Some(now))
+        {
+            return Some(from.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// Report `n` of `township`, first sent at `sent_us` (a report sent again carries the time
 /// it was first sent: its latency is what the grid worker waited).
 fn report(township: usize, n: usize, sent_us: u64) -> Body {
@@ -154,8 +179,9 @@ fn main() {
     let during = |_: Option<usize>| usize::MAX;
     let start = Instant::now();
     let (mut stopping, mut restarted): (Option<String>, bool) = (None, false);
-    // When the leader was stopped (never, in the smoke run).
+    // When the leader was stopped (never, in the smoke run), and how long until another led.
     let mut stopped_us = u64::MAX;
+    let mut elected = None;
     for tick in 0..ticks {
         for (t, (terminal, _)) in terminals.iter().enumerate() {
             for _ in 0..per_tick {
@@ -166,7 +192,10 @@ fn main() {
         }
         if !smoke && stopping.is_none() && tick >= ticks / 2 {
             let leader = runtime.block_on(cluster.leader("LK_c1")).expect("the stream has a leader");
+            let beside = runtime.block_on(cluster.client_beside(&leader)).expect("a client of the other nodes");
             stopped_us = now_us();
+            let gone = planned.then(|| leader.clone());
+            elected = Some(runtime.spawn(elected_after(beside, gone, Instant::now())));
             if planned {
                 cluster.lame_duck(&leader);
             } else {
@@ -283,6 +312,15 @@ fn main() {
         at(100),
         latencies.iter().filter(|l| **l > 1_000_000).count()
     );
+    if let Some(elected) = elected {
+        match runtime.block_on(elected).ok().flatten() {
+            Some(after) => eprintln!(
+                "county-bench: the stream had a new leader {} ms after its leader was stopped",
+                after.as_millis()
+            ),
+            None => eprintln!("county-bench: the stream had no new leader within 60 s of its leader being stopped"),
+        }
+    }
     let mut before = before;
     before.sort_unstable();
     let before_at = |q: usize| before.get(before.len().saturating_sub(1) * q / 100).copied().unwrap_or(0) / 1000;

@@ -251,6 +251,17 @@ impl NatsCluster {
         self.client_as(user).await
     }
 
+    /// A client of every node but `name`, of a cluster that is not secured: it stays where it
+    /// is when `name` stops.
+    pub async fn client_beside(&self, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+        assert!(self.secured.is_none(), "a client beside a node of a cluster that is not secured");
+        let others: Vec<String> =
+            self.nodes.iter().filter(|n| n.name != name).map(|n| format!("nats://127.0.0.1:{}", n.port)).collect();
+        async_nats::ConnectOptions::new()
+            .connect(others.iter().map(String::as_str).collect::<Vec<_>>().as_slice())
+            .await
+    }
+
     /// A client of the cluster as `user` with its password (a secured cluster's; none on one
     /// that is not).
     pub async fn client_as(&self, user: Option<(&str, &str)>) -> Result<async_nats::Client, async_nats::ConnectError> {

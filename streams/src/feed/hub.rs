@@ -67,6 +67,11 @@ const LEADER_CHECK: Duration = Duration::from_millis(250);
 /// A county gateway's follower that has read nothing for this long asks the stream whether
 /// it missed something.
 const FOLLOWER_QUIET: Duration = Duration::from_secs(3);
+/// The same for [`UNSETTLED`] after the stream's leader moved: a consumer made on a new
+/// leader at once may stall (seen in a planned restart under load).
+const FOLLOWER_QUIET_AFTER_A_MOVE: Duration = Duration::from_millis(500);
+/// How long after a move of the stream's leader the follower watches more closely.
+const UNSETTLED: Duration = Duration::from_secs(10);
 
 /// An event on its way to every client: its place in the log and its frame, serialised once.
 #[derive(Clone)]
@@ -857,6 +862,12 @@ async fn follow(
     live: broadcast::Sender<Live>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    // When the follower last saw the stream's leader move.
+    let mut moved: Option<tokio::time::Instant> = None;
+    // How long the next consumer's making is waited for: a second, doubled after each that
+    // was not answered, up to five (one asked of a stream electing its leader is never
+    // answered; one asked of a loaded stream may take longer than a second).
+    let mut patience = Duration::from_secs(1);
     loop {
         // Asked before the consumer is made: a move after this is seen at the next check (not
         // known now: the first leader seen is taken as the one it was made on).
@@ -864,9 +875,13 @@ async fn follow(
         let mut pause = true;
         let followed = tokio::select! {
             _ = stopped.changed() => return,
-            followed = tokio::time::timeout(Duration::from_secs(5), county.follow(from)) => {
-                followed.unwrap_or_else(|_| Err("no answer in 5 s".into()))
+            followed = tokio::time::timeout(patience, county.follow(from)) => {
+                followed.unwrap_or_else(|_| Err(format!("no answer in {patience:?}")))
             }
+        };
+        patience = match followed {
+            Ok(_) => Duration::from_secs(1),
+            Err(_) => (patience * 2).min(Duration::from_secs(5)),
         };
         match followed {
             Ok(events) => {
@@ -880,12 +895,18 @@ async fn follow(
                             if let Ok(Some(now)) = asked(county.leader()).await {
                                 if leader.as_ref().is_some_and(|was| *was != now) {
                                     tracing::warn!(from, leader = %now, "the county's stream has a new leader; reading again");
+                                    county.leader_moved();
+                                    moved = Some(tokio::time::Instant::now());
                                     pause = false;
                                     break;
                                 }
                                 leader = Some(now);
                             }
-                            if heard.elapsed() >= FOLLOWER_QUIET {
+                            let quiet = match moved {
+                                Some(at) if at.elapsed() < UNSETTLED => FOLLOWER_QUIET_AFTER_A_MOVE,
+                                _ => FOLLOWER_QUIET,
+                            };
+                            if heard.elapsed() >= quiet {
                                 if missed(&county, from).await {
                                     break;
                                 }
@@ -916,7 +937,7 @@ async fn follow(
         if pause {
             tokio::select! {
                 _ = stopped.changed() => return,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
         }
     }

@@ -64,6 +64,9 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// milliseconds; one sent through a node that died never comes); and a township's node's, when
 /// asked whether it can be reached ([`super::reach`]).
 pub(super) const ANSWER: Duration = Duration::from_secs(2);
+/// How long a publish's answer is waited for once the stream's leader moved (a follower saw
+/// it, [`JetStreamLog::leader_moved`]): one that went to the old leader gets none.
+const AFTER_A_MOVE: Duration = Duration::from_millis(300);
 /// How long nobody at all may answer for a township's own stream (the county node its leaf
 /// link was on dying: the leaf comes back through another within a second or two) before its
 /// link is taken as cut and the event refused, not logged.
@@ -401,6 +404,10 @@ pub struct JetStreamLog {
     /// The stream is a township's own (this gateway is on the township's node): every event
     /// in it is named after the township.
     own: bool,
+    /// How many times this gateway's follower saw the stream's leader move: a publish sent
+    /// before a move may have gone to the old leader, which answers it no more (it is sent
+    /// again at once instead of after [`ANSWER`]).
+    moves: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// An event as it is published: its subject, its unnumbered envelope, and that envelope's
@@ -466,13 +473,13 @@ impl JetStreamLog {
                             );
                             county.leaves.push(township);
                         }
-                        return Ok(JetStreamLog { js, stream, county, own: false });
+                        return Ok(JetStreamLog { js, stream, county, own: false, moves: Default::default() });
                     }
                     Err(e) => last = e,
                 },
                 Ok(stream) => {
                     let own = county.on_own_node();
-                    return Ok(JetStreamLog { js, stream, county, own });
+                    return Ok(JetStreamLog { js, stream, county, own, moves: Default::default() });
                 }
                 Err(e) => last = e.to_string(),
             }
@@ -510,6 +517,12 @@ impl JetStreamLog {
     }
 
     /// The node that leads the stream now (`None` while one is being elected).
+    /// Says that the stream's leader moved (its follower saw it): publishes still waiting for
+    /// an answer are sent again at once.
+    pub fn leader_moved(&self) {
+        self.moves.send_modify(|moves| *moves += 1);
+    }
+
     pub async fn leader(&self) -> Result<Option<String>, String> {
         let info = self.stream.get_info().await.map_err(|e| format!("the county's stream: {e}"))?;
         Ok(info.cluster.and_then(|c| c.leader))
@@ -555,6 +568,9 @@ impl JetStreamLog {
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(50 * round.min(4))).await;
             }
+            // A move of the leader from here on cuts the round's waits short.
+            let mut moves = self.moves.subscribe();
+            moves.mark_unchanged();
             let mut acks = Vec::with_capacity(todo.len());
             for &i in &todo {
                 let Item { subject, publish, .. } = &items[i];
@@ -565,13 +581,30 @@ impl JetStreamLog {
             // An error says too whether no stream took the subject (nobody answered it), or
             // the stream refused a change made on an order as it no longer is.
             let failed = |e: PublishError| (e.to_string(), e.kind());
-            let answers = futures_util::future::join_all(acks.into_iter().map(|sent| async move {
-                match sent {
-                    Ok(ack) => match tokio::time::timeout(ANSWER, ack.into_future()).await {
+            let answers = futures_util::future::join_all(acks.into_iter().map(|sent| {
+                let mut moves = moves.clone();
+                async move {
+                    let ack = match sent {
+                        Ok(ack) => ack,
+                        Err(e) => return Err(failed(e)),
+                    };
+                    let answer = tokio::time::timeout(ANSWER, ack.into_future());
+                    tokio::pin!(answer);
+                    let answered = tokio::select! {
+                        answer = &mut answer => answer,
+                        // The new leader answers what reached it within moments.
+                        Ok(()) = moves.changed() => match tokio::time::timeout(AFTER_A_MOVE, &mut answer).await {
+                            Ok(answer) => answer,
+                            Err(_) => {
+                                let lost = "the stream's leader moved and did not answer";
+                                return Err((lost.into(), PublishErrorKind::TimedOut));
+                            }
+                        },
+                    };
+                    match answered {
                         Ok(answer) => answer.map_err(failed),
                         Err(_) => Err((format!("no answer in {ANSWER:?}"), PublishErrorKind::TimedOut)),
-                    },
-                    Err(e) => Err(failed(e)),
+                    }
                 }
             }))
             .await;
