@@ -22,6 +22,10 @@
 //!   twice (or, at a township's seat, another township's). Reports never acknowledged (after
 //!   five minutes of resending) are said on stderr.
 //!
+//! Also on stderr: how long after the stop the stream was led again (the election's part of
+//! the gap), and the seats' latency for the reports sent over 2 s before the stop (what they
+//! wait with every node up).
+//!
 //! Prints, last:
 //! `county-bench townships=10 consoles=20 events_per_s=E p99_ms=P failover_gap_ms=G lost=L duplicated=D`
 //! (`county-bench-planned …` with `--planned`).
