@@ -465,7 +465,7 @@ fn read_password(prompt: &str) -> Result<String, String> {
 /// `linkage users add|passwd|disable|enable|list`: the people of the center's server.
 fn users(args: &[String]) -> Result<(), String> {
     use streams::feed::{Person, SeatRole, Users};
-    let usage = "linkage users add NAME --role ROLE --township T [--display D] [--unit ID] --data DIR | passwd NAME --data DIR | disable NAME --data DIR | enable NAME --data DIR | list --data DIR";
+    let usage = "linkage users add NAME --role ROLE --township T [--display D] [--unit ID] --data DIR | passwd NAME --data DIR | disable NAME --data DIR | enable NAME --data DIR | township NAME --township T --data DIR | list --data DIR";
     let (action, rest) = args.split_first().ok_or(usage)?;
     let (name, rest) = match action.as_str() {
         "list" => (None, rest),
@@ -499,6 +499,11 @@ fn users(args: &[String]) -> Result<(), String> {
         ("enable", Some(user)) => {
             users.set_disabled(&user, false)?;
             println!("{user} enabled");
+        }
+        ("township", Some(user)) => {
+            let township = f.get("township").ok_or("users township needs --township T")?;
+            users.set_township(&user, township)?;
+            println!("{user} works for {township} now; its sessions ended");
         }
         ("list", None) => {
             for (p, disabled) in users.list()? {

@@ -101,9 +101,13 @@ impl Users {
                 expires TEXT NOT NULL
             );",
         )?;
-        // A user store from before units' people had logins lacks their unit.
-        if db.prepare("SELECT unit FROM users LIMIT 0").is_err() {
-            db.execute_batch("ALTER TABLE users ADD COLUMN unit TEXT;").map_err(|e| e.to_string())?;
+        // A user store from before units' people had logins lacks their unit; one from before
+        // signed sessions, the time from which a user's sessions hold.
+        for (column, kind) in [("unit", "TEXT"), ("sessions_from", "INTEGER")] {
+            if db.prepare(&format!("SELECT {column} FROM users LIMIT 0")).is_err() {
+                db.execute_batch(&format!("ALTER TABLE users ADD COLUMN {column} {kind};"))
+                    .map_err(|e| e.to_string())?;
+            }
         }
         Ok(Users { db, signing: None })
     }
@@ -150,6 +154,15 @@ impl Users {
         self.change(user, "UPDATE users SET hash = ?2 WHERE user = ?1", &hash)
     }
 
+    /// Moves a user to another township (on a county's log: the one they are kept to); their
+    /// sessions end, so that none goes on with the old township.
+    pub fn set_township(&mut self, user: &str, township: &str) -> Result<(), String> {
+        if township.trim().is_empty() {
+            return Err("a township has a name".into());
+        }
+        self.change(user, "UPDATE users SET township = ?2 WHERE user = ?1", township)
+    }
+
     /// Disables (or enables again) a user; a disabled user's sessions end at once.
     pub fn set_disabled(&mut self, user: &str, disabled: bool) -> Result<(), String> {
         let flag = if disabled { "1" } else { "0" };
@@ -162,6 +175,10 @@ impl Users {
             return Err(format!("no user {user}"));
         }
         tx.execute("DELETE FROM sessions WHERE user = ?1", [user]).map_err(|e| e.to_string())?;
+        // Signed sessions are kept nowhere: those opened before now no longer hold here.
+        let now = Utc::now().timestamp();
+        tx.execute("UPDATE users SET sessions_from = ?2 WHERE user = ?1", params![user, now])
+            .map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())
     }
 
@@ -239,7 +256,20 @@ impl Users {
     /// The person a session token belongs to, if it is open and the user not disabled.
     pub fn session(&self, token: &str, now: DateTime<Utc>) -> Option<Person> {
         let (user, expires) = match token.strip_prefix(SIGNED) {
-            Some(signed) => self.signed(signed)?,
+            Some(signed) => {
+                let (user, expires) = self.signed(signed)?;
+                // Opened before the user last changed here (a new password, disabled): over.
+                let from: Option<i64> = self
+                    .db
+                    .query_row("SELECT sessions_from FROM users WHERE user = ?1", [&user], |r| r.get(0))
+                    .optional()
+                    .ok()??;
+                let opened = expires - Duration::hours(SESSION_HOURS);
+                if from.is_some_and(|from| opened.timestamp() < from) {
+                    return None;
+                }
+                (user, expires)
+            }
             None => {
                 let (user, expires): (String, String) = self
                     .db
@@ -322,6 +352,12 @@ mod tests {
         assert_eq!(users.verify("zhang", "correct horse"), Err(LoginError::Wrong));
         assert!(users.verify("zhang", "battery staple").is_ok());
         assert!(users.set_password("nobody", "battery staple").unwrap_err().contains("no user"));
+
+        let token = users.start_session("zhang", now).unwrap();
+        users.set_township("zhang", "t1").unwrap();
+        assert_eq!(users.session(&token, now), None, "moved: the session ends");
+        assert_eq!(users.verify("zhang", "battery staple").map(|p| p.township), Ok("t1".into()));
+        assert!(users.set_township("zhang", " ").is_err());
     }
 
     /// Two gateways' stores sharing a secret: a session opened at one is taken at the other
@@ -360,6 +396,15 @@ mod tests {
         b.set_disabled("zhang", true).unwrap();
         assert_eq!(b.session(&token, now), None, "disabled there");
         assert_eq!(a.session(&token, now), Some(zhang()), "a store's own word on its users");
+        // A new password there ends the sessions opened before it (also when enabled again);
+        // one opened afterwards holds.
+        let before = a.start_session("zhang", now - Duration::seconds(5)).unwrap();
+        a.set_password("zhang", "battery staple").unwrap();
+        b.set_disabled("zhang", false).unwrap();
+        assert_eq!(a.session(&before, now), None, "a new password");
+        assert_eq!(b.session(&before, now), None, "enabled again: the old sessions do not return");
+        let after = a.start_session("zhang", Utc::now()).unwrap();
+        assert_eq!(a.session(&after, Utc::now()), Some(zhang()));
         assert!(Users::open(a_dir.path()).unwrap().signing_sessions(b"short").is_err());
     }
 }
