@@ -305,9 +305,16 @@ fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jet
             streams::feed::routes::check_unit_id(unit).map_err(|e| format!("token {:?}: {e}", grant.name))?;
         }
         match grant.township.as_deref() {
-            Some(t) if t.trim().is_empty() || t == "county" || t.chars().count() > 32 => {
+            // A token of the county itself names no township (a person's names the county's).
+            Some(t)
+                if t.trim().is_empty()
+                    || t == "county"
+                    || t.chars().count() > 32
+                    || county.is_some_and(|c| c.county == t) =>
+            {
                 return Err(format!(
-                    "token {:?}: township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)",
+                    "token {:?}: township {t:?}: give its name, at most 32 characters, neither \"county\" nor the county's \
+                     own (a token of the county itself names none)",
                     grant.name
                 ));
             }
@@ -618,6 +625,9 @@ mod tests {
             let grant = Grant { township: Some(bad.into()), ..kept.clone() };
             assert!(super::townships(&tokens(grant), None).is_err(), "{bad:?}");
         }
+        // Nor the county's own name: such a token would be the whole county's.
+        let own = Grant { township: Some("c1".into()), ..kept.clone() };
+        assert!(super::townships(&tokens(own), Some(&county(None))).unwrap_err().contains("county's own"));
         // A unit may not take the name of a meeting's chair (it would be given the chair's token).
         let refused = super::townships(&tokens(Grant::unit_terminal("chair")), None).unwrap_err();
         assert!(refused.contains("reserved"), "{refused}");

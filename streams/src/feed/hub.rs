@@ -254,6 +254,9 @@ impl Hub {
             Some(secret) => Users::open(&config.data_dir)?.signing_sessions(secret)?,
             None => Users::open(&config.data_dir)?,
         };
+        if let Some(county) = &county {
+            elsewhere(&users, county.county());
+        }
         let listener =
             TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -797,9 +800,14 @@ async fn login(
 ) -> Result<String, String> {
     let users = shared.users.clone();
     let name = user.clone();
+    let county = shared.county.as_ref().map(|county| county.county().clone());
     let checked = tokio::task::spawn_blocking(move || {
         let mut users = users.lock().unwrap_or_else(|p| p.into_inner());
         let person = users.verify(&name, &password)?;
+        // Another township's person is told so here, not only when the seat says hello.
+        if let Some(county) = &county {
+            Grant::person(&person).kept_to(county).map_err(LoginError::NotHere)?;
+        }
         let session = users.start_session(&name, chrono::Utc::now()).map_err(LoginError::Store)?;
         Ok::<_, LoginError>((person, session))
     })
@@ -862,16 +870,15 @@ async fn follow(
     live: broadcast::Sender<Live>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    // When the follower last saw the stream's leader move.
-    let mut moved: Option<tokio::time::Instant> = None;
+    let mut leadership = Leadership::default();
     // How long the next consumer's making is waited for: a second, doubled after each that
     // was not answered, up to five (one asked of a stream electing its leader is never
     // answered; one asked of a loaded stream may take longer than a second).
     let mut patience = Duration::from_secs(1);
     loop {
-        // Asked before the consumer is made: a move after this is seen at the next check (not
-        // known now: the first leader seen is taken as the one it was made on).
-        let mut leader = asked(county.leader()).await.ok().flatten();
+        // Asked before the consumer is made: a move after this is seen at the next check. One
+        // since the last consumer (it broke as its leader died) is said now.
+        leadership.saw(asked(county.leader()).await.ok().flatten(), &county);
         let mut pause = true;
         let followed = tokio::select! {
             _ = stopped.changed() => return,
@@ -892,21 +899,14 @@ async fn follow(
                     tokio::select! {
                         _ = stopped.changed() => return,
                         _ = check.tick() => {
-                            if let Ok(Some(now)) = asked(county.leader()).await {
-                                if leader.as_ref().is_some_and(|was| *was != now) {
-                                    tracing::warn!(from, leader = %now, "the county's stream has a new leader; reading again");
-                                    county.leader_moved();
-                                    moved = Some(tokio::time::Instant::now());
-                                    pause = false;
-                                    break;
-                                }
-                                leader = Some(now);
+                            if let Ok(now) = asked(county.leader()).await
+                                && leadership.saw(now, &county)
+                            {
+                                tracing::warn!(from, leader = ?leadership.known, "the county's stream has a new leader; reading again");
+                                pause = false;
+                                break;
                             }
-                            let quiet = match moved {
-                                Some(at) if at.elapsed() < UNSETTLED => FOLLOWER_QUIET_AFTER_A_MOVE,
-                                _ => FOLLOWER_QUIET,
-                            };
-                            if heard.elapsed() >= quiet {
+                            if heard.elapsed() >= leadership.quiet() {
                                 if missed(&county, from).await {
                                     break;
                                 }
@@ -1066,6 +1066,55 @@ impl Placer {
 /// for the client's whole request timeout otherwise).
 async fn asked<T>(question: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
     tokio::time::timeout(Duration::from_secs(1), question).await.unwrap_or_else(|_| Err("no answer in a second".into()))
+}
+
+/// Warns of the people a gateway of `county` will not let in (they work for another
+/// township, or one spelled otherwise: `linkage users township` moves them).
+fn elsewhere(users: &Users, county: &County) {
+    let Ok(people) = users.list() else { return };
+    let refused: Vec<String> = people
+        .into_iter()
+        .filter(|(person, _)| Grant::person(person).kept_to(county).is_err())
+        .map(|(person, _)| format!("{} ({})", person.user, person.township))
+        .collect();
+    if !refused.is_empty() {
+        tracing::warn!(
+            people = %refused.join(", "),
+            "these people work for another township than this gateway's and cannot log in here"
+        );
+    }
+}
+
+/// Which node a follower last saw leading the county's stream (across the consumers it
+/// reads through: one broken as its leader died is followed by one made on the next), and
+/// when it last saw the leader move.
+#[derive(Default)]
+struct Leadership {
+    known: Option<String>,
+    moved: Option<tokio::time::Instant>,
+}
+
+impl Leadership {
+    /// Takes the leader seen now (`None`: none, or no answer); whether it moved from the one
+    /// seen before — then the gateway's publishes waiting on the old one are told.
+    fn saw(&mut self, now: Option<String>, county: &JetStreamLog) -> bool {
+        let Some(now) = now else { return false };
+        let moved = self.known.as_ref().is_some_and(|was| *was != now);
+        if moved {
+            county.leader_moved();
+            self.moved = Some(tokio::time::Instant::now());
+        }
+        self.known = Some(now);
+        moved
+    }
+
+    /// How long a follower may hear nothing before it asks whether it missed something.
+    fn quiet(&self) -> Duration {
+        match self.moved {
+            Some(at) if at.elapsed() < UNSETTLED => FOLLOWER_QUIET_AFTER_A_MOVE,
+            _ => FOLLOWER_QUIET,
+        }
+    }
 }
 
 /// Whether the stream has events of this gateway's scope from `from` on, which its quiet

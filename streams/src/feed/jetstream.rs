@@ -293,7 +293,7 @@ impl County {
 
 /// Whether `township` is a name a township may have: given, at most 32 characters, and not
 /// `county` (the county's own events).
-fn named(township: &str) -> bool {
+pub(super) fn named(township: &str) -> bool {
     !township.trim().is_empty() && township != "county" && township.chars().count() <= 32
 }
 
@@ -304,10 +304,10 @@ pub(super) fn check_names<'a>(county: &str, mut townships: impl Iterator<Item = 
     if county.is_empty() || !county.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(format!("county {county:?}: use letters, digits, '_' or '-'"));
     }
-    match townships.find(|t| !named(t)) {
-        Some(t) => {
-            Err(format!("township {t:?}: give its name, at most 32 characters (\"county\" is the county's own)"))
-        }
+    match townships.find(|t| !named(t) || *t == county) {
+        Some(t) => Err(format!(
+            "township {t:?}: give its name, at most 32 characters, neither \"county\" nor the county's own ({county})"
+        )),
         None => Ok(()),
     }
 }
@@ -406,7 +406,7 @@ pub struct JetStreamLog {
     own: bool,
     /// How many times this gateway's follower saw the stream's leader move: a publish sent
     /// before a move may have gone to the old leader, which answers it no more (it is sent
-    /// again at once instead of after [`ANSWER`]).
+    /// again after [`AFTER_A_MOVE`] instead of [`ANSWER`]).
     moves: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -516,13 +516,13 @@ impl JetStreamLog {
         Ok(info.state.last_sequence)
     }
 
-    /// The node that leads the stream now (`None` while one is being elected).
     /// Says that the stream's leader moved (its follower saw it): publishes still waiting for
-    /// an answer are sent again at once.
+    /// an answer are waited for [`AFTER_A_MOVE`] more, then sent again.
     pub fn leader_moved(&self) {
         self.moves.send_modify(|moves| *moves += 1);
     }
 
+    /// The node that leads the stream now (`None` while one is being elected).
     pub async fn leader(&self) -> Result<Option<String>, String> {
         let info = self.stream.get_info().await.map_err(|e| format!("the county's stream: {e}"))?;
         Ok(info.cluster.and_then(|c| c.leader))
@@ -568,9 +568,9 @@ impl JetStreamLog {
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(50 * round.min(4))).await;
             }
-            // A move of the leader from here on cuts the round's waits short.
-            let mut moves = self.moves.subscribe();
-            moves.mark_unchanged();
+            // A move of the leader from here on cuts the round's waits short (a receiver
+            // takes the value it starts with as seen).
+            let moves = self.moves.subscribe();
             let mut acks = Vec::with_capacity(todo.len());
             for &i in &todo {
                 let Item { subject, publish, .. } = &items[i];

@@ -65,5 +65,6 @@ mod tests {
         assert!(!block.contains("STREAM.CREATE") && !block.contains("STREAM.DELETE"), "{block}");
         assert!(township_gateway("c.1", "t1").unwrap_err().contains("county \"c.1\""));
         assert!(township_gateway("c1", "county").unwrap_err().contains("township \"county\""));
+        assert!(township_gateway("c1", "c1").unwrap_err().contains("the county's own (c1)"));
     }
 }

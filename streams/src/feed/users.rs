@@ -51,6 +51,18 @@ pub enum LoginError {
     Disabled(String),
     #[error("the user store failed: {0}")]
     Store(String),
+    /// The person works for a township this server does not serve (a county's gateway).
+    #[error("{0}")]
+    NotHere(String),
+}
+
+/// A person's township as given: see [`super::jetstream::named`].
+fn check_township(township: &str) -> Result<(), String> {
+    if super::jetstream::named(township) {
+        Ok(())
+    } else {
+        Err(format!("township {township:?}: give its name, at most 32 characters (\"county\" is none)"))
+    }
 }
 
 /// `n` random bytes from the operating system, as hex: tokens and session ids.
@@ -133,6 +145,7 @@ impl Users {
         if let Some(unit) = &person.unit {
             super::routes::check_unit_id(unit)?;
         }
+        check_township(&person.township)?;
         let hash = hash(password)?;
         self.db
             .execute(
@@ -157,9 +170,7 @@ impl Users {
     /// Moves a user to another township (on a county's log: the one they are kept to); their
     /// sessions end, so that none goes on with the old township.
     pub fn set_township(&mut self, user: &str, township: &str) -> Result<(), String> {
-        if township.trim().is_empty() {
-            return Err("a township has a name".into());
-        }
+        check_township(township)?;
         self.change(user, "UPDATE users SET township = ?2 WHERE user = ?1", township)
     }
 
@@ -357,7 +368,9 @@ mod tests {
         users.set_township("zhang", "t1").unwrap();
         assert_eq!(users.session(&token, now), None, "moved: the session ends");
         assert_eq!(users.verify("zhang", "battery staple").map(|p| p.township), Ok("t1".into()));
-        assert!(users.set_township("zhang", " ").is_err());
+        for wrong in [" ", "county", &"镇".repeat(33)] {
+            assert!(users.set_township("zhang", wrong).unwrap_err().contains("32 characters"), "{wrong}");
+        }
     }
 
     /// Two gateways' stores sharing a secret: a session opened at one is taken at the other
