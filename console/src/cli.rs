@@ -306,18 +306,8 @@ fn townships(tokens: &HashMap<String, Grant>, county: Option<&streams::feed::jet
         }
         match grant.township.as_deref() {
             // A token of the county itself names no township (a person's names the county's).
-            Some(t)
-                if t.trim().is_empty()
-                    || t == "county"
-                    || t.chars().count() > 32
-                    || county.is_some_and(|c| c.county == t) =>
-            {
-                return Err(format!(
-                    "token {:?}: township {t:?}: give its name, at most 32 characters, neither \"county\" nor the county's \
-                     own (a token of the county itself names none)",
-                    grant.name
-                ));
-            }
+            Some(t) => streams::feed::jetstream::check_township(t, county.map(|c| c.county.as_str()))
+                .map_err(|e| format!("token {:?}: {e} (a token of the county itself names none)", grant.name))?,
             None if grant.role == Role::UnitTerminal && county.is_some_and(|c| c.township.is_none()) => {
                 return Err(format!(
                     "token {:?}: a unit terminal on a gateway of the whole county needs its township",
@@ -345,9 +335,10 @@ fn secret_line(flag: &str, file: &str) -> Result<String, String> {
 /// The secret on the first line of `--session-secret-file`: 32 characters at least.
 fn session_secret(file: &str) -> Result<String, String> {
     let secret = secret_line("--session-secret-file", file)?;
-    if secret.len() < 32 {
+    let least = streams::feed::SECRET_BYTES;
+    if secret.len() < least {
         return Err(format!(
-            "--session-secret-file {file}: its first line has {} characters, a secret 32 at least \
+            "--session-secret-file {file}: its first line has {} characters, a secret {least} at least \
              (`openssl rand -hex 32` gives 64)",
             secret.len()
         ));

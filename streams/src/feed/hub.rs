@@ -250,10 +250,10 @@ impl Hub {
             Some(county) => Writer::County(Box::new(county.clone()), tokio::runtime::Handle::current()),
             None => Writer::Township(EventLog::open(&config.data_dir)?),
         };
-        let users = match &config.session_secret {
-            Some(secret) => Users::open(&config.data_dir)?.signing_sessions(secret)?,
-            None => Users::open(&config.data_dir)?,
-        };
+        let mut users = Users::open(&config.data_dir)?;
+        if let Some(secret) = &config.session_secret {
+            users = users.signing_sessions(secret)?;
+        }
         if let Some(county) = &county {
             elsewhere(&users, county.county());
         }
@@ -804,19 +804,19 @@ async fn login(
     let checked = tokio::task::spawn_blocking(move || {
         let mut users = users.lock().unwrap_or_else(|p| p.into_inner());
         let person = users.verify(&name, &password)?;
+        let grant = Grant::person(&person);
         // Another township's person is told so here, not only when the seat says hello.
         if let Some(county) = &county {
-            Grant::person(&person).kept_to(county).map_err(LoginError::NotHere)?;
+            grant.kept_to(county).map_err(LoginError::NotHere)?;
         }
         let session = users.start_session(&name, chrono::Utc::now()).map_err(LoginError::Store)?;
-        Ok::<_, LoginError>((person, session))
+        Ok::<_, LoginError>((person, grant, session))
     })
     .await
     .map_err(|e| e.to_string())?;
     match checked {
-        Ok((person, session)) => {
+        Ok((person, grant, session)) => {
             tracing::info!(%peer, %user, seat = person.seat.code(), "login");
-            let grant = Grant::person(&person);
             let welcome = Body::Welcome {
                 client: person.display.clone(),
                 role: grant.role,

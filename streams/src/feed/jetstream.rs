@@ -293,8 +293,21 @@ impl County {
 
 /// Whether `township` is a name a township may have: given, at most 32 characters, and not
 /// `county` (the county's own events).
-pub(super) fn named(township: &str) -> bool {
+fn named(township: &str) -> bool {
     !township.trim().is_empty() && township != "county" && township.chars().count() <= 32
+}
+
+/// `township` as a township's name ([`named`]) — for a county (`county`: its name), not the
+/// county's own either: what names it, a gateway's `--township`, a token's or a person's
+/// `township`, all go through here.
+pub fn check_township(township: &str, county: Option<&str>) -> Result<(), String> {
+    if named(township) && county != Some(township) {
+        return Ok(());
+    }
+    let own = county.map(|c| format!(" ({c})")).unwrap_or_default();
+    Err(format!(
+        "township {township:?}: give its name, at most 32 characters, neither \"county\" nor the county's own{own}"
+    ))
 }
 
 /// Whether `county` is a county's name (a subject token as it is: letters, digits, `_`, `-`)
@@ -304,12 +317,7 @@ pub(super) fn check_names<'a>(county: &str, mut townships: impl Iterator<Item = 
     if county.is_empty() || !county.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(format!("county {county:?}: use letters, digits, '_' or '-'"));
     }
-    match townships.find(|t| !named(t) || *t == county) {
-        Some(t) => Err(format!(
-            "township {t:?}: give its name, at most 32 characters, neither \"county\" nor the county's own ({county})"
-        )),
-        None => Ok(()),
-    }
+    townships.try_for_each(|t| check_township(t, Some(county)))
 }
 
 /// The stream of `township` of `county` on the township's own node.

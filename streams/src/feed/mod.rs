@@ -24,4 +24,4 @@ pub use event_log::{Appended, EventLog, Logged, Pending, Unlogged};
 pub use hub::{Grant, Hub, HubConfig, HubHandle, Limits};
 pub use linkage_protocol::*;
 pub use routes::EVERY_UNIT;
-pub use users::{LoginError, Person, SESSION_HOURS, Users, secret_hex};
+pub use users::{LoginError, Person, SECRET_BYTES, SESSION_HOURS, Users, secret_hex};

@@ -56,15 +56,6 @@ pub enum LoginError {
     NotHere(String),
 }
 
-/// A person's township as given: see [`super::jetstream::named`].
-fn check_township(township: &str) -> Result<(), String> {
-    if super::jetstream::named(township) {
-        Ok(())
-    } else {
-        Err(format!("township {township:?}: give its name, at most 32 characters (\"county\" is none)"))
-    }
-}
-
 /// `n` random bytes from the operating system, as hex: tokens and session ids.
 pub fn secret_hex(n: usize) -> Result<String, String> {
     let mut bytes = vec![0u8; n];
@@ -88,6 +79,9 @@ pub struct Users {
     /// tokens kept here.
     signing: Option<ring::hmac::Key>,
 }
+
+/// The shortest secret that signs sessions.
+pub const SECRET_BYTES: usize = 32;
 
 /// What a signed session's token starts with: `s1.<user as hex>.<end, Unix seconds>.<HMAC>`.
 const SIGNED: &str = "s1.";
@@ -128,7 +122,7 @@ impl Users {
     /// gateways that serve one set of seats), and sessions signed with it are taken, besides
     /// those kept here.
     pub fn signing_sessions(self, secret: &[u8]) -> Result<Users, String> {
-        if secret.len() < 32 {
+        if secret.len() < SECRET_BYTES {
             return Err(format!("a session secret has at least 32 bytes, this one {}", secret.len()));
         }
         Ok(Users { signing: Some(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret)), ..self })
@@ -145,7 +139,8 @@ impl Users {
         if let Some(unit) = &person.unit {
             super::routes::check_unit_id(unit)?;
         }
-        check_township(&person.township)?;
+        // One of the county itself may have the county's name.
+        super::jetstream::check_township(&person.township, None)?;
         let hash = hash(password)?;
         self.db
             .execute(
@@ -170,7 +165,7 @@ impl Users {
     /// Moves a user to another township (on a county's log: the one they are kept to); their
     /// sessions end, so that none goes on with the old township.
     pub fn set_township(&mut self, user: &str, township: &str) -> Result<(), String> {
-        check_township(township)?;
+        super::jetstream::check_township(township, None)?;
         self.change(user, "UPDATE users SET township = ?2 WHERE user = ?1", township)
     }
 
